@@ -1,0 +1,99 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "MailBridge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mailbridge", targets: ["mailbridge"]),
+        .library(name: "MailBridge", targets: ["MailBridge"]),
+        .library(name: "PGPShim", targets: ["PGPShim"]),
+        .library(name: "ThreadStore", targets: ["ThreadStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CGPGME",
+            pkgConfig: "gpgme",
+            providers: [.apt(["libgpgme-dev"])]
+        ),
+        .systemLibrary(
+            name: "CEtPan",
+            pkgConfig: "libetpan",
+            providers: [.apt(["libetpan-dev"])]
+        ),
+        .target(
+            name: "PGPShim",
+            dependencies: [
+                "CGPGME",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ThreadStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "MailBridge",
+            dependencies: [
+                "PGPShim",
+                "ThreadStore",
+                "CEtPan",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "mailbridge",
+            dependencies: [
+                "MailBridge",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PGPShimTests",
+            dependencies: ["PGPShim"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ThreadStoreTests",
+            dependencies: ["ThreadStore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MailBridgeTests",
+            dependencies: [
+                "MailBridge",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

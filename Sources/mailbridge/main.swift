@@ -1,0 +1,2 @@
+import MailBridge
+print("mailbridge")
