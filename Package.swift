@@ -27,12 +27,10 @@ let package = Package(
     targets: [
         .systemLibrary(
             name: "CGPGME",
-            pkgConfig: "gpgme",
             providers: [.apt(["libgpgme-dev"])]
         ),
         .systemLibrary(
             name: "CEtPan",
-            pkgConfig: "libetpan",
             providers: [.apt(["libetpan-dev"])]
         ),
         .target(

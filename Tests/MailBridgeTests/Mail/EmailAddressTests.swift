@@ -1,0 +1,43 @@
+import MailBridge
+import Testing
+
+struct EmailAddressTests {
+    @Test(arguments: [
+        "beratung@example.org", "a.b-c+tag@sub.example.org", "\"quoted local\"@example.org",
+        "user@[192.0.2.1]", "jürgen@exämple.de",
+    ])
+    func acceptsValidAddresses(_ text: String) throws {
+        let address = try EmailAddress(text)
+        #expect(address.unredactedDescription.lowercased() == text.lowercased())
+    }
+
+    @Test(arguments: [
+        ("no-at.example.org", AddressError.Code.missingAt),
+        ("@example.org", .emptyLocalPart),
+        ("user@", .emptyDomain),
+        ("a..b@example.org", .invalidLocalPart),
+        (".a@example.org", .invalidLocalPart),
+        ("a b@example.org", .invalidLocalPart),
+        ("user@-bad.example", .invalidDomain),
+        ("user@exa mple.org", .invalidDomain),
+        ("user@example..org", .invalidDomain),
+        ("us\r\ner@example.org", .controlCharacter),
+        ("user@exam\0ple.org", .controlCharacter),
+    ])
+    func rejectsInvalidAddresses(_ text: String, _ code: AddressError.Code) {
+        #expect(throws: AddressError(code)) { try EmailAddress(text) }
+    }
+
+    @Test func rejectsOverlongParts() {
+        let local = String(repeating: "a", count: 65)
+        #expect(throws: AddressError(.tooLong)) { try EmailAddress("\(local)@example.org") }
+    }
+
+    @Test func descriptionIsRedactedAndCanonicalIsCaseInsensitive() throws {
+        let address = try EmailAddress("Klient.Canary@Example.ORG")
+        #expect(!"\(address)".contains("Canary"))
+        #expect(!String(describing: [address]).contains("Canary"))
+        #expect(address.canonical == "klient.canary@example.org")
+        #expect(address.domain == "example.org")
+    }
+}
