@@ -37,6 +37,7 @@ let package = Package(
             name: "PGPShim",
             dependencies: [
                 "CGPGME",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
