@@ -24,9 +24,13 @@ final class GnuPGFixture: @unchecked Sendable {
             maximumConcurrentOperations: concurrency))
     }
 
+    /// Stops the worker threads; the folder and agents go in `deinit`, which also runs when a test throws.
     func close() async {
         try? await service.shutdown()
-        for home in [gatewayHome, clientHome, root.appendingPathComponent("rnp")] {
+    }
+
+    deinit {
+        for home in [gatewayHome, clientHome] {
             _ = try? Shell.run("gpgconf", ["--homedir", home.path, "--kill", "all"], allowFailure: true)
         }
         try? FileManager.default.removeItem(at: root)
