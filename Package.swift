@@ -75,6 +75,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "PGPBenchmark",
+            dependencies: ["PGPShim"],
+            path: "Benchmarks/PGPBenchmark",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "PGPShimTests",
             dependencies: ["PGPShim"],

@@ -272,7 +272,8 @@ public final class GPGContext {
             output.wipeSink()
             return .failed(.notEncrypted)
         }
-        let signatures = rawSignatures.map { resolve($0) }
+        let primaries = passphrase.primaryBySigningKey
+        let signatures = rawSignatures.map { resolve($0, primaries: primaries) }
         return .decrypted(DecryptedMessage(plaintext: Plaintext(output.takeSinkBytes()),
                                            recipientKeyIDs: recipients, signatures: signatures, isMIME: isMIME))
     }
@@ -284,15 +285,17 @@ public final class GPGContext {
         try checkInputSize(signedData, "signed data")
         let sig = try GPGData(copying: signature)
         let text = try GPGData(copying: signedData)
+        passphrase.resetObservations()
         let error = gpgme_op_verify(handle, sig.handle, text.handle, nil)
         let raw = RawSignature.copyVerifyResult(handle)
+        let primaries = passphrase.primaryBySigningKey
         if error != 0 && raw.isEmpty {
             if GPGME.isCode(error, GPG_ERR_NO_DATA) || GPGME.isCode(error, GPG_ERR_BAD_DATA) {
                 return [.error(code: GPGME.code(error))]
             }
             try GPGME.check(error, "verifying a signature")
         }
-        return raw.isEmpty ? [.unsigned] : raw.map { resolve($0) }
+        return raw.isEmpty ? [.unsigned] : raw.map { resolve($0, primaries: primaries) }
     }
 
     // MARK: Helpers
@@ -321,8 +324,9 @@ public final class GPGContext {
 
     /// Maps a signature copied from a verify result to a verdict, naming the signer by its *primary* key
     /// fingerprint (gpg reports the signing subkey's), so it can be compared with a thread's registered key.
-    private func resolve(_ raw: RawSignature) -> SignatureVerdict {
+    private func resolve(_ raw: RawSignature, primaries: [String: String]) -> SignatureVerdict {
         func primary() -> KeyFingerprint? {
+            if let hex = primaries[raw.fingerprint], let fingerprint = try? KeyFingerprint(hex) { return fingerprint }
             guard let fingerprint = try? KeyFingerprint(raw.fingerprint),
                 let key = try? lookUp(fingerprint, secret: false), let info = try? key.snapshot()
             else { return nil }
@@ -416,6 +420,8 @@ final class CallbackState {
     private var sawBadMDC = false
     private var infoSaysProtected = false
     private var sawDecryptionInfo = false
+    /// Signing-key fingerprint → primary-key fingerprint, from `VALIDSIG` lines of the current operation.
+    private(set) var primaryBySigningKey: [String: String] = [:]
 
     enum Integrity { case unknown, present, absent, failed }
 
@@ -427,6 +433,7 @@ final class CallbackState {
         sawBadMDC = false
         infoSaysProtected = false
         sawDecryptionInfo = false
+        primaryBySigningKey = [:]
     }
 
     /// Integrity protection of the data just decrypted. gpg reports `GOODMDC` after a successful MDC *or* AEAD
@@ -449,6 +456,11 @@ final class CallbackState {
             let mdc = fields.first.flatMap { Int($0) } ?? 0
             let aead = fields.count > 2 ? Int(fields[2]) ?? 0 : 0
             infoSaysProtected = mdc != 0 || aead != 0
+        case "VALIDSIG":
+            // VALIDSIG <fpr> <date> <timestamp> <expire> <version> <reserved> <pk-algo> <hash-algo> <class>
+            // [<primary-key-fpr>] (GnuPG doc/DETAILS); also sent for expired or revoked keys' signatures.
+            let fields = arguments.split(separator: " ")
+            if fields.count >= 10 { primaryBySigningKey[String(fields[0])] = String(fields[9]) }
         default: break
         }
     }
