@@ -44,8 +44,10 @@ struct EtPanWalker {
         let headerEnd = max(entityStart, min(bodyRange.lowerBound, entityEnd))
         let headers = try HeaderBlockSplitter.split(source[entityStart..<headerEnd], limits: limits)
 
+        // libetpan fills in a default content type without parameters; RFC 2045 §5.2 defaults apply instead.
+        let declared = headers.first("Content-Type") == nil ? nil : mime.mm_content_type
         let contentType =
-            mime.mm_content_type.map { Self.contentType($0.pointee, limits: limits) }
+            declared.map { Self.contentType($0.pointee, limits: limits) }
             ?? (digestParent ? .defaultDigestPart : .defaultPlain)
         let (encoding, disposition) = Self.mimeFields(mime.mm_mime_fields, limits: limits)
 
