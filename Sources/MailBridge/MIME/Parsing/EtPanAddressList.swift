@@ -28,7 +28,27 @@ final class EtPanAddressList {
             return nil
         }
         list = result
-        consumedAll = value[min(index, value.count)...].allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
+        consumedAll = Self.isCFWS(value[min(index, value.count)...])
+    }
+
+    /// True if `rest` is only whitespace and (nested, escaped) comments: RFC 5322 §3.2.2 CFWS, which may
+    /// follow an angle-addr but which libetpan leaves unparsed.
+    static func isCFWS(_ rest: ArraySlice<UInt8>) -> Bool {
+        var depth = 0
+        var escaped = false
+        for byte in rest {
+            if escaped { escaped = false; continue }
+            switch byte {
+            case UInt8(ascii: "\\") where depth > 0: escaped = true
+            case UInt8(ascii: "("): depth += 1
+            case UInt8(ascii: ")"):
+                guard depth > 0 else { return false }
+                depth -= 1
+            case 0x20, 0x09, 0x0D, 0x0A: continue
+            default: if depth == 0 { return false }
+            }
+        }
+        return depth == 0 && !escaped
     }
 
     deinit { mailimf_address_list_free(list) }
