@@ -325,11 +325,13 @@ extension BridgeConfiguration {
         return Retention(defaultDays: defaultDays, fieldDays: fieldDays)
     }
 
-    /// The option patterns (`smtp.port`, `mailbox[].address`) the loader reads when given `text`.
-    /// For tests comparing the loader with the example file.
-    static func optionPatterns(readingFrom text: String) -> Set<String> {
+    /// What the loader makes of `text`: the option patterns it knows (`smtp.port`, `mailbox[].address`), those
+    /// present in `text`, and the problems. For tests comparing the loader with the example file.
+    static func optionReport(readingFrom text: String)
+        -> (known: Set<String>, present: Set<String>, errors: [ConfigurationError])
+    {
         let reader = ConfigurationReader(file: nil)
         _ = read(text, reader: reader)
-        return reader.knownOptions
+        return (reader.knownOptions, reader.presentOptions, reader.errors)
     }
 }

@@ -29,6 +29,8 @@ final class ConfigurationReader {
     private(set) var errors: [ConfigurationError] = []
     /// Every option pattern this reader looked up, like `smtp.port` or `mailbox[].address`.
     private(set) var knownOptions: Set<String> = []
+    /// The option patterns that were looked up and present in the document.
+    private(set) var presentOptions: Set<String> = []
 
     init(file: String?) { self.file = file }
 
@@ -108,7 +110,9 @@ final class ConfigurationReader {
     private func lookUp(_ section: Section, _ key: String) -> (any TOMLValueConvertible)? {
         if !section.readKeys.contains(key) { section.readKeys.append(key) }
         knownOptions.insert(section.optionPattern(key))
-        return section.table?[key]
+        let value = section.table?[key]
+        if value != nil { presentOptions.insert(section.optionPattern(key)) }
+        return value
     }
 
     /// A string option; `nil` when absent (or of the wrong type, which is reported).
