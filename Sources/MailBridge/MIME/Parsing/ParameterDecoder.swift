@@ -80,7 +80,3 @@ enum ParameterDecoder {
         return out
     }
 }
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-}

@@ -190,7 +190,3 @@ extension String {
         return String(result)
     }
 }
-
-extension Character {
-    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
-}
