@@ -93,7 +93,25 @@ let package = Package(
         ),
         .testTarget(
             name: "ThreadStoreTests",
+            dependencies: [
+                "ThreadStore",
+                "ThreadStoreCrashHelper",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Child process for ThreadStoreTests' crash-safety test (killed with SIGKILL mid-write).
+        .executableTarget(
+            name: "ThreadStoreCrashHelper",
             dependencies: ["ThreadStore"],
+            path: "Tests/ThreadStoreCrashHelper",
+            swiftSettings: strictSettings
+        ),
+        // Not a test: insert and list/open timings, run by scripts/bench-store.
+        .executableTarget(
+            name: "ThreadStoreBenchmark",
+            dependencies: ["ThreadStore"],
+            path: "Benchmarks/ThreadStoreBenchmark",
             swiftSettings: strictSettings
         ),
         .testTarget(

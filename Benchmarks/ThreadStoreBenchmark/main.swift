@@ -1,0 +1,124 @@
+// ThreadStore benchmark (not a test). Inserts N messages (10 per thread, 4 counselling fields, 1 KiB bodies,
+// 500 imports per transaction) into a fresh store in a temporary folder, then times the counsellor queries:
+// listing a page of 50 threads (first page and a keyset-paged deeper page) and opening a thread.
+// Prints one row per size and the ratio list-time(largest)/list-time(smallest).
+//
+// Usage: ThreadStoreBenchmark [message counts...]     default: 10000 1000000
+//        scripts/bench-store 10000 100000             (builds in release first)
+
+import Foundation
+import ThreadStore
+
+struct Result {
+    var messages: Int
+    var insertSeconds: Double
+    var listFirstPage: Double
+    var listDeepPage: Double
+    var openThread: Double
+    var fileBytes: Int
+}
+
+func seconds(_ body: () async throws -> Void) async rethrows -> Double {
+    let start = ContinuousClock.now
+    try await body()
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+func run(messages: Int) async throws -> Result {
+    let directory = FileManager.default.temporaryDirectory.appending(path: "threadstore-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let url = directory.appending(path: "bench.sqlite")
+    let store = try ThreadStore(at: url, masterKey: MasterKey.generate())
+
+    let perThread = 10
+    let clients = max(1, messages / perThread)
+    let fields = try ["sucht", "familie", "schule", "allgemein"].map { try CounsellingField($0) }
+    let body = Array(String(repeating: "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", count: 18).utf8)
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+    let batch = 500
+
+    let insert = try await seconds {
+        var index = 0
+        while index < messages {
+            let range = index..<min(messages, index + batch)
+            try await store.write { tx in
+                for number in range {
+                    let client = number % clients
+                    let identity = ClientIdentity(
+                        field: fields[client % fields.count],
+                        key: try ClientKeyFingerprint(String(format: "%040X", client)),
+                        address: try ClientAddress("client\(client)@example.org"))
+                    let message = NewMessage(
+                        direction: number % 3 == 2 ? .outbound : .inbound, messageID: "<m\(number)@bench.example>",
+                        subject: "Subject \(number)", body: body, verdict: .valid,
+                        receivedAt: start.addingTimeInterval(Double(number)),
+                        ciphertextHash: PayloadHash.sha256(of: Data("ciphertext \(number)".utf8)))
+                    _ = try tx.importMessage(message, into: .client(identity))
+                }
+            }
+            index = range.upperBound
+        }
+    }
+
+    let field = fields[0]
+    let rounds = 200
+    let listFirst = try await seconds {
+        for _ in 0..<rounds { _ = try await store.read { tx in try tx.listThreads(field: field, state: .open, limit: 50) } }
+    } / Double(rounds)
+
+    // The 10th page, reached by keyset paging (the cursor is fetched once, outside the timing).
+    let cursor = try await store.read { tx in
+        var page = try tx.listThreads(field: field, limit: 50)
+        for _ in 0..<8 { if let last = page.last { page = try tx.listThreads(field: field, limit: 50, before: last) } }
+        return page.last
+    }
+    let listDeep = try await seconds {
+        for _ in 0..<rounds { _ = try await store.read { tx in try tx.listThreads(field: field, limit: 50, before: cursor) } }
+    } / Double(rounds)
+
+    let sample = try await store.read { tx in try tx.listThreads(field: field, limit: 50).map(\.id) }
+    let open = try await seconds {
+        for round in 0..<rounds {
+            let thread = sample[round % sample.count]
+            let opened = try await store.read { tx in try tx.openThread(thread) }
+            precondition(opened.messages.count == perThread || messages < perThread * clients)
+        }
+    } / Double(rounds)
+
+    try await store.checkpoint()
+    let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
+    return Result(
+        messages: messages, insertSeconds: insert, listFirstPage: listFirst, listDeepPage: listDeep, openThread: open,
+        fileBytes: size)
+}
+
+let counts = CommandLine.arguments.dropFirst().compactMap { Int($0.replacingOccurrences(of: "_", with: "")) }
+let sizes = counts.isEmpty ? [10_000, 1_000_000] : counts
+guard sizes.allSatisfy({ $0 >= 10 }) else {
+    FileHandle.standardError.write(Data("usage: ThreadStoreBenchmark [message counts >= 10...]\n".utf8))
+    exit(64)
+}
+
+func ms(_ value: Double) -> String { String(format: "%.3f ms", value * 1000) }
+
+print("ThreadStore benchmark: 10 messages/thread, 4 fields, 1 KiB bodies, 500 imports/transaction, synchronous=FULL")
+print("messages   insert total   inserts/s   list page 1   list page 10   open thread   db size")
+var results: [Result] = []
+for size in sizes {
+    let result = try await run(messages: size)
+    results.append(result)
+    print(
+        String(
+            format: "%8d   %10.2f s   %9.0f   %11@   %12@   %11@   %5.1f MiB", result.messages, result.insertSeconds,
+            Double(result.messages) / result.insertSeconds, ms(result.listFirstPage), ms(result.listDeepPage),
+            ms(result.openThread), Double(result.fileBytes) / 1_048_576))
+}
+if let first = results.first, let last = results.last, results.count > 1 {
+    print(
+        String(
+            format: "ratio list-time(%d)/list-time(%d): page 1 %.2f, page 10 %.2f; open-time ratio %.2f",
+            last.messages, first.messages, last.listFirstPage / first.listFirstPage,
+            last.listDeepPage / first.listDeepPage, last.openThread / first.openThread))
+}

@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+
+/// One `message` row, as stored (sealed columns still sealed).
+struct MessageRecord {
+    var id: StoredMessageID
+    var threadID: ThreadID
+    var direction: MessageDirection
+    var messageIDHMAC: Data
+    var contentHMAC: Data
+    var verdict: SignatureVerdictCode
+    var receivedAt: Int64
+    var isRead: Bool
+    var bodySize: Int
+    var attachmentCount: Int
+    var headerMessageIDSealed: Data
+    var subjectSealed: Data
+    var bodySealed: Data
+
+    static let columns = """
+        id, thread_id, direction, message_id_hmac, content_hmac, verdict, received_at, is_read, body_size, \
+        attachment_count, header_message_id_sealed, subject_sealed, body_sealed
+        """
+
+    init(
+        id: StoredMessageID, threadID: ThreadID, direction: MessageDirection, messageIDHMAC: Data, contentHMAC: Data,
+        verdict: SignatureVerdictCode, receivedAt: Int64, isRead: Bool, bodySize: Int, attachmentCount: Int,
+        headerMessageIDSealed: Data, subjectSealed: Data, bodySealed: Data
+    ) {
+        self.id = id
+        self.threadID = threadID
+        self.direction = direction
+        self.messageIDHMAC = messageIDHMAC
+        self.contentHMAC = contentHMAC
+        self.verdict = verdict
+        self.receivedAt = receivedAt
+        self.isRead = isRead
+        self.bodySize = bodySize
+        self.attachmentCount = attachmentCount
+        self.headerMessageIDSealed = headerMessageIDSealed
+        self.subjectSealed = subjectSealed
+        self.bodySealed = bodySealed
+    }
+
+    init(row: Row) throws(ThreadStoreError) {
+        guard let id = try? StoredMessageID(row["id"] as String), let threadID = try? ThreadID(row["thread_id"] as String),
+            let direction = MessageDirection(rawValue: row["direction"]),
+            let verdict = SignatureVerdictCode(rawValue: row["verdict"])
+        else { throw .databaseCorrupt }
+        self.id = id
+        self.threadID = threadID
+        self.direction = direction
+        messageIDHMAC = row["message_id_hmac"]
+        contentHMAC = row["content_hmac"]
+        self.verdict = verdict
+        receivedAt = row["received_at"]
+        isRead = row["is_read"]
+        bodySize = row["body_size"]
+        attachmentCount = row["attachment_count"]
+        headerMessageIDSealed = row["header_message_id_sealed"]
+        subjectSealed = row["subject_sealed"]
+        bodySealed = row["body_sealed"]
+    }
+
+    func insert(_ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO message (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [
+                id.unredactedDescription, threadID.unredactedDescription, direction.rawValue, messageIDHMAC,
+                contentHMAC, verdict.rawValue, receivedAt, isRead, bodySize, attachmentCount, headerMessageIDSealed,
+                subjectSealed, bodySealed,
+            ])
+    }
+
+    /// The seal context of a message column: bound to thread and message.
+    static func context(_ column: String, thread: ThreadID, message: StoredMessageID, position: Int = 0) -> SealContext {
+        SealContext(
+            table: "message", column: column, threadID: thread.unredactedDescription,
+            rowID: message.unredactedDescription, position: position)
+    }
+}
+
+/// One `attachment` row.
+struct AttachmentRecord {
+    var messageID: StoredMessageID
+    var position: Int
+    var size: Int
+    var nameSealed: Data
+    var mediaTypeSealed: Data
+    var contentSealed: Data
+
+    func insert(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO attachment (message_id, position, size, name_sealed, media_type_sealed, content_sealed)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [messageID.unredactedDescription, position, size, nameSealed, mediaTypeSealed, contentSealed])
+    }
+
+    static func context(_ column: String, thread: ThreadID, message: StoredMessageID, position: Int) -> SealContext {
+        SealContext(
+            table: "attachment", column: column, threadID: thread.unredactedDescription,
+            rowID: message.unredactedDescription, position: position)
+    }
+}

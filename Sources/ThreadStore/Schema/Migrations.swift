@@ -1,0 +1,137 @@
+// Security: the schema decides what is in clear on disk. Columns ending in `_sealed` hold ChaChaPoly boxes
+// (see Sealing.swift); columns ending in `_hmac` hold keyed HMACs (lookups without clear values). Everything
+// else is non-personal metadata: random IDs, timestamps (Unix milliseconds), enum codes, sizes, counts, and the
+// counselling field name (configuration). Constraints live in SQL so a bug in Swift cannot break them.
+
+import GRDB
+
+enum Schema {
+    /// All migrations, in order. Never edit a shipped migration; add a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1", migrate: v1)
+        return migrator
+    }
+
+    private static func v1(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE store_meta (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    key_check BLOB NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+
+                CREATE TABLE thread (
+                    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),
+                    field TEXT NOT NULL CHECK (length(field) BETWEEN 1 AND 64),
+                    client_key_hmac BLOB NOT NULL CHECK (length(client_key_hmac) = 32),
+                    client_key_sealed BLOB NOT NULL,
+                    client_address_sealed BLOB NOT NULL,
+                    state INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_activity_at INTEGER NOT NULL
+                );
+                -- Listing pages walk these indexes backwards (ORDER BY last_activity_at DESC, id DESC): no sort,
+                -- so a page costs the same with 10 k or 1 M threads. The second one also serves retention.
+                CREATE INDEX thread_by_field_state ON thread(field, state, last_activity_at, id);
+                CREATE INDEX thread_by_field_activity ON thread(field, last_activity_at, id);
+                CREATE INDEX thread_by_client ON thread(field, client_key_hmac);
+
+                -- The wrapped data key. Deleting this row (cascade from thread) is the crypto-shredding step.
+                CREATE TABLE thread_key (
+                    thread_id TEXT PRIMARY KEY NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                    wrapped_key BLOB NOT NULL
+                );
+
+                CREATE TABLE message (
+                    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),
+                    thread_id TEXT NOT NULL REFERENCES thread(id) ON DELETE CASCADE,
+                    direction INTEGER NOT NULL CHECK (direction IN (0, 1)),
+                    message_id_hmac BLOB NOT NULL CHECK (length(message_id_hmac) = 32),
+                    content_hmac BLOB NOT NULL CHECK (length(content_hmac) = 32),
+                    verdict INTEGER NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    is_read INTEGER NOT NULL CHECK (is_read IN (0, 1)),
+                    body_size INTEGER NOT NULL,
+                    attachment_count INTEGER NOT NULL,
+                    header_message_id_sealed BLOB NOT NULL,
+                    subject_sealed BLOB NOT NULL,
+                    body_sealed BLOB NOT NULL,
+                    UNIQUE (thread_id, message_id_hmac, content_hmac)
+                );
+                CREATE INDEX message_by_thread ON message(thread_id, received_at);
+                CREATE INDEX message_unread ON message(thread_id) WHERE is_read = 0;
+
+                CREATE TABLE attachment (
+                    message_id TEXT NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    size INTEGER NOT NULL,
+                    name_sealed BLOB NOT NULL,
+                    media_type_sealed BLOB NOT NULL,
+                    content_sealed BLOB NOT NULL,
+                    UNIQUE (message_id, position)
+                );
+
+                -- SHA-256 of encrypted payloads as received, from every thread: replay detection. Not tied to a
+                -- thread, so it survives shredding (it reveals nothing about the content).
+                CREATE TABLE seen_ciphertext (
+                    hash BLOB PRIMARY KEY NOT NULL CHECK (length(hash) = 32),
+                    first_seen_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX seen_ciphertext_by_time ON seen_ciphertext(first_seen_at);
+
+                -- Outbound queue. Items of a thread are sealed with the thread's data key and die with it.
+                CREATE TABLE outbox (
+                    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),
+                    thread_id TEXT REFERENCES thread(id) ON DELETE CASCADE,
+                    kind INTEGER NOT NULL,
+                    state INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL CHECK (attempts >= 0),
+                    next_attempt_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    payload_size INTEGER NOT NULL,
+                    recipient_sealed BLOB NOT NULL,
+                    payload_sealed BLOB NOT NULL
+                );
+                CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+                CREATE INDEX outbox_by_thread ON outbox(thread_id);
+
+                -- Auto-reply rate limit, keyed by an HMAC of the canonical sender address (never the address).
+                CREATE TABLE sender_rate_limit (
+                    sender_hmac BLOB PRIMARY KEY NOT NULL CHECK (length(sender_hmac) = 32),
+                    last_sent_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Append-only audit log: event codes, IDs, counts; never content.
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    event INTEGER NOT NULL,
+                    thread_id TEXT,
+                    item_id TEXT,
+                    count INTEGER
+                );
+                CREATE INDEX audit_by_time ON audit(at);
+
+                -- Audit rows are never updated. They are deleted only by retention (pruneAudit), which opens this
+                -- gate inside its own transaction and closes it before commit. This guards against stray code
+                -- paths, not against someone with write access to the file.
+                CREATE TABLE audit_prune_gate (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    open INTEGER NOT NULL CHECK (open IN (0, 1))
+                );
+                INSERT INTO audit_prune_gate (id, open) VALUES (1, 0);
+
+                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+                BEGIN
+                    SELECT RAISE(ABORT, 'audit log is append-only');
+                END;
+                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+                WHEN (SELECT open FROM audit_prune_gate WHERE id = 1) = 0
+                BEGIN
+                    SELECT RAISE(ABORT, 'audit log is append-only');
+                END;
+                """)
+    }
+}

@@ -1,0 +1,144 @@
+// Security: all content at rest goes through here. Values are sealed with ChaCha20-Poly1305 (RFC 8439) under a
+// per-thread random data key (or, for thread-less outbox items, a key derived from the master key). The
+// associated data binds each ciphertext to its table, column and row (thread ID, row ID, position), so a sealed
+// value copied into another row or column fails to open. Data keys are themselves sealed ("wrapped") under a
+// key derived from the master key with HKDF-SHA256 (RFC 5869), bound to their thread ID.
+
+import Crypto
+import Foundation
+
+/// Keys derived once from the master key at open (RFC 5869 HKDF-SHA256, distinct `info` per purpose).
+struct DerivedKeys: Sendable {
+    /// Wraps per-thread data keys and seals the key check value.
+    let wrapping: SymmetricKey
+    /// Seals outbox items that belong to no thread (auto-replies to plain mail).
+    let outbox: SymmetricKey
+    /// Keys lookup HMACs: client key fingerprints, Message-IDs, content hashes.
+    let index: SymmetricKey
+    /// Keys sender HMACs for the auto-reply rate limit.
+    let sender: SymmetricKey
+
+    init(master: MasterKey) {
+        func derive(_ purpose: String) -> SymmetricKey {
+            HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: master.key, salt: Data("MailBridge ThreadStore".utf8),
+                info: Data("\(purpose) v1".utf8), outputByteCount: 32)
+        }
+        wrapping = derive("data key wrapping")
+        outbox = derive("outbox sealing")
+        index = derive("index hmac")
+        sender = derive("sender rate limit hmac")
+    }
+
+    /// HMAC-SHA256 of `bytes` under the index key, with a domain label so different lookups never collide.
+    func indexHMAC(_ label: String, _ bytes: some DataProtocol) -> Data {
+        var hmac = HMAC<SHA256>(key: index)
+        hmac.update(data: Data(label.utf8))
+        hmac.update(data: [0])
+        hmac.update(data: bytes)
+        return Data(hmac.finalize())
+    }
+}
+
+/// Where a sealed value lives; serialised into the AEAD associated data.
+struct SealContext {
+    var table: String
+    var column: String
+    var threadID: String
+    var rowID: String
+    var position: Int = 0
+
+    /// Length-prefixed components, so no two contexts serialise to the same bytes.
+    var associatedData: Data {
+        var data = Data("mailbridge.threadstore.v1".utf8)
+        for part in [table, column, threadID, rowID, String(position)] {
+            let bytes = Array(part.utf8)
+            data.append(UInt8(truncatingIfNeeded: bytes.count >> 8))
+            data.append(UInt8(truncatingIfNeeded: bytes.count))
+            data.append(contentsOf: bytes)
+        }
+        return data
+    }
+}
+
+/// Seals and opens values. Format: one version byte (1) followed by ChaChaPoly's combined box
+/// (12-byte nonce, ciphertext, 16-byte tag).
+enum Sealing {
+    static let version: UInt8 = 1
+    /// Bytes a sealed value adds to its plaintext.
+    static let overhead = 1 + 12 + 16
+
+    static func seal(_ plaintext: some DataProtocol, key: SymmetricKey, context: SealContext) throws(ThreadStoreError)
+        -> Data
+    {
+        do {
+            let box = try ChaChaPoly.seal(plaintext, using: key, authenticating: context.associatedData)
+            var out = Data(capacity: box.combined.count + 1)
+            out.append(version)
+            out.append(box.combined)
+            return out
+        } catch {
+            throw .sealingFailed
+        }
+    }
+
+    static func open(_ sealed: Data, key: SymmetricKey, context: SealContext) throws(ThreadStoreError) -> Data {
+        guard sealed.count >= overhead, sealed.first == version else { throw .unsealingFailed }
+        do {
+            let box = try ChaChaPoly.SealedBox(combined: sealed.dropFirst())
+            return try ChaChaPoly.open(box, using: key, authenticating: context.associatedData)
+        } catch {
+            throw .unsealingFailed
+        }
+    }
+
+    static func sealString(_ text: String, key: SymmetricKey, context: SealContext) throws(ThreadStoreError) -> Data {
+        try seal(Data(text.utf8), key: key, context: context)
+    }
+
+    static func openString(_ sealed: Data, key: SymmetricKey, context: SealContext) throws(ThreadStoreError)
+        -> String
+    {
+        let data = try open(sealed, key: key, context: context)
+        guard let text = String(data: data, encoding: .utf8) else { throw .unsealingFailed }
+        return text
+    }
+
+    // MARK: Data keys
+
+    static func newDataKey() -> SymmetricKey { SymmetricKey(size: .bits256) }
+
+    static func wrap(_ dataKey: SymmetricKey, for thread: ThreadID, keys: DerivedKeys) throws(ThreadStoreError)
+        -> Data
+    {
+        let context = SealContext(
+            table: "thread_key", column: "wrapped_key", threadID: thread.unredactedDescription, rowID: "")
+        var raw = dataKey.withUnsafeBytes { Data($0) }
+        defer { raw.withUnsafeMutableBytes { memset_s_portable($0) } }
+        return try seal(raw, key: keys.wrapping, context: context)
+    }
+
+    static func unwrap(_ wrapped: Data, for thread: ThreadID, keys: DerivedKeys) throws(ThreadStoreError)
+        -> SymmetricKey
+    {
+        let context = SealContext(
+            table: "thread_key", column: "wrapped_key", threadID: thread.unredactedDescription, rowID: "")
+        var raw = try open(wrapped, key: keys.wrapping, context: context)
+        defer { raw.withUnsafeMutableBytes { memset_s_portable($0) } }
+        guard raw.count == 32 else { throw .unsealingFailed }
+        return SymmetricKey(data: raw)
+    }
+
+    // MARK: Key check
+
+    private static let keyCheckPlaintext = Data("MailBridge ThreadStore key check".utf8)
+    private static let keyCheckContext = SealContext(table: "store_meta", column: "key_check", threadID: "", rowID: "1")
+
+    static func makeKeyCheck(keys: DerivedKeys) throws(ThreadStoreError) -> Data {
+        try seal(keyCheckPlaintext, key: keys.wrapping, context: keyCheckContext)
+    }
+
+    static func verifyKeyCheck(_ sealed: Data, keys: DerivedKeys) -> Bool {
+        (try? open(sealed, key: keys.wrapping, context: keyCheckContext)) == keyCheckPlaintext
+    }
+}

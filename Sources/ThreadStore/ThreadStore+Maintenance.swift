@@ -1,0 +1,179 @@
+// Security: deletion here is crypto-shredding. A thread's wrapped data key and all its rows are deleted in one
+// transaction with `secure_delete=ON` (SQLite overwrites the freed cells and pages with zeros), then the WAL is
+// checkpointed and truncated so no older page images of the thread survive in the -wal file. Backups are page
+// copies of the encrypted database: sealed columns stay sealed, and the backup opens only with the master key.
+
+public import Foundation
+import GRDB
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension ThreadStore {
+    /// Deletes a thread for good: its data key, messages, attachments and outbox items; then truncates the WAL.
+    /// The audit log records the deletion (thread ID and time, nothing else).
+    /// - Throws: ``ThreadStoreError/threadNotFound``; ``ThreadStoreError/checkpointIncomplete`` if readers kept
+    ///   the WAL busy (the deletion itself is committed; call ``checkpoint()`` again).
+    public func deleteThread(_ id: ThreadID) async throws {
+        try await write { tx in
+            try tx.requireThread(id)
+            try tx.shred(id, event: .threadDeleted)
+        }
+        try await checkpointAfterShredding()
+    }
+
+    /// Applies a retention policy at time `now`: deletes threads whose last activity is older than their field's
+    /// limit (in batches, each its own transaction), forgets old replay hashes, rate-limit entries and failed
+    /// thread-less outbox items, prunes old audit entries, then truncates the WAL.
+    public func applyRetention(policy: RetentionPolicy, now: Date) async throws -> RetentionReport {
+        var report = RetentionReport(
+            deletedThreads: 0, forgottenCiphertextHashes: 0, forgottenRateLimits: 0, deletedOutboxItems: 0,
+            prunedAuditEntries: 0)
+        let batchSize = 200
+        while true {
+            let deleted = try await write { tx in
+                let expired = try tx.expiredThreads(policy: policy, now: now, limit: batchSize)
+                for thread in expired { try tx.shred(thread, event: .threadDeletedByRetention) }
+                return expired.count
+            }
+            report.deletedThreads += deleted
+            if deleted < batchSize { break }
+        }
+        let totals = report.deletedThreads
+        let other = try await write { tx in try tx.forgetExpired(policy: policy, now: now, deletedThreads: totals) }
+        report.forgottenCiphertextHashes = other.forgottenCiphertextHashes
+        report.forgottenRateLimits = other.forgottenRateLimits
+        report.deletedOutboxItems = other.deletedOutboxItems
+        report.prunedAuditEntries = other.prunedAuditEntries
+        try await checkpointAfterShredding()
+        configuration.logger.info(
+            "retention applied", metadata: ["threads": "\(report.deletedThreads)", "audit": "\(report.prunedAuditEntries)"])
+        return report
+    }
+
+    /// Writes a consistent online copy of the store to a new file (SQLite backup API, while reads and writes go
+    /// on). The copy is as encrypted as the store and opens only with the same master key.
+    /// - Throws: ``ThreadStoreError/backupFailed`` if the destination exists or cannot be written.
+    public func backup(to destination: URL) async throws {
+        let fd = open(destination.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw ThreadStoreError.backupFailed }
+        close(fd)
+        let pool = self.pool
+        do {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                // sqlite3_backup_step blocks: run it on a dispatch thread, not on the caller's executor.
+                DispatchQueue.global().async {
+                    do {
+                        var config = GRDB.Configuration()
+                        config.prepareDatabase { db in try db.execute(sql: "PRAGMA secure_delete = ON") }
+                        let target = try DatabaseQueue(path: destination.path, configuration: config)
+                        // https://www.sqlite.org/backup.html — copies pages 100 at a time, so the writer is not
+                        // held off for the whole copy.
+                        try pool.backup(to: target, pagesPerStep: 100)
+                        try target.close()
+                        continuation.resume()
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+            }
+        } catch {
+            unlink(destination.path)
+            throw ThreadStoreError.backupFailed
+        }
+        let now = configuration.clock()
+        try await write { tx in try AuditLog.append(tx.db, at: now, event: .backupWritten) }
+    }
+
+    /// Runs `PRAGMA integrity_check` and returns whether SQLite answers "ok".
+    public func integrityCheck() async throws -> Bool {
+        try await mappingDatabaseErrors {
+            try await pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"] }
+        }
+    }
+
+    /// TRUNCATE checkpoint, retried briefly while readers hold the WAL.
+    func checkpointAfterShredding() async throws {
+        for attempt in 0..<20 {
+            do {
+                try await checkpoint()
+                return
+            } catch let error as ThreadStoreError where error.code == .checkpointIncomplete || error.code == .storageFailure {
+                if attempt == 19 { throw ThreadStoreError.checkpointIncomplete }
+                try await Task.sleep(nanoseconds: 25_000_000)
+            }
+        }
+    }
+}
+
+extension WriteTransaction {
+    /// Deletes the thread's key first (from then on its rows are noise), then its rows.
+    func shred(_ thread: ThreadID, event: AuditEvent) throws {
+        let id = thread.raw.text
+        try db.execute(sql: "DELETE FROM thread_key WHERE thread_id = ?", arguments: [id])
+        try db.execute(
+            sql: "DELETE FROM attachment WHERE message_id IN (SELECT id FROM message WHERE thread_id = ?)",
+            arguments: [id])
+        try db.execute(sql: "DELETE FROM message WHERE thread_id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM outbox WHERE thread_id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM thread WHERE id = ?", arguments: [id])
+        try AuditLog.append(db, at: now, event: event, thread: thread)
+    }
+
+    func expiredThreads(policy: RetentionPolicy, now: Date, limit: Int) throws -> [ThreadID] {
+        func cutoff(_ days: Int) -> Int64 { now.storeMilliseconds - Int64(days) * 86_400_000 }
+        var ids: [String] = []
+        for (field, days) in policy.days.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where ids.count < limit {
+            ids += try String.fetchAll(
+                db, sql: "SELECT id FROM thread WHERE field = ? AND last_activity_at < ? LIMIT ?",
+                arguments: [field.rawValue, cutoff(days), limit - ids.count])
+        }
+        if let days = policy.defaultDays, ids.count < limit {
+            let listed = policy.days.keys.map(\.rawValue)
+            let placeholders = Array(repeating: "?", count: listed.count).joined(separator: ", ")
+            var arguments = StatementArguments(listed)
+            arguments += [cutoff(days), limit - ids.count]
+            ids += try String.fetchAll(
+                db,
+                sql: "SELECT id FROM thread WHERE field NOT IN (\(placeholders)) AND last_activity_at < ? LIMIT ?",
+                arguments: arguments)
+        }
+        return try ids.map { text in try ThreadID(text) }
+    }
+
+    func forgetExpired(policy: RetentionPolicy, now: Date, deletedThreads: Int) throws -> RetentionReport {
+        func cutoff(_ days: Int) -> Int64 { now.storeMilliseconds - Int64(days) * 86_400_000 }
+        var report = RetentionReport(
+            deletedThreads: deletedThreads, forgottenCiphertextHashes: 0, forgottenRateLimits: 0,
+            deletedOutboxItems: 0, prunedAuditEntries: 0)
+        try db.execute(
+            sql: "DELETE FROM seen_ciphertext WHERE first_seen_at < ?", arguments: [cutoff(policy.seenCiphertextDays)])
+        report.forgottenCiphertextHashes = db.changesCount
+        try db.execute(
+            sql: "DELETE FROM sender_rate_limit WHERE last_sent_at < ?", arguments: [cutoff(policy.rateLimitDays)])
+        report.forgottenRateLimits = db.changesCount
+        try db.execute(
+            sql: "DELETE FROM outbox WHERE thread_id IS NULL AND state = ? AND created_at < ?",
+            arguments: [OutboxState.failed.rawValue, cutoff(policy.failedOutboxDays)])
+        report.deletedOutboxItems = db.changesCount
+        if report.deletedOutboxItems > 0 {
+            try AuditLog.append(db, at: now, event: .outboxDeletedByRetention, count: report.deletedOutboxItems)
+        }
+        if let days = policy.auditDays {
+            // The only deletion path for audit rows: open the gate, delete, close it, all in this transaction.
+            try db.execute(sql: "UPDATE audit_prune_gate SET open = 1 WHERE id = 1")
+            try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [cutoff(days)])
+            report.prunedAuditEntries = db.changesCount
+            try db.execute(sql: "UPDATE audit_prune_gate SET open = 0 WHERE id = 1")
+            if report.prunedAuditEntries > 0 {
+                try AuditLog.append(db, at: now, event: .auditPruned, count: report.prunedAuditEntries)
+            }
+        }
+        try AuditLog.append(db, at: now, event: .retentionApplied, count: deletedThreads)
+        return report
+    }
+}

@@ -1,0 +1,158 @@
+// Security: the description of every ThreadStoreError is safe to log. It names the failure, the source location
+// and at most an SQLite result code. It never carries SQL text, bound arguments, file contents or mail content.
+
+internal import GRDB
+
+/// An error thrown by ``ThreadStore``.
+///
+/// Errors compare and hash by ``code`` only, so tests and callers can match them:
+///
+/// ```swift
+/// #expect(throws: ThreadStoreError.wrongMasterKey) { try await ThreadStore.open(at: url, masterKey: other) }
+/// ```
+public struct ThreadStoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var code: Code
+    /// The SQLite (extended) result code, when the failure came from SQLite.
+    public var sqliteResultCode: Int32?
+    /// Where the error was raised (`#fileID`), for diagnostics.
+    public var file: String
+    /// Where the error was raised (`#line`), for diagnostics.
+    public var line: UInt
+
+    /// Creates an error with a code and its source location.
+    public init(_ code: Code, sqliteResultCode: Int32? = nil, file: String = #fileID, line: UInt = #line) {
+        self.code = code
+        self.sqliteResultCode = sqliteResultCode
+        self.file = file
+        self.line = line
+    }
+
+    public static func == (lhs: ThreadStoreError, rhs: ThreadStoreError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+
+    public var description: String {
+        var text = "ThreadStoreError.\(code) (\(file):\(line))"
+        if let sqliteResultCode { text += " SQLite result code \(sqliteResultCode)" }
+        return text
+    }
+
+    /// The kind of failure. A struct over a private enum so new codes can be added without breaking callers.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String, Hashable, Sendable {
+            case masterKeyUnreadable, masterKeyInsecurePermissions, masterKeyInvalidLength, masterKeyExists
+            case credentialsDirectoryMissing, wrongMasterKey, notAThreadStore
+            case databaseUnavailable, databaseCorrupt, storageFailure, migrationFailed
+            case threadNotFound, messageNotFound, outboxItemNotFound
+            case sealingFailed, unsealingFailed, invalidIdentifier, invalidValue, limitExceeded
+            case backupFailed, checkpointIncomplete
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+        public var description: String { value.rawValue }
+
+        /// The master key file or credential could not be opened or read.
+        public static let masterKeyUnreadable = Code(.masterKeyUnreadable)
+        /// The master key file is readable by group or others, or is not a regular file.
+        public static let masterKeyInsecurePermissions = Code(.masterKeyInsecurePermissions)
+        /// The master key file does not hold exactly 32 bytes.
+        public static let masterKeyInvalidLength = Code(.masterKeyInvalidLength)
+        /// A new master key file was not written because the file already exists.
+        public static let masterKeyExists = Code(.masterKeyExists)
+        /// `$CREDENTIALS_DIRECTORY` is not set (the service was not started with systemd `LoadCredential=`).
+        public static let credentialsDirectoryMissing = Code(.credentialsDirectoryMissing)
+        /// The store was created with a different master key.
+        public static let wrongMasterKey = Code(.wrongMasterKey)
+        /// The file is an SQLite database, but not a ThreadStore (or from a newer, unknown schema).
+        public static let notAThreadStore = Code(.notAThreadStore)
+        /// The database file could not be opened or created.
+        public static let databaseUnavailable = Code(.databaseUnavailable)
+        /// SQLite reports a corrupt or non-database file.
+        public static let databaseCorrupt = Code(.databaseCorrupt)
+        /// Any other SQLite failure (see ``ThreadStoreError/sqliteResultCode``).
+        public static let storageFailure = Code(.storageFailure)
+        /// A schema migration failed.
+        public static let migrationFailed = Code(.migrationFailed)
+        /// No thread with this ID exists (never existed, or was deleted).
+        public static let threadNotFound = Code(.threadNotFound)
+        /// No message with this ID exists.
+        public static let messageNotFound = Code(.messageNotFound)
+        /// No outbox item with this ID exists.
+        public static let outboxItemNotFound = Code(.outboxItemNotFound)
+        /// Sealing (encrypting) a value failed.
+        public static let sealingFailed = Code(.sealingFailed)
+        /// A sealed value failed authentication: tampered, moved to another row, or sealed under another key.
+        public static let unsealingFailed = Code(.unsealingFailed)
+        /// A textual identifier (thread, message, outbox item, fingerprint) is malformed.
+        public static let invalidIdentifier = Code(.invalidIdentifier)
+        /// A value is malformed (empty field name, control characters, ...).
+        public static let invalidValue = Code(.invalidValue)
+        /// A value exceeds a configured limit (body size, attachment count, page size, ...).
+        public static let limitExceeded = Code(.limitExceeded)
+        /// The online backup failed.
+        public static let backupFailed = Code(.backupFailed)
+        /// A WAL checkpoint could not truncate the WAL (a reader held it); deleted content may linger in the WAL.
+        public static let checkpointIncomplete = Code(.checkpointIncomplete)
+    }
+
+    // Static members so callers can write `#expect(throws: ThreadStoreError.wrongMasterKey)`.
+    public static let masterKeyUnreadable = ThreadStoreError(.masterKeyUnreadable)
+    public static let masterKeyInsecurePermissions = ThreadStoreError(.masterKeyInsecurePermissions)
+    public static let masterKeyInvalidLength = ThreadStoreError(.masterKeyInvalidLength)
+    public static let masterKeyExists = ThreadStoreError(.masterKeyExists)
+    public static let credentialsDirectoryMissing = ThreadStoreError(.credentialsDirectoryMissing)
+    public static let wrongMasterKey = ThreadStoreError(.wrongMasterKey)
+    public static let notAThreadStore = ThreadStoreError(.notAThreadStore)
+    public static let databaseUnavailable = ThreadStoreError(.databaseUnavailable)
+    public static let databaseCorrupt = ThreadStoreError(.databaseCorrupt)
+    public static let storageFailure = ThreadStoreError(.storageFailure)
+    public static let migrationFailed = ThreadStoreError(.migrationFailed)
+    public static let threadNotFound = ThreadStoreError(.threadNotFound)
+    public static let messageNotFound = ThreadStoreError(.messageNotFound)
+    public static let outboxItemNotFound = ThreadStoreError(.outboxItemNotFound)
+    public static let sealingFailed = ThreadStoreError(.sealingFailed)
+    public static let unsealingFailed = ThreadStoreError(.unsealingFailed)
+    public static let invalidIdentifier = ThreadStoreError(.invalidIdentifier)
+    public static let invalidValue = ThreadStoreError(.invalidValue)
+    public static let limitExceeded = ThreadStoreError(.limitExceeded)
+    public static let backupFailed = ThreadStoreError(.backupFailed)
+    public static let checkpointIncomplete = ThreadStoreError(.checkpointIncomplete)
+}
+
+extension ThreadStoreError {
+    /// Converts a GRDB `DatabaseError` without its message, SQL or arguments (GRDB's descriptions can include
+    /// the SQL, and with `publicStatementArguments` the bound values).
+    static func from(_ error: DatabaseError, file: String = #fileID, line: UInt = #line) -> ThreadStoreError {
+        let code: Code
+        switch error.resultCode {
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: code = .databaseCorrupt
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY: code = .databaseUnavailable
+        default: code = .storageFailure
+        }
+        return ThreadStoreError(code, sqliteResultCode: error.extendedResultCode.rawValue, file: file, line: line)
+    }
+}
+
+/// Runs `body`, converting any GRDB `DatabaseError` into a ``ThreadStoreError`` that carries no SQL.
+/// Other errors (ours, the caller's, cancellation) pass through unchanged.
+@inline(__always)
+func mappingDatabaseErrors<T>(
+    file: String = #fileID, line: UInt = #line, _ body: () throws -> T
+) throws -> T {
+    do {
+        return try body()
+    } catch let error as DatabaseError {
+        throw ThreadStoreError.from(error, file: file, line: line)
+    }
+}
+
+/// Async variant of ``mappingDatabaseErrors(file:line:_:)``.
+func mappingDatabaseErrors<T>(
+    file: String = #fileID, line: UInt = #line, _ body: () async throws -> T
+) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as DatabaseError {
+        throw ThreadStoreError.from(error, file: file, line: line)
+    }
+}

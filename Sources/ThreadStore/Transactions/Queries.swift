@@ -1,0 +1,187 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// Read-side queries shared by ``ReadTransaction`` and ``WriteTransaction``.
+enum Queries {
+    static let summarySelect = """
+        SELECT t.id, t.field, t.state, t.created_at, t.last_activity_at,
+            (SELECT count(*) FROM message m WHERE m.thread_id = t.id) AS message_count,
+            (SELECT count(*) FROM message m WHERE m.thread_id = t.id AND m.is_read = 0) AS unread_count
+        FROM thread t
+        """
+
+    static func summary(from row: Row) throws(ThreadStoreError) -> ThreadSummary {
+        guard let id = try? ThreadID(row["id"] as String), let field = try? CounsellingField(row["field"] as String),
+            let state = ThreadState(rawValue: row["state"])
+        else { throw .databaseCorrupt }
+        return ThreadSummary(
+            id: id, field: field, state: state, createdAt: Date(storeMilliseconds: row["created_at"]),
+            lastActivityAt: Date(storeMilliseconds: row["last_activity_at"]), messageCount: row["message_count"],
+            unreadCount: row["unread_count"])
+    }
+
+    static func listThreads(
+        _ db: Database, context: TransactionContext, field: CounsellingField, state: ThreadState?, limit: Int,
+        before cursor: ThreadSummary?
+    ) throws -> [ThreadSummary] {
+        guard limit > 0, limit <= context.configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
+        var sql = summarySelect + " WHERE t.field = ?"
+        var arguments: StatementArguments = [field.rawValue]
+        if let state {
+            sql += " AND t.state = ?"
+            arguments += [state.rawValue]
+        }
+        if let cursor {
+            // Keyset paging (row values, SQLite ≥ 3.15): stable while new messages arrive.
+            sql += " AND (t.last_activity_at, t.id) < (?, ?)"
+            arguments += [cursor.lastActivityAt.storeMilliseconds, cursor.id.unredactedDescription]
+        }
+        sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
+        arguments += [limit]
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row throws(ThreadStoreError) in
+            try summary(from: row)
+        }
+    }
+
+    static func threadSummary(_ db: Database, id: ThreadID) throws -> ThreadSummary? {
+        guard let row = try Row.fetchOne(db, sql: summarySelect + " WHERE t.id = ?", arguments: [id.raw.text]) else {
+            return nil
+        }
+        return try summary(from: row)
+    }
+
+    /// Unwraps a thread's data key. Throws ``ThreadStoreError/threadNotFound`` if the thread (or its key) is gone.
+    static func dataKey(_ db: Database, context: TransactionContext, thread: ThreadID) throws -> SymmetricKey {
+        guard
+            let wrapped = try Data.fetchOne(
+                db, sql: "SELECT wrapped_key FROM thread_key WHERE thread_id = ?", arguments: [thread.raw.text])
+        else { throw ThreadStoreError.threadNotFound }
+        return try Sealing.unwrap(wrapped, for: thread, keys: context.keys)
+    }
+
+    static func clientKeyHMAC(_ key: ClientKeyFingerprint, context: TransactionContext) -> Data {
+        context.keys.indexHMAC("client-key", Data(key.hex.utf8))
+    }
+
+    static func findThread(_ db: Database, context: TransactionContext, client: ClientIdentity) throws -> ThreadID? {
+        let text = try String.fetchOne(
+            db,
+            sql: """
+                SELECT id FROM thread WHERE field = ? AND client_key_hmac = ?
+                ORDER BY last_activity_at DESC, id DESC LIMIT 1
+                """,
+            arguments: [client.field.rawValue, clientKeyHMAC(client.key, context: context)])
+        guard let text else { return nil }
+        guard let id = try? ThreadID(text) else { throw ThreadStoreError.databaseCorrupt }
+        return id
+    }
+
+    static func openThread(_ db: Database, context: TransactionContext, id: ThreadID) throws -> OpenedThread {
+        guard let record = try ThreadRecord.fetch(db, id: id), let summary = try threadSummary(db, id: id) else {
+            throw ThreadStoreError.threadNotFound
+        }
+        let key = try dataKey(db, context: context, thread: id)
+        let clientKey = try Sealing.openString(
+            record.clientKeySealed, key: key, context: ThreadRecord.context("client_key_sealed", thread: id))
+        let clientAddress = try Sealing.openString(
+            record.clientAddressSealed, key: key, context: ThreadRecord.context("client_address_sealed", thread: id))
+
+        var attachments: [StoredMessageID: [StoredAttachment]] = [:]
+        let attachmentRows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT a.message_id, a.position, a.name_sealed, a.media_type_sealed, a.content_sealed
+                FROM attachment a JOIN message m ON m.id = a.message_id
+                WHERE m.thread_id = ? ORDER BY a.message_id, a.position
+                """,
+            arguments: [id.raw.text])
+        while let row = try attachmentRows.next() {
+            guard let messageID = try? StoredMessageID(row["message_id"] as String) else {
+                throw ThreadStoreError.databaseCorrupt
+            }
+            let position: Int = row["position"]
+            func open(_ column: String) throws(ThreadStoreError) -> Data {
+                try Sealing.open(
+                    row[column], key: key,
+                    context: AttachmentRecord.context(column, thread: id, message: messageID, position: position))
+            }
+            guard let name = String(data: try open("name_sealed"), encoding: .utf8),
+                let mediaType = String(data: try open("media_type_sealed"), encoding: .utf8)
+            else { throw ThreadStoreError.unsealingFailed }
+            attachments[messageID, default: []].append(
+                StoredAttachment(name: name, mediaType: mediaType, content: Array(try open("content_sealed"))))
+        }
+
+        var messages: [StoredMessage] = []
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT \(MessageRecord.columns) FROM message WHERE thread_id = ? ORDER BY received_at, id",
+            arguments: [id.raw.text])
+        while let row = try rows.next() {
+            let record = try MessageRecord(row: row)
+            func context(_ column: String) -> SealContext {
+                MessageRecord.context(column, thread: id, message: record.id)
+            }
+            messages.append(
+                StoredMessage(
+                    id: record.id, direction: record.direction,
+                    messageID: try Sealing.openString(
+                        record.headerMessageIDSealed, key: key, context: context("header_message_id_sealed")),
+                    subject: try Sealing.openString(record.subjectSealed, key: key, context: context("subject_sealed")),
+                    body: Array(try Sealing.open(record.bodySealed, key: key, context: context("body_sealed"))),
+                    attachments: attachments[record.id] ?? [], verdict: record.verdict,
+                    receivedAt: Date(storeMilliseconds: record.receivedAt), isRead: record.isRead))
+        }
+        return OpenedThread(
+            summary: summary, clientKey: try ClientKeyFingerprint(clientKey),
+            clientAddress: try ClientAddress(clientAddress), messages: messages)
+    }
+
+    static func ciphertextSeenBefore(_ db: Database, hash: PayloadHash) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT EXISTS (SELECT 1 FROM seen_ciphertext WHERE hash = ?)", arguments: [hash.bytes]) ?? false
+    }
+
+    static func dueOutboxItems(_ db: Database, context: TransactionContext, now: Date, limit: Int) throws
+        -> [OutboxItem]
+    {
+        guard limit > 0, limit <= context.configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
+        let records = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT \(OutboxRecord.columns) FROM outbox WHERE state = ? AND next_attempt_at <= ?
+                ORDER BY next_attempt_at, id LIMIT ?
+                """,
+            arguments: [OutboxState.pending.rawValue, now.storeMilliseconds, limit]
+        ).map { row throws(ThreadStoreError) in try OutboxRecord(row: row) }
+        var threadKeys: [ThreadID: SymmetricKey] = [:]
+        return try records.map { record in
+            let key: SymmetricKey
+            if let thread = record.threadID {
+                if let cached = threadKeys[thread] {
+                    key = cached
+                } else {
+                    key = try dataKey(db, context: context, thread: thread)
+                    threadKeys[thread] = key
+                }
+            } else {
+                key = context.keys.outbox
+            }
+            return try Outbox.decrypt(record, key: key)
+        }
+    }
+
+    static func auditEntries(_ db: Database, after sequence: Int64, limit: Int) throws -> [AuditEntry] {
+        try Row.fetchAll(
+            db, sql: "SELECT id, at, event, thread_id, item_id, count FROM audit WHERE id > ? ORDER BY id LIMIT ?",
+            arguments: [sequence, limit]
+        ).map { row in
+            guard let event = AuditEvent(rawValue: row["event"]) else { throw ThreadStoreError.databaseCorrupt }
+            var thread: ThreadID?
+            if let text = row["thread_id"] as String? { thread = try ThreadID(text) }
+            return AuditEntry(
+                sequence: row["id"], at: Date(storeMilliseconds: row["at"]), event: event, thread: thread,
+                itemID: row["item_id"], count: row["count"])
+        }
+    }
+}

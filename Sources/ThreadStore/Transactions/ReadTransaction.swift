@@ -1,0 +1,56 @@
+public import Foundation
+import GRDB
+
+/// Read access inside ``ThreadStore/read(_:)``: a consistent snapshot. Valid only inside the closure.
+///
+/// ```swift
+/// let (page, thread) = try await store.read { tx in
+///     (try tx.listThreads(field: field, state: .open), try tx.openThread(id))
+/// }
+/// ```
+public struct ReadTransaction {
+    let db: Database
+    let context: TransactionContext
+
+    /// A page of threads of a field (optionally only one state), most recent activity first, with message and
+    /// unread counts. Decrypts nothing. Pass the last summary of a page as `before` to get the next page.
+    public func listThreads(
+        field: CounsellingField, state: ThreadState? = nil, limit: Int = 50, before: ThreadSummary? = nil
+    ) throws -> [ThreadSummary] {
+        try Queries.listThreads(db, context: context, field: field, state: state, limit: limit, before: before)
+    }
+
+    /// The summary of one thread, or `nil` if no such thread exists. Decrypts nothing.
+    public func thread(_ id: ThreadID) throws -> ThreadSummary? {
+        try Queries.threadSummary(db, id: id)
+    }
+
+    /// The client's newest thread in the identity's field, or `nil`. Looks up by keyed HMAC; decrypts nothing.
+    public func findThread(client: ClientIdentity) throws -> ThreadID? {
+        try Queries.findThread(db, context: context, client: client)
+    }
+
+    /// Decrypts one thread: client identity, messages and attachments. Other threads stay sealed.
+    /// - Throws: ``ThreadStoreError/threadNotFound``; ``ThreadStoreError/unsealingFailed`` if a value was altered.
+    public func openThread(_ id: ThreadID) throws -> OpenedThread {
+        try Queries.openThread(db, context: context, id: id)
+    }
+
+    /// Whether this encrypted payload (SHA-256 of the ciphertext as received) was imported before, in any thread.
+    public func ciphertextSeenBefore(_ hash: PayloadHash) throws -> Bool {
+        try Queries.ciphertextSeenBefore(db, hash: hash)
+    }
+
+    /// Pending outbox items whose next attempt is due, oldest first, decrypted for sending.
+    public func dueOutboxItems(now: Date, limit: Int = 50) throws -> [OutboxItem] {
+        try Queries.dueOutboxItems(db, context: context, now: now, limit: limit)
+    }
+
+    /// Audit entries after `sequence` (0 for the first), in order.
+    public func auditEntries(after sequence: Int64 = 0, limit: Int = 500) throws -> [AuditEntry] {
+        try Queries.auditEntries(db, after: sequence, limit: limit)
+    }
+}
+
+@available(*, unavailable)
+extension ReadTransaction: Sendable {}

@@ -1,0 +1,84 @@
+public import Foundation
+import Crypto
+import GRDB
+
+extension WriteTransaction {
+    /// Queues an outbound mail. Recipient and payload are sealed: with the thread's data key when the item
+    /// belongs to a thread (it is then deleted with the thread), else with a key derived from the master key.
+    @discardableResult
+    public func enqueueOutbox(_ item: NewOutboxItem) throws -> OutboxItemID {
+        guard item.payload.count <= context.configuration.maximumOutboxPayloadBytes else {
+            throw ThreadStoreError.limitExceeded
+        }
+        let key =
+            if let thread = item.thread { try Queries.dataKey(db, context: context, thread: thread) } else {
+                context.keys.outbox
+            }
+        let id = OutboxItemID.random()
+        let record = OutboxRecord(
+            id: id, threadID: item.thread, kind: item.kind, state: .pending, attempts: 0,
+            nextAttemptAt: item.notBefore.storeMilliseconds, createdAt: now.storeMilliseconds,
+            payloadSize: item.payload.count,
+            recipientSealed: try Sealing.sealString(
+                item.recipient.unredactedDescription, key: key,
+                context: OutboxRecord.context("recipient_sealed", thread: item.thread, item: id)),
+            payloadSealed: try Sealing.seal(
+                item.payload, key: key, context: OutboxRecord.context("payload_sealed", thread: item.thread, item: id)))
+        try record.insert(db)
+        try AuditLog.append(
+            db, at: now, event: .outboxQueued, thread: item.thread, itemID: id.unredactedDescription,
+            count: item.kind.rawValue)
+        return id
+    }
+
+    /// See ``ReadTransaction/dueOutboxItems(now:limit:)``.
+    public func dueOutboxItems(now: Date, limit: Int = 50) throws -> [OutboxItem] {
+        try reader.dueOutboxItems(now: now, limit: limit)
+    }
+
+    /// The item was delivered: deletes it (its sealed payload is overwritten, `secure_delete`).
+    public func markOutboxDelivered(_ id: OutboxItemID) throws {
+        let thread = try outboxThread(id)
+        try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id.raw.text])
+        try AuditLog.append(db, at: now, event: .outboxDelivered, thread: thread, itemID: id.unredactedDescription)
+    }
+
+    /// A temporary failure: counts the attempt and schedules the next one.
+    public func scheduleOutboxRetry(_ id: OutboxItemID, at next: Date) throws {
+        try db.execute(
+            sql: "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND state = ?",
+            arguments: [next.storeMilliseconds, id.raw.text, OutboxState.pending.rawValue])
+        if db.changesCount == 0 { throw ThreadStoreError.outboxItemNotFound }
+    }
+
+    /// A permanent failure: counts the attempt and stops retrying.
+    public func markOutboxFailed(_ id: OutboxItemID) throws {
+        let thread = try outboxThread(id)
+        try db.execute(
+            sql: "UPDATE outbox SET attempts = attempts + 1, state = ? WHERE id = ?",
+            arguments: [OutboxState.failed.rawValue, id.raw.text])
+        try AuditLog.append(db, at: now, event: .outboxFailed, thread: thread, itemID: id.unredactedDescription)
+    }
+
+    private func outboxThread(_ id: OutboxItemID) throws -> ThreadID? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT thread_id FROM outbox WHERE id = ?", arguments: [id.raw.text])
+        else { throw ThreadStoreError.outboxItemNotFound }
+        guard let text = row["thread_id"] as String? else { return nil }
+        return try ThreadID(text)
+    }
+}
+
+enum Outbox {
+    static func decrypt(_ record: OutboxRecord, key: SymmetricKey) throws -> OutboxItem {
+        let recipient = try Sealing.openString(
+            record.recipientSealed, key: key,
+            context: OutboxRecord.context("recipient_sealed", thread: record.threadID, item: record.id))
+        let payload = try Sealing.open(
+            record.payloadSealed, key: key,
+            context: OutboxRecord.context("payload_sealed", thread: record.threadID, item: record.id))
+        return OutboxItem(
+            id: record.id, thread: record.threadID, kind: record.kind, state: record.state, attempts: record.attempts,
+            nextAttemptAt: Date(storeMilliseconds: record.nextAttemptAt), recipient: try ClientAddress(recipient),
+            payload: Array(payload))
+    }
+}

@@ -1,0 +1,49 @@
+// Security: a counselling field names a service mailbox (for example "sucht" or "schwangerschaft"). It is
+// configuration, stored in clear so threads can be listed without decrypting; next to a person it would reveal
+// the topic of their counselling, so `description` is redacted.
+
+/// A counselling field (service mailbox) that threads belong to: 1 to 64 characters of `a-z 0-9 . _ -`.
+public struct CounsellingField: Hashable, Sendable, CustomStringConvertible {
+    /// The field name in clear.
+    public let rawValue: String
+
+    /// The longest accepted field name.
+    public static let maximumLength = 64
+
+    /// Validates a field name. Upper-case ASCII letters are lower-cased.
+    public init(_ text: String) throws(ThreadStoreError) {
+        let lowered = text.lowercased()
+        guard !lowered.isEmpty, lowered.utf8.count <= Self.maximumLength,
+            lowered.utf8.allSatisfy({
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            })
+        else { throw .invalidValue }
+        rawValue = lowered
+    }
+
+    /// The field name in clear.
+    public var unredactedDescription: String { rawValue }
+    public var description: String { "<field>" }
+}
+
+/// A client's mail address, as the canonical text MailBridge matched it with. Stored only sealed.
+///
+/// ThreadStore does not parse addresses (MailBridge's `EmailAddress` does); it only bounds the length and
+/// refuses control characters.
+public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
+    /// The address in clear.
+    public let unredactedDescription: String
+    /// RFC 5321 §4.5.3.1.3: a path is at most 256 octets.
+    public static let maximumLength = 256
+
+    /// Accepts 1 to 256 octets without control characters.
+    public init(_ text: String) throws(ThreadStoreError) {
+        guard !text.isEmpty, text.utf8.count <= Self.maximumLength,
+            !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else { throw .invalidValue }
+        unredactedDescription = text
+    }
+
+    public var description: String { "<address>" }
+}
