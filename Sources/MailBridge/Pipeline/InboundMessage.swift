@@ -10,7 +10,7 @@ public struct InboundMessage: Hashable, Sendable, CustomStringConvertible {
         /// Accepted RCPT TO addresses: only configured counselling addresses.
         public var recipients: [EmailAddress]
         /// The client's IP address (redacted in descriptions); nil when not known.
-        public var clientAddress: ClientAddress?
+        public var clientAddress: PeerAddress?
         public var receivedAt: Date
         public var queueID: QueueID
         /// The client asked for SMTPUTF8 (RFC 6531) / BODY=8BITMIME (RFC 6152).
@@ -18,7 +18,7 @@ public struct InboundMessage: Hashable, Sendable, CustomStringConvertible {
         public var eightBitMIME: Bool
 
         public init(
-            reversePath: ReversePath, recipients: [EmailAddress], clientAddress: ClientAddress?, receivedAt: Date,
+            reversePath: ReversePath, recipients: [EmailAddress], clientAddress: PeerAddress?, receivedAt: Date,
             queueID: QueueID, smtpUTF8: Bool = false, eightBitMIME: Bool = false
         ) {
             self.reversePath = reversePath

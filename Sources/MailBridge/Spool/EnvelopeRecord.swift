@@ -28,7 +28,7 @@ struct EnvelopeRecord: Codable {
             let path: ReversePath = reversePath.isEmpty ? .null : .mailbox(try EmailAddress(reversePath))
             return InboundMessage.Envelope(
                 reversePath: path, recipients: try recipients.map { try EmailAddress($0) },
-                clientAddress: clientAddress.map(ClientAddress.init), receivedAt: Date(timeIntervalSince1970: receivedAt),
+                clientAddress: clientAddress.map(PeerAddress.init), receivedAt: Date(timeIntervalSince1970: receivedAt),
                 queueID: id, smtpUTF8: smtpUTF8, eightBitMIME: eightBitMIME)
         } catch {
             throw SpoolError(.corruptEnvelope)

@@ -17,7 +17,7 @@ struct SpoolIntakeTests {
     static func envelope(_ id: QueueID) throws -> InboundMessage.Envelope {
         InboundMessage.Envelope(
             reversePath: .mailbox(try EmailAddress("client@example.net")),
-            recipients: [try EmailAddress("beratung@example.org")], clientAddress: ClientAddress("192.0.2.7"),
+            recipients: [try EmailAddress("beratung@example.org")], clientAddress: PeerAddress("192.0.2.7"),
             receivedAt: Date(timeIntervalSince1970: 1_700_000_000), queueID: id, smtpUTF8: true)
     }
 

@@ -11,7 +11,7 @@ public struct RedirectTemplate: Sendable, Hashable, CustomStringConvertible {
     /// The body with placeholders.
     public let body: String
 
-    private init(subject: String, body: String) {
+    init(subject: String, body: String) {
         self.subject = subject
         self.body = body
     }

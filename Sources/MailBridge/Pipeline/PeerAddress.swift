@@ -1,5 +1,5 @@
 /// The IP address of the SMTP client. Personal data: `description` is redacted.
-public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
+public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
     /// The address in clear, e.g. "192.0.2.1" or "2001:db8::1".
     public let unredactedDescription: String
 
