@@ -86,9 +86,15 @@ let package = Package(
             path: "Benchmarks/PGPBenchmark",
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["PGPShim"],
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "PGPShimTests",
-            dependencies: ["PGPShim"],
+            dependencies: ["PGPShim", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -118,6 +124,7 @@ let package = Package(
             name: "MailBridgeTests",
             dependencies: [
                 "MailBridge",
+                "TestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],

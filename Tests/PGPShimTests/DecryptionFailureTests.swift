@@ -1,5 +1,6 @@
 import Foundation
 import PGPShim
+import TestSupport
 import Testing
 
 /// Hostile or broken input never yields plaintext, and the failure says nothing about the content.

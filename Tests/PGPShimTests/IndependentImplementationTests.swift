@@ -1,5 +1,6 @@
 import Foundation
 import PGPShim
+import TestSupport
 import Testing
 
 /// Messages produced by OpenPGP implementations other than GnuPG: Sequoia (`sqop`, the Stateless OpenPGP CLI)

@@ -1,5 +1,6 @@
 import Foundation
 import PGPShim
+import TestSupport
 import Testing
 
 @Suite struct KeyManagementTests {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import PGPShim
+import TestSupport
 import Testing
 
 @Suite struct RoundTripTests {

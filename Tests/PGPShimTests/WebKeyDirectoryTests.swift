@@ -1,4 +1,5 @@
 import PGPShim
+import TestSupport
 import Testing
 
 @Suite struct WebKeyDirectoryTests {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import PGPShim
 
 /// A temporary folder with an isolated GnuPG home for the gateway (driven through PGPShim) and another for a
@@ -8,6 +9,7 @@ final class GnuPGFixture: @unchecked Sendable {
     let gatewayHome: URL
     let clientHome: URL
     let service: PGPService
+    let client: GnuPGClient
 
     init(passphrase: PassphraseSource = .none, maximumPlaintextBytes: Int = 8 * 1024 * 1024,
          concurrency: Int = 2) throws {
@@ -15,10 +17,7 @@ final class GnuPGFixture: @unchecked Sendable {
         root = URL(fileURLWithPath: "/tmp/mb-pgp-\(UUID().uuidString.prefix(12))")
         gatewayHome = root.appendingPathComponent("gw")
         clientHome = root.appendingPathComponent("cl")
-        try FileManager.default.createDirectory(at: clientHome, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        try Data("disable-dirmngr\nauto-key-locate local\nno-auto-key-retrieve\n".utf8)
-            .write(to: clientHome.appendingPathComponent("gpg.conf"))
+        client = try GnuPGClient(home: clientHome)
         service = try PGPService(configuration: PGPConfiguration(
             homeDirectory: gatewayHome, passphrase: passphrase, maximumPlaintextBytes: maximumPlaintextBytes,
             maximumConcurrentOperations: concurrency))
@@ -41,27 +40,13 @@ final class GnuPGFixture: @unchecked Sendable {
         try await service.generateKey(userID: "Beratung <\(address)>")
     }
 
-    /// Runs the client's gpg with batch, loopback pinentry and an empty passphrase.
     @discardableResult
     func clientGPG(_ arguments: [String], stdin: [UInt8] = [], allowFailure: Bool = false) throws -> Shell.Result {
-        try Shell.run("gpg", ["--homedir", clientHome.path, "--batch", "--yes", "--pinentry-mode", "loopback",
-                              "--passphrase", "", "--trust-model", "always"] + arguments,
-                      stdin: stdin, allowFailure: allowFailure)
+        try client.gpg(arguments, stdin: stdin, allowFailure: allowFailure)
     }
 
-    /// Generates a client key (Ed25519 + Cv25519) with the gpg CLI and returns its fingerprint.
     func makeClientKey(_ address: String, extra: [String] = [], expiry: String = "never") throws -> KeyFingerprint {
-        try clientGPG(extra + ["--quick-gen-key", "Klient <\(address)>", "ed25519", "sign,cert", expiry])
-        let fingerprint = try clientFingerprint(address)
-        try clientGPG(extra + ["--quick-add-key", fingerprint.hex, "cv25519", "encr", expiry])
-        return fingerprint
-    }
-
-    func clientFingerprint(_ address: String) throws -> KeyFingerprint {
-        let listing = String(decoding: try clientGPG(["--with-colons", "--list-keys", "<\(address)>"]).stdout,
-                             as: UTF8.self)
-        let line = listing.split(separator: "\n").first { $0.hasPrefix("fpr:") }!
-        return try KeyFingerprint(String(line.split(separator: ":", omittingEmptySubsequences: false)[9]))
+        try client.makeKey(address, extra: extra, expiry: expiry)
     }
 
     /// Exchanges public keys both ways between the client's keyring and the gateway.
@@ -73,11 +58,6 @@ final class GnuPGFixture: @unchecked Sendable {
     }
 
     func file(_ name: String) -> URL { root.appendingPathComponent(name) }
-}
-
-extension Array where Element == UInt8 {
-    init(_ string: String) { self = Array(string.utf8) }
-    var text: String { String(decoding: self, as: UTF8.self) }
 }
 
 extension DecryptionOutcome {

@@ -1,21 +1,21 @@
-import Foundation
+public import Foundation
 
 /// Runs a real program (gpg, sqop, rnp …) and collects its output. Used to produce test messages with
 /// implementations independent of PGPShim.
-struct Shell {
-    struct Result {
-        var status: Int32
-        var stdout: [UInt8]
-        var stderr: String
+public struct Shell {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: [UInt8]
+        public var stderr: String
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var command: String
-        var result: Result
-        var description: String { "\(command) exited \(result.status): \(result.stderr)" }
+    public struct Failure: Error, CustomStringConvertible {
+        public var command: String
+        public var result: Result
+        public var description: String { "\(command) exited \(result.status): \(result.stderr)" }
     }
 
-    static func which(_ tool: String) -> String? {
+    public static func which(_ tool: String) -> String? {
         if tool.contains("/") { return FileManager.default.isExecutableFile(atPath: tool) ? tool : nil }
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(dir)/\(tool)"
@@ -25,7 +25,7 @@ struct Shell {
     }
 
     @discardableResult
-    static func run(_ tool: String, _ arguments: [String], stdin: [UInt8] = [], environment: [String: String] = [:],
+    public static func run(_ tool: String, _ arguments: [String], stdin: [UInt8] = [], environment: [String: String] = [:],
                     allowFailure: Bool = false) throws -> Result {
         guard let path = which(tool) else { throw Failure(command: tool, result: Result(status: 127, stdout: [], stderr: "not installed")) }
         let process = Process()
