@@ -88,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["PGPShim"],
+            dependencies: ["PGPShim", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
