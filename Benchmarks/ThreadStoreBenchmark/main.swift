@@ -49,12 +49,17 @@ func run(messages: Int) async throws -> Result {
                     let identity = ClientIdentity(
                         field: fields[client % fields.count],
                         key: try ClientKeyFingerprint(String(format: "%040X", client)),
-                        address: try ClientAddress("client\(client)@example.org"))
+                        address: try ClientAddress("client\(client)@example.org")
+                    )
                     let message = NewMessage(
-                        direction: number % 3 == 2 ? .outbound : .inbound, messageID: "<m\(number)@bench.example>",
-                        subject: "Subject \(number)", body: body, verdict: .valid,
+                        direction: number % 3 == 2 ? .outbound : .inbound,
+                        messageID: "<m\(number)@bench.example>",
+                        subject: "Subject \(number)",
+                        body: body,
+                        verdict: .valid,
                         receivedAt: start.addingTimeInterval(Double(number)),
-                        ciphertextHash: PayloadHash.sha256(of: Data("ciphertext \(number)".utf8)))
+                        ciphertextHash: PayloadHash.sha256(of: Data("ciphertext \(number)".utf8))
+                    )
                     _ = try tx.importMessage(message, into: .client(identity))
                 }
             }
@@ -64,9 +69,12 @@ func run(messages: Int) async throws -> Result {
 
     let field = fields[0]
     let rounds = 200
-    let listFirst = try await seconds {
-        for _ in 0..<rounds { _ = try await store.read { tx in try tx.listThreads(field: field, state: .open, limit: 50) } }
-    } / Double(rounds)
+    let listFirst =
+        try await seconds {
+            for _ in 0..<rounds {
+                _ = try await store.read { tx in try tx.listThreads(field: field, state: .open, limit: 50) }
+            }
+        } / Double(rounds)
 
     // The 10th page, reached by keyset paging (the cursor is fetched once, outside the timing).
     let cursor = try await store.read { tx in
@@ -74,24 +82,33 @@ func run(messages: Int) async throws -> Result {
         for _ in 0..<8 { if let last = page.last { page = try tx.listThreads(field: field, limit: 50, before: last) } }
         return page.last
     }
-    let listDeep = try await seconds {
-        for _ in 0..<rounds { _ = try await store.read { tx in try tx.listThreads(field: field, limit: 50, before: cursor) } }
-    } / Double(rounds)
+    let listDeep =
+        try await seconds {
+            for _ in 0..<rounds {
+                _ = try await store.read { tx in try tx.listThreads(field: field, limit: 50, before: cursor) }
+            }
+        } / Double(rounds)
 
     let sample = try await store.read { tx in try tx.listThreads(field: field, limit: 50).map(\.id) }
-    let open = try await seconds {
-        for round in 0..<rounds {
-            let thread = sample[round % sample.count]
-            let opened = try await store.read { tx in try tx.openThread(thread) }
-            precondition(opened.messages.count == perThread || messages < perThread * clients)
-        }
-    } / Double(rounds)
+    let open =
+        try await seconds {
+            for round in 0..<rounds {
+                let thread = sample[round % sample.count]
+                let opened = try await store.read { tx in try tx.openThread(thread) }
+                precondition(opened.messages.count == perThread || messages < perThread * clients)
+            }
+        } / Double(rounds)
 
     try await store.checkpoint()
     let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
     return Result(
-        messages: messages, insertSeconds: insert, listFirstPage: listFirst, listDeepPage: listDeep, openThread: open,
-        fileBytes: size)
+        messages: messages,
+        insertSeconds: insert,
+        listFirstPage: listFirst,
+        listDeepPage: listDeep,
+        openThread: open,
+        fileBytes: size
+    )
 }
 
 let counts = CommandLine.arguments.dropFirst().compactMap { Int($0.replacingOccurrences(of: "_", with: "")) }
@@ -111,14 +128,26 @@ for size in sizes {
     results.append(result)
     print(
         String(
-            format: "%8d   %10.2f s   %9.0f   %11@   %12@   %11@   %5.1f MiB", result.messages, result.insertSeconds,
-            Double(result.messages) / result.insertSeconds, ms(result.listFirstPage), ms(result.listDeepPage),
-            ms(result.openThread), Double(result.fileBytes) / 1_048_576))
+            format: "%8d   %10.2f s   %9.0f   %11@   %12@   %11@   %5.1f MiB",
+            result.messages,
+            result.insertSeconds,
+            Double(result.messages) / result.insertSeconds,
+            ms(result.listFirstPage),
+            ms(result.listDeepPage),
+            ms(result.openThread),
+            Double(result.fileBytes) / 1_048_576
+        )
+    )
 }
 if let first = results.first, let last = results.last, results.count > 1 {
     print(
         String(
             format: "ratio list-time(%d)/list-time(%d): page 1 %.2f, page 10 %.2f; open-time ratio %.2f",
-            last.messages, first.messages, last.listFirstPage / first.listFirstPage,
-            last.listDeepPage / first.listDeepPage, last.openThread / first.openThread))
+            last.messages,
+            first.messages,
+            last.listFirstPage / first.listFirstPage,
+            last.listDeepPage / first.listDeepPage,
+            last.openThread / first.openThread
+        )
+    )
 }

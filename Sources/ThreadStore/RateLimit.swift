@@ -15,7 +15,10 @@ enum RateLimit {
     static func shouldSend(_ db: Database, sender: SenderHMAC, now: Date, period: TimeInterval) throws -> Bool {
         let nowMS = now.storeMilliseconds
         if let last = try Int64.fetchOne(
-            db, sql: "SELECT last_sent_at FROM sender_rate_limit WHERE sender_hmac = ?", arguments: [sender.bytes]),
+            db,
+            sql: "SELECT last_sent_at FROM sender_rate_limit WHERE sender_hmac = ?",
+            arguments: [sender.bytes]
+        ),
             nowMS - last < Int64(period * 1000), nowMS >= last
         {
             return false
@@ -25,7 +28,8 @@ enum RateLimit {
                 INSERT INTO sender_rate_limit (sender_hmac, last_sent_at) VALUES (?, ?)
                 ON CONFLICT (sender_hmac) DO UPDATE SET last_sent_at = excluded.last_sent_at
                 """,
-            arguments: [sender.bytes, nowMS])
+            arguments: [sender.bytes, nowMS]
+        )
         return true
     }
 }

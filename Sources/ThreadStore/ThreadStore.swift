@@ -111,7 +111,8 @@ public final class ThreadStore: Sendable {
                 } else {
                     try db.execute(
                         sql: "INSERT INTO store_meta (id, key_check, created_at) VALUES (1, ?, ?)",
-                        arguments: [try Sealing.makeKeyCheck(keys: keys), now.storeMilliseconds])
+                        arguments: [try Sealing.makeKeyCheck(keys: keys), now.storeMilliseconds]
+                    )
                 }
             }
         } catch let error as DatabaseError {
@@ -142,6 +143,11 @@ public final class ThreadStore: Sendable {
         SenderHMAC(bytes: RateLimit.hmac(canonicalAddress: canonicalAddress, keys: keys))
     }
 
+    /// Closes all connections after checkpointing. Later calls fail. Blocks briefly: call it at shutdown.
+    public func close() throws {
+        try mappingDatabaseErrors { try pool.close() }
+    }
+
     /// Checkpoints the WAL into the database file and truncates the WAL to zero bytes.
     ///
     /// - Throws: ``ThreadStoreError/checkpointIncomplete`` if a reader kept part of the WAL in use.
@@ -162,7 +168,7 @@ public final class ThreadStore: Sendable {
     private static func createPrivateFile(path: String) throws(ThreadStoreError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw .databaseUnavailable }
-        defer { close(fd) }
+        defer { closeDescriptor(fd) }
         guard fchmod(fd, 0o600) == 0 else { throw .databaseUnavailable }
     }
 

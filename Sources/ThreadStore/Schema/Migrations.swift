@@ -132,6 +132,7 @@ enum Schema {
                 BEGIN
                     SELECT RAISE(ABORT, 'audit log is append-only');
                 END;
-                """)
+                """
+        )
     }
 }

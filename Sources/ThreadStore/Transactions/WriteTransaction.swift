@@ -27,7 +27,9 @@ public struct WriteTransaction {
     public func markRead(thread: ThreadID) throws -> Int {
         try requireThread(thread)
         try db.execute(
-            sql: "UPDATE message SET is_read = 1 WHERE thread_id = ? AND is_read = 0", arguments: [thread.raw.text])
+            sql: "UPDATE message SET is_read = 1 WHERE thread_id = ? AND is_read = 0",
+            arguments: [thread.raw.text]
+        )
         return db.changesCount
     }
 
@@ -51,8 +53,13 @@ public struct WriteTransaction {
     }
 
     func requireThread(_ thread: ThreadID) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM thread WHERE id = ?)", arguments: [thread.raw.text])
-            == true
+        guard
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT EXISTS (SELECT 1 FROM thread WHERE id = ?)",
+                arguments: [thread.raw.text]
+            )
+                == true
         else { throw ThreadStoreError.threadNotFound }
     }
 }
