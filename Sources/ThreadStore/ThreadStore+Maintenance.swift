@@ -122,14 +122,15 @@ extension WriteTransaction {
     /// Deletes the thread's key first (from then on its rows are noise), then its rows.
     func shred(_ thread: ThreadID, event: AuditEvent) throws {
         let id = thread.raw.text
-        try db.execute(sql: "DELETE FROM thread_key WHERE thread_id = ?", arguments: [id])
-        try db.execute(
-            sql: "DELETE FROM attachment WHERE message_id IN (SELECT id FROM message WHERE thread_id = ?)",
+        try db.cachedStatement(sql: "DELETE FROM thread_key WHERE thread_id = ?").execute(arguments: [id])
+        try db.cachedStatement(
+            sql: "DELETE FROM attachment WHERE message_id IN (SELECT id FROM message WHERE thread_id = ?)"
+        ).execute(
             arguments: [id]
         )
-        try db.execute(sql: "DELETE FROM message WHERE thread_id = ?", arguments: [id])
-        try db.execute(sql: "DELETE FROM outbox WHERE thread_id = ?", arguments: [id])
-        try db.execute(sql: "DELETE FROM thread WHERE id = ?", arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM message WHERE thread_id = ?").execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE thread_id = ?").execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM thread WHERE id = ?").execute(arguments: [id])
         try AuditLog.append(db, at: now, event: event, thread: thread)
     }
 
@@ -138,8 +139,7 @@ extension WriteTransaction {
         var ids: [String] = []
         for (field, days) in policy.days.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where ids.count < limit {
             ids += try String.fetchAll(
-                db,
-                sql: "SELECT id FROM thread WHERE field = ? AND last_activity_at < ? LIMIT ?",
+                db.cachedStatement(sql: "SELECT id FROM thread WHERE field = ? AND last_activity_at < ? LIMIT ?"),
                 arguments: [field.rawValue, cutoff(days), limit - ids.count]
             )
         }
@@ -149,8 +149,9 @@ extension WriteTransaction {
             var arguments = StatementArguments(listed)
             arguments += [cutoff(days), limit - ids.count]
             ids += try String.fetchAll(
-                db,
-                sql: "SELECT id FROM thread WHERE field NOT IN (\(placeholders)) AND last_activity_at < ? LIMIT ?",
+                db.cachedStatement(
+                    sql: "SELECT id FROM thread WHERE field NOT IN (\(placeholders)) AND last_activity_at < ? LIMIT ?"
+                ),
                 arguments: arguments
             )
         }
@@ -166,20 +167,18 @@ extension WriteTransaction {
             deletedOutboxItems: 0,
             prunedAuditEntries: 0
         )
-        try db.execute(
-            sql: "DELETE FROM seen_ciphertext WHERE first_seen_at < ?",
+        try db.cachedStatement(sql: "DELETE FROM seen_ciphertext WHERE first_seen_at < ?").execute(
             arguments: [cutoff(policy.seenCiphertextDays)]
         )
         report.forgottenCiphertextHashes = db.changesCount
-        try db.execute(
-            sql: "DELETE FROM sender_rate_limit WHERE last_sent_at < ?",
+        try db.cachedStatement(sql: "DELETE FROM sender_rate_limit WHERE last_sent_at < ?").execute(
             arguments: [cutoff(policy.rateLimitDays)]
         )
         report.forgottenRateLimits = db.changesCount
-        try db.execute(
-            sql: "DELETE FROM outbox WHERE thread_id IS NULL AND state = ? AND created_at < ?",
-            arguments: [OutboxState.failed.rawValue, cutoff(policy.failedOutboxDays)]
-        )
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE thread_id IS NULL AND state = ? AND created_at < ?")
+            .execute(
+                arguments: [OutboxState.failed.rawValue, cutoff(policy.failedOutboxDays)]
+            )
         report.deletedOutboxItems = db.changesCount
         if report.deletedOutboxItems > 0 {
             try AuditLog.append(db, at: now, event: .outboxDeletedByRetention, count: report.deletedOutboxItems)
@@ -187,7 +186,7 @@ extension WriteTransaction {
         if let days = policy.auditDays {
             // The only deletion path for audit rows: open the gate, delete, close it, all in this transaction.
             try db.execute(sql: "UPDATE audit_prune_gate SET open = 1 WHERE id = 1")
-            try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [cutoff(days)])
+            try db.cachedStatement(sql: "DELETE FROM audit WHERE at < ?").execute(arguments: [cutoff(days)])
             report.prunedAuditEntries = db.changesCount
             try db.execute(sql: "UPDATE audit_prune_gate SET open = 0 WHERE id = 1")
             if report.prunedAuditEntries > 0 {

@@ -74,8 +74,9 @@ struct MessageRecord {
     }
 
     func insert(_ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO message (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(
+            sql: "INSERT INTO message (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ).execute(
             arguments: [
                 id.unredactedDescription, threadID.unredactedDescription, direction.rawValue, messageIDHMAC,
                 contentHMAC, verdict.rawValue, receivedAt, isRead, bodySize, attachmentCount, headerMessageIDSealed,
@@ -107,11 +108,12 @@ struct AttachmentRecord {
     var contentSealed: Data
 
     func insert(_ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO attachment (message_id, position, size, name_sealed, media_type_sealed, content_sealed)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [messageID.unredactedDescription, position, size, nameSealed, mediaTypeSealed, contentSealed]
         )
     }

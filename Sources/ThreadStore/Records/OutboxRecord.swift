@@ -65,13 +65,13 @@ struct OutboxRecord {
     }
 
     func insert(_ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO outbox (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [
-                id.unredactedDescription, threadID?.unredactedDescription, kind.rawValue, state.rawValue, attempts,
-                nextAttemptAt, createdAt, payloadSize, recipientSealed, payloadSealed,
-            ]
-        )
+        try db.cachedStatement(sql: "INSERT INTO outbox (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(
+                arguments: [
+                    id.unredactedDescription, threadID?.unredactedDescription, kind.rawValue, state.rawValue, attempts,
+                    nextAttemptAt, createdAt, payloadSize, recipientSealed, payloadSealed,
+                ]
+            )
     }
 
     static func context(_ column: String, thread: ThreadID?, item: OutboxItemID) -> SealContext {
@@ -94,9 +94,9 @@ enum AuditLog {
         itemID: String? = nil,
         count: Int? = nil
     ) throws {
-        try db.execute(
-            sql: "INSERT INTO audit (at, event, thread_id, item_id, count) VALUES (?, ?, ?, ?, ?)",
-            arguments: [at.storeMilliseconds, event.rawValue, thread?.unredactedDescription, itemID, count]
-        )
+        try db.cachedStatement(sql: "INSERT INTO audit (at, event, thread_id, item_id, count) VALUES (?, ?, ?, ?, ?)")
+            .execute(
+                arguments: [at.storeMilliseconds, event.rawValue, thread?.unredactedDescription, itemID, count]
+            )
     }
 }

@@ -51,8 +51,7 @@ struct ThreadRecord {
     }
 
     func insert(_ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO thread (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO thread (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)").execute(
             arguments: [
                 id.unredactedDescription, field.rawValue, clientKeyHMAC, clientKeySealed, clientAddressSealed,
                 state.rawValue, createdAt, lastActivityAt,
@@ -62,7 +61,10 @@ struct ThreadRecord {
 
     static func fetch(_ db: Database, id: ThreadID) throws -> ThreadRecord? {
         guard
-            let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM thread WHERE id = ?", arguments: [id.raw.text])
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(columns) FROM thread WHERE id = ?"),
+                arguments: [id.raw.text]
+            )
         else { return nil }
         return try ThreadRecord(row: row)
     }

@@ -48,13 +48,19 @@ enum Queries {
         }
         sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
         arguments += [limit]
-        return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row throws(ThreadStoreError) in
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map {
+            row throws(ThreadStoreError) in
             try summary(from: row)
         }
     }
 
     static func threadSummary(_ db: Database, id: ThreadID) throws -> ThreadSummary? {
-        guard let row = try Row.fetchOne(db, sql: summarySelect + " WHERE t.id = ?", arguments: [id.raw.text]) else {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: summarySelect + " WHERE t.id = ?"),
+                arguments: [id.raw.text]
+            )
+        else {
             return nil
         }
         return try summary(from: row)
@@ -64,8 +70,7 @@ enum Queries {
     static func dataKey(_ db: Database, context: TransactionContext, thread: ThreadID) throws -> SymmetricKey {
         guard
             let wrapped = try Data.fetchOne(
-                db,
-                sql: "SELECT wrapped_key FROM thread_key WHERE thread_id = ?",
+                db.cachedStatement(sql: "SELECT wrapped_key FROM thread_key WHERE thread_id = ?"),
                 arguments: [thread.raw.text]
             )
         else { throw ThreadStoreError.threadNotFound }
@@ -78,11 +83,12 @@ enum Queries {
 
     static func findThread(_ db: Database, context: TransactionContext, client: ClientIdentity) throws -> ThreadID? {
         let text = try String.fetchOne(
-            db,
-            sql: """
-                SELECT id FROM thread WHERE field = ? AND client_key_hmac = ?
-                ORDER BY last_activity_at DESC, id DESC LIMIT 1
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT id FROM thread WHERE field = ? AND client_key_hmac = ?
+                    ORDER BY last_activity_at DESC, id DESC LIMIT 1
+                    """
+            ),
             arguments: [client.field.rawValue, clientKeyHMAC(client.key, context: context)]
         )
         guard let text else { return nil }
@@ -108,12 +114,13 @@ enum Queries {
 
         var attachments: [StoredMessageID: [StoredAttachment]] = [:]
         let attachmentRows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT a.message_id, a.position, a.name_sealed, a.media_type_sealed, a.content_sealed
-                FROM attachment a JOIN message m ON m.id = a.message_id
-                WHERE m.thread_id = ? ORDER BY a.message_id, a.position
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT a.message_id, a.position, a.name_sealed, a.media_type_sealed, a.content_sealed
+                    FROM attachment a JOIN message m ON m.id = a.message_id
+                    WHERE m.thread_id = ? ORDER BY a.message_id, a.position
+                    """
+            ),
             arguments: [id.raw.text]
         )
         while let row = try attachmentRows.next() {
@@ -138,8 +145,9 @@ enum Queries {
 
         var messages: [StoredMessage] = []
         let rows = try Row.fetchCursor(
-            db,
-            sql: "SELECT \(MessageRecord.columns) FROM message WHERE thread_id = ? ORDER BY received_at, id",
+            db.cachedStatement(
+                sql: "SELECT \(MessageRecord.columns) FROM message WHERE thread_id = ? ORDER BY received_at, id"
+            ),
             arguments: [id.raw.text]
         )
         while let row = try rows.next() {
@@ -175,8 +183,7 @@ enum Queries {
 
     static func ciphertextSeenBefore(_ db: Database, hash: PayloadHash) throws -> Bool {
         try Bool.fetchOne(
-            db,
-            sql: "SELECT EXISTS (SELECT 1 FROM seen_ciphertext WHERE hash = ?)",
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM seen_ciphertext WHERE hash = ?)"),
             arguments: [hash.bytes]
         ) ?? false
     }
@@ -191,11 +198,12 @@ enum Queries {
     {
         guard limit > 0, limit <= context.configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
         let records = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT \(OutboxRecord.columns) FROM outbox WHERE state = ? AND next_attempt_at <= ?
-                ORDER BY next_attempt_at, id LIMIT ?
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT \(OutboxRecord.columns) FROM outbox WHERE state = ? AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at, id LIMIT ?
+                    """
+            ),
             arguments: [OutboxState.pending.rawValue, now.storeMilliseconds, limit]
         ).map { row throws(ThreadStoreError) in try OutboxRecord(row: row) }
         var threadKeys: [ThreadID: SymmetricKey] = [:]
@@ -217,8 +225,9 @@ enum Queries {
 
     static func auditEntries(_ db: Database, after sequence: Int64, limit: Int) throws -> [AuditEntry] {
         try Row.fetchAll(
-            db,
-            sql: "SELECT id, at, event, thread_id, item_id, count FROM audit WHERE id > ? ORDER BY id LIMIT ?",
+            db.cachedStatement(
+                sql: "SELECT id, at, event, thread_id, item_id, count FROM audit WHERE id > ? ORDER BY id LIMIT ?"
+            ),
             arguments: [sequence, limit]
         ).map { row in
             guard let event = AuditEvent(rawValue: row["event"]) else { throw ThreadStoreError.databaseCorrupt }

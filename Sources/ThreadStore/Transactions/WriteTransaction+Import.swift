@@ -30,8 +30,9 @@ extension WriteTransaction {
 
         if let thread = existing,
             let duplicate = try String.fetchOne(
-                db,
-                sql: "SELECT id FROM message WHERE thread_id = ? AND message_id_hmac = ? AND content_hmac = ?",
+                db.cachedStatement(
+                    sql: "SELECT id FROM message WHERE thread_id = ? AND message_id_hmac = ? AND content_hmac = ?"
+                ),
                 arguments: [thread.raw.text, messageIDHMAC, contentHMAC]
             )
         {
@@ -41,8 +42,9 @@ extension WriteTransaction {
         }
 
         if let hash = message.ciphertextHash {
-            try db.execute(
-                sql: "INSERT INTO seen_ciphertext (hash, first_seen_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING",
+            try db.cachedStatement(
+                sql: "INSERT INTO seen_ciphertext (hash, first_seen_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
+            ).execute(
                 arguments: [hash.bytes, message.receivedAt.storeMilliseconds]
             )
             if db.changesCount == 0 {
@@ -104,11 +106,12 @@ extension WriteTransaction {
         }
 
         let reopen = message.direction == .inbound ? ThreadState.open.rawValue : nil
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE thread SET last_activity_at = max(last_activity_at, ?), state = coalesce(?, state)
                 WHERE id = ?
-                """,
+                """
+        ).execute(
             arguments: [message.receivedAt.storeMilliseconds, reopen, thread.raw.text]
         )
         try AuditLog.append(db, at: now, event: .messageStored, thread: thread, itemID: id.unredactedDescription)
@@ -137,8 +140,7 @@ extension WriteTransaction {
             lastActivityAt: time.storeMilliseconds
         )
         try record.insert(db)
-        try db.execute(
-            sql: "INSERT INTO thread_key (thread_id, wrapped_key) VALUES (?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO thread_key (thread_id, wrapped_key) VALUES (?, ?)").execute(
             arguments: [thread.raw.text, try Sealing.wrap(dataKey, for: thread, keys: context.keys)]
         )
         try AuditLog.append(db, at: now, event: .threadCreated, thread: thread)

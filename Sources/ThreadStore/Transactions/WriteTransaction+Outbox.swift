@@ -55,14 +55,15 @@ extension WriteTransaction {
     /// The item was delivered: deletes it (its sealed payload is overwritten, `secure_delete`).
     public func markOutboxDelivered(_ id: OutboxItemID) throws {
         let thread = try outboxThread(id)
-        try db.execute(sql: "DELETE FROM outbox WHERE id = ?", arguments: [id.raw.text])
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE id = ?").execute(arguments: [id.raw.text])
         try AuditLog.append(db, at: now, event: .outboxDelivered, thread: thread, itemID: id.unredactedDescription)
     }
 
     /// A temporary failure: counts the attempt and schedules the next one.
     public func scheduleOutboxRetry(_ id: OutboxItemID, at next: Date) throws {
-        try db.execute(
-            sql: "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND state = ?",
+        try db.cachedStatement(
+            sql: "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ? AND state = ?"
+        ).execute(
             arguments: [next.storeMilliseconds, id.raw.text, OutboxState.pending.rawValue]
         )
         if db.changesCount == 0 { throw ThreadStoreError.outboxItemNotFound }
@@ -71,15 +72,18 @@ extension WriteTransaction {
     /// A permanent failure: counts the attempt and stops retrying.
     public func markOutboxFailed(_ id: OutboxItemID) throws {
         let thread = try outboxThread(id)
-        try db.execute(
-            sql: "UPDATE outbox SET attempts = attempts + 1, state = ? WHERE id = ?",
+        try db.cachedStatement(sql: "UPDATE outbox SET attempts = attempts + 1, state = ? WHERE id = ?").execute(
             arguments: [OutboxState.failed.rawValue, id.raw.text]
         )
         try AuditLog.append(db, at: now, event: .outboxFailed, thread: thread, itemID: id.unredactedDescription)
     }
 
     private func outboxThread(_ id: OutboxItemID) throws -> ThreadID? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT thread_id FROM outbox WHERE id = ?", arguments: [id.raw.text])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT thread_id FROM outbox WHERE id = ?"),
+                arguments: [id.raw.text]
+            )
         else { throw ThreadStoreError.outboxItemNotFound }
         guard let text = row["thread_id"] as String? else { return nil }
         return try ThreadID(text)
