@@ -1,6 +1,7 @@
 // ThreadStore benchmark (not a test). Inserts N messages (10 per thread, 4 counselling fields, 1 KiB bodies,
 // 500 imports per transaction) into a fresh store in a temporary folder, then times the counsellor queries:
-// listing a page of 50 threads (first page and a keyset-paged deeper page) and opening a thread.
+// listing a page of 50 threads (first page and a keyset-paged deeper page) and opening a thread, and the
+// latency of a durable single import (one message per transaction, fsync'd, as before an SMTP 250).
 // Prints one row per size and the ratio list-time(largest)/list-time(smallest).
 //
 // Usage: ThreadStoreBenchmark [message counts...]     default: 10000 1000000
@@ -15,6 +16,7 @@ struct Result {
     var listFirstPage: Double
     var listDeepPage: Double
     var openThread: Double
+    var singleImport: Double
     var fileBytes: Int
 }
 
@@ -49,12 +51,17 @@ func run(messages: Int) async throws -> Result {
                     let identity = ClientIdentity(
                         field: fields[client % fields.count],
                         key: try ClientKeyFingerprint(String(format: "%040X", client)),
-                        address: try ClientAddress("client\(client)@example.org"))
+                        address: try ClientAddress("client\(client)@example.org")
+                    )
                     let message = NewMessage(
-                        direction: number % 3 == 2 ? .outbound : .inbound, messageID: "<m\(number)@bench.example>",
-                        subject: "Subject \(number)", body: body, verdict: .valid,
+                        direction: number % 3 == 2 ? .outbound : .inbound,
+                        messageID: "<m\(number)@bench.example>",
+                        subject: "Subject \(number)",
+                        body: body,
+                        verdict: .valid,
                         receivedAt: start.addingTimeInterval(Double(number)),
-                        ciphertextHash: PayloadHash.sha256(of: Data("ciphertext \(number)".utf8)))
+                        ciphertextHash: PayloadHash.sha256(of: Data("ciphertext \(number)".utf8))
+                    )
                     _ = try tx.importMessage(message, into: .client(identity))
                 }
             }
@@ -64,9 +71,12 @@ func run(messages: Int) async throws -> Result {
 
     let field = fields[0]
     let rounds = 200
-    let listFirst = try await seconds {
-        for _ in 0..<rounds { _ = try await store.read { tx in try tx.listThreads(field: field, state: .open, limit: 50) } }
-    } / Double(rounds)
+    let listFirst =
+        try await seconds {
+            for _ in 0..<rounds {
+                _ = try await store.read { tx in try tx.listThreads(field: field, state: .open, limit: 50) }
+            }
+        } / Double(rounds)
 
     // The 10th page, reached by keyset paging (the cursor is fetched once, outside the timing).
     let cursor = try await store.read { tx in
@@ -74,24 +84,57 @@ func run(messages: Int) async throws -> Result {
         for _ in 0..<8 { if let last = page.last { page = try tx.listThreads(field: field, limit: 50, before: last) } }
         return page.last
     }
-    let listDeep = try await seconds {
-        for _ in 0..<rounds { _ = try await store.read { tx in try tx.listThreads(field: field, limit: 50, before: cursor) } }
-    } / Double(rounds)
+    let listDeep =
+        try await seconds {
+            for _ in 0..<rounds {
+                _ = try await store.read { tx in try tx.listThreads(field: field, limit: 50, before: cursor) }
+            }
+        } / Double(rounds)
 
     let sample = try await store.read { tx in try tx.listThreads(field: field, limit: 50).map(\.id) }
-    let open = try await seconds {
-        for round in 0..<rounds {
-            let thread = sample[round % sample.count]
-            let opened = try await store.read { tx in try tx.openThread(thread) }
-            precondition(opened.messages.count == perThread || messages < perThread * clients)
-        }
-    } / Double(rounds)
+    let open =
+        try await seconds {
+            for round in 0..<rounds {
+                let thread = sample[round % sample.count]
+                let opened = try await store.read { tx in try tx.openThread(thread) }
+                precondition(opened.messages.count == perThread || messages < perThread * clients)
+            }
+        } / Double(rounds)
+
+    // Durable single imports (one transaction each, as the SMTP path does before answering 250).
+    let singles = 100
+    let single =
+        try await seconds {
+            for number in 0..<singles {
+                let identity = ClientIdentity(
+                    field: fields[0],
+                    key: try ClientKeyFingerprint(String(format: "%040X", clients + number)),
+                    address: try ClientAddress("single\(number)@example.org")
+                )
+                let message = NewMessage(
+                    direction: .inbound,
+                    messageID: "<single\(number)@bench.example>",
+                    subject: "Single \(number)",
+                    body: body,
+                    verdict: .valid,
+                    receivedAt: start.addingTimeInterval(Double(messages + number)),
+                    ciphertextHash: PayloadHash.sha256(of: Data("single ciphertext \(number)".utf8))
+                )
+                _ = try await store.write { tx in try tx.importMessage(message, into: .client(identity)) }
+            }
+        } / Double(singles)
 
     try await store.checkpoint()
     let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
     return Result(
-        messages: messages, insertSeconds: insert, listFirstPage: listFirst, listDeepPage: listDeep, openThread: open,
-        fileBytes: size)
+        messages: messages,
+        insertSeconds: insert,
+        listFirstPage: listFirst,
+        listDeepPage: listDeep,
+        openThread: open,
+        singleImport: single,
+        fileBytes: size
+    )
 }
 
 let counts = CommandLine.arguments.dropFirst().compactMap { Int($0.replacingOccurrences(of: "_", with: "")) }
@@ -104,21 +147,40 @@ guard sizes.allSatisfy({ $0 >= 10 }) else {
 func ms(_ value: Double) -> String { String(format: "%.3f ms", value * 1000) }
 
 print("ThreadStore benchmark: 10 messages/thread, 4 fields, 1 KiB bodies, 500 imports/transaction, synchronous=FULL")
-print("messages   insert total   inserts/s   list page 1   list page 10   open thread   db size")
+func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+
+print(
+    [
+        pad("messages", 9), pad("insert total", 13), pad("inserts/s", 10), pad("list page 1", 12),
+        pad("list page 10", 13), pad("open thread", 12), pad("single import", 14), pad("db size", 11),
+    ].joined(separator: "  ")
+)
 var results: [Result] = []
 for size in sizes {
     let result = try await run(messages: size)
     results.append(result)
     print(
-        String(
-            format: "%8d   %10.2f s   %9.0f   %11@   %12@   %11@   %5.1f MiB", result.messages, result.insertSeconds,
-            Double(result.messages) / result.insertSeconds, ms(result.listFirstPage), ms(result.listDeepPage),
-            ms(result.openThread), Double(result.fileBytes) / 1_048_576))
+        [
+            pad(String(result.messages), 9),
+            pad(String(format: "%.2f s", result.insertSeconds), 13),
+            pad(String(format: "%.0f", Double(result.messages) / result.insertSeconds), 10),
+            pad(ms(result.listFirstPage), 12),
+            pad(ms(result.listDeepPage), 13),
+            pad(ms(result.openThread), 12),
+            pad(ms(result.singleImport), 14),
+            pad(String(format: "%.1f MiB", Double(result.fileBytes) / 1_048_576), 11),
+        ].joined(separator: "  ")
+    )
 }
 if let first = results.first, let last = results.last, results.count > 1 {
     print(
         String(
             format: "ratio list-time(%d)/list-time(%d): page 1 %.2f, page 10 %.2f; open-time ratio %.2f",
-            last.messages, first.messages, last.listFirstPage / first.listFirstPage,
-            last.listDeepPage / first.listDeepPage, last.openThread / first.openThread))
+            last.messages,
+            first.messages,
+            last.listFirstPage / first.listFirstPage,
+            last.listDeepPage / first.listDeepPage,
+            last.openThread / first.openThread
+        )
+    )
 }

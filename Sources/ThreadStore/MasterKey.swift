@@ -47,7 +47,8 @@ public struct MasterKey: Sendable, CustomStringConvertible {
     ///
     /// systemd creates the credential file read-only for the service user, the same 0600/0400 check applies.
     public init(
-        credentialNamed name: String, environment: [String: String] = ProcessInfo.processInfo.environment
+        credentialNamed name: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ThreadStoreError) {
         guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
             throw .credentialsDirectoryMissing

@@ -15,17 +15,21 @@ enum RateLimit {
     static func shouldSend(_ db: Database, sender: SenderHMAC, now: Date, period: TimeInterval) throws -> Bool {
         let nowMS = now.storeMilliseconds
         if let last = try Int64.fetchOne(
-            db, sql: "SELECT last_sent_at FROM sender_rate_limit WHERE sender_hmac = ?", arguments: [sender.bytes]),
+            db.cachedStatement(sql: "SELECT last_sent_at FROM sender_rate_limit WHERE sender_hmac = ?"),
+            arguments: [sender.bytes]
+        ),
             nowMS - last < Int64(period * 1000), nowMS >= last
         {
             return false
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO sender_rate_limit (sender_hmac, last_sent_at) VALUES (?, ?)
                 ON CONFLICT (sender_hmac) DO UPDATE SET last_sent_at = excluded.last_sent_at
-                """,
-            arguments: [sender.bytes, nowMS])
+                """
+        ).execute(
+            arguments: [sender.bytes, nowMS]
+        )
         return true
     }
 }

@@ -21,8 +21,11 @@ struct DerivedKeys: Sendable {
     init(master: MasterKey) {
         func derive(_ purpose: String) -> SymmetricKey {
             HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: master.key, salt: Data("MailBridge ThreadStore".utf8),
-                info: Data("\(purpose) v1".utf8), outputByteCount: 32)
+                inputKeyMaterial: master.key,
+                salt: Data("MailBridge ThreadStore".utf8),
+                info: Data("\(purpose) v1".utf8),
+                outputByteCount: 32
+            )
         }
         wrapping = derive("data key wrapping")
         outbox = derive("outbox sealing")
@@ -68,7 +71,11 @@ enum Sealing {
     /// Bytes a sealed value adds to its plaintext.
     static let overhead = 1 + 12 + 16
 
-    static func seal(_ plaintext: some DataProtocol, key: SymmetricKey, context: SealContext) throws(ThreadStoreError)
+    static func seal(
+        _ plaintext: some DataProtocol,
+        key: SymmetricKey,
+        context: SealContext
+    ) throws(ThreadStoreError)
         -> Data
     {
         do {
@@ -96,7 +103,11 @@ enum Sealing {
         try seal(Data(text.utf8), key: key, context: context)
     }
 
-    static func openString(_ sealed: Data, key: SymmetricKey, context: SealContext) throws(ThreadStoreError)
+    static func openString(
+        _ sealed: Data,
+        key: SymmetricKey,
+        context: SealContext
+    ) throws(ThreadStoreError)
         -> String
     {
         let data = try open(sealed, key: key, context: context)
@@ -108,21 +119,37 @@ enum Sealing {
 
     static func newDataKey() -> SymmetricKey { SymmetricKey(size: .bits256) }
 
-    static func wrap(_ dataKey: SymmetricKey, for thread: ThreadID, keys: DerivedKeys) throws(ThreadStoreError)
+    static func wrap(
+        _ dataKey: SymmetricKey,
+        for thread: ThreadID,
+        keys: DerivedKeys
+    ) throws(ThreadStoreError)
         -> Data
     {
         let context = SealContext(
-            table: "thread_key", column: "wrapped_key", threadID: thread.unredactedDescription, rowID: "")
+            table: "thread_key",
+            column: "wrapped_key",
+            threadID: thread.unredactedDescription,
+            rowID: ""
+        )
         var raw = dataKey.withUnsafeBytes { Data($0) }
         defer { raw.withUnsafeMutableBytes { memset_s_portable($0) } }
         return try seal(raw, key: keys.wrapping, context: context)
     }
 
-    static func unwrap(_ wrapped: Data, for thread: ThreadID, keys: DerivedKeys) throws(ThreadStoreError)
+    static func unwrap(
+        _ wrapped: Data,
+        for thread: ThreadID,
+        keys: DerivedKeys
+    ) throws(ThreadStoreError)
         -> SymmetricKey
     {
         let context = SealContext(
-            table: "thread_key", column: "wrapped_key", threadID: thread.unredactedDescription, rowID: "")
+            table: "thread_key",
+            column: "wrapped_key",
+            threadID: thread.unredactedDescription,
+            rowID: ""
+        )
         var raw = try open(wrapped, key: keys.wrapping, context: context)
         defer { raw.withUnsafeMutableBytes { memset_s_portable($0) } }
         guard raw.count == 32 else { throw .unsealingFailed }

@@ -31,8 +31,12 @@ extension ThreadStore {
     /// thread-less outbox items, prunes old audit entries, then truncates the WAL.
     public func applyRetention(policy: RetentionPolicy, now: Date) async throws -> RetentionReport {
         var report = RetentionReport(
-            deletedThreads: 0, forgottenCiphertextHashes: 0, forgottenRateLimits: 0, deletedOutboxItems: 0,
-            prunedAuditEntries: 0)
+            deletedThreads: 0,
+            forgottenCiphertextHashes: 0,
+            forgottenRateLimits: 0,
+            deletedOutboxItems: 0,
+            prunedAuditEntries: 0
+        )
         let batchSize = 200
         while true {
             let deleted = try await write { tx in
@@ -51,7 +55,9 @@ extension ThreadStore {
         report.prunedAuditEntries = other.prunedAuditEntries
         try await checkpointAfterShredding()
         configuration.logger.info(
-            "retention applied", metadata: ["threads": "\(report.deletedThreads)", "audit": "\(report.prunedAuditEntries)"])
+            "retention applied",
+            metadata: ["threads": "\(report.deletedThreads)", "audit": "\(report.prunedAuditEntries)"]
+        )
         return report
     }
 
@@ -61,7 +67,7 @@ extension ThreadStore {
     public func backup(to destination: URL) async throws {
         let fd = open(destination.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw ThreadStoreError.backupFailed }
-        close(fd)
+        closeDescriptor(fd)
         let pool = self.pool
         do {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -102,7 +108,9 @@ extension ThreadStore {
             do {
                 try await checkpoint()
                 return
-            } catch let error as ThreadStoreError where error.code == .checkpointIncomplete || error.code == .storageFailure {
+            } catch let error as ThreadStoreError
+                where error.code == .checkpointIncomplete || error.code == .storageFailure
+            {
                 if attempt == 19 { throw ThreadStoreError.checkpointIncomplete }
                 try await Task.sleep(nanoseconds: 25_000_000)
             }
@@ -114,13 +122,15 @@ extension WriteTransaction {
     /// Deletes the thread's key first (from then on its rows are noise), then its rows.
     func shred(_ thread: ThreadID, event: AuditEvent) throws {
         let id = thread.raw.text
-        try db.execute(sql: "DELETE FROM thread_key WHERE thread_id = ?", arguments: [id])
-        try db.execute(
-            sql: "DELETE FROM attachment WHERE message_id IN (SELECT id FROM message WHERE thread_id = ?)",
-            arguments: [id])
-        try db.execute(sql: "DELETE FROM message WHERE thread_id = ?", arguments: [id])
-        try db.execute(sql: "DELETE FROM outbox WHERE thread_id = ?", arguments: [id])
-        try db.execute(sql: "DELETE FROM thread WHERE id = ?", arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM thread_key WHERE thread_id = ?").execute(arguments: [id])
+        try db.cachedStatement(
+            sql: "DELETE FROM attachment WHERE message_id IN (SELECT id FROM message WHERE thread_id = ?)"
+        ).execute(
+            arguments: [id]
+        )
+        try db.cachedStatement(sql: "DELETE FROM message WHERE thread_id = ?").execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE thread_id = ?").execute(arguments: [id])
+        try db.cachedStatement(sql: "DELETE FROM thread WHERE id = ?").execute(arguments: [id])
         try AuditLog.append(db, at: now, event: event, thread: thread)
     }
 
@@ -129,8 +139,9 @@ extension WriteTransaction {
         var ids: [String] = []
         for (field, days) in policy.days.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where ids.count < limit {
             ids += try String.fetchAll(
-                db, sql: "SELECT id FROM thread WHERE field = ? AND last_activity_at < ? LIMIT ?",
-                arguments: [field.rawValue, cutoff(days), limit - ids.count])
+                db.cachedStatement(sql: "SELECT id FROM thread WHERE field = ? AND last_activity_at < ? LIMIT ?"),
+                arguments: [field.rawValue, cutoff(days), limit - ids.count]
+            )
         }
         if let days = policy.defaultDays, ids.count < limit {
             let listed = policy.days.keys.map(\.rawValue)
@@ -138,9 +149,11 @@ extension WriteTransaction {
             var arguments = StatementArguments(listed)
             arguments += [cutoff(days), limit - ids.count]
             ids += try String.fetchAll(
-                db,
-                sql: "SELECT id FROM thread WHERE field NOT IN (\(placeholders)) AND last_activity_at < ? LIMIT ?",
-                arguments: arguments)
+                db.cachedStatement(
+                    sql: "SELECT id FROM thread WHERE field NOT IN (\(placeholders)) AND last_activity_at < ? LIMIT ?"
+                ),
+                arguments: arguments
+            )
         }
         return try ids.map { text in try ThreadID(text) }
     }
@@ -148,17 +161,24 @@ extension WriteTransaction {
     func forgetExpired(policy: RetentionPolicy, now: Date, deletedThreads: Int) throws -> RetentionReport {
         func cutoff(_ days: Int) -> Int64 { now.storeMilliseconds - Int64(days) * 86_400_000 }
         var report = RetentionReport(
-            deletedThreads: deletedThreads, forgottenCiphertextHashes: 0, forgottenRateLimits: 0,
-            deletedOutboxItems: 0, prunedAuditEntries: 0)
-        try db.execute(
-            sql: "DELETE FROM seen_ciphertext WHERE first_seen_at < ?", arguments: [cutoff(policy.seenCiphertextDays)])
+            deletedThreads: deletedThreads,
+            forgottenCiphertextHashes: 0,
+            forgottenRateLimits: 0,
+            deletedOutboxItems: 0,
+            prunedAuditEntries: 0
+        )
+        try db.cachedStatement(sql: "DELETE FROM seen_ciphertext WHERE first_seen_at < ?").execute(
+            arguments: [cutoff(policy.seenCiphertextDays)]
+        )
         report.forgottenCiphertextHashes = db.changesCount
-        try db.execute(
-            sql: "DELETE FROM sender_rate_limit WHERE last_sent_at < ?", arguments: [cutoff(policy.rateLimitDays)])
+        try db.cachedStatement(sql: "DELETE FROM sender_rate_limit WHERE last_sent_at < ?").execute(
+            arguments: [cutoff(policy.rateLimitDays)]
+        )
         report.forgottenRateLimits = db.changesCount
-        try db.execute(
-            sql: "DELETE FROM outbox WHERE thread_id IS NULL AND state = ? AND created_at < ?",
-            arguments: [OutboxState.failed.rawValue, cutoff(policy.failedOutboxDays)])
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE thread_id IS NULL AND state = ? AND created_at < ?")
+            .execute(
+                arguments: [OutboxState.failed.rawValue, cutoff(policy.failedOutboxDays)]
+            )
         report.deletedOutboxItems = db.changesCount
         if report.deletedOutboxItems > 0 {
             try AuditLog.append(db, at: now, event: .outboxDeletedByRetention, count: report.deletedOutboxItems)
@@ -166,7 +186,7 @@ extension WriteTransaction {
         if let days = policy.auditDays {
             // The only deletion path for audit rows: open the gate, delete, close it, all in this transaction.
             try db.execute(sql: "UPDATE audit_prune_gate SET open = 1 WHERE id = 1")
-            try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [cutoff(days)])
+            try db.cachedStatement(sql: "DELETE FROM audit WHERE at < ?").execute(arguments: [cutoff(days)])
             report.prunedAuditEntries = db.changesCount
             try db.execute(sql: "UPDATE audit_prune_gate SET open = 0 WHERE id = 1")
             if report.prunedAuditEntries > 0 {

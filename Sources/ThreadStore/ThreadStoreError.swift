@@ -137,7 +137,9 @@ extension ThreadStoreError {
 /// Other errors (ours, the caller's, cancellation) pass through unchanged.
 @inline(__always)
 func mappingDatabaseErrors<T>(
-    file: String = #fileID, line: UInt = #line, _ body: () throws -> T
+    file: String = #fileID,
+    line: UInt = #line,
+    _ body: () throws -> T
 ) throws -> T {
     do {
         return try body()
@@ -148,7 +150,9 @@ func mappingDatabaseErrors<T>(
 
 /// Async variant of ``mappingDatabaseErrors(file:line:_:)``.
 func mappingDatabaseErrors<T>(
-    file: String = #fileID, line: UInt = #line, _ body: () async throws -> T
+    file: String = #fileID,
+    line: UInt = #line,
+    _ body: () async throws -> T
 ) async throws -> T {
     do {
         return try await body()

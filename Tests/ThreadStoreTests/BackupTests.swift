@@ -9,7 +9,10 @@ import Testing
         let store = try fixture.open()
         let canary = "BACKUP-CANARY-\(UUID().uuidString)"
         let thread = try await store.write { tx in
-            try tx.importMessage(Sample.message("b1", body: canary, at: fixture.clock.now), into: .client(Sample.identity()))
+            try tx.importMessage(
+                Sample.message("b1", body: canary, at: fixture.clock.now),
+                into: .client(Sample.identity())
+            )
         }.storedThread!
 
         // Writes continue while the backup runs.
@@ -17,7 +20,10 @@ import Testing
         async let writes: Void = {
             for index in 0..<20 {
                 _ = try await store.write { tx in
-                    try tx.importMessage(Sample.message("during-\(index)", at: Date()), into: .client(Sample.identity(2)))
+                    try tx.importMessage(
+                        Sample.message("during-\(index)", at: Date()),
+                        into: .client(Sample.identity(2))
+                    )
                 }
             }
         }()

@@ -23,7 +23,9 @@ private final class Progress: Sendable {
                     let date = Date(timeIntervalSince1970: 1_800_000_000 + Double(index))
                     _ = try await store.write { tx in
                         try tx.importMessage(
-                            Sample.message("cc-\(index)", at: date), into: .client(Sample.identity(index % clients + 1)))
+                            Sample.message("cc-\(index)", at: date),
+                            into: .client(Sample.identity(index % clients + 1))
+                        )
                     }
                 }
                 progress.writerDone.store(true, ordering: .releasing)
@@ -38,7 +40,8 @@ private final class Progress: Sendable {
                             for summary in page {
                                 // Within one snapshot, the summary and the opened thread agree.
                                 let opened = try tx.openThread(summary.id)
-                                consistent = consistent && opened.messages.count == summary.messageCount
+                                consistent =
+                                    consistent && opened.messages.count == summary.messageCount
                                     && summary.unreadCount == summary.messageCount
                             }
                             return (page.reduce(0) { $0 + $1.messageCount }, consistent)

@@ -74,8 +74,10 @@ import Glibc
             let store = try fixture.open()
             #expect(try await store.integrityCheck())
             let identity = ClientIdentity(
-                field: try CounsellingField("crash"), key: try ClientKeyFingerprint(String(repeating: "AB", count: 20)),
-                address: try ClientAddress("client@example.org"))
+                field: try CounsellingField("crash"),
+                key: try ClientKeyFingerprint(String(repeating: "AB", count: 20)),
+                address: try ClientAddress("client@example.org")
+            )
             let thread = try #require(try await store.read { tx in try tx.findThread(client: identity) })
             let opened = try await store.read { tx in try tx.openThread(thread) }
             let ids = opened.messages.map(\.messageID)
@@ -85,16 +87,23 @@ import Glibc
             #expect(Set(ids) == Set((0..<ids.count).map { "<crash-\($0)@example.org>" }))
             // Each import committed together with its outbox row and its replay hash.
             let (outbox, hashes) = try await store.pool.read { db in
-                (try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox")!,
-                 try Int.fetchOne(db, sql: "SELECT count(*) FROM seen_ciphertext")!)
+                (
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM outbox")!,
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM seen_ciphertext")!
+                )
             }
             #expect(outbox == ids.count)
             #expect(hashes == ids.count)
             // Importing a committed message again is a duplicate.
             let again = NewMessage(
-                direction: .inbound, messageID: "<crash-0@example.org>", subject: "Subject 0",
-                body: [UInt8](repeating: UInt8(ascii: "x"), count: 6000), verdict: .valid, receivedAt: Date(),
-                ciphertextHash: PayloadHash.sha256(of: Data("ciphertext 0".utf8)))
+                direction: .inbound,
+                messageID: "<crash-0@example.org>",
+                subject: "Subject 0",
+                body: [UInt8](repeating: UInt8(ascii: "x"), count: 6000),
+                verdict: .valid,
+                receivedAt: Date(),
+                ciphertextHash: PayloadHash.sha256(of: Data("ciphertext 0".utf8))
+            )
             let outcome = try await store.write { tx in try tx.importMessage(again, into: .client(identity)) }
             guard case .duplicate = outcome else {
                 Issue.record("re-import after crash was not a duplicate: \(outcome)")

@@ -52,7 +52,8 @@ private struct Abort: Error {}
                         received_at, is_read, body_size, attachment_count, header_message_id_sealed, subject_sealed,
                         body_sealed FROM message WHERE id = ?
                         """,
-                    arguments: [StoredMessageID.random().unredactedDescription, messageID.unredactedDescription])
+                    arguments: [StoredMessageID.random().unredactedDescription, messageID.unredactedDescription]
+                )
             }
         }
     }
@@ -88,8 +89,13 @@ private struct Abort: Error {}
                 let outcome = try tx.importMessage(message, into: .client(Sample.identity()))
                 try tx.enqueueOutbox(
                     NewOutboxItem(
-                        thread: outcome.storedThread, kind: .notification, recipient: try ClientAddress("t@example.org"),
-                        payload: [1, 2, 3], notBefore: Date()))
+                        thread: outcome.storedThread,
+                        kind: .notification,
+                        recipient: try ClientAddress("t@example.org"),
+                        payload: [1, 2, 3],
+                        notBefore: Date()
+                    )
+                )
                 throw Abort()
             }
         }

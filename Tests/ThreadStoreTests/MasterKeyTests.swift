@@ -49,8 +49,11 @@ import Testing
         let fixture = try StoreFixture()
         defer { fixture.cleanUp() }
         let url = fixture.directory.appending(path: "short.key")
-        FileManager.default.createFile(
-            atPath: url.path, contents: Data(repeating: 7, count: length), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: url.path,
+            contents: Data(repeating: 7, count: length),
+            attributes: [.posixPermissions: 0o600]
+        )
         #expect(throws: ThreadStoreError.masterKeyInvalidLength) { try MasterKey(contentsOf: url) }
     }
 

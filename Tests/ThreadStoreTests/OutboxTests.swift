@@ -14,11 +14,23 @@ import Testing
             let outcome = try tx.importMessage(Sample.message("o1", at: now), into: .client(Sample.identity()))
             let thread = outcome.storedThread!
             let threadItem = try tx.enqueueOutbox(
-                NewOutboxItem(thread: thread, kind: .counsellorReply, recipient: Sample.identity().address,
-                              payload: Array("encrypted reply".utf8), notBefore: now))
+                NewOutboxItem(
+                    thread: thread,
+                    kind: .counsellorReply,
+                    recipient: Sample.identity().address,
+                    payload: Array("encrypted reply".utf8),
+                    notBefore: now
+                )
+            )
             let redirect = try tx.enqueueOutbox(
-                NewOutboxItem(thread: nil, kind: .redirectReply, recipient: recipient,
-                              payload: Array("please use encryption".utf8), notBefore: now.addingTimeInterval(10)))
+                NewOutboxItem(
+                    thread: nil,
+                    kind: .redirectReply,
+                    recipient: recipient,
+                    payload: Array("please use encryption".utf8),
+                    notBefore: now.addingTimeInterval(10)
+                )
+            )
             return (thread, threadItem, redirect)
         }
         var due = try await store.read { tx in try tx.dueOutboxItems(now: now) }
@@ -53,10 +65,17 @@ import Testing
         defer { fixture.cleanUp() }
         let store = try fixture.open()
         let thread = try await store.write { tx in
-            let thread = try tx.importMessage(Sample.message("o2", at: Date()), into: .client(Sample.identity())).storedThread!
+            let thread = try tx.importMessage(Sample.message("o2", at: Date()), into: .client(Sample.identity()))
+                .storedThread!
             try tx.enqueueOutbox(
-                NewOutboxItem(thread: thread, kind: .counsellorReply, recipient: Sample.identity().address,
-                              payload: [1], notBefore: Date()))
+                NewOutboxItem(
+                    thread: thread,
+                    kind: .counsellorReply,
+                    recipient: Sample.identity().address,
+                    payload: [1],
+                    notBefore: Date()
+                )
+            )
             return thread
         }
         try await store.deleteThread(thread)
@@ -75,7 +94,9 @@ import Testing
         #expect(alice == store.senderHMAC(canonicalAddress: "alice@example.org"))
         let t0 = fixture.clock.now
         func ask(_ sender: SenderHMAC, _ offset: TimeInterval) async throws -> Bool {
-            try await store.write { tx in try tx.shouldSendRedirect(to: sender, now: t0.addingTimeInterval(offset), period: 3600) }
+            try await store.write { tx in
+                try tx.shouldSendRedirect(to: sender, now: t0.addingTimeInterval(offset), period: 3600)
+            }
         }
         #expect(try await ask(alice, 0))
         #expect(try await ask(alice, 10) == false)
@@ -101,7 +122,9 @@ import Testing
         let now = fixture.clock.now
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<20 {
-                group.addTask { try await store.write { tx in try tx.shouldSendRedirect(to: sender, now: now, period: 60) } }
+                group.addTask {
+                    try await store.write { tx in try tx.shouldSendRedirect(to: sender, now: now, period: 60) }
+                }
             }
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }

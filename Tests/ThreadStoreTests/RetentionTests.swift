@@ -13,7 +13,8 @@ import Testing
             try #require(
                 try await store.write { tx in
                     try tx.importMessage(Sample.message(tag, at: date), into: .client(identity))
-                }.storedThread)
+                }.storedThread
+            )
         }
         let shortLived = try await importAt("a", Sample.identity(1, field: Sample.field), start)
         let active = try await importAt("b", Sample.identity(2, field: Sample.field), start)
@@ -21,11 +22,19 @@ import Testing
         let longLived = try await importAt("c", Sample.identity(3, field: Sample.otherField), start)
         let defaultField = try await importAt("d", Sample.identity(4, field: try CounsellingField("allgemein")), start)
         try await store.write { tx in
-            _ = try tx.shouldSendRedirect(to: store.senderHMAC(canonicalAddress: "x@example.org"), now: start, period: 3600)
+            _ = try tx.shouldSendRedirect(
+                to: store.senderHMAC(canonicalAddress: "x@example.org"),
+                now: start,
+                period: 3600
+            )
         }
 
         let policy = RetentionPolicy(
-            defaultDays: 60, days: [Sample.field: 30, Sample.otherField: 90], seenCiphertextDays: 365, rateLimitDays: 7)
+            defaultDays: 60,
+            days: [Sample.field: 30, Sample.otherField: 90],
+            seenCiphertextDays: 365,
+            rateLimitDays: 7
+        )
 
         // Day 29: nothing is due.
         var report = try await store.applyRetention(policy: policy, now: start.addingTimeInterval(29 * 86_400))
@@ -73,7 +82,9 @@ import Testing
         // Retention prunes entries older than auditDays, and leaves the gate closed.
         fixture.clock.advance(days: 800)
         let report = try await store.applyRetention(
-            policy: RetentionPolicy(defaultDays: nil, auditDays: 730), now: fixture.clock.now)
+            policy: RetentionPolicy(defaultDays: nil, auditDays: 730),
+            now: fixture.clock.now
+        )
         #expect(report.prunedAuditEntries == before)
         let gate = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT open FROM audit_prune_gate") }
         #expect(gate == 0)
@@ -89,7 +100,8 @@ import Testing
         _ = try await store.write { tx in try tx.importMessage(message, into: .client(Sample.identity())) }
         let report = try await store.applyRetention(
             policy: RetentionPolicy(defaultDays: nil, seenCiphertextDays: 10),
-            now: fixture.clock.now.addingTimeInterval(11 * 86_400))
+            now: fixture.clock.now.addingTimeInterval(11 * 86_400)
+        )
         #expect(report.forgottenCiphertextHashes == 1)
         #expect(try await store.read { tx in try tx.ciphertextSeenBefore(message.ciphertextHash!) } == false)
         #expect(report.deletedThreads == 0)

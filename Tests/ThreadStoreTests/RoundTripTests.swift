@@ -10,8 +10,13 @@ import Testing
         let store = try fixture.open()
         let attachment = NewAttachment(name: "Befund.pdf", mediaType: "application/pdf", content: Array(0...255))
         let message = Sample.message(
-            "a1", body: "Hallo, ich brauche Hilfe", subject: "Hilfe", at: fixture.clock.now, attachments: [attachment],
-            ciphertext: "ct-a1")
+            "a1",
+            body: "Hallo, ich brauche Hilfe",
+            subject: "Hilfe",
+            at: fixture.clock.now,
+            attachments: [attachment],
+            ciphertext: "ct-a1"
+        )
 
         let outcome = try await store.write { tx in try tx.importMessage(message, into: .client(Sample.identity())) }
         guard case .stored(let thread, let messageID, createdThread: true) = outcome else {
@@ -28,7 +33,11 @@ import Testing
         #expect(stored.subject == "Hilfe")
         #expect(stored.body == Array("Hallo, ich brauche Hilfe".utf8))
         #expect(stored.messageID == "<a1@mail.example.org>")
-        #expect(stored.attachments == [StoredAttachment(name: "Befund.pdf", mediaType: "application/pdf", content: Array(0...255))])
+        #expect(
+            stored.attachments == [
+                StoredAttachment(name: "Befund.pdf", mediaType: "application/pdf", content: Array(0...255))
+            ]
+        )
         #expect(stored.verdict == .valid)
         #expect(stored.isRead == false)
         #expect(stored.receivedAt == Date(storeMilliseconds: fixture.clock.now.storeMilliseconds))
@@ -49,7 +58,9 @@ import Testing
         }
         let second = try await store.write { tx in
             try tx.importMessage(
-                Sample.message("m2", at: fixture.clock.now.addingTimeInterval(60)), into: .client(Sample.identity()))
+                Sample.message("m2", at: fixture.clock.now.addingTimeInterval(60)),
+                into: .client(Sample.identity())
+            )
         }
         let other = try await store.write { tx in
             try tx.importMessage(Sample.message("m3", at: fixture.clock.now), into: .client(Sample.identity(2)))
@@ -112,10 +123,13 @@ import Testing
         defer { fixture.cleanUp() }
         let store = try fixture.open()
         let missing = ThreadID.random()
-        await #expect(throws: ThreadStoreError.threadNotFound) { try await store.read { tx in try tx.openThread(missing) } }
+        await #expect(throws: ThreadStoreError.threadNotFound) {
+            try await store.read { tx in try tx.openThread(missing) }
+        }
         #expect(try await store.read { tx in try tx.thread(missing) } == nil)
         await #expect(throws: ThreadStoreError.threadNotFound) {
-            try await store.write { tx in try tx.importMessage(Sample.message("x", at: Date()), into: .thread(missing)) }
+            try await store.write { tx in try tx.importMessage(Sample.message("x", at: Date()), into: .thread(missing))
+            }
         }
     }
 
@@ -126,14 +140,23 @@ import Testing
         let canary = "CANARY-\(UUID().uuidString)"
         let identity = Sample.identity(9, address: "\(canary.lowercased())@example.org")
         let message = Sample.message(
-            "c1", body: "body \(canary)", subject: "subject \(canary)", at: Date(),
-            attachments: [NewAttachment(name: "\(canary).txt", mediaType: "text/plain", content: Array(canary.utf8))])
+            "c1",
+            body: "body \(canary)",
+            subject: "subject \(canary)",
+            at: Date(),
+            attachments: [NewAttachment(name: "\(canary).txt", mediaType: "text/plain", content: Array(canary.utf8))]
+        )
         let outcome = try await store.write { tx in
             let outcome = try tx.importMessage(message, into: .client(identity))
             try tx.enqueueOutbox(
                 NewOutboxItem(
-                    thread: outcome.storedThread, kind: .counsellorReply, recipient: identity.address,
-                    payload: Array("reply \(canary)".utf8), notBefore: Date()))
+                    thread: outcome.storedThread,
+                    kind: .counsellorReply,
+                    recipient: identity.address,
+                    payload: Array("reply \(canary)".utf8),
+                    notBefore: Date()
+                )
+            )
             return outcome
         }
         #expect(outcome.storedThread != nil)

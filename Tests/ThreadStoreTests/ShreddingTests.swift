@@ -14,16 +14,40 @@ import Testing
         try await store.pool.read { db in
             var result = SealedBytes()
             let id = thread.unredactedDescription
-            result.whole += try Data.fetchAll(db, sql: "SELECT wrapped_key FROM thread_key WHERE thread_id = ?", arguments: [id])
-            result.whole += try Data.fetchAll(
-                db, sql: "SELECT client_address_sealed FROM thread WHERE id = ?", arguments: [id])
-            result.whole += try Data.fetchAll(db, sql: "SELECT subject_sealed FROM message WHERE thread_id = ?", arguments: [id])
             result.whole += try Data.fetchAll(
                 db,
-                sql: "SELECT a.name_sealed FROM attachment a JOIN message m ON m.id = a.message_id WHERE m.thread_id = ?",
-                arguments: [id])
-            result.whole += try Data.fetchAll(db, sql: "SELECT payload_sealed FROM outbox WHERE thread_id = ?", arguments: [id])
-            for body in try Data.fetchAll(db, sql: "SELECT body_sealed FROM message WHERE thread_id = ?", arguments: [id]) {
+                sql: "SELECT wrapped_key FROM thread_key WHERE thread_id = ?",
+                arguments: [id]
+            )
+            result.whole += try Data.fetchAll(
+                db,
+                sql: "SELECT client_address_sealed FROM thread WHERE id = ?",
+                arguments: [id]
+            )
+            result.whole += try Data.fetchAll(
+                db,
+                sql: "SELECT subject_sealed FROM message WHERE thread_id = ?",
+                arguments: [id]
+            )
+            result.whole += try Data.fetchAll(
+                db,
+                sql:
+                    """
+                    SELECT a.name_sealed FROM attachment a JOIN message m ON m.id = a.message_id
+                    WHERE m.thread_id = ?
+                    """,
+                arguments: [id]
+            )
+            result.whole += try Data.fetchAll(
+                db,
+                sql: "SELECT payload_sealed FROM outbox WHERE thread_id = ?",
+                arguments: [id]
+            )
+            for body in try Data.fetchAll(
+                db,
+                sql: "SELECT body_sealed FROM message WHERE thread_id = ?",
+                arguments: [id]
+            ) {
                 for offset in stride(from: 0, to: body.count - 32, by: 997) {
                     result.slices.append(body.subdata(in: body.startIndex + offset..<body.startIndex + offset + 32))
                 }
@@ -42,14 +66,26 @@ import Testing
         let outcome = try await store.write { tx in
             let outcome = try tx.importMessage(
                 Sample.message(
-                    "v1", body: longBody, subject: "S \(canary)", at: fixture.clock.now,
-                    attachments: [NewAttachment(name: "\(canary).pdf", mediaType: "application/pdf", content: Array(canary.utf8))],
-                    ciphertext: "ct-v1"),
-                into: .client(victim))
+                    "v1",
+                    body: longBody,
+                    subject: "S \(canary)",
+                    at: fixture.clock.now,
+                    attachments: [
+                        NewAttachment(name: "\(canary).pdf", mediaType: "application/pdf", content: Array(canary.utf8))
+                    ],
+                    ciphertext: "ct-v1"
+                ),
+                into: .client(victim)
+            )
             try tx.enqueueOutbox(
                 NewOutboxItem(
-                    thread: outcome.storedThread, kind: .counsellorReply, recipient: victim.address,
-                    payload: Array("reply \(canary)".utf8), notBefore: fixture.clock.now))
+                    thread: outcome.storedThread,
+                    kind: .counsellorReply,
+                    recipient: victim.address,
+                    payload: Array("reply \(canary)".utf8),
+                    notBefore: fixture.clock.now
+                )
+            )
             return outcome
         }
         let thread = try #require(outcome.storedThread)
@@ -75,11 +111,14 @@ import Testing
             try Int.fetchOne(
                 db,
                 sql: """
-                    SELECT (SELECT count(*) FROM thread WHERE id = ?1) + (SELECT count(*) FROM thread_key WHERE thread_id = ?1)
-                    + (SELECT count(*) FROM message WHERE thread_id = ?1) + (SELECT count(*) FROM outbox WHERE thread_id = ?1)
+                    SELECT (SELECT count(*) FROM thread WHERE id = ?1)
+                    + (SELECT count(*) FROM thread_key WHERE thread_id = ?1)
+                    + (SELECT count(*) FROM message WHERE thread_id = ?1)
+                    + (SELECT count(*) FROM outbox WHERE thread_id = ?1)
                     + (SELECT count(*) FROM attachment WHERE message_id NOT IN (SELECT id FROM message))
                     """,
-                arguments: [thread.unredactedDescription])
+                arguments: [thread.unredactedDescription]
+            )
         }
         #expect(remaining == 0)
         let walSize = fixture.rawFiles().first { $0.name.hasSuffix("-wal") }?.bytes.count
@@ -93,7 +132,9 @@ import Testing
         // The other thread is intact.
         for blob in keeperSealed.whole { #expect(fixture.filesContain(blob)) }
         #expect(try await store.read { tx in try tx.openThread(keeper) }.messages.count == 1)
-        await #expect(throws: ThreadStoreError.threadNotFound) { try await store.read { tx in try tx.openThread(thread) } }
+        await #expect(throws: ThreadStoreError.threadNotFound) {
+            try await store.read { tx in try tx.openThread(thread) }
+        }
         await #expect(throws: ThreadStoreError.threadNotFound) { try await store.deleteThread(thread) }
 
         // The audit log records the deletion, with no content.

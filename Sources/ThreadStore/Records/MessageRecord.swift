@@ -23,9 +23,19 @@ struct MessageRecord {
         """
 
     init(
-        id: StoredMessageID, threadID: ThreadID, direction: MessageDirection, messageIDHMAC: Data, contentHMAC: Data,
-        verdict: SignatureVerdictCode, receivedAt: Int64, isRead: Bool, bodySize: Int, attachmentCount: Int,
-        headerMessageIDSealed: Data, subjectSealed: Data, bodySealed: Data
+        id: StoredMessageID,
+        threadID: ThreadID,
+        direction: MessageDirection,
+        messageIDHMAC: Data,
+        contentHMAC: Data,
+        verdict: SignatureVerdictCode,
+        receivedAt: Int64,
+        isRead: Bool,
+        bodySize: Int,
+        attachmentCount: Int,
+        headerMessageIDSealed: Data,
+        subjectSealed: Data,
+        bodySealed: Data
     ) {
         self.id = id
         self.threadID = threadID
@@ -43,7 +53,8 @@ struct MessageRecord {
     }
 
     init(row: Row) throws(ThreadStoreError) {
-        guard let id = try? StoredMessageID(row["id"] as String), let threadID = try? ThreadID(row["thread_id"] as String),
+        guard let id = try? StoredMessageID(row["id"] as String),
+            let threadID = try? ThreadID(row["thread_id"] as String),
             let direction = MessageDirection(rawValue: row["direction"]),
             let verdict = SignatureVerdictCode(rawValue: row["verdict"])
         else { throw .databaseCorrupt }
@@ -63,20 +74,27 @@ struct MessageRecord {
     }
 
     func insert(_ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO message (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(
+            sql: "INSERT INTO message (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ).execute(
             arguments: [
                 id.unredactedDescription, threadID.unredactedDescription, direction.rawValue, messageIDHMAC,
                 contentHMAC, verdict.rawValue, receivedAt, isRead, bodySize, attachmentCount, headerMessageIDSealed,
                 subjectSealed, bodySealed,
-            ])
+            ]
+        )
     }
 
     /// The seal context of a message column: bound to thread and message.
-    static func context(_ column: String, thread: ThreadID, message: StoredMessageID, position: Int = 0) -> SealContext {
+    static func context(_ column: String, thread: ThreadID, message: StoredMessageID, position: Int = 0) -> SealContext
+    {
         SealContext(
-            table: "message", column: column, threadID: thread.unredactedDescription,
-            rowID: message.unredactedDescription, position: position)
+            table: "message",
+            column: column,
+            threadID: thread.unredactedDescription,
+            rowID: message.unredactedDescription,
+            position: position
+        )
     }
 }
 
@@ -90,17 +108,23 @@ struct AttachmentRecord {
     var contentSealed: Data
 
     func insert(_ db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO attachment (message_id, position, size, name_sealed, media_type_sealed, content_sealed)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [messageID.unredactedDescription, position, size, nameSealed, mediaTypeSealed, contentSealed])
+                """
+        ).execute(
+            arguments: [messageID.unredactedDescription, position, size, nameSealed, mediaTypeSealed, contentSealed]
+        )
     }
 
     static func context(_ column: String, thread: ThreadID, message: StoredMessageID, position: Int) -> SealContext {
         SealContext(
-            table: "attachment", column: column, threadID: thread.unredactedDescription,
-            rowID: message.unredactedDescription, position: position)
+            table: "attachment",
+            column: column,
+            threadID: thread.unredactedDescription,
+            rowID: message.unredactedDescription,
+            position: position
+        )
     }
 }

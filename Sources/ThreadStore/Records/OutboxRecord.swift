@@ -20,8 +20,16 @@ struct OutboxRecord {
         """
 
     init(
-        id: OutboxItemID, threadID: ThreadID?, kind: OutboxKind, state: OutboxState, attempts: Int,
-        nextAttemptAt: Int64, createdAt: Int64, payloadSize: Int, recipientSealed: Data, payloadSealed: Data
+        id: OutboxItemID,
+        threadID: ThreadID?,
+        kind: OutboxKind,
+        state: OutboxState,
+        attempts: Int,
+        nextAttemptAt: Int64,
+        createdAt: Int64,
+        payloadSize: Int,
+        recipientSealed: Data,
+        payloadSealed: Data
     ) {
         self.id = id
         self.threadID = threadID
@@ -57,28 +65,38 @@ struct OutboxRecord {
     }
 
     func insert(_ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO outbox (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [
-                id.unredactedDescription, threadID?.unredactedDescription, kind.rawValue, state.rawValue, attempts,
-                nextAttemptAt, createdAt, payloadSize, recipientSealed, payloadSealed,
-            ])
+        try db.cachedStatement(sql: "INSERT INTO outbox (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(
+                arguments: [
+                    id.unredactedDescription, threadID?.unredactedDescription, kind.rawValue, state.rawValue, attempts,
+                    nextAttemptAt, createdAt, payloadSize, recipientSealed, payloadSealed,
+                ]
+            )
     }
 
     static func context(_ column: String, thread: ThreadID?, item: OutboxItemID) -> SealContext {
         SealContext(
-            table: "outbox", column: column, threadID: thread?.unredactedDescription ?? "",
-            rowID: item.unredactedDescription)
+            table: "outbox",
+            column: column,
+            threadID: thread?.unredactedDescription ?? "",
+            rowID: item.unredactedDescription
+        )
     }
 }
 
 /// Audit log writes. Append-only (see the triggers in Schema/Migrations.swift).
 enum AuditLog {
     static func append(
-        _ db: Database, at: Date, event: AuditEvent, thread: ThreadID? = nil, itemID: String? = nil, count: Int? = nil
+        _ db: Database,
+        at: Date,
+        event: AuditEvent,
+        thread: ThreadID? = nil,
+        itemID: String? = nil,
+        count: Int? = nil
     ) throws {
-        try db.execute(
-            sql: "INSERT INTO audit (at, event, thread_id, item_id, count) VALUES (?, ?, ?, ?, ?)",
-            arguments: [at.storeMilliseconds, event.rawValue, thread?.unredactedDescription, itemID, count])
+        try db.cachedStatement(sql: "INSERT INTO audit (at, event, thread_id, item_id, count) VALUES (?, ?, ?, ?, ?)")
+            .execute(
+                arguments: [at.storeMilliseconds, event.rawValue, thread?.unredactedDescription, itemID, count]
+            )
     }
 }

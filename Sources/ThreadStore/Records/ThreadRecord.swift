@@ -16,8 +16,14 @@ struct ThreadRecord {
         "id, field, client_key_hmac, client_key_sealed, client_address_sealed, state, created_at, last_activity_at"
 
     init(
-        id: ThreadID, field: CounsellingField, clientKeyHMAC: Data, clientKeySealed: Data, clientAddressSealed: Data,
-        state: ThreadState, createdAt: Int64, lastActivityAt: Int64
+        id: ThreadID,
+        field: CounsellingField,
+        clientKeyHMAC: Data,
+        clientKeySealed: Data,
+        clientAddressSealed: Data,
+        state: ThreadState,
+        createdAt: Int64,
+        lastActivityAt: Int64
     ) {
         self.id = id
         self.field = field
@@ -45,16 +51,20 @@ struct ThreadRecord {
     }
 
     func insert(_ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO thread (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO thread (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)").execute(
             arguments: [
                 id.unredactedDescription, field.rawValue, clientKeyHMAC, clientKeySealed, clientAddressSealed,
                 state.rawValue, createdAt, lastActivityAt,
-            ])
+            ]
+        )
     }
 
     static func fetch(_ db: Database, id: ThreadID) throws -> ThreadRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(columns) FROM thread WHERE id = ?", arguments: [id.raw.text])
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(columns) FROM thread WHERE id = ?"),
+                arguments: [id.raw.text]
+            )
         else { return nil }
         return try ThreadRecord(row: row)
     }

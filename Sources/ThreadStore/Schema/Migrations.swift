@@ -36,7 +36,8 @@ enum Schema {
                 -- so a page costs the same with 10 k or 1 M threads. The second one also serves retention.
                 CREATE INDEX thread_by_field_state ON thread(field, state, last_activity_at, id);
                 CREATE INDEX thread_by_field_activity ON thread(field, last_activity_at, id);
-                CREATE INDEX thread_by_client ON thread(field, client_key_hmac);
+                -- Finds the newest thread of a client (ImportDestination.client) without scanning the field.
+                CREATE INDEX thread_by_client ON thread(field, client_key_hmac, last_activity_at, id);
 
                 -- The wrapped data key. Deleting this row (cascade from thread) is the crypto-shredding step.
                 CREATE TABLE thread_key (
@@ -132,6 +133,7 @@ enum Schema {
                 BEGIN
                     SELECT RAISE(ABORT, 'audit log is append-only');
                 END;
-                """)
+                """
+        )
     }
 }

@@ -16,13 +16,22 @@ enum Queries {
             let state = ThreadState(rawValue: row["state"])
         else { throw .databaseCorrupt }
         return ThreadSummary(
-            id: id, field: field, state: state, createdAt: Date(storeMilliseconds: row["created_at"]),
-            lastActivityAt: Date(storeMilliseconds: row["last_activity_at"]), messageCount: row["message_count"],
-            unreadCount: row["unread_count"])
+            id: id,
+            field: field,
+            state: state,
+            createdAt: Date(storeMilliseconds: row["created_at"]),
+            lastActivityAt: Date(storeMilliseconds: row["last_activity_at"]),
+            messageCount: row["message_count"],
+            unreadCount: row["unread_count"]
+        )
     }
 
     static func listThreads(
-        _ db: Database, context: TransactionContext, field: CounsellingField, state: ThreadState?, limit: Int,
+        _ db: Database,
+        context: TransactionContext,
+        field: CounsellingField,
+        state: ThreadState?,
+        limit: Int,
         before cursor: ThreadSummary?
     ) throws -> [ThreadSummary] {
         guard limit > 0, limit <= context.configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
@@ -39,13 +48,19 @@ enum Queries {
         }
         sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
         arguments += [limit]
-        return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row throws(ThreadStoreError) in
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map {
+            row throws(ThreadStoreError) in
             try summary(from: row)
         }
     }
 
     static func threadSummary(_ db: Database, id: ThreadID) throws -> ThreadSummary? {
-        guard let row = try Row.fetchOne(db, sql: summarySelect + " WHERE t.id = ?", arguments: [id.raw.text]) else {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: summarySelect + " WHERE t.id = ?"),
+                arguments: [id.raw.text]
+            )
+        else {
             return nil
         }
         return try summary(from: row)
@@ -55,7 +70,9 @@ enum Queries {
     static func dataKey(_ db: Database, context: TransactionContext, thread: ThreadID) throws -> SymmetricKey {
         guard
             let wrapped = try Data.fetchOne(
-                db, sql: "SELECT wrapped_key FROM thread_key WHERE thread_id = ?", arguments: [thread.raw.text])
+                db.cachedStatement(sql: "SELECT wrapped_key FROM thread_key WHERE thread_id = ?"),
+                arguments: [thread.raw.text]
+            )
         else { throw ThreadStoreError.threadNotFound }
         return try Sealing.unwrap(wrapped, for: thread, keys: context.keys)
     }
@@ -66,12 +83,14 @@ enum Queries {
 
     static func findThread(_ db: Database, context: TransactionContext, client: ClientIdentity) throws -> ThreadID? {
         let text = try String.fetchOne(
-            db,
-            sql: """
-                SELECT id FROM thread WHERE field = ? AND client_key_hmac = ?
-                ORDER BY last_activity_at DESC, id DESC LIMIT 1
-                """,
-            arguments: [client.field.rawValue, clientKeyHMAC(client.key, context: context)])
+            db.cachedStatement(
+                sql: """
+                    SELECT id FROM thread WHERE field = ? AND client_key_hmac = ?
+                    ORDER BY last_activity_at DESC, id DESC LIMIT 1
+                    """
+            ),
+            arguments: [client.field.rawValue, clientKeyHMAC(client.key, context: context)]
+        )
         guard let text else { return nil }
         guard let id = try? ThreadID(text) else { throw ThreadStoreError.databaseCorrupt }
         return id
@@ -83,19 +102,27 @@ enum Queries {
         }
         let key = try dataKey(db, context: context, thread: id)
         let clientKey = try Sealing.openString(
-            record.clientKeySealed, key: key, context: ThreadRecord.context("client_key_sealed", thread: id))
+            record.clientKeySealed,
+            key: key,
+            context: ThreadRecord.context("client_key_sealed", thread: id)
+        )
         let clientAddress = try Sealing.openString(
-            record.clientAddressSealed, key: key, context: ThreadRecord.context("client_address_sealed", thread: id))
+            record.clientAddressSealed,
+            key: key,
+            context: ThreadRecord.context("client_address_sealed", thread: id)
+        )
 
         var attachments: [StoredMessageID: [StoredAttachment]] = [:]
         let attachmentRows = try Row.fetchCursor(
-            db,
-            sql: """
-                SELECT a.message_id, a.position, a.name_sealed, a.media_type_sealed, a.content_sealed
-                FROM attachment a JOIN message m ON m.id = a.message_id
-                WHERE m.thread_id = ? ORDER BY a.message_id, a.position
-                """,
-            arguments: [id.raw.text])
+            db.cachedStatement(
+                sql: """
+                    SELECT a.message_id, a.position, a.name_sealed, a.media_type_sealed, a.content_sealed
+                    FROM attachment a JOIN message m ON m.id = a.message_id
+                    WHERE m.thread_id = ? ORDER BY a.message_id, a.position
+                    """
+            ),
+            arguments: [id.raw.text]
+        )
         while let row = try attachmentRows.next() {
             guard let messageID = try? StoredMessageID(row["message_id"] as String) else {
                 throw ThreadStoreError.databaseCorrupt
@@ -103,20 +130,26 @@ enum Queries {
             let position: Int = row["position"]
             func open(_ column: String) throws(ThreadStoreError) -> Data {
                 try Sealing.open(
-                    row[column], key: key,
-                    context: AttachmentRecord.context(column, thread: id, message: messageID, position: position))
+                    row[column],
+                    key: key,
+                    context: AttachmentRecord.context(column, thread: id, message: messageID, position: position)
+                )
             }
             guard let name = String(data: try open("name_sealed"), encoding: .utf8),
                 let mediaType = String(data: try open("media_type_sealed"), encoding: .utf8)
             else { throw ThreadStoreError.unsealingFailed }
             attachments[messageID, default: []].append(
-                StoredAttachment(name: name, mediaType: mediaType, content: Array(try open("content_sealed"))))
+                StoredAttachment(name: name, mediaType: mediaType, content: Array(try open("content_sealed")))
+            )
         }
 
         var messages: [StoredMessage] = []
         let rows = try Row.fetchCursor(
-            db, sql: "SELECT \(MessageRecord.columns) FROM message WHERE thread_id = ? ORDER BY received_at, id",
-            arguments: [id.raw.text])
+            db.cachedStatement(
+                sql: "SELECT \(MessageRecord.columns) FROM message WHERE thread_id = ? ORDER BY received_at, id"
+            ),
+            arguments: [id.raw.text]
+        )
         while let row = try rows.next() {
             let record = try MessageRecord(row: row)
             func context(_ column: String) -> SealContext {
@@ -124,34 +157,53 @@ enum Queries {
             }
             messages.append(
                 StoredMessage(
-                    id: record.id, direction: record.direction,
+                    id: record.id,
+                    direction: record.direction,
                     messageID: try Sealing.openString(
-                        record.headerMessageIDSealed, key: key, context: context("header_message_id_sealed")),
+                        record.headerMessageIDSealed,
+                        key: key,
+                        context: context("header_message_id_sealed")
+                    ),
                     subject: try Sealing.openString(record.subjectSealed, key: key, context: context("subject_sealed")),
                     body: Array(try Sealing.open(record.bodySealed, key: key, context: context("body_sealed"))),
-                    attachments: attachments[record.id] ?? [], verdict: record.verdict,
-                    receivedAt: Date(storeMilliseconds: record.receivedAt), isRead: record.isRead))
+                    attachments: attachments[record.id] ?? [],
+                    verdict: record.verdict,
+                    receivedAt: Date(storeMilliseconds: record.receivedAt),
+                    isRead: record.isRead
+                )
+            )
         }
         return OpenedThread(
-            summary: summary, clientKey: try ClientKeyFingerprint(clientKey),
-            clientAddress: try ClientAddress(clientAddress), messages: messages)
+            summary: summary,
+            clientKey: try ClientKeyFingerprint(clientKey),
+            clientAddress: try ClientAddress(clientAddress),
+            messages: messages
+        )
     }
 
     static func ciphertextSeenBefore(_ db: Database, hash: PayloadHash) throws -> Bool {
         try Bool.fetchOne(
-            db, sql: "SELECT EXISTS (SELECT 1 FROM seen_ciphertext WHERE hash = ?)", arguments: [hash.bytes]) ?? false
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM seen_ciphertext WHERE hash = ?)"),
+            arguments: [hash.bytes]
+        ) ?? false
     }
 
-    static func dueOutboxItems(_ db: Database, context: TransactionContext, now: Date, limit: Int) throws
+    static func dueOutboxItems(
+        _ db: Database,
+        context: TransactionContext,
+        now: Date,
+        limit: Int
+    ) throws
         -> [OutboxItem]
     {
         guard limit > 0, limit <= context.configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
         let records = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT \(OutboxRecord.columns) FROM outbox WHERE state = ? AND next_attempt_at <= ?
-                ORDER BY next_attempt_at, id LIMIT ?
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT \(OutboxRecord.columns) FROM outbox WHERE state = ? AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at, id LIMIT ?
+                    """
+            ),
             arguments: [OutboxState.pending.rawValue, now.storeMilliseconds, limit]
         ).map { row throws(ThreadStoreError) in try OutboxRecord(row: row) }
         var threadKeys: [ThreadID: SymmetricKey] = [:]
@@ -173,15 +225,22 @@ enum Queries {
 
     static func auditEntries(_ db: Database, after sequence: Int64, limit: Int) throws -> [AuditEntry] {
         try Row.fetchAll(
-            db, sql: "SELECT id, at, event, thread_id, item_id, count FROM audit WHERE id > ? ORDER BY id LIMIT ?",
+            db.cachedStatement(
+                sql: "SELECT id, at, event, thread_id, item_id, count FROM audit WHERE id > ? ORDER BY id LIMIT ?"
+            ),
             arguments: [sequence, limit]
         ).map { row in
             guard let event = AuditEvent(rawValue: row["event"]) else { throw ThreadStoreError.databaseCorrupt }
             var thread: ThreadID?
             if let text = row["thread_id"] as String? { thread = try ThreadID(text) }
             return AuditEntry(
-                sequence: row["id"], at: Date(storeMilliseconds: row["at"]), event: event, thread: thread,
-                itemID: row["item_id"], count: row["count"])
+                sequence: row["id"],
+                at: Date(storeMilliseconds: row["at"]),
+                event: event,
+                thread: thread,
+                itemID: row["item_id"],
+                count: row["count"]
+            )
         }
     }
 }

@@ -15,7 +15,10 @@ public struct ReadTransaction {
     /// A page of threads of a field (optionally only one state), most recent activity first, with message and
     /// unread counts. Decrypts nothing. Pass the last summary of a page as `before` to get the next page.
     public func listThreads(
-        field: CounsellingField, state: ThreadState? = nil, limit: Int = 50, before: ThreadSummary? = nil
+        field: CounsellingField,
+        state: ThreadState? = nil,
+        limit: Int = 50,
+        before: ThreadSummary? = nil
     ) throws -> [ThreadSummary] {
         try Queries.listThreads(db, context: context, field: field, state: state, limit: limit, before: before)
     }

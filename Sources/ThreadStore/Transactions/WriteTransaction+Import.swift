@@ -30,9 +30,11 @@ extension WriteTransaction {
 
         if let thread = existing,
             let duplicate = try String.fetchOne(
-                db,
-                sql: "SELECT id FROM message WHERE thread_id = ? AND message_id_hmac = ? AND content_hmac = ?",
-                arguments: [thread.raw.text, messageIDHMAC, contentHMAC])
+                db.cachedStatement(
+                    sql: "SELECT id FROM message WHERE thread_id = ? AND message_id_hmac = ? AND content_hmac = ?"
+                ),
+                arguments: [thread.raw.text, messageIDHMAC, contentHMAC]
+            )
         {
             let id = try StoredMessageID(duplicate)
             try AuditLog.append(db, at: now, event: .duplicateIgnored, thread: thread, itemID: duplicate)
@@ -40,9 +42,11 @@ extension WriteTransaction {
         }
 
         if let hash = message.ciphertextHash {
-            try db.execute(
-                sql: "INSERT INTO seen_ciphertext (hash, first_seen_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING",
-                arguments: [hash.bytes, message.receivedAt.storeMilliseconds])
+            try db.cachedStatement(
+                sql: "INSERT INTO seen_ciphertext (hash, first_seen_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
+            ).execute(
+                arguments: [hash.bytes, message.receivedAt.storeMilliseconds]
+            )
             if db.changesCount == 0 {
                 try AuditLog.append(db, at: now, event: .replayRejected, thread: existing)
                 return .replayedCiphertext
@@ -67,23 +71,34 @@ extension WriteTransaction {
             try Sealing.seal(bytes, key: dataKey, context: MessageRecord.context(column, thread: thread, message: id))
         }
         let record = MessageRecord(
-            id: id, threadID: thread, direction: message.direction, messageIDHMAC: messageIDHMAC,
-            contentHMAC: contentHMAC, verdict: message.verdict, receivedAt: message.receivedAt.storeMilliseconds,
-            isRead: message.direction == .outbound, bodySize: message.body.count,
+            id: id,
+            threadID: thread,
+            direction: message.direction,
+            messageIDHMAC: messageIDHMAC,
+            contentHMAC: contentHMAC,
+            verdict: message.verdict,
+            receivedAt: message.receivedAt.storeMilliseconds,
+            isRead: message.direction == .outbound,
+            bodySize: message.body.count,
             attachmentCount: message.attachments.count,
             headerMessageIDSealed: try seal(Data(message.messageID.utf8), "header_message_id_sealed"),
             subjectSealed: try seal(Data(message.subject.utf8), "subject_sealed"),
-            bodySealed: try seal(message.body, "body_sealed"))
+            bodySealed: try seal(message.body, "body_sealed")
+        )
         try record.insert(db)
 
         for (position, attachment) in message.attachments.enumerated() {
             func sealAttachment(_ bytes: some DataProtocol, _ column: String) throws(ThreadStoreError) -> Data {
                 try Sealing.seal(
-                    bytes, key: dataKey,
-                    context: AttachmentRecord.context(column, thread: thread, message: id, position: position))
+                    bytes,
+                    key: dataKey,
+                    context: AttachmentRecord.context(column, thread: thread, message: id, position: position)
+                )
             }
             try AttachmentRecord(
-                messageID: id, position: position, size: attachment.content.count,
+                messageID: id,
+                position: position,
+                size: attachment.content.count,
                 nameSealed: try sealAttachment(Data(attachment.name.utf8), "name_sealed"),
                 mediaTypeSealed: try sealAttachment(Data(attachment.mediaType.utf8), "media_type_sealed"),
                 contentSealed: try sealAttachment(attachment.content, "content_sealed")
@@ -91,12 +106,14 @@ extension WriteTransaction {
         }
 
         let reopen = message.direction == .inbound ? ThreadState.open.rawValue : nil
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE thread SET last_activity_at = max(last_activity_at, ?), state = coalesce(?, state)
                 WHERE id = ?
-                """,
-            arguments: [message.receivedAt.storeMilliseconds, reopen, thread.raw.text])
+                """
+        ).execute(
+            arguments: [message.receivedAt.storeMilliseconds, reopen, thread.raw.text]
+        )
         try AuditLog.append(db, at: now, event: .messageStored, thread: thread, itemID: id.unredactedDescription)
         return .stored(thread, id, createdThread: created)
     }
@@ -105,18 +122,27 @@ extension WriteTransaction {
         let thread = ThreadID.random()
         let dataKey = Sealing.newDataKey()
         let record = ThreadRecord(
-            id: thread, field: identity.field,
+            id: thread,
+            field: identity.field,
             clientKeyHMAC: Queries.clientKeyHMAC(identity.key, context: context),
             clientKeySealed: try Sealing.sealString(
-                identity.key.hex, key: dataKey, context: ThreadRecord.context("client_key_sealed", thread: thread)),
+                identity.key.hex,
+                key: dataKey,
+                context: ThreadRecord.context("client_key_sealed", thread: thread)
+            ),
             clientAddressSealed: try Sealing.sealString(
-                identity.address.unredactedDescription, key: dataKey,
-                context: ThreadRecord.context("client_address_sealed", thread: thread)),
-            state: .open, createdAt: time.storeMilliseconds, lastActivityAt: time.storeMilliseconds)
+                identity.address.unredactedDescription,
+                key: dataKey,
+                context: ThreadRecord.context("client_address_sealed", thread: thread)
+            ),
+            state: .open,
+            createdAt: time.storeMilliseconds,
+            lastActivityAt: time.storeMilliseconds
+        )
         try record.insert(db)
-        try db.execute(
-            sql: "INSERT INTO thread_key (thread_id, wrapped_key) VALUES (?, ?)",
-            arguments: [thread.raw.text, try Sealing.wrap(dataKey, for: thread, keys: context.keys)])
+        try db.cachedStatement(sql: "INSERT INTO thread_key (thread_id, wrapped_key) VALUES (?, ?)").execute(
+            arguments: [thread.raw.text, try Sealing.wrap(dataKey, for: thread, keys: context.keys)]
+        )
         try AuditLog.append(db, at: now, event: .threadCreated, thread: thread)
         return (thread, dataKey)
     }

@@ -26,20 +26,24 @@ public struct WriteTransaction {
     @discardableResult
     public func markRead(thread: ThreadID) throws -> Int {
         try requireThread(thread)
-        try db.execute(
-            sql: "UPDATE message SET is_read = 1 WHERE thread_id = ? AND is_read = 0", arguments: [thread.raw.text])
+        try db.cachedStatement(sql: "UPDATE message SET is_read = 1 WHERE thread_id = ? AND is_read = 0").execute(
+            arguments: [thread.raw.text]
+        )
         return db.changesCount
     }
 
     /// Marks one message read.
     public func markRead(message: StoredMessageID) throws {
-        try db.execute(sql: "UPDATE message SET is_read = 1 WHERE id = ?", arguments: [message.raw.text])
+        try db.cachedStatement(sql: "UPDATE message SET is_read = 1 WHERE id = ?").execute(arguments: [message.raw.text]
+        )
         if db.changesCount == 0 { throw ThreadStoreError.messageNotFound }
     }
 
     /// Sets a thread's state and audits the change.
     public func setState(_ state: ThreadState, of thread: ThreadID) throws {
-        try db.execute(sql: "UPDATE thread SET state = ? WHERE id = ?", arguments: [state.rawValue, thread.raw.text])
+        try db.cachedStatement(sql: "UPDATE thread SET state = ? WHERE id = ?").execute(arguments: [
+            state.rawValue, thread.raw.text,
+        ])
         if db.changesCount == 0 { throw ThreadStoreError.threadNotFound }
         try AuditLog.append(db, at: now, event: .threadStateChanged, thread: thread, count: state.rawValue)
     }
@@ -51,8 +55,12 @@ public struct WriteTransaction {
     }
 
     func requireThread(_ thread: ThreadID) throws {
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM thread WHERE id = ?)", arguments: [thread.raw.text])
-            == true
+        guard
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM thread WHERE id = ?)"),
+                arguments: [thread.raw.text]
+            )
+                == true
         else { throw ThreadStoreError.threadNotFound }
     }
 }

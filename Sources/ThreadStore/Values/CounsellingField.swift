@@ -15,7 +15,8 @@ public struct CounsellingField: Hashable, Sendable, CustomStringConvertible {
         let lowered = text.lowercased()
         guard !lowered.isEmpty, lowered.utf8.count <= Self.maximumLength,
             lowered.utf8.allSatisfy({
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
                     || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
             })
         else { throw .invalidValue }

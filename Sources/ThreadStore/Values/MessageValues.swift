@@ -65,8 +65,13 @@ public struct NewMessage: Sendable, CustomStringConvertible {
 
     /// Creates a message to import.
     public init(
-        direction: MessageDirection, messageID: String, subject: String, body: [UInt8],
-        attachments: [NewAttachment] = [], verdict: SignatureVerdictCode, receivedAt: Date,
+        direction: MessageDirection,
+        messageID: String,
+        subject: String,
+        body: [UInt8],
+        attachments: [NewAttachment] = [],
+        verdict: SignatureVerdictCode,
+        receivedAt: Date,
         ciphertextHash: PayloadHash?
     ) {
         self.direction = direction
@@ -122,7 +127,8 @@ public struct StoredMessage: Hashable, Sendable, CustomStringConvertible {
 public enum ImportDestination: Sendable {
     /// An existing thread.
     case thread(ThreadID)
-    /// The client's newest thread in the field that is not closed; a new thread if there is none.
+    /// The client's newest thread in the field (an inbound message reopens it if closed); a new thread if there is
+    /// none.
     /// The thread is created only if the message is stored (not for a duplicate or a replay).
     case client(ClientIdentity)
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// How long data is kept. Threads are deleted (crypto-shredded) a number of days after their last activity.
 ///
@@ -17,13 +17,19 @@ public struct RetentionPolicy: Sendable, CustomStringConvertible {
     public var rateLimitDays: Int
     /// Days to keep failed outbox items that belong to no thread.
     public var failedOutboxDays: Int
-    /// Days to keep audit entries; `nil` keeps them forever.
+    /// Days to keep audit entries; `nil` keeps them forever. Retention is the only code path that deletes audit
+    /// rows: SQL triggers refuse every UPDATE of the audit table, and every DELETE unless retention has opened
+    /// the prune gate inside its own transaction (a guard against stray code, not against file access).
     public var auditDays: Int?
 
     /// Creates a policy.
     public init(
-        defaultDays: Int?, days: [CounsellingField: Int] = [:], seenCiphertextDays: Int = 365,
-        rateLimitDays: Int = 30, failedOutboxDays: Int = 30, auditDays: Int? = 730
+        defaultDays: Int?,
+        days: [CounsellingField: Int] = [:],
+        seenCiphertextDays: Int = 365,
+        rateLimitDays: Int = 30,
+        failedOutboxDays: Int = 30,
+        auditDays: Int? = 730
     ) {
         self.defaultDays = defaultDays
         self.days = days

@@ -59,22 +59,37 @@ enum Sample {
     static let otherField = try! CounsellingField("familie")
 
     static func identity(
-        _ number: Int = 1, field: CounsellingField = Sample.field, address: String? = nil
+        _ number: Int = 1,
+        field: CounsellingField = Sample.field,
+        address: String? = nil
     ) -> ClientIdentity {
         let hex = String(format: "%040X", number)
         return ClientIdentity(
-            field: field, key: try! ClientKeyFingerprint(hex),
-            address: try! ClientAddress(address ?? "client\(number)@example.org"))
+            field: field,
+            key: try! ClientKeyFingerprint(hex),
+            address: try! ClientAddress(address ?? "client\(number)@example.org")
+        )
     }
 
     static func message(
-        _ tag: String, body: String? = nil, subject: String? = nil, at date: Date,
-        direction: MessageDirection = .inbound, attachments: [NewAttachment] = [], ciphertext: String? = nil
+        _ tag: String,
+        body: String? = nil,
+        subject: String? = nil,
+        at date: Date,
+        direction: MessageDirection = .inbound,
+        attachments: [NewAttachment] = [],
+        ciphertext: String? = nil
     ) -> NewMessage {
         NewMessage(
-            direction: direction, messageID: "<\(tag)@mail.example.org>", subject: subject ?? "Subject \(tag)",
-            body: Array((body ?? "Body of \(tag)").utf8), attachments: attachments, verdict: .valid, receivedAt: date,
-            ciphertextHash: ciphertext.map { PayloadHash.sha256(of: Data($0.utf8)) })
+            direction: direction,
+            messageID: "<\(tag)@mail.example.org>",
+            subject: subject ?? "Subject \(tag)",
+            body: Array((body ?? "Body of \(tag)").utf8),
+            attachments: attachments,
+            verdict: .valid,
+            receivedAt: date,
+            ciphertextHash: ciphertext.map { PayloadHash.sha256(of: Data($0.utf8)) }
+        )
     }
 }
 
