@@ -35,7 +35,7 @@ enum PythonMail {
 
     /// Builds a message with Python's `email` package. `body` is Python code that sets `msg`
     /// (an `EmailMessage`/`MIMEBase`); the result is serialised with CRLF line ends (policy SMTP).
-    static func build(_ body: String) throws -> [UInt8] {
+    static func build(_ body: String, input: [UInt8] = []) throws -> [UInt8] {
         let script = """
             import sys, email, email.policy
             from email.message import EmailMessage
@@ -45,10 +45,12 @@ enum PythonMail {
             from email.mime.application import MIMEApplication
             from email.mime.message import MIMEMessage
             from email import charset as _cs
+            from email.encoders import encode_7or8bit
+            stdin = sys.stdin.buffer.read()
             \(body)
             sys.stdout.buffer.write(msg.as_bytes(policy=msg.policy.clone(linesep="\\r\\n")))
             """
-        return try run(script)
+        return try run(script, input: input)
     }
 
     /// Parses `bytes` with Python's `email` parser (policy default) and runs `inspect`, Python code that reads
