@@ -10,8 +10,12 @@ enum HeaderEncoder {
         let cleaned = String(String.UnicodeScalarView(value.unicodeScalars.map {
             $0.value < 0x20 || $0.value == 0x7F ? " " : $0
         }))
+        let plainWords = cleaned.split(separator: " ").map(String.init)
+        // Encode non-ASCII, text that looks like an encoded word, and words too long to fold (RFC 5322 §2.1.1:
+        // no line over 998; encoded words are at most 75 characters each).
         let needsEncoding = cleaned.unicodeScalars.contains { !$0.isASCII } || cleaned.contains("=?")
-        let words = needsEncoding ? encodedWords(cleaned) : cleaned.split(separator: " ").map(String.init)
+            || plainWords.contains { $0.utf8.count > 76 }
+        let words = needsEncoding ? encodedWords(cleaned) : plainWords
         return fold(name, words)
     }
 

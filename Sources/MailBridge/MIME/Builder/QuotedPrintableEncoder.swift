@@ -5,8 +5,9 @@
 /// every line (armor and headers included) and is not this type's job.
 enum QuotedPrintableEncoder {
     static func lines(_ text: String) -> [String] {
-        let normalized = text.replacingLineEnds()
-        return normalized.split(separator: "\n", omittingEmptySubsequences: false).flatMap { encodeLine(Array($0.utf8)) }
+        var lines = text.replacingLineEnds().split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.count > 1, lines.last?.isEmpty == true { lines.removeLast() }  // a final line end is the writer's
+        return lines.flatMap { encodeLine(Array($0.utf8)) }
     }
 
     private static func encodeLine(_ bytes: [UInt8]) -> [String] {
