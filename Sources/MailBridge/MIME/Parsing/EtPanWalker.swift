@@ -32,13 +32,16 @@ struct EtPanWalker {
         guard partCount <= limits.maximumParts else { throw MIMEError(.tooManyParts) }
         let mime = pointer.pointee
 
+        // Every pointer libetpan hands back must lie inside our buffer; anything else is treated as corrupt.
         let entityStart = mime.mm_mime_start.map(tree.offset(of:)) ?? 0
+        guard (0...source.count).contains(entityStart) else { throw MIMEError(.malformedMessage) }
         let entityEnd = min(entityStart + mime.mm_length, source.count)
         var bodyRange = entityEnd..<entityEnd
         if let data = mime.mm_body, Int(data.pointee.dt_type) == MAILMIME_DATA_TEXT,
             let start = data.pointee.dt_data.dt_text.dt_data
         {
             let offset = tree.offset(of: start)
+            guard (0...source.count).contains(offset) else { throw MIMEError(.malformedMessage) }
             bodyRange = offset..<min(offset + data.pointee.dt_data.dt_text.dt_length, source.count)
         }
         let headerEnd = max(entityStart, min(bodyRange.lowerBound, entityEnd))
