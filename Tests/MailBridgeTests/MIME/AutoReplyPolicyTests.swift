@@ -11,7 +11,9 @@ struct AutoReplyPolicyTests {
     }
 
     @Test func ordinaryMailGetsReply() throws {
-        #expect(try decide(sender: "klient@example.net", "From: klient@example.net\nAuto-Submitted: no\nPrecedence: normal") == .send)
+        #expect(
+            try decide(sender: "klient@example.net", "From: klient@example.net\nAuto-Submitted: no\nPrecedence: normal")
+                == .send)
     }
 
     @Test(arguments: [
@@ -35,13 +37,19 @@ struct AutoReplyPolicyTests {
         ("klient@example.net", "From: klient@example.net\nX-Autorespond: yes", .autoReplyHeader),
         ("Beratung@Example.org", "From: klient@example.net", .ownAddress),
         ("klient@example.net", "From: BERATUNG@example.org", .ownAddress),
-        ("klient@example.net", "From: klient@example.net\nContent-Type: multipart/report; report-type=delivery-status; boundary=x", .deliveryReport),
+        (
+            "klient@example.net",
+            "From: klient@example.net\nContent-Type: multipart/report; report-type=delivery-status; boundary=x",
+            .deliveryReport
+        ),
     ])
     func suppresses(_ sender: String?, _ headers: String, _ reason: AutoReplyDecision.Reason) throws {
         #expect(try decide(sender: sender, headers) == .suppress(reason))
     }
 
     @Test func autoResponseSuppressWithoutOOFStillReplies() throws {
-        #expect(try decide(sender: "klient@example.net", "From: klient@example.net\nX-Auto-Response-Suppress: DR, RN") == .send)
+        #expect(
+            try decide(sender: "klient@example.net", "From: klient@example.net\nX-Auto-Response-Suppress: DR, RN")
+                == .send)
     }
 }

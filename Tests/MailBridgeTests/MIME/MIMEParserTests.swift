@@ -15,8 +15,9 @@ struct MIMEParserTests {
             """)
         let message = try MIMEParser().parse(bytes)
         #expect(message.root.contentType.mimeType == "multipart/mixed")
-        #expect(message.headers.first("subject")?.decodedValue
-            == "Grüße aus Köln – ein längerer Betreff, der sicher gefaltet und kodiert wird")
+        #expect(
+            message.headers.first("subject")?.decodedValue
+                == "Grüße aus Köln – ein längerer Betreff, der sicher gefaltet und kodiert wird")
         let parts = message.root.children
         #expect(parts.count == 2)
         #expect(try parts[0].text() == "Hallo, schöne Grüße!\r\n")

@@ -28,13 +28,17 @@ struct MessageClassifierTests {
 
     /// multipart/`subtype` from raw part texts.
     static func multipart(_ subtype: String, params: String = "", _ parts: [String]) -> [UInt8] {
-        var raw = "From: k@example.org\nMIME-Version: 1.0\nContent-Type: multipart/\(subtype); boundary=\"=_b\"\(params)\n\n"
+        var raw =
+            "From: k@example.org\nMIME-Version: 1.0\nContent-Type: multipart/\(subtype); boundary=\"=_b\"\(params)\n\n"
         for part in parts { raw += "--=_b\n\(part)\n" }
         return .crlf(raw + "--=_b--\n")
     }
 
     static func encryptedParts(_ armor: String) -> [String] {
-        ["Content-Type: application/pgp-encrypted\n\nVersion: 1\n", "Content-Type: application/octet-stream\n\n\(armor)"]
+        [
+            "Content-Type: application/pgp-encrypted\n\nVersion: 1\n",
+            "Content-Type: application/octet-stream\n\n\(armor)",
+        ]
     }
 
     // MARK: accepted shapes
@@ -52,27 +56,45 @@ struct MessageClassifierTests {
     }
 
     @Test func pgpMIMEHandWritten() throws {
-        let raw = Self.multipart("encrypted", params: "; protocol=\"application/pgp-encrypted\"", Self.encryptedParts(try Self.armor()))
-        guard case .pgpMIME = try Self.classify(raw) else { Issue.record("not pgpMIME"); return }
+        let raw = Self.multipart(
+            "encrypted", params: "; protocol=\"application/pgp-encrypted\"", Self.encryptedParts(try Self.armor()))
+        guard case .pgpMIME = try Self.classify(raw) else {
+            Issue.record("not pgpMIME")
+            return
+        }
     }
 
     @Test(arguments: ["7or8bit", "QP", "BASE64"])
     func inlinePGPInPlainTextBody(_ encoding: String) throws {
         let armor = try Self.armor()
-        let setup = encoding == "7or8bit"
+        let setup =
+            encoding == "7or8bit"
             ? "msg = MIMEText(\"\\n\\n\" + stdin.decode() + \"\\n  \\n\", \"plain\", \"us-ascii\")"
             : "cs = _cs.Charset(\"utf-8\"); cs.body_encoding = _cs.\(encoding); msg = MIMEText(stdin.decode(), \"plain\", cs)"
         let raw = try PythonMail.build(setup + "\nmsg[\"From\"] = \"k@example.org\"", input: Array(armor.utf8))
-        guard case .inlinePGP(let armored) = try Self.classify(raw) else { Issue.record("not inline"); return }
+        guard case .inlinePGP(let armored) = try Self.classify(raw) else {
+            Issue.record("not inline")
+            return
+        }
         #expect(armored.crlfNormalised() == Array(armor.trimmingASCIIWhitespaceForTest().utf8).crlfNormalised())
     }
 
     @Test(arguments: [
         single("text/plain", "Hallo, ganz normal.\n"),
         multipart("alternative", ["Content-Type: text/plain\n\nhi", "Content-Type: text/html\n\n<p>hi</p>"]),
-        single("text/plain", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nsigned only\n-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n"),
-        multipart("mixed", ["Content-Type: text/plain\n\nmy key", "Content-Type: application/pgp-keys; name=\"key.asc\"\n\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nabc\n-----END PGP PUBLIC KEY BLOCK-----"]),
-        multipart("signed", params: "; protocol=\"application/pkcs7-signature\"", ["Content-Type: text/plain\n\nsigned plain", "Content-Type: application/pkcs7-signature\n\nAAAA"]),
+        single(
+            "text/plain",
+            "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nsigned only\n-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n"
+        ),
+        multipart(
+            "mixed",
+            [
+                "Content-Type: text/plain\n\nmy key",
+                "Content-Type: application/pgp-keys; name=\"key.asc\"\n\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nabc\n-----END PGP PUBLIC KEY BLOCK-----",
+            ]),
+        multipart(
+            "signed", params: "; protocol=\"application/pkcs7-signature\"",
+            ["Content-Type: text/plain\n\nsigned plain", "Content-Type: application/pkcs7-signature\n\nAAAA"]),
     ])
     func plainMail(_ raw: [UInt8]) throws {
         #expect(try Self.classify(raw) == .plain)
@@ -99,41 +121,58 @@ struct MessageClassifierTests {
     @Test func armorInHTML() throws {
         let armor = try Self.armor()
         #expect(try Self.classify(Self.single("text/html", "<pre>\n\(armor)</pre>\n")) == .quarantine(.armorInHTML))
-        let alternative = Self.multipart("alternative", ["Content-Type: text/plain\n\nsee html", "Content-Type: text/html\n\n<pre>\n\(armor)</pre>"])
+        let alternative = Self.multipart(
+            "alternative", ["Content-Type: text/plain\n\nsee html", "Content-Type: text/html\n\n<pre>\n\(armor)</pre>"])
         #expect(try Self.classify(alternative) == .quarantine(.armorInHTML))
     }
 
     @Test func encryptedPartNested() throws {
         let armor = try Self.armor()
-        let inMixed = Self.multipart("mixed", ["Content-Type: text/plain\n\nHallo", "Content-Type: text/plain\n\n\(armor)"])
+        let inMixed = Self.multipart(
+            "mixed", ["Content-Type: text/plain\n\nHallo", "Content-Type: text/plain\n\n\(armor)"])
         #expect(try Self.classify(inMixed) == .quarantine(.encryptedPartNested))
 
-        let ascAttachment = Self.multipart("mixed", ["Content-Type: text/plain\n\nsiehe Anhang", "Content-Type: application/octet-stream; name=\"msg.asc\"\n\n\(armor)"])
+        let ascAttachment = Self.multipart(
+            "mixed",
+            [
+                "Content-Type: text/plain\n\nsiehe Anhang",
+                "Content-Type: application/octet-stream; name=\"msg.asc\"\n\n\(armor)",
+            ])
         #expect(try Self.classify(ascAttachment) == .quarantine(.encryptedPartNested))
 
         let pgpMIME = String(decoding: try Self.pythonPGPMIME(armor), as: UTF8.self)
-        let mixedAroundPGPMIME = Self.multipart("mixed", ["Content-Type: text/plain\n\nunverschlüsselt", pgpMIME.headerlessFromStripped()])
+        let mixedAroundPGPMIME = Self.multipart(
+            "mixed", ["Content-Type: text/plain\n\nunverschlüsselt", pgpMIME.headerlessFromStripped()])
         #expect(try Self.classify(mixedAroundPGPMIME) == .quarantine(.encryptedPartNested))
 
-        let forwarded = Self.multipart("mixed", ["Content-Type: text/plain\n\nfwd", "Content-Type: message/rfc822\n\n\(pgpMIME)"])
+        let forwarded = Self.multipart(
+            "mixed", ["Content-Type: text/plain\n\nfwd", "Content-Type: message/rfc822\n\n\(pgpMIME)"])
         #expect(try Self.classify(forwarded) == .quarantine(.encryptedPartNested))
     }
 
     @Test func encryptedAttachment() throws {
-        let binary = Self.multipart("mixed", ["Content-Type: text/plain\n\nsiehe Anhang", "Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"brief.txt.gpg\"\nContent-Transfer-Encoding: base64\n\nhQEMA0==\n"])
+        let binary = Self.multipart(
+            "mixed",
+            [
+                "Content-Type: text/plain\n\nsiehe Anhang",
+                "Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"brief.txt.gpg\"\nContent-Transfer-Encoding: base64\n\nhQEMA0==\n",
+            ])
         #expect(try Self.classify(binary) == .quarantine(.encryptedAttachment))
         let topLevelOctets = Self.single("application/octet-stream", try Self.armor())
         #expect(try Self.classify(topLevelOctets) == .quarantine(.encryptedAttachment))
     }
 
     @Test func sMIME() throws {
-        let enveloped = Self.single("application/pkcs7-mime; smime-type=enveloped-data; name=\"smime.p7m\"", "MIAGCSqGSIb3DQEHA6CAMIACAQAx\n")
+        let enveloped = Self.single(
+            "application/pkcs7-mime; smime-type=enveloped-data; name=\"smime.p7m\"", "MIAGCSqGSIb3DQEHA6CAMIACAQAx\n")
         #expect(try Self.classify(enveloped) == .quarantine(.sMIME))
         let xType = Self.single("application/x-pkcs7-mime", "MIAG\n")
         #expect(try Self.classify(xType) == .quarantine(.sMIME))
-        let signedAroundPGP = Self.multipart("signed", params: "; protocol=\"application/pkcs7-signature\"", [
-            "Content-Type: text/plain\n\n\(try Self.armor())", "Content-Type: application/pkcs7-signature\n\nAAAA",
-        ])
+        let signedAroundPGP = Self.multipart(
+            "signed", params: "; protocol=\"application/pkcs7-signature\"",
+            [
+                "Content-Type: text/plain\n\n\(try Self.armor())", "Content-Type: application/pkcs7-signature\n\nAAAA",
+            ])
         #expect(try Self.classify(signedAroundPGP) == .quarantine(.sMIME))
     }
 
@@ -144,9 +183,12 @@ struct MessageClassifierTests {
         let cases: [[UInt8]] = [
             Self.multipart("encrypted", params: proto, parts + ["Content-Type: text/plain\n\nextra"]),
             Self.multipart("encrypted", params: proto, [parts[1], parts[0]]),
-            Self.multipart("encrypted", params: proto, ["Content-Type: application/pgp-encrypted\n\nVersion: 2\n", parts[1]]),
-            Self.multipart("encrypted", params: proto, [parts[0], "Content-Type: application/octet-stream\n\nnot armored"]),
-            Self.multipart("encrypted", params: proto, [parts[0], "Content-Type: application/octet-stream\n\nHallo\n\(armor)"]),
+            Self.multipart(
+                "encrypted", params: proto, ["Content-Type: application/pgp-encrypted\n\nVersion: 2\n", parts[1]]),
+            Self.multipart(
+                "encrypted", params: proto, [parts[0], "Content-Type: application/octet-stream\n\nnot armored"]),
+            Self.multipart(
+                "encrypted", params: proto, [parts[0], "Content-Type: application/octet-stream\n\nHallo\n\(armor)"]),
             Self.multipart("encrypted", params: proto, [parts[0]]),
             Self.multipart("encrypted", parts),
         ]
@@ -156,7 +198,8 @@ struct MessageClassifierTests {
     }
 
     @Test func unsupportedEncryptionProtocol() throws {
-        let raw = Self.multipart("encrypted", params: "; protocol=\"application/x-other\"", Self.encryptedParts(try Self.armor()))
+        let raw = Self.multipart(
+            "encrypted", params: "; protocol=\"application/x-other\"", Self.encryptedParts(try Self.armor()))
         #expect(try Self.classify(raw) == .quarantine(.unsupportedEncryptionProtocol))
     }
 
@@ -169,7 +212,9 @@ struct MessageClassifierTests {
 extension String {
     func trimmingASCIIWhitespaceForTest() -> String {
         let scalars = unicodeScalars.drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
-        return String(String.UnicodeScalarView(scalars.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }.reversed()))
+        return String(
+            String.UnicodeScalarView(
+                scalars.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }.reversed()))
     }
 
     /// A serialised message as a MIME part: drops the From line, keeps the rest (headers + body).

@@ -9,7 +9,9 @@ struct PGPMIMEMailTests {
     @Test func protectedHeadersEncryptedWithGPGRoundTripsAsPGPMIME() throws {
         let id = try OutgoingMessageID(domain: "example.org")
         let subject = "Antwort: Grüße aus der Beratung – Termin am Dienstag"
-        let body = "Liebe Frau Müller,\n.\nHier beginnt eine Zeile mit Punkt. \nUnd eine sehr lange Zeile: " + String(repeating: "äöü ", count: 60)
+        let body =
+            "Liebe Frau Müller,\n.\nHier beginnt eine Zeile mit Punkt. \nUnd eine sehr lange Zeile: "
+            + String(repeating: "äöü ", count: 60)
         let inner = try ProtectedHeadersPart(
             subject: subject, from: Self.ours, to: [Self.client], date: Date(), messageID: id, body: body
         ).render()
@@ -22,7 +24,8 @@ struct PGPMIMEMailTests {
         #expect(parsedInner.root.contentType.parameters["charset"] == "utf-8")
         #expect(parsedInner.headers.first("Subject")?.decodedValue == subject)
         #expect(try parsedInner.root.text() == body.replacingOccurrences(of: "\n", with: "\r\n") + "\r\n")
-        let pythonSubject = try PythonMail.inspect(inner, "print(msg['Subject']); print(msg.get_param('protected-headers'))")
+        let pythonSubject = try PythonMail.inspect(
+            inner, "print(msg['Subject']); print(msg.get_param('protected-headers'))")
         #expect(pythonSubject == subject + "\nv1\n")
 
         // Encrypt with real gpg, wrap per RFC 3156, and classify.
@@ -44,11 +47,15 @@ struct PGPMIMEMailTests {
             Issue.record("builder output is not classified as PGP/MIME")
             return
         }
-        let samePayload = payload.crlfNormalised() == Array(String(decoding: armored, as: UTF8.self).trimmingASCIIWhitespaceForTest().utf8).crlfNormalised()
+        let samePayload =
+            payload.crlfNormalised()
+            == Array(String(decoding: armored, as: UTF8.self).trimmingASCIIWhitespaceForTest().utf8).crlfNormalised()
         #expect(samePayload)
 
         // Python: structure, protocol parameter, Autocrypt header unfolds to addr + keydata.
-        let report = try PythonMail.inspect(bytes, """
+        let report = try PythonMail.inspect(
+            bytes,
+            """
             import base64, re
             parts = list(msg.iter_parts())
             print(msg.get_content_type(), msg.get_param('protocol'), len(parts), len(msg.defects))
@@ -58,13 +65,14 @@ struct PGPMIMEMailTests {
             attrs = dict(a.strip().split('=', 1) for a in ac.split(';'))
             print(attrs['addr'], attrs['prefer-encrypt'], len(base64.b64decode(re.sub(r'\\s', '', attrs['keydata']))))
             """)
-        #expect(report == """
-            multipart/encrypted application/pgp-encrypted 2 0
-            application/pgp-encrypted Version: 1
-            application/octet-stream
-            beratung@example.org mutual 1200
+        #expect(
+            report == """
+                multipart/encrypted application/pgp-encrypted 2 0
+                application/pgp-encrypted Version: 1
+                application/octet-stream
+                beratung@example.org mutual 1200
 
-            """)
+                """)
     }
 
     @Test(arguments: [
@@ -78,7 +86,8 @@ struct PGPMIMEMailTests {
     }
 
     @Test func autocryptHeaderFolding() {
-        let header = AutocryptHeader(address: Self.ours, keyData: Array(repeating: 0xAB, count: 3000), preferEncryptMutual: false)
+        let header = AutocryptHeader(
+            address: Self.ours, keyData: Array(repeating: 0xAB, count: 3000), preferEncryptMutual: false)
         let lines = header.rendered.components(separatedBy: "\r\n").dropLast()
         #expect(lines.first == "Autocrypt: addr=beratung@example.org; keydata=")
         #expect(lines.dropFirst().allSatisfy { $0.hasPrefix(" ") && $0.count <= 77 })

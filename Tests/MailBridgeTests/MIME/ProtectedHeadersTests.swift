@@ -5,7 +5,8 @@ import Testing
 struct ProtectedHeadersTests {
     @Test func readsSubjectOnlyFromMarkedTopLevelEntity() throws {
         let inner = try ProtectedHeadersPart(
-            subject: "Vertraulich: Grüße", from: try EmailAddress("k@example.net"), to: [try EmailAddress("b@example.org")],
+            subject: "Vertraulich: Grüße", from: try EmailAddress("k@example.net"),
+            to: [try EmailAddress("b@example.org")],
             date: Date(), messageID: try OutgoingMessageID(domain: "example.org"), body: "Text"
         ).render()
         let headers = try #require(ProtectedHeaders(decryptedInner: try MIMEParser().parse(inner)))
@@ -16,18 +17,19 @@ struct ProtectedHeadersTests {
     @Test func unmarkedOrNestedHeadersAreIgnored() throws {
         let unmarked = try MIMEParser().parse(.crlf("Subject: planted\nContent-Type: text/plain\n\nx\n"))
         #expect(ProtectedHeaders(decryptedInner: unmarked) == nil)
-        let nested = try MIMEParser().parse(.crlf(
-            """
-            Content-Type: multipart/mixed; boundary=b
+        let nested = try MIMEParser().parse(
+            .crlf(
+                """
+                Content-Type: multipart/mixed; boundary=b
 
-            --b
-            Content-Type: text/plain; protected-headers="v1"
-            Subject: planted
+                --b
+                Content-Type: text/plain; protected-headers="v1"
+                Subject: planted
 
-            x
-            --b--
+                x
+                --b--
 
-            """))
+                """))
         #expect(ProtectedHeaders(decryptedInner: nested) == nil)
     }
 }

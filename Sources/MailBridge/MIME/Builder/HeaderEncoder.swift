@@ -13,7 +13,8 @@ enum HeaderEncoder {
         let cleaned = plainWords.joined(separator: " ")
         // Encode non-ASCII, text that looks like an encoded word, and words too long to fold (RFC 5322 §2.1.1:
         // no line over 998; encoded words are at most 75 characters each).
-        let needsEncoding = cleaned.unicodeScalars.contains { !$0.isASCII } || cleaned.contains("=?")
+        let needsEncoding =
+            cleaned.unicodeScalars.contains { !$0.isASCII } || cleaned.contains("=?")
             || plainWords.contains { $0.utf8.count > 76 }
         let words = needsEncoding ? encodedWords(cleaned) : plainWords
         return fold(name, words)

@@ -52,7 +52,10 @@ extension String {
                 previousCR = true
                 continue
             }
-            if scalar == "\n", previousCR { previousCR = false; continue }
+            if scalar == "\n", previousCR {
+                previousCR = false
+                continue
+            }
             previousCR = false
             out.unicodeScalars.append(scalar)
         }

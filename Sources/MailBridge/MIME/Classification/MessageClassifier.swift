@@ -24,7 +24,9 @@ public enum MessageClassifier {
         if root.contentType.mimeType == "multipart/encrypted" { return classifyPGPMIME(root) }
 
         let below = parts.dropFirst()
-        if below.contains(where: { ["multipart/encrypted", "application/pgp-encrypted"].contains($0.contentType.mimeType) }) {
+        if below.contains(where: {
+            ["multipart/encrypted", "application/pgp-encrypted"].contains($0.contentType.mimeType)
+        }) {
             return .quarantine(.encryptedPartNested)
         }
         if parts.contains(where: isBinaryOpenPGPAttachment) { return .quarantine(.encryptedAttachment) }

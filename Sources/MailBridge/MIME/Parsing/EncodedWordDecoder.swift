@@ -94,14 +94,18 @@ enum EncodedWordDecoder {
         func isTokenChar(_ c: Unicode.Scalar) -> Bool { c.isASCII && c.value > 0x20 && c != "?" && c.value < 0x7F }
         var i = start + 2
         var charset = ""
-        while i < s.count, isTokenChar(s[i]) { charset.unicodeScalars.append(s[i]); i += 1 }
+        while i < s.count, isTokenChar(s[i]) {
+            charset.unicodeScalars.append(s[i])
+            i += 1
+        }
         guard !charset.isEmpty, i + 2 < s.count, s[i] == "?", s[i + 2] == "?" else { return nil }
         let encoding = s[i + 1]
         guard "bBqQ".unicodeScalars.contains(encoding) else { return nil }
         i += 3
         var text = ""
         while i + 1 < s.count, !(s[i] == "?" && s[i + 1] == "="), isTokenChar(s[i]) {
-            text.unicodeScalars.append(s[i]); i += 1
+            text.unicodeScalars.append(s[i])
+            i += 1
         }
         guard i + 1 < s.count, s[i] == "?", s[i + 1] == "=" else { return nil }
         let end = i + 2
@@ -127,12 +131,15 @@ enum EncodedWordDecoder {
         while i < bytes.count {
             switch bytes[i] {
             case UInt8(ascii: "_"):
-                out.append(0x20); i += 1
+                out.append(0x20)
+                i += 1
             case UInt8(ascii: "="):
                 guard let hi = hexValue(bytes[safe: i + 1]), let lo = hexValue(bytes[safe: i + 2]) else { return nil }
-                out.append(hi << 4 | lo); i += 3
+                out.append(hi << 4 | lo)
+                i += 3
             default:
-                out.append(bytes[i]); i += 1
+                out.append(bytes[i])
+                i += 1
             }
         }
         return out
