@@ -40,25 +40,3 @@ enum QuotedPrintableEncoder {
         return "=\(digits[Int(byte >> 4)])\(digits[Int(byte & 0x0F)])"
     }
 }
-
-extension String {
-    /// CRLF and bare CR become LF.
-    func replacingLineEnds() -> String {
-        var out = ""
-        var previousCR = false
-        for scalar in unicodeScalars {
-            if scalar == "\r" {
-                out.unicodeScalars.append("\n")
-                previousCR = true
-                continue
-            }
-            if scalar == "\n", previousCR {
-                previousCR = false
-                continue
-            }
-            previousCR = false
-            out.unicodeScalars.append(scalar)
-        }
-        return out
-    }
-}

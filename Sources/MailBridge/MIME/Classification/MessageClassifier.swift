@@ -107,7 +107,3 @@ public enum MessageClassifier {
         return name.hasSuffix(".pgp") || name.hasSuffix(".gpg")
     }
 }
-
-extension Substring {
-    func trimmingCharacters() -> String { String(self).trimmingASCIIWhitespace() }
-}

@@ -74,14 +74,3 @@ public enum Charset: String, Sendable, Hashable, CaseIterable {
         }
     }
 }
-
-extension String {
-    /// The string without leading and trailing SP, HTAB, CR and LF.
-    func trimmingASCIIWhitespace() -> String {
-        let scalars = unicodeScalars
-        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let start = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
-        let end = scalars.lastIndex(where: { !isSpace($0) })!
-        return String(scalars[start...end])
-    }
-}

@@ -24,16 +24,21 @@ enum EncodedWordDecoder {
         let segments = split(value)
         var output = ""
         var found = false
-        var pending: (charset: Charset, bytes: [UInt8])?
+        // Octets of adjacent words in one charset, appended in place (no quadratic re-copying).
+        var pendingCharset: Charset?
+        var pendingBytes: [UInt8] = []
         var pendingWhitespace = ""
         func flush() {
-            if let current = pending { output += current.charset.decode(current.bytes) }
-            pending = nil
+            if let charset = pendingCharset { output += charset.decode(pendingBytes) }
+            pendingCharset = nil
+            pendingBytes.removeAll(keepingCapacity: true)
         }
         for segment in segments {
             switch segment {
             case .literal(let text):
-                if pending != nil, text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r\n" || $0 == "\n" }) {
+                if pendingCharset != nil,
+                    text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r\n" || $0 == "\n" })
+                {
                     pendingWhitespace = text
                     continue
                 }
@@ -49,12 +54,9 @@ enum EncodedWordDecoder {
                     continue
                 }
                 pendingWhitespace = ""
-                if let current = pending, current.charset == charset {
-                    pending = (charset, current.bytes + bytes)
-                } else {
-                    flush()
-                    pending = (charset, bytes)
-                }
+                if pendingCharset != charset { flush() }
+                pendingCharset = charset
+                pendingBytes += bytes
             }
         }
         flush()
@@ -154,8 +156,4 @@ enum EncodedWordDecoder {
         default: return nil
         }
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

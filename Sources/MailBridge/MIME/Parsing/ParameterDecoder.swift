@@ -82,7 +82,3 @@ enum ParameterDecoder {
         return out
     }
 }
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-}
