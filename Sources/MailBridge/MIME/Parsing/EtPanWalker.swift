@@ -21,11 +21,14 @@ struct EtPanWalker {
         guard Int(root.mm_type) == MAILMIME_MESSAGE, let top = root.mm_data.mm_message.mm_msg_mime else {
             throw MIMEError(.malformedMessage)
         }
-        return try convert(top, depth: 0, digestParent: false)
+        return try convert(top, depth: 0, digestParent: false, encapsulatedIn: bodyRange(of: root))
     }
 
+    /// - Parameter encapsulatedIn: for the entity inside a MAILMIME_MESSAGE, the message's body range. libetpan
+    ///   sets such an entity's `mm_mime_start` to the start of the *outer* part (measured), so its own header
+    ///   block runs from the outer body start to its own body start.
     private mutating func convert(
-        _ pointer: UnsafeMutablePointer<mailmime>, depth: Int, digestParent: Bool
+        _ pointer: UnsafeMutablePointer<mailmime>, depth: Int, digestParent: Bool, encapsulatedIn: Range<Int>? = nil
     ) throws(MIMEError) -> MIMEPart {
         guard depth <= limits.maximumNestingDepth else { throw MIMEError(.nestingTooDeep) }
         partCount += 1
@@ -33,17 +36,16 @@ struct EtPanWalker {
         let mime = pointer.pointee
 
         // Every pointer libetpan hands back must lie inside our buffer; anything else is treated as corrupt.
-        let entityStart = mime.mm_mime_start.map(tree.offset(of:)) ?? 0
-        guard (0...source.count).contains(entityStart) else { throw MIMEError(.malformedMessage) }
-        let entityEnd = min(entityStart + mime.mm_length, source.count)
-        var bodyRange = entityEnd..<entityEnd
-        if let data = mime.mm_body, Int(data.pointee.dt_type) == MAILMIME_DATA_TEXT,
-            let start = data.pointee.dt_data.dt_text.dt_data
-        {
-            let offset = tree.offset(of: start)
-            guard (0...source.count).contains(offset) else { throw MIMEError(.malformedMessage) }
-            bodyRange = offset..<min(offset + data.pointee.dt_data.dt_text.dt_length, source.count)
+        var entityStart = mime.mm_mime_start.map(tree.offset(of:)) ?? 0
+        var entityEnd = entityStart + mime.mm_length
+        if let encapsulatedIn {
+            entityStart = encapsulatedIn.lowerBound
+            entityEnd = encapsulatedIn.upperBound
         }
+        guard (0...source.count).contains(entityStart) else { throw MIMEError(.malformedMessage) }
+        entityEnd = min(max(entityEnd, entityStart), source.count)
+        var bodyRange = try self.bodyRange(of: mime) ?? (entityEnd..<entityEnd)
+        bodyRange = min(max(bodyRange.lowerBound, entityStart), entityEnd)..<min(bodyRange.upperBound, entityEnd)
         let headerEnd = max(entityStart, min(bodyRange.lowerBound, entityEnd))
         let headers = try HeaderBlockSplitter.split(source[entityStart..<headerEnd], limits: limits)
 
@@ -69,7 +71,7 @@ struct EtPanWalker {
             body = .multipart(children)
         case MAILMIME_MESSAGE:
             if let inner = mime.mm_data.mm_message.mm_msg_mime {
-                body = .message(try convert(inner, depth: depth + 1, digestParent: false))
+                body = .message(try convert(inner, depth: depth + 1, digestParent: false, encapsulatedIn: bodyRange))
             } else {
                 body = .single(decoded: [])
             }
@@ -82,6 +84,16 @@ struct EtPanWalker {
         return MIMEPart(
             headers: headers, contentType: contentType, transferEncoding: encoding, disposition: disposition,
             body: body, depth: depth, source: source, entityRange: entityStart..<entityEnd, bodyRange: bodyRange)
+    }
+
+    /// The body octets libetpan found (`mm_body`, a MAILMIME_DATA_TEXT pointing into our buffer).
+    private func bodyRange(of mime: mailmime) throws(MIMEError) -> Range<Int>? {
+        guard let data = mime.mm_body, Int(data.pointee.dt_type) == MAILMIME_DATA_TEXT,
+            let start = data.pointee.dt_data.dt_text.dt_data
+        else { return nil }
+        let offset = tree.offset(of: start)
+        guard (0...source.count).contains(offset) else { throw MIMEError(.malformedMessage) }
+        return offset..<min(offset + data.pointee.dt_data.dt_text.dt_length, source.count)
     }
 
     /// Transfer decoding (RFC 2045 §6). base64 and quoted-printable go through libetpan's
