@@ -44,6 +44,10 @@ struct EtPanWalker {
         }
         guard (0...source.count).contains(entityStart) else { throw MIMEError(.malformedMessage) }
         entityEnd = min(max(entityEnd, entityStart), source.count)
+        if let encapsulatedIn, let bodyStart = Self.lineEnd(startingAt: entityStart, in: source) {
+            // An encapsulated message with an empty header block (RFC 2046 §5.2.1 allows it): everything is body.
+            return try headerlessLeaf(entity: entityStart..<encapsulatedIn.upperBound, bodyStart: bodyStart, depth: depth)
+        }
         var bodyRange = try self.bodyRange(of: mime) ?? (entityEnd..<entityEnd)
         bodyRange = min(max(bodyRange.lowerBound, entityStart), entityEnd)..<min(bodyRange.upperBound, entityEnd)
         let headerEnd = max(entityStart, min(bodyRange.lowerBound, entityEnd))
@@ -64,7 +68,7 @@ struct EtPanWalker {
             var cell = mime.mm_data.mm_multipart.mm_mp_list?.pointee.first
             while let current = cell {
                 if let child = current.pointee.data?.assumingMemoryBound(to: mailmime.self) {
-                    children.append(try convert(child, depth: depth + 1, digestParent: isDigest))
+                    children.append(try convertChild(child, depth: depth + 1, digestParent: isDigest))
                 }
                 cell = current.pointee.next
             }
@@ -84,6 +88,79 @@ struct EtPanWalker {
         return MIMEPart(
             headers: headers, contentType: contentType, transferEncoding: encoding, disposition: disposition,
             body: body, depth: depth, source: source, entityRange: entityStart..<entityEnd, bodyRange: bodyRange)
+    }
+
+    /// A child of a multipart. libetpan skips an empty header block (a boundary line directly followed by an
+    /// empty line) and then reads the first body lines as header fields (measured). We detect that case from the
+    /// octets before libetpan's part start and apply RFC 2045/2046 defaults instead: `text/plain` in general,
+    /// `message/rfc822` in a digest (RFC 2046 §5.1.5), whose inner message libetpan did parse correctly.
+    private mutating func convertChild(
+        _ pointer: UnsafeMutablePointer<mailmime>, depth: Int, digestParent: Bool
+    ) throws(MIMEError) -> MIMEPart {
+        let mime = pointer.pointee
+        let start = mime.mm_mime_start.map(tree.offset(of:)) ?? 0
+        guard (0...source.count).contains(start),
+            let (entityStart, bodyStart) = Self.emptyHeaderBlock(endingAt: start, in: source)
+        else { return try convert(pointer, depth: depth, digestParent: digestParent) }
+        let entityEnd = min(start + mime.mm_length, source.count)
+        guard depth <= limits.maximumNestingDepth else { throw MIMEError(.nestingTooDeep) }
+        partCount += 1
+        guard partCount <= limits.maximumParts else { throw MIMEError(.tooManyParts) }
+        guard digestParent else {
+            return try headerlessLeaf(entity: entityStart..<entityEnd, bodyStart: bodyStart, depth: depth)
+        }
+        let innerRange = bodyStart..<max(bodyStart, entityEnd)
+        let innerPointer = Int(mime.mm_type) == MAILMIME_MESSAGE ? mime.mm_data.mm_message.mm_msg_mime : pointer
+        let inner: MIMEPart
+        if let innerPointer {
+            inner = try convert(innerPointer, depth: depth + 1, digestParent: false, encapsulatedIn: innerRange)
+        } else {
+            inner = try headerlessLeaf(entity: innerRange, bodyStart: innerRange.lowerBound, depth: depth + 1)
+        }
+        return MIMEPart(
+            headers: MIMEHeaders([]), contentType: .defaultDigestPart, transferEncoding: .sevenBit, disposition: nil,
+            body: .message(inner), depth: depth, source: source, entityRange: entityStart..<entityEnd,
+            bodyRange: innerRange)
+    }
+
+    /// A `text/plain; charset=us-ascii` 7bit leaf without header fields (RFC 2045 §5.2 defaults).
+    private mutating func headerlessLeaf(entity: Range<Int>, bodyStart: Int, depth: Int) throws(MIMEError) -> MIMEPart {
+        let bodyRange = min(bodyStart, entity.upperBound)..<entity.upperBound
+        decodedBytes += bodyRange.count
+        guard decodedBytes <= limits.maximumDecodedBytes else { throw MIMEError(.decodedSizeExceeded) }
+        return MIMEPart(
+            headers: MIMEHeaders([]), contentType: .defaultPlain, transferEncoding: .sevenBit, disposition: nil,
+            body: .single(decoded: Array(source[bodyRange])), depth: depth, source: source, entityRange: entity,
+            bodyRange: bodyRange)
+    }
+
+    /// If the octets before `start` are one or more empty lines preceded by a boundary line (`--…`), returns
+    /// where the entity really starts (the first empty line) and where its body starts (after that line).
+    static func emptyHeaderBlock(endingAt start: Int, in source: [UInt8]) -> (entityStart: Int, bodyStart: Int)? {
+        var position = start
+        var firstEmptyLine: Int?
+        while position >= 1, source[position - 1] == 0x0A {
+            var lineStart = position - 1
+            if lineStart >= 1, source[lineStart - 1] == 0x0D { lineStart -= 1 }
+            guard lineStart >= 1, source[lineStart - 1] == 0x0A else { break }  // the line is not empty
+            firstEmptyLine = lineStart
+            position = lineStart
+        }
+        guard let firstEmptyLine else { return nil }
+        // The line ending at `position` must be the boundary delimiter line.
+        var lineStart = position - 1
+        while lineStart > 0, source[lineStart - 1] != 0x0A { lineStart -= 1 }
+        guard position - lineStart >= 3, source[lineStart] == UInt8(ascii: "-"), source[lineStart + 1] == UInt8(ascii: "-")
+        else { return nil }
+        guard let bodyStart = lineEnd(startingAt: firstEmptyLine, in: source) else { return nil }
+        return (firstEmptyLine, bodyStart)
+    }
+
+    /// If an empty line (CRLF or LF) starts at `index`, the index after it.
+    static func lineEnd(startingAt index: Int, in source: [UInt8]) -> Int? {
+        if index < source.count, source[index] == 0x0A { return index + 1 }
+        if index + 1 < source.count, source[index] == 0x0D, source[index + 1] == 0x0A { return index + 2 }
+        return nil
     }
 
     /// The body octets libetpan found (`mm_body`, a MAILMIME_DATA_TEXT pointing into our buffer).
