@@ -37,6 +37,9 @@ struct PGPMIMEMailTests {
         let bytes = try EncryptedOutgoingMail(mail).bytes
         let outerSafe = WireCheck.isWireSafe(bytes, limit: 78)
         #expect(outerSafe)
+        // No line starts with "." (SMTP still dot-stuffs; this is defence in depth, RFC 5321 §4.5.2).
+        #expect(!WireCheck.lines(bytes).contains { $0.hasPrefix(".") })
+        #expect(!WireCheck.lines(inner).contains { $0.hasPrefix(".") })
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(!text.contains("Grüße") && !text.contains("Müller") && !text.contains("Antwort"))
 

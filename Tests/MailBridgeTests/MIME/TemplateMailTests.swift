@@ -22,6 +22,7 @@ struct TemplateMailTests {
         let wireSafe = WireCheck.isWireSafe(bytes, limit: 78)
         let ascii = bytes.allSatisfy { $0 < 0x80 }
         #expect(wireSafe && ascii)
+        #expect(!WireCheck.lines(bytes).contains { $0.hasPrefix(".") })
         let parsed = try MIMEParser().parse(bytes)
         #expect(parsed.headers.first("Subject")?.decodedValue == RedirectTemplate.german.subject)
         #expect(parsed.headers.first("Auto-Submitted")?.value == "auto-replied")
