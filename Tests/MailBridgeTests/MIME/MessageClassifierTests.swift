@@ -93,6 +93,12 @@ struct MessageClassifierTests {
                 "Content-Type: application/pgp-keys; name=\"key.asc\"\n\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nabc\n-----END PGP PUBLIC KEY BLOCK-----",
             ]),
         multipart(
+            "mixed",
+            [
+                "Content-Type: text/plain\n\nmein Schlüssel",
+                "Content-Type: application/pgp-keys; name=\"key.gpg\"\nContent-Transfer-Encoding: base64\n\nmQINBF==",
+            ]),
+        multipart(
             "signed", params: "; protocol=\"application/pkcs7-signature\"",
             ["Content-Type: text/plain\n\nsigned plain", "Content-Type: application/pkcs7-signature\n\nAAAA"]),
     ])
