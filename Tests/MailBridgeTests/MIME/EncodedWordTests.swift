@@ -35,4 +35,9 @@ struct EncodedWordTests {
     @Test func plainTextUnchanged() throws {
         #expect(try subject("just = text ?= here") == "just = text ?= here")
     }
+
+    @Test func manyAdjacentWordsDecodeInOnePass() throws {
+        let raw = Array(repeating: "=?utf-8?q?ab?=", count: 3500).joined(separator: "\n ")
+        #expect(try subject(raw) == String(repeating: "ab", count: 3500))
+    }
 }

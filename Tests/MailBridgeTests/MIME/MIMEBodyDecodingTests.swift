@@ -15,7 +15,8 @@ struct MIMEBodyDecodingTests {
         ("utf-8", Array("Grüße".utf8), "Grüße"),
     ])
     func eightBitBodies(_ charset: String, _ body: [UInt8], _ expected: String) throws {
-        let raw = message("Content-Type: text/plain; charset=\(charset)\nContent-Transfer-Encoding: 8bit", body + [13, 10])
+        let raw = message(
+            "Content-Type: text/plain; charset=\(charset)\nContent-Transfer-Encoding: 8bit", body + [13, 10])
         let part = try MIMEParser().parse(raw).root
         #expect(part.transferEncoding == .eightBit)
         #expect(try part.text() == expected + "\r\n")
@@ -58,7 +59,8 @@ struct MIMEBodyDecodingTests {
     }
 
     @Test func nonTextPartHasNoText() throws {
-        let raw = message("Content-Type: application/pdf\nContent-Transfer-Encoding: base64", Array("JVBERi0=\r\n".utf8))
+        let raw = message(
+            "Content-Type: application/pdf\nContent-Transfer-Encoding: base64", Array("JVBERi0=\r\n".utf8))
         let part = try MIMEParser().parse(raw).root
         #expect(part.decodedBody == Array("%PDF-".utf8))
         #expect(throws: MIMEError.notText) { try part.text() }

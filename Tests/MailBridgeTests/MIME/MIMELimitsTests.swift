@@ -1,3 +1,4 @@
+import Foundation
 import MailBridge
 import Testing
 
@@ -36,6 +37,33 @@ struct MIMELimitsTests {
     /// Without the pre-scan, libetpan recurses 5000 levels deep and overflows the stack (measured: segfault).
     @Test func pathologicalNestingIsStoppedBeforeLibetpan() {
         #expect(throws: MIMEError.tooManyParts) { try MIMEParser().parse(Self.nested(5000)) }
+    }
+
+    /// The deepest message the pre-scan lets through (255 multipart levels, 256 Content-Type lines) is parsed
+    /// by libetpan on a thread with only 256 KiB of stack, then rejected by our depth limit.
+    @Test func deepestAllowedNestingIsSafeOnSmallStack() {
+        let raw = Self.nested(MIMELimits.hardCeilingParts - 1)
+        var limits = MIMELimits()
+        limits.maximumParts = MIMELimits.hardCeilingParts
+        let parser = MIMEParser(limits: limits)
+        let done = DispatchSemaphore(value: 0)
+        let outcome = OutcomeBox()
+        let thread = Thread {
+            do {
+                _ = try parser.parse(raw)
+                outcome.set("parsed")
+            } catch {
+                outcome.set("\(error)")
+            }
+            done.signal()
+        }
+        thread.stackSize = 256 * 1024
+        thread.start()
+        done.wait()
+        #expect(outcome.get() == "\(MIMEError.nestingTooDeep)")
+        #expect(throws: MIMEError.tooManyParts) {
+            try MIMEParser(limits: limits).parse(Self.nested(MIMELimits.hardCeilingParts))
+        }
     }
 
     @Test func tooManyParts() {
@@ -90,4 +118,12 @@ struct MIMELimitsTests {
         let error = MIMEError(.malformedHeader)
         #expect("\(error)" == "MIMEError(malformed header line)")
     }
+}
+
+/// A lock-protected result slot for the small-stack thread.
+final class OutcomeBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = ""
+    func set(_ v: String) { lock.withLock { value = v } }
+    func get() -> String { lock.withLock { value } }
 }

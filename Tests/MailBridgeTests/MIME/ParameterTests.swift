@@ -43,7 +43,9 @@ struct ParameterTests {
     }
 
     @Test func latin1ExtendedValue() throws {
-        let p = try part("Content-Type: text/plain; charset=us-ascii\nContent-Disposition: attachment; filename*=iso-8859-1'de'M%FCller.txt")
+        let p = try part(
+            "Content-Type: text/plain; charset=us-ascii\nContent-Disposition: attachment; filename*=iso-8859-1'de'M%FCller.txt"
+        )
         #expect(p.fileName == "Müller.txt")
     }
 

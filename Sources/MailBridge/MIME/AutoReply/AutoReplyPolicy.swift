@@ -58,7 +58,8 @@ public enum AutoReplyPolicy {
             || local.hasSuffix("-owner") || local.hasSuffix("-bounces") || local.hasPrefix("bounce-")
     }
 
-    /// The value up to `;`, `(` or whitespace, lower-cased (RFC 3834 §5: `auto-submitted = … [ CFWS ] *( ";" … )`).
+    /// The value up to `;`, `(` or whitespace, lower-cased
+    /// (RFC 3834 §5: `auto-submitted = … [ CFWS ] *( ";" … )`).
     private static func firstToken(_ value: String) -> String {
         let token = value.prefix { $0 != ";" && $0 != "(" && $0 != " " && $0 != "\t" }
         return token.lowercased()

@@ -8,7 +8,8 @@ public struct ArmoredMessage: Sendable, Hashable, CustomStringConvertible {
         guard case .single(let range, true) = ArmorScanner.scan(bytes) else { throw BuilderError(.invalidArmor) }
         let text = String(decoding: bytes[range], as: UTF8.self).replacingLineEnds()
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard lines.count >= 3, lines.allSatisfy({ $0.utf8.count <= 76 && $0.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } })
+        guard lines.count >= 3,
+            lines.allSatisfy({ $0.utf8.count <= 76 && $0.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } })
         else { throw BuilderError(.invalidArmor) }
         // Only armor headers (RFC 4880 §6.2 "Key: Value"), an empty line, then radix-64 and the checksum.
         guard let blank = lines.firstIndex(of: "") else { throw BuilderError(.invalidArmor) }

@@ -5,13 +5,18 @@ enum HeaderEncoder {
     static let maximumEncodedWordLength = 75
 
     /// One complete field `Name: value\r\n`, folded. `value` is unstructured text (RFC 5322 §3.2.5); control
-    /// characters are replaced by spaces so no value can start a new header line.
+    /// characters and whitespace runs become single spaces so no value can start a new header line.
     static func unstructured(_ name: String, _ value: String) -> String {
-        let cleaned = String(String.UnicodeScalarView(value.unicodeScalars.map {
-            $0.value < 0x20 || $0.value == 0x7F ? " " : $0
-        }))
-        let needsEncoding = cleaned.unicodeScalars.contains { !$0.isASCII } || cleaned.contains("=?")
-        let words = needsEncoding ? encodedWords(cleaned) : cleaned.split(separator: " ").map(String.init)
+        // Runs of whitespace and control characters become one space (no value can start a new line).
+        let plainWords = value.unicodeScalars.split { $0.value <= 0x20 || $0.value == 0x7F }
+            .map { String(String.UnicodeScalarView($0)) }
+        let cleaned = plainWords.joined(separator: " ")
+        // Encode non-ASCII, text that looks like an encoded word, and words too long to fold (RFC 5322 §2.1.1:
+        // no line over 998; encoded words are at most 75 characters each).
+        let needsEncoding =
+            cleaned.unicodeScalars.contains { !$0.isASCII } || cleaned.contains("=?")
+            || plainWords.contains { $0.utf8.count > 76 }
+        let words = needsEncoding ? encodedWords(cleaned) : plainWords
         return fold(name, words)
     }
 
@@ -40,7 +45,9 @@ enum HeaderEncoder {
     /// RFC 2047 §4.1 "B" words in UTF-8, each ≤ 75 characters, never splitting a character (§5).
     private static func encodedWords(_ text: String) -> [String] {
         let prefix = "=?utf-8?B?"
-        let budget = (maximumEncodedWordLength - prefix.count - 2) / 4 * 3  // raw octets per word
+        // 39 octets → 52 base64 characters → 64-character words, so even "Subject: " plus the first word
+        // stays within 76 (RFC 2047 §2: lines with encoded words SHOULD NOT exceed 76 characters).
+        let budget = 39
         var words: [String] = []
         var chunk: [UInt8] = []
         for character in text {

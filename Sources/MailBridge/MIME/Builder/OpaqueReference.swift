@@ -6,7 +6,8 @@ public struct OpaqueReference: Sendable, Hashable, CustomStringConvertible {
     public init(_ value: String) throws(BuilderError) {
         guard (1...64).contains(value.utf8.count),
             value.unicodeScalars.allSatisfy({
-                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || "._-".unicodeScalars.contains($0)
             })
         else { throw BuilderError(.invalidReference) }
         self.value = value

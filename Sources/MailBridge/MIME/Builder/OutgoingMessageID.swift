@@ -7,10 +7,13 @@ public struct OutgoingMessageID: Sendable, Hashable, CustomStringConvertible {
 
     /// A fresh ID under `domain` (one of our host names).
     public init(domain: String) throws(BuilderError) {
-        let valid = !domain.isEmpty && domain.utf8.count <= 253
+        let valid =
+            !domain.isEmpty && domain.utf8.count <= 253
             && domain.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
                 !label.isEmpty && label.utf8.count <= 63
-                    && label.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }
+                    && label.unicodeScalars.allSatisfy {
+                        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-")
+                    }
             }
         guard valid else { throw BuilderError(.invalidDomain) }
         value = "<\(UUID().uuidString.lowercased())@\(domain.lowercased())>"

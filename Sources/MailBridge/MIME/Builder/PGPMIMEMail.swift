@@ -42,8 +42,10 @@ public struct PGPMIMEMail: Sendable, CustomStringConvertible {
         writer.field(HeaderEncoder.unstructured("Subject", Self.outerSubject))
         if let autocrypt { writer.field(autocrypt.rendered) }
         writer.field(HeaderEncoder.structured("MIME-Version", "1.0"))
-        writer.field(HeaderEncoder.structured(
-            "Content-Type", "multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"\(boundary)\""))
+        writer.field(
+            HeaderEncoder.structured(
+                "Content-Type", "multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"\(boundary)\"")
+        )
         writer.line("")
         writer.line("This is an OpenPGP/MIME encrypted message (RFC 3156).")
         writer.line("--\(boundary)")

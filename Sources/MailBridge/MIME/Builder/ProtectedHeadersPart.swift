@@ -18,7 +18,9 @@ public struct ProtectedHeadersPart: Sendable, CustomStringConvertible {
     public let messageID: OutgoingMessageID
     public let body: String
 
-    public init(subject: String, from: EmailAddress, to: [EmailAddress], date: Date, messageID: OutgoingMessageID, body: String) {
+    public init(
+        subject: String, from: EmailAddress, to: [EmailAddress], date: Date, messageID: OutgoingMessageID, body: String
+    ) {
         self.subject = subject
         self.from = from
         self.to = to

@@ -5,8 +5,9 @@
 /// every line (armor and headers included) and is not this type's job.
 enum QuotedPrintableEncoder {
     static func lines(_ text: String) -> [String] {
-        let normalized = text.replacingLineEnds()
-        return normalized.split(separator: "\n", omittingEmptySubsequences: false).flatMap { encodeLine(Array($0.utf8)) }
+        var lines = text.replacingLineEnds().split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.count > 1, lines.last?.isEmpty == true { lines.removeLast() }  // a final line end is the writer's
+        return lines.flatMap { encodeLine(Array($0.utf8)) }
     }
 
     private static func encodeLine(_ bytes: [UInt8]) -> [String] {
@@ -37,24 +38,5 @@ enum QuotedPrintableEncoder {
     private static func hex(_ byte: UInt8) -> String {
         let digits = Array("0123456789ABCDEF")
         return "=\(digits[Int(byte >> 4)])\(digits[Int(byte & 0x0F)])"
-    }
-}
-
-extension String {
-    /// CRLF and bare CR become LF.
-    func replacingLineEnds() -> String {
-        var out = ""
-        var previousCR = false
-        for scalar in unicodeScalars {
-            if scalar == "\r" {
-                out.unicodeScalars.append("\n")
-                previousCR = true
-                continue
-            }
-            if scalar == "\n", previousCR { previousCR = false; continue }
-            previousCR = false
-            out.unicodeScalars.append(scalar)
-        }
-        return out
     }
 }

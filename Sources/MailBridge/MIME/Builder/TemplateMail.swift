@@ -12,6 +12,9 @@ public import Foundation
 ///                         kind: .redirect, messageID: try OutgoingMessageID(domain: "example.org"))
 /// let outgoing = try PlainOutgoingMail(mail)   // CRLF bytes for the SMTP layer (which dot-stuffs)
 /// ```
+///
+/// Redirects are auto-replies: send them with the null reverse-path `MAIL FROM:<>` (RFC 3834 §3.3), which is
+/// the SMTP layer's job; no In-Reply-To/References to the inbound message are written.
 public struct TemplateMail: Sendable, CustomStringConvertible {
     /// Which auto-generated mail this is (RFC 3834 §5 `Auto-Submitted` value).
     public enum Kind: Sendable, Hashable {

@@ -24,7 +24,9 @@ public enum MessageClassifier {
         if root.contentType.mimeType == "multipart/encrypted" { return classifyPGPMIME(root) }
 
         let below = parts.dropFirst()
-        if below.contains(where: { ["multipart/encrypted", "application/pgp-encrypted"].contains($0.contentType.mimeType) }) {
+        if below.contains(where: {
+            ["multipart/encrypted", "application/pgp-encrypted"].contains($0.contentType.mimeType)
+        }) {
             return .quarantine(.encryptedPartNested)
         }
         if parts.contains(where: isBinaryOpenPGPAttachment) { return .quarantine(.encryptedAttachment) }
@@ -100,12 +102,13 @@ public enum MessageClassifier {
         return false
     }
 
+    /// A `.pgp`/`.gpg` file that is not declared as a key or signature (RFC 3156 §7 `application/pgp-keys`,
+    /// §5 `application/pgp-signature`): binary OpenPGP ciphertext we must not treat as plain.
     private static func isBinaryOpenPGPAttachment(_ part: MIMEPart) -> Bool {
-        guard let name = part.fileName?.lowercased() else { return false }
+        let declared: Set<String> = ["application/pgp-keys", "application/pgp-signature"]
+        guard !declared.contains(part.contentType.mimeType), let name = part.fileName?.lowercased() else {
+            return false
+        }
         return name.hasSuffix(".pgp") || name.hasSuffix(".gpg")
     }
-}
-
-extension Substring {
-    func trimmingCharacters() -> String { String(self).trimmingASCIIWhitespace() }
 }

@@ -23,7 +23,8 @@ public enum Charset: String, Sendable, Hashable, CaseIterable {
         switch key {
         case "utf-8", "utf8": self = .utf8
         case "us-ascii", "ascii", "ansi_x3.4-1968", "us": self = .usASCII
-        case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "iso-ir-100", "cp819": self = .isoLatin1
+        case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "iso-ir-100", "cp819":
+            self = .isoLatin1
         case "iso-8859-15", "iso8859-15", "iso_8859-15", "latin-9", "latin9", "l9": self = .isoLatin9
         case "windows-1252", "cp1252", "x-cp1252", "win-1252": self = .windows1252
         default: return nil
@@ -71,16 +72,5 @@ public enum Charset: String, Sendable, Hashable, CaseIterable {
         case 0x80...0x9F: "\u{FFFD}"
         default: Unicode.Scalar(byte)
         }
-    }
-}
-
-extension String {
-    /// The string without leading and trailing SP, HTAB, CR and LF.
-    func trimmingASCIIWhitespace() -> String {
-        let scalars = unicodeScalars
-        let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let start = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
-        let end = scalars.lastIndex(where: { !isSpace($0) })!
-        return String(scalars[start...end])
     }
 }

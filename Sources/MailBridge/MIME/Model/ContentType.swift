@@ -16,7 +16,8 @@ public struct ContentType: Sendable, Hashable, CustomStringConvertible {
     public var isText: Bool { type == "text" }
 
     /// RFC 2045 §5.2 default: `text/plain; charset=us-ascii`.
-    static let defaultPlain = ContentType(type: "text", subtype: "plain", parameters: MIMEParameters(["charset": "us-ascii"]))
+    static let defaultPlain = ContentType(
+        type: "text", subtype: "plain", parameters: MIMEParameters(["charset": "us-ascii"]))
     /// RFC 2046 §5.1.5: parts of `multipart/digest` default to `message/rfc822`.
     static let defaultDigestPart = ContentType(type: "message", subtype: "rfc822")
 

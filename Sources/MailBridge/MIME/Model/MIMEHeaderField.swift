@@ -20,7 +20,9 @@ public struct MIMEHeaderField: Sendable, Hashable, CustomStringConvertible {
         var i = 0
         while i < rawValue.count {
             let byte = rawValue[i]
-            if byte == 0x0D, rawValue[safe: i + 1] == 0x0A, let next = rawValue[safe: i + 2], next == 0x20 || next == 0x09 {
+            if byte == 0x0D, rawValue[safe: i + 1] == 0x0A, let next = rawValue[safe: i + 2],
+                next == 0x20 || next == 0x09
+            {
                 i += 2
                 continue
             }

@@ -35,7 +35,8 @@ public struct MIMEPart: Sendable, CustomStringConvertible {
         self.bodyRange = bodyRange
     }
 
-    /// The exact octets of this entity as received (headers and encoded body).
+    /// The exact octets of this entity as received (headers and encoded body). For RFC 3156 §5 signature checks
+    /// the signed data must be CRLF-canonical; a message received with bare LF line ends needs converting first.
     public var rawBytes: ArraySlice<UInt8> { source[entityRange] }
     /// The exact encoded body octets as received.
     public var rawBody: ArraySlice<UInt8> { source[bodyRange] }

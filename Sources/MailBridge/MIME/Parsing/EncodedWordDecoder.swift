@@ -24,16 +24,21 @@ enum EncodedWordDecoder {
         let segments = split(value)
         var output = ""
         var found = false
-        var pending: (charset: Charset, bytes: [UInt8])?
+        // Octets of adjacent words in one charset, appended in place (no quadratic re-copying).
+        var pendingCharset: Charset?
+        var pendingBytes: [UInt8] = []
         var pendingWhitespace = ""
         func flush() {
-            if let current = pending { output += current.charset.decode(current.bytes) }
-            pending = nil
+            if let charset = pendingCharset { output += charset.decode(pendingBytes) }
+            pendingCharset = nil
+            pendingBytes.removeAll(keepingCapacity: true)
         }
         for segment in segments {
             switch segment {
             case .literal(let text):
-                if pending != nil, text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r\n" || $0 == "\n" }) {
+                if pendingCharset != nil,
+                    text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r\n" || $0 == "\n" })
+                {
                     pendingWhitespace = text
                     continue
                 }
@@ -49,12 +54,9 @@ enum EncodedWordDecoder {
                     continue
                 }
                 pendingWhitespace = ""
-                if let current = pending, current.charset == charset {
-                    pending = (charset, current.bytes + bytes)
-                } else {
-                    flush()
-                    pending = (charset, bytes)
-                }
+                if pendingCharset != charset { flush() }
+                pendingCharset = charset
+                pendingBytes += bytes
             }
         }
         flush()
@@ -94,14 +96,18 @@ enum EncodedWordDecoder {
         func isTokenChar(_ c: Unicode.Scalar) -> Bool { c.isASCII && c.value > 0x20 && c != "?" && c.value < 0x7F }
         var i = start + 2
         var charset = ""
-        while i < s.count, isTokenChar(s[i]) { charset.unicodeScalars.append(s[i]); i += 1 }
+        while i < s.count, isTokenChar(s[i]) {
+            charset.unicodeScalars.append(s[i])
+            i += 1
+        }
         guard !charset.isEmpty, i + 2 < s.count, s[i] == "?", s[i + 2] == "?" else { return nil }
         let encoding = s[i + 1]
         guard "bBqQ".unicodeScalars.contains(encoding) else { return nil }
         i += 3
         var text = ""
         while i + 1 < s.count, !(s[i] == "?" && s[i + 1] == "="), isTokenChar(s[i]) {
-            text.unicodeScalars.append(s[i]); i += 1
+            text.unicodeScalars.append(s[i])
+            i += 1
         }
         guard i + 1 < s.count, s[i] == "?", s[i + 1] == "=" else { return nil }
         let end = i + 2
@@ -127,12 +133,15 @@ enum EncodedWordDecoder {
         while i < bytes.count {
             switch bytes[i] {
             case UInt8(ascii: "_"):
-                out.append(0x20); i += 1
+                out.append(0x20)
+                i += 1
             case UInt8(ascii: "="):
                 guard let hi = hexValue(bytes[safe: i + 1]), let lo = hexValue(bytes[safe: i + 2]) else { return nil }
-                out.append(hi << 4 | lo); i += 3
+                out.append(hi << 4 | lo)
+                i += 3
             default:
-                out.append(bytes[i]); i += 1
+                out.append(bytes[i])
+                i += 1
             }
         }
         return out
@@ -147,8 +156,4 @@ enum EncodedWordDecoder {
         default: return nil
         }
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

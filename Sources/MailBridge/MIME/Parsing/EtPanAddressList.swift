@@ -37,7 +37,10 @@ final class EtPanAddressList {
         var depth = 0
         var escaped = false
         for byte in rest {
-            if escaped { escaped = false; continue }
+            if escaped {
+                escaped = false
+                continue
+            }
             switch byte {
             case UInt8(ascii: "\\") where depth > 0: escaped = true
             case UInt8(ascii: "("): depth += 1
@@ -64,7 +67,8 @@ final class EtPanAddressList {
             switch Int(address.ad_type) {
             case MAILIMF_ADDRESS_MAILBOX:
                 if let mailbox = address.ad_data.ad_mailbox?.pointee, let spec = mailbox.mb_addr_spec {
-                    out.append(.mailbox(displayName: mailbox.mb_display_name.map(Self.bytes), addrSpec: Self.bytes(spec)))
+                    out.append(
+                        .mailbox(displayName: mailbox.mb_display_name.map(Self.bytes), addrSpec: Self.bytes(spec)))
                 }
             default:
                 let count = address.ad_data.ad_group?.pointee.grp_mb_list?.pointee.mb_list?.pointee.count ?? 0

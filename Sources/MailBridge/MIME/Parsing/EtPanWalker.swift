@@ -21,35 +21,44 @@ struct EtPanWalker {
         guard Int(root.mm_type) == MAILMIME_MESSAGE, let top = root.mm_data.mm_message.mm_msg_mime else {
             throw MIMEError(.malformedMessage)
         }
-        return try convert(top, depth: 0, digestParent: false)
+        return try convert(top, depth: 0, digestParent: false, encapsulatedIn: bodyRange(of: root))
     }
 
+    /// - Parameter encapsulatedIn: for the entity inside a MAILMIME_MESSAGE, the message's body range. libetpan
+    ///   sets such an entity's `mm_mime_start` to the start of the *outer* part (measured), so its own header
+    ///   block runs from the outer body start to its own body start.
     private mutating func convert(
-        _ pointer: UnsafeMutablePointer<mailmime>, depth: Int, digestParent: Bool
+        _ pointer: UnsafeMutablePointer<mailmime>, depth: Int, digestParent: Bool, encapsulatedIn: Range<Int>? = nil
     ) throws(MIMEError) -> MIMEPart {
         guard depth <= limits.maximumNestingDepth else { throw MIMEError(.nestingTooDeep) }
         partCount += 1
         guard partCount <= limits.maximumParts else { throw MIMEError(.tooManyParts) }
         let mime = pointer.pointee
 
-        let entityStart = mime.mm_mime_start.map(tree.offset(of:)) ?? 0
-        let entityEnd = min(entityStart + mime.mm_length, source.count)
-        var bodyRange = entityEnd..<entityEnd
-        if let data = mime.mm_body, Int(data.pointee.dt_type) == MAILMIME_DATA_TEXT,
-            let start = data.pointee.dt_data.dt_text.dt_data
-        {
-            let offset = tree.offset(of: start)
-            bodyRange = offset..<min(offset + data.pointee.dt_data.dt_text.dt_length, source.count)
+        // Every pointer libetpan hands back must lie inside our buffer; anything else is treated as corrupt.
+        var entityStart = mime.mm_mime_start.map(tree.offset(of:)) ?? 0
+        var entityEnd = entityStart + mime.mm_length
+        if let encapsulatedIn {
+            entityStart = encapsulatedIn.lowerBound
+            entityEnd = encapsulatedIn.upperBound
         }
+        guard (0...source.count).contains(entityStart) else { throw MIMEError(.malformedMessage) }
+        entityEnd = min(max(entityEnd, entityStart), source.count)
+        if let encapsulatedIn, let bodyStart = Self.lineEnd(startingAt: entityStart, in: source) {
+            // An encapsulated message with an empty header block (RFC 2046 §5.2.1 allows it): everything is body.
+            return try headerlessLeaf(entity: entityStart..<encapsulatedIn.upperBound, bodyStart: bodyStart, depth: depth)
+        }
+        var bodyRange = try self.bodyRange(of: mime) ?? (entityEnd..<entityEnd)
+        bodyRange = min(max(bodyRange.lowerBound, entityStart), entityEnd)..<min(bodyRange.upperBound, entityEnd)
         let headerEnd = max(entityStart, min(bodyRange.lowerBound, entityEnd))
         let headers = try HeaderBlockSplitter.split(source[entityStart..<headerEnd], limits: limits)
 
         // libetpan fills in a default content type without parameters; RFC 2045 §5.2 defaults apply instead.
         let declared = headers.first("Content-Type") == nil ? nil : mime.mm_content_type
         let contentType =
-            declared.map { Self.contentType($0.pointee, limits: limits) }
+            declared.map { EtPanFields.contentType($0.pointee, limits: limits) }
             ?? (digestParent ? .defaultDigestPart : .defaultPlain)
-        let (encoding, disposition) = Self.mimeFields(mime.mm_mime_fields, limits: limits)
+        let (encoding, disposition) = EtPanFields.mimeFields(mime.mm_mime_fields, limits: limits)
 
         let body: MIMEBody
         switch Int(mime.mm_type) {
@@ -59,14 +68,14 @@ struct EtPanWalker {
             var cell = mime.mm_data.mm_multipart.mm_mp_list?.pointee.first
             while let current = cell {
                 if let child = current.pointee.data?.assumingMemoryBound(to: mailmime.self) {
-                    children.append(try convert(child, depth: depth + 1, digestParent: isDigest))
+                    children.append(try convertChild(child, depth: depth + 1, digestParent: isDigest))
                 }
                 cell = current.pointee.next
             }
             body = .multipart(children)
         case MAILMIME_MESSAGE:
             if let inner = mime.mm_data.mm_message.mm_msg_mime {
-                body = .message(try convert(inner, depth: depth + 1, digestParent: false))
+                body = .message(try convert(inner, depth: depth + 1, digestParent: false, encapsulatedIn: bodyRange))
             } else {
                 body = .single(decoded: [])
             }
@@ -79,6 +88,89 @@ struct EtPanWalker {
         return MIMEPart(
             headers: headers, contentType: contentType, transferEncoding: encoding, disposition: disposition,
             body: body, depth: depth, source: source, entityRange: entityStart..<entityEnd, bodyRange: bodyRange)
+    }
+
+    /// A child of a multipart. libetpan skips an empty header block (a boundary line directly followed by an
+    /// empty line) and then reads the first body lines as header fields (measured). We detect that case from the
+    /// octets before libetpan's part start and apply RFC 2045/2046 defaults instead: `text/plain` in general,
+    /// `message/rfc822` in a digest (RFC 2046 §5.1.5), whose inner message libetpan did parse correctly.
+    private mutating func convertChild(
+        _ pointer: UnsafeMutablePointer<mailmime>, depth: Int, digestParent: Bool
+    ) throws(MIMEError) -> MIMEPart {
+        let mime = pointer.pointee
+        let start = mime.mm_mime_start.map(tree.offset(of:)) ?? 0
+        guard (0...source.count).contains(start),
+            let (entityStart, bodyStart) = Self.emptyHeaderBlock(endingAt: start, in: source)
+        else { return try convert(pointer, depth: depth, digestParent: digestParent) }
+        let entityEnd = min(start + mime.mm_length, source.count)
+        guard depth <= limits.maximumNestingDepth else { throw MIMEError(.nestingTooDeep) }
+        partCount += 1
+        guard partCount <= limits.maximumParts else { throw MIMEError(.tooManyParts) }
+        guard digestParent else {
+            return try headerlessLeaf(entity: entityStart..<entityEnd, bodyStart: bodyStart, depth: depth)
+        }
+        let innerRange = bodyStart..<max(bodyStart, entityEnd)
+        let innerPointer = Int(mime.mm_type) == MAILMIME_MESSAGE ? mime.mm_data.mm_message.mm_msg_mime : pointer
+        let inner: MIMEPart
+        if let innerPointer {
+            inner = try convert(innerPointer, depth: depth + 1, digestParent: false, encapsulatedIn: innerRange)
+        } else {
+            inner = try headerlessLeaf(entity: innerRange, bodyStart: innerRange.lowerBound, depth: depth + 1)
+        }
+        return MIMEPart(
+            headers: MIMEHeaders([]), contentType: .defaultDigestPart, transferEncoding: .sevenBit, disposition: nil,
+            body: .message(inner), depth: depth, source: source, entityRange: entityStart..<entityEnd,
+            bodyRange: innerRange)
+    }
+
+    /// A `text/plain; charset=us-ascii` 7bit leaf without header fields (RFC 2045 §5.2 defaults).
+    private mutating func headerlessLeaf(entity: Range<Int>, bodyStart: Int, depth: Int) throws(MIMEError) -> MIMEPart {
+        let bodyRange = min(bodyStart, entity.upperBound)..<entity.upperBound
+        decodedBytes += bodyRange.count
+        guard decodedBytes <= limits.maximumDecodedBytes else { throw MIMEError(.decodedSizeExceeded) }
+        return MIMEPart(
+            headers: MIMEHeaders([]), contentType: .defaultPlain, transferEncoding: .sevenBit, disposition: nil,
+            body: .single(decoded: Array(source[bodyRange])), depth: depth, source: source, entityRange: entity,
+            bodyRange: bodyRange)
+    }
+
+    /// If the octets before `start` are one or more empty lines preceded by a boundary line (`--…`), returns
+    /// where the entity really starts (the first empty line) and where its body starts (after that line).
+    static func emptyHeaderBlock(endingAt start: Int, in source: [UInt8]) -> (entityStart: Int, bodyStart: Int)? {
+        var position = start
+        var firstEmptyLine: Int?
+        while position >= 1, source[position - 1] == 0x0A {
+            var lineStart = position - 1
+            if lineStart >= 1, source[lineStart - 1] == 0x0D { lineStart -= 1 }
+            guard lineStart >= 1, source[lineStart - 1] == 0x0A else { break }  // the line is not empty
+            firstEmptyLine = lineStart
+            position = lineStart
+        }
+        guard let firstEmptyLine else { return nil }
+        // The line ending at `position` must be the boundary delimiter line.
+        var lineStart = position - 1
+        while lineStart > 0, source[lineStart - 1] != 0x0A { lineStart -= 1 }
+        guard position - lineStart >= 3, source[lineStart] == UInt8(ascii: "-"), source[lineStart + 1] == UInt8(ascii: "-")
+        else { return nil }
+        guard let bodyStart = lineEnd(startingAt: firstEmptyLine, in: source) else { return nil }
+        return (firstEmptyLine, bodyStart)
+    }
+
+    /// If an empty line (CRLF or LF) starts at `index`, the index after it.
+    static func lineEnd(startingAt index: Int, in source: [UInt8]) -> Int? {
+        if index < source.count, source[index] == 0x0A { return index + 1 }
+        if index + 1 < source.count, source[index] == 0x0D, source[index + 1] == 0x0A { return index + 2 }
+        return nil
+    }
+
+    /// The body octets libetpan found (`mm_body`, a MAILMIME_DATA_TEXT pointing into our buffer).
+    private func bodyRange(of mime: mailmime) throws(MIMEError) -> Range<Int>? {
+        guard let data = mime.mm_body, Int(data.pointee.dt_type) == MAILMIME_DATA_TEXT,
+            let start = data.pointee.dt_data.dt_text.dt_data
+        else { return nil }
+        let offset = tree.offset(of: start)
+        guard (0...source.count).contains(offset) else { throw MIMEError(.malformedMessage) }
+        return offset..<min(offset + data.pointee.dt_data.dt_text.dt_length, source.count)
     }
 
     /// Transfer decoding (RFC 2045 §6). base64 and quoted-printable go through libetpan's
@@ -102,118 +194,5 @@ struct EtPanWalker {
         return result.withMemoryRebound(to: UInt8.self, capacity: length) {
             Array(UnsafeBufferPointer(start: $0, count: length))
         }
-    }
-
-    static func contentType(_ content: mailmime_content, limits: MIMELimits) -> ContentType {
-        var type = "application"
-        if let typePointer = content.ct_type {
-            let t = typePointer.pointee
-            if Int(t.tp_type) == MAILMIME_TYPE_DISCRETE_TYPE, let d = t.tp_data.tp_discrete_type?.pointee {
-                switch Int(d.dt_type) {
-                case MAILMIME_DISCRETE_TYPE_TEXT: type = "text"
-                case MAILMIME_DISCRETE_TYPE_IMAGE: type = "image"
-                case MAILMIME_DISCRETE_TYPE_AUDIO: type = "audio"
-                case MAILMIME_DISCRETE_TYPE_VIDEO: type = "video"
-                case MAILMIME_DISCRETE_TYPE_APPLICATION: type = "application"
-                default: type = d.dt_extension.map { String(cString: $0) } ?? "application"
-                }
-            } else if Int(t.tp_type) == MAILMIME_TYPE_COMPOSITE_TYPE, let c = t.tp_data.tp_composite_type?.pointee {
-                switch Int(c.ct_type) {
-                case MAILMIME_COMPOSITE_TYPE_MESSAGE: type = "message"
-                case MAILMIME_COMPOSITE_TYPE_MULTIPART: type = "multipart"
-                default: type = c.ct_token.map { String(cString: $0) } ?? "application"
-                }
-            }
-        }
-        let subtype = content.ct_subtype.map { String(cString: $0) } ?? "octet-stream"
-        var raw: [(name: String, value: String)] = []
-        forEach(content.ct_parameters, as: mailmime_parameter.self) { parameter in
-            if let name = parameter.pa_name, let value = parameter.pa_value {
-                raw.append((String(cString: name), String(decoding: cBytes(value), as: UTF8.self)))
-            }
-        }
-        let parameters = ParameterDecoder.decode(raw, maximumSections: limits.maximumParameterSections)
-        return ContentType(type: type, subtype: subtype, parameters: parameters)
-    }
-
-    /// Content-Transfer-Encoding and Content-Disposition from `mm_mime_fields` (mailmime_types.h).
-    static func mimeFields(
-        _ fields: UnsafeMutablePointer<mailmime_fields>?, limits: MIMELimits
-    ) -> (TransferEncoding, ContentDisposition?) {
-        var encoding = TransferEncoding.sevenBit
-        var disposition: ContentDisposition?
-        forEach(fields?.pointee.fld_list, as: mailmime_field.self) { field in
-            switch Int(field.fld_type) {
-            case MAILMIME_FIELD_TRANSFER_ENCODING:
-                if let mechanism = field.fld_data.fld_encoding?.pointee {
-                    encoding = transferEncoding(mechanism)
-                }
-            case MAILMIME_FIELD_DISPOSITION:
-                if let value = field.fld_data.fld_disposition?.pointee {
-                    disposition = contentDisposition(value, limits: limits)
-                }
-            default:
-                break
-            }
-        }
-        return (encoding, disposition)
-    }
-
-    private static func transferEncoding(_ mechanism: mailmime_mechanism) -> TransferEncoding {
-        switch Int(mechanism.enc_type) {
-        case MAILMIME_MECHANISM_7BIT: .sevenBit
-        case MAILMIME_MECHANISM_8BIT: .eightBit
-        case MAILMIME_MECHANISM_BINARY: .binary
-        case MAILMIME_MECHANISM_QUOTED_PRINTABLE: .quotedPrintable
-        case MAILMIME_MECHANISM_BASE64: .base64
-        default: .other(mechanism.enc_token.map { String(cString: $0).lowercased() } ?? "")
-        }
-    }
-
-    private static func contentDisposition(_ value: mailmime_disposition, limits: MIMELimits) -> ContentDisposition {
-        var kind = ContentDisposition.Kind.other("")
-        if let type = value.dsp_type?.pointee {
-            switch Int(type.dsp_type) {
-            case MAILMIME_DISPOSITION_TYPE_INLINE: kind = .inline
-            case MAILMIME_DISPOSITION_TYPE_ATTACHMENT: kind = .attachment
-            default: kind = .other(type.dsp_extension.map { String(cString: $0).lowercased() } ?? "")
-            }
-        }
-        var raw: [(name: String, value: String)] = []
-        forEach(value.dsp_parms, as: mailmime_disposition_parm.self) { parm in
-            switch Int(parm.pa_type) {
-            case MAILMIME_DISPOSITION_PARM_FILENAME:
-                if let name = parm.pa_data.pa_filename {
-                    raw.append(("filename", String(decoding: cBytes(name), as: UTF8.self)))
-                }
-            case MAILMIME_DISPOSITION_PARM_PARAMETER:
-                if let p = parm.pa_data.pa_parameter?.pointee, let name = p.pa_name, let v = p.pa_value {
-                    raw.append((String(cString: name), String(decoding: cBytes(v), as: UTF8.self)))
-                }
-            default:
-                break
-            }
-        }
-        return ContentDisposition(
-            kind: kind, parameters: ParameterDecoder.decode(raw, maximumSections: limits.maximumParameterSections))
-    }
-
-    /// Walks a libetpan `clist` (clist.h: `first`, `next`, `data`).
-    private static func forEach<T>(_ list: UnsafeMutablePointer<clist>?, as: T.Type, _ body: (T) -> Void) {
-        var cell = list?.pointee.first
-        while let current = cell {
-            if let data = current.pointee.data { body(data.assumingMemoryBound(to: T.self).pointee) }
-            cell = current.pointee.next
-        }
-    }
-
-    private static func cBytes(_ pointer: UnsafeMutablePointer<CChar>) -> [UInt8] {
-        Array(UnsafeRawBufferPointer(start: pointer, count: strlenSafe(pointer)))
-    }
-
-    private static func strlenSafe(_ pointer: UnsafeMutablePointer<CChar>) -> Int {
-        var n = 0
-        while pointer[n] != 0 { n += 1 }
-        return n
     }
 }

@@ -72,9 +72,11 @@ enum ParameterDecoder {
             if input[i] == UInt8(ascii: "%"), let hi = EncodedWordDecoder.hexValue(input[safe: i + 1]),
                 let lo = EncodedWordDecoder.hexValue(input[safe: i + 2])
             {
-                out.append(hi << 4 | lo); i += 3
+                out.append(hi << 4 | lo)
+                i += 3
             } else {
-                out.append(input[i]); i += 1
+                out.append(input[i])
+                i += 1
             }
         }
         return out

@@ -9,17 +9,25 @@ enum GPGFixture {
 
     /// Encrypts `plaintext` to a fresh throwaway key and returns the armored message.
     static func encryptArmored(_ plaintext: [UInt8]) throws -> [UInt8] {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("mb-gpg-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mb-gpg-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(
+            at: home, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         defer {
             _ = try? run(["gpgconf", "--kill", "all"], home: home)
             try? FileManager.default.removeItem(at: home)
         }
-        _ = try run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
-                     "Fixture <fixture@example.org>", "future-default", "default", "never"], home: home)
-        return try run(["gpg", "--batch", "--trust-model", "always", "--armor", "--encrypt", "--recipient",
-                        "fixture@example.org"], home: home, input: plaintext)
+        _ = try run(
+            [
+                "gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
+                "Fixture <fixture@example.org>", "future-default", "default", "never",
+            ], home: home)
+        return try run(
+            [
+                "gpg", "--batch", "--trust-model", "always", "--armor", "--encrypt", "--recipient",
+                "fixture@example.org",
+            ], home: home, input: plaintext)
     }
 
     /// One armored message per test process (key generation is the slow part).
@@ -32,7 +40,8 @@ enum GPGFixture {
         var environment = ProcessInfo.processInfo.environment
         environment["GNUPGHOME"] = home.path
         process.environment = environment
-        let stdin = Pipe(), stdout = Pipe()
+        let stdin = Pipe()
+        let stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice

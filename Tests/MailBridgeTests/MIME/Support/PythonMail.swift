@@ -14,7 +14,9 @@ enum PythonMail {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", script]
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
@@ -35,7 +37,7 @@ enum PythonMail {
 
     /// Builds a message with Python's `email` package. `body` is Python code that sets `msg`
     /// (an `EmailMessage`/`MIMEBase`); the result is serialised with CRLF line ends (policy SMTP).
-    static func build(_ body: String) throws -> [UInt8] {
+    static func build(_ body: String, input: [UInt8] = []) throws -> [UInt8] {
         let script = """
             import sys, email, email.policy
             from email.message import EmailMessage
@@ -45,10 +47,12 @@ enum PythonMail {
             from email.mime.application import MIMEApplication
             from email.mime.message import MIMEMessage
             from email import charset as _cs
+            from email.encoders import encode_7or8bit
+            stdin = sys.stdin.buffer.read()
             \(body)
             sys.stdout.buffer.write(msg.as_bytes(policy=msg.policy.clone(linesep="\\r\\n")))
             """
-        return try run(script)
+        return try run(script, input: input)
     }
 
     /// Parses `bytes` with Python's `email` parser (policy default) and runs `inspect`, Python code that reads
