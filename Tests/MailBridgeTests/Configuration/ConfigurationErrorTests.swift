@@ -51,7 +51,9 @@ import Testing
         #expect(error.code == .unknownOption)
         #expect(error.option == "smtp.prot")
         #expect(error.description.contains("did you mean 'port'?"))
-        #expect(error.description.hasPrefix("/etc/mailbridge/test.toml: smtp.prot: unknown option"))
+        // Five mailbox lines, then [smtp] on line 6 and the typo on line 7.
+        #expect(error.line == 7)
+        #expect(error.description.hasPrefix("/etc/mailbridge/test.toml:7: smtp.prot: unknown option"))
     }
 
     @Test func unknownSectionIsAnError() throws {
@@ -228,6 +230,22 @@ import Testing
         #expect(throws: ConfigurationError.unreadableFileError) {
             try BridgeConfiguration.load(file: "/nonexistent/\(UUID().uuidString).toml")
         }
+    }
+
+    @Test func errorsCarryTheLineOfTheirOption() throws {
+        let second = Self.mailbox.replacingOccurrences(of: "beratung@example.org", with: "no-at-sign")
+            .replacingOccurrences(of: "field = \"Suchtberatung\"\n", with: "")
+        let text = "# comment\n[smtp]\nport = 0\n\n" + Self.mailbox + second + """
+            [retention.fields]
+            "Unbekannt" = 30
+
+            """
+        let found = problems(text)
+        let lines = Dictionary(uniqueKeysWithValues: found.map { ($0.option ?? "", $0.line) })
+        #expect(lines["smtp.port"] == 3)
+        #expect(lines["mailbox[2].address"] == 11)  // mailbox[1] is lines 5-9, [[mailbox]] again on 10
+        #expect(lines["mailbox[2].field"] == 10)  // missing: the table's header
+        #expect(lines["retention.fields.Unbekannt"] == 15)
     }
 
     @Test func didYouMeanUsesEditDistance() {

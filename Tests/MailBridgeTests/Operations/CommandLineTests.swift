@@ -32,7 +32,7 @@ import Testing
         let broken = try folder.write("broken.toml", ConfigurationErrorTests.mailbox + "[smtp]\nprot = 25\n")
         let invalid = try run("check-config", "--config", broken)
         #expect(invalid.status == 3)
-        #expect(invalid.output.contains("\(broken): smtp.prot: unknown option"))
+        #expect(invalid.output.contains("\(broken):7: smtp.prot: unknown option"))
         #expect(invalid.output.contains("did you mean 'port'?"))
 
         let json = try run("check-config", "--config", broken, "--json")
