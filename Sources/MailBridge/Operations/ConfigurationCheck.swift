@@ -52,7 +52,8 @@ public enum ConfigurationCheck {
         func requireFile(_ path: AbsolutePath?, _ option: String) {
             guard let path else { return }
             var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: path.string, isDirectory: &isDirectory) || isDirectory.boolValue {
+            let exists = FileManager.default.fileExists(atPath: path.string, isDirectory: &isDirectory)
+            if !exists || isDirectory.boolValue {
                 problems.append(
                     ConfigurationError(
                         .unreadableFile, file: file, option: option, expected: "an existing file at this path"))

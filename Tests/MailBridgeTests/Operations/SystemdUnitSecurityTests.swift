@@ -72,7 +72,8 @@ import Testing
                 if r.returncode != 0: print(r.stderr.decode()); sys.exit(1)
                 return r.stdout
             gpg("--quick-gen-key", "gateway@example.org", "ed25519", "sign", "never")
-            fpr = [l.split(":")[9] for l in gpg("--with-colons", "--list-keys").decode().splitlines() if l.startswith("fpr")][0]
+            listing = gpg("--with-colons", "--list-keys").decode().splitlines()
+            fpr = [l.split(":")[9] for l in listing if l.startswith("fpr")][0]
             gpg("--quick-add-key", fpr, "cv25519", "encr", "never")
             secret = gpg("--trust-model", "always", "--armor", "--encrypt", "--sign", "-r", fpr, data=b"MDWE test")
             print("DECRYPTED", gpg("--decrypt", data=secret).decode())
