@@ -27,6 +27,7 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
             case duplicate = "duplicate value"
             case relativePath = "relative path"
             case conflictingOptions = "conflicting options"
+            case insecureFile = "insecure file permissions"
         }
 
         private let kind: Kind
@@ -52,6 +53,8 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
         public static let relativePath = Code(.relativePath)
         /// Options that do not fit together (a TLS key without a certificate, …).
         public static let conflictingOptions = Code(.conflictingOptions)
+        /// A file holding a secret (master key, password, passphrase, TLS key) that others may read or replace.
+        public static let insecureFile = Code(.insecureFile)
 
         public var description: String { kind.rawValue }
     }
