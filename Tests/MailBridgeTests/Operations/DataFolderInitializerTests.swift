@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -99,5 +100,41 @@ extension String {
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(utf8))
+    }
+}
+
+@Suite struct MasterKeyLoaderTests {
+    @Test func loadsTheKeyInitCreatedAndPrefersTheCredential() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let data = try AbsolutePath(folder.path + "/data")
+        _ = try DataFolderInitializer.run(dataFolder: data, configFile: nil)
+        let keys = BridgeConfiguration.embeddedDefault(dataFolder: data).keys
+        let onDisk = try Data(contentsOf: URL(fileURLWithPath: data.string + "/master.key"))
+        let key = try keys.loadMasterKey(environment: [:])
+        #expect(key.withUnsafeBytes { Data($0) } == onDisk)
+
+        // A credential directory with the named credential wins over the file.
+        let credentials = folder.path + "/credentials"
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
+        let credentialBytes = Data((0..<32).map { UInt8($0) })
+        try credentialBytes.write(to: URL(fileURLWithPath: credentials + "/mailbridge-master-key"))
+        let fromCredential = try keys.loadMasterKey(environment: ["CREDENTIALS_DIRECTORY": credentials])
+        #expect(fromCredential.withUnsafeBytes { Data($0) } == credentialBytes)
+    }
+
+    @Test func refusesWrongLengthOpenPermissionsAndMissingFiles() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let data = try AbsolutePath(folder.path)
+        let keys = BridgeConfiguration.embeddedDefault(dataFolder: data).keys
+        #expect(throws: MasterKeyError(.unreadable, path: "")) { try keys.loadMasterKey(environment: [:]) }
+        let path = folder.path + "/master.key"
+        try Data(count: 31).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        #expect(throws: MasterKeyError(.wrongLength, path: "")) { try keys.loadMasterKey(environment: [:]) }
+        try Data(count: 32).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        #expect(throws: MasterKeyError(.insecurePermissions, path: "")) { try keys.loadMasterKey(environment: [:]) }
     }
 }
