@@ -35,9 +35,18 @@ extension BridgeConfiguration {
     public static func parse(_ text: String, file: String? = nil) throws(ConfigurationError) -> BridgeConfiguration {
         let reader = ConfigurationReader(file: file)
         let configuration = read(text, reader: reader)
-        if let first = reader.errors.first {
-            var error = first
-            error.followingErrors = Array(reader.errors.dropFirst())
+        if !reader.errors.isEmpty {
+            let map = ConfigurationSourceMap(text: text)
+            // In file order (problems without a line last), each kind of check keeping its own order.
+            let located = reader.errors.map { error in
+                var error = error
+                if error.line == nil, let option = error.option { error.line = map.line(of: option) }
+                return error
+            }.enumerated().sorted { a, b in
+                (a.element.line ?? Int.max, a.offset) < (b.element.line ?? Int.max, b.offset)
+            }.map(\.element)
+            var error = located[0]
+            error.followingErrors = Array(located.dropFirst())
             throw error
         }
         guard let configuration else {

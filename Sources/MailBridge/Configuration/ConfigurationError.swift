@@ -5,8 +5,9 @@
 /// the file holds no secrets by design (passwords live in separate files), but a mistyped value could still be
 /// personal data such as a client's address, and errors end up in logs.
 ///
-/// Line numbers: TOMLKit 0.6.0 reports source positions only for syntax errors, not for parsed values, so
-/// errors about values carry the option path alone.
+/// Line numbers: TOMLKit 0.6.0 reports source positions only for syntax errors (line and column). For other
+/// errors the loader finds the option's line itself (`ConfigurationSourceMap`, for plain `key = value` lines;
+/// a missing option points at its table's header); where it cannot, the option path alone names the place.
 ///
 /// ```swift
 /// do { _ = try BridgeConfiguration.load(file: "/etc/mailbridge/mailbridge.toml") }
@@ -26,6 +27,7 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
             case duplicate = "duplicate value"
             case relativePath = "relative path"
             case conflictingOptions = "conflicting options"
+            case insecureFile = "insecure file permissions"
         }
 
         private let kind: Kind
@@ -51,6 +53,8 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
         public static let relativePath = Code(.relativePath)
         /// Options that do not fit together (a TLS key without a certificate, …).
         public static let conflictingOptions = Code(.conflictingOptions)
+        /// A file holding a secret (master key, password, passphrase, TLS key) that others may read or replace.
+        public static let insecureFile = Code(.insecureFile)
 
         public var description: String { kind.rawValue }
     }
@@ -61,7 +65,8 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
     public var file: String?
     /// The option path, like `smtp.port` or `mailbox[2].address` (arrays of tables counted from 1).
     public var option: String?
-    /// Line and column (1-based) where the TOML parser located a syntax error.
+    /// Line (1-based) of the option, or of its table when the option is missing; `nil` if unknown.
+    /// For syntax errors, line and column where the TOML parser stopped.
     public var line: Int?
     public var column: Int?
     /// What was expected, in words for an administrator. Never contains the value that was found.

@@ -77,7 +77,9 @@ final class ConfigurationReader {
     }
 
     /// A table whose keys are chosen by the admin (`[retention.fields]`), as key/value pairs.
-    func freeformTable(_ parent: Section, _ key: String) -> (path: String, entries: [(String, any TOMLValueConvertible)]) {
+    func freeformTable(
+        _ parent: Section, _ key: String
+    ) -> (path: String, entries: [(String, any TOMLValueConvertible)]) {
         let path = parent.optionPath(key)
         guard let value = lookUp(parent, key) else { return (path, []) }
         guard let table = value.table else {

@@ -101,7 +101,8 @@ extension BridgeConfiguration {
         language = "de"
 
         # Own text files replacing the built-in ones (copy them from Config/templates/ and edit). Default: none.
-        # Allowed placeholders: redirect and reply-waiting only {{link}} (required), notify only {{field}} and {{thread}}.
+        # Allowed placeholders: redirect and reply-waiting only {{link}} (required),
+        # notify only {{field}} and {{thread}}.
         # Any other placeholder is refused, so no personal data can reach plain mail.
         # redirect-template = "/etc/mailbridge/templates/redirect.de.txt"
         # notify-template = "/etc/mailbridge/templates/notify.de.txt"

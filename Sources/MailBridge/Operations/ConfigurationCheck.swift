@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `mailbridge check-config`: loads and validates a configuration, then checks the files it names (custom
 /// templates against their placeholder policy; password, TLS and passphrase files for existence).
 ///
@@ -46,25 +52,37 @@ public enum ConfigurationCheck {
         return Result(status: status, output: output, errors: errors)
     }
 
-    /// Problems with files the configuration names: templates that break their policy, files that are missing.
+    /// Problems with files the configuration names: templates that break their policy, files that are missing,
+    /// secret files that others may read or write. The master key file may be missing (`init` creates it, or a
+    /// systemd credential replaces it) but must not be open to others when present.
     static func referencedFileProblems(_ configuration: BridgeConfiguration, file: String) -> [ConfigurationError] {
         var problems: [ConfigurationError] = []
-        func requireFile(_ path: AbsolutePath?, _ option: String) {
+        func checkFile(_ path: AbsolutePath?, _ option: String, secret: Bool, optional: Bool = false) {
             guard let path else { return }
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: path.string, isDirectory: &isDirectory) || isDirectory.boolValue {
+            var status = stat()
+            guard stat(path.string, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+                if !optional {
+                    problems.append(
+                        ConfigurationError(
+                            .unreadableFile, file: file, option: option, expected: "an existing file at this path"))
+                }
+                return
+            }
+            if secret, status.st_mode & 0o077 != 0 {
                 problems.append(
                     ConfigurationError(
-                        .unreadableFile, file: file, option: option, expected: "an existing file at this path"))
+                        .insecureFile, file: file, option: option,
+                        expected: "a file only its owner can read and write (chmod 600)"))
             }
         }
-        requireFile(configuration.keys.passphraseFile, "keys.passphrase-file")
-        requireFile(configuration.smtp.tlsCertificate, "smtp.tls-certificate")
-        requireFile(configuration.smtp.tlsKey, "smtp.tls-key")
+        checkFile(configuration.keys.masterKeyFile, "keys.master-key-file", secret: true, optional: true)
+        checkFile(configuration.keys.passphraseFile, "keys.passphrase-file", secret: true)
+        checkFile(configuration.smtp.tlsCertificate, "smtp.tls-certificate", secret: false)
+        checkFile(configuration.smtp.tlsKey, "smtp.tls-key", secret: true)
         for (index, source) in configuration.imapSources.enumerated() {
-            requireFile(source.passwordFile, "imap[\(index + 1)].password-file")
+            checkFile(source.passwordFile, "imap[\(index + 1)].password-file", secret: true)
         }
-        requireFile(configuration.smarthost?.passwordFile, "smarthost.password-file")
+        checkFile(configuration.smarthost?.passwordFile, "smarthost.password-file", secret: true)
         for (index, mailbox) in configuration.mailboxes.enumerated() {
             for kind in MessageTemplate.Kind.allCases {
                 do {

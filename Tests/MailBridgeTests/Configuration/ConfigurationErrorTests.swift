@@ -51,7 +51,9 @@ import Testing
         #expect(error.code == .unknownOption)
         #expect(error.option == "smtp.prot")
         #expect(error.description.contains("did you mean 'port'?"))
-        #expect(error.description.hasPrefix("/etc/mailbridge/test.toml: smtp.prot: unknown option"))
+        // Five mailbox lines, then [smtp] on line 6 and the typo on line 7.
+        #expect(error.line == 7)
+        #expect(error.description.hasPrefix("/etc/mailbridge/test.toml:7: smtp.prot: unknown option"))
     }
 
     @Test func unknownSectionIsAnError() throws {
@@ -162,7 +164,8 @@ import Testing
         let remote = try single(Self.mailbox + "[smarthost]\nhost = \"smtp.example.org\"\ntls = \"none\"\n")
         #expect(remote.code == .invalidValue)
         #expect(remote.option == "smarthost.tls")
-        let local = try BridgeConfiguration.parse(Self.mailbox + "[smarthost]\nhost = \"127.0.0.1\"\ntls = \"none\"\nport = 25\n")
+        let local = try BridgeConfiguration.parse(
+            Self.mailbox + "[smarthost]\nhost = \"127.0.0.1\"\ntls = \"none\"\nport = 25\n")
         #expect(local.smarthost?.tls == BridgeConfiguration.Smarthost.TLSMode.none)
     }
 
@@ -230,9 +233,26 @@ import Testing
         }
     }
 
+    @Test func errorsCarryTheLineOfTheirOption() throws {
+        let second = Self.mailbox.replacingOccurrences(of: "beratung@example.org", with: "no-at-sign")
+            .replacingOccurrences(of: "field = \"Suchtberatung\"\n", with: "")
+        let text = "# comment\n[smtp]\nport = 0\n\n" + Self.mailbox + second + """
+            [retention.fields]
+            "Unbekannt" = 30
+
+            """
+        let found = problems(text)
+        let lines = Dictionary(uniqueKeysWithValues: found.map { ($0.option ?? "", $0.line) })
+        #expect(lines["smtp.port"] == 3)
+        #expect(lines["mailbox[2].address"] == 11)  // mailbox[1] is lines 5-9, [[mailbox]] again on 10
+        #expect(lines["mailbox[2].field"] == 10)  // missing: the table's header
+        #expect(lines["retention.fields.Unbekannt"] == 15)
+    }
+
     @Test func didYouMeanUsesEditDistance() {
         #expect(ConfigurationReader.editDistance("prot", "port") == 2)
-        #expect(ConfigurationReader.closest(to: "max-recipient", among: ["max-recipients", "max-errors"]) == "max-recipients")
+        let closest = ConfigurationReader.closest(to: "max-recipient", among: ["max-recipients", "max-errors"])
+        #expect(closest == "max-recipients")
         #expect(ConfigurationReader.closest(to: "colour", among: ["port", "listen"]) == nil)
     }
 }
