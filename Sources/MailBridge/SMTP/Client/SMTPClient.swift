@@ -131,6 +131,7 @@ public struct SMTPClient: Sendable {
                             maximumBufferSize: 2 * limits.maximumLineLength))
                     try operations.addHandler(
                         SMTPConnectionEventHandler(idleTimeout: stepTimeout, sessionDeadline: deliveryTimeout))
+                    try operations.addHandler(TLSEventReadCompleteHandler())
                     return try NIOAsyncChannel<SMTPInboundEvent, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
