@@ -139,7 +139,7 @@ public final class SMTPListener: Service, Sendable {
                 var session = SMTPSession(
                     channel: channel, gate: connection.gate, configuration: configuration, policy: policy,
                     spool: spool, intake: intake, sslContext: sslContext,
-                    clientAddress: ClientAddress(ip), logger: logger)
+                    clientAddress: PeerAddress(ip), logger: logger)
                 await withGracefulShutdownHandler {
                     await session.run(inbound)
                 } onGracefulShutdown: {

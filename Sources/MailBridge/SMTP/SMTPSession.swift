@@ -22,7 +22,7 @@ struct SMTPSession {
     let spool: SpoolIntake
     let intake: any MessageIntake
     let sslContext: NIOSSLContext?
-    let clientAddress: ClientAddress?
+    let clientAddress: PeerAddress?
     var logger: Logger
 
     private let parser: SMTPCommandParser
@@ -36,7 +36,7 @@ struct SMTPSession {
 
     init(
         channel: any Channel, gate: SMTPFramingGate, configuration: SMTPServerConfiguration, policy: RecipientPolicy,
-        spool: SpoolIntake, intake: any MessageIntake, sslContext: NIOSSLContext?, clientAddress: ClientAddress?,
+        spool: SpoolIntake, intake: any MessageIntake, sslContext: NIOSSLContext?, clientAddress: PeerAddress?,
         logger: Logger
     ) {
         self.channel = channel

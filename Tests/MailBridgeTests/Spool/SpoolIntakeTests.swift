@@ -4,7 +4,7 @@ import NIOCore
 import Testing
 
 /// A unique temporary folder per test, removed at the end.
-struct TemporaryFolder: ~Copyable {
+struct SpoolTestFolder: ~Copyable {
     let url: URL
     init() throws {
         url = FileManager.default.temporaryDirectory.appending(path: "mailbridge-test-\(UUID().uuidString)")
@@ -22,7 +22,7 @@ struct SpoolIntakeTests {
     }
 
     @Test func acceptMovesMessageAndEnvelopeIntoIncoming() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try SpoolTestFolder()
         let spool = try SpoolIntake(root: folder.url)
         let id = QueueID.make(millisecondsSince1970: 1)
         let file = try spool.makeSpoolFile(queueID: id)
@@ -42,7 +42,7 @@ struct SpoolIntakeTests {
     }
 
     @Test func discardedAndAbandonedFilesLeaveNothing() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try SpoolTestFolder()
         let spool = try SpoolIntake(root: folder.url)
         let file = try spool.makeSpoolFile(queueID: .make(millisecondsSince1970: 2))
         try await file.append(ByteBuffer(string: "partial"))
@@ -55,7 +55,7 @@ struct SpoolIntakeTests {
     }
 
     @Test func recoverDropsHalfReceivedFilesAndOrphanEnvelopes() throws {
-        let folder = try TemporaryFolder()
+        let folder = try SpoolTestFolder()
         let spool = try SpoolIntake(root: folder.url)
         try Data("half".utf8).write(to: spool.temporaryFolder.appending(path: "0000000000010000000a.eml"))
         try Data("{}".utf8).write(to: spool.incomingFolder.appending(path: "0000000000020000000b.env"))
@@ -65,7 +65,7 @@ struct SpoolIntakeTests {
     }
 
     @Test func refusesFilesFromElsewhere() async throws {
-        let folder = try TemporaryFolder()
+        let folder = try SpoolTestFolder()
         let spool = try SpoolIntake(root: folder.url)
         let id = QueueID.make(millisecondsSince1970: 4)
         let message = InboundMessage(envelope: try Self.envelope(id), spoolFile: URL(filePath: "/etc/passwd"), size: 1)

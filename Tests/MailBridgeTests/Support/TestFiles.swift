@@ -13,7 +13,7 @@ func packageFile(_ relativePath: String) throws -> String {
 }
 
 /// A unique temporary folder, removed by `remove()`.
-struct ConfigTestFolder {
+struct TemporaryFolder {
     let url: URL
     var path: String { url.path }
 
