@@ -61,7 +61,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
             keys: KeysSection(dataFolder: dataFolder),
             mailboxes: [
                 Mailbox(
-                    address: address, field: "Allgemeine Beratung", teamNotificationAddress: address,
+                    address: address, field: "allgemein", teamNotificationAddress: address,
                     redirectLink: link, language: .de)
             ]
         )
