@@ -71,6 +71,9 @@ import Glibc
             folder.remove()
         }
         let configCopy = try folder.write("mailbridge.toml", try packageFile("Config/mailbridge.example.toml"))
+        // A copy inside the folder, so the unprivileged user can run it wherever the checkout lives.
+        let mailbridgeCopy = folder.path + "/mailbridge"
+        try FileManager.default.copyItem(atPath: mailbridge, toPath: mailbridgeCopy)
         let script = try folder.write(
             "run.sh",
             """
@@ -93,10 +96,11 @@ import Glibc
             _ = chmod(folder.path, 0o700)
             _ = chmod(script, 0o755)
             _ = chmod(configCopy, 0o644)
+            _ = chmod(mailbridgeCopy, 0o755)
             arguments += ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         }
         let trace = folder.path + "/trace"
-        arguments += [strace, "-f", "-qq", "-o", trace, "/bin/sh", script, folder.path, mailbridge, configCopy]
+        arguments += [strace, "-f", "-qq", "-o", trace, "/bin/sh", script, folder.path, mailbridgeCopy, configCopy]
         let result = try runProcess("/usr/bin/timeout", arguments, timeout: 150)
         #expect(result.status == 0, "\(result.output)")
 
