@@ -107,6 +107,10 @@ public final class Gateway: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully (listener first, then the runner and the queue).
     public func run() async throws {
+        let notifier = SystemdNotifier()
+        // Type=notify: the listener is bound and the store open, so the unit is ready now.
+        try? notifier.notify(.ready, .status("accepting mail"))
+        defer { try? notifier.notify(.stopping) }
         var services: [any Service] = [listener, runner]
         if let queue { services.append(queue) }
         services.append(SystemdWatchdogService())
