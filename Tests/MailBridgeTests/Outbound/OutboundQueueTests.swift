@@ -145,6 +145,25 @@ struct OutboundQueueTests {
         #expect(sink.events("rcpt").count == 3)
     }
 
+    @Test func givesUpAtMaximumAge() async throws {
+        let sink = try OutboundSink.start(.init(dataReplies: ["451 4.3.0 try again later"]))
+        defer { sink.stop() }
+        let store = InMemoryOutboxStore()
+        let id = await store.add(Self.envelope, message: Self.message("old"), at: Date().addingTimeInterval(-120))
+        let queue = Self.queue(store, sink)  // maximum age 60 s
+        let task = Task { try await queue.run() }
+        queue.kick()
+        let failed = await Self.eventually {
+            if case .failed = await store.state(id) { return true }
+            return false
+        }
+        task.cancel()
+        _ = try? await task.value
+        #expect(failed)
+        #expect(await store.row(id)?.lastError?.reply == .localError)
+        #expect(sink.events("data").count == 1, "one attempt, then given up")
+    }
+
     /// Restart semantics: a crash (task cancelled) while a delivery is in flight, then a new queue on the same
     /// store. Delivered items are never sent again; the in-flight item is sent again (at-least-once) and the
     /// receiver sees the same Message-ID twice, which is what lets it deduplicate.

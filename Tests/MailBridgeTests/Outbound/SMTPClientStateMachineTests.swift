@@ -190,3 +190,12 @@ struct SMTPClientStateMachineTests {
         #expect(String(buffer: SMTPClientCommand.authPlain(Self.credentials).wireBytes) == "AUTH PLAIN AHJlbGF5AHNlY3JldA==\r\n")
     }
 }
+
+extension SMTPClientStateMachineTests {
+    @Test func replyDuringTLSHandshakeEndsWithoutQuit() {
+        var machine = Self.machine()
+        _ = Self.run(&machine, [Self.reply(220), Self.ehloTLS, Self.reply(220)])
+        #expect(machine.receivedReply(Self.reply(250))
+            == .close(.temporaryFailure(DeliveryFailure(.malformedReply, step: .tlsHandshake))))
+    }
+}
