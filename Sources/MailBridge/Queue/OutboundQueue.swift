@@ -101,7 +101,7 @@ public final class OutboundQueue: Service, Sendable {
                             return await iterator.next() == nil ? .kicksEnded : .kicked
                         }
                     }
-                    let wake = await nextWake()
+                    let wake = await nextWake(inFlight: !inFlight.isEmpty)
                     if timerDue.map({ wake < $0 }) ?? true {
                         timerDue = wake
                         let seconds = max(0, wake.timeIntervalSince(now()))
@@ -127,12 +127,16 @@ public final class OutboundQueue: Service, Sendable {
         }
     }
 
-    /// When to look again: the next due item, but no later than the poll interval.
-    private func nextWake() async -> Date {
-        let poll = now().addingTimeInterval(RetryPolicy.seconds(configuration.pollInterval))
+    /// When to look again: the next due item, but no later than the poll interval. A date that is already past
+    /// belongs to an item in flight (everything else due was just launched, or waits for a free slot, and a
+    /// finishing delivery wakes the loop), so it must not arm an immediate timer: that would spin.
+    private func nextWake(inFlight: Bool) async -> Date {
+        let current = now()
+        let poll = current.addingTimeInterval(RetryPolicy.seconds(configuration.pollInterval))
         do {
             guard let next = try await store.nextAttemptDate() else { return poll }
-            return min(next, poll)
+            if next > current { return min(next, poll) }
+            return inFlight ? poll : min(current.addingTimeInterval(1), poll)
         } catch {
             logger.error("outbox store unavailable", metadata: ["queue.error": "\(type(of: error))"])
             return poll

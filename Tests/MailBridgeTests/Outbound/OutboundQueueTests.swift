@@ -72,6 +72,28 @@ struct OutboundQueueTests {
         for id in ids { #expect(await store.deliveredMarks[id] == 1) }
     }
 
+    /// While a delivery is in flight its item is still due in the store; the loop must not spin on it.
+    @Test func loopDoesNotSpinWhileDeliveriesAreInFlight() async throws {
+        let sink = try OutboundSink.start(.init(dataDelay: 1.5, delayedMessages: 2))
+        defer { sink.stop() }
+        let store = InMemoryOutboxStore()
+        let first = await store.add(Self.envelope, message: Self.message("slow1"))
+        let second = await store.add(Self.envelope, message: Self.message("slow2"))
+        let third = await store.add(Self.envelope, message: Self.message("fast3"))
+        let queue = Self.queue(store, sink, concurrency: 2)
+        let task = Task { try await queue.run() }
+        queue.kick()
+        let done = await Self.eventually {
+            for id in [first, second, third] where await store.state(id) != .delivered { return false }
+            return true
+        }
+        task.cancel()
+        _ = try? await task.value
+        #expect(done)
+        let queries = await store.dueQueries
+        #expect(queries < 15, "the store was asked \(queries) times in about 2 seconds")
+    }
+
     @Test func kickWakesTheLoopForNewItems() async throws {
         let sink = try OutboundSink.start()
         defer { sink.stop() }
