@@ -146,7 +146,7 @@ public final class OutboundQueue: Service, Sendable {
     private func launchDue(into group: inout TaskGroup<Event>, inFlight: inout Set<QueueItemID>) async {
         let free = configuration.concurrency - inFlight.count
         guard free > 0 else { return }
-        let items: [OutboxItem]
+        let items: [QueuedMail]
         do {
             items = try await store.dueItems(now: now(), limit: free + inFlight.count)
         } catch {
@@ -164,7 +164,7 @@ public final class OutboundQueue: Service, Sendable {
     }
 
     /// One attempt and its record. Runs as a child task; the store serialises its own writes.
-    private func deliver(_ item: OutboxItem) async {
+    private func deliver(_ item: QueuedMail) async {
         let result = await deliverer.deliver(item.envelope, message: item.message)
         var metadata: Logger.Metadata = ["queue.item": "\(item.id)", "queue.result": "\(result)"]
         do {

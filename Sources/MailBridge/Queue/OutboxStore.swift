@@ -3,7 +3,7 @@ public import NIOCore
 
 /// One message waiting in the outbox: envelope, the final RFC 5322 bytes (already encrypted where needed) and
 /// its delivery history. `description` is redacted.
-public struct OutboxItem: Hashable, Sendable, CustomStringConvertible {
+public struct QueuedMail: Hashable, Sendable, CustomStringConvertible {
     public var id: QueueItemID
     public var envelope: OutboundEnvelope
     public var message: ByteBuffer
@@ -25,7 +25,7 @@ public struct OutboxItem: Hashable, Sendable, CustomStringConvertible {
         self.nextAttempt = nextAttempt ?? queuedAt
     }
 
-    public var description: String { "OutboxItem(\(id), attempts: \(attempts), \(message.readableBytes) bytes)" }
+    public var description: String { "QueuedMail(\(id), attempts: \(attempts), \(message.readableBytes) bytes)" }
 }
 
 /// Where outbox state lives durably. The queue keeps no state of its own that must survive a restart, so
@@ -39,7 +39,7 @@ public struct OutboxItem: Hashable, Sendable, CustomStringConvertible {
 /// §3.6.4), which is part of the stored bytes and therefore identical on every attempt.
 public protocol OutboxStore: Sendable {
     /// Pending items with `nextAttempt <= now`, earliest `nextAttempt` first, at most `limit`.
-    func dueItems(now: Date, limit: Int) async throws -> [OutboxItem]
+    func dueItems(now: Date, limit: Int) async throws -> [QueuedMail]
     /// The earliest `nextAttempt` of any pending item, or nil if none is pending.
     func nextAttemptDate() async throws -> Date?
     /// The server accepted the item: it is never returned by ``dueItems(now:limit:)`` again.

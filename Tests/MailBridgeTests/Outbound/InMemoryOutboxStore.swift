@@ -13,7 +13,7 @@ actor InMemoryOutboxStore: OutboxStore {
     }
 
     struct Row {
-        var item: OutboxItem
+        var item: QueuedMail
         var state: State
         var lastError: DeliveryFailure?
     }
@@ -27,7 +27,7 @@ actor InMemoryOutboxStore: OutboxStore {
     func add(_ envelope: OutboundEnvelope, message: String, at date: Date = Date()) -> QueueItemID {
         let id = QueueItemID(nextID)
         nextID += 1
-        rows[id] = Row(item: OutboxItem(id: id, envelope: envelope, message: ByteBuffer(string: message), queuedAt: date),
+        rows[id] = Row(item: QueuedMail(id: id, envelope: envelope, message: ByteBuffer(string: message), queuedAt: date),
             state: .pending)
         return id
     }
@@ -35,7 +35,7 @@ actor InMemoryOutboxStore: OutboxStore {
     func state(_ id: QueueItemID) -> State? { rows[id]?.state }
     func row(_ id: QueueItemID) -> Row? { rows[id] }
 
-    func dueItems(now: Date, limit: Int) async throws -> [OutboxItem] {
+    func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
         dueQueries += 1
         return rows.values.filter { $0.state == .pending && $0.item.nextAttempt <= now }
             .map(\.item).sorted { ($0.nextAttempt, $0.id) < ($1.nextAttempt, $1.id) }.prefix(limit).map { $0 }
