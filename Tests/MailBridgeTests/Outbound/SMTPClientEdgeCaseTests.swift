@@ -89,7 +89,8 @@ struct SMTPClientEdgeCaseTests {
         defer { server.stop() }
         let result = await Self.client(server).deliver(Self.envelope, message: Self.message)
         #expect(result == .temporaryFailure(
-            DeliveryFailure(.serverClosing, step: .mailFrom, reply: .serviceNotAvailable, enhanced: .systemNotAccepting)))
+            DeliveryFailure(
+                .serverClosing, step: .mailFrom, reply: .serviceNotAvailable, enhanced: .systemNotAccepting)))
         let received = server.received()
         #expect(received.hasPrefix("EHLO gateway.test\r\nHELO gateway.test\r\nMAIL FROM:<gateway@example.org>\r\n"))
         #expect(!received.contains("QUIT"), "no QUIT after 421 (RFC 5321 §3.8)")

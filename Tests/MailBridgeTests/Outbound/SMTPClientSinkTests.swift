@@ -61,7 +61,8 @@ struct SMTPClientSinkTests {
     @Test func permanentFailure() async throws {
         let sink = try OutboundSink.start(.init(rcptReply: "550 5.1.1 no such user"))
         defer { sink.stop() }
-        let result = await Self.client(port: sink.port).deliver(Self.envelope, message: ByteBuffer(string: Self.message()))
+        let result = await Self.client(port: sink.port)
+            .deliver(Self.envelope, message: ByteBuffer(string: Self.message()))
         #expect(result == .permanentFailure(
             DeliveryFailure(.rejected, step: .rcptTo, reply: .mailboxUnavailable, enhanced: .badDestinationMailbox)))
         #expect(sink.events("data").isEmpty, "no DATA after a refused recipient")
