@@ -60,7 +60,17 @@ public final class Gateway: Sendable {
                                  redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds)),
             logger: logger)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
-        let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger)
+        var queue: OutboundQueue?
+        if let smarthost = configuration.smarthost {
+            let client = SMTPClient(configuration: try smarthost.clientConfiguration(
+                heloName: mailboxes.first?.address.domain ?? "localhost"), logger: logger)
+            queue = OutboundQueue(store: ThreadStoreOutbox(store: store), deliverer: client, policy: RetryPolicy(),
+                                  logger: logger)
+        } else {
+            logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
+        }
+        let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
+                                    afterCommit: { [queue] in queue?.kick() })
 
         let smtp = configuration.smtp
         let listener = try await SMTPListener.bind(
@@ -80,15 +90,6 @@ public final class Gateway: Sendable {
             },
             logger: logger)
 
-        var queue: OutboundQueue?
-        if let smarthost = configuration.smarthost {
-            let client = SMTPClient(configuration: try smarthost.clientConfiguration(
-                heloName: mailboxes.first?.address.domain ?? "localhost"), logger: logger)
-            queue = OutboundQueue(store: ThreadStoreOutbox(store: store), deliverer: client, policy: RetryPolicy(),
-                                  logger: logger)
-        } else {
-            logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
-        }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, gatewayKeys: gatewayKeys, logger: logger)
     }

@@ -9,13 +9,18 @@ public final class PipelineRunner: Service, Sendable {
     let pipeline: Pipeline
     let logger: Logger
     let pollInterval: Duration
+    let afterCommit: @Sendable () -> Void
     private let wake = WakeSignal()
 
-    public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5)) {
+    /// `afterCommit` runs after each processed message (the gateway kicks the outbound queue there, since a
+    /// redirect or a notice may have been queued in the same transaction).
+    public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5),
+                afterCommit: @escaping @Sendable () -> Void = {}) {
         self.spool = spool
         self.pipeline = pipeline
         self.logger = logger
         self.pollInterval = pollInterval
+        self.afterCommit = afterCommit
     }
 
     /// Called after the SMTP listener (or the IMAP fetcher) spooled a message.
@@ -46,6 +51,7 @@ public final class PipelineRunner: Service, Sendable {
         for message in pending where !Task.isCancelled {
             do {
                 _ = try await pipeline.accept(message)
+                afterCommit()
                 try spool.remove(message)
             } catch {
                 // Error descriptions of the store, PGPShim and the spool carry no content.

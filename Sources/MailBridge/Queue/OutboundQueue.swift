@@ -10,7 +10,9 @@ public import ServiceLifecycle
 /// and never block), on a timer for the next due item, or when a delivery finishes. Every result is written to
 /// the store before the item leaves the in-flight set, so a restarted queue on the same store continues where
 /// this one stopped: delivered items are never picked again, items in flight at a crash are retried
-/// (at-least-once; see ``OutboxStore``). All traffic goes to one smarthost, so there is no per-domain busy set.
+/// (at-least-once; see ``OutboxStore``). If the store cannot record a result (after a short retry of the write),
+/// the item stays due there but is held back in memory for the policy's initial delay, so a failing store does
+/// not become a resend storm. All traffic goes to one smarthost, so there is no per-domain busy set.
 ///
 /// Graceful shutdown stops taking new items and waits for the deliveries in flight (each bounded by the
 /// client's delivery timeout). Cancelling the task instead abandons them without recording anything.
@@ -20,7 +22,8 @@ public import ServiceLifecycle
 ///
 /// ```swift
 /// let queue = OutboundQueue(store: store, deliverer: SMTPClient(configuration: smarthost), policy: RetryPolicy())
-/// let group = ServiceGroup(configuration: .init(services: [queue], gracefulShutdownSignals: [.sigterm], logger: logger))
+/// let group = ServiceGroup(
+///     configuration: .init(services: [queue], gracefulShutdownSignals: [.sigterm], logger: logger))
 /// try await group.run()
 /// // after committing an outbox row:
 /// queue.kick()
@@ -40,7 +43,8 @@ public final class OutboundQueue: Service, Sendable {
     }
 
     private enum Event: Sendable {
-        case finished(QueueItemID)
+        /// A delivery ended; if its result could not be stored, the item is held back until the date.
+        case finished(QueueItemID, holdUntil: Date?)
         case kicked
         case kicksEnded
         case timerFired
@@ -85,6 +89,9 @@ public final class OutboundQueue: Service, Sendable {
     private func loop() async {
         await withTaskGroup(of: Event.self) { group in
             var inFlight: Set<QueueItemID> = []
+            // Items whose result the store could not record: still due there, but not sent again before the date,
+            // so a broken store cannot turn into a resend storm.
+            var held: [QueueItemID: Date] = [:]
             var waitingForKick = false
             var timerDue: Date?
             var accepting = true
@@ -92,7 +99,9 @@ public final class OutboundQueue: Service, Sendable {
 
             while true {
                 if accepting && !Task.isCancelled {
-                    await launchDue(into: &group, inFlight: &inFlight)
+                    let current = now()
+                    held = held.filter { $0.value > current }
+                    await launchDue(into: &group, inFlight: &inFlight, held: held)
                     if !waitingForKick {
                         waitingForKick = true
                         let kicks = self.kicks
@@ -101,7 +110,8 @@ public final class OutboundQueue: Service, Sendable {
                             return await iterator.next() == nil ? .kicksEnded : .kicked
                         }
                     }
-                    let wake = await nextWake()
+                    var wake = await nextWake(inFlight: !inFlight.isEmpty || !held.isEmpty)
+                    if let release = held.values.min() { wake = min(wake, release) }
                     if timerDue.map({ wake < $0 }) ?? true {
                         timerDue = wake
                         let seconds = max(0, wake.timeIntervalSince(now()))
@@ -117,7 +127,9 @@ public final class OutboundQueue: Service, Sendable {
 
                 guard let event = await group.next() else { break }
                 switch event {
-                case .finished(let id): inFlight.remove(id)
+                case .finished(let id, let holdUntil):
+                    inFlight.remove(id)
+                    if let holdUntil { held[id] = holdUntil }
                 case .kicked: waitingForKick = false
                 case .kicksEnded: accepting = false
                 case .timerFired: timerDue = nil
@@ -127,69 +139,84 @@ public final class OutboundQueue: Service, Sendable {
         }
     }
 
-    /// When to look again: the next due item, but no later than the poll interval.
-    private func nextWake() async -> Date {
-        let poll = now().addingTimeInterval(RetryPolicy.seconds(configuration.pollInterval))
+    /// When to look again: the next due item, but no later than the poll interval. A date that is already past
+    /// belongs to an item in flight (everything else due was just launched, or waits for a free slot, and a
+    /// finishing delivery wakes the loop), so it must not arm an immediate timer: that would spin.
+    private func nextWake(inFlight: Bool) async -> Date {
+        let current = now()
+        let poll = current.addingTimeInterval(RetryPolicy.seconds(configuration.pollInterval))
         do {
             guard let next = try await store.nextAttemptDate() else { return poll }
-            return min(next, poll)
+            if next > current { return min(next, poll) }
+            return inFlight ? poll : min(current.addingTimeInterval(1), poll)
         } catch {
             logger.error("outbox store unavailable", metadata: ["queue.error": "\(type(of: error))"])
             return poll
         }
     }
 
-    private func launchDue(into group: inout TaskGroup<Event>, inFlight: inout Set<QueueItemID>) async {
+    private func launchDue(
+        into group: inout TaskGroup<Event>, inFlight: inout Set<QueueItemID>, held: [QueueItemID: Date]
+    ) async {
         let free = configuration.concurrency - inFlight.count
         guard free > 0 else { return }
         let items: [QueuedMail]
         do {
-            items = try await store.dueItems(now: now(), limit: free + inFlight.count)
+            items = try await store.dueItems(now: now(), limit: free + inFlight.count + held.count)
         } catch {
             logger.error("outbox store unavailable", metadata: ["queue.error": "\(type(of: error))"])
             return
         }
-        let busy = inFlight
+        let busy = inFlight.union(held.keys)
         for item in items.filter({ !busy.contains($0.id) }).prefix(free) {
             inFlight.insert(item.id)
             group.addTask {
-                await self.deliver(item)
-                return .finished(item.id)
+                let recorded = await self.deliver(item)
+                let hold = RetryPolicy.seconds(self.policy.initialDelay)
+                return .finished(item.id, holdUntil: recorded ? nil : self.now().addingTimeInterval(hold))
             }
         }
     }
 
-    /// One attempt and its record. Runs as a child task; the store serialises its own writes.
-    private func deliver(_ item: QueuedMail) async {
+    /// One attempt and its record. Runs as a child task; the store serialises its own writes. Returns false if
+    /// the result could not be recorded (the item then stays due in the store: at-least-once).
+    private func deliver(_ item: QueuedMail) async -> Bool {
         let result = await deliverer.deliver(item.envelope, message: item.message)
         var metadata: Logger.Metadata = ["queue.item": "\(item.id)", "queue.result": "\(result)"]
-        do {
-            switch result {
-            case .delivered:
-                try await store.markDelivered(item.id)
-            case .permanentFailure(let failure):
-                try await store.markFailed(item.id, reason: failure)
-            case .temporaryFailure(let failure):
-                if failure.code == .cancelled {
-                    logger.notice("delivery abandoned; the item stays due", metadata: metadata)
-                    return
-                }
-                var generator = SystemRandomNumberGenerator()
-                switch policy.decision(
-                    afterAttempts: item.attempts + 1, queuedAt: item.queuedAt, now: now(), using: &generator)
-                {
-                case .retry(let at):
-                    try await store.markRetry(item.id, nextAttempt: at, lastError: failure)
-                case .giveUp(let reason):
-                    metadata["queue.gaveUp"] = "\(reason.rawValue)"
-                    try await store.markFailed(item.id, reason: failure)
-                }
+        let record: @Sendable () async throws -> Void
+        switch result {
+        case .delivered:
+            record = { try await self.store.markDelivered(item.id) }
+        case .permanentFailure(let failure):
+            record = { try await self.store.markFailed(item.id, reason: failure) }
+        case .temporaryFailure(let failure):
+            if failure.code == .cancelled {
+                logger.notice("delivery abandoned; the item stays due", metadata: metadata)
+                return true
             }
-            logger.info("delivery recorded", metadata: metadata)
-        } catch {
-            // Not recorded: the item stays due and is sent again (at-least-once).
-            metadata["queue.error"] = "\(type(of: error))"
-            logger.error("could not record delivery result", metadata: metadata)
+            var generator = SystemRandomNumberGenerator()
+            switch policy.decision(
+                afterAttempts: item.attempts + 1, queuedAt: item.queuedAt, now: now(), using: &generator)
+            {
+            case .retry(let at):
+                record = { try await self.store.markRetry(item.id, nextAttempt: at, lastError: failure) }
+            case .giveUp(let reason):
+                metadata["queue.gaveUp"] = "\(reason.rawValue)"
+                record = { try await self.store.markFailed(item.id, reason: failure) }
+            }
         }
+        // A short retry of the write rides out a busy or briefly failing store without sending again.
+        for pause in [Duration.zero, .milliseconds(50), .milliseconds(250)] {
+            if pause > .zero { try? await Task.sleep(for: pause) }
+            do {
+                try await record()
+                logger.info("delivery recorded", metadata: metadata)
+                return true
+            } catch {
+                metadata["queue.error"] = "\(type(of: error))"
+            }
+        }
+        logger.error("could not record delivery result; holding the item back", metadata: metadata)
+        return false
     }
 }

@@ -72,6 +72,28 @@ struct OutboundQueueTests {
         for id in ids { #expect(await store.deliveredMarks[id] == 1) }
     }
 
+    /// While a delivery is in flight its item is still due in the store; the loop must not spin on it.
+    @Test func loopDoesNotSpinWhileDeliveriesAreInFlight() async throws {
+        let sink = try OutboundSink.start(.init(dataDelay: 1.5, delayedMessages: 2))
+        defer { sink.stop() }
+        let store = InMemoryOutboxStore()
+        let first = await store.add(Self.envelope, message: Self.message("slow1"))
+        let second = await store.add(Self.envelope, message: Self.message("slow2"))
+        let third = await store.add(Self.envelope, message: Self.message("fast3"))
+        let queue = Self.queue(store, sink, concurrency: 2)
+        let task = Task { try await queue.run() }
+        queue.kick()
+        let done = await Self.eventually {
+            for id in [first, second, third] where await store.state(id) != .delivered { return false }
+            return true
+        }
+        task.cancel()
+        _ = try? await task.value
+        #expect(done)
+        let queries = await store.dueQueries
+        #expect(queries < 15, "the store was asked \(queries) times in about 2 seconds")
+    }
+
     @Test func kickWakesTheLoopForNewItems() async throws {
         let sink = try OutboundSink.start()
         defer { sink.stop() }
@@ -145,6 +167,25 @@ struct OutboundQueueTests {
         #expect(sink.events("rcpt").count == 3)
     }
 
+    @Test func givesUpAtMaximumAge() async throws {
+        let sink = try OutboundSink.start(.init(dataReplies: ["451 4.3.0 try again later"]))
+        defer { sink.stop() }
+        let store = InMemoryOutboxStore()
+        let id = await store.add(Self.envelope, message: Self.message("old"), at: Date().addingTimeInterval(-120))
+        let queue = Self.queue(store, sink)  // maximum age 60 s
+        let task = Task { try await queue.run() }
+        queue.kick()
+        let failed = await Self.eventually {
+            if case .failed = await store.state(id) { return true }
+            return false
+        }
+        task.cancel()
+        _ = try? await task.value
+        #expect(failed)
+        #expect(await store.row(id)?.lastError?.reply == .localError)
+        #expect(sink.events("data").count == 1, "one attempt, then given up")
+    }
+
     /// Restart semantics: a crash (task cancelled) while a delivery is in flight, then a new queue on the same
     /// store. Delivered items are never sent again; the in-flight item is sent again (at-least-once) and the
     /// receiver sees the same Message-ID twice, which is what lets it deduplicate.
@@ -185,6 +226,47 @@ struct OutboundQueueTests {
         #expect(await store.deliveredMarks[done] == 1)
     }
 
+    /// A store write that fails once is retried: the message is sent once and recorded.
+    @Test func briefStoreFailureIsRiddenOut() async throws {
+        let sink = try OutboundSink.start()
+        defer { sink.stop() }
+        let inner = InMemoryOutboxStore()
+        let store = ForgetfulOutboxStore(inner: inner, failures: 1)
+        let id = await inner.add(Self.envelope, message: Self.message("brief"))
+        let queue = OutboundQueue(store: store, deliverer: Self.client(sink), policy: Self.fastPolicy)
+        let task = Task { try await queue.run() }
+        queue.kick()
+        let delivered = await Self.eventually { await inner.state(id) == .delivered }
+        task.cancel()
+        _ = try? await task.value
+        #expect(delivered)
+        #expect(Self.receivedIDs(sink) == ["<brief@gateway.test>"])
+    }
+
+    /// If the result cannot be recorded at all, the item stays due (never lost) but is held back for the initial
+    /// retry delay instead of being resent at once, over and over; then it is sent again (at-least-once).
+    @Test func brokenStoreCausesNoResendStorm() async throws {
+        let sink = try OutboundSink.start()
+        defer { sink.stop() }
+        let inner = InMemoryOutboxStore()
+        let store = ForgetfulOutboxStore(inner: inner, failures: 3)  // all writes of the first attempt
+        let id = await inner.add(Self.envelope, message: Self.message("held"))
+        let policy = RetryPolicy(
+            initialDelay: .seconds(1), maximumDelay: .seconds(1), jitter: 0, maximumAge: .seconds(60))
+        let queue = OutboundQueue(store: store, deliverer: Self.client(sink), policy: policy)
+        let task = Task { try await queue.run() }
+        queue.kick()
+        #expect(await Self.eventually { Self.receivedIDs(sink).count == 1 })
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(Self.receivedIDs(sink).count == 1, "held back, not resent at once")
+        #expect(await inner.state(id) == .pending, "not lost either")
+        let delivered = await Self.eventually { await inner.state(id) == .delivered }
+        task.cancel()
+        _ = try? await task.value
+        #expect(delivered)
+        #expect(Self.receivedIDs(sink) == ["<held@gateway.test>", "<held@gateway.test>"], "sent again once")
+    }
+
     @Test func gracefulShutdownFinishesInFlightDeliveries() async throws {
         let sink = try OutboundSink.start(.init(dataDelay: 1, delayedMessages: 1))
         defer { sink.stop() }
@@ -199,5 +281,35 @@ struct OutboundQueueTests {
         await group.triggerGracefulShutdown()
         try await run.value
         #expect(await store.state(id) == .delivered, "the in-flight delivery completed and was recorded")
+    }
+}
+
+/// Fails the first `failures` calls of `markDelivered`, as a store would whose disk is full for a while.
+actor ForgetfulOutboxStore: OutboxStore {
+    struct WriteFailed: Error {}
+    let inner: InMemoryOutboxStore
+    private var failures: Int
+
+    init(inner: InMemoryOutboxStore, failures: Int) {
+        self.inner = inner
+        self.failures = failures
+    }
+
+    func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
+        try await inner.dueItems(now: now, limit: limit)
+    }
+    func nextAttemptDate() async throws -> Date? { try await inner.nextAttemptDate() }
+    func markDelivered(_ id: QueueItemID) async throws {
+        if failures > 0 {
+            failures -= 1
+            throw WriteFailed()
+        }
+        try await inner.markDelivered(id)
+    }
+    func markRetry(_ id: QueueItemID, nextAttempt: Date, lastError: DeliveryFailure) async throws {
+        try await inner.markRetry(id, nextAttempt: nextAttempt, lastError: lastError)
+    }
+    func markFailed(_ id: QueueItemID, reason: DeliveryFailure) async throws {
+        try await inner.markFailed(id, reason: reason)
     }
 }

@@ -61,7 +61,8 @@ struct SMTPClientSinkTests {
     @Test func permanentFailure() async throws {
         let sink = try OutboundSink.start(.init(rcptReply: "550 5.1.1 no such user"))
         defer { sink.stop() }
-        let result = await Self.client(port: sink.port).deliver(Self.envelope, message: ByteBuffer(string: Self.message()))
+        let result = await Self.client(port: sink.port)
+            .deliver(Self.envelope, message: ByteBuffer(string: Self.message()))
         #expect(result == .permanentFailure(
             DeliveryFailure(.rejected, step: .rcptTo, reply: .mailboxUnavailable, enhanced: .badDestinationMailbox)))
         #expect(sink.events("data").isEmpty, "no DATA after a refused recipient")
@@ -146,6 +147,40 @@ struct SMTPClientSinkTests {
         #expect(result.isDelivered)
         #expect(sink.events("mail").first?["tls"] as? Bool == true)
         #expect(sink.messages() == [Data(message.utf8)])
+    }
+
+    @Test func implicitTLSWithUntrustedCAIsRefused() async throws {
+        let ca = try OutboundTestCA.make()
+        defer { ca.remove() }
+        let sink = try OutboundSink.start(.init(certificate: try ca.leaf(dnsName: "localhost"), implicitTLS: true))
+        defer { sink.stop() }
+        let result = await Self.client(port: sink.port, tls: .implicit)
+            .deliver(Self.envelope, message: ByteBuffer(string: Self.message()))
+        #expect(result.failure?.code == .tlsFailed)
+        #expect(sink.events().isEmpty)
+    }
+
+    /// The one exception: explicit `tlsMode: .none` to a loopback sink may authenticate in clear.
+    @Test func clearAuthOnlyToExplicitLoopbackSink() async throws {
+        let sink = try OutboundSink.start(.init(credentials: ("relay", "s3cret"), authInClear: true))
+        defer { sink.stop() }
+        let result = await Self.client(port: sink.port, tls: .none, credentials: Self.credentials)
+            .deliver(Self.envelope, message: ByteBuffer(string: Self.message()))
+        #expect(result.isDelivered)
+        #expect(sink.events("auth").first?["tls"] as? Bool == false)
+        #expect(sink.events("auth").first?["ok"] as? Bool == true)
+    }
+
+    @Test func utf8RecipientUsesSMTPUTF8() async throws {
+        let sink = try OutboundSink.start()
+        defer { sink.stop() }
+        let envelope = OutboundEnvelope(
+            reversePath: .mailbox(Self.sender), recipients: [try EmailAddress("jürgen@example.net")])
+        let message = Self.message()
+        let result = await Self.client(port: sink.port).deliver(envelope, message: ByteBuffer(string: message))
+        #expect(result.isDelivered)
+        #expect((sink.events("mail").first?["options"] as? [String])?.contains("SMTPUTF8") == true)
+        #expect(sink.events("rcpt").first?["recipient"] as? String == "jürgen@example.net")
     }
 
     @Test func malformedMessageIsNeverSent() async throws {

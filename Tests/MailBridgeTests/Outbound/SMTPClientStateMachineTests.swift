@@ -26,7 +26,9 @@ struct SMTPClientStateMachineTests {
     }
 
     /// Feeds replies in order; returns the actions.
-    static func run(_ machine: inout SMTPClientStateMachine, _ replies: [SMTPReply]) -> [SMTPClientStateMachine.Action] {
+    static func run(
+        _ machine: inout SMTPClientStateMachine, _ replies: [SMTPReply]
+    ) -> [SMTPClientStateMachine.Action] {
         replies.map { machine.receivedReply($0) }
     }
 
@@ -112,7 +114,9 @@ struct SMTPClientStateMachineTests {
         var machine = Self.machine()
         let actions = Self.run(&machine, [Self.reply(220), Self.reply(500), Self.reply(250)])
         #expect(actions[2] == .send(.quit))
-        #expect(machine.state == .quitting(.temporaryFailure(DeliveryFailure(.tlsRequiredButUnavailable, step: .startTLS))))
+        #expect(
+            machine.state
+                == .quitting(.temporaryFailure(DeliveryFailure(.tlsRequiredButUnavailable, step: .startTLS))))
     }
 
     @Test(arguments: [(451, false), (550, true), (452, false), (554, true)])
@@ -187,6 +191,17 @@ struct SMTPClientStateMachineTests {
             #expect(!"\(command)".contains("secret") && !"\(command)".contains("example"))
         }
         #expect(!"\(Self.credentials)".contains("secret"))
-        #expect(String(buffer: SMTPClientCommand.authPlain(Self.credentials).wireBytes) == "AUTH PLAIN AHJlbGF5AHNlY3JldA==\r\n")
+        #expect(
+            String(buffer: SMTPClientCommand.authPlain(Self.credentials).wireBytes)
+                == "AUTH PLAIN AHJlbGF5AHNlY3JldA==\r\n")
+    }
+}
+
+extension SMTPClientStateMachineTests {
+    @Test func replyDuringTLSHandshakeEndsWithoutQuit() {
+        var machine = Self.machine()
+        _ = Self.run(&machine, [Self.reply(220), Self.ehloTLS, Self.reply(220)])
+        #expect(machine.receivedReply(Self.reply(250))
+            == .close(.temporaryFailure(DeliveryFailure(.malformedReply, step: .tlsHandshake))))
     }
 }

@@ -46,49 +46,46 @@ public enum DotStuffer {
 
     /// Encodes `message`. A missing final CRLF is added, as RFC 5321 §4.1.1.4 requires before the terminator.
     public static func encode(_ message: ByteBuffer) throws(EncodingError) -> Encoded {
-        let bytes = message.readableBytesView
         var output = ByteBuffer()
-        output.reserveCapacity(bytes.count + bytes.count / 64 + 5)
-        var line = 1
-        var lineLength = 0
+        output.reserveCapacity(message.readableBytes + message.readableBytes / 64 + 5)
         var has8Bit = false
-        var index = bytes.startIndex
         var appendedCRLF = false
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if lineLength == 0 && byte == UInt8(ascii: ".") {
-                output.writeInteger(UInt8(ascii: "."))  // RFC 5321 §4.5.2: double a leading dot
-                lineLength += 1
-            }
-            switch byte {
-            case 13:
-                let next = bytes.index(after: index)
-                guard next < bytes.endIndex, bytes[next] == 10 else {
-                    throw EncodingError(code: .bareCarriageReturn, line: line)
+        let failure: EncodingError? = message.withUnsafeReadableBytes { bytes in
+            var line = 1
+            var start = 0
+            while start < bytes.count {
+                // One line: up to the next CR or LF, checked in one pass, written in one copy.
+                var index = start
+                while index < bytes.count {
+                    let byte = bytes[index]
+                    if byte == 13 || byte == 10 { break }
+                    if byte == 0 { return EncodingError(code: .nul, line: line) }
+                    if byte > 0x7F { has8Bit = true }
+                    index += 1
                 }
-                output.writeInteger(UInt8(13))
-                output.writeInteger(UInt8(10))
-                index = bytes.index(after: next)
+                let stuffed = bytes[start] == UInt8(ascii: ".") && index > start
+                // RFC 5321 §4.5.3.1.6: at most 998 octets plus CRLF on the wire, the stuffed dot included.
+                guard index - start + (stuffed ? 1 : 0) <= maximumLineLength else {
+                    return EncodingError(code: .lineTooLong, line: line)
+                }
+                if stuffed { output.writeInteger(UInt8(ascii: ".")) }  // RFC 5321 §4.5.2
+                output.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+                if index == bytes.count {
+                    appendedCRLF = true
+                } else if bytes[index] == 10 {
+                    return EncodingError(code: .bareLineFeed, line: line)  // RFC 5321 §2.3.8
+                } else if index + 1 == bytes.count || bytes[index + 1] != 10 {
+                    return EncodingError(code: .bareCarriageReturn, line: line)
+                }
+                output.writeStaticString("\r\n")
+                start = index + 2
                 line += 1
-                lineLength = 0
-                continue
-            case 10:
-                throw EncodingError(code: .bareLineFeed, line: line)
-            case 0:
-                throw EncodingError(code: .nul, line: line)
-            default:
-                if byte > 0x7F { has8Bit = true }
-                output.writeInteger(byte)
-                lineLength += 1
-                guard lineLength <= maximumLineLength else { throw EncodingError(code: .lineTooLong, line: line) }
             }
-            index = bytes.index(after: index)
+            return nil
         }
-        if lineLength > 0 {
-            output.writeStaticString("\r\n")
-            appendedCRLF = true
-        }
+        if let failure { throw failure }
         output.writeStaticString(".\r\n")
-        return Encoded(data: output, messageSize: bytes.count + (appendedCRLF ? 2 : 0), has8BitContent: has8Bit)
+        return Encoded(
+            data: output, messageSize: message.readableBytes + (appendedCRLF ? 2 : 0), has8BitContent: has8Bit)
     }
 }

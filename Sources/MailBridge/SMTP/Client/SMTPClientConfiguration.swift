@@ -55,10 +55,14 @@ public struct SMTPClientConfiguration: Sendable, CustomStringConvertible {
     /// The address the socket connects to.
     public var address: String { connectAddress ?? host }
 
-    /// True if the connect address is a loopback address or name.
+    /// True if the connect address is a loopback address literal (127.0.0.0/8 or ::1, RFC 1122 §3.2.1.3,
+    /// RFC 4291 §2.5.3) or "localhost" (RFC 6761 §6.3). A name such as "127.example.org" is not loopback.
     public var targetIsLoopback: Bool {
         let address = self.address.lowercased()
-        return address == "localhost" || address == "::1" || address == "[::1]" || address.hasPrefix("127.")
+        if address == "localhost" || address == "::1" || address == "[::1]" { return true }
+        let octets = address.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127"
+            && octets.allSatisfy { $0.count <= 3 && $0.allSatisfy(\.isASCII) && UInt8($0) != nil }
     }
 
     /// Refuses clear-text delivery to anything but loopback, and bad numbers.

@@ -178,7 +178,11 @@ public struct SMTPClientStateMachine: Sendable {
             state = .finished(result)  // any reply to QUIT ends it (RFC 5321 §4.1.1.10)
             return .close(result)
 
-        case .tlsHandshake, .finished, .error:
+        case .tlsHandshake:
+            // Cleartext that slipped past the STARTTLS check, or a server speaking mid-handshake (RFC 3207 §5).
+            return finish(.temporaryFailure(DeliveryFailure(.malformedReply, step: .tlsHandshake)), quit: false)
+
+        case .finished, .error:
             return internalError()
         }
     }

@@ -88,7 +88,9 @@ public struct SMTPReplyParser: Sendable {
         let replyCode = ReplyCode(code)
         var enhanced: EnhancedStatusCode?
         var texts = lines
-        if let last = lines.last, let (status, remainder) = Self.enhancedCode(in: last), status.statusClass == code / 100 {
+        if let last = lines.last, let (status, remainder) = Self.enhancedCode(in: last),
+            status.statusClass == code / 100
+        {
             enhanced = status
             texts = lines.map { line in
                 if let (other, rest) = Self.enhancedCode(in: line), other == status { return rest }

@@ -1,0 +1,115 @@
+import Foundation
+import MailBridge
+import NIOCore
+import PGPShim
+import TestSupport
+import Testing
+import ThreadStore
+
+/// The whole daemon as `mailbridge serve --embedded` builds it, driven by real clients: Python's smtplib sends a
+/// plain mail, swaks a PGP/MIME mail made with gpg; replies and notices leave through the outbound queue to an
+/// aiosmtpd sink. Canaries must not reach the sink, the logs or the raw database.
+@Suite struct GatewayEndToEndTests {
+    @Test func plainAndEncryptedMailThroughTheRunningGateway() async throws {
+        let sink = try OutboundSink.start()
+        defer { sink.stop() }
+        let folder = URL(fileURLWithPath: "/tmp/mb-e2e-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path))
+        configuration.smtp.port = 0
+        configuration.smarthost = .init(host: "127.0.0.1", port: sink.port, tls: .none)
+        let logs = LogCapture()
+        let gateway = try await Gateway.start(configuration, logger: logs.logger())
+        let running = Task { try await gateway.run() }
+        let port = try #require(gateway.listener.localAddress?.port)
+        let client = try GnuPGClient(home: folder.appendingPathComponent("client-gnupg"))
+        defer {
+            client.kill()
+            _ = try? Shell.run("gpgconf", ["--homedir", configuration.keys.gnupgHome.string, "--kill", "all"],
+                               allowFailure: true)
+        }
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+
+        // 1. Plain mail from Python's smtplib.
+        let script = """
+            import smtplib, sys
+            from email.message import EmailMessage
+            m = EmailMessage()
+            m['From'] = 'plain@example.net'; m['To'] = 'beratung@localhost'; m['Subject'] = sys.argv[2] + '-subject'
+            m.set_content('Ich brauche Hilfe ' + sys.argv[2] + '-body')
+            with smtplib.SMTP('127.0.0.1', int(sys.argv[1])) as s:
+                s.send_message(m)
+            """
+        try Shell.run("python3", ["-c", script, "\(port)", canary])
+
+        // 2. PGP/MIME from swaks: gpg-encrypted and signed inner entity, client key in an Autocrypt header.
+        let gatewayKey = try #require(gateway.gatewayKeys["beratung@localhost"])
+        try client.gpg(["--import"], stdin: try await gateway.pgp.exportPublicKey(gatewayKey))
+        let clientKey = try client.makeKey("klient@example.net")
+        let inner = "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nSubject: \(canary)-inner\r\n\r\n"
+            + "Vertraulich: \(canary)-secret\r\n"
+        let armored = try client.gpg(["--armor", "--sign", "--local-user", clientKey.hex, "--encrypt", "--recipient",
+                                      gatewayKey.hex], stdin: Array(inner.utf8)).stdout.text
+        let keydata = Data(try client.gpg(["--export", "--export-options", "export-minimal", clientKey.hex]).stdout)
+            .base64EncodedString()
+        let mail = """
+            From: klient@example.net\r
+            To: beratung@localhost\r
+            Subject: ...\r
+            Message-ID: <e2e-\(UUID())@example.net>\r
+            Autocrypt: addr=klient@example.net; keydata=\(keydata)\r
+            MIME-Version: 1.0\r
+            Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b1"\r
+            \r
+            --b1\r
+            Content-Type: application/pgp-encrypted\r
+            \r
+            Version: 1\r
+            \r
+            --b1\r
+            Content-Type: application/octet-stream; name="encrypted.asc"\r
+            \r
+            \(armored.replacingOccurrences(of: "\n", with: "\r\n"))\r
+            --b1--\r
+
+            """
+        let mailFile = folder.appendingPathComponent("pgpmime.eml")
+        try Data(mail.utf8).write(to: mailFile)
+        let swaks = try Shell.run("swaks", ["--server", "127.0.0.1:\(port)", "--from", "klient@example.net",
+                                            "--to", "beratung@localhost", "--data", mailFile.path])
+        #expect(swaks.stdout.text.contains("250 2.0.0"))
+
+        // Both arrive at the sink: the redirect (to the plain sender) and the notice (to the team address).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while sink.messages().count < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        let delivered = sink.messages().map { String(decoding: $0, as: UTF8.self) }
+        #expect(delivered.count == 2)
+        let redirect = try #require(delivered.first { $0.contains("Auto-Submitted: auto-replied") })
+        #expect(redirect.contains("https://beratung.example/login"))
+        #expect(sink.events("mail").allSatisfy { ($0["sender"] as? String) == "<>" }, "automatic mail uses MAIL FROM:<>: \(sink.events("mail"))")
+        #expect(sink.events("rcpt").contains { ($0["recipient"] as? String) == "plain@example.net" })
+
+        // The encrypted mail is a thread with the protected subject and a valid signature by the client key.
+        let field = try CounsellingField("allgemein")
+        let threads = try await gateway.store.read { try $0.listThreads(field: field) }
+        #expect(threads.count == 1)
+        let thread = try #require(threads.first)
+        let opened = try await gateway.store.read { try $0.openThread(thread.id) }
+        #expect(opened.messages.first?.subject == "\(canary)-inner")
+        #expect(opened.messages.first?.body.text.contains("\(canary)-secret") == true)
+        #expect(opened.messages.first?.verdict == .valid)
+        #expect(opened.clientKey.unredactedDescription == clientKey.hex)
+
+        running.cancel()
+        _ = await running.result
+
+        for text in delivered { #expect(!text.contains(canary), "canary in outbound mail") }
+        for line in logs.all { #expect(!line.contains(canary), "canary in a log line") }
+        var database: [UInt8] = []
+        for suffix in ["", "-wal"] {
+            database += Array(FileManager.default.contents(atPath: folder.appendingPathComponent("threads.sqlite").path
+                                                                   + suffix) ?? Data())
+        }
+        #expect(!database.isEmpty && database.firstRange(of: Array(canary.utf8)) == nil, "canary in the raw database")
+    }
+}
