@@ -30,6 +30,12 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case auditPruned = 13
     /// Failed thread-less outbox items were deleted by retention (count: items).
     case outboxDeletedByRetention = 14
+    /// Plain (or not cleanly encrypted) inbound mail: a redirect reply was queued; `count` holds no data.
+    case inboundRedirected = 15
+    /// Plain inbound mail whose redirect was suppressed; `count` is the reason code.
+    case inboundRedirectSuppressed = 16
+    /// Encrypted inbound mail that was not imported; `count` is the reason code.
+    case inboundEncryptedRejected = 17
 }
 
 /// One audit log row: when, what, which IDs, and a count. Never content, addresses or key material.

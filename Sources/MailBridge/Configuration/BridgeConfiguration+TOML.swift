@@ -1,0 +1,113 @@
+extension BridgeConfiguration {
+    /// This configuration as a TOML document that ``parse(_:file:)`` reads back to an equal value, with every
+    /// option spelled out. Lets a value built in code (``embeddedDefault(dataFolder:)``) go through the same
+    /// validation as a file, and shows an admin the effective configuration.
+    public var tomlText: String {
+        var lines: [String] = []
+        func section(_ name: String) { lines.append(lines.isEmpty ? name : "\n\(name)") }
+        func set(_ key: String, _ value: String) { lines.append("\(key) = \(Self.quoted(value))") }
+        func set(_ key: String, _ value: Int) { lines.append("\(key) = \(value)") }
+        func set(_ key: String, _ value: Bool) { lines.append("\(key) = \(value)") }
+        func set(_ key: String, _ path: AbsolutePath?) { if let path { set(key, path.string) } }
+
+        section("[data]")
+        set("folder", data.folder)
+        section("[keys]")
+        set("gnupg-home", keys.gnupgHome)
+        set("master-key-file", keys.masterKeyFile)
+        set("master-key-credential", keys.masterKeyCredential)
+        set("passphrase-file", keys.passphraseFile)
+        section("[smtp]")
+        set("listen", smtp.listen)
+        set("port", smtp.port)
+        set("tls-certificate", smtp.tlsCertificate)
+        set("tls-key", smtp.tlsKey)
+        set("max-command-line-length", smtp.maxCommandLineLength)
+        set("max-text-line-length", smtp.maxTextLineLength)
+        set("max-message-size", smtp.maxMessageSize)
+        set("max-recipients", smtp.maxRecipients)
+        set("max-header-size", smtp.maxHeaderSize)
+        set("max-errors", smtp.maxErrors)
+        set("max-commands", smtp.maxCommands)
+        set("command-timeout-seconds", smtp.commandTimeoutSeconds)
+        set("session-deadline-seconds", smtp.sessionDeadlineSeconds)
+        set("min-data-rate", smtp.minDataRate)
+        set("max-connections-per-ip", smtp.maxConnectionsPerIP)
+        set("max-connections", smtp.maxConnections)
+        for mailbox in mailboxes {
+            section("[[mailbox]]")
+            set("address", mailbox.address.unredactedDescription)
+            set("field", mailbox.field)
+            set("team-notification-address", mailbox.teamNotificationAddress.unredactedDescription)
+            set("redirect-link", mailbox.redirectLink.string)
+            set("language", mailbox.language.rawValue)
+            set("redirect-template", mailbox.redirectTemplate)
+            set("notify-template", mailbox.notifyTemplate)
+            set("reply-waiting-template", mailbox.replyWaitingTemplate)
+        }
+        for source in imapSources {
+            section("[[imap]]")
+            set("host", source.host)
+            set("port", source.port)
+            set("tls", source.tls.rawValue)
+            set("username", source.username)
+            set("password-file", source.passwordFile)
+            set("folder", source.folder)
+            switch source.afterImport {
+            case .move(let folder):
+                set("after-import", "move")
+                set("move-to-folder", folder)
+            case .delete:
+                set("after-import", "delete")
+            }
+            set("deliver-to", source.deliverTo.unredactedDescription)
+        }
+        if let smarthost {
+            section("[smarthost]")
+            set("host", smarthost.host)
+            set("port", smarthost.port)
+            set("tls", smarthost.tls.rawValue)
+            if let username = smarthost.username { set("username", username) }
+            set("password-file", smarthost.passwordFile)
+        }
+        section("[limits.mime]")
+        set("max-depth", mimeLimits.maxDepth)
+        set("max-parts", mimeLimits.maxParts)
+        set("max-decompressed-size", mimeLimits.maxDecompressedSize)
+        section("[retention]")
+        set("default-days", retention.defaultDays)
+        section("[retention.fields]")
+        for (field, days) in retention.fieldDays.sorted(by: { $0.key < $1.key }) {
+            lines.append("\(Self.quoted(field)) = \(days)")
+        }
+        section("[autoreply]")
+        set("rate-limit-period-seconds", autoreply.rateLimitPeriodSeconds)
+        section("[metrics]")
+        set("enabled", metrics.enabled)
+        set("listen", metrics.listen)
+        set("port", metrics.port)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A TOML basic string (TOML 1.0 §String): quotes, backslashes and control characters escaped.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
+            case "\r": result += "\\r"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                        + String(scalar.value, radix: 16)
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
+    }
+}

@@ -1,0 +1,43 @@
+import CEtPan
+
+/// Owns one libetpan MIME tree and the input buffer its pointers refer to.
+///
+/// `mailmime_parse` does not copy the message: every `mm_mime_start` and body `dt_data` points into the buffer
+/// passed in, so the buffer lives exactly as long as the tree. Both are freed in `deinit` (`mailmime_free`,
+/// mailmime_types.h). Used inside one ``MIMEParser/parse(_:)`` call on one thread and never shared.
+final class EtPanMIMETree {
+    let buffer: UnsafeMutableBufferPointer<CChar>
+    let root: UnsafeMutablePointer<mailmime>
+
+    /// Parses `bytes` with `mailmime_parse(message, length, &index, &result)` (mailmime_content.h);
+    /// returns MAILIMF_NO_ERROR (0) on success and a tree whose root is a MAILMIME_MESSAGE.
+    init(bytes: [UInt8]) throws(MIMEError) {
+        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(bytes.count, 1))
+        bytes.withUnsafeBytes { raw in
+            _ = buffer.initialize(from: raw.bindMemory(to: CChar.self))
+        }
+        var index = 0
+        var result: UnsafeMutablePointer<mailmime>?
+        let status = mailmime_parse(buffer.baseAddress, bytes.count, &index, &result)
+        guard status == Int32(MAILIMF_NO_ERROR), let result else {
+            if let result { mailmime_free(result) }
+            buffer.deallocate()
+            throw MIMEError(.malformedMessage)
+        }
+        self.buffer = buffer
+        self.root = result
+    }
+
+    /// Offset of a pointer into the buffer.
+    func offset(of pointer: UnsafePointer<CChar>) -> Int {
+        buffer.baseAddress!.distance(to: UnsafeMutablePointer(mutating: pointer))
+    }
+
+    deinit {
+        mailmime_free(root)
+        buffer.deallocate()
+    }
+}
+
+@available(*, unavailable)
+extension EtPanMIMETree: Sendable {}

@@ -1,0 +1,77 @@
+// Security: reads the master key that seals the thread store. The bytes go straight into a `SymmetricKey`
+// (zeroed when released); they never appear in errors or logs. A key file open to group or others is refused.
+
+public import Crypto
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension BridgeConfiguration.KeysSection {
+    /// Reads the master key: the systemd credential `$CREDENTIALS_DIRECTORY/<master-key-credential>` when present,
+    /// otherwise `master-key-file`. The key must be exactly 32 octets; a plain file (not a credential, which
+    /// systemd keeps private) must have no group or other permissions.
+    ///
+    /// ```swift
+    /// let key = try configuration.keys.loadMasterKey()
+    /// ```
+    public func loadMasterKey(environment: [String: String]? = nil) throws(MasterKeyError) -> SymmetricKey {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        let path = masterKeyPath(environment: environment) { FileManager.default.fileExists(atPath: $0) }
+        let isCredential = path != masterKeyFile.string
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw MasterKeyError(.unreadable, path: path, errno: errno) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw MasterKeyError(.unreadable, path: path)
+        }
+        if !isCredential, status.st_mode & 0o077 != 0 { throw MasterKeyError(.insecurePermissions, path: path) }
+        guard status.st_size == off_t(DataFolderInitializer.masterKeyLength) else {
+            throw MasterKeyError(.wrongLength, path: path)
+        }
+        var buffer = [UInt8](repeating: 0, count: DataFolderInitializer.masterKeyLength)
+        defer { buffer.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count == DataFolderInitializer.masterKeyLength else { throw MasterKeyError(.wrongLength, path: path) }
+        return SymmetricKey(data: buffer)
+    }
+}
+
+/// Why the master key could not be read. Names the path, never key material.
+public struct MasterKeyError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: Hashable, Sendable {
+        /// Missing, not a regular file, a symbolic link, or not readable.
+        case unreadable
+        /// Not exactly 32 octets.
+        case wrongLength
+        /// A plain key file that group or others may access.
+        case insecurePermissions
+    }
+
+    public var code: Code
+    public var path: String
+    public var errno: Int32
+
+    public init(_ code: Code, path: String, errno: Int32 = 0) {
+        self.code = code
+        self.path = path
+        self.errno = errno
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+
+    public var description: String {
+        switch code {
+        case .unreadable:
+            let reason = errno == 0 ? "" : ": \(String(cString: strerror(errno)))"
+            return "master key \(path) cannot be read\(reason) (create it with `mailbridge init`)"
+        case .wrongLength: return "master key \(path) is not \(DataFolderInitializer.masterKeyLength) octets long"
+        case .insecurePermissions: return "master key \(path) is accessible by group or others (chmod 600)"
+        }
+    }
+}

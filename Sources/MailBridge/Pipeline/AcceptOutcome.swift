@@ -1,0 +1,33 @@
+public import ThreadStore
+
+/// What ``Pipeline/accept(_:)`` did with one inbound message. Content-free: safe to log.
+///
+/// Whatever the outcome, the SMTP client already got its `250` before the pipeline ran, and no outcome of an
+/// encrypted message sends anything to the sender: external behaviour does not depend on decryption.
+public enum AcceptOutcome: Sendable, Hashable, CustomStringConvertible {
+    /// Decrypted and stored in a thread (new or existing); counsellors were notified.
+    case imported(ThreadID, createdThread: Bool)
+    /// The same message was stored before (a re-delivery, or a restart after the commit); nothing changed.
+    case duplicate(ThreadID)
+    /// Plain (or not cleanly encrypted) mail: the fixed redirect reply was queued; the content was dropped.
+    case redirected
+    /// Plain mail whose redirect was suppressed (RFC 3834 rules or the per-sender rate limit); content dropped.
+    case redirectSuppressed(String)
+    /// Encrypted mail that did not decrypt, or that was refused after decryption. Nothing is sent to the sender.
+    case rejectedEncrypted(RejectionReason)
+
+    public enum RejectionReason: String, Sendable, Hashable, CaseIterable {
+        case notForUs, integrityProtectionMissing, corrupted, unsupportedAlgorithm, tooLarge, notEncrypted
+        case replayedCiphertext, noClientKey, malformedInnerMessage, invalidSender, noMailbox
+    }
+
+    public var description: String {
+        switch self {
+        case .imported(let thread, let created): "imported(\(thread), new thread: \(created))"
+        case .duplicate(let thread): "duplicate(\(thread))"
+        case .redirected: "redirected"
+        case .redirectSuppressed(let reason): "redirect-suppressed(\(reason))"
+        case .rejectedEncrypted(let reason): "rejected-encrypted(\(reason.rawValue))"
+        }
+    }
+}

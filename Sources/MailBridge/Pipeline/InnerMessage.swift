@@ -1,0 +1,58 @@
+import Foundation
+import PGPShim
+import ThreadStore
+
+/// The decrypted content of an encrypted mail, read for storing: subject (protected header if present),
+/// attachments, and keys the client attached. Built only from bytes that were inside the encryption, except the
+/// outer Subject and Message-ID, which travelled in clear anyway.
+struct InnerMessage {
+    let subject: String
+    let attachments: [NewAttachment]
+    let offeredKeys: [[UInt8]]
+    private let outerMessageID: String?
+
+    init(decrypted: DecryptedMessage, outerHeaders: MIMEHeaders, limits: MIMELimits) {
+        outerMessageID = outerHeaders.first("Message-ID")?.value.trimmingCharacters(in: .whitespaces)
+        let inner = Self.parseMIME(decrypted.plaintext.bytes, limits: limits)
+        // Protected headers (draft-autocrypt-lamps-protected-headers): a Subject inside the encrypted entity
+        // wins over the outer one (which Thunderbird sets to "...").
+        if let subject = inner?.headers.first("Subject")?.decodedValue {
+            self.subject = subject
+        } else {
+            self.subject = outerHeaders.first("Subject")?.decodedValue ?? ""
+        }
+        var attachments: [NewAttachment] = []
+        var keys: [[UInt8]] = []
+        for part in inner?.attachments ?? [] {
+            guard let content = part.decodedBody else { continue }
+            if part.contentType.mimeType == "application/pgp-keys" {
+                keys.append(content)
+            } else {
+                attachments.append(NewAttachment(name: part.fileName ?? "attachment",
+                                                 mediaType: part.contentType.mimeType, content: content))
+            }
+        }
+        // A key sent as the only (non-attachment) body part is offered too.
+        for part in inner?.allParts ?? [] where part.contentType.mimeType == "application/pgp-keys" && !part.isAttachment {
+            if let content = part.decodedBody { keys.append(content) }
+        }
+        self.attachments = attachments
+        self.offeredKeys = keys
+    }
+
+    /// The Message-ID to make imports idempotent; a missing one is replaced by one derived from the ciphertext.
+    func messageID(fallbackHash: PayloadHash) -> String {
+        if let id = outerMessageID, !id.isEmpty, id.utf8.count <= 998 { return id }
+        let hex = fallbackHash.bytes.map { String(format: "%02x", $0) }.joined()
+        return "<\(hex)@mailbridge.invalid>"
+    }
+
+    /// Inline PGP decrypts to bare text; PGP/MIME to a MIME entity. Only an entity that declares its own
+    /// Content-Type is read as MIME.
+    private static func parseMIME(_ bytes: [UInt8], limits: MIMELimits) -> MIMEMessage? {
+        guard let message = try? MIMEParser(limits: limits).parse(bytes),
+            message.headers.first("Content-Type") != nil
+        else { return nil }
+        return message
+    }
+}

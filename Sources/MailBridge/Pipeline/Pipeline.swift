@@ -1,0 +1,239 @@
+// Security: the pipeline is where untrusted mail meets key material. It reads spooled mail (attacker-controlled
+// bytes), parses it with size and depth limits, decrypts only whole-body encrypted shapes through PGPShim, and
+// writes decrypted content only into ThreadStore (sealed). The only plain mail it can produce is a
+// `TemplateMail` (fixed text, platform link, opaque IDs); no type lets decrypted text reach it. Log lines carry
+// queue IDs and outcome codes only.
+
+public import Foundation
+public import Logging
+public import PGPShim
+public import ThreadStore
+
+/// The single funnel for inbound mail (SMTP and IMAP): `accept(_:)` decides what happens to one spooled
+/// message and commits the result (thread message, redirect reply, notices, audit) in one store transaction.
+///
+/// ```swift
+/// let outcome = try await pipeline.accept(message)   // throws only for retryable failures (store, engine)
+/// ```
+public final class Pipeline: Sendable {
+    public struct Configuration: Sendable {
+        public var mailboxes: [PipelineMailbox]
+        public var mimeLimits: MIMELimits
+        /// At most one redirect per sender per this many seconds (RFC 3834 §2 "SHOULD NOT … more than once").
+        public var redirectPeriod: TimeInterval
+
+        public init(mailboxes: [PipelineMailbox], mimeLimits: MIMELimits = .default,
+                    redirectPeriod: TimeInterval = 7 * 24 * 3600) {
+            self.mailboxes = mailboxes
+            self.mimeLimits = mimeLimits
+            self.redirectPeriod = redirectPeriod
+        }
+    }
+
+    let store: ThreadStore
+    let pgp: PGPService
+    let configuration: Configuration
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(store: ThreadStore, pgp: PGPService, configuration: Configuration, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.pgp = pgp
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Processes one message. Returns what happened; throws only when the attempt should be retried later
+    /// (the spool keeps the message), e.g. the store or GnuPG is unavailable.
+    public func accept(_ message: InboundMessage) async throws -> AcceptOutcome {
+        let outcome = try await process(message)
+        logger.info("inbound processed", metadata: ["queue": "\(message.queueID)", "outcome": "\(outcome)"])
+        return outcome
+    }
+
+    private func process(_ message: InboundMessage) async throws -> AcceptOutcome {
+        let bytes = try readSpool(message)
+        guard let mailbox = mailbox(for: message.envelope.recipients) else {
+            try await record(.inboundEncryptedRejected, reason: .noMailbox)
+            return .rejectedEncrypted(.noMailbox)
+        }
+        let parsed: MIMEMessage
+        do {
+            parsed = try MIMEParser(limits: configuration.mimeLimits).parse(bytes)
+        } catch {
+            // Unparseable mail cannot be checked against RFC 3834 (no reliable headers): no reply, no content kept.
+            try await record(.inboundRedirectSuppressed, code: 100)
+            return .redirectSuppressed("unparseable")
+        }
+        switch MessageClassifier.classify(parsed) {
+        case .plain:
+            return try await redirect(message, parsed, mailbox)
+        case .quarantine(let reason):
+            // Mixed or partly encrypted mail is never decrypted into a thread; it is treated as plain.
+            logger.notice("inbound not cleanly encrypted", metadata: ["queue": "\(message.queueID)",
+                                                                      "reason": "\(reason)"])
+            return try await redirect(message, parsed, mailbox)
+        case .pgpMIME(let payload), .inlinePGP(let payload):
+            return try await importEncrypted(payload, message, parsed, mailbox)
+        }
+    }
+
+    // MARK: Plain mail → redirect only
+
+    private func redirect(_ message: InboundMessage, _ parsed: MIMEMessage,
+                          _ mailbox: PipelineMailbox) async throws -> AcceptOutcome {
+        let sender = message.envelope.reversePath.address
+        let decision = AutoReplyPolicy.decide(envelopeSender: sender, headers: parsed.headers,
+                                              ownAddresses: configuration.mailboxes.map(\.address))
+        guard case .send = decision, let sender else {
+            try await record(.inboundRedirectSuppressed, code: 1)
+            return .redirectSuppressed("\(decision)")
+        }
+        let time = now()
+        // RFC 3834 §4: the reply goes to the envelope sender (Return-Path), with MAIL FROM:<> (set by the queue
+        // for `.redirectReply`).
+        let mail = try PlainOutgoingMail(TemplateMail(
+            template: mailbox.redirectTemplate, link: mailbox.link, reference: nil, from: mailbox.address,
+            to: sender, kind: .redirect, messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time))
+        let recipient = try ClientAddress(sender.unredactedDescription)
+        let hmac = store.senderHMAC(canonicalAddress: sender.canonical)
+        let period = configuration.redirectPeriod
+        let queued = try await store.write { tx in
+            guard try tx.shouldSendRedirect(to: hmac, now: time, period: period) else {
+                try tx.recordInbound(.inboundRedirectSuppressed, reason: 2)
+                return false
+            }
+            _ = try tx.enqueueOutbox(NewOutboxItem(thread: nil, kind: .redirectReply, recipient: recipient,
+                                                   payload: mail.bytes, notBefore: time))
+            try tx.recordInbound(.inboundRedirected)
+            return true
+        }
+        return queued ? .redirected : .redirectSuppressed("rate-limited")
+    }
+
+    // MARK: Encrypted mail → thread
+
+    private func importEncrypted(_ payload: [UInt8], _ message: InboundMessage, _ parsed: MIMEMessage,
+                                 _ mailbox: PipelineMailbox) async throws -> AcceptOutcome {
+        let ciphertextHash = PayloadHash.sha256(of: payload)
+        guard let sender = try? SenderIdentity(headers: parsed.headers) else {
+            return try await reject(.invalidSender)
+        }
+        var decrypted: DecryptedMessage
+        switch try await pgp.decryptAndVerify(payload) {
+        case .decrypted(let message): decrypted = message
+        case .failed(let failure): return try await reject(Self.reason(for: failure))
+        }
+        let inner = InnerMessage(decrypted: decrypted, outerHeaders: parsed.headers,
+                                 limits: configuration.mimeLimits)
+
+        let keys = ClientKeyResolver(pgp: pgp)
+        let imported = try await keys.importOffered(inner.offeredKeys + Autocrypt.keyData(in: parsed.headers,
+                                                                                           for: sender.address))
+        // A signature by a key that arrived in this very message could not be checked at decryption time.
+        if !imported.isEmpty, case .unknownKey = decrypted.signature,
+            case .decrypted(let again) = try await pgp.decryptAndVerify(payload)
+        {
+            decrypted = again
+        }
+        guard let clientKey = try await keys.clientKey(signature: decrypted.signature, sender: sender.address,
+                                                       offered: imported)
+        else { return try await reject(.noClientKey) }
+
+        let identity = ClientIdentity(field: mailbox.field, key: try ClientKeyFingerprint(clientKey.hex),
+                                      address: try ClientAddress(sender.address.unredactedDescription))
+        let newMessage = NewMessage(
+            direction: .inbound, messageID: inner.messageID(fallbackHash: ciphertextHash),
+            subject: inner.subject, body: decrypted.plaintext.bytes, attachments: inner.attachments,
+            verdict: Self.storedVerdict(decrypted.signature.bound(to: clientKey)), receivedAt: message.envelope.receivedAt,
+            ciphertextHash: ciphertextHash)
+        let time = now()
+        let notice = NoticeFactory(mailbox: mailbox, time: time)
+        let result = try await store.write { tx in
+            let result = try tx.importMessage(newMessage, into: .client(identity))
+            if case .stored(let thread, _, _) = result {
+                _ = try tx.enqueueOutbox(try notice.item(for: thread))
+            }
+            return result
+        }
+        switch result {
+        case .stored(let thread, _, let created): return .imported(thread, createdThread: created)
+        case .duplicate(let thread, _): return .duplicate(thread)
+        case .replayedCiphertext: return .rejectedEncrypted(.replayedCiphertext)
+        }
+    }
+
+    private func reject(_ reason: AcceptOutcome.RejectionReason) async throws -> AcceptOutcome {
+        try await record(.inboundEncryptedRejected, reason: reason)
+        return .rejectedEncrypted(reason)
+    }
+
+    private func record(_ event: AuditEvent, reason: AcceptOutcome.RejectionReason) async throws {
+        let code = AcceptOutcome.RejectionReason.allCases.firstIndex(of: reason).map { $0 + 1 }
+        try await record(event, code: code ?? 0)
+    }
+
+    private func record(_ event: AuditEvent, code: Int) async throws {
+        try await store.write { try $0.recordInbound(event, reason: code) }
+    }
+
+    // MARK: Helpers
+
+    private func readSpool(_ message: InboundMessage) throws -> [UInt8] {
+        guard message.size <= configuration.mimeLimits.maximumMessageBytes else {
+            return []  // over the MIME limit: parsing fails and the message is treated as unparseable
+        }
+        return Array(try Data(contentsOf: message.spoolFile))
+    }
+
+    private func mailbox(for recipients: [EmailAddress]) -> PipelineMailbox? {
+        for recipient in recipients {
+            if let mailbox = configuration.mailboxes.first(where: { $0.address.canonical == recipient.canonical }) {
+                return mailbox
+            }
+        }
+        return nil
+    }
+
+    static func reason(for failure: DecryptionFailure) -> AcceptOutcome.RejectionReason {
+        switch failure {
+        case .notEncrypted: .notEncrypted
+        case .noSecretKey: .notForUs
+        case .integrityProtectionMissing: .integrityProtectionMissing
+        case .corrupted: .corrupted
+        case .unsupportedAlgorithm: .unsupportedAlgorithm
+        case .plaintextTooLarge: .tooLarge
+        }
+    }
+
+    /// The stored code for a verdict relative to the thread's key: only the thread key's own good signature
+    /// is `.valid`; another signer is never shown as valid.
+    static func storedVerdict(_ verdict: BoundSignatureVerdict) -> SignatureVerdictCode {
+        switch verdict {
+        case .unsigned: .unsigned
+        case .validByThreadKey: .valid
+        case .threadKeyNotCurrent, .signerMismatch, .signedByUnregisteredKey: .validButUntrusted
+        case .unknownSigner: .missingKey
+        case .invalid: .bad
+        }
+    }
+}
+
+/// Builds the counsellor notice for a new thread message: fixed text, counselling field, opaque thread ID.
+struct NoticeFactory: Sendable {
+    let mailbox: PipelineMailbox
+    let time: Date
+
+    func item(for thread: ThreadID) throws -> NewOutboxItem {
+        let mail = try PlainOutgoingMail(TemplateMail(
+            template: mailbox.notificationTemplate, link: mailbox.link,
+            reference: try OpaqueReference(thread.unredactedDescription), from: mailbox.address,
+            to: mailbox.teamAddress, kind: .notification,
+            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time))
+        return NewOutboxItem(thread: nil, kind: .notification,
+                             recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
+                             payload: mail.bytes, notBefore: time)
+    }
+}

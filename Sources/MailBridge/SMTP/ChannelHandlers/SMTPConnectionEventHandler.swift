@@ -1,0 +1,106 @@
+public import NIOCore
+import NIOTLS
+
+/// Turns frames and connection signals (idle timer, session deadline, shutdown, TLS handshake done) into one
+/// ordered stream of ``SMTPInboundEvent`` for the session loop.
+///
+/// Security: the timers bound how long an untrusted client can hold a connection. The idle timer counts from
+/// the last complete frame or the last write, so a client trickling a line byte by byte (slowloris) still
+/// times out. After firing, the idle timer re-arms, so the session may ignore a stale one.
+public final class SMTPConnectionEventHandler: ChannelDuplexHandler {
+    public typealias InboundIn = SMTPFrame
+    public typealias InboundOut = SMTPInboundEvent
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private let idleTimeout: TimeAmount
+    private let sessionDeadline: TimeAmount
+    private var lastActivity = NIODeadline.now()
+    private var idleTask: Scheduled<Void>?
+    private var deadlineTask: Scheduled<Void>?
+
+    public init(idleTimeout: Duration, sessionDeadline: Duration) {
+        self.idleTimeout = TimeAmount(idleTimeout)
+        self.sessionDeadline = TimeAmount(sessionDeadline)
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) { stop() }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        stop()
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = .now()
+        context.fireChannelRead(wrapInboundOut(.frame(unwrapInboundIn(data))))
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        lastActivity = .now()
+        context.write(data, promise: promise)
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is SMTPShutdownSignal:
+            context.fireChannelRead(wrapInboundOut(.shutdown))
+        case let tls as TLSUserEvent:
+            if case .handshakeCompleted = tls { context.fireChannelRead(wrapInboundOut(.tlsEstablished)) }
+            context.fireUserInboundEventTriggered(event)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard deadlineTask == nil else { return }
+        lastActivity = .now()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadlineTask = context.eventLoop.scheduleTask(in: sessionDeadline) {
+            let (handler, context) = loopBound.value
+            context.fireChannelRead(handler.wrapInboundOut(.sessionDeadline))
+            context.fireChannelReadComplete()
+        }
+        scheduleIdleCheck(context: context, at: lastActivity + idleTimeout)
+    }
+
+    private func scheduleIdleCheck(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTask = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.idleCheck(context: context)
+        }
+    }
+
+    private func idleCheck(context: ChannelHandlerContext) {
+        guard idleTask != nil else { return }
+        let due = lastActivity + idleTimeout
+        if NIODeadline.now() >= due {
+            context.fireChannelRead(wrapInboundOut(.idleTimeout))
+            context.fireChannelReadComplete()
+            scheduleIdleCheck(context: context, at: .now() + idleTimeout)
+        } else {
+            scheduleIdleCheck(context: context, at: due)
+        }
+    }
+
+    private func stop() {
+        idleTask?.cancel()
+        idleTask = nil
+        deadlineTask?.cancel()
+        deadlineTask = nil
+    }
+}
+
+@available(*, unavailable)
+extension SMTPConnectionEventHandler: Sendable {}

@@ -1,0 +1,111 @@
+/// The built-in texts, identical to `Config/templates/<kind>.<language>.txt` (a test keeps them in step), so the
+/// binary needs no resource files. An administrator copies a file, edits it and names it in `[[mailbox]]`.
+extension MessageTemplate {
+    /// The built-in template of `kind` in `language`.
+    public static func builtIn(_ kind: Kind, language: BridgeConfiguration.Language) -> MessageTemplate {
+        // The built-in texts satisfy the policy; `MessageTemplateTests` checks each one.
+        try! MessageTemplate(kind: kind, text: builtInText(kind, language: language))
+    }
+
+    /// The raw built-in text of `kind` in `language`.
+    public static func builtInText(_ kind: Kind, language: BridgeConfiguration.Language) -> String {
+        switch (kind, language) {
+        case (.redirect, .de):
+            """
+            Guten Tag,
+
+            vielen Dank für Ihre Nachricht. Bitte beachten Sie: Eine gewöhnliche E-Mail ist
+            nicht vertraulich. Sie kann auf dem Weg zu uns von Dritten mitgelesen werden.
+
+            Zu Ihrem Schutz haben wir Ihre Nachricht daher weder gelesen noch gespeichert.
+
+            Bitte schreiben Sie uns über unsere geschützte Beratungsplattform:
+            {{link}}
+
+            Dort können Sie sich anmelden und uns vertraulich schreiben. Wir sind gern für
+            Sie da.
+
+            Dies ist eine automatische Antwort.
+
+            """
+        case (.redirect, .en):
+            """
+            Hello,
+
+            thank you for your message. Please note: ordinary e-mail is not confidential.
+            Others may be able to read it on its way to us.
+
+            To protect you, we have therefore neither read nor stored your message.
+
+            Please write to us through our protected counselling platform:
+            {{link}}
+
+            There you can sign in and write to us in confidence. We are glad to help.
+
+            This is an automatic reply.
+
+            """
+        case (.notify, .de):
+            """
+            Im Beratungsbereich {{field}} ist eine neue verschlüsselte Nachricht eingegangen.
+
+            Vorgang: {{thread}}
+
+            Bitte lesen und beantworten Sie sie im geschützten Posteingang. Diese
+            Benachrichtigung enthält bewusst keine Inhalte und keine Absenderangaben.
+
+            """
+        case (.notify, .en):
+            """
+            A new encrypted message has arrived in the counselling field {{field}}.
+
+            Thread: {{thread}}
+
+            Please read and answer it in the protected inbox. This notice deliberately
+            contains no content and no sender details.
+
+            """
+        case (.replyWaiting, .de):
+            """
+            Guten Tag,
+
+            auf unserer Beratungsplattform wartet eine neue Antwort auf Sie. Bitte melden
+            Sie sich an, um sie zu lesen:
+            {{link}}
+
+            Zu Ihrem Schutz senden wir den Inhalt nicht per E-Mail.
+
+            Dies ist eine automatische Nachricht.
+
+            """
+        case (.replyWaiting, .en):
+            """
+            Hello,
+
+            a new reply is waiting for you on our counselling platform. Please sign in to
+            read it:
+            {{link}}
+
+            To protect you, we do not send its content by e-mail.
+
+            This is an automatic message.
+
+            """
+        }
+    }
+}
+
+extension BridgeConfiguration.Mailbox {
+    /// The template of `kind` for this mailbox: its configured file, checked against the placeholder policy, or
+    /// the built-in text in the mailbox's language.
+    public func template(_ kind: MessageTemplate.Kind) throws(TemplateError) -> MessageTemplate {
+        let custom: AbsolutePath? =
+            switch kind {
+            case .redirect: redirectTemplate
+            case .notify: notifyTemplate
+            case .replyWaiting: replyWaitingTemplate
+            }
+        guard let custom else { return MessageTemplate.builtIn(kind, language: language) }
+        return try MessageTemplate.load(kind: kind, file: custom.string)
+    }
+}

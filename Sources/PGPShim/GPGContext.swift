@@ -1,0 +1,501 @@
+import CGPGME
+import Foundation
+
+/// Owns one `gpgme_ctx_t`, bound to the configured home folder, OpenPGP protocol, loopback pinentry and
+/// offline mode. Not Sendable: gpgme allows one thread at a time per context, so ``PGPService`` creates a context
+/// inside one thread-pool job, uses it there and releases it there.
+///
+/// Results (`gpgme_op_*_result`) are copied into Swift values before the next operation starts, because gpgme
+/// frees them at the next operation on the same context (GPGME manual §7.6 Crypto Operations).
+public final class GPGContext {
+    let handle: gpgme_ctx_t
+    let configuration: PGPConfiguration
+    private let passphrase: CallbackState
+
+    init(configuration: PGPConfiguration) throws(PGPError) {
+        try GPGME.ensureInitialized()
+        self.configuration = configuration
+        self.passphrase = CallbackState(try configuration.passphrase.load())
+        var handle: gpgme_ctx_t?
+        try GPGME.check(gpgme_new(&handle), "creating a gpgme context", as: .engineUnavailable)
+        guard let handle else { throw PGPError(.engineUnavailable, "gpgme_new returned no context") }
+        self.handle = handle
+        // From here on deinit releases the handle, so every failure below cleans up.
+        try GPGME.check(gpgme_set_protocol(handle, GPGME_PROTOCOL_OpenPGP), "selecting OpenPGP", as: .engineUnavailable)
+        // gpgme_ctx_set_engine_info: "home_dir … specifies the configuration directory for the engine";
+        // a NULL file name keeps the default gpg binary.
+        try GPGME.check(
+            gpgme_ctx_set_engine_info(handle, GPGME_PROTOCOL_OpenPGP, nil, configuration.homeDirectory.path),
+            "binding the context to its GnuPG home", as: .homeDirectory)
+        // GPGME_PINENTRY_MODE_LOOPBACK: "the passphrase callback is used" instead of a pinentry (§7.4.8).
+        try GPGME.check(gpgme_set_pinentry_mode(handle, GPGME_PINENTRY_MODE_LOOPBACK), "setting loopback pinentry")
+        gpgme_set_passphrase_cb(handle, passphraseCallback, Unmanaged.passUnretained(passphrase).toOpaque())
+        // "full-status": the status callback sees every status line (GPGME manual §7.4.13 Context Flags); we read
+        // DECRYPTION_INFO to learn positively whether the data was integrity protected.
+        try GPGME.check(gpgme_set_ctx_flag(handle, "full-status", "1"), "enabling status lines")
+        gpgme_set_status_cb(handle, statusCallback, Unmanaged.passUnretained(passphrase).toOpaque())
+        // Offline: "the engine is asked not to use any network" (gpgme_set_offline, §7.4.6).
+        gpgme_set_offline(handle, 1)
+        gpgme_set_armor(handle, 0)
+        gpgme_set_textmode(handle, 0)
+    }
+
+    deinit {
+        gpgme_release(handle)
+        passphrase.wipe()
+    }
+
+    // MARK: Keys
+
+    /// Generates the gateway key: an Ed25519 primary key (sign, certify) with a Cv25519 encryption subkey for
+    /// `userID` (e.g. `"Beratung <beratung@example.org>"`). No passphrase unless the configuration names one.
+    /// `expiresInSeconds` 0 means no expiry.
+    public func generateKey(userID: String, expiresInSeconds: UInt = 0) throws(PGPError) -> KeyFingerprint {
+        guard !userID.isEmpty, !userID.contains(where: { $0.isNewline || $0 == "\0" }) else {
+            throw PGPError(.invalidInput, "invalid user ID")
+        }
+        var flags = UInt32(GPGME_CREATE_SIGN | GPGME_CREATE_CERT)
+        if passphrase.bytes == nil { flags |= UInt32(GPGME_CREATE_NOPASSWD) }
+        if expiresInSeconds == 0 { flags |= UInt32(GPGME_CREATE_NOEXPIRE) }
+        passphrase.allowNewPassphrase = true
+        defer { passphrase.allowNewPassphrase = false }
+        // gpgme_op_createkey (SINCE 1.7.0): algo "ed25519"; certkey NULL creates a new primary key.
+        try GPGME.check(gpgme_op_createkey(handle, userID, "ed25519", 0, expiresInSeconds, nil, flags),
+                        "generating the primary key")
+        guard let result = gpgme_op_genkey_result(handle), let fpr = result.pointee.fpr else {
+            throw PGPError(.operationFailed, "key generation returned no fingerprint")
+        }
+        let fingerprint = try KeyFingerprint(String(cString: fpr))
+        let primary = try requireKey(fingerprint, secret: true)
+        var subFlags = UInt32(GPGME_CREATE_ENCR)
+        if passphrase.bytes == nil { subFlags |= UInt32(GPGME_CREATE_NOPASSWD) }
+        if expiresInSeconds == 0 { subFlags |= UInt32(GPGME_CREATE_NOEXPIRE) }
+        try GPGME.check(gpgme_op_createsubkey(handle, primary.handle, "cv25519", 0, expiresInSeconds, subFlags),
+                        "generating the encryption subkey")
+        return fingerprint
+    }
+
+    /// Imports public keys (armored or binary). Key blocks holding secret key material are refused before
+    /// anything is imported: a client's mail must never place a secret key in the gateway's keyring.
+    public func importPublicKeys(_ keyData: [UInt8]) throws(PGPError) -> ImportSummary {
+        try checkInputSize(keyData, "key data")
+        let data = try GPGData(copying: keyData)
+        // gpgme_op_keylist_from_data_start (SINCE 1.14.0) lists the keys in `data` without importing them.
+        try GPGME.check(gpgme_op_keylist_from_data_start(handle, data.handle, 0), "inspecting key data",
+                        as: .invalidInput)
+        var sawSecret = false
+        var sawAny = false
+        while true {
+            var key: gpgme_key_t?
+            let error = gpgme_op_keylist_next(handle, &key)
+            if GPGME.isCode(error, GPG_ERR_EOF) { break }
+            try GPGME.check(error, "inspecting key data", as: .invalidInput)
+            guard let key else { break }
+            let owned = GPGKey(adopting: key)
+            sawAny = true
+            if owned.handle.pointee.secret != 0 { sawSecret = true }
+        }
+        gpgme_op_keylist_end(handle)
+        guard !sawSecret else { throw PGPError(.secretKeyMaterialRefused, "key data contains a secret key") }
+        guard sawAny else { throw PGPError(.invalidInput, "key data contains no OpenPGP key") }
+
+        let importData = try GPGData(copying: keyData)
+        try GPGME.check(gpgme_op_import(handle, importData.handle), "importing keys", as: .invalidInput)
+        guard let result = gpgme_op_import_result(handle) else {
+            throw PGPError(.operationFailed, "import returned no result")
+        }
+        let summary = result.pointee
+        var fingerprints: [KeyFingerprint] = []
+        var status = summary.imports
+        while let current = status {
+            if current.pointee.result == 0, let fpr = current.pointee.fpr,
+                let fingerprint = try? KeyFingerprint(String(cString: fpr)), !fingerprints.contains(fingerprint)
+            {
+                fingerprints.append(fingerprint)
+            }
+            status = current.pointee.next
+        }
+        return ImportSummary(
+            considered: Int(summary.considered),
+            imported: Int(summary.imported),
+            unchanged: Int(summary.unchanged),
+            notImported: Int(summary.not_imported),
+            fingerprints: fingerprints
+        )
+    }
+
+    /// Exports a public key. `minimal` strips all signatures but the self-signatures (for Autocrypt headers).
+    public func exportPublicKey(_ fingerprint: KeyFingerprint, armored: Bool = true,
+                                minimal: Bool = false) throws(PGPError) -> [UInt8] {
+        _ = try requireKey(fingerprint, secret: false)
+        let output = try GPGData()
+        gpgme_set_armor(handle, armored ? 1 : 0)
+        defer { gpgme_set_armor(handle, 0) }
+        let mode = minimal ? UInt32(GPGME_EXPORT_MODE_MINIMAL) : 0
+        try GPGME.check(gpgme_op_export(handle, fingerprint.hex, mode, output.handle), "exporting a key")
+        let bytes = try output.readAll(limit: configuration.maximumInputBytes)
+        guard !bytes.isEmpty else { throw PGPError(.keyNotFound, "export produced no data") }
+        return bytes
+    }
+
+    /// The key with this fingerprint (primary or subkey), or nil if the keyring has none.
+    public func key(_ fingerprint: KeyFingerprint, secret: Bool = false) throws(PGPError) -> KeyInfo? {
+        try lookUp(fingerprint, secret: secret)?.snapshot()
+    }
+
+    /// Keys with a valid user ID whose e-mail address is exactly `email` (case-insensitive).
+    public func keys(forEmail email: String) throws(PGPError) -> [KeyInfo] {
+        let wanted = email.lowercased()
+        guard !wanted.isEmpty, wanted.contains("@"), !wanted.contains(where: { $0 == "<" || $0 == ">" || $0.isNewline })
+        else { throw PGPError(.invalidInput, "invalid e-mail address for key lookup") }
+        // A pattern in angle brackets makes gpg match the address part exactly (gpg(1), "HOW TO SPECIFY A USER ID").
+        try GPGME.check(gpgme_op_keylist_start(handle, "<\(wanted)>", 0), "listing keys")
+        var found: [KeyInfo] = []
+        var failure: PGPError?
+        while true {
+            var key: gpgme_key_t?
+            let error = gpgme_op_keylist_next(handle, &key)
+            if GPGME.isCode(error, GPG_ERR_EOF) { break }
+            if error != 0 {
+                failure = PGPError(.operationFailed, "listing keys: \(GPGME.message(error))", gpgError: error)
+                break
+            }
+            guard let key else { break }
+            do {
+                let info = try GPGKey(adopting: key).snapshot()
+                if info.emails.contains(wanted) { found.append(info) }
+            } catch {
+                failure = error
+                break
+            }
+        }
+        gpgme_op_keylist_end(handle)
+        if let failure { throw failure }
+        return found
+    }
+
+    // MARK: Encrypt, decrypt, verify
+
+    /// Encrypts `plaintext` to every recipient and, if `signer` is given, signs it with that secret key.
+    /// Returns ASCII-armored OpenPGP. Throws ``PGPError/keyUnusable`` if any recipient key is missing,
+    /// expired, revoked or cannot encrypt: a reply is never sent to a subset of its recipients.
+    public func encrypt(_ plaintext: [UInt8], to recipients: [KeyFingerprint],
+                        signer: KeyFingerprint?) throws(PGPError) -> [UInt8] {
+        guard !recipients.isEmpty else { throw PGPError(.invalidInput, "no recipients") }
+        try checkInputSize(plaintext, "plaintext")
+        var keys: [GPGKey] = []
+        for recipient in recipients {
+            let key = try requireKey(recipient, secret: false)
+            let info = try key.snapshot()
+            guard info.isUsableForEncryption else {
+                throw PGPError(.keyUnusable, "recipient key cannot encrypt (expired, revoked or no encryption subkey)")
+            }
+            keys.append(key)
+        }
+        gpgme_signers_clear(handle)
+        defer { gpgme_signers_clear(handle) }
+        if let signer {
+            let signingKey = try requireKey(signer, secret: true)
+            guard try signingKey.snapshot().canSign else { throw PGPError(.keyUnusable, "signing key cannot sign") }
+            try GPGME.check(gpgme_signers_add(handle, signingKey.handle), "selecting the signing key")
+        }
+        let input = try GPGData(copying: plaintext)
+        let output = try GPGData()
+        gpgme_set_armor(handle, 1)
+        defer { gpgme_set_armor(handle, 0) }
+        // Keys are pinned by fingerprint by the caller, so the web-of-trust check is skipped (ALWAYS_TRUST).
+        let flags = GPGME_ENCRYPT_ALWAYS_TRUST
+        var array: [gpgme_key_t?] = keys.map { $0.handle } + [nil]
+        let error = array.withUnsafeMutableBufferPointer { buffer in
+            signer == nil
+                ? gpgme_op_encrypt(handle, buffer.baseAddress, flags, input.handle, output.handle)
+                : gpgme_op_encrypt_sign(handle, buffer.baseAddress, flags, input.handle, output.handle)
+        }
+        if let result = gpgme_op_encrypt_result(handle), result.pointee.invalid_recipients != nil {
+            throw PGPError(.keyUnusable, "gpg rejected a recipient key")
+        }
+        try GPGME.check(error, signer == nil ? "encrypting" : "encrypting and signing")
+        if signer != nil, let sign = gpgme_op_sign_result(handle), sign.pointee.invalid_signers != nil {
+            throw PGPError(.keyUnusable, "gpg rejected the signing key")
+        }
+        withExtendedLifetime(keys) {}
+        return try output.readAll(limit: configuration.maximumInputBytes + configuration.maximumInputBytes / 2)
+    }
+
+    /// Decrypts and verifies an untrusted OpenPGP message (armored or binary).
+    ///
+    /// Plaintext is returned only if gpg reports success *and* the data was integrity protected (MDC or AEAD).
+    /// gpg writes plaintext while it decrypts and reports a missing MDC only at the end, so on every failure the
+    /// collected bytes are zeroed and dropped.
+    public func decryptAndVerify(_ ciphertext: [UInt8]) throws(PGPError) -> DecryptionOutcome {
+        try checkInputSize(ciphertext, "ciphertext")
+        let input = try GPGData(copying: ciphertext)
+        let output = try GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes)
+        passphrase.resetObservations()
+        let error = gpgme_op_decrypt_ext(handle, GPGME_DECRYPT_VERIFY, input.handle, output.handle)
+
+        // Copy both results before any other call on this context.
+        let decrypt = gpgme_op_decrypt_result(handle)?.pointee
+        let noMDC = decrypt.map { $0.legacy_cipher_nomdc != 0 } ?? false
+        let unsupported = decrypt?.unsupported_algorithm != nil
+        let isMIME = decrypt.map { $0.is_mime != 0 } ?? false
+        var recipients: [String] = []
+        var recipient = decrypt?.recipients
+        while let current = recipient {
+            if let keyid = current.pointee.keyid { recipients.append(String(cString: keyid)) }
+            recipient = current.pointee.next
+        }
+        let rawSignatures = RawSignature.copyVerifyResult(handle)
+        let integrity = passphrase.integrity
+
+        if output.overflowed {
+            output.wipeSink()
+            return .failed(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes))
+        }
+        if integrity == .failed {
+            output.wipeSink()
+            return .failed(.corrupted)
+        }
+        let missingIntegrity = noMDC || integrity == .absent
+        guard error == 0, !missingIntegrity else {
+            output.wipeSink()
+            return .failed(try Self.failure(for: error, noMDC: missingIntegrity, unsupported: unsupported,
+                                            symmetricRefused: passphrase.refusedSymmetric))
+        }
+        // Success must come with positive evidence of MDC or AEAD; a missing DECRYPTION_INFO line is not trusted.
+        guard integrity == .present else {
+            output.wipeSink()
+            return .failed(recipients.isEmpty ? .notEncrypted : .integrityProtectionMissing)
+        }
+        // A signed-only message "decrypts" to its literal data without any recipient: it was not encrypted.
+        guard !recipients.isEmpty else {
+            output.wipeSink()
+            return .failed(.notEncrypted)
+        }
+        let primaries = passphrase.primaryBySigningKey
+        let signatures = rawSignatures.map { resolve($0, primaries: primaries) }
+        return .decrypted(DecryptedMessage(plaintext: Plaintext(output.takeSinkBytes()),
+                                           recipientKeyIDs: recipients, signatures: signatures, isMIME: isMIME))
+    }
+
+    /// Verifies a detached signature over `signedData` (RFC 3156 multipart/signed: the exact bytes of the
+    /// first part, with CRLF line endings). Returns one verdict per signature; empty input throws.
+    public func verifyDetached(signature: [UInt8], signedData: [UInt8]) throws(PGPError) -> [SignatureVerdict] {
+        try checkInputSize(signature, "signature")
+        try checkInputSize(signedData, "signed data")
+        let sig = try GPGData(copying: signature)
+        let text = try GPGData(copying: signedData)
+        passphrase.resetObservations()
+        let error = gpgme_op_verify(handle, sig.handle, text.handle, nil)
+        let raw = RawSignature.copyVerifyResult(handle)
+        let primaries = passphrase.primaryBySigningKey
+        if error != 0 && raw.isEmpty {
+            if GPGME.isCode(error, GPG_ERR_NO_DATA) || GPGME.isCode(error, GPG_ERR_BAD_DATA) {
+                return [.error(code: GPGME.code(error))]
+            }
+            try GPGME.check(error, "verifying a signature")
+        }
+        return raw.isEmpty ? [.unsigned] : raw.map { resolve($0, primaries: primaries) }
+    }
+
+    // MARK: Helpers
+
+    private func checkInputSize(_ bytes: [UInt8], _ what: String) throws(PGPError) {
+        guard !bytes.isEmpty else { throw PGPError(.invalidInput, "\(what) is empty") }
+        guard bytes.count <= configuration.maximumInputBytes else {
+            throw PGPError(.invalidInput, "\(what) exceeds \(configuration.maximumInputBytes) bytes")
+        }
+    }
+
+    private func lookUp(_ fingerprint: KeyFingerprint, secret: Bool) throws(PGPError) -> GPGKey? {
+        var key: gpgme_key_t?
+        let error = gpgme_get_key(handle, fingerprint.hex, &key, secret ? 1 : 0)
+        if GPGME.isCode(error, GPG_ERR_EOF) || GPGME.isCode(error, GPG_ERR_NOT_FOUND) { return nil }
+        try GPGME.check(error, "looking up a key")
+        return key.map(GPGKey.init(adopting:))
+    }
+
+    private func requireKey(_ fingerprint: KeyFingerprint, secret: Bool) throws(PGPError) -> GPGKey {
+        guard let key = try lookUp(fingerprint, secret: secret) else {
+            throw PGPError(.keyNotFound, secret ? "no secret key with that fingerprint" : "no key with that fingerprint")
+        }
+        return key
+    }
+
+    /// Maps a signature copied from a verify result to a verdict, naming the signer by its *primary* key
+    /// fingerprint (gpg reports the signing subkey's), so it can be compared with a thread's registered key.
+    private func resolve(_ raw: RawSignature, primaries: [String: String]) -> SignatureVerdict {
+        func primary() -> KeyFingerprint? {
+            if let hex = primaries[raw.fingerprint], let fingerprint = try? KeyFingerprint(hex) { return fingerprint }
+            guard let fingerprint = try? KeyFingerprint(raw.fingerprint),
+                let key = try? lookUp(fingerprint, secret: false), let info = try? key.snapshot()
+            else { return nil }
+            return info.fingerprint
+        }
+        switch raw.status {
+        case GPG_ERR_NO_ERROR.rawValue:
+            guard let signer = primary() else { return .unknownKey(id: raw.fingerprint) }
+            if raw.summary & UInt32(GPGME_SIGSUM_KEY_REVOKED.rawValue) != 0 {
+                return .goodButKeyNotCurrent(signer: signer, reason: .keyRevoked)
+            }
+            return .good(signer: signer)
+        case GPG_ERR_KEY_EXPIRED.rawValue:
+            guard let signer = primary() else { return .unknownKey(id: raw.fingerprint) }
+            return .goodButKeyNotCurrent(signer: signer, reason: .keyExpired)
+        case GPG_ERR_SIG_EXPIRED.rawValue:
+            guard let signer = primary() else { return .unknownKey(id: raw.fingerprint) }
+            return .goodButKeyNotCurrent(signer: signer, reason: .signatureExpired)
+        case GPG_ERR_CERT_REVOKED.rawValue:
+            guard let signer = primary() else { return .unknownKey(id: raw.fingerprint) }
+            return .goodButKeyNotCurrent(signer: signer, reason: .keyRevoked)
+        case GPG_ERR_NO_PUBKEY.rawValue:
+            return .unknownKey(id: raw.fingerprint)
+        case GPG_ERR_BAD_SIGNATURE.rawValue:
+            return .bad(id: raw.fingerprint)
+        default:
+            return .error(code: raw.status)
+        }
+    }
+
+    private static func failure(for error: gpgme_error_t, noMDC: Bool, unsupported: Bool,
+                                symmetricRefused: Bool) throws(PGPError) -> DecryptionFailure {
+        if noMDC { return .integrityProtectionMissing }
+        if unsupported { return .unsupportedAlgorithm }
+        switch GPGME.code(error) {
+        case GPG_ERR_NO_SECKEY.rawValue, GPG_ERR_WRONG_SECKEY.rawValue:
+            return .noSecretKey
+        case GPG_ERR_CANCELED.rawValue where symmetricRefused, GPG_ERR_BAD_PASSPHRASE.rawValue where symmetricRefused:
+            return .noSecretKey
+        case GPG_ERR_NO_DATA.rawValue:
+            return .notEncrypted
+        case GPG_ERR_UNSUPPORTED_ALGORITHM.rawValue, GPG_ERR_CIPHER_ALGO.rawValue, GPG_ERR_PUBKEY_ALGO.rawValue,
+            GPG_ERR_DIGEST_ALGO.rawValue, GPG_ERR_UNKNOWN_PACKET.rawValue, GPG_ERR_NOT_SUPPORTED.rawValue:
+            return .unsupportedAlgorithm
+        case GPG_ERR_DECRYPT_FAILED.rawValue, GPG_ERR_BAD_DATA.rawValue, GPG_ERR_CHECKSUM.rawValue,
+            GPG_ERR_INV_PACKET.rawValue, GPG_ERR_INV_DATA.rawValue, GPG_ERR_INV_LENGTH.rawValue,
+            GPG_ERR_INV_KEYLEN.rawValue, GPG_ERR_TRUNCATED.rawValue, GPG_ERR_INV_ARMOR.rawValue,
+            GPG_ERR_BAD_MPI.rawValue, GPG_ERR_UNEXPECTED.rawValue:
+            return .corrupted
+        default:
+            try GPGME.check(error, "decrypting")
+            return .corrupted
+        }
+    }
+}
+
+@available(*, unavailable)
+extension GPGContext: Sendable {}
+
+/// One signature copied out of `gpgme_verify_result_t` (valid only until the next operation).
+struct RawSignature {
+    let fingerprint: String
+    let status: UInt32
+    let summary: UInt32
+
+    static func copyVerifyResult(_ context: gpgme_ctx_t) -> [RawSignature] {
+        guard let result = gpgme_op_verify_result(context) else { return [] }
+        var output: [RawSignature] = []
+        var signature = result.pointee.signatures
+        while let current = signature {
+            let sig = current.pointee
+            output.append(RawSignature(
+                fingerprint: sig.fpr.map { String(cString: $0) } ?? "",
+                status: GPGME.code(sig.status),
+                summary: UInt32(sig.summary.rawValue)))
+            signature = sig.next
+        }
+        return output
+    }
+}
+
+/// The passphrase handed to gpg through the loopback callback. Lives as long as its context.
+final class CallbackState {
+    private(set) var bytes: [UInt8]?
+    /// Set when gpg asked for a passphrase for symmetric (SKESK) decryption, which the gateway never provides.
+    private(set) var refusedSymmetric = false
+    /// While generating a key, gpg asks for the *new* key's passphrase without a key hint.
+    var allowNewPassphrase = false
+    /// What the status lines said about integrity protection during the current operation.
+    private var sawGoodMDC = false
+    private var sawBadMDC = false
+    private var infoSaysProtected = false
+    private var sawDecryptionInfo = false
+    /// Signing-key fingerprint → primary-key fingerprint, from `VALIDSIG` lines of the current operation.
+    private(set) var primaryBySigningKey: [String: String] = [:]
+
+    enum Integrity { case unknown, present, absent, failed }
+
+    init(_ bytes: [UInt8]?) { self.bytes = bytes }
+
+    func resetObservations() {
+        refusedSymmetric = false
+        sawGoodMDC = false
+        sawBadMDC = false
+        infoSaysProtected = false
+        sawDecryptionInfo = false
+        primaryBySigningKey = [:]
+    }
+
+    /// Integrity protection of the data just decrypted. gpg reports `GOODMDC` after a successful MDC *or* AEAD
+    /// check (GnuPG 2.2 also for AEAD, where its `DECRYPTION_INFO` shows 0 for the AEAD field), `BADMDC` on a
+    /// failed one, and `DECRYPTION_INFO <mdc_method> <sym_algo> [<aead_algo>]` (GnuPG doc/DETAILS) up front.
+    var integrity: Integrity {
+        if sawBadMDC { return .failed }
+        if sawGoodMDC { return .present }
+        if sawDecryptionInfo && !infoSaysProtected { return .absent }
+        return .unknown
+    }
+
+    func observe(keyword: String, arguments: String) {
+        switch keyword {
+        case "GOODMDC": sawGoodMDC = true
+        case "BADMDC": sawBadMDC = true
+        case "DECRYPTION_INFO":
+            sawDecryptionInfo = true
+            let fields = arguments.split(separator: " ")
+            let mdc = fields.first.flatMap { Int($0) } ?? 0
+            let aead = fields.count > 2 ? Int(fields[2]) ?? 0 : 0
+            infoSaysProtected = mdc != 0 || aead != 0
+        case "VALIDSIG":
+            // VALIDSIG <fpr> <date> <timestamp> <expire> <version> <reserved> <pk-algo> <hash-algo> <class>
+            // [<primary-key-fpr>] (GnuPG doc/DETAILS); also sent for expired or revoked keys' signatures.
+            let fields = arguments.split(separator: " ")
+            if fields.count >= 10 { primaryBySigningKey[String(fields[0])] = String(fields[9]) }
+        default: break
+        }
+    }
+
+    func provide(uidHint: UnsafePointer<CChar>?, previousWasBad: Bool, fd: Int32) -> gpgme_error_t {
+        // gpg names the key in USERID_HINT; a symmetric session key request has no hint.
+        guard uidHint != nil || allowNewPassphrase else {
+            refusedSymmetric = true
+            return gpgme_error_t(GPG_ERR_CANCELED.rawValue)
+        }
+        guard let bytes, !previousWasBad else { return gpgme_error_t(GPG_ERR_CANCELED.rawValue) }
+        let line = bytes + [0x0A]
+        let written = line.withUnsafeBytes { gpgme_io_writen(fd, $0.baseAddress, $0.count) }
+        return written == 0 ? 0 : gpgme_error_t(GPG_ERR_CANCELED.rawValue)
+    }
+
+    func wipe() {
+        if var bytes {
+            for index in bytes.indices { bytes[index] = 0 }
+        }
+        bytes = nil
+    }
+}
+
+/// `gpgme_passphrase_cb_t` (GPGME manual §7.4.9 Passphrase Callback).
+private let passphraseCallback: gpgme_passphrase_cb_t = { hook, uidHint, _, previousWasBad, fd in
+    guard let hook else { return gpgme_error_t(GPG_ERR_CANCELED.rawValue) }
+    return Unmanaged<CallbackState>.fromOpaque(hook).takeUnretainedValue()
+        .provide(uidHint: uidHint, previousWasBad: previousWasBad != 0, fd: fd)
+}
+
+/// `gpgme_status_cb_t` (GPGME manual §7.4.12 Status Message Callback).
+private let statusCallback: gpgme_status_cb_t = { hook, keyword, arguments in
+    guard let hook, let keyword else { return 0 }
+    Unmanaged<CallbackState>.fromOpaque(hook).takeUnretainedValue()
+        .observe(keyword: String(cString: keyword), arguments: arguments.map { String(cString: $0) } ?? "")
+    return 0
+}

@@ -1,0 +1,135 @@
+import CGPGME
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Owns one `gpgme_data_t`. Not Sendable: a data object belongs to the context operation using it.
+final class GPGData {
+    let handle: gpgme_data_t
+    /// Present for sinks built with ``cappedSink(limit:)``: the bytes written so far and whether the cap was hit.
+    private let sink: CappedSink?
+    private let callbacks: UnsafeMutablePointer<gpgme_data_cbs>?
+
+    /// An empty, growable memory buffer (`gpgme_data_new`).
+    init() throws(PGPError) {
+        var handle: gpgme_data_t?
+        try GPGME.check(gpgme_data_new(&handle), "creating a data buffer")
+        guard let handle else { throw PGPError(.operationFailed, "gpgme_data_new returned no handle") }
+        self.handle = handle
+        self.sink = nil
+        self.callbacks = nil
+    }
+
+    /// A buffer holding a copy of `bytes` (`gpgme_data_new_from_mem` with copy = 1, so gpgme owns its copy).
+    init(copying bytes: [UInt8]) throws(PGPError) {
+        var handle: gpgme_data_t?
+        let error = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buffer.count, 1)) {
+                gpgme_data_new_from_mem(&handle, $0, buffer.count, 1)
+            }
+        }
+        try GPGME.check(error, "copying input into a data buffer")
+        guard let handle else { throw PGPError(.operationFailed, "gpgme_data_new_from_mem returned no handle") }
+        self.handle = handle
+        self.sink = nil
+        self.callbacks = nil
+    }
+
+    /// A write-only sink that fails the operation once more than `limit` bytes arrive. gpgme keeps the pointer
+    /// to the callback table, so it lives on the heap for the object's lifetime
+    /// (https://gnupg.org/documentation/manuals/gpgme/Callback-Based-Data-Buffers.html).
+    init(cappedSinkWithLimit limit: Int) throws(PGPError) {
+        let sink = CappedSink(limit: limit)
+        let callbacks = UnsafeMutablePointer<gpgme_data_cbs>.allocate(capacity: 1)
+        callbacks.initialize(to: gpgme_data_cbs(read: nil, write: cappedSinkWrite, seek: nil, release: nil))
+        var handle: gpgme_data_t?
+        let error = gpgme_data_new_from_cbs(&handle, callbacks, Unmanaged.passUnretained(sink).toOpaque())
+        guard error == 0, let handle else {
+            callbacks.deallocate()
+            try GPGME.check(error, "creating an output sink")
+            throw PGPError(.operationFailed, "gpgme_data_new_from_cbs returned no handle")
+        }
+        self.handle = handle
+        self.sink = sink
+        self.callbacks = callbacks
+    }
+
+    deinit {
+        gpgme_data_release(handle)
+        callbacks?.deallocate()
+        sink?.wipe()
+    }
+
+    /// True if this is a capped sink and more than its limit was written.
+    var overflowed: Bool { sink?.overflowed ?? false }
+
+    /// Takes the bytes collected by a capped sink, leaving it empty.
+    func takeSinkBytes() -> [UInt8] { sink?.take() ?? [] }
+
+    /// Zeroes whatever a capped sink collected (used when an operation fails after output was produced).
+    func wipeSink() { sink?.wipe() }
+
+    /// Reads a memory buffer from the start, up to `limit` bytes.
+    func readAll(limit: Int) throws(PGPError) -> [UInt8] {
+        // gpgme_data_seek on memory buffers: "whence" SEEK_SET rewinds (GPGME manual §6.3).
+        guard gpgme_data_seek(handle, 0, SEEK_SET) == 0 else {
+            throw PGPError(.operationFailed, "rewinding a data buffer failed")
+        }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { gpgme_data_read(handle, $0.baseAddress, $0.count) }
+            if count < 0 { throw PGPError(.operationFailed, "reading a data buffer failed") }
+            if count == 0 { break }
+            guard output.count + count <= limit else {
+                throw PGPError(.outputTooLarge, "output exceeds \(limit) bytes")
+            }
+            output.append(contentsOf: chunk[0..<count])
+        }
+        return output
+    }
+}
+
+@available(*, unavailable)
+extension GPGData: Sendable {}
+
+/// Bytes written by gpg, capped. Accessed only from the thread running the owning operation.
+private final class CappedSink {
+    let limit: Int
+    var bytes: [UInt8] = []
+    var overflowed = false
+
+    init(limit: Int) { self.limit = limit }
+
+    func write(_ pointer: UnsafeRawPointer, _ count: Int) -> Int {
+        guard !overflowed, bytes.count + count <= limit else {
+            overflowed = true
+            wipe()
+            errno = EFBIG
+            return -1
+        }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
+        return count
+    }
+
+    func take() -> [UInt8] {
+        defer { bytes = [] }
+        return bytes
+    }
+
+    /// Overwrites the collected bytes before dropping them, so plaintext of a rejected message does not linger.
+    func wipe() {
+        for index in bytes.indices { bytes[index] = 0 }
+        bytes = []
+    }
+}
+
+/// `gpgme_data_write_cb_t`: returns the bytes taken, or -1 with errno set (the engine then fails the operation).
+private let cappedSinkWrite: gpgme_data_write_cb_t = { handle, buffer, size in
+    guard let handle, let buffer else {
+        errno = EINVAL
+        return -1
+    }
+    return Unmanaged<CappedSink>.fromOpaque(handle).takeUnretainedValue().write(buffer, size)
+}

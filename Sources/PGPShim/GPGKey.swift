@@ -1,0 +1,62 @@
+import CGPGME
+
+/// Owns one reference to a `gpgme_key_t` (`gpgme_key_ref` on copy-in, `gpgme_key_unref` in `deinit`).
+final class GPGKey {
+    let handle: gpgme_key_t
+
+    /// Takes over a reference returned by gpgme (e.g. from `gpgme_op_keylist_next` or `gpgme_get_key`).
+    init(adopting handle: gpgme_key_t) { self.handle = handle }
+
+    deinit { gpgme_key_unref(handle) }
+
+    /// Copies the key into a Swift value (GPGME manual §7.5.1 Key objects).
+    func snapshot() throws(PGPError) -> KeyInfo {
+        let key = handle.pointee
+        guard let fpr = key.fpr else { throw PGPError(.operationFailed, "key without fingerprint") }
+        let fingerprint = try KeyFingerprint(String(cString: fpr))
+
+        var emails: [String] = []
+        var uid = key.uids
+        while let current = uid {
+            if let email = current.pointee.email, current.pointee.revoked == 0, current.pointee.invalid == 0 {
+                let text = String(cString: email).lowercased()
+                if !text.isEmpty { emails.append(text) }
+            }
+            uid = current.pointee.next
+        }
+
+        // A key can encrypt now only if some encryption-capable subkey is itself current.
+        var canEncrypt = false
+        var canSign = false
+        var primaryExpires: Int?
+        var subkey = key.subkeys
+        var isPrimary = true
+        while let current = subkey {
+            let sub = current.pointee
+            if isPrimary {
+                primaryExpires = sub.expires > 0 ? Int(sub.expires) : nil
+                isPrimary = false
+            }
+            let current = sub.revoked == 0 && sub.expired == 0 && sub.disabled == 0 && sub.invalid == 0
+            if current && sub.can_encrypt != 0 { canEncrypt = true }
+            if current && sub.can_sign != 0 { canSign = true }
+            subkey = sub.next
+        }
+
+        return KeyInfo(
+            fingerprint: fingerprint,
+            emails: emails,
+            canEncrypt: canEncrypt,
+            canSign: canSign,
+            isRevoked: key.revoked != 0,
+            isExpired: key.expired != 0,
+            isDisabled: key.disabled != 0,
+            isInvalid: key.invalid != 0,
+            hasSecretKey: key.secret != 0,
+            expiresAt: primaryExpires
+        )
+    }
+}
+
+@available(*, unavailable)
+extension GPGKey: Sendable {}

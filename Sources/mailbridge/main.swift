@@ -1,2 +1,0 @@
-import MailBridge
-print("mailbridge")

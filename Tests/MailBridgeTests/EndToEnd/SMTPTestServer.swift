@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import MailBridge
+import NIOCore
+import ServiceLifecycle
+
+/// A real listener on 127.0.0.1:0 with a spool in a unique temporary folder (mox `newTestServer`).
+final class SMTPTestServer: Sendable {
+    static let counselling = try! EmailAddress("beratung@example.org")
+    static let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    let folder: URL
+    let spool: SpoolIntake
+    let listener: SMTPListener
+    let group: ServiceGroup
+    let runTask: Task<Void, any Error>
+
+    var port: Int { listener.localAddress!.port! }
+
+    init(
+        configuration: SMTPServerConfiguration = SMTPServerConfiguration(hostname: "mx.test"),
+        intake: (any MessageIntake)? = nil, tls: SMTPTLSConfiguration? = nil, spoolRoot: URL? = nil
+    ) async throws {
+        folder = FileManager.default.temporaryDirectory.appending(path: "mailbridge-smtp-\(UUID().uuidString)")
+        spool = try SpoolIntake(root: spoolRoot ?? folder.appending(path: "spool"))
+        listener = try await SMTPListener.bind(
+            host: "127.0.0.1", port: 0, configuration: configuration,
+            policy: RecipientPolicy(accepting: [Self.counselling, try EmailAddress("team@example.org")]),
+            spool: spool, intake: intake, tls: tls, logger: Self.quietLogger)
+        let group = ServiceGroup(services: [listener], logger: Self.quietLogger)
+        self.group = group
+        runTask = Task { try await group.run() }
+    }
+
+    /// Graceful shutdown, then waits for the listener to finish; removes the folder.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await runTask.value
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func pendingMessages() throws -> [InboundMessage] { try spool.pending() }
+}

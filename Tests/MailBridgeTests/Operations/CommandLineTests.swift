@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+/// Runs the built `mailbridge` executable (built next to the test bundle by `swift build --build-tests`) and
+/// checks the documented exit codes.
+@Suite struct CommandLineTests {
+    static var executable: String? {
+        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var folder = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+        // swift-testing on Linux runs `…/debug/MailBridgePackageTests.xctest`; the executable sits beside it.
+        for _ in 0..<3 {
+            let candidate = folder.appendingPathComponent("mailbridge").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    func run(_ arguments: String...) throws -> (status: Int32, output: String) {
+        let binary = try #require(Self.executable, "the mailbridge executable was not built")
+        return try runProcess(binary, arguments)
+    }
+
+    @Test func checkConfigExitCodes() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let example = packageRoot.appendingPathComponent("Config/mailbridge.example.toml").path
+        let valid = try run("check-config", "--config", example)
+        #expect(valid.status == 0, "\(valid.output)")
+        #expect(valid.output.contains("configuration is valid"))
+
+        let broken = try folder.write("broken.toml", ConfigurationErrorTests.mailbox + "[smtp]\nprot = 25\n")
+        let invalid = try run("check-config", "--config", broken)
+        #expect(invalid.status == 3)
+        #expect(invalid.output.contains("\(broken):7: smtp.prot: unknown option"))
+        #expect(invalid.output.contains("did you mean 'port'?"))
+
+        let json = try run("check-config", "--config", broken, "--json")
+        #expect(json.status == 3)
+        let document = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        #expect(document?["valid"] as? Bool == false)
+        let errors = document?["errors"] as? [[String: Any]]
+        #expect(errors?.first?["option"] as? String == "smtp.prot")
+
+        #expect(try run("check-config", "--config", folder.path + "/missing.toml").status == 3)
+        #expect(try run("check-config", "--frobnicate").status == 2)
+        #expect(try run("no-such-command").status == 2)
+    }
+
+    @Test func helpDocumentsTheExitCodes() throws {
+        let help = try run("--help")
+        #expect(help.status == 0)
+        for line in ["0  success", "1  run-time failure", "2  usage error", "3  the configuration file"] {
+            #expect(help.output.contains(line), "\(line)")
+        }
+        let doc = try packageFile("docs/exit-codes.md")
+        for code in ["| 0 |", "| 1 |", "| 2 |", "| 3 |"] { #expect(doc.contains(code)) }
+        // Only the operational commands exist; serve and the others come later, without stubs.
+        #expect(help.output.contains("check-config") && help.output.contains("init"))
+        #expect(!help.output.contains("serve"))
+    }
+
+    @Test func initCreatesAndThenKeeps() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let data = folder.path + "/data"
+        let config = folder.path + "/etc/mailbridge.toml"
+        let first = try run("init", "--data-dir", data, "--config", config)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("created \(folder.path)/etc/master.key"))
+        let second = try run("init", "--data-dir", data, "--config", config)
+        #expect(second.status == 0)
+        #expect(!second.output.contains("created"))
+        #expect(try run("check-config", "--config", config).status == 0)
+        #expect(try run("init").status == 2)
+        #expect(try run("init", "--data-dir", "relative/path").status == 2)
+    }
+}

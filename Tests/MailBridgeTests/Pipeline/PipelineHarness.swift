@@ -1,0 +1,135 @@
+import Foundation
+import Logging
+import MailBridge
+import PGPShim
+import TestSupport
+import ThreadStore
+
+/// A pipeline wired to real parts: PGPShim over an isolated GnuPG home, a ThreadStore SQLite file, a client
+/// keyring driven through the gpg CLI, and a log capture. Everything lives in one temporary folder.
+final class PipelineHarness: @unchecked Sendable {
+    let root: URL
+    let pgp: PGPService
+    let client: GnuPGClient
+    let store: ThreadStore
+    let pipeline: Pipeline
+    let logs = LogCapture()
+    let gateway: KeyFingerprint
+    let mailbox: PipelineMailbox
+    let storeFile: URL
+    private var counter = 0
+
+    static let counselling = "beratung@example.org"
+    static let team = "team@example.org"
+
+    init() async throws {
+        root = URL(fileURLWithPath: "/tmp/mb-pipe-\(UUID().uuidString.prefix(10))")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("spool"), withIntermediateDirectories: true)
+        pgp = try PGPService(configuration: PGPConfiguration(homeDirectory: root.appendingPathComponent("gw")))
+        client = try GnuPGClient(home: root.appendingPathComponent("cl"))
+        gateway = try await pgp.generateKey(userID: "Beratung <\(Self.counselling)>")
+        storeFile = root.appendingPathComponent("threads.sqlite")
+        var storeConfiguration = ThreadStore.Configuration()
+        storeConfiguration.logger = logs.logger("store")
+        store = try ThreadStore(at: storeFile, masterKey: .generate(), configuration: storeConfiguration)
+        mailbox = PipelineMailbox(
+            address: try EmailAddress(Self.counselling), field: try CounsellingField("Suchtberatung"),
+            teamAddress: try EmailAddress(Self.team), link: try PlatformLink("https://beratung.example/login"),
+            redirectTemplate: .german, notificationTemplate: .notification(field: try CounsellingField("Suchtberatung"),
+                                                                           german: true),
+            gatewayKey: gateway)
+        pipeline = Pipeline(store: store, pgp: pgp, configuration: .init(mailboxes: [mailbox]),
+                            logger: logs.logger("pipeline"))
+        // The client knows the gateway's public key (as from WKD).
+        try client.gpg(["--import"], stdin: try await pgp.exportPublicKey(gateway))
+    }
+
+    deinit {
+        client.kill()
+        _ = try? Shell.run("gpgconf", ["--homedir", root.appendingPathComponent("gw").path, "--kill", "all"],
+                           allowFailure: true)
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    func close() async { try? await pgp.shutdown() }
+
+    /// Writes `raw` (LF or CRLF) as a spooled message from `sender` (nil: null reverse path) to the mailbox.
+    func spool(_ raw: String, from sender: String?) throws -> InboundMessage {
+        counter += 1
+        let crlf = raw.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+        let url = root.appendingPathComponent("spool/\(counter).eml")
+        try Data(crlf.utf8).write(to: url)
+        let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000) + UInt64(counter))
+        let envelope = InboundMessage.Envelope(
+            reversePath: try sender.map { .mailbox(try EmailAddress($0)) } ?? .null,
+            recipients: [try EmailAddress(Self.counselling)], clientAddress: PeerAddress("127.0.0.1"),
+            receivedAt: Date(), queueID: queueID)
+        return InboundMessage(envelope: envelope, spoolFile: url, size: crlf.utf8.count)
+    }
+
+    /// Every queued outbound mail, decrypted from the store.
+    func outbox() async throws -> [OutboxItem] {
+        try await store.read { try $0.dueOutboxItems(now: Date().addingTimeInterval(365 * 86400), limit: 500) }
+    }
+
+    /// The raw bytes of the SQLite database and its WAL, as an attacker with the disk would see them.
+    func rawDatabaseBytes() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for suffix in ["", "-wal", "-shm"] {
+            if let data = FileManager.default.contents(atPath: storeFile.path + suffix) { bytes += Array(data) }
+        }
+        return bytes
+    }
+
+    /// A client PGP/MIME mail built by Python's `email` package around gpg's armored output.
+    func pgpMIMEMail(from address: String, ciphertext: [UInt8], messageID: String,
+                     extraHeaders: [String: String] = [:]) throws -> String {
+        let script = """
+            import sys, email.policy
+            from email.mime.multipart import MIMEMultipart
+            from email.mime.base import MIMEBase
+            armored = sys.stdin.read()
+            outer = MIMEMultipart('encrypted', protocol='application/pgp-encrypted')
+            outer['From'] = sys.argv[1]
+            outer['To'] = sys.argv[2]
+            outer['Subject'] = '...'
+            outer['Message-ID'] = sys.argv[3]
+            for pair in sys.argv[4:]:
+                name, value = pair.split(':', 1)
+                outer[name] = value
+            version = MIMEBase('application', 'pgp-encrypted')
+            version.set_payload('Version: 1\\n')
+            data = MIMEBase('application', 'octet-stream', name='encrypted.asc')
+            data.set_payload(armored)
+            data['Content-Disposition'] = 'inline; filename="encrypted.asc"'
+            outer.attach(version)
+            outer.attach(data)
+            sys.stdout.write(outer.as_string(policy=email.policy.SMTP.clone(max_line_length=998)))
+            """
+        let extras = extraHeaders.map { "\($0.key):\($0.value)" }
+        return try Shell.run("python3", ["-c", script, address, Self.counselling, messageID] + extras,
+                             stdin: ciphertext).stdout.text
+    }
+
+    /// The inner MIME entity a client encrypts: protected Subject, a text part and an attachment.
+    static func innerEntity(subject: String, body: String, fileName: String) -> String {
+        """
+        Content-Type: multipart/mixed; boundary="inner-boundary"; protected-headers="v1"
+        Subject: \(subject)
+
+        --inner-boundary
+        Content-Type: text/plain; charset=utf-8
+        Content-Transfer-Encoding: 8bit
+
+        \(body)
+        --inner-boundary
+        Content-Type: application/octet-stream; name="\(fileName)"
+        Content-Disposition: attachment; filename="\(fileName)"
+        Content-Transfer-Encoding: base64
+
+        \(Data("attachment \(body)".utf8).base64EncodedString())
+        --inner-boundary--
+
+        """.replacingOccurrences(of: "\n", with: "\r\n")
+    }
+}
