@@ -76,6 +76,7 @@ let package = Package(
             name: "mailbridge",
             dependencies: [
                 "MailBridge",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -22,7 +22,7 @@ struct MailbridgeCommand: AsyncParsableCommand {
               2  usage error (unknown option, missing or conflicting arguments)
               3  the configuration file is missing, unreadable or invalid
             """,
-        subcommands: [CheckConfig.self, Init.self]
+        subcommands: [Serve.self, CheckConfig.self, Init.self]
     )
 
     /// Runs the parsed command and maps every outcome to the documented exit codes.

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadStore
 import TOMLKit
 
 extension BridgeConfiguration {
@@ -208,7 +209,12 @@ extension BridgeConfiguration {
         var seen: [String: String] = [:]  // canonical address → option path of its first use
         for section in sections {
             let address = reader.address(section, "address")
-            let field = reader.text(section, "field", required: true, maxLength: 64, what: "a counselling field name")
+            var field = reader.text(section, "field", required: true, maxLength: 64, what: "a counselling field name")
+            if let name = field, (try? CounsellingField(name)) == nil {
+                reader.report(.invalidValue, section.optionPath("field"),
+                              expected: "a short field name of a-z, 0-9, '.', '_' or '-' (for example \"sucht\")")
+                field = nil
+            }
             let team = reader.address(section, "team-notification-address")
             var link: RedirectLink?
             if let raw = reader.requiredString(section, "redirect-link", expected: "an https:// URL") {

@@ -61,7 +61,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
             keys: KeysSection(dataFolder: dataFolder),
             mailboxes: [
                 Mailbox(
-                    address: address, field: "Allgemeine Beratung", teamNotificationAddress: address,
+                    address: address, field: "allgemein", teamNotificationAddress: address,
                     redirectLink: link, language: .de)
             ]
         )
@@ -143,8 +143,8 @@ extension BridgeConfiguration {
         public var commandTimeoutSeconds: Int = 300
         /// `session-deadline-seconds`, default 1800: a session is closed after this, whatever it does.
         public var sessionDeadlineSeconds: Int = 1800
-        /// `min-data-rate`, default 1024 octets per second during DATA after the first command timeout
-        /// period; 0 disables the check.
+        /// `min-data-rate`, default 1024: the slowest average transfer accepted during DATA, in octets per
+        /// second; 0 disables the check.
         public var minDataRate: Int = 1024
         /// `max-connections-per-ip`, default 10.
         public var maxConnectionsPerIP: Int = 10

@@ -88,8 +88,9 @@ extension BridgeConfiguration {
         # The counselling address clients write to. Required.
         address = "beratung@example.org"
 
-        # Name of the counselling field, shown to the team in notifications (1 to 64 characters). Required.
-        field = "Allgemeine Beratung"
+        # Short name of the counselling field (1 to 64 characters of a-z 0-9 . _ -), shown to the team in
+        # notifications and used to group threads and retention. Required.
+        field = "allgemein"
 
         # Where notices about new encrypted messages go. They never contain content or sender details. Required.
         team-notification-address = "team@example.org"
@@ -158,7 +159,7 @@ extension BridgeConfiguration {
 
         # Days per counselling field (the mailboxes' "field"), overriding default-days. Default: none.
         [retention.fields]
-        # "Allgemeine Beratung" = 90
+        # allgemein = 90
 
         [autoreply]
         # At most one redirect reply per sender and mailbox within this many seconds (RFC 3834), 60 to 2592000.

@@ -109,6 +109,7 @@ enum Outbox {
             state: record.state,
             attempts: record.attempts,
             nextAttemptAt: Date(storeMilliseconds: record.nextAttemptAt),
+            queuedAt: Date(storeMilliseconds: record.createdAt),
             recipient: try ClientAddress(recipient),
             payload: Array(payload)
         )

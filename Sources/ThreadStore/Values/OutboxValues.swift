@@ -60,6 +60,8 @@ public struct OutboxItem: Sendable, CustomStringConvertible {
     /// The next attempt time.
     public var nextAttemptAt: Date
     /// The envelope recipient.
+    /// When the item was queued (a retry policy's maximum age counts from here).
+    public var queuedAt: Date
     public var recipient: ClientAddress
     /// The message to send.
     public var payload: [UInt8]

@@ -103,7 +103,7 @@ import Testing
         let configuration = try BridgeConfiguration.parse(text)
         #expect(configuration.imapSources.count == 1)
         #expect(configuration.smarthost?.username == "mailbridge@example.org")
-        #expect(configuration.retention.days(forField: "Allgemeine Beratung") == 90)
+        #expect(configuration.retention.days(forField: "allgemein") == 90)
         #expect(configuration.retention.days(forField: "Other") == 180)
         #expect(try BridgeConfiguration.parse(configuration.tomlText) == configuration)
     }

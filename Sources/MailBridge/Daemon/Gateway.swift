@@ -1,0 +1,175 @@
+// Security: the gateway wires the parts together; it handles no mail itself. It opens the store with the master
+// key, binds the listener to the configured (loopback by default) address, and makes sure every mailbox has a
+// gateway key. Log lines name parts and counts, never addresses.
+
+public import Foundation
+public import Logging
+public import PGPShim
+import ServiceLifecycle
+import UnixSignals
+public import ThreadStore
+
+/// Everything `mailbridge serve` runs: the SMTP listener, the pipeline runner and the outbound queue, in one
+/// `ServiceGroup` with graceful shutdown on SIGTERM/SIGINT.
+public final class Gateway: Sendable {
+    public let configuration: BridgeConfiguration
+    public let store: ThreadStore
+    public let pgp: PGPService
+    public let listener: SMTPListener
+    public let runner: PipelineRunner
+    public let queue: OutboundQueue?
+    public let gatewayKeys: [String: KeyFingerprint]
+    let logger: Logger
+
+    /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
+    /// binds the listener. Throws with a clear, content-free error if anything is missing.
+    public static func start(_ configuration: BridgeConfiguration, logger: Logger) async throws -> Gateway {
+        let data = URL(fileURLWithPath: configuration.data.folder.string)
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        _ = try DataFolderInitializer.run(dataFolder: configuration.data.folder, configFile: nil)
+        let masterKey = try MasterKey(configuration.keys.loadMasterKey())
+
+        let passphrase: PassphraseSource = configuration.keys.passphraseFile.map {
+            .file(URL(fileURLWithPath: $0.string))
+        } ?? .none
+        let pgp = try PGPService(configuration: PGPConfiguration(
+            homeDirectory: URL(fileURLWithPath: configuration.keys.gnupgHome.string), passphrase: passphrase,
+            maximumPlaintextBytes: configuration.mimeLimits.maxDecompressedSize))
+        let gatewayKeys = try await GatewayKeys.ensure(for: configuration.mailboxes.map(\.address), pgp: pgp,
+                                                       logger: logger)
+
+        var storeConfiguration = ThreadStore.Configuration()
+        storeConfiguration.logger = logger
+        let store = try ThreadStore(at: data.appendingPathComponent("threads.sqlite"), masterKey: masterKey,
+                                    configuration: storeConfiguration)
+
+        let mailboxes = try configuration.mailboxes.map { mailbox in
+            let field = try CounsellingField(mailbox.field)
+            return PipelineMailbox(
+                address: mailbox.address, field: field, teamAddress: mailbox.teamNotificationAddress,
+                link: try PlatformLink(mailbox.redirectLink.string),
+                redirectTemplate: try mailbox.redirectTemplate.map { try RedirectTemplate(contentsOf: URL(fileURLWithPath: $0.string)) }
+                    ?? (mailbox.language == .de ? .german : .english),
+                notificationTemplate: .notification(field: field, german: mailbox.language == .de),
+                gatewayKey: gatewayKeys[mailbox.address.canonical]!)
+        }
+        let pipeline = Pipeline(
+            store: store, pgp: pgp,
+            configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
+                                 redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds)),
+            logger: logger)
+        let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
+        let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger)
+
+        let smtp = configuration.smtp
+        let listener = try await SMTPListener.bind(
+            host: smtp.listen, port: smtp.port,
+            configuration: SMTPServerConfiguration(
+                hostname: mailboxes.first?.address.domain ?? "localhost",
+                maximumCommandLineLength: smtp.maxCommandLineLength, maximumTextLineLength: smtp.maxTextLineLength,
+                maximumMessageSize: smtp.maxMessageSize, maximumHeaderSize: smtp.maxHeaderSize,
+                maximumRecipients: smtp.maxRecipients, maximumErrors: smtp.maxErrors,
+                maximumCommands: smtp.maxCommands, commandTimeout: .seconds(smtp.commandTimeoutSeconds),
+                sessionDeadline: .seconds(smtp.sessionDeadlineSeconds), minimumDataRate: smtp.minDataRate,
+                maximumConnectionsPerIP: smtp.maxConnectionsPerIP, maximumConnections: smtp.maxConnections),
+            policy: RecipientPolicy(accepting: configuration.mailboxes.map(\.address)),
+            spool: spool, intake: KickingIntake(spool: spool, runner: runner),
+            tls: smtp.tlsCertificate.flatMap { cert in
+                smtp.tlsKey.map { SMTPTLSConfiguration(certificateChainPath: cert.string, privateKeyPath: $0.string) }
+            },
+            logger: logger)
+
+        var queue: OutboundQueue?
+        if let smarthost = configuration.smarthost {
+            let client = SMTPClient(configuration: try smarthost.clientConfiguration(
+                heloName: mailboxes.first?.address.domain ?? "localhost"), logger: logger)
+            queue = OutboundQueue(store: ThreadStoreOutbox(store: store), deliverer: client, policy: RetryPolicy(),
+                                  logger: logger)
+        } else {
+            logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
+        }
+        return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
+                       queue: queue, gatewayKeys: gatewayKeys, logger: logger)
+    }
+
+    private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
+                 runner: PipelineRunner, queue: OutboundQueue?, gatewayKeys: [String: KeyFingerprint], logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.pgp = pgp
+        self.listener = listener
+        self.runner = runner
+        self.queue = queue
+        self.gatewayKeys = gatewayKeys
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully (listener first, then the runner and the queue).
+    public func run() async throws {
+        let notifier = SystemdNotifier()
+        // Type=notify: the listener is bound and the store open, so the unit is ready now.
+        try? notifier.notify(.ready, .status("accepting mail"))
+        defer { try? notifier.notify(.stopping) }
+        var services: [any Service] = [listener, runner]
+        if let queue { services.append(queue) }
+        services.append(SystemdWatchdogService())
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        try await pgp.shutdown()
+    }
+}
+
+/// Spools a message durably and then wakes the pipeline runner.
+struct KickingIntake: MessageIntake {
+    let spool: SpoolIntake
+    let runner: PipelineRunner
+
+    func accept(_ message: InboundMessage) async throws -> IntakeReceipt {
+        let receipt = try await spool.accept(message)
+        runner.kick()
+        return receipt
+    }
+}
+
+extension BridgeConfiguration.MIMELimits {
+    /// The parser's limits from the `[limits.mime]` section.
+    var parserLimits: MIMELimits {
+        var limits = MIMELimits()
+        limits.maximumNestingDepth = maxDepth
+        limits.maximumParts = maxParts
+        limits.maximumDecodedBytes = maxDecompressedSize
+        return limits
+    }
+}
+
+extension BridgeConfiguration.Smarthost {
+    /// The SMTP client settings; the password is read from its file here and kept only in memory.
+    func clientConfiguration(heloName: String) throws -> SMTPClientConfiguration {
+        var credentials: SMTPCredentials?
+        if let username, let passwordFile {
+            guard let data = FileManager.default.contents(atPath: passwordFile.string),
+                let password = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines),
+                !password.isEmpty
+            else { throw GatewayError("cannot read the smarthost password file \(passwordFile.string)") }
+            credentials = SMTPCredentials(username: username, password: password)
+        }
+        let mode: SMTPClientConfiguration.TLSMode = switch tls {
+        case .implicit: .implicit
+        case .starttls: .startTLS
+        case .none: .none
+        }
+        let configuration = SMTPClientConfiguration(host: host, port: port, tlsMode: mode, credentials: credentials,
+                                                    heloName: heloName)
+        try configuration.validate()
+        return configuration
+    }
+}
+
+/// A start-up problem of the daemon, described without secrets or personal data.
+public struct GatewayError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,72 @@
+public import ArgumentParser
+import Foundation
+public import Logging
+import MailBridge
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway (SMTP listener, inbound pipeline, outbound queue) until SIGTERM.",
+        discussion: """
+            With --config FILE: run as configured. With --embedded --data-dir DIR: run on the embedded default \
+            (SMTP on 127.0.0.1:2525, one mailbox beratung@localhost, store and keys under DIR, created on first \
+            run). Logs go to standard error without personal data. Exit codes: 0 stopped cleanly, 1 failure, \
+            2 usage error, 3 invalid configuration.
+            """
+    )
+
+    @Option(name: .customLong("config"), help: "The TOML configuration file (absolute path).")
+    var config: String?
+
+    @Flag(help: "Use the embedded default configuration instead of a file.")
+    var embedded = false
+
+    @Option(name: .customLong("data-dir"), help: "With --embedded: the data folder (absolute path).")
+    var dataDir: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        switch (config, embedded) {
+        case (nil, false): throw ValidationError("give --config FILE, or --embedded --data-dir DIR")
+        case (.some, true): throw ValidationError("--config and --embedded exclude each other")
+        case (nil, true):
+            guard let dataDir, (try? AbsolutePath(dataDir)) != nil else {
+                throw ValidationError("--embedded needs --data-dir with an absolute path")
+            }
+        case (.some, false): break
+        }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "mailbridge")
+        let configuration: BridgeConfiguration
+        if let config {
+            do {
+                configuration = try BridgeConfiguration.load(file: config)
+            } catch {
+                StandardError.write("mailbridge serve: \(error)\n")
+                throw ExitCode(ExitStatus.invalidConfiguration.rawValue)
+            }
+        } else {
+            configuration = .embeddedDefault(dataFolder: try AbsolutePath(dataDir!))
+        }
+        do {
+            let gateway = try await Gateway.start(configuration, logger: logger)
+            let address = gateway.listener.localAddress.map { "\($0)" } ?? "?"
+            logger.notice("MailBridge is running", metadata: ["smtp": "\(address)"])
+            try await gateway.run()
+        } catch {
+            StandardError.write("mailbridge serve: \(error)\n")
+            throw ExitCode(ExitStatus.failure.rawValue)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
