@@ -96,26 +96,47 @@ public struct ThreadStoreError: Error, Hashable, Sendable, CustomStringConvertib
     }
 
     // Static members so callers can write `#expect(throws: ThreadStoreError.wrongMasterKey)`.
+    /// An error with code ``Code/masterKeyUnreadable``.
     public static let masterKeyUnreadable = ThreadStoreError(.masterKeyUnreadable)
+    /// An error with code ``Code/masterKeyInsecurePermissions``.
     public static let masterKeyInsecurePermissions = ThreadStoreError(.masterKeyInsecurePermissions)
+    /// An error with code ``Code/masterKeyInvalidLength``.
     public static let masterKeyInvalidLength = ThreadStoreError(.masterKeyInvalidLength)
+    /// An error with code ``Code/masterKeyExists``.
     public static let masterKeyExists = ThreadStoreError(.masterKeyExists)
+    /// An error with code ``Code/credentialsDirectoryMissing``.
     public static let credentialsDirectoryMissing = ThreadStoreError(.credentialsDirectoryMissing)
+    /// An error with code ``Code/wrongMasterKey``.
     public static let wrongMasterKey = ThreadStoreError(.wrongMasterKey)
+    /// An error with code ``Code/notAThreadStore``.
     public static let notAThreadStore = ThreadStoreError(.notAThreadStore)
+    /// An error with code ``Code/databaseUnavailable``.
     public static let databaseUnavailable = ThreadStoreError(.databaseUnavailable)
+    /// An error with code ``Code/databaseCorrupt``.
     public static let databaseCorrupt = ThreadStoreError(.databaseCorrupt)
+    /// An error with code ``Code/storageFailure``.
     public static let storageFailure = ThreadStoreError(.storageFailure)
+    /// An error with code ``Code/migrationFailed``.
     public static let migrationFailed = ThreadStoreError(.migrationFailed)
+    /// An error with code ``Code/threadNotFound``.
     public static let threadNotFound = ThreadStoreError(.threadNotFound)
+    /// An error with code ``Code/messageNotFound``.
     public static let messageNotFound = ThreadStoreError(.messageNotFound)
+    /// An error with code ``Code/outboxItemNotFound``.
     public static let outboxItemNotFound = ThreadStoreError(.outboxItemNotFound)
+    /// An error with code ``Code/sealingFailed``.
     public static let sealingFailed = ThreadStoreError(.sealingFailed)
+    /// An error with code ``Code/unsealingFailed``.
     public static let unsealingFailed = ThreadStoreError(.unsealingFailed)
+    /// An error with code ``Code/invalidIdentifier``.
     public static let invalidIdentifier = ThreadStoreError(.invalidIdentifier)
+    /// An error with code ``Code/invalidValue``.
     public static let invalidValue = ThreadStoreError(.invalidValue)
+    /// An error with code ``Code/limitExceeded``.
     public static let limitExceeded = ThreadStoreError(.limitExceeded)
+    /// An error with code ``Code/backupFailed``.
     public static let backupFailed = ThreadStoreError(.backupFailed)
+    /// An error with code ``Code/checkpointIncomplete``.
     public static let checkpointIncomplete = ThreadStoreError(.checkpointIncomplete)
 }
 

@@ -1,5 +1,5 @@
-// Child process for ThreadStoreTests' crash-safety test. It imports messages (each with an outbox row, in one
-// transaction) in a bounded loop and prints "committed <n>" after each commit returns; the test kills it with
+// Child process for ThreadStoreTests' crash-safety test. It imports messages (5 per transaction, each with an
+// outbox row) in a bounded loop and prints "committed <last index>" after each commit returns; the test kills it with
 // SIGKILL mid-loop, reopens the store and checks integrity, durability of every reported commit and atomicity.
 //
 // Usage: ThreadStoreCrashHelper <database path> <master key file> [iterations] [first index]
@@ -26,36 +26,45 @@ do {
         address: try ClientAddress("client@example.org")
     )
     let body = [UInt8](repeating: UInt8(ascii: "x"), count: 6000)  // spans overflow pages
-    for index in firstIndex..<(firstIndex + iterations) {
-        let message = NewMessage(
-            direction: .inbound,
-            messageID: "<crash-\(index)@example.org>",
-            subject: "Subject \(index)",
-            body: body,
-            verdict: .valid,
-            receivedAt: Date(),
-            ciphertextHash: PayloadHash.sha256(of: Data("ciphertext \(index)".utf8))
-        )
-        let outcome = try await store.write { tx in
-            let outcome = try tx.importMessage(message, into: .client(identity))
-            if case .stored(let thread, _, _) = outcome {
+    // Each transaction imports `batch` messages, each with its outbox row, so a kill usually lands inside one.
+    let batch = 5
+    for first in stride(from: firstIndex, to: firstIndex + iterations, by: batch) {
+        let messages = (first..<(first + batch)).map { index in
+            NewMessage(
+                direction: .inbound,
+                messageID: "<crash-\(index)@example.org>",
+                subject: "Subject \(index)",
+                body: body,
+                verdict: .valid,
+                receivedAt: Date(),
+                ciphertextHash: PayloadHash.sha256(of: Data("ciphertext \(index)".utf8))
+            )
+        }
+        let allStored = try await store.write { tx in
+            var allStored = true
+            for (offset, message) in messages.enumerated() {
+                let outcome = try tx.importMessage(message, into: .client(identity))
+                guard case .stored(let thread, _, _) = outcome else {
+                    allStored = false
+                    continue
+                }
                 try tx.enqueueOutbox(
                     NewOutboxItem(
                         thread: thread,
                         kind: .notification,
                         recipient: try ClientAddress("team@example.org"),
-                        payload: Array("notification \(index)".utf8),
+                        payload: Array("notification \(first + offset)".utf8),
                         notBefore: Date()
                     )
                 )
             }
-            return outcome
+            return allStored
         }
-        guard case .stored = outcome else {
-            FileHandle.standardError.write(Data("unexpected outcome at \(index)\n".utf8))
+        guard allStored else {
+            FileHandle.standardError.write(Data("unexpected outcome in batch at \(first)\n".utf8))
             exit(1)
         }
-        FileHandle.standardOutput.write(Data("committed \(index)\n".utf8))  // unbuffered write(2)
+        FileHandle.standardOutput.write(Data("committed \(first + batch - 1)\n".utf8))  // unbuffered write(2)
     }
 } catch {
     FileHandle.standardError.write(Data("crash helper failed: \(error)\n".utf8))

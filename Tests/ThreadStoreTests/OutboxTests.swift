@@ -33,10 +33,12 @@ import Testing
             )
             return (thread, threadItem, redirect)
         }
+        #expect(try await store.read { tx in try tx.nextOutboxAttemptDate() } == now.truncatedToStoreMilliseconds)
         var due = try await store.read { tx in try tx.dueOutboxItems(now: now) }
         #expect(due.map(\.id) == [threadItem])
         #expect(due.first?.payload == Array("encrypted reply".utf8))
         #expect(due.first?.thread == thread)
+        #expect(due.first?.queuedAt == now.truncatedToStoreMilliseconds)
 
         due = try await store.read { tx in try tx.dueOutboxItems(now: now.addingTimeInterval(10)) }
         #expect(due.map(\.id) == [threadItem, redirect])
@@ -46,6 +48,10 @@ import Testing
         try await store.write { tx in try tx.scheduleOutboxRetry(threadItem, at: now.addingTimeInterval(600)) }
         due = try await store.read { tx in try tx.dueOutboxItems(now: now.addingTimeInterval(10)) }
         #expect(due.map(\.id) == [redirect])
+        #expect(
+            try await store.read { tx in try tx.nextOutboxAttemptDate() }
+                == now.addingTimeInterval(10).truncatedToStoreMilliseconds
+        )
         due = try await store.read { tx in try tx.dueOutboxItems(now: now.addingTimeInterval(600)) }
         #expect(due.first { $0.id == threadItem }?.attempts == 1)
 
@@ -53,6 +59,7 @@ import Testing
         try await store.write { tx in try tx.markOutboxFailed(redirect) }
         due = try await store.read { tx in try tx.dueOutboxItems(now: .distantFuture) }
         #expect(due.isEmpty)
+        #expect(try await store.read { tx in try tx.nextOutboxAttemptDate() } == nil)
         await #expect(throws: ThreadStoreError.outboxItemNotFound) {
             try await store.write { tx in try tx.markOutboxDelivered(threadItem) }
         }

@@ -183,7 +183,13 @@ import Testing
         #expect(foreignKeys == 1)
         let readerSecureDelete = try await store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA secure_delete") }
         #expect(readerSecureDelete == 1)
-        let attributes = try FileManager.default.attributesOfItem(atPath: fixture.databaseURL.path)
-        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        _ = try await store.write { tx in
+            try tx.importMessage(Sample.message("perm", at: Date()), into: .client(Sample.identity()))
+        }
+        // SQLite gives -wal and -shm the mode of the database file.
+        for suffix in ["", "-wal", "-shm"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: fixture.databaseURL.path + suffix)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600, "mode of \(suffix)")
+        }
     }
 }

@@ -223,6 +223,14 @@ enum Queries {
         }
     }
 
+    static func nextOutboxAttemptDate(_ db: Database) throws -> Date? {
+        // Served by the index outbox_due (state, next_attempt_at): one index seek.
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT min(next_attempt_at) FROM outbox WHERE state = ?"),
+            arguments: [OutboxState.pending.rawValue]
+        ).map(Date.init(storeMilliseconds:))
+    }
+
     static func auditEntries(_ db: Database, after sequence: Int64, limit: Int) throws -> [AuditEntry] {
         try Row.fetchAll(
             db.cachedStatement(

@@ -49,6 +49,12 @@ public struct ReadTransaction {
         try Queries.dueOutboxItems(db, context: context, now: now, limit: limit)
     }
 
+    /// The earliest next-attempt time of all pending outbox items, or `nil` if none is pending. Decrypts nothing
+    /// (for the outbound queue's timer).
+    public func nextOutboxAttemptDate() throws -> Date? {
+        try Queries.nextOutboxAttemptDate(db)
+    }
+
     /// Audit entries after `sequence` (0 for the first), in order.
     public func auditEntries(after sequence: Int64 = 0, limit: Int = 500) throws -> [AuditEntry] {
         try Queries.auditEntries(db, after: sequence, limit: limit)

@@ -2,19 +2,33 @@ public import Foundation
 
 /// The kinds of audit events. Stored as integer codes; never with content.
 public enum AuditEvent: Int, Hashable, Sendable {
+    /// A thread was created for a client.
     case threadCreated = 1
+    /// A message was stored (item: the message ID).
     case messageStored = 2
+    /// An import matched a stored message and wrote nothing (item: the stored message ID).
     case duplicateIgnored = 3
+    /// An import carried an encrypted payload seen before and wrote nothing.
     case replayRejected = 4
+    /// A thread was deleted on request (crypto-shredded).
     case threadDeleted = 5
+    /// A thread was deleted by the retention policy (crypto-shredded).
     case threadDeletedByRetention = 6
+    /// An outbox item was queued (item: its ID; count: its kind code).
     case outboxQueued = 7
+    /// An outbox item was delivered and deleted.
     case outboxDelivered = 8
+    /// An outbox item failed permanently.
     case outboxFailed = 9
+    /// A thread's state changed (count: the new state code).
     case threadStateChanged = 10
+    /// A retention run finished (count: threads deleted).
     case retentionApplied = 11
+    /// An online backup was written.
     case backupWritten = 12
+    /// Old audit entries were pruned by retention (count: entries removed).
     case auditPruned = 13
+    /// Failed thread-less outbox items were deleted by retention (count: items).
     case outboxDeletedByRetention = 14
     /// Plain (or not cleanly encrypted) inbound mail: a redirect reply was queued; `count` holds no data.
     case inboundRedirected = 15

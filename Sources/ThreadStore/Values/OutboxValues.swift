@@ -59,9 +59,9 @@ public struct OutboxItem: Sendable, CustomStringConvertible {
     public var attempts: Int
     /// The next attempt time.
     public var nextAttemptAt: Date
-    /// The envelope recipient.
     /// When the item was queued (a retry policy's maximum age counts from here).
     public var queuedAt: Date
+    /// The envelope recipient.
     public var recipient: ClientAddress
     /// The message to send.
     public var payload: [UInt8]

@@ -103,3 +103,8 @@ extension ImportOutcome {
         return nil
     }
 }
+
+extension Date {
+    /// The date as the store keeps it (Unix milliseconds).
+    var truncatedToStoreMilliseconds: Date { Date(storeMilliseconds: storeMilliseconds) }
+}
