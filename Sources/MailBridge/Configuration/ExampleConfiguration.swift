@@ -159,7 +159,7 @@ extension BridgeConfiguration {
 
         # Days per counselling field (the mailboxes' "field"), overriding default-days. Default: none.
         [retention.fields]
-        # allgemein = 90
+        # "allgemein" = 90
 
         [autoreply]
         # At most one redirect reply per sender and mailbox within this many seconds (RFC 3834), 60 to 2592000.

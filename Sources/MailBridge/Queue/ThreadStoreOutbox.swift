@@ -26,7 +26,7 @@ public actor ThreadStoreOutbox: OutboxStore {
     }
 
     public func nextAttemptDate() async throws -> Date? {
-        try await store.read { try $0.dueOutboxItems(now: .distantFuture, limit: 1) }.first?.nextAttemptAt
+        try await store.read { try $0.nextOutboxAttemptDate() }
     }
 
     public func markDelivered(_ id: QueueItemID) async throws {

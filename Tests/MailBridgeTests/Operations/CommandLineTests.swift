@@ -55,9 +55,7 @@ import Testing
         }
         let doc = try packageFile("docs/exit-codes.md")
         for code in ["| 0 |", "| 1 |", "| 2 |", "| 3 |"] { #expect(doc.contains(code)) }
-        // Only the operational commands exist; serve and the others come later, without stubs.
-        #expect(help.output.contains("check-config") && help.output.contains("init"))
-        #expect(!help.output.contains("serve"))
+        #expect(help.output.contains("serve") && help.output.contains("check-config") && help.output.contains("init"))
     }
 
     @Test func initCreatesAndThenKeeps() throws {
