@@ -15,7 +15,7 @@ final class SMTPTestServer: Sendable {
     let group: ServiceGroup
     let runTask: Task<Void, any Error>
 
-    var port: Int { listener.localAddress!.port! }
+    let port: Int
 
     init(
         configuration: SMTPServerConfiguration = SMTPServerConfiguration(hostname: "mx.test"),
@@ -27,6 +27,7 @@ final class SMTPTestServer: Sendable {
             host: "127.0.0.1", port: 0, configuration: configuration,
             policy: RecipientPolicy(accepting: [Self.counselling, try EmailAddress("team@example.org")]),
             spool: spool, intake: intake, tls: tls, logger: Self.quietLogger)
+        port = listener.localAddress!.port!
         let group = ServiceGroup(services: [listener], logger: Self.quietLogger)
         self.group = group
         runTask = Task { try await group.run() }
