@@ -26,7 +26,7 @@ public import ServiceLifecycle
 public final class SMTPListener: Service, Sendable {
     /// What the bootstrap hands each accepted connection.
     struct Connection: Sendable {
-        let channel: NIOAsyncChannel<SMTPInboundEvent, ByteBuffer>
+        let channel: NIOAsyncChannel<SMTPInboundEvent, Never>
         let gate: SMTPFramingGate
     }
 
@@ -87,7 +87,9 @@ public final class SMTPListener: Service, Sendable {
                     try operations.addHandler(
                         SMTPConnectionEventHandler(
                             idleTimeout: configuration.commandTimeout, sessionDeadline: configuration.sessionDeadline))
-                    let asyncChannel = try NIOAsyncChannel<SMTPInboundEvent, ByteBuffer>(
+                    // Outbound is Never: replies are written on the channel itself so the STARTTLS upgrade can
+                    // happen in the same event-loop turn as the 220 write; an unconsumed connection tears down cleanly.
+                    let asyncChannel = try NIOAsyncChannel<SMTPInboundEvent, Never>(
                         wrappingChannelSynchronously: channel)
                     return Connection(channel: asyncChannel, gate: gate)
                 }
@@ -126,7 +128,7 @@ public final class SMTPListener: Service, Sendable {
         let ip = channel.remoteAddress?.ipAddress ?? "unknown"
         guard let id = await limiter.acquire(ip: ip) else {
             logger.notice("connection refused: limit reached")
-            try? await connection.channel.executeThenClose { _, _ in
+            try? await connection.channel.executeThenClose { _ in
                 try await channel.writeAndFlush(SMTPReply.tooManyConnections.wireBytes).get()
             }
             return
@@ -135,7 +137,7 @@ public final class SMTPListener: Service, Sendable {
         logger[metadataKey: "smtp.connection"] = "\(id)"
         logger.debug("connection opened")
         do {
-            try await connection.channel.executeThenClose { inbound, _ in
+            try await connection.channel.executeThenClose { inbound in
                 var session = SMTPSession(
                     channel: channel, gate: connection.gate, configuration: configuration, policy: policy,
                     spool: spool, intake: intake, sslContext: sslContext,

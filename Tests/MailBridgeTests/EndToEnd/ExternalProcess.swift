@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import MailBridge
 
 /// Runs a real client program (openssl, swaks, python3) with a time limit; returns exit status and output.
@@ -16,14 +19,28 @@ enum ExternalProcess {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        let reader = Task.detached { pipe.fileHandleForReading.readDataToEndOfFile() }
         try process.run()
         let watchdog = Task {
             try await Task.sleep(for: timeout)
             process.terminate()
         }
-        let output = await reader.value
-        process.waitUntilExit()
+        // Blocking reads and waits run on their own thread, never on the cooperative pool the server needs.
+        let output = await withCheckedContinuation { (continuation: CheckedContinuation<Data, Never>) in
+            let handle = pipe.fileHandleForReading
+            Thread {
+                // Foundation's readDataToEndOfFile traps on EINTR; read with a plain loop instead.
+                var data = Data()
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let count = read(handle.fileDescriptor, &chunk, chunk.count)
+                    if count < 0 && errno == EINTR { continue }
+                    if count <= 0 { break }
+                    data.append(contentsOf: chunk[0..<count])
+                }
+                process.waitUntilExit()
+                continuation.resume(returning: data)
+            }.start()
+        }
         watchdog.cancel()
         return Result(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self))
     }
