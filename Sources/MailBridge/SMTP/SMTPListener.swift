@@ -43,8 +43,13 @@ public final class SMTPListener: Service, Sendable {
     public var localAddress: SocketAddress? { serverChannel.channel.localAddress }
 
     private init(
-        configuration: SMTPServerConfiguration, policy: RecipientPolicy, spool: SpoolIntake, intake: any MessageIntake,
-        sslContext: NIOSSLContext?, logger: Logger, serverChannel: NIOAsyncChannel<Connection, Never>
+        configuration: SMTPServerConfiguration,
+        policy: RecipientPolicy,
+        spool: SpoolIntake,
+        intake: any MessageIntake,
+        sslContext: NIOSSLContext?,
+        logger: Logger,
+        serverChannel: NIOAsyncChannel<Connection, Never>
     ) {
         self.configuration = configuration
         self.policy = policy
@@ -54,7 +59,9 @@ public final class SMTPListener: Service, Sendable {
         self.logger = logger
         self.serverChannel = serverChannel
         self.limiter = ConnectionLimiter(
-            maximumPerIP: configuration.maximumConnectionsPerIP, maximumTotal: configuration.maximumConnections)
+            maximumPerIP: configuration.maximumConnectionsPerIP,
+            maximumTotal: configuration.maximumConnections
+        )
     }
 
     /// Binds the listening socket. `intake` defaults to `spool` itself; `tls` enables STARTTLS; the event loop group
@@ -83,21 +90,36 @@ public final class SMTPListener: Service, Sendable {
                     try operations.addHandler(
                         ByteToMessageHandler(
                             SMTPFramingDecoder(maximumLineLength: frameLimit, gate: gate),
-                            maximumBufferSize: 2 * frameLimit))
+                            maximumBufferSize: 2 * frameLimit
+                        )
+                    )
                     try operations.addHandler(
                         SMTPConnectionEventHandler(
-                            idleTimeout: configuration.commandTimeout, sessionDeadline: configuration.sessionDeadline))
+                            idleTimeout: configuration.commandTimeout,
+                            sessionDeadline: configuration.sessionDeadline
+                        )
+                    )
                     // Outbound is Never: replies are written on the channel itself so the STARTTLS upgrade can
                     // happen in the same event-loop turn as the 220 write; an unconsumed connection tears down cleanly.
                     let asyncChannel = try NIOAsyncChannel<SMTPInboundEvent, Never>(
-                        wrappingChannelSynchronously: channel)
+                        wrappingChannelSynchronously: channel
+                    )
                     return Connection(channel: asyncChannel, gate: gate)
                 }
             }
-        logger.info("SMTP listener bound", metadata: ["smtp.address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"])
+        logger.info(
+            "SMTP listener bound",
+            metadata: ["smtp.address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"]
+        )
         return SMTPListener(
-            configuration: configuration, policy: policy, spool: spool, intake: intake ?? spool,
-            sslContext: sslContext, logger: logger, serverChannel: serverChannel)
+            configuration: configuration,
+            policy: policy,
+            spool: spool,
+            intake: intake ?? spool,
+            sslContext: sslContext,
+            logger: logger,
+            serverChannel: serverChannel
+        )
     }
 
     /// Accepts connections until graceful shutdown, one child task per connection, then waits for them.
@@ -139,9 +161,16 @@ public final class SMTPListener: Service, Sendable {
         do {
             try await connection.channel.executeThenClose { inbound in
                 var session = SMTPSession(
-                    channel: channel, gate: connection.gate, configuration: configuration, policy: policy,
-                    spool: spool, intake: intake, sslContext: sslContext,
-                    clientAddress: ClientAddress(ip), logger: logger)
+                    channel: channel,
+                    gate: connection.gate,
+                    configuration: configuration,
+                    policy: policy,
+                    spool: spool,
+                    intake: intake,
+                    sslContext: sslContext,
+                    clientAddress: ClientAddress(ip),
+                    logger: logger
+                )
                 await withGracefulShutdownHandler {
                     await session.run(inbound)
                 } onGracefulShutdown: {

@@ -26,10 +26,13 @@ struct DurabilityTests {
         let spool = try SpoolIntake(root: URL(filePath: environment[Self.spoolVariable]!))
         try spool.recover()
         let listener = try await SMTPListener.bind(
-            host: "127.0.0.1", port: 0,
+            host: "127.0.0.1",
+            port: 0,
             configuration: SMTPServerConfiguration(maximumConnectionsPerIP: 100, maximumConnections: 100),
-            policy: RecipientPolicy(accepting: [SMTPTestServer.counselling]), spool: spool,
-            logger: SMTPTestServer.quietLogger)
+            policy: RecipientPolicy(accepting: [SMTPTestServer.counselling]),
+            spool: spool,
+            logger: SMTPTestServer.quietLogger
+        )
         let portFile = URL(filePath: environment[Self.portFileVariable]!)
         try Data("\(listener.localAddress!.port!)".utf8).write(to: portFile, options: .atomic)
         let serving = Task { try await listener.run() }

@@ -1,8 +1,9 @@
 import Foundation
+import MailBridge
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import MailBridge
 
 /// Runs a real client program (openssl, swaks, python3) with a time limit; returns exit status and output.
 enum ExternalProcess {
@@ -11,7 +12,11 @@ enum ExternalProcess {
         var output: String
     }
 
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Result {
+    static func run(
+        _ executable: String,
+        _ arguments: [String],
+        timeout: Duration = .seconds(60)
+    ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(filePath: "/usr/bin/env")
         process.arguments = [executable] + arguments
@@ -51,7 +56,9 @@ struct TestCertificate {
     let folder: URL
     var certificatePath: String { folder.appending(path: "cert.pem").path }
     var keyPath: String { folder.appending(path: "key.pem").path }
-    var tls: SMTPTLSConfiguration { SMTPTLSConfiguration(certificateChainPath: certificatePath, privateKeyPath: keyPath) }
+    var tls: SMTPTLSConfiguration {
+        SMTPTLSConfiguration(certificateChainPath: certificatePath, privateKeyPath: keyPath)
+    }
 
     static func make() async throws -> TestCertificate {
         let folder = FileManager.default.temporaryDirectory.appending(path: "mailbridge-cert-\(UUID().uuidString)")
@@ -62,7 +69,8 @@ struct TestCertificate {
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                 "-keyout", folder.appending(path: "key.pem").path, "-out", folder.appending(path: "cert.pem").path,
                 "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            ])
+            ]
+        )
         guard result.status == 0 else { throw CertificateError(output: result.output) }
         return TestCertificate(folder: folder)
     }

@@ -55,7 +55,9 @@ struct RawSMTPClient {
             let view = buffer.readableBytesView
             if let lf = view.firstIndex(of: UInt8(ascii: "\n")) {
                 let length = view.distance(from: view.startIndex, to: lf) + 1
-                let line = String(buffer: buffer.readSlice(length: length)!).trimmingCharacters(in: ["\r", "\n", "\r\n"])
+                let line = String(buffer: buffer.readSlice(length: length)!).trimmingCharacters(in: [
+                    "\r", "\n", "\r\n",
+                ])
                 lines.append(line)
                 let separator = line.dropFirst(3).first
                 if separator != "-" { return Reply(code: Int(line.prefix(3)) ?? -1, lines: lines) }

@@ -28,8 +28,12 @@ struct RealClientTests {
     @Test func swaksRelayAttemptIsRefused() async throws {
         let server = try await SMTPTestServer()
         let result = try await ExternalProcess.run(
-            "swaks", ["--server", "127.0.0.1", "--port", "\(server.port)", "--to", "victim@elsewhere.example",
-                      "--from", "client@example.net", "--helo", "swaks.test"])
+            "swaks",
+            [
+                "--server", "127.0.0.1", "--port", "\(server.port)", "--to", "victim@elsewhere.example",
+                "--from", "client@example.net", "--helo", "swaks.test",
+            ]
+        )
         #expect(result.status != 0)
         #expect(result.output.contains("550 5.1.1"))
         #expect(try server.pendingMessages().isEmpty)
@@ -63,7 +67,9 @@ struct RealClientTests {
         let certificate = try await TestCertificate.make()
         defer { certificate.remove() }
         let server = try await SMTPTestServer(
-            configuration: SMTPServerConfiguration(maximumMessageSize: 65536), tls: certificate.tls)
+            configuration: SMTPServerConfiguration(maximumMessageSize: 65536),
+            tls: certificate.tls
+        )
         let result = try await ExternalProcess.run("python3", ["-c", Self.pythonClient, "\(server.port)"])
         #expect(result.status == 0, "python failed: \(result.output)")
         #expect(result.output.contains("python ok"))

@@ -19,14 +19,22 @@ final class SMTPTestServer: Sendable {
 
     init(
         configuration: SMTPServerConfiguration = SMTPServerConfiguration(hostname: "mx.test"),
-        intake: (any MessageIntake)? = nil, tls: SMTPTLSConfiguration? = nil, spoolRoot: URL? = nil
+        intake: (any MessageIntake)? = nil,
+        tls: SMTPTLSConfiguration? = nil,
+        spoolRoot: URL? = nil
     ) async throws {
         folder = FileManager.default.temporaryDirectory.appending(path: "mailbridge-smtp-\(UUID().uuidString)")
         spool = try SpoolIntake(root: spoolRoot ?? folder.appending(path: "spool"))
         listener = try await SMTPListener.bind(
-            host: "127.0.0.1", port: 0, configuration: configuration,
+            host: "127.0.0.1",
+            port: 0,
+            configuration: configuration,
             policy: RecipientPolicy(accepting: [Self.counselling, try EmailAddress("team@example.org")]),
-            spool: spool, intake: intake, tls: tls, logger: Self.quietLogger)
+            spool: spool,
+            intake: intake,
+            tls: tls,
+            logger: Self.quietLogger
+        )
         port = listener.localAddress!.port!
         let group = ServiceGroup(services: [listener], logger: Self.quietLogger)
         self.group = group

@@ -7,7 +7,9 @@ import Testing
 /// Slow clients, deadlines and graceful shutdown against the real listener, with small configured values.
 struct TimeoutAndShutdownTests {
     @Test func idleClientGets421AfterCommandTimeout() async throws {
-        let server = try await SMTPTestServer(configuration: SMTPServerConfiguration(commandTimeout: .milliseconds(300)))
+        let server = try await SMTPTestServer(
+            configuration: SMTPServerConfiguration(commandTimeout: .milliseconds(300))
+        )
         var client = try await RawSMTPClient.connect(port: server.port)
         let clock = ContinuousClock()
         let start = clock.now
@@ -21,7 +23,9 @@ struct TimeoutAndShutdownTests {
     }
 
     @Test func trickleInsideALineDoesNotResetTheTimeout() async throws {
-        let server = try await SMTPTestServer(configuration: SMTPServerConfiguration(commandTimeout: .milliseconds(400)))
+        let server = try await SMTPTestServer(
+            configuration: SMTPServerConfiguration(commandTimeout: .milliseconds(400))
+        )
         var client = try await RawSMTPClient.connect(port: server.port)
         _ = try await client.readReply()
         let clock = ContinuousClock()
@@ -44,7 +48,10 @@ struct TimeoutAndShutdownTests {
 
     @Test func slowDataIsCutOffByMinimumRate() async throws {
         let configuration = SMTPServerConfiguration(
-            commandTimeout: .seconds(10), minimumDataRate: 100_000, dataRateGracePeriod: .milliseconds(200))
+            commandTimeout: .seconds(10),
+            minimumDataRate: 100_000,
+            dataRateGracePeriod: .milliseconds(200)
+        )
         let server = try await SMTPTestServer(configuration: configuration)
         var client = try await RawSMTPClient.connect(port: server.port)
         _ = try await client.readReply()
