@@ -21,7 +21,8 @@ final class SMTPTestServer: Sendable {
         configuration: SMTPServerConfiguration = SMTPServerConfiguration(hostname: "mx.test"),
         intake: (any MessageIntake)? = nil,
         tls: SMTPTLSConfiguration? = nil,
-        spoolRoot: URL? = nil
+        spoolRoot: URL? = nil,
+        logger: Logger = SMTPTestServer.quietLogger
     ) async throws {
         folder = FileManager.default.temporaryDirectory.appending(path: "mailbridge-smtp-\(UUID().uuidString)")
         spool = try SpoolIntake(root: spoolRoot ?? folder.appending(path: "spool"))
@@ -33,7 +34,7 @@ final class SMTPTestServer: Sendable {
             spool: spool,
             intake: intake,
             tls: tls,
-            logger: Self.quietLogger
+            logger: logger
         )
         port = listener.localAddress!.port!
         let group = ServiceGroup(services: [listener], logger: Self.quietLogger)

@@ -14,7 +14,12 @@ struct WireFuzzTests {
     func randomInputNeverBreaksTheServer(seed: UInt64) async throws {
         let server = try await SMTPTestServer(
             configuration: SMTPServerConfiguration(
-                hostname: "mx.test", maximumErrors: 1000, commandTimeout: .seconds(2), sessionDeadline: .seconds(10)))
+                hostname: "mx.test",
+                maximumErrors: 1000,
+                commandTimeout: .seconds(2),
+                sessionDeadline: .seconds(10)
+            )
+        )
         var random = SMTPServerStateMachineFuzzTests.SeededGenerator(state: seed)
         var client = try await RawSMTPClient.connect(port: server.port)
         #expect(try await client.readReply()?.code == 220)
