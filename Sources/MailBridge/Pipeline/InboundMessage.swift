@@ -18,8 +18,13 @@ public struct InboundMessage: Hashable, Sendable, CustomStringConvertible {
         public var eightBitMIME: Bool
 
         public init(
-            reversePath: ReversePath, recipients: [EmailAddress], clientAddress: PeerAddress?, receivedAt: Date,
-            queueID: QueueID, smtpUTF8: Bool = false, eightBitMIME: Bool = false
+            reversePath: ReversePath,
+            recipients: [EmailAddress],
+            clientAddress: PeerAddress?,
+            receivedAt: Date,
+            queueID: QueueID,
+            smtpUTF8: Bool = false,
+            eightBitMIME: Bool = false
         ) {
             self.reversePath = reversePath
             self.recipients = recipients

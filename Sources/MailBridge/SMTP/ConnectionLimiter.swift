@@ -26,5 +26,4 @@ actor ConnectionLimiter {
         perIP[ip] = remaining > 0 ? remaining : nil
     }
 
-    var openConnections: Int { total }
 }

@@ -26,7 +26,7 @@ public import ServiceLifecycle
 public final class SMTPListener: Service, Sendable {
     /// What the bootstrap hands each accepted connection.
     struct Connection: Sendable {
-        let channel: NIOAsyncChannel<SMTPInboundEvent, ByteBuffer>
+        let channel: NIOAsyncChannel<SMTPInboundEvent, Never>
         let gate: SMTPFramingGate
     }
 
@@ -43,8 +43,13 @@ public final class SMTPListener: Service, Sendable {
     public var localAddress: SocketAddress? { serverChannel.channel.localAddress }
 
     private init(
-        configuration: SMTPServerConfiguration, policy: RecipientPolicy, spool: SpoolIntake, intake: any MessageIntake,
-        sslContext: NIOSSLContext?, logger: Logger, serverChannel: NIOAsyncChannel<Connection, Never>
+        configuration: SMTPServerConfiguration,
+        policy: RecipientPolicy,
+        spool: SpoolIntake,
+        intake: any MessageIntake,
+        sslContext: NIOSSLContext?,
+        logger: Logger,
+        serverChannel: NIOAsyncChannel<Connection, Never>
     ) {
         self.configuration = configuration
         self.policy = policy
@@ -54,7 +59,9 @@ public final class SMTPListener: Service, Sendable {
         self.logger = logger
         self.serverChannel = serverChannel
         self.limiter = ConnectionLimiter(
-            maximumPerIP: configuration.maximumConnectionsPerIP, maximumTotal: configuration.maximumConnections)
+            maximumPerIP: configuration.maximumConnectionsPerIP,
+            maximumTotal: configuration.maximumConnections
+        )
     }
 
     /// Binds the listening socket. `intake` defaults to `spool` itself; `tls` enables STARTTLS; the event loop group
@@ -83,19 +90,36 @@ public final class SMTPListener: Service, Sendable {
                     try operations.addHandler(
                         ByteToMessageHandler(
                             SMTPFramingDecoder(maximumLineLength: frameLimit, gate: gate),
-                            maximumBufferSize: 2 * frameLimit))
+                            maximumBufferSize: 2 * frameLimit
+                        )
+                    )
                     try operations.addHandler(
                         SMTPConnectionEventHandler(
-                            idleTimeout: configuration.commandTimeout, sessionDeadline: configuration.sessionDeadline))
-                    let asyncChannel = try NIOAsyncChannel<SMTPInboundEvent, ByteBuffer>(
-                        wrappingChannelSynchronously: channel)
+                            idleTimeout: configuration.commandTimeout,
+                            sessionDeadline: configuration.sessionDeadline
+                        )
+                    )
+                    // Outbound is Never: replies are written on the channel itself so the STARTTLS upgrade can
+                    // happen in the same event-loop turn as the 220 write; an unconsumed connection tears down cleanly.
+                    let asyncChannel = try NIOAsyncChannel<SMTPInboundEvent, Never>(
+                        wrappingChannelSynchronously: channel
+                    )
                     return Connection(channel: asyncChannel, gate: gate)
                 }
             }
-        logger.info("SMTP listener bound", metadata: ["smtp.address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"])
+        logger.info(
+            "SMTP listener bound",
+            metadata: ["smtp.address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"]
+        )
         return SMTPListener(
-            configuration: configuration, policy: policy, spool: spool, intake: intake ?? spool,
-            sslContext: sslContext, logger: logger, serverChannel: serverChannel)
+            configuration: configuration,
+            policy: policy,
+            spool: spool,
+            intake: intake ?? spool,
+            sslContext: sslContext,
+            logger: logger,
+            serverChannel: serverChannel
+        )
     }
 
     /// Accepts connections until graceful shutdown, one child task per connection, then waits for them.
@@ -126,7 +150,7 @@ public final class SMTPListener: Service, Sendable {
         let ip = channel.remoteAddress?.ipAddress ?? "unknown"
         guard let id = await limiter.acquire(ip: ip) else {
             logger.notice("connection refused: limit reached")
-            try? await connection.channel.executeThenClose { _, _ in
+            try? await connection.channel.executeThenClose { _ in
                 try await channel.writeAndFlush(SMTPReply.tooManyConnections.wireBytes).get()
             }
             return
@@ -135,11 +159,18 @@ public final class SMTPListener: Service, Sendable {
         logger[metadataKey: "smtp.connection"] = "\(id)"
         logger.debug("connection opened")
         do {
-            try await connection.channel.executeThenClose { inbound, _ in
+            try await connection.channel.executeThenClose { inbound in
                 var session = SMTPSession(
-                    channel: channel, gate: connection.gate, configuration: configuration, policy: policy,
-                    spool: spool, intake: intake, sslContext: sslContext,
-                    clientAddress: PeerAddress(ip), logger: logger)
+                    channel: channel,
+                    gate: connection.gate,
+                    configuration: configuration,
+                    policy: policy,
+                    spool: spool,
+                    intake: intake,
+                    sslContext: sslContext,
+                    clientAddress: PeerAddress(ip),
+                    logger: logger
+                )
                 await withGracefulShutdownHandler {
                     await session.run(inbound)
                 } onGracefulShutdown: {

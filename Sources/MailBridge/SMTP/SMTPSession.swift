@@ -35,8 +35,14 @@ struct SMTPSession {
     private var finishedData: DataPhase?
 
     init(
-        channel: any Channel, gate: SMTPFramingGate, configuration: SMTPServerConfiguration, policy: RecipientPolicy,
-        spool: SpoolIntake, intake: any MessageIntake, sslContext: NIOSSLContext?, clientAddress: PeerAddress?,
+        channel: any Channel,
+        gate: SMTPFramingGate,
+        configuration: SMTPServerConfiguration,
+        policy: RecipientPolicy,
+        spool: SpoolIntake,
+        intake: any MessageIntake,
+        sslContext: NIOSSLContext?,
+        clientAddress: PeerAddress?,
         logger: Logger
     ) {
         self.channel = channel
@@ -49,7 +55,10 @@ struct SMTPSession {
         self.logger = logger
         self.parser = SMTPCommandParser(maximumLineLength: configuration.maximumCommandLineLength)
         self.machine = SMTPServerStateMachine(
-            configuration: configuration, policy: policy, tlsAvailable: sslContext != nil)
+            configuration: configuration,
+            policy: policy,
+            tlsAvailable: sslContext != nil
+        )
     }
 
     /// Runs until the client quits, a limit closes the session, or the connection fails. Never throws.
@@ -153,7 +162,8 @@ struct SMTPSession {
                 phase.file?.discard()
                 logger.info(
                     "message rejected",
-                    metadata: ["smtp.reason": "\(rejection)", "smtp.size": "\(phase.reader.messageSize)"])
+                    metadata: ["smtp.reason": "\(rejection)", "smtp.size": "\(phase.reader.messageSize)"]
+                )
                 return machine.dataFinished(rejection: rejection)
             }
             finishedData = phase
@@ -190,7 +200,8 @@ struct SMTPSession {
         let reader = DataReader(
             maximumMessageSize: configuration.maximumMessageSize,
             maximumLineLength: configuration.maximumTextLineLength,
-            maximumHeaderSize: configuration.maximumHeaderSize)
+            maximumHeaderSize: configuration.maximumHeaderSize
+        )
         data = DataPhase(reader: reader, file: file, startedAt: .now)
     }
 
@@ -203,22 +214,32 @@ struct SMTPSession {
             try await file.finish()
             let message = InboundMessage(
                 envelope: InboundMessage.Envelope(
-                    reversePath: envelope.reversePath, recipients: envelope.recipients, clientAddress: clientAddress,
-                    receivedAt: Date(), queueID: file.queueID, smtpUTF8: envelope.parameters.smtpUTF8,
-                    eightBitMIME: envelope.parameters.body == .eightBitMIME),
-                spoolFile: file.url, size: file.size)
+                    reversePath: envelope.reversePath,
+                    recipients: envelope.recipients,
+                    clientAddress: clientAddress,
+                    receivedAt: Date(),
+                    queueID: file.queueID,
+                    smtpUTF8: envelope.parameters.smtpUTF8,
+                    eightBitMIME: envelope.parameters.body == .eightBitMIME
+                ),
+                spoolFile: file.url,
+                size: file.size
+            )
             let receipt = try await intake.accept(message)
             logger.info(
                 "message accepted",
                 metadata: [
                     "smtp.queue_id": "\(receipt.queueID)", "smtp.size": "\(file.size)",
                     "smtp.recipients": "\(envelope.recipients.count)",
-                ])
+                ]
+            )
             return machine.messageStored(queueID: receipt.queueID.rawValue)
         } catch {
             file.discard()
             logger.error(
-                "intake failed", metadata: ["smtp.queue_id": "\(file.queueID)", "smtp.error": "\(type(of: error))"])
+                "intake failed",
+                metadata: ["smtp.queue_id": "\(file.queueID)", "smtp.error": "\(type(of: error))"]
+            )
             return machine.messageStoreFailed()
         }
     }
@@ -236,7 +257,10 @@ struct SMTPSession {
                 return channel.eventLoop.makeSucceededFuture(false)
             }
             return channel.writeAndFlush(bytes).flatMapThrowing {
-                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
+                try channel.pipeline.syncOperations.addHandler(
+                    NIOSSLServerHandler(context: sslContext),
+                    position: .first
+                )
                 return true
             }
         }.get()

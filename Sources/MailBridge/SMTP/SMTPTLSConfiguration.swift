@@ -12,9 +12,13 @@ public struct SMTPTLSConfiguration: Sendable {
 
     /// Loads the files into a server context (TLS 1.2 or newer, swift-nio-ssl defaults for ciphers).
     public func makeContext() throws -> NIOSSLContext {
-        let chain = try NIOSSLCertificate.fromPEMFile(certificateChainPath).map { NIOSSLCertificateSource.certificate($0) }
+        let chain = try NIOSSLCertificate.fromPEMFile(certificateChainPath).map {
+            NIOSSLCertificateSource.certificate($0)
+        }
         var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: privateKeyPath, format: .pem)))
+            certificateChain: chain,
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: privateKeyPath, format: .pem))
+        )
         configuration.minimumTLSVersion = .tlsv12
         return try NIOSSLContext(configuration: configuration)
     }

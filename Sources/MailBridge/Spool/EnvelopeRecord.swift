@@ -27,9 +27,14 @@ struct EnvelopeRecord: Codable {
         do {
             let path: ReversePath = reversePath.isEmpty ? .null : .mailbox(try EmailAddress(reversePath))
             return InboundMessage.Envelope(
-                reversePath: path, recipients: try recipients.map { try EmailAddress($0) },
-                clientAddress: clientAddress.map(PeerAddress.init), receivedAt: Date(timeIntervalSince1970: receivedAt),
-                queueID: id, smtpUTF8: smtpUTF8, eightBitMIME: eightBitMIME)
+                reversePath: path,
+                recipients: try recipients.map { try EmailAddress($0) },
+                clientAddress: clientAddress.map(PeerAddress.init),
+                receivedAt: Date(timeIntervalSince1970: receivedAt),
+                queueID: id,
+                smtpUTF8: smtpUTF8,
+                eightBitMIME: eightBitMIME
+            )
         } catch {
             throw SpoolError(.corruptEnvelope)
         }

@@ -25,7 +25,10 @@ public struct SpoolIntake: MessageIntake {
         incomingFolder = root.appending(path: "incoming", directoryHint: .isDirectory)
         for folder in [root, temporaryFolder, incomingFolder] {
             try FileManager.default.createDirectory(
-                at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                at: folder,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         }
     }
 
@@ -35,8 +38,9 @@ public struct SpoolIntake: MessageIntake {
     }
 
     public func accept(_ message: InboundMessage) async throws -> IntakeReceipt {
-        guard message.spoolFile.deletingLastPathComponent().standardizedFileURL.path
-            == temporaryFolder.standardizedFileURL.path
+        guard
+            message.spoolFile.deletingLastPathComponent().standardizedFileURL.path
+                == temporaryFolder.standardizedFileURL.path
         else { throw SpoolError(.foreignFile) }
         let id = message.queueID.rawValue
         let record = try JSONEncoder().encode(EnvelopeRecord(message.envelope))

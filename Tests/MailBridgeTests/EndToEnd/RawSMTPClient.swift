@@ -10,27 +10,42 @@ struct RawSMTPClient {
         var description: String { lines.joined(separator: " | ") }
     }
 
-    let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    let channel: any Channel
+    private var iterator: AsyncStream<ByteBuffer>.AsyncIterator
     private var buffer = ByteBuffer()
 
-    static func connect(port: Int) async throws -> RawSMTPClient {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return RawSMTPClient(channel: channel)
+    /// Hands received bytes to an AsyncStream; the stream ends when the connection closes or fails.
+    private final class StreamingHandler: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let continuation: AsyncStream<ByteBuffer>.Continuation
+        init(_ continuation: AsyncStream<ByteBuffer>.Continuation) { self.continuation = continuation }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
+        func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            continuation.finish()
+            context.close(promise: nil)
+        }
     }
 
-    private init(channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) {
+    static func connect(port: Int) async throws -> RawSMTPClient {
+        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(StreamingHandler(continuation))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawSMTPClient(channel: channel, iterator: stream.makeAsyncIterator())
+    }
+
+    private init(channel: any Channel, iterator: AsyncStream<ByteBuffer>.AsyncIterator) {
         self.channel = channel
-        self.iterator = channel.inbound.makeAsyncIterator()
+        self.iterator = iterator
     }
 
     func send(_ text: String) async throws {
-        try await channel.channel.writeAndFlush(ByteBuffer(string: text)).get()
+        try await channel.writeAndFlush(ByteBuffer(string: text)).get()
     }
 
     /// The next complete reply, or nil when the server closed the connection.
@@ -40,13 +55,15 @@ struct RawSMTPClient {
             let view = buffer.readableBytesView
             if let lf = view.firstIndex(of: UInt8(ascii: "\n")) {
                 let length = view.distance(from: view.startIndex, to: lf) + 1
-                let line = String(buffer: buffer.readSlice(length: length)!).trimmingCharacters(in: ["\r", "\n", "\r\n"])
+                let line = String(buffer: buffer.readSlice(length: length)!).trimmingCharacters(in: [
+                    "\r", "\n", "\r\n",
+                ])
                 lines.append(line)
                 let separator = line.dropFirst(3).first
                 if separator != "-" { return Reply(code: Int(line.prefix(3)) ?? -1, lines: lines) }
                 continue
             }
-            guard var more = try await iterator.next() else { return nil }
+            guard var more = await iterator.next() else { return nil }
             buffer.writeBuffer(&more)
         }
     }
@@ -65,7 +82,7 @@ struct RawSMTPClient {
     }
 
     func close() async {
-        try? await channel.channel.close()
+        try? await channel.close()
     }
 }
 

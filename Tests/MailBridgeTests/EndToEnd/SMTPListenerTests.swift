@@ -9,7 +9,9 @@ struct SMTPListenerTests {
 
     /// Greets, opens a transaction for the counselling address and sends DATA; returns the final reply.
     static func deliver(
-        _ client: inout RawSMTPClient, body: String = message, from: String = "<client@example.net>"
+        _ client: inout RawSMTPClient,
+        body: String = message,
+        from: String = "<client@example.net>"
     ) async throws -> RawSMTPClient.Reply? {
         #expect(try await client.command("EHLO client.test") == 250)
         #expect(try await client.command("MAIL FROM:\(from)") == 250)
@@ -30,7 +32,10 @@ struct SMTPListenerTests {
         #expect(pending.count == 1)
         let message = try #require(pending.first)
         #expect(reply?.lines.first?.contains(message.queueID.rawValue) == true)
-        #expect(try String(contentsOf: message.spoolFile, encoding: .utf8) == "Subject: test\r\n\r\nHello\r\n.dot-stuffed line\r\n")
+        #expect(
+            try String(contentsOf: message.spoolFile, encoding: .utf8)
+                == "Subject: test\r\n\r\nHello\r\n.dot-stuffed line\r\n"
+        )
         #expect(message.envelope.recipients == [SMTPTestServer.counselling])
         #expect(message.envelope.reversePath.address?.unredactedDescription == "client@example.net")
         #expect(message.envelope.clientAddress?.unredactedDescription == "127.0.0.1")
@@ -44,7 +49,8 @@ struct SMTPListenerTests {
         var client = try await RawSMTPClient.connect(port: server.port)
         _ = try await client.readReply()
         try await client.send(
-            "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<team@example.org>\r\nDATA\r\n")
+            "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<team@example.org>\r\nDATA\r\n"
+        )
         var codes: [Int] = []
         for _ in 0..<5 { codes.append(try await client.readReply()?.code ?? -1) }
         #expect(codes == [250, 250, 550, 250, 354])
@@ -145,7 +151,8 @@ struct SMTPListenerTests {
 
     @Test func hundredConcurrentClients() async throws {
         let server = try await SMTPTestServer(
-            configuration: SMTPServerConfiguration(maximumConnectionsPerIP: 200, maximumConnections: 200))
+            configuration: SMTPServerConfiguration(maximumConnectionsPerIP: 200, maximumConnections: 200)
+        )
         let port = server.port
         let clock = ContinuousClock()
         let start = clock.now
@@ -188,7 +195,10 @@ struct SMTPListenerTests {
         var fourth: RawSMTPClient?
         for _ in 0..<50 {
             var candidate = try await RawSMTPClient.connect(port: server.port)
-            if try await candidate.readReply()?.code == 220 { fourth = candidate; break }
+            if try await candidate.readReply()?.code == 220 {
+                fourth = candidate
+                break
+            }
             await candidate.close()
             try await Task.sleep(for: .milliseconds(20))
         }

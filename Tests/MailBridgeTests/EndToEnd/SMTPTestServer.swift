@@ -15,18 +15,28 @@ final class SMTPTestServer: Sendable {
     let group: ServiceGroup
     let runTask: Task<Void, any Error>
 
-    var port: Int { listener.localAddress!.port! }
+    let port: Int
 
     init(
         configuration: SMTPServerConfiguration = SMTPServerConfiguration(hostname: "mx.test"),
-        intake: (any MessageIntake)? = nil, tls: SMTPTLSConfiguration? = nil, spoolRoot: URL? = nil
+        intake: (any MessageIntake)? = nil,
+        tls: SMTPTLSConfiguration? = nil,
+        spoolRoot: URL? = nil,
+        logger: Logger = SMTPTestServer.quietLogger
     ) async throws {
         folder = FileManager.default.temporaryDirectory.appending(path: "mailbridge-smtp-\(UUID().uuidString)")
         spool = try SpoolIntake(root: spoolRoot ?? folder.appending(path: "spool"))
         listener = try await SMTPListener.bind(
-            host: "127.0.0.1", port: 0, configuration: configuration,
+            host: "127.0.0.1",
+            port: 0,
+            configuration: configuration,
             policy: RecipientPolicy(accepting: [Self.counselling, try EmailAddress("team@example.org")]),
-            spool: spool, intake: intake, tls: tls, logger: Self.quietLogger)
+            spool: spool,
+            intake: intake,
+            tls: tls,
+            logger: logger
+        )
+        port = listener.localAddress!.port!
         let group = ServiceGroup(services: [listener], logger: Self.quietLogger)
         self.group = group
         runTask = Task { try await group.run() }

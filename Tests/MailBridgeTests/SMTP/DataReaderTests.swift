@@ -29,10 +29,15 @@ func framedFragments(_ bytes: [UInt8], limit: Int = 1000) -> [(ByteBuffer, Bool)
 
 /// Feeds `input` through a reader; returns the stored content, the rejection, and the bytes after end of data.
 func readData(
-    _ input: String, maximumMessageSize: Int = 10_000, maximumHeaderSize: Int = 10_000
+    _ input: String,
+    maximumMessageSize: Int = 10_000,
+    maximumHeaderSize: Int = 10_000
 ) -> (content: String, rejection: DataReader.Rejection?, finished: Bool, rest: String) {
     var reader = DataReader(
-        maximumMessageSize: maximumMessageSize, maximumLineLength: 1000, maximumHeaderSize: maximumHeaderSize)
+        maximumMessageSize: maximumMessageSize,
+        maximumLineLength: 1000,
+        maximumHeaderSize: maximumHeaderSize
+    )
     var content = ByteBuffer()
     var rest = ByteBuffer()
     for (fragment, endsLine) in framedFragments(Array(input.utf8)) {

@@ -28,7 +28,10 @@ struct SMTPCommandParserTests {
 
     @Test func parsesMailWithParameters() throws {
         let command = try parse("MAIL FROM:<Sender@Example.org> SIZE=1234 BODY=8BITMIME SMTPUTF8\r\n")
-        guard case .mailFrom(let path, let parameters) = command else { Issue.record("not MAIL"); return }
+        guard case .mailFrom(let path, let parameters) = command else {
+            Issue.record("not MAIL")
+            return
+        }
         #expect(path.address?.unredactedDescription == "Sender@example.org")
         #expect(parameters == MailParameters(size: 1234, body: .eightBitMIME, smtpUTF8: true))
     }

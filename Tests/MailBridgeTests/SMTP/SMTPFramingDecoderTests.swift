@@ -38,7 +38,8 @@ struct SMTPFramingDecoderTests {
     @Test func byteAtATimeWithBoundedBuffer() throws {
         let gate = SMTPFramingGate()
         let channel = EmbeddedChannel(
-            handler: ByteToMessageHandler(SMTPFramingDecoder(maximumLineLength: 16, gate: gate), maximumBufferSize: 32))
+            handler: ByteToMessageHandler(SMTPFramingDecoder(maximumLineLength: 16, gate: gate), maximumBufferSize: 32)
+        )
         let input = "MAIL FROM:<a@example.org>\r\n.\r\nxy"
         for byte in input.utf8 {
             try channel.writeInbound(ByteBuffer(bytes: [byte]))
@@ -46,9 +47,11 @@ struct SMTPFramingDecoderTests {
         }
         var frames: [SMTPFrame] = []
         while let frame = try channel.readInbound(as: SMTPFrame.self) { frames.append(frame) }
-        #expect(frames == [
-            Self.line("MAIL FROM:<a@exa", endsLine: false), Self.line("mple.org>\r\n"), Self.line(".\r\n"),
-        ])
+        #expect(
+            frames == [
+                Self.line("MAIL FROM:<a@exa", endsLine: false), Self.line("mple.org>\r\n"), Self.line(".\r\n"),
+            ]
+        )
         #expect(gate.emittedFrames == 3)
         #expect(gate.bufferedBytes == 2, "the partial line 'xy' is held")
         _ = try channel.finish()
@@ -57,7 +60,8 @@ struct SMTPFramingDecoderTests {
     /// A single read far larger than any line still leaves less than one line buffered.
     @Test func bigReadIsFramedWithoutGrowingTheBuffer() throws {
         let channel = EmbeddedChannel(
-            handler: ByteToMessageHandler(SMTPFramingDecoder(maximumLineLength: 1000), maximumBufferSize: 2000))
+            handler: ByteToMessageHandler(SMTPFramingDecoder(maximumLineLength: 1000), maximumBufferSize: 2000)
+        )
         let big = ByteBuffer(repeating: UInt8(ascii: "z"), count: 1_000_000)
         try channel.writeInbound(big)
         var total = 0

@@ -7,7 +7,8 @@ struct SMTPServerStateMachineTests {
     static let policy = RecipientPolicy(accepting: [counselling, try! EmailAddress("team@example.org")])
 
     static func machine(
-        _ configuration: SMTPServerConfiguration = .init(hostname: "mx.test"), tls: Bool = false
+        _ configuration: SMTPServerConfiguration = .init(hostname: "mx.test"),
+        tls: Bool = false
     ) -> SMTPServerStateMachine {
         SMTPServerStateMachine(configuration: configuration, policy: policy, tlsAvailable: tls)
     }
@@ -36,29 +37,43 @@ struct SMTPServerStateMachineTests {
         var machine = Self.machine()
         #expect(machine.greeting.code == .serviceReady)
         try Self.inTransaction(&machine)
-        guard case .startData(let reply) = machine.receivedCommand(.data) else { Issue.record("no 354"); return }
+        guard case .startData(let reply) = machine.receivedCommand(.data) else {
+            Issue.record("no 354")
+            return
+        }
         #expect(reply.code == .startMailInput)
         guard case .storeMessage(let envelope) = machine.dataFinished(rejection: nil) else {
-            Issue.record("no store action"); return
+            Issue.record("no store action")
+            return
         }
         #expect(envelope.recipients == [Self.counselling])
         #expect(envelope.reversePath.address?.unredactedDescription == "client@example.net")
         guard case .send(let replies, close: false) = machine.messageStored(queueID: "Q1") else {
-            Issue.record("no 250"); return
+            Issue.record("no 250")
+            return
         }
         #expect(replies.map(\.code) == [.ok])
         #expect(replies[0].text.contains("Q1"))
-        guard case .ready = machine.state else { Issue.record("not ready after message"); return }
+        guard case .ready = machine.state else {
+            Issue.record("not ready after message")
+            return
+        }
         #expect(Self.isClose(machine.receivedCommand(.quit)))
     }
 
     @Test func ehloAnnouncesExtensions() {
         var plain = Self.machine(SMTPServerConfiguration(hostname: "mx.test", maximumMessageSize: 4096))
-        guard case .send(let replies, _) = plain.receivedCommand(.ehlo("c")) else { Issue.record(); return }
+        guard case .send(let replies, _) = plain.receivedCommand(.ehlo("c")) else {
+            Issue.record()
+            return
+        }
         let lines = replies[0].precedingLines + [replies[0].text]
         #expect(lines == ["mx.test", "SIZE 4096", "8BITMIME", "PIPELINING", "ENHANCEDSTATUSCODES", "SMTPUTF8"])
         var tls = Self.machine(tls: true)
-        guard case .send(let tlsReplies, _) = tls.receivedCommand(.ehlo("c")) else { Issue.record(); return }
+        guard case .send(let tlsReplies, _) = tls.receivedCommand(.ehlo("c")) else {
+            Issue.record()
+            return
+        }
         #expect(tlsReplies[0].text == "STARTTLS")
     }
 
@@ -72,7 +87,10 @@ struct SMTPServerStateMachineTests {
         #expect(Self.replyCodes(machine.receivedCommand(.mailFrom(.null, parameters: .init()))) == [503])
         #expect(Self.replyCodes(machine.receivedCommand(.data)) == [503], "DATA without RCPT")
         #expect(Self.replyCodes(machine.receivedCommand(.rset)) == [250])
-        #expect(Self.replyCodes(machine.receivedCommand(.rcptTo(Self.counselling))) == [503], "RSET ended the transaction")
+        #expect(
+            Self.replyCodes(machine.receivedCommand(.rcptTo(Self.counselling))) == [503],
+            "RSET ended the transaction"
+        )
     }
 
     @Test func unknownRecipientsGet550AndNeverRelay() throws {
@@ -80,7 +98,10 @@ struct SMTPServerStateMachineTests {
         _ = machine.receivedCommand(.ehlo("c"))
         _ = machine.receivedCommand(.mailFrom(.null, parameters: .init()))
         let relay = machine.receivedCommand(.rcptTo(try EmailAddress("someone@elsewhere.example")))
-        guard case .send(let replies, _) = relay else { Issue.record(); return }
+        guard case .send(let replies, _) = relay else {
+            Issue.record()
+            return
+        }
         #expect(replies[0].code == .mailboxUnavailable && replies[0].enhanced == .badDestinationMailbox)
         #expect(Self.replyCodes(machine.receivedCommand(.rcptTo(try EmailAddress("BERATUNG@Example.ORG")))) == [250])
         #expect(Self.replyCodes(machine.receivedCommand(.data)) == [354])
@@ -89,12 +110,18 @@ struct SMTPServerStateMachineTests {
     @Test func tooManyRecipientsGet452() throws {
         let many = (0..<5).map { try! EmailAddress("r\($0)@example.org") }
         var machine = SMTPServerStateMachine(
-            configuration: .init(maximumRecipients: 3), policy: RecipientPolicy(accepting: many), tlsAvailable: false)
+            configuration: .init(maximumRecipients: 3),
+            policy: RecipientPolicy(accepting: many),
+            tlsAvailable: false
+        )
         _ = machine.receivedCommand(.ehlo("c"))
         _ = machine.receivedCommand(.mailFrom(.null, parameters: .init()))
         let codes = many.map { Self.replyCodes(machine.receivedCommand(.rcptTo($0))) }
         #expect(codes == [[250], [250], [250], [452], [452]])
-        guard case .send(let replies, _) = machine.receivedCommand(.rcptTo(many[4])) else { Issue.record(); return }
+        guard case .send(let replies, _) = machine.receivedCommand(.rcptTo(many[4])) else {
+            Issue.record()
+            return
+        }
         #expect(replies[0].enhanced == .tooManyRecipients)
         #expect(machine.errorCount == 0, "452 is not a client error")
     }
@@ -103,9 +130,14 @@ struct SMTPServerStateMachineTests {
         var machine = Self.machine(SMTPServerConfiguration(maximumMessageSize: 1000))
         _ = machine.receivedCommand(.ehlo("c"))
         let big = machine.receivedCommand(.mailFrom(.null, parameters: MailParameters(size: 1001)))
-        guard case .send(let replies, _) = big else { Issue.record(); return }
+        guard case .send(let replies, _) = big else {
+            Issue.record()
+            return
+        }
         #expect(replies[0].code == .exceededStorage && replies[0].enhanced == .messageTooBig)
-        #expect(Self.replyCodes(machine.receivedCommand(.mailFrom(.null, parameters: MailParameters(size: 1000)))) == [250])
+        #expect(
+            Self.replyCodes(machine.receivedCommand(.mailFrom(.null, parameters: MailParameters(size: 1000)))) == [250]
+        )
     }
 
     @Test func utf8AddressesNeedSMTPUTF8() throws {
@@ -127,7 +159,10 @@ struct SMTPServerStateMachineTests {
         try Self.inTransaction(&machine)
         _ = machine.receivedCommand(.data)
         #expect(Self.replyCodes(machine.dataFinished(rejection: .bareCarriageReturnOrLineFeed)) == [554])
-        guard case .ready = machine.state else { Issue.record("not ready"); return }
+        guard case .ready = machine.state else {
+            Issue.record("not ready")
+            return
+        }
         #expect(Self.replyCodes(machine.receivedCommand(.data)) == [503], "transaction was cleared")
     }
 
@@ -136,7 +171,10 @@ struct SMTPServerStateMachineTests {
         try Self.inTransaction(&machine)
         _ = machine.receivedCommand(.data)
         _ = machine.dataFinished(rejection: nil)
-        guard case .send(let replies, close: false) = machine.messageStoreFailed() else { Issue.record(); return }
+        guard case .send(let replies, close: false) = machine.messageStoreFailed() else {
+            Issue.record()
+            return
+        }
         #expect(replies == [.storageFailed])
         #expect(replies[0].enhanced == .temporarySystemError)
     }
@@ -164,12 +202,18 @@ struct SMTPServerStateMachineTests {
         try Self.inTransaction(&machine)
         #expect(Self.replyCodes(machine.receivedCommand(.startTLS)) == [503], "not inside a transaction")
         _ = machine.receivedCommand(.rset)
-        guard case .startTLS(let reply) = machine.receivedCommand(.startTLS) else { Issue.record(); return }
+        guard case .startTLS(let reply) = machine.receivedCommand(.startTLS) else {
+            Issue.record()
+            return
+        }
         #expect(reply.code == .serviceReady)
         #expect(machine.tlsEstablished() == .none)
         #expect(machine.state == .awaitingHello(isTLS: true))
         #expect(Self.replyCodes(machine.receivedCommand(.mailFrom(.null, parameters: .init()))) == [503])
-        guard case .send(let replies, _) = machine.receivedCommand(.ehlo("c")) else { Issue.record(); return }
+        guard case .send(let replies, _) = machine.receivedCommand(.ehlo("c")) else {
+            Issue.record()
+            return
+        }
         #expect(!(replies[0].precedingLines + [replies[0].text]).contains("STARTTLS"))
         #expect(Self.replyCodes(machine.receivedCommand(.startTLS)) == [503], "TLS already active")
     }
@@ -200,7 +244,10 @@ struct SMTPServerStateMachineTests {
         try Self.inTransaction(&machine)
         _ = machine.receivedCommand(.data)
         #expect(machine.shutdownRequested() == .none)
-        guard case .storeMessage = machine.dataFinished(rejection: nil) else { Issue.record(); return }
+        guard case .storeMessage = machine.dataFinished(rejection: nil) else {
+            Issue.record()
+            return
+        }
         let action = machine.messageStored(queueID: "Q")
         #expect(Self.isClose(action))
         #expect(Self.replyCodes(action) == [250, 421])

@@ -17,8 +17,12 @@ struct SpoolIntakeTests {
     static func envelope(_ id: QueueID) throws -> InboundMessage.Envelope {
         InboundMessage.Envelope(
             reversePath: .mailbox(try EmailAddress("client@example.net")),
-            recipients: [try EmailAddress("beratung@example.org")], clientAddress: PeerAddress("192.0.2.7"),
-            receivedAt: Date(timeIntervalSince1970: 1_700_000_000), queueID: id, smtpUTF8: true)
+            recipients: [try EmailAddress("beratung@example.org")],
+            clientAddress: PeerAddress("192.0.2.7"),
+            receivedAt: Date(timeIntervalSince1970: 1_700_000_000),
+            queueID: id,
+            smtpUTF8: true
+        )
     }
 
     @Test func acceptMovesMessageAndEnvelopeIntoIncoming() async throws {
@@ -29,7 +33,9 @@ struct SpoolIntakeTests {
         let body = String(repeating: "line of text\r\n", count: 10_000)  // > flush threshold
         try await file.append(ByteBuffer(string: body))
         try await file.finish()
-        let receipt = try await spool.accept(InboundMessage(envelope: try Self.envelope(id), spoolFile: file.url, size: file.size))
+        let receipt = try await spool.accept(
+            InboundMessage(envelope: try Self.envelope(id), spoolFile: file.url, size: file.size)
+        )
         #expect(receipt.queueID == id)
         #expect(try FileManager.default.contentsOfDirectory(atPath: spool.temporaryFolder.path).isEmpty)
         let pending = try spool.pending()

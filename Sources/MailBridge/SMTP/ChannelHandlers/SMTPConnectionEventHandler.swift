@@ -53,9 +53,14 @@ public final class SMTPConnectionEventHandler: ChannelDuplexHandler {
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is SMTPShutdownSignal:
+            // Signals are reads of their own: complete them, or NIOAsyncChannel holds them until the next read.
             context.fireChannelRead(wrapInboundOut(.shutdown))
+            context.fireChannelReadComplete()
         case let tls as TLSUserEvent:
-            if case .handshakeCompleted = tls { context.fireChannelRead(wrapInboundOut(.tlsEstablished)) }
+            if case .handshakeCompleted = tls {
+                context.fireChannelRead(wrapInboundOut(.tlsEstablished))
+                context.fireChannelReadComplete()
+            }
             context.fireUserInboundEventTriggered(event)
         default:
             context.fireUserInboundEventTriggered(event)

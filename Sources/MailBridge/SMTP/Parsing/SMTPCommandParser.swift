@@ -48,14 +48,24 @@ public struct SMTPCommandParser: Sendable {
         case "HELO": return .helo(try Self.domainArgument(argument))
         case "MAIL": return try Self.parseMail(argument)
         case "RCPT": return try Self.parseRcpt(argument)
-        case "DATA": try Self.noArgument(argument); return .data
-        case "RSET": try Self.noArgument(argument); return .rset
-        case "QUIT": try Self.noArgument(argument); return .quit
-        case "STARTTLS": try Self.noArgument(argument); return .startTLS  // RFC 3207 §4: no parameters
+        case "DATA":
+            try Self.noArgument(argument)
+            return .data
+        case "RSET":
+            try Self.noArgument(argument)
+            return .rset
+        case "QUIT":
+            try Self.noArgument(argument)
+            return .quit
+        case "STARTTLS":
+            try Self.noArgument(argument)
+            return .startTLS  // RFC 3207 §4: no parameters
         case "NOOP": return .noop  // RFC 5321 §4.1.1.9: the argument is ignored
         case "HELP": return .help
         case "VRFY":
-            guard !argument.isEmpty else { throw SMTPReply(.parameterSyntaxError, .invalidArguments, "VRFY needs an argument") }
+            guard !argument.isEmpty else {
+                throw SMTPReply(.parameterSyntaxError, .invalidArguments, "VRFY needs an argument")
+            }
             return .vrfy
         case "EXPN", "TURN", "ETRN", "AUTH", "BDAT", "ATRN", "SEND", "SOML", "SAML":
             throw SMTPReply(.commandNotImplemented, .invalidCommand, "command not implemented")  // RFC 5321 §4.2.4
@@ -65,7 +75,9 @@ public struct SMTPCommandParser: Sendable {
     }
 
     private static func noArgument(_ argument: String) throws(SMTPReply) {
-        guard argument.isEmpty else { throw SMTPReply(.parameterSyntaxError, .invalidArguments, "no arguments allowed") }
+        guard argument.isEmpty else {
+            throw SMTPReply(.parameterSyntaxError, .invalidArguments, "no arguments allowed")
+        }
     }
 
     /// EHLO/HELO argument: a domain or address literal (RFC 5321 §4.1.1.1). Only its shape is checked; it is
@@ -99,7 +111,12 @@ public struct SMTPCommandParser: Sendable {
             throw SMTPReply(.parametersNotRecognized, .invalidArguments, "RCPT parameters not implemented")
         }
         do { return .rcptTo(try EmailAddress(path)) } catch {
-            throw SMTPReply(.parameterSyntaxError, .badDestinationSyntax, "invalid recipient address", underlying: error)
+            throw SMTPReply(
+                .parameterSyntaxError,
+                .badDestinationSyntax,
+                "invalid recipient address",
+                underlying: error
+            )
         }
     }
 

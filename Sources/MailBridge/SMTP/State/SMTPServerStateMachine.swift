@@ -288,14 +288,18 @@ public struct SMTPServerStateMachine: Sendable {
     }
 
     private mutating func addRecipient(
-        _ address: EmailAddress, session: Session, envelope: inout SMTPEnvelope
+        _ address: EmailAddress,
+        session: Session,
+        envelope: inout SMTPEnvelope
     ) throws(SMTPReply) -> Action {
         if envelope.recipients.contains(where: { $0.canonical == address.canonical }) {
             return .reply(SMTPReply(.ok, .recipientOK, "recipient ok"))  // duplicate: accept once
         }
         guard envelope.recipients.count < configuration.maximumRecipients else {
             // RFC 5321 §4.5.3.1.10: 452 4.5.3, the client sends the rest in another transaction.
-            return .reply(SMTPReply(.insufficientStorage, .tooManyRecipients, "too many recipients", isClientFault: false))
+            return .reply(
+                SMTPReply(.insufficientStorage, .tooManyRecipients, "too many recipients", isClientFault: false)
+            )
         }
         if !envelope.parameters.smtpUTF8 && !address.isASCII {
             throw SMTPReply(.mailboxNameNotAllowed, .nonASCIIAddressNotPermitted, "UTF-8 address needs SMTPUTF8")
