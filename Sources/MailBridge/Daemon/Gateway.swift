@@ -45,14 +45,7 @@ public final class Gateway: Sendable {
                                     configuration: storeConfiguration)
 
         let mailboxes = try configuration.mailboxes.map { mailbox in
-            let field = try CounsellingField(mailbox.field)
-            return PipelineMailbox(
-                address: mailbox.address, field: field, teamAddress: mailbox.teamNotificationAddress,
-                link: try PlatformLink(mailbox.redirectLink.string),
-                redirectTemplate: try mailbox.redirectTemplate.map { try RedirectTemplate(contentsOf: URL(fileURLWithPath: $0.string)) }
-                    ?? (mailbox.language == .de ? .german : .english),
-                notificationTemplate: .notification(field: field, german: mailbox.language == .de),
-                gatewayKey: gatewayKeys[mailbox.address.canonical]!)
+            try PipelineMailbox(mailbox, gatewayKey: gatewayKeys[mailbox.address.canonical]!)
         }
         let pipeline = Pipeline(
             store: store, pgp: pgp,

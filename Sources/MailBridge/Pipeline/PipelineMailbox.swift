@@ -25,30 +25,24 @@ public struct PipelineMailbox: Sendable {
     }
 }
 
-extension RedirectTemplate {
-    /// The built-in counsellor notice: counselling field and an opaque thread reference, nothing else.
-    public static func notification(field: CounsellingField, german: Bool) -> RedirectTemplate {
-        let name = field.unredactedDescription
-        return german
-            ? RedirectTemplate(subject: "Neue Nachricht in der Online-Beratung", body: """
-                Im Beratungsfeld \(name) ist eine neue verschlüsselte Nachricht eingegangen.
-
-                Vorgang: {{reference}}
-
-                Bitte lesen und beantworten Sie sie im geschützten Posteingang:
-                {{link}}
-
-                Diese Benachrichtigung enthält absichtlich keine Inhalte und keine Absenderangaben.
-                """)
-            : RedirectTemplate(subject: "New message in online counselling", body: """
-                A new encrypted message has arrived in the counselling field \(name).
-
-                Thread: {{reference}}
-
-                Please read and answer it in the protected inbox:
-                {{link}}
-
-                This notice deliberately contains no content and no sender details.
-                """)
+extension PipelineMailbox {
+    /// The mailbox as configured: its redirect and notice texts come from the administrator's template files (or
+    /// the built-in ones), already checked against the placeholder policy, rendered with the link and the field.
+    /// The notice keeps `{{reference}}`, which ``TemplateMail`` fills with the opaque thread ID.
+    public init(_ mailbox: BridgeConfiguration.Mailbox, gatewayKey: KeyFingerprint) throws {
+        let field = try CounsellingField(mailbox.field)
+        let german = mailbox.language == .de
+        let link = mailbox.redirectLink.string
+        self.init(
+            address: mailbox.address, field: field, teamAddress: mailbox.teamNotificationAddress,
+            link: try PlatformLink(link),
+            redirectTemplate: RedirectTemplate(
+                subject: (german ? RedirectTemplate.german : .english).subject,
+                body: try mailbox.template(.redirect).render([.link: link])),
+            notificationTemplate: RedirectTemplate(
+                subject: german ? "Neue Nachricht in der Online-Beratung" : "New message in online counselling",
+                body: try mailbox.template(.notify).render([.field: field.unredactedDescription,
+                                                            .thread: "{{reference}}"])),
+            gatewayKey: gatewayKey)
     }
 }

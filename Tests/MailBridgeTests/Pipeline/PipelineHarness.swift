@@ -32,11 +32,11 @@ final class PipelineHarness: @unchecked Sendable {
         var storeConfiguration = ThreadStore.Configuration()
         storeConfiguration.logger = logs.logger("store")
         store = try ThreadStore(at: storeFile, masterKey: .generate(), configuration: storeConfiguration)
-        mailbox = PipelineMailbox(
-            address: try EmailAddress(Self.counselling), field: try CounsellingField("Suchtberatung"),
-            teamAddress: try EmailAddress(Self.team), link: try PlatformLink("https://beratung.example/login"),
-            redirectTemplate: .german, notificationTemplate: .notification(field: try CounsellingField("Suchtberatung"),
-                                                                           german: true),
+        mailbox = try PipelineMailbox(
+            BridgeConfiguration.Mailbox(
+                address: try EmailAddress(Self.counselling), field: "suchtberatung",
+                teamNotificationAddress: try EmailAddress(Self.team),
+                redirectLink: try RedirectLink("https://beratung.example/login"), language: .de),
             gatewayKey: gateway)
         pipeline = Pipeline(store: store, pgp: pgp, configuration: .init(mailboxes: [mailbox]),
                             logger: logs.logger("pipeline"))
