@@ -1,5 +1,8 @@
 public import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Logging
 import MailBridge
 
@@ -46,6 +49,8 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "mailbridge")
+        // Reloading without a restart is not implemented; SIGHUP's default action would end the daemon.
+        signal(SIGHUP, SIG_IGN)
         let configuration: BridgeConfiguration
         if let config {
             do {
