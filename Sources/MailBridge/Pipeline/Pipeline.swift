@@ -6,6 +6,7 @@
 
 public import Foundation
 public import Logging
+import NIOPosix
 public import PGPShim
 public import ThreadStore
 
@@ -54,7 +55,7 @@ public final class Pipeline: Sendable {
     }
 
     private func process(_ message: InboundMessage) async throws -> AcceptOutcome {
-        let bytes = try readSpool(message)
+        let bytes = try await readSpool(message)
         guard let mailbox = mailbox(for: message.envelope.recipients) else {
             try await record(.inboundEncryptedRejected, reason: .noMailbox)
             return .rejectedEncrypted(.noMailbox)
@@ -181,11 +182,13 @@ public final class Pipeline: Sendable {
 
     // MARK: Helpers
 
-    private func readSpool(_ message: InboundMessage) throws -> [UInt8] {
+    /// Reads the spooled message on the blocking-I/O pool (a 25 MB read must not hold a cooperative thread).
+    private func readSpool(_ message: InboundMessage) async throws -> [UInt8] {
         guard message.size <= configuration.mimeLimits.maximumMessageBytes else {
             return []  // over the MIME limit: parsing fails and the message is treated as unparseable
         }
-        return Array(try Data(contentsOf: message.spoolFile))
+        let url = message.spoolFile
+        return try await NIOThreadPool.singleton.runIfActive { Array(try Data(contentsOf: url)) }
     }
 
     private func mailbox(for recipients: [EmailAddress]) -> PipelineMailbox? {
