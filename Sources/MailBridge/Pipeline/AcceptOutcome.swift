@@ -13,6 +13,8 @@ public enum AcceptOutcome: Sendable, Hashable, CustomStringConvertible {
     case redirected
     /// Plain mail whose redirect was suppressed (RFC 3834 rules or the per-sender rate limit); content dropped.
     case redirectSuppressed(String)
+    /// A delivery status notification (bounce) for mail the gateway sent: recorded, never answered.
+    case deliveryReport
     /// Encrypted mail that did not decrypt, or that was refused after decryption. Nothing is sent to the sender.
     case rejectedEncrypted(RejectionReason)
 
@@ -26,6 +28,7 @@ public enum AcceptOutcome: Sendable, Hashable, CustomStringConvertible {
         case .imported(let thread, let created): "imported(\(thread), new thread: \(created))"
         case .duplicate(let thread): "duplicate(\(thread))"
         case .redirected: "redirected"
+        case .deliveryReport: "delivery-report"
         case .redirectSuppressed(let reason): "redirect-suppressed(\(reason))"
         case .rejectedEncrypted(let reason): "rejected-encrypted(\(reason.rawValue))"
         }

@@ -60,6 +60,11 @@ public final class Pipeline: Sendable {
             try await record(.inboundEncryptedRejected, reason: .noMailbox)
             return .rejectedEncrypted(.noMailbox)
         }
+        // RFC 3464 delivery reports coming back for mail we sent: recorded, never answered, content dropped.
+        if case .deliveryStatus = BounceRecognizer.classify(rawMessage: bytes, reversePath: message.envelope.reversePath) {
+            try await record(.inboundRedirectSuppressed, code: 3)
+            return .deliveryReport
+        }
         let parsed: MIMEMessage
         do {
             parsed = try MIMEParser(limits: configuration.mimeLimits).parse(bytes)

@@ -164,6 +164,35 @@ import ThreadStore
         await harness.close()
     }
 
+    @Test func bounceIsRecordedNeverAnswered() async throws {
+        let harness = try await PipelineHarness()
+        let raw = """
+            From: MAILER-DAEMON@example.net
+            To: \(PipelineHarness.counselling)
+            Subject: Undelivered Mail Returned to Sender
+            MIME-Version: 1.0
+            Content-Type: multipart/report; report-type=delivery-status; boundary="r"
+
+            --r
+            Content-Type: text/plain
+
+            Delivery failed.
+            --r
+            Content-Type: message/delivery-status
+
+            Reporting-MTA: dns; mx.example.net
+
+            Final-Recipient: rfc822; plain@example.net
+            Action: failed
+            Status: 5.1.1
+            --r--
+
+            """
+        #expect(try await harness.pipeline.accept(try harness.spool(raw, from: nil)) == .deliveryReport)
+        #expect(try await harness.outbox().isEmpty)
+        await harness.close()
+    }
+
     /// Failures of encrypted mail send nothing at all to the sender, and store nothing.
     @Test func undecryptableMailSendsNothing() async throws {
         let harness = try await PipelineHarness()
