@@ -61,6 +61,7 @@ let package = Package(
                 "PGPShim",
                 "ThreadStore",
                 "CEtPan",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

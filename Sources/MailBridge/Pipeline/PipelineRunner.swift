@@ -1,5 +1,6 @@
 public import Logging
 public import ServiceLifecycle
+import NIOConcurrencyHelpers
 
 /// Feeds spooled messages through the ``Pipeline``, exactly once: a message leaves the spool only after the
 /// pipeline committed its outcome. A crash between the commit and the removal re-runs the message, and the store
@@ -10,12 +11,17 @@ public final class PipelineRunner: Service, Sendable {
     let logger: Logger
     let pollInterval: Duration
     let afterCommit: @Sendable () -> Void
+    /// After this many failed attempts a message is held: left in the spool (nothing is lost) but not tried
+    /// again until the next start, so one poison message cannot keep the runner busy.
+    let maximumAttempts: Int
     private let wake = WakeSignal()
+    private let failures = NIOLockedValueBox<[QueueID: Int]>([:])
 
     /// `afterCommit` runs after each processed message (the gateway kicks the outbound queue there, since a
     /// redirect or a notice may have been queued in the same transaction).
     public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5),
-                afterCommit: @escaping @Sendable () -> Void = {}) {
+                maximumAttempts: Int = 10, afterCommit: @escaping @Sendable () -> Void = {}) {
+        self.maximumAttempts = maximumAttempts
         self.spool = spool
         self.pipeline = pipeline
         self.logger = logger
@@ -49,14 +55,22 @@ public final class PipelineRunner: Service, Sendable {
             return
         }
         for message in pending where !Task.isCancelled {
+            let attempts = failures.withLockedValue { $0[message.queueID, default: 0] }
+            guard attempts < maximumAttempts else { continue }
             do {
                 _ = try await pipeline.accept(message)
                 afterCommit()
                 try spool.remove(message)
+                failures.withLockedValue { $0[message.queueID] = nil }
             } catch {
+                let count = failures.withLockedValue { failures in
+                    failures[message.queueID, default: 0] += 1
+                    return failures[message.queueID]!
+                }
                 // Error descriptions of the store, PGPShim and the spool carry no content.
-                logger.error("inbound processing failed; will retry",
-                             metadata: ["queue": "\(message.queueID)", "error": "\(error)"])
+                logger.error(count < maximumAttempts ? "inbound processing failed; will retry"
+                                                     : "inbound processing failed repeatedly; message held in the spool",
+                             metadata: ["queue": "\(message.queueID)", "attempt": "\(count)", "error": "\(error)"])
             }
         }
     }

@@ -52,4 +52,20 @@ import ThreadStore
         #expect(outbox.filter { $0.kind == .redirectReply }.count == 1)
         await harness.close()
     }
+
+    /// A message that keeps failing (here: the store is closed) is retried, then held in the spool, not lost.
+    @Test func repeatedFailureHoldsTheMessageWithoutLosingIt() async throws {
+        let harness = try await PipelineHarness()
+        let intake = try SpoolIntake(root: harness.root.appendingPathComponent("intake"))
+        try await spool("From: plain@example.net\nTo: \(PipelineHarness.counselling)\nSubject: x\n\nplain\n",
+                        from: "plain@example.net", into: intake)
+        try harness.store.close()
+        let runner = PipelineRunner(spool: intake, pipeline: harness.pipeline, logger: harness.logs.logger(),
+                                    maximumAttempts: 2)
+        for _ in 0..<4 { await runner.drain() }
+        #expect(harness.logs.all.filter { $0.contains("inbound processing failed") }.count == 2)
+        #expect(harness.logs.all.contains { $0.contains("message held in the spool") })
+        #expect(try intake.pending().count == 1)
+        await harness.close()
+    }
 }
