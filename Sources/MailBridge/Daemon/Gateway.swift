@@ -18,6 +18,7 @@ public final class Gateway: Sendable {
     public let listener: SMTPListener
     public let runner: PipelineRunner
     public let queue: OutboundQueue?
+    public let metricsEndpoint: MetricsEndpoint?
     public let gatewayKeys: [String: KeyFingerprint]
     let logger: Logger
 
@@ -47,17 +48,18 @@ public final class Gateway: Sendable {
         let mailboxes = try configuration.mailboxes.map { mailbox in
             try PipelineMailbox(mailbox, gatewayKey: gatewayKeys[mailbox.address.canonical]!)
         }
+        let metrics = GatewayMetrics()
         let pipeline = Pipeline(
             store: store, pgp: pgp,
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
                                  redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds)),
-            logger: logger)
+            logger: logger, metrics: metrics)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         var queue: OutboundQueue?
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
                 heloName: mailboxes.first?.address.domain ?? "localhost"), logger: logger)
-            queue = OutboundQueue(store: ThreadStoreOutbox(store: store), deliverer: client, policy: RetryPolicy(),
+            queue = OutboundQueue(store: ThreadStoreOutbox(store: store, metrics: metrics), deliverer: client, policy: RetryPolicy(),
                                   logger: logger)
         } else {
             logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
@@ -77,18 +79,25 @@ public final class Gateway: Sendable {
                 sessionDeadline: .seconds(smtp.sessionDeadlineSeconds), minimumDataRate: smtp.minDataRate,
                 maximumConnectionsPerIP: smtp.maxConnectionsPerIP, maximumConnections: smtp.maxConnections),
             policy: RecipientPolicy(accepting: configuration.mailboxes.map(\.address)),
-            spool: spool, intake: KickingIntake(spool: spool, runner: runner),
+            spool: spool, intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
             tls: smtp.tlsCertificate.flatMap { cert in
                 smtp.tlsKey.map { SMTPTLSConfiguration(certificateChainPath: cert.string, privateKeyPath: $0.string) }
             },
             logger: logger)
 
+        var endpoint: MetricsEndpoint?
+        if configuration.metrics.enabled {
+            endpoint = try await MetricsEndpoint.bind(host: configuration.metrics.listen, port: configuration.metrics.port,
+                                                      metrics: metrics, logger: logger)
+        }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
-                       queue: queue, gatewayKeys: gatewayKeys, logger: logger)
+                       queue: queue, metricsEndpoint: endpoint, gatewayKeys: gatewayKeys, logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
-                 runner: PipelineRunner, queue: OutboundQueue?, gatewayKeys: [String: KeyFingerprint], logger: Logger) {
+                 runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
+                 gatewayKeys: [String: KeyFingerprint], logger: Logger) {
+        self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
         self.pgp = pgp
@@ -107,6 +116,7 @@ public final class Gateway: Sendable {
         defer { try? notifier.notify(.stopping) }
         var services: [any Service] = [listener, runner]
         if let queue { services.append(queue) }
+        if let metricsEndpoint { services.append(metricsEndpoint) }
         services.append(SystemdWatchdogService())
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
@@ -120,9 +130,11 @@ public final class Gateway: Sendable {
 struct KickingIntake: MessageIntake {
     let spool: SpoolIntake
     let runner: PipelineRunner
+    let metrics: GatewayMetrics?
 
     func accept(_ message: InboundMessage) async throws -> IntakeReceipt {
         let receipt = try await spool.accept(message)
+        metrics?.messageAccepted()
         runner.kick()
         return receipt
     }

@@ -35,14 +35,16 @@ public final class Pipeline: Sendable {
     let pgp: PGPService
     let configuration: Configuration
     let logger: Logger
+    let metrics: GatewayMetrics?
     let now: @Sendable () -> Date
 
     public init(store: ThreadStore, pgp: PGPService, configuration: Configuration, logger: Logger,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.pgp = pgp
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         self.now = now
     }
 
@@ -50,6 +52,7 @@ public final class Pipeline: Sendable {
     /// (the spool keeps the message), e.g. the store or GnuPG is unavailable.
     public func accept(_ message: InboundMessage) async throws -> AcceptOutcome {
         let outcome = try await process(message)
+        metrics?.processed(outcome, received: message.envelope.receivedAt, now: now())
         logger.info("inbound processed", metadata: ["queue": "\(message.queueID)", "outcome": "\(outcome)"])
         return outcome
     }

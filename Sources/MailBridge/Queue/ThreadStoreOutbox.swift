@@ -10,11 +10,15 @@ public import ThreadStore
 /// reverse path `MAIL FROM:<>` (RFC 3834 §3.3: so that no auto-responder answers them).
 public actor ThreadStoreOutbox: OutboxStore {
     private let store: ThreadStore
+    private let metrics: GatewayMetrics?
     private var next: Int64 = 1
     private var ids: [QueueItemID: OutboxItemID] = [:]
     private var known: [OutboxItemID: QueueItemID] = [:]
 
-    public init(store: ThreadStore) { self.store = store }
+    public init(store: ThreadStore, metrics: GatewayMetrics? = nil) {
+        self.store = store
+        self.metrics = metrics
+    }
 
     public func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
         let items = try await store.read { try $0.dueOutboxItems(now: now, limit: min(limit, 500)) }
@@ -32,17 +36,20 @@ public actor ThreadStoreOutbox: OutboxStore {
     public func markDelivered(_ id: QueueItemID) async throws {
         let row = try row(id)
         try await store.write { try $0.markOutboxDelivered(row) }
+        metrics?.outboundResult("delivered")
         forget(id)
     }
 
     public func markRetry(_ id: QueueItemID, nextAttempt: Date, lastError: DeliveryFailure) async throws {
         let row = try row(id)
         try await store.write { try $0.scheduleOutboxRetry(row, at: nextAttempt) }
+        metrics?.outboundResult("retry")
     }
 
     public func markFailed(_ id: QueueItemID, reason: DeliveryFailure) async throws {
         let row = try row(id)
         try await store.write { try $0.markOutboxFailed(row) }
+        metrics?.outboundResult("failed")
         forget(id)
     }
 

@@ -18,6 +18,7 @@ import ThreadStore
         var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path))
         configuration.smtp.port = 0
         configuration.smarthost = .init(host: "127.0.0.1", port: sink.port, tls: .none)
+        configuration.metrics.port = 0
         let logs = LogCapture()
         let gateway = try await Gateway.start(configuration, logger: logs.logger())
         let running = Task { try await gateway.run() }
@@ -99,6 +100,29 @@ import ThreadStore
         #expect(opened.messages.first?.body.text.contains("\(canary)-secret") == true)
         #expect(opened.messages.first?.verdict == .valid)
         #expect(opened.clientKey.unredactedDescription == clientKey.hex)
+
+        // Prometheus metrics on loopback: counts by outcome, nothing personal.
+        let metricsPort = try #require(gateway.metricsEndpoint?.localAddress?.port)
+        let fetch = """
+            import sys, urllib.request, urllib.error
+            try:
+                print(urllib.request.urlopen('http://127.0.0.1:%s%s' % (sys.argv[1], sys.argv[2])).read().decode())
+            except urllib.error.HTTPError as e:
+                print('HTTP', e.code)
+            """
+        var exposition = ""
+        while ContinuousClock.now < deadline {
+            exposition = try Shell.run("python3", ["-c", fetch, "\(metricsPort)", "/metrics"]).stdout.text
+            if exposition.contains("mailbridge_outbound_results_total{result=\"delivered\"} 2") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(exposition.contains("mailbridge_smtp_messages_accepted_total 2"))
+        #expect(exposition.contains("mailbridge_inbound_processed_total{outcome=\"redirected\"} 1"))
+        #expect(exposition.contains("mailbridge_inbound_processed_total{outcome=\"imported\"} 1"))
+        #expect(exposition.contains("mailbridge_outbound_results_total{result=\"delivered\"} 2"))
+        #expect(exposition.contains("mailbridge_inbound_processing_seconds"))
+        #expect(!exposition.contains(canary) && !exposition.contains("example.net"))
+        #expect(try Shell.run("python3", ["-c", fetch, "\(metricsPort)", "/"]).stdout.text.contains("HTTP 404"))
 
         running.cancel()
         _ = await running.result

@@ -1,0 +1,56 @@
+// Security: metrics are counts and durations with fixed, content-free labels (outcome codes, delivery results).
+// No address, subject, thread ID or queue ID ever becomes a label value.
+
+import CoreMetrics
+import Foundation
+public import Prometheus
+
+/// The gateway's Prometheus metrics, made through swift-metrics on a registry of their own (not the process-wide
+/// `MetricsSystem`, so tests and several gateways in one process do not share counters).
+public final class GatewayMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let accepted: CoreMetrics.Counter
+    private let latency: CoreMetrics.Timer
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        factory = PrometheusMetricsFactory(registry: registry)
+        accepted = CoreMetrics.Counter(label: "mailbridge_smtp_messages_accepted_total", factory: factory)
+        latency = CoreMetrics.Timer(label: "mailbridge_inbound_processing_seconds", factory: factory)
+    }
+
+    /// A message got its `250` (it is durably spooled).
+    func messageAccepted() { accepted.increment() }
+
+    /// The pipeline committed an outcome; `received` is when the message was accepted, so the timer measures
+    /// end of DATA to "thread visible" (or redirect queued).
+    func processed(_ outcome: AcceptOutcome, received: Date, now: Date = Date()) {
+        CoreMetrics.Counter(label: "mailbridge_inbound_processed_total", dimensions: [("outcome", outcome.metricLabel)],
+                            factory: factory).increment()
+        latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(received)) * 1e9))
+    }
+
+    /// A delivery attempt of the outbound queue ended: `delivered`, `retry` or `failed`.
+    func outboundResult(_ result: String) {
+        CoreMetrics.Counter(label: "mailbridge_outbound_results_total", dimensions: [("result", result)],
+                            factory: factory).increment()
+    }
+
+    /// The text exposition format (version 0.0.4).
+    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+extension AcceptOutcome {
+    /// The case name only: never an ID.
+    var metricLabel: String {
+        switch self {
+        case .imported: "imported"
+        case .duplicate: "duplicate"
+        case .redirected: "redirected"
+        case .redirectSuppressed: "redirect_suppressed"
+        case .deliveryReport: "delivery_report"
+        case .rejectedEncrypted(let reason): "rejected_\(reason.rawValue)"
+        }
+    }
+}
