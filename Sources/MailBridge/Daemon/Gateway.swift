@@ -24,36 +24,10 @@ public final class Gateway: Sendable {
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
     /// binds the listener. Throws with a clear, content-free error if anything is missing.
     public static func start(_ configuration: BridgeConfiguration, logger: Logger) async throws -> Gateway {
-        let data = URL(fileURLWithPath: configuration.data.folder.string)
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        _ = try DataFolderInitializer.run(dataFolder: configuration.data.folder, configFile: nil)
-        let masterKey = try MasterKey(configuration.keys.loadMasterKey())
-
-        let passphrase: PassphraseSource = configuration.keys.passphraseFile.map {
-            .file(URL(fileURLWithPath: $0.string))
-        } ?? .none
-        let pgp = try PGPService(configuration: PGPConfiguration(
-            homeDirectory: URL(fileURLWithPath: configuration.keys.gnupgHome.string), passphrase: passphrase,
-            maximumPlaintextBytes: configuration.mimeLimits.maxDecompressedSize))
-        let gatewayKeys = try await GatewayKeys.ensure(for: configuration.mailboxes.map(\.address), pgp: pgp,
-                                                       logger: logger)
-
-        var storeConfiguration = ThreadStore.Configuration()
-        storeConfiguration.logger = logger
-        let store = try ThreadStore(at: data.appendingPathComponent("threads.sqlite"), masterKey: masterKey,
-                                    configuration: storeConfiguration)
-
-        let mailboxes = try configuration.mailboxes.map { mailbox in
-            let field = try CounsellingField(mailbox.field)
-            return PipelineMailbox(
-                address: mailbox.address, field: field, teamAddress: mailbox.teamNotificationAddress,
-                link: try PlatformLink(mailbox.redirectLink.string),
-                redirectTemplate: try mailbox.redirectTemplate.map { try RedirectTemplate(contentsOf: URL(fileURLWithPath: $0.string)) }
-                    ?? (mailbox.language == .de ? .german : .english),
-                notificationTemplate: .notification(field: field, german: mailbox.language == .de),
-                gatewayKey: gatewayKeys[mailbox.address.canonical]!)
-        }
+        let installation = try await OpenedInstallation.open(configuration, logger: logger)
+        let (store, pgp, mailboxes, gatewayKeys) = (installation.store, installation.pgp, installation.mailboxes,
+                                                    installation.gatewayKeys)
+        let data = installation.dataFolder
         let pipeline = Pipeline(
             store: store, pgp: pgp,
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
@@ -64,7 +38,7 @@ public final class Gateway: Sendable {
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
                 heloName: mailboxes.first?.address.domain ?? "localhost"), logger: logger)
-            queue = OutboundQueue(store: ThreadStoreOutbox(store: store), deliverer: client, policy: RetryPolicy(),
+            queue = OutboundQueue(store: ThreadStoreOutbox(store: store, mailboxes: mailboxes), deliverer: client, policy: RetryPolicy(),
                                   logger: logger)
         } else {
             logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")

@@ -7,19 +7,32 @@ public import ThreadStore
 /// when rows are fetched again).
 ///
 /// Envelope senders: redirect replies and counsellor notices are automatic mail and go out with the null
-/// reverse path `MAIL FROM:<>` (RFC 3834 §3.3: so that no auto-responder answers them).
+/// reverse path `MAIL FROM:<>` (RFC 3834 §3.3: so that no auto-responder answers them). Counsellor replies
+/// are personal mail: they go out with the thread's mailbox address as reverse path (RFC 5321 §4.1.1.2), so
+/// bounces come back to the mailbox.
 public actor ThreadStoreOutbox: OutboxStore {
     private let store: ThreadStore
+    private let replySenders: [CounsellingField: EmailAddress]
     private var next: Int64 = 1
     private var ids: [QueueItemID: OutboxItemID] = [:]
     private var known: [OutboxItemID: QueueItemID] = [:]
 
-    public init(store: ThreadStore) { self.store = store }
+    /// - Parameter mailboxes: the counselling mailboxes; a counsellor reply uses the address of its thread's field.
+    public init(store: ThreadStore, mailboxes: [PipelineMailbox] = []) {
+        self.store = store
+        self.replySenders = Dictionary(mailboxes.map { ($0.field, $0.address) }) { first, _ in first }
+    }
 
     public func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
-        let items = try await store.read { try $0.dueOutboxItems(now: now, limit: min(limit, 500)) }
-        return try items.map { item in
-            let envelope = OutboundEnvelope(reversePath: .null, recipients: [try EmailAddress(item.recipient.unredactedDescription)])
+        let items = try await store.read { tx in
+            try tx.dueOutboxItems(now: now, limit: min(limit, 500)).map { item in
+                (item, item.kind == .counsellorReply ? try item.thread.flatMap { try tx.thread($0)?.field } : nil)
+            }
+        }
+        return try items.map { item, field in
+            let reversePath: ReversePath = field.flatMap { replySenders[$0] }.map { .mailbox($0) } ?? .null
+            let envelope = OutboundEnvelope(reversePath: reversePath,
+                                            recipients: [try EmailAddress(item.recipient.unredactedDescription)])
             return QueuedMail(id: queueID(for: item.id), envelope: envelope, message: ByteBuffer(bytes: item.payload),
                               attempts: item.attempts, queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt)
         }
