@@ -2,7 +2,7 @@
 // key, binds the listener to the configured (loopback by default) address, and makes sure every mailbox has a
 // gateway key. Log lines name parts and counts, never addresses.
 
-public import Foundation
+import Foundation
 public import Logging
 public import PGPShim
 import ServiceLifecycle

@@ -64,7 +64,17 @@ public struct ReplyComposer: Sendable {
 
         let clientKey = try KeyFingerprint(opened.clientKey.unredactedDescription)
         let outcome: ReplyOutcome
-        if let problem = try await keyProblem(clientKey) {
+        var problem = try await keyProblem(clientKey)
+        var ciphertext: [UInt8] = []
+        if problem == nil {
+            do {
+                ciphertext = try await pgp.encrypt(inner, to: [clientKey], signer: mailbox.gatewayKey)
+            } catch let error as PGPError where error.code == .keyUnusable || error.code == .keyNotFound {
+                // The key changed between the check and the encryption (e.g. its encryption subkey expired).
+                problem = .unusable
+            }
+        }
+        if let problem {
             let notice = try PlainOutgoingMail(TemplateMail(
                 template: mailbox.replyWaitingTemplate, link: mailbox.link, reference: nil, from: mailbox.address,
                 to: client, kind: .notification, messageID: try OutgoingMessageID(domain: mailbox.address.domain),
@@ -74,7 +84,6 @@ public struct ReplyComposer: Sendable {
             let (row, message) = try await commit(stored, item, thread: thread)
             outcome = .keyUnusable(problem, notice: row, stored: message)
         } else {
-            let ciphertext = try await pgp.encrypt(inner, to: [clientKey], signer: mailbox.gatewayKey)
             let keyData = try await pgp.exportPublicKey(mailbox.gatewayKey, armored: false, minimal: true)
             let mail = try EncryptedOutgoingMail(PGPMIMEMail(
                 from: mailbox.address, to: [client], date: time, messageID: messageID,
