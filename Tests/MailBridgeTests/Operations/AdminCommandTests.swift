@@ -77,6 +77,10 @@ import ThreadStore
         }
         #expect(replied.status == .success, "\(replied.errorOutput)")
         #expect(replied.output.hasPrefix("queued the encrypted reply"))
+        let afterReply = await run { try await ThreadsAdmin.show($0, id: thread.unredactedDescription, json: true) }
+        let both = try JSONSerialization.jsonObject(with: Data(afterReply.output.utf8)) as? [[String: Any]]
+        #expect(both?.map { $0["direction"] as? String } == ["inbound", "outbound"])
+        #expect((both?.last?["body"] as? String)?.hasPrefix("Antwort \(canary)-reply") == true)
         let queue = await run { try await QueueAdmin.list($0, json: true) }
         let rows = try JSONSerialization.jsonObject(with: Data(queue.output.utf8)) as? [[String: Any]]
         #expect(rows?.count == 1)
@@ -129,6 +133,19 @@ import ThreadStore
         let broken = try folder.write("broken.toml", "[smtp]\nprot = 25\n")
         #expect(await AdminSession.run(configFile: broken, logger: logger) { _ in AdminResult() }.status
             == .invalidConfiguration)
+
+        // The executable wires the same commands and exit codes.
+        if let binary = CommandLineTests.executable {
+            let listedByCLI = try runProcess(binary, ["threads", "list", "--config", config])
+            #expect(listedByCLI.status == 0, "\(listedByCLI.output)")
+            #expect(listedByCLI.output.contains(thread.unredactedDescription))
+            #expect(try runProcess(binary, ["queue", "list", "--config", config, "--json"]).status == 0)
+            #expect(try runProcess(binary, ["thread", "show", "xyz", "--config", config]).status == 2)
+            #expect(try runProcess(binary, ["keys", "export", "--config", broken]).status == 3)
+            #expect(try runProcess(binary, ["keys", "wkd", "--config", config]).status == 2)  // --out missing
+        } else {
+            Issue.record("the mailbridge executable was not built")
+        }
 
         for line in logs.all {
             #expect(!line.contains(canary) && !line.contains(Self.clientAddress), "leak in a log line: \(line)")

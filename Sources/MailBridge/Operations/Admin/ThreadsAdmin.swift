@@ -64,7 +64,7 @@ public enum ThreadsAdmin {
         let messages = opened.messages.map {
             ShownMessage(id: $0.id.unredactedDescription, direction: "\($0.direction)", date: $0.receivedAt,
                          subject: $0.subject, signature: "\($0.verdict)", attachments: $0.attachments.map(\.name),
-                         body: String(decoding: $0.body, as: UTF8.self))
+                         body: readableText($0.body))
         }
         if json { return AdminResult(output: try AdminSession.json(messages)) }
         var text = "thread \(thread.unredactedDescription)  \(opened.summary.field.unredactedDescription)  "
@@ -94,6 +94,17 @@ public enum ThreadsAdmin {
             return AdminResult(output: "the client key is \(problem.rawValue): the reply is stored in the thread and "
                 + "only the reply-waiting notice was queued (outbox item \(item.unredactedDescription))")
         }
+    }
+
+    /// The text/plain parts of a decrypted MIME entity, decoded; the bytes as UTF-8 for bare text (inline PGP)
+    /// or anything that does not parse.
+    static func readableText(_ body: [UInt8]) -> String {
+        guard let message = try? MIMEParser().parse(body), message.headers.first("Content-Type") != nil else {
+            return String(decoding: body, as: UTF8.self)
+        }
+        let texts = message.allParts.filter { !$0.isAttachment && $0.contentType.mimeType == "text/plain" }
+            .compactMap { try? $0.text(lossy: true) }
+        return texts.isEmpty ? String(decoding: body, as: UTF8.self) : texts.joined(separator: "\n")
     }
 
     private static func threadID(_ text: String) throws -> ThreadID {
