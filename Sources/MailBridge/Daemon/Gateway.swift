@@ -19,6 +19,9 @@ public final class Gateway: Sendable {
     public let runner: PipelineRunner
     public let queue: OutboundQueue?
     public let gatewayKeys: [String: KeyFingerprint]
+    /// The one way counsellor replies are queued (for the web inbox); the queue picks them up within its poll
+    /// interval, or at once after ``OutboundQueue/kick()``.
+    public let replies: ReplyComposer
     let logger: Logger
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
@@ -65,11 +68,12 @@ public final class Gateway: Sendable {
             logger: logger)
 
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
-                       queue: queue, gatewayKeys: gatewayKeys, logger: logger)
+                       queue: queue, gatewayKeys: gatewayKeys, mailboxes: mailboxes, logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
-                 runner: PipelineRunner, queue: OutboundQueue?, gatewayKeys: [String: KeyFingerprint], logger: Logger) {
+                 runner: PipelineRunner, queue: OutboundQueue?, gatewayKeys: [String: KeyFingerprint],
+                 mailboxes: [PipelineMailbox], logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.pgp = pgp
@@ -77,6 +81,7 @@ public final class Gateway: Sendable {
         self.runner = runner
         self.queue = queue
         self.gatewayKeys = gatewayKeys
+        self.replies = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
         self.logger = logger
     }
 
