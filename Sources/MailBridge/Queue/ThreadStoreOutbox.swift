@@ -16,6 +16,10 @@ public actor ThreadStoreOutbox: OutboxStore {
     private var next: Int64 = 1
     private var ids: [QueueItemID: OutboxItemID] = [:]
     private var known: [OutboxItemID: QueueItemID] = [:]
+    /// Rows whose result was recorded, with the `epoch` at recording. A read that began before that (the actor
+    /// is re-entered while it awaits the store) still sees such a row as due; it must not be sent again.
+    private var settled: [OutboxItemID: UInt64] = [:]
+    private var epoch: UInt64 = 0
 
     /// - Parameter mailboxes: the counselling mailboxes; a counsellor reply uses the address of its thread's field.
     public init(store: ThreadStore, mailboxes: [PipelineMailbox] = []) {
@@ -24,11 +28,15 @@ public actor ThreadStoreOutbox: OutboxStore {
     }
 
     public func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
-        let items = try await store.read { tx in
+        let started = epoch
+        let fetched = try await store.read { tx in
             try tx.dueOutboxItems(now: now, limit: min(limit, 500)).map { item in
                 (item, item.kind == .counsellorReply ? try item.thread.flatMap { try tx.thread($0)?.field } : nil)
             }
         }
+        // Rows settled before this read began cannot be in it (nor in later reads): forget them.
+        settled = settled.filter { $0.value > started }
+        let items = fetched.filter { settled[$0.0.id] == nil }
         return try items.map { item, field in
             let reversePath: ReversePath = field.flatMap { replySenders[$0] }.map { .mailbox($0) } ?? .null
             let envelope = OutboundEnvelope(reversePath: reversePath,
@@ -45,17 +53,20 @@ public actor ThreadStoreOutbox: OutboxStore {
     public func markDelivered(_ id: QueueItemID) async throws {
         let row = try row(id)
         try await store.write { try $0.markOutboxDelivered(row) }
+        settle(row)
         forget(id)
     }
 
     public func markRetry(_ id: QueueItemID, nextAttempt: Date, lastError: DeliveryFailure) async throws {
         let row = try row(id)
         try await store.write { try $0.scheduleOutboxRetry(row, at: nextAttempt) }
+        settle(row)
     }
 
     public func markFailed(_ id: QueueItemID, reason: DeliveryFailure) async throws {
         let row = try row(id)
         try await store.write { try $0.markOutboxFailed(row) }
+        settle(row)
         forget(id)
     }
 
@@ -71,6 +82,11 @@ public actor ThreadStoreOutbox: OutboxStore {
     private func row(_ id: QueueItemID) throws -> OutboxItemID {
         guard let row = ids[id] else { throw ThreadStoreError(.outboxItemNotFound) }
         return row
+    }
+
+    private func settle(_ row: OutboxItemID) {
+        epoch += 1
+        settled[row] = epoch
     }
 
     private func forget(_ id: QueueItemID) {
