@@ -114,7 +114,9 @@ public struct ReplyComposer: Sendable {
             guard case .stored(_, let stored, _) = try tx.importMessage(message, into: .thread(thread)) else {
                 throw ThreadStoreError.invalidValue  // a fresh Message-ID cannot be a duplicate
             }
-            return (try tx.enqueueOutbox(item), stored)
+            let row = try tx.enqueueOutbox(item)
+            try tx.setState(.awaitingClient, of: thread)  // a counsellor answered; waiting for the client
+            return (row, stored)
         }
     }
 

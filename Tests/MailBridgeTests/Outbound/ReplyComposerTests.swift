@@ -116,6 +116,7 @@ import ThreadStore
         // The counsellor side sees the reply in the thread.
         let opened = try await harness.store.read { try $0.openThread(thread) }
         #expect(opened.messages.map(\.direction) == [.inbound, .outbound])
+        #expect(opened.summary.state == .awaitingClient)
         #expect(opened.messages.last?.body.text.contains("\(canary)-reply") == true)
 
         // The queue sends it with the mailbox as reverse path; notices keep the null path.
