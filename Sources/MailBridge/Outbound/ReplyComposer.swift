@@ -52,7 +52,9 @@ public struct ReplyComposer: Sendable {
         let lastInbound = opened.messages.last { $0.direction == .inbound }
         let time = now()
         let messageID = try OutgoingMessageID(domain: mailbox.address.domain)
+        // A Message-ID the pipeline derived for a mail without one (`…@mailbridge.invalid`) threads nothing.
         let inReplyTo = lastInbound.flatMap { ReferencedMessageID($0.messageID) }
+            .flatMap { $0.value.hasSuffix("@mailbridge.invalid>") ? nil : $0 }
         let subject = Self.subject(replyingTo: lastInbound?.subject, german: mailbox.redirectTemplate != .english)
         let inner = try ProtectedHeadersPart(
             subject: subject, from: mailbox.address, to: [client], date: time, messageID: messageID, body: text,
