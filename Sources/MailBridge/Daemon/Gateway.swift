@@ -2,7 +2,7 @@
 // key, binds the listener to the configured (loopback by default) address, and makes sure every mailbox has a
 // gateway key. Log lines name parts and counts, never addresses.
 
-public import Foundation
+import Foundation
 public import Logging
 public import PGPShim
 import ServiceLifecycle
@@ -20,34 +20,18 @@ public final class Gateway: Sendable {
     public let queue: OutboundQueue?
     public let metricsEndpoint: MetricsEndpoint?
     public let gatewayKeys: [String: KeyFingerprint]
+    /// The one way counsellor replies are queued (for the web inbox); the queue picks them up within its poll
+    /// interval, or at once after ``OutboundQueue/kick()``.
+    public let replies: ReplyComposer
     let logger: Logger
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
     /// binds the listener. Throws with a clear, content-free error if anything is missing.
     public static func start(_ configuration: BridgeConfiguration, logger: Logger) async throws -> Gateway {
-        let data = URL(fileURLWithPath: configuration.data.folder.string)
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        _ = try DataFolderInitializer.run(dataFolder: configuration.data.folder, configFile: nil)
-        let masterKey = try MasterKey(configuration.keys.loadMasterKey())
-
-        let passphrase: PassphraseSource = configuration.keys.passphraseFile.map {
-            .file(URL(fileURLWithPath: $0.string))
-        } ?? .none
-        let pgp = try PGPService(configuration: PGPConfiguration(
-            homeDirectory: URL(fileURLWithPath: configuration.keys.gnupgHome.string), passphrase: passphrase,
-            maximumPlaintextBytes: configuration.mimeLimits.maxDecompressedSize))
-        let gatewayKeys = try await GatewayKeys.ensure(for: configuration.mailboxes.map(\.address), pgp: pgp,
-                                                       logger: logger)
-
-        var storeConfiguration = ThreadStore.Configuration()
-        storeConfiguration.logger = logger
-        let store = try ThreadStore(at: data.appendingPathComponent("threads.sqlite"), masterKey: masterKey,
-                                    configuration: storeConfiguration)
-
-        let mailboxes = try configuration.mailboxes.map { mailbox in
-            try PipelineMailbox(mailbox, gatewayKey: gatewayKeys[mailbox.address.canonical]!)
-        }
+        let installation = try await OpenedInstallation.open(configuration, logger: logger)
+        let (store, pgp, mailboxes, gatewayKeys) = (installation.store, installation.pgp, installation.mailboxes,
+                                                    installation.gatewayKeys)
+        let data = installation.dataFolder
         let metrics = GatewayMetrics()
         let pipeline = Pipeline(
             store: store, pgp: pgp,
@@ -59,7 +43,7 @@ public final class Gateway: Sendable {
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
                 heloName: mailboxes.first?.address.domain ?? "localhost"), logger: logger)
-            queue = OutboundQueue(store: ThreadStoreOutbox(store: store, metrics: metrics), deliverer: client, policy: RetryPolicy(),
+            queue = OutboundQueue(store: ThreadStoreOutbox(store: store, mailboxes: mailboxes, metrics: metrics), deliverer: client, policy: RetryPolicy(),
                                   logger: logger)
         } else {
             logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
@@ -91,12 +75,13 @@ public final class Gateway: Sendable {
                                                       metrics: metrics, logger: logger)
         }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
-                       queue: queue, metricsEndpoint: endpoint, gatewayKeys: gatewayKeys, logger: logger)
+                       queue: queue, metricsEndpoint: endpoint, gatewayKeys: gatewayKeys, mailboxes: mailboxes,
+                       logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
-                 gatewayKeys: [String: KeyFingerprint], logger: Logger) {
+                 gatewayKeys: [String: KeyFingerprint], mailboxes: [PipelineMailbox], logger: Logger) {
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -105,6 +90,7 @@ public final class Gateway: Sendable {
         self.runner = runner
         self.queue = queue
         self.gatewayKeys = gatewayKeys
+        self.replies = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
         self.logger = logger
     }
 

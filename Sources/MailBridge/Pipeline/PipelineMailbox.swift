@@ -12,9 +12,13 @@ public struct PipelineMailbox: Sendable {
     public var notificationTemplate: RedirectTemplate
     /// The gateway key clients encrypt to for this address.
     public var gatewayKey: KeyFingerprint
+    /// The content-free notice sent instead of a counsellor reply when the client key cannot be used.
+    public var replyWaitingTemplate: RedirectTemplate
 
     public init(address: EmailAddress, field: CounsellingField, teamAddress: EmailAddress, link: PlatformLink,
-                redirectTemplate: RedirectTemplate, notificationTemplate: RedirectTemplate, gatewayKey: KeyFingerprint) {
+                redirectTemplate: RedirectTemplate, notificationTemplate: RedirectTemplate, gatewayKey: KeyFingerprint,
+                replyWaitingTemplate: RedirectTemplate? = nil) {
+        self.replyWaitingTemplate = replyWaitingTemplate ?? .replyWaiting(german: redirectTemplate != .english)
         self.address = address
         self.field = field
         self.teamAddress = teamAddress
@@ -43,6 +47,23 @@ extension PipelineMailbox {
                 subject: german ? "Neue Nachricht in der Online-Beratung" : "New message in online counselling",
                 body: try mailbox.template(.notify).render([.field: field.unredactedDescription,
                                                             .thread: "{{reference}}"])),
-            gatewayKey: gatewayKey)
+            gatewayKey: gatewayKey,
+            replyWaitingTemplate: try .replyWaiting(try mailbox.template(.replyWaiting), german: german))
+    }
+}
+
+extension RedirectTemplate {
+    /// The built-in "a new reply is waiting, please sign in" notice (the text of
+    /// `Config/templates/reply-waiting.<language>.txt`), with a fixed subject.
+    public static func replyWaiting(german: Bool) -> RedirectTemplate {
+        RedirectTemplate(
+            subject: german ? "Neue Antwort der Online-Beratung" : "A new reply from the online counselling service",
+            body: MessageTemplate.builtInText(.replyWaiting, language: german ? .de : .en))
+    }
+
+    /// The notice from a checked ``MessageTemplate`` of kind `.replyWaiting` (its only placeholder is `{{link}}`,
+    /// which ``TemplateMail`` fills in).
+    public static func replyWaiting(_ template: MessageTemplate, german: Bool) throws -> RedirectTemplate {
+        RedirectTemplate(subject: replyWaiting(german: german).subject, body: try template.render([.link: "{{link}}"]))
     }
 }

@@ -7,23 +7,42 @@ public import ThreadStore
 /// when rows are fetched again).
 ///
 /// Envelope senders: redirect replies and counsellor notices are automatic mail and go out with the null
-/// reverse path `MAIL FROM:<>` (RFC 3834 §3.3: so that no auto-responder answers them).
+/// reverse path `MAIL FROM:<>` (RFC 3834 §3.3: so that no auto-responder answers them). Counsellor replies
+/// are personal mail: they go out with the thread's mailbox address as reverse path (RFC 5321 §4.1.1.2), so
+/// bounces come back to the mailbox.
 public actor ThreadStoreOutbox: OutboxStore {
     private let store: ThreadStore
     private let metrics: GatewayMetrics?
+    private let replySenders: [CounsellingField: EmailAddress]
     private var next: Int64 = 1
     private var ids: [QueueItemID: OutboxItemID] = [:]
     private var known: [OutboxItemID: QueueItemID] = [:]
+    /// Rows whose result was recorded, with the `epoch` at recording. A read that began before that (the actor
+    /// is re-entered while it awaits the store) still sees such a row as due; it must not be sent again.
+    private var settled: [OutboxItemID: UInt64] = [:]
+    private var epoch: UInt64 = 0
 
-    public init(store: ThreadStore, metrics: GatewayMetrics? = nil) {
+    /// - Parameter mailboxes: the counselling mailboxes; a counsellor reply uses the address of its thread's field.
+    public init(store: ThreadStore, mailboxes: [PipelineMailbox] = [], metrics: GatewayMetrics? = nil) {
         self.store = store
         self.metrics = metrics
+        self.replySenders = Dictionary(mailboxes.map { ($0.field, $0.address) }) { first, _ in first }
     }
 
     public func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
-        let items = try await store.read { try $0.dueOutboxItems(now: now, limit: min(limit, 500)) }
-        return try items.map { item in
-            let envelope = OutboundEnvelope(reversePath: .null, recipients: [try EmailAddress(item.recipient.unredactedDescription)])
+        let started = epoch
+        let fetched = try await store.read { tx in
+            try tx.dueOutboxItems(now: now, limit: min(limit, 500)).map { item in
+                (item, item.kind == .counsellorReply ? try item.thread.flatMap { try tx.thread($0)?.field } : nil)
+            }
+        }
+        // Rows settled before this read began cannot be in it (nor in later reads): forget them.
+        settled = settled.filter { $0.value > started }
+        let items = fetched.filter { settled[$0.0.id] == nil }
+        return try items.map { item, field in
+            let reversePath: ReversePath = field.flatMap { replySenders[$0] }.map { .mailbox($0) } ?? .null
+            let envelope = OutboundEnvelope(reversePath: reversePath,
+                                            recipients: [try EmailAddress(item.recipient.unredactedDescription)])
             return QueuedMail(id: queueID(for: item.id), envelope: envelope, message: ByteBuffer(bytes: item.payload),
                               attempts: item.attempts, queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt)
         }
@@ -37,6 +56,7 @@ public actor ThreadStoreOutbox: OutboxStore {
         let row = try row(id)
         try await store.write { try $0.markOutboxDelivered(row) }
         metrics?.outboundResult("delivered")
+        settle(row)
         forget(id)
     }
 
@@ -44,12 +64,14 @@ public actor ThreadStoreOutbox: OutboxStore {
         let row = try row(id)
         try await store.write { try $0.scheduleOutboxRetry(row, at: nextAttempt) }
         metrics?.outboundResult("retry")
+        settle(row)
     }
 
     public func markFailed(_ id: QueueItemID, reason: DeliveryFailure) async throws {
         let row = try row(id)
         try await store.write { try $0.markOutboxFailed(row) }
         metrics?.outboundResult("failed")
+        settle(row)
         forget(id)
     }
 
@@ -65,6 +87,11 @@ public actor ThreadStoreOutbox: OutboxStore {
     private func row(_ id: QueueItemID) throws -> OutboxItemID {
         guard let row = ids[id] else { throw ThreadStoreError(.outboxItemNotFound) }
         return row
+    }
+
+    private func settle(_ row: OutboxItemID) {
+        epoch += 1
+        settled[row] = epoch
     }
 
     private func forget(_ id: QueueItemID) {

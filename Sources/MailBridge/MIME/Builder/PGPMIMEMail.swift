@@ -17,11 +17,14 @@ public struct PGPMIMEMail: Sendable, CustomStringConvertible {
     public let messageID: OutgoingMessageID
     public let payload: ArmoredMessage
     public let autocrypt: AutocryptHeader?
+    /// The message this one answers (`In-Reply-To` and `References`, RFC 5322 §3.6.4), so clients thread it.
+    public let inReplyTo: ReferencedMessageID?
 
     public init(
         from: EmailAddress, to: [EmailAddress], date: Date = Date(), messageID: OutgoingMessageID,
-        payload: ArmoredMessage, autocrypt: AutocryptHeader? = nil
+        payload: ArmoredMessage, autocrypt: AutocryptHeader? = nil, inReplyTo: ReferencedMessageID? = nil
     ) {
+        self.inReplyTo = inReplyTo
         self.from = from
         self.to = to
         self.date = date
@@ -40,6 +43,10 @@ public struct PGPMIMEMail: Sendable, CustomStringConvertible {
         writer.field(HeaderEncoder.structured("Date", MailDate.format(date)))
         writer.field(HeaderEncoder.structured("Message-ID", messageID.value))
         writer.field(HeaderEncoder.unstructured("Subject", Self.outerSubject))
+        if let inReplyTo {
+            writer.field(HeaderEncoder.structured("In-Reply-To", inReplyTo.value))
+            writer.field(HeaderEncoder.structured("References", inReplyTo.value))
+        }
         if let autocrypt { writer.field(autocrypt.rendered) }
         writer.field(HeaderEncoder.structured("MIME-Version", "1.0"))
         writer.field(

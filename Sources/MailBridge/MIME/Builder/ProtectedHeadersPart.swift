@@ -17,10 +17,14 @@ public struct ProtectedHeadersPart: Sendable, CustomStringConvertible {
     public let date: Date
     public let messageID: OutgoingMessageID
     public let body: String
+    /// The message this one answers, repeated inside (protected-headers draft §2).
+    public let inReplyTo: ReferencedMessageID?
 
     public init(
-        subject: String, from: EmailAddress, to: [EmailAddress], date: Date, messageID: OutgoingMessageID, body: String
+        subject: String, from: EmailAddress, to: [EmailAddress], date: Date, messageID: OutgoingMessageID, body: String,
+        inReplyTo: ReferencedMessageID? = nil
     ) {
+        self.inReplyTo = inReplyTo
         self.subject = subject
         self.from = from
         self.to = to
@@ -39,6 +43,10 @@ public struct ProtectedHeadersPart: Sendable, CustomStringConvertible {
         writer.field(HeaderEncoder.structured("To", to.map(\.unredactedDescription).joined(separator: ", ")))
         writer.field(HeaderEncoder.structured("Date", MailDate.format(date)))
         writer.field(HeaderEncoder.structured("Message-ID", messageID.value))
+        if let inReplyTo {
+            writer.field(HeaderEncoder.structured("In-Reply-To", inReplyTo.value))
+            writer.field(HeaderEncoder.structured("References", inReplyTo.value))
+        }
         writer.line("")
         writer.lines(QuotedPrintableEncoder.lines(body))
         return try writer.finish()

@@ -1,0 +1,66 @@
+// Security: opens what every command that touches state needs: the master key (file or systemd credential),
+// the GnuPG home and the encrypted store. It logs counts only; errors name files and options, never secrets.
+
+public import Foundation
+public import Logging
+public import PGPShim
+public import ThreadStore
+
+/// The opened state of an installation: store, keyring, gateway keys and mailboxes. Shared by `serve`
+/// (``Gateway/start(_:logger:)``) and the admin commands (`threads`, `reply`, `keys`, …).
+///
+/// ```swift
+/// let installation = try await OpenedInstallation.open(configuration, logger: logger)
+/// defer { Task { await installation.close() } }
+/// let outcome = try await installation.replyComposer.queueReply(thread: id, text: text, counsellor: nil)
+/// ```
+public struct OpenedInstallation: Sendable {
+    public let configuration: BridgeConfiguration
+    public let store: ThreadStore
+    public let pgp: PGPService
+    /// Canonical mailbox address → its gateway key.
+    public let gatewayKeys: [String: KeyFingerprint]
+    public let mailboxes: [PipelineMailbox]
+    public let dataFolder: URL
+
+    /// Prepares the data folder (0700: master key, GnuPG home, store), generates missing gateway keys and opens
+    /// the store with the master key.
+    public static func open(_ configuration: BridgeConfiguration, logger: Logger) async throws -> OpenedInstallation {
+        let data = URL(fileURLWithPath: configuration.data.folder.string)
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        _ = try DataFolderInitializer.run(dataFolder: configuration.data.folder, configFile: nil)
+        let masterKey = try MasterKey(configuration.keys.loadMasterKey())
+
+        let passphrase: PassphraseSource = configuration.keys.passphraseFile.map {
+            .file(URL(fileURLWithPath: $0.string))
+        } ?? .none
+        let pgp = try PGPService(configuration: PGPConfiguration(
+            homeDirectory: URL(fileURLWithPath: configuration.keys.gnupgHome.string), passphrase: passphrase,
+            maximumPlaintextBytes: configuration.mimeLimits.maxDecompressedSize))
+        let gatewayKeys = try await GatewayKeys.ensure(for: configuration.mailboxes.map(\.address), pgp: pgp,
+                                                       logger: logger)
+
+        var storeConfiguration = ThreadStore.Configuration()
+        storeConfiguration.logger = logger
+        let store = try ThreadStore(at: data.appendingPathComponent("threads.sqlite"), masterKey: masterKey,
+                                    configuration: storeConfiguration)
+
+        let mailboxes = try configuration.mailboxes.map { mailbox in
+            try PipelineMailbox(mailbox, gatewayKey: gatewayKeys[mailbox.address.canonical]!)
+        }
+        return OpenedInstallation(configuration: configuration, store: store, pgp: pgp, gatewayKeys: gatewayKeys,
+                                  mailboxes: mailboxes, dataFolder: data)
+    }
+
+    /// The one way counsellor replies are queued, for this installation's mailboxes.
+    public func replyComposer(logger: Logger) -> ReplyComposer {
+        ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
+    }
+
+    /// Closes the store and stops the GnuPG worker threads.
+    public func close() async {
+        try? store.close()
+        try? await pgp.shutdown()
+    }
+}

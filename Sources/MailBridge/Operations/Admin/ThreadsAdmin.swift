@@ -1,0 +1,114 @@
+import Foundation
+public import Logging
+import ThreadStore
+
+/// `mailbridge threads list`, `thread show ID` and `reply ID --text-file F`.
+public enum ThreadsAdmin {
+    struct ListedThread: Encodable {
+        var id: String
+        var field: String
+        var state: String
+        var createdAt: Date
+        var lastActivityAt: Date
+        var messages: Int
+        var unread: Int
+    }
+
+    /// Threads of one field (or of every configured field), most recent first. Metadata only.
+    public static func list(_ installation: OpenedInstallation, field: String?, json: Bool) async throws -> AdminResult {
+        let fields: [CounsellingField]
+        if let field {
+            guard let parsed = try? CounsellingField(field) else { throw AdminUsageError("--field is not a field name") }
+            fields = [parsed]
+        } else {
+            fields = installation.mailboxes.map(\.field)
+        }
+        var listed: [ListedThread] = []
+        for field in fields {
+            var before: ThreadSummary?
+            while true {
+                let cursor = before
+                let page = try await installation.store.read { try $0.listThreads(field: field, limit: 500, before: cursor) }
+                listed += page.map {
+                    ListedThread(id: $0.id.unredactedDescription, field: $0.field.unredactedDescription,
+                                 state: "\($0.state)", createdAt: $0.createdAt, lastActivityAt: $0.lastActivityAt,
+                                 messages: $0.messageCount, unread: $0.unreadCount)
+                }
+                guard page.count == 500 else { break }
+                before = page.last
+            }
+        }
+        if json { return AdminResult(output: try AdminSession.json(listed)) }
+        let lines = listed.map {
+            "\($0.id)  \($0.field)  \($0.state)  messages: \($0.messages)  unread: \($0.unread)  "
+                + "last activity: \(ISO8601DateFormatter().string(from: $0.lastActivityAt))"
+        }
+        return AdminResult(output: lines.isEmpty ? "no threads" : lines.joined(separator: "\n"))
+    }
+
+    struct ShownMessage: Encodable {
+        var id: String
+        var direction: String
+        var date: Date
+        var subject: String
+        var signature: String
+        var attachments: [String]
+        var body: String
+    }
+
+    /// The decrypted messages of one thread, oldest first (bodies as the decrypted MIME text). This is the one
+    /// command that prints content: it is for the administrator on the server.
+    public static func show(_ installation: OpenedInstallation, id: String, json: Bool) async throws -> AdminResult {
+        let thread = try threadID(id)
+        let opened = try await installation.store.read { try $0.openThread(thread) }
+        let messages = opened.messages.map {
+            ShownMessage(id: $0.id.unredactedDescription, direction: "\($0.direction)", date: $0.receivedAt,
+                         subject: $0.subject, signature: "\($0.verdict)", attachments: $0.attachments.map(\.name),
+                         body: readableText($0.body))
+        }
+        if json { return AdminResult(output: try AdminSession.json(messages)) }
+        var text = "thread \(thread.unredactedDescription)  \(opened.summary.field.unredactedDescription)  "
+            + "\(opened.summary.state)  client: \(opened.clientAddress.unredactedDescription)\n"
+        for message in messages {
+            text += "\n--- \(message.direction) \(ISO8601DateFormatter().string(from: message.date))  "
+                + "signature: \(message.signature)\nSubject: \(message.subject)\n"
+            if !message.attachments.isEmpty { text += "Attachments: \(message.attachments.joined(separator: ", "))\n" }
+            text += "\n\(message.body)\n"
+        }
+        return AdminResult(output: text)
+    }
+
+    /// Queues the text of `textFile` (UTF-8, at most ``ReplyComposer/maximumTextBytes``) as a counsellor reply.
+    public static func reply(_ installation: OpenedInstallation, id: String, textFile: String,
+                             logger: Logger) async throws -> AdminResult {
+        let thread = try threadID(id)
+        guard let data = FileManager.default.contents(atPath: textFile), data.count <= ReplyComposer.maximumTextBytes,
+            let text = String(data: data, encoding: .utf8), !text.isEmpty
+        else { throw AdminUsageError("--text-file must be a readable, non-empty UTF-8 file of at most 1 MiB") }
+        let outcome = try await installation.replyComposer(logger: logger)
+            .queueReply(thread: thread, text: text, counsellor: nil)
+        switch outcome {
+        case .queued(let item, _):
+            return AdminResult(output: "queued the encrypted reply (outbox item \(item.unredactedDescription))")
+        case .keyUnusable(let problem, let item, _):
+            return AdminResult(output: "the client key is \(problem.rawValue): the reply is stored in the thread and "
+                + "only the reply-waiting notice was queued (outbox item \(item.unredactedDescription))")
+        }
+    }
+
+    /// The text/plain parts of a decrypted MIME entity, decoded; the bytes as UTF-8 for bare text (inline PGP)
+    /// or anything that does not parse.
+    static func readableText(_ body: [UInt8]) -> String {
+        guard let message = try? MIMEParser().parse(body), message.headers.first("Content-Type") != nil else {
+            return String(decoding: body, as: UTF8.self)
+        }
+        let texts = message.allParts.filter { !$0.isAttachment && $0.contentType.mimeType == "text/plain" }
+            .compactMap { try? $0.text(lossy: true) }
+        return texts.isEmpty ? String(decoding: body, as: UTF8.self) : texts.joined(separator: "\n")
+    }
+
+    private static func threadID(_ text: String) throws -> ThreadID {
+        guard let id = try? ThreadID(text) else { throw AdminUsageError("a thread ID is 32 hex characters") }
+        return id
+    }
+}

@@ -1,0 +1,133 @@
+// Security: the only way a counsellor's reply leaves MailBridge. The reply text is counsellor-written content
+// about a client: it is encrypted to the thread's client key (signed by the mailbox's gateway key) and stored
+// sealed in the thread; it never reaches plain mail, logs or errors. If the client key cannot be used, the
+// reply is never sent in plain: only the fixed reply-waiting `TemplateMail` goes out. Log lines carry outcome
+// codes only.
+
+public import Foundation
+public import Logging
+public import PGPShim
+public import ThreadStore
+
+/// Queues counsellor replies (issue 6): one store transaction stores the outbound message in the thread and
+/// enqueues its outbox row.
+///
+/// ```swift
+/// let composer = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
+/// switch try await composer.queueReply(thread: id, text: text, counsellor: nil) {
+/// case .queued: …                      // encrypted PGP/MIME reply waits in the outbox
+/// case .keyUnusable(let problem, _, _): …  // only the content-free notice was queued
+/// }
+/// ```
+public struct ReplyComposer: Sendable {
+    /// Largest reply text accepted.
+    public static let maximumTextBytes = 1 << 20
+
+    let store: ThreadStore
+    let pgp: PGPService
+    let mailboxes: [PipelineMailbox]
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(store: ThreadStore, pgp: PGPService, mailboxes: [PipelineMailbox], logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.pgp = pgp
+        self.mailboxes = mailboxes
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Queues `text` as the reply in `thread`. `counsellor` is an optional display label kept out of the mail
+    /// and the logs (reserved for the audit trail of the web inbox).
+    public func queueReply(thread: ThreadID, text: String, counsellor: String?) async throws -> ReplyOutcome {
+        guard !text.isEmpty, text.utf8.count <= Self.maximumTextBytes else { throw ReplyError(.invalidText) }
+        let opened = try await store.read { try $0.openThread(thread) }
+        guard let mailbox = mailboxes.first(where: { $0.field == opened.summary.field }) else {
+            throw ReplyError(.noMailbox)
+        }
+        guard let client = try? EmailAddress(opened.clientAddress.unredactedDescription) else {
+            throw ReplyError(.invalidClientAddress)
+        }
+        let lastInbound = opened.messages.last { $0.direction == .inbound }
+        let time = now()
+        let messageID = try OutgoingMessageID(domain: mailbox.address.domain)
+        // A Message-ID the pipeline derived for a mail without one (`…@mailbridge.invalid`) threads nothing.
+        let inReplyTo = lastInbound.flatMap { ReferencedMessageID($0.messageID) }
+            .flatMap { $0.value.hasSuffix("@mailbridge.invalid>") ? nil : $0 }
+        let subject = Self.subject(replyingTo: lastInbound?.subject, german: mailbox.redirectTemplate != .english)
+        let inner = try ProtectedHeadersPart(
+            subject: subject, from: mailbox.address, to: [client], date: time, messageID: messageID, body: text,
+            inReplyTo: inReplyTo
+        ).render()
+        let stored = NewMessage(direction: .outbound, messageID: messageID.value, subject: subject, body: inner,
+                                verdict: .notApplicable, receivedAt: time, ciphertextHash: nil)
+        let recipient = try ClientAddress(client.unredactedDescription)
+
+        let clientKey = try KeyFingerprint(opened.clientKey.unredactedDescription)
+        let outcome: ReplyOutcome
+        var problem = try await keyProblem(clientKey)
+        var ciphertext: [UInt8] = []
+        if problem == nil {
+            do {
+                ciphertext = try await pgp.encrypt(inner, to: [clientKey], signer: mailbox.gatewayKey)
+            } catch let error as PGPError where error.code == .keyUnusable || error.code == .keyNotFound {
+                // The key changed between the check and the encryption (e.g. its encryption subkey expired).
+                problem = .unusable
+            }
+        }
+        if let problem {
+            let notice = try PlainOutgoingMail(TemplateMail(
+                template: mailbox.replyWaitingTemplate, link: mailbox.link, reference: nil, from: mailbox.address,
+                to: client, kind: .notification, messageID: try OutgoingMessageID(domain: mailbox.address.domain),
+                date: time))
+            let item = NewOutboxItem(thread: thread, kind: .notification, recipient: recipient,
+                                     payload: notice.bytes, notBefore: time)
+            let (row, message) = try await commit(stored, item, thread: thread)
+            outcome = .keyUnusable(problem, notice: row, stored: message)
+        } else {
+            let keyData = try await pgp.exportPublicKey(mailbox.gatewayKey, armored: false, minimal: true)
+            let mail = try EncryptedOutgoingMail(PGPMIMEMail(
+                from: mailbox.address, to: [client], date: time, messageID: messageID,
+                payload: try ArmoredMessage(ciphertext),
+                autocrypt: AutocryptHeader(address: mailbox.address, keyData: keyData), inReplyTo: inReplyTo))
+            let item = NewOutboxItem(thread: thread, kind: .counsellorReply, recipient: recipient,
+                                     payload: mail.bytes, notBefore: time)
+            let (row, message) = try await commit(stored, item, thread: thread)
+            outcome = .queued(row, message)
+        }
+        logger.info("counsellor reply queued", metadata: ["outcome": "\(outcome)"])
+        return outcome
+    }
+
+    /// Nil when the key can encrypt now; otherwise why not.
+    func keyProblem(_ fingerprint: KeyFingerprint) async throws -> ReplyOutcome.KeyProblem? {
+        guard let key = try await pgp.key(fingerprint) else { return .missing }
+        if key.isUsableForEncryption { return nil }
+        if key.isRevoked { return .revoked }
+        if key.isExpired { return .expired }
+        return .unusable
+    }
+
+    private func commit(_ message: NewMessage, _ item: NewOutboxItem, thread: ThreadID) async throws
+        -> (OutboxItemID, StoredMessageID)
+    {
+        try await store.write { tx in
+            guard case .stored(_, let stored, _) = try tx.importMessage(message, into: .thread(thread)) else {
+                throw ThreadStoreError.invalidValue  // a fresh Message-ID cannot be a duplicate
+            }
+            let row = try tx.enqueueOutbox(item)
+            try tx.setState(.awaitingClient, of: thread)  // a counsellor answered; waiting for the client
+            return (row, stored)
+        }
+    }
+
+    /// `Re: <last inbound subject>` (inside the encryption only), or a generic subject.
+    static func subject(replyingTo subject: String?, german: Bool) -> String {
+        guard let subject, !subject.isEmpty, subject != PGPMIMEMail.outerSubject else {
+            return german ? "Antwort der Online-Beratung" : "Reply from the online counselling service"
+        }
+        let lowered = subject.lowercased()
+        return lowered.hasPrefix("re:") || lowered.hasPrefix("aw:") ? subject : "Re: \(subject)"
+    }
+}

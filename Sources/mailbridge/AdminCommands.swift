@@ -1,0 +1,144 @@
+// The admin subcommands: argument parsing only; the logic is in MailBridge (`KeysAdmin`, `ThreadsAdmin`,
+// `QueueAdmin`), run inside `AdminSession`, which opens the store with the master key like `serve` does.
+
+import ArgumentParser
+import Foundation
+import Logging
+import MailBridge
+
+/// `--config FILE`, shared by every admin command.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "The TOML configuration file.")
+    var config: String = "/etc/mailbridge/mailbridge.toml"
+
+    /// Runs `body` on the opened installation and maps the result to output and exit status.
+    func run(_ body: (OpenedInstallation, Logger) async throws -> AdminResult) async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let logger = Logger(label: "mailbridge")
+        let result = await AdminSession.run(configFile: config, logger: logger) { try await body($0, logger) }
+        if !result.output.isEmpty { print(result.output) }
+        if !result.errorOutput.isEmpty { StandardError.write("mailbridge: \(result.errorOutput)\n") }
+        if result.status != .success { throw ExitCode(result.status.rawValue) }
+    }
+}
+
+let adminExitCodes = "Exit codes: 0 done, 1 failure, 2 usage error, 3 invalid configuration."
+
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish the mailboxes' gateway keys.", subcommands: [KeysExport.self, KeysWKD.self])
+}
+
+struct KeysExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Print the armored public gateway key(s).", discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "Only this mailbox address.") var mailbox: String?
+
+    func run() async throws {
+        try await options.run { installation, _ in try await KeysAdmin.export(installation, mailbox: mailbox) }
+    }
+}
+
+struct KeysWKD: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wkd",
+        abstract: "Write Web Key Directory files (advanced and direct method) below DIR, one folder per host.",
+        discussion: "Serve DIR/<host>/.well-known/ from that host's web server. " + adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "The output folder (absolute path).") var out: String
+
+    func validate() throws {
+        guard out.hasPrefix("/") else { throw ValidationError("--out must be an absolute path") }
+    }
+
+    func run() async throws {
+        try await options.run { installation, _ in
+            try await KeysAdmin.writeWKD(installation, to: URL(fileURLWithPath: out))
+        }
+    }
+}
+
+struct Threads: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List threads.", subcommands: [ThreadsList.self])
+}
+
+struct ThreadsList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List threads (metadata only), most recent first.", discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "Only this counselling field.") var field: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await options.run { installation, _ in try await ThreadsAdmin.list(installation, field: field, json: json) }
+    }
+}
+
+struct ThreadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "thread", abstract: "Show one thread.", subcommands: [ThreadShow.self])
+}
+
+struct ThreadShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Print a thread's decrypted messages (for the administrator on the server).",
+        discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The thread ID (32 hex characters).") var id: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await options.run { installation, _ in try await ThreadsAdmin.show(installation, id: id, json: json) }
+    }
+}
+
+struct Reply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Queue a counsellor reply: encrypted to the client, or only a reply-waiting notice if the client "
+            + "key is missing, expired or revoked.",
+        discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The thread ID.") var id: String
+    @Option(name: .customLong("text-file"), help: "The reply text (UTF-8).") var textFile: String
+
+    func run() async throws {
+        try await options.run { installation, logger in
+            try await ThreadsAdmin.reply(installation, id: id, textFile: textFile, logger: logger)
+        }
+    }
+}
+
+struct Queue: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Inspect the outbound queue.", subcommands: [QueueList.self])
+}
+
+struct QueueList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List outbox rows: ID, kind, state, attempts, next attempt (no recipients).",
+        discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await options.run { installation, _ in try await QueueAdmin.list(installation, json: json) }
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write an online copy of the encrypted store (the master key is not included).",
+        discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "The backup file to create (must not exist).") var out: String
+
+    func run() async throws {
+        try await options.run { installation, _ in
+            try await QueueAdmin.backup(installation, to: URL(fileURLWithPath: out))
+        }
+    }
+}
