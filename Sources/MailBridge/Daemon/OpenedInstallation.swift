@@ -46,8 +46,12 @@ public struct OpenedInstallation: Sendable {
         let store = try ThreadStore(at: data.appendingPathComponent("threads.sqlite"), masterKey: masterKey,
                                     configuration: storeConfiguration)
 
-        let mailboxes = try configuration.mailboxes.map { mailbox in
+        var mailboxes = try configuration.mailboxes.map { mailbox in
             try PipelineMailbox(mailbox, gatewayKey: gatewayKeys[mailbox.address.canonical]!)
+        }
+        for index in mailboxes.indices {
+            let keyData = try await pgp.exportPublicKey(mailboxes[index].gatewayKey, armored: false, minimal: true)
+            mailboxes[index].autocrypt = AutocryptHeader(address: mailboxes[index].address, keyData: keyData)
         }
         return OpenedInstallation(configuration: configuration, store: store, pgp: pgp, gatewayKeys: gatewayKeys,
                                   mailboxes: mailboxes, dataFolder: data)

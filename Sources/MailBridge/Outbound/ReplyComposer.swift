@@ -80,7 +80,7 @@ public struct ReplyComposer: Sendable {
             let notice = try PlainOutgoingMail(TemplateMail(
                 template: mailbox.replyWaitingTemplate, link: mailbox.link, reference: nil, from: mailbox.address,
                 to: client, kind: .notification, messageID: try OutgoingMessageID(domain: mailbox.address.domain),
-                date: time))
+                date: time, autocrypt: mailbox.autocrypt))
             let item = NewOutboxItem(thread: thread, kind: .notification, recipient: recipient,
                                      payload: notice.bytes, notBefore: time)
             let (row, message) = try await commit(stored, item, thread: thread)

@@ -105,7 +105,8 @@ public final class Pipeline: Sendable {
         // for `.redirectReply`).
         let mail = try PlainOutgoingMail(TemplateMail(
             template: mailbox.redirectTemplate, link: mailbox.link, reference: nil, from: mailbox.address,
-            to: sender, kind: .redirect, messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time))
+            to: sender, kind: .redirect, messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
+            autocrypt: mailbox.autocrypt))
         let recipient = try ClientAddress(sender.unredactedDescription)
         let hmac = store.senderHMAC(canonicalAddress: sender.canonical)
         let period = configuration.redirectPeriod
@@ -242,7 +243,8 @@ struct NoticeFactory: Sendable {
             template: mailbox.notificationTemplate, link: mailbox.link,
             reference: try OpaqueReference(thread.unredactedDescription), from: mailbox.address,
             to: mailbox.teamAddress, kind: .notification,
-            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time))
+            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
+            autocrypt: mailbox.autocrypt))
         return NewOutboxItem(thread: nil, kind: .notification,
                              recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
                              payload: mail.bytes, notBefore: time)

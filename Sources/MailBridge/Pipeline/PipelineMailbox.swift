@@ -14,6 +14,9 @@ public struct PipelineMailbox: Sendable {
     public var gatewayKey: KeyFingerprint
     /// The content-free notice sent instead of a counsellor reply when the client key cannot be used.
     public var replyWaitingTemplate: RedirectTemplate
+    /// The gateway key as an Autocrypt header, added to every plain mail the mailbox sends (redirects, notices),
+    /// so that the client's mail program can encrypt the next message.
+    public var autocrypt: AutocryptHeader? = nil
 
     public init(address: EmailAddress, field: CounsellingField, teamAddress: EmailAddress, link: PlatformLink,
                 redirectTemplate: RedirectTemplate, notificationTemplate: RedirectTemplate, gatewayKey: KeyFingerprint,

@@ -15,7 +15,7 @@ final class PipelineHarness: @unchecked Sendable {
     let pipeline: Pipeline
     let logs = LogCapture()
     let gateway: KeyFingerprint
-    let mailbox: PipelineMailbox
+    var mailbox: PipelineMailbox
     let storeFile: URL
     private var counter = 0
 
@@ -38,6 +38,8 @@ final class PipelineHarness: @unchecked Sendable {
                 teamNotificationAddress: try EmailAddress(Self.team),
                 redirectLink: try RedirectLink("https://beratung.example/login"), language: .de),
             gatewayKey: gateway)
+        mailbox.autocrypt = AutocryptHeader(address: mailbox.address,
+                                            keyData: try await pgp.exportPublicKey(gateway, armored: false, minimal: true))
         pipeline = Pipeline(store: store, pgp: pgp, configuration: .init(mailboxes: [mailbox]),
                             logger: logs.logger("pipeline"))
         // The client knows the gateway's public key (as from WKD).

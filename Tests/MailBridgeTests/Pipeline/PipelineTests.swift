@@ -126,6 +126,13 @@ import ThreadStore
         #expect(text.contains("Auto-Submitted: auto-replied"))
         #expect(text.contains("https://beratung.example/login"))
         #expect(!text.contains("In-Reply-To") && !text.contains("p1@example.net"))
+        // The redirect carries the gateway key (Autocrypt), and gpg reads it as exactly that key.
+        let field = try #require(try MIMEParser().parse(reply.payload).headers.first("Autocrypt"))
+        let autocrypt = try #require(AutocryptHeader(parsing: field.value))
+        #expect(autocrypt.address.canonical == PipelineHarness.counselling)
+        let shown = try harness.client.gpg(["--with-colons", "--import-options", "show-only", "--import"],
+                                           stdin: autocrypt.keyData).stdout.text
+        #expect(shown.contains(harness.gateway.hex))
         #expect(!text.lowercased().contains("subject: re:"))
         // Second plain mail from the same sender within the period: no second redirect.
         let again = try await harness.pipeline.accept(try harness.spool(raw, from: sender))

@@ -32,11 +32,15 @@ public struct TemplateMail: Sendable, CustomStringConvertible {
     public let kind: Kind
     public let messageID: OutgoingMessageID
     public let date: Date
+    /// The mailbox's own key (Autocrypt Level 1 §2.1), so the client's mail program can encrypt next time.
+    public let autocrypt: AutocryptHeader?
 
     public init(
         template: RedirectTemplate, link: PlatformLink, reference: OpaqueReference?, from: EmailAddress,
-        to: EmailAddress, kind: Kind, messageID: OutgoingMessageID, date: Date = Date()
+        to: EmailAddress, kind: Kind, messageID: OutgoingMessageID, date: Date = Date(),
+        autocrypt: AutocryptHeader? = nil
     ) {
+        self.autocrypt = autocrypt
         self.template = template
         self.link = link
         self.reference = reference
@@ -63,6 +67,7 @@ public struct TemplateMail: Sendable, CustomStringConvertible {
         writer.field(HeaderEncoder.structured("Message-ID", messageID.value))
         writer.field(HeaderEncoder.unstructured("Subject", template.subject))
         writer.field(HeaderEncoder.structured("Auto-Submitted", kind == .redirect ? "auto-replied" : "auto-generated"))
+        if let autocrypt { writer.field(autocrypt.rendered) }
         writer.field(HeaderEncoder.structured("MIME-Version", "1.0"))
         writer.field(HeaderEncoder.structured("Content-Type", "text/plain; charset=utf-8"))
         writer.field(HeaderEncoder.structured("Content-Transfer-Encoding", "quoted-printable"))
