@@ -161,8 +161,12 @@ public final class Pipeline: Sendable {
             ciphertextHash: ciphertextHash)
         let time = now()
         let notice = NoticeFactory(mailbox: mailbox, time: time)
+        // A reply joins the thread whose message it answers (In-Reply-To/References naming a message we sent in
+        // a thread of the same client key); otherwise the client's newest thread in the field, or a new one.
+        let references = Self.referencedMessageIDs(parsed.headers)
         let result = try await store.write { tx in
-            let result = try tx.importMessage(newMessage, into: .client(identity))
+            let answered = try tx.threadAnswered(by: references, client: identity)
+            let result = try tx.importMessage(newMessage, into: answered.map { .thread($0) } ?? .client(identity))
             if case .stored(let thread, _, _) = result {
                 _ = try tx.enqueueOutbox(try notice.item(for: thread))
             }
@@ -207,6 +211,27 @@ public final class Pipeline: Sendable {
             }
         }
         return nil
+    }
+
+    /// The msg-ids (RFC 5322 §3.6.4) of In-Reply-To, then of References from the newest (last) one backwards;
+    /// unique, at most 32.
+    static func referencedMessageIDs(_ headers: MIMEHeaders) -> [String] {
+        func ids(_ name: String) -> [String] {
+            headers.all(name).flatMap { field -> [String] in
+                var found: [String] = []
+                var rest = Substring(field.value)
+                while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
+                    let id = rest[open...close]
+                    if id.count <= 998, !id.dropFirst().contains(where: { $0 == "<" || $0.isWhitespace }) {
+                        found.append(String(id))
+                    }
+                    rest = rest[rest.index(after: close)...]
+                }
+                return found
+            }
+        }
+        var seen = Set<String>()
+        return Array((ids("In-Reply-To") + ids("References").reversed()).filter { seen.insert($0).inserted }.prefix(32))
     }
 
     static func reason(for failure: DecryptionFailure) -> AcceptOutcome.RejectionReason {

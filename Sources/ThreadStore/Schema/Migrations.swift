@@ -10,7 +10,13 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
+        migrator.registerMigration("v2-message-id-index", migrate: v2)
         return migrator
+    }
+
+    /// Finds the message a client's reply refers to (In-Reply-To/References) without scanning all messages.
+    private static func v2(_ db: Database) throws {
+        try db.execute(sql: "CREATE INDEX message_by_message_id ON message(message_id_hmac, direction)")
     }
 
     private static func v1(_ db: Database) throws {

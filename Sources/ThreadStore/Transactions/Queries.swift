@@ -81,15 +81,37 @@ enum Queries {
         context.keys.indexHMAC("client-key", Data(key.hex.utf8))
     }
 
+    /// The client's thread that holds one of our outbound messages with one of `messageIDs`, newest first.
+    static func threadAnswered(_ db: Database, context: TransactionContext, messageIDs: [String],
+                               client: ClientIdentity) throws -> ThreadID? {
+        let hashes = messageIDs.prefix(32).map { context.keys.indexHMAC("message-id", Data($0.utf8)) }
+        guard !hashes.isEmpty else { return nil }
+        let marks = Array(repeating: "?", count: hashes.count).joined(separator: ", ")
+        var arguments: StatementArguments = [MessageDirection.outbound.rawValue]
+        arguments += StatementArguments(hashes)
+        arguments += [client.field.rawValue, clientKeyHMAC(client.key, context: context)]
+        let text = try String.fetchOne(
+            db,
+            sql: """
+                SELECT t.id FROM message m JOIN thread t ON t.id = m.thread_id
+                WHERE m.direction = ? AND m.message_id_hmac IN (\(marks)) AND t.field = ? AND t.client_key_hmac = ?
+                ORDER BY m.received_at DESC LIMIT 1
+                """,
+            arguments: arguments)
+        guard let text else { return nil }
+        guard let id = try? ThreadID(text) else { throw ThreadStoreError.databaseCorrupt }
+        return id
+    }
+
     static func findThread(_ db: Database, context: TransactionContext, client: ClientIdentity) throws -> ThreadID? {
         let text = try String.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT id FROM thread WHERE field = ? AND client_key_hmac = ?
+                    SELECT id FROM thread WHERE field = ? AND client_key_hmac = ? AND state != ?
                     ORDER BY last_activity_at DESC, id DESC LIMIT 1
                     """
             ),
-            arguments: [client.field.rawValue, clientKeyHMAC(client.key, context: context)]
+            arguments: [client.field.rawValue, clientKeyHMAC(client.key, context: context), ThreadState.closed.rawValue]
         )
         guard let text else { return nil }
         guard let id = try? ThreadID(text) else { throw ThreadStoreError.databaseCorrupt }

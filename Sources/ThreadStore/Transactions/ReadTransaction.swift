@@ -28,9 +28,17 @@ public struct ReadTransaction {
         try Queries.threadSummary(db, id: id)
     }
 
-    /// The client's newest thread in the identity's field, or `nil`. Looks up by keyed HMAC; decrypts nothing.
+    /// The client's newest thread in the identity's field that is not closed, or `nil` (a client who writes after
+    /// the thread was closed starts a new one, unless the mail answers a message of the closed thread: see
+    /// ``threadAnswered(by:client:)``). Looks up by keyed HMAC; decrypts nothing.
     public func findThread(client: ClientIdentity) throws -> ThreadID? {
         try Queries.findThread(db, context: context, client: client)
+    }
+
+    /// The thread of `client` (same field and key) that contains an outbound message whose Message-ID is one of
+    /// `messageIDs` (from a reply's In-Reply-To and References), or nil. At most 32 IDs are looked at.
+    public func threadAnswered(by messageIDs: [String], client: ClientIdentity) throws -> ThreadID? {
+        try Queries.threadAnswered(db, context: context, messageIDs: messageIDs, client: client)
     }
 
     /// Decrypts one thread: client identity, messages and attachments. Other threads stay sealed.

@@ -18,6 +18,10 @@ public struct WriteTransaction {
     public func thread(_ id: ThreadID) throws -> ThreadSummary? { try reader.thread(id) }
     /// See ``ReadTransaction/findThread(client:)``.
     public func findThread(client: ClientIdentity) throws -> ThreadID? { try reader.findThread(client: client) }
+    /// See ``ReadTransaction/threadAnswered(by:client:)``.
+    public func threadAnswered(by messageIDs: [String], client: ClientIdentity) throws -> ThreadID? {
+        try reader.threadAnswered(by: messageIDs, client: client)
+    }
     /// See ``ReadTransaction/ciphertextSeenBefore(_:)``.
     public func ciphertextSeenBefore(_ hash: PayloadHash) throws -> Bool { try reader.ciphertextSeenBefore(hash) }
 

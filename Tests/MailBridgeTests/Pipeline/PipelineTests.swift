@@ -91,6 +91,40 @@ import ThreadStore
         await harness.close()
     }
 
+    /// A reply names our outbound message in In-Reply-To: it joins that thread, even when the client has a newer
+    /// thread; without the header it would go to the newest one.
+    @Test func replyJoinsTheThreadOfTheMessageItAnswers() async throws {
+        let harness = try await PipelineHarness()
+        let address = "klient@example.net"
+        let client = try harness.client.makeKey(address)
+        func mail(_ id: String, inReplyTo: String? = nil) async throws -> String {
+            let raw = try await signedEncryptedMail(harness, client: client, address: address, canary: "x", messageID: id)
+            guard let inReplyTo else { return raw }
+            return raw.replacingOccurrences(of: "Message-ID: \(id)", with: "Message-ID: \(id)\r\nIn-Reply-To: \(inReplyTo)")
+        }
+        guard case .imported(let first, createdThread: true) = try await harness.pipeline.accept(
+            try harness.spool(try await mail("<a@example.net>"), from: address))
+        else { Issue.record("first mail not imported"); return }
+        // A counsellor answered in the first thread, then closed it.
+        _ = try await harness.store.write { tx in
+            try tx.importMessage(NewMessage(direction: .outbound, messageID: "<answer@example.org>", subject: "Re",
+                                            body: Array("Antwort".utf8), verdict: .notApplicable, receivedAt: Date(),
+                                            ciphertextHash: nil), into: .thread(first))
+            try tx.setState(.closed, of: first)
+        }
+        // A new mail without reply headers starts a second thread (the first is closed) ...
+        guard case .imported(let second, createdThread: true) = try await harness.pipeline.accept(
+            try harness.spool(try await mail("<b@example.net>"), from: address))
+        else { Issue.record("second mail did not start a thread"); return }
+        #expect(second != first)
+        // ... but a reply to the counsellor's answer goes back to the first thread.
+        let reply = try await mail("<c@example.net>", inReplyTo: "<answer@example.org>")
+        #expect(reply.contains("In-Reply-To: <answer@example.org>"))
+        #expect(try await harness.pipeline.accept(try harness.spool(reply, from: address))
+                == .imported(first, createdThread: false))
+        await harness.close()
+    }
+
     @Test func inlinePGPIsImported() async throws {
         let harness = try await PipelineHarness()
         let canary = "CANARY\(UUID().uuidString.prefix(8))"
