@@ -298,6 +298,8 @@ extension BridgeConfiguration {
         let tls = reader.choice(section, "tls", default: Smarthost.TLSMode.starttls)
         let username = reader.text(section, "username", required: false, what: "an SMTP AUTH user name")
         let passwordFile = reader.path(section, "password-file")
+        let timeout = reader.integer(section, "delivery-timeout-seconds", default: 300, range: 10...3600)
+        let maxAge = reader.integer(section, "max-age-hours", default: 120, range: 1...720)
         if section.contains("username") != section.contains("password-file") {
             reader.report(.conflictingOptions, section.optionPath("password-file"),
                           expected: "username and password-file together, or neither")
@@ -308,7 +310,8 @@ extension BridgeConfiguration {
         }
         reader.finish(section)
         guard let host else { return nil }
-        return Smarthost(host: host, port: port, tls: tls, username: username, passwordFile: passwordFile)
+        return Smarthost(host: host, port: port, tls: tls, username: username, passwordFile: passwordFile,
+                         deliveryTimeoutSeconds: timeout, maxAgeHours: maxAge)
     }
 
     private static func readRetention(

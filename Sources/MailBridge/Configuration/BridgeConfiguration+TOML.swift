@@ -69,6 +69,8 @@ extension BridgeConfiguration {
             set("tls", smarthost.tls.rawValue)
             if let username = smarthost.username { set("username", username) }
             set("password-file", smarthost.passwordFile)
+            set("delivery-timeout-seconds", smarthost.deliveryTimeoutSeconds)
+            set("max-age-hours", smarthost.maxAgeHours)
         }
         section("[limits.mime]")
         set("max-depth", mimeLimits.maxDepth)

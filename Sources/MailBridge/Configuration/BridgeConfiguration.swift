@@ -263,16 +263,22 @@ extension BridgeConfiguration {
         /// `username` and `password-file`: SMTP AUTH (RFC 4954), both or neither.
         public var username: String?
         public var passwordFile: AbsolutePath?
+        /// `delivery-timeout-seconds`: one delivery attempt, connect to the final reply, default 300.
+        public var deliveryTimeoutSeconds: Int
+        /// `max-age-hours`: after this a queued mail is given up (temporary failures until then), default 120.
+        public var maxAgeHours: Int
 
         public init(
             host: String, port: Int = 587, tls: TLSMode = .starttls, username: String? = nil,
-            passwordFile: AbsolutePath? = nil
+            passwordFile: AbsolutePath? = nil, deliveryTimeoutSeconds: Int = 300, maxAgeHours: Int = 120
         ) {
             self.host = host
             self.port = port
             self.tls = tls
             self.username = username
             self.passwordFile = passwordFile
+            self.deliveryTimeoutSeconds = deliveryTimeoutSeconds
+            self.maxAgeHours = maxAgeHours
         }
     }
 

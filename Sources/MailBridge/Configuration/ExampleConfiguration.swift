@@ -130,7 +130,7 @@ extension BridgeConfiguration {
         # The [[mailbox]] address these messages belong to. Required.
         # deliver-to = "beratung@example.org"
 
-        # Relay for all outgoing mail. Without this table, MailBridge delivers to the recipients' MX hosts itself.
+        # Relay for all outgoing mail. Without this table, outgoing mail (replies, notices) stays queued in the store.
         # [smarthost]
         # Server name or IP address. Required when the table is present.
         # host = "smtp.example.org"
@@ -142,6 +142,10 @@ extension BridgeConfiguration {
         # SMTP AUTH login name and the file whose first line is the password. Both or neither. Default: none.
         # username = "mailbridge@example.org"
         # password-file = "/etc/mailbridge/smarthost-password"
+        # Longest time for one delivery attempt, from connecting to the last reply, 10 to 3600. Default: 300.
+        # delivery-timeout-seconds = 300
+        # Hours after which a mail that keeps failing temporarily is given up, 1 to 720. Default: 120 (five days).
+        # max-age-hours = 120
 
         [limits.mime]
         # Deepest nesting of multipart parts in a decrypted message, 1 to 100. Default: 10.

@@ -43,7 +43,8 @@ public final class Gateway: Sendable {
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
                 heloName: mailboxes.first?.address.domain ?? "localhost"), logger: logger)
-            queue = OutboundQueue(store: ThreadStoreOutbox(store: store, mailboxes: mailboxes, metrics: metrics), deliverer: client, policy: RetryPolicy(),
+            queue = OutboundQueue(store: ThreadStoreOutbox(store: store, mailboxes: mailboxes, metrics: metrics), deliverer: client,
+                                  policy: RetryPolicy(maximumAge: .seconds(smarthost.maxAgeHours * 3600)),
                                   logger: logger)
         } else {
             logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
@@ -154,7 +155,8 @@ extension BridgeConfiguration.Smarthost {
         case .none: .none
         }
         let configuration = SMTPClientConfiguration(host: host, port: port, tlsMode: mode, credentials: credentials,
-                                                    heloName: heloName)
+                                                    heloName: heloName,
+                                                    deliveryTimeout: .seconds(deliveryTimeoutSeconds))
         try configuration.validate()
         return configuration
     }

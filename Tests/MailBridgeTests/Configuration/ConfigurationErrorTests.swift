@@ -115,6 +115,8 @@ import Testing
         ("[limits.mime]\nmax-depth = 1000\n", "limits.mime.max-depth"),
         ("[retention]\ndefault-days = 0\n", "retention.default-days"),
         ("[autoreply]\nrate-limit-period-seconds = 1\n", "autoreply.rate-limit-period-seconds"),
+        ("[smarthost]\nhost = \"smtp.example.org\"\nmax-age-hours = 0\n", "smarthost.max-age-hours"),
+        ("[smarthost]\nhost = \"smtp.example.org\"\ndelivery-timeout-seconds = 5\n", "smarthost.delivery-timeout-seconds"),
     ])
     func outOfRangeLimit(snippet: String, option: String) throws {
         let error = try single(Self.mailbox + snippet)
