@@ -83,7 +83,8 @@ public struct ReplyComposer: Sendable {
                 date: time, autocrypt: mailbox.autocrypt))
             let item = NewOutboxItem(thread: thread, kind: .notification, recipient: recipient,
                                      payload: notice.bytes, notBefore: time)
-            let (row, message) = try await commit(stored, item, thread: thread)
+            let code = (ReplyOutcome.KeyProblem.allCases.firstIndex(of: problem) ?? 0) + 1
+            let (row, message) = try await commit(stored, item, thread: thread, keyUnusable: code)
             outcome = .keyUnusable(problem, notice: row, stored: message)
         } else {
             let keyData = try await pgp.exportPublicKey(mailbox.gatewayKey, armored: false, minimal: true)
@@ -109,14 +110,15 @@ public struct ReplyComposer: Sendable {
         return .unusable
     }
 
-    private func commit(_ message: NewMessage, _ item: NewOutboxItem, thread: ThreadID) async throws
-        -> (OutboxItemID, StoredMessageID)
+    private func commit(_ message: NewMessage, _ item: NewOutboxItem, thread: ThreadID,
+                        keyUnusable: Int? = nil) async throws -> (OutboxItemID, StoredMessageID)
     {
         try await store.write { tx in
             guard case .stored(_, let stored, _) = try tx.importMessage(message, into: .thread(thread)) else {
                 throw ThreadStoreError.invalidValue  // a fresh Message-ID cannot be a duplicate
             }
             let row = try tx.enqueueOutbox(item)
+            if let keyUnusable { try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable) }
             try tx.setState(.awaitingClient, of: thread)  // a counsellor answered; waiting for the client
             return (row, stored)
         }

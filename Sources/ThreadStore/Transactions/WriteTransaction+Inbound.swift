@@ -9,4 +9,11 @@ extension WriteTransaction {
         }
         try AuditLog.append(db, at: now, event: event, count: reason)
     }
+
+    /// Records that a reply in `thread` went out only as the content-free notice because the client key was
+    /// unusable (``AuditEvent/replyKeyUnusable``).
+    public func recordReplyKeyUnusable(in thread: ThreadID, reason: Int) throws {
+        try requireThread(thread)
+        try AuditLog.append(db, at: now, event: .replyKeyUnusable, thread: thread, count: reason)
+    }
 }

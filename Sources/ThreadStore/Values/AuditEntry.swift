@@ -36,6 +36,9 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case inboundRedirectSuppressed = 16
     /// Encrypted inbound mail that was not imported; `count` is the reason code.
     case inboundEncryptedRejected = 17
+    /// A counsellor's reply could not be encrypted (client key missing, expired or revoked); only the fixed
+    /// "a reply is waiting" notice went out. Recorded with the thread, so the counsellor side can show it.
+    case replyKeyUnusable = 18
 }
 
 /// One audit log row: when, what, which IDs, and a count. Never content, addresses or key material.

@@ -161,6 +161,9 @@ import ThreadStore
             return
         }
         #expect(reported == problem)
+        // The counsellor side can see that state: an audit entry for the thread, without content.
+        let audit = try await harness.store.read { try $0.auditEntries() }
+        #expect(audit.contains { $0.event == .replyKeyUnusable && $0.thread == thread })
         let items = try await harness.outbox()
         #expect(!items.contains { $0.kind == .counsellorReply })
         let notices = items.filter { $0.thread == thread }
