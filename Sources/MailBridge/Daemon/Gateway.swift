@@ -9,7 +9,8 @@ import ServiceLifecycle
 import UnixSignals
 public import ThreadStore
 
-/// Everything `mailbridge serve` runs: the SMTP listener, the pipeline runner and the outbound queue, in one
+/// Everything `mailbridge serve` runs: the SMTP listener, the IMAP fetcher (if `[[imap]]` sources exist), the
+/// pipeline runner and the outbound queue, in one
 /// `ServiceGroup` with graceful shutdown on SIGTERM/SIGINT.
 public final class Gateway: Sendable {
     public let configuration: BridgeConfiguration
@@ -18,6 +19,8 @@ public final class Gateway: Sendable {
     public let listener: SMTPListener
     public let runner: PipelineRunner
     public let queue: OutboundQueue?
+    /// Fetches from the `[[imap]]` sources into the same spool; nil when none are configured.
+    public let fetcher: IMAPFetcher?
     public let gatewayKeys: [String: KeyFingerprint]
     let logger: Logger
 
@@ -72,6 +75,11 @@ public final class Gateway: Sendable {
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
                                     afterCommit: { [queue] in queue?.kick() })
 
+        // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.
+        let fetcher: IMAPFetcher? = configuration.imapSources.isEmpty ? nil : IMAPFetcher(
+            sources: configuration.imapSources.map { IMAPFetcher.Source($0) }, spool: spool,
+            intake: KickingIntake(spool: spool, runner: runner), logger: logger)
+
         let smtp = configuration.smtp
         let listener = try await SMTPListener.bind(
             host: smtp.listen, port: smtp.port,
@@ -91,17 +99,18 @@ public final class Gateway: Sendable {
             logger: logger)
 
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
-                       queue: queue, gatewayKeys: gatewayKeys, logger: logger)
+                       queue: queue, fetcher: fetcher, gatewayKeys: gatewayKeys, logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
-                 runner: PipelineRunner, queue: OutboundQueue?, gatewayKeys: [String: KeyFingerprint], logger: Logger) {
+                 runner: PipelineRunner, queue: OutboundQueue?, fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.pgp = pgp
         self.listener = listener
         self.runner = runner
         self.queue = queue
+        self.fetcher = fetcher
         self.gatewayKeys = gatewayKeys
         self.logger = logger
     }
@@ -114,6 +123,7 @@ public final class Gateway: Sendable {
         defer { try? notifier.notify(.stopping) }
         var services: [any Service] = [listener, runner]
         if let queue { services.append(queue) }
+        if let fetcher { services.append(fetcher) }
         services.append(SystemdWatchdogService())
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
