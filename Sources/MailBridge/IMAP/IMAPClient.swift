@@ -1,8 +1,9 @@
 import Foundation
 import NIOPosix
 
-/// Runs an ``IMAPConnection``'s blocking libetpan calls on `NIOThreadPool` (never on an event loop or the
-/// cooperative pool), one at a time: every call takes `lock` on the pool thread, so the `mailimap*` handle is
+/// Runs an ``IMAPConnection``'s blocking libetpan calls on its own one-thread `NIOThreadPool` (never on an event
+/// loop, the cooperative pool or the shared `NIOThreadPool.singleton`, whose threads the spool's fsyncs and gpgme
+/// need: an IMAP read may block for the whole network timeout), one at a time: every call takes `lock` on the pool thread, so the `mailimap*` handle is
 /// never used by two threads at once even if a caller misbehaves. That lock is what makes the
 /// `@unchecked Sendable` sound.
 final class IMAPClient: @unchecked Sendable {
@@ -15,9 +16,13 @@ final class IMAPClient: @unchecked Sendable {
         self.pool = pool
     }
 
-    /// Connects with TLS and verifies the server; throws unless verified.
-    static func connect(_ settings: IMAPConnectionSettings, pool: NIOThreadPool = .singleton) async throws -> IMAPClient {
-        let box = try await pool.runIfActive { () throws -> ConnectionBox in
+    /// Connects with TLS and verifies the server; throws unless verified. Starts the client's thread.
+    static func connect(_ settings: IMAPConnectionSettings) async throws -> IMAPClient {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let box: ConnectionBox
+        do {
+            box = try await pool.runIfActive { () throws -> ConnectionBox in
             let connection = try IMAPConnection(settings: settings)
             do {
                 try connection.connect()
@@ -26,6 +31,10 @@ final class IMAPClient: @unchecked Sendable {
                 throw error
             }
             return ConnectionBox(connection: connection)
+            }
+        } catch {
+            try? await pool.shutdownGracefully()
+            throw error
         }
         return IMAPClient(connection: box.connection, pool: pool)
     }
@@ -40,11 +49,13 @@ final class IMAPClient: @unchecked Sendable {
     /// LOGOUT, on the pool; the handle is freed when the client is released.
     func close() async {
         _ = try? await perform { $0.logout() }
+        try? await pool.shutdownGracefully()
     }
 
     /// Drops the connection without a command (after any error, a malformed response included).
     func abort() async {
         _ = try? await perform { $0.disconnect() }
+        try? await pool.shutdownGracefully()
     }
 }
 
