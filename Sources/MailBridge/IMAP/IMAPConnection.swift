@@ -160,6 +160,10 @@ final class IMAPConnection {
 
     /// The full message `BODY.PEEK[]` (RFC 9051 §6.4.5; PEEK leaves \Seen alone). Nil if the server has no
     /// such UID any more. Throws if it is larger than `maximumSize`.
+    ///
+    /// Limit: libetpan reads the whole literal into memory before we see its length, so the caller checks
+    /// RFC822.SIZE first; a server that lies about the size can still make libetpan buffer what it sends
+    /// (until the network timeout).
     func fetchMessage(uid: UInt32, maximumSize: Int) throws(IMAPError) -> Data? {
         try requireTLS()
         let set = mailimap_set_new_single(uid)

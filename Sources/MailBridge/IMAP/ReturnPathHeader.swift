@@ -1,7 +1,8 @@
 import Foundation
 
 /// Reads the reverse path for a fetched message from its first `Return-Path:` header (RFC 5322 §3.6.7, added by
-/// the provider's final delivery, RFC 5321 §4.4). Anything unparsable, missing or `<>` gives the null path.
+/// the provider's final delivery, RFC 5321 §4.4). Anything unparsable, missing, folded or `<>` gives the null
+/// path (a null reverse path only means no redirect reply is sent to an unknown sender).
 ///
 /// Security: scans untrusted header bytes, at most ``maximumHeaderBytes``; the result is only validated by
 /// ``EmailAddress``.
@@ -27,8 +28,8 @@ enum ReturnPathHeader {
                 guard let address = try? EmailAddress(inner) else { return .null }
                 return .mailbox(address)
             }
-            lineStart = header.index(after: lineEnd == header.endIndex ? header.index(before: lineEnd) : lineEnd)
             if lineEnd == header.endIndex { break }
+            lineStart = header.index(after: lineEnd)
         }
         return .null
     }

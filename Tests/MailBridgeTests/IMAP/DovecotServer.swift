@@ -27,7 +27,7 @@ final class DovecotServer: @unchecked Sendable {
                                                 attributes: [.posixPermissions: 0o755])
         certificate = root.appendingPathComponent("cert.pem")
         let key = root.appendingPathComponent("key.pem")
-        _ = try Shell.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.path,
+        _ = try Shell.run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key.path,
                                       "-out", certificate.path, "-days", "2", "-subj", "/CN=localhost",
                                       "-addext", "subjectAltName=DNS:localhost"])
         try "\(Self.user):{PLAIN}\(Self.password)\n".write(to: root.appendingPathComponent("passwd"),
@@ -114,8 +114,9 @@ final class DovecotServer: @unchecked Sendable {
         try Data(crlf.utf8).write(to: inbox.appendingPathComponent("new/\(1_700_000_000 + mailCounter).M\(mailCounter)P1.test"))
     }
 
-    /// Starts Dovecot and waits (at most 10 s) until both ports accept connections.
-    func start() throws {
+    /// Starts Dovecot and waits (at most 10 s, sleeping without blocking a cooperative thread) until both ports
+    /// accept connections.
+    func start() async throws {
         _ = try Shell.run("chown", ["-R", "\(Self.mailUID):\(Self.mailUID)", root.appendingPathComponent("mail").path])
         let arguments = [
             "/usr/bin/python3", "-c",
@@ -157,14 +158,14 @@ final class DovecotServer: @unchecked Sendable {
                 pid = 0
                 break
             }
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
         }
         throw DovecotFailure(description: "dovecot did not start: \(log)")
     }
 
     /// SIGTERM, then waits at most 10 s; returns true if Dovecot exited by itself (status 0).
     @discardableResult
-    func stop() -> Bool {
+    func stop() async -> Bool {
         guard pid > 0 else { return false }
         kill(pid, SIGTERM)
         var status: Int32 = 0
@@ -174,7 +175,7 @@ final class DovecotServer: @unchecked Sendable {
                 // WIFEXITED && WEXITSTATUS == 0 (the macros are not imported into Swift).
                 return status & 0x7f == 0 && (status >> 8) & 0xff == 0
             }
-            usleep(50_000)
+            try? await Task.sleep(for: .milliseconds(50))
         }
         return false  // deinit kills it
     }

@@ -67,7 +67,7 @@ import ThreadStore
         let canary = "CANARY\(UUID().uuidString.prefix(8))"
         try server.deliver(Self.plainMail("plain1"))
         try server.deliver(try await Self.encryptedMail(harness, canary: canary, messageID: "<enc1@example.net>"))
-        try server.start()
+        try await server.start()
 
         let fetcher = IMAPFetcher(sources: [], spool: spool, logger: Self.logger)
         let report = try await fetcher.runCycle(try Self.source(server))
@@ -96,7 +96,7 @@ import ThreadStore
         let threads = try await harness.store.read { try $0.listThreads(field: harness.mailbox.field) }
         #expect(threads.count == 1)
         #expect(!server.log.contains(canary))
-        #expect(server.stop())
+        #expect(await server.stop())
         await harness.close()
     }
 
@@ -107,7 +107,7 @@ import ThreadStore
         let (spool, spoolRoot) = try Self.makeSpool()
         defer { try? FileManager.default.removeItem(at: spoolRoot) }
         for index in 1...3 { try server.deliver(Self.plainMail("order\(index)")) }
-        try server.start()
+        try await server.start()
 
         // An intake that fails: the cycle stops, everything stays on the server, nothing is pending.
         let failing = ObservingIntake(spool: spool, server: server, fail: true)
@@ -125,7 +125,7 @@ import ThreadStore
         #expect(server.messages(in: "INBOX").isEmpty)
         #expect(server.messages(in: "MailBridge/Imported").isEmpty)
         #expect(try spool.pending().count == 3)
-        #expect(server.stop())
+        #expect(await server.stop())
     }
 
     /// (3) Exactly once across a restart: the first run spools but "crashes" before the server mark; a new
@@ -137,7 +137,7 @@ import ThreadStore
         defer { try? FileManager.default.removeItem(at: spoolRoot) }
         try server.deliver(try await Self.encryptedMail(harness, canary: "C\(UUID().uuidString.prefix(6))",
                                                         messageID: "<restart@example.net>"))
-        try server.start()
+        try await server.start()
 
         let crashing = IMAPFetcher(sources: [], spool: spool, intake: nil, limits: .init(), logger: Self.logger,
                                    beforeServerMark: { _ in false })
@@ -163,7 +163,7 @@ import ThreadStore
 
         // A third cycle finds nothing.
         #expect(try await restarted.runCycle(try Self.source(server)) == IMAPFetcher.CycleReport())
-        #expect(server.stop())
+        #expect(await server.stop())
         await harness.close()
     }
 
@@ -174,7 +174,7 @@ import ThreadStore
         let (spool, spoolRoot) = try Self.makeSpool()
         defer { try? FileManager.default.removeItem(at: spoolRoot) }
         try server.deliver(Self.plainMail("tls1"))
-        try server.start()
+        try await server.start()
         let fetcher = IMAPFetcher(sources: [], spool: spool, logger: Self.logger)
         await #expect(throws: IMAPError.certificateRejected) {
             try await fetcher.runCycle(try Self.source(server, verifyHostName: "wrong.example"))
@@ -192,7 +192,7 @@ import ThreadStore
         try connection.connect()
         #expect(connection.isTLSVerified)
         connection.logout()
-        #expect(server.stop())
+        #expect(await server.stop())
         let log = server.log
         #expect(!log.contains("Login: user=<\(DovecotServer.user)>"), "a login reached the server: \(log)")
         #expect(!log.contains("auth failed"))
@@ -250,7 +250,7 @@ import ThreadStore
         let filler = String(repeating: "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/\n", count: 800)
         for index in 1...25 { try server.deliver(Self.plainMail("bulk\(index)") + filler) }
         try server.deliver(Self.plainMail("huge") + filler + filler)  // about 100 KB
-        try server.start()
+        try await server.start()
         var limits = IMAPFetcher.Limits()
         limits.messagesPerCycle = 20
         limits.maximumMessageSize = 80_000
@@ -267,7 +267,7 @@ import ThreadStore
         #expect(second.tooLarge.count == 1)
         #expect(server.messages(in: "INBOX").count == 1)  // the huge one stays
         #expect(try spool.pending().count == 25)
-        #expect(server.stop())
+        #expect(await server.stop())
     }
 
     /// The fetcher as a running service picks up a message delivered while it runs (poll interval 200 ms) and
@@ -276,7 +276,7 @@ import ThreadStore
         let server = try DovecotServer()
         let (spool, spoolRoot) = try Self.makeSpool()
         defer { try? FileManager.default.removeItem(at: spoolRoot) }
-        try server.start()
+        try await server.start()
         var limits = IMAPFetcher.Limits()
         limits.pollInterval = .milliseconds(200)
         limits.initialBackoff = .milliseconds(200)
@@ -296,7 +296,7 @@ import ThreadStore
         #expect(found)
         task.cancel()
         _ = try? await task.value
-        #expect(server.stop())
+        #expect(await server.stop())
     }
 
     @Test func returnPathHeader() throws {
