@@ -225,6 +225,29 @@ final class IMAPConnection {
         }
     }
 
+    /// IDLE (RFC 2177) for at most `seconds`: returns true when the server sent something (new mail, usually
+    /// `* n EXISTS`), false on timeout or when the server has no IDLE. Checks `isCancelled` every 250 ms so a
+    /// shutdown does not wait for the whole interval. The connection is out of IDLE (DONE sent) on return.
+    func idle(seconds: Int, isCancelled: () -> Bool) throws(IMAPError) -> Bool {
+        try requireTLS()
+        guard mailimap_has_idle(session) != 0 else { return false }
+        commandsSent += 1
+        try check(mailimap_idle(session), as: .fetch)
+        var woke = (session.pointee.imap_stream?.pointee.read_buffer_len ?? 0) > 0
+        let fd = mailimap_idle_get_fd(session)
+        var remaining = seconds * 1000
+        while !woke && remaining > 0 && !isCancelled() && fd >= 0 {
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let slice = min(250, remaining)
+            let ready = poll(&descriptor, 1, Int32(slice))
+            if ready < 0 && errno != EINTR { break }
+            woke = ready > 0
+            remaining -= slice
+        }
+        try check(mailimap_idle_done(session), as: .fetch)
+        return woke
+    }
+
     /// CREATE (RFC 9051 §6.3.4); an existing folder is not an error worth reporting (the server says NO).
     func createFolderIfMissing(_ folder: String) throws(IMAPError) {
         try requireTLS()

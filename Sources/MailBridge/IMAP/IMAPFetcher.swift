@@ -43,6 +43,9 @@ public final class IMAPFetcher: Service, Sendable {
         /// Larger messages (RFC822.SIZE) stay on the server and are logged by UID.
         public var maximumMessageSize = 25 * 1024 * 1024
         public var pollInterval: Duration = .seconds(60)
+        /// Wait in IMAP IDLE (RFC 2177) instead of sleeping when the server offers it: new mail starts the next
+        /// cycle at once; `pollInterval` bounds each IDLE.
+        public var useIDLE = true
         /// Back-off after a failed cycle: doubles from `initialBackoff` up to `maximumBackoff`.
         public var initialBackoff: Duration = .seconds(5)
         public var maximumBackoff: Duration = .seconds(15 * 60)
@@ -59,6 +62,8 @@ public final class IMAPFetcher: Service, Sendable {
         public var spooledOnly: [UInt32] = []
         /// Left on the server because they exceed the size limit.
         public var tooLarge: [UInt32] = []
+        /// The cycle ended in IDLE (so the poll interval has already passed, or new mail woke it).
+        public var idled = false
     }
 
     let sources: [Source]
@@ -104,7 +109,7 @@ public final class IMAPFetcher: Service, Sendable {
         while !Task.isCancelled {
             let wait: Duration
             do {
-                let report = try await runCycle(sources[sourceIndex])
+                let report = try await runCycle(sources[sourceIndex], idle: limits.useIDLE)
                 if !report.imported.isEmpty || !report.tooLarge.isEmpty {
                     logger.info("imap cycle", metadata: [
                         "source": "\(sourceIndex)", "imported": "\(report.imported.count)",
@@ -112,7 +117,7 @@ public final class IMAPFetcher: Service, Sendable {
                     ])
                 }
                 backoff = limits.initialBackoff
-                wait = limits.pollInterval
+                wait = report.idled ? .zero : limits.pollInterval
             } catch {
                 logger.warning("imap cycle failed", metadata: ["source": "\(sourceIndex)", "error": "\(error)"])
                 wait = backoff
@@ -124,7 +129,7 @@ public final class IMAPFetcher: Service, Sendable {
 
     /// One connection: connect and verify TLS, LOGIN, SELECT, list, and for each message fetch → spool → mark.
     /// Any error ends the connection (a malformed response included); what was spooled stays spooled.
-    public func runCycle(_ source: Source) async throws -> CycleReport {
+    public func runCycle(_ source: Source, idle: Bool = false) async throws -> CycleReport {
         let config = source.configuration
         let password = try Self.readPassword(config.passwordFile.string)
         let settings = IMAPConnectionSettings(
@@ -166,6 +171,16 @@ public final class IMAPFetcher: Service, Sendable {
                 try await client.perform { try $0.markImported(uid: uid, moveTo: target) }
                 report.imported.append(uid)
             }
+            // Nothing was left for this cycle: wait in IDLE for new mail (at most one poll interval).
+            if idle, listed.count < limits.messagesPerCycle, !Task.isCancelled {
+                let seconds = Int(limits.pollInterval.components.seconds)
+                let cancelled = CancellationFlag()
+                report.idled = try await withTaskCancellationHandler {
+                    try await client.perform { try $0.idle(seconds: max(1, seconds), isCancelled: cancelled.get) }
+                } onCancel: {
+                    cancelled.set()
+                }
+            }
         } catch {
             await client.abort()
             throw error
@@ -204,4 +219,13 @@ public final class IMAPFetcher: Service, Sendable {
         else { throw IMAPError(.passwordFile) }
         return String(first)
     }
+}
+
+/// Set when the fetcher's task is cancelled; read by IDLE on the IMAP thread.
+final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+    func get() -> Bool { lock.withLock { value } }
 }

@@ -280,6 +280,7 @@ import ThreadStore
         var limits = IMAPFetcher.Limits()
         limits.pollInterval = .milliseconds(200)
         limits.initialBackoff = .milliseconds(200)
+        limits.useIDLE = false
         let fetcher = IMAPFetcher(sources: [try Self.source(server)], spool: spool, limits: limits,
                                   logger: Self.logger)
         let task = Task { try await fetcher.run() }
@@ -296,6 +297,38 @@ import ThreadStore
         #expect(found)
         task.cancel()
         _ = try? await task.value
+        #expect(await server.stop())
+    }
+
+    /// IDLE: a message delivered while the service idles is picked up without waiting for the (here 30 s)
+    /// poll interval. Prints the wake-up latency.
+    @Test func idleWakesUpForNewMail() async throws {
+        let server = try DovecotServer()
+        let (spool, spoolRoot) = try Self.makeSpool()
+        defer { try? FileManager.default.removeItem(at: spoolRoot) }
+        try await server.start()
+        var limits = IMAPFetcher.Limits()
+        limits.pollInterval = .seconds(30)
+        let fetcher = IMAPFetcher(sources: [try Self.source(server)], spool: spool, limits: limits,
+                                  logger: Self.logger)
+        let task = Task { try await fetcher.run() }
+        try await Task.sleep(for: .milliseconds(1500))  // first (empty) cycle done, now in IDLE
+        let delivered = ContinuousClock.now
+        try server.deliver(Self.plainMail("idle1"))
+        _ = try Shell.run("chown", ["-R", "\(DovecotServer.mailUID):\(DovecotServer.mailUID)", server.inbox.path])
+        var found = false
+        for _ in 0..<200 where !found {
+            found = try spool.pending().count == 1 && server.messages(in: "INBOX").isEmpty
+            if !found { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let latency = ContinuousClock.now - delivered
+        print("IMAP IDLE wake-up latency (poll interval 30 s): \(latency)")
+        #expect(found)
+        #expect(latency < .seconds(5))
+        let stopping = ContinuousClock.now
+        task.cancel()
+        _ = try? await task.value
+        #expect(ContinuousClock.now - stopping < .seconds(3), "cancellation waited for the IDLE interval")
         #expect(await server.stop())
     }
 
