@@ -9,7 +9,8 @@ import ServiceLifecycle
 import UnixSignals
 public import ThreadStore
 
-/// Everything `mailbridge serve` runs: the SMTP listener, the pipeline runner and the outbound queue, in one
+/// Everything `mailbridge serve` runs: the SMTP listener, the IMAP fetcher (if `[[imap]]` sources exist), the
+/// pipeline runner and the outbound queue, in one
 /// `ServiceGroup` with graceful shutdown on SIGTERM/SIGINT.
 public final class Gateway: Sendable {
     public let configuration: BridgeConfiguration
@@ -19,6 +20,8 @@ public final class Gateway: Sendable {
     public let runner: PipelineRunner
     public let queue: OutboundQueue?
     public let metricsEndpoint: MetricsEndpoint?
+    /// Fetches from the `[[imap]]` sources into the same spool; nil when none are configured.
+    public let fetcher: IMAPFetcher?
     public let gatewayKeys: [String: KeyFingerprint]
     /// The one way counsellor replies are queued (for the web inbox); the queue picks them up within its poll
     /// interval, or at once after ``OutboundQueue/kick()``.
@@ -52,6 +55,11 @@ public final class Gateway: Sendable {
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
                                     afterCommit: { [queue] in queue?.kick() })
 
+        // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.
+        let fetcher: IMAPFetcher? = configuration.imapSources.isEmpty ? nil : IMAPFetcher(
+            sources: configuration.imapSources.map { IMAPFetcher.Source($0) }, spool: spool,
+            intake: KickingIntake(spool: spool, runner: runner, metrics: metrics), logger: logger)
+
         let smtp = configuration.smtp
         let listener = try await SMTPListener.bind(
             host: smtp.listen, port: smtp.port,
@@ -76,13 +84,14 @@ public final class Gateway: Sendable {
                                                       metrics: metrics, logger: logger)
         }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
-                       queue: queue, metricsEndpoint: endpoint, gatewayKeys: gatewayKeys, mailboxes: mailboxes,
-                       logger: logger)
+                       queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
+                       mailboxes: mailboxes, logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
-                 gatewayKeys: [String: KeyFingerprint], mailboxes: [PipelineMailbox], logger: Logger) {
+                 fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], mailboxes: [PipelineMailbox],
+                 logger: Logger) {
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -90,6 +99,7 @@ public final class Gateway: Sendable {
         self.listener = listener
         self.runner = runner
         self.queue = queue
+        self.fetcher = fetcher
         self.gatewayKeys = gatewayKeys
         self.replies = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
         self.logger = logger
@@ -104,6 +114,7 @@ public final class Gateway: Sendable {
         var services: [any Service] = [listener, runner]
         if let queue { services.append(queue) }
         if let metricsEndpoint { services.append(metricsEndpoint) }
+        if let fetcher { services.append(fetcher) }
         services.append(SystemdWatchdogService())
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
