@@ -26,6 +26,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "With --embedded: the data folder (absolute path).")
     var dataDir: String?
 
+    @Option(help: ArgumentHelp(
+        "With --embedded: relay outbound mail to this loopback SMTP server without TLS (for local test sinks).",
+        valueName: "host:port"))
+    var smarthost: String?
+
+    @Option(name: .customLong("smtp-port"), help: "With --embedded: the SMTP listener's port instead of 2525.")
+    var smtpPort: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -37,8 +45,28 @@ struct Serve: AsyncParsableCommand {
             guard let dataDir, (try? AbsolutePath(dataDir)) != nil else {
                 throw ValidationError("--embedded needs --data-dir with an absolute path")
             }
-        case (.some, false): break
+        case (.some, false):
+            if smarthost != nil || smtpPort != nil {
+                throw ValidationError("--smarthost and --smtp-port go with --embedded; set them in the file otherwise")
+            }
         }
+        if let smarthost, Self.smarthost(smarthost) == nil {
+            throw ValidationError("--smarthost needs HOST:PORT with a loopback host (127.0.0.1, ::1, localhost)")
+        }
+        if let smtpPort, !(1...65535).contains(smtpPort) {
+            throw ValidationError("--smtp-port must be 1-65535")
+        }
+    }
+
+    /// `HOST:PORT` (IPv6 in brackets) on loopback only, as a smarthost without TLS.
+    static func smarthost(_ text: String) -> BridgeConfiguration.Smarthost? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard ["127.0.0.1", "::1", "localhost"].contains(host) else { return nil }
+        return BridgeConfiguration.Smarthost(host: host, port: port, tls: .none)
     }
 
     func run() async throws {
@@ -60,7 +88,10 @@ struct Serve: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.invalidConfiguration.rawValue)
             }
         } else {
-            configuration = .embeddedDefault(dataFolder: try AbsolutePath(dataDir!))
+            var embedded = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(dataDir!))
+            if let smarthost { embedded.smarthost = Self.smarthost(smarthost) }
+            if let smtpPort { embedded.smtp.port = smtpPort }
+            configuration = embedded
         }
         do {
             let gateway = try await Gateway.start(configuration, logger: logger)

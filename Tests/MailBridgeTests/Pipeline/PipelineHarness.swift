@@ -22,7 +22,8 @@ final class PipelineHarness: @unchecked Sendable {
     static let counselling = "beratung@example.org"
     static let team = "team@example.org"
 
-    init() async throws {
+    /// `maximumPageSize`: the store's page limit, raised for corpus runs that read every outbox row at once.
+    init(maximumPageSize: Int? = nil) async throws {
         root = URL(fileURLWithPath: "/tmp/mb-pipe-\(UUID().uuidString.prefix(10))")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("spool"), withIntermediateDirectories: true)
         pgp = try PGPService(configuration: PGPConfiguration(homeDirectory: root.appendingPathComponent("gw")))
@@ -31,6 +32,7 @@ final class PipelineHarness: @unchecked Sendable {
         storeFile = root.appendingPathComponent("threads.sqlite")
         var storeConfiguration = ThreadStore.Configuration()
         storeConfiguration.logger = logs.logger("store")
+        if let maximumPageSize { storeConfiguration.maximumPageSize = maximumPageSize }
         store = try ThreadStore(at: storeFile, masterKey: .generate(), configuration: storeConfiguration)
         mailbox = try PipelineMailbox(
             BridgeConfiguration.Mailbox(
