@@ -11,7 +11,17 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2-message-id-index", migrate: v2)
+        migrator.registerMigration("v3-client-address-hmac", migrate: v3)
         return migrator
+    }
+
+    /// A keyed hash of the client address, so a mail from another sender (even with the same key) starts its own
+    /// thread. Threads created before v3 have none and are matched by key alone.
+    private static func v3(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE thread ADD COLUMN client_address_hmac BLOB CHECK (client_address_hmac IS NULL
+                OR length(client_address_hmac) = 32)
+            """)
     }
 
     /// Finds the message a client's reply refers to (In-Reply-To/References) without scanning all messages.

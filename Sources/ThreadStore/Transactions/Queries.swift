@@ -81,6 +81,11 @@ enum Queries {
         context.keys.indexHMAC("client-key", Data(key.hex.utf8))
     }
 
+    /// Case-insensitive: `Klient@Example.net` and `klient@example.net` are the same sender.
+    static func clientAddressHMAC(_ address: ClientAddress, context: TransactionContext) -> Data {
+        context.keys.indexHMAC("client-address", Data(address.unredactedDescription.lowercased().utf8))
+    }
+
     /// The client's thread that holds one of our outbound messages with one of `messageIDs`, newest first.
     static func threadAnswered(_ db: Database, context: TransactionContext, messageIDs: [String],
                                client: ClientIdentity) throws -> ThreadID? {
@@ -89,12 +94,14 @@ enum Queries {
         let marks = Array(repeating: "?", count: hashes.count).joined(separator: ", ")
         var arguments: StatementArguments = [MessageDirection.outbound.rawValue]
         arguments += StatementArguments(hashes)
-        arguments += [client.field.rawValue, clientKeyHMAC(client.key, context: context)]
+        arguments += [client.field.rawValue, clientKeyHMAC(client.key, context: context),
+                      clientAddressHMAC(client.address, context: context)]
         let text = try String.fetchOne(
             db,
             sql: """
                 SELECT t.id FROM message m JOIN thread t ON t.id = m.thread_id
                 WHERE m.direction = ? AND m.message_id_hmac IN (\(marks)) AND t.field = ? AND t.client_key_hmac = ?
+                    AND (t.client_address_hmac IS NULL OR t.client_address_hmac = ?)
                 ORDER BY m.received_at DESC LIMIT 1
                 """,
             arguments: arguments)
@@ -108,10 +115,12 @@ enum Queries {
             db.cachedStatement(
                 sql: """
                     SELECT id FROM thread WHERE field = ? AND client_key_hmac = ? AND state != ?
+                        AND (client_address_hmac IS NULL OR client_address_hmac = ?)
                     ORDER BY last_activity_at DESC, id DESC LIMIT 1
                     """
             ),
-            arguments: [client.field.rawValue, clientKeyHMAC(client.key, context: context), ThreadState.closed.rawValue]
+            arguments: [client.field.rawValue, clientKeyHMAC(client.key, context: context), ThreadState.closed.rawValue,
+                        clientAddressHMAC(client.address, context: context)]
         )
         guard let text else { return nil }
         guard let id = try? ThreadID(text) else { throw ThreadStoreError.databaseCorrupt }

@@ -140,6 +140,8 @@ extension WriteTransaction {
             lastActivityAt: time.storeMilliseconds
         )
         try record.insert(db)
+        try db.cachedStatement(sql: "UPDATE thread SET client_address_hmac = ? WHERE id = ?").execute(
+            arguments: [Queries.clientAddressHMAC(identity.address, context: context), thread.raw.text])
         try db.cachedStatement(sql: "INSERT INTO thread_key (thread_id, wrapped_key) VALUES (?, ?)").execute(
             arguments: [thread.raw.text, try Sealing.wrap(dataKey, for: thread, keys: context.keys)]
         )

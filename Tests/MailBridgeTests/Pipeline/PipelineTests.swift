@@ -125,6 +125,24 @@ import ThreadStore
         await harness.close()
     }
 
+    /// A new sender starts a new thread, even when the mail is signed by a key that already has one; the same
+    /// sender (address case aside) stays in its thread.
+    @Test func newSenderWithTheSameKeyStartsANewThread() async throws {
+        let harness = try await PipelineHarness()
+        let client = try harness.client.makeKey("klient@example.net")
+        func send(_ from: String, _ id: String) async throws -> AcceptOutcome {
+            let raw = try await signedEncryptedMail(harness, client: client, address: from, canary: "x", messageID: id)
+            return try await harness.pipeline.accept(try harness.spool(raw, from: from))
+        }
+        guard case .imported(let first, createdThread: true) = try await send("klient@example.net", "<s1@example.net>")
+        else { Issue.record("first mail not imported"); return }
+        #expect(try await send("Klient@Example.NET", "<s2@example.net>") == .imported(first, createdThread: false))
+        guard case .imported(let other, createdThread: true) = try await send("zweit@example.net", "<s3@example.net>")
+        else { Issue.record("a new sender did not start a thread"); return }
+        #expect(other != first)
+        await harness.close()
+    }
+
     @Test func inlinePGPIsImported() async throws {
         let harness = try await PipelineHarness()
         let canary = "CANARY\(UUID().uuidString.prefix(8))"
