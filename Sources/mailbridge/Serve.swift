@@ -77,7 +77,8 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "mailbridge")
-        // Reloading without a restart is not implemented; SIGHUP's default action would end the daemon.
+        // SIGHUP reloads the configuration (ConfigurationReload); until that service runs, and with --embedded,
+        // it is ignored rather than ending the daemon (its default action).
         signal(SIGHUP, SIG_IGN)
         let configuration: BridgeConfiguration
         if let config {
@@ -97,7 +98,7 @@ struct Serve: AsyncParsableCommand {
             let gateway = try await Gateway.start(configuration, logger: logger)
             let address = gateway.listener.localAddress.map { "\($0)" } ?? "?"
             logger.notice("MailBridge is running", metadata: ["smtp": "\(address)"])
-            try await gateway.run()
+            try await gateway.run(reloadingFrom: config)
         } catch {
             StandardError.write("mailbridge serve: \(error)\n")
             throw ExitCode(ExitStatus.failure.rawValue)

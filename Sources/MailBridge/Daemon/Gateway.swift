@@ -106,7 +106,8 @@ public final class Gateway: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully (listener first, then the runner and the queue).
-    public func run() async throws {
+    /// With `reloadingFrom`, SIGHUP re-reads that configuration file (``ConfigurationReload``).
+    public func run(reloadingFrom file: String? = nil) async throws {
         let notifier = SystemdNotifier()
         // Type=notify: the listener is bound and the store open, so the unit is ready now.
         try? notifier.notify(.ready, .status("accepting mail"))
@@ -115,6 +116,7 @@ public final class Gateway: Sendable {
         if let queue { services.append(queue) }
         if let metricsEndpoint { services.append(metricsEndpoint) }
         if let fetcher { services.append(fetcher) }
+        if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
         services.append(SystemdWatchdogService())
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],

@@ -6,6 +6,7 @@
 
 public import Foundation
 public import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
 public import PGPShim
 public import ThreadStore
@@ -33,7 +34,9 @@ public final class Pipeline: Sendable {
 
     let store: ThreadStore
     let pgp: PGPService
-    let configuration: Configuration
+    private let current: NIOLockedValueBox<Configuration>
+    /// The configuration in force; ``update(_:)`` replaces it (SIGHUP) for messages processed afterwards.
+    public var configuration: Configuration { current.withLockedValue { $0 } }
     let logger: Logger
     let metrics: GatewayMetrics?
     let now: @Sendable () -> Date
@@ -42,10 +45,16 @@ public final class Pipeline: Sendable {
                 metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.pgp = pgp
-        self.configuration = configuration
+        self.current = NIOLockedValueBox(configuration)
         self.logger = logger
         self.metrics = metrics
         self.now = now
+    }
+
+    /// Replaces the mailboxes, limits and redirect period (a configuration reload). Each read of the
+    /// configuration is atomic; a message being processed while the reload happens may use old and new values.
+    public func update(_ configuration: Configuration) {
+        current.withLockedValue { $0 = configuration }
     }
 
     /// Processes one message. Returns what happened; throws only when the attempt should be retried later

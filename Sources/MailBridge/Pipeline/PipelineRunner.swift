@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 /// recognises it (same Message-ID and content → `duplicate`; a redirect is rate-limited by then).
 public final class PipelineRunner: Service, Sendable {
     let spool: SpoolIntake
-    let pipeline: Pipeline
+    public let pipeline: Pipeline
     let logger: Logger
     let pollInterval: Duration
     let afterCommit: @Sendable () -> Void

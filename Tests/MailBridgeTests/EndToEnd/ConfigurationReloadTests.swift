@@ -1,0 +1,49 @@
+import Foundation
+import MailBridge
+import NIOCore
+import PGPShim
+import TestSupport
+import Testing
+import ThreadStore
+
+/// `systemctl reload` (SIGHUP → `Gateway.reload(from:)`): new texts and links apply to the next mail, restart-only
+/// changes are reported, and an invalid file changes nothing.
+@Suite struct ConfigurationReloadTests {
+    @Test func reloadAppliesMailboxSettingsAndReportsTheRest() async throws {
+        let folder = URL(fileURLWithPath: "/tmp/mb-reload-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer {
+            _ = try? Shell.run("gpgconf", ["--homedir", folder.appendingPathComponent("data/gnupg").path, "--kill", "all"],
+                               allowFailure: true)
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let file = folder.appendingPathComponent("mailbridge.toml")
+        let port = Int.random(in: 30_000...39_000)  // the file format needs a real port; the listener binds it
+        func write(link: String, port: Int = port, extra: String = "") throws {
+            var configuration = BridgeConfiguration.embeddedDefault(
+                dataFolder: try AbsolutePath(folder.appendingPathComponent("data").path))
+            configuration.smtp.port = port
+            configuration.metrics.enabled = false
+            configuration.mailboxes[0].redirectLink = try RedirectLink(link)
+            try (configuration.tomlText + extra).write(to: file, atomically: true, encoding: .utf8)
+        }
+        try write(link: "https://alt.example/login")
+        let gateway = try await Gateway.start(try BridgeConfiguration.load(file: file.path), logger: LogCapture().logger())
+        #expect(gateway.runner.pipeline.configuration.mailboxes.first?.link.value == "https://alt.example/login")
+
+        try write(link: "https://neu.example/anmelden", port: port + 1)
+        let report = try await gateway.reload(from: file.path)
+        #expect(report.needsRestart == ["smtp"])
+        let mailbox = try #require(gateway.runner.pipeline.configuration.mailboxes.first)
+        #expect(mailbox.link.value == "https://neu.example/anmelden")
+        #expect(mailbox.redirectTemplate.body.contains("https://neu.example/anmelden"))
+        #expect(mailbox.autocrypt != nil)
+
+        // An invalid file: an error, and the running configuration stays.
+        try write(link: "https://neu.example/anmelden", extra: "\n[unknown-section]\nx = 1\n")
+        await #expect(throws: ConfigurationError.self) { try await gateway.reload(from: file.path) }
+        #expect(gateway.runner.pipeline.configuration.mailboxes.first?.link.value == "https://neu.example/anmelden")
+        await gateway.listener.close()
+        try await gateway.pgp.shutdown()
+    }
+}
