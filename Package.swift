@@ -82,6 +82,8 @@ let package = Package(
             name: "mailbridge",
             dependencies: [
                 "MailBridge",
+                "PGPShim",
+                "ThreadStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -2,7 +2,10 @@
 // (`ConfigurationCheck`, `DataFolderInitializer`, …) so tests call it without a process.
 
 import ArgumentParser
+import Logging
 import MailBridge
+import PGPShim
+import ThreadStore
 
 #if canImport(Glibc)
 import Glibc
@@ -87,7 +90,7 @@ struct CheckConfig: ParsableCommand {
     }
 }
 
-struct Init: ParsableCommand {
+struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create the data folder, the master key and (if absent) the configuration file.",
         discussion: """
@@ -113,7 +116,7 @@ struct Init: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         do {
             let report = try DataFolderInitializer.run(
                 dataFolder: try AbsolutePath(dataDir), configFile: try config.map { try AbsolutePath($0) })
@@ -121,6 +124,21 @@ struct Init: ParsableCommand {
         } catch let failure as DataFolderInitializer.Failure {
             StandardError.write("mailbridge init: \(failure)\n")
             throw ExitCode(failure.status.rawValue)
+        }
+        // With a configuration: make sure every counselling address has its gateway key (existing keys are kept),
+        // and print the fingerprints to publish.
+        guard let config else { return }
+        do {
+            let installation = try await OpenedInstallation.open(try BridgeConfiguration.load(file: config),
+                                                                 logger: Logger(label: "mailbridge"))
+            for mailbox in installation.mailboxes {
+                print("gateway key \(mailbox.address.unredactedDescription): \(mailbox.gatewayKey.unredactedDescription)")
+            }
+            try await installation.pgp.shutdown()
+            try installation.store.close()
+        } catch {
+            StandardError.write("mailbridge init: \(error)\n")
+            throw ExitCode(ExitStatus.failure.rawValue)
         }
     }
 }
