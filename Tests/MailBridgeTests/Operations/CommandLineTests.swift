@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `mailbridge` executable (built next to the test bundle by `swift build --build-tests`) and
@@ -66,9 +67,13 @@ import Testing
         let first = try run("init", "--data-dir", data, "--config", config)
         #expect(first.status == 0, "\(first.output)")
         #expect(first.output.contains("created \(folder.path)/etc/master.key"))
+        let keyLine = first.output.split(separator: "\n").first { $0.hasPrefix("gateway key beratung@example.org: ") }
+        #expect(keyLine != nil, "init prints the new gateway key")
         let second = try run("init", "--data-dir", data, "--config", config)
         #expect(second.status == 0)
         #expect(!second.output.contains("created"))
+        #expect(keyLine.map { second.output.contains($0) } == true, "the key is kept, not generated again")
+        _ = try? Shell.run("gpgconf", ["--homedir", data + "/gnupg", "--kill", "all"], allowFailure: true)
         #expect(try run("check-config", "--config", config).status == 0)
         #expect(try run("init").status == 2)
         #expect(try run("init", "--data-dir", "relative/path").status == 2)
