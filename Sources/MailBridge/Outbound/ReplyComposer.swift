@@ -87,11 +87,15 @@ public struct ReplyComposer: Sendable {
             let (row, message) = try await commit(stored, item, thread: thread, keyUnusable: code)
             outcome = .keyUnusable(problem, notice: row, stored: message)
         } else {
-            let keyData = try await pgp.exportPublicKey(mailbox.gatewayKey, armored: false, minimal: true)
+            // The mailbox's Autocrypt header is made once at start; export only where a caller built none.
+            var autocrypt = mailbox.autocrypt
+            if autocrypt == nil {
+                autocrypt = AutocryptHeader(address: mailbox.address, keyData: try await pgp.exportPublicKey(
+                    mailbox.gatewayKey, armored: false, minimal: true))
+            }
             let mail = try EncryptedOutgoingMail(PGPMIMEMail(
                 from: mailbox.address, to: [client], date: time, messageID: messageID,
-                payload: try ArmoredMessage(ciphertext),
-                autocrypt: AutocryptHeader(address: mailbox.address, keyData: keyData), inReplyTo: inReplyTo))
+                payload: try ArmoredMessage(ciphertext), autocrypt: autocrypt, inReplyTo: inReplyTo))
             let item = NewOutboxItem(thread: thread, kind: .counsellorReply, recipient: recipient,
                                      payload: mail.bytes, notBefore: time)
             let (row, message) = try await commit(stored, item, thread: thread)
