@@ -101,6 +101,16 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "IngestBenchmark",
+            dependencies: [
+                "MailBridge", "PGPShim", "ThreadStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/IngestBenchmark",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "PGPShimTests",
             dependencies: ["PGPShim", "TestSupport"],

@@ -1,0 +1,165 @@
+// Encrypted ingest: SMTP in → thread stored, through a real Gateway (embedded default, loopback, release build),
+// against two baselines measured in the same run on the same ciphertexts:
+//   - one `gpg --decrypt` process per message (the shell-loop baseline),
+//   - PGPShim's raw decryptAndVerify rate (the engine alone, no SMTP, MIME or store).
+// Also the latency from the 250 reply to the thread being visible in the store (p50/p99), sending one message
+// at a time.
+//
+//   swift run -c release IngestBenchmark [messages=100]
+import Foundation
+import Logging
+import MailBridge
+import NIOCore
+import PGPShim
+import ThreadStore
+
+let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100 : 100
+
+@discardableResult
+func run(_ tool: String, _ args: [String], stdin: Data = Data()) throws -> Data {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [tool] + args
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    input.fileHandleForWriting.write(stdin)
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw NSError(domain: tool, code: Int(process.terminationStatus)) }
+    return data
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+let root = URL(fileURLWithPath: "/tmp/mb-ingest-\(getpid())")
+let clientHome = root.appendingPathComponent("client")
+try FileManager.default.createDirectory(at: clientHome, withIntermediateDirectories: true,
+                                        attributes: [.posixPermissions: 0o700])
+var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(root.appendingPathComponent("data").path))
+configuration.smtp.port = Int.random(in: 40_000...49_000)
+configuration.smtp.maxConnectionsPerIP = 100
+configuration.metrics.enabled = false
+var logger = Logger(label: "bench")
+logger.logLevel = .warning
+let gateway = try await Gateway.start(configuration, logger: logger)
+let serving = Task { try await gateway.run() }
+defer {
+    for home in [clientHome.path, configuration.keys.gnupgHome.string] {
+        _ = try? run("gpgconf", ["--homedir", home, "--kill", "all"])
+    }
+    try? FileManager.default.removeItem(at: root)
+}
+
+// A client key, the gateway key in the client's keyring, the client key in the gateway's.
+let gpg = ["--homedir", clientHome.path, "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "",
+           "--trust-model", "always"]
+let gatewayKey = gateway.gatewayKeys["beratung@localhost"]!
+_ = try run("gpg", gpg + ["--import"], stdin: Data(try await gateway.pgp.exportPublicKey(gatewayKey)))
+_ = try run("gpg", gpg + ["--quick-gen-key", "Klient <klient@example.net>", "ed25519", "sign,cert", "never"])
+let listing = String(decoding: try run("gpg", gpg + ["--with-colons", "--list-keys", "<klient@example.net>"]), as: UTF8.self)
+let clientFpr = String(listing.split(separator: "\n").first { $0.hasPrefix("fpr:") }!
+    .split(separator: ":", omittingEmptySubsequences: false)[9])
+_ = try run("gpg", gpg + ["--quick-add-key", clientFpr, "cv25519", "encr", "never"])
+_ = try await gateway.pgp.importPublicKeys(Array(try run("gpg", gpg + ["--export", clientFpr])))
+
+// 2 × count distinct signed+encrypted messages (every ciphertext can be imported only once: replays are refused).
+print("preparing \(2 * count) signed+encrypted messages of about 4 KB …")
+var built: [String] = []
+for index in 0..<(2 * count) {
+    let inner = "Content-Type: text/plain; charset=utf-8\r\n\r\nNachricht \(index) "
+        + String(repeating: "Lorem ipsum dolor sit amet. ", count: 140) + "\r\n"
+    let armored = try run("gpg", gpg + ["--armor", "--sign", "--local-user", clientFpr, "--encrypt", "--recipient",
+                                        gatewayKey.hex], stdin: Data(inner.utf8))
+    built.append(String(decoding: armored, as: UTF8.self))
+}
+let ciphertexts = built
+func mail(_ index: Int) -> ByteBuffer {
+    ByteBuffer(string: """
+        From: klient@example.net\r
+        To: beratung@localhost\r
+        Subject: ...\r
+        Message-ID: <bench-\(index)-\(UUID())@example.net>\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b"\r
+        \r
+        --b\r
+        Content-Type: application/pgp-encrypted\r
+        \r
+        Version: 1\r
+        \r
+        --b\r
+        Content-Type: application/octet-stream\r
+        \r
+        \(ciphertexts[index].replacingOccurrences(of: "\n", with: "\r\n"))\r
+        --b--\r
+
+        """)
+}
+
+// Baseline 1: a gpg process per message, decrypting with the gateway's keyring.
+var start = ContinuousClock.now
+for text in ciphertexts.prefix(count) {
+    _ = try run("gpg", ["--homedir", configuration.keys.gnupgHome.string, "--batch", "--decrypt"], stdin: Data(text.utf8))
+}
+let gpgRate = Double(count) / seconds(ContinuousClock.now - start)
+
+// Baseline 2: PGPShim alone.
+start = ContinuousClock.now
+for text in ciphertexts.prefix(count) {
+    guard case .decrypted = try await gateway.pgp.decryptAndVerify(Array(text.utf8)) else { fatalError("decrypt") }
+}
+let shimRate = Double(count) / seconds(ContinuousClock.now - start)
+
+// Ingest through the running gateway.
+let client = SMTPClient(configuration: SMTPClientConfiguration(
+    host: "127.0.0.1", port: configuration.smtp.port, tlsMode: .none, heloName: "bench.example"))
+let envelope = OutboundEnvelope(reversePath: .mailbox(try EmailAddress("klient@example.net")),
+                                recipients: [try EmailAddress("beratung@localhost")])
+let field = try CounsellingField("allgemein")
+func storedMessages() async throws -> Int {
+    try await gateway.store.read { try $0.listThreads(field: field, limit: 500) }.reduce(0) { $0 + $1.messageCount }
+}
+
+// Latency: one message at a time, 250 → visible in the store (polled every millisecond).
+var measured: [Double] = []
+for index in 0..<count {
+    let before = try await storedMessages()
+    guard (await client.deliver(envelope, message: mail(index))).isDelivered else { fatalError("SMTP refused") }
+    let accepted = ContinuousClock.now
+    while try await storedMessages() == before { try await Task.sleep(for: .milliseconds(1)) }
+    measured.append(seconds(ContinuousClock.now - accepted) * 1000)
+}
+let latencies = measured.sorted()
+
+// Throughput: the second half over 4 concurrent sessions, until all are stored.
+let baseline = try await storedMessages()
+start = ContinuousClock.now
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for lane in 0..<4 {
+        group.addTask {
+            for index in stride(from: count + lane, to: 2 * count, by: 4) {
+                guard (await client.deliver(envelope, message: mail(index))).isDelivered else { fatalError("SMTP") }
+            }
+        }
+    }
+    try await group.waitForAll()
+}
+while try await storedMessages() < baseline + count { try await Task.sleep(for: .milliseconds(2)) }
+let ingestRate = Double(count) / seconds(ContinuousClock.now - start)
+
+func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+print(String(format: "%-52@ %8.1f msg/s", "gpg --decrypt, one process per message" as NSString, gpgRate))
+print(String(format: "%-52@ %8.1f msg/s", "PGPShim decryptAndVerify alone" as NSString, shimRate))
+print(String(format: "%-52@ %8.1f msg/s", "SMTP in → thread stored (4 sessions)" as NSString, ingestRate))
+print(String(format: "ratio ingest / gpg CLI: %.2f", ingestRate / gpgRate))
+print(String(format: "ratio ingest / PGPShim alone: %.2f", ingestRate / shimRate))
+print(String(format: "latency 250 → thread visible, one at a time (ms): p50 %.1f  p99 %.1f  max %.1f",
+             percentile(0.5), percentile(0.99), latencies.last ?? 0))
+serving.cancel()
+_ = await serving.result
