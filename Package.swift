@@ -91,7 +91,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PGPBenchmark",
-            dependencies: ["PGPShim"],
+            dependencies: ["PGPShim", "TestSupport"],
             path: "Benchmarks/PGPBenchmark",
             swiftSettings: strictSettings
         ),
@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "IngestBenchmark",
             dependencies: [
-                "MailBridge", "PGPShim", "ThreadStore",
+                "MailBridge", "PGPShim", "ThreadStore", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

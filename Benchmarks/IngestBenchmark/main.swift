@@ -11,36 +11,17 @@ import Logging
 import MailBridge
 import NIOCore
 import PGPShim
+import TestSupport
 import ThreadStore
 
 let count = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100 : 100
-
-@discardableResult
-func run(_ tool: String, _ args: [String], stdin: Data = Data()) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + args
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    input.fileHandleForWriting.write(stdin)
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw NSError(domain: tool, code: Int(process.terminationStatus)) }
-    return data
-}
 
 func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
 let root = URL(fileURLWithPath: "/tmp/mb-ingest-\(getpid())")
-let clientHome = root.appendingPathComponent("client")
-try FileManager.default.createDirectory(at: clientHome, withIntermediateDirectories: true,
-                                        attributes: [.posixPermissions: 0o700])
+let mailClient = try GnuPGClient(home: root.appendingPathComponent("client"))
 var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(root.appendingPathComponent("data").path))
 configuration.smtp.port = Int.random(in: 40_000...49_000)
 configuration.smtp.maxConnectionsPerIP = 100
@@ -50,23 +31,16 @@ logger.logLevel = .warning
 let gateway = try await Gateway.start(configuration, logger: logger)
 let serving = Task { try await gateway.run() }
 defer {
-    for home in [clientHome.path, configuration.keys.gnupgHome.string] {
-        _ = try? run("gpgconf", ["--homedir", home, "--kill", "all"])
-    }
+    mailClient.kill()
+    _ = try? Shell.runLean("gpgconf", ["--homedir", configuration.keys.gnupgHome.string, "--kill", "all"])
     try? FileManager.default.removeItem(at: root)
 }
 
 // A client key, the gateway key in the client's keyring, the client key in the gateway's.
-let gpg = ["--homedir", clientHome.path, "--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "",
-           "--trust-model", "always"]
 let gatewayKey = gateway.gatewayKeys["beratung@localhost"]!
-_ = try run("gpg", gpg + ["--import"], stdin: Data(try await gateway.pgp.exportPublicKey(gatewayKey)))
-_ = try run("gpg", gpg + ["--quick-gen-key", "Klient <klient@example.net>", "ed25519", "sign,cert", "never"])
-let listing = String(decoding: try run("gpg", gpg + ["--with-colons", "--list-keys", "<klient@example.net>"]), as: UTF8.self)
-let clientFpr = String(listing.split(separator: "\n").first { $0.hasPrefix("fpr:") }!
-    .split(separator: ":", omittingEmptySubsequences: false)[9])
-_ = try run("gpg", gpg + ["--quick-add-key", clientFpr, "cv25519", "encr", "never"])
-_ = try await gateway.pgp.importPublicKeys(Array(try run("gpg", gpg + ["--export", clientFpr])))
+try mailClient.gpg(["--import"], stdin: try await gateway.pgp.exportPublicKey(gatewayKey))
+let clientFpr = try mailClient.makeKey("klient@example.net").hex
+_ = try await gateway.pgp.importPublicKeys(try mailClient.gpg(["--export", clientFpr]).stdout)
 
 // 2 × count distinct signed+encrypted messages (every ciphertext can be imported only once: replays are refused).
 print("preparing \(2 * count) signed+encrypted messages of about 4 KB …")
@@ -74,8 +48,8 @@ var built: [String] = []
 for index in 0..<(2 * count) {
     let inner = "Content-Type: text/plain; charset=utf-8\r\n\r\nNachricht \(index) "
         + String(repeating: "Lorem ipsum dolor sit amet. ", count: 140) + "\r\n"
-    let armored = try run("gpg", gpg + ["--armor", "--sign", "--local-user", clientFpr, "--encrypt", "--recipient",
-                                        gatewayKey.hex], stdin: Data(inner.utf8))
+    let armored = try mailClient.gpg(["--armor", "--sign", "--local-user", clientFpr, "--encrypt", "--recipient",
+                                  gatewayKey.hex], stdin: Array(inner.utf8)).stdout
     built.append(String(decoding: armored, as: UTF8.self))
 }
 let ciphertexts = built
@@ -105,7 +79,7 @@ func mail(_ index: Int) -> ByteBuffer {
 // Baseline 1: a gpg process per message, decrypting with the gateway's keyring.
 var start = ContinuousClock.now
 for text in ciphertexts.prefix(count) {
-    _ = try run("gpg", ["--homedir", configuration.keys.gnupgHome.string, "--batch", "--decrypt"], stdin: Data(text.utf8))
+    _ = try Shell.runLean("gpg", ["--homedir", configuration.keys.gnupgHome.string, "--batch", "--decrypt"], stdin: Data(text.utf8))
 }
 let gpgRate = Double(count) / seconds(ContinuousClock.now - start)
 

@@ -58,3 +58,28 @@ public struct Shell {
 }
 
 private final class DataBox: @unchecked Sendable { var data = Data() }
+
+extension Shell {
+    /// A process with the least overhead: stdin written on the calling thread, stdout collected, stderr
+    /// discarded. For benchmark baselines (one `gpg --decrypt` per message), where `run`'s extra reader threads
+    /// would be measured too. Throws ``Failure`` on a non-zero exit. Only for small inputs: stdin is written
+    /// before stdout is read.
+    public static func runLean(_ tool: String, _ arguments: [String], stdin: Data = Data()) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(stdin)
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(command: tool, result: Result(status: process.terminationStatus, stdout: [], stderr: ""))
+        }
+        return data
+    }
+}
