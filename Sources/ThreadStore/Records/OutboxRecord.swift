@@ -92,11 +92,14 @@ enum AuditLog {
         event: AuditEvent,
         thread: ThreadID? = nil,
         itemID: String? = nil,
-        count: Int? = nil
+        count: Int? = nil,
+        actor: AccountID? = nil
     ) throws {
-        try db.cachedStatement(sql: "INSERT INTO audit (at, event, thread_id, item_id, count) VALUES (?, ?, ?, ?, ?)")
-            .execute(
-                arguments: [at.storeMilliseconds, event.rawValue, thread?.unredactedDescription, itemID, count]
-            )
+        try db.cachedStatement(
+            sql: "INSERT INTO audit (at, event, thread_id, item_id, count, actor_id) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [
+            at.storeMilliseconds, event.rawValue, thread?.unredactedDescription, itemID, count,
+            actor?.unredactedDescription,
+        ])
     }
 }

@@ -12,7 +12,63 @@ enum Schema {
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2-message-id-index", migrate: v2)
         migrator.registerMigration("v3-client-address-hmac", migrate: v3)
+        migrator.registerMigration("v4-web-accounts", migrate: v4)
         return migrator
+    }
+
+    /// The counsellor side (issue 8): accounts, their counselling fields, browser sessions, API tokens, thread
+    /// assignment and the actor of audited actions. Staff accounts are not client data: user names and display
+    /// names are in clear (login needs them); secrets are stored only as hashes (`password_hash`: bcrypt;
+    /// `token_hash`: SHA-256 of a random token) or sealed (`totp_secret_sealed`).
+    private static func v4(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE account (
+                id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),
+                username TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(username) BETWEEN 1 AND 64),
+                display_name TEXT NOT NULL CHECK (length(display_name) BETWEEN 1 AND 128),
+                role INTEGER NOT NULL CHECK (role IN (0, 1)),
+                language TEXT NOT NULL CHECK (language IN ('de', 'en')),
+                password_hash TEXT NOT NULL,
+                totp_secret_sealed BLOB,
+                disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+                created_at INTEGER NOT NULL,
+                password_changed_at INTEGER NOT NULL
+            );
+
+            CREATE TABLE account_field (
+                account_id TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+                field TEXT NOT NULL CHECK (length(field) BETWEEN 1 AND 64),
+                PRIMARY KEY (account_id, field)
+            ) WITHOUT ROWID;
+
+            -- A browser session. The cookie holds a random token; only its SHA-256 is stored, so a copy of the
+            -- database opens no session. The CSRF token is bound to the session.
+            CREATE TABLE web_session (
+                token_hash BLOB PRIMARY KEY NOT NULL CHECK (length(token_hash) = 32),
+                account_id TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+                csrf_token TEXT NOT NULL,
+                second_factor_done INTEGER NOT NULL CHECK (second_factor_done IN (0, 1)),
+                created_at INTEGER NOT NULL,
+                last_seen_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX web_session_by_account ON web_session(account_id);
+            CREATE INDEX web_session_by_expiry ON web_session(expires_at);
+
+            -- A bearer token for a platform integration (JSON API); only its SHA-256 is stored.
+            CREATE TABLE api_token (
+                id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 32),
+                token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+                account_id TEXT NOT NULL REFERENCES account(id) ON DELETE CASCADE,
+                label TEXT NOT NULL CHECK (length(label) BETWEEN 1 AND 64),
+                created_at INTEGER NOT NULL,
+                revoked_at INTEGER
+            );
+
+            ALTER TABLE thread ADD COLUMN assigned_to TEXT REFERENCES account(id) ON DELETE SET NULL;
+            ALTER TABLE audit ADD COLUMN actor_id TEXT;
+            CREATE INDEX audit_by_thread ON audit(thread_id, id);
+            """)
     }
 
     /// A keyed hash of the client address, so a mail from another sender (even with the same key) starts its own

@@ -265,20 +265,26 @@ enum Queries {
     static func auditEntries(_ db: Database, after sequence: Int64, limit: Int) throws -> [AuditEntry] {
         try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT id, at, event, thread_id, item_id, count FROM audit WHERE id > ? ORDER BY id LIMIT ?"
+                sql: """
+                    SELECT id, at, event, thread_id, item_id, count, actor_id FROM audit WHERE id > ? ORDER BY id
+                    LIMIT ?
+                    """
             ),
             arguments: [sequence, limit]
         ).map { row in
             guard let event = AuditEvent(rawValue: row["event"]) else { throw ThreadStoreError.databaseCorrupt }
             var thread: ThreadID?
             if let text = row["thread_id"] as String? { thread = try ThreadID(text) }
+            var actor: AccountID?
+            if let text = row["actor_id"] as String? { actor = try AccountID(text) }
             return AuditEntry(
                 sequence: row["id"],
                 at: Date(storeMilliseconds: row["at"]),
                 event: event,
                 thread: thread,
                 itemID: row["item_id"],
-                count: row["count"]
+                count: row["count"],
+                actor: actor
             )
         }
     }

@@ -16,4 +16,17 @@ extension WriteTransaction {
         try requireThread(thread)
         try AuditLog.append(db, at: now, event: .replyKeyUnusable, thread: thread, count: reason)
     }
+
+    /// Records what an account did on the counsellor side (issue 8): who (`actor`), which thread, what (`event`),
+    /// and optional IDs/codes. Never content. Accepts only the counsellor-side events
+    /// (``AuditEvent/threadViewed`` … ``AuditEvent/secondFactorEnrolled``, plus ``AuditEvent/threadDeleted`` and
+    /// ``AuditEvent/threadStateChanged``).
+    public func recordAccess(
+        _ event: AuditEvent, actor: AccountID?, thread: ThreadID? = nil, itemID: String? = nil, count: Int? = nil
+    ) throws {
+        guard event.rawValue >= AuditEvent.threadViewed.rawValue || event == .threadDeleted
+            || event == .threadStateChanged
+        else { throw ThreadStoreError(.invalidValue) }
+        try AuditLog.append(db, at: now, event: event, thread: thread, itemID: itemID, count: count, actor: actor)
+    }
 }

@@ -39,6 +39,38 @@ public enum AuditEvent: Int, Hashable, Sendable {
     /// A counsellor's reply could not be encrypted (client key missing, expired or revoked); only the fixed
     /// "a reply is waiting" notice went out. Recorded with the thread, so the counsellor side can show it.
     case replyKeyUnusable = 18
+
+    // The counsellor side (issue 8). Each is recorded with the acting account (``AuditEntry/actor``).
+    /// A counsellor opened a thread (its content was decrypted for display).
+    case threadViewed = 19
+    /// A counsellor queued a reply in a thread.
+    case replyQueued = 20
+    /// A counsellor downloaded an attachment (`itemID` names the message, `count` the attachment position).
+    case attachmentDownloaded = 21
+    /// A thread was exported (API or CLI).
+    case threadExported = 22
+    /// A thread was assigned to an account (`itemID` names the account) or unassigned (no `itemID`).
+    case threadAssigned = 23
+    /// A counsellor confirmed that the client now writes with another key.
+    case clientKeyChangeConfirmed = 24
+    /// A login succeeded (password and, where enrolled, the second factor).
+    case loginSucceeded = 25
+    /// A login failed (`count` holds a reason code; the attempted user name is never stored).
+    case loginFailed = 26
+    /// A session ended by logout or timeout.
+    case loggedOut = 27
+    /// An account was created.
+    case accountCreated = 28
+    /// An account was disabled.
+    case accountDisabled = 29
+    /// An account's password (and second factor) was reset.
+    case accountReset = 30
+    /// An API token was created.
+    case apiTokenCreated = 31
+    /// An API token was revoked.
+    case apiTokenRevoked = 32
+    /// A second factor (TOTP) was enrolled.
+    case secondFactorEnrolled = 33
 }
 
 /// One audit log row: when, what, which IDs, and a count. Never content, addresses or key material.
@@ -55,6 +87,8 @@ public struct AuditEntry: Hashable, Sendable, CustomStringConvertible {
     public var itemID: String?
     /// A count (for example threads deleted by a retention run).
     public var count: Int?
+    /// The account that acted (web inbox, API, CLI `users`), if any.
+    public var actor: AccountID?
 
     public var description: String { "AuditEntry(#\(sequence), \(event))" }
 }

@@ -1,0 +1,40 @@
+// Security: the identity of the staff member behind a web or API request. It is established only by the
+// authentication middleware (session cookie + second factor, or API token) and is the sole input of every
+// access decision on the counsellor side. User names are staff data, not client data, but stay out of
+// `description` so that a stray interpolation in a log line names nobody.
+
+public import ThreadStore
+
+/// The authenticated account behind a request (issue 8).
+public struct Counsellor: Hashable, Sendable, CustomStringConvertible {
+    /// The account's ID.
+    public var id: AccountID
+    /// The login name.
+    public var username: String
+    /// The name shown in the interface.
+    public var displayName: String
+    /// What the account may do.
+    public var role: CounsellorRole
+    /// The counselling fields (mailboxes) the account works in.
+    public var fields: Set<CounsellingField>
+    /// The interface language.
+    public var language: InterfaceLanguage
+
+    /// Creates an identity.
+    public init(id: AccountID, username: String, displayName: String, role: CounsellorRole,
+                fields: Set<CounsellingField>, language: InterfaceLanguage) {
+        self.id = id
+        self.username = username
+        self.displayName = displayName
+        self.role = role
+        self.fields = fields
+        self.language = language
+    }
+
+    /// Whether this account may see threads of `field`: team leads see every field, counsellors their own.
+    public func mayAccess(_ field: CounsellingField) -> Bool {
+        role == .teamLead || fields.contains(field)
+    }
+
+    public var description: String { "Counsellor(\(id), \(role))" }
+}

@@ -1,0 +1,26 @@
+// Security: what the web routes may use. Every content access goes through `store` (decrypting) and is
+// audited by the route that does it; replies leave only through `replies` (the outbound funnel).
+
+public import Foundation
+public import Logging
+public import ThreadStore
+
+/// The dependencies of the web inbox and JSON API, shared by all routes.
+public struct WebServices: Sendable {
+    /// The encrypted thread store (accounts, sessions and audit live here too).
+    public var store: ThreadStore
+    /// The one way a counsellor reply is queued.
+    public var replies: ReplyComposer
+    /// Logs outcome codes only, never content or user names.
+    public var logger: Logger
+    /// The clock (a fake in tests).
+    public var now: @Sendable () -> Date
+
+    public init(store: ThreadStore, replies: ReplyComposer, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.replies = replies
+        self.logger = logger
+        self.now = now
+    }
+}
