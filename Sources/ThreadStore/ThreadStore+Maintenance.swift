@@ -15,13 +15,13 @@ import Darwin
 
 extension ThreadStore {
     /// Deletes a thread for good: its data key, messages, attachments and outbox items; then truncates the WAL.
-    /// The audit log records the deletion (thread ID and time, nothing else).
+    /// The audit log records the deletion (thread ID, time and `actor`, the counsellor who did it; nothing else).
     /// - Throws: ``ThreadStoreError/threadNotFound``; ``ThreadStoreError/checkpointIncomplete`` if readers kept
     ///   the WAL busy (the deletion itself is committed; call ``checkpoint()`` again).
-    public func deleteThread(_ id: ThreadID) async throws {
+    public func deleteThread(_ id: ThreadID, actor: AccountID? = nil) async throws {
         try await write { tx in
             try tx.requireThread(id)
-            try tx.shred(id, event: .threadDeleted)
+            try tx.shred(id, event: .threadDeleted, actor: actor)
         }
         try await checkpointAfterShredding()
     }
@@ -120,7 +120,7 @@ extension ThreadStore {
 
 extension WriteTransaction {
     /// Deletes the thread's key first (from then on its rows are noise), then its rows.
-    func shred(_ thread: ThreadID, event: AuditEvent) throws {
+    func shred(_ thread: ThreadID, event: AuditEvent, actor: AccountID? = nil) throws {
         let id = thread.raw.text
         try db.cachedStatement(sql: "DELETE FROM thread_key WHERE thread_id = ?").execute(arguments: [id])
         try db.cachedStatement(
@@ -131,7 +131,7 @@ extension WriteTransaction {
         try db.cachedStatement(sql: "DELETE FROM message WHERE thread_id = ?").execute(arguments: [id])
         try db.cachedStatement(sql: "DELETE FROM outbox WHERE thread_id = ?").execute(arguments: [id])
         try db.cachedStatement(sql: "DELETE FROM thread WHERE id = ?").execute(arguments: [id])
-        try AuditLog.append(db, at: now, event: event, thread: thread)
+        try AuditLog.append(db, at: now, event: event, thread: thread, actor: actor)
     }
 
     func expiredThreads(policy: RetentionPolicy, now: Date, limit: Int) throws -> [ThreadID] {

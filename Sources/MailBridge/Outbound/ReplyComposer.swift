@@ -39,8 +39,10 @@ public struct ReplyComposer: Sendable {
     }
 
     /// Queues `text` as the reply in `thread`. `counsellor` is an optional display label kept out of the mail
-    /// and the logs (reserved for the audit trail of the web inbox).
-    public func queueReply(thread: ThreadID, text: String, counsellor: String?) async throws -> ReplyOutcome {
+    /// and the logs. `actor` (the web inbox's account) is written to the audit log with
+    /// ``AuditEvent/replyQueued`` and the state change, in the same transaction as the reply.
+    public func queueReply(thread: ThreadID, text: String, counsellor: String?,
+                           actor: AccountID? = nil) async throws -> ReplyOutcome {
         guard !text.isEmpty, text.utf8.count <= Self.maximumTextBytes else { throw ReplyError(.invalidText) }
         let opened = try await store.read { try $0.openThread(thread) }
         guard let mailbox = mailboxes.first(where: { $0.field == opened.summary.field }) else {
@@ -84,7 +86,7 @@ public struct ReplyComposer: Sendable {
             let item = NewOutboxItem(thread: thread, kind: .notification, recipient: recipient,
                                      payload: notice.bytes, notBefore: time)
             let code = (ReplyOutcome.KeyProblem.allCases.firstIndex(of: problem) ?? 0) + 1
-            let (row, message) = try await commit(stored, item, thread: thread, keyUnusable: code)
+            let (row, message) = try await commit(stored, item, thread: thread, actor: actor, keyUnusable: code)
             outcome = .keyUnusable(problem, notice: row, stored: message)
         } else {
             // The mailbox's Autocrypt header is made once at start; export only where a caller built none.
@@ -98,7 +100,7 @@ public struct ReplyComposer: Sendable {
                 payload: try ArmoredMessage(ciphertext), autocrypt: autocrypt, inReplyTo: inReplyTo))
             let item = NewOutboxItem(thread: thread, kind: .counsellorReply, recipient: recipient,
                                      payload: mail.bytes, notBefore: time)
-            let (row, message) = try await commit(stored, item, thread: thread)
+            let (row, message) = try await commit(stored, item, thread: thread, actor: actor)
             outcome = .queued(row, message)
         }
         logger.info("counsellor reply queued", metadata: ["outcome": "\(outcome)"])
@@ -114,7 +116,7 @@ public struct ReplyComposer: Sendable {
         return .unusable
     }
 
-    private func commit(_ message: NewMessage, _ item: NewOutboxItem, thread: ThreadID,
+    private func commit(_ message: NewMessage, _ item: NewOutboxItem, thread: ThreadID, actor: AccountID?,
                         keyUnusable: Int? = nil) async throws -> (OutboxItemID, StoredMessageID)
     {
         try await store.write { tx in
@@ -123,7 +125,11 @@ public struct ReplyComposer: Sendable {
             }
             let row = try tx.enqueueOutbox(item)
             if let keyUnusable { try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable) }
-            try tx.setState(.awaitingClient, of: thread)  // a counsellor answered; waiting for the client
+            // A counsellor answered; waiting for the client.
+            try tx.setState(.awaitingClient, of: thread, actor: actor)
+            if let actor {
+                try tx.recordAccess(.replyQueued, actor: actor, thread: thread, itemID: stored.unredactedDescription)
+            }
             return (row, stored)
         }
     }

@@ -13,6 +13,7 @@ enum Schema {
         migrator.registerMigration("v2-message-id-index", migrate: v2)
         migrator.registerMigration("v3-client-address-hmac", migrate: v3)
         migrator.registerMigration("v4-web-accounts", migrate: v4)
+        migrator.registerMigration("v6-inbox-views-and-key-changes", migrate: InboxSchema.v6)
         return migrator
     }
 

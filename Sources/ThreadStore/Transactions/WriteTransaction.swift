@@ -43,13 +43,14 @@ public struct WriteTransaction {
         if db.changesCount == 0 { throw ThreadStoreError.messageNotFound }
     }
 
-    /// Sets a thread's state and audits the change.
-    public func setState(_ state: ThreadState, of thread: ThreadID) throws {
+    /// Sets a thread's state and audits the change (with `actor`, the counsellor who did it, if any).
+    public func setState(_ state: ThreadState, of thread: ThreadID, actor: AccountID? = nil) throws {
         try db.cachedStatement(sql: "UPDATE thread SET state = ? WHERE id = ?").execute(arguments: [
             state.rawValue, thread.raw.text,
         ])
         if db.changesCount == 0 { throw ThreadStoreError.threadNotFound }
-        try AuditLog.append(db, at: now, event: .threadStateChanged, thread: thread, count: state.rawValue)
+        try AuditLog.append(db, at: now, event: .threadStateChanged, thread: thread, count: state.rawValue,
+                            actor: actor)
     }
 
     /// Atomically decides whether a redirect reply may go to a sender and, if so, records it: returns `true` and

@@ -1,0 +1,149 @@
+import Foundation
+import ThreadStore
+
+/// The JSON shapes of API v1 (see ``OpenAPIDocument``). Field names are camelCase, enum values snake_case,
+/// times RFC 3339 (UTC).
+enum APIModels {
+    struct ThreadSummary: Encodable {
+        var id: String
+        var field: String
+        var state: String
+        var createdAt: Date
+        var lastActivityAt: Date
+        var messageCount: Int
+        var unreadCount: Int
+        var assignedTo: String?
+
+        init(_ thread: InboxThread) {
+            id = thread.id.unredactedDescription
+            field = thread.summary.field.rawValue
+            state = thread.state.rawValue
+            createdAt = thread.summary.createdAt
+            lastActivityAt = thread.summary.lastActivityAt
+            messageCount = thread.summary.messageCount
+            unreadCount = thread.summary.unreadCount
+            assignedTo = thread.assignedTo?.unredactedDescription
+        }
+    }
+
+    struct ThreadList: Encodable {
+        var threads: [ThreadSummary]
+        /// Pass as `cursor` for the next page; absent on the last page.
+        var nextCursor: String?
+    }
+
+    struct Thread: Encodable {
+        var thread: ThreadSummary
+        var clientKeyFingerprint: String
+        var keyChange: KeyChange?
+        var messages: [Message]
+
+        init(_ view: InboxThreadView) {
+            thread = ThreadSummary(view.thread)
+            clientKeyFingerprint = view.clientKey.unredactedDescription
+            keyChange = view.keyChange.map(KeyChange.init)
+            messages = view.messages.map(Message.init)
+        }
+    }
+
+    struct KeyChange: Encodable {
+        struct Other: Encodable {
+            var id: String
+            var createdAt: Date
+            var earlier: Bool
+        }
+
+        var needsConfirmation: Bool
+        var confirmedAt: Date?
+        var otherThreads: [Other]
+
+        init(_ change: ClientKeyChange) {
+            needsConfirmation = change.needsConfirmation
+            confirmedAt = change.confirmedAt
+            otherThreads = change.otherThreads.map {
+                Other(id: $0.id.unredactedDescription, createdAt: $0.createdAt, earlier: $0.isEarlier)
+            }
+        }
+    }
+
+    struct Message: Encodable {
+        struct Withheld: Encodable {
+            var index: Int
+            var mediaType: String
+            var size: Int
+        }
+
+        struct Attachment: Encodable {
+            var position: Int
+            var name: String
+            var mediaType: String
+            var size: Int
+        }
+
+        var id: String
+        var direction: String
+        var receivedAt: Date
+        var subject: String
+        /// Only for inbound messages.
+        var signature: String?
+        /// The text/plain parts, in order, separated by a blank line. Never HTML.
+        var text: String
+        var withheldParts: [Withheld]
+        var attachments: [Attachment]
+        var wasRead: Bool
+
+        init(_ message: InboxMessage) {
+            id = message.id.unredactedDescription
+            direction = message.direction == .inbound ? "inbound" : "outbound"
+            receivedAt = message.receivedAt
+            subject = message.subject
+            signature = message.direction == .inbound ? APIModels.signature(message.verdict) : nil
+            let display = MessageDisplay(body: message.body)
+            var texts: [String] = []
+            var withheld: [Withheld] = []
+            for part in display.parts {
+                switch part {
+                case .text(let text): texts.append(text)
+                case .withheld(let index, let mediaType, let size):
+                    withheld.append(Withheld(index: index, mediaType: mediaType, size: size))
+                }
+            }
+            text = texts.joined(separator: "\n\n")
+            withheldParts = withheld
+            attachments = message.attachments.map {
+                Attachment(position: $0.position, name: $0.name, mediaType: $0.mediaType, size: $0.size)
+            }
+            wasRead = message.wasRead
+        }
+    }
+
+    static func signature(_ code: SignatureVerdictCode) -> String {
+        switch code {
+        case .unsigned: "unsigned"
+        case .valid: "valid"
+        case .validButUntrusted: "valid_other_key"
+        case .bad: "bad"
+        case .missingKey: "unknown_key"
+        case .notApplicable: "not_applicable"
+        }
+    }
+
+    struct ReplyRequest: Decodable { var text: String }
+
+    struct ReplyResult: Encodable {
+        /// `queued` (encrypted to the client) or `key_unusable` (stored; only the content-free notice was sent).
+        var outcome: String
+        /// `missing`, `expired`, `revoked` or `unusable` when `outcome` is `key_unusable`.
+        var keyProblem: String?
+        var messageId: String
+    }
+
+    struct StateRequest: Decodable { var state: String }
+
+    struct AssignmentRequest: Decodable { var assignedTo: String? }
+
+    struct Problem: Encodable {
+        var error: String
+        var message: String
+    }
+}

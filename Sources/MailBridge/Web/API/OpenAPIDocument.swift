@@ -1,0 +1,236 @@
+/// The OpenAPI 3.1 description of API v1, served at `/api/v1/openapi.json`. Tests check that its paths and
+/// methods are exactly the routes ``APIRoutes`` registers.
+enum OpenAPIDocument {
+    static let json = #"""
+        {
+          "openapi": "3.1.0",
+          "info": {
+            "title": "MailBridge counsellor API",
+            "version": "1.0.0",
+            "description": "Threads of encrypted client mail for counselling platforms. Authenticate with an API token (Authorization: Bearer mbt_…). Responses contain decrypted content: use TLS and keep them out of logs. Every thread fetch, reply, attachment download, assignment and state change is written to MailBridge's audit log with the token's account."
+          },
+          "servers": [{ "url": "/api/v1" }],
+          "security": [{ "apiToken": [] }],
+          "paths": {
+            "/openapi.json": {
+              "get": {
+                "operationId": "getOpenAPIDocument",
+                "summary": "This document.",
+                "responses": { "200": { "description": "The OpenAPI document.", "content": { "application/json": {} } } }
+              }
+            },
+            "/threads": {
+              "get": {
+                "operationId": "listThreads",
+                "summary": "Threads of the account's counselling fields (team leads: all fields), most recent activity first. Metadata only.",
+                "parameters": [
+                  { "name": "state", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/InboxState" } },
+                  { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } },
+                  { "name": "cursor", "in": "query", "required": false, "description": "nextCursor of the previous page.", "schema": { "type": "string" } }
+                ],
+                "responses": {
+                  "200": { "description": "A page of threads.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ThreadList" } } } },
+                  "400": { "$ref": "#/components/responses/Problem" },
+                  "401": { "$ref": "#/components/responses/Problem" }
+                }
+              }
+            },
+            "/threads/{id}": {
+              "get": {
+                "operationId": "getThread",
+                "summary": "The decrypted thread with all messages, oldest first. Marks it read; audited as an export.",
+                "parameters": [{ "$ref": "#/components/parameters/ThreadID" }],
+                "responses": {
+                  "200": { "description": "The thread.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Thread" } } } },
+                  "401": { "$ref": "#/components/responses/Problem" },
+                  "404": { "$ref": "#/components/responses/Problem" }
+                }
+              }
+            },
+            "/threads/{id}/replies": {
+              "post": {
+                "operationId": "postReply",
+                "summary": "Queues a reply, encrypted to the client's key. If the key cannot be used, the reply is stored and only a content-free notice goes to the client.",
+                "parameters": [{ "$ref": "#/components/parameters/ThreadID" }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReplyRequest" } } } },
+                "responses": {
+                  "201": { "description": "Queued.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReplyResult" } } } },
+                  "400": { "$ref": "#/components/responses/Problem" },
+                  "401": { "$ref": "#/components/responses/Problem" },
+                  "404": { "$ref": "#/components/responses/Problem" },
+                  "413": { "$ref": "#/components/responses/Problem" },
+                  "415": { "$ref": "#/components/responses/Problem" },
+                  "422": { "$ref": "#/components/responses/Problem" }
+                }
+              }
+            },
+            "/threads/{id}/state": {
+              "put": {
+                "operationId": "setThreadState",
+                "summary": "Sets the thread's state.",
+                "parameters": [{ "$ref": "#/components/parameters/ThreadID" }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StateRequest" } } } },
+                "responses": {
+                  "200": { "description": "The updated thread.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ThreadSummary" } } } },
+                  "400": { "$ref": "#/components/responses/Problem" },
+                  "401": { "$ref": "#/components/responses/Problem" },
+                  "404": { "$ref": "#/components/responses/Problem" },
+                  "415": { "$ref": "#/components/responses/Problem" },
+                  "422": { "$ref": "#/components/responses/Problem" }
+                }
+              }
+            },
+            "/threads/{id}/assignment": {
+              "put": {
+                "operationId": "assignThread",
+                "summary": "Assigns the thread (counsellors: only to themselves; team leads: to any active account) or unassigns it (null).",
+                "parameters": [{ "$ref": "#/components/parameters/ThreadID" }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/AssignmentRequest" } } } },
+                "responses": {
+                  "200": { "description": "The updated thread.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ThreadSummary" } } } },
+                  "400": { "$ref": "#/components/responses/Problem" },
+                  "401": { "$ref": "#/components/responses/Problem" },
+                  "403": { "$ref": "#/components/responses/Problem" },
+                  "404": { "$ref": "#/components/responses/Problem" },
+                  "415": { "$ref": "#/components/responses/Problem" },
+                  "422": { "$ref": "#/components/responses/Problem" }
+                }
+              }
+            },
+            "/threads/{id}/messages/{message}/attachments/{position}": {
+              "get": {
+                "operationId": "getAttachment",
+                "summary": "One attachment as application/octet-stream (never rendered). Audited.",
+                "parameters": [
+                  { "$ref": "#/components/parameters/ThreadID" },
+                  { "name": "message", "in": "path", "required": true, "schema": { "$ref": "#/components/schemas/ID" } },
+                  { "name": "position", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 0 } }
+                ],
+                "responses": {
+                  "200": { "description": "The attachment.", "content": { "application/octet-stream": { "schema": { "type": "string", "contentEncoding": "binary" } } } },
+                  "401": { "$ref": "#/components/responses/Problem" },
+                  "404": { "$ref": "#/components/responses/Problem" }
+                }
+              }
+            }
+          },
+          "components": {
+            "securitySchemes": {
+              "apiToken": { "type": "http", "scheme": "bearer", "description": "An API token (mbt_…) created with `mailbridge tokens`." }
+            },
+            "parameters": {
+              "ThreadID": { "name": "id", "in": "path", "required": true, "schema": { "$ref": "#/components/schemas/ID" } }
+            },
+            "responses": {
+              "Problem": { "description": "An error.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
+            },
+            "schemas": {
+              "ID": { "type": "string", "pattern": "^[0-9a-f]{32}$" },
+              "InboxState": { "type": "string", "enum": ["new", "open", "awaiting_client", "closed"], "description": "new: open, never opened by a counsellor and not answered yet." },
+              "ThreadSummary": {
+                "type": "object",
+                "required": ["id", "field", "state", "createdAt", "lastActivityAt", "messageCount", "unreadCount"],
+                "properties": {
+                  "id": { "$ref": "#/components/schemas/ID" },
+                  "field": { "type": "string" },
+                  "state": { "$ref": "#/components/schemas/InboxState" },
+                  "createdAt": { "type": "string", "format": "date-time" },
+                  "lastActivityAt": { "type": "string", "format": "date-time" },
+                  "messageCount": { "type": "integer" },
+                  "unreadCount": { "type": "integer" },
+                  "assignedTo": { "$ref": "#/components/schemas/ID" }
+                }
+              },
+              "ThreadList": {
+                "type": "object",
+                "required": ["threads"],
+                "properties": {
+                  "threads": { "type": "array", "items": { "$ref": "#/components/schemas/ThreadSummary" } },
+                  "nextCursor": { "type": "string" }
+                }
+              },
+              "Thread": {
+                "type": "object",
+                "required": ["thread", "clientKeyFingerprint", "messages"],
+                "properties": {
+                  "thread": { "$ref": "#/components/schemas/ThreadSummary" },
+                  "clientKeyFingerprint": { "type": "string" },
+                  "keyChange": { "$ref": "#/components/schemas/KeyChange" },
+                  "messages": { "type": "array", "items": { "$ref": "#/components/schemas/Message" } }
+                }
+              },
+              "KeyChange": {
+                "type": "object",
+                "description": "Other threads of the same field from the same client address with another key.",
+                "required": ["needsConfirmation", "otherThreads"],
+                "properties": {
+                  "needsConfirmation": { "type": "boolean" },
+                  "confirmedAt": { "type": "string", "format": "date-time" },
+                  "otherThreads": {
+                    "type": "array",
+                    "items": {
+                      "type": "object",
+                      "required": ["id", "createdAt", "earlier"],
+                      "properties": { "id": { "$ref": "#/components/schemas/ID" }, "createdAt": { "type": "string", "format": "date-time" }, "earlier": { "type": "boolean" } }
+                    }
+                  }
+                }
+              },
+              "Message": {
+                "type": "object",
+                "required": ["id", "direction", "receivedAt", "subject", "text", "withheldParts", "attachments", "wasRead"],
+                "properties": {
+                  "id": { "$ref": "#/components/schemas/ID" },
+                  "direction": { "type": "string", "enum": ["inbound", "outbound"] },
+                  "receivedAt": { "type": "string", "format": "date-time" },
+                  "subject": { "type": "string" },
+                  "signature": { "type": "string", "enum": ["unsigned", "valid", "valid_other_key", "bad", "unknown_key", "not_applicable"], "description": "Inbound messages only. Show it outside the message text." },
+                  "text": { "type": "string", "description": "The text/plain parts. Plain text: never render it as HTML." },
+                  "withheldParts": {
+                    "type": "array",
+                    "description": "Body parts that are not text/plain (e.g. HTML); not included.",
+                    "items": { "type": "object", "required": ["index", "mediaType", "size"], "properties": { "index": { "type": "integer" }, "mediaType": { "type": "string" }, "size": { "type": "integer" } } }
+                  },
+                  "attachments": {
+                    "type": "array",
+                    "items": { "type": "object", "required": ["position", "name", "mediaType", "size"], "properties": { "position": { "type": "integer" }, "name": { "type": "string" }, "mediaType": { "type": "string" }, "size": { "type": "integer" } } }
+                  },
+                  "wasRead": { "type": "boolean" }
+                }
+              },
+              "ReplyRequest": {
+                "type": "object",
+                "required": ["text"],
+                "properties": { "text": { "type": "string", "minLength": 1, "description": "Plain text, at most 1 MiB (UTF-8)." } }
+              },
+              "ReplyResult": {
+                "type": "object",
+                "required": ["outcome", "messageId"],
+                "properties": {
+                  "outcome": { "type": "string", "enum": ["queued", "key_unusable"] },
+                  "keyProblem": { "type": "string", "enum": ["missing", "expired", "revoked", "unusable"] },
+                  "messageId": { "$ref": "#/components/schemas/ID" }
+                }
+              },
+              "StateRequest": {
+                "type": "object",
+                "required": ["state"],
+                "properties": { "state": { "type": "string", "enum": ["open", "awaiting_client", "closed"] } }
+              },
+              "AssignmentRequest": {
+                "type": "object",
+                "properties": { "assignedTo": { "oneOf": [{ "$ref": "#/components/schemas/ID" }, { "type": "null" }] } }
+              },
+              "Problem": {
+                "type": "object",
+                "required": ["error", "message"],
+                "properties": {
+                  "error": { "type": "string", "enum": ["unauthorized", "forbidden", "not_found", "bad_request", "bad_parameter", "unsupported_media_type", "payload_too_large", "unprocessable", "internal"] },
+                  "message": { "type": "string", "description": "A fixed text; never contains content or request data." }
+                }
+              }
+            }
+          }
+        }
+        """#
+}

@@ -1,0 +1,187 @@
+// Security: every counsellor-side content access of the web inbox and the JSON API goes through this type, so
+// access control and the audit trail live in one place. Rules:
+// - A thread of a field the account may not see is reported as not found (never "forbidden"), so IDs of other
+//   fields cannot be probed.
+// - Access check, audit entry and decryption happen in one store transaction: content is only returned after its
+//   audit row is committed with it.
+// - Audit entries carry the actor, thread and opaque IDs only, never content:
+//   web thread page → `threadViewed`; API thread fetch → `threadExported` (the content goes to another system);
+//   attachment → `attachmentDownloaded` (itemID message, count position); withheld body part (e.g. HTML) →
+//   `threadExported` (itemID message, count part index); reply → `replyQueued` (+ `threadStateChanged`);
+//   state → `threadStateChanged`; assignment → `threadAssigned`; deletion → `threadDeleted`;
+//   key change → `clientKeyChangeConfirmed`.
+
+public import Foundation
+import Logging
+public import ThreadStore
+
+/// The counsellor-side operations on threads, with access control and auditing (issue 8).
+///
+/// ```swift
+/// let inbox = CounsellorInbox(services: services)
+/// let page = try await inbox.list(for: counsellor, state: .new)
+/// let view = try await inbox.open(page[0].id, for: counsellor)      // audited, marks read
+/// ```
+public struct CounsellorInbox: Sendable {
+    let services: WebServices
+
+    /// Creates the inbox over the web services.
+    public init(services: WebServices) { self.services = services }
+
+    /// Why an inbox operation failed. Codes only; no content, no IDs.
+    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+        public enum Code: String, Sendable, Hashable {
+            /// No such thread (message, attachment), or the account may not see it.
+            case notFound
+            /// The account may see the thread but not do this (e.g. a counsellor deleting).
+            case forbidden
+            /// The request is not valid (bad state, empty reply, nothing to confirm).
+            case invalid
+        }
+
+        public let code: Code
+        init(_ code: Code) { self.code = code }
+        public var description: String { "CounsellorInbox.Failure(\(code.rawValue))" }
+    }
+
+    /// A page of threads the account may see.
+    public func list(for counsellor: Counsellor, state: InboxState? = nil, limit: Int = 50,
+                     after cursor: InboxCursor? = nil) async throws -> [InboxThread] {
+        let fields: Set<CounsellingField>? = counsellor.role == .teamLead ? nil : counsellor.fields
+        return try await services.store.read { tx in
+            try tx.listInbox(fields: fields, state: state, limit: limit, after: cursor)
+        }
+    }
+
+    /// Opens a thread for display and records the read (`event`: `threadViewed` for the web page,
+    /// `threadExported` for the API): marks it read, ends "new", audits, then decrypts — one transaction.
+    public func open(_ id: ThreadID, for counsellor: Counsellor,
+                     event: AuditEvent = .threadViewed) async throws -> InboxThreadView {
+        try await services.store.write { tx in
+            try Self.requireAccess(tx.reader, id, counsellor)
+            let view = try tx.reader.openInboxThread(id)
+            try tx.recordThreadRead(id, actor: counsellor.id, event: event)
+            return view
+        }
+    }
+
+    /// The list entry of a thread the account may see (no audit: metadata only).
+    public func summary(_ id: ThreadID, for counsellor: Counsellor) async throws -> InboxThread {
+        try await services.store.read { tx in try Self.requireAccess(tx, id, counsellor) }
+    }
+
+    /// Decrypts one attachment and audits the download.
+    public func attachment(_ id: ThreadID, message: StoredMessageID, position: Int,
+                           for counsellor: Counsellor) async throws -> StoredAttachment {
+        try await services.store.write { tx in
+            try Self.requireAccess(tx.reader, id, counsellor)
+            let attachment: StoredAttachment
+            do {
+                attachment = try tx.reader.attachment(thread: id, message: message, position: position)
+            } catch let error as ThreadStoreError where error.code == .messageNotFound {
+                throw Failure(.notFound)
+            }
+            try tx.recordAccess(.attachmentDownloaded, actor: counsellor.id, thread: id,
+                                itemID: message.unredactedDescription, count: position)
+            return attachment
+        }
+    }
+
+    /// The octets of a body part the inbox does not display (e.g. HTML), audited as an export of that part.
+    public func withheldPart(_ id: ThreadID, message: StoredMessageID, index: Int,
+                             for counsellor: Counsellor) async throws -> [UInt8] {
+        try await services.store.write { tx in
+            try Self.requireAccess(tx.reader, id, counsellor)
+            let body: [UInt8]
+            do {
+                body = try tx.reader.messageBody(thread: id, message: message)
+            } catch let error as ThreadStoreError where error.code == .messageNotFound {
+                throw Failure(.notFound)
+            }
+            guard let content = MessageDisplay.withheldContent(body, index: index) else { throw Failure(.notFound) }
+            try tx.recordAccess(.threadExported, actor: counsellor.id, thread: id,
+                                itemID: message.unredactedDescription, count: index)
+            return content
+        }
+    }
+
+    /// Queues a reply (no quoting: `text` is sent as written) through the one outbound funnel; audited
+    /// `replyQueued` with the actor in the reply's transaction.
+    public func reply(_ id: ThreadID, text: String, for counsellor: Counsellor) async throws -> ReplyOutcome {
+        _ = try await summary(id, for: counsellor)
+        guard !text.isEmpty, text.utf8.count <= ReplyComposer.maximumTextBytes else { throw Failure(.invalid) }
+        do {
+            return try await services.replies.queueReply(thread: id, text: text, counsellor: nil,
+                                                         actor: counsellor.id)
+        } catch let error as ThreadStoreError where error.code == .threadNotFound {
+            throw Failure(.notFound)  // deleted between the check and the reply
+        } catch let error as ReplyError where error.code == .invalidText {
+            throw Failure(.invalid)
+        }
+    }
+
+    /// Sets the stored state (audited with the actor).
+    public func setState(_ state: ThreadState, of id: ThreadID, for counsellor: Counsellor) async throws
+        -> InboxThread
+    {
+        try await services.store.write { tx in
+            try Self.requireAccess(tx.reader, id, counsellor)
+            try tx.setState(state, of: id, actor: counsellor.id)
+            guard let thread = try tx.reader.inboxThread(id) else { throw Failure(.notFound) }
+            return thread
+        }
+    }
+
+    /// Assigns a thread. Counsellors may assign a thread only to themselves or unassign it; team leads may assign
+    /// it to any active account.
+    public func assign(_ id: ThreadID, to account: AccountID?, for counsellor: Counsellor) async throws
+        -> InboxThread
+    {
+        if let account, account != counsellor.id, counsellor.role != .teamLead { throw Failure(.forbidden) }
+        return try await services.store.write { tx in
+            try Self.requireAccess(tx.reader, id, counsellor)
+            do {
+                try tx.assign(id, to: account, actor: counsellor.id)
+            } catch let error as ThreadStoreError where error.code == .invalidValue {
+                throw Failure(.invalid)  // no such (active) account
+            }
+            guard let thread = try tx.reader.inboxThread(id) else { throw Failure(.notFound) }
+            return thread
+        }
+    }
+
+    /// Confirms a client key change on the newer thread (audited).
+    public func confirmKeyChange(_ id: ThreadID, for counsellor: Counsellor) async throws {
+        try await services.store.write { tx in
+            try Self.requireAccess(tx.reader, id, counsellor)
+            do {
+                try tx.confirmClientKeyChange(of: id, actor: counsellor.id)
+            } catch let error as ThreadStoreError where error.code == .invalidValue {
+                throw Failure(.invalid)
+            }
+        }
+    }
+
+    /// Crypto-shreds a thread (team leads only; audited with the actor).
+    public func delete(_ id: ThreadID, for counsellor: Counsellor) async throws {
+        _ = try await summary(id, for: counsellor)
+        guard counsellor.role == .teamLead else { throw Failure(.forbidden) }
+        do {
+            try await services.store.deleteThread(id, actor: counsellor.id)
+        } catch let error as ThreadStoreError where error.code == .threadNotFound {
+            throw Failure(.notFound)
+        }
+        services.logger.info("thread deleted by a counsellor")
+    }
+
+    /// The thread if it exists and `counsellor` may see its field; else ``Failure/Code/notFound``.
+    @discardableResult
+    static func requireAccess(_ tx: ReadTransaction, _ id: ThreadID, _ counsellor: Counsellor) throws
+        -> InboxThread
+    {
+        guard let thread = try tx.inboxThread(id), counsellor.mayAccess(thread.summary.field) else {
+            throw Failure(.notFound)
+        }
+        return thread
+    }
+}

@@ -1,0 +1,349 @@
+// Security: renders the inbox pages. Every value goes through `HTML` interpolation (escaped). Mail content is
+// shown only inside `<pre class="mail-text">` blocks of the message area; the signature verdict, notices and
+// warnings are written by this page chrome outside that area, so mail content cannot imitate them in place.
+// Forms carry the session's CSRF token as a hidden field. No scripts, no inline styles, no external resources
+// (the CSP forbids them anyway).
+
+import Foundation
+import ThreadStore
+
+/// What every page needs: language, account, CSRF token.
+struct PageChrome {
+    let strings: InboxStrings
+    let counsellor: Counsellor
+    let csrfToken: String
+
+    var csrfField: HTML {
+        "<input type=\"hidden\" name=\"\(InboxAuthNames.csrfFormField)\" value=\"\(csrfToken)\">"
+    }
+
+    func date(_ date: Date) -> HTML {
+        let iso = ISO8601DateFormatter().string(from: date)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: strings.language == .german ? "de_DE" : "en_GB")
+        formatter.dateFormat = strings.language == .german ? "dd.MM.yyyy, HH:mm" : "d MMM yyyy, HH:mm"
+        return "<time datetime=\"\(iso)\">\(formatter.string(from: date))</time>"
+    }
+
+    /// A short, readable form of a thread ID (the first 8 hex digits); the full ID is in the link.
+    func shortID(_ id: ThreadID) -> String { String(id.unredactedDescription.prefix(8)) }
+
+    func threadURL(_ id: ThreadID) -> String { "/threads/\(id.unredactedDescription)" }
+
+    func assignee(_ account: AccountID?, names: [AccountID: String]) -> String {
+        guard let account else { return strings.nobody }
+        if account == counsellor.id { return counsellor.displayName }
+        return names[account] ?? String(account.unredactedDescription.prefix(8))
+    }
+}
+
+enum InboxPages {
+    /// The page frame: language, landmarks, skip link, header with account and logout, notice area.
+    static func layout(_ chrome: PageChrome, title: String, notice: InboxNotice? = nil, main: HTML) -> HTML {
+        let strings = chrome.strings
+        var noticeHTML = HTML.empty
+        if let notice {
+            let kind = if case .replyKeyUnusable = notice { "notice notice-warning" } else { "notice" }
+            noticeHTML = "<div class=\"\(kind)\" role=\"status\">\(strings.notice(notice))</div>"
+        }
+        return """
+            <!DOCTYPE html>
+            <html lang="\(strings.language.rawValue)">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="referrer" content="no-referrer">
+            <title>\(title) – \(strings.appName)</title>
+            <link rel="stylesheet" href="/static/app.css">
+            </head>
+            <body>
+            <a class="skip-link" href="#main">\(strings.skipToContent)</a>
+            <header class="site-header">
+            <p class="app-name">\(strings.appName)</p>
+            <nav aria-label="\(strings.mainNavigation)"><ul>
+            <li><a href="/threads">\(strings.inbox)</a></li>
+            </ul></nav>
+            <div class="account">\(strings.loggedInAs) <span class="account-name">\(chrome.counsellor.displayName)</span>
+            <form method="post" action="/logout" class="inline-form">\(chrome.csrfField)<button type="submit">\(strings.logout)</button></form>
+            </div>
+            </header>
+            <main id="main" tabindex="-1">
+            \(noticeHTML)
+            \(main)
+            </main>
+            </body>
+            </html>
+
+            """
+    }
+
+    // MARK: List
+
+    static func list(_ chrome: PageChrome, threads: [InboxThread], filter: InboxState?, next: InboxCursor?,
+                     names: [AccountID: String], notice: InboxNotice?) -> HTML {
+        let strings = chrome.strings
+        let all: HTML = "<option value=\"\"\(filter == nil ? " selected" : "")>\(strings.filterAll)</option>"
+        let options = HTML(joining: [all] + InboxState.allCases.map { state -> HTML in
+            "<option value=\"\(state.rawValue)\"\(filter == state ? " selected" : "")>\(strings.state(state))</option>"
+        })
+        let rows = threads.map { thread -> HTML in
+            let summary = thread.summary
+            let unread: HTML = summary.unreadCount > 0
+                ? "<strong>\(summary.unreadCount)</strong>" : "\(summary.unreadCount)"
+            return """
+                <tr class="state-\(thread.state.rawValue)">
+                <th scope="row"><a href="\(chrome.threadURL(thread.id))">#\(chrome.shortID(thread.id))</a></th>
+                <td>\(summary.field.rawValue)</td>
+                <td><span class="badge badge-\(thread.state.rawValue)">\(strings.state(thread.state))</span></td>
+                <td class="number">\(unread)</td>
+                <td class="number">\(summary.messageCount)</td>
+                <td>\(chrome.date(summary.lastActivityAt))</td>
+                <td>\(chrome.assignee(thread.assignedTo, names: names))</td>
+                </tr>
+
+                """
+        }
+        let table: HTML = threads.isEmpty
+            ? "<p>\(strings.noThreads)</p>"
+            : """
+                <table class="threads">
+                <caption>\(strings.listCaption)</caption>
+                <thead><tr>
+                <th scope="col">\(strings.threadColumn)</th><th scope="col">\(strings.fieldColumn)</th>
+                <th scope="col">\(strings.stateColumn)</th><th scope="col">\(strings.unreadColumn)</th>
+                <th scope="col">\(strings.messagesColumn)</th><th scope="col">\(strings.lastActivityColumn)</th>
+                <th scope="col">\(strings.assigneeColumn)</th>
+                </tr></thead>
+                <tbody>
+                \(rows)</tbody>
+                </table>
+                """
+        var pager = HTML.empty
+        if let next {
+            var query = "after=\(next.text)"
+            if let filter { query += "&state=\(filter.rawValue)" }
+            pager = "<p class=\"pager\"><a href=\"/threads?\(query)\" rel=\"next\">\(strings.nextPage)</a></p>"
+        }
+        let main: HTML = """
+            <h1>\(strings.threadsHeading)</h1>
+            <form method="get" action="/threads" class="filter">
+            <label for="state-filter">\(strings.filterLabel)</label>
+            <select id="state-filter" name="state">\(options)</select>
+            <button type="submit">\(strings.filterApply)</button>
+            </form>
+            \(table)
+            \(pager)
+            """
+        return layout(chrome, title: strings.threadsHeading, notice: notice, main: main)
+    }
+
+    // MARK: Thread
+
+    static func thread(_ chrome: PageChrome, view: InboxThreadView, accessible: Set<ThreadID>,
+                       names: [AccountID: String], notice: InboxNotice?) -> HTML {
+        let strings = chrome.strings
+        let thread = view.thread
+        let base = chrome.threadURL(thread.id)
+        let fingerprint = view.clientKey.unredactedDescription
+
+        let messages = view.messages.map { message(chrome, $0, base: base) }
+
+        var keyChange = HTML.empty
+        if let change = view.keyChange {
+            keyChange = keyChangeSection(chrome, change, base: base, accessible: accessible)
+        }
+
+        let isMine = thread.assignedTo == chrome.counsellor.id
+        let assignForm: HTML = """
+            <form method="post" action="\(base)/assignment">\(chrome.csrfField)
+            <input type="hidden" name="assignee" value="\(isMine ? "none" : "me")">
+            <button type="submit">\(isMine ? strings.unassign : strings.assignToMe)</button>
+            </form>
+            """
+        let closed = thread.state == .closed
+        let stateForm: HTML = """
+            <form method="post" action="\(base)/state">\(chrome.csrfField)
+            <input type="hidden" name="state" value="\(closed ? "open" : "closed")">
+            <button type="submit">\(closed ? strings.reopen : strings.close)</button>
+            </form>
+            """
+        let deleteLink: HTML = chrome.counsellor.role == .teamLead
+            ? "<a class=\"button danger\" href=\"\(base)/delete\">\(strings.delete)</a>" : .empty
+
+        let main: HTML = """
+            <p><a href="/threads">← \(strings.backToList)</a></p>
+            <h1>\(strings.threadHeading) #\(chrome.shortID(thread.id))</h1>
+            <section aria-labelledby="details-heading" class="details">
+            <h2 id="details-heading">\(strings.detailsHeading)</h2>
+            <dl>
+            <dt>\(strings.fieldColumn)</dt><dd>\(thread.summary.field.rawValue)</dd>
+            <dt>\(strings.stateColumn)</dt><dd><span class="badge badge-\(thread.state.rawValue)">\(strings.state(thread.state))</span></dd>
+            <dt>\(strings.assigneeColumn)</dt><dd>\(chrome.assignee(thread.assignedTo, names: names))</dd>
+            <dt>\(strings.created)</dt><dd>\(chrome.date(thread.summary.createdAt))</dd>
+            <dt>\(strings.clientKey)</dt><dd><code class="fingerprint">\(fingerprint)</code></dd>
+            </dl>
+            </section>
+            \(keyChange)
+            <section aria-labelledby="actions-heading" class="actions">
+            <h2 id="actions-heading">\(strings.actionsHeading)</h2>
+            <div class="action-row">\(assignForm)\(stateForm)\(deleteLink)</div>
+            </section>
+            <section aria-labelledby="messages-heading">
+            <h2 id="messages-heading">\(strings.messagesHeading)</h2>
+            <ol class="messages">
+            \(messages)</ol>
+            </section>
+            <section aria-labelledby="reply-heading" class="reply">
+            <h2 id="reply-heading">\(strings.replyHeading)</h2>
+            <form method="post" action="\(base)/reply">\(chrome.csrfField)
+            <label for="reply-text">\(strings.replyLabel)</label>
+            <textarea id="reply-text" name="text" rows="10" required aria-describedby="reply-hint"></textarea>
+            <p id="reply-hint" class="hint">\(strings.replyHint)</p>
+            <button type="submit">\(strings.replySend)</button>
+            </form>
+            </section>
+            """
+        return layout(chrome, title: "\(strings.threadHeading) #\(chrome.shortID(thread.id))", notice: notice,
+                      main: main)
+    }
+
+    /// One message: chrome (direction, time, signature verdict, subject) in a header, then the mail text.
+    private static func message(_ chrome: PageChrome, _ message: InboxMessage, base: String) -> HTML {
+        let strings = chrome.strings
+        let messageURL = "\(base)/messages/\(message.id.unredactedDescription)"
+        let inbound = message.direction == .inbound
+        let display = MessageDisplay(body: message.body)
+        let bodyParts = display.parts.map { part -> HTML in
+            switch part {
+            case .text(let text):
+                "<pre class=\"mail-text\">\(text)</pre>"
+            case .withheld(let index, let mediaType, let size):
+                """
+                <p class="withheld">\(strings.withheldPart)
+                <a href="\(messageURL)/parts/\(index)" download>\(mediaType), \(size) \(strings.bytes) – \(strings.download)</a></p>
+                """
+            }
+        }
+        var attachments = HTML.empty
+        if !message.attachments.isEmpty {
+            let items = message.attachments.map { attachment -> HTML in
+                """
+                <li><a href="\(messageURL)/attachments/\(attachment.position)" download>\(MessageDisplay.safeFileName(attachment.name))</a>
+                (\(MessageDisplay.safeFileName(attachment.mediaType)), \(attachment.size) \(strings.bytes))</li>
+                """
+            }
+            attachments = """
+                <div class="attachments"><h4>\(strings.attachments)</h4><ul>\(items)</ul></div>
+                """
+        }
+        let verdict: HTML = inbound
+            ? """
+              <dt>\(strings.signature)</dt><dd><span class="verdict verdict-\(verdictClass(message.verdict))">\(strings.verdict(message.verdict))</span></dd>
+              """
+            : .empty
+        let unread: HTML = inbound && !message.wasRead ? " <span class=\"badge badge-new\">\(strings.unreadMarker)</span>" : .empty
+        return """
+            <li class="message \(inbound ? "inbound" : "outbound")" id="m-\(message.id.unredactedDescription)">
+            <article>
+            <header class="message-meta">
+            <h3>\(inbound ? strings.fromClient : strings.fromCounsellor)\(unread)</h3>
+            <dl>
+            <dt>\(strings.received)</dt><dd>\(chrome.date(message.receivedAt))</dd>
+            \(verdict)
+            <dt>\(strings.subject)</dt><dd class="subject">\(message.subject)</dd>
+            </dl>
+            </header>
+            <div class="mail-content" aria-label="\(strings.messageBody)">
+            \(bodyParts.isEmpty ? ["<p class=\"hint\">\(strings.emptyBody)</p>"] : bodyParts)
+            </div>
+            \(attachments)
+            </article>
+            </li>
+
+            """
+    }
+
+    private static func verdictClass(_ code: SignatureVerdictCode) -> String {
+        switch code {
+        case .valid: "valid"
+        case .bad: "bad"
+        case .unsigned, .missingKey, .validButUntrusted, .notApplicable: "unverified"
+        }
+    }
+
+    private static func keyChangeSection(_ chrome: PageChrome, _ change: ClientKeyChange, base: String,
+                                         accessible: Set<ThreadID>) -> HTML {
+        let strings = chrome.strings
+        func link(_ other: KeyChangeThread) -> HTML {
+            accessible.contains(other.id)
+                ? "<a href=\"\(chrome.threadURL(other.id))\">#\(chrome.shortID(other.id))</a> (\(chrome.date(other.createdAt)))"
+                : "#\(chrome.shortID(other.id)) \(strings.noAccessToThread)"
+        }
+        let earlier = change.otherThreads.filter(\.isEarlier)
+        let later = change.otherThreads.filter { !$0.isEarlier }
+        var parts: [HTML] = []
+        if !earlier.isEmpty {
+            if let confirmed = change.confirmedAt {
+                parts.append("<p>\(strings.keyChangeConfirmed) \(chrome.date(confirmed)).</p>")
+            } else {
+                parts.append("<p>\(strings.keyChangeWarning)</p>")
+            }
+            parts.append("<p>\(strings.keyChangeEarlier) \(earlier.map(link))</p>")
+            if change.needsConfirmation {
+                parts.append("""
+                    <form method="post" action="\(base)/key-change">\(chrome.csrfField)
+                    <button type="submit">\(strings.keyChangeConfirm)</button>
+                    </form>
+                    """)
+            }
+        }
+        if !later.isEmpty {
+            parts.append("<p>\(strings.keyChangeLater) \(later.map(link))</p>")
+        }
+        let warning = change.needsConfirmation ? " warning" : ""
+        return """
+            <section aria-labelledby="key-change-heading" class="key-change\(warning)" role="note">
+            <h2 id="key-change-heading">\(strings.keyChangeHeading)</h2>
+            \(parts)
+            </section>
+            """
+    }
+
+    // MARK: Delete
+
+    static func confirmDelete(_ chrome: PageChrome, thread: InboxThread) -> HTML {
+        let strings = chrome.strings
+        let base = chrome.threadURL(thread.id)
+        let main: HTML = """
+            <h1>\(strings.deleteHeading) #\(chrome.shortID(thread.id))</h1>
+            <p>\(strings.deleteExplanation)</p>
+            <form method="post" action="\(base)/delete">\(chrome.csrfField)
+            <input type="hidden" name="confirm" value="yes">
+            <button type="submit" class="danger">\(strings.deleteConfirm)</button>
+            <a class="button" href="\(base)">\(strings.cancel)</a>
+            </form>
+            """
+        return layout(chrome, title: strings.deleteHeading, main: main)
+    }
+
+    // MARK: Errors
+
+    static func error(_ chrome: PageChrome?, strings: InboxStrings, title: String, text: String) -> HTML {
+        let main: HTML = """
+            <h1>\(title)</h1>
+            <p>\(text)</p>
+            <p><a href="/threads">\(strings.backToList)</a></p>
+            """
+        guard let chrome else {
+            return """
+                <!DOCTYPE html>
+                <html lang="\(strings.language.rawValue)">
+                <head><meta charset="utf-8"><title>\(title)</title><link rel="stylesheet" href="/static/app.css"></head>
+                <body><main id="main">\(main)</main></body>
+                </html>
+
+                """
+        }
+        return layout(chrome, title: title, main: main)
+    }
+}

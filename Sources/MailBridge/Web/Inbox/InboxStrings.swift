@@ -1,0 +1,206 @@
+import ThreadStore
+
+/// The fixed texts of the web inbox, German (default) and English. Nothing here is built from request or mail
+/// data; pages insert values through ``HTML`` interpolation.
+struct InboxStrings: Sendable {
+    let language: InterfaceLanguage
+
+    static func `for`(_ language: InterfaceLanguage) -> InboxStrings { InboxStrings(language: language) }
+
+    private var german: Bool { language == .german }
+    private func t(_ de: String, _ en: String) -> String { german ? de : en }
+
+    var appName: String { t("MailBridge – Beratungspostfach", "MailBridge – counselling inbox") }
+    var skipToContent: String { t("Zum Inhalt springen", "Skip to content") }
+    var mainNavigation: String { t("Hauptnavigation", "Main navigation") }
+    var inbox: String { t("Posteingang", "Inbox") }
+    var loggedInAs: String { t("Angemeldet als", "Logged in as") }
+    var logout: String { t("Abmelden", "Log out") }
+
+    // List
+    var threadsHeading: String { t("Anfragen", "Threads") }
+    var filterLabel: String { t("Status", "State") }
+    var filterAll: String { t("Alle", "All") }
+    var filterApply: String { t("Anzeigen", "Show") }
+    var threadColumn: String { t("Anfrage", "Thread") }
+    var fieldColumn: String { t("Beratungsfeld", "Field") }
+    var stateColumn: String { t("Status", "State") }
+    var unreadColumn: String { t("Ungelesen", "Unread") }
+    var messagesColumn: String { t("Nachrichten", "Messages") }
+    var lastActivityColumn: String { t("Letzte Aktivität", "Last activity") }
+    var assigneeColumn: String { t("Zugewiesen an", "Assigned to") }
+    var nobody: String { t("niemand", "nobody") }
+    var noThreads: String { t("Keine Anfragen.", "No threads.") }
+    var nextPage: String { t("Ältere Anfragen", "Older threads") }
+    var listCaption: String {
+        t("Anfragen Ihrer Beratungsfelder, neueste Aktivität zuerst. Betreff und Absender werden erst in der "
+            + "Anfrage entschlüsselt.",
+          "Threads of your counselling fields, most recent activity first. Subject and sender are decrypted only "
+            + "inside the thread.")
+    }
+
+    func state(_ state: InboxState) -> String {
+        switch state {
+        case .new: t("neu", "new")
+        case .open: t("offen", "open")
+        case .awaitingClient: t("wartet auf Klient*in", "waiting for client")
+        case .closed: t("geschlossen", "closed")
+        }
+    }
+
+    // Thread view
+    var threadHeading: String { t("Anfrage", "Thread") }
+    var backToList: String { t("Zurück zur Liste", "Back to the list") }
+    var detailsHeading: String { t("Angaben", "Details") }
+    var clientKey: String { t("Schlüssel der Klient*in", "Client key") }
+    var created: String { t("Begonnen", "Started") }
+    var messagesHeading: String { t("Nachrichten (älteste zuerst)", "Messages (oldest first)") }
+    var fromClient: String { t("Von der Klient*in", "From the client") }
+    var fromCounsellor: String { t("Antwort der Beratung", "Reply from the counselling service") }
+    var received: String { t("Eingegangen", "Received") }
+    var subject: String { t("Betreff", "Subject") }
+    var signature: String { t("Signatur", "Signature") }
+    var unreadMarker: String { t("neu", "new") }
+    var messageBody: String { t("Nachrichtentext", "Message text") }
+    var attachments: String { t("Anhänge", "Attachments") }
+    var download: String { t("herunterladen", "download") }
+    var bytes: String { t("Bytes", "bytes") }
+    var withheldPart: String {
+        t("Dieser Teil (z. B. HTML) wird aus Sicherheitsgründen nicht angezeigt.",
+          "This part (e.g. HTML) is not displayed for security reasons.")
+    }
+    var emptyBody: String { t("(kein Text)", "(no text)") }
+
+    func verdict(_ code: SignatureVerdictCode) -> String {
+        switch code {
+        case .valid: t("gültig (Schlüssel dieser Anfrage)", "valid (this thread's key)")
+        case .validButUntrusted:
+            t("gültig, aber nicht vom Schlüssel dieser Anfrage", "valid, but not by this thread's key")
+        case .unsigned: t("nicht signiert", "not signed")
+        case .bad: t("UNGÜLTIG – Inhalt möglicherweise verändert", "INVALID – content may have been altered")
+        case .missingKey: t("nicht prüfbar (Schlüssel unbekannt)", "cannot be checked (unknown key)")
+        case .notApplicable: t("–", "–")
+        }
+    }
+
+    // Actions
+    var actionsHeading: String { t("Bearbeiten", "Actions") }
+    var assignToMe: String { t("Mir zuweisen", "Assign to me") }
+    var unassign: String { t("Zuweisung aufheben", "Unassign") }
+    var close: String { t("Schließen", "Close") }
+    var reopen: String { t("Wieder öffnen", "Reopen") }
+    var delete: String { t("Löschen …", "Delete …") }
+    var replyHeading: String { t("Antworten", "Reply") }
+    var replyLabel: String { t("Ihre Antwort (wird verschlüsselt gesendet)", "Your reply (sent encrypted)") }
+    var replySend: String { t("Antwort senden", "Send reply") }
+    var replyHint: String {
+        t("Die Nachricht der Klient*in wird nicht zitiert.", "The client's message is not quoted.")
+    }
+
+    // Key change
+    var keyChangeHeading: String { t("Schlüsselwechsel", "Key change") }
+    var keyChangeWarning: String {
+        t("Von derselben Adresse gibt es in diesem Beratungsfeld eine frühere Anfrage mit einem anderen "
+            + "Schlüssel. Entweder hat die Klient*in einen neuen Schlüssel, oder jemand anderes benutzt die Adresse. "
+            + "Prüfen Sie den Schlüssel auf einem anderen Weg, bevor Sie Inhalte der früheren Anfrage aufgreifen.",
+          "An earlier thread in this field came from the same address with another key. Either the client has a "
+            + "new key, or someone else uses the address. Check the key by other means before you refer to the "
+            + "earlier thread.")
+    }
+    var keyChangeLater: String {
+        t("Von derselben Adresse gibt es eine spätere Anfrage mit einem anderen Schlüssel:",
+          "A later thread came from the same address with another key:")
+    }
+    var keyChangeEarlier: String { t("Frühere Anfrage:", "Earlier thread:") }
+    var keyChangeConfirm: String {
+        t("Ich habe geprüft: dieselbe Klient*in, neuer Schlüssel", "I checked: same client, new key")
+    }
+    var keyChangeConfirmed: String { t("Schlüsselwechsel bestätigt am", "Key change confirmed on") }
+    var noAccessToThread: String { t("(kein Zugriff)", "(no access)") }
+
+    // Delete
+    var deleteHeading: String { t("Anfrage endgültig löschen", "Delete thread for good") }
+    var deleteExplanation: String {
+        t("Alle Nachrichten, Anhänge und wartenden Antworten dieser Anfrage werden unwiderruflich vernichtet "
+            + "(der Schlüssel der Anfrage wird gelöscht). Das Audit-Protokoll vermerkt nur, dass gelöscht wurde.",
+          "All messages, attachments and queued replies of this thread are destroyed irreversibly (the thread's "
+            + "key is deleted). The audit log records only that it was deleted.")
+    }
+    var deleteConfirm: String { t("Ja, endgültig löschen", "Yes, delete for good") }
+    var cancel: String { t("Abbrechen", "Cancel") }
+    var deleteOnlyTeamLeads: String {
+        t("Nur Teamleitungen dürfen Anfragen löschen.", "Only team leads may delete threads.")
+    }
+
+    // Notices (after a POST, shown by the page chrome)
+    func notice(_ notice: InboxNotice) -> String {
+        switch notice {
+        case .replyQueued: t("Die Antwort wurde verschlüsselt in den Versand gegeben.",
+                             "The reply was encrypted and queued for sending.")
+        case .replyKeyUnusable(let problem):
+            t("Der Schlüssel der Klient*in ist nicht nutzbar (\(keyProblem(problem))). Die Antwort wurde "
+                + "gespeichert, an die Klient*in ging nur der Hinweis, dass eine Antwort wartet.",
+              "The client's key cannot be used (\(keyProblem(problem))). The reply was stored; only the notice "
+                + "that a reply is waiting was sent to the client.")
+        case .stateChanged: t("Der Status wurde geändert.", "The state was changed.")
+        case .assigned: t("Die Anfrage ist Ihnen zugewiesen.", "The thread is assigned to you.")
+        case .unassigned: t("Die Zuweisung wurde aufgehoben.", "The thread was unassigned.")
+        case .keyChangeConfirmed: t("Der Schlüsselwechsel wurde bestätigt.", "The key change was confirmed.")
+        case .deleted: t("Die Anfrage wurde endgültig gelöscht.", "The thread was deleted for good.")
+        }
+    }
+
+    func keyProblem(_ problem: ReplyOutcome.KeyProblem) -> String {
+        switch problem {
+        case .missing: t("fehlt", "missing")
+        case .expired: t("abgelaufen", "expired")
+        case .revoked: t("widerrufen", "revoked")
+        case .unusable: t("unbrauchbar", "unusable")
+        }
+    }
+
+    // Errors
+    var notFoundTitle: String { t("Nicht gefunden", "Not found") }
+    var notFoundText: String {
+        t("Diese Anfrage gibt es nicht, oder Sie haben keinen Zugriff darauf.",
+          "This thread does not exist, or you have no access to it.")
+    }
+    var badRequestTitle: String { t("Ungültige Eingabe", "Invalid input") }
+    var badRequestText: String { t("Die Eingabe konnte nicht verarbeitet werden.", "The input could not be processed.") }
+    var forbiddenTitle: String { t("Nicht erlaubt", "Not allowed") }
+    var tooLargeText: String { t("Die Eingabe ist zu groß.", "The input is too large.") }
+    var replyEmpty: String { t("Die Antwort ist leer oder zu lang.", "The reply is empty or too long.") }
+    var serverErrorTitle: String { t("Fehler", "Error") }
+    var serverErrorText: String {
+        t("Die Aktion ist fehlgeschlagen. Bitte versuchen Sie es später erneut.",
+          "The action failed. Please try again later.")
+    }
+}
+
+/// A fixed message shown after an action (passed as `?notice=` in the redirect, Post/Redirect/Get).
+enum InboxNotice: Hashable, Sendable {
+    case replyQueued
+    case replyKeyUnusable(ReplyOutcome.KeyProblem)
+    case stateChanged, assigned, unassigned, keyChangeConfirmed, deleted
+
+    /// The query value.
+    var code: String {
+        switch self {
+        case .replyQueued: "reply-queued"
+        case .replyKeyUnusable(let problem): "reply-key-\(problem.rawValue)"
+        case .stateChanged: "state-changed"
+        case .assigned: "assigned"
+        case .unassigned: "unassigned"
+        case .keyChangeConfirmed: "key-change-confirmed"
+        case .deleted: "deleted"
+        }
+    }
+
+    /// Parses a query value; unknown codes are ignored (nil).
+    init?(code: String) {
+        let all: [InboxNotice] = [.replyQueued, .stateChanged, .assigned, .unassigned, .keyChangeConfirmed, .deleted]
+            + ReplyOutcome.KeyProblem.allCases.map { .replyKeyUnusable($0) }
+        guard let notice = all.first(where: { $0.code == code }) else { return nil }
+        self = notice
+    }
+}

@@ -1,0 +1,62 @@
+/// `/static/app.css`: the only stylesheet (served from this origin, as the CSP requires). Visible focus,
+/// sufficient contrast, no external fonts or images.
+enum InboxStylesheet {
+    static let path = "/static/app.css"
+
+    static let css = """
+        :root { --fg: #1b1b1b; --bg: #ffffff; --muted: #5a5a5a; --accent: #0b4f8a; --line: #c8c8c8;
+          --warn-bg: #fff4d6; --warn-fg: #5c3d00; --bad-bg: #fde2e2; --bad-fg: #7a0b0b; --ok-bg: #e3f4e6;
+          --ok-fg: #14532d; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 16px/1.5 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
+        a { color: var(--accent); }
+        :focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px; }
+        .skip-link { position: absolute; left: -9999px; }
+        .skip-link:focus { left: 1rem; top: 1rem; background: var(--bg); padding: .5rem; z-index: 10; }
+        .site-header { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; justify-content: space-between;
+          padding: .5rem 1rem; border-bottom: 1px solid var(--line); background: #f3f6f9; }
+        .site-header ul { list-style: none; margin: 0; padding: 0; display: flex; gap: 1rem; }
+        .app-name { font-weight: 600; margin: 0; }
+        main { padding: 1rem; max-width: 70rem; margin: 0 auto; }
+        .inline-form { display: inline; }
+        button, .button { font: inherit; padding: .35rem .8rem; border: 1px solid var(--accent); border-radius: 4px;
+          background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; display: inline-block; }
+        .button:not(.danger) { background: var(--bg); color: var(--accent); }
+        .danger, button.danger { background: #9b1c1c; border-color: #9b1c1c; color: #fff; }
+        table.threads { border-collapse: collapse; width: 100%; }
+        table.threads caption { text-align: left; color: var(--muted); padding: .25rem 0; }
+        table.threads th, table.threads td { border-bottom: 1px solid var(--line); padding: .4rem; text-align: left; }
+        td.number { text-align: right; }
+        .badge { display: inline-block; padding: 0 .4rem; border-radius: 3px; border: 1px solid var(--line);
+          font-size: .9em; }
+        .badge-new { background: #dbeafe; border-color: #1d4ed8; }
+        .badge-closed { color: var(--muted); }
+        .filter { margin: 1rem 0; display: flex; gap: .5rem; align-items: center; }
+        .details dl, .message-meta dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem;
+          margin: 0; }
+        .details dt, .message-meta dt { font-weight: 600; }
+        .details dd, .message-meta dd { margin: 0; }
+        .fingerprint { word-break: break-all; }
+        .action-row { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; }
+        .messages { list-style: none; padding: 0; }
+        .message { border: 1px solid var(--line); border-radius: 4px; margin: 1rem 0; }
+        .message.outbound { border-left: 4px solid var(--accent); }
+        .message-meta { background: #f6f6f6; padding: .5rem .75rem; border-bottom: 1px solid var(--line); }
+        .message-meta h3 { margin: 0 0 .25rem; font-size: 1rem; }
+        .mail-content { padding: .5rem .75rem; }
+        .mail-text { white-space: pre-wrap; word-wrap: break-word; font: inherit; margin: 0 0 .5rem; }
+        .verdict { padding: 0 .4rem; border-radius: 3px; }
+        .verdict-valid { background: var(--ok-bg); color: var(--ok-fg); }
+        .verdict-bad { background: var(--bad-bg); color: var(--bad-fg); font-weight: 700; }
+        .verdict-unverified { background: var(--warn-bg); color: var(--warn-fg); }
+        .attachments { padding: 0 .75rem .5rem; }
+        .attachments h4 { margin: .25rem 0; }
+        .withheld, .hint { color: var(--muted); }
+        .notice { border: 1px solid #1d4ed8; background: #eff6ff; padding: .5rem .75rem; margin: .5rem 0; }
+        .notice-warning, .key-change.warning { border: 1px solid #b45309; background: var(--warn-bg);
+          color: var(--warn-fg); }
+        .key-change { padding: .25rem .75rem; margin: 1rem 0; border: 1px solid var(--line); }
+        .reply textarea { width: 100%; font: inherit; padding: .5rem; }
+        .reply label { display: block; font-weight: 600; margin-bottom: .25rem; }
+        """
+}

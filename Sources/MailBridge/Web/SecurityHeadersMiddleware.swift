@@ -1,0 +1,40 @@
+// Security: sets the browser-side protections on every response of the web inbox and API, including error
+// responses and 404s: a Content-Security-Policy that allows no script, no remote content, no framing and forms only
+// to this origin; no MIME sniffing; no Referer (thread IDs are in URLs); no caching of decrypted pages.
+
+public import Hummingbird
+
+/// Adds the security headers to every response (issue 8). Register it first, so it wraps authentication,
+/// CSRF checks and the not-found responder too.
+public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The Content-Security-Policy of every response (W3C CSP Level 3): nothing by default, the stylesheet and
+    /// images from this origin, forms only to this origin, never framed, no `<base>`.
+    public static var contentSecurityPolicy: String {
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+            + "base-uri 'none'"
+    }
+
+    /// The header fields set on every response.
+    public static var fields: HTTPFields {
+        [
+            .contentSecurityPolicy: contentSecurityPolicy,
+            .xContentTypeOptions: "nosniff",
+            HTTPFields.Element.Name("Referrer-Policy")!: "no-referrer",
+            .cacheControl: "no-store",
+        ]
+    }
+
+    public init() {}
+
+    public func handle(_ request: Request, context: Context,
+                       next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        }
+        for field in Self.fields { response.headers[field.name] = field.value }
+        return response
+    }
+}

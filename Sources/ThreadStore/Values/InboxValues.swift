@@ -1,0 +1,132 @@
+// Security: values of the counsellor-side inbox. Listing values carry metadata only (IDs, field, state, times,
+// counts, assignee); the decrypted thread view carries content and redacts it in `description`. Paging cursors
+// arrive from URLs and validate on init.
+
+public import Foundation
+
+/// The state a counsellor sees for a thread: the stored ``ThreadState`` plus "new".
+///
+/// A thread is **new** while it is open, no counsellor has opened it yet (web page or API fetch) and it has no
+/// counsellor reply. Opening it once makes it "open" for everyone; an inbound message after that keeps it
+/// "open" (its unread count shows the news).
+public enum InboxState: String, Hashable, Sendable, CaseIterable {
+    case new
+    case open
+    case awaitingClient = "awaiting_client"
+    case closed
+}
+
+/// A thread in a counsellor's list: metadata only, nothing decrypted.
+public struct InboxThread: Hashable, Sendable, CustomStringConvertible {
+    /// IDs, field, stored state, times and counts.
+    public var summary: ThreadSummary
+    /// The state shown to counsellors.
+    public var state: InboxState
+    /// The account the thread is assigned to, if any.
+    public var assignedTo: AccountID?
+    /// When a counsellor first opened the thread.
+    public var firstViewedAt: Date?
+
+    /// The thread's ID.
+    public var id: ThreadID { summary.id }
+
+    public var description: String { "InboxThread(\(summary.id), \(state.rawValue), unread: \(summary.unreadCount))" }
+}
+
+/// Where the next page of ``ReadTransaction/listInbox(fields:state:limit:after:)`` starts: the last thread of a page
+/// (keyset paging on last activity and ID, stable while new mail arrives).
+public struct InboxCursor: Hashable, Sendable, CustomStringConvertible {
+    /// The last activity of the last listed thread, in store milliseconds.
+    public var lastActivityMilliseconds: Int64
+    /// The ID of the last listed thread.
+    public var id: ThreadID
+
+    /// The cursor after `thread`.
+    public init(after thread: InboxThread) {
+        lastActivityMilliseconds = thread.summary.lastActivityAt.storeMilliseconds
+        id = thread.id
+    }
+
+    /// Parses the text form `<milliseconds>.<thread id>` (from a URL); nil if malformed.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count <= 16, parts[0].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+            let milliseconds = Int64(parts[0]), let id = try? ThreadID(String(parts[1]))
+        else { return nil }
+        lastActivityMilliseconds = milliseconds
+        self.id = id
+    }
+
+    /// The text form for URLs and JSON.
+    public var text: String { "\(lastActivityMilliseconds).\(id.unredactedDescription)" }
+    public var description: String { "InboxCursor(<redacted>)" }
+}
+
+/// The metadata of a stored attachment (content not decrypted).
+public struct AttachmentInfo: Hashable, Sendable, CustomStringConvertible {
+    /// Position within its message (0-based), the key for downloading it.
+    public var position: Int
+    /// The file name as the sender gave it (decrypted).
+    public var name: String
+    /// The media type as the sender declared it (decrypted; never trusted for rendering).
+    public var mediaType: String
+    /// Size in octets.
+    public var size: Int
+
+    public var description: String { "AttachmentInfo(#\(position), \(size) bytes)" }
+}
+
+/// A decrypted message for display: everything but attachment content.
+public struct InboxMessage: Hashable, Sendable, CustomStringConvertible {
+    public var id: StoredMessageID
+    public var direction: MessageDirection
+    public var subject: String
+    /// The raw decrypted MIME entity (or bare text for inline PGP).
+    public var body: [UInt8]
+    public var attachments: [AttachmentInfo]
+    public var verdict: SignatureVerdictCode
+    public var receivedAt: Date
+    /// Whether it was read before this view (outbound messages are always read).
+    public var wasRead: Bool
+
+    public var description: String { "InboxMessage(\(id), \(direction), \(body.count) bytes, <redacted>)" }
+}
+
+/// Another thread of the same counselling field written from the same client address with a different key.
+public struct KeyChangeThread: Hashable, Sendable, CustomStringConvertible {
+    public var id: ThreadID
+    public var createdAt: Date
+    /// True if that thread is older than the one being looked at (the client's key changed since).
+    public var isEarlier: Bool
+
+    public var description: String { "KeyChangeThread(\(id), earlier: \(isEarlier))" }
+}
+
+/// What is known about a client key change for a thread (see ``ReadTransaction/clientKeyChange(of:)``).
+public struct ClientKeyChange: Hashable, Sendable, CustomStringConvertible {
+    /// Threads of the same field and address with another key, oldest first.
+    public var otherThreads: [KeyChangeThread]
+    /// When a counsellor confirmed that this thread's key belongs to the client of the earlier threads.
+    public var confirmedAt: Date?
+
+    /// True if an earlier thread with another key exists and nobody confirmed the change yet.
+    public var needsConfirmation: Bool { confirmedAt == nil && otherThreads.contains(where: \.isEarlier) }
+
+    public var description: String {
+        "ClientKeyChange(others: \(otherThreads.count), confirmed: \(confirmedAt != nil))"
+    }
+}
+
+/// A thread opened for a counsellor: list metadata, client identity and messages (oldest first).
+public struct InboxThreadView: Sendable, CustomStringConvertible {
+    public var thread: InboxThread
+    /// The client's key fingerprint (decrypted).
+    public var clientKey: ClientKeyFingerprint
+    /// The client's address (decrypted).
+    public var clientAddress: ClientAddress
+    public var messages: [InboxMessage]
+    /// Set when the same address wrote in this field with another key.
+    public var keyChange: ClientKeyChange?
+
+    public var description: String { "InboxThreadView(\(thread.id), messages: \(messages.count))" }
+}
