@@ -1,0 +1,178 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MailBridge
+import PGPShim
+import TestSupport
+import Testing
+import ThreadStore
+
+/// The web inbox over real parts: a pipeline harness (GnuPG, ThreadStore file, client keyring), a real
+/// `ReplyComposer`, the inbox and API routes behind the security headers and ``TestLoginMiddleware``, and three
+/// accounts (rows in the store, so assignment works): `berater` (counsellor, field of the harness mailbox,
+/// German), `fremd` (counsellor of another field, English) and `leitung` (team lead, German).
+final class WebHarness: @unchecked Sendable {
+    let pipe: PipelineHarness
+    let services: WebServices
+    let accounts: [String: Counsellor]
+    static let clientAddress = "klient@example.net"
+    static let otherField = "familie"
+    private var clientKey: KeyFingerprint?
+    private var mailCounter = 0
+
+    var store: ThreadStore { pipe.store }
+
+    init() async throws {
+        pipe = try await PipelineHarness()
+        let replies = ReplyComposer(store: pipe.store, pgp: pipe.pgp, mailboxes: [pipe.mailbox],
+                                    logger: pipe.logs.logger("reply"))
+        services = WebServices(store: pipe.store, replies: replies, logger: pipe.logs.logger("web"))
+        let ownField = pipe.mailbox.field
+        var accounts: [String: Counsellor] = [:]
+        for (name, role, fields, language) in [
+            ("berater", CounsellorRole.counsellor, [ownField], InterfaceLanguage.german),
+            ("fremd", .counsellor, [try CounsellingField(Self.otherField)], .english),
+            ("leitung", .teamLead, [], .german),
+        ] {
+            let id = try AccountID(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
+            accounts[name] = Counsellor(id: id, username: name, displayName: "Name \(name)", role: role,
+                                        fields: Set(fields), language: language)
+            try Shell.run("sqlite3", [pipe.storeFile.path, """
+                PRAGMA busy_timeout = 5000;
+                INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
+                    password_changed_at) VALUES ('\(id.unredactedDescription)', '\(name)', 'Name \(name)',
+                    \(role.rawValue), '\(language.rawValue)', 'x', 0, 0);
+                """])
+        }
+        self.accounts = accounts
+    }
+
+    func counsellor(_ name: String) -> Counsellor { accounts[name]! }
+
+    /// The router as the gateway builds it, with the test login in place of the accounts side's middleware.
+    func router() -> Router<WebRequestContext> {
+        let router = Router(context: WebRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: TestLoginMiddleware(accounts: accounts))
+        WebRouter.addInboxRoutes(to: router, services: services)
+        return router
+    }
+
+    func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: router(), logger: pipe.logs.logger("hummingbird"))
+        try await app.test(.router, body)
+    }
+
+    /// Headers of a browser request by `user` (nil: not logged in).
+    static func browser(_ user: String?, form: Bool = false) -> HTTPFields {
+        var fields = HTTPFields()
+        if let user { fields[HTTPFields.Element.Name("X-Test-Login")!] = user }
+        if form { fields[.contentType] = "application/x-www-form-urlencoded" }
+        return fields
+    }
+
+    /// Headers of an API-token request by `user`.
+    static func api(_ user: String, json: Bool = false) -> HTTPFields {
+        var fields = browser(user)
+        fields[HTTPFields.Element.Name("X-Test-Auth")!] = "token"
+        if json { fields[.contentType] = "application/json" }
+        return fields
+    }
+
+    /// A URL-encoded form body including `user`'s CSRF token.
+    static func form(_ user: String, _ values: [String: String]) -> ByteBuffer {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let pairs = (values.merging(["csrf_token": TestLoginMiddleware.csrfToken(user)]) { $1 })
+            .sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed)!)" }
+        return ByteBuffer(string: pairs.joined(separator: "&"))
+    }
+
+    /// A signed, encrypted client mail with the given inner MIME entity, through the real pipeline. The same
+    /// client key is used for every call unless `newKey` is set.
+    func importClientMail(inner: String, newKey: Bool = false) async throws -> ThreadID {
+        if let old = clientKey, newKey {
+            // The client lost the old key and made a new one for the same address.
+            try pipe.client.gpg(["--yes", "--delete-secret-and-public-keys", old.hex])
+            clientKey = nil
+        }
+        if clientKey == nil { clientKey = try pipe.client.makeKey(Self.clientAddress) }
+        let key = clientKey!
+        mailCounter += 1
+        let ciphertext = try pipe.client.gpg(["--armor", "--sign", "--local-user", key.hex, "--encrypt",
+                                              "--recipient", pipe.gateway.hex],
+                                             stdin: Array(inner.replacingOccurrences(of: "\n", with: "\r\n").utf8)).stdout
+        let keydata = try pipe.client.gpg(["--export", "--export-options", "export-minimal", key.hex]).stdout
+        let raw = try pipe.pgpMIMEMail(from: Self.clientAddress, ciphertext: ciphertext,
+                                       messageID: "<web-\(mailCounter)-\(UUID().uuidString.prefix(6))@example.net>",
+                                       extraHeaders: [
+            "Autocrypt": " addr=\(Self.clientAddress); keydata=\(Data(keydata).base64EncodedString())",
+        ])
+        let outcome = try await pipe.pipeline.accept(try pipe.spool(raw, from: Self.clientAddress))
+        guard case .imported(let thread, _) = outcome else { throw NotImported(outcome: "\(outcome)") }
+        return thread
+    }
+
+    struct NotImported: Error { let outcome: String }
+
+    /// A thread in another field, imported directly into the store (no mailbox for it, so no replies).
+    func importForeignThread(canary: String) async throws -> ThreadID {
+        let identity = ClientIdentity(field: try CounsellingField(Self.otherField),
+                                      key: try ClientKeyFingerprint(String(repeating: "AB", count: 20)),
+                                      address: try ClientAddress("andere@example.net"))
+        let message = NewMessage(direction: .inbound, messageID: "<foreign-\(UUID().uuidString)@example.net>",
+                                 subject: "Fremd \(canary)", body: Array("Fremder Text \(canary)".utf8),
+                                 attachments: [NewAttachment(name: "f.txt", mediaType: "text/plain",
+                                                             content: Array(canary.utf8))],
+                                 verdict: .valid, receivedAt: Date(), ciphertextHash: nil)
+        let outcome = try await store.write { tx in try tx.importMessage(message, into: .client(identity)) }
+        guard case .stored(let thread, _, _) = outcome else { throw NotImported(outcome: "\(outcome)") }
+        return thread
+    }
+
+    /// Every audit row as text (sqlite3 CLI, all columns), to search for content.
+    func auditTableDump() throws -> String {
+        try Shell.run("sqlite3", [pipe.storeFile.path, "PRAGMA busy_timeout = 5000; SELECT * FROM audit;"]).stdout.text
+    }
+
+    /// The inner entity of a client mail: a text part, an HTML alternative and an attachment.
+    static func innerMail(subject: String, text: String, html: String, fileName: String, attachment: String) -> String {
+        """
+        Content-Type: multipart/mixed; boundary="outer-b"; protected-headers="v1"
+        Subject: \(subject)
+
+        --outer-b
+        Content-Type: multipart/alternative; boundary="alt-b"
+
+        --alt-b
+        Content-Type: text/plain; charset=utf-8
+        Content-Transfer-Encoding: 8bit
+
+        \(text)
+        --alt-b
+        Content-Type: text/html; charset=utf-8
+        Content-Transfer-Encoding: 8bit
+
+        \(html)
+        --alt-b--
+        --outer-b
+        Content-Type: text/html; name="\(fileName)"
+        Content-Disposition: attachment; filename="\(fileName)"
+        Content-Transfer-Encoding: base64
+
+        \(Data(attachment.utf8).base64EncodedString())
+        --outer-b--
+
+        """
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+}
+
+extension ByteBuffer {
+    var text: String { String(buffer: self) }
+}
