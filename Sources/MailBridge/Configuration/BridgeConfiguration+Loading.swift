@@ -317,12 +317,13 @@ extension BridgeConfiguration {
                 reader.report(.invalidValue, section.optionPath("deliver-to"),
                               expected: "the address of one of the [[mailbox]] tables")
             }
+            let caFile = reader.path(section, "ca-file")
             reader.finish(section)
             guard let host, let username, let passwordFile, let deliverTo else { continue }
             sources.append(
                 IMAPSource(
                     host: host, port: port, tls: tls, username: username, passwordFile: passwordFile, folder: folder,
-                    afterImport: afterImport, deliverTo: deliverTo))
+                    afterImport: afterImport, deliverTo: deliverTo, caFile: caFile))
         }
         return sources
     }

@@ -61,6 +61,7 @@ extension BridgeConfiguration {
                 set("after-import", "delete")
             }
             set("deliver-to", source.deliverTo.unredactedDescription)
+            if let caFile = source.caFile { set("ca-file", caFile) }
         }
         if let smarthost {
             section("[smarthost]")

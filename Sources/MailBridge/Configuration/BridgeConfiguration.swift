@@ -229,11 +229,14 @@ extension BridgeConfiguration {
         public var afterImport: AfterImport
         /// `deliver-to` (required): the `[[mailbox]]` address the fetched messages belong to.
         public var deliverTo: EmailAddress
+        /// `ca-file`: PEM file with the CA certificates that may sign this server's certificate, instead of the
+        /// system's trust store (for a server with a private CA). The host name is checked either way.
+        public var caFile: AbsolutePath?
 
         public init(
             host: String, port: Int = 993, tls: TLSMode = .implicit, username: String, passwordFile: AbsolutePath,
             folder: String = "INBOX", afterImport: AfterImport = .move(folder: "MailBridge/Imported"),
-            deliverTo: EmailAddress
+            deliverTo: EmailAddress, caFile: AbsolutePath? = nil
         ) {
             self.host = host
             self.port = port
@@ -243,6 +246,7 @@ extension BridgeConfiguration {
             self.folder = folder
             self.afterImport = afterImport
             self.deliverTo = deliverTo
+            self.caFile = caFile
         }
     }
 

@@ -129,6 +129,9 @@ extension BridgeConfiguration {
         # move-to-folder = "MailBridge/Imported"
         # The [[mailbox]] address these messages belong to. Required.
         # deliver-to = "beratung@example.org"
+        # PEM file with the CA certificates that may sign the server's certificate, for a server with a private CA.
+        # The host name is checked either way. Default: none (the system's trust store).
+        # ca-file = "/etc/mailbridge/imap-ca.pem"
 
         # Relay for all outgoing mail. Without this table, outgoing mail (replies, notices) stays queued in the store.
         # [smarthost]

@@ -58,3 +58,24 @@ import Testing
         #expect(read.web == configuration.web)
     }
 }
+
+/// `[[imap]] ca-file` reaches the fetcher's certificate check (the Dovecot tests connect through it).
+@Suite struct IMAPCAFileConfigurationTests {
+    @Test func caFileIsReadAndWrittenBack() throws {
+        let text = ConfigurationErrorTests.mailbox + """
+            [[imap]]
+            host = "imap.example.org"
+            username = "beratung"
+            password-file = "/etc/mailbridge/imap-password"
+            deliver-to = "beratung@example.org"
+            ca-file = "/etc/mailbridge/imap-ca.pem"
+
+            """
+        let configuration = try BridgeConfiguration.parse(text)
+        #expect(configuration.imapSources.first?.caFile?.string == "/etc/mailbridge/imap-ca.pem")
+        #expect(IMAPFetcher.Source(configuration.imapSources[0]).caFile == "/etc/mailbridge/imap-ca.pem")
+        #expect(try BridgeConfiguration.parse(configuration.tomlText).imapSources == configuration.imapSources)
+        let relative = text.replacingOccurrences(of: "\"/etc/mailbridge/imap-ca.pem\"", with: "\"imap-ca.pem\"")
+        #expect(throws: (any Error).self) { try BridgeConfiguration.parse(relative) }
+    }
+}
