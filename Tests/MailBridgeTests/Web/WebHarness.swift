@@ -55,6 +55,7 @@ final class WebHarness: @unchecked Sendable {
         let router = Router(context: WebRequestContext.self)
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: TestLoginMiddleware(accounts: accounts))
+        TestLoginPages.register(on: router, accounts: accounts)
         WebRouter.addInboxRoutes(to: router, services: services)
         return router
     }

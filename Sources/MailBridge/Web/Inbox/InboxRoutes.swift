@@ -29,6 +29,8 @@ struct InboxRoutes: Sendable {
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: InboxStylesheet.css)))
         }
+        // Browsers ask for it on every page; no icon, but no 404 either.
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/threads") { request, context in
             await page(request, context) { chrome in try await list(request, chrome) }
         }

@@ -1,0 +1,224 @@
+import Foundation
+import TestSupport
+
+/// Drives headless Chromium (Debian package `chromium`) over the DevTools protocol with a small Python script
+/// (standard library + Debian's `python3-websockets`): real page loads, real keyboard text input and real mouse
+/// clicks on the rendered page, screenshots via `Page.captureScreenshot`. Every wait is bounded; Chromium runs
+/// with a throw-away profile and is terminated at the end.
+enum BrowserDriver {
+    /// Chromium, if installed.
+    static var chromium: String? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// A Python 3 that has `websockets` (Debian's `/usr/bin/python3` with `python3-websockets`).
+    static var python: String? {
+        for candidate in ["/usr/bin/python3", "/usr/local/bin/python3"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            if (try? Shell.run(candidate, ["-c", "import websockets"], allowFailure: true).status) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    /// Why the browser test cannot run here, or nil.
+    static var unavailableReason: String? {
+        if chromium == nil { return "chromium is not installed (apt-get install chromium)" }
+        if python == nil { return "python3-websockets is not installed (apt-get install python3-websockets)" }
+        return nil
+    }
+
+    /// What one scripted session saw.
+    struct Report: Decodable {
+        var steps: [String]
+        var urls: [String]
+        var threadText: String
+        var notice: String
+        var replyShown: Bool
+        var problems: [String]
+    }
+
+    /// Logs in at `base` + `/login`, opens the thread `threadID` from the list, checks that `expectedText` is shown,
+    /// sends `reply` through the form and saves a screenshot of the result at `screenshot`.
+    static func loginOpenThreadAndReply(base: String, username: String, password: String, totpSecret: String?,
+                                        threadID: String, expectedText: String, reply: String,
+                                        screenshot: URL, workDirectory: URL) throws -> Report {
+        let script = workDirectory.appendingPathComponent("drive_inbox.py")
+        try Data(Self.script.utf8).write(to: script)
+        var plan: [String: String] = [
+            "chromium": chromium!, "base": base, "username": username, "password": password, "thread": threadID,
+            "expected": expectedText, "reply": reply, "screenshot": screenshot.path,
+        ]
+        if let totpSecret { plan["totp"] = totpSecret }
+        let planJSON = String(decoding: try JSONSerialization.data(withJSONObject: plan), as: UTF8.self)
+        let result = try Shell.run(python!, [script.path, planJSON], allowFailure: true)
+        guard result.status == 0 else {
+            throw Failure(text: "driver exited \(result.status): \(result.stderr.suffix(4000))")
+        }
+        return try JSONDecoder().decode(Report.self, from: Data(result.stdout))
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let text: String
+        var description: String { text }
+    }
+
+    static let script = #"""
+        import asyncio, base64, hashlib, hmac, json, os, shutil, struct, subprocess, sys, tempfile, time
+        import urllib.request
+        import websockets
+
+        plan = json.loads(sys.argv[1])
+        steps, urls, problems = [], [], []
+
+        def totp(secret):  # RFC 6238, SHA-1, 30 s, 6 digits
+            key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+            digest = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+            offset = digest[-1] & 15
+            return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+        class CDP:
+            def __init__(self, ws):
+                self.ws, self.next_id, self.pending, self.events = ws, 0, {}, []
+                self.reader = asyncio.ensure_future(self.read())
+
+            async def read(self):
+                async for raw in self.ws:
+                    message = json.loads(raw)
+                    if "id" in message and message["id"] in self.pending:
+                        self.pending.pop(message["id"]).set_result(message)
+                    elif "method" in message:
+                        self.events.append(message)
+                        params = message.get("params", {})
+                        if message["method"] == "Log.entryAdded" and params["entry"]["level"] in ("error", "warning"):
+                            problems.append("log: " + params["entry"].get("text", "")[:300] + " " + params["entry"].get("url", ""))
+                        if message["method"] == "Runtime.exceptionThrown":
+                            problems.append("exception: " + json.dumps(params)[:300])
+
+            async def call(self, method, params=None, timeout=20):
+                self.next_id += 1
+                future = asyncio.get_running_loop().create_future()
+                self.pending[self.next_id] = future
+                await self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params or {}}))
+                reply = await asyncio.wait_for(future, timeout)
+                if "error" in reply:
+                    raise RuntimeError(method + ": " + json.dumps(reply["error"]))
+                return reply.get("result", {})
+
+            async def wait_event(self, name, start, timeout=20):
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline:
+                    if any(e["method"] == name for e in self.events[start:]):
+                        return
+                    await asyncio.sleep(0.05)
+                raise RuntimeError("timeout waiting for " + name)
+
+        async def session(ws):
+            cdp = CDP(ws)
+            for domain in ("Page", "Runtime", "Log", "DOM"):
+                await cdp.call(domain + ".enable")
+
+            async def js(expression):
+                result = await cdp.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+                if "exceptionDetails" in result:
+                    raise RuntimeError("evaluate failed: " + expression)
+                return result["result"].get("value")
+
+            async def url():
+                return await js("location.pathname + location.search")
+
+            async def loaded(action):
+                start = len(cdp.events)
+                await action()
+                await cdp.wait_event("Page.loadEventFired", start)
+                urls.append(await url())
+
+            async def navigate(path):
+                await loaded(lambda: cdp.call("Page.navigate", {"url": plan["base"] + path}))
+
+            async def type_into(selector, text):
+                if not await js("!!document.querySelector(%s)" % json.dumps(selector)):
+                    raise RuntimeError("no element " + selector + " on " + await url())
+                await js("document.querySelector(%s).focus()" % json.dumps(selector))
+                await cdp.call("Input.insertText", {"text": text})  # as typed on the keyboard
+
+            async def click(selector):
+                box = await js("""(() => { const e = document.querySelector(%s); if (!e) return null;
+                    e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();
+                    return [r.left + r.width / 2, r.top + r.height / 2]; })()""" % json.dumps(selector))
+                if box is None:
+                    raise RuntimeError("no element " + selector + " on " + await url())
+                async def press():
+                    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+                        await cdp.call("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1],
+                                                                    "button": "left", "clickCount": 1})
+                await loaded(press)
+
+            await navigate("/login")
+            steps.append("login page")
+            await type_into("input[name=username]", plan["username"])
+            await type_into("input[name=password]", plan["password"])
+            await click("form[action='/login'] button[type=submit], form[action='/login'] input[type=submit]")
+            if await js("!!document.querySelector('input[name=code]')"):
+                if "totp" not in plan:
+                    raise RuntimeError("second factor asked but no TOTP secret given")
+                await type_into("input[name=code]", totp(plan["totp"]))
+                await click("form button[type=submit]")
+                steps.append("second factor")
+            steps.append("logged in")
+            if not (await url()).startswith("/threads"):
+                await navigate("/threads")
+            await click("a[href='/threads/%s']" % plan["thread"])
+            steps.append("thread opened")
+            texts = await js("Array.from(document.querySelectorAll('pre.mail-text')).map(e => e.textContent).join('\\n')")
+            await type_into("#reply-text", plan["reply"])
+            await click("section.reply button[type=submit]")
+            steps.append("reply sent")
+            notice = await js("(document.querySelector('.notice') || {textContent: ''}).textContent")
+            shown = await js("Array.from(document.querySelectorAll('pre.mail-text')).some(e => e.textContent.includes(%s))"
+                             % json.dumps(plan["reply"]))
+            shot = await cdp.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+            with open(plan["screenshot"], "wb") as out:
+                out.write(base64.b64decode(shot["data"]))
+            steps.append("screenshot")
+            cdp.reader.cancel()
+            return {"steps": steps, "urls": urls, "threadText": texts, "notice": notice, "replyShown": shown,
+                    "problems": problems}
+
+        async def main():
+            profile = tempfile.mkdtemp(prefix="mb-chromium-")
+            browser = subprocess.Popen([plan["chromium"], "--headless=new", "--no-sandbox", "--disable-gpu",
+                                        "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+                                        "--disable-background-networking", "--disable-sync",
+                                        "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+                                        "--user-data-dir=" + profile, "--window-size=1280,900", "about:blank"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                port_file = os.path.join(profile, "DevToolsActivePort")
+                deadline = time.monotonic() + 30
+                while not os.path.exists(port_file) or not open(port_file).read().strip():
+                    if time.monotonic() > deadline or browser.poll() is not None:
+                        raise RuntimeError("chromium did not start")
+                    time.sleep(0.1)
+                port = int(open(port_file).read().split()[0])
+                targets = []
+                while not any(t.get("type") == "page" for t in targets):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("no page target")
+                    with urllib.request.urlopen("http://127.0.0.1:%d/json/list" % port, timeout=5) as response:
+                        targets = json.load(response)
+                page = next(t for t in targets if t.get("type") == "page")
+                async with websockets.connect(page["webSocketDebuggerUrl"], max_size=256 << 20) as ws:
+                    report = await asyncio.wait_for(session(ws), 120)
+                print(json.dumps(report))
+            finally:
+                browser.terminate()
+                try:
+                    browser.wait(10)
+                except subprocess.TimeoutExpired:
+                    browser.kill()
+                    browser.wait(10)
+                shutil.rmtree(profile, ignore_errors=True)
+
+        asyncio.run(main())
+        """#
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+import Logging
+import MailBridge
+import NIOCore
+import ServiceLifecycle
+import TestSupport
+import Testing
+import ThreadStore
+
+/// The real UI in headless Chromium: the inbox served on a loopback port, a browser that logs in, opens the thread
+/// from the list, reads it and answers through the reply form. The screenshot is kept as a test artifact in
+/// `.build/test-artifacts/`.
+@Suite struct BrowserInboxTests {
+    static let artifacts = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build/test-artifacts")
+
+    @Test(.enabled(if: BrowserDriver.unavailableReason == nil,
+                   "headless browser test needs Debian's chromium and python3-websockets"))
+    func loginOpenThreadAndReplyInChromium() async throws {
+        let harness = try await WebHarness()
+        let canary = InboxPageTests.canary()
+        let thread = try await harness.importClientMail(
+            inner: "Content-Type: text/plain; charset=utf-8\nSubject: Hilfe\n\nGuten Tag, ich brauche Rat. \(canary)\n")
+        let replyText = "Danke für Ihre Nachricht. Antwort aus dem Browser \(UUID().uuidString.prefix(8))"
+
+        let (server, port) = try await Self.startServer(harness)
+        defer { Task { await server.triggerGracefulShutdown() } }
+
+        try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
+        let screenshot = Self.artifacts.appendingPathComponent("inbox-reply.png")
+        try? FileManager.default.removeItem(at: screenshot)
+        let work = harness.pipe.root
+        let report = try await Self.offPool {
+            try BrowserDriver.loginOpenThreadAndReply(
+                base: "http://127.0.0.1:\(port)", username: "berater", password: "pw-berater", totpSecret: nil,
+                threadID: thread.unredactedDescription, expectedText: canary, reply: replyText,
+                screenshot: screenshot, workDirectory: work)
+        }
+        await server.triggerGracefulShutdown()
+
+        #expect(report.steps == ["login page", "logged in", "thread opened", "reply sent", "screenshot"])
+        #expect(report.threadText.contains("ich brauche Rat. \(canary)"))
+        #expect(report.notice.contains("Die Antwort wurde verschlüsselt in den Versand gegeben."))
+        #expect(report.replyShown)
+        #expect(report.urls.last == "/threads/\(thread.unredactedDescription)?notice=reply-queued")
+        #expect(report.problems.isEmpty, "browser console: \(report.problems)")  // e.g. CSP violations
+        let png = try Data(contentsOf: screenshot)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) && png.count > 10_000)
+
+        // The reply landed in the outbox, encrypted, in this thread.
+        let replies = try await harness.pipe.outbox().filter { $0.kind == .counsellorReply }
+        #expect(replies.count == 1 && replies.first?.thread == thread)
+        #expect(replies.first.map { String(decoding: $0.payload, as: UTF8.self).contains("multipart/encrypted") } == true)
+        let audit = try await harness.store.read { try $0.auditEntries() }
+            .filter { $0.actor == harness.counsellor("berater").id }.map(\.event)
+        #expect(audit == [.threadViewed, .threadStateChanged, .replyQueued, .threadViewed])
+        await harness.pipe.close()
+    }
+
+    /// Serves the harness router on 127.0.0.1 (a free port) in a service group; returns the group and the port.
+    static func startServer(_ harness: WebHarness) async throws -> (ServiceGroup, Int) {
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: harness.router(),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
+            logger: harness.pipe.logs.logger("web-server"))
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: harness.pipe.logs.logger("group"))
+        Task { try await group.run() }
+        var iterator = portStream.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else { throw BrowserDriver.Failure(text: "server did not start") }
+        return (group, port)
+    }
+
+    /// Runs blocking work (the browser session) on a dispatch thread, not the cooperative pool the server uses.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
