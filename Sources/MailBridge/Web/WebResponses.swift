@@ -5,6 +5,8 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import PGPShim
+import ThreadStore
 
 enum WebResponses {
     /// An HTML page.
@@ -16,6 +18,17 @@ enum WebResponses {
     /// 303 See Other (Post/Redirect/Get). `location` is a path we built from validated IDs and fixed codes.
     static func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
+    }
+
+    /// What a log line may say about an unexpected error: the description of the error types that are built to
+    /// be content-free (``ThreadStoreError``, ``ReplyError``, PGPShim's `PGPError`), else only the type name.
+    static func loggable(_ error: any Error) -> String {
+        switch error {
+        case let error as ThreadStoreError: "\(error)"
+        case let error as ReplyError: "\(error)"
+        case let error as PGPError: "\(error)"
+        default: "\(type(of: error))"
+        }
     }
 
     /// A file download that the browser must not render.

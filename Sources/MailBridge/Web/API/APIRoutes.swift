@@ -179,7 +179,7 @@ struct APIRoutes: Sendable {
         } catch is NIOTooManyBytesError {
             return problem(.tooLarge)
         } catch {
-            services.logger.error("API request failed", metadata: ["error": "\(type(of: error))"])
+            services.logger.error("API request failed", metadata: ["error": "\(WebResponses.loggable(error))"])
             return problem(.internalError)
         }
     }

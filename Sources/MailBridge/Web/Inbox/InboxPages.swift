@@ -253,7 +253,7 @@ enum InboxPages {
             <dt>\(strings.subject)</dt><dd class="subject">\(message.subject)</dd>
             </dl>
             </header>
-            <div class="mail-content" aria-label="\(strings.messageBody)">
+            <div class="mail-content">
             \(bodyParts.isEmpty ? ["<p class=\"hint\">\(strings.emptyBody)</p>"] : bodyParts)
             </div>
             \(attachments)

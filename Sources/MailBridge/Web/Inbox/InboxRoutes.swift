@@ -215,7 +215,7 @@ struct InboxRoutes: Sendable {
                                                       text: strings.tooLargeText), status: .contentTooLarge)
         } catch {
             // The type only: error descriptions of lower layers are content-free by design, but this is the edge.
-            services.logger.error("inbox request failed", metadata: ["error": "\(type(of: error))"])
+            services.logger.error("inbox request failed", metadata: ["error": "\(WebResponses.loggable(error))"])
             return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.serverErrorTitle,
                                                       text: strings.serverErrorText), status: .internalServerError)
         }

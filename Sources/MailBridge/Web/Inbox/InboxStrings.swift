@@ -61,7 +61,6 @@ struct InboxStrings: Sendable {
     var subject: String { t("Betreff", "Subject") }
     var signature: String { t("Signatur", "Signature") }
     var unreadMarker: String { t("neu", "new") }
-    var messageBody: String { t("Nachrichtentext", "Message text") }
     var attachments: String { t("Anhänge", "Attachments") }
     var download: String { t("herunterladen", "download") }
     var bytes: String { t("Bytes", "bytes") }
