@@ -216,6 +216,37 @@ import ThreadStore
         await harness.pipe.close()
     }
 
+    @Test func aReplyToAnUnusableKeyTellsThatOnlyTheNoticeWasSent() async throws {
+        let harness = try await WebHarness()
+        let canary = Self.canary()
+        let thread = try await harness.importClientMail(inner: "Content-Type: text/plain\n\nFrage \(canary)\n")
+        let id = thread.unredactedDescription
+        // The gateway no longer has the client's key.
+        let key = try #require(harness.clientKey)
+        try Shell.run("gpg", ["--homedir", harness.pipe.root.appendingPathComponent("gw").path, "--batch", "--yes",
+                              "--delete-keys", key.hex])
+        try await harness.test { client in
+            let posted = try await client.execute(uri: "/threads/\(id)/reply", method: .post,
+                                                  headers: WebHarness.browser("berater", form: true),
+                                                  body: WebHarness.form("berater", ["text": "Antwort \(canary)-reply"]))
+            #expect(posted.headers[.location] == "/threads/\(id)?notice=reply-key-missing")
+            let page = try await client.execute(uri: posted.headers[.location]!, method: .get,
+                                                headers: WebHarness.browser("berater"))
+            #expect(page.text.contains("<div class=\"notice notice-warning\" role=\"status\">Der Schlüssel der "
+                                       + "Klient*in ist nicht nutzbar (fehlt). Die Antwort wurde gespeichert, an die "
+                                       + "Klient*in ging nur der Hinweis, dass eine Antwort wartet.</div>"))
+            let api = try await client.execute(uri: "/api/v1/threads/\(id)/replies", method: .post,
+                                               headers: WebHarness.api("berater", json: true),
+                                               body: ByteBuffer(string: #"{"text": "Noch eine Antwort"}"#))
+            #expect(api.status == .created)
+            #expect(api.text.contains(#""keyProblem":"missing""#) && api.text.contains(#""outcome":"key_unusable""#))
+        }
+        let queued = try await harness.pipe.outbox().filter { $0.thread == thread }
+        #expect(queued.map(\.kind) == [.notification, .notification])
+        #expect(queued.allSatisfy { !String(decoding: $0.payload, as: UTF8.self).contains(canary) })
+        await harness.pipe.close()
+    }
+
     @Test func deleteNeedsATeamLeadAndAConfirmationAndShreds() async throws {
         let harness = try await WebHarness()
         let canary = Self.canary()

@@ -18,7 +18,8 @@ final class WebHarness: @unchecked Sendable {
     let accounts: [String: Counsellor]
     static let clientAddress = "klient@example.net"
     static let otherField = "familie"
-    private var clientKey: KeyFingerprint?
+    /// The client's current key (after the first ``importClientMail(inner:newKey:)``).
+    private(set) var clientKey: KeyFingerprint?
     private var mailCounter = 0
 
     var store: ThreadStore { pipe.store }
