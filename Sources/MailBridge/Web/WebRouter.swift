@@ -8,7 +8,11 @@ public enum WebRouter {
     /// The router with every middleware and route.
     public static func make(services: WebServices) -> Router<WebRequestContext> {
         let router = Router(context: WebRequestContext.self)
-        // Authentication and CSRF middleware, login/logout/TOTP routes (accounts engineer).
+        // BEGIN accounts and authentication (web-auth): security headers → API token → session → CSRF →
+        // login gate, then /login, /login/totp, /login/totp/enrol and /logout. Routes added below are reached only
+        // with `context.counsellor` set (except /static/), and unsafe methods only with a valid CSRF token.
+        WebAuthRoutes.install(on: router, services: services)
+        // END accounts and authentication
         // Inbox pages, JSON API and OpenAPI document (inbox engineer).
         return router
     }
