@@ -5,6 +5,7 @@
 
 import HummingbirdBcrypt
 import NIOPosix
+import Synchronization
 
 /// The password rules (issue 8): at least 12 characters; at most 72 UTF-8 bytes, because bcrypt ignores
 /// everything after byte 72 and a silently shortened password is worse than a refused one; no control characters.
@@ -60,13 +61,28 @@ public enum PasswordPolicy {
 public struct PasswordHasher: Sendable {
     /// The bcrypt cost (log2 rounds).
     public let cost: UInt8
-    /// A hash of a random password at `cost`, checked when the user name is unknown.
-    let dummyHash: String
 
-    /// Prepares a hasher; computes one dummy hash (blocks for one bcrypt run: create it at start-up).
+    /// Hashes of random passwords per cost, checked when the user name is unknown; made on first use.
+    private static let dummyHashes = Mutex<[UInt8: String]>([:])
+
+    /// A hasher with `cost` (clamped to bcrypt's 4…31).
     public init(cost: UInt8 = 12) {
         self.cost = min(max(cost, 4), 31)
-        dummyHash = Bcrypt.hash(PasswordPolicy.generate(), cost: self.cost)
+    }
+
+    /// Computes the dummy hash now (one blocking bcrypt run), so the first unknown-user login is not slower
+    /// than later ones. The web router calls it at start-up.
+    public func prepare() { _ = Self.dummyHash(cost: cost) }
+
+    /// The dummy hash of this cost (one bcrypt run the first time; call from the thread pool).
+    private static func dummyHash(cost: UInt8) -> String {
+        if let hash = dummyHashes.withLock({ $0[cost] }) { return hash }
+        let hash = Bcrypt.hash(PasswordPolicy.generate(), cost: cost)
+        return dummyHashes.withLock { table in
+            if let existing = table[cost] { return existing }
+            table[cost] = hash
+            return hash
+        }
     }
 
     /// The bcrypt hash of `password` (`$2b$…`, 60 characters).
@@ -78,8 +94,10 @@ public struct PasswordHasher: Sendable {
     /// Whether `password` matches `hash`; with `hash` nil (unknown user) checks the dummy hash and returns false,
     /// taking as long as a real check.
     public func verify(_ password: String, against hash: String?) async throws -> Bool {
-        let target = hash ?? dummyHash
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: target) }
+        let cost = self.cost
+        let matches = try await NIOThreadPool.singleton.runIfActive {
+            Bcrypt.verify(password, hash: hash ?? Self.dummyHash(cost: cost))
+        }
         return hash != nil && matches
     }
 }

@@ -18,6 +18,7 @@ final class WebAuthState: Sendable {
     init(services: WebServices) {
         self.services = services
         hasher = PasswordHasher(cost: services.auth.bcryptCost)
+        hasher.prepare()
         limiter = Mutex(LoginRateLimit(policy: services.auth.rateLimit))
     }
 
