@@ -319,6 +319,9 @@ import ThreadStore
             let accept = try await client.execute(uri: "/login", method: .get, headers: [.acceptLanguage: "en-US,de;q=0.5"],
                                                   body: nil)
             #expect(String(buffer: accept.body).contains("User name"))
+            let css = try await client.execute(uri: "/static/auth.css", method: .get, headers: [:], body: nil)
+            #expect(css.status == .ok && css.headers[.contentType] == "text/css; charset=utf-8")
+            #expect(html.contains("href=\"/static/auth.css\""))
             let home = try await client.execute(uri: "/", method: .get, headers: [:], body: nil)
             #expect(home.status == .seeOther && home.headers[.location] == "/login")
             #expect(home.headers[.contentSecurityPolicy] != nil && home.headers[.xContentTypeOptions] == "nosniff")

@@ -9,10 +9,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import ThreadStore
+public import ThreadStore
 
 extension Counsellor {
-    init(_ account: Account) {
+    /// The identity of a stored account (for the middleware, and for routes that act for another account).
+    public init(_ account: Account) {
         self.init(id: account.id, username: account.username, displayName: account.displayName, role: account.role,
                   fields: account.fields, language: account.language)
     }

@@ -3,7 +3,9 @@
 // a user name exists. The enrolment page shows the account's own new TOTP secret (that is its purpose).
 
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
 import ThreadStore
 
 /// The texts of the login pages, German by default (issue 8), English on request.
@@ -43,6 +45,28 @@ struct LoginTexts {
 }
 
 enum LoginPages {
+    /// The login pages' stylesheet (inline styles are forbidden by the CSP).
+    static let stylesheetPath = "/static/auth.css"
+
+    static let stylesheet = """
+        body { font-family: system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #1b1d21; }
+        main { max-width: 26rem; margin: 4rem auto; padding: 2rem; background: #fff; border-radius: 0.5rem; }
+        label { display: block; font-weight: 600; margin-bottom: 0.25rem; }
+        input { width: 100%; box-sizing: border-box; padding: 0.5rem; font-size: 1rem; }
+        button { padding: 0.5rem 1.25rem; font-size: 1rem; }
+        :focus-visible { outline: 3px solid #1a5fb4; outline-offset: 2px; }
+        [role="alert"] { color: #a51d2d; font-weight: 600; }
+        code { word-break: break-all; font-size: 1.05rem; }
+
+        """
+
+    static func stylesheetResponse() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/css; charset=utf-8"
+        headers[.cacheControl] = "public, max-age=86400"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: stylesheet)))
+    }
+
     /// The page language: `?lang=en|de`, else the first `Accept-Language` entry, else German.
     static func language(of request: Request) -> InterfaceLanguage {
         if let requested = request.uri.queryParameters.get("lang"), let language = InterfaceLanguage(rawValue: requested) {
@@ -66,7 +90,7 @@ enum LoginPages {
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <meta name="referrer" content="no-referrer">
             <title>\(AuthResponses.escape(title)) – MailBridge</title>
-            <link rel="stylesheet" href="/static/auth.css">
+            <link rel="stylesheet" href="\(stylesheetPath)">
             </head>
             <body>
             <main>

@@ -44,6 +44,7 @@ enum WebAuthRoutes {
         router.get(RouterPath(WebAuthNames.enrolPath)) { request, _ in try await routes.showEnrolment(request) }
         router.post(RouterPath(WebAuthNames.enrolPath)) { request, context in try await routes.enrol(request, context) }
         router.post(RouterPath(WebAuthNames.logoutPath)) { request, context in try await routes.logout(request, context) }
+        router.get(RouterPath(LoginPages.stylesheetPath)) { _, _ in LoginPages.stylesheetResponse() }
     }
 }
 
@@ -88,6 +89,8 @@ struct LoginRoutes: Sendable {
         let needsCode = account.hasSecondFactor || settings.requireSecondFactor
         let session = try await store.write { tx in
             if let previous { try tx.deleteWebSession(token: previous) }
+            // Keeps the session table small without a timer: ended sessions go at every successful password.
+            try tx.purgeExpiredWebSessions(now: now, idleTimeout: settings.idleTimeout)
             let session = try tx.createWebSession(
                 for: account.id, secondFactorDone: !needsCode, now: now,
                 lifetime: needsCode ? settings.pendingLoginTimeout : settings.absoluteTimeout)
