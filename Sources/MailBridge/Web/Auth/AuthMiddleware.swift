@@ -118,7 +118,7 @@ struct CSRFMiddleware: RouterMiddleware {
         guard Self.unsafeMethods.contains(request.method), context.authentication != .apiToken else {
             return try await next(request, context)
         }
-        guard Self.isSameOrigin(request) else {
+        guard Self.isSameOrigin(request, allowedOrigins: state.settings.allowedOrigins) else {
             state.services.logger.notice("request refused", metadata: ["outcome": "cross-site"])
             return AuthResponses.forbidden(path: request.uri.path)
         }
@@ -140,12 +140,17 @@ struct CSRFMiddleware: RouterMiddleware {
         request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
     }
 
-    /// Fetch Metadata (`Sec-Fetch-Site`) where the browser sends it, else `Origin` (RFC 6454) against `Host`.
-    static func isSameOrigin(_ request: Request) -> Bool {
+    /// Fetch Metadata (`Sec-Fetch-Site`) where the browser sends it, and `Origin` (RFC 6454) against the
+    /// configured origins or, if none are configured, against `Host`.
+    static func isSameOrigin(_ request: Request, allowedOrigins: [String]) -> Bool {
         if let site = request.headers[.init("Sec-Fetch-Site")!]?.lowercased(), site != "same-origin", site != "none" {
             return false
         }
         guard let origin = request.headers[.origin] else { return true }
+        if !allowedOrigins.isEmpty {
+            let normalized = origin.lowercased()
+            return allowedOrigins.contains { $0.lowercased().trimmingCharacters(in: ["/"]) == normalized }
+        }
         guard origin != "null", let components = URLComponents(string: origin), let host = components.host,
             let authority = request.head.authority
         else { return false }

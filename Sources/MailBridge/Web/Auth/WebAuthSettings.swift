@@ -30,6 +30,10 @@ public struct WebAuthSettings: Sendable {
     /// `X-Real-IP`). Nil: use the connection's peer address. Set it only when every request comes through
     /// that proxy, or clients can pick their own address.
     public var clientAddressHeader: String?
+    /// The origins (`https://host[:port]`, as browsers send them in `Origin`) that may send POST, PUT, PATCH and
+    /// DELETE. Empty: the request's own `Host` is the only allowed origin. Set it behind a reverse proxy that
+    /// rewrites `Host`, or every form post is refused as cross-site.
+    public var allowedOrigins: [String] = []
     /// The issuer shown in authenticator apps.
     public var totpIssuer = "MailBridge"
     /// Largest urlencoded form body the authentication routes and the CSRF check read.
