@@ -7,9 +7,15 @@ import ThreadStore
 
 /// `mailbridge users …` and `tokens …` through the built executable on a folder made by `init`.
 @Suite struct UsersCommandTests {
-    func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    /// Runs the executable on a Dispatch thread, so the waiting does not block a thread of Swift's (small)
+    /// cooperative pool that the other tests run on.
+    func run(_ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
         let binary = try #require(CommandLineTests.executable, "the mailbridge executable was not built")
-        return try runProcess(binary, arguments, input: input)
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runProcess(binary, arguments, input: input) })
+            }
+        }
     }
 
     @Test func usersAndTokens() async throws {
@@ -19,32 +25,32 @@ import ThreadStore
             _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"], allowFailure: true)
             folder.remove()
         }
-        #expect(try run(["init", "--data-dir", folder.path + "/data", "--config", config]).status == 0)
+        #expect(try await run(["init", "--data-dir", folder.path + "/data", "--config", config]).status == 0)
         let c = ["--config", config]
 
-        let added = try run(["users", "add", "anna", "--display-name", "Anna Beispiel", "--role", "counsellor",
+        let added = try await run(["users", "add", "anna", "--display-name", "Anna Beispiel", "--role", "counsellor",
                              "--field", "allgemein"] + c)
         #expect(added.status == 0, "\(added.output)")
         let generated = try #require(added.output.split(separator: "\n")
             .first { $0.hasPrefix("initial password (shown once): ") }?.split(separator: " ").last.map(String.init))
         #expect(PasswordPolicy.check(generated) == .acceptable)
 
-        let duplicate = try run(["users", "add", "ANNA", "--display-name", "X", "--role", "teamlead"] + c)
+        let duplicate = try await run(["users", "add", "ANNA", "--display-name", "X", "--role", "teamlead"] + c)
         #expect(duplicate.status == 1 && duplicate.output.contains("exists already") && !duplicate.output.contains("ANNA"))
-        let badField = try run(["users", "add", "bert", "--display-name", "B", "--role", "counsellor",
+        let badField = try await run(["users", "add", "bert", "--display-name", "B", "--role", "counsellor",
                                 "--field", "nosuchfield"] + c)
         #expect(badField.status == 2 && badField.output.contains("configured mailbox"))
-        #expect(try run(["users", "add", "bert", "--display-name", "B", "--role", "boss", "--field", "allgemein"] + c)
+        #expect(try await run(["users", "add", "bert", "--display-name", "B", "--role", "boss", "--field", "allgemein"] + c)
             .status == 2)
-        let weak = try run(["users", "add", "carl", "--display-name", "C", "--role", "teamlead", "--password-stdin"] + c,
+        let weak = try await run(["users", "add", "carl", "--display-name", "C", "--role", "teamlead", "--password-stdin"] + c,
                            input: "kurz\n")
         #expect(weak.status == 2 && weak.output.contains("at least 12") && !weak.output.contains("kurz\n"))
         let chosen = "Ein-langes-Passwort-2026"
-        let carl = try run(["users", "add", "carl", "--display-name", "Carl C", "--role", "teamlead", "--language", "en",
+        let carl = try await run(["users", "add", "carl", "--display-name", "Carl C", "--role", "teamlead", "--language", "en",
                             "--password-stdin"] + c, input: chosen + "\n")
         #expect(carl.status == 0 && !carl.output.contains(chosen) && !carl.output.contains("initial password"))
 
-        let listed = try run(["users", "list", "--json"] + c)
+        let listed = try await run(["users", "list", "--json"] + c)
         #expect(listed.status == 0)
         let accounts = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]]
         #expect(accounts?.map { $0["username"] as? String } == ["anna", "carl"])
@@ -65,25 +71,25 @@ import ThreadStore
         }
         #expect(credentials.output == "ok")
 
-        let token = try run(["tokens", "add", "anna", "--label", "platform"] + c)
+        let token = try await run(["tokens", "add", "anna", "--label", "platform"] + c)
         #expect(token.status == 0)
         let secret = try #require(token.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").last.map(String.init))
         #expect(secret.hasPrefix("mbt_") && secret.count == 68)
         let tokenID = try #require(token.output.split(separator: "\n").first?.split(separator: " ").last.map(String.init))
-        let tokens = try run(["tokens", "list"] + c)
+        let tokens = try await run(["tokens", "list"] + c)
         #expect(tokens.output.contains(tokenID) && tokens.output.contains("platform") && !tokens.output.contains(secret))
-        #expect(try run(["tokens", "revoke", tokenID] + c).status == 0)
-        #expect(try run(["tokens", "list"] + c).output.contains("revoked:"))
-        #expect(try run(["tokens", "revoke", "nope"] + c).status == 2)
-        #expect(try run(["tokens", "revoke", String(repeating: "a", count: 32)] + c).status == 1)
+        #expect(try await run(["tokens", "revoke", tokenID] + c).status == 0)
+        #expect(try await run(["tokens", "list"] + c).output.contains("revoked:"))
+        #expect(try await run(["tokens", "revoke", "nope"] + c).status == 2)
+        #expect(try await run(["tokens", "revoke", String(repeating: "a", count: 32)] + c).status == 1)
 
-        let reset = try run(["users", "reset", "anna"] + c)
+        let reset = try await run(["users", "reset", "anna"] + c)
         #expect(reset.status == 0 && reset.output.contains("new password (shown once): "))
         #expect(!reset.output.contains(generated))
-        #expect(try run(["users", "disable", "anna"] + c).status == 0)
-        #expect(try run(["users", "disable", "nobody"] + c).status == 1)
-        #expect(try run(["tokens", "add", "anna", "--label", "x"] + c).status == 1)
-        let final = try run(["users", "list"] + c)
+        #expect(try await run(["users", "disable", "anna"] + c).status == 0)
+        #expect(try await run(["users", "disable", "nobody"] + c).status == 1)
+        #expect(try await run(["tokens", "add", "anna", "--label", "x"] + c).status == 1)
+        let final = try await run(["users", "list"] + c)
         #expect(final.output.contains("DISABLED"))
 
         let audit = await AdminSession.run(configFile: config, logger: logger) { installation in
