@@ -97,8 +97,11 @@ import ThreadStore
             harness.clock.advance(15 * 60)
             #expect(try await browser.login().status == .seeOther)
         }
+        // Five failures and one lock are audited; the refusals during the lock only logged.
         let reasons = try await harness.audit().filter { $0.event == .loginFailed }.map(\.count)
-        #expect(reasons.filter { $0 == LoginFailureReason.rateLimited.rawValue }.count == 2)
+        #expect(reasons == Array(repeating: LoginFailureReason.badCredentials.rawValue, count: 5)
+                + [LoginFailureReason.rateLimited.rawValue])
+        #expect(harness.logs.all.filter { $0.contains("refused") }.count == 2)
         try await Self.expectNoSecrets(harness, ["bert"])
     }
 

@@ -17,7 +17,8 @@ public enum LoginFailureReason: Int, Sendable {
     case badCredentials = 1
     /// The password was right but the account is disabled.
     case accountDisabled = 2
-    /// The user name or client address is locked after too many failures.
+    /// Too many failures: the user name, client address or account was just locked (audited once per lock;
+    /// refusals while locked are only logged, so an attacker cannot make the audit table grow).
     case rateLimited = 3
     /// A wrong TOTP code.
     case badCode = 4
@@ -68,7 +69,7 @@ struct LoginRoutes: Sendable {
         let password = form[WebAuthNames.passwordField] ?? ""
         let keys = ["user:" + username.lowercased(), "ip:" + clientAddress(request, context)]
         if state.isLocked(keys) {
-            try await fail(.rateLimited, actor: nil)
+            refused()
             return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.locked),
                                       status: .tooManyRequests)
         }
@@ -76,8 +77,8 @@ struct LoginRoutes: Sendable {
             ? try await store.read { tx in try tx.loginCredentials(username: username) } : nil
         let matches = try await state.hasher.verify(password, against: credentials?.passwordHash)
         guard matches, let credentials, !credentials.account.isDisabled else {
-            state.recordFailure(keys)
-            try await fail(matches ? .accountDisabled : .badCredentials, actor: credentials?.account.id)
+            let locked = state.recordFailure(keys)
+            try await fail(matches ? .accountDisabled : .badCredentials, actor: credentials?.account.id, locked: locked)
             return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.loginFailed),
                                       status: .forbidden)
         }
@@ -131,7 +132,7 @@ struct LoginRoutes: Sendable {
         }
         let key = ["account:" + account.id.unredactedDescription]
         if state.isLocked(key) {
-            try await fail(.rateLimited, actor: account.id)
+            refused()
             return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken, error: texts.locked),
                                       status: .tooManyRequests)
         }
@@ -153,8 +154,8 @@ struct LoginRoutes: Sendable {
             if let full { return succeeded(full, keys: key) }
             reason = .replayedCode
         }
-        state.recordFailure(key)
-        try await fail(reason, actor: account.id)
+        let locked = state.recordFailure(key)
+        try await fail(reason, actor: account.id, locked: locked)
         return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken, error: texts.codeFailed),
                                   status: .forbidden)
     }
@@ -188,7 +189,7 @@ struct LoginRoutes: Sendable {
         }
         let key = ["account:" + account.id.unredactedDescription]
         if state.isLocked(key) {
-            try await fail(.rateLimited, actor: account.id)
+            refused()
             return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: texts.locked),
                                       status: .tooManyRequests)
         }
@@ -208,8 +209,8 @@ struct LoginRoutes: Sendable {
             if let full { return succeeded(full, keys: key) }
             return AuthResponses.redirect(to: WebAuthNames.totpPath)
         }
-        state.recordFailure(key)
-        try await fail(.badCode, actor: account.id)
+        let locked = state.recordFailure(key)
+        try await fail(.badCode, actor: account.id, locked: locked)
         return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: texts.codeFailed),
                                   status: .forbidden)
     }
@@ -246,9 +247,25 @@ struct LoginRoutes: Sendable {
                                       cookie: AuthResponses.sessionCookie(session.token, secure: secure))
     }
 
-    func fail(_ reason: LoginFailureReason, actor: AccountID?) async throws {
+    /// Audits and logs a failure; with `locked`, also the lock it caused.
+    func fail(_ reason: LoginFailureReason, actor: AccountID?, locked: Bool = false) async throws {
         state.services.logger.notice("login", metadata: ["outcome": "failed", "reason": "\(reason.rawValue)"])
-        try await store.write { tx in try tx.recordAccess(.loginFailed, actor: actor, count: reason.rawValue) }
+        if locked {
+            state.services.logger.warning("login", metadata: [
+                "outcome": "locked", "reason": "\(LoginFailureReason.rateLimited.rawValue)",
+            ])
+        }
+        try await store.write { tx in
+            try tx.recordAccess(.loginFailed, actor: actor, count: reason.rawValue)
+            if locked { try tx.recordAccess(.loginFailed, actor: actor, count: LoginFailureReason.rateLimited.rawValue) }
+        }
+    }
+
+    /// A request refused because of a running lock: logged, not audited, no password or code checked.
+    func refused() {
+        state.services.logger.notice("login", metadata: [
+            "outcome": "refused", "reason": "\(LoginFailureReason.rateLimited.rawValue)",
+        ])
     }
 
     /// The live session of the cookie whose second factor is still open, with its token.

@@ -30,9 +30,16 @@ final class WebAuthState: Sendable {
         return limiter.withLock { limit in keys.contains { limit.isLocked($0, now: now) } }
     }
 
-    func recordFailure(_ keys: [String]) {
+    /// Records a failure for every key; returns whether one of them became locked by it.
+    func recordFailure(_ keys: [String]) -> Bool {
         let now = self.now
-        limiter.withLock { limit in for key in keys { limit.recordFailure(key, now: now) } }
+        return limiter.withLock { limit in
+            var locked = false
+            for key in keys where !limit.isLocked(key, now: now) {
+                if limit.recordFailure(key, now: now) { locked = true }
+            }
+            return locked
+        }
     }
 
     func recordSuccess(_ keys: [String]) {
