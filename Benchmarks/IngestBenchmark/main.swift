@@ -26,6 +26,7 @@ var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try Absolute
 configuration.smtp.port = Int.random(in: 40_000...49_000)
 configuration.smtp.maxConnectionsPerIP = 100
 configuration.metrics.enabled = false
+configuration.web.enabled = false
 var logger = Logger(label: "bench")
 logger.logLevel = .warning
 let gateway = try await Gateway.start(configuration, logger: logger)

@@ -43,6 +43,12 @@ public struct MasterKey: Sendable, CustomStringConvertible {
         self.key = try Self.readKeyFile(path: url.path, requireOwnerOnly: true)
     }
 
+    /// Loads the key from a file; `requireOwnerOnly: false` skips the permission check, for a file whose access
+    /// someone else guarantees (a systemd credential in `$CREDENTIALS_DIRECTORY`, which systemd keeps private).
+    public init(contentsOf url: URL, requireOwnerOnly: Bool) throws(ThreadStoreError) {
+        self.key = try Self.readKeyFile(path: url.path, requireOwnerOnly: requireOwnerOnly)
+    }
+
     /// Loads the key from the systemd credential `name` in `$CREDENTIALS_DIRECTORY` (`LoadCredential=`).
     ///
     /// systemd creates the credential file read-only for the service user, the same 0600/0400 check applies.

@@ -6,10 +6,27 @@ import Foundation
 import Logging
 import MailBridge
 
-/// `--config FILE`, shared by every admin command.
+/// `--config FILE` (or `--embedded --data-dir DIR`, the set-up of `serve --embedded`), shared by every admin
+/// command.
 struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "The TOML configuration file.")
     var config: String = "/etc/mailbridge/mailbridge.toml"
+
+    @Flag(help: "Use the embedded default configuration, as `serve --embedded` does, instead of a file.")
+    var embedded = false
+
+    @Option(name: .customLong("data-dir"), help: "With --embedded: the data folder (absolute path).")
+    var dataDir: String?
+
+    func validate() throws {
+        if embedded {
+            guard let dataDir, (try? AbsolutePath(dataDir)) != nil else {
+                throw ValidationError("--embedded needs --data-dir with an absolute path")
+            }
+        } else if dataDir != nil {
+            throw ValidationError("--data-dir goes with --embedded")
+        }
+    }
 
     /// Runs `body` on the opened installation and maps the result to output and exit status.
     func run(_ body: (OpenedInstallation, Logger) async throws -> AdminResult) async throws {
@@ -19,7 +36,13 @@ struct ConfigOptions: ParsableArguments {
             return handler
         }
         let logger = Logger(label: "mailbridge")
-        let result = await AdminSession.run(configFile: config, logger: logger) { try await body($0, logger) }
+        let result = if embedded, let dataDir, let folder = try? AbsolutePath(dataDir) {
+            await AdminSession.run(configuration: .embeddedDefault(dataFolder: folder), logger: logger) {
+                try await body($0, logger)
+            }
+        } else {
+            await AdminSession.run(configFile: config, logger: logger) { try await body($0, logger) }
+        }
         if !result.output.isEmpty { print(result.output) }
         if !result.errorOutput.isEmpty { StandardError.write("mailbridge: \(result.errorOutput)\n") }
         if result.status != .success { throw ExitCode(result.status.rawValue) }

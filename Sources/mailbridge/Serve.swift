@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("smtp-port"), help: "With --embedded: the SMTP listener's port instead of 2525.")
     var smtpPort: Int?
 
+    @Option(name: .customLong("web-port"), help: "With --embedded: the web inbox's port instead of 8080.")
+    var webPort: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -46,8 +49,9 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("--embedded needs --data-dir with an absolute path")
             }
         case (.some, false):
-            if smarthost != nil || smtpPort != nil {
-                throw ValidationError("--smarthost and --smtp-port go with --embedded; set them in the file otherwise")
+            if smarthost != nil || smtpPort != nil || webPort != nil {
+                throw ValidationError(
+                    "--smarthost, --smtp-port and --web-port go with --embedded; set them in the file otherwise")
             }
         }
         if let smarthost, Self.smarthost(smarthost) == nil {
@@ -55,6 +59,9 @@ struct Serve: AsyncParsableCommand {
         }
         if let smtpPort, !(1...65535).contains(smtpPort) {
             throw ValidationError("--smtp-port must be 1-65535")
+        }
+        if let webPort, !(1...65535).contains(webPort) {
+            throw ValidationError("--web-port must be 1-65535")
         }
     }
 
@@ -92,12 +99,22 @@ struct Serve: AsyncParsableCommand {
             var embedded = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(dataDir!))
             if let smarthost { embedded.smarthost = Self.smarthost(smarthost) }
             if let smtpPort { embedded.smtp.port = smtpPort }
+            if let webPort { embedded.web.port = webPort }
             configuration = embedded
         }
         do {
             let gateway = try await Gateway.start(configuration, logger: logger)
             let address = gateway.listener.localAddress.map { "\($0)" } ?? "?"
-            logger.notice("MailBridge is running", metadata: ["smtp": "\(address)"])
+            var metadata: Logger.Metadata = ["smtp": "\(address)"]
+            if let web = gateway.web {
+                // The web server binds as its service starts; log its address once it is known.
+                Task { [logger] in
+                    let address = await web.localAddress()
+                    logger.notice("web inbox is running", metadata: ["web": "\(address)"])
+                }
+                metadata["web-port"] = "\(configuration.web.port)"
+            }
+            logger.notice("MailBridge is running", metadata: metadata)
             try await gateway.run(reloadingFrom: config)
         } catch {
             StandardError.write("mailbridge serve: \(error)\n")

@@ -143,12 +143,49 @@ extension BridgeConfiguration {
         metrics.port = reader.integer(metricsSection, "port", default: metrics.port, range: 1...65535)
         reader.finish(metricsSection)
 
+        let web = readWeb(reader.section(root, "web"), reader: reader)
+
         reader.finish(root)
         guard !mailboxes.isEmpty else { return nil }
         return BridgeConfiguration(
             data: DataSection(folder: folder), keys: keys, smtp: smtp, mailboxes: mailboxes,
             imapSources: imapSources, smarthost: smarthost, mimeLimits: mime, retention: retention,
-            autoreply: autoreply, metrics: metrics)
+            autoreply: autoreply, metrics: metrics, web: web)
+    }
+
+    private static func readWeb(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Web {
+        var web = Web()
+        web.enabled = reader.boolean(section, "enabled", default: web.enabled)
+        web.listen = reader.host(section, "listen", required: false, default: web.listen, addressLiteralOnly: true)
+            ?? web.listen
+        web.port = reader.integer(section, "port", default: web.port, range: 1...65535)
+        web.tlsCertificate = reader.path(section, "tls-certificate")
+        web.tlsKey = reader.path(section, "tls-key")
+        if (web.tlsCertificate == nil) != (web.tlsKey == nil) {
+            reader.report(.invalidValue, section.optionPath(web.tlsKey == nil ? "tls-key" : "tls-certificate"),
+                          expected: "tls-certificate and tls-key together, or neither")
+        }
+        if web.tlsCertificate == nil, !NetworkName.isLoopback(web.listen) {
+            reader.report(.invalidValue, section.optionPath("listen"),
+                          expected: "a loopback address, unless tls-certificate and tls-key are set (or put a TLS "
+                              + "reverse proxy in front)")
+        }
+        if let url = reader.string(section, "public-url", expected: "an https:// URL without a path") {
+            if let parsed = URL(string: url), parsed.scheme == "https", parsed.host != nil,
+               parsed.path.isEmpty || parsed.path == "/", parsed.query == nil, parsed.user == nil {
+                web.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+            } else {
+                reader.report(.invalidValue, section.optionPath("public-url"), expected: "an https:// URL without a path")
+            }
+        }
+        web.secureCookies = reader.boolean(section, "secure-cookies", default: web.secureCookies)
+        web.requireSecondFactor = reader.boolean(section, "require-second-factor", default: web.requireSecondFactor)
+        web.sessionIdleMinutes = reader.integer(section, "session-idle-minutes", default: web.sessionIdleMinutes,
+                                                range: 1...24 * 60, unit: "minutes")
+        web.sessionMaxHours = reader.integer(section, "session-max-hours", default: web.sessionMaxHours,
+                                             range: 1...7 * 24, unit: "hours")
+        reader.finish(section)
+        return web
     }
 
     private static func readSMTP(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> SMTPSection {
@@ -280,12 +317,13 @@ extension BridgeConfiguration {
                 reader.report(.invalidValue, section.optionPath("deliver-to"),
                               expected: "the address of one of the [[mailbox]] tables")
             }
+            let caFile = reader.path(section, "ca-file")
             reader.finish(section)
             guard let host, let username, let passwordFile, let deliverTo else { continue }
             sources.append(
                 IMAPSource(
                     host: host, port: port, tls: tls, username: username, passwordFile: passwordFile, folder: folder,
-                    afterImport: afterImport, deliverTo: deliverTo))
+                    afterImport: afterImport, deliverTo: deliverTo, caFile: caFile))
         }
         return sources
     }

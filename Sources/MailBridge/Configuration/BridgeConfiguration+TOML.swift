@@ -61,6 +61,7 @@ extension BridgeConfiguration {
                 set("after-import", "delete")
             }
             set("deliver-to", source.deliverTo.unredactedDescription)
+            if let caFile = source.caFile { set("ca-file", caFile) }
         }
         if let smarthost {
             section("[smarthost]")
@@ -88,6 +89,19 @@ extension BridgeConfiguration {
         set("enabled", metrics.enabled)
         set("listen", metrics.listen)
         set("port", metrics.port)
+        section("[web]")
+        set("enabled", web.enabled)
+        set("listen", web.listen)
+        set("port", web.port)
+        if let certificate = web.tlsCertificate, let key = web.tlsKey {
+            set("tls-certificate", certificate)
+            set("tls-key", key)
+        }
+        if let url = web.publicURL { set("public-url", url) }
+        set("secure-cookies", web.secureCookies)
+        set("require-second-factor", web.requireSecondFactor)
+        set("session-idle-minutes", web.sessionIdleMinutes)
+        set("session-max-hours", web.sessionMaxHours)
         return lines.joined(separator: "\n") + "\n"
     }
 

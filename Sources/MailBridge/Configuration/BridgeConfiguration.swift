@@ -32,11 +32,14 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var autoreply: AutoReply
     /// `[metrics]`
     public var metrics: Metrics
+    /// `[web]`: the web inbox and JSON API.
+    public var web: Web
 
     public init(
         data: DataSection, keys: KeysSection, smtp: SMTPSection = SMTPSection(), mailboxes: [Mailbox],
         imapSources: [IMAPSource] = [], smarthost: Smarthost? = nil, mimeLimits: MIMELimits = MIMELimits(),
-        retention: Retention = Retention(), autoreply: AutoReply = AutoReply(), metrics: Metrics = Metrics()
+        retention: Retention = Retention(), autoreply: AutoReply = AutoReply(), metrics: Metrics = Metrics(),
+        web: Web = Web()
     ) {
         self.data = data
         self.keys = keys
@@ -48,6 +51,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
         self.retention = retention
         self.autoreply = autoreply
         self.metrics = metrics
+        self.web = web
     }
 
     /// A configuration for a quick start or a test: everything under `dataFolder`, every listener on loopback,
@@ -225,11 +229,14 @@ extension BridgeConfiguration {
         public var afterImport: AfterImport
         /// `deliver-to` (required): the `[[mailbox]]` address the fetched messages belong to.
         public var deliverTo: EmailAddress
+        /// `ca-file`: PEM file with the CA certificates that may sign this server's certificate, instead of the
+        /// system's trust store (for a server with a private CA). The host name is checked either way.
+        public var caFile: AbsolutePath?
 
         public init(
             host: String, port: Int = 993, tls: TLSMode = .implicit, username: String, passwordFile: AbsolutePath,
             folder: String = "INBOX", afterImport: AfterImport = .move(folder: "MailBridge/Imported"),
-            deliverTo: EmailAddress
+            deliverTo: EmailAddress, caFile: AbsolutePath? = nil
         ) {
             self.host = host
             self.port = port
@@ -239,6 +246,7 @@ extension BridgeConfiguration {
             self.folder = folder
             self.afterImport = afterImport
             self.deliverTo = deliverTo
+            self.caFile = caFile
         }
     }
 
@@ -326,4 +334,32 @@ extension BridgeConfiguration {
         public var port: Int = 9465
         public init() {}
     }
+
+    /// `[web]`: the counsellors' web inbox and the JSON API (issue 8).
+    public struct Web: Sendable, Equatable {
+        /// `enabled`, default `true`.
+        public var enabled: Bool = true
+        /// `listen`, default `127.0.0.1`. Another address needs `tls-certificate` and `tls-key`; otherwise put a
+        /// TLS reverse proxy in front and keep the default.
+        public var listen: String = "127.0.0.1"
+        /// `port`, default 8080.
+        public var port: Int = 8080
+        /// `tls-certificate` and `tls-key`: PEM files; both or neither. With them the server speaks HTTPS.
+        public var tlsCertificate: AbsolutePath?
+        public var tlsKey: AbsolutePath?
+        /// `public-url`: the address counsellors open (e.g. `https://inbox.beratung.example`), behind a proxy.
+        /// Requests whose `Origin` differs are refused for state changes.
+        public var publicURL: String?
+        /// `secure-cookies`, default `true`: session cookies carry `Secure`. Only switch it off for plain HTTP on
+        /// a loopback address during a trial.
+        public var secureCookies: Bool = true
+        /// `require-second-factor`, default `true`: every account must enrol and use TOTP (RFC 6238).
+        public var requireSecondFactor: Bool = true
+        /// `session-idle-minutes`, default 30: a session ends after this long without a request.
+        public var sessionIdleMinutes: Int = 30
+        /// `session-max-hours`, default 12: a session ends this long after login, whatever happens.
+        public var sessionMaxHours: Int = 12
+        public init() {}
+    }
 }
+

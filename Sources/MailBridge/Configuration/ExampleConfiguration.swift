@@ -129,6 +129,9 @@ extension BridgeConfiguration {
         # move-to-folder = "MailBridge/Imported"
         # The [[mailbox]] address these messages belong to. Required.
         # deliver-to = "beratung@example.org"
+        # PEM file with the CA certificates that may sign the server's certificate, for a server with a private CA.
+        # The host name is checked either way. Default: none (the system's trust store).
+        # ca-file = "/etc/mailbridge/imap-ca.pem"
 
         # Relay for all outgoing mail. Without this table, outgoing mail (replies, notices) stays queued in the store.
         # [smarthost]
@@ -179,6 +182,37 @@ extension BridgeConfiguration {
 
         # Port of the metrics endpoint. Default: 9465.
         port = 9465
+
+        [web]
+        # Serve the counsellors' web inbox and the JSON API (accounts: `mailbridge users add`). Default: true.
+        enabled = true
+
+        # Address of the web server. Default: "127.0.0.1". Any other address needs tls-certificate and tls-key;
+        # the usual set-up keeps the default and puts a TLS reverse proxy (nginx, Caddy) in front.
+        listen = "127.0.0.1"
+
+        # Port of the web server. Default: 8080.
+        port = 8080
+
+        # PEM certificate chain and private key: serve HTTPS directly. Both or neither. Default: none.
+        # tls-certificate = "/etc/mailbridge/web.crt"
+        # tls-key = "/etc/mailbridge/web.key"
+
+        # The https:// address counsellors open, when behind a reverse proxy. State-changing requests from another
+        # origin are refused. Default: none (the request's own host).
+        # public-url = "https://inbox.beratung.example"
+
+        # Session cookies carry the Secure attribute. Only switch off for a trial over plain HTTP. Default: true.
+        secure-cookies = true
+
+        # Every account must use a second factor (TOTP, RFC 6238). Default: true.
+        require-second-factor = true
+
+        # A session ends after this many minutes without a request, 1 to 1440. Default: 30.
+        session-idle-minutes = 30
+
+        # A session ends this many hours after login, 1 to 168. Default: 12.
+        session-max-hours = 12
 
         """
 }

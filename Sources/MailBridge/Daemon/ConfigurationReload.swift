@@ -56,6 +56,7 @@ extension Gateway {
         if new.imapSources != old.imapSources { needsRestart.append("imap") }
         if new.smarthost != old.smarthost { needsRestart.append("smarthost") }
         if new.metrics != old.metrics { needsRestart.append("metrics") }
+        if new.web != old.web { needsRestart.append("web") }
         if new.retention != old.retention { needsRestart.append("retention") }
         let oldAddresses = Set(old.mailboxes.map(\.address.canonical))
         if Set(new.mailboxes.map(\.address.canonical)) != oldAddresses { needsRestart.append("mailbox addresses") }

@@ -10,7 +10,7 @@ import UnixSignals
 public import ThreadStore
 
 /// Everything `mailbridge serve` runs: the SMTP listener, the IMAP fetcher (if `[[imap]]` sources exist), the
-/// pipeline runner and the outbound queue, in one
+/// pipeline runner, the outbound queue and the web inbox, in one
 /// `ServiceGroup` with graceful shutdown on SIGTERM/SIGINT.
 public final class Gateway: Sendable {
     public let configuration: BridgeConfiguration
@@ -26,6 +26,8 @@ public final class Gateway: Sendable {
     /// The one way counsellor replies are queued (for the web inbox); the queue picks them up within its poll
     /// interval, or at once after ``OutboundQueue/kick()``.
     public let replies: ReplyComposer
+    /// The web inbox and JSON API; nil when `[web] enabled = false`.
+    public let web: WebServer?
     let logger: Logger
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
@@ -83,15 +85,20 @@ public final class Gateway: Sendable {
             endpoint = try await MetricsEndpoint.bind(host: configuration.metrics.listen, port: configuration.metrics.port,
                                                       metrics: metrics, logger: logger)
         }
+        let replies = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
+        let web: WebServer? = configuration.web.enabled ? try WebServer(
+            configuration: configuration.web,
+            services: WebServices(store: store, replies: replies, logger: logger),
+            logger: logger) : nil
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
-                       mailboxes: mailboxes, logger: logger)
+                       replies: replies, web: web, logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
-                 fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], mailboxes: [PipelineMailbox],
-                 logger: Logger) {
+                 fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
+                 web: WebServer?, logger: Logger) {
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -101,7 +108,8 @@ public final class Gateway: Sendable {
         self.queue = queue
         self.fetcher = fetcher
         self.gatewayKeys = gatewayKeys
-        self.replies = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
+        self.replies = replies
+        self.web = web
         self.logger = logger
     }
 
@@ -116,6 +124,7 @@ public final class Gateway: Sendable {
         if let queue { services.append(queue) }
         if let metricsEndpoint { services.append(metricsEndpoint) }
         if let fetcher { services.append(fetcher) }
+        if let web { services.append(web) }
         if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
         services.append(SystemdWatchdogService())
         let group = ServiceGroup(configuration: .init(

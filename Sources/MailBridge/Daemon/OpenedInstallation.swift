@@ -30,7 +30,7 @@ public struct OpenedInstallation: Sendable {
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         _ = try DataFolderInitializer.run(dataFolder: configuration.data.folder, configFile: nil)
-        let masterKey = try MasterKey(configuration.keys.loadMasterKey())
+        let masterKey = try configuration.keys.loadMasterKey()
 
         let passphrase: PassphraseSource = configuration.keys.passphraseFile.map {
             .file(URL(fileURLWithPath: $0.string))

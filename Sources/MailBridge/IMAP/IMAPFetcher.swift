@@ -23,7 +23,7 @@ public final class IMAPFetcher: Service, Sendable {
     /// One source with the connection details the fetcher needs.
     public struct Source: Sendable {
         public var configuration: BridgeConfiguration.IMAPSource
-        /// PEM trust anchors for this server; nil uses the system store.
+        /// PEM trust anchors for this server; nil uses the system store. Defaults to the source's `ca-file`.
         public var caFile: String?
         /// The name the certificate must match; nil means `configuration.host`.
         public var verifyHostName: String?
@@ -31,7 +31,7 @@ public final class IMAPFetcher: Service, Sendable {
         public init(_ configuration: BridgeConfiguration.IMAPSource, caFile: String? = nil,
                     verifyHostName: String? = nil) {
             self.configuration = configuration
-            self.caFile = caFile
+            self.caFile = caFile ?? configuration.caFile?.string
             self.verifyHostName = verifyHostName
         }
     }

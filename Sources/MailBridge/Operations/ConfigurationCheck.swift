@@ -1,3 +1,4 @@
+import Dispatch  // `stat` members: with MemberImportVisibility the compiler attributes them to CDispatch
 import Foundation
 
 #if canImport(Glibc)

@@ -3,6 +3,7 @@
 // overwritten or read back; its bytes never reach output, logs or errors.
 
 import Crypto
+import Dispatch  // `stat` members: with MemberImportVisibility the compiler attributes them to CDispatch
 import Foundation
 
 #if canImport(Glibc)

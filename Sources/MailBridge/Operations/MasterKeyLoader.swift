@@ -1,8 +1,9 @@
 // Security: reads the master key that seals the thread store. The bytes go straight into a `SymmetricKey`
-// (zeroed when released); they never appear in errors or logs. A key file open to group or others is refused.
+// (zeroed when released); they never appear in errors or logs. A key file open to group or others, or a symbolic
+// link, is refused. The file checks themselves are ThreadStore's `MasterKey(contentsOf:)`: one reader for both.
 
-public import Crypto
 import Foundation
+public import ThreadStore
 
 #if canImport(Glibc)
 import Glibc
@@ -18,26 +19,19 @@ extension BridgeConfiguration.KeysSection {
     /// ```swift
     /// let key = try configuration.keys.loadMasterKey()
     /// ```
-    public func loadMasterKey(environment: [String: String]? = nil) throws(MasterKeyError) -> SymmetricKey {
+    public func loadMasterKey(environment: [String: String]? = nil) throws(MasterKeyError) -> MasterKey {
         let environment = environment ?? ProcessInfo.processInfo.environment
         let path = masterKeyPath(environment: environment) { FileManager.default.fileExists(atPath: $0) }
         let isCredential = path != masterKeyFile.string
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw MasterKeyError(.unreadable, path: path, errno: errno) }
-        defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-            throw MasterKeyError(.unreadable, path: path)
+        do {
+            return try MasterKey(contentsOf: URL(fileURLWithPath: path), requireOwnerOnly: !isCredential)
+        } catch {
+            switch error {
+            case .masterKeyInvalidLength: throw MasterKeyError(.wrongLength, path: path)
+            case .masterKeyInsecurePermissions: throw MasterKeyError(.insecurePermissions, path: path)
+            default: throw MasterKeyError(.unreadable, path: path)
+            }
         }
-        if !isCredential, status.st_mode & 0o077 != 0 { throw MasterKeyError(.insecurePermissions, path: path) }
-        guard status.st_size == off_t(DataFolderInitializer.masterKeyLength) else {
-            throw MasterKeyError(.wrongLength, path: path)
-        }
-        var buffer = [UInt8](repeating: 0, count: DataFolderInitializer.masterKeyLength)
-        defer { buffer.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count == DataFolderInitializer.masterKeyLength else { throw MasterKeyError(.wrongLength, path: path) }
-        return SymmetricKey(data: buffer)
     }
 }
 

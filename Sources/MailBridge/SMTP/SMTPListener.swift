@@ -9,6 +9,7 @@ public import Logging
 public import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 public import ServiceLifecycle
 
 /// The inbound SMTP server as a swift-service-lifecycle `Service` (STYLE.md §12).
@@ -148,7 +149,7 @@ public final class SMTPListener: Service, Sendable {
     private func handleConnection(_ connection: Connection) async {
         let channel = connection.channel.channel
         let ip = channel.remoteAddress?.ipAddress ?? "unknown"
-        guard let id = await limiter.acquire(ip: ip) else {
+        guard let id = limiter.acquire(ip: ip) else {
             logger.notice("connection refused: limit reached")
             try? await connection.channel.executeThenClose { _ in
                 try await channel.writeAndFlush(SMTPReply.tooManyConnections.wireBytes).get()
@@ -158,6 +159,9 @@ public final class SMTPListener: Service, Sendable {
         var logger = self.logger
         logger[metadataKey: "smtp.connection"] = "\(id)"
         logger.debug("connection opened")
+        // Released as the dialogue ends (before the closing reply is written), or when the session task ends.
+        let release = ReleaseOnce { [limiter] in limiter.release(ip: ip) }
+        defer { release.run() }
         do {
             try await connection.channel.executeThenClose { inbound in
                 var session = SMTPSession(
@@ -171,6 +175,7 @@ public final class SMTPListener: Service, Sendable {
                     clientAddress: PeerAddress(ip),
                     logger: logger
                 )
+                session.dialogueEnding = { release.run() }
                 await withGracefulShutdownHandler {
                     await session.run(inbound)
                 } onGracefulShutdown: {
@@ -180,7 +185,13 @@ public final class SMTPListener: Service, Sendable {
         } catch {
             logger.debug("connection close failed", metadata: ["smtp.error": "\(type(of: error))"])
         }
-        await limiter.release(ip: ip)
         logger.debug("connection closed")
     }
+}
+
+/// Runs a closure at most once, from whichever path gets there first.
+private final class ReleaseOnce: Sendable {
+    private let action: Mutex<(@Sendable () -> Void)?>
+    init(_ action: @escaping @Sendable () -> Void) { self.action = Mutex(action) }
+    func run() { action.withLock { action in defer { action = nil }; return action }?() }
 }

@@ -24,6 +24,9 @@ struct SMTPSession {
     let sslContext: NIOSSLContext?
     let clientAddress: PeerAddress?
     var logger: Logger
+    /// Called once, just before the reply that ends the session is written (221 to QUIT, 421), so the listener
+    /// can stop counting the session before the client can reconnect.
+    var dialogueEnding: @Sendable () -> Void = {}
 
     private let parser: SMTPCommandParser
     private var machine: SMTPServerStateMachine
@@ -74,6 +77,7 @@ struct SMTPSession {
                     case .none:
                         break
                     case .send(let replies, let close):
+                        if close { dialogueEnding() }
                         try await write(replies)
                         if close { return cleanUp() }
                     case .startData(let reply):

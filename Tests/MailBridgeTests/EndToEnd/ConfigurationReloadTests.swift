@@ -24,6 +24,7 @@ import ThreadStore
                 dataFolder: try AbsolutePath(folder.appendingPathComponent("data").path))
             configuration.smtp.port = port
             configuration.metrics.enabled = false
+            configuration.web.enabled = false
             configuration.mailboxes[0].redirectLink = try RedirectLink(link)
             try (configuration.tomlText + extra).write(to: file, atomically: true, encoding: .utf8)
         }

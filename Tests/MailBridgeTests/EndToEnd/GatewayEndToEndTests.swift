@@ -19,6 +19,7 @@ import ThreadStore
         configuration.smtp.port = 0
         configuration.smarthost = .init(host: "127.0.0.1", port: sink.port, tls: .none)
         configuration.metrics.port = 0
+        configuration.web.port = 0
         let logs = LogCapture()
         let gateway = try await Gateway.start(configuration, logger: logs.logger())
         let running = Task { try await gateway.run() }

@@ -208,3 +208,30 @@ struct SMTPListenerTests {
         try await server.stop()
     }
 }
+
+extension SMTPListenerTests {
+    /// A client that says QUIT and reconnects at once (as smtp-source and MTAs with connection caching do) must
+    /// not find its previous session still counted against the per-IP limit.
+    @Test func quitThenImmediateReconnectIsNotRefused() async throws {
+        let server = try await SMTPTestServer(configuration: SMTPServerConfiguration(maximumConnectionsPerIP: 3))
+        var clients: [RawSMTPClient] = []
+        for _ in 0..<3 {
+            var client = try await RawSMTPClient.connect(port: server.port)
+            #expect(try await client.readReply()?.code == 220)
+            clients.append(client)
+        }
+        var refusals = 0
+        for round in 0..<60 {
+            var client = clients[round % 3]
+            #expect(try await client.command("QUIT") == 221)
+            // Reconnect before closing our end: the server has answered QUIT, so the slot must be free.
+            var next = try await RawSMTPClient.connect(port: server.port)
+            if try await next.readReply()?.code != 220 { refusals += 1 }
+            await client.close()
+            clients[round % 3] = next
+        }
+        #expect(refusals == 0)
+        for client in clients { await client.close() }
+        try await server.stop()
+    }
+}

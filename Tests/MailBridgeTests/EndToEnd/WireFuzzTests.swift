@@ -1,4 +1,5 @@
 import MailBridge
+import TestSupport
 import Testing
 
 /// Random bytes (CR, LF, NUL, dots, 8-bit, commands) against a real listener: the server answers or closes,
@@ -20,7 +21,7 @@ struct WireFuzzTests {
                 sessionDeadline: .seconds(10)
             )
         )
-        var random = SMTPServerStateMachineFuzzTests.SeededGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
         var client = try await RawSMTPClient.connect(port: server.port)
         #expect(try await client.readReply()?.code == 220)
         var input = ""

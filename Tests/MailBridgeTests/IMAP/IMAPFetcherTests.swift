@@ -17,8 +17,9 @@ import ThreadStore
             BridgeConfiguration.IMAPSource(
                 host: "127.0.0.1", port: tls == .implicit ? server.imapsPort : server.imapPort, tls: tls,
                 username: DovecotServer.user, passwordFile: try AbsolutePath(server.passwordFile.path),
-                afterImport: afterImport, deliverTo: try EmailAddress(counselling)),
-            caFile: caFile ?? server.certificate.path, verifyHostName: verifyHostName)
+                afterImport: afterImport, deliverTo: try EmailAddress(counselling),
+                caFile: try AbsolutePath(caFile ?? server.certificate.path)),
+            verifyHostName: verifyHostName)
     }
 
     static func plainMail(_ id: String, from sender: String = "absender@example.net") -> String {

@@ -124,7 +124,7 @@ import ThreadStore
         let backedUp = await run { try await QueueAdmin.backup($0, to: backupFile) }
         #expect(backedUp.status == .success, "\(backedUp.errorOutput)")
         let configuration = try BridgeConfiguration.load(file: config)
-        let copy = try ThreadStore(at: backupFile, masterKey: try MasterKey(configuration.keys.loadMasterKey()))
+        let copy = try ThreadStore(at: backupFile, masterKey: try configuration.keys.loadMasterKey())
         #expect(try await copy.read { try $0.thread(thread) }?.messageCount == 2)
         try copy.close()
         #expect(await run { try await QueueAdmin.backup($0, to: backupFile) }.status == .failure)

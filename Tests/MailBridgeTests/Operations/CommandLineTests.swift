@@ -85,4 +85,22 @@ import Testing
         #expect(try run("init").status == 2)
         #expect(try run("init", "--data-dir", "relative/path").status == 2)
     }
+
+    /// Admin commands reach the installation of `serve --embedded` with the same `--embedded --data-dir`.
+    @Test func adminCommandsWorkOnTheEmbeddedDefault() throws {
+        let folder = try TemporaryFolder()
+        defer {
+            _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"],
+                               allowFailure: true)
+            folder.remove()
+        }
+        let data = folder.path + "/data"
+        let listed = try run("threads", "list", "--embedded", "--data-dir", data)
+        #expect(listed.status == 0, "\(listed.output)")
+        #expect(FileManager.default.fileExists(atPath: data + "/threads.sqlite"))
+        let key = try run("keys", "export", "--embedded", "--data-dir", data)
+        #expect(key.status == 0 && key.output.contains("BEGIN PGP PUBLIC KEY BLOCK"))
+        #expect(try run("threads", "list", "--embedded").status == 2)
+        #expect(try run("threads", "list", "--data-dir", data).status == 2)
+    }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import MailBridge
+import ThreadStore
 
 @Suite struct DataFolderInitializerTests {
     func mode(_ path: String) throws -> Int {
@@ -110,9 +111,12 @@ extension String {
         let data = try AbsolutePath(folder.path + "/data")
         _ = try DataFolderInitializer.run(dataFolder: data, configFile: nil)
         let keys = BridgeConfiguration.embeddedDefault(dataFolder: data).keys
-        let onDisk = try Data(contentsOf: URL(fileURLWithPath: data.string + "/master.key"))
+        // A store sealed with the loaded key opens with the key read straight from the file: the same key.
         let key = try keys.loadMasterKey(environment: [:])
-        #expect(key.withUnsafeBytes { Data($0) } == onDisk)
+        let storeURL = URL(fileURLWithPath: folder.path + "/check.sqlite")
+        try ThreadStore(at: storeURL, masterKey: key).close()
+        let direct = try MasterKey(contentsOf: URL(fileURLWithPath: data.string + "/master.key"))
+        try ThreadStore(at: storeURL, masterKey: direct).close()
 
         // A credential directory with the named credential wins over the file.
         let credentials = folder.path + "/credentials"
@@ -120,7 +124,11 @@ extension String {
         let credentialBytes = Data((0..<32).map { UInt8($0) })
         try credentialBytes.write(to: URL(fileURLWithPath: credentials + "/mailbridge-master-key"))
         let fromCredential = try keys.loadMasterKey(environment: ["CREDENTIALS_DIRECTORY": credentials])
-        #expect(fromCredential.withUnsafeBytes { Data($0) } == credentialBytes)
+        #expect(throws: ThreadStoreError.self) { try ThreadStore(at: storeURL, masterKey: fromCredential) }
+        let credentialStore = URL(fileURLWithPath: folder.path + "/credential.sqlite")
+        try ThreadStore(at: credentialStore, masterKey: fromCredential).close()
+        try ThreadStore(at: credentialStore, masterKey: try MasterKey(
+            contentsOf: URL(fileURLWithPath: credentials + "/mailbridge-master-key"), requireOwnerOnly: false)).close()
     }
 
     @Test func refusesWrongLengthOpenPermissionsAndMissingFiles() throws {

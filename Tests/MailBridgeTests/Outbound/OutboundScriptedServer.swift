@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A scripted raw TCP server (Python, standard library only) on 127.0.0.1 for protocol edge cases a real server
 /// will not produce: malformed replies, plaintext injected after STARTTLS, silence, a drop after DATA. Each step
@@ -12,60 +13,26 @@ final class OutboundScriptedServer: @unchecked Sendable {
         var close = false
     }
 
-    let directory: URL
-    let port: Int
-    private let process: Process
-    private let input: Pipe
+    private let peer: PythonPeer
+    var port: Int { peer.port }
 
-    private init(directory: URL, port: Int, process: Process, input: Pipe) {
-        self.directory = directory
-        self.port = port
-        self.process = process
-        self.input = input
-    }
+    private init(peer: PythonPeer) { self.peer = peer }
 
     static func start(_ steps: [Step]) throws -> OutboundScriptedServer {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbound-raw-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let script = directory.appendingPathComponent("server.py")
-        try Self.script.write(to: script, atomically: true, encoding: .utf8)
         let json = try JSONSerialization.data(
             withJSONObject: steps.map { ["read": $0.read, "send": $0.send, "close": $0.close] as [String: Any] })
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, String(decoding: json, as: UTF8.self), directory.path]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(10) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
-            process.terminate()
-            throw OutboundSink.SinkError(message: "scripted server did not start")
-        }
-        return OutboundScriptedServer(directory: directory, port: port, process: process, input: input)
+        return OutboundScriptedServer(peer: try PythonPeer(
+            script: script, name: "outbound-raw", arguments: [String(decoding: json, as: UTF8.self)]))
     }
 
     /// Every byte the client sent, once the server is done.
     func received() -> String {
-        process.waitUntilExit()
-        let data = (try? Data(contentsOf: directory.appendingPathComponent("received.bin"))) ?? Data()
+        peer.waitUntilExit()
+        let data = (try? Data(contentsOf: peer.directory.appendingPathComponent("received.bin"))) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 
-    func stop() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(at: directory)
-    }
+    func stop() { peer.stop() }
 
     static let script = #"""
         import json, os, socket, sys, threading

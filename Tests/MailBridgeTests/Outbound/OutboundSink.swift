@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A real SMTP server for the outbound tests: Python aiosmtpd (Debian package python3-aiosmtpd), started per test
 /// on 127.0.0.1 with an ephemeral port, writing what it accepts into a temporary folder. It exits when its stdin
@@ -42,55 +43,14 @@ final class OutboundSink: @unchecked Sendable {
         }
     }
 
-    let directory: URL
-    let port: Int
-    private let process: Process
-    private let input: Pipe
+    private let peer: PythonPeer
+    var directory: URL { peer.directory }
+    var port: Int { peer.port }
 
-    private init(directory: URL, port: Int, process: Process, input: Pipe) {
-        self.directory = directory
-        self.port = port
-        self.process = process
-        self.input = input
-    }
+    private init(peer: PythonPeer) { self.peer = peer }
 
     static func start(_ options: Options = Options()) throws -> OutboundSink {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbound-sink-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let script = directory.appendingPathComponent("sink.py")
-        try Self.script.write(to: script, atomically: true, encoding: .utf8)
-
-        let process = Process()
-        // The Debian package installs aiosmtpd for the system interpreter.
-        let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script.path, options.json, directory.path]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        FileManager.default.createFile(atPath: directory.appendingPathComponent("stderr.log").path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent("stderr.log"))
-        try process.run()
-
-        var line = Data()
-        while !line.contains(10) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
-            let log = (try? String(contentsOf: directory.appendingPathComponent("stderr.log"), encoding: .utf8)) ?? ""
-            process.terminate()
-            throw SinkError(message: "sink did not start: \(log)")
-        }
-        return OutboundSink(directory: directory, port: port, process: process, input: input)
-    }
-
-    struct SinkError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+        OutboundSink(peer: try PythonPeer(script: script, name: "outbound-sink", arguments: [options.json]))
     }
 
     /// Accepted messages in arrival order, exactly as received after dot-unstuffing.
@@ -113,11 +73,7 @@ final class OutboundSink: @unchecked Sendable {
         events().filter { $0["event"] as? String == name }
     }
 
-    func stop() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(at: directory)
-    }
+    func stop() { peer.stop() }
 
     static let script = #"""
         import asyncio, json, os, ssl, sys
@@ -259,7 +215,12 @@ struct OutboundTestCA {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw OutboundSink.SinkError(message: "openssl \(arguments.first ?? "") failed")
+            throw CertificateError(description: "openssl \(arguments.first ?? "") failed")
         }
     }
+}
+
+/// An `openssl` step of ``OutboundTestCA`` failed.
+struct CertificateError: Error, CustomStringConvertible {
+    var description: String
 }

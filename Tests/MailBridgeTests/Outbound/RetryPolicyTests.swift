@@ -1,20 +1,10 @@
 import Foundation
 import MailBridge
+import TestSupport
 import Testing
 
 /// Backoff, jitter bounds, attempts and age with a fixed clock and a seeded generator (pure).
 struct RetryPolicyTests {
-    /// SplitMix64: deterministic randomness for tests.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let policy = RetryPolicy(
         initialDelay: .seconds(60), multiplier: 2, maximumDelay: .seconds(3600), jitter: 0.25, maximumAttempts: 10,
@@ -31,7 +21,7 @@ struct RetryPolicyTests {
 
     @Test(arguments: 1...9)
     func drawnDelaysStayInBoundsAndVary(_ attempts: Int) {
-        var generator = SeededGenerator(state: UInt64(attempts))
+        var generator = SeededGenerator(seed: UInt64(attempts))
         let bounds = Self.policy.delayBounds(afterAttempts: attempts)
         var seen = Set<Int>()
         for _ in 0..<200 {
@@ -47,13 +37,13 @@ struct RetryPolicyTests {
     }
 
     @Test func givesUpAfterMaximumAttempts() {
-        var generator = SeededGenerator(state: 1)
+        var generator = SeededGenerator(seed: 1)
         let decision = Self.policy.decision(afterAttempts: 10, queuedAt: Self.start, now: Self.start, using: &generator)
         #expect(decision == .giveUp(.maximumAttempts))
     }
 
     @Test func lastAttemptAtMaximumAgeThenGiveUp() {
-        var generator = SeededGenerator(state: 2)
+        var generator = SeededGenerator(seed: 2)
         let nearEnd = Self.start.addingTimeInterval(86400 - 30)
         let decision = Self.policy.decision(afterAttempts: 5, queuedAt: Self.start, now: nearEnd, using: &generator)
         #expect(decision == .retry(at: Self.start.addingTimeInterval(86400)), "clamped to the deadline")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MailBridge
 import NIOCore
+import TestSupport
 import Testing
 
 /// The client against scripted servers that misbehave (STYLE.md §14d: named security regressions).
@@ -106,41 +107,15 @@ struct SMTPClientEdgeCaseTests {
                 Step(send: "250 2.0.0 queued for client@example.net\r\n"), Step(send: "221 bye\r\n"),
             ])
         defer { server.stop() }
-        let records = OutboundLogCapture()
-        var logger = Logger(label: "test.capture") { _ in records }
-        logger.logLevel = .trace
+        let records = LogCapture()
+        let logger = records.logger("test.capture")
         let message = ByteBuffer(string: "Subject: \(canary)\r\n\r\n\(canary)\r\n")
         let result = await Self.client(server, logger: logger).deliver(Self.envelope, message: message)
         #expect(result.isDelivered)
-        let text = records.text
+        let text = records.all.joined(separator: "\n")
         #expect(!text.isEmpty)
         #expect(!text.contains("example"), "no address")
         #expect(!text.contains(canary), "no content or server text")
         #expect(server.received().contains(canary), "the message itself went out")
-    }
-}
-
-/// A LogHandler that keeps everything, for the redaction test.
-final class OutboundLogCapture: LogHandler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lock.lock()
-        defer { lock.unlock() }
-        lines.append("\(event.level) \(event.message) \(event.metadata ?? [:]) \(metadata)")
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines.joined(separator: "\n")
     }
 }

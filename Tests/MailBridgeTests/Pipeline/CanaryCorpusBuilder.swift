@@ -446,20 +446,7 @@ final class CanaryCorpusBuilder {
 
     /// Every non-fresh mail, in a fixed pseudo-random order (seeded, so a failure reproduces).
     func shuffledRest() -> [CorpusMail] {
-        var generator = SplitMix(seed: 0x5EED_CA4A)
+        var generator = SeededGenerator(seed: 0x5EED_CA4A)
         return rest.shuffled(using: &generator)
-    }
-}
-
-/// A small seeded generator for a reproducible corpus order.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

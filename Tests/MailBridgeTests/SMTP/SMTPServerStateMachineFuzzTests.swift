@@ -1,20 +1,10 @@
 import MailBridge
+import TestSupport
 import Testing
 
 /// Random command sequences over all states (mox `FuzzServer` idea, without sockets): a session that follows the
 /// protocol of the actions never drives the machine into `.error`, and every command gets exactly one reply.
 struct SMTPServerStateMachineFuzzTests {
-    /// SplitMix64: small, seeded, reproducible.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let commands: [SMTPCommand] = [
         .ehlo("c"), .helo("c"), .mailFrom(.null, parameters: .init()),
@@ -33,7 +23,7 @@ struct SMTPServerStateMachineFuzzTests {
 
     @Test(arguments: 0..<25)
     func randomSessionsNeverReachTheErrorState(seed: UInt64) {
-        var random = SeededGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
         let configuration = SMTPServerConfiguration(
             maximumRecipients: 2,
             maximumErrors: 10_000,

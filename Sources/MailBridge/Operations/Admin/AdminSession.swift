@@ -41,6 +41,12 @@ public enum AdminSession {
         } catch {
             return .failure(.invalidConfiguration, "\(error)")
         }
+        return await run(configuration: configuration, logger: logger, body)
+    }
+
+    /// The same for an already loaded configuration (`--embedded --data-dir DIR`).
+    public static func run(configuration: BridgeConfiguration, logger: Logger,
+                           _ body: (OpenedInstallation) async throws -> AdminResult) async -> AdminResult {
         let installation: OpenedInstallation
         do {
             installation = try await OpenedInstallation.open(configuration, logger: logger)

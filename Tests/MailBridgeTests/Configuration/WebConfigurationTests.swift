@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+@testable import MailBridge
+
+/// The `[web]` section: loopback unless TLS, certificate and key together, an https origin without a path.
+@Suite struct WebConfigurationTests {
+    func problems(_ web: String) -> [ConfigurationError] {
+        do {
+            _ = try BridgeConfiguration.parse(ConfigurationErrorTests.mailbox + "[web]\n" + web)
+            return []
+        } catch {
+            return error.allErrors
+        }
+    }
+
+    @Test func defaultsAreLoopbackWithSecureCookiesAndSecondFactor() throws {
+        let web = try BridgeConfiguration.parse(ConfigurationErrorTests.mailbox).web
+        #expect(web.enabled && web.listen == "127.0.0.1" && web.port == 8080)
+        #expect(web.secureCookies && web.requireSecondFactor)
+        #expect(web.sessionIdleMinutes == 30 && web.sessionMaxHours == 12)
+        #expect(web.tlsCertificate == nil && web.publicURL == nil)
+    }
+
+    @Test func publicAddressWithoutTLSIsRefused() {
+        let found = problems("listen = \"0.0.0.0\"\n")
+        #expect(found.map(\.option) == ["web.listen"])
+        #expect(found.first?.description.contains("0.0.0.0") == false)
+        #expect(problems("listen = \"0.0.0.0\"\ntls-certificate = \"/etc/c.pem\"\ntls-key = \"/etc/k.pem\"\n").isEmpty)
+    }
+
+    @Test func certificateWithoutKeyIsRefused() {
+        #expect(problems("tls-certificate = \"/etc/c.pem\"\n").map(\.option) == ["web.tls-key"])
+    }
+
+    @Test func publicURLMustBeAnHTTPSOrigin() throws {
+        for bad in ["http://inbox.example", "https://inbox.example/path", "inbox.example", "https://u@inbox.example"] {
+            #expect(problems("public-url = \"\(bad)\"\n").map(\.option) == ["web.public-url"], "\(bad)")
+        }
+        let web = try BridgeConfiguration.parse(
+            ConfigurationErrorTests.mailbox + "[web]\npublic-url = \"https://inbox.example/\"\n").web
+        #expect(web.publicURL == "https://inbox.example")
+    }
+
+    @Test func limitsAreRangeChecked() {
+        #expect(problems("session-idle-minutes = 0\n").map(\.option) == ["web.session-idle-minutes"])
+        #expect(problems("session-max-hours = 1000\n").map(\.option) == ["web.session-max-hours"])
+        #expect(problems("port = 70000\n").map(\.option) == ["web.port"])
+    }
+
+    @Test func writtenConfigurationReadsBack() throws {
+        var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath("/var/lib/mb"))
+        configuration.web.port = 8443
+        configuration.web.secureCookies = false
+        configuration.web.publicURL = "https://inbox.example"
+        configuration.web.sessionIdleMinutes = 15
+        let read = try BridgeConfiguration.parse(configuration.tomlText)
+        #expect(read.web == configuration.web)
+    }
+}
+
+/// `[[imap]] ca-file` reaches the fetcher's certificate check (the Dovecot tests connect through it).
+@Suite struct IMAPCAFileConfigurationTests {
+    @Test func caFileIsReadAndWrittenBack() throws {
+        let text = ConfigurationErrorTests.mailbox + """
+            [[imap]]
+            host = "imap.example.org"
+            username = "beratung"
+            password-file = "/etc/mailbridge/imap-password"
+            deliver-to = "beratung@example.org"
+            ca-file = "/etc/mailbridge/imap-ca.pem"
+
+            """
+        let configuration = try BridgeConfiguration.parse(text)
+        #expect(configuration.imapSources.first?.caFile?.string == "/etc/mailbridge/imap-ca.pem")
+        #expect(IMAPFetcher.Source(configuration.imapSources[0]).caFile == "/etc/mailbridge/imap-ca.pem")
+        #expect(try BridgeConfiguration.parse(configuration.tomlText).imapSources == configuration.imapSources)
+        let relative = text.replacingOccurrences(of: "\"/etc/mailbridge/imap-ca.pem\"", with: "\"imap-ca.pem\"")
+        #expect(throws: (any Error).self) { try BridgeConfiguration.parse(relative) }
+    }
+}
