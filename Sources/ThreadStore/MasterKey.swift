@@ -10,6 +10,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+// Release builds can attribute glibc's `struct stat` to the CDispatch clang module (it includes the same header);
+// MemberImportVisibility then needs that module imported too.
+#if canImport(CDispatch)
+import CDispatch
+#endif
 
 /// The 256-bit key that wraps every thread's data key and keys the store's lookup HMACs.
 ///

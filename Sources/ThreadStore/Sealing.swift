@@ -17,6 +17,8 @@ struct DerivedKeys: Sendable {
     let index: SymmetricKey
     /// Keys sender HMACs for the auto-reply rate limit.
     let sender: SymmetricKey
+    /// Seals account secrets (the TOTP shared secret).
+    let accountSecrets: SymmetricKey
 
     init(master: MasterKey) {
         func derive(_ purpose: String) -> SymmetricKey {
@@ -31,6 +33,7 @@ struct DerivedKeys: Sendable {
         outbox = derive("outbox sealing")
         index = derive("index hmac")
         sender = derive("sender rate limit hmac")
+        accountSecrets = derive("account secret sealing")
     }
 
     /// HMAC-SHA256 of `bytes` under the index key, with a domain label so different lookups never collide.

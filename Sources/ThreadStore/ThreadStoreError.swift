@@ -46,6 +46,7 @@ public struct ThreadStoreError: Error, Hashable, Sendable, CustomStringConvertib
             case threadNotFound, messageNotFound, outboxItemNotFound
             case sealingFailed, unsealingFailed, invalidIdentifier, invalidValue, limitExceeded
             case backupFailed, checkpointIncomplete
+            case accountExists, accountNotFound, apiTokenNotFound
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -93,6 +94,12 @@ public struct ThreadStoreError: Error, Hashable, Sendable, CustomStringConvertib
         public static let backupFailed = Code(.backupFailed)
         /// A WAL checkpoint could not truncate the WAL (a reader held it); deleted content may linger in the WAL.
         public static let checkpointIncomplete = Code(.checkpointIncomplete)
+        /// An account with this user name exists already (names compare without regard to ASCII case).
+        public static let accountExists = Code(.accountExists)
+        /// No account with this user name or ID exists.
+        public static let accountNotFound = Code(.accountNotFound)
+        /// No API token with this ID exists.
+        public static let apiTokenNotFound = Code(.apiTokenNotFound)
     }
 
     // Static members so callers can write `#expect(throws: ThreadStoreError.wrongMasterKey)`.
@@ -138,6 +145,12 @@ public struct ThreadStoreError: Error, Hashable, Sendable, CustomStringConvertib
     public static let backupFailed = ThreadStoreError(.backupFailed)
     /// An error with code ``Code/checkpointIncomplete``.
     public static let checkpointIncomplete = ThreadStoreError(.checkpointIncomplete)
+    /// An error with code ``Code/accountExists``.
+    public static let accountExists = ThreadStoreError(.accountExists)
+    /// An error with code ``Code/accountNotFound``.
+    public static let accountNotFound = ThreadStoreError(.accountNotFound)
+    /// An error with code ``Code/apiTokenNotFound``.
+    public static let apiTokenNotFound = ThreadStoreError(.apiTokenNotFound)
 }
 
 extension ThreadStoreError {

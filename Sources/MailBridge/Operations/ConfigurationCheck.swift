@@ -1,10 +1,14 @@
-import Dispatch  // `stat` members: with MemberImportVisibility the compiler attributes them to CDispatch
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#endif
+// Release builds can attribute glibc's `struct stat` to the CDispatch clang module (it includes the same header);
+// MemberImportVisibility then needs that module imported too.
+#if canImport(CDispatch)
+import CDispatch
 #endif
 
 /// `mailbridge check-config`: loads and validates a configuration, then checks the files it names (custom

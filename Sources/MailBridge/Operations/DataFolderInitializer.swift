@@ -3,13 +3,17 @@
 // overwritten or read back; its bytes never reach output, logs or errors.
 
 import Crypto
-import Dispatch  // `stat` members: with MemberImportVisibility the compiler attributes them to CDispatch
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#endif
+// Release builds can attribute glibc's `struct stat` to the CDispatch clang module (it includes the same header);
+// MemberImportVisibility then needs that module imported too.
+#if canImport(CDispatch)
+import CDispatch
 #endif
 
 /// `mailbridge init`: creates the data folder (0700), the GnuPG home (0700), the master key (32 random octets,

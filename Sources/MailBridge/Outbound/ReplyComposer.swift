@@ -57,7 +57,7 @@ public struct ReplyComposer: Sendable {
         // A Message-ID the pipeline derived for a mail without one (`…@mailbridge.invalid`) threads nothing.
         let inReplyTo = lastInbound.flatMap { ReferencedMessageID($0.messageID) }
             .flatMap { $0.value.hasSuffix("@mailbridge.invalid>") ? nil : $0 }
-        let subject = Self.subject(replyingTo: lastInbound?.subject, german: mailbox.redirectTemplate != .english)
+        let subject = Self.subject(replyingTo: lastInbound?.subject, german: mailbox.german)
         let inner = try ProtectedHeadersPart(
             subject: subject, from: mailbox.address, to: [client], date: time, messageID: messageID, body: text,
             inReplyTo: inReplyTo

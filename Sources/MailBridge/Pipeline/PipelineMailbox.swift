@@ -17,11 +17,16 @@ public struct PipelineMailbox: Sendable {
     /// The gateway key as an Autocrypt header, added to every plain mail the mailbox sends (redirects, notices),
     /// so that the client's mail program can encrypt the next message.
     public var autocrypt: AutocryptHeader? = nil
+    /// Whether the mailbox's fixed texts are German (`language = "de"`); else English. Chooses built-in subjects.
+    public var german: Bool
 
+    /// `german` defaults to "unless the redirect text is the built-in English one"; configured mailboxes pass it.
     public init(address: EmailAddress, field: CounsellingField, teamAddress: EmailAddress, link: PlatformLink,
                 redirectTemplate: RedirectTemplate, notificationTemplate: RedirectTemplate, gatewayKey: KeyFingerprint,
-                replyWaitingTemplate: RedirectTemplate? = nil) {
-        self.replyWaitingTemplate = replyWaitingTemplate ?? .replyWaiting(german: redirectTemplate != .english)
+                replyWaitingTemplate: RedirectTemplate? = nil, german: Bool? = nil) {
+        let german = german ?? (redirectTemplate != .english)
+        self.german = german
+        self.replyWaitingTemplate = replyWaitingTemplate ?? .replyWaiting(german: german)
         self.address = address
         self.field = field
         self.teamAddress = teamAddress
@@ -51,7 +56,8 @@ extension PipelineMailbox {
                 body: try mailbox.template(.notify).render([.field: field.unredactedDescription,
                                                             .thread: "{{reference}}"])),
             gatewayKey: gatewayKey,
-            replyWaitingTemplate: try .replyWaiting(try mailbox.template(.replyWaiting), german: german))
+            replyWaitingTemplate: try .replyWaiting(try mailbox.template(.replyWaiting), german: german),
+            german: german)
     }
 }
 

@@ -1,25 +1,26 @@
-// Security: sets the browser-side protections on every response of the web inbox and API, including error
-// responses and 404s: a Content-Security-Policy that allows no script, no remote content, no framing and forms only
-// to this origin; no MIME sniffing; no Referer (thread IDs are in URLs); no caching of decrypted pages.
+// Security: sets the browser-side protections on every response of the web inbox, the login pages and the API,
+// including error responses and 404s: a Content-Security-Policy that allows no script, no remote content, no
+// framing and forms only to this origin (a route may set a stricter one of its own, as the login pages do); no MIME
+// sniffing; no Referer (thread IDs are in URLs); no framing for old browsers; no caching of decrypted pages.
 
 public import Hummingbird
 
-/// Adds the security headers to every response (issue 8). Register it first, so it wraps authentication,
-/// CSRF checks and the not-found responder too.
+/// Adds the security headers to every response (issue 8). Added first (by `WebAuthRoutes.install`), so it wraps
+/// authentication, CSRF checks and the not-found responder too.
 public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// The Content-Security-Policy of every response (W3C CSP Level 3): nothing by default, the stylesheet and
-    /// images from this origin, forms only to this origin, never framed, no `<base>`.
+    /// The Content-Security-Policy of every response that sets none (W3C CSP Level 3): nothing by default, the
+    /// stylesheet and images from this origin, forms only to this origin, never framed, no `<base>`.
     public static var contentSecurityPolicy: String {
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
             + "base-uri 'none'"
     }
 
-    /// The header fields set on every response.
+    /// The header fields set on every response, whatever the route set.
     public static var fields: HTTPFields {
         [
-            .contentSecurityPolicy: contentSecurityPolicy,
             .xContentTypeOptions: "nosniff",
             HTTPFields.Element.Name("Referrer-Policy")!: "no-referrer",
+            HTTPFields.Element.Name("X-Frame-Options")!: "DENY",
             .cacheControl: "no-store",
         ]
     }
@@ -33,6 +34,9 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
             response = try await next(request, context)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
+        }
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
         }
         for field in Self.fields { response.headers[field.name] = field.value }
         return response

@@ -3,6 +3,7 @@
 // "not logged in". Nothing from the request body is stored here.
 
 public import Hummingbird
+import NIOCore
 
 /// How the request was authenticated.
 public enum WebAuthentication: Hashable, Sendable {
@@ -20,8 +21,11 @@ public struct WebRequestContext: RequestContext {
     public var counsellor: Counsellor?
     /// How `counsellor` was authenticated, or nil.
     public var authentication: WebAuthentication?
+    /// The peer's IP address (text), for the login rate limit; nil when unknown (tests).
+    public var peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 }

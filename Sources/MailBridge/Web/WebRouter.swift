@@ -8,13 +8,15 @@ public enum WebRouter {
     /// The router with every middleware and route.
     public static func make(services: WebServices) -> Router<WebRequestContext> {
         let router = Router(context: WebRequestContext.self)
-        // Security headers on every response, including authentication failures and 404s (inbox engineer).
-        router.add(middleware: SecurityHeadersMiddleware())
-        // Authentication and CSRF middleware, login/logout/TOTP routes (accounts engineer).
-
-        // --- Inbox pages, JSON API and OpenAPI document (inbox engineer) ---
+        // BEGIN accounts and authentication (web-auth): security headers → API token → session → CSRF →
+        // login gate, then /login, /login/totp, /login/totp/enrol and /logout. Routes added below are reached only
+        // with `context.counsellor` set (except /static/), and unsafe methods only with a valid CSRF token.
+        WebAuthRoutes.install(on: router, services: services)
+        // END accounts and authentication
+        // BEGIN inbox pages, JSON API and OpenAPI document (web-inbox). The security headers middleware
+        // (Web/SecurityHeadersMiddleware.swift) was added first by `WebAuthRoutes.install`.
         addInboxRoutes(to: router, services: services)
-        // --- end of inbox routes ---
+        // END inbox
         return router
     }
 

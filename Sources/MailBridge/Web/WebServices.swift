@@ -13,14 +13,17 @@ public struct WebServices: Sendable {
     public var replies: ReplyComposer
     /// Logs outcome codes only, never content or user names.
     public var logger: Logger
+    /// Session, second-factor, cookie, bcrypt and rate-limit settings (from the `[web]` section).
+    public var auth: WebAuthSettings
     /// The clock (a fake in tests).
     public var now: @Sendable () -> Date
 
-    public init(store: ThreadStore, replies: ReplyComposer, logger: Logger,
+    public init(store: ThreadStore, replies: ReplyComposer, logger: Logger, auth: WebAuthSettings = WebAuthSettings(),
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.replies = replies
         self.logger = logger
+        self.auth = auth
         self.now = now
     }
 }

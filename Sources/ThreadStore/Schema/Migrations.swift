@@ -13,8 +13,15 @@ enum Schema {
         migrator.registerMigration("v2-message-id-index", migrate: v2)
         migrator.registerMigration("v3-client-address-hmac", migrate: v3)
         migrator.registerMigration("v4-web-accounts", migrate: v4)
+        migrator.registerMigration("v5-auth-totp-step", migrate: v5)
         migrator.registerMigration("v6-inbox-views-and-key-changes", migrate: InboxSchema.v6)
         return migrator
+    }
+
+    /// The last accepted TOTP time step per account (RFC 6238 §5.2: a verifier must not accept the second attempt
+    /// of the same OTP), so a code seen by a shoulder-surfer or a proxy cannot be replayed within its window.
+    private static func v5(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE account ADD COLUMN totp_last_step INTEGER")
     }
 
     /// The counsellor side (issue 8): accounts, their counselling fields, browser sessions, API tokens, thread

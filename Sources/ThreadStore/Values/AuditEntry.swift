@@ -71,6 +71,8 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case apiTokenRevoked = 32
     /// A second factor (TOTP) was enrolled.
     case secondFactorEnrolled = 33
+    /// An account's counselling fields were changed (`count` holds the new number of fields).
+    case accountFieldsChanged = 34
 }
 
 /// One audit log row: when, what, which IDs, and a count. Never content, addresses or key material.

@@ -57,6 +57,13 @@ import Testing
         let doc = try packageFile("docs/exit-codes.md")
         for code in ["| 0 |", "| 1 |", "| 2 |", "| 3 |"] { #expect(doc.contains(code)) }
         #expect(help.output.contains("serve") && help.output.contains("check-config") && help.output.contains("init"))
+        #expect(help.output.contains("users") && help.output.contains("tokens"))
+        let users = try run("users", "--help")
+        #expect(users.status == 0)
+        for command in ["add", "list", "disable", "reset"] { #expect(users.output.contains(command)) }
+        let tokens = try run("tokens", "--help")
+        for command in ["add", "list", "revoke"] { #expect(tokens.output.contains(command)) }
+        #expect(try run("users", "add", "--help").output.contains("--password-stdin"))
     }
 
     @Test func initCreatesAndThenKeeps() throws {

@@ -34,7 +34,8 @@ struct TemporaryFolder {
 
 /// Runs an executable and returns its exit status and combined output. Bounded by `timeout` seconds.
 func runProcess(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: TimeInterval = 120
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: TimeInterval = 120,
+    input: String? = nil
 ) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -43,7 +44,13 @@ func runProcess(
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
+    let inputPipe = input.map { _ in Pipe() }
+    if let inputPipe { process.standardInput = inputPipe }
     try process.run()
+    if let inputPipe, let input {
+        inputPipe.fileHandleForWriting.write(Data(input.utf8))
+        try inputPipe.fileHandleForWriting.close()
+    }
     let deadline = Date().addingTimeInterval(timeout)
     var output = Data()
     let reader = pipe.fileHandleForReading

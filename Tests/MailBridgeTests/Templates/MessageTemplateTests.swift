@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MailBridge
+import PGPShim
 
 @Suite struct MessageTemplateTests {
     typealias Kind = MessageTemplate.Kind
@@ -91,6 +92,26 @@ import Testing
         #expect(try mailbox.template(.notify) == MessageTemplate.builtIn(.notify, language: .en))
         mailbox.notifyTemplate = try AbsolutePath(custom)
         #expect(try mailbox.template(.notify).render([.field: "Sucht"]) == "Neue Nachricht (Sucht).")
+    }
+
+    /// The mailbox language picks the built-in subjects (redirect, reply-waiting notice, counsellor reply), also
+    /// when the texts are rendered from template files and so differ from the built-in constants.
+    @Test func mailboxLanguageChoosesTheSubjects() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var configured = try #require(
+            BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path)).mailboxes.first)
+        let key = try KeyFingerprint(String(repeating: "AB", count: 20))
+        configured.language = .en
+        let english = try PipelineMailbox(configured, gatewayKey: key)
+        #expect(!english.german)
+        #expect(english.redirectTemplate.subject == RedirectTemplate.english.subject)
+        #expect(english.replyWaitingTemplate.subject == RedirectTemplate.replyWaiting(german: false).subject)
+        #expect(ReplyComposer.subject(replyingTo: nil, german: english.german).hasPrefix("Reply"))
+        configured.language = .de
+        let german = try PipelineMailbox(configured, gatewayKey: key)
+        #expect(german.german && german.redirectTemplate.subject == RedirectTemplate.german.subject)
+        #expect(ReplyComposer.subject(replyingTo: nil, german: german.german).hasPrefix("Antwort"))
     }
 
     @Test func checkConfigRejectsAMailboxTemplateWithAForbiddenPlaceholder() throws {

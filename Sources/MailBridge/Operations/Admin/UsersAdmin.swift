@@ -1,0 +1,209 @@
+// Security: `mailbridge users …` and `tokens …` manage counsellor accounts on the server. Passwords arrive on
+// standard input (or are generated) and API tokens are generated; each is printed once to standard output for
+// the administrator and never logged, stored in clear or put in an error message. Errors name no user name.
+// Every change is audited by ThreadStore (actor: none, the server administrator).
+
+import Foundation
+import ThreadStore
+
+/// `mailbridge users add|list|disable|reset`.
+///
+/// ```swift
+/// let result = await AdminSession.run(configFile: config, logger: logger) { installation in
+///     try await UsersAdmin.add(installation, username: "anna", displayName: "Anna B.", role: "counsellor",
+///                              fields: ["sucht"], language: nil, password: nil)
+/// }
+/// ```
+public enum UsersAdmin {
+    struct ListedAccount: Encodable {
+        var id: String
+        var username: String
+        var displayName: String
+        var role: String
+        var language: String
+        var fields: [String]
+        var disabled: Bool
+        var secondFactor: Bool
+        var createdAt: Date
+        var passwordChangedAt: Date
+    }
+
+    /// The role names of the command line.
+    static func role(_ name: String) throws -> CounsellorRole {
+        switch name.lowercased() {
+        case "counsellor", "counselor": return .counsellor
+        case "teamlead", "team-lead", "admin": return .teamLead
+        default: throw AdminUsageError("--role must be counsellor or teamlead")
+        }
+    }
+
+    static func roleName(_ role: CounsellorRole) -> String { role == .teamLead ? "teamlead" : "counsellor" }
+
+    /// Validates a password from standard input, or generates one (`generated` tells which).
+    static func password(_ given: String?) throws -> (password: String, generated: Bool) {
+        guard let given else { return (PasswordPolicy.generate(), true) }
+        let verdict = PasswordPolicy.check(given)
+        guard verdict == .acceptable else { throw AdminUsageError(PasswordPolicy.explanation(verdict)) }
+        return (given, false)
+    }
+
+    /// The configured fields named by `names`; refuses names that are no configured mailbox's field.
+    static func fields(_ names: [String], installation: OpenedInstallation) throws -> Set<CounsellingField> {
+        let configured = Set(installation.mailboxes.map(\.field))
+        var fields = Set<CounsellingField>()
+        for name in names {
+            guard let field = try? CounsellingField(name), configured.contains(field) else {
+                let known = configured.map(\.rawValue).sorted().joined(separator: ", ")
+                throw AdminUsageError("--field must name the field of a configured mailbox (configured: \(known))")
+            }
+            fields.insert(field)
+        }
+        return fields
+    }
+
+    static func account(named username: String, in installation: OpenedInstallation) async throws -> Account {
+        guard Account.isValidUsername(username) else {
+            throw AdminUsageError("the user name must be 1 to 64 characters of A-Z a-z 0-9 . _ @ -")
+        }
+        guard let account = try await installation.store.read({ tx in try tx.account(named: username) }) else {
+            throw AdminFailure("no account with this user name exists")
+        }
+        return account
+    }
+
+    /// Creates an account. Without `password` a strong one is generated and printed once.
+    public static func add(
+        _ installation: OpenedInstallation, username: String, displayName: String, role: String, fields: [String],
+        language: String?, password: String?, bcryptCost: UInt8 = 12
+    ) async throws -> AdminResult {
+        guard Account.isValidUsername(username) else {
+            throw AdminUsageError("the user name must be 1 to 64 characters of A-Z a-z 0-9 . _ @ -")
+        }
+        guard Account.isValidDisplayName(displayName) else {
+            throw AdminUsageError("--display-name must be 1 to 128 characters without control characters")
+        }
+        let role = try Self.role(role)
+        guard !fields.isEmpty || role == .teamLead else { throw AdminUsageError("a counsellor needs at least one --field") }
+        let fieldSet = try Self.fields(fields, installation: installation)
+        var interfaceLanguage = InterfaceLanguage.german
+        if let language {
+            guard let parsed = InterfaceLanguage(rawValue: language) else {
+                throw AdminUsageError("--language must be de or en")
+            }
+            interfaceLanguage = parsed
+        }
+        let (password, generated) = try Self.password(password)
+        let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
+        let new = NewAccount(username: username, displayName: displayName, role: role, language: interfaceLanguage,
+                             fields: fieldSet, passwordHash: hash)
+        let id: AccountID
+        do {
+            id = try await installation.store.write { tx in try tx.createAccount(new, actor: nil) }
+        } catch let error as ThreadStoreError where error == .accountExists {
+            throw AdminFailure("an account with this user name exists already (names ignore case)")
+        }
+        var output = "created account \(id.unredactedDescription) (\(roleName(role)))"
+        if generated { output += "\ninitial password (shown once): \(password)" }
+        return AdminResult(output: output)
+    }
+
+    /// Every account: names, roles, fields, state. No secrets.
+    public static func list(_ installation: OpenedInstallation, json: Bool) async throws -> AdminResult {
+        let accounts = try await installation.store.read { tx in try tx.accounts() }
+        let listed = accounts.map {
+            ListedAccount(id: $0.id.unredactedDescription, username: $0.username, displayName: $0.displayName,
+                          role: roleName($0.role), language: $0.language.rawValue,
+                          fields: $0.fields.map(\.rawValue).sorted(), disabled: $0.isDisabled,
+                          secondFactor: $0.hasSecondFactor, createdAt: $0.createdAt,
+                          passwordChangedAt: $0.passwordChangedAt)
+        }
+        if json { return AdminResult(output: try AdminSession.json(listed)) }
+        let lines = listed.map {
+            "\($0.username)  \($0.role)  fields: \($0.fields.isEmpty ? "-" : $0.fields.joined(separator: ","))  "
+                + "language: \($0.language)  2fa: \($0.secondFactor ? "yes" : "no")"
+                + ($0.disabled ? "  DISABLED" : "") + "  id: \($0.id)"
+        }
+        return AdminResult(output: lines.isEmpty ? "no accounts" : lines.joined(separator: "\n"))
+    }
+
+    /// Disables an account; its sessions end and its API tokens stop working.
+    public static func disable(_ installation: OpenedInstallation, username: String) async throws -> AdminResult {
+        let account = try await account(named: username, in: installation)
+        try await installation.store.write { tx in try tx.disableAccount(account.id, actor: nil) }
+        return AdminResult(output: "disabled account \(account.id.unredactedDescription); its sessions ended")
+    }
+
+    /// Sets a new password (from standard input, or generated and printed once), removes the second factor and
+    /// ends every session.
+    public static func reset(
+        _ installation: OpenedInstallation, username: String, password: String?, bcryptCost: UInt8 = 12
+    ) async throws -> AdminResult {
+        let account = try await account(named: username, in: installation)
+        let (password, generated) = try Self.password(password)
+        let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
+        try await installation.store.write { tx in try tx.resetPassword(of: account.id, passwordHash: hash, actor: nil) }
+        var output = "reset account \(account.id.unredactedDescription): second factor removed (enrol again at the "
+            + "next login), sessions ended"
+        if generated { output += "\nnew password (shown once): \(password)" }
+        return AdminResult(output: output)
+    }
+}
+
+/// `mailbridge tokens add|list|revoke`: API tokens for a platform integration.
+public enum TokensAdmin {
+    struct ListedToken: Encodable {
+        var id: String
+        var username: String
+        var label: String
+        var createdAt: Date
+        var revokedAt: Date?
+    }
+
+    /// Creates a token acting as the account; prints it once.
+    public static func add(_ installation: OpenedInstallation, username: String, label: String) async throws
+        -> AdminResult
+    {
+        let account = try await UsersAdmin.account(named: username, in: installation)
+        guard !account.isDisabled else { throw AdminFailure("the account is disabled") }
+        guard !label.isEmpty, label.count <= 64, !label.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw AdminUsageError("--label must be 1 to 64 characters without control characters")
+        }
+        let token = try await installation.store.write { tx in
+            try tx.createAPIToken(for: account.id, label: label, actor: nil)
+        }
+        return AdminResult(output: "created API token \(token.id.unredactedDescription)\n"
+                           + "token (shown once; send as Authorization: Bearer …): \(token.token)")
+    }
+
+    /// Every token (IDs, accounts, labels, dates); never a secret.
+    public static func list(_ installation: OpenedInstallation, json: Bool) async throws -> AdminResult {
+        let tokens = try await installation.store.read { tx in try tx.apiTokens() }
+        let listed = tokens.map {
+            ListedToken(id: $0.id.unredactedDescription, username: $0.username, label: $0.label,
+                        createdAt: $0.createdAt, revokedAt: $0.revokedAt)
+        }
+        if json { return AdminResult(output: try AdminSession.json(listed)) }
+        let lines = listed.map {
+            "\($0.id)  \($0.username)  \($0.label)  created: \(ISO8601DateFormatter().string(from: $0.createdAt))"
+                + ($0.revokedAt.map { "  revoked: \(ISO8601DateFormatter().string(from: $0))" } ?? "")
+        }
+        return AdminResult(output: lines.isEmpty ? "no API tokens" : lines.joined(separator: "\n"))
+    }
+
+    /// Revokes a token by its ID.
+    public static func revoke(_ installation: OpenedInstallation, id: String) async throws -> AdminResult {
+        guard let tokenID = try? APITokenID(id) else { throw AdminUsageError("the token ID must be 32 hex characters") }
+        do {
+            try await installation.store.write { tx in try tx.revokeAPIToken(tokenID, actor: nil) }
+        } catch let error as ThreadStoreError where error == .apiTokenNotFound {
+            throw AdminFailure("no API token with this ID exists")
+        }
+        return AdminResult(output: "revoked API token \(tokenID.unredactedDescription)")
+    }
+}
+
+/// A failure of an admin command with a content-free message (exit 1).
+public struct AdminFailure: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,170 @@
+// Security: the authentication and CSRF middleware. Untrusted input: the `mb_session` cookie, the
+// `Authorization` header, `Origin`/`Sec-Fetch-Site`, the `X-CSRF-Token` header and the `csrf_token` form field.
+// Tokens are looked up by their SHA-256 (ThreadStore); CSRF tokens compare in constant time. Only an account
+// whose session passed the second factor (or needs none) or that holds a live API token is set as
+// `context.counsellor`; everything else stays anonymous and is stopped by ``AuthenticationGateMiddleware``.
+// Nothing here logs a token, cookie or user name.
+
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+public import ThreadStore
+
+extension Counsellor {
+    /// The identity of a stored account (for the middleware, and for routes that act for another account).
+    public init(_ account: Account) {
+        self.init(id: account.id, username: account.username, displayName: account.displayName, role: account.role,
+                  fields: account.fields, language: account.language)
+    }
+}
+
+// SecurityHeadersMiddleware (CSP, nosniff, no referrer, no framing, no caching on every response, errors included)
+// lives in Web/SecurityHeadersMiddleware.swift; `WebAuthRoutes.install` adds it first.
+
+/// `Authorization: Bearer mbt_…` below `/api/`: a live token of an enabled account authenticates as
+/// ``WebAuthentication/apiToken``; a present but unknown, revoked or malformed token gets 401 at once.
+struct APITokenMiddleware: RouterMiddleware {
+    typealias Context = WebRequestContext
+    let state: WebAuthState
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard request.uri.path.hasPrefix(WebAuthNames.apiPrefix), let header = request.headers[.authorization] else {
+            return try await next(request, context)
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            state.services.logger.info("api token refused", metadata: ["outcome": "malformed"])
+            return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
+        }
+        let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        guard let account = try await state.services.store.read({ tx in try tx.apiTokenAccount(token: token) }) else {
+            state.services.logger.info("api token refused", metadata: ["outcome": "unknown"])
+            return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
+        }
+        var context = context
+        context.counsellor = Counsellor(account)
+        context.authentication = .apiToken
+        return try await next(request, context)
+    }
+}
+
+/// The `mb_session` cookie: a live session whose second factor is done authenticates as
+/// ``WebAuthentication/session(csrfToken:)``. A cookie of an ended session is cleared in the response.
+struct SessionMiddleware: RouterMiddleware {
+    typealias Context = WebRequestContext
+    let state: WebAuthState
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard context.counsellor == nil, let token = request.cookies[WebAuthNames.sessionCookie]?.value,
+            !token.isEmpty
+        else { return try await next(request, context) }
+        let now = state.now
+        let idle = state.settings.idleTimeout
+        let session = try await state.services.store.write { tx in
+            try tx.authenticateWebSession(token: token, now: now, idleTimeout: idle)
+        }
+        guard let session else {
+            var response = try await next(request, context)
+            let prefix = WebAuthNames.sessionCookie + "="
+            if !response.headers[values: .setCookie].contains(where: { $0.hasPrefix(prefix) }) {
+                response.headers[values: .setCookie].append(
+                    AuthResponses.clearedSessionCookie(secure: state.settings.secureCookies))
+            }
+            return response
+        }
+        var context = context
+        if session.secondFactorDone {
+            context.counsellor = Counsellor(session.account)
+            context.authentication = .session(csrfToken: session.csrfToken)
+        }
+        return try await next(request, context)
+    }
+}
+
+/// For POST, PUT, PATCH and DELETE: refuses cross-site requests (`Sec-Fetch-Site` other than `same-origin` or
+/// `none`, or an `Origin` whose host differs from `Host`), and for session-authenticated requests demands the
+/// session's CSRF token in `X-CSRF-Token` or the urlencoded form field `csrf_token`. 403 on failure. Bearer-token
+/// requests are exempt (a browser cannot attach the token cross-site).
+struct CSRFMiddleware: RouterMiddleware {
+    typealias Context = WebRequestContext
+    let state: WebAuthState
+    static let unsafeMethods: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard Self.unsafeMethods.contains(request.method), context.authentication != .apiToken else {
+            return try await next(request, context)
+        }
+        guard Self.isSameOrigin(request, allowedOrigins: state.settings.allowedOrigins) else {
+            state.services.logger.notice("request refused", metadata: ["outcome": "cross-site"])
+            return AuthResponses.forbidden(path: request.uri.path)
+        }
+        guard case .session(let expected) = context.authentication else { return try await next(request, context) }
+        var request = request
+        var presented = request.headers[.init(WebAuthNames.csrfHeader)!]
+        if presented == nil, Self.isForm(request) {
+            let body = try await request.collectBody(upTo: state.settings.maximumFormBytes)
+            presented = FormFields(String(buffer: body))[WebAuthNames.csrfField]
+        }
+        guard let presented, ConstantTime.equals(presented, expected) else {
+            state.services.logger.notice("request refused", metadata: ["outcome": "csrf"])
+            return AuthResponses.forbidden(path: request.uri.path)
+        }
+        return try await next(request, context)
+    }
+
+    static func isForm(_ request: Request) -> Bool {
+        request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
+    }
+
+    /// Fetch Metadata (`Sec-Fetch-Site`) where the browser sends it, and `Origin` (RFC 6454) against the
+    /// configured origins or, if none are configured, against `Host`.
+    static func isSameOrigin(_ request: Request, allowedOrigins: [String]) -> Bool {
+        if let site = request.headers[.init("Sec-Fetch-Site")!]?.lowercased(), site != "same-origin", site != "none" {
+            return false
+        }
+        guard let origin = request.headers[.origin] else { return true }
+        if !allowedOrigins.isEmpty {
+            let normalized = origin.lowercased()
+            return allowedOrigins.contains { $0.lowercased().trimmingCharacters(in: ["/"]) == normalized }
+        }
+        guard origin != "null", let components = URLComponents(string: origin), let host = components.host,
+            let authority = request.head.authority
+        else { return false }
+        let originAuthority = components.port.map { "\(host):\($0)" } ?? host
+        if originAuthority.lowercased() == authority.lowercased() { return true }
+        // Host may omit the default port that Origin never names, or the reverse.
+        let defaultPort = components.scheme == "https" ? 443 : 80
+        return "\(host):\(defaultPort)".lowercased() == authority.lowercased()
+            || (components.port == defaultPort && host.lowercased() == authority.lowercased())
+    }
+}
+
+/// Stops anonymous requests to everything but the login pages and public assets: 401 JSON below `/api/`, else a
+/// 303 redirect to `/login`.
+struct AuthenticationGateMiddleware: RouterMiddleware {
+    typealias Context = WebRequestContext
+
+    static let publicPaths: Set<String> = [WebAuthNames.loginPath, WebAuthNames.totpPath, WebAuthNames.enrolPath]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let path = request.uri.path
+        if context.counsellor != nil || Self.publicPaths.contains(path)
+            || WebAuthNames.publicPrefixes.contains(where: { path.hasPrefix($0) })
+        {
+            return try await next(request, context)
+        }
+        if path.hasPrefix(WebAuthNames.apiPrefix) {
+            return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
+        }
+        return AuthResponses.redirect(to: WebAuthNames.loginPath)
+    }
+}

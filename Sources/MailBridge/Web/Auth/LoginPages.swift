@@ -1,0 +1,164 @@
+// Security: server-rendered login, second-step and enrolment pages. Every interpolated value is HTML-escaped;
+// there is no script and no inline style (the CSP forbids both). Error texts are generic: they never say whether
+// a user name exists. The enrolment page shows the account's own new TOTP secret (that is its purpose).
+
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ThreadStore
+
+/// The texts of the login pages, German by default (issue 8), English on request.
+struct LoginTexts {
+    var language: InterfaceLanguage
+
+    func text(_ german: String, _ english: String) -> String { language == .english ? english : german }
+
+    var loginTitle: String { text("Anmeldung", "Log in") }
+    var username: String { text("Benutzername", "User name") }
+    var password: String { text("Passwort", "Password") }
+    var submitLogin: String { text("Anmelden", "Log in") }
+    var loginFailed: String {
+        text("Anmeldung fehlgeschlagen. Bitte prüfen Sie Benutzername und Passwort.",
+             "Login failed. Please check your user name and password.")
+    }
+    var locked: String {
+        text("Zu viele fehlgeschlagene Versuche. Bitte versuchen Sie es in 15 Minuten erneut.",
+             "Too many failed attempts. Please try again in 15 minutes.")
+    }
+    var totpTitle: String { text("Bestätigungscode", "Verification code") }
+    var code: String { text("Sechsstelliger Code aus Ihrer Authenticator-App", "Six-digit code from your authenticator app") }
+    var submitCode: String { text("Bestätigen", "Confirm") }
+    var codeFailed: String {
+        text("Der Code ist ungültig oder wurde schon verwendet.", "The code is invalid or was already used.")
+    }
+    var enrolTitle: String { text("Zweiten Faktor einrichten", "Set up a second factor") }
+    var enrolIntro: String {
+        text("Für Ihr Konto ist ein zweiter Faktor nötig. Tragen Sie diesen Schlüssel in eine Authenticator-App ein "
+                + "(TOTP, 30 Sekunden, 6 Stellen) und bestätigen Sie mit dem angezeigten Code.",
+             "Your account needs a second factor. Enter this key in an authenticator app (TOTP, 30 seconds, "
+                + "6 digits) and confirm with the code it shows.")
+    }
+    var secretLabel: String { text("Schlüssel", "Key") }
+    var uriLabel: String { text("Einrichtungs-Link (otpauth)", "Setup link (otpauth)") }
+    var otherLanguage: (code: String, name: String) { language == .english ? ("de", "Deutsch") : ("en", "English") }
+}
+
+enum LoginPages {
+    /// The login pages' stylesheet (inline styles are forbidden by the CSP).
+    static let stylesheetPath = "/static/auth.css"
+
+    static let stylesheet = """
+        body { font-family: system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #1b1d21; }
+        main { max-width: 26rem; margin: 4rem auto; padding: 2rem; background: #fff; border-radius: 0.5rem; }
+        label { display: block; font-weight: 600; margin-bottom: 0.25rem; }
+        input { width: 100%; box-sizing: border-box; padding: 0.5rem; font-size: 1rem; }
+        button { padding: 0.5rem 1.25rem; font-size: 1rem; }
+        :focus-visible { outline: 3px solid #1a5fb4; outline-offset: 2px; }
+        [role="alert"] { color: #a51d2d; font-weight: 600; }
+        code { word-break: break-all; font-size: 1.05rem; }
+
+        """
+
+    static func stylesheetResponse() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/css; charset=utf-8"
+        headers[.cacheControl] = "public, max-age=86400"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: stylesheet)))
+    }
+
+    /// The page language: `?lang=en|de`, else the first `Accept-Language` entry, else German.
+    static func language(of request: Request) -> InterfaceLanguage {
+        if let requested = request.uri.queryParameters.get("lang"), let language = InterfaceLanguage(rawValue: requested) {
+            return language
+        }
+        if let accept = request.headers[.acceptLanguage]?.lowercased() {
+            let first = accept.split(separator: ",").first.map { $0.split(separator: ";")[0] }
+                .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            if first == "en" || first.hasPrefix("en-") { return .english }
+        }
+        return .german
+    }
+
+    static func document(_ texts: LoginTexts, title: String, path: String, body: String) -> String {
+        let other = texts.otherLanguage
+        return """
+            <!DOCTYPE html>
+            <html lang="\(texts.language.rawValue)">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta name="referrer" content="no-referrer">
+            <title>\(AuthResponses.escape(title)) – MailBridge</title>
+            <link rel="stylesheet" href="\(stylesheetPath)">
+            </head>
+            <body>
+            <main>
+            <h1>\(AuthResponses.escape(title))</h1>
+            \(body)
+            <p><a href="\(path)?lang=\(other.code)" hreflang="\(other.code)" lang="\(other.code)">\(other.name)</a></p>
+            </main>
+            </body>
+            </html>
+
+            """
+    }
+
+    static func errorParagraph(_ message: String?) -> String {
+        guard let message else { return "" }
+        return "<p id=\"form-error\" role=\"alert\">\(AuthResponses.escape(message))</p>\n"
+    }
+
+    static func describedBy(_ message: String?) -> String {
+        message == nil ? "" : " aria-describedby=\"form-error\" aria-invalid=\"true\""
+    }
+
+    static func login(_ texts: LoginTexts, username: String = "", error: String? = nil) -> String {
+        let action = "\(WebAuthNames.loginPath)?lang=\(texts.language.rawValue)"
+        return document(texts, title: texts.loginTitle, path: WebAuthNames.loginPath, body: """
+            \(errorParagraph(error))<form method="post" action="\(action)">
+            <p><label for="username">\(texts.username)</label>
+            <input id="username" name="\(WebAuthNames.usernameField)" type="text" autocomplete="username" required \
+            maxlength="64" value="\(AuthResponses.escape(username))"\(describedBy(error))></p>
+            <p><label for="password">\(texts.password)</label>
+            <input id="password" name="\(WebAuthNames.passwordField)" type="password" autocomplete="current-password" \
+            required\(describedBy(error))></p>
+            <p><button type="submit">\(texts.submitLogin)</button></p>
+            </form>
+            """)
+    }
+
+    static func codeForm(_ texts: LoginTexts, action: String, csrf: String, error: String?) -> String {
+        """
+        \(errorParagraph(error))<form method="post" action="\(action)?lang=\(texts.language.rawValue)">
+        <input type="hidden" name="\(WebAuthNames.csrfField)" value="\(AuthResponses.escape(csrf))">
+        <p><label for="code">\(texts.code)</label>
+        <input id="code" name="\(WebAuthNames.codeField)" type="text" inputmode="numeric" pattern="[0-9 ]*" \
+        autocomplete="one-time-code" required maxlength="8"\(describedBy(error))></p>
+        <p><button type="submit">\(texts.submitCode)</button></p>
+        </form>
+        """
+    }
+
+    static func totp(_ texts: LoginTexts, csrf: String, error: String? = nil) -> String {
+        document(texts, title: texts.totpTitle, path: WebAuthNames.totpPath,
+                 body: codeForm(texts, action: WebAuthNames.totpPath, csrf: csrf, error: error))
+    }
+
+    static func enrol(_ texts: LoginTexts, secret: String, uri: String, csrf: String, error: String? = nil) -> String {
+        let grouped = stride(from: 0, to: secret.count, by: 4).map { offset -> String in
+            let start = secret.index(secret.startIndex, offsetBy: offset)
+            return String(secret[start..<(secret.index(start, offsetBy: 4, limitedBy: secret.endIndex) ?? secret.endIndex)])
+        }.joined(separator: " ")
+        return document(texts, title: texts.enrolTitle, path: WebAuthNames.enrolPath, body: """
+            <p>\(texts.enrolIntro)</p>
+            <dl>
+            <dt>\(texts.secretLabel)</dt>
+            <dd><code id="totp-secret">\(AuthResponses.escape(grouped))</code></dd>
+            <dt>\(texts.uriLabel)</dt>
+            <dd><code id="totp-uri">\(AuthResponses.escape(uri))</code></dd>
+            </dl>
+            \(codeForm(texts, action: WebAuthNames.enrolPath, csrf: csrf, error: error))
+            """)
+    }
+}

@@ -1,0 +1,297 @@
+// Security: the login, second-step, enrolment and logout routes. Untrusted input: urlencoded form bodies
+// (bounded by `maximumFormBytes`), the session cookie, `lang` and `Accept-Language`. Passwords are checked with
+// bcrypt (a dummy hash for unknown names, so timing reveals nothing), TOTP codes once per time step. Every outcome
+// is audited (loginSucceeded/loginFailed/loggedOut with the account where known, a reason code, never the name)
+// and logged as an outcome code only. The session token is replaced after the second factor (no fixation).
+
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ThreadStore
+
+/// Why a login failed: the `count` of a ``AuditEvent/loginFailed`` audit entry and the `reason` log metadata.
+public enum LoginFailureReason: Int, Sendable {
+    /// Unknown user name or wrong password (not told apart on purpose).
+    case badCredentials = 1
+    /// The password was right but the account is disabled.
+    case accountDisabled = 2
+    /// Too many failures: the user name, client address or account was just locked (audited once per lock;
+    /// refusals while locked are only logged, so an attacker cannot make the audit table grow).
+    case rateLimited = 3
+    /// A wrong TOTP code.
+    case badCode = 4
+    /// A TOTP code of a time step that was already used.
+    case replayedCode = 5
+    /// The CSRF token of the second step was missing or wrong.
+    case badCSRFToken = 6
+}
+
+/// Registers the authentication middleware and routes on a router (called by ``WebRouter/make(services:)``).
+enum WebAuthRoutes {
+    static func install(on router: Router<WebRequestContext>, services: WebServices) {
+        let state = WebAuthState(services: services)
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: APITokenMiddleware(state: state))
+        router.add(middleware: SessionMiddleware(state: state))
+        router.add(middleware: CSRFMiddleware(state: state))
+        router.add(middleware: AuthenticationGateMiddleware())
+        let routes = LoginRoutes(state: state)
+        router.get(RouterPath(WebAuthNames.loginPath)) { request, context in try await routes.showLogin(request, context) }
+        router.post(RouterPath(WebAuthNames.loginPath)) { request, context in try await routes.login(request, context) }
+        router.get(RouterPath(WebAuthNames.totpPath)) { request, _ in try await routes.showCode(request) }
+        router.post(RouterPath(WebAuthNames.totpPath)) { request, context in try await routes.checkCode(request, context) }
+        router.get(RouterPath(WebAuthNames.enrolPath)) { request, _ in try await routes.showEnrolment(request) }
+        router.post(RouterPath(WebAuthNames.enrolPath)) { request, context in try await routes.enrol(request, context) }
+        router.post(RouterPath(WebAuthNames.logoutPath)) { request, context in try await routes.logout(request, context) }
+        router.get(RouterPath(LoginPages.stylesheetPath)) { _, _ in LoginPages.stylesheetResponse() }
+    }
+}
+
+struct LoginRoutes: Sendable {
+    let state: WebAuthState
+
+    var store: ThreadStore { state.services.store }
+    var secure: Bool { state.settings.secureCookies }
+
+    // MARK: Password step
+
+    func showLogin(_ request: Request, _ context: WebRequestContext) async throws -> Response {
+        if context.counsellor != nil { return AuthResponses.redirect(to: WebAuthNames.homePath) }
+        return AuthResponses.html(LoginPages.login(LoginTexts(language: LoginPages.language(of: request))))
+    }
+
+    func login(_ request: Request, _ context: WebRequestContext) async throws -> Response {
+        let texts = LoginTexts(language: LoginPages.language(of: request))
+        let form = try await Self.form(request, limit: state.settings.maximumFormBytes)
+        let username = String((form[WebAuthNames.usernameField] ?? "").trimmingCharacters(in: .whitespaces).prefix(128))
+        let password = form[WebAuthNames.passwordField] ?? ""
+        let keys = ["user:" + username.lowercased(), "ip:" + clientAddress(request, context)]
+        if state.isLocked(keys) {
+            refused()
+            return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.locked),
+                                      status: .tooManyRequests)
+        }
+        let credentials = Account.isValidUsername(username)
+            ? try await store.read { tx in try tx.loginCredentials(username: username) } : nil
+        let matches = try await state.hasher.verify(password, against: credentials?.passwordHash)
+        guard matches, let credentials, !credentials.account.isDisabled else {
+            let locked = state.recordFailure(keys)
+            try await fail(matches ? .accountDisabled : .badCredentials, actor: credentials?.account.id, locked: locked)
+            return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.loginFailed),
+                                      status: .forbidden)
+        }
+        state.recordSuccess([keys[0]])
+        let account = credentials.account
+        let previous = request.cookies[WebAuthNames.sessionCookie]?.value
+        let now = state.now
+        let settings = state.settings
+        let needsCode = account.hasSecondFactor || settings.requireSecondFactor
+        let session = try await store.write { tx in
+            if let previous { try tx.deleteWebSession(token: previous) }
+            // Keeps the session table small without a timer: ended sessions go at every successful password.
+            try tx.purgeExpiredWebSessions(now: now, idleTimeout: settings.idleTimeout)
+            let session = try tx.createWebSession(
+                for: account.id, secondFactorDone: !needsCode, now: now,
+                lifetime: needsCode ? settings.pendingLoginTimeout : settings.absoluteTimeout)
+            if !needsCode { try tx.recordAccess(.loginSucceeded, actor: account.id) }
+            return session
+        }
+        let cookie = AuthResponses.sessionCookie(session.token, secure: secure)
+        guard needsCode else {
+            state.services.logger.info("login", metadata: ["outcome": "succeeded"])
+            return AuthResponses.redirect(to: WebAuthNames.homePath, cookie: cookie)
+        }
+        state.services.logger.info("login", metadata: ["outcome": "password accepted"])
+        let next = account.hasSecondFactor ? WebAuthNames.totpPath : WebAuthNames.enrolPath
+        return AuthResponses.redirect(to: "\(next)?lang=\(texts.language.rawValue)", cookie: cookie)
+    }
+
+    // MARK: Second step
+
+    func showCode(_ request: Request) async throws -> Response {
+        let texts = LoginTexts(language: LoginPages.language(of: request))
+        guard let (_, session) = try await pendingSession(request) else {
+            return AuthResponses.redirect(to: WebAuthNames.loginPath)
+        }
+        guard session.account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.enrolPath) }
+        return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken))
+    }
+
+    func checkCode(_ request: Request, _ context: WebRequestContext) async throws -> Response {
+        let texts = LoginTexts(language: LoginPages.language(of: request))
+        guard let (token, session) = try await pendingSession(request) else {
+            return AuthResponses.redirect(to: WebAuthNames.loginPath)
+        }
+        let form = try await Self.form(request, limit: state.settings.maximumFormBytes)
+        let account = session.account
+        guard ConstantTime.equals(form[WebAuthNames.csrfField] ?? "", session.csrfToken) else {
+            try await fail(.badCSRFToken, actor: account.id)
+            return AuthResponses.forbidden(path: request.uri.path)
+        }
+        let key = ["account:" + account.id.unredactedDescription]
+        if state.isLocked(key) {
+            refused()
+            return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken, error: texts.locked),
+                                      status: .tooManyRequests)
+        }
+        let username = account.username
+        guard let secret = try await store.read({ tx in try tx.loginCredentials(username: username) })?.totpSecret
+        else { return AuthResponses.redirect(to: WebAuthNames.enrolPath) }
+        let now = state.now
+        var reason = LoginFailureReason.badCode
+        if let step = TOTPAuthenticator.verify(code: form[WebAuthNames.codeField] ?? "", secret: secret, at: now) {
+            let settings = state.settings
+            let full = try await store.write { tx -> NewWebSession? in
+                guard try tx.acceptTOTPStep(step, for: account.id) else { return nil }
+                try tx.deleteWebSession(token: token)
+                let full = try tx.createWebSession(for: account.id, secondFactorDone: true, now: now,
+                                                   lifetime: settings.absoluteTimeout)
+                try tx.recordAccess(.loginSucceeded, actor: account.id)
+                return full
+            }
+            if let full { return succeeded(full, keys: key) }
+            reason = .replayedCode
+        }
+        let locked = state.recordFailure(key)
+        try await fail(reason, actor: account.id, locked: locked)
+        return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken, error: texts.codeFailed),
+                                  status: .forbidden)
+    }
+
+    // MARK: Enrolment
+
+    func showEnrolment(_ request: Request) async throws -> Response {
+        let texts = LoginTexts(language: LoginPages.language(of: request))
+        guard let (_, session) = try await pendingSession(request) else {
+            return AuthResponses.redirect(to: WebAuthNames.loginPath)
+        }
+        guard !session.account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.totpPath) }
+        let secret = state.enrolmentSecret(for: session.account.id)
+        return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: nil))
+    }
+
+    func enrol(_ request: Request, _ context: WebRequestContext) async throws -> Response {
+        let texts = LoginTexts(language: LoginPages.language(of: request))
+        guard let (token, session) = try await pendingSession(request) else {
+            return AuthResponses.redirect(to: WebAuthNames.loginPath)
+        }
+        let form = try await Self.form(request, limit: state.settings.maximumFormBytes)
+        let account = session.account
+        guard ConstantTime.equals(form[WebAuthNames.csrfField] ?? "", session.csrfToken) else {
+            try await fail(.badCSRFToken, actor: account.id)
+            return AuthResponses.forbidden(path: request.uri.path)
+        }
+        guard !account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.totpPath) }
+        guard let secret = state.existingEnrolmentSecret(for: account.id) else {
+            return AuthResponses.redirect(to: WebAuthNames.enrolPath)
+        }
+        let key = ["account:" + account.id.unredactedDescription]
+        if state.isLocked(key) {
+            refused()
+            return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: texts.locked),
+                                      status: .tooManyRequests)
+        }
+        let now = state.now
+        if let step = TOTPAuthenticator.verify(code: form[WebAuthNames.codeField] ?? "", secret: secret, at: now) {
+            let settings = state.settings
+            let full = try await store.write { tx -> NewWebSession? in
+                guard try tx.account(account.id)?.hasSecondFactor == false else { return nil }
+                try tx.enrolSecondFactor(secret: secret, acceptedStep: step, for: account.id)
+                try tx.deleteWebSession(token: token)
+                let full = try tx.createWebSession(for: account.id, secondFactorDone: true, now: now,
+                                                   lifetime: settings.absoluteTimeout)
+                try tx.recordAccess(.loginSucceeded, actor: account.id)
+                return full
+            }
+            state.finishEnrolment(for: account.id)
+            if let full { return succeeded(full, keys: key) }
+            return AuthResponses.redirect(to: WebAuthNames.totpPath)
+        }
+        let locked = state.recordFailure(key)
+        try await fail(.badCode, actor: account.id, locked: locked)
+        return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: texts.codeFailed),
+                                  status: .forbidden)
+    }
+
+    func enrolmentPage(_ texts: LoginTexts, session: WebSession, secret: String, error: String?) -> String {
+        LoginPages.enrol(
+            texts, secret: TOTPAuthenticator.base32(secret),
+            uri: TOTPAuthenticator.provisioningURI(secret: secret, username: session.account.username,
+                                                   issuer: state.settings.totpIssuer),
+            csrf: session.csrfToken, error: error)
+    }
+
+    // MARK: Logout
+
+    func logout(_ request: Request, _ context: WebRequestContext) async throws -> Response {
+        let cleared = AuthResponses.clearedSessionCookie(secure: secure)
+        guard case .session = context.authentication, let counsellor = context.counsellor,
+            let token = request.cookies[WebAuthNames.sessionCookie]?.value
+        else { return AuthResponses.redirect(to: WebAuthNames.loginPath, cookie: cleared) }
+        try await store.write { tx in
+            try tx.deleteWebSession(token: token)
+            try tx.recordAccess(.loggedOut, actor: counsellor.id, count: LogoutReason.logout)
+        }
+        state.services.logger.info("logout", metadata: ["outcome": "succeeded"])
+        return AuthResponses.redirect(to: WebAuthNames.loginPath, cookie: cleared)
+    }
+
+    // MARK: Helpers
+
+    func succeeded(_ session: NewWebSession, keys: [String]) -> Response {
+        state.recordSuccess(keys)
+        state.services.logger.info("login", metadata: ["outcome": "succeeded"])
+        return AuthResponses.redirect(to: WebAuthNames.homePath,
+                                      cookie: AuthResponses.sessionCookie(session.token, secure: secure))
+    }
+
+    /// Audits and logs a failure; with `locked`, also the lock it caused.
+    func fail(_ reason: LoginFailureReason, actor: AccountID?, locked: Bool = false) async throws {
+        state.services.logger.notice("login", metadata: ["outcome": "failed", "reason": "\(reason.rawValue)"])
+        if locked {
+            state.services.logger.warning("login", metadata: [
+                "outcome": "locked", "reason": "\(LoginFailureReason.rateLimited.rawValue)",
+            ])
+        }
+        try await store.write { tx in
+            try tx.recordAccess(.loginFailed, actor: actor, count: reason.rawValue)
+            if locked { try tx.recordAccess(.loginFailed, actor: actor, count: LoginFailureReason.rateLimited.rawValue) }
+        }
+    }
+
+    /// A request refused because of a running lock: logged, not audited, no password or code checked.
+    func refused() {
+        state.services.logger.notice("login", metadata: [
+            "outcome": "refused", "reason": "\(LoginFailureReason.rateLimited.rawValue)",
+        ])
+    }
+
+    /// The live session of the cookie whose second factor is still open, with its token.
+    func pendingSession(_ request: Request) async throws -> (String, WebSession)? {
+        guard let token = request.cookies[WebAuthNames.sessionCookie]?.value, !token.isEmpty else { return nil }
+        let now = state.now
+        let idle = state.settings.idleTimeout
+        guard let session = try await store.read({ tx in try tx.webSession(token: token, now: now, idleTimeout: idle) }),
+            !session.secondFactorDone
+        else { return nil }
+        return (token, session)
+    }
+
+    /// The client address for the rate limit: the trusted proxy header if configured, else the peer address.
+    func clientAddress(_ request: Request, _ context: WebRequestContext) -> String {
+        if let name = state.settings.clientAddressHeader, let field = HTTPField.Name(name),
+            let value = request.headers[field]?.split(separator: ",").first
+        {
+            return String(value.trimmingCharacters(in: .whitespaces).prefix(64))
+        }
+        return context.peerAddress ?? "unknown"
+    }
+
+    static func form(_ request: Request, limit: Int) async throws -> FormFields {
+        var request = request
+        let body = try await request.collectBody(upTo: limit)
+        return FormFields(String(buffer: body))
+    }
+}

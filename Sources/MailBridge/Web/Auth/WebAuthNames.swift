@@ -1,0 +1,40 @@
+// Security: the names every page and client must agree on. Keeping them in one place stops a form from posting
+// its CSRF token under a name the middleware does not read (which would fail closed, but confusingly).
+
+/// Cookie, header, form-field and path names of the counsellor-side authentication (issue 8).
+///
+/// ```swift
+/// // In a server-rendered form of the inbox:
+/// "<input type=\"hidden\" name=\"\(WebAuthNames.csrfField)\" value=\"\(csrfToken)\">"
+/// ```
+public enum WebAuthNames {
+    /// The session cookie (`HttpOnly; Secure; SameSite=Strict; Path=/`).
+    public static let sessionCookie = "mb_session"
+    /// The urlencoded form field that carries the CSRF token.
+    public static let csrfField = "csrf_token"
+    /// The request header that carries the CSRF token (for `fetch` and multipart forms).
+    public static let csrfHeader = "X-CSRF-Token"
+    /// The login form's user name field.
+    public static let usernameField = "username"
+    /// The login form's password field.
+    public static let passwordField = "password"
+    /// The TOTP forms' code field.
+    public static let codeField = "code"
+    /// The login page (`GET`, `POST`).
+    public static let loginPath = "/login"
+    /// The second login step (`GET`, `POST`).
+    public static let totpPath = "/login/totp"
+    /// The TOTP enrolment of an account without a second factor (`GET`, `POST`).
+    public static let enrolPath = "/login/totp/enrol"
+    /// Ends the session (`POST` with the CSRF token).
+    public static let logoutPath = "/logout"
+    /// Where a browser goes after login.
+    public static let homePath = "/"
+    /// Requests below this prefix are the JSON API: bearer tokens apply, and an unauthenticated request gets 401
+    /// JSON instead of a redirect.
+    public static let apiPrefix = "/api/"
+    /// Paths below these prefixes are served without login (stylesheets of the login pages).
+    public static let publicPrefixes = ["/static/"]
+    /// The prefix of every API token (`Authorization: Bearer mbt_…`).
+    public static let apiTokenPrefix = "mbt_"
+}

@@ -1,0 +1,44 @@
+// Security: the knobs of counsellor authentication. The defaults are the safe production values; the lead fills
+// them from the `[web]` configuration section. Lowering `bcryptCost` is for tests only.
+
+public import Foundation
+
+/// Session, second-factor, cookie, password-hashing and rate-limit settings of the web inbox (issue 8).
+///
+/// ```swift
+/// var auth = WebAuthSettings()
+/// auth.idleTimeout = 20 * 60
+/// auth.secureCookies = false   // only behind nothing on plain-HTTP loopback, for a local demo
+/// let services = WebServices(store: store, replies: replies, logger: logger, auth: auth)
+/// ```
+public struct WebAuthSettings: Sendable {
+    /// A session ends after this long without a request (default 30 minutes).
+    public var idleTimeout: TimeInterval = 30 * 60
+    /// A session ends this long after login, active or not (default 12 hours).
+    public var absoluteTimeout: TimeInterval = 12 * 60 * 60
+    /// How long the step between password and TOTP code may take (default 5 minutes).
+    public var pendingLoginTimeout: TimeInterval = 5 * 60
+    /// Whether every account needs a TOTP second factor (accounts without one enrol at their next login).
+    public var requireSecondFactor = true
+    /// Whether the session cookie carries `Secure` (turn off only for plain-HTTP loopback without TLS proxy).
+    public var secureCookies = true
+    /// The bcrypt cost (log2 rounds), 4…31. Production: 12. Tests may lower it.
+    public var bcryptCost: UInt8 = 12
+    /// Login failures allowed per user name and per client address before a lockout.
+    public var rateLimit = LoginRateLimit.Policy()
+    /// A request header that holds the client address set by a trusted reverse proxy (for example
+    /// `X-Real-IP`). Nil: use the connection's peer address. Set it only when every request comes through
+    /// that proxy, or clients can pick their own address.
+    public var clientAddressHeader: String?
+    /// The origins (`https://host[:port]`, as browsers send them in `Origin`) that may send POST, PUT, PATCH and
+    /// DELETE. Empty: the request's own `Host` is the only allowed origin. Set it behind a reverse proxy that
+    /// rewrites `Host`, or every form post is refused as cross-site.
+    public var allowedOrigins: [String] = []
+    /// The issuer shown in authenticator apps.
+    public var totpIssuer = "MailBridge"
+    /// Largest urlencoded form body the authentication routes and the CSRF check read.
+    public var maximumFormBytes = 2 << 20
+
+    /// The production defaults.
+    public init() {}
+}

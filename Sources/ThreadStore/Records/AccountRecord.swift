@@ -1,0 +1,85 @@
+// Security: account, session and API-token rows. Secrets never reach SQLite in clear: passwords arrive as bcrypt
+// hashes, session and API tokens are stored as SHA-256 (the token is random, 256 bits, so a plain hash suffices
+// and a copy of the database opens no session), and the TOTP secret is sealed under a key derived from the master
+// key, bound to its account row. Lookups bind values as SQL arguments only.
+
+import Crypto
+import Foundation
+import GRDB
+
+/// Reading and writing `account`, `account_field`, `web_session` and `api_token` rows.
+enum AccountRows {
+    static let columns = """
+        a.id, a.username, a.display_name, a.role, a.language, a.disabled, a.created_at, a.password_changed_at, \
+        a.totp_secret_sealed IS NOT NULL AS has_totp
+        """
+
+    /// 256 random bits as 64 lower-case hex characters (CSPRNG: getrandom(2) on Linux).
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let digits = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }.joined()
+    }
+
+    /// The stored form of a session or API token: SHA-256 of its UTF-8 bytes.
+    static func tokenHash(_ token: String) -> Data { Data(SHA256.hash(data: Data(token.utf8))) }
+
+    static func sealContext(_ account: AccountID) -> SealContext {
+        SealContext(table: "account", column: "totp_secret_sealed", threadID: "", rowID: account.raw.text)
+    }
+
+    static func account(_ db: Database, row: Row) throws -> Account {
+        guard let role = CounsellorRole(rawValue: row["role"]),
+            let language = InterfaceLanguage(rawValue: row["language"])
+        else { throw ThreadStoreError.databaseCorrupt }
+        let id = try AccountID(row["id"] as String)
+        let fields = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT field FROM account_field WHERE account_id = ? ORDER BY field"),
+            arguments: [id.raw.text]
+        ).map { try CounsellingField($0) }
+        return Account(
+            id: id, username: row["username"], displayName: row["display_name"], role: role, language: language,
+            fields: Set(fields), isDisabled: row["disabled"] as Bool, hasSecondFactor: row["has_totp"] as Bool,
+            createdAt: Date(storeMilliseconds: row["created_at"]),
+            passwordChangedAt: Date(storeMilliseconds: row["password_changed_at"]))
+    }
+
+    static func find(_ db: Database, id: AccountID) throws -> Account? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(columns) FROM account a WHERE a.id = ?"), arguments: [id.raw.text])
+        else { return nil }
+        return try account(db, row: row)
+    }
+
+    static func find(_ db: Database, username: String) throws -> Account? {
+        guard Account.isValidUsername(username),
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(columns) FROM account a WHERE a.username = ?"),
+                arguments: [username])
+        else { return nil }
+        return try account(db, row: row)
+    }
+
+    static func requireAccount(_ db: Database, _ id: AccountID) throws {
+        guard
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM account WHERE id = ?)"), arguments: [id.raw.text])
+                == true
+        else { throw ThreadStoreError.accountNotFound }
+    }
+
+    static func replaceFields(_ db: Database, _ id: AccountID, _ fields: Set<CounsellingField>) throws {
+        try db.cachedStatement(sql: "DELETE FROM account_field WHERE account_id = ?").execute(arguments: [id.raw.text])
+        for field in fields.sorted(by: { $0.rawValue < $1.rawValue }) {
+            try db.cachedStatement(sql: "INSERT INTO account_field (account_id, field) VALUES (?, ?)")
+                .execute(arguments: [id.raw.text, field.rawValue])
+        }
+    }
+
+    static func deleteSessions(_ db: Database, of id: AccountID) throws {
+        try db.cachedStatement(sql: "DELETE FROM web_session WHERE account_id = ?").execute(arguments: [id.raw.text])
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import MailBridge
+import TestSupport
+import Testing
+import ThreadStore
+
+/// `mailbridge users …` and `tokens …` through the built executable on a folder made by `init`.
+@Suite struct UsersCommandTests {
+    /// Runs the executable on a Dispatch thread, so the waiting does not block a thread of Swift's (small)
+    /// cooperative pool that the other tests run on.
+    func run(_ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
+        let binary = try #require(CommandLineTests.executable, "the mailbridge executable was not built")
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runProcess(binary, arguments, input: input) })
+            }
+        }
+    }
+
+    @Test func usersAndTokens() async throws {
+        let folder = try TemporaryFolder()
+        let config = folder.path + "/etc/mailbridge.toml"
+        defer {
+            _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"], allowFailure: true)
+            folder.remove()
+        }
+        #expect(try await run(["init", "--data-dir", folder.path + "/data", "--config", config]).status == 0)
+        let c = ["--config", config]
+
+        let added = try await run(["users", "add", "anna", "--display-name", "Anna Beispiel", "--role", "counsellor",
+                             "--field", "allgemein"] + c)
+        #expect(added.status == 0, "\(added.output)")
+        let generated = try #require(added.output.split(separator: "\n")
+            .first { $0.hasPrefix("initial password (shown once): ") }?.split(separator: " ").last.map(String.init))
+        #expect(PasswordPolicy.check(generated) == .acceptable)
+
+        let duplicate = try await run(["users", "add", "ANNA", "--display-name", "X", "--role", "teamlead"] + c)
+        #expect(duplicate.status == 1 && duplicate.output.contains("exists already") && !duplicate.output.contains("ANNA"))
+        let badField = try await run(["users", "add", "bert", "--display-name", "B", "--role", "counsellor",
+                                "--field", "nosuchfield"] + c)
+        #expect(badField.status == 2 && badField.output.contains("configured mailbox"))
+        #expect(try await run(["users", "add", "bert", "--display-name", "B", "--role", "boss", "--field", "allgemein"] + c)
+            .status == 2)
+        let weak = try await run(["users", "add", "carl", "--display-name", "C", "--role", "teamlead", "--password-stdin"] + c,
+                           input: "kurz\n")
+        #expect(weak.status == 2 && weak.output.contains("at least 12") && !weak.output.contains("kurz\n"))
+        let chosen = "Ein-langes-Passwort-2026"
+        let carl = try await run(["users", "add", "carl", "--display-name", "Carl C", "--role", "teamlead", "--language", "en",
+                            "--password-stdin"] + c, input: chosen + "\n")
+        #expect(carl.status == 0 && !carl.output.contains(chosen) && !carl.output.contains("initial password"))
+
+        let listed = try await run(["users", "list", "--json"] + c)
+        #expect(listed.status == 0)
+        let accounts = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]]
+        #expect(accounts?.map { $0["username"] as? String } == ["anna", "carl"])
+        #expect(accounts?.first?["fields"] as? [String] == ["allgemein"])
+        #expect(accounts?.last?["role"] as? String == "teamlead" && accounts?.last?["language"] as? String == "en")
+        #expect(!listed.output.contains("$2b$") && !listed.output.contains(generated))
+
+        // The stored hashes match the printed and the piped password.
+        let logger = LogCapture().logger()
+        let credentials = await AdminSession.run(configFile: config, logger: logger) { installation in
+            let (anna, carl) = try await installation.store.read { tx in
+                (try tx.loginCredentials(username: "anna"), try tx.loginCredentials(username: "carl"))
+            }
+            let hasher = PasswordHasher()
+            let annaOK = try await hasher.verify(generated, against: anna?.passwordHash)
+            let carlOK = try await hasher.verify(chosen, against: carl?.passwordHash)
+            return AdminResult(output: annaOK && carlOK ? "ok" : "mismatch")
+        }
+        #expect(credentials.output == "ok")
+
+        let token = try await run(["tokens", "add", "anna", "--label", "platform"] + c)
+        #expect(token.status == 0)
+        let secret = try #require(token.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").last.map(String.init))
+        #expect(secret.hasPrefix("mbt_") && secret.count == 68)
+        let tokenID = try #require(token.output.split(separator: "\n").first?.split(separator: " ").last.map(String.init))
+        let tokens = try await run(["tokens", "list"] + c)
+        #expect(tokens.output.contains(tokenID) && tokens.output.contains("platform") && !tokens.output.contains(secret))
+        #expect(try await run(["tokens", "revoke", tokenID] + c).status == 0)
+        #expect(try await run(["tokens", "list"] + c).output.contains("revoked:"))
+        #expect(try await run(["tokens", "revoke", "nope"] + c).status == 2)
+        #expect(try await run(["tokens", "revoke", String(repeating: "a", count: 32)] + c).status == 1)
+
+        let reset = try await run(["users", "reset", "anna"] + c)
+        #expect(reset.status == 0 && reset.output.contains("new password (shown once): "))
+        #expect(!reset.output.contains(generated))
+        #expect(try await run(["users", "disable", "anna"] + c).status == 0)
+        #expect(try await run(["users", "disable", "nobody"] + c).status == 1)
+        #expect(try await run(["tokens", "add", "anna", "--label", "x"] + c).status == 1)
+        let final = try await run(["users", "list"] + c)
+        #expect(final.output.contains("DISABLED"))
+
+        let audit = await AdminSession.run(configFile: config, logger: logger) { installation in
+            let events = try await installation.store.read { tx in try tx.auditEntries() }.map(\.event)
+            return AdminResult(output: events.map { "\($0)" }.joined(separator: ","))
+        }
+        #expect(audit.output == "accountCreated,accountCreated,apiTokenCreated,apiTokenRevoked,accountReset,accountDisabled")
+    }
+}
