@@ -37,7 +37,8 @@ enum BrowserDriver {
         var problems: [String]
     }
 
-    /// Logs in at `base` + `/login`, opens the thread `threadID` from the list, checks that `expectedText` is shown,
+    /// Logs in at `base` + `/login` (password, then the TOTP code of the base32 `totpSecret` if the server asks),
+    /// opens the thread `threadID` from the list, checks that `expectedText` is shown,
     /// sends `reply` through the form and saves a screenshot of the result at `screenshot`.
     static func loginOpenThreadAndReply(base: String, username: String, password: String, totpSecret: String?,
                                         threadID: String, expectedText: String, reply: String,
@@ -146,7 +147,8 @@ enum BrowserDriver {
                     e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();
                     return [r.left + r.width / 2, r.top + r.height / 2]; })()""" % json.dumps(selector))
                 if box is None:
-                    raise RuntimeError("no element " + selector + " on " + await url())
+                    page = await js("document.body ? document.body.innerText.slice(0, 400) : ''")
+                    raise RuntimeError("no element %s on %s (visited %s): %s" % (selector, await url(), urls, page))
                 async def press():
                     for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
                         await cdp.call("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1],
@@ -157,12 +159,12 @@ enum BrowserDriver {
             steps.append("login page")
             await type_into("input[name=username]", plan["username"])
             await type_into("input[name=password]", plan["password"])
-            await click("form[action='/login'] button[type=submit], form[action='/login'] input[type=submit]")
+            await click("form[action^='/login'] button[type=submit]")
             if await js("!!document.querySelector('input[name=code]')"):
                 if "totp" not in plan:
                     raise RuntimeError("second factor asked but no TOTP secret given")
                 await type_into("input[name=code]", totp(plan["totp"]))
-                await click("form button[type=submit]")
+                await click("form[action^='/login/totp'] button[type=submit]")
                 steps.append("second factor")
             steps.append("logged in")
             if not (await url()).startswith("/threads"):

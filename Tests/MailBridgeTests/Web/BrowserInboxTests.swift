@@ -8,8 +8,9 @@ import TestSupport
 import Testing
 import ThreadStore
 
-/// The real UI in headless Chromium: the inbox served on a loopback port, a browser that logs in, opens the thread
-/// from the list, reads it and answers through the reply form. The screenshot is kept as a test artifact in
+/// The real UI in headless Chromium: the gateway's router (`WebRouter.make`: real login with password and TOTP,
+/// sessions, CSRF) served on a loopback port, a browser that logs in, opens the thread from the list, reads it and
+/// answers through the reply form. The screenshot is kept as a test artifact in
 /// `.build/test-artifacts/`.
 @Suite struct BrowserInboxTests {
     static let artifacts = URL(fileURLWithPath: #filePath)
@@ -25,6 +26,12 @@ import ThreadStore
             inner: "Content-Type: text/plain; charset=utf-8\nSubject: Hilfe\n\nGuten Tag, ich brauche Rat. \(canary)\n")
         let replyText = "Danke für Ihre Nachricht. Antwort aus dem Browser \(UUID().uuidString.prefix(8))"
 
+        // The account logs in with password and second factor, as in production.
+        let secret = TOTPAuthenticator.generateSecret()
+        let account = harness.counsellor("berater").id
+        try await harness.store.write { tx in
+            try tx.enrolSecondFactor(secret: secret, acceptedStep: TOTPAuthenticator.step(at: Date()) - 5, for: account)
+        }
         let (server, port) = try await Self.startServer(harness)
         defer { Task { await server.triggerGracefulShutdown() } }
 
@@ -34,13 +41,14 @@ import ThreadStore
         let work = harness.pipe.root
         let report = try await Self.offPool {
             try BrowserDriver.loginOpenThreadAndReply(
-                base: "http://127.0.0.1:\(port)", username: "berater", password: "pw-berater", totpSecret: nil,
+                base: "http://127.0.0.1:\(port)", username: "berater", password: WebHarness.password,
+                totpSecret: TOTPAuthenticator.base32(secret),
                 threadID: thread.unredactedDescription, expectedText: canary, reply: replyText,
                 screenshot: screenshot, workDirectory: work)
         }
         await server.triggerGracefulShutdown()
 
-        #expect(report.steps == ["login page", "logged in", "thread opened", "reply sent", "screenshot"])
+        #expect(report.steps == ["login page", "second factor", "logged in", "thread opened", "reply sent", "screenshot"])
         #expect(report.threadText.contains("ich brauche Rat. \(canary)"))
         #expect(report.notice.contains("Die Antwort wurde verschlüsselt in den Versand gegeben."))
         #expect(report.replyShown)
@@ -53,9 +61,10 @@ import ThreadStore
         let replies = try await harness.pipe.outbox().filter { $0.kind == .counsellorReply }
         #expect(replies.count == 1 && replies.first?.thread == thread)
         #expect(replies.first.map { String(decoding: $0.payload, as: UTF8.self).contains("multipart/encrypted") } == true)
-        let audit = try await harness.store.read { try $0.auditEntries() }
-            .filter { $0.actor == harness.counsellor("berater").id }.map(\.event)
-        #expect(audit == [.threadViewed, .threadStateChanged, .replyQueued, .threadViewed])
+        let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == account }
+        #expect(audit.map(\.event).contains(.loginSucceeded))
+        #expect(audit.filter { $0.thread == thread }.map(\.event)
+                == [.threadViewed, .threadStateChanged, .replyQueued, .threadViewed])
         await harness.pipe.close()
     }
 

@@ -35,29 +35,29 @@ import ThreadStore
         let foreign = try await harness.importForeignThread(canary: canary)
         let mineID = mine.unredactedDescription, foreignID = foreign.unredactedDescription
         try await harness.test { client in
-            let list = try await client.execute(uri: "/threads", method: .get, headers: WebHarness.browser("berater"))
+            let list = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("berater"))
             #expect(list.status == .ok)
             #expect(list.text.contains(mineID) && !list.text.contains(foreignID))
             #expect(list.text.contains("<html lang=\"de\">") && list.text.contains(">neu</span>"))
             #expect(!list.text.contains(canary), "the list decrypts nothing")
 
-            let other = try await client.execute(uri: "/threads", method: .get, headers: WebHarness.browser("fremd"))
+            let other = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("fremd"))
             #expect(other.text.contains(foreignID) && !other.text.contains(mineID))
             #expect(other.text.contains("<html lang=\"en\">") && other.text.contains("Threads"))
 
-            let lead = try await client.execute(uri: "/threads", method: .get, headers: WebHarness.browser("leitung"))
+            let lead = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("leitung"))
             #expect(lead.text.contains(foreignID) && lead.text.contains(mineID))
 
             // Another field's thread, its attachment and its actions: 404, exactly like a thread that does not exist.
             for uri in ["/threads/\(foreignID)", "/threads/\(foreignID)/delete", "/threads/\(String(repeating: "0", count: 32))",
                         "/threads/not-an-id"] {
-                let response = try await client.execute(uri: uri, method: .get, headers: WebHarness.browser("berater"))
+                let response = try await client.execute(uri: uri, method: .get, headers: harness.browser("berater"))
                 #expect(response.status == .notFound, "\(uri)")
                 #expect(!response.text.contains(canary))
             }
             let post = try await client.execute(uri: "/threads/\(foreignID)/state", method: .post,
-                                                headers: WebHarness.browser("berater", form: true),
-                                                body: WebHarness.form("berater", ["state": "closed"]))
+                                                headers: harness.browser("berater", form: true),
+                                                body: harness.form("berater", ["state": "closed"]))
             #expect(post.status == .notFound)
 
             // Not logged in: sent to the login page, nothing shown.
@@ -87,7 +87,7 @@ import ThreadStore
         let thread = try await harness.importClientMail(inner: inner)
         let id = thread.unredactedDescription
         try await harness.test { client in
-            let page = try await client.execute(uri: "/threads/\(id)", method: .get, headers: WebHarness.browser("berater"))
+            let page = try await client.execute(uri: "/threads/\(id)", method: .get, headers: harness.browser("berater"))
             #expect(page.status == .ok)
             #expect(page.headers[.contentType] == "text/html; charset=utf-8")
             Self.expectSecurityHeaders(page, "thread page")
@@ -115,7 +115,7 @@ import ThreadStore
             // Every POST form carries the session's CSRF token; there is no script at all.
             let forms = html.components(separatedBy: "<form method=\"post\"").count - 1
             let tokens = html.components(
-                separatedBy: "<input type=\"hidden\" name=\"csrf_token\" value=\"\(TestLoginMiddleware.csrfToken("berater"))\">"
+                separatedBy: "<input type=\"hidden\" name=\"csrf_token\" value=\"\(harness.csrf("berater"))\">"
             ).count - 1
             #expect(forms >= 4 && forms == tokens)
             // Accessibility basics.
@@ -125,7 +125,7 @@ import ThreadStore
             // Downloads: never rendered by the browser.
             let attachmentPath = try #require(Self.links(in: html, containing: "/attachments/").first)
             let attachment = try await client.execute(uri: attachmentPath, method: .get,
-                                                      headers: WebHarness.browser("berater"))
+                                                      headers: harness.browser("berater"))
             #expect(attachment.status == .ok)
             #expect(attachment.headers[.contentType] == "application/octet-stream")
             #expect(attachment.headers[.contentDisposition]
@@ -133,20 +133,20 @@ import ThreadStore
             #expect(attachment.text == "<script>\(canary)-file</script>")
             Self.expectSecurityHeaders(attachment, "attachment")
             let partPath = try #require(Self.links(in: html, containing: "/parts/").first)
-            let part = try await client.execute(uri: partPath, method: .get, headers: WebHarness.browser("berater"))
+            let part = try await client.execute(uri: partPath, method: .get, headers: harness.browser("berater"))
             #expect(part.headers[.contentType] == "application/octet-stream")
             #expect(part.headers[.contentDisposition]?.hasPrefix("attachment;") == true)
             #expect(part.text.contains("\(canary)-HTMLPART"))
             // A position that does not exist.
             let missing = try await client.execute(uri: attachmentPath.replacingOccurrences(of: "/attachments/0", with: "/attachments/7"),
-                                                   method: .get, headers: WebHarness.browser("berater"))
+                                                   method: .get, headers: harness.browser("berater"))
             #expect(missing.status == .notFound)
 
             // The stylesheet and a 404 carry the headers too.
             let css = try await client.execute(uri: "/static/app.css", method: .get, headers: [:])
             #expect(css.status == .ok && css.headers[.contentType] == "text/css; charset=utf-8")
             Self.expectSecurityHeaders(css, "stylesheet")
-            let notFound = try await client.execute(uri: "/no/such/page", method: .get, headers: [:])
+            let notFound = try await client.execute(uri: "/no/such/page", method: .get, headers: harness.browser("berater"))
             #expect(notFound.status == .notFound)
             Self.expectSecurityHeaders(notFound, "404")
         }
@@ -170,27 +170,40 @@ import ThreadStore
         let id = thread.unredactedDescription
         let replyText = "Liebe Klientin,\r\nhier ist meine Antwort \(canary)-reply.\r\nÄ ö ü & <ok>"
         try await harness.test { client in
-            // Without the CSRF token the (stand-in) middleware refuses before the route runs.
+            // Without the CSRF token the CSRF middleware refuses before the route runs.
             let forged = try await client.execute(uri: "/threads/\(id)/reply", method: .post,
-                                                  headers: WebHarness.browser("berater", form: true),
+                                                  headers: harness.browser("berater", form: true),
                                                   body: ByteBuffer(string: "text=forged"))
             #expect(forged.status == .forbidden)
 
-            let posted = try await client.execute(uri: "/threads/\(id)/reply", method: .post,
-                                                  headers: WebHarness.browser("berater", form: true),
-                                                  body: WebHarness.form("berater", ["text": replyText]))
+            // A browser under our `Referrer-Policy: no-referrer` sends `Origin: null` with `Sec-Fetch-Site:
+            // same-origin` (as Chromium does in BrowserInboxTests): accepted. `null` alone or a cross-site post: not.
+            var nullOrigin = harness.browser("berater", form: true)
+            nullOrigin[.origin] = "null"
+            let refusedNull = try await client.execute(uri: "/threads/\(id)/reply", method: .post, headers: nullOrigin,
+                                                       body: harness.form("berater", ["text": replyText]))
+            #expect(refusedNull.status == .forbidden)
+            var crossSite = harness.browser("berater", form: true)
+            crossSite[HTTPFields.Element.Name("Sec-Fetch-Site")!] = "cross-site"
+            let refusedCrossSite = try await client.execute(uri: "/threads/\(id)/reply", method: .post,
+                                                            headers: crossSite,
+                                                            body: harness.form("berater", ["text": replyText]))
+            #expect(refusedCrossSite.status == .forbidden)
+            nullOrigin[HTTPFields.Element.Name("Sec-Fetch-Site")!] = "same-origin"
+            let posted = try await client.execute(uri: "/threads/\(id)/reply", method: .post, headers: nullOrigin,
+                                                  body: harness.form("berater", ["text": replyText]))
             #expect(posted.status == .seeOther)
             #expect(posted.headers[.location] == "/threads/\(id)?notice=reply-queued")
             Self.expectSecurityHeaders(posted, "POST redirect")
             let page = try await client.execute(uri: "/threads/\(id)?notice=reply-queued", method: .get,
-                                                headers: WebHarness.browser("berater"))
+                                                headers: harness.browser("berater"))
             #expect(page.text.contains("Die Antwort wurde verschlüsselt in den Versand gegeben."))
             #expect(page.text.contains("hier ist meine Antwort \(canary)-reply."))
             #expect(page.text.contains(">wartet auf Klient*in</span>"))
 
             let empty = try await client.execute(uri: "/threads/\(id)/reply", method: .post,
-                                                 headers: WebHarness.browser("berater", form: true),
-                                                 body: WebHarness.form("berater", ["text": "  \r\n "]))
+                                                 headers: harness.browser("berater", form: true),
+                                                 body: harness.form("berater", ["text": "  \r\n "]))
             #expect(empty.status == .badRequest)
         }
         // The outbox holds one encrypted reply to the client; the client's gpg decrypts it; nothing is quoted.
@@ -227,16 +240,16 @@ import ThreadStore
                               "--delete-keys", key.hex])
         try await harness.test { client in
             let posted = try await client.execute(uri: "/threads/\(id)/reply", method: .post,
-                                                  headers: WebHarness.browser("berater", form: true),
-                                                  body: WebHarness.form("berater", ["text": "Antwort \(canary)-reply"]))
+                                                  headers: harness.browser("berater", form: true),
+                                                  body: harness.form("berater", ["text": "Antwort \(canary)-reply"]))
             #expect(posted.headers[.location] == "/threads/\(id)?notice=reply-key-missing")
             let page = try await client.execute(uri: posted.headers[.location]!, method: .get,
-                                                headers: WebHarness.browser("berater"))
+                                                headers: harness.browser("berater"))
             #expect(page.text.contains("<div class=\"notice notice-warning\" role=\"status\">Der Schlüssel der "
                                        + "Klient*in ist nicht nutzbar (fehlt). Die Antwort wurde gespeichert, an die "
                                        + "Klient*in ging nur der Hinweis, dass eine Antwort wartet.</div>"))
             let api = try await client.execute(uri: "/api/v1/threads/\(id)/replies", method: .post,
-                                               headers: WebHarness.api("berater", json: true),
+                                               headers: harness.api("berater", json: true),
                                                body: ByteBuffer(string: #"{"text": "Noch eine Antwort"}"#))
             #expect(api.status == .created)
             #expect(api.text.contains(#""keyProblem":"missing""#) && api.text.contains(#""outcome":"key_unusable""#))
@@ -255,29 +268,29 @@ import ThreadStore
         try await harness.test { client in
             // A counsellor of the field may not delete.
             let page = try await client.execute(uri: "/threads/\(id)/delete", method: .get,
-                                                headers: WebHarness.browser("berater"))
+                                                headers: harness.browser("berater"))
             #expect(page.status == .forbidden)
             let counsellorPost = try await client.execute(uri: "/threads/\(id)/delete", method: .post,
-                                                          headers: WebHarness.browser("berater", form: true),
-                                                          body: WebHarness.form("berater", ["confirm": "yes"]))
+                                                          headers: harness.browser("berater", form: true),
+                                                          body: harness.form("berater", ["confirm": "yes"]))
             #expect(counsellorPost.status == .forbidden)
             // A team lead without the confirmation field is sent to the confirmation page.
             let unconfirmed = try await client.execute(uri: "/threads/\(id)/delete", method: .post,
-                                                       headers: WebHarness.browser("leitung", form: true),
-                                                       body: WebHarness.form("leitung", [:]))
+                                                       headers: harness.browser("leitung", form: true),
+                                                       body: harness.form("leitung", [:]))
             #expect(unconfirmed.status == .seeOther && unconfirmed.headers[.location] == "/threads/\(id)/delete")
             let confirmPage = try await client.execute(uri: "/threads/\(id)/delete", method: .get,
-                                                       headers: WebHarness.browser("leitung"))
+                                                       headers: harness.browser("leitung"))
             #expect(confirmPage.status == .ok)
             #expect(confirmPage.text.contains("<input type=\"hidden\" name=\"confirm\" value=\"yes\">"))
             #expect(try await harness.store.read { try $0.inboxThread(thread) } != nil)
 
             let confirmed = try await client.execute(uri: "/threads/\(id)/delete", method: .post,
-                                                     headers: WebHarness.browser("leitung", form: true),
-                                                     body: WebHarness.form("leitung", ["confirm": "yes"]))
+                                                     headers: harness.browser("leitung", form: true),
+                                                     body: harness.form("leitung", ["confirm": "yes"]))
             #expect(confirmed.status == .seeOther && confirmed.headers[.location] == "/threads?notice=deleted")
             let gone = try await client.execute(uri: "/threads/\(id)", method: .get,
-                                                headers: WebHarness.browser("leitung"))
+                                                headers: harness.browser("leitung"))
             #expect(gone.status == .notFound)
         }
         #expect(try await harness.store.read { try $0.inboxThread(thread) } == nil)
@@ -297,34 +310,34 @@ import ThreadStore
         let id = new.unredactedDescription
         let me = harness.counsellor("berater")
         try await harness.test { client in
-            let headers = WebHarness.browser("berater", form: true)
+            let headers = harness.browser("berater", form: true)
             let assign = try await client.execute(uri: "/threads/\(id)/assignment", method: .post, headers: headers,
-                                                  body: WebHarness.form("berater", ["assignee": "me"]))
+                                                  body: harness.form("berater", ["assignee": "me"]))
             #expect(assign.headers[.location] == "/threads/\(id)?notice=assigned")
             let close = try await client.execute(uri: "/threads/\(id)/state", method: .post, headers: headers,
-                                                 body: WebHarness.form("berater", ["state": "closed"]))
+                                                 body: harness.form("berater", ["state": "closed"]))
             #expect(close.headers[.location] == "/threads/\(id)?notice=state-changed")
             let bad = try await client.execute(uri: "/threads/\(id)/state", method: .post, headers: headers,
-                                               body: WebHarness.form("berater", ["state": "deleted"]))
+                                               body: harness.form("berater", ["state": "deleted"]))
             #expect(bad.status == .badRequest)
 
-            let page = try await client.execute(uri: "/threads/\(id)", method: .get, headers: WebHarness.browser("berater"))
+            let page = try await client.execute(uri: "/threads/\(id)", method: .get, headers: harness.browser("berater"))
             #expect(page.text.contains("<dd>Name berater</dd>"))  // the assignee
             #expect(page.text.contains(">geschlossen</span>") && page.text.contains("Wieder öffnen"))
             #expect(page.text.contains("eine frühere Anfrage mit einem anderen Schlüssel"))
             #expect(page.text.contains("href=\"/threads/\(old.unredactedDescription)\""))
             let confirm = try await client.execute(uri: "/threads/\(id)/key-change", method: .post, headers: headers,
-                                                   body: WebHarness.form("berater", [:]))
+                                                   body: harness.form("berater", [:]))
             #expect(confirm.headers[.location] == "/threads/\(id)?notice=key-change-confirmed")
             let again = try await client.execute(uri: "/threads/\(id)/key-change", method: .post, headers: headers,
-                                                 body: WebHarness.form("berater", [:]))
+                                                 body: harness.form("berater", [:]))
             #expect(again.status == .badRequest)
-            let after = try await client.execute(uri: "/threads/\(id)", method: .get, headers: WebHarness.browser("berater"))
+            let after = try await client.execute(uri: "/threads/\(id)", method: .get, headers: harness.browser("berater"))
             #expect(after.text.contains("Schlüsselwechsel bestätigt am"))
             #expect(!after.text.contains("Ich habe geprüft"))
             // The older thread points to the newer one.
             let older = try await client.execute(uri: "/threads/\(old.unredactedDescription)", method: .get,
-                                                 headers: WebHarness.browser("berater"))
+                                                 headers: harness.browser("berater"))
             #expect(older.text.contains("eine spätere Anfrage mit einem anderen Schlüssel"))
         }
         let summary = try #require(try await harness.store.read { try $0.inboxThread(new) })

@@ -9,84 +9,95 @@ import Testing
 import ThreadStore
 
 /// The web inbox over real parts: a pipeline harness (GnuPG, ThreadStore file, client keyring), a real
-/// `ReplyComposer`, the inbox and API routes behind the security headers and ``TestLoginMiddleware``, and three
-/// accounts (rows in the store, so assignment works): `berater` (counsellor, field of the harness mailbox,
-/// German), `fremd` (counsellor of another field, English) and `leitung` (team lead, German).
+/// `ReplyComposer`, and the router the gateway serves (`WebRouter.make`: security headers, API token, session, CSRF
+/// and login gate of the accounts side, then the inbox). Three accounts are created through the store's account
+/// API, each with a browser session (second factor done) and an API token: `berater` (counsellor, field of the
+/// harness mailbox, German), `fremd` (counsellor of another field, English) and `leitung` (team lead, German).
 final class WebHarness: @unchecked Sendable {
     let pipe: PipelineHarness
     let services: WebServices
     let accounts: [String: Counsellor]
+    private let sessions: [String: NewWebSession]
+    private let tokens: [String: String]
     static let clientAddress = "klient@example.net"
     static let otherField = "familie"
+    static let password = "Ein-langes-Test-Passwort-42"
     /// The client's current key (after the first ``importClientMail(inner:newKey:)``).
     private(set) var clientKey: KeyFingerprint?
     private var mailCounter = 0
 
     var store: ThreadStore { pipe.store }
 
-    init() async throws {
+    init(requireSecondFactor: Bool = true) async throws {
         pipe = try await PipelineHarness()
         let replies = ReplyComposer(store: pipe.store, pgp: pipe.pgp, mailboxes: [pipe.mailbox],
                                     logger: pipe.logs.logger("reply"))
-        services = WebServices(store: pipe.store, replies: replies, logger: pipe.logs.logger("web"))
+        var auth = WebAuthSettings()
+        auth.bcryptCost = 4
+        auth.secureCookies = false  // plain HTTP on loopback in the browser test
+        auth.requireSecondFactor = requireSecondFactor
+        services = WebServices(store: pipe.store, replies: replies, logger: pipe.logs.logger("web"), auth: auth)
+        let hash = try await PasswordHasher(cost: 4).hash(Self.password)
         let ownField = pipe.mailbox.field
         var accounts: [String: Counsellor] = [:]
+        var sessions: [String: NewWebSession] = [:]
+        var tokens: [String: String] = [:]
         for (name, role, fields, language) in [
             ("berater", CounsellorRole.counsellor, [ownField], InterfaceLanguage.german),
             ("fremd", .counsellor, [try CounsellingField(Self.otherField)], .english),
             ("leitung", .teamLead, [], .german),
         ] {
-            let id = try AccountID(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
-            accounts[name] = Counsellor(id: id, username: name, displayName: "Name \(name)", role: role,
-                                        fields: Set(fields), language: language)
-            try Shell.run("sqlite3", [pipe.storeFile.path, """
-                PRAGMA busy_timeout = 5000;
-                INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
-                    password_changed_at) VALUES ('\(id.unredactedDescription)', '\(name)', 'Name \(name)',
-                    \(role.rawValue), '\(language.rawValue)', 'x', 0, 0);
-                """])
+            let (account, session, token) = try await pipe.store.write { tx in
+                let id = try tx.createAccount(
+                    NewAccount(username: name, displayName: "Name \(name)", role: role, language: language,
+                               fields: Set(fields), passwordHash: hash), actor: nil)
+                let session = try tx.createWebSession(for: id, secondFactorDone: true, now: Date(), lifetime: 3600)
+                let token = try tx.createAPIToken(for: id, label: "test", actor: nil)
+                return (try tx.account(id)!, session, token.token)
+            }
+            accounts[name] = Counsellor(account)
+            sessions[name] = session
+            tokens[name] = token
         }
         self.accounts = accounts
+        self.sessions = sessions
+        self.tokens = tokens
     }
 
     func counsellor(_ name: String) -> Counsellor { accounts[name]! }
 
-    /// The router as the gateway builds it, with the test login in place of the accounts side's middleware.
-    func router() -> Router<WebRequestContext> {
-        let router = Router(context: WebRequestContext.self)
-        router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: TestLoginMiddleware(accounts: accounts))
-        TestLoginPages.register(on: router, accounts: accounts)
-        WebRouter.addInboxRoutes(to: router, services: services)
-        return router
-    }
+    /// The CSRF token of `user`'s browser session.
+    func csrf(_ user: String) -> String { sessions[user]!.csrfToken }
+
+    /// The router the gateway serves.
+    func router() -> Router<WebRequestContext> { WebRouter.make(services: services) }
 
     func test(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let app = Application(router: router(), logger: pipe.logs.logger("hummingbird"))
         try await app.test(.router, body)
     }
 
-    /// Headers of a browser request by `user` (nil: not logged in).
-    static func browser(_ user: String?, form: Bool = false) -> HTTPFields {
+    /// Headers of a browser request with `user`'s session cookie (nil: not logged in).
+    func browser(_ user: String?, form: Bool = false) -> HTTPFields {
         var fields = HTTPFields()
-        if let user { fields[HTTPFields.Element.Name("X-Test-Login")!] = user }
+        if let user { fields[.cookie] = "\(WebAuthNames.sessionCookie)=\(sessions[user]!.token)" }
         if form { fields[.contentType] = "application/x-www-form-urlencoded" }
         return fields
     }
 
-    /// Headers of an API-token request by `user`.
-    static func api(_ user: String, json: Bool = false) -> HTTPFields {
-        var fields = browser(user)
-        fields[HTTPFields.Element.Name("X-Test-Auth")!] = "token"
+    /// Headers of an API request with `user`'s bearer token.
+    func api(_ user: String, json: Bool = false) -> HTTPFields {
+        var fields = HTTPFields()
+        fields[.authorization] = "Bearer \(tokens[user]!)"
         if json { fields[.contentType] = "application/json" }
         return fields
     }
 
     /// A URL-encoded form body including `user`'s CSRF token.
-    static func form(_ user: String, _ values: [String: String]) -> ByteBuffer {
+    func form(_ user: String, _ values: [String: String]) -> ByteBuffer {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        let pairs = (values.merging(["csrf_token": TestLoginMiddleware.csrfToken(user)]) { $1 })
+        let pairs = (values.merging([WebAuthNames.csrfField: csrf(user)]) { $1 })
             .sorted { $0.key < $1.key }
             .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed)!)" }
         return ByteBuffer(string: pairs.joined(separator: "&"))

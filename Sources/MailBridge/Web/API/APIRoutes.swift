@@ -2,7 +2,8 @@
 // small integers), query parameters (state, limit, cursor) and JSON bodies (size-capped, decoded into fixed
 // shapes; an undecodable body gets a fixed message, never the decoder's description). Authentication is done by
 // the accounts side's middleware (bearer API token, or a browser session whose POST/PUT requests it checks for the
-// CSRF token); these handlers only require that an account was established. Errors are
+// CSRF token; unauthenticated requests get its 401 before any route runs); these handlers only require that an
+// account was established. Errors are
 // `{"error": code, "message": fixed text}` and never contain content or echoed input. Access control and audit
 // live in CounsellorInbox: a thread of a field the account may not see is 404.
 
@@ -29,7 +30,7 @@ struct APIRoutes: Sendable {
         let code: String
         let message: String
 
-        static let unauthorized = Problem(status: .unauthorized, code: "unauthorized",
+        static let unauthorized = Problem(status: .unauthorized, code: "unauthenticated",
                                           message: "Authentication required.")
         static let notFound = Problem(status: .notFound, code: "not_found",
                                       message: "No such resource, or no access to it.")

@@ -7,7 +7,7 @@ enum OpenAPIDocument {
           "info": {
             "title": "MailBridge counsellor API",
             "version": "1.0.0",
-            "description": "Threads of encrypted client mail for counselling platforms. Authenticate with an API token (Authorization: Bearer mbt_…). Responses contain decrypted content: use TLS and keep them out of logs. Every thread fetch, reply, attachment download, assignment and state change is written to MailBridge's audit log with the token's account."
+            "description": "Threads of encrypted client mail for counselling platforms. Authenticate with an API token (Authorization: Bearer mbt_…); a browser session also works, and then PUT/POST need its CSRF token in X-CSRF-Token. Responses contain decrypted content: use TLS and keep them out of logs. Every thread fetch, reply, attachment download, assignment and state change is written to MailBridge's audit log with the token's account."
           },
           "servers": [{ "url": "/api/v1" }],
           "security": [{ "apiToken": [] }],
@@ -57,6 +57,7 @@ enum OpenAPIDocument {
                   "201": { "description": "Queued.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReplyResult" } } } },
                   "400": { "$ref": "#/components/responses/Problem" },
                   "401": { "$ref": "#/components/responses/Problem" },
+                  "403": { "$ref": "#/components/responses/Problem" },
                   "404": { "$ref": "#/components/responses/Problem" },
                   "413": { "$ref": "#/components/responses/Problem" },
                   "415": { "$ref": "#/components/responses/Problem" },
@@ -74,6 +75,7 @@ enum OpenAPIDocument {
                   "200": { "description": "The updated thread.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ThreadSummary" } } } },
                   "400": { "$ref": "#/components/responses/Problem" },
                   "401": { "$ref": "#/components/responses/Problem" },
+                  "403": { "$ref": "#/components/responses/Problem" },
                   "404": { "$ref": "#/components/responses/Problem" },
                   "415": { "$ref": "#/components/responses/Problem" },
                   "422": { "$ref": "#/components/responses/Problem" }
@@ -223,10 +225,10 @@ enum OpenAPIDocument {
               },
               "Problem": {
                 "type": "object",
-                "required": ["error", "message"],
+                "required": ["error"],
                 "properties": {
-                  "error": { "type": "string", "enum": ["unauthorized", "forbidden", "not_found", "bad_request", "bad_parameter", "unsupported_media_type", "payload_too_large", "unprocessable", "internal"] },
-                  "message": { "type": "string", "description": "A fixed text; never contains content or request data." }
+                  "error": { "type": "string", "enum": ["unauthenticated", "forbidden", "not_found", "bad_request", "bad_parameter", "unsupported_media_type", "payload_too_large", "unprocessable", "internal"] },
+                  "message": { "type": "string", "description": "A fixed text (absent on authentication and CSRF failures); never contains content or request data." }
                 }
               }
             }

@@ -130,6 +130,10 @@ struct CSRFMiddleware: RouterMiddleware {
             return false
         }
         guard let origin = request.headers[.origin] else { return true }
+        // Every page is served with `Referrer-Policy: no-referrer`, under which browsers send `Origin: null` even
+        // for a same-origin form post (Fetch Standard, "serializing a request origin"). They also send Fetch
+        // Metadata, which a page cannot forge: `null` passes only together with `Sec-Fetch-Site: same-origin`.
+        if origin == "null", request.headers[.init("Sec-Fetch-Site")!]?.lowercased() == "same-origin" { return true }
         if !allowedOrigins.isEmpty {
             let normalized = origin.lowercased()
             return allowedOrigins.contains { $0.lowercased().trimmingCharacters(in: ["/"]) == normalized }
