@@ -205,6 +205,14 @@ import ThreadStore
                                                  headers: harness.browser("berater", form: true),
                                                  body: harness.form("berater", ["text": "  \r\n "]))
             #expect(empty.status == .badRequest)
+
+            // The page's logout form (POST with the CSRF token) ends the session.
+            let logout = try await client.execute(uri: WebAuthNames.logoutPath, method: .post,
+                                                  headers: harness.browser("berater", form: true),
+                                                  body: harness.form("berater", [:]))
+            #expect(logout.status == .seeOther)
+            let afterLogout = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("berater"))
+            #expect(afterLogout.status == .seeOther && afterLogout.headers[.location] == WebAuthNames.loginPath)
         }
         // The outbox holds one encrypted reply to the client; the client's gpg decrypts it; nothing is quoted.
         let replies = try await harness.pipe.outbox().filter { $0.kind == .counsellorReply }
@@ -223,7 +231,7 @@ import ThreadStore
         // Audited with the actor, without content.
         let actor = harness.counsellor("berater").id
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == actor }
-        #expect(audit.map(\.event) == [.threadStateChanged, .replyQueued, .threadViewed])
+        #expect(audit.map(\.event) == [.threadStateChanged, .replyQueued, .threadViewed, .loggedOut])
         #expect(!(try harness.auditTableDump()).contains(canary))
         for line in harness.pipe.logs.all { #expect(!line.contains(canary), "canary in a log line") }
         await harness.pipe.close()

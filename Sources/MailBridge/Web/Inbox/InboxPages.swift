@@ -14,7 +14,7 @@ struct PageChrome {
     let csrfToken: String
 
     var csrfField: HTML {
-        "<input type=\"hidden\" name=\"\(InboxAuthNames.csrfFormField)\" value=\"\(csrfToken)\">"
+        "<input type=\"hidden\" name=\"\(WebAuthNames.csrfField)\" value=\"\(csrfToken)\">"
     }
 
     func date(_ date: Date) -> HTML {
@@ -64,7 +64,7 @@ enum InboxPages {
             <li><a href="/threads">\(strings.inbox)</a></li>
             </ul></nav>
             <div class="account">\(strings.loggedInAs) <span class="account-name">\(chrome.counsellor.displayName)</span>
-            <form method="post" action="/logout" class="inline-form">\(chrome.csrfField)<button type="submit">\(strings.logout)</button></form>
+            <form method="post" action="\(WebAuthNames.logoutPath)" class="inline-form">\(chrome.csrfField)<button type="submit">\(strings.logout)</button></form>
             </div>
             </header>
             <main id="main" tabindex="-1">

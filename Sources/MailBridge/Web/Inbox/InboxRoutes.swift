@@ -192,7 +192,7 @@ struct InboxRoutes: Sendable {
     private func page(_ request: Request, _ context: WebRequestContext,
                       _ body: (PageChrome) async throws -> Response) async -> Response {
         guard let counsellor = context.counsellor, case .session(let csrfToken) = context.authentication else {
-            return WebResponses.redirect(InboxAuthNames.loginPath)
+            return WebResponses.redirect(WebAuthNames.loginPath)
         }
         let chrome = PageChrome(strings: .for(counsellor.language), counsellor: counsellor, csrfToken: csrfToken)
         let strings = chrome.strings
