@@ -83,7 +83,9 @@ public enum UsersAdmin {
             throw AdminUsageError("--display-name must be 1 to 128 characters without control characters")
         }
         let role = try Self.role(role)
-        guard !fields.isEmpty || role == .teamLead else { throw AdminUsageError("a counsellor needs at least one --field") }
+        guard !fields.isEmpty || role == .teamLead else {
+            throw AdminUsageError("a counsellor needs at least one --field")
+        }
         let fieldSet = try Self.fields(fields, installation: installation)
         var interfaceLanguage = InterfaceLanguage.german
         if let language {
@@ -141,7 +143,9 @@ public enum UsersAdmin {
         let account = try await account(named: username, in: installation)
         let (password, generated) = try Self.password(password)
         let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
-        try await installation.store.write { tx in try tx.resetPassword(of: account.id, passwordHash: hash, actor: nil) }
+        try await installation.store.write { tx in
+            try tx.resetPassword(of: account.id, passwordHash: hash, actor: nil)
+        }
         var output = "reset account \(account.id.unredactedDescription): second factor removed (enrol again at the "
             + "next login), sessions ended"
         if generated { output += "\nnew password (shown once): \(password)" }

@@ -62,7 +62,8 @@ extension WebAuthSettings {
         if let url = web.publicURL, let components = URLComponents(string: url), let scheme = components.scheme,
             let host = components.host
         {
-            allowedOrigins = ["\(scheme.lowercased())://\(host.lowercased())" + (components.port.map { ":\($0)" } ?? "")]
+            let port = components.port.map { ":\($0)" } ?? ""
+            allowedOrigins = ["\(scheme.lowercased())://\(host.lowercased())\(port)"]
         }
     }
 }
