@@ -89,7 +89,7 @@ public final class Gateway: Sendable {
         let web: WebServer? = configuration.web.enabled ? try WebServer(
             configuration: configuration.web,
             services: WebServices(store: store, replies: replies, logger: logger,
-                                  auth: configuration.web.authSettings),
+                                  auth: WebAuthSettings(configuration.web)),
             logger: logger) : nil
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,

@@ -67,7 +67,7 @@ import Testing
             session-max-hours = 2
 
             """).web
-        let settings = web.authSettings
+        let settings = WebAuthSettings(web)
         #expect(settings.allowedOrigins == ["https://inbox.example"])
         #expect(settings.clientAddressHeader == "X-Real-IP")
         #expect(!settings.secureCookies && !settings.requireSecondFactor)

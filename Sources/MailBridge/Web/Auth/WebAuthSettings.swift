@@ -45,8 +45,9 @@ public struct WebAuthSettings: Sendable {
 
 extension WebAuthSettings {
     /// The settings of a `[web]` configuration section: `secure-cookies`, `require-second-factor`,
-    /// `session-idle-minutes`, `session-max-hours`, and `public-url` as the one allowed `Origin` (its scheme, host
-    /// and port; behind a reverse proxy the `Host` header may name the upstream instead). Everything else keeps
+    /// `session-idle-minutes`, `session-max-hours`, `client-address-header`, and `public-url` as the one allowed
+    /// `Origin` (its scheme, host and port; behind a reverse proxy the `Host` header may name the upstream
+    /// instead). Everything else keeps
     /// its production default (bcrypt cost 12, 5 failures per 15 minutes).
     ///
     /// ```swift
@@ -65,5 +66,6 @@ extension WebAuthSettings {
             let port = components.port.map { ":\($0)" } ?? ""
             allowedOrigins = ["\(scheme.lowercased())://\(host.lowercased())\(port)"]
         }
+        clientAddressHeader = web.clientAddressHeader
     }
 }
