@@ -25,8 +25,8 @@ struct MailbridgeCommand: AsyncParsableCommand {
               2  usage error (unknown option, missing or conflicting arguments)
               3  the configuration file is missing, unreadable or invalid
             Admin commands (keys, threads, thread, reply, queue, backup, users, tokens) take --config FILE and \
-            open the store with the master key like serve; `reply` exits 0 also when only the reply-waiting notice was queued \
-            (it says so).
+            open the store with the master key like serve; `reply` exits 0 also when only the reply-waiting \
+            notice was queued (it says so).
             """,
         subcommands: [Serve.self, CheckConfig.self, Init.self, Keys.self, Threads.self, ThreadCommand.self, Reply.self,
                       Queue.self, Backup.self, Users.self, Tokens.self]

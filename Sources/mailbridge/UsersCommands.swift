@@ -17,7 +17,7 @@ func passwordFromStandardInput() throws -> String {
 struct Users: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage counsellor accounts of the web inbox.",
-        subcommands: [UsersAdd.self, UsersList.self, UsersDisable.self, UsersReset.self])
+        subcommands: [UsersAdd.self, UsersList.self, UsersFields.self, UsersDisable.self, UsersReset.self])
 }
 
 struct UsersAdd: AsyncParsableCommand {
@@ -52,6 +52,21 @@ struct UsersList: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run { installation, _ in try await UsersAdmin.list(installation, json: json) }
+    }
+}
+
+struct UsersFields: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fields", abstract: "Replace the counselling fields an account works in.",
+        discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The login name.") var name: String
+    @Option(help: "A counselling field of a configured mailbox (repeatable).") var field: [String] = []
+
+    func run() async throws {
+        try await options.run { installation, _ in
+            try await UsersAdmin.setFields(installation, username: name, fields: field)
+        }
     }
 }
 

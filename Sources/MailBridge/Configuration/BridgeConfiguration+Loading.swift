@@ -178,6 +178,19 @@ extension BridgeConfiguration {
                 reader.report(.invalidValue, section.optionPath("public-url"), expected: "an https:// URL without a path")
             }
         }
+        if let header = reader.string(section, "client-address-header", expected: "an HTTP header name") {
+            let token = header.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0)
+                || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+            if !token || header.isEmpty || header.utf8.count > 64 {
+                reader.report(.invalidValue, section.optionPath("client-address-header"),
+                              expected: "an HTTP header name such as \"X-Real-IP\"")
+            } else if !NetworkName.isLoopback(web.listen) {
+                reader.report(.conflictingOptions, section.optionPath("client-address-header"),
+                              expected: "only with a loopback listen address (a reverse proxy on this machine)")
+            } else {
+                web.clientAddressHeader = header
+            }
+        }
         web.secureCookies = reader.boolean(section, "secure-cookies", default: web.secureCookies)
         web.requireSecondFactor = reader.boolean(section, "require-second-factor", default: web.requireSecondFactor)
         web.sessionIdleMinutes = reader.integer(section, "session-idle-minutes", default: web.sessionIdleMinutes,

@@ -98,6 +98,7 @@ extension BridgeConfiguration {
             set("tls-key", key)
         }
         if let url = web.publicURL { set("public-url", url) }
+        if let header = web.clientAddressHeader { set("client-address-header", header) }
         set("secure-cookies", web.secureCookies)
         set("require-second-factor", web.requireSecondFactor)
         set("session-idle-minutes", web.sessionIdleMinutes)

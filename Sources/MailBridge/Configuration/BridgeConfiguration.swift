@@ -350,6 +350,9 @@ extension BridgeConfiguration {
         /// `public-url`: the address counsellors open (e.g. `https://inbox.beratung.example`), behind a proxy.
         /// Requests whose `Origin` differs are refused for state changes.
         public var publicURL: String?
+        /// `client-address-header`: the request header in which a reverse proxy on this machine passes the
+        /// client's address (e.g. `X-Real-IP`), for the per-address login limit. Only with a loopback `listen`.
+        public var clientAddressHeader: String?
         /// `secure-cookies`, default `true`: session cookies carry `Secure`. Only switch it off for plain HTTP on
         /// a loopback address during a trial.
         public var secureCookies: Bool = true

@@ -202,6 +202,11 @@ extension BridgeConfiguration {
         # origin are refused. Default: none (the request's own host).
         # public-url = "https://inbox.beratung.example"
 
+        # The header in which that reverse proxy passes the client's address (nginx: proxy_set_header X-Real-IP
+        # $remote_addr;), so that the login limit counts per client and not per proxy. Only with a loopback listen
+        # address. Default: none (the connection's address).
+        # client-address-header = "X-Real-IP"
+
         # Session cookies carry the Secure attribute. Only switch off for a trial over plain HTTP. Default: true.
         secure-cookies = true
 

@@ -88,7 +88,8 @@ public final class Gateway: Sendable {
         let replies = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
         let web: WebServer? = configuration.web.enabled ? try WebServer(
             configuration: configuration.web,
-            services: WebServices(store: store, replies: replies, logger: logger),
+            services: WebServices(store: store, replies: replies, logger: logger,
+                                  auth: WebAuthSettings(configuration.web)),
             logger: logger) : nil
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,

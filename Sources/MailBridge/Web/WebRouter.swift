@@ -11,6 +11,7 @@ public enum WebRouter {
         // BEGIN accounts and authentication (web-auth): security headers → API token → session → CSRF →
         // login gate, then /login, /login/totp, /login/totp/enrol and /logout. Routes added below are reached only
         // with `context.counsellor` set (except /static/), and unsafe methods only with a valid CSRF token.
+        // Hummingbird applies middleware only to routes added AFTER it: add no route above this line.
         WebAuthRoutes.install(on: router, services: services)
         // END accounts and authentication
         // BEGIN inbox pages, JSON API and OpenAPI document (web-inbox). The security headers middleware

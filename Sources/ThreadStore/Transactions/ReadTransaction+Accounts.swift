@@ -25,7 +25,8 @@ extension ReadTransaction {
     public func loginCredentials(username: String) throws -> LoginCredentials? {
         guard let account = try AccountRows.find(db, username: username),
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT password_hash, totp_secret_sealed, totp_last_step FROM account WHERE id = ?"),
+                db.cachedStatement(
+                    sql: "SELECT password_hash, totp_secret_sealed, totp_last_step FROM account WHERE id = ?"),
                 arguments: [account.id.raw.text])
         else { return nil }
         var secret: String?

@@ -159,7 +159,8 @@ extension WriteTransaction {
     /// - Throws: ``ThreadStoreError/invalidValue`` for a label that is empty, longer than 64 characters or holds
     ///   control characters; ``ThreadStoreError/accountNotFound``.
     public func createAPIToken(for id: AccountID, label: String, actor: AccountID?) throws -> NewAPIToken {
-        guard !label.isEmpty, label.count <= 64, !label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        guard !label.isEmpty, label.count <= 64,
+            !label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
         else { throw ThreadStoreError.invalidValue }
         try AccountRows.requireAccount(db, id)
         let tokenID = APITokenID.random()

@@ -48,12 +48,40 @@ import Testing
         #expect(problems("port = 70000\n").map(\.option) == ["web.port"])
     }
 
+    @Test func clientAddressHeaderOnlyBehindALoopbackListener() throws {
+        #expect(problems("client-address-header = \"X-Real-IP\"\n").isEmpty)
+        #expect(problems("client-address-header = \"X Real\"\n").map(\.option) == ["web.client-address-header"])
+        let public_ = "listen = \"0.0.0.0\"\ntls-certificate = \"/etc/c.pem\"\ntls-key = \"/etc/k.pem\"\n"
+        #expect(problems(public_ + "client-address-header = \"X-Real-IP\"\n").map(\.option)
+            == ["web.client-address-header"])
+    }
+
+    @Test func authenticationSettingsFollowTheSection() throws {
+        let web = try BridgeConfiguration.parse(ConfigurationErrorTests.mailbox + """
+            [web]
+            public-url = "https://inbox.example"
+            client-address-header = "X-Real-IP"
+            secure-cookies = false
+            require-second-factor = false
+            session-idle-minutes = 10
+            session-max-hours = 2
+
+            """).web
+        let settings = WebAuthSettings(web)
+        #expect(settings.allowedOrigins == ["https://inbox.example"])
+        #expect(settings.clientAddressHeader == "X-Real-IP")
+        #expect(!settings.secureCookies && !settings.requireSecondFactor)
+        #expect(settings.idleTimeout == 600 && settings.absoluteTimeout == 7200)
+        #expect(settings.bcryptCost == WebAuthSettings().bcryptCost)
+    }
+
     @Test func writtenConfigurationReadsBack() throws {
         var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath("/var/lib/mb"))
         configuration.web.port = 8443
         configuration.web.secureCookies = false
         configuration.web.publicURL = "https://inbox.example"
         configuration.web.sessionIdleMinutes = 15
+        configuration.web.clientAddressHeader = "X-Forwarded-For"
         let read = try BridgeConfiguration.parse(configuration.tomlText)
         #expect(read.web == configuration.web)
     }

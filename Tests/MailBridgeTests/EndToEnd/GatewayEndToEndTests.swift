@@ -125,6 +125,13 @@ import ThreadStore
         #expect(!exposition.contains(canary) && !exposition.contains("example.net"))
         #expect(try Shell.run("python3", ["-c", fetch, "\(metricsPort)", "/"]).stdout.text.contains("HTTP 404"))
 
+        // The web inbox runs in the same gateway: its login page answers on its own loopback port.
+        let web = try #require(gateway.web)
+        let webPort = try #require(await web.localAddress().port)
+        #expect(webPort != metricsPort && webPort != port)
+        let login = try Shell.run("python3", ["-c", fetch, "\(webPort)", "/login"]).stdout.text
+        #expect(login.contains("<form") && login.contains("name=\"password\""))
+
         running.cancel()
         _ = await running.result
 

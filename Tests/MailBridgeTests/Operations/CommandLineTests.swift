@@ -60,7 +60,7 @@ import Testing
         #expect(help.output.contains("users") && help.output.contains("tokens"))
         let users = try run("users", "--help")
         #expect(users.status == 0)
-        for command in ["add", "list", "disable", "reset"] { #expect(users.output.contains(command)) }
+        for command in ["add", "list", "fields", "disable", "reset"] { #expect(users.output.contains(command)) }
         let tokens = try run("tokens", "--help")
         for command in ["add", "list", "revoke"] { #expect(tokens.output.contains(command)) }
         #expect(try run("users", "add", "--help").output.contains("--password-stdin"))

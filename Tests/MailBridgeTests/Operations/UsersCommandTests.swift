@@ -71,6 +71,10 @@ import ThreadStore
         }
         #expect(credentials.output == "ok")
 
+        #expect(try await run(["users", "fields", "anna", "--field", "nosuchfield"] + c).status == 2)
+        #expect(try await run(["users", "fields", "anna"] + c).status == 2)
+        #expect(try await run(["users", "fields", "anna", "--field", "ALLGEMEIN"] + c).status == 0)
+
         let token = try await run(["tokens", "add", "anna", "--label", "platform"] + c)
         #expect(token.status == 0)
         let secret = try #require(token.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").last.map(String.init))
@@ -96,6 +100,6 @@ import ThreadStore
             let events = try await installation.store.read { tx in try tx.auditEntries() }.map(\.event)
             return AdminResult(output: events.map { "\($0)" }.joined(separator: ","))
         }
-        #expect(audit.output == "accountCreated,accountCreated,apiTokenCreated,apiTokenRevoked,accountReset,accountDisabled")
+        #expect(audit.output == "accountCreated,accountCreated,accountFieldsChanged,apiTokenCreated,apiTokenRevoked,accountReset,accountDisabled")
     }
 }

@@ -135,3 +135,21 @@ import Testing
                 "known \(knownMedian) s, unknown \(unknownMedian) s")
     }
 }
+
+@Suite struct WebAuthSettingsTests {
+    @Test func mapsTheWebSection() {
+        let defaults = WebAuthSettings(BridgeConfiguration.Web())
+        #expect(defaults.secureCookies && defaults.requireSecondFactor && defaults.allowedOrigins.isEmpty)
+        #expect(defaults.idleTimeout == 30 * 60 && defaults.absoluteTimeout == 12 * 3600 && defaults.bcryptCost == 12)
+        var web = BridgeConfiguration.Web()
+        web.secureCookies = false
+        web.requireSecondFactor = false
+        web.sessionIdleMinutes = 10
+        web.sessionMaxHours = 8
+        web.publicURL = "https://Inbox.Beratung.example:8443"
+        let mapped = WebAuthSettings(web)
+        #expect(!mapped.secureCookies && !mapped.requireSecondFactor)
+        #expect(mapped.idleTimeout == 600 && mapped.absoluteTimeout == 8 * 3600)
+        #expect(mapped.allowedOrigins == ["https://inbox.beratung.example:8443"])
+    }
+}

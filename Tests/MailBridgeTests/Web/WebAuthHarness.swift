@@ -55,12 +55,15 @@ final class WebAuthHarness: @unchecked Sendable {
     func application() -> some ApplicationProtocol {
         let router = WebRouter.make(services: services)
         router.get("/probe") { _, context in context.counsellor?.id.unredactedDescription ?? "none" }
+        router.get("/peer") { _, context in context.peerAddress ?? "none" }
         router.post("/probe") { _, context in context.counsellor?.id.unredactedDescription ?? "none" }
         router.get("/api/probe") { _, context in
             "\(context.counsellor?.id.unredactedDescription ?? "none") \(context.authentication == .apiToken)"
         }
         router.post("/api/probe") { _, context in context.counsellor?.id.unredactedDescription ?? "none" }
-        return Application(router: router, logger: logs.logger("hb"))
+        // Port 0: `.live` tests bind a free loopback port.
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                           logger: logs.logger("hb"))
     }
 
     @discardableResult

@@ -259,6 +259,31 @@ import ThreadStore
         }
     }
 
+    /// Over a real loopback socket: without a trusted proxy header the limit counts the peer address, so a
+    /// client cannot dodge it by sending its own `X-Real-IP`; the cookie round trip works through real HTTP.
+    @Test func liveServerCountsThePeerAddressNotAClaimedOne() async throws {
+        let harness = try WebAuthHarness { $0.requireSecondFactor = false; $0.clientAddressHeader = nil }
+        let id = try await harness.createAccount()
+        try await harness.application().test(.live) { client in
+            let browser = Browser(client)
+            for index in 0..<5 {
+                let response = try await browser.post(
+                    "/login", [("username", "user\(index)"), ("password", "Falsches-Passwort-123")],
+                    headers: [.init("X-Real-IP")!: "203.0.113.\(index)"])
+                #expect(response.status == .forbidden)
+            }
+            let locked = try await browser.post(
+                "/login", [("username", "anna"), ("password", WebAuthHarness.password)],
+                headers: [.init("X-Real-IP")!: "203.0.113.99"])
+            #expect(locked.status == .tooManyRequests && browser.session == nil)
+            harness.clock.advance(15 * 60)
+            #expect(try await browser.login().status == .seeOther)
+            #expect(String(buffer: try await browser.get("/probe").body) == id.unredactedDescription)
+            // The key the limit used: the socket's peer, not the header.
+            #expect(String(buffer: try await browser.get("/peer").body) == "127.0.0.1")
+        }
+    }
+
     @Test func configuredOriginsReplaceTheHostCheck() async throws {
         let harness = try WebAuthHarness { $0.requireSecondFactor = false; $0.allowedOrigins = ["https://inbox.example/"] }
         try await harness.createAccount()

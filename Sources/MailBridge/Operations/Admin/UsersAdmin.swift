@@ -83,7 +83,9 @@ public enum UsersAdmin {
             throw AdminUsageError("--display-name must be 1 to 128 characters without control characters")
         }
         let role = try Self.role(role)
-        guard !fields.isEmpty || role == .teamLead else { throw AdminUsageError("a counsellor needs at least one --field") }
+        guard !fields.isEmpty || role == .teamLead else {
+            throw AdminUsageError("a counsellor needs at least one --field")
+        }
         let fieldSet = try Self.fields(fields, installation: installation)
         var interfaceLanguage = InterfaceLanguage.german
         if let language {
@@ -133,6 +135,20 @@ public enum UsersAdmin {
         return AdminResult(output: "disabled account \(account.id.unredactedDescription); its sessions ended")
     }
 
+    /// Replaces the counselling fields of an account (each must be a configured mailbox's field).
+    public static func setFields(_ installation: OpenedInstallation, username: String, fields: [String]) async throws
+        -> AdminResult
+    {
+        let account = try await account(named: username, in: installation)
+        guard !fields.isEmpty || account.role == .teamLead else {
+            throw AdminUsageError("a counsellor needs at least one --field")
+        }
+        let fieldSet = try Self.fields(fields, installation: installation)
+        try await installation.store.write { tx in try tx.setFields(fieldSet, of: account.id, actor: nil) }
+        return AdminResult(output: "account \(account.id.unredactedDescription) now works in: "
+                           + (fieldSet.isEmpty ? "-" : fieldSet.map(\.rawValue).sorted().joined(separator: ", ")))
+    }
+
     /// Sets a new password (from standard input, or generated and printed once), removes the second factor and
     /// ends every session.
     public static func reset(
@@ -141,7 +157,9 @@ public enum UsersAdmin {
         let account = try await account(named: username, in: installation)
         let (password, generated) = try Self.password(password)
         let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
-        try await installation.store.write { tx in try tx.resetPassword(of: account.id, passwordHash: hash, actor: nil) }
+        try await installation.store.write { tx in
+            try tx.resetPassword(of: account.id, passwordHash: hash, actor: nil)
+        }
         var output = "reset account \(account.id.unredactedDescription): second factor removed (enrol again at the "
             + "next login), sessions ended"
         if generated { output += "\nnew password (shown once): \(password)" }

@@ -27,7 +27,9 @@ struct LoginTexts {
              "Too many failed attempts. Please try again in 15 minutes.")
     }
     var totpTitle: String { text("Bestätigungscode", "Verification code") }
-    var code: String { text("Sechsstelliger Code aus Ihrer Authenticator-App", "Six-digit code from your authenticator app") }
+    var code: String {
+        text("Sechsstelliger Code aus Ihrer Authenticator-App", "Six-digit code from your authenticator app")
+    }
     var submitCode: String { text("Bestätigen", "Confirm") }
     var codeFailed: String {
         text("Der Code ist ungültig oder wurde schon verwendet.", "The code is invalid or was already used.")
@@ -69,7 +71,9 @@ enum LoginPages {
 
     /// The page language: `?lang=en|de`, else the first `Accept-Language` entry, else German.
     static func language(of request: Request) -> InterfaceLanguage {
-        if let requested = request.uri.queryParameters.get("lang"), let language = InterfaceLanguage(rawValue: requested) {
+        if let requested = request.uri.queryParameters.get("lang"),
+            let language = InterfaceLanguage(rawValue: requested)
+        {
             return language
         }
         if let accept = request.headers[.acceptLanguage]?.lowercased() {
@@ -148,7 +152,8 @@ enum LoginPages {
     static func enrol(_ texts: LoginTexts, secret: String, uri: String, csrf: String, error: String? = nil) -> String {
         let grouped = stride(from: 0, to: secret.count, by: 4).map { offset -> String in
             let start = secret.index(secret.startIndex, offsetBy: offset)
-            return String(secret[start..<(secret.index(start, offsetBy: 4, limitedBy: secret.endIndex) ?? secret.endIndex)])
+            let end = secret.index(start, offsetBy: 4, limitedBy: secret.endIndex) ?? secret.endIndex
+            return String(secret[start..<end])
         }.joined(separator: " ")
         return document(texts, title: texts.enrolTitle, path: WebAuthNames.enrolPath, body: """
             <p>\(texts.enrolIntro)</p>

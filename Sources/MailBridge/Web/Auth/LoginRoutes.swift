@@ -38,13 +38,13 @@ enum WebAuthRoutes {
         router.add(middleware: CSRFMiddleware(state: state))
         router.add(middleware: AuthenticationGateMiddleware())
         let routes = LoginRoutes(state: state)
-        router.get(RouterPath(WebAuthNames.loginPath)) { request, context in try await routes.showLogin(request, context) }
-        router.post(RouterPath(WebAuthNames.loginPath)) { request, context in try await routes.login(request, context) }
+        router.get(RouterPath(WebAuthNames.loginPath)) { try await routes.showLogin($0, $1) }
+        router.post(RouterPath(WebAuthNames.loginPath)) { try await routes.login($0, $1) }
         router.get(RouterPath(WebAuthNames.totpPath)) { request, _ in try await routes.showCode(request) }
-        router.post(RouterPath(WebAuthNames.totpPath)) { request, context in try await routes.checkCode(request, context) }
+        router.post(RouterPath(WebAuthNames.totpPath)) { try await routes.checkCode($0, $1) }
         router.get(RouterPath(WebAuthNames.enrolPath)) { request, _ in try await routes.showEnrolment(request) }
-        router.post(RouterPath(WebAuthNames.enrolPath)) { request, context in try await routes.enrol(request, context) }
-        router.post(RouterPath(WebAuthNames.logoutPath)) { request, context in try await routes.logout(request, context) }
+        router.post(RouterPath(WebAuthNames.enrolPath)) { try await routes.enrol($0, $1) }
+        router.post(RouterPath(WebAuthNames.logoutPath)) { try await routes.logout($0, $1) }
         router.get(RouterPath(LoginPages.stylesheetPath)) { _, _ in LoginPages.stylesheetResponse() }
     }
 }
@@ -257,7 +257,9 @@ struct LoginRoutes: Sendable {
         }
         try await store.write { tx in
             try tx.recordAccess(.loginFailed, actor: actor, count: reason.rawValue)
-            if locked { try tx.recordAccess(.loginFailed, actor: actor, count: LoginFailureReason.rateLimited.rawValue) }
+            if locked {
+                try tx.recordAccess(.loginFailed, actor: actor, count: LoginFailureReason.rateLimited.rawValue)
+            }
         }
     }
 
@@ -273,8 +275,8 @@ struct LoginRoutes: Sendable {
         guard let token = request.cookies[WebAuthNames.sessionCookie]?.value, !token.isEmpty else { return nil }
         let now = state.now
         let idle = state.settings.idleTimeout
-        guard let session = try await store.read({ tx in try tx.webSession(token: token, now: now, idleTimeout: idle) }),
-            !session.secondFactorDone
+        let session = try await store.read { tx in try tx.webSession(token: token, now: now, idleTimeout: idle) }
+        guard let session, !session.secondFactorDone
         else { return nil }
         return (token, session)
     }

@@ -42,3 +42,30 @@ public struct WebAuthSettings: Sendable {
     /// The production defaults.
     public init() {}
 }
+
+extension WebAuthSettings {
+    /// The settings of a `[web]` configuration section: `secure-cookies`, `require-second-factor`,
+    /// `session-idle-minutes`, `session-max-hours`, `client-address-header`, and `public-url` as the one allowed
+    /// `Origin` (its scheme, host and port; behind a reverse proxy the `Host` header may name the upstream
+    /// instead). Everything else keeps
+    /// its production default (bcrypt cost 12, 5 failures per 15 minutes).
+    ///
+    /// ```swift
+    /// let services = WebServices(store: store, replies: replies, logger: logger,
+    ///                            auth: WebAuthSettings(configuration.web))
+    /// ```
+    public init(_ web: BridgeConfiguration.Web) {
+        self.init()
+        secureCookies = web.secureCookies
+        requireSecondFactor = web.requireSecondFactor
+        idleTimeout = TimeInterval(max(1, web.sessionIdleMinutes)) * 60
+        absoluteTimeout = TimeInterval(max(1, web.sessionMaxHours)) * 3600
+        if let url = web.publicURL, let components = URLComponents(string: url), let scheme = components.scheme,
+            let host = components.host
+        {
+            let port = components.port.map { ":\($0)" } ?? ""
+            allowedOrigins = ["\(scheme.lowercased())://\(host.lowercased())\(port)"]
+        }
+        clientAddressHeader = web.clientAddressHeader
+    }
+}

@@ -55,7 +55,9 @@ final class WebAuthState: Sendable {
                 return entry.secret
             }
             table = table.filter { now.timeIntervalSince($0.value.createdAt) < Self.enrolmentLifetime }
-            if table.count >= Self.maximumPendingEnrolments, let oldest = table.min(by: { $0.value.createdAt < $1.value.createdAt }) {
+            if table.count >= Self.maximumPendingEnrolments,
+                let oldest = table.min(by: { $0.value.createdAt < $1.value.createdAt })
+            {
                 table[oldest.key] = nil
             }
             let secret = TOTPAuthenticator.generateSecret()
