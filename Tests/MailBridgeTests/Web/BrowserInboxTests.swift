@@ -8,8 +8,8 @@ import TestSupport
 import Testing
 import ThreadStore
 
-/// The real UI in headless Chromium: the gateway's router (`WebRouter.make`: real login with password and TOTP,
-/// sessions, CSRF) served on a loopback port, a browser that logs in, opens the thread from the list, reads it and
+/// The real UI in headless Chromium: the gateway's `WebServer` (`WebRouter.make`: real login with password and
+/// TOTP, sessions, CSRF) on a loopback port, a browser that logs in, opens the thread from the list, reads it and
 /// answers through the reply form. The screenshot is kept as a test artifact in
 /// `.build/test-artifacts/`.
 @Suite struct BrowserInboxTests {
@@ -68,18 +68,19 @@ import ThreadStore
         await harness.pipe.close()
     }
 
-    /// Serves the harness router on 127.0.0.1 (a free port) in a service group; returns the group and the port.
+    /// The gateway's `WebServer` (HTTP/1 limits, `WebRouter.make`) on 127.0.0.1 with a free port, in a service
+    /// group; returns the group and the port.
     static func startServer(_ harness: WebHarness) async throws -> (ServiceGroup, Int) {
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: harness.router(),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
-            logger: harness.pipe.logs.logger("web-server"))
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: harness.pipe.logs.logger("group"))
+        var configuration = BridgeConfiguration.Web()
+        configuration.listen = "127.0.0.1"
+        configuration.port = 0
+        let server = try WebServer(configuration: configuration, services: harness.services,
+                                   logger: harness.pipe.logs.logger("web-server"))
+        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: harness.pipe.logs.logger("group"))
         Task { try await group.run() }
-        var iterator = portStream.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw BrowserDriver.Failure(text: "server did not start") }
+        guard let port = await server.localAddress().port, port > 0 else {
+            throw BrowserDriver.Failure(text: "server did not start")
+        }
         return (group, port)
     }
 
