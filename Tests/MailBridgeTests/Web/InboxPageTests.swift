@@ -356,6 +356,40 @@ import ThreadStore
         await harness.pipe.close()
     }
 
+    @Test func teamLeadsAssignToAccountsThatSeeTheField() async throws {
+        let harness = try await WebHarness()
+        let thread = try await harness.importClientMail(inner: "Content-Type: text/plain\n\nBitte um Hilfe\n")
+        let id = thread.unredactedDescription
+        let berater = harness.counsellor("berater").id.unredactedDescription
+        let fremd = harness.counsellor("fremd").id.unredactedDescription
+        try await harness.test { client in
+            let page = try await client.execute(uri: "/threads/\(id)", method: .get, headers: harness.browser("leitung"))
+            #expect(page.text.contains("<label for=\"assignee\">Zuweisen an</label>"))
+            #expect(page.text.contains("<option value=\"\(berater)\">Name berater</option>"))
+            #expect(!page.text.contains(fremd), "an account of another field is not offered")
+            let assigned = try await client.execute(uri: "/threads/\(id)/assignment", method: .post,
+                                                    headers: harness.browser("leitung", form: true),
+                                                    body: harness.form("leitung", ["assignee": berater]))
+            #expect(assigned.headers[.location] == "/threads/\(id)?notice=reassigned")
+            let refused = try await client.execute(uri: "/threads/\(id)/assignment", method: .post,
+                                                   headers: harness.browser("leitung", form: true),
+                                                   body: harness.form("leitung", ["assignee": fremd]))
+            #expect(refused.status == .badRequest)
+            // A counsellor cannot hand a thread to someone else.
+            let lead = harness.counsellor("leitung").id.unredactedDescription
+            let byCounsellor = try await client.execute(uri: "/threads/\(id)/assignment", method: .post,
+                                                        headers: harness.browser("berater", form: true),
+                                                        body: harness.form("berater", ["assignee": lead]))
+            #expect(byCounsellor.status == .forbidden)
+            let counsellorPage = try await client.execute(uri: "/threads/\(id)", method: .get,
+                                                          headers: harness.browser("berater"))
+            #expect(!counsellorPage.text.contains("<select id=\"assignee\""))
+            #expect(counsellorPage.text.contains("Zuweisung aufheben"))  // assigned to berater: can unassign
+        }
+        #expect(try await harness.store.read { try $0.inboxThread(thread) }?.assignedTo == harness.counsellor("berater").id)
+        await harness.pipe.close()
+    }
+
     /// The `href` values of `<a>` elements that contain `fragment`.
     static func links(in html: String, containing fragment: String) -> [String] {
         html.components(separatedBy: "href=\"").dropFirst().compactMap { rest in

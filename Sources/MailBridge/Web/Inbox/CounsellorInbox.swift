@@ -133,13 +133,18 @@ public struct CounsellorInbox: Sendable {
     }
 
     /// Assigns a thread. Counsellors may assign a thread only to themselves or unassign it; team leads may assign
-    /// it to any active account.
+    /// it to any active account that may see the thread's field.
     public func assign(_ id: ThreadID, to account: AccountID?, for counsellor: Counsellor) async throws
         -> InboxThread
     {
         if let account, account != counsellor.id, counsellor.role != .teamLead { throw Failure(.forbidden) }
         return try await services.store.write { tx in
-            try Self.requireAccess(tx.reader, id, counsellor)
+            let thread = try Self.requireAccess(tx.reader, id, counsellor)
+            if let account {
+                guard let target = try tx.reader.account(account), !target.isDisabled,
+                    Counsellor(target).mayAccess(thread.summary.field)
+                else { throw Failure(.invalid) }
+            }
             do {
                 try tx.assign(id, to: account, actor: counsellor.id)
             } catch let error as ThreadStoreError where error.code == .invalidValue {
@@ -147,6 +152,15 @@ public struct CounsellorInbox: Sendable {
             }
             guard let thread = try tx.reader.inboxThread(id) else { throw Failure(.notFound) }
             return thread
+        }
+    }
+
+    /// The active accounts a team lead may assign `thread` to (those that may see its field), by display name.
+    public func assignableAccounts(for thread: InboxThread) async throws -> [(id: AccountID, name: String)] {
+        try await services.store.read { tx in
+            try tx.accounts().filter { !$0.isDisabled && Counsellor($0).mayAccess(thread.summary.field) }
+                .map { (id: $0.id, name: $0.displayName) }
+                .sorted { $0.name.localizedStandardCompare($1.name) == .orderedAscending }
         }
     }
 

@@ -139,8 +139,10 @@ enum InboxPages {
 
     // MARK: Thread
 
+    /// `assignable`: for team leads, the accounts the thread can be assigned to (a select instead of the button).
     static func thread(_ chrome: PageChrome, view: InboxThreadView, accessible: Set<ThreadID>,
-                       names: [AccountID: String], notice: InboxNotice?) -> HTML {
+                       names: [AccountID: String], assignable: [(id: AccountID, name: String)]? = nil,
+                       notice: InboxNotice?) -> HTML {
         let strings = chrome.strings
         let thread = view.thread
         let base = chrome.threadURL(thread.id)
@@ -154,12 +156,26 @@ enum InboxPages {
         }
 
         let isMine = thread.assignedTo == chrome.counsellor.id
-        let assignForm: HTML = """
+        var assignForm: HTML = """
             <form method="post" action="\(base)/assignment">\(chrome.csrfField)
             <input type="hidden" name="assignee" value="\(isMine ? "none" : "me")">
             <button type="submit">\(isMine ? strings.unassign : strings.assignToMe)</button>
             </form>
             """
+        if let assignable {
+            let none: HTML = "<option value=\"none\"\(thread.assignedTo == nil ? " selected" : "")>\(strings.nobody)</option>"
+            let options = [none] + assignable.map { account -> HTML in
+                let selected = thread.assignedTo == account.id ? " selected" : ""
+                return "<option value=\"\(account.id.unredactedDescription)\"\(selected)>\(account.name)</option>"
+            }
+            assignForm = """
+                <form method="post" action="\(base)/assignment" class="assign-form">\(chrome.csrfField)
+                <label for="assignee">\(strings.assignTo)</label>
+                <select id="assignee" name="assignee">\(options)</select>
+                <button type="submit">\(strings.assign)</button>
+                </form>
+                """
+        }
         let closed = thread.state == .closed
         let stateForm: HTML = """
             <form method="post" action="\(base)/state">\(chrome.csrfField)

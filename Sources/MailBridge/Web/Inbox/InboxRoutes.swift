@@ -118,8 +118,9 @@ struct InboxRoutes: Sendable {
             if (try? await inbox.summary(other.id, for: chrome.counsellor)) != nil { accessible.insert(other.id) }
         }
         let names = try await displayNames(Set([view.thread.assignedTo].compactMap { $0 }))
+        let assignable = chrome.counsellor.role == .teamLead ? try await inbox.assignableAccounts(for: view.thread) : nil
         return WebResponses.html(InboxPages.thread(chrome, view: view, accessible: accessible, names: names,
-                                                   notice: notice(request)))
+                                                   assignable: assignable, notice: notice(request)))
     }
 
     private struct ReplyForm: Decodable { var text: String }
@@ -171,7 +172,10 @@ struct InboxRoutes: Sendable {
             _ = try await inbox.assign(id, to: nil, for: chrome.counsellor)
             return WebResponses.redirect(back(id, .unassigned))
         default:
-            throw CounsellorInbox.Failure(.invalid)
+            // Team leads: an account ID from the select.
+            guard let account = try? AccountID(form.assignee) else { throw CounsellorInbox.Failure(.invalid) }
+            _ = try await inbox.assign(id, to: account, for: chrome.counsellor)
+            return WebResponses.redirect(back(id, account == chrome.counsellor.id ? .assigned : .reassigned))
         }
     }
 
@@ -205,7 +209,7 @@ struct InboxRoutes: Sendable {
                                                           text: strings.notFoundText), status: .notFound)
             case .forbidden:
                 return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.forbiddenTitle,
-                                                          text: strings.deleteOnlyTeamLeads), status: .forbidden)
+                                                          text: strings.onlyTeamLeads), status: .forbidden)
             case .invalid:
                 return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.badRequestTitle,
                                                           text: strings.badRequestText), status: .badRequest)

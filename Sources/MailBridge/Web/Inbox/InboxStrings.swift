@@ -86,6 +86,8 @@ struct InboxStrings: Sendable {
     var actionsHeading: String { t("Bearbeiten", "Actions") }
     var assignToMe: String { t("Mir zuweisen", "Assign to me") }
     var unassign: String { t("Zuweisung aufheben", "Unassign") }
+    var assignTo: String { t("Zuweisen an", "Assign to") }
+    var assign: String { t("Zuweisen", "Assign") }
     var close: String { t("Schließen", "Close") }
     var reopen: String { t("Wieder öffnen", "Reopen") }
     var delete: String { t("Löschen …", "Delete …") }
@@ -127,8 +129,9 @@ struct InboxStrings: Sendable {
     }
     var deleteConfirm: String { t("Ja, endgültig löschen", "Yes, delete for good") }
     var cancel: String { t("Abbrechen", "Cancel") }
-    var deleteOnlyTeamLeads: String {
-        t("Nur Teamleitungen dürfen Anfragen löschen.", "Only team leads may delete threads.")
+    var onlyTeamLeads: String {
+        t("Das dürfen nur Teamleitungen (Löschen, Zuweisen an andere).",
+          "Only team leads may do this (delete, assign to others).")
     }
 
     // Notices (after a POST, shown by the page chrome)
@@ -144,6 +147,7 @@ struct InboxStrings: Sendable {
         case .stateChanged: t("Der Status wurde geändert.", "The state was changed.")
         case .assigned: t("Die Anfrage ist Ihnen zugewiesen.", "The thread is assigned to you.")
         case .unassigned: t("Die Zuweisung wurde aufgehoben.", "The thread was unassigned.")
+        case .reassigned: t("Die Zuweisung wurde geändert.", "The assignment was changed.")
         case .keyChangeConfirmed: t("Der Schlüsselwechsel wurde bestätigt.", "The key change was confirmed.")
         case .deleted: t("Die Anfrage wurde endgültig gelöscht.", "The thread was deleted for good.")
         }
@@ -180,7 +184,7 @@ struct InboxStrings: Sendable {
 enum InboxNotice: Hashable, Sendable {
     case replyQueued
     case replyKeyUnusable(ReplyOutcome.KeyProblem)
-    case stateChanged, assigned, unassigned, keyChangeConfirmed, deleted
+    case stateChanged, assigned, unassigned, reassigned, keyChangeConfirmed, deleted
 
     /// The query value.
     var code: String {
@@ -190,6 +194,7 @@ enum InboxNotice: Hashable, Sendable {
         case .stateChanged: "state-changed"
         case .assigned: "assigned"
         case .unassigned: "unassigned"
+        case .reassigned: "reassigned"
         case .keyChangeConfirmed: "key-change-confirmed"
         case .deleted: "deleted"
         }
@@ -197,7 +202,8 @@ enum InboxNotice: Hashable, Sendable {
 
     /// Parses a query value; unknown codes are ignored (nil).
     init?(code: String) {
-        let all: [InboxNotice] = [.replyQueued, .stateChanged, .assigned, .unassigned, .keyChangeConfirmed, .deleted]
+        let all: [InboxNotice] = [.replyQueued, .stateChanged, .assigned, .unassigned, .reassigned, .keyChangeConfirmed,
+                                  .deleted]
             + ReplyOutcome.KeyProblem.allCases.map { .replyKeyUnusable($0) }
         guard let notice = all.first(where: { $0.code == code }) else { return nil }
         self = notice

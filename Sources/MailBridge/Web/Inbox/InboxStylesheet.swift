@@ -38,6 +38,7 @@ enum InboxStylesheet {
         .details dd, .message-meta dd { margin: 0; }
         .fingerprint { word-break: break-all; }
         .action-row { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; }
+        .assign-form { display: flex; gap: .5rem; align-items: center; }
         .messages { list-style: none; padding: 0; }
         .message { border: 1px solid var(--line); border-radius: 4px; margin: 1rem 0; }
         .message.outbound { border-left: 4px solid var(--accent); }
