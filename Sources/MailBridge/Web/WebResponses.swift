@@ -46,7 +46,8 @@ enum WebResponses {
             scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || ".-_".unicodeScalars
                 .contains(scalar)) ? Character(scalar) : "_"
         })
-        // RFC 8187 §3.2.1 attr-char: ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
+        // RFC 8187 §3.2.1 attr-char: ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." / "^" / "_" / "`"
+        // / "|" / "~"
         let attrChars = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$&+-.^_`|~".utf8)
         let encoded = name.utf8.map { byte in
             attrChars.contains(byte) ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)

@@ -21,8 +21,8 @@ public enum WebRouter {
         return router
     }
 
-    /// The inbox pages (`/`, `/threads…`, `/static/app.css`) and the JSON API (`/api/v1/…`). Callers must have added
-    /// the authentication and CSRF middleware before.
+    /// The inbox pages (`/`, `/threads…`, `/static/app.css`) and the JSON API (`/api/v1/…`). Callers must have
+    /// added the authentication and CSRF middleware before.
     public static func addInboxRoutes(to router: Router<WebRequestContext>, services: WebServices) {
         InboxRoutes(services: services).register(on: router)
         APIRoutes(services: services).register(on: router)

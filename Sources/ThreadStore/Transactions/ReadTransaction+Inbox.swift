@@ -187,8 +187,8 @@ extension ReadTransaction {
                                        || (otherCreated == createdAt && otherID.raw.text < id.raw.text))
         }
         guard !others.isEmpty else { return nil }
-        return ClientKeyChange(otherThreads: others,
-                               confirmedAt: (row["key_change_confirmed_at"] as Int64?).map(Date.init(storeMilliseconds:)))
+        let confirmed = (row["key_change_confirmed_at"] as Int64?).map(Date.init(storeMilliseconds:))
+        return ClientKeyChange(otherThreads: others, confirmedAt: confirmed)
     }
 }
 

@@ -63,8 +63,10 @@ enum InboxPages {
             <nav aria-label="\(strings.mainNavigation)"><ul>
             <li><a href="/threads">\(strings.inbox)</a></li>
             </ul></nav>
-            <div class="account">\(strings.loggedInAs) <span class="account-name">\(chrome.counsellor.displayName)</span>
-            <form method="post" action="\(WebAuthNames.logoutPath)" class="inline-form">\(chrome.csrfField)<button type="submit">\(strings.logout)</button></form>
+            <div class="account">\(strings.loggedInAs) \
+            <span class="account-name">\(chrome.counsellor.displayName)</span>
+            <form method="post" action="\(WebAuthNames.logoutPath)" class="inline-form">\(chrome.csrfField)\
+            <button type="submit">\(strings.logout)</button></form>
             </div>
             </header>
             <main id="main" tabindex="-1">
@@ -163,7 +165,8 @@ enum InboxPages {
             </form>
             """
         if let assignable {
-            let none: HTML = "<option value=\"none\"\(thread.assignedTo == nil ? " selected" : "")>\(strings.nobody)</option>"
+            let unassigned = thread.assignedTo == nil ? " selected" : ""
+            let none: HTML = "<option value=\"none\"\(unassigned)>\(strings.nobody)</option>"
             let options = [none] + assignable.map { account -> HTML in
                 let selected = thread.assignedTo == account.id ? " selected" : ""
                 return "<option value=\"\(account.id.unredactedDescription)\"\(selected)>\(account.name)</option>"
@@ -193,7 +196,8 @@ enum InboxPages {
             <h2 id="details-heading">\(strings.detailsHeading)</h2>
             <dl>
             <dt>\(strings.fieldColumn)</dt><dd>\(thread.summary.field.rawValue)</dd>
-            <dt>\(strings.stateColumn)</dt><dd><span class="badge badge-\(thread.state.rawValue)">\(strings.state(thread.state))</span></dd>
+            <dt>\(strings.stateColumn)</dt>\
+            <dd><span class="badge badge-\(thread.state.rawValue)">\(strings.state(thread.state))</span></dd>
             <dt>\(strings.assigneeColumn)</dt><dd>\(chrome.assignee(thread.assignedTo, names: names))</dd>
             <dt>\(strings.created)</dt><dd>\(chrome.date(thread.summary.createdAt))</dd>
             <dt>\(strings.clientKey)</dt><dd><code class="fingerprint">\(fingerprint)</code></dd>
@@ -236,7 +240,8 @@ enum InboxPages {
             case .withheld(let index, let mediaType, let size):
                 """
                 <p class="withheld">\(strings.withheldPart)
-                <a href="\(messageURL)/parts/\(index)" download>\(mediaType), \(size) \(strings.bytes) – \(strings.download)</a></p>
+                <a href="\(messageURL)/parts/\(index)" download>\
+                \(mediaType), \(size) \(strings.bytes) – \(strings.download)</a></p>
                 """
             }
         }
@@ -244,7 +249,8 @@ enum InboxPages {
         if !message.attachments.isEmpty {
             let items = message.attachments.map { attachment -> HTML in
                 """
-                <li><a href="\(messageURL)/attachments/\(attachment.position)" download>\(MessageDisplay.safeFileName(attachment.name))</a>
+                <li><a href="\(messageURL)/attachments/\(attachment.position)" download>\
+                \(MessageDisplay.safeFileName(attachment.name))</a>
                 (\(MessageDisplay.safeFileName(attachment.mediaType)), \(attachment.size) \(strings.bytes))</li>
                 """
             }
@@ -254,10 +260,12 @@ enum InboxPages {
         }
         let verdict: HTML = inbound
             ? """
-              <dt>\(strings.signature)</dt><dd><span class="verdict verdict-\(verdictClass(message.verdict))">\(strings.verdict(message.verdict))</span></dd>
+              <dt>\(strings.signature)</dt><dd><span class="verdict verdict-\(verdictClass(message.verdict))">\
+              \(strings.verdict(message.verdict))</span></dd>
               """
             : .empty
-        let unread: HTML = inbound && !message.wasRead ? " <span class=\"badge badge-new\">\(strings.unreadMarker)</span>" : .empty
+        let unread: HTML = inbound && !message.wasRead
+            ? " <span class=\"badge badge-new\">\(strings.unreadMarker)</span>" : .empty
         return """
             <li class="message \(inbound ? "inbound" : "outbound")" id="m-\(message.id.unredactedDescription)">
             <article>
@@ -291,8 +299,9 @@ enum InboxPages {
                                          accessible: Set<ThreadID>) -> HTML {
         let strings = chrome.strings
         func link(_ other: KeyChangeThread) -> HTML {
-            accessible.contains(other.id)
-                ? "<a href=\"\(chrome.threadURL(other.id))\">#\(chrome.shortID(other.id))</a> (\(chrome.date(other.createdAt)))"
+            let anchor: HTML = "<a href=\"\(chrome.threadURL(other.id))\">#\(chrome.shortID(other.id))</a>"
+            return accessible.contains(other.id)
+                ? "\(anchor) (\(chrome.date(other.createdAt)))"
                 : "#\(chrome.shortID(other.id)) \(strings.noAccessToThread)"
         }
         let earlier = change.otherThreads.filter(\.isEarlier)

@@ -118,7 +118,8 @@ struct InboxRoutes: Sendable {
             if (try? await inbox.summary(other.id, for: chrome.counsellor)) != nil { accessible.insert(other.id) }
         }
         let names = try await displayNames(Set([view.thread.assignedTo].compactMap { $0 }))
-        let assignable = chrome.counsellor.role == .teamLead ? try await inbox.assignableAccounts(for: view.thread) : nil
+        let assignable = chrome.counsellor.role == .teamLead
+            ? try await inbox.assignableAccounts(for: view.thread) : nil
         return WebResponses.html(InboxPages.thread(chrome, view: view, accessible: accessible, names: names,
                                                    assignable: assignable, notice: notice(request)))
     }

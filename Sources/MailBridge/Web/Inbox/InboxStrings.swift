@@ -169,7 +169,9 @@ struct InboxStrings: Sendable {
           "This thread does not exist, or you have no access to it.")
     }
     var badRequestTitle: String { t("Ungültige Eingabe", "Invalid input") }
-    var badRequestText: String { t("Die Eingabe konnte nicht verarbeitet werden.", "The input could not be processed.") }
+    var badRequestText: String {
+        t("Die Eingabe konnte nicht verarbeitet werden.", "The input could not be processed.")
+    }
     var forbiddenTitle: String { t("Nicht erlaubt", "Not allowed") }
     var tooLargeText: String { t("Die Eingabe ist zu groß.", "The input is too large.") }
     var replyEmpty: String { t("Die Antwort ist leer oder zu lang.", "The reply is empty or too long.") }
