@@ -135,6 +135,9 @@ import ThreadStore
             try expectProblem(try await client.execute(uri: "/api/v1/threads/zzz", method: .get,
                                                        headers: harness.api("berater")),
                               .notFound, "not_found")
+            try expectProblem(try await client.execute(uri: "/api/v1/no/such/\(canary)", method: .get,
+                                                       headers: harness.api("berater")),
+                              .notFound, "not_found")
             try expectProblem(try await client.execute(uri: "/api/v1/threads?state=\(canary)", method: .get,
                                                        headers: harness.api("berater")),
                               .badRequest, "bad_parameter")

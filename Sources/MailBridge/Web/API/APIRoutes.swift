@@ -48,11 +48,32 @@ struct APIRoutes: Sendable {
         static func unprocessable(_ message: String) -> Problem {
             Problem(status: .unprocessableContent, code: "unprocessable", message: message)
         }
+        static let methodNotAllowed = Problem(status: .methodNotAllowed, code: "method_not_allowed",
+                                              message: "This method is not allowed here.")
         static let internalError = Problem(status: .internalServerError, code: "internal",
                                            message: "The request failed; try again later.")
     }
 
+    /// Answers requests below `/api/` that match no route (or no method of a route) with a JSON problem instead
+    /// of an empty page, so API clients get one error format.
+    struct UnmatchedRouteMiddleware: RouterMiddleware {
+        typealias Context = WebRequestContext
+
+        func handle(_ request: Request, context: Context,
+                    next: (Request, Context) async throws -> Response) async throws -> Response {
+            do {
+                return try await next(request, context)
+            } catch let error as HTTPError
+                where request.uri.path.hasPrefix(APIRoutes.prefix + "/")
+                && (error.status == .notFound || error.status == .methodNotAllowed)
+            {
+                return APIRoutes.problemResponse(error.status == .notFound ? .notFound : .methodNotAllowed)
+            }
+        }
+    }
+
     func register(on router: Router<WebRequestContext>) {
+        router.add(middleware: UnmatchedRouteMiddleware())
         let api = router.group(RouterPath(stringLiteral: Self.prefix))
         api.get("openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"],
@@ -185,7 +206,9 @@ struct APIRoutes: Sendable {
         }
     }
 
-    private func problem(_ problem: Problem) -> Response {
+    private func problem(_ problem: Problem) -> Response { Self.problemResponse(problem) }
+
+    static func problemResponse(_ problem: Problem) -> Response {
         let body = (try? Self.encoder.encode(APIModels.Problem(error: problem.code, message: problem.message)))
             ?? Data()
         return Response(status: problem.status, headers: [.contentType: "application/json"],

@@ -227,7 +227,7 @@ enum OpenAPIDocument {
                 "type": "object",
                 "required": ["error"],
                 "properties": {
-                  "error": { "type": "string", "enum": ["unauthenticated", "forbidden", "not_found", "bad_request", "bad_parameter", "unsupported_media_type", "payload_too_large", "unprocessable", "internal"] },
+                  "error": { "type": "string", "enum": ["unauthenticated", "forbidden", "not_found", "method_not_allowed", "bad_request", "bad_parameter", "unsupported_media_type", "payload_too_large", "unprocessable", "internal"] },
                   "message": { "type": "string", "description": "A fixed text (absent on authentication and CSRF failures); never contains content or request data." }
                 }
               }
