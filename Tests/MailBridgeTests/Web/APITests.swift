@@ -99,7 +99,7 @@ import ThreadStore
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == me.id }
         #expect(audit.map(\.event) == [.threadExported, .threadStateChanged, .replyQueued, .threadStateChanged,
                                        .threadAssigned])
-        #expect(!(try harness.auditTableDump()).contains(canary))
+        #expect(!(try await harness.auditTableDump()).contains(canary))
         await harness.pipe.close()
     }
 

@@ -39,7 +39,7 @@ import ThreadStore
         let screenshot = Self.artifacts.appendingPathComponent("inbox-reply.png")
         try? FileManager.default.removeItem(at: screenshot)
         let work = harness.pipe.root
-        let report = try await Self.offPool {
+        let report = try await WebHarness.offPool {
             try BrowserDriver.loginOpenThreadAndReply(
                 base: "http://127.0.0.1:\(port)", username: "berater", password: WebHarness.password,
                 totpSecret: TOTPAuthenticator.base32(secret),
@@ -82,12 +82,5 @@ import ThreadStore
             throw BrowserDriver.Failure(text: "server did not start")
         }
         return (group, port)
-    }
-
-    /// Runs blocking work (the browser session) on a dispatch thread, not the cooperative pool the server uses.
-    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
     }
 }

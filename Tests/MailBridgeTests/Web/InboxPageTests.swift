@@ -157,7 +157,7 @@ import ThreadStore
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == actor }
         #expect(audit.map(\.event) == [.threadViewed, .attachmentDownloaded, .threadExported])
         #expect(audit.allSatisfy { $0.thread == thread })
-        #expect(!(try harness.auditTableDump()).contains(canary))
+        #expect(!(try await harness.auditTableDump()).contains(canary))
         for line in harness.pipe.logs.all { #expect(!line.contains(canary), "canary in a log line") }
         await harness.pipe.close()
     }
@@ -224,7 +224,10 @@ import ThreadStore
         let start = try #require(mail.range(of: "-----BEGIN PGP MESSAGE-----"))
         let end = try #require(mail.range(of: "-----END PGP MESSAGE-----"))
         let armored = String(mail[start.lowerBound..<end.upperBound]).replacingOccurrences(of: "\r\n", with: "\n")
-        let decrypted = try harness.pipe.client.gpg(["--decrypt"], stdin: Array(armored.utf8)).stdout.text
+        let gpgClient = harness.pipe.client
+        let decrypted = try await WebHarness.offPool {
+            try gpgClient.gpg(["--decrypt"], stdin: Array(armored.utf8)).stdout.text
+        }
         let unfolded = decrypted.replacingOccurrences(of: "=\r\n", with: "").replacingOccurrences(of: "=\n", with: "")
         #expect(unfolded.contains("\(canary)-reply"))
         #expect(!decrypted.contains("\(canary)-client"), "the client's text is not quoted")
@@ -232,7 +235,7 @@ import ThreadStore
         let actor = harness.counsellor("berater").id
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == actor }
         #expect(audit.map(\.event) == [.threadStateChanged, .replyQueued, .threadViewed, .loggedOut])
-        #expect(!(try harness.auditTableDump()).contains(canary))
+        #expect(!(try await harness.auditTableDump()).contains(canary))
         for line in harness.pipe.logs.all { #expect(!line.contains(canary), "canary in a log line") }
         await harness.pipe.close()
     }
@@ -244,8 +247,10 @@ import ThreadStore
         let id = thread.unredactedDescription
         // The gateway no longer has the client's key.
         let key = try #require(harness.clientKey)
-        try Shell.run("gpg", ["--homedir", harness.pipe.root.appendingPathComponent("gw").path, "--batch", "--yes",
-                              "--delete-keys", key.hex])
+        let gatewayHome = harness.pipe.root.appendingPathComponent("gw").path
+        try await WebHarness.offPool {
+            try Shell.run("gpg", ["--homedir", gatewayHome, "--batch", "--yes", "--delete-keys", key.hex])
+        }
         try await harness.test { client in
             let posted = try await client.execute(uri: "/threads/\(id)/reply", method: .post,
                                                   headers: harness.browser("berater", form: true),

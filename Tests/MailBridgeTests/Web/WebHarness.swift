@@ -104,28 +104,40 @@ final class WebHarness: @unchecked Sendable {
     }
 
     /// A signed, encrypted client mail with the given inner MIME entity, through the real pipeline. The same
-    /// client key is used for every call unless `newKey` is set.
+    /// client key is used for every call unless `newKey` is set. The gpg and Python work runs on a dispatch thread.
     func importClientMail(inner: String, newKey: Bool = false) async throws -> ThreadID {
-        if let old = clientKey, newKey {
-            // The client lost the old key and made a new one for the same address.
-            try pipe.client.gpg(["--yes", "--delete-secret-and-public-keys", old.hex])
-            clientKey = nil
-        }
-        if clientKey == nil { clientKey = try pipe.client.makeKey(Self.clientAddress) }
-        let key = clientKey!
         mailCounter += 1
-        let ciphertext = try pipe.client.gpg(["--armor", "--sign", "--local-user", key.hex, "--encrypt",
-                                              "--recipient", pipe.gateway.hex],
-                                             stdin: Array(inner.replacingOccurrences(of: "\n", with: "\r\n").utf8)).stdout
-        let keydata = try pipe.client.gpg(["--export", "--export-options", "export-minimal", key.hex]).stdout
-        let raw = try pipe.pgpMIMEMail(from: Self.clientAddress, ciphertext: ciphertext,
-                                       messageID: "<web-\(mailCounter)-\(UUID().uuidString.prefix(6))@example.net>",
-                                       extraHeaders: [
-            "Autocrypt": " addr=\(Self.clientAddress); keydata=\(Data(keydata).base64EncodedString())",
-        ])
+        let pipe = self.pipe, previous = clientKey, counter = mailCounter
+        let (key, raw) = try await Self.offPool { () throws -> (KeyFingerprint, String) in
+            var key = previous
+            if let old = key, newKey {
+                // The client lost the old key and made a new one for the same address.
+                try pipe.client.gpg(["--yes", "--delete-secret-and-public-keys", old.hex])
+                key = nil
+            }
+            let current = try key ?? pipe.client.makeKey(Self.clientAddress)
+            let ciphertext = try pipe.client.gpg(
+                ["--armor", "--sign", "--local-user", current.hex, "--encrypt", "--recipient", pipe.gateway.hex],
+                stdin: Array(inner.replacingOccurrences(of: "\n", with: "\r\n").utf8)).stdout
+            let keydata = try pipe.client.gpg(["--export", "--export-options", "export-minimal", current.hex]).stdout
+            let raw = try pipe.pgpMIMEMail(
+                from: Self.clientAddress, ciphertext: ciphertext,
+                messageID: "<web-\(counter)-\(UUID().uuidString.prefix(6))@example.net>",
+                extraHeaders: ["Autocrypt": " addr=\(Self.clientAddress); keydata=\(Data(keydata).base64EncodedString())"])
+            return (current, raw)
+        }
+        clientKey = key
         let outcome = try await pipe.pipeline.accept(try pipe.spool(raw, from: Self.clientAddress))
         guard case .imported(let thread, _) = outcome else { throw NotImported(outcome: "\(outcome)") }
         return thread
+    }
+
+    /// Runs blocking work (gpg, Python, sqlite3, the browser) on a dispatch thread, so it does not hold one of the
+    /// few cooperative threads that servers and timing-sensitive tests running in parallel need.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     struct NotImported: Error { let outcome: String }
@@ -146,8 +158,11 @@ final class WebHarness: @unchecked Sendable {
     }
 
     /// Every audit row as text (sqlite3 CLI, all columns), to search for content.
-    func auditTableDump() throws -> String {
-        try Shell.run("sqlite3", [pipe.storeFile.path, "PRAGMA busy_timeout = 5000; SELECT * FROM audit;"]).stdout.text
+    func auditTableDump() async throws -> String {
+        let path = pipe.storeFile.path
+        return try await Self.offPool {
+            try Shell.run("sqlite3", [path, "PRAGMA busy_timeout = 5000; SELECT * FROM audit;"]).stdout.text
+        }
     }
 
     /// The inner entity of a client mail: a text part, an HTML alternative and an attachment.
