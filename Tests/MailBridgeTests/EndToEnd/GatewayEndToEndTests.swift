@@ -129,7 +129,9 @@ import ThreadStore
         let web = try #require(gateway.web)
         let webPort = try #require(await web.localAddress().port)
         #expect(webPort != metricsPort && webPort != port)
-        let login = try Shell.run("python3", ["-c", fetch, "\(webPort)", "/login"]).stdout.text
+        let login = try await offCooperativePool {
+            try Shell.run("python3", ["-c", fetch, "\(webPort)", "/login"]).stdout.text
+        }
         #expect(login.contains("<form") && login.contains("name=\"password\""))
 
         running.cancel()

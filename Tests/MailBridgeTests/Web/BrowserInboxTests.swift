@@ -39,7 +39,7 @@ import ThreadStore
         let screenshot = Self.artifacts.appendingPathComponent("inbox-reply.png")
         try? FileManager.default.removeItem(at: screenshot)
         let work = harness.pipe.root
-        let report = try await WebHarness.offPool {
+        let report = try await offCooperativePool {
             try BrowserDriver.loginOpenThreadAndReply(
                 base: "http://127.0.0.1:\(port)", username: "berater", password: WebHarness.password,
                 totpSecret: TOTPAuthenticator.base32(secret),

@@ -225,7 +225,7 @@ import ThreadStore
         let end = try #require(mail.range(of: "-----END PGP MESSAGE-----"))
         let armored = String(mail[start.lowerBound..<end.upperBound]).replacingOccurrences(of: "\r\n", with: "\n")
         let gpgClient = harness.pipe.client
-        let decrypted = try await WebHarness.offPool {
+        let decrypted = try await offCooperativePool {
             try gpgClient.gpg(["--decrypt"], stdin: Array(armored.utf8)).stdout.text
         }
         let unfolded = decrypted.replacingOccurrences(of: "=\r\n", with: "").replacingOccurrences(of: "=\n", with: "")
@@ -248,7 +248,7 @@ import ThreadStore
         // The gateway no longer has the client's key.
         let key = try #require(harness.clientKey)
         let gatewayHome = harness.pipe.root.appendingPathComponent("gw").path
-        try await WebHarness.offPool {
+        try await offCooperativePool {
             try Shell.run("gpg", ["--homedir", gatewayHome, "--batch", "--yes", "--delete-keys", key.hex])
         }
         try await harness.test { client in

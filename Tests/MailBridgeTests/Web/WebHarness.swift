@@ -108,7 +108,7 @@ final class WebHarness: @unchecked Sendable {
     func importClientMail(inner: String, newKey: Bool = false) async throws -> ThreadID {
         mailCounter += 1
         let pipe = self.pipe, previous = clientKey, counter = mailCounter
-        let (key, raw) = try await Self.offPool { () throws -> (KeyFingerprint, String) in
+        let (key, raw) = try await offCooperativePool { () throws -> (KeyFingerprint, String) in
             var key = previous
             if let old = key, newKey {
                 // The client lost the old key and made a new one for the same address.
@@ -132,14 +132,6 @@ final class WebHarness: @unchecked Sendable {
         return thread
     }
 
-    /// Runs blocking work (gpg, Python, sqlite3, the browser) on a dispatch thread, so it does not hold one of the
-    /// few cooperative threads that servers and timing-sensitive tests running in parallel need.
-    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
-    }
-
     struct NotImported: Error { let outcome: String }
 
     /// A thread in another field, imported directly into the store (no mailbox for it, so no replies).
@@ -160,7 +152,7 @@ final class WebHarness: @unchecked Sendable {
     /// Every audit row as text (sqlite3 CLI, all columns), to search for content.
     func auditTableDump() async throws -> String {
         let path = pipe.storeFile.path
-        return try await Self.offPool {
+        return try await offCooperativePool {
             try Shell.run("sqlite3", [path, "PRAGMA busy_timeout = 5000; SELECT * FROM audit;"]).stdout.text
         }
     }

@@ -37,9 +37,13 @@ import Testing
             except Exception as error:
                 print('ERROR', type(error).__name__)
             """
-        let https = try Shell.run("python3", ["-c", fetch, "https://127.0.0.1:\(port)/login", certificate])
+        let https = try await offCooperativePool {
+            try Shell.run("python3", ["-c", fetch, "https://127.0.0.1:\(port)/login", certificate])
+        }
         #expect(https.stdout.text.trimmingCharacters(in: .whitespacesAndNewlines) == "OK True")
-        let plain = try Shell.run("python3", ["-c", fetch, "http://127.0.0.1:\(port)/login", certificate])
+        let plain = try await offCooperativePool {
+            try Shell.run("python3", ["-c", fetch, "http://127.0.0.1:\(port)/login", certificate])
+        }
         #expect(plain.stdout.text.hasPrefix("ERROR"), "plain HTTP must not get the page")
     }
 
