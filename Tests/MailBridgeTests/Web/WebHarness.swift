@@ -34,7 +34,8 @@ final class WebHarness: @unchecked Sendable {
                                     logger: pipe.logs.logger("reply"))
         var auth = WebAuthSettings()
         auth.bcryptCost = 4
-        auth.secureCookies = false  // plain HTTP on loopback in the browser test
+        // Secure cookies stay on (the default): Chromium keeps them on plain HTTP to 127.0.0.1, as the quick start
+        // serves the inbox, and the browser test proves it.
         auth.requireSecondFactor = requireSecondFactor
         services = WebServices(store: pipe.store, replies: replies, logger: pipe.logs.logger("web"), auth: auth)
         let hash = try await PasswordHasher(cost: 4).hash(Self.password)
