@@ -162,6 +162,24 @@ import ThreadStore
         await harness.pipe.close()
     }
 
+    /// A long reply in a non-Latin script (800 KB of UTF-8, 2.4 MB once percent-encoded) passes the CSRF check's
+    /// form limit and is queued; it was refused with 413 while that limit was 2 MiB.
+    @Test func longNonASCIIReplyFitsTheFormLimits() async throws {
+        let harness = try await WebHarness()
+        let thread = try await harness.importClientMail(
+            inner: "Content-Type: text/plain; charset=utf-8\nSubject: Frage\n\nEine Frage\n")
+        let id = thread.unredactedDescription
+        let text = String(repeating: "ü", count: 400_000)
+        try await harness.test { client in
+            let posted = try await client.execute(uri: "/threads/\(id)/reply", method: .post,
+                                                  headers: harness.browser("berater", form: true),
+                                                  body: harness.form("berater", ["text": text]))
+            #expect(posted.status == .seeOther)
+        }
+        #expect(try await harness.pipe.outbox().filter { $0.kind == .counsellorReply }.count == 1)
+        await harness.pipe.close()
+    }
+
     @Test func replyIsQueuedEncryptedToTheClientWithoutQuoting() async throws {
         let harness = try await WebHarness()
         let canary = Self.canary()

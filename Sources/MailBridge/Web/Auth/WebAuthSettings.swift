@@ -36,8 +36,10 @@ public struct WebAuthSettings: Sendable {
     public var allowedOrigins: [String] = []
     /// The issuer shown in authenticator apps.
     public var totpIssuer = "MailBridge"
-    /// Largest urlencoded form body the authentication routes and the CSRF check read.
-    public var maximumFormBytes = 2 << 20
+    /// Largest urlencoded form body the authentication routes and the CSRF check read: the largest reply
+    /// (``ReplyComposer/maximumTextBytes`` of UTF-8, up to three times that once percent-encoded) plus room for the
+    /// other fields.
+    public var maximumFormBytes = 3 * ReplyComposer.maximumTextBytes + (64 << 10)
 
     /// The production defaults.
     public init() {}
