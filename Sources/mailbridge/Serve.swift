@@ -70,6 +70,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Large message buffers go straight back to the kernel when freed (see ProcessMemory, scripts/bench-rss).
+        ProcessMemory.configureForLargeMessages()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -5,6 +5,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+// Release builds can attribute glibc's `struct stat` to the CDispatch clang module (it includes the same header);
+// MemberImportVisibility then needs that module imported too.
+#if canImport(CDispatch)
+import CDispatch
+#endif
 
 /// `mailbridge check-config`: loads and validates a configuration, then checks the files it names (custom
 /// templates against their placeholder policy; password, TLS and passphrase files for existence).

@@ -10,6 +10,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+// Release builds can attribute glibc's `struct stat` to the CDispatch clang module (it includes the same header);
+// MemberImportVisibility then needs that module imported too.
+#if canImport(CDispatch)
+import CDispatch
+#endif
 
 /// `mailbridge init`: creates the data folder (0700), the GnuPG home (0700), the master key (32 random octets,
 /// 0600, never overwritten) and, if a configuration path is given and nothing is there yet, the example
