@@ -34,6 +34,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("smtp-port"), help: "With --embedded: the SMTP listener's port instead of 2525.")
     var smtpPort: Int?
 
+    @Flag(name: .customLong("print-config"),
+          help: "Print the effective configuration as TOML and exit (e.g. the embedded default for admin commands).")
+    var printConfig = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -95,6 +99,10 @@ struct Serve: AsyncParsableCommand {
             if let smarthost { embedded.smarthost = Self.smarthost(smarthost) }
             if let smtpPort { embedded.smtp.port = smtpPort }
             configuration = embedded
+        }
+        if printConfig {
+            print(configuration.tomlText)
+            return
         }
         do {
             let gateway = try await Gateway.start(configuration, logger: logger)
