@@ -12,6 +12,10 @@ import NIOConcurrencyHelpers
 /// redirect rate limit sees them in order. Different senders never share state except in the store, whose write
 /// transactions are serialized: the thread lookup and the insert of `importMessage(_:into: .client(…))` happen in
 /// one transaction, so even two messages of one new client on two lanes cannot create two threads.
+///
+/// Memory: the pipeline holds a message, its parse, the decrypted text and the sealed copies at once (about ten
+/// times the message size for a large encrypted attachment), so messages of ``largeMessageBytes`` or more are
+/// processed one at a time whatever the concurrency; small ones still run in parallel beside them.
 public final class PipelineRunner: Service, Sendable {
     let spool: SpoolIntake
     public let pipeline: Pipeline
@@ -23,6 +27,9 @@ public final class PipelineRunner: Service, Sendable {
     let maximumAttempts: Int
     /// Most messages processed at once (at least 1).
     let concurrency: Int
+    /// Messages at least this large (spooled octets) wait for ``largeMessages``.
+    public static let largeMessageBytes = 1024 * 1024
+    private let largeMessages = ExclusiveGate()
     private let wake = WakeSignal()
     private let failures = NIOLockedValueBox<[QueueID: Int]>([:])
 
@@ -96,21 +103,29 @@ public final class PipelineRunner: Service, Sendable {
         for message in lane where !Task.isCancelled {
             let attempts = failures.withLockedValue { $0[message.queueID, default: 0] }
             guard attempts < maximumAttempts else { continue }
-            do {
-                _ = try await pipeline.accept(message)
-                afterCommit()
-                try spool.remove(message)
-                failures.withLockedValue { $0[message.queueID] = nil }
-            } catch {
-                let count = failures.withLockedValue { failures in
-                    failures[message.queueID, default: 0] += 1
-                    return failures[message.queueID]!
-                }
-                // Error descriptions of the store, PGPShim and the spool carry no content.
-                logger.error(count < maximumAttempts ? "inbound processing failed; will retry"
-                                                     : "inbound processing failed repeatedly; message held in the spool",
-                             metadata: ["queue": "\(message.queueID)", "attempt": "\(count)", "error": "\(error)"])
+            let large = message.size >= Self.largeMessageBytes
+            if large { await largeMessages.acquire() }
+            await attempt(message)
+            if large { await largeMessages.release() }
+        }
+    }
+
+    /// One attempt: the pipeline's commit, then removal from the spool; a failure is counted and logged.
+    private func attempt(_ message: InboundMessage) async {
+        do {
+            _ = try await pipeline.accept(message)
+            afterCommit()
+            try spool.remove(message)
+            failures.withLockedValue { $0[message.queueID] = nil }
+        } catch {
+            let count = failures.withLockedValue { failures in
+                failures[message.queueID, default: 0] += 1
+                return failures[message.queueID]!
             }
+            // Error descriptions of the store, PGPShim and the spool carry no content.
+            logger.error(count < maximumAttempts ? "inbound processing failed; will retry"
+                                                 : "inbound processing failed repeatedly; message held in the spool",
+                         metadata: ["queue": "\(message.queueID)", "attempt": "\(count)", "error": "\(error)"])
         }
     }
 }
