@@ -10,7 +10,7 @@ import Glibc
 /// the heap arenas instead, one arena per thread that touched it, and freed arena memory is rarely given back:
 /// measured with `scripts/bench-rss`, 20 clients × 25 MiB left the gateway at 253 MiB (plain) and 611 MiB
 /// (PGP/MIME) resident although the pipeline holds one message at a time. A fixed threshold keeps every large
-/// buffer in its own mapping, returned to the kernel as soon as it is freed (127 / 321 MiB in the same run).
+/// buffer in its own mapping, returned to the kernel as soon as it is freed (afterwards 127 / 321 MiB).
 public enum ProcessMemory {
     /// Buffers of this many octets or more are mapped individually and unmapped on free.
     public static let mmapThreshold: Int32 = 128 * 1024
