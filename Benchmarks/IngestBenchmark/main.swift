@@ -37,11 +37,17 @@ defer {
     try? FileManager.default.removeItem(at: root)
 }
 
-// A client key, the gateway key in the client's keyring, the client key in the gateway's.
+// Four clients (one per concurrent session, as different people write to a counselling address), the gateway
+// key in the client keyring, the client keys in the gateway's. Message i comes from client i % 4.
 let gatewayKey = gateway.gatewayKeys["beratung@localhost"]!
 try mailClient.gpg(["--import"], stdin: try await gateway.pgp.exportPublicKey(gatewayKey))
-let clientFpr = try mailClient.makeKey("klient@example.net").hex
-_ = try await gateway.pgp.importPublicKeys(try mailClient.gpg(["--export", clientFpr]).stdout)
+let senders = (1...4).map { "klient\($0)@example.net" }
+var fingerprints: [String] = []
+for sender in senders {
+    let fingerprint = try mailClient.makeKey(sender).hex
+    _ = try await gateway.pgp.importPublicKeys(try mailClient.gpg(["--export", fingerprint]).stdout)
+    fingerprints.append(fingerprint)
+}
 
 // 2 × count distinct signed+encrypted messages (every ciphertext can be imported only once: replays are refused).
 print("preparing \(2 * count) signed+encrypted messages of about 4 KB …")
@@ -49,14 +55,14 @@ var built: [String] = []
 for index in 0..<(2 * count) {
     let inner = "Content-Type: text/plain; charset=utf-8\r\n\r\nNachricht \(index) "
         + String(repeating: "Lorem ipsum dolor sit amet. ", count: 140) + "\r\n"
-    let armored = try mailClient.gpg(["--armor", "--sign", "--local-user", clientFpr, "--encrypt", "--recipient",
+    let armored = try mailClient.gpg(["--armor", "--sign", "--local-user", fingerprints[index % 4], "--encrypt", "--recipient",
                                   gatewayKey.hex], stdin: Array(inner.utf8)).stdout
     built.append(String(decoding: armored, as: UTF8.self))
 }
 let ciphertexts = built
 func mail(_ index: Int) -> ByteBuffer {
     ByteBuffer(string: """
-        From: klient@example.net\r
+        From: \(senders[index % 4])\r
         To: beratung@localhost\r
         Subject: ...\r
         Message-ID: <bench-\(index)-\(UUID())@example.net>\r
@@ -91,11 +97,25 @@ for text in ciphertexts.prefix(count) {
 }
 let shimRate = Double(count) / seconds(ContinuousClock.now - start)
 
-// Ingest through the running gateway.
+// Baseline 3: PGPShim alone with as many operations at once as the gateway's context pool allows (the runner's
+// concurrency), on the same ciphertexts.
+start = ContinuousClock.now
+let pgp = gateway.pgp
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for text in ciphertexts.prefix(count) {
+        group.addTask { guard case .decrypted = try await pgp.decryptAndVerify(Array(text.utf8)) else { fatalError() } }
+    }
+    try await group.waitForAll()
+}
+let shimPoolRate = Double(count) / seconds(ContinuousClock.now - start)
+
+// Ingest through the running gateway (the runner processes up to 2 spooled messages at once, one lane per sender).
 let client = SMTPClient(configuration: SMTPClientConfiguration(
     host: "127.0.0.1", port: configuration.smtp.port, tlsMode: .none, heloName: "bench.example"))
-let envelope = OutboundEnvelope(reversePath: .mailbox(try EmailAddress("klient@example.net")),
-                                recipients: [try EmailAddress("beratung@localhost")])
+func envelope(_ index: Int) throws -> OutboundEnvelope {
+    OutboundEnvelope(reversePath: .mailbox(try EmailAddress(senders[index % 4])),
+                     recipients: [try EmailAddress("beratung@localhost")])
+}
 let field = try CounsellingField("allgemein")
 func storedMessages() async throws -> Int {
     try await gateway.store.read { try $0.listThreads(field: field, limit: 500) }.reduce(0) { $0 + $1.messageCount }
@@ -105,21 +125,21 @@ func storedMessages() async throws -> Int {
 var measured: [Double] = []
 for index in 0..<count {
     let before = try await storedMessages()
-    guard (await client.deliver(envelope, message: mail(index))).isDelivered else { fatalError("SMTP refused") }
+    guard (await client.deliver(try envelope(index), message: mail(index))).isDelivered else { fatalError("SMTP refused") }
     let accepted = ContinuousClock.now
     while try await storedMessages() == before { try await Task.sleep(for: .milliseconds(1)) }
     measured.append(seconds(ContinuousClock.now - accepted) * 1000)
 }
 let latencies = measured.sorted()
 
-// Throughput: the second half over 4 concurrent sessions, until all are stored.
+// Throughput: the second half over 4 concurrent sessions (one per client), until all are stored.
 let baseline = try await storedMessages()
 start = ContinuousClock.now
 try await withThrowingTaskGroup(of: Void.self) { group in
     for lane in 0..<4 {
         group.addTask {
             for index in stride(from: count + lane, to: 2 * count, by: 4) {
-                guard (await client.deliver(envelope, message: mail(index))).isDelivered else { fatalError("SMTP") }
+                guard (await client.deliver(try envelope(index), message: mail(index))).isDelivered else { fatalError("SMTP") }
             }
         }
     }
@@ -131,10 +151,25 @@ let ingestRate = Double(count) / seconds(ContinuousClock.now - start)
 func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
 print(String(format: "%-52@ %8.1f msg/s", "gpg --decrypt, one process per message" as NSString, gpgRate))
 print(String(format: "%-52@ %8.1f msg/s", "PGPShim decryptAndVerify alone" as NSString, shimRate))
+print(String(format: "%-52@ %8.1f msg/s", "PGPShim decryptAndVerify alone, \(pgp.configuration.maximumConcurrentOperations) at once" as NSString, shimPoolRate))
 print(String(format: "%-52@ %8.1f msg/s", "SMTP in → thread stored (4 sessions)" as NSString, ingestRate))
 print(String(format: "ratio ingest / gpg CLI: %.2f", ingestRate / gpgRate))
 print(String(format: "ratio ingest / PGPShim alone: %.2f", ingestRate / shimRate))
+print(String(format: "ratio ingest / PGPShim alone, pool: %.2f", ingestRate / shimPoolRate))
 print(String(format: "latency 250 → thread visible, one at a time (ms): p50 %.1f  p99 %.1f  max %.1f",
              percentile(0.5), percentile(0.99), latencies.last ?? 0))
+// Machine-readable lines for scripts/bench: figure|value|baseline|ratio. The latency baseline is the time
+// PGPShim alone needs for one message (1 / its rate), measured above on the same ciphertexts.
+let decryptMilliseconds = 1000 / shimRate
+print(String(format: "RESULT|encrypted ingest SMTP→thread vs gpg --decrypt loop (msg/s)|%.1f|%.1f|%.2f",
+             ingestRate, gpgRate, ingestRate / gpgRate))
+print(String(format: "RESULT|encrypted ingest SMTP→thread vs PGPShim decrypt alone (msg/s)|%.1f|%.1f|%.2f",
+             ingestRate, shimRate, ingestRate / shimRate))
+print(String(format: "RESULT|encrypted ingest SMTP→thread vs PGPShim, %d at once (msg/s)|%.1f|%.1f|%.2f",
+             pgp.configuration.maximumConcurrentOperations, ingestRate, shimPoolRate, ingestRate / shimPoolRate))
+print(String(format: "RESULT|latency 250→thread visible p50 vs one PGPShim decrypt (ms)|%.1f|%.1f|%.2f",
+             percentile(0.5), decryptMilliseconds, percentile(0.5) / decryptMilliseconds))
+print(String(format: "RESULT|latency 250→thread visible p99 vs one PGPShim decrypt (ms)|%.1f|%.1f|%.2f",
+             percentile(0.99), decryptMilliseconds, percentile(0.99) / decryptMilliseconds))
 serving.cancel()
 _ = await serving.result

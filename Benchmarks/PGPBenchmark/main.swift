@@ -75,4 +75,8 @@ let parallel = try await measure("PGPShim decryptAndVerify, 2 contexts") {
 print(String(format: "ratio PGPShim sequential / gpg CLI: %.2f", sequential / baseline))
 print(String(format: "ratio PGPShim one context / gpg CLI: %.2f", reused / baseline))
 print(String(format: "ratio PGPShim 2 contexts / gpg CLI: %.2f", parallel / baseline))
+print(String(format: "RESULT|PGPShim decrypt+verify sequential vs gpg CLI per message (msg/s)|%.1f|%.1f|%.2f",
+             sequential, baseline, sequential / baseline))
+print(String(format: "RESULT|PGPShim decrypt+verify 2 contexts vs gpg CLI per message (msg/s)|%.1f|%.1f|%.2f",
+             parallel, baseline, parallel / baseline))
 try await service.shutdown()

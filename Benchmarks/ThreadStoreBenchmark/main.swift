@@ -184,3 +184,13 @@ if let first = results.first, let last = results.last, results.count > 1 {
         )
     )
 }
+// Machine-readable lines for scripts/bench: figure|value|baseline|ratio (baseline = the smallest size).
+if let first = results.first, let last = results.last, results.count > 1 {
+    func result(_ figure: String, _ value: Double, _ baseline: Double) {
+        print(String(format: "RESULT|%@|%.3f|%.3f|%.2f", figure, value * 1000, baseline * 1000, value / baseline))
+    }
+    let sizes = "\(last.messages) vs \(first.messages) messages (ms)"
+    result("ThreadStore list page 1, \(sizes)", last.listFirstPage, first.listFirstPage)
+    result("ThreadStore list page 10, \(sizes)", last.listDeepPage, first.listDeepPage)
+    result("ThreadStore open thread, \(sizes)", last.openThread, first.openThread)
+}

@@ -37,6 +37,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("web-port"), help: "With --embedded: the web inbox's port instead of 8080.")
     var webPort: Int?
 
+    @Flag(name: .customLong("print-config"),
+          help: "Print the effective configuration as TOML and exit (e.g. the embedded default for admin commands).")
+    var printConfig = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -77,6 +81,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Large message buffers go straight back to the kernel when freed (see ProcessMemory, scripts/bench-rss).
+        ProcessMemory.configureForLargeMessages()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -101,6 +107,10 @@ struct Serve: AsyncParsableCommand {
             if let smtpPort { embedded.smtp.port = smtpPort }
             if let webPort { embedded.web.port = webPort }
             configuration = embedded
+        }
+        if printConfig {
+            print(configuration.tomlText)
+            return
         }
         do {
             let gateway = try await Gateway.start(configuration, logger: logger)

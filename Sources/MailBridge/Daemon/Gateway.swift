@@ -54,7 +54,9 @@ public final class Gateway: Sendable {
         } else {
             logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
         }
+        // As many spooled messages at once as there are PGP contexts: decryption is the slow step.
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
+                                    concurrency: pgp.configuration.maximumConcurrentOperations,
                                     afterCommit: { [queue] in queue?.kick() })
 
         // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.

@@ -10,6 +10,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+// Release builds can attribute glibc's `struct stat` to the CDispatch clang module (it includes the same header);
+// MemberImportVisibility then needs that module imported too.
+#if canImport(CDispatch)
+import CDispatch
+#endif
 
 extension BridgeConfiguration.KeysSection {
     /// Reads the master key: the systemd credential `$CREDENTIALS_DIRECTORY/<master-key-credential>` when present,

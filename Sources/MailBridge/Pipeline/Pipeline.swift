@@ -209,8 +209,9 @@ public final class Pipeline: Sendable {
         guard message.size <= configuration.mimeLimits.maximumMessageBytes else {
             return []  // over the MIME limit: parsing fails and the message is treated as unparseable
         }
-        let url = message.spoolFile
-        return try await NIOThreadPool.singleton.runIfActive { Array(try Data(contentsOf: url)) }
+        let path = message.spoolFile.path
+        let limit = configuration.mimeLimits.maximumMessageBytes
+        return try await NIOThreadPool.singleton.runIfActive { try POSIXFile.readAll(path, limit: limit) }
     }
 
     private func mailbox(for recipients: [EmailAddress]) -> PipelineMailbox? {

@@ -5,6 +5,17 @@ import NIOConcurrencyHelpers
 /// Feeds spooled messages through the ``Pipeline``, exactly once: a message leaves the spool only after the
 /// pipeline committed its outcome. A crash between the commit and the removal re-runs the message, and the store
 /// recognises it (same Message-ID and content → `duplicate`; a redirect is rate-limited by then).
+///
+/// Up to `concurrency` messages are processed at once (the gateway uses the PGP context pool size, so decryption,
+/// the slow step, runs in parallel). Messages with the same envelope sender form one lane and are processed one
+/// after the other in spool order, so one client's messages reach its thread in the order they arrived, and its
+/// redirect rate limit sees them in order. Different senders never share state except in the store, whose write
+/// transactions are serialized: the thread lookup and the insert of `importMessage(_:into: .client(…))` happen in
+/// one transaction, so even two messages of one new client on two lanes cannot create two threads.
+///
+/// Memory: the pipeline holds a message, its parse, the decrypted text and the sealed copies at once (about ten
+/// times the message size for a large encrypted attachment), so messages of ``largeMessageBytes`` or more are
+/// processed one at a time whatever the concurrency; small ones still run in parallel beside them.
 public final class PipelineRunner: Service, Sendable {
     let spool: SpoolIntake
     public let pipeline: Pipeline
@@ -14,14 +25,20 @@ public final class PipelineRunner: Service, Sendable {
     /// After this many failed attempts a message is held: left in the spool (nothing is lost) but not tried
     /// again until the next start, so one poison message cannot keep the runner busy.
     let maximumAttempts: Int
+    /// Most messages processed at once (at least 1).
+    let concurrency: Int
+    /// Messages at least this large (spooled octets) wait for ``largeMessages``.
+    public static let largeMessageBytes = 1024 * 1024
+    private let largeMessages = ExclusiveGate()
     private let wake = WakeSignal()
     private let failures = NIOLockedValueBox<[QueueID: Int]>([:])
 
     /// `afterCommit` runs after each processed message (the gateway kicks the outbound queue there, since a
     /// redirect or a notice may have been queued in the same transaction).
     public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5),
-                maximumAttempts: Int = 10, afterCommit: @escaping @Sendable () -> Void = {}) {
+                maximumAttempts: Int = 10, concurrency: Int = 1, afterCommit: @escaping @Sendable () -> Void = {}) {
         self.maximumAttempts = maximumAttempts
+        self.concurrency = max(1, concurrency)
         self.spool = spool
         self.pipeline = pipeline
         self.logger = logger
@@ -54,24 +71,61 @@ public final class PipelineRunner: Service, Sendable {
             logger.error("cannot list the spool", metadata: ["error": "\(type(of: error))"])
             return
         }
-        for message in pending where !Task.isCancelled {
+        let lanes = Self.lanes(pending)
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for lane in lanes {
+                if running == concurrency {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await self.process(lane) }
+                running += 1
+            }
+        }
+    }
+
+    /// Splits pending messages into lanes by envelope sender (canonical address; all null senders share one
+    /// lane), keeping spool order inside each lane and ordering lanes by their oldest message.
+    static func lanes(_ pending: [InboundMessage]) -> [[InboundMessage]] {
+        var order: [String] = []
+        var lanes: [String: [InboundMessage]] = [:]
+        for message in pending {
+            let key = message.envelope.reversePath.address?.canonical ?? ""
+            if lanes[key] == nil { order.append(key) }
+            lanes[key, default: []].append(message)
+        }
+        return order.map { lanes[$0]! }
+    }
+
+    /// Processes one lane in order. A failed message stays in the spool; the lane goes on with the next one.
+    private func process(_ lane: [InboundMessage]) async {
+        for message in lane where !Task.isCancelled {
             let attempts = failures.withLockedValue { $0[message.queueID, default: 0] }
             guard attempts < maximumAttempts else { continue }
-            do {
-                _ = try await pipeline.accept(message)
-                afterCommit()
-                try spool.remove(message)
-                failures.withLockedValue { $0[message.queueID] = nil }
-            } catch {
-                let count = failures.withLockedValue { failures in
-                    failures[message.queueID, default: 0] += 1
-                    return failures[message.queueID]!
-                }
-                // Error descriptions of the store, PGPShim and the spool carry no content.
-                logger.error(count < maximumAttempts ? "inbound processing failed; will retry"
-                                                     : "inbound processing failed repeatedly; message held in the spool",
-                             metadata: ["queue": "\(message.queueID)", "attempt": "\(count)", "error": "\(error)"])
+            let large = message.size >= Self.largeMessageBytes
+            if large { await largeMessages.acquire() }
+            await attempt(message)
+            if large { await largeMessages.release() }
+        }
+    }
+
+    /// One attempt: the pipeline's commit, then removal from the spool; a failure is counted and logged.
+    private func attempt(_ message: InboundMessage) async {
+        do {
+            _ = try await pipeline.accept(message)
+            afterCommit()
+            try spool.remove(message)
+            failures.withLockedValue { $0[message.queueID] = nil }
+        } catch {
+            let count = failures.withLockedValue { failures in
+                failures[message.queueID, default: 0] += 1
+                return failures[message.queueID]!
             }
+            // Error descriptions of the store, PGPShim and the spool carry no content.
+            logger.error(count < maximumAttempts ? "inbound processing failed; will retry"
+                                                 : "inbound processing failed repeatedly; message held in the spool",
+                         metadata: ["queue": "\(message.queueID)", "attempt": "\(count)", "error": "\(error)"])
         }
     }
 }

@@ -5,6 +5,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+// Release builds can attribute glibc's `struct stat` to the CDispatch clang module (it includes the same header);
+// MemberImportVisibility then needs that module imported too.
+#if canImport(CDispatch)
+import CDispatch
+#endif
 
 /// Thin, blocking POSIX helpers for the spool. Call them off the event loops (NIOThreadPool).
 enum POSIXFile {
@@ -44,6 +49,30 @@ enum POSIXFile {
 
     static func remove(_ path: String) throws(SpoolError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw SpoolError(.remove, errno: errno) }
+    }
+
+    /// Reads a whole file into one array allocated once (no intermediate `Data`), at most `limit` octets;
+    /// a longer file throws `.read`, so a file that grew after spooling cannot make the buffer unbounded.
+    static func readAll(_ path: String, limit: Int) throws(SpoolError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SpoolError(.open, errno: errno) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw SpoolError(.read, errno: errno) }
+        let size = Int(status.st_size)
+        guard size <= limit else { throw SpoolError(.read, errno: EFBIG) }
+        var failure: SpoolError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            while initialized < size {
+                let count = read(fd, buffer.baseAddress! + initialized, size - initialized)
+                if count < 0, errno == EINTR { continue }
+                if count < 0 { failure = SpoolError(.read, errno: errno); break }
+                if count == 0 { break }  // the file shrank: return what is there
+                initialized += count
+            }
+        }
+        if let failure { throw failure }
+        return bytes
     }
 
     static func closeFile(_ fd: CInt) {

@@ -1,7 +1,7 @@
 /// A spool I/O failure. Carries the operation and errno, never a path or message content.
 public struct SpoolError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Code: Hashable, Sendable {
-        case open, write, sync, rename, remove, list
+        case open, read, write, sync, rename, remove, list
         /// The file handed to ``SpoolIntake/accept(_:)`` is not a temporary file of this spool.
         case foreignFile
         /// An envelope file could not be read back.
