@@ -57,21 +57,4 @@ enum AuthResponses {
         return Response(status: .forbidden, headers: headers,
                         body: .init(byteBuffer: ByteBuffer(string: "403 Forbidden\n")))
     }
-
-    /// HTML-escapes text for element content and quoted attribute values.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
 }

@@ -93,12 +93,12 @@ enum LoginPages {
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <meta name="referrer" content="no-referrer">
-            <title>\(AuthResponses.escape(title)) – MailBridge</title>
+            <title>\(HTML.escape(title)) – MailBridge</title>
             <link rel="stylesheet" href="\(stylesheetPath)">
             </head>
             <body>
             <main>
-            <h1>\(AuthResponses.escape(title))</h1>
+            <h1>\(HTML.escape(title))</h1>
             \(body)
             <p><a href="\(path)?lang=\(other.code)" hreflang="\(other.code)" lang="\(other.code)">\(other.name)</a></p>
             </main>
@@ -110,7 +110,7 @@ enum LoginPages {
 
     static func errorParagraph(_ message: String?) -> String {
         guard let message else { return "" }
-        return "<p id=\"form-error\" role=\"alert\">\(AuthResponses.escape(message))</p>\n"
+        return "<p id=\"form-error\" role=\"alert\">\(HTML.escape(message))</p>\n"
     }
 
     static func describedBy(_ message: String?) -> String {
@@ -123,7 +123,7 @@ enum LoginPages {
             \(errorParagraph(error))<form method="post" action="\(action)">
             <p><label for="username">\(texts.username)</label>
             <input id="username" name="\(WebAuthNames.usernameField)" type="text" autocomplete="username" required \
-            maxlength="64" value="\(AuthResponses.escape(username))"\(describedBy(error))></p>
+            maxlength="64" value="\(HTML.escape(username))"\(describedBy(error))></p>
             <p><label for="password">\(texts.password)</label>
             <input id="password" name="\(WebAuthNames.passwordField)" type="password" autocomplete="current-password" \
             required\(describedBy(error))></p>
@@ -135,7 +135,7 @@ enum LoginPages {
     static func codeForm(_ texts: LoginTexts, action: String, csrf: String, error: String?) -> String {
         """
         \(errorParagraph(error))<form method="post" action="\(action)?lang=\(texts.language.rawValue)">
-        <input type="hidden" name="\(WebAuthNames.csrfField)" value="\(AuthResponses.escape(csrf))">
+        <input type="hidden" name="\(WebAuthNames.csrfField)" value="\(HTML.escape(csrf))">
         <p><label for="code">\(texts.code)</label>
         <input id="code" name="\(WebAuthNames.codeField)" type="text" inputmode="numeric" pattern="[0-9 ]*" \
         autocomplete="one-time-code" required maxlength="8"\(describedBy(error))></p>
@@ -159,9 +159,9 @@ enum LoginPages {
             <p>\(texts.enrolIntro)</p>
             <dl>
             <dt>\(texts.secretLabel)</dt>
-            <dd><code id="totp-secret">\(AuthResponses.escape(grouped))</code></dd>
+            <dd><code id="totp-secret">\(HTML.escape(grouped))</code></dd>
             <dt>\(texts.uriLabel)</dt>
-            <dd><code id="totp-uri">\(AuthResponses.escape(uri))</code></dd>
+            <dd><code id="totp-uri">\(HTML.escape(uri))</code></dd>
             </dl>
             \(codeForm(texts, action: WebAuthNames.enrolPath, csrf: csrf, error: error))
             """)

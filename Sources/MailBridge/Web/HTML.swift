@@ -1,7 +1,8 @@
-// Security: the one place where text becomes HTML. Every interpolated `String` is escaped (`& < > " '`), so it is
-// inert in element content and in quoted attribute values; only `HTML` values (built the same way) pass through
-// unescaped. There is deliberately no generic interpolation: IDs, dates and other values must be turned into a
-// `String` on purpose, and mail content can only ever arrive here as an escaped `String`.
+// Security: the one place where text becomes HTML (inbox and login pages). Every interpolated `String` is
+// escaped (`& < > " '`), so it is inert in element content and in quoted attribute values; only `HTML` values
+// (built the same way) pass through unescaped. There is deliberately no generic interpolation: IDs, dates and
+// other values must be turned into a `String` on purpose, and mail content can only ever arrive here as an
+// escaped `String`.
 
 /// A fragment of HTML built from trusted literals and escaped values.
 ///
