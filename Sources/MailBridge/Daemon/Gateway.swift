@@ -28,6 +28,8 @@ public final class Gateway: Sendable {
     public let replies: ReplyComposer
     /// The web inbox and JSON API; nil when `[web] enabled = false`.
     public let web: WebServer?
+    /// Retention (crypto-shredding old threads) and expired web sessions, hourly.
+    public let maintenance: MaintenanceService
     let logger: Logger
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
@@ -93,15 +95,18 @@ public final class Gateway: Sendable {
             services: WebServices(store: store, replies: replies, logger: logger,
                                   auth: WebAuthSettings(configuration.web)),
             logger: logger) : nil
+        let maintenance = try MaintenanceService(
+            store: store, retention: configuration.retention,
+            sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
-                       replies: replies, web: web, logger: logger)
+                       replies: replies, web: web, maintenance: maintenance, logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
-                 web: WebServer?, logger: Logger) {
+                 web: WebServer?, maintenance: MaintenanceService, logger: Logger) {
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -113,6 +118,7 @@ public final class Gateway: Sendable {
         self.gatewayKeys = gatewayKeys
         self.replies = replies
         self.web = web
+        self.maintenance = maintenance
         self.logger = logger
     }
 
@@ -128,6 +134,7 @@ public final class Gateway: Sendable {
         if let metricsEndpoint { services.append(metricsEndpoint) }
         if let fetcher { services.append(fetcher) }
         if let web { services.append(web) }
+        services.append(maintenance)
         if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
         services.append(SystemdWatchdogService())
         let group = ServiceGroup(configuration: .init(
