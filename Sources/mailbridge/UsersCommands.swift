@@ -17,7 +17,8 @@ func passwordFromStandardInput() throws -> String {
 struct Users: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage counsellor accounts of the web inbox.",
-        subcommands: [UsersAdd.self, UsersList.self, UsersFields.self, UsersDisable.self, UsersReset.self])
+        subcommands: [UsersAdd.self, UsersList.self, UsersFields.self, UsersDisable.self, UsersEnable.self,
+                      UsersReset.self])
 }
 
 struct UsersAdd: AsyncParsableCommand {
@@ -79,6 +80,18 @@ struct UsersDisable: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run { installation, _ in try await UsersAdmin.disable(installation, username: name) }
+    }
+}
+
+struct UsersEnable: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enable", abstract: "Enable a disabled account again: its old sessions stay ended, its API "
+            + "tokens that were not revoked work again.", discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The login name.") var name: String
+
+    func run() async throws {
+        try await options.run { installation, _ in try await UsersAdmin.enable(installation, username: name) }
     }
 }
 

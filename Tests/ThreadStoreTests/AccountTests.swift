@@ -66,8 +66,17 @@ import Testing
         await #expect(throws: ThreadStoreError.accountNotFound) {
             try await store.write { tx in try tx.disableAccount(AccountID.random(), actor: nil) }
         }
+        // Enabling again: the old session stays ended, the suspended (not revoked) API token works again.
+        try await store.write { tx in try tx.enableAccount(id, actor: lead) }
+        #expect(try await store.read { tx in try tx.account(id)?.isDisabled } == false)
+        #expect(try await store.read { tx in try tx.webSession(token: session.token, now: now, idleTimeout: 60) } == nil)
+        #expect(try await store.read { tx in try tx.apiTokenAccount(token: token.token)?.id } == id)
+        await #expect(throws: ThreadStoreError.accountNotFound) {
+            try await store.write { tx in try tx.enableAccount(AccountID.random(), actor: nil) }
+        }
         let audit = try await store.read { tx in try tx.auditEntries() }
-        #expect(audit.map(\.event) == [.accountCreated, .accountCreated, .apiTokenCreated, .accountDisabled])
+        #expect(audit.map(\.event)
+            == [.accountCreated, .accountCreated, .apiTokenCreated, .accountDisabled, .accountEnabled])
         #expect(audit.dropFirst().allSatisfy { $0.actor == lead })
     }
 

@@ -45,6 +45,15 @@ extension WriteTransaction {
         try recordAccess(.accountDisabled, actor: actor, itemID: id.raw.text)
     }
 
+    /// Enables a disabled account again: it can log in with its password and second factor. Its sessions, deleted
+    /// by ``disableAccount(_:actor:)``, stay ended; its API tokens that were not revoked work again (disabling
+    /// only suspends them). Audits ``AuditEvent/accountEnabled``.
+    public func enableAccount(_ id: AccountID, actor: AccountID?) throws {
+        try db.cachedStatement(sql: "UPDATE account SET disabled = 0 WHERE id = ?").execute(arguments: [id.raw.text])
+        guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
+        try recordAccess(.accountEnabled, actor: actor, itemID: id.raw.text)
+    }
+
     /// Sets a new password hash, removes the second factor (the user enrols again at the next login) and ends
     /// every session of the account. A disabled account stays disabled. Audits ``AuditEvent/accountReset``.
     public func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?) throws {

@@ -73,6 +73,8 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case secondFactorEnrolled = 33
     /// An account's counselling fields were changed (`count` holds the new number of fields).
     case accountFieldsChanged = 34
+    /// A disabled account was enabled again.
+    case accountEnabled = 35
 }
 
 /// One audit log row: when, what, which IDs, and a count. Never content, addresses or key material.

@@ -95,11 +95,14 @@ import ThreadStore
         #expect(try await run(["tokens", "add", "anna", "--label", "x"] + c).status == 1)
         let final = try await run(["users", "list"] + c)
         #expect(final.output.contains("DISABLED"))
+        #expect(try await run(["users", "enable", "anna"] + c).status == 0)
+        #expect(try await run(["users", "enable", "nobody"] + c).status == 1)
+        #expect(try await run(["users", "list"] + c).output.contains("DISABLED") == false)
 
         let audit = await AdminSession.run(configFile: config, logger: logger) { installation in
             let events = try await installation.store.read { tx in try tx.auditEntries() }.map(\.event)
             return AdminResult(output: events.map { "\($0)" }.joined(separator: ","))
         }
-        #expect(audit.output == "accountCreated,accountCreated,accountFieldsChanged,apiTokenCreated,apiTokenRevoked,accountReset,accountDisabled")
+        #expect(audit.output == "accountCreated,accountCreated,accountFieldsChanged,apiTokenCreated,apiTokenRevoked,accountReset,accountDisabled,accountEnabled")
     }
 }

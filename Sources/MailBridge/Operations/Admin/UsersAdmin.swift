@@ -135,6 +135,13 @@ public enum UsersAdmin {
         return AdminResult(output: "disabled account \(account.id.unredactedDescription); its sessions ended")
     }
 
+    /// Enables a disabled account again.
+    public static func enable(_ installation: OpenedInstallation, username: String) async throws -> AdminResult {
+        let account = try await account(named: username, in: installation)
+        try await installation.store.write { tx in try tx.enableAccount(account.id, actor: nil) }
+        return AdminResult(output: "enabled account \(account.id.unredactedDescription)")
+    }
+
     /// Replaces the counselling fields of an account (each must be a configured mailbox's field).
     public static func setFields(_ installation: OpenedInstallation, username: String, fields: [String]) async throws
         -> AdminResult
