@@ -85,11 +85,13 @@ import Testing
         defer { fixture.cleanUp() }
         let store = try fixture.open()
         let now = fixture.clock.now
-        let (id, session) = try await store.write { tx in
+        let (id, session, token) = try await store.write { tx in
             let id = try tx.createAccount(Self.new(), actor: nil)
             try tx.enrolSecondFactor(secret: "TOTPSECRETTOTPSECRET", acceptedStep: 10, for: id)
-            return (id, try tx.createWebSession(for: id, secondFactorDone: true, now: now, lifetime: 3600))
+            return (id, try tx.createWebSession(for: id, secondFactorDone: true, now: now, lifetime: 3600),
+                    try tx.createAPIToken(for: id, label: "platform", actor: nil))
         }
+        #expect(try await store.read { tx in try tx.apiTokenAccount(token: token.token)?.id } == id)
         let before = try await store.read { tx in try tx.loginCredentials(username: "anna") }
         #expect(before?.totpSecret == "TOTPSECRETTOTPSECRET" && before?.lastTOTPStep == 10)
         #expect(before?.account.hasSecondFactor == true)
@@ -98,6 +100,8 @@ import Testing
         #expect(after?.passwordHash == Self.otherHash)
         #expect(after?.totpSecret == nil && after?.lastTOTPStep == nil && after?.account.hasSecondFactor == false)
         #expect(try await store.read { tx in try tx.webSession(token: session.token, now: now, idleTimeout: 60) } == nil)
+        // A reset answers a compromised account: its API tokens are revoked too.
+        #expect(try await store.read { tx in try tx.apiTokenAccount(token: token.token) } == nil)
         #expect(try await store.read { tx in try tx.loginCredentials(username: "nobody") } == nil)
     }
 

@@ -192,6 +192,12 @@ extension BridgeConfiguration {
             }
         }
         web.secureCookies = reader.boolean(section, "secure-cookies", default: web.secureCookies)
+        if !web.secureCookies,
+           web.tlsCertificate != nil || web.publicURL != nil || !NetworkName.isLoopback(web.listen) {
+            // A cookie without Secure set over HTTPS is also sent to plain http:// on the same host.
+            reader.report(.conflictingOptions, section.optionPath("secure-cookies"),
+                          expected: "true whenever the inbox is served over HTTPS or beyond loopback")
+        }
         web.requireSecondFactor = reader.boolean(section, "require-second-factor", default: web.requireSecondFactor)
         web.sessionIdleMinutes = reader.integer(section, "session-idle-minutes", default: web.sessionIdleMinutes,
                                                 range: 1...24 * 60, unit: "minutes")

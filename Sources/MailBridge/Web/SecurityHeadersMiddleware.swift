@@ -4,6 +4,7 @@
 // sniffing; no Referer (thread IDs are in URLs); no framing for old browsers; no caching of decrypted pages.
 
 public import Hummingbird
+import Logging
 
 /// Adds the security headers to every response (issue 8). Added first (by `WebAuthRoutes.install`), so it wraps
 /// authentication, CSRF checks and the not-found responder too.
@@ -34,6 +35,11 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
             response = try await next(request, context)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
+        } catch {
+            // Anything else (a store error in the authentication middleware, …) becomes a bare 500 here, so it
+            // carries the headers too; only the error's type is logged (descriptions could name files).
+            context.logger.error("request failed", metadata: ["error": "\(type(of: error))"])
+            response = Response(status: .internalServerError)
         }
         if response.headers[.contentSecurityPolicy] == nil {
             response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy

@@ -54,8 +54,9 @@ extension WriteTransaction {
         try recordAccess(.accountEnabled, actor: actor, itemID: id.raw.text)
     }
 
-    /// Sets a new password hash, removes the second factor (the user enrols again at the next login) and ends
-    /// every session of the account. A disabled account stays disabled. Audits ``AuditEvent/accountReset``.
+    /// Sets a new password hash, removes the second factor (the user enrols again at the next login), ends
+    /// every session of the account and revokes its API tokens. A disabled account stays disabled. Audits
+    /// ``AuditEvent/accountReset``.
     public func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?) throws {
         guard Self.looksLikeBcrypt(passwordHash) else { throw ThreadStoreError.invalidValue }
         try db.cachedStatement(sql: """
@@ -65,6 +66,9 @@ extension WriteTransaction {
             """).execute(arguments: [passwordHash, now.storeMilliseconds, id.raw.text])
         guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
         try AccountRows.deleteSessions(db, of: id)
+        // A reset is also the answer to a compromised account: its API tokens are revoked too.
+        try db.cachedStatement(sql: "UPDATE api_token SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
+            .execute(arguments: [now.storeMilliseconds, id.raw.text])
         try recordAccess(.accountReset, actor: actor, itemID: id.raw.text)
     }
 

@@ -56,12 +56,29 @@ import Testing
             == ["web.client-address-header"])
     }
 
+    /// A cookie without `Secure` set over HTTPS would also be sent to plain http:// on the same host.
+    @Test func insecureCookiesOnlyForPlainLoopback() throws {
+        #expect(problems("secure-cookies = false\n").isEmpty)
+        #expect(problems("secure-cookies = false\npublic-url = \"https://inbox.example\"\n").map(\.option)
+            == ["web.secure-cookies"])
+        #expect(problems("secure-cookies = false\ntls-certificate = \"/etc/c.pem\"\ntls-key = \"/etc/k.pem\"\n")
+            .map(\.option) == ["web.secure-cookies"])
+    }
+
+    /// Browsers leave the default port out of `Origin`, so `https://host:443` must allow `https://host`.
+    @Test func publicURLDefaultPortIsDroppedFromTheAllowedOrigin() throws {
+        var web = BridgeConfiguration.Web()
+        web.publicURL = "https://Inbox.example:443"
+        #expect(WebAuthSettings(web).allowedOrigins == ["https://inbox.example"])
+        web.publicURL = "https://inbox.example:8443"
+        #expect(WebAuthSettings(web).allowedOrigins == ["https://inbox.example:8443"])
+    }
+
     @Test func authenticationSettingsFollowTheSection() throws {
         let web = try BridgeConfiguration.parse(ConfigurationErrorTests.mailbox + """
             [web]
             public-url = "https://inbox.example"
             client-address-header = "X-Real-IP"
-            secure-cookies = false
             require-second-factor = false
             session-idle-minutes = 10
             session-max-hours = 2
@@ -70,7 +87,7 @@ import Testing
         let settings = WebAuthSettings(web)
         #expect(settings.allowedOrigins == ["https://inbox.example"])
         #expect(settings.clientAddressHeader == "X-Real-IP")
-        #expect(!settings.secureCookies && !settings.requireSecondFactor)
+        #expect(settings.secureCookies && !settings.requireSecondFactor)
         #expect(settings.idleTimeout == 600 && settings.absoluteTimeout == 7200)
         #expect(settings.bcryptCost == WebAuthSettings().bcryptCost)
     }
@@ -78,7 +95,6 @@ import Testing
     @Test func writtenConfigurationReadsBack() throws {
         var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath("/var/lib/mb"))
         configuration.web.port = 8443
-        configuration.web.secureCookies = false
         configuration.web.publicURL = "https://inbox.example"
         configuration.web.sessionIdleMinutes = 15
         configuration.web.clientAddressHeader = "X-Forwarded-For"

@@ -373,6 +373,16 @@ import ThreadStore
                 uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
                 body: Browser.form([("username", "<script>x</script>"), ("password", "whatever-long-enough")]))
             #expect(String(buffer: escaped.body).contains("<script>") == false)
+            // The anonymous login form is read only up to a few KiB (not the reply form's megabytes).
+            let huge = try await client.execute(
+                uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: Browser.form([("username", "anna"), ("password", String(repeating: "x", count: 8 << 10))]))
+            #expect(huge.status == .contentTooLarge)
+            #expect(huge.headers[.contentSecurityPolicy] != nil)
+            // A junk session cookie is treated like an ended one (no store lookup) and is cleared.
+            let junk = try await client.execute(uri: "/threads", method: .get,
+                                                headers: [.cookie: "\(WebAuthNames.sessionCookie)=not-a-token"], body: nil)
+            #expect(junk.status == .seeOther && junk.headers[.location] == "/login")
         }
     }
 

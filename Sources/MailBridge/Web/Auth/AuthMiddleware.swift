@@ -60,14 +60,18 @@ struct SessionMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
+        // Only a value of the shape the server hands out (64 lower-case hex characters) is looked up, so junk
+        // cookies from anonymous clients open no store transaction; any other value is treated as an ended session.
         guard context.counsellor == nil, let token = request.cookies[WebAuthNames.sessionCookie]?.value,
             !token.isEmpty
         else { return try await next(request, context) }
         let now = state.now
         let idle = state.settings.idleTimeout
-        let session = try await state.services.store.write { tx in
+        let wellFormed = token.utf8.count == 64
+            && token.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        let session = wellFormed ? try await state.services.store.write { tx in
             try tx.authenticateWebSession(token: token, now: now, idleTimeout: idle)
-        }
+        } : nil
         guard let session else {
             var response = try await next(request, context)
             let prefix = WebAuthNames.sessionCookie + "="

@@ -1,5 +1,5 @@
 // Security: the login, second-step, enrolment and logout routes. Untrusted input: urlencoded form bodies
-// (bounded by `maximumFormBytes`), the session cookie, `lang` and `Accept-Language`. Passwords are checked with
+// (bounded by `maximumLoginFormBytes`), the session cookie, `lang` and `Accept-Language`. Passwords are checked with
 // bcrypt (a dummy hash for unknown names, so timing reveals nothing), TOTP codes once per time step. Every outcome
 // is audited (loginSucceeded/loginFailed/loggedOut with the account where known, a reason code, never the name)
 // and logged as an outcome code only. The session token is replaced after the second factor (no fixation).
@@ -64,7 +64,7 @@ struct LoginRoutes: Sendable {
 
     func login(_ request: Request, _ context: WebRequestContext) async throws -> Response {
         let texts = LoginTexts(language: LoginPages.language(of: request))
-        let form = try await Self.form(request, limit: state.settings.maximumFormBytes)
+        let form = try await Self.form(request, limit: state.settings.maximumLoginFormBytes)
         let username = String((form[WebAuthNames.usernameField] ?? "").trimmingCharacters(in: .whitespaces).prefix(128))
         let password = form[WebAuthNames.passwordField] ?? ""
         let keys = ["user:" + username.lowercased(), "ip:" + clientAddress(request, context)]
@@ -124,7 +124,7 @@ struct LoginRoutes: Sendable {
         guard let (token, session) = try await pendingSession(request) else {
             return AuthResponses.redirect(to: WebAuthNames.loginPath)
         }
-        let form = try await Self.form(request, limit: state.settings.maximumFormBytes)
+        let form = try await Self.form(request, limit: state.settings.maximumLoginFormBytes)
         let account = session.account
         guard ConstantTime.equals(form[WebAuthNames.csrfField] ?? "", session.csrfToken) else {
             try await fail(.badCSRFToken, actor: account.id)
@@ -177,7 +177,7 @@ struct LoginRoutes: Sendable {
         guard let (token, session) = try await pendingSession(request) else {
             return AuthResponses.redirect(to: WebAuthNames.loginPath)
         }
-        let form = try await Self.form(request, limit: state.settings.maximumFormBytes)
+        let form = try await Self.form(request, limit: state.settings.maximumLoginFormBytes)
         let account = session.account
         guard ConstantTime.equals(form[WebAuthNames.csrfField] ?? "", session.csrfToken) else {
             try await fail(.badCSRFToken, actor: account.id)
@@ -284,7 +284,8 @@ struct LoginRoutes: Sendable {
     /// The client address for the rate limit: the trusted proxy header if configured, else the peer address.
     func clientAddress(_ request: Request, _ context: WebRequestContext) -> String {
         if let name = state.settings.clientAddressHeader, let field = HTTPField.Name(name),
-            let value = request.headers[field]?.split(separator: ",").first
+            // The last entry is the one the trusted proxy appended (X-Forwarded-For: client-sent ones come first).
+            let value = request.headers[field]?.split(separator: ",").last
         {
             return String(value.trimmingCharacters(in: .whitespaces).prefix(64))
         }

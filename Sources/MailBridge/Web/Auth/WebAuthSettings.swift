@@ -40,6 +40,8 @@ public struct WebAuthSettings: Sendable {
     /// (``ReplyComposer/maximumTextBytes`` of UTF-8, up to three times that once percent-encoded) plus room for the
     /// other fields.
     public var maximumFormBytes = 3 * ReplyComposer.maximumTextBytes + (64 << 10)
+    /// Largest body of the anonymous login, second-step and enrolment forms (a name, a password, a code).
+    public var maximumLoginFormBytes = 4 << 10
 
     /// The production defaults.
     public init() {}
@@ -65,7 +67,9 @@ extension WebAuthSettings {
         if let url = web.publicURL, let components = URLComponents(string: url), let scheme = components.scheme,
             let host = components.host
         {
-            let port = components.port.map { ":\($0)" } ?? ""
+            // Browsers omit the scheme's default port in `Origin` (RFC 6454 §6.1).
+            let defaultPort = scheme.lowercased() == "https" ? 443 : 80
+            let port = components.port.flatMap { $0 == defaultPort ? nil : ":\($0)" } ?? ""
             allowedOrigins = ["\(scheme.lowercased())://\(host.lowercased())\(port)"]
         }
         clientAddressHeader = web.clientAddressHeader
