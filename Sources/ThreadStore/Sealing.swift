@@ -19,6 +19,8 @@ struct DerivedKeys: Sendable {
     let sender: SymmetricKey
     /// Seals account secrets (the TOTP shared secret).
     let accountSecrets: SymmetricKey
+    /// Authenticates the web inbox's device cookies (stateless; they name a user, never content).
+    let webDevices: SymmetricKey
 
     init(master: MasterKey) {
         func derive(_ purpose: String) -> SymmetricKey {
@@ -34,6 +36,12 @@ struct DerivedKeys: Sendable {
         index = derive("index hmac")
         sender = derive("sender rate limit hmac")
         accountSecrets = derive("account secret sealing")
+        webDevices = derive("web device cookie hmac")
+    }
+
+    /// HMAC-SHA256 of `message` under the device-cookie key.
+    func webDeviceMAC(_ message: some DataProtocol) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: message, using: webDevices))
     }
 
     /// HMAC-SHA256 of `bytes` under the index key, with a domain label so different lookups never collide.

@@ -153,6 +153,12 @@ public final class ThreadStore: Sendable {
         SenderHMAC(bytes: RateLimit.hmac(canonicalAddress: canonicalAddress, keys: keys))
     }
 
+    /// HMAC-SHA256 of `message` under a key derived from the master key for the web inbox's device cookies only.
+    /// A new master key invalidates every device cookie.
+    public func webDeviceMAC(_ message: some DataProtocol) -> Data {
+        keys.webDeviceMAC(message)
+    }
+
     /// Closes all connections after checkpointing. Later calls fail. Blocks briefly: call it at shutdown.
     public func close() throws {
         try mappingDatabaseErrors { try pool.close() }

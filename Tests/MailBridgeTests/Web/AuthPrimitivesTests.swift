@@ -1,6 +1,7 @@
 import Foundation
 @testable import MailBridge
 import Testing
+import ThreadStore
 
 @Suite struct LoginRateLimitTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
@@ -49,6 +50,109 @@ import Testing
         // The locked key survives pruning; the table stays at the bound.
         #expect(limit.isLocked("user:anna", now: start + 1_002))
         #expect(limit.entries.count <= 100)
+    }
+
+    /// Locks `key` with five failures at `now`; returns how long the lock lasts (to the second).
+    static func lock(_ limit: inout LoginRateLimit, _ key: String, at now: Date) -> TimeInterval {
+        for _ in 0..<5 { limit.recordFailure(key, now: now) }
+        var seconds = 0.0
+        while limit.isLocked(key, now: now + seconds) { seconds += 60 }
+        return seconds
+    }
+
+    @Test func repeatedLocksDoubleUpToADayAndAQuietDayResets() {
+        var limit = LoginRateLimit()
+        var now = start
+        var durations: [TimeInterval] = []
+        for _ in 0..<9 {
+            let duration = Self.lock(&limit, "account:7", at: now)
+            durations.append(duration)
+            now += duration
+        }
+        #expect(durations.map { $0 / 60 } == [15, 30, 60, 120, 240, 480, 960, 1_440, 1_440])
+        // Failures after the lock ended but within the escalation memory still escalate ...
+        #expect(Self.lock(&limit, "account:7", at: now + 23 * 3600) == 24 * 3600)
+        // ... a whole quiet day after the last lock ended starts again at 15 minutes.
+        now += 23 * 3600 + 24 * 3600
+        #expect(Self.lock(&limit, "account:7", at: now + 24 * 3600 + 1) == 15 * 60)
+        // Another key is not affected.
+        #expect(Self.lock(&limit, "account:8", at: start) == 15 * 60)
+    }
+
+    @Test(arguments: [
+        ("2001:db8:1:2:a:b:c:d", "ip:2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "ip:2001:db8:1:2::/64"),
+        ("[2001:DB8:1:2:ffff::1]", "ip:2001:db8:1:2::/64"),
+        ("fe80::1%eth0", "ip:fe80:0:0:0::/64"),
+        ("::ffff:192.0.2.1", "ip:192.0.2.1"),
+        ("192.0.2.1", "ip:192.0.2.1"),
+        ("unknown", "ip:unknown"),
+        ("2001:db8::zz", "ip:2001:db8::zz"),
+    ])
+    func addressKeys(_ address: String, _ key: String) {
+        #expect(LoginRateLimit.addressKey(address) == key)
+    }
+}
+
+/// The device-cookie MAC of a real store file with a fresh master key (removed with the value).
+final class DeviceMACStore: Sendable {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("mb-device-\(UUID().uuidString)")
+    let store: ThreadStore
+
+    init() throws {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        store = try ThreadStore(at: root.appendingPathComponent("threads.sqlite"), masterKey: .generate())
+    }
+
+    deinit {
+        try? store.close()
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    var mac: (Data) -> Data { { [store] in store.webDeviceMAC($0) } }
+}
+
+@Suite struct DeviceCookieTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func roundTripIsBoundToTheUserNameAndExpires() throws {
+        let keys = try DeviceMACStore()
+        let mac = keys.mac
+        let value = DeviceCookie.issue(username: "Anna", now: now, mac: mac)
+        #expect(value.utf8.count <= DeviceCookie.maximumLength)
+        #expect(value.lowercased().contains("anna") == false)
+        let device = try #require(DeviceCookie(value, username: "anna", now: now + 3600, mac: mac))
+        #expect(device.id.count == 32)
+        #expect(DeviceCookie(value, username: "bert", now: now, mac: mac) == nil)
+        #expect(DeviceCookie(value, username: "anna", now: now + DeviceCookie.lifetime, mac: mac) == nil)
+        #expect(DeviceCookie(value, username: "anna", now: now - 3600, mac: mac) == nil)
+        // Another master key does not accept it.
+        let other = try DeviceMACStore()
+        #expect(DeviceCookie(value, username: "anna", now: now, mac: other.mac) == nil)
+        // Two issues give two devices.
+        let second = try #require(DeviceCookie(DeviceCookie.issue(username: "anna", now: now, mac: mac),
+                                               username: "anna", now: now, mac: mac))
+        #expect(second.id != device.id)
+    }
+
+    @Test func tamperedOrMalformedValuesAreRefused() throws {
+        let keys = try DeviceMACStore()
+        let mac = keys.mac
+        let value = DeviceCookie.issue(username: "anna", now: now, mac: mac)
+        var parts = value.split(separator: ".").map(String.init)
+        let original = parts
+        parts[1] = String(Int(parts[1])! - 1)
+        #expect(DeviceCookie(parts.joined(separator: "."), username: "anna", now: now, mac: mac) == nil)
+        parts = original
+        parts[2] = String(parts[2].reversed())
+        #expect(DeviceCookie(parts.joined(separator: "."), username: "anna", now: now, mac: mac) == nil)
+        parts = original
+        parts[3] = String(repeating: "0", count: 64)
+        #expect(DeviceCookie(parts.joined(separator: "."), username: "anna", now: now, mac: mac) == nil)
+        for junk in ["", "1", "1...", "2." + original.dropFirst().joined(separator: "."), value + ".x",
+                     value + String(repeating: "a", count: 200)] {
+            #expect(DeviceCookie(junk, username: "anna", now: now, mac: mac) == nil)
+        }
     }
 }
 
@@ -151,5 +255,31 @@ import Testing
         #expect(!mapped.secureCookies && !mapped.requireSecondFactor)
         #expect(mapped.idleTimeout == 600 && mapped.absoluteTimeout == 8 * 3600)
         #expect(mapped.allowedOrigins == ["https://inbox.beratung.example:8443"])
+    }
+}
+
+@Suite struct AdmissionLimitTests {
+    @Test func refusesBeyondTheLimitWithoutQueueingAndFreesTheSlotAfterwards() async throws {
+        let limit = AdmissionLimit(limit: 2)
+        let (entered, enteredSink) = AsyncStream<Void>.makeStream()
+        // One release stream per holder: an AsyncStream has a single consumer.
+        let releases = (0..<2).map { _ in AsyncStream<Void>.makeStream() }
+        let holders = releases.map { release in
+            Task {
+                await limit.run {
+                    enteredSink.yield()
+                    for await _ in release.stream {}
+                    return 1
+                }
+            }
+        }
+        var iterator = entered.makeAsyncIterator()
+        for _ in 0..<2 { _ = await iterator.next() }
+        // Two are running: a third is refused at once, its body never runs.
+        let third = await limit.run { () async -> Int in Issue.record("ran beyond the limit"); return 3 }
+        #expect(third == nil)
+        for release in releases { release.continuation.finish() }
+        for holder in holders { #expect(await holder.value == 1) }
+        #expect(await limit.run { 4 } == 4)
     }
 }

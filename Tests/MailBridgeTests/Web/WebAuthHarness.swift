@@ -86,13 +86,30 @@ final class WebAuthHarness: @unchecked Sendable {
     }
 }
 
-/// A browser: keeps the `mb_session` cookie between requests.
+/// A browser: a cookie jar (the session and the device cookie) kept between requests.
 final class Browser: @unchecked Sendable {
     let client: any TestClientProtocol
-    var session: String?
+    let sessionName: String
+    let deviceName: String
+    var cookies: [String: String] = [:]
     var lastSetCookies: [String] = []
 
-    init(_ client: any TestClientProtocol) { self.client = client }
+    /// `secure`: the server's `secure-cookies` (it decides the cookie names).
+    init(_ client: any TestClientProtocol, secure: Bool = true) {
+        self.client = client
+        sessionName = WebAuthNames.sessionCookie(secure: secure)
+        deviceName = WebAuthNames.deviceCookie(secure: secure)
+    }
+
+    var session: String? {
+        get { cookies[sessionName] }
+        set { cookies[sessionName] = newValue }
+    }
+
+    var device: String? {
+        get { cookies[deviceName] }
+        set { cookies[deviceName] = newValue }
+    }
 
     static func form(_ fields: [(String, String)]) -> ByteBuffer {
         var allowed = CharacterSet.alphanumerics
@@ -118,13 +135,17 @@ final class Browser: @unchecked Sendable {
         -> TestResponse
     {
         var headers = headers
-        if let session, headers[.cookie] == nil { headers[.cookie] = "\(WebAuthNames.sessionCookie)=\(session)" }
+        if headers[.cookie] == nil, !cookies.isEmpty {
+            headers[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+        }
         if headers[.init("X-Real-IP")!] == nil { headers[.init("X-Real-IP")!] = "192.0.2.10" }
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
         lastSetCookies = response.headers[values: .setCookie]
-        for cookie in lastSetCookies where cookie.hasPrefix("\(WebAuthNames.sessionCookie)=") {
-            let value = cookie.dropFirst(WebAuthNames.sessionCookie.count + 1).prefix { $0 != ";" }
-            session = value.isEmpty ? nil : String(value)
+        for cookie in lastSetCookies {
+            guard let equals = cookie.firstIndex(of: "=") else { continue }
+            let name = String(cookie[..<equals])
+            let value = cookie[cookie.index(after: equals)...].prefix { $0 != ";" }
+            cookies[name] = value.isEmpty || cookie.contains("Max-Age=0") ? nil : String(value)
         }
         return response
     }

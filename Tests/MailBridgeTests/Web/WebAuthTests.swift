@@ -34,7 +34,7 @@ import ThreadStore
             let response = try await browser.login()
             #expect(response.status == .seeOther)
             #expect(response.headers[.location] == "/")
-            let cookie = try #require(browser.lastSetCookies.first { $0.hasPrefix("mb_session=") })
+            let cookie = try #require(browser.lastSetCookies.first { $0.hasPrefix("__Host-mb_session=") })
             let attributes = Set(cookie.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
             #expect(attributes == ["Path=/", "HttpOnly", "Secure", "SameSite=Strict"])
             #expect(browser.session?.count == 64)
@@ -51,8 +51,9 @@ import ThreadStore
         let harness = try WebAuthHarness { $0.requireSecondFactor = false; $0.secureCookies = false }
         try await harness.createAccount()
         try await harness.application().test(.router) { client in
-            let browser = Browser(client)
+            let browser = Browser(client, secure: false)
             try await browser.login()
+            #expect(browser.session?.count == 64 && browser.device != nil)
             let cookie = try #require(browser.lastSetCookies.first { $0.hasPrefix("mb_session=") })
             #expect(cookie.contains("Secure") == false && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
         }
@@ -103,6 +104,88 @@ import ThreadStore
                 + [LoginFailureReason.rateLimited.rawValue])
         #expect(harness.logs.all.filter { $0.contains("refused") }.count == 2)
         try await Self.expectNoSecrets(harness, ["bert"])
+    }
+
+    @Test func strangersWhoLockTheNameDoNotLockOutAKnownBrowser() async throws {
+        let harness = try WebAuthHarness(configure: Self.noSecondFactor)
+        try await harness.createAccount()
+        let wrong = "Falsches-Passwort-123"
+        try await harness.application().test(.router) { client in
+            let own = Browser(client)
+            #expect(try await own.login().status == .seeOther)
+            let device = try #require(own.device)
+            let cookie = try #require(own.lastSetCookies.first { $0.hasPrefix("__Host-mb_device=") })
+            let attributes = Set(cookie.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
+            #expect(attributes == ["Path=/", "Max-Age=15552000", "HttpOnly", "Secure", "SameSite=Strict"])
+            // Strangers at five addresses fail on purpose: the name is locked for browsers without a device cookie.
+            for index in 0..<5 {
+                let response = try await Browser(client).post(
+                    "/login", [("username", "anna"), ("password", wrong)],
+                    headers: [.init("X-Real-IP")!: "198.51.100.\(index)"])
+                #expect(response.status == .forbidden)
+            }
+            #expect(try await Browser(client).login().status == .tooManyRequests)
+            // A forged or altered device cookie is a stranger's.
+            let forged = Browser(client)
+            forged.device = String(device.dropLast()) + (device.hasSuffix("0") ? "1" : "0")
+            #expect(try await forged.login().status == .tooManyRequests)
+            // The counsellor's own browser still gets in, and its cookie is renewed.
+            own.session = nil
+            #expect(try await own.login().status == .seeOther && own.session != nil)
+            let renewed = try #require(own.device)
+            #expect(renewed != device)
+            // The known browser's own failures lock only that browser (logged out: a session's POST needs its
+            // CSRF token).
+            own.session = nil
+            for _ in 0..<5 { #expect(try await own.login(password: wrong).status == .forbidden) }
+            #expect(try await own.login().status == .tooManyRequests)
+            #expect(try await Browser(client).post("/login", [("username", "anna"), ("password", wrong)],
+                                                   headers: [.init("X-Real-IP")!: "203.0.113.1"]).status
+                    == .tooManyRequests)
+            // After 180 days the cookie is a stranger's again (and the name's lock is long over).
+            harness.clock.advance(180 * 24 * 3600)
+            let old = Browser(client)
+            old.device = renewed
+            for _ in 0..<5 { #expect(try await old.login(password: wrong).status == .forbidden) }
+            // The stale cookie gave no device of its own: the failures counted for the name and the address.
+            #expect(try await Browser(client).login().status == .tooManyRequests)
+        }
+        try await Self.expectNoSecrets(harness, [wrong])
+    }
+
+    @Test func anIPv6NetworkCountsAsOneAddress() async throws {
+        let harness = try WebAuthHarness(configure: Self.noSecondFactor)
+        try await harness.createAccount()
+        try await harness.application().test(.router) { client in
+            for index in 1...5 {
+                let response = try await Browser(client).post(
+                    "/login", [("username", "nobody\(index)"), ("password", "Falsches-Passwort-123")],
+                    headers: [.init("X-Real-IP")!: "2001:db8:5:6::\(index)"])
+                #expect(response.status == .forbidden)
+            }
+            let sameNetwork = try await Browser(client).post(
+                "/login", [("username", "anna"), ("password", WebAuthHarness.password)],
+                headers: [.init("X-Real-IP")!: "2001:db8:5:6:ffff::9"])
+            #expect(sameNetwork.status == .tooManyRequests)
+            let otherNetwork = try await Browser(client).post(
+                "/login", [("username", "anna"), ("password", WebAuthHarness.password)],
+                headers: [.init("X-Real-IP")!: "2001:db8:5:7::1"])
+            #expect(otherNetwork.status == .seeOther)
+        }
+    }
+
+    @Test func passwordChecksBeyondTheBoundAreRefusedAtOnce() async throws {
+        let harness = try WebAuthHarness { $0.requireSecondFactor = false; $0.maximumConcurrentPasswordChecks = 0 }
+        try await harness.createAccount()
+        try await harness.application().test(.router) { client in
+            let browser = Browser(client)
+            let response = try await browser.login()
+            #expect(response.status == .serviceUnavailable && response.headers[.retryAfter] == "5")
+            #expect(String(buffer: response.body).contains("ausgelastet"))
+            #expect(browser.session == nil && browser.device == nil)
+        }
+        // Not a failed login: nothing audited, nothing counted towards a lock.
+        #expect(try await harness.audit().contains { $0.event == .loginFailed } == false)
     }
 
     @Test func secondFactorIsRequiredAcceptedOnceAndRotatesTheSession() async throws {
@@ -187,7 +270,7 @@ import ThreadStore
             harness.clock.advance(30 * 60)
             let expired = try await idle.get("/probe")
             #expect(expired.status == .seeOther)
-            #expect(idle.lastSetCookies.contains { $0.hasPrefix("mb_session=;") && $0.contains("Max-Age=0") })
+            #expect(idle.lastSetCookies.contains { $0.hasPrefix("__Host-mb_session=;") && $0.contains("Max-Age=0") })
 
             let busy = Browser(client)
             try await busy.login()
@@ -381,7 +464,7 @@ import ThreadStore
             #expect(huge.headers[.contentSecurityPolicy] != nil)
             // A junk session cookie is treated like an ended one (no store lookup) and is cleared.
             let junk = try await client.execute(uri: "/threads", method: .get,
-                                                headers: [.cookie: "\(WebAuthNames.sessionCookie)=not-a-token"], body: nil)
+                                                headers: [.cookie: "\(WebAuthNames.sessionCookie(secure: true))=not-a-token"], body: nil)
             #expect(junk.status == .seeOther && junk.headers[.location] == "/login")
         }
     }

@@ -81,7 +81,7 @@ final class WebHarness: @unchecked Sendable {
     /// Headers of a browser request with `user`'s session cookie (nil: not logged in).
     func browser(_ user: String?, form: Bool = false) -> HTTPFields {
         var fields = HTTPFields()
-        if let user { fields[.cookie] = "\(WebAuthNames.sessionCookie)=\(sessions[user]!.token)" }
+        if let user { fields[.cookie] = "\(services.auth.sessionCookieName)=\(sessions[user]!.token)" }
         if form { fields[.contentType] = "application/x-www-form-urlencoded" }
         return fields
     }

@@ -1,4 +1,4 @@
-// Security: the authentication and CSRF middleware. Untrusted input: the `mb_session` cookie, the
+// Security: the authentication and CSRF middleware. Untrusted input: the session cookie, the
 // `Authorization` header, `Origin`/`Sec-Fetch-Site`, the `X-CSRF-Token` header and the `csrf_token` form field.
 // Tokens are looked up by their SHA-256 (ThreadStore); CSRF tokens compare in constant time. Only an account
 // whose session passed the second factor (or needs none) or that holds a live API token is set as
@@ -51,7 +51,7 @@ struct APITokenMiddleware: RouterMiddleware {
     }
 }
 
-/// The `mb_session` cookie: a live session whose second factor is done authenticates as
+/// The session cookie (`__Host-mb_session`): a live session whose second factor is done authenticates as
 /// ``WebAuthentication/session(csrfToken:)``. A cookie of an ended session is cleared in the response.
 struct SessionMiddleware: RouterMiddleware {
     typealias Context = WebRequestContext
@@ -62,7 +62,7 @@ struct SessionMiddleware: RouterMiddleware {
     {
         // Only a value of the shape the server hands out (64 lower-case hex characters) is looked up, so junk
         // cookies from anonymous clients open no store transaction; any other value is treated as an ended session.
-        guard context.counsellor == nil, let token = request.cookies[WebAuthNames.sessionCookie]?.value,
+        guard context.counsellor == nil, let token = request.cookies[state.settings.sessionCookieName]?.value,
             !token.isEmpty
         else { return try await next(request, context) }
         let now = state.now
@@ -74,7 +74,7 @@ struct SessionMiddleware: RouterMiddleware {
         } : nil
         guard let session else {
             var response = try await next(request, context)
-            let prefix = WebAuthNames.sessionCookie + "="
+            let prefix = state.settings.sessionCookieName + "="
             if !response.headers[values: .setCookie].contains(where: { $0.hasPrefix(prefix) }) {
                 response.headers[values: .setCookie].append(
                     AuthResponses.clearedSessionCookie(secure: state.settings.secureCookies))

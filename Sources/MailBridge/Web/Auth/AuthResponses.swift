@@ -14,11 +14,22 @@ enum AuthResponses {
         "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
     static func sessionCookie(_ token: String, secure: Bool) -> String {
-        "\(WebAuthNames.sessionCookie)=\(token); Path=/; HttpOnly\(secure ? "; Secure" : ""); SameSite=Strict"
+        cookie(WebAuthNames.sessionCookie(secure: secure), token, secure: secure)
     }
 
     static func clearedSessionCookie(secure: Bool) -> String {
-        "\(WebAuthNames.sessionCookie)=; Path=/; Max-Age=0; HttpOnly\(secure ? "; Secure" : ""); SameSite=Strict"
+        cookie(WebAuthNames.sessionCookie(secure: secure), "", secure: secure, maxAge: 0)
+    }
+
+    /// The device cookie (``DeviceCookie``): like the session cookie, but kept for `maxAge` seconds.
+    static func deviceCookie(_ value: String, secure: Bool, maxAge: TimeInterval) -> String {
+        cookie(WebAuthNames.deviceCookie(secure: secure), value, secure: secure, maxAge: Int(maxAge))
+    }
+
+    /// `name=value; Path=/[; Max-Age=n]; HttpOnly[; Secure]; SameSite=Strict` (RFC 6265 §4.1), never `Domain`.
+    private static func cookie(_ name: String, _ value: String, secure: Bool, maxAge: Int? = nil) -> String {
+        let age = maxAge.map { "; Max-Age=\($0)" } ?? ""
+        return "\(name)=\(value); Path=/\(age); HttpOnly\(secure ? "; Secure" : ""); SameSite=Strict"
     }
 
     static func html(_ page: String, status: HTTPResponse.Status = .ok) -> Response {
@@ -30,11 +41,11 @@ enum AuthResponses {
     }
 
     /// 303 See Other: after a POST, the browser follows with GET (RFC 9110 §15.4.4).
-    static func redirect(to location: String, cookie: String? = nil) -> Response {
+    static func redirect(to location: String, cookie: String? = nil, alsoSetting extra: [String] = []) -> Response {
         var headers = HTTPFields()
         headers[.location] = location
         headers[.cacheControl] = "no-store"
-        if let cookie { headers[.setCookie] = cookie }
+        headers[values: .setCookie] = (cookie.map { [$0] } ?? []) + extra
         return Response(status: .seeOther, headers: headers)
     }
 

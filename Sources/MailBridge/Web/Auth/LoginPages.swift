@@ -23,8 +23,14 @@ struct LoginTexts {
              "Login failed. Please check your user name and password.")
     }
     var locked: String {
-        text("Zu viele fehlgeschlagene Versuche. Bitte versuchen Sie es in 15 Minuten erneut.",
-             "Too many failed attempts. Please try again in 15 minutes.")
+        text("Zu viele fehlgeschlagene Versuche. Bitte versuchen Sie es später erneut (nach 15 Minuten, bei "
+                + "wiederholten Sperren länger) oder wenden Sie sich an Ihre Teamleitung.",
+             "Too many failed attempts. Please try again later (after 15 minutes, longer after repeated locks) "
+                + "or ask your team lead.")
+    }
+    var busy: String {
+        text("Der Server ist gerade ausgelastet. Bitte versuchen Sie es in einigen Sekunden erneut.",
+             "The server is busy. Please try again in a few seconds.")
     }
     var totpTitle: String { text("Bestätigungscode", "Verification code") }
     var code: String {

@@ -67,7 +67,11 @@ struct LoginRoutes: Sendable {
         let form = try await Self.form(request, limit: state.settings.maximumLoginFormBytes)
         let username = String((form[WebAuthNames.usernameField] ?? "").trimmingCharacters(in: .whitespaces).prefix(128))
         let password = form[WebAuthNames.passwordField] ?? ""
-        let keys = ["user:" + username.lowercased(), "ip:" + clientAddress(request, context)]
+        // A browser that completed a login for this name before is limited on its own; anyone else per user name
+        // and per client address. Strangers who lock the name by failing on purpose so lock out only strangers.
+        let device = state.device(request, username: username)
+        let keys = device.map { ["device:" + $0.id] }
+            ?? ["user:" + username.lowercased(), LoginRateLimit.addressKey(clientAddress(request, context))]
         if state.isLocked(keys) {
             refused()
             return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.locked),
@@ -75,7 +79,15 @@ struct LoginRoutes: Sendable {
         }
         let credentials = Account.isValidUsername(username)
             ? try await store.read { tx in try tx.loginCredentials(username: username) } : nil
-        let matches = try await state.hasher.verify(password, against: credentials?.passwordHash)
+        guard let matches = try await state.passwordChecks.run({
+            try await state.hasher.verify(password, against: credentials?.passwordHash)
+        }) else {
+            state.services.logger.warning("login", metadata: ["outcome": "refused", "reason": "busy"])
+            var response = AuthResponses.html(LoginPages.login(texts, username: username, error: texts.busy),
+                                              status: .serviceUnavailable)
+            response.headers[.retryAfter] = "5"
+            return response
+        }
         guard matches, let credentials, !credentials.account.isDisabled else {
             let locked = state.recordFailure(keys)
             try await fail(matches ? .accountDisabled : .badCredentials, actor: credentials?.account.id, locked: locked)
@@ -84,9 +96,9 @@ struct LoginRoutes: Sendable {
         }
         state.recordSuccess([keys[0]])
         let account = credentials.account
-        let previous = request.cookies[WebAuthNames.sessionCookie]?.value
-        let now = state.now
         let settings = state.settings
+        let previous = request.cookies[settings.sessionCookieName]?.value
+        let now = state.now
         let needsCode = account.hasSecondFactor || settings.requireSecondFactor
         let session = try await store.write { tx in
             if let previous { try tx.deleteWebSession(token: previous) }
@@ -101,7 +113,8 @@ struct LoginRoutes: Sendable {
         let cookie = AuthResponses.sessionCookie(session.token, secure: secure)
         guard needsCode else {
             state.services.logger.info("login", metadata: ["outcome": "succeeded"])
-            return AuthResponses.redirect(to: WebAuthNames.homePath, cookie: cookie)
+            return AuthResponses.redirect(to: WebAuthNames.homePath, cookie: cookie,
+                                          alsoSetting: [state.deviceCookie(for: account.username)])
         }
         state.services.logger.info("login", metadata: ["outcome": "password accepted"])
         let next = account.hasSecondFactor ? WebAuthNames.totpPath : WebAuthNames.enrolPath
@@ -151,7 +164,7 @@ struct LoginRoutes: Sendable {
                 try tx.recordAccess(.loginSucceeded, actor: account.id)
                 return full
             }
-            if let full { return succeeded(full, keys: key) }
+            if let full { return succeeded(full, keys: key, username: username) }
             reason = .replayedCode
         }
         let locked = state.recordFailure(key)
@@ -206,7 +219,7 @@ struct LoginRoutes: Sendable {
                 return full
             }
             state.finishEnrolment(for: account.id)
-            if let full { return succeeded(full, keys: key) }
+            if let full { return succeeded(full, keys: key, username: account.username) }
             return AuthResponses.redirect(to: WebAuthNames.totpPath)
         }
         let locked = state.recordFailure(key)
@@ -228,7 +241,7 @@ struct LoginRoutes: Sendable {
     func logout(_ request: Request, _ context: WebRequestContext) async throws -> Response {
         let cleared = AuthResponses.clearedSessionCookie(secure: secure)
         guard case .session = context.authentication, let counsellor = context.counsellor,
-            let token = request.cookies[WebAuthNames.sessionCookie]?.value
+            let token = request.cookies[state.settings.sessionCookieName]?.value
         else { return AuthResponses.redirect(to: WebAuthNames.loginPath, cookie: cleared) }
         try await store.write { tx in
             try tx.deleteWebSession(token: token)
@@ -240,11 +253,13 @@ struct LoginRoutes: Sendable {
 
     // MARK: Helpers
 
-    func succeeded(_ session: NewWebSession, keys: [String]) -> Response {
+    /// The redirect after a completed second step: the full session's cookie and a renewed device cookie.
+    func succeeded(_ session: NewWebSession, keys: [String], username: String) -> Response {
         state.recordSuccess(keys)
         state.services.logger.info("login", metadata: ["outcome": "succeeded"])
         return AuthResponses.redirect(to: WebAuthNames.homePath,
-                                      cookie: AuthResponses.sessionCookie(session.token, secure: secure))
+                                      cookie: AuthResponses.sessionCookie(session.token, secure: secure),
+                                      alsoSetting: [state.deviceCookie(for: username)])
     }
 
     /// Audits and logs a failure; with `locked`, also the lock it caused.
@@ -272,7 +287,7 @@ struct LoginRoutes: Sendable {
 
     /// The live session of the cookie whose second factor is still open, with its token.
     func pendingSession(_ request: Request) async throws -> (String, WebSession)? {
-        guard let token = request.cookies[WebAuthNames.sessionCookie]?.value, !token.isEmpty else { return nil }
+        guard let token = request.cookies[state.settings.sessionCookieName]?.value, !token.isEmpty else { return nil }
         let now = state.now
         let idle = state.settings.idleTimeout
         let session = try await store.read { tx in try tx.webSession(token: token, now: now, idleTimeout: idle) }

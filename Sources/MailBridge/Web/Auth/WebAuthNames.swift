@@ -8,8 +8,13 @@
 /// "<input type=\"hidden\" name=\"\(WebAuthNames.csrfField)\" value=\"\(csrfToken)\">"
 /// ```
 public enum WebAuthNames {
-    /// The session cookie (`HttpOnly; Secure; SameSite=Strict; Path=/`).
-    public static let sessionCookie = "mb_session"
+    /// The session cookie's name. A `Secure` cookie carries the `__Host-` prefix, so browsers accept it only from a
+    /// secure origin, with `Path=/` and without `Domain` (a sibling subdomain cannot plant or shadow it;
+    /// draft-ietf-httpbis-rfc6265bis §4.1.3.2). Without `Secure` (plain-HTTP loopback) the prefix is not allowed.
+    public static func sessionCookie(secure: Bool) -> String { secure ? "__Host-mb_session" : "mb_session" }
+    /// The name of the cookie that marks a browser in which an account has logged in before (see
+    /// ``DeviceCookie``); prefixed like ``sessionCookie(secure:)``.
+    public static func deviceCookie(secure: Bool) -> String { secure ? "__Host-mb_device" : "mb_device" }
     /// The urlencoded form field that carries the CSRF token.
     public static let csrfField = "csrf_token"
     /// The request header that carries the CSRF token (for `fetch` and multipart forms).

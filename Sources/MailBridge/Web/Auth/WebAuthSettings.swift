@@ -22,10 +22,16 @@ public struct WebAuthSettings: Sendable {
     public var requireSecondFactor = true
     /// Whether the session cookie carries `Secure` (turn off only for plain-HTTP loopback without TLS proxy).
     public var secureCookies = true
+    /// The session cookie's name under these settings (``WebAuthNames/sessionCookie(secure:)``).
+    public var sessionCookieName: String { WebAuthNames.sessionCookie(secure: secureCookies) }
+    /// The device cookie's name under these settings (``WebAuthNames/deviceCookie(secure:)``).
+    public var deviceCookieName: String { WebAuthNames.deviceCookie(secure: secureCookies) }
     /// The bcrypt cost (log2 rounds), 4…31. Production: 12. Tests may lower it.
     public var bcryptCost: UInt8 = 12
-    /// Login failures allowed per user name and per client address before a lockout.
+    /// Login failures allowed per user name, client address (IPv6: per /64) and known browser before a lockout.
     public var rateLimit = LoginRateLimit.Policy()
+    /// Password checks (bcrypt, about 0.2 s of CPU each) running at once; a login beyond it gets 503 at once.
+    public var maximumConcurrentPasswordChecks = 8
     /// A request header that holds the client address set by a trusted reverse proxy (for example
     /// `X-Real-IP`). Nil: use the connection's peer address. Set it only when every request comes through
     /// that proxy, or clients can pick their own address.

@@ -1,7 +1,9 @@
-// Security: the in-memory state of authentication shared by all requests of one router: the password hasher,
-// the login rate limiter and TOTP secrets waiting for their confirming code. Nothing here is logged.
+// Security: the in-memory state of authentication shared by all requests of one router: the password hasher and
+// the count of password checks running, the login rate limiter and TOTP secrets waiting for their confirming
+// code. Nothing here is logged.
 
 import Foundation
+import Hummingbird
 import Synchronization
 import ThreadStore
 
@@ -10,6 +12,8 @@ final class WebAuthState: Sendable {
     let services: WebServices
     let hasher: PasswordHasher
     private let limiter: Mutex<LoginRateLimit>
+    /// Password checks running or waiting for the thread pool (bounded by `maximumConcurrentPasswordChecks`).
+    let passwordChecks: AdmissionLimit
     /// Secrets shown on the enrolment page, per account, until confirmed (or 10 minutes pass).
     private let enrolments = Mutex<[AccountID: (secret: String, createdAt: Date)]>([:])
     static let enrolmentLifetime: TimeInterval = 10 * 60
@@ -20,10 +24,27 @@ final class WebAuthState: Sendable {
         hasher = PasswordHasher(cost: services.auth.bcryptCost)
         hasher.prepare()
         limiter = Mutex(LoginRateLimit(policy: services.auth.rateLimit))
+        // A flood of logins gets quick refusals instead of a queue of 0.2-second bcrypt runs that delays every
+        // login behind it.
+        passwordChecks = AdmissionLimit(limit: services.auth.maximumConcurrentPasswordChecks)
     }
 
     var settings: WebAuthSettings { services.auth }
     var now: Date { services.now() }
+
+    /// The trusted device of a login for `username`, from the request's device cookie.
+    func device(_ request: Request, username: String) -> DeviceCookie? {
+        guard let value = request.cookies[settings.deviceCookieName]?.value else { return nil }
+        let store = services.store
+        return DeviceCookie(value, username: username, now: now, mac: { store.webDeviceMAC($0) })
+    }
+
+    /// A fresh device cookie for `username` (set at every completed login).
+    func deviceCookie(for username: String) -> String {
+        let store = services.store
+        let value = DeviceCookie.issue(username: username, now: now, mac: { store.webDeviceMAC($0) })
+        return AuthResponses.deviceCookie(value, secure: settings.secureCookies, maxAge: DeviceCookie.lifetime)
+    }
 
     func isLocked(_ keys: [String]) -> Bool {
         let now = self.now
