@@ -15,11 +15,12 @@ import Darwin
 
 extension ThreadStore {
     /// Deletes a thread for good: its data key, messages, attachments and outbox items; then truncates the WAL.
-    /// The audit log records the deletion (thread ID, time and `actor`, the counsellor who did it; nothing else).
+    /// The audit log records the deletion (thread ID, time, `actor`, the counsellor who did it, and `channel`, how;
+    /// nothing else).
     /// - Throws: ``ThreadStoreError/threadNotFound``; ``ThreadStoreError/checkpointIncomplete`` if readers kept
     ///   the WAL busy (the deletion itself is committed; call ``checkpoint()`` again).
-    public func deleteThread(_ id: ThreadID, actor: AccountID? = nil) async throws {
-        try await write { tx in
+    public func deleteThread(_ id: ThreadID, actor: AccountID? = nil, via channel: AuditChannel? = nil) async throws {
+        try await write(via: channel) { tx in
             try tx.requireThread(id)
             try tx.shred(id, event: .threadDeleted, actor: actor)
         }
@@ -131,7 +132,8 @@ extension WriteTransaction {
         try db.cachedStatement(sql: "DELETE FROM message WHERE thread_id = ?").execute(arguments: [id])
         try db.cachedStatement(sql: "DELETE FROM outbox WHERE thread_id = ?").execute(arguments: [id])
         try db.cachedStatement(sql: "DELETE FROM thread WHERE id = ?").execute(arguments: [id])
-        try AuditLog.append(db, at: now, event: event, thread: thread, actor: actor)
+        try AuditLog.append(db, at: now, event: event, thread: thread, actor: actor,
+                            channel: context.auditChannel)
     }
 
     func expiredThreads(policy: RetentionPolicy, now: Date, limit: Int) throws -> [ThreadID] {

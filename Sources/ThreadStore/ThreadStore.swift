@@ -142,7 +142,16 @@ public final class ThreadStore: Sendable {
     /// Runs `body` in a write transaction. Everything `body` does commits together or not at all (an error
     /// thrown by `body` rolls back). Returns after the commit is durable (`synchronous=FULL`).
     public func write<T: Sendable>(_ body: @escaping @Sendable (WriteTransaction) throws -> T) async throws -> T {
-        let context = TransactionContext(keys: keys, configuration: configuration)
+        try await write(via: nil, body)
+    }
+
+    /// Runs `body` in a write transaction like ``write(_:)``; every audit row of an account's action in it
+    /// (``WriteTransaction/recordAccess(_:actor:thread:itemID:count:)`` and the account changes) records
+    /// `channel`: through which door the action came.
+    public func write<T: Sendable>(
+        via channel: AuditChannel?, _ body: @escaping @Sendable (WriteTransaction) throws -> T
+    ) async throws -> T {
+        let context = TransactionContext(keys: keys, configuration: configuration, auditChannel: channel)
         return try await mappingDatabaseErrors {
             try await pool.write { db in try body(WriteTransaction(db: db, context: context)) }
         }
@@ -199,6 +208,8 @@ public final class ThreadStore: Sendable {
 struct TransactionContext: Sendable {
     let keys: DerivedKeys
     let configuration: ThreadStore.Configuration
+    /// Recorded with every audit row of an account's action written in this transaction.
+    var auditChannel: AuditChannel?
 }
 
 extension Date {

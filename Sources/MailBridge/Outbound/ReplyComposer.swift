@@ -39,10 +39,11 @@ public struct ReplyComposer: Sendable {
     }
 
     /// Queues `text` as the reply in `thread`. `counsellor` is an optional display label kept out of the mail
-    /// and the logs. `actor` (the web inbox's account) is written to the audit log with
-    /// ``AuditEvent/replyQueued`` and the state change, in the same transaction as the reply.
+    /// and the logs. `actor` (the web inbox's account) and `channel` (browser, API token or command line) are
+    /// written to the audit log with ``AuditEvent/replyQueued`` and the state change, in the same transaction as
+    /// the reply.
     public func queueReply(thread: ThreadID, text: String, counsellor: String?,
-                           actor: AccountID? = nil) async throws -> ReplyOutcome {
+                           actor: AccountID? = nil, via channel: AuditChannel? = nil) async throws -> ReplyOutcome {
         guard !text.isEmpty, text.utf8.count <= Self.maximumTextBytes else { throw ReplyError(.invalidText) }
         let opened = try await store.read { try $0.openThread(thread) }
         guard let mailbox = mailboxes.first(where: { $0.field == opened.summary.field }) else {
@@ -86,7 +87,8 @@ public struct ReplyComposer: Sendable {
             let item = NewOutboxItem(thread: thread, kind: .notification, recipient: recipient,
                                      payload: notice.bytes, notBefore: time)
             let code = (ReplyOutcome.KeyProblem.allCases.firstIndex(of: problem) ?? 0) + 1
-            let (row, message) = try await commit(stored, item, thread: thread, actor: actor, keyUnusable: code)
+            let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel,
+                                                  keyUnusable: code)
             outcome = .keyUnusable(problem, notice: row, stored: message)
         } else {
             // The mailbox's Autocrypt header is made once at start; export only where a caller built none.
@@ -100,7 +102,7 @@ public struct ReplyComposer: Sendable {
                 payload: try ArmoredMessage(ciphertext), autocrypt: autocrypt, inReplyTo: inReplyTo))
             let item = NewOutboxItem(thread: thread, kind: .counsellorReply, recipient: recipient,
                                      payload: mail.bytes, notBefore: time)
-            let (row, message) = try await commit(stored, item, thread: thread, actor: actor)
+            let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel)
             outcome = .queued(row, message)
         }
         logger.info("counsellor reply queued", metadata: ["outcome": "\(outcome)"])
@@ -117,9 +119,10 @@ public struct ReplyComposer: Sendable {
     }
 
     private func commit(_ message: NewMessage, _ item: NewOutboxItem, thread: ThreadID, actor: AccountID?,
-                        keyUnusable: Int? = nil) async throws -> (OutboxItemID, StoredMessageID)
+                        channel: AuditChannel?, keyUnusable: Int? = nil) async throws
+        -> (OutboxItemID, StoredMessageID)
     {
-        try await store.write { tx in
+        try await store.write(via: channel) { tx in
             guard case .stored(_, let stored, _) = try tx.importMessage(message, into: .thread(thread)) else {
                 throw ThreadStoreError.invalidValue  // a fresh Message-ID cannot be a duplicate
             }
@@ -127,7 +130,7 @@ public struct ReplyComposer: Sendable {
             if let keyUnusable { try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable) }
             // A counsellor answered; waiting for the client.
             try tx.setState(.awaitingClient, of: thread, actor: actor)
-            if let actor {
+            if actor != nil || channel != nil {
                 try tx.recordAccess(.replyQueued, actor: actor, thread: thread, itemID: stored.unredactedDescription)
             }
             return (row, stored)

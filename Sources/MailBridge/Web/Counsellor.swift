@@ -19,11 +19,14 @@ public struct Counsellor: Hashable, Sendable, CustomStringConvertible {
     public var fields: Set<CounsellingField>
     /// The interface language.
     public var language: InterfaceLanguage
+    /// How this request was authenticated, for the audit log: a browser session or an API token (by its ID).
+    public var channel: AuditChannel
 
     /// Creates an identity.
     public init(id: AccountID, username: String, displayName: String, role: CounsellorRole,
-                fields: Set<CounsellingField>, language: InterfaceLanguage) {
+                fields: Set<CounsellingField>, language: InterfaceLanguage, channel: AuditChannel = .browser) {
         self.id = id
+        self.channel = channel
         self.username = username
         self.displayName = displayName
         self.role = role

@@ -93,13 +93,19 @@ enum AuditLog {
         thread: ThreadID? = nil,
         itemID: String? = nil,
         count: Int? = nil,
-        actor: AccountID? = nil
+        actor: AccountID? = nil,
+        channel: AuditChannel? = nil
     ) throws {
+        var tokenID: String?
+        if case .apiToken(let id) = channel { tokenID = id.unredactedDescription }
         try db.cachedStatement(
-            sql: "INSERT INTO audit (at, event, thread_id, item_id, count, actor_id) VALUES (?, ?, ?, ?, ?, ?)"
+            sql: """
+                INSERT INTO audit (at, event, thread_id, item_id, count, actor_id, channel, token_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
         ).execute(arguments: [
             at.storeMilliseconds, event.rawValue, thread?.unredactedDescription, itemID, count,
-            actor?.unredactedDescription,
+            actor?.unredactedDescription, channel?.code, tokenID,
         ])
     }
 }

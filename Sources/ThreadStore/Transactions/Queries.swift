@@ -263,15 +263,37 @@ enum Queries {
     }
 
     static func auditEntries(_ db: Database, after sequence: Int64, limit: Int) throws -> [AuditEntry] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT id, at, event, thread_id, item_id, count, actor_id FROM audit WHERE id > ? ORDER BY id
-                    LIMIT ?
-                    """
-            ),
-            arguments: [sequence, limit]
-        ).map { row in
+        try auditRows(
+            db, sql: "\(auditColumns) FROM audit WHERE id > ? ORDER BY id LIMIT ?", arguments: [sequence, limit])
+    }
+
+    static let auditColumns = "SELECT id, at, event, thread_id, item_id, count, actor_id, channel, token_id"
+
+    /// The newest `limit` rows matching `filter`, oldest first (each filter column has an index).
+    static func latestAuditEntries(_ db: Database, _ filter: AuditFilter, limit: Int) throws -> [AuditEntry] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let thread = filter.thread {
+            conditions.append("thread_id = ?")
+            _ = arguments.append(contentsOf: [thread.unredactedDescription])
+        }
+        if let actor = filter.actor {
+            conditions.append("actor_id = ?")
+            _ = arguments.append(contentsOf: [actor.unredactedDescription])
+        }
+        if let since = filter.since {
+            conditions.append("at >= ?")
+            _ = arguments.append(contentsOf: [since.storeMilliseconds])
+        }
+        _ = arguments.append(contentsOf: [limit])
+        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let sql = "\(auditColumns) FROM audit \(condition) ORDER BY id DESC LIMIT ?"
+        return try auditRows(db, sql: sql, arguments: arguments).reversed()
+    }
+
+    private static func auditRows(_ db: Database, sql: String, arguments: StatementArguments) throws -> [AuditEntry] {
+        // At most eight distinct statements (the filter combinations), so caching them is bounded.
+        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             guard let event = AuditEvent(rawValue: row["event"]) else { throw ThreadStoreError.databaseCorrupt }
             var thread: ThreadID?
             if let text = row["thread_id"] as String? { thread = try ThreadID(text) }
@@ -284,7 +306,8 @@ enum Queries {
                 thread: thread,
                 itemID: row["item_id"],
                 count: row["count"],
-                actor: actor
+                actor: actor,
+                channel: (row["channel"] as Int?).flatMap { AuditChannel(code: $0, tokenID: row["token_id"]) }
             )
         }
     }

@@ -47,17 +47,21 @@ extension ReadTransaction {
     }
 
     /// The account an API token acts as, or nil if the token is unknown or revoked or the account is disabled.
-    public func apiTokenAccount(token: String) throws -> Account? {
+    public func apiTokenAccount(token: String) throws -> Account? { try apiTokenCredential(token: token)?.account }
+
+    /// Like ``apiTokenAccount(token:)``, with the ID of the token (for the audit log's channel).
+    public func apiTokenCredential(token: String) throws -> (account: Account, tokenID: APITokenID)? {
         guard token.hasPrefix("mbt_"), token.utf8.count == 68 else { return nil }
         guard
-            let id = try String.fetchOne(
+            let row = try Row.fetchOne(
                 db.cachedStatement(sql: """
-                    SELECT t.account_id FROM api_token t JOIN account a ON a.id = t.account_id
+                    SELECT t.id, t.account_id FROM api_token t JOIN account a ON a.id = t.account_id
                     WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled = 0
                     """),
-                arguments: [AccountRows.tokenHash(token)])
+                arguments: [AccountRows.tokenHash(token)]),
+            let account = try AccountRows.find(db, id: try AccountID(row["account_id"] as String))
         else { return nil }
-        return try AccountRows.find(db, id: try AccountID(id))
+        return (account, try APITokenID(row["id"] as String))
     }
 
     /// Every API token (revoked ones too), oldest first, without secrets.

@@ -67,6 +67,11 @@ public struct ReadTransaction {
     public func auditEntries(after sequence: Int64 = 0, limit: Int = 500) throws -> [AuditEntry] {
         try Queries.auditEntries(db, after: sequence, limit: limit)
     }
+
+    /// The newest `limit` (at most 10 000) audit entries matching `filter`, oldest first.
+    public func latestAuditEntries(_ filter: AuditFilter, limit: Int) throws -> [AuditEntry] {
+        try Queries.latestAuditEntries(db, filter, limit: min(max(limit, 0), 10_000))
+    }
 }
 
 @available(*, unavailable)

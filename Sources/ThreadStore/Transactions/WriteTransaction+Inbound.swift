@@ -27,6 +27,7 @@ extension WriteTransaction {
         guard event.rawValue >= AuditEvent.threadViewed.rawValue || event == .threadDeleted
             || event == .threadStateChanged
         else { throw ThreadStoreError(.invalidValue) }
-        try AuditLog.append(db, at: now, event: event, thread: thread, itemID: itemID, count: count, actor: actor)
+        try AuditLog.append(db, at: now, event: event, thread: thread, itemID: itemID, count: count, actor: actor,
+                            channel: context.auditChannel)
     }
 }

@@ -50,7 +50,7 @@ public struct WriteTransaction {
         ])
         if db.changesCount == 0 { throw ThreadStoreError.threadNotFound }
         try AuditLog.append(db, at: now, event: .threadStateChanged, thread: thread, count: state.rawValue,
-                            actor: actor)
+                            actor: actor, channel: context.auditChannel)
     }
 
     /// Atomically decides whether a redirect reply may go to a sender and, if so, records it: returns `true` and

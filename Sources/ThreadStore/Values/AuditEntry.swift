@@ -77,6 +77,62 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case accountEnabled = 35
 }
 
+/// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.
+public struct AuditFilter: Hashable, Sendable {
+    /// Only entries about this thread.
+    public var thread: ThreadID?
+    /// Only entries of this acting account.
+    public var actor: AccountID?
+    /// Only entries at or after this time.
+    public var since: Date?
+
+    /// A filter; with no arguments it matches every entry.
+    public init(thread: ThreadID? = nil, actor: AccountID? = nil, since: Date? = nil) {
+        self.thread = thread
+        self.actor = actor
+        self.since = since
+    }
+}
+
+/// How an audited action reached the store.
+public enum AuditChannel: Hashable, Sendable, CustomStringConvertible {
+    /// A browser session of the web inbox (login pages included).
+    case browser
+    /// The JSON API with the bearer token of this ID (see `mailbridge tokens list`).
+    case apiToken(APITokenID)
+    /// The server's command line (`mailbridge users`, `tokens`, `reply`).
+    case commandLine
+
+    /// The stored code (column `audit.channel`).
+    var code: Int {
+        switch self {
+        case .browser: 1
+        case .apiToken: 2
+        case .commandLine: 3
+        }
+    }
+
+    /// The channel of a stored code and token ID; nil for an unknown code or an API row without a valid token ID.
+    init?(code: Int, tokenID: String?) {
+        switch code {
+        case 1: self = .browser
+        case 2:
+            guard let tokenID, let id = try? APITokenID(tokenID) else { return nil }
+            self = .apiToken(id)
+        case 3: self = .commandLine
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .browser: "browser"
+        case .apiToken(let id): "api-token(\(id))"
+        case .commandLine: "command-line"
+        }
+    }
+}
+
 /// One audit log row: when, what, which IDs, and a count. Never content, addresses or key material.
 public struct AuditEntry: Hashable, Sendable, CustomStringConvertible {
     /// Monotonic row number.
@@ -93,6 +149,9 @@ public struct AuditEntry: Hashable, Sendable, CustomStringConvertible {
     public var count: Int?
     /// The account that acted (web inbox, API, CLI `users`), if any.
     public var actor: AccountID?
+    /// Through which door the action came (browser, API token, command line); nil for the gateway's own entries
+    /// and rows written before schema v7.
+    public var channel: AuditChannel?
 
     public var description: String { "AuditEntry(#\(sequence), \(event))" }
 }

@@ -90,6 +90,16 @@ import ThreadStore
         #expect(!queue.output.contains(Self.clientAddress) && !queue.output.contains(canary))
         let queueText = await run { try await QueueAdmin.list($0, json: false) }
         #expect(queueText.output.contains("counsellorReply  pending  attempts: 0"))
+        // Each `thread show` is audited as an export and the reply as queued, from the command line; the audit
+        // printout names the thread, never content.
+        let audited = await run {
+            try await AuditAdmin.list($0, thread: thread.unredactedDescription, account: nil, since: nil, limit: 100,
+                                      json: false)
+        }
+        let auditLines = audited.output.split(separator: "\n")
+        #expect(auditLines.filter { $0.contains("threadExported  via: command-line") }.count == 3)
+        #expect(auditLines.contains { $0.contains("replyQueued  via: command-line") })
+        #expect(!audited.output.contains(canary) && !audited.output.contains(Self.clientAddress))
         #expect(await run {
             try await ThreadsAdmin.reply($0, id: thread.unredactedDescription, textFile: folder.path + "/none",
                                          logger: logger)

@@ -104,5 +104,21 @@ import ThreadStore
             return AdminResult(output: events.map { "\($0)" }.joined(separator: ","))
         }
         #expect(audit.output == "accountCreated,accountCreated,accountFieldsChanged,apiTokenCreated,apiTokenRevoked,accountReset,accountDisabled,accountEnabled")
+
+        // `mailbridge audit` prints the same log, every entry marked as coming from the command line.
+        let printed = try await run(["audit", "--json"] + c)
+        #expect(printed.status == 0, "\(printed.output)")
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(printed.output.utf8)) as? [[String: Any]])
+        #expect(entries.map { $0["event"] as? String }.compactMap { $0 }.joined(separator: ",") == audit.output)
+        #expect(entries.allSatisfy { $0["channel"] as? String == "command-line" && $0["account"] == nil })
+        let lastTwo = try await run(["audit", "--limit", "2"] + c)
+        #expect(lastTwo.output.split(separator: "\n").map { $0.contains("via: command-line") } == [true, true])
+        #expect(lastTwo.output.contains("accountDisabled") && lastTwo.output.contains("accountEnabled"))
+        #expect(try await run(["audit", "--since", "2999-01-01"] + c).output.contains("no audit entries"))
+        #expect(try await run(["audit", "--since", "gestern"] + c).status == 2)
+        #expect(try await run(["audit", "--limit", "0"] + c).status == 2)
+        #expect(try await run(["audit", "--thread", "xyz"] + c).status == 2)
+        #expect(try await run(["audit", "--account", "nobody"] + c).status == 1)
+        #expect(try await run(["audit", "--account", "anna"] + c).output.contains("no audit entries"))
     }
 }

@@ -99,6 +99,9 @@ import ThreadStore
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == me.id }
         #expect(audit.map(\.event) == [.threadExported, .threadStateChanged, .replyQueued, .threadStateChanged,
                                        .threadAssigned])
+        // Each entry names the token that was used (not just "the API").
+        let token = try #require(try await harness.store.read { try $0.apiTokens() }.first { $0.username == "berater" })
+        #expect(audit.allSatisfy { $0.channel == .apiToken(token.id) })
         #expect(!(try await harness.auditTableDump()).contains(canary))
         await harness.pipe.close()
     }

@@ -156,7 +156,7 @@ import ThreadStore
         let actor = harness.counsellor("berater").id
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == actor }
         #expect(audit.map(\.event) == [.threadViewed, .attachmentDownloaded, .threadExported])
-        #expect(audit.allSatisfy { $0.thread == thread })
+        #expect(audit.allSatisfy { $0.thread == thread && $0.channel == .browser })
         #expect(!(try await harness.auditTableDump()).contains(canary))
         for line in harness.pipe.logs.all { #expect(!line.contains(canary), "canary in a log line") }
         await harness.pipe.close()

@@ -43,7 +43,7 @@ import ThreadStore
             #expect(try await browser.get("/login").status == .seeOther)
         }
         let audit = try await harness.audit()
-        #expect(audit.last?.event == .loginSucceeded && audit.last?.actor == id)
+        #expect(audit.last?.event == .loginSucceeded && audit.last?.actor == id && audit.last?.channel == .browser)
         try await Self.expectNoSecrets(harness)
     }
 

@@ -57,10 +57,15 @@ public enum ThreadsAdmin {
     }
 
     /// The decrypted messages of one thread, oldest first (bodies as the decrypted MIME text). This is the one
-    /// command that prints content: it is for the administrator on the server.
+    /// command that prints content: it is for the administrator on the server. The read is audited as an export
+    /// from the command line (``AuditEvent/threadExported``, no account) in the same transaction.
     public static func show(_ installation: OpenedInstallation, id: String, json: Bool) async throws -> AdminResult {
         let thread = try threadID(id)
-        let opened = try await installation.store.read { try $0.openThread(thread) }
+        let opened = try await installation.store.write(via: .commandLine) { tx in
+            let opened = try tx.openThread(thread)
+            try tx.recordAccess(.threadExported, actor: nil, thread: thread)
+            return opened
+        }
         let messages = opened.messages.map {
             ShownMessage(id: $0.id.unredactedDescription, direction: "\($0.direction)", date: $0.receivedAt,
                          subject: $0.subject, signature: "\($0.verdict)", attachments: $0.attachments.map(\.name),
@@ -86,7 +91,7 @@ public enum ThreadsAdmin {
             let text = String(data: data, encoding: .utf8), !text.isEmpty
         else { throw AdminUsageError("--text-file must be a readable, non-empty UTF-8 file of at most 1 MiB") }
         let outcome = try await installation.replyComposer(logger: logger)
-            .queueReply(thread: thread, text: text, counsellor: nil)
+            .queueReply(thread: thread, text: text, counsellor: nil, via: .commandLine)
         switch outcome {
         case .queued(let item, _):
             return AdminResult(output: "queued the encrypted reply (outbox item \(item.unredactedDescription))")

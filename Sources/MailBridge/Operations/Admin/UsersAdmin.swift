@@ -100,7 +100,7 @@ public enum UsersAdmin {
                              fields: fieldSet, passwordHash: hash)
         let id: AccountID
         do {
-            id = try await installation.store.write { tx in try tx.createAccount(new, actor: nil) }
+            id = try await installation.store.write(via: .commandLine) { tx in try tx.createAccount(new, actor: nil) }
         } catch let error as ThreadStoreError where error == .accountExists {
             throw AdminFailure("an account with this user name exists already (names ignore case)")
         }
@@ -131,14 +131,14 @@ public enum UsersAdmin {
     /// Disables an account; its sessions end and its API tokens stop working.
     public static func disable(_ installation: OpenedInstallation, username: String) async throws -> AdminResult {
         let account = try await account(named: username, in: installation)
-        try await installation.store.write { tx in try tx.disableAccount(account.id, actor: nil) }
+        try await installation.store.write(via: .commandLine) { tx in try tx.disableAccount(account.id, actor: nil) }
         return AdminResult(output: "disabled account \(account.id.unredactedDescription); its sessions ended")
     }
 
     /// Enables a disabled account again.
     public static func enable(_ installation: OpenedInstallation, username: String) async throws -> AdminResult {
         let account = try await account(named: username, in: installation)
-        try await installation.store.write { tx in try tx.enableAccount(account.id, actor: nil) }
+        try await installation.store.write(via: .commandLine) { tx in try tx.enableAccount(account.id, actor: nil) }
         return AdminResult(output: "enabled account \(account.id.unredactedDescription)")
     }
 
@@ -151,7 +151,7 @@ public enum UsersAdmin {
             throw AdminUsageError("a counsellor needs at least one --field")
         }
         let fieldSet = try Self.fields(fields, installation: installation)
-        try await installation.store.write { tx in try tx.setFields(fieldSet, of: account.id, actor: nil) }
+        try await installation.store.write(via: .commandLine) { tx in try tx.setFields(fieldSet, of: account.id, actor: nil) }
         return AdminResult(output: "account \(account.id.unredactedDescription) now works in: "
                            + (fieldSet.isEmpty ? "-" : fieldSet.map(\.rawValue).sorted().joined(separator: ", ")))
     }
@@ -164,7 +164,7 @@ public enum UsersAdmin {
         let account = try await account(named: username, in: installation)
         let (password, generated) = try Self.password(password)
         let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
-        try await installation.store.write { tx in
+        try await installation.store.write(via: .commandLine) { tx in
             try tx.resetPassword(of: account.id, passwordHash: hash, actor: nil)
         }
         var output = "reset account \(account.id.unredactedDescription): second factor removed (enrol again at the "
@@ -193,7 +193,7 @@ public enum TokensAdmin {
         guard !label.isEmpty, label.count <= 64, !label.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
             throw AdminUsageError("--label must be 1 to 64 characters without control characters")
         }
-        let token = try await installation.store.write { tx in
+        let token = try await installation.store.write(via: .commandLine) { tx in
             try tx.createAPIToken(for: account.id, label: label, actor: nil)
         }
         return AdminResult(output: "created API token \(token.id.unredactedDescription)\n"
@@ -219,7 +219,7 @@ public enum TokensAdmin {
     public static func revoke(_ installation: OpenedInstallation, id: String) async throws -> AdminResult {
         guard let tokenID = try? APITokenID(id) else { throw AdminUsageError("the token ID must be 32 hex characters") }
         do {
-            try await installation.store.write { tx in try tx.revokeAPIToken(tokenID, actor: nil) }
+            try await installation.store.write(via: .commandLine) { tx in try tx.revokeAPIToken(tokenID, actor: nil) }
         } catch let error as ThreadStoreError where error == .apiTokenNotFound {
             throw AdminFailure("no API token with this ID exists")
         }

@@ -13,9 +13,9 @@ public import ThreadStore
 
 extension Counsellor {
     /// The identity of a stored account (for the middleware, and for routes that act for another account).
-    public init(_ account: Account) {
+    public init(_ account: Account, channel: AuditChannel = .browser) {
         self.init(id: account.id, username: account.username, displayName: account.displayName, role: account.role,
-                  fields: account.fields, language: account.language)
+                  fields: account.fields, language: account.language, channel: channel)
     }
 }
 
@@ -40,12 +40,13 @@ struct APITokenMiddleware: RouterMiddleware {
             return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
         }
         let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
-        guard let account = try await state.services.store.read({ tx in try tx.apiTokenAccount(token: token) }) else {
+        guard let credential = try await state.services.store.read({ tx in try tx.apiTokenCredential(token: token) })
+        else {
             state.services.logger.info("api token refused", metadata: ["outcome": "unknown"])
             return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
         }
         var context = context
-        context.counsellor = Counsellor(account)
+        context.counsellor = Counsellor(credential.account, channel: .apiToken(credential.tokenID))
         context.authentication = .apiToken
         return try await next(request, context)
     }

@@ -100,7 +100,7 @@ struct LoginRoutes: Sendable {
         let previous = request.cookies[settings.sessionCookieName]?.value
         let now = state.now
         let needsCode = account.hasSecondFactor || settings.requireSecondFactor
-        let session = try await store.write { tx in
+        let session = try await store.write(via: .browser) { tx in
             if let previous { try tx.deleteWebSession(token: previous) }
             // Keeps the session table small without a timer: ended sessions go at every successful password.
             try tx.purgeExpiredWebSessions(now: now, idleTimeout: settings.idleTimeout)
@@ -156,7 +156,7 @@ struct LoginRoutes: Sendable {
         var reason = LoginFailureReason.badCode
         if let step = TOTPAuthenticator.verify(code: form[WebAuthNames.codeField] ?? "", secret: secret, at: now) {
             let settings = state.settings
-            let full = try await store.write { tx -> NewWebSession? in
+            let full = try await store.write(via: .browser) { tx -> NewWebSession? in
                 guard try tx.acceptTOTPStep(step, for: account.id) else { return nil }
                 try tx.deleteWebSession(token: token)
                 let full = try tx.createWebSession(for: account.id, secondFactorDone: true, now: now,
@@ -209,7 +209,7 @@ struct LoginRoutes: Sendable {
         let now = state.now
         if let step = TOTPAuthenticator.verify(code: form[WebAuthNames.codeField] ?? "", secret: secret, at: now) {
             let settings = state.settings
-            let full = try await store.write { tx -> NewWebSession? in
+            let full = try await store.write(via: .browser) { tx -> NewWebSession? in
                 guard try tx.account(account.id)?.hasSecondFactor == false else { return nil }
                 try tx.enrolSecondFactor(secret: secret, acceptedStep: step, for: account.id)
                 try tx.deleteWebSession(token: token)
@@ -243,7 +243,7 @@ struct LoginRoutes: Sendable {
         guard case .session = context.authentication, let counsellor = context.counsellor,
             let token = request.cookies[state.settings.sessionCookieName]?.value
         else { return AuthResponses.redirect(to: WebAuthNames.loginPath, cookie: cleared) }
-        try await store.write { tx in
+        try await store.write(via: .browser) { tx in
             try tx.deleteWebSession(token: token)
             try tx.recordAccess(.loggedOut, actor: counsellor.id, count: LogoutReason.logout)
         }
@@ -270,7 +270,7 @@ struct LoginRoutes: Sendable {
                 "outcome": "locked", "reason": "\(LoginFailureReason.rateLimited.rawValue)",
             ])
         }
-        try await store.write { tx in
+        try await store.write(via: .browser) { tx in
             try tx.recordAccess(.loginFailed, actor: actor, count: reason.rawValue)
             if locked {
                 try tx.recordAccess(.loginFailed, actor: actor, count: LoginFailureReason.rateLimited.rawValue)

@@ -57,7 +57,7 @@ public struct CounsellorInbox: Sendable {
     /// `threadExported` for the API): marks it read, ends "new", audits, then decrypts — one transaction.
     public func open(_ id: ThreadID, for counsellor: Counsellor,
                      event: AuditEvent = .threadViewed) async throws -> InboxThreadView {
-        try await services.store.write { tx in
+        try await services.store.write(via: counsellor.channel) { tx in
             try Self.requireAccess(tx.reader, id, counsellor)
             let view = try tx.reader.openInboxThread(id)
             try tx.recordThreadRead(id, actor: counsellor.id, event: event)
@@ -73,7 +73,7 @@ public struct CounsellorInbox: Sendable {
     /// Decrypts one attachment and audits the download.
     public func attachment(_ id: ThreadID, message: StoredMessageID, position: Int,
                            for counsellor: Counsellor) async throws -> StoredAttachment {
-        try await services.store.write { tx in
+        try await services.store.write(via: counsellor.channel) { tx in
             try Self.requireAccess(tx.reader, id, counsellor)
             let attachment: StoredAttachment
             do {
@@ -90,7 +90,7 @@ public struct CounsellorInbox: Sendable {
     /// The octets of a body part the inbox does not display (e.g. HTML), audited as an export of that part.
     public func withheldPart(_ id: ThreadID, message: StoredMessageID, index: Int,
                              for counsellor: Counsellor) async throws -> [UInt8] {
-        try await services.store.write { tx in
+        try await services.store.write(via: counsellor.channel) { tx in
             try Self.requireAccess(tx.reader, id, counsellor)
             let body: [UInt8]
             do {
@@ -112,7 +112,7 @@ public struct CounsellorInbox: Sendable {
         guard !text.isEmpty, text.utf8.count <= ReplyComposer.maximumTextBytes else { throw Failure(.invalid) }
         do {
             return try await services.replies.queueReply(thread: id, text: text, counsellor: nil,
-                                                         actor: counsellor.id)
+                                                         actor: counsellor.id, via: counsellor.channel)
         } catch let error as ThreadStoreError where error.code == .threadNotFound {
             throw Failure(.notFound)  // deleted between the check and the reply
         } catch let error as ReplyError where error.code == .invalidText {
@@ -124,7 +124,7 @@ public struct CounsellorInbox: Sendable {
     public func setState(_ state: ThreadState, of id: ThreadID, for counsellor: Counsellor) async throws
         -> InboxThread
     {
-        try await services.store.write { tx in
+        try await services.store.write(via: counsellor.channel) { tx in
             try Self.requireAccess(tx.reader, id, counsellor)
             try tx.setState(state, of: id, actor: counsellor.id)
             guard let thread = try tx.reader.inboxThread(id) else { throw Failure(.notFound) }
@@ -138,7 +138,7 @@ public struct CounsellorInbox: Sendable {
         -> InboxThread
     {
         if let account, account != counsellor.id, counsellor.role != .teamLead { throw Failure(.forbidden) }
-        return try await services.store.write { tx in
+        return try await services.store.write(via: counsellor.channel) { tx in
             let thread = try Self.requireAccess(tx.reader, id, counsellor)
             if let account {
                 guard let target = try tx.reader.account(account), !target.isDisabled,
@@ -166,7 +166,7 @@ public struct CounsellorInbox: Sendable {
 
     /// Confirms a client key change on the newer thread (audited).
     public func confirmKeyChange(_ id: ThreadID, for counsellor: Counsellor) async throws {
-        try await services.store.write { tx in
+        try await services.store.write(via: counsellor.channel) { tx in
             try Self.requireAccess(tx.reader, id, counsellor)
             do {
                 try tx.confirmClientKeyChange(of: id, actor: counsellor.id)
@@ -181,7 +181,7 @@ public struct CounsellorInbox: Sendable {
         _ = try await summary(id, for: counsellor)
         guard counsellor.role == .teamLead else { throw Failure(.forbidden) }
         do {
-            try await services.store.deleteThread(id, actor: counsellor.id)
+            try await services.store.deleteThread(id, actor: counsellor.id, via: counsellor.channel)
         } catch let error as ThreadStoreError where error.code == .threadNotFound {
             throw Failure(.notFound)
         }
