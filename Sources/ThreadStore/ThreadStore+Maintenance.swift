@@ -27,6 +27,15 @@ extension ThreadStore {
         try await checkpointAfterShredding()
     }
 
+    /// Deletes an account (``WriteTransaction/deleteAccount(_:actor:)``), then truncates the WAL so its name and
+    /// hashes are gone from the files (`secure_delete` zeroes the freed database space).
+    /// - Throws: ``ThreadStoreError/accountNotFound``; ``ThreadStoreError/checkpointIncomplete`` as for
+    ///   ``deleteThread(_:actor:via:)``.
+    public func deleteAccount(_ id: AccountID, actor: AccountID? = nil, via channel: AuditChannel? = nil) async throws {
+        try await write(via: channel) { tx in try tx.deleteAccount(id, actor: actor) }
+        try await checkpointAfterShredding()
+    }
+
     /// Applies a retention policy at time `now`: deletes threads whose last activity is older than their field's
     /// limit (in batches, each its own transaction), forgets old replay hashes, rate-limit entries and failed
     /// thread-less outbox items, prunes old audit entries, then truncates the WAL.

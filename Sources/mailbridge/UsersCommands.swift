@@ -18,7 +18,7 @@ struct Users: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage counsellor accounts of the web inbox.",
         subcommands: [UsersAdd.self, UsersList.self, UsersFields.self, UsersDisable.self, UsersEnable.self,
-                      UsersReset.self])
+                      UsersReset.self, UsersDelete.self])
 }
 
 struct UsersAdd: AsyncParsableCommand {
@@ -108,6 +108,21 @@ struct UsersReset: AsyncParsableCommand {
         let password = passwordStdin ? try passwordFromStandardInput() : nil
         try await options.run { installation, _ in
             try await UsersAdmin.reset(installation, username: name, password: password)
+        }
+    }
+}
+
+struct UsersDelete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete an account for good: its name, password, second factor, sessions "
+            + "and API tokens. Its threads stay; the audit log keeps its opaque ID.", discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The login name.") var name: String
+    @Flag(help: "Confirm: this cannot be undone.") var yes = false
+
+    func run() async throws {
+        try await options.run { installation, _ in
+            try await UsersAdmin.delete(installation, username: name, confirmed: yes)
         }
     }
 }

@@ -80,6 +80,50 @@ import Testing
         #expect(audit.dropFirst().allSatisfy { $0.actor == lead })
     }
 
+    @Test func deleteRemovesTheAccountEverywhereAndLeavesThreads() async throws {
+        let fixture = try StoreFixture()
+        defer { fixture.cleanUp() }
+        let store = try fixture.open()
+        let now = fixture.clock.now
+        let name = "verena.loeschbar"
+        let display = "Verena Löschbar-Beispiel"
+        let thread = try #require(try await store.write { tx in
+            try tx.importMessage(Sample.message("a", at: now), into: .client(Sample.identity()))
+        }.storedThread)
+        let (id, session, token) = try await store.write { tx in
+            let id = try tx.createAccount(
+                NewAccount(username: name, displayName: display, role: .counsellor, language: .german,
+                           fields: [Sample.field], passwordHash: Self.hash), actor: nil)
+            try tx.assign(thread, to: id, actor: id)
+            return (id, try tx.createWebSession(for: id, secondFactorDone: true, now: now, lifetime: 3600),
+                    try tx.createAPIToken(for: id, label: "platform", actor: nil))
+        }
+        try await store.checkpoint()
+        #expect(fixture.filesContain(Data(display.utf8)))
+        try await store.deleteAccount(id, via: .commandLine)
+        #expect(try await store.read { tx in try tx.account(id) } == nil)
+        #expect(try await store.read { tx in try tx.account(named: name) } == nil)
+        #expect(try await store.read { tx in try tx.webSession(token: session.token, now: now, idleTimeout: 60) } == nil)
+        #expect(try await store.read { tx in try tx.apiTokenAccount(token: token.token) } == nil)
+        #expect(try await store.read { tx in try tx.apiTokens() }.isEmpty)
+        // The thread stays, unassigned; the name is gone from the database file and the WAL.
+        #expect(try await store.read { try $0.inboxThread(thread) }?.assignedTo == nil)
+        #expect(fixture.filesContain(Data(display.utf8)) == false)
+        #expect(fixture.filesContain(Data(name.utf8)) == false)
+        // The audit log keeps the opaque ID: as the actor of the earlier assignment and in the deletion entry.
+        let audit = try await store.read { tx in try tx.auditEntries() }
+        #expect(audit.contains { $0.event == .threadAssigned && $0.actor == id })
+        let deletion = try #require(audit.last)
+        #expect(deletion.event == .accountDeleted && deletion.itemID == id.unredactedDescription)
+        #expect(deletion.channel == .commandLine && deletion.actor == nil)
+        await #expect(throws: ThreadStoreError.accountNotFound) { try await store.deleteAccount(id) }
+        // The name can be given to a new account.
+        _ = try await store.write { tx in
+            try tx.createAccount(NewAccount(username: name, displayName: "Neu", role: .counsellor, language: .german,
+                                            fields: [Sample.field], passwordHash: Self.hash), actor: nil)
+        }
+    }
+
     @Test func resetReplacesPasswordClearsSecondFactorAndEndsSessions() async throws {
         let fixture = try StoreFixture()
         defer { fixture.cleanUp() }

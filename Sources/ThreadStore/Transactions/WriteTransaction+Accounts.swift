@@ -45,6 +45,16 @@ extension WriteTransaction {
         try recordAccess(.accountDisabled, actor: actor, itemID: id.raw.text)
     }
 
+    /// Deletes an account for good: its names, password hash, second factor, fields, sessions and API tokens (the
+    /// foreign keys cascade); threads assigned to it become unassigned. Audit rows keep its opaque ID as actor.
+    /// Audits ``AuditEvent/accountDeleted``. Use ``ThreadStore/deleteAccount(_:actor:via:)``, which also clears the
+    /// deleted bytes from the WAL.
+    public func deleteAccount(_ id: AccountID, actor: AccountID?) throws {
+        try db.cachedStatement(sql: "DELETE FROM account WHERE id = ?").execute(arguments: [id.raw.text])
+        guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
+        try recordAccess(.accountDeleted, actor: actor, itemID: id.raw.text)
+    }
+
     /// Enables a disabled account again: it can log in with its password and second factor. Its sessions, deleted
     /// by ``disableAccount(_:actor:)``, stay ended; its API tokens that were not revoked work again (disabling
     /// only suspends them). Audits ``AuditEvent/accountEnabled``.

@@ -75,6 +75,8 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case accountFieldsChanged = 34
     /// A disabled account was enabled again.
     case accountEnabled = 35
+    /// An account was deleted (`itemID` keeps its opaque ID; its name is gone).
+    case accountDeleted = 36
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.

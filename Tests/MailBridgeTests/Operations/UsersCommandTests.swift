@@ -120,5 +120,14 @@ import ThreadStore
         #expect(try await run(["audit", "--thread", "xyz"] + c).status == 2)
         #expect(try await run(["audit", "--account", "nobody"] + c).status == 1)
         #expect(try await run(["audit", "--account", "anna"] + c).output.contains("no audit entries"))
+
+        // users delete: only with --yes; the name is free again, the audit log keeps the ID.
+        let refused = try await run(["users", "delete", "anna"] + c)
+        #expect(refused.status == 2 && refused.output.contains("--yes"))
+        let deleted = try await run(["users", "delete", "anna", "--yes"] + c)
+        #expect(deleted.status == 0, "\(deleted.output)")
+        #expect(try await run(["users", "delete", "anna", "--yes"] + c).status == 1)
+        #expect(try await run(["users", "list"] + c).output.contains("anna") == false)
+        #expect(try await run(["audit", "--limit", "1"] + c).output.contains("accountDeleted  via: command-line"))
     }
 }

@@ -135,6 +135,19 @@ public enum UsersAdmin {
         return AdminResult(output: "disabled account \(account.id.unredactedDescription); its sessions ended")
     }
 
+    /// Deletes an account for good (`confirmed`: the `--yes` flag). Its threads stay; assignments to it are removed.
+    public static func delete(_ installation: OpenedInstallation, username: String, confirmed: Bool) async throws
+        -> AdminResult
+    {
+        guard confirmed else {
+            throw AdminUsageError("deleting an account cannot be undone; add --yes (or use `users disable`)")
+        }
+        let account = try await account(named: username, in: installation)
+        try await installation.store.deleteAccount(account.id, via: .commandLine)
+        return AdminResult(output: "deleted account \(account.id.unredactedDescription); its sessions and API tokens "
+            + "ended, its thread assignments were removed")
+    }
+
     /// Enables a disabled account again.
     public static func enable(_ installation: OpenedInstallation, username: String) async throws -> AdminResult {
         let account = try await account(named: username, in: installation)
