@@ -136,7 +136,8 @@ final class Browser: @unchecked Sendable {
     {
         var headers = headers
         if headers[.cookie] == nil, !cookies.isEmpty {
-            headers[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
+            headers[.cookie] = cookies.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: "; ")
         }
         if headers[.init("X-Real-IP")!] == nil { headers[.init("X-Real-IP")!] = "192.0.2.10" }
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)

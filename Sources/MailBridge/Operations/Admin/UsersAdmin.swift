@@ -164,7 +164,9 @@ public enum UsersAdmin {
             throw AdminUsageError("a counsellor needs at least one --field")
         }
         let fieldSet = try Self.fields(fields, installation: installation)
-        try await installation.store.write(via: .commandLine) { tx in try tx.setFields(fieldSet, of: account.id, actor: nil) }
+        try await installation.store.write(via: .commandLine) { tx in
+            try tx.setFields(fieldSet, of: account.id, actor: nil)
+        }
         return AdminResult(output: "account \(account.id.unredactedDescription) now works in: "
                            + (fieldSet.isEmpty ? "-" : fieldSet.map(\.rawValue).sorted().joined(separator: ", ")))
     }
