@@ -15,6 +15,7 @@ enum Schema {
         migrator.registerMigration("v4-web-accounts", migrate: v4)
         migrator.registerMigration("v5-auth-totp-step", migrate: v5)
         migrator.registerMigration("v6-inbox-views-and-key-changes", migrate: InboxSchema.v6)
+        migrator.registerMigration("v7-message-paging-and-assignee-indexes", migrate: InboxSchema.v7)
         return migrator
     }
 
