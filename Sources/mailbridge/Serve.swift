@@ -37,6 +37,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("web-port"), help: "With --embedded: the web inbox's port instead of 8080.")
     var webPort: Int?
 
+    @Option(name: .customLong("metrics-port"),
+            help: "With --embedded: the Prometheus metrics port instead of 9465 (still on 127.0.0.1).")
+    var metricsPort: Int?
+
     @Flag(name: .customLong("print-config"),
           help: "Print the effective configuration as TOML and exit (e.g. the embedded default for admin commands).")
     var printConfig = false
@@ -53,19 +57,17 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("--embedded needs --data-dir with an absolute path")
             }
         case (.some, false):
-            if smarthost != nil || smtpPort != nil || webPort != nil {
+            if smarthost != nil || smtpPort != nil || webPort != nil || metricsPort != nil {
                 throw ValidationError(
-                    "--smarthost, --smtp-port and --web-port go with --embedded; set them in the file otherwise")
+                    "--smarthost, --smtp-port, --web-port and --metrics-port go with --embedded; set them in the "
+                        + "file otherwise")
             }
         }
         if let smarthost, Self.smarthost(smarthost) == nil {
             throw ValidationError("--smarthost needs HOST:PORT with a loopback host (127.0.0.1, ::1, localhost)")
         }
-        if let smtpPort, !(1...65535).contains(smtpPort) {
-            throw ValidationError("--smtp-port must be 1-65535")
-        }
-        if let webPort, !(1...65535).contains(webPort) {
-            throw ValidationError("--web-port must be 1-65535")
+        for (name, port) in [("--smtp-port", smtpPort), ("--web-port", webPort), ("--metrics-port", metricsPort)] {
+            if let port, !(1...65535).contains(port) { throw ValidationError("\(name) must be 1-65535") }
         }
     }
 
@@ -106,6 +108,7 @@ struct Serve: AsyncParsableCommand {
             if let smarthost { embedded.smarthost = Self.smarthost(smarthost) }
             if let smtpPort { embedded.smtp.port = smtpPort }
             if let webPort { embedded.web.port = webPort }
+            if let metricsPort { embedded.metrics.port = metricsPort }
             configuration = embedded
         }
         if printConfig {

@@ -45,14 +45,15 @@ public struct ReplyComposer: Sendable {
     public func queueReply(thread: ThreadID, text: String, counsellor: String?,
                            actor: AccountID? = nil, via channel: AuditChannel? = nil) async throws -> ReplyOutcome {
         guard !text.isEmpty, text.utf8.count <= Self.maximumTextBytes else { throw ReplyError(.invalidText) }
-        let opened = try await store.read { try $0.openThread(thread) }
+        // Only the identity and the newest inbound headers are decrypted, however long the thread.
+        let opened = try await store.read { try $0.replyBasis(thread) }
         guard let mailbox = mailboxes.first(where: { $0.field == opened.summary.field }) else {
             throw ReplyError(.noMailbox)
         }
         guard let client = try? EmailAddress(opened.clientAddress.unredactedDescription) else {
             throw ReplyError(.invalidClientAddress)
         }
-        let lastInbound = opened.messages.last { $0.direction == .inbound }
+        let lastInbound = opened.lastInbound
         let time = now()
         let messageID = try OutgoingMessageID(domain: mailbox.address.domain)
         // A Message-ID the pipeline derived for a mail without one (`…@mailbridge.invalid`) threads nothing.

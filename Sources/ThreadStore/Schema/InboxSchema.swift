@@ -18,4 +18,19 @@ enum InboxSchema {
                 WHERE client_address_hmac IS NOT NULL;
             """)
     }
+
+    /// Indexes for paging and filtering (no new data):
+    /// - `message_by_thread_order`: a thread's messages in display order, so a page of a long thread is an index
+    ///   range (keyset on `(received_at, id)`) with no sort. It replaces `message_by_thread (thread_id,
+    ///   received_at)`, of which it is a superset.
+    /// - `thread_by_assignee`: the "assigned to me" list, newest activity first, with no sort. Partial: most
+    ///   threads of a busy store may be unassigned, and those are listed through `thread_by_activity`.
+    static func v8(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE INDEX message_by_thread_order ON message(thread_id, received_at, id);
+            DROP INDEX message_by_thread;
+            CREATE INDEX thread_by_assignee ON thread(assigned_to, last_activity_at, id)
+                WHERE assigned_to IS NOT NULL;
+            """)
+    }
 }

@@ -16,6 +16,7 @@ enum Schema {
         migrator.registerMigration("v5-auth-totp-step", migrate: v5)
         migrator.registerMigration("v6-inbox-views-and-key-changes", migrate: InboxSchema.v6)
         migrator.registerMigration("v7-audit-channel", migrate: AuditSchema.v7)
+        migrator.registerMigration("v8-message-paging-and-assignee-indexes", migrate: InboxSchema.v8)
         return migrator
     }
 

@@ -7,34 +7,20 @@ extension ReadTransaction {
     public static let maximumListedFields = 64
 
     /// A page of threads of `fields` (`nil`: every field, for team leads), most recent activity first, with
-    /// unread counts, inbox state and assignee. Decrypts nothing. Pass ``InboxCursor/init(after:)`` of the last
-    /// thread as `after` for the next page.
+    /// unread counts, inbox state and assignee, optionally only those in `state` and of an `assignment`.
+    /// Decrypts nothing. Pass ``InboxCursor/init(after:)`` of the last thread as `after` for the next page.
     /// - Throws: ``ThreadStoreError/limitExceeded`` for a `limit` outside 1…`maximumPageSize` or too many fields.
     public func listInbox(
-        fields: Set<CounsellingField>?, state: InboxState? = nil, limit: Int = 50, after cursor: InboxCursor? = nil
+        fields: Set<CounsellingField>?, state: InboxState? = nil, assignment: InboxAssignmentFilter? = nil,
+        limit: Int = 50, after cursor: InboxCursor? = nil
     ) throws -> [InboxThread] {
         guard limit > 0, limit <= context.configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
-        var conditions: [String] = []
-        var arguments = StatementArguments()
         if let fields {
             guard !fields.isEmpty else { return [] }
             guard fields.count <= Self.maximumListedFields else { throw ThreadStoreError.limitExceeded }
-            let sorted = fields.map(\.rawValue).sorted()
-            conditions.append("t.field IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))")
-            arguments += StatementArguments(sorted)
         }
-        if let state {
-            conditions.append(InboxQueries.condition(for: state))
-            arguments += InboxQueries.arguments(for: state)
-        }
-        if let cursor {
-            conditions.append("(t.last_activity_at, t.id) < (?, ?)")
-            arguments += [cursor.lastActivityMilliseconds, cursor.id.unredactedDescription]
-        }
-        var sql = InboxQueries.select
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
-        arguments += [limit]
+        let (sql, arguments) = InboxQueries.list(fields: fields, state: state, assignment: assignment, limit: limit,
+                                                 after: cursor)
         return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(InboxQueries.thread(from:))
     }
 
@@ -44,10 +30,18 @@ extension ReadTransaction {
             .map(InboxQueries.thread(from:))
     }
 
-    /// Decrypts one thread for display: client identity, messages (oldest first) and attachment metadata.
+    /// Decrypts one thread for display: client identity and one page of messages (oldest first) with their
+    /// attachment metadata. Only the messages of the page are decrypted (keyset paging on `(received_at, id)`, an
+    /// index range: the cost of a page does not grow with the thread); the rest are only counted.
     /// Attachment content stays sealed (see ``attachment(thread:message:position:)``).
-    /// - Throws: ``ThreadStoreError/threadNotFound``; ``ThreadStoreError/unsealingFailed`` if a value was altered.
-    public func openInboxThread(_ id: ThreadID) throws -> InboxThreadView {
+    /// - Throws: ``ThreadStoreError/threadNotFound``; ``ThreadStoreError/limitExceeded`` for a page limit outside
+    ///   1…``MessagePageRequest/maximumLimit``; ``ThreadStoreError/unsealingFailed`` if a value was altered.
+    public func openInboxThread(_ id: ThreadID, page request: MessagePageRequest = MessagePageRequest()) throws
+        -> InboxThreadView
+    {
+        guard request.limit > 0, request.limit <= MessagePageRequest.maximumLimit,
+            request.limit <= context.configuration.maximumPageSize
+        else { throw ThreadStoreError.limitExceeded }
         guard let thread = try inboxThread(id), let record = try ThreadRecord.fetch(db, id: id) else {
             throw ThreadStoreError.threadNotFound
         }
@@ -57,14 +51,41 @@ extension ReadTransaction {
         let clientAddress = try Sealing.openString(
             record.clientAddressSealed, key: key, context: ThreadRecord.context("client_address_sealed", thread: id))
 
+        let records = try MessagePageQueries.records(db, thread: id, request)
+        let attachments = try pageAttachments(thread: id, messages: records.map(\.id), key: key)
+        let messages = try records.map { record in
+            func context(_ column: String) -> SealContext {
+                MessageRecord.context(column, thread: id, message: record.id)
+            }
+            return InboxMessage(
+                id: record.id, direction: record.direction,
+                subject: try Sealing.openString(record.subjectSealed, key: key, context: context("subject_sealed")),
+                body: Array(try Sealing.open(record.bodySealed, key: key, context: context("body_sealed"))),
+                attachments: attachments[record.id] ?? [], verdict: record.verdict,
+                receivedAt: Date(storeMilliseconds: record.receivedAt), wasRead: record.isRead)
+        }
+        return InboxThreadView(
+            thread: thread, clientKey: try ClientKeyFingerprint(clientKey),
+            clientAddress: try ClientAddress(clientAddress), messages: messages,
+            page: try MessagePageQueries.info(db, thread: id, page: records),
+            keyChange: try clientKeyChange(of: id))
+    }
+
+    /// The attachment metadata (decrypted names and media types) of `messages`, at most one page of them.
+    private func pageAttachments(thread id: ThreadID, messages: [StoredMessageID], key: SymmetricKey) throws
+        -> [StoredMessageID: [AttachmentInfo]]
+    {
+        guard !messages.isEmpty else { return [:] }
         var attachments: [StoredMessageID: [AttachmentInfo]] = [:]
+        let marks = Array(repeating: "?", count: messages.count).joined(separator: ", ")
+        // Not a cached statement: its text varies with the page size.
         let attachmentRows = try Row.fetchCursor(
-            db.cachedStatement(sql: """
+            db, sql: """
                 SELECT a.message_id, a.position, a.size, a.name_sealed, a.media_type_sealed
                 FROM attachment a JOIN message m ON m.id = a.message_id
-                WHERE m.thread_id = ? ORDER BY a.message_id, a.position
-                """),
-            arguments: [id.raw.text])
+                WHERE m.thread_id = ? AND a.message_id IN (\(marks)) ORDER BY a.message_id, a.position
+                """,
+            arguments: StatementArguments([id.raw.text] + messages.map(\.raw.text)))
         while let row = try attachmentRows.next() {
             guard let messageID = try? StoredMessageID(row["message_id"] as String) else {
                 throw ThreadStoreError.databaseCorrupt
@@ -80,28 +101,7 @@ extension ReadTransaction {
             attachments[messageID, default: []].append(
                 AttachmentInfo(position: position, name: name, mediaType: mediaType, size: row["size"]))
         }
-
-        var messages: [InboxMessage] = []
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(
-                sql: "SELECT \(MessageRecord.columns) FROM message WHERE thread_id = ? ORDER BY received_at, id"),
-            arguments: [id.raw.text])
-        while let row = try rows.next() {
-            let record = try MessageRecord(row: row)
-            func context(_ column: String) -> SealContext {
-                MessageRecord.context(column, thread: id, message: record.id)
-            }
-            messages.append(InboxMessage(
-                id: record.id, direction: record.direction,
-                subject: try Sealing.openString(record.subjectSealed, key: key, context: context("subject_sealed")),
-                body: Array(try Sealing.open(record.bodySealed, key: key, context: context("body_sealed"))),
-                attachments: attachments[record.id] ?? [], verdict: record.verdict,
-                receivedAt: Date(storeMilliseconds: record.receivedAt), wasRead: record.isRead))
-        }
-        return InboxThreadView(
-            thread: thread, clientKey: try ClientKeyFingerprint(clientKey),
-            clientAddress: try ClientAddress(clientAddress), messages: messages,
-            keyChange: try clientKeyChange(of: id))
+        return attachments
     }
 
     /// Decrypts one attachment (name, media type, content) of a message in `thread`, and nothing else.
@@ -205,6 +205,41 @@ enum InboxQueries {
             \(isNew) AS is_new
         FROM thread t
         """
+
+    /// The list query of ``ReadTransaction/listInbox(fields:state:assignment:limit:after:)`` (checked limits).
+    /// Every variant walks an index backwards (no sort); `InboxQueryPlanTests` checks the assignee one.
+    static func list(fields: Set<CounsellingField>?, state: InboxState?, assignment: InboxAssignmentFilter?,
+                     limit: Int, after cursor: InboxCursor?) -> (String, StatementArguments) {
+        var conditions: [String] = []
+        var arguments = StatementArguments()
+        if let fields {
+            let sorted = fields.map(\.rawValue).sorted()
+            conditions.append("t.field IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))")
+            arguments += StatementArguments(sorted)
+        }
+        if let state {
+            conditions.append(condition(for: state))
+            arguments += self.arguments(for: state)
+        }
+        switch assignment {
+        case .assignedTo(let account):
+            conditions.append("t.assigned_to = ?")
+            arguments += [account.unredactedDescription]
+        case .unassigned:
+            conditions.append("t.assigned_to IS NULL")
+        case nil:
+            break
+        }
+        if let cursor {
+            conditions.append("(t.last_activity_at, t.id) < (?, ?)")
+            arguments += [cursor.lastActivityMilliseconds, cursor.id.unredactedDescription]
+        }
+        var sql = select
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
+        arguments += [limit]
+        return (sql, arguments)
+    }
 
     static func condition(for state: InboxState) -> String {
         switch state {

@@ -33,7 +33,7 @@ public struct InboxThread: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "InboxThread(\(summary.id), \(state.rawValue), unread: \(summary.unreadCount))" }
 }
 
-/// Where the next page of ``ReadTransaction/listInbox(fields:state:limit:after:)`` starts: the last thread of a page
+/// Where the next page of ``ReadTransaction/listInbox(fields:state:assignment:limit:after:)`` starts: the last thread of a page
 /// (keyset paging on last activity and ID, stable while new mail arrives).
 public struct InboxCursor: Hashable, Sendable, CustomStringConvertible {
     /// The last activity of the last listed thread, in store milliseconds.
@@ -49,10 +49,7 @@ public struct InboxCursor: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses the text form `<milliseconds>.<thread id>` (from a URL); nil if malformed.
     public init?(_ text: String) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].utf8.count <= 16, parts[0].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-            let milliseconds = Int64(parts[0]), let id = try? ThreadID(String(parts[1]))
-        else { return nil }
+        guard let (milliseconds, idText) = KeysetText.parse(text), let id = try? ThreadID(idText) else { return nil }
         lastActivityMilliseconds = milliseconds
         self.id = id
     }
@@ -60,6 +57,104 @@ public struct InboxCursor: Hashable, Sendable, CustomStringConvertible {
     /// The text form for URLs and JSON.
     public var text: String { "\(lastActivityMilliseconds).\(id.unredactedDescription)" }
     public var description: String { "InboxCursor(<redacted>)" }
+}
+
+/// Which threads a list shows by assignment.
+public enum InboxAssignmentFilter: Hashable, Sendable {
+    /// Threads assigned to this account.
+    case assignedTo(AccountID)
+    /// Threads assigned to nobody.
+    case unassigned
+}
+
+/// The text form of keyset cursors, `<milliseconds>.<128-bit hex ID>`: at most 16 decimal digits, a dot, the ID.
+enum KeysetText {
+    static func parse(_ text: String) -> (Int64, String)? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count <= 16, parts[0].utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+            let milliseconds = Int64(parts[0])
+        else { return nil }
+        return (milliseconds, String(parts[1]))
+    }
+}
+
+/// A position in a thread's message order (received time, then message ID): the key of keyset paging through the
+/// messages of ``ReadTransaction/openInboxThread(_:page:)``. Carries no content.
+public struct MessageCursor: Hashable, Sendable, CustomStringConvertible {
+    /// The received time of the message, in store milliseconds.
+    public var receivedAtMilliseconds: Int64
+    /// The message's ID.
+    public var id: StoredMessageID
+
+    /// The position of a stored message (from its row, not from a `Date`, so no rounding moves it).
+    init(receivedAtMilliseconds: Int64, id: StoredMessageID) {
+        self.receivedAtMilliseconds = receivedAtMilliseconds
+        self.id = id
+    }
+
+    /// Parses the text form `<milliseconds>.<message id>` (from a URL); nil if malformed.
+    public init?(_ text: String) {
+        guard let (milliseconds, idText) = KeysetText.parse(text), let id = try? StoredMessageID(idText) else {
+            return nil
+        }
+        receivedAtMilliseconds = milliseconds
+        self.id = id
+    }
+
+    /// The text form for URLs and JSON.
+    public var text: String { "\(receivedAtMilliseconds).\(id.unredactedDescription)" }
+    public var description: String { "MessageCursor(<redacted>)" }
+}
+
+/// Which messages of a thread one view decrypts: at most `limit` of them, the newest by default, or those just
+/// before or after a ``MessageCursor``. The page itself is always oldest first.
+///
+/// ```swift
+/// let newest = try tx.openInboxThread(id)                                   // the last 50 messages
+/// let earlier = try tx.openInboxThread(id, page: .init(.before(newest.page.earlierCursor!)))
+/// ```
+public struct MessagePageRequest: Hashable, Sendable {
+    public enum Anchor: Hashable, Sendable {
+        /// The newest messages.
+        case newest
+        /// The messages just before this position (not including it).
+        case before(MessageCursor)
+        /// The messages just after this position (not including it).
+        case after(MessageCursor)
+    }
+
+    /// Messages per page unless asked otherwise.
+    public static let defaultLimit = 50
+    /// The most messages one view decrypts.
+    public static let maximumLimit = 200
+
+    public var anchor: Anchor
+    /// 1…``maximumLimit``.
+    public var limit: Int
+
+    public init(_ anchor: Anchor = .newest, limit: Int = MessagePageRequest.defaultLimit) {
+        self.anchor = anchor
+        self.limit = limit
+    }
+}
+
+/// Where a page of messages stands in its thread: how many messages (and how many of them unread before this view)
+/// come before and after it, and the cursors to reach them. Counts only; nothing decrypted.
+public struct MessagePageInfo: Hashable, Sendable, CustomStringConvertible {
+    /// Messages older than the page.
+    public var earlierCount = 0
+    /// Of those, the ones not read before this view.
+    public var earlierUnreadCount = 0
+    /// Messages newer than the page.
+    public var laterCount = 0
+    /// Of those, the ones not read before this view.
+    public var laterUnreadCount = 0
+    /// Pass as ``MessagePageRequest/Anchor/before(_:)`` for the previous page; nil if there is none.
+    public var earlierCursor: MessageCursor?
+    /// Pass as ``MessagePageRequest/Anchor/after(_:)`` for the next page; nil if there is none.
+    public var laterCursor: MessageCursor?
+
+    public var description: String { "MessagePageInfo(earlier: \(earlierCount), later: \(laterCount))" }
 }
 
 /// The metadata of a stored attachment (content not decrypted).
@@ -117,16 +212,19 @@ public struct ClientKeyChange: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A thread opened for a counsellor: list metadata, client identity and messages (oldest first).
+/// A thread opened for a counsellor: list metadata, client identity and one page of messages (oldest first).
 public struct InboxThreadView: Sendable, CustomStringConvertible {
     public var thread: InboxThread
     /// The client's key fingerprint (decrypted).
     public var clientKey: ClientKeyFingerprint
     /// The client's address (decrypted).
     public var clientAddress: ClientAddress
+    /// One page of the thread's messages (see ``MessagePageRequest``), oldest first.
     public var messages: [InboxMessage]
+    /// Where ``messages`` stands in the thread.
+    public var page: MessagePageInfo
     /// Set when the same address wrote in this field with another key.
     public var keyChange: ClientKeyChange?
 
-    public var description: String { "InboxThreadView(\(thread.id), messages: \(messages.count))" }
+    public var description: String { "InboxThreadView(\(thread.id), messages: \(messages.count), \(page))" }
 }

@@ -64,3 +64,23 @@ public struct OpenedThread: Sendable, CustomStringConvertible {
 
     public var description: String { "OpenedThread(\(summary.id), messages: \(messages.count))" }
 }
+
+/// What replying to a thread needs (see ``ReadTransaction/replyBasis(_:)``): no message bodies, no attachments.
+public struct ReplyBasis: Sendable, CustomStringConvertible {
+    /// The Message-ID and subject of an inbound message (decrypted).
+    public struct InboundHeaders: Sendable {
+        public var messageID: String
+        public var subject: String
+    }
+
+    /// Metadata as in the list.
+    public var summary: ThreadSummary
+    /// The client's key fingerprint (decrypted).
+    public var clientKey: ClientKeyFingerprint
+    /// The client's address (decrypted).
+    public var clientAddress: ClientAddress
+    /// The newest inbound message's headers, if the thread has one.
+    public var lastInbound: InboundHeaders?
+
+    public var description: String { "ReplyBasis(\(summary.id), <redacted>)" }
+}

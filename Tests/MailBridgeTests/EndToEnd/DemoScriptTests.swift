@@ -26,6 +26,11 @@ import Testing
         #expect(output.contains("outcome=imported(<thread>, new thread: true)"))
         #expect(output.contains("thread imported: yes"))
         #expect(output.contains("reply decrypted by the client: yes"))
+        // Every listener on a free port: the metrics endpoint answers on the demo's own port, not on 9465 (where a
+        // quick-start gateway may run).
+        let metricsLine = output.split(separator: "\n").first { $0.hasPrefix("metrics on 127.0.0.1:") }
+        #expect(metricsLine?.hasSuffix(": yes") == true, "\(metricsLine ?? "no metrics line")")
+        #expect(metricsLine?.contains(":9465:") == false)
 
         // Sections by step ("== N. …"). Decrypted content may appear only where the demo shows it on purpose:
         // `thread show` (step 6, the administrator on the server) and the client's own gpg output (step 8).

@@ -86,6 +86,37 @@ import Testing
         #expect(try run("init", "--data-dir", "relative/path").status == 2)
     }
 
+    /// `serve --embedded` takes its SMTP, web and metrics ports from the command line (so the demo can run beside a
+    /// quick-start gateway); they are validated alike and refused without --embedded.
+    @Test func serveEmbeddedPortOptions() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let data = folder.path + "/data"
+        let printed = try run("serve", "--embedded", "--data-dir", data, "--smtp-port", "12525", "--web-port", "18080",
+                              "--metrics-port", "19465", "--print-config")
+        #expect(printed.status == 0, "\(printed.output)")
+        func section(_ name: String) -> String {
+            printed.output.components(separatedBy: "[\(name)]").dropFirst().first?
+                .components(separatedBy: "\n[").first ?? ""
+        }
+        #expect(section("metrics").contains("port = 19465"), "\(printed.output)")
+        #expect(section("web").contains("port = 18080") && section("smtp").contains("port = 12525"))
+        let standard = try run("serve", "--embedded", "--data-dir", data, "--print-config")
+        #expect(standard.output.components(separatedBy: "[metrics]").last?.contains("port = 9465") == true)
+
+        for port in ["0", "65536", "x"] {
+            let refused = try run("serve", "--embedded", "--data-dir", data, "--metrics-port", port)
+            #expect(refused.status == 2, "\(port): \(refused.output)")
+        }
+        #expect(try run("serve", "--embedded", "--data-dir", data, "--metrics-port", "0").output
+            .contains("--metrics-port must be 1-65535"))
+        let example = packageRoot.appendingPathComponent("Config/mailbridge.example.toml").path
+        let withFile = try run("serve", "--config", example, "--metrics-port", "19465")
+        #expect(withFile.status == 2 && withFile.output.contains("go with --embedded"), "\(withFile.output)")
+        let help = try run("serve", "--help")
+        #expect(help.output.contains("--metrics-port") && help.output.contains("--web-port"))
+    }
+
     /// Admin commands reach the installation of `serve --embedded` with the same `--embedded --data-dir`.
     @Test func adminCommandsWorkOnTheEmbeddedDefault() throws {
         let folder = try TemporaryFolder()

@@ -150,6 +150,29 @@ final class WebHarness: @unchecked Sendable {
         return thread
     }
 
+    /// A thread of `count` inbound messages ("Nachricht 0" … one second apart, oldest first) imported directly
+    /// into the store (no gpg), in `field` (default: the harness mailbox's) with a client key of its own.
+    func importStoreThread(messages count: Int, field: CounsellingField? = nil) async throws -> ThreadID {
+        mailCounter += 1
+        let identity = ClientIdentity(field: field ?? pipe.mailbox.field,
+                                      key: try ClientKeyFingerprint(String(format: "%040X", 0xC0FFEE + mailCounter)),
+                                      address: try ClientAddress("lang\(mailCounter)@example.net"))
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        return try await store.write { tx in
+            var thread: ThreadID?
+            for number in 0..<count {
+                let message = NewMessage(direction: .inbound, messageID: "<long-\(UUID().uuidString)@example.net>",
+                                         subject: "Nachricht \(number)", body: Array("Text \(number)".utf8),
+                                         verdict: .valid, receivedAt: start.addingTimeInterval(Double(number)),
+                                         ciphertextHash: nil)
+                let outcome = try tx.importMessage(message, into: thread.map { .thread($0) } ?? .client(identity))
+                guard case .stored(let stored, _, _) = outcome else { throw NotImported(outcome: "\(outcome)") }
+                thread = stored
+            }
+            return thread!
+        }
+    }
+
     /// Every audit row as text (sqlite3 CLI, all columns), to search for content.
     func auditTableDump() async throws -> String {
         let path = pipe.storeFile.path

@@ -36,13 +36,37 @@ enum APIModels {
         var thread: ThreadSummary
         var clientKeyFingerprint: String
         var keyChange: KeyChange?
+        /// One page of messages, oldest first.
         var messages: [Message]
+        var messagePage: MessagePage
 
         init(_ view: InboxThreadView) {
             thread = ThreadSummary(view.thread)
             clientKeyFingerprint = view.clientKey.unredactedDescription
             keyChange = view.keyChange.map(KeyChange.init)
             messages = view.messages.map(Message.init)
+            messagePage = MessagePage(view.page)
+        }
+    }
+
+    /// Where the returned messages stand in the thread.
+    struct MessagePage: Encodable {
+        var earlierCount: Int
+        var earlierUnreadCount: Int
+        var laterCount: Int
+        var laterUnreadCount: Int
+        /// Pass as `before` for the previous page; absent if there is none.
+        var earlierCursor: String?
+        /// Pass as `after` for the next page; absent if there is none.
+        var laterCursor: String?
+
+        init(_ page: MessagePageInfo) {
+            earlierCount = page.earlierCount
+            earlierUnreadCount = page.earlierUnreadCount
+            laterCount = page.laterCount
+            laterUnreadCount = page.laterUnreadCount
+            earlierCursor = page.earlierCursor?.text
+            laterCursor = page.laterCursor?.text
         }
     }
 

@@ -1,5 +1,5 @@
 // Security: the JSON API for platform integrations (issue 8). Untrusted input: path parameters (validated IDs and
-// small integers), query parameters (state, limit, cursor) and JSON bodies (size-capped, decoded into fixed
+// small integers), query parameters (state, assigned, limit, cursors; bounded and validated) and JSON bodies (size-capped, decoded into fixed
 // shapes; an undecodable body gets a fixed message, never the decoder's description). Authentication is done by
 // the accounts side's middleware (bearer API token, or a browser session whose POST/PUT requests it checks for the
 // CSRF token; unauthenticated requests get its 401 before any route runs); these handlers only require that an
@@ -84,7 +84,9 @@ struct APIRoutes: Sendable {
         }
         api.get("threads/{id}") { request, context -> Response in
             await handle(context) { counsellor in
-                let view = try await inbox.open(try threadID(context), for: counsellor, event: .threadExported)
+                let id = try threadID(context)
+                let page = try messagePage(request.uri.queryParameters)
+                let view = try await inbox.open(id, for: counsellor, event: .threadExported, page: page)
                 return try json(APIModels.Thread(view))
             }
         }
@@ -157,25 +159,48 @@ struct APIRoutes: Sendable {
             guard let parsed = InboxState(rawValue: text) else { throw Problem.badParameter("state") }
             state = parsed
         }
-        var limit = Self.defaultPageSize
-        if let text = query.get("limit") {
-            guard text.utf8.count <= 4, let parsed = Int(text), (1...Self.maximumPageSize).contains(parsed) else {
-                throw Problem.badParameter("limit")
-            }
-            limit = parsed
+        var assignment: InboxAssignmentFilter?
+        switch query.get("assigned") {
+        case nil: break
+        case "me": assignment = .assignedTo(counsellor.id)
+        case "none": assignment = .unassigned
+        default: throw Problem.badParameter("assigned")
         }
+        let limit = try Self.limit(query, default: Self.defaultPageSize, maximum: Self.maximumPageSize)
         var cursor: InboxCursor?
         if let text = query.get("cursor") {
             guard let parsed = InboxCursor(text) else { throw Problem.badParameter("cursor") }
             cursor = parsed
         }
-        var threads = try await inbox.list(for: counsellor, state: state, limit: limit + 1, after: cursor)
+        var threads = try await inbox.list(for: counsellor, state: state, assignment: assignment, limit: limit + 1,
+                                           after: cursor)
         var next: String?
         if threads.count > limit {
             threads.removeLast()
             next = threads.last.map { InboxCursor(after: $0).text }
         }
         return try json(APIModels.ThreadList(threads: threads.map(APIModels.ThreadSummary.init), nextCursor: next))
+    }
+
+    /// The page of a thread fetch: `limit` (1…200, default 50) and at most one of `before`/`after` (a cursor
+    /// from the previous response's `messagePage`).
+    private func messagePage(_ query: Parameters) throws -> MessagePageRequest {
+        let limit = try Self.limit(query, default: MessagePageRequest.defaultLimit,
+                                   maximum: MessagePageRequest.maximumLimit)
+        do {
+            return MessagePageRequest(try MessagePaging.anchor(query), limit: limit)
+        } catch {
+            throw Problem.badParameter(error.name)
+        }
+    }
+
+    /// The `limit` query parameter: 1…`maximum`, `fallback` if absent.
+    private static func limit(_ query: Parameters, default fallback: Int, maximum: Int) throws -> Int {
+        guard let text = query.get("limit") else { return fallback }
+        guard text.utf8.count <= 4, let parsed = Int(text), (1...maximum).contains(parsed) else {
+            throw Problem.badParameter("limit")
+        }
+        return parsed
     }
 
     // MARK: Helpers

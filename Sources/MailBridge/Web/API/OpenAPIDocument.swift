@@ -25,6 +25,7 @@ enum OpenAPIDocument {
                 "summary": "Threads of the account's counselling fields (team leads: all fields), most recent activity first. Metadata only.",
                 "parameters": [
                   { "name": "state", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/InboxState" } },
+                  { "name": "assigned", "in": "query", "required": false, "description": "me: only threads assigned to the token's account; none: only unassigned threads.", "schema": { "type": "string", "enum": ["me", "none"] } },
                   { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } },
                   { "name": "cursor", "in": "query", "required": false, "description": "nextCursor of the previous page.", "schema": { "type": "string" } }
                 ],
@@ -38,10 +39,16 @@ enum OpenAPIDocument {
             "/threads/{id}": {
               "get": {
                 "operationId": "getThread",
-                "summary": "The decrypted thread with all messages, oldest first. Marks it read; audited as an export.",
-                "parameters": [{ "$ref": "#/components/parameters/ThreadID" }],
+                "summary": "The decrypted thread with one page of messages (the newest by default), oldest first within the page; only that page is decrypted. Follow messagePage.earlierCursor (as before) or laterCursor (as after) for the others. Marks the whole thread read; each call is audited as one export.",
+                "parameters": [
+                  { "$ref": "#/components/parameters/ThreadID" },
+                  { "name": "limit", "in": "query", "required": false, "description": "Messages per page.", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } },
+                  { "name": "before", "in": "query", "required": false, "description": "messagePage.earlierCursor of a previous response: the messages just before it. Not together with after.", "schema": { "type": "string" } },
+                  { "name": "after", "in": "query", "required": false, "description": "messagePage.laterCursor of a previous response: the messages just after it. Not together with before.", "schema": { "type": "string" } }
+                ],
                 "responses": {
                   "200": { "description": "The thread.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Thread" } } } },
+                  "400": { "$ref": "#/components/responses/Problem" },
                   "401": { "$ref": "#/components/responses/Problem" },
                   "404": { "$ref": "#/components/responses/Problem" }
                 }
@@ -153,12 +160,26 @@ enum OpenAPIDocument {
               },
               "Thread": {
                 "type": "object",
-                "required": ["thread", "clientKeyFingerprint", "messages"],
+                "required": ["thread", "clientKeyFingerprint", "messages", "messagePage"],
                 "properties": {
                   "thread": { "$ref": "#/components/schemas/ThreadSummary" },
                   "clientKeyFingerprint": { "type": "string" },
                   "keyChange": { "$ref": "#/components/schemas/KeyChange" },
-                  "messages": { "type": "array", "items": { "$ref": "#/components/schemas/Message" } }
+                  "messages": { "type": "array", "description": "One page of messages, oldest first.", "items": { "$ref": "#/components/schemas/Message" } },
+                  "messagePage": { "$ref": "#/components/schemas/MessagePage" }
+                }
+              },
+              "MessagePage": {
+                "type": "object",
+                "description": "Where the returned messages stand in the thread. Unread counts are as before this call. A cursor past either end gives an empty page with zero counts: start again without before/after.",
+                "required": ["earlierCount", "earlierUnreadCount", "laterCount", "laterUnreadCount"],
+                "properties": {
+                  "earlierCount": { "type": "integer", "description": "Messages older than this page." },
+                  "earlierUnreadCount": { "type": "integer" },
+                  "laterCount": { "type": "integer", "description": "Messages newer than this page." },
+                  "laterUnreadCount": { "type": "integer" },
+                  "earlierCursor": { "type": "string", "description": "Pass as before for the previous page; absent if there is none." },
+                  "laterCursor": { "type": "string", "description": "Pass as after for the next page; absent if there is none." }
                 }
               },
               "KeyChange": {

@@ -44,22 +44,25 @@ public struct CounsellorInbox: Sendable {
         public var description: String { "CounsellorInbox.Failure(\(code.rawValue))" }
     }
 
-    /// A page of threads the account may see.
-    public func list(for counsellor: Counsellor, state: InboxState? = nil, limit: Int = 50,
+    /// A page of threads the account may see, optionally only those in `state` and of an `assignment`.
+    public func list(for counsellor: Counsellor, state: InboxState? = nil,
+                     assignment: InboxAssignmentFilter? = nil, limit: Int = 50,
                      after cursor: InboxCursor? = nil) async throws -> [InboxThread] {
         let fields: Set<CounsellingField>? = counsellor.role == .teamLead ? nil : counsellor.fields
         return try await services.store.read { tx in
-            try tx.listInbox(fields: fields, state: state, limit: limit, after: cursor)
+            try tx.listInbox(fields: fields, state: state, assignment: assignment, limit: limit, after: cursor)
         }
     }
 
-    /// Opens a thread for display and records the read (`event`: `threadViewed` for the web page,
-    /// `threadExported` for the API): marks it read, ends "new", audits, then decrypts — one transaction.
-    public func open(_ id: ThreadID, for counsellor: Counsellor,
-                     event: AuditEvent = .threadViewed) async throws -> InboxThreadView {
-        try await services.store.write(via: counsellor.channel) { tx in
+    /// Opens one page of a thread's messages for display (the newest by default; only that page is decrypted)
+    /// and records the read (`event`: `threadViewed` for the web page, `threadExported` for the API): marks the
+    /// whole thread read, ends "new", audits once, then decrypts — one transaction.
+    public func open(_ id: ThreadID, for counsellor: Counsellor, event: AuditEvent = .threadViewed,
+                     page: MessagePageRequest = MessagePageRequest()) async throws -> InboxThreadView {
+        guard (1...MessagePageRequest.maximumLimit).contains(page.limit) else { throw Failure(.invalid) }
+        return try await services.store.write(via: counsellor.channel) { tx in
             try Self.requireAccess(tx.reader, id, counsellor)
-            let view = try tx.reader.openInboxThread(id)
+            let view = try tx.reader.openInboxThread(id, page: page)
             try tx.recordThreadRead(id, actor: counsellor.id, event: event)
             return view
         }

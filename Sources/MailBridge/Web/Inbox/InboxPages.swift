@@ -81,12 +81,23 @@ enum InboxPages {
 
     // MARK: List
 
-    static func list(_ chrome: PageChrome, threads: [InboxThread], filter: InboxState?, next: InboxCursor?,
-                     names: [AccountID: String], notice: InboxNotice?) -> HTML {
+    static func list(_ chrome: PageChrome, threads: [InboxThread], filter: InboxState?,
+                     assignment: InboxAssignmentFilter? = nil, next: InboxCursor?, names: [AccountID: String],
+                     notice: InboxNotice?) -> HTML {
         let strings = chrome.strings
         let all: HTML = "<option value=\"\"\(filter == nil ? " selected" : "")>\(strings.filterAll)</option>"
         let options = HTML(joining: [all] + InboxState.allCases.map { state -> HTML in
             "<option value=\"\(state.rawValue)\"\(filter == state ? " selected" : "")>\(strings.state(state))</option>"
+        })
+        // The assignment filter's query value: "me" (the account itself), "none" or "" (all).
+        let assigned = switch assignment {
+        case .assignedTo: "me"
+        case .unassigned: "none"
+        case nil: ""
+        }
+        let assignmentOptions = HTML(joining: [("", strings.filterAll), ("me", strings.filterAssignedToMe),
+                                               ("none", strings.filterUnassigned)].map { value, label -> HTML in
+            "<option value=\"\(value)\"\(assigned == value ? " selected" : "")>\(label)</option>"
         })
         let rows = threads.map { thread -> HTML in
             let summary = thread.summary
@@ -124,6 +135,7 @@ enum InboxPages {
         if let next {
             var query = "after=\(next.text)"
             if let filter { query += "&state=\(filter.rawValue)" }
+            if !assigned.isEmpty { query += "&assigned=\(assigned)" }
             pager = "<p class=\"pager\"><a href=\"/threads?\(query)\" rel=\"next\">\(strings.nextPage)</a></p>"
         }
         let main: HTML = """
@@ -131,6 +143,8 @@ enum InboxPages {
             <form method="get" action="/threads" class="filter">
             <label for="state-filter">\(strings.filterLabel)</label>
             <select id="state-filter" name="state">\(options)</select>
+            <label for="assigned-filter">\(strings.assignmentFilterLabel)</label>
+            <select id="assigned-filter" name="assigned">\(assignmentOptions)</select>
             <button type="submit">\(strings.filterApply)</button>
             </form>
             \(table)
@@ -151,6 +165,7 @@ enum InboxPages {
         let fingerprint = view.clientKey.unredactedDescription
 
         let messages = view.messages.map { message(chrome, $0, base: base) }
+        let (pagerTop, pagerBottom) = messagePager(chrome, view, base: base)
 
         var keyChange = HTML.empty
         if let change = view.keyChange {
@@ -210,8 +225,10 @@ enum InboxPages {
             </section>
             <section aria-labelledby="messages-heading">
             <h2 id="messages-heading">\(strings.messagesHeading)</h2>
+            \(pagerTop)
             <ol class="messages">
             \(messages)</ol>
+            \(pagerBottom)
             </section>
             <section aria-labelledby="reply-heading" class="reply">
             <h2 id="reply-heading">\(strings.replyHeading)</h2>
@@ -225,6 +242,43 @@ enum InboxPages {
             """
         return layout(chrome, title: "\(strings.threadHeading) #\(chrome.shortID(thread.id))", notice: notice,
                       main: main)
+    }
+
+    /// The message pages around the shown one: above the list, which messages of how many and the link to
+    /// earlier ones; below it, the link to later ones (the list is oldest first). Links jump to the messages.
+    private static func messagePager(_ chrome: PageChrome, _ view: InboxThreadView, base: String) -> (HTML, HTML) {
+        let strings = chrome.strings
+        let page = view.page
+        let total = page.earlierCount + view.messages.count + page.laterCount
+        guard page.earlierCount > 0 || page.laterCount > 0 || view.messages.isEmpty else { return (.empty, .empty) }
+        func nav(_ links: [HTML]) -> HTML {
+            "<nav class=\"pager\" aria-label=\"\(strings.messagePagesNavigation)\"><ul>\(links)</ul></nav>"
+        }
+        var top: [HTML] = []
+        if view.messages.isEmpty {
+            top.append("""
+                <li>\(strings.noMessagesOnPage) <a href="\(base)#messages-heading">\(strings.newestMessages)</a></li>
+                """)
+        } else {
+            let range = strings.messageRange(from: page.earlierCount + 1, to: page.earlierCount + view.messages.count,
+                                             of: total)
+            top.append("<li>\(range)</li>")
+        }
+        if let cursor = page.earlierCursor {
+            top.append("""
+                <li><a href="\(base)?before=\(cursor.text)#messages-heading" rel="prev">\
+                \(strings.earlierMessages(page.earlierCount, unread: page.earlierUnreadCount))</a></li>
+                """)
+        }
+        var bottom: [HTML] = []
+        if let cursor = page.laterCursor {
+            bottom.append("""
+                <li><a href="\(base)?after=\(cursor.text)#messages-heading" rel="next">\
+                \(strings.laterMessages(page.laterCount, unread: page.laterUnreadCount))</a></li>
+                """)
+            bottom.append("<li><a href=\"\(base)#messages-heading\">\(strings.newestMessages)</a></li>")
+        }
+        return (nav(top), bottom.isEmpty ? .empty : nav(bottom))
     }
 
     /// One message: chrome (direction, time, signature verdict, subject) in a header, then the mail text.

@@ -1,9 +1,10 @@
 // Security: the browser-facing inbox routes. Untrusted input: path parameters (validated as 128-bit hex IDs and
-// small integers before any lookup), query parameters (a fixed state list, a cursor, fixed notice codes) and
-// URL-encoded form bodies (collected with a size cap; reply text goes only to ReplyComposer). Every route needs a
-// browser session (`WebAuthentication.session`); state-changing routes are POST only and carry the session's CSRF
-// token, which the authentication side's CSRF middleware checks before these handlers run. Errors become fixed
-// pages; nothing from the request or the mail is echoed except through HTML escaping, and logs get codes only.
+// small integers before any lookup), query parameters (fixed state and assignment lists, cursors, fixed notice
+// codes) and URL-encoded form bodies (collected with a size cap; reply text goes only to ReplyComposer). Every
+// route needs a browser session (`WebAuthentication.session`); state-changing routes are POST only and carry the
+// session's CSRF token, which the authentication side's CSRF middleware checks before these handlers run. Errors
+// become fixed pages; nothing from the request or the mail is echoed except through HTML escaping, and logs get
+// codes only.
 
 import Foundation
 import Hummingbird
@@ -89,29 +90,42 @@ struct InboxRoutes: Sendable {
             guard let state = InboxState(rawValue: text) else { throw CounsellorInbox.Failure(.invalid) }
             filter = state
         }
+        var assignment: InboxAssignmentFilter?
+        switch query.get("assigned") {
+        case nil, "": break
+        case "me": assignment = .assignedTo(chrome.counsellor.id)
+        case "none": assignment = .unassigned
+        default: throw CounsellorInbox.Failure(.invalid)
+        }
         var cursor: InboxCursor?
         if let text = query.get("after") {
             guard let parsed = InboxCursor(text) else { throw CounsellorInbox.Failure(.invalid) }
             cursor = parsed
         }
         // One more than a page tells whether there is a next page.
-        var threads = try await inbox.list(for: chrome.counsellor, state: filter, limit: Self.pageSize + 1,
-                                           after: cursor)
+        var threads = try await inbox.list(for: chrome.counsellor, state: filter, assignment: assignment,
+                                           limit: Self.pageSize + 1, after: cursor)
         var next: InboxCursor?
         if threads.count > Self.pageSize {
             threads.removeLast()
             next = threads.last.map(InboxCursor.init(after:))
         }
         let names = try await displayNames(Set(threads.compactMap(\.assignedTo)))
-        return WebResponses.html(InboxPages.list(chrome, threads: threads, filter: filter, next: next, names: names,
-                                                 notice: notice(request)))
+        return WebResponses.html(InboxPages.list(chrome, threads: threads, filter: filter, assignment: assignment,
+                                                 next: next, names: names, notice: notice(request)))
     }
 
     private func thread(_ request: Request, _ context: WebRequestContext, _ chrome: PageChrome) async throws
         -> Response
     {
         let id = try threadID(context)
-        let view = try await inbox.open(id, for: chrome.counsellor)
+        let anchor: MessagePageRequest.Anchor
+        do {
+            anchor = try MessagePaging.anchor(request.uri.queryParameters)
+        } catch {
+            throw CounsellorInbox.Failure(.invalid)
+        }
+        let view = try await inbox.open(id, for: chrome.counsellor, page: MessagePageRequest(anchor))
         // Links to other threads of a key change only where the account may open them.
         var accessible = Set<ThreadID>()
         for other in view.keyChange?.otherThreads ?? [] {

@@ -32,6 +32,9 @@ struct InboxStrings: Sendable {
     var nobody: String { t("niemand", "nobody") }
     var noThreads: String { t("Keine Anfragen.", "No threads.") }
     var nextPage: String { t("Ältere Anfragen", "Older threads") }
+    var assignmentFilterLabel: String { t("Zuweisung", "Assignment") }
+    var filterAssignedToMe: String { t("Mir zugewiesen", "Assigned to me") }
+    var filterUnassigned: String { t("Nicht zugewiesen", "Unassigned") }
     var listCaption: String {
         t("Anfragen Ihrer Beratungsfelder, neueste Aktivität zuerst. Betreff und Absender werden erst in der "
             + "Anfrage entschlüsselt.",
@@ -69,6 +72,24 @@ struct InboxStrings: Sendable {
           "This part (e.g. HTML) is not displayed for security reasons.")
     }
     var emptyBody: String { t("(kein Text)", "(no text)") }
+    var messagePagesNavigation: String { t("Seiten der Nachrichten", "Message pages") }
+    var newestMessages: String { t("Neueste Nachrichten", "Newest messages") }
+    var noMessagesOnPage: String {
+        t("Auf dieser Seite gibt es keine Nachrichten.", "There are no messages on this page.")
+    }
+    func messageRange(from: Int, to: Int, of total: Int) -> String {
+        t("Nachrichten \(from)–\(to) von \(total)", "Messages \(from)–\(to) of \(total)")
+    }
+    func earlierMessages(_ count: Int, unread: Int) -> String {
+        unread > 0
+            ? t("Frühere Nachrichten (\(count), davon \(unread) neu)", "Earlier messages (\(count), \(unread) new)")
+            : t("Frühere Nachrichten (\(count))", "Earlier messages (\(count))")
+    }
+    func laterMessages(_ count: Int, unread: Int) -> String {
+        unread > 0
+            ? t("Spätere Nachrichten (\(count), davon \(unread) neu)", "Later messages (\(count), \(unread) new)")
+            : t("Spätere Nachrichten (\(count))", "Later messages (\(count))")
+    }
 
     func verdict(_ code: SignatureVerdictCode) -> String {
         switch code {

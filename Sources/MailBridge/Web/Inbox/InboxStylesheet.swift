@@ -31,7 +31,8 @@ enum InboxStylesheet {
           font-size: .9em; }
         .badge-new { background: #dbeafe; border-color: #1d4ed8; }
         .badge-closed { color: var(--muted); }
-        .filter { margin: 1rem 0; display: flex; gap: .5rem; align-items: center; }
+        .filter { margin: 1rem 0; display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; }
+        nav.pager ul { list-style: none; padding: 0; display: flex; gap: 1rem; flex-wrap: wrap; }
         .details dl, .message-meta dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem;
           margin: 0; }
         .details dt, .message-meta dt { font-weight: 600; }
