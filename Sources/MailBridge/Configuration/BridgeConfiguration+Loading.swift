@@ -203,6 +203,14 @@ extension BridgeConfiguration {
                                                 range: 1...24 * 60, unit: "minutes")
         web.sessionMaxHours = reader.integer(section, "session-max-hours", default: web.sessionMaxHours,
                                              range: 1...7 * 24, unit: "hours")
+        if let zone = reader.string(section, "time-zone", expected: "an IANA time zone such as \"Europe/Berlin\"") {
+            if zone.utf8.count <= 64, TimeZone(identifier: zone) != nil {
+                web.timeZone = zone
+            } else {
+                reader.report(.invalidValue, section.optionPath("time-zone"),
+                              expected: "an IANA time zone such as \"Europe/Berlin\" (Debian package tzdata)")
+            }
+        }
         reader.finish(section)
         return web
     }

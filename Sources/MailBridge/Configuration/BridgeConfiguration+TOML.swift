@@ -103,6 +103,7 @@ extension BridgeConfiguration {
         set("require-second-factor", web.requireSecondFactor)
         set("session-idle-minutes", web.sessionIdleMinutes)
         set("session-max-hours", web.sessionMaxHours)
+        if let zone = web.timeZone { set("time-zone", zone) }
         return lines.joined(separator: "\n") + "\n"
     }
 

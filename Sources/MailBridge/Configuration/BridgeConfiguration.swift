@@ -362,6 +362,8 @@ extension BridgeConfiguration {
         public var sessionIdleMinutes: Int = 30
         /// `session-max-hours`, default 12: a session ends this long after login, whatever happens.
         public var sessionMaxHours: Int = 12
+        /// `time-zone`: the IANA zone in which pages show times (e.g. `Europe/Berlin`). Nil: the server's zone.
+        public var timeZone: String?
         public init() {}
     }
 }

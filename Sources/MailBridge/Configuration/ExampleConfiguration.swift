@@ -219,5 +219,9 @@ extension BridgeConfiguration {
         # A session ends this many hours after login, 1 to 168. Default: 12.
         session-max-hours = 12
 
+        # The time zone in which the inbox pages show times (an IANA name; Debian package tzdata). Default: the server's
+        # zone (/etc/localtime), which is often UTC on rented servers.
+        # time-zone = "Europe/Berlin"
+
         """
 }

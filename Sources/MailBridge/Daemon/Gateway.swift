@@ -93,7 +93,8 @@ public final class Gateway: Sendable {
         let web: WebServer? = configuration.web.enabled ? try WebServer(
             configuration: configuration.web,
             services: WebServices(store: store, replies: replies, logger: logger,
-                                  auth: WebAuthSettings(configuration.web)),
+                                  auth: WebAuthSettings(configuration.web),
+                                  timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current),
             logger: logger) : nil
         let maintenance = try MaintenanceService(
             store: store, retention: configuration.retention,

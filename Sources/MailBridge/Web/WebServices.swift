@@ -17,10 +17,13 @@ public struct WebServices: Sendable {
     public var auth: WebAuthSettings
     /// The clock (a fake in tests).
     public var now: @Sendable () -> Date
+    /// The zone in which pages show times (`[web] time-zone`, else the server's).
+    public var timeZone: TimeZone
 
     public init(store: ThreadStore, replies: ReplyComposer, logger: Logger, auth: WebAuthSettings = WebAuthSettings(),
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                timeZone: TimeZone = .current, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
+        self.timeZone = timeZone
         self.replies = replies
         self.logger = logger
         self.auth = auth

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ThreadStore
 
 @testable import MailBridge
 
@@ -46,6 +47,27 @@ import Testing
         #expect(problems("session-idle-minutes = 0\n").map(\.option) == ["web.session-idle-minutes"])
         #expect(problems("session-max-hours = 1000\n").map(\.option) == ["web.session-max-hours"])
         #expect(problems("port = 70000\n").map(\.option) == ["web.port"])
+    }
+
+    @Test func timeZoneIsAnIANANameAndPagesShowTimesInIt() throws {
+        #expect(problems("time-zone = \"Mars/Olympus\"\n").map(\.option) == ["web.time-zone"])
+        #expect(problems("time-zone = 1\n").map(\.option) == ["web.time-zone"])
+        let web = try BridgeConfiguration.parse(
+            ConfigurationErrorTests.mailbox + "[web]\ntime-zone = \"Europe/Berlin\"\n").web
+        #expect(web.timeZone == "Europe/Berlin")
+        #expect(try BridgeConfiguration.parse(ConfigurationErrorTests.mailbox).web.timeZone == nil)
+        // 2026-07-01 10:00 UTC is 12:00 in Berlin (summer time) and 10:00 in UTC.
+        let counsellor = Counsellor(id: try AccountID(String(repeating: "a", count: 32)), username: "anna",
+                                    displayName: "Anna", role: .counsellor, fields: [], language: .german)
+        let instant = Date(timeIntervalSince1970: 1_782_900_000)
+        func shown(_ zone: String) -> String {
+            PageChrome(strings: .for(.german), counsellor: counsellor, csrfToken: "x",
+                       timeZone: TimeZone(identifier: zone)!).date(instant).rendered
+        }
+        #expect(shown("Europe/Berlin").contains(">01.07.2026, 12:00<"), "\(shown("Europe/Berlin"))")
+        #expect(shown("UTC").contains(">01.07.2026, 10:00<"))
+        // The machine-readable attribute stays UTC.
+        #expect(shown("Europe/Berlin").contains("datetime=\"2026-07-01T10:00:00Z\""))
     }
 
     @Test func clientAddressHeaderOnlyBehindALoopbackListener() throws {

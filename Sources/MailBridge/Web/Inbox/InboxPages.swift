@@ -12,6 +12,8 @@ struct PageChrome {
     let strings: InboxStrings
     let counsellor: Counsellor
     let csrfToken: String
+    /// Where times are shown (`[web] time-zone`).
+    var timeZone: TimeZone = .current
 
     var csrfField: HTML {
         "<input type=\"hidden\" name=\"\(WebAuthNames.csrfField)\" value=\"\(csrfToken)\">"
@@ -21,6 +23,7 @@ struct PageChrome {
         let iso = ISO8601DateFormatter().string(from: date)
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: strings.language == .german ? "de_DE" : "en_GB")
+        formatter.timeZone = timeZone
         formatter.dateFormat = strings.language == .german ? "dd.MM.yyyy, HH:mm" : "d MMM yyyy, HH:mm"
         return "<time datetime=\"\(iso)\">\(formatter.string(from: date))</time>"
     }

@@ -213,7 +213,8 @@ struct InboxRoutes: Sendable {
         guard let counsellor = context.counsellor, case .session(let csrfToken) = context.authentication else {
             return WebResponses.redirect(WebAuthNames.loginPath)
         }
-        let chrome = PageChrome(strings: .for(counsellor.language), counsellor: counsellor, csrfToken: csrfToken)
+        let chrome = PageChrome(strings: .for(counsellor.language), counsellor: counsellor, csrfToken: csrfToken,
+                                timeZone: services.timeZone)
         let strings = chrome.strings
         do {
             return try await body(chrome)
