@@ -21,6 +21,8 @@ public struct Counsellor: Hashable, Sendable, CustomStringConvertible {
     public var language: InterfaceLanguage
     /// How this request was authenticated, for the audit log: a browser session or an API token (by its ID).
     public var channel: AuditChannel
+    /// Whether the account must choose its own password before the inbox pages open (browser only).
+    public var mustChangePassword = false
 
     /// Creates an identity.
     public init(id: AccountID, username: String, displayName: String, role: CounsellorRole,

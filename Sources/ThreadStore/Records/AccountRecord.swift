@@ -11,7 +11,7 @@ import GRDB
 enum AccountRows {
     static let columns = """
         a.id, a.username, a.display_name, a.role, a.language, a.disabled, a.created_at, a.password_changed_at, \
-        a.totp_secret_sealed IS NOT NULL AS has_totp
+        a.password_must_change, a.totp_secret_sealed IS NOT NULL AS has_totp
         """
 
     /// 256 random bits as 64 lower-case hex characters (CSPRNG: getrandom(2) on Linux).
@@ -43,7 +43,8 @@ enum AccountRows {
             id: id, username: row["username"], displayName: row["display_name"], role: role, language: language,
             fields: Set(fields), isDisabled: row["disabled"] as Bool, hasSecondFactor: row["has_totp"] as Bool,
             createdAt: Date(storeMilliseconds: row["created_at"]),
-            passwordChangedAt: Date(storeMilliseconds: row["password_changed_at"]))
+            passwordChangedAt: Date(storeMilliseconds: row["password_changed_at"]),
+            mustChangePassword: row["password_must_change"] as Bool)
     }
 
     static func find(_ db: Database, id: AccountID) throws -> Account? {
@@ -81,5 +82,11 @@ enum AccountRows {
 
     static func deleteSessions(_ db: Database, of id: AccountID) throws {
         try db.cachedStatement(sql: "DELETE FROM web_session WHERE account_id = ?").execute(arguments: [id.raw.text])
+    }
+
+    /// Deletes every session of `id` except the one of cookie token `kept`.
+    static func deleteSessions(_ db: Database, of id: AccountID, except kept: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM web_session WHERE account_id = ? AND token_hash <> ?")
+            .execute(arguments: [id.raw.text, tokenHash(kept)])
     }
 }

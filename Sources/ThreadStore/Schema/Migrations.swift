@@ -17,7 +17,17 @@ enum Schema {
         migrator.registerMigration("v6-inbox-views-and-key-changes", migrate: InboxSchema.v6)
         migrator.registerMigration("v7-audit-channel", migrate: AuditSchema.v7)
         migrator.registerMigration("v8-message-paging-and-assignee-indexes", migrate: InboxSchema.v8)
+        migrator.registerMigration("v9-password-must-change", migrate: v9)
         return migrator
+    }
+
+    /// Whether the account must choose a new password at its next login: set for passwords an administrator chose
+    /// or saw (`users add`, `users reset`), cleared when the account changes its password itself.
+    private static func v9(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE account ADD COLUMN password_must_change INTEGER NOT NULL DEFAULT 0
+                CHECK (password_must_change IN (0, 1))
+            """)
     }
 
     /// The last accepted TOTP time step per account (RFC 6238 §5.2: a verifier must not accept the second attempt

@@ -25,11 +25,11 @@ extension WriteTransaction {
         let at = now.storeMilliseconds
         try db.cachedStatement(sql: """
             INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
-                                 password_changed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                 password_changed_at, password_must_change)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 id.raw.text, new.username, new.displayName, new.role.rawValue, new.language.rawValue,
-                new.passwordHash, at, at,
+                new.passwordHash, at, at, new.mustChangePassword,
             ])
         try AccountRows.replaceFields(db, id, new.fields)
         try recordAccess(.accountCreated, actor: actor, itemID: id.raw.text)
@@ -71,7 +71,7 @@ extension WriteTransaction {
         guard Self.looksLikeBcrypt(passwordHash) else { throw ThreadStoreError.invalidValue }
         try db.cachedStatement(sql: """
             UPDATE account SET password_hash = ?, password_changed_at = ?, totp_secret_sealed = NULL,
-                               totp_last_step = NULL
+                               totp_last_step = NULL, password_must_change = 1
             WHERE id = ?
             """).execute(arguments: [passwordHash, now.storeMilliseconds, id.raw.text])
         guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
@@ -80,6 +80,19 @@ extension WriteTransaction {
         try db.cachedStatement(sql: "UPDATE api_token SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
             .execute(arguments: [now.storeMilliseconds, id.raw.text])
         try recordAccess(.accountReset, actor: actor, itemID: id.raw.text)
+    }
+
+    /// The account's own password change (web inbox): sets the new hash, clears ``Account/mustChangePassword`` and
+    /// ends every other session of the account (the one of cookie token `keptSession` stays). The second factor
+    /// and API tokens stay. Audits ``AuditEvent/passwordChanged`` with the account as actor.
+    public func changeOwnPassword(of id: AccountID, passwordHash: String, keptSession: String) throws {
+        guard Self.looksLikeBcrypt(passwordHash) else { throw ThreadStoreError.invalidValue }
+        try db.cachedStatement(sql: """
+            UPDATE account SET password_hash = ?, password_changed_at = ?, password_must_change = 0 WHERE id = ?
+            """).execute(arguments: [passwordHash, now.storeMilliseconds, id.raw.text])
+        guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
+        try AccountRows.deleteSessions(db, of: id, except: keptSession)
+        try recordAccess(.passwordChanged, actor: id, itemID: id.raw.text)
     }
 
     /// Replaces the counselling fields of an account. Audits ``AuditEvent/accountFieldsChanged``.

@@ -58,6 +58,9 @@ public struct Account: Hashable, Sendable, CustomStringConvertible {
     public var createdAt: Date
     /// When the password was last set.
     public var passwordChangedAt: Date
+    /// Whether the account must choose a new password before it can work: its password was chosen or seen by an
+    /// administrator (`users add`, `users reset`).
+    public var mustChangePassword: Bool = false
 
     public var description: String { "Account(\(id), \(role))" }
 }
@@ -76,10 +79,13 @@ public struct NewAccount: Sendable, CustomStringConvertible {
     public var fields: Set<CounsellingField>
     /// The password hash (bcrypt, `$2b$…`); never the password.
     public var passwordHash: String
+    /// Whether the account must choose its own password at its first login (the administrator knows this one).
+    public var mustChangePassword: Bool
 
     /// Creates the values of a new account.
     public init(username: String, displayName: String, role: CounsellorRole, language: InterfaceLanguage = .german,
-                fields: Set<CounsellingField>, passwordHash: String) {
+                fields: Set<CounsellingField>, passwordHash: String, mustChangePassword: Bool = false) {
+        self.mustChangePassword = mustChangePassword
         self.username = username
         self.displayName = displayName
         self.role = role

@@ -77,6 +77,8 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case accountEnabled = 35
     /// An account was deleted (`itemID` keeps its opaque ID; its name is gone).
     case accountDeleted = 36
+    /// An account changed its own password in the web inbox.
+    case passwordChanged = 37
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.

@@ -56,6 +56,8 @@ import ThreadStore
         #expect(accounts?.map { $0["username"] as? String } == ["anna", "carl"])
         #expect(accounts?.first?["fields"] as? [String] == ["allgemein"])
         #expect(accounts?.last?["role"] as? String == "teamlead" && accounts?.last?["language"] as? String == "en")
+        // An administrator chose or saw these passwords: each account must replace its own at the first login.
+        #expect(accounts?.allSatisfy { $0["passwordChangePending"] as? Bool == true } == true)
         #expect(!listed.output.contains("$2b$") && !listed.output.contains(generated))
 
         // The stored hashes match the printed and the piped password.

@@ -67,12 +67,15 @@ final class WebAuthHarness: @unchecked Sendable {
     }
 
     @discardableResult
-    func createAccount(_ name: String = "anna", totpSecret: String? = nil) async throws -> AccountID {
+    func createAccount(_ name: String = "anna", totpSecret: String? = nil, mustChangePassword: Bool = false) async throws
+        -> AccountID
+    {
         let hash = try await hasher.hash(Self.password)
         return try await store.write { tx in
             let id = try tx.createAccount(
                 NewAccount(username: name, displayName: "Anna Beispiel", role: .counsellor,
-                           fields: [try CounsellingField("sucht")], passwordHash: hash), actor: nil)
+                           fields: [try CounsellingField("sucht")], passwordHash: hash,
+                           mustChangePassword: mustChangePassword), actor: nil)
             if let totpSecret { try tx.enrolSecondFactor(secret: totpSecret, acceptedStep: 0, for: id) }
             return id
         }

@@ -153,6 +153,60 @@ import ThreadStore
         try await Self.expectNoSecrets(harness, [wrong])
     }
 
+    @Test func anAdministratorsPasswordIsReplacedFirstAndTheChangeEndsOtherSessions() async throws {
+        let harness = try WebAuthHarness(configure: Self.noSecondFactor)
+        let id = try await harness.createAccount(mustChangePassword: true)
+        let chosen = "Ein-ganz-neues-Passwort-7"
+        let wrong = "Falsches-Passwort-123"
+        try await harness.application().test(.router) { client in
+            let other = Browser(client)
+            #expect(try await other.login().status == .seeOther)
+            let browser = Browser(client)
+            #expect(try await browser.login().status == .seeOther)
+            // Every inbox page leads to the password form first.
+            let list = try await browser.get("/threads")
+            #expect(list.status == .seeOther && list.headers[.location] == "/account/password")
+            let form = try await browser.get("/account/password")
+            #expect(form.status == .ok && String(buffer: form.body).contains("von der Administration vergeben"))
+            let csrf = try #require(Browser.csrf(in: form))
+            func change(_ current: String, _ new: String, _ again: String? = nil) async throws -> TestResponse {
+                try await browser.post("/account/password", [
+                    ("csrf_token", csrf), ("current_password", current), ("new_password", new),
+                    ("repeat_password", again ?? new),
+                ])
+            }
+            let mismatch = try await change(WebAuthHarness.password, chosen, chosen + "x")
+            #expect(mismatch.status == .badRequest && String(buffer: mismatch.body).contains("stimmen nicht überein"))
+            #expect(try await change(WebAuthHarness.password, "kurz").status == .badRequest)
+            #expect(try await change(WebAuthHarness.password, WebAuthHarness.password).status == .badRequest)
+            let bad = try await change(wrong, chosen)
+            #expect(bad.status == .forbidden && String(buffer: bad.body).contains("bisherige Passwort stimmt nicht"))
+            #expect(String(buffer: bad.body).contains(wrong) == false)
+            // Without the CSRF token the form is refused before any check.
+            #expect(try await browser.post("/account/password", [("current_password", WebAuthHarness.password),
+                                                                  ("new_password", chosen),
+                                                                  ("repeat_password", chosen)]).status
+                    == .forbidden)
+            let done = try await change(WebAuthHarness.password, chosen)
+            #expect(done.status == .seeOther && done.headers[.location] == "/threads?notice=password-changed")
+            let inbox = try await browser.get("/threads?notice=password-changed")
+            #expect(inbox.status == .ok && String(buffer: inbox.body).contains("Ihr Passwort wurde geändert."))
+            // The other session ended; the old password is gone, the new one works.
+            #expect(try await other.get("/probe").status == .seeOther)
+            #expect(try await Browser(client).login().status == .forbidden)
+            #expect(try await Browser(client).login(password: chosen).status == .seeOther)
+            // Wrong current passwords lock the form for this account after five tries.
+            for _ in 0..<4 { #expect(try await change(wrong, "Noch-ein-Passwort-2026").status == .forbidden) }
+            #expect(try await change(wrong, "Noch-ein-Passwort-2026").status == .forbidden)
+            #expect(try await change(chosen, "Noch-ein-Passwort-2026").status == .tooManyRequests)
+        }
+        let changed = try await harness.audit().filter { $0.event == .passwordChanged }
+        #expect(changed.count == 1 && changed.first?.actor == id && changed.first?.channel == .browser)
+        let account = try await harness.store.read { tx in try tx.account(id) }
+        #expect(account?.mustChangePassword == false)
+        try await Self.expectNoSecrets(harness, [chosen, wrong, "Noch-ein-Passwort-2026"])
+    }
+
     @Test func anIPv6NetworkCountsAsOneAddress() async throws {
         let harness = try WebAuthHarness(configure: Self.noSecondFactor)
         try await harness.createAccount()

@@ -26,6 +26,7 @@ public enum UsersAdmin {
         var secondFactor: Bool
         var createdAt: Date
         var passwordChangedAt: Date
+        var passwordChangePending: Bool
     }
 
     /// The role names of the command line.
@@ -97,7 +98,7 @@ public enum UsersAdmin {
         let (password, generated) = try Self.password(password)
         let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
         let new = NewAccount(username: username, displayName: displayName, role: role, language: interfaceLanguage,
-                             fields: fieldSet, passwordHash: hash)
+                             fields: fieldSet, passwordHash: hash, mustChangePassword: true)
         let id: AccountID
         do {
             id = try await installation.store.write(via: .commandLine) { tx in try tx.createAccount(new, actor: nil) }
@@ -117,12 +118,13 @@ public enum UsersAdmin {
                           role: roleName($0.role), language: $0.language.rawValue,
                           fields: $0.fields.map(\.rawValue).sorted(), disabled: $0.isDisabled,
                           secondFactor: $0.hasSecondFactor, createdAt: $0.createdAt,
-                          passwordChangedAt: $0.passwordChangedAt)
+                          passwordChangedAt: $0.passwordChangedAt, passwordChangePending: $0.mustChangePassword)
         }
         if json { return AdminResult(output: try AdminSession.json(listed)) }
         let lines = listed.map {
             "\($0.username)  \($0.role)  fields: \($0.fields.isEmpty ? "-" : $0.fields.joined(separator: ","))  "
                 + "language: \($0.language)  2fa: \($0.secondFactor ? "yes" : "no")"
+                + ($0.passwordChangePending ? "  password change pending" : "")
                 + ($0.disabled ? "  DISABLED" : "") + "  id: \($0.id)"
         }
         return AdminResult(output: lines.isEmpty ? "no accounts" : lines.joined(separator: "\n"))

@@ -16,6 +16,7 @@ extension Counsellor {
     public init(_ account: Account, channel: AuditChannel = .browser) {
         self.init(id: account.id, username: account.username, displayName: account.displayName, role: account.role,
                   fields: account.fields, language: account.language, channel: channel)
+        mustChangePassword = account.mustChangePassword
     }
 }
 

@@ -46,6 +46,7 @@ enum WebAuthRoutes {
         router.post(RouterPath(WebAuthNames.enrolPath)) { try await routes.enrol($0, $1) }
         router.post(RouterPath(WebAuthNames.logoutPath)) { try await routes.logout($0, $1) }
         router.get(RouterPath(LoginPages.stylesheetPath)) { _, _ in LoginPages.stylesheetResponse() }
+        PasswordChangeRoutes.install(on: router, state: state)
     }
 }
 

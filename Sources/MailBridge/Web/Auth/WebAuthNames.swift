@@ -33,6 +33,13 @@ public enum WebAuthNames {
     public static let enrolPath = "/login/totp/enrol"
     /// Ends the session (`POST` with the CSRF token).
     public static let logoutPath = "/logout"
+    /// The account's own password change (`GET`, `POST`); an account whose password an administrator set is sent
+    /// here before any inbox page.
+    public static let passwordPath = "/account/password"
+    /// The password change form's fields.
+    public static let currentPasswordField = "current_password"
+    public static let newPasswordField = "new_password"
+    public static let repeatPasswordField = "repeat_password"
     /// Where a browser goes after login.
     public static let homePath = "/"
     /// Requests below this prefix are the JSON API: bearer tokens apply, and an unauthenticated request gets 401

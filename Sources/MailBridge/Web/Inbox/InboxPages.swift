@@ -65,6 +65,7 @@ enum InboxPages {
             <p class="app-name">\(strings.appName)</p>
             <nav aria-label="\(strings.mainNavigation)"><ul>
             <li><a href="/threads">\(strings.inbox)</a></li>
+            <li><a href="\(WebAuthNames.passwordPath)">\(strings.passwordNavigation)</a></li>
             </ul></nav>
             <div class="account">\(strings.loggedInAs) \
             <span class="account-name">\(chrome.counsellor.displayName)</span>

@@ -171,6 +171,7 @@ struct InboxStrings: Sendable {
         case .reassigned: t("Die Zuweisung wurde geändert.", "The assignment was changed.")
         case .keyChangeConfirmed: t("Der Schlüsselwechsel wurde bestätigt.", "The key change was confirmed.")
         case .deleted: t("Die Anfrage wurde endgültig gelöscht.", "The thread was deleted for good.")
+        case .passwordChanged: t("Ihr Passwort wurde geändert.", "Your password was changed.")
         }
     }
 
@@ -181,6 +182,49 @@ struct InboxStrings: Sendable {
         case .revoked: t("widerrufen", "revoked")
         case .unusable: t("unbrauchbar", "unusable")
         }
+    }
+
+    // Own password
+    var passwordNavigation: String { t("Passwort ändern", "Change password") }
+    var passwordHeading: String { t("Passwort ändern", "Change password") }
+    var passwordForcedIntro: String {
+        t("Ihr Passwort wurde von der Administration vergeben. Bitte wählen Sie jetzt ein eigenes Passwort; erst "
+            + "danach ist der Posteingang zugänglich.",
+          "Your password was set by the administration. Please choose your own password now; the inbox opens "
+            + "after that.")
+    }
+    var passwordIntro: String {
+        t("Mindestens 12 Zeichen. Ihre anderen Sitzungen werden danach beendet.",
+          "At least 12 characters. Your other sessions end afterwards.")
+    }
+    var currentPassword: String { t("Bisheriges Passwort", "Current password") }
+    var newPassword: String { t("Neues Passwort", "New password") }
+    var repeatPassword: String { t("Neues Passwort wiederholen", "Repeat the new password") }
+    var savePassword: String { t("Passwort speichern", "Save password") }
+    var currentPasswordWrong: String { t("Das bisherige Passwort stimmt nicht.", "The current password is wrong.") }
+    var passwordsDiffer: String {
+        t("Die beiden neuen Passwörter stimmen nicht überein.", "The two new passwords differ.")
+    }
+    var passwordUnchanged: String {
+        t("Das neue Passwort muss sich vom bisherigen unterscheiden.", "The new password must differ from the old one.")
+    }
+    var passwordTooShort: String {
+        t("Das neue Passwort braucht mindestens 12 Zeichen.", "The new password needs at least 12 characters.")
+    }
+    var passwordTooLong: String {
+        t("Das neue Passwort darf höchstens 72 Bytes lang sein.", "The new password may have at most 72 bytes.")
+    }
+    var passwordControlCharacters: String {
+        t("Das neue Passwort darf keine Steuerzeichen enthalten.", "The new password must not contain control "
+            + "characters.")
+    }
+    var passwordLocked: String {
+        t("Zu viele falsche Versuche. Bitte versuchen Sie es später erneut.",
+          "Too many wrong attempts. Please try again later.")
+    }
+    var passwordBusy: String {
+        t("Der Server ist gerade ausgelastet. Bitte versuchen Sie es in einigen Sekunden erneut.",
+          "The server is busy. Please try again in a few seconds.")
     }
 
     // Errors
@@ -207,7 +251,7 @@ struct InboxStrings: Sendable {
 enum InboxNotice: Hashable, Sendable {
     case replyQueued
     case replyKeyUnusable(ReplyOutcome.KeyProblem)
-    case stateChanged, assigned, unassigned, reassigned, keyChangeConfirmed, deleted
+    case stateChanged, assigned, unassigned, reassigned, keyChangeConfirmed, deleted, passwordChanged
 
     /// The query value.
     var code: String {
@@ -220,13 +264,14 @@ enum InboxNotice: Hashable, Sendable {
         case .reassigned: "reassigned"
         case .keyChangeConfirmed: "key-change-confirmed"
         case .deleted: "deleted"
+        case .passwordChanged: "password-changed"
         }
     }
 
     /// Parses a query value; unknown codes are ignored (nil).
     init?(code: String) {
         let all: [InboxNotice] = [.replyQueued, .stateChanged, .assigned, .unassigned, .reassigned, .keyChangeConfirmed,
-                                  .deleted]
+                                  .deleted, .passwordChanged]
             + ReplyOutcome.KeyProblem.allCases.map { .replyKeyUnusable($0) }
         guard let notice = all.first(where: { $0.code == code }) else { return nil }
         self = notice
