@@ -56,8 +56,9 @@ import ThreadStore
 
             // Malformed or contradictory cursors: a 400 page that echoes nothing.
             let cursor = String(later.split(separator: "=")[1].prefix { $0 != "#" })
-            for query in ["before=zz", "after=1.\(String(repeating: "g", count: 32))", "before=\(cursor)&after=\(cursor)",
-                          "before="] {
+            let badQueries = ["before=zz", "after=1.\(String(repeating: "g", count: 32))",
+                              "before=\(cursor)&after=\(cursor)", "before="]
+            for query in badQueries {
                 let bad = try await client.execute(uri: "\(base)?\(query)", method: .get,
                                                    headers: harness.browser("berater"))
                 #expect(bad.status == .badRequest, "\(query)")
@@ -72,7 +73,8 @@ import ThreadStore
 
     @Test func englishPagerTexts() async throws {
         let harness = try await WebHarness()
-        let thread = try await harness.importStoreThread(messages: 51, field: try CounsellingField(WebHarness.otherField))
+        let field = try CounsellingField(WebHarness.otherField)
+        let thread = try await harness.importStoreThread(messages: 51, field: field)
         try await harness.test { client in
             let html = try await client.execute(uri: "/threads/\(thread.unredactedDescription)", method: .get,
                                                 headers: harness.browser("fremd")).text
@@ -93,7 +95,8 @@ import ThreadStore
             ((body["messages"] as? [[String: Any]]) ?? []).compactMap { $0["subject"] as? String }
         }
         try await harness.test { client in
-            let newest = try APITests.json(try await client.execute(uri: uri, method: .get, headers: harness.api("berater")))
+            let newest = try APITests.json(try await client.execute(uri: uri, method: .get,
+                                                                    headers: harness.api("berater")))
             #expect(subjects(newest) == (70..<120).map { "Nachricht \($0)" })
             let page = try #require(newest["messagePage"] as? [String: Any])
             #expect(page["earlierCount"] as? Int == 70 && page["earlierUnreadCount"] as? Int == 70)
