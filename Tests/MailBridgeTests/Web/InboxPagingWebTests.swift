@@ -54,6 +54,13 @@ import ThreadStore
             html = try await client.execute(uri: later, method: .get, headers: harness.browser("berater")).text
             #expect(Self.subjects(html) == (70..<120).map { "Nachricht \($0)" })
 
+            // A cursor before the first message: an empty page that leads back to the newest messages.
+            let empty = try await client.execute(uri: "\(base)?before=0.\(String(repeating: "0", count: 32))",
+                                                 method: .get, headers: harness.browser("berater"))
+            #expect(empty.status == .ok && Self.subjects(empty.text).isEmpty)
+            #expect(empty.text.contains("Auf dieser Seite gibt es keine Nachrichten.")
+                && empty.text.contains("<a href=\"\(base)#messages-heading\">Neueste Nachrichten</a>"))
+
             // Malformed or contradictory cursors: a 400 page that echoes nothing.
             let cursor = String(later.split(separator: "=")[1].prefix { $0 != "#" })
             let badQueries = ["before=zz", "after=1.\(String(repeating: "g", count: 32))",
@@ -67,7 +74,7 @@ import ThreadStore
         }
         // One audit entry per page view, none for the refused ones.
         let views = try await harness.store.read { try $0.auditEntries() }.filter { $0.event == .threadViewed }
-        #expect(views.count == 4 && views.allSatisfy { $0.thread == thread && $0.itemID == nil })
+        #expect(views.count == 5 && views.allSatisfy { $0.thread == thread && $0.itemID == nil })
         await harness.pipe.close()
     }
 
