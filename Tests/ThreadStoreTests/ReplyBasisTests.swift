@@ -17,7 +17,8 @@ import Testing
             for number in 0..<30 {
                 let message = Sample.message("m\(number)", at: start.addingTimeInterval(Double(number)),
                                              attachments: number == 29 ? [file] : [])
-                let outcome = try tx.importMessage(message, into: thread.map { .thread($0) } ?? .client(Sample.identity()))
+                let destination: ImportDestination = thread.map { .thread($0) } ?? .client(Sample.identity())
+                let outcome = try tx.importMessage(message, into: destination)
                 thread = thread ?? outcome.storedThread
             }
             // A counsellor reply after the newest inbound message: not what a reply refers to.

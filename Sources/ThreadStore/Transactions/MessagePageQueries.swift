@@ -1,8 +1,9 @@
 import GRDB
 
 /// SQL of message paging (``ReadTransaction/openInboxThread(_:page:)``). Every query is a range of the index
-/// `message_by_thread_order (thread_id, received_at, id)` (migration v7), so SQLite neither sorts nor reads
-/// messages outside the page; `InboxQueryPlanTests` checks the plans.
+/// `message_by_thread_order (thread_id, received_at, id)` (migration v7), so SQLite never sorts the thread: a page
+/// reads its own rows only (stopping at `LIMIT`), and the counts around it walk the index (reading `is_read`,
+/// decrypting nothing). `InboxPagingTests.pagingAndAssigneeQueriesWalkTheirIndexesWithoutSorting` checks the plans.
 enum MessagePageQueries {
     static let newest = """
         SELECT \(MessageRecord.columns) FROM message WHERE thread_id = ?

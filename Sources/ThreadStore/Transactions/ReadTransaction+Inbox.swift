@@ -207,7 +207,7 @@ enum InboxQueries {
         """
 
     /// The list query of ``ReadTransaction/listInbox(fields:state:assignment:limit:after:)`` (checked limits).
-    /// Every variant walks an index backwards (no sort); `InboxQueryPlanTests` checks the assignee one.
+    /// Every variant walks an index backwards (no sort); `InboxPagingTests` checks the assignee plans.
     static func list(fields: Set<CounsellingField>?, state: InboxState?, assignment: InboxAssignmentFilter?,
                      limit: Int, after cursor: InboxCursor?) -> (String, StatementArguments) {
         var conditions: [String] = []

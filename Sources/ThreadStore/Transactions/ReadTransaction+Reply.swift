@@ -23,7 +23,9 @@ extension ReadTransaction {
                 """),
             arguments: [id.raw.text, MessageDirection.inbound.rawValue])
         {
-            guard let message = try? StoredMessageID(row["id"] as String) else { throw ThreadStoreError.databaseCorrupt }
+            guard let message = try? StoredMessageID(row["id"] as String) else {
+                throw ThreadStoreError.databaseCorrupt
+            }
             func open(_ column: String) throws -> String {
                 try Sealing.openString(row[column], key: key,
                                        context: MessageRecord.context(column, thread: id, message: message))

@@ -33,7 +33,8 @@ public struct InboxThread: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "InboxThread(\(summary.id), \(state.rawValue), unread: \(summary.unreadCount))" }
 }
 
-/// Where the next page of ``ReadTransaction/listInbox(fields:state:assignment:limit:after:)`` starts: the last thread of a page
+/// Where the next page of ``ReadTransaction/listInbox(fields:state:assignment:limit:after:)`` starts: the last
+/// thread of a page
 /// (keyset paging on last activity and ID, stable while new mail arrives).
 public struct InboxCursor: Hashable, Sendable, CustomStringConvertible {
     /// The last activity of the last listed thread, in store milliseconds.

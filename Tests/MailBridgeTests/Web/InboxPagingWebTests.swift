@@ -54,10 +54,18 @@ import ThreadStore
             html = try await client.execute(uri: later, method: .get, headers: harness.browser("berater")).text
             #expect(Self.subjects(html) == (70..<120).map { "Nachricht \($0)" })
 
+            // A cursor before the first message: an empty page that leads back to the newest messages.
+            let empty = try await client.execute(uri: "\(base)?before=0.\(String(repeating: "0", count: 32))",
+                                                 method: .get, headers: harness.browser("berater"))
+            #expect(empty.status == .ok && Self.subjects(empty.text).isEmpty)
+            #expect(empty.text.contains("Auf dieser Seite gibt es keine Nachrichten.")
+                && empty.text.contains("<a href=\"\(base)#messages-heading\">Neueste Nachrichten</a>"))
+
             // Malformed or contradictory cursors: a 400 page that echoes nothing.
             let cursor = String(later.split(separator: "=")[1].prefix { $0 != "#" })
-            for query in ["before=zz", "after=1.\(String(repeating: "g", count: 32))", "before=\(cursor)&after=\(cursor)",
-                          "before="] {
+            let badQueries = ["before=zz", "after=1.\(String(repeating: "g", count: 32))",
+                              "before=\(cursor)&after=\(cursor)", "before="]
+            for query in badQueries {
                 let bad = try await client.execute(uri: "\(base)?\(query)", method: .get,
                                                    headers: harness.browser("berater"))
                 #expect(bad.status == .badRequest, "\(query)")
@@ -66,13 +74,14 @@ import ThreadStore
         }
         // One audit entry per page view, none for the refused ones.
         let views = try await harness.store.read { try $0.auditEntries() }.filter { $0.event == .threadViewed }
-        #expect(views.count == 4 && views.allSatisfy { $0.thread == thread && $0.itemID == nil })
+        #expect(views.count == 5 && views.allSatisfy { $0.thread == thread && $0.itemID == nil })
         await harness.pipe.close()
     }
 
     @Test func englishPagerTexts() async throws {
         let harness = try await WebHarness()
-        let thread = try await harness.importStoreThread(messages: 51, field: try CounsellingField(WebHarness.otherField))
+        let field = try CounsellingField(WebHarness.otherField)
+        let thread = try await harness.importStoreThread(messages: 51, field: field)
         try await harness.test { client in
             let html = try await client.execute(uri: "/threads/\(thread.unredactedDescription)", method: .get,
                                                 headers: harness.browser("fremd")).text
@@ -93,7 +102,8 @@ import ThreadStore
             ((body["messages"] as? [[String: Any]]) ?? []).compactMap { $0["subject"] as? String }
         }
         try await harness.test { client in
-            let newest = try APITests.json(try await client.execute(uri: uri, method: .get, headers: harness.api("berater")))
+            let newest = try APITests.json(try await client.execute(uri: uri, method: .get,
+                                                                    headers: harness.api("berater")))
             #expect(subjects(newest) == (70..<120).map { "Nachricht \($0)" })
             let page = try #require(newest["messagePage"] as? [String: Any])
             #expect(page["earlierCount"] as? Int == 70 && page["earlierUnreadCount"] as? Int == 70)

@@ -1,9 +1,9 @@
 // Security: the JSON API for platform integrations (issue 8). Untrusted input: path parameters (validated IDs and
-// small integers), query parameters (state, assigned, limit, cursors; bounded and validated) and JSON bodies (size-capped, decoded into fixed
-// shapes; an undecodable body gets a fixed message, never the decoder's description). Authentication is done by
-// the accounts side's middleware (bearer API token, or a browser session whose POST/PUT requests it checks for the
-// CSRF token; unauthenticated requests get its 401 before any route runs); these handlers only require that an
-// account was established. Errors are
+// small integers), query parameters (state, assigned, limit, cursors; bounded and validated) and JSON bodies
+// (size-capped, decoded into fixed shapes; an undecodable body gets a fixed message, never the decoder's
+// description). Authentication is done by the accounts side's middleware (bearer API token, or a browser session
+// whose POST/PUT requests it checks for the CSRF token; unauthenticated requests get its 401 before any route
+// runs); these handlers only require that an account was established. Errors are
 // `{"error": code, "message": fixed text}` and never contain content or echoed input. Access control and audit
 // live in CounsellorInbox: a thread of a field the account may not see is 404.
 
