@@ -42,7 +42,9 @@ enum BrowserDriver {
     /// sends `reply` through the form and saves a screenshot of the result at `screenshot`.
     static func loginOpenThreadAndReply(base: String, username: String, password: String, totpSecret: String?,
                                         threadID: String, expectedText: String, reply: String,
-                                        screenshot: URL, workDirectory: URL) throws -> Report {
+                                        screenshot: URL, workDirectory: URL, newPassword: String? = nil) throws
+        -> Report
+    {
         let script = workDirectory.appendingPathComponent("drive_inbox.py")
         try Data(Self.script.utf8).write(to: script)
         var plan: [String: String] = [
@@ -50,6 +52,7 @@ enum BrowserDriver {
             "expected": expectedText, "reply": reply, "screenshot": screenshot.path,
         ]
         if let totpSecret { plan["totp"] = totpSecret }
+        if let newPassword { plan["newPassword"] = newPassword }
         let planJSON = String(decoding: try JSONSerialization.data(withJSONObject: plan), as: UTF8.self)
         let result = try Shell.run(python!, [script.path, planJSON], allowFailure: true)
         guard result.status == 0 else {
@@ -167,6 +170,14 @@ enum BrowserDriver {
                 await click("form[action^='/login/totp'] button[type=submit]")
                 steps.append("second factor")
             steps.append("logged in")
+            if (await url()).startswith("/account/password"):
+                if "newPassword" not in plan:
+                    raise RuntimeError("a new password is asked for but none given")
+                await type_into("input[name=current_password]", plan["password"])
+                await type_into("input[name=new_password]", plan["newPassword"])
+                await type_into("input[name=repeat_password]", plan["newPassword"])
+                await click("form[action='/account/password'] button[type=submit]")
+                steps.append("password changed")
             if not (await url()).startswith("/threads"):
                 await navigate("/threads")
             await click("a[href='/threads/%s']" % plan["thread"])

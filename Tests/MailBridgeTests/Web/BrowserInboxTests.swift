@@ -9,8 +9,8 @@ import Testing
 import ThreadStore
 
 /// The real UI in headless Chromium: the gateway's `WebServer` (`WebRouter.make`: real login with password and
-/// TOTP, sessions, CSRF) on a loopback port, a browser that logs in, opens the thread from the list, reads it and
-/// answers through the reply form. The screenshot is kept as a test artifact in
+/// TOTP, sessions, CSRF) on a loopback port, a browser that logs in, replaces the password an administrator set,
+/// opens the thread from the list, reads it and answers through the reply form. The screenshot is kept as a test artifact in
 /// `.build/test-artifacts/`.
 @Suite struct BrowserInboxTests {
     static let artifacts = URL(fileURLWithPath: #filePath)
@@ -20,7 +20,8 @@ import ThreadStore
     @Test(.enabled(if: BrowserDriver.unavailableReason == nil,
                    "headless browser test needs Debian's chromium and python3-websockets"))
     func loginOpenThreadAndReplyInChromium() async throws {
-        let harness = try await WebHarness()
+        let harness = try await WebHarness(mustChangePassword: ["berater"])
+        let ownPassword = "Mein-eigenes-Passwort-\(UUID().uuidString.prefix(6))"
         let canary = InboxPageTests.canary()
         let thread = try await harness.importClientMail(
             inner: "Content-Type: text/plain; charset=utf-8\nSubject: Hilfe\n\nGuten Tag, ich brauche Rat. \(canary)\n")
@@ -44,11 +45,13 @@ import ThreadStore
                 base: "http://127.0.0.1:\(port)", username: "berater", password: WebHarness.password,
                 totpSecret: TOTPAuthenticator.base32(secret),
                 threadID: thread.unredactedDescription, expectedText: canary, reply: replyText,
-                screenshot: screenshot, workDirectory: work)
+                screenshot: screenshot, workDirectory: work, newPassword: ownPassword)
         }
         await server.triggerGracefulShutdown()
 
-        #expect(report.steps == ["login page", "second factor", "logged in", "thread opened", "reply sent", "screenshot"])
+        #expect(report.steps == ["login page", "second factor", "logged in", "password changed", "thread opened",
+                                 "reply sent", "screenshot"])
+        #expect(report.urls.contains("/account/password") && report.urls.contains("/threads?notice=password-changed"))
         #expect(report.threadText.contains("ich brauche Rat. \(canary)"))
         #expect(report.notice.contains("Die Antwort wurde verschlüsselt in den Versand gegeben."))
         #expect(report.replyShown)
@@ -62,7 +65,10 @@ import ThreadStore
         #expect(replies.count == 1 && replies.first?.thread == thread)
         #expect(replies.first.map { String(decoding: $0.payload, as: UTF8.self).contains("multipart/encrypted") } == true)
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == account }
-        #expect(audit.map(\.event).contains(.loginSucceeded))
+        #expect(audit.map(\.event).contains(.loginSucceeded) && audit.map(\.event).contains(.passwordChanged))
+        let stored = try await harness.store.read { tx in try tx.loginCredentials(username: "berater") }
+        #expect(try await PasswordHasher(cost: 4).verify(ownPassword, against: stored?.passwordHash))
+        #expect(stored?.account.mustChangePassword == false)
         #expect(audit.filter { $0.thread == thread }.map(\.event)
                 == [.threadViewed, .threadStateChanged, .replyQueued, .threadViewed])
         await harness.pipe.close()

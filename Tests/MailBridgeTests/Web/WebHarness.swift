@@ -28,7 +28,8 @@ final class WebHarness: @unchecked Sendable {
 
     var store: ThreadStore { pipe.store }
 
-    init(requireSecondFactor: Bool = true) async throws {
+    /// `mustChangePassword`: accounts whose password counts as set by an administrator (replaced at first login).
+    init(requireSecondFactor: Bool = true, mustChangePassword: Set<String> = []) async throws {
         pipe = try await PipelineHarness()
         let replies = ReplyComposer(store: pipe.store, pgp: pipe.pgp, mailboxes: [pipe.mailbox],
                                     logger: pipe.logs.logger("reply"))
@@ -51,7 +52,8 @@ final class WebHarness: @unchecked Sendable {
             let (account, session, token) = try await pipe.store.write { tx in
                 let id = try tx.createAccount(
                     NewAccount(username: name, displayName: "Name \(name)", role: role, language: language,
-                               fields: Set(fields), passwordHash: hash), actor: nil)
+                               fields: Set(fields), passwordHash: hash,
+                               mustChangePassword: mustChangePassword.contains(name)), actor: nil)
                 let session = try tx.createWebSession(for: id, secondFactorDone: true, now: Date(), lifetime: 3600)
                 let token = try tx.createAPIToken(for: id, label: "test", actor: nil)
                 return (try tx.account(id)!, session, token.token)

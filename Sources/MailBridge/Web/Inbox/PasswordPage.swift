@@ -12,6 +12,8 @@ extension InboxPages {
             <p>\(forced ? strings.passwordForcedIntro : strings.passwordIntro)</p>
             \(errorHTML)
             <form method="post" action="\(WebAuthNames.passwordPath)">\(chrome.csrfField)
+            <input type="text" name="username" autocomplete="username" value="\(chrome.counsellor.username)" \
+            hidden readonly>
             <p><label for="current">\(strings.currentPassword)</label>
             <input id="current" name="\(WebAuthNames.currentPasswordField)" type="password" \
             autocomplete="current-password" required maxlength="200"\(described)></p>
