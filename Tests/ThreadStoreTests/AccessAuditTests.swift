@@ -58,6 +58,11 @@ import Testing
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO audit (at, event) VALUES (1000, ?)",
                            arguments: [AuditEvent.loginSucceeded.rawValue])
+            try db.execute(sql: """
+                INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
+                                     password_changed_at)
+                VALUES (?, 'alt', 'Alt', 0, 'de', ?, 1000, 1000)
+                """, arguments: [String(repeating: "b", count: 32), "$2b$04$" + String(repeating: "a", count: 53)])
         }
         try queue.close()
         let store = try fixture.open()
@@ -65,6 +70,8 @@ import Testing
         let entries = try await store.read { tx in try tx.auditEntries() }
         #expect(entries.map(\.event) == [.loginSucceeded, .loggedOut])
         #expect(entries.map(\.channel) == [nil, .browser])
+        // Before v9 no account could choose its own password: each must replace the one an administrator set.
+        #expect(try await store.read { tx in try tx.account(named: "alt") }?.mustChangePassword == true)
         try store.close()
         let raw = try DatabaseQueue(path: fixture.databaseURL.path)
         defer { try? raw.close() }
@@ -73,6 +80,16 @@ import Testing
         }
         #expect(throws: (any Error).self) {
             try raw.write { db in try db.execute(sql: "INSERT INTO audit (at, event, channel) VALUES (1, 1, 9)") }
+        }
+        // An API row names its token; no other row has one.
+        #expect(throws: (any Error).self) {
+            try raw.write { db in try db.execute(sql: "INSERT INTO audit (at, event, channel) VALUES (1, 1, 2)") }
+        }
+        #expect(throws: (any Error).self) {
+            try raw.write { db in
+                try db.execute(sql: "INSERT INTO audit (at, event, channel, token_id) VALUES (1, 1, 1, ?)",
+                               arguments: [String(repeating: "a", count: 32)])
+            }
         }
     }
 
@@ -99,5 +116,7 @@ import Testing
         #expect(try await query(AuditFilter(thread: first, actor: anna)) == [1, 4])
         #expect(try await query(AuditFilter(since: start + 2 * 86_400)) == [3, 4])
         #expect(try await query(AuditFilter(thread: first, since: start + 86_400), limit: 1) == [4])
+        #expect(try await query(AuditFilter(before: 4), limit: 2) == [2, 3])
+        #expect(try await query(AuditFilter(actor: anna, before: 4)) == [1, 3])
     }
 }

@@ -113,6 +113,9 @@ import Testing
         // The audit log keeps the opaque ID: as the actor of the earlier assignment and in the deletion entry.
         let audit = try await store.read { tx in try tx.auditEntries() }
         #expect(audit.contains { $0.event == .threadAssigned && $0.actor == id })
+        let unassigned = try #require(audit.dropLast().last)
+        #expect(unassigned.event == .threadAssigned && unassigned.thread == thread && unassigned.itemID == nil)
+        #expect(unassigned.channel == .commandLine)
         let deletion = try #require(audit.last)
         #expect(deletion.event == .accountDeleted && deletion.itemID == id.unredactedDescription)
         #expect(deletion.channel == .commandLine && deletion.actor == nil)

@@ -10,7 +10,8 @@ enum AuditSchema {
     static func v7(_ db: Database) throws {
         try db.execute(sql: """
             ALTER TABLE audit ADD COLUMN channel INTEGER CHECK (channel IS NULL OR channel IN (1, 2, 3));
-            ALTER TABLE audit ADD COLUMN token_id TEXT CHECK (token_id IS NULL OR length(token_id) = 32);
+            ALTER TABLE audit ADD COLUMN token_id TEXT CHECK (CASE WHEN channel = 2
+                THEN token_id IS NOT NULL AND length(token_id) = 32 ELSE token_id IS NULL END);
             CREATE INDEX audit_by_actor ON audit(actor_id, id);
             """)
     }

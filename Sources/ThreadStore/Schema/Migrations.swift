@@ -22,11 +22,14 @@ enum Schema {
     }
 
     /// Whether the account must choose a new password at its next login: set for passwords an administrator chose
-    /// or saw (`users add`, `users reset`), cleared when the account changes its password itself.
+    /// or saw (`users add`, `users reset`), cleared when the account changes its password itself. Accounts made
+    /// before v9 could not change their password themselves, so an administrator set every one of them: they must
+    /// change it too.
     private static func v9(_ db: Database) throws {
         try db.execute(sql: """
             ALTER TABLE account ADD COLUMN password_must_change INTEGER NOT NULL DEFAULT 0
-                CHECK (password_must_change IN (0, 1))
+                CHECK (password_must_change IN (0, 1));
+            UPDATE account SET password_must_change = 1;
             """)
     }
 

@@ -285,6 +285,10 @@ enum Queries {
             conditions.append("at >= ?")
             _ = arguments.append(contentsOf: [since.storeMilliseconds])
         }
+        if let before = filter.before {
+            conditions.append("id < ?")
+            _ = arguments.append(contentsOf: [before])
+        }
         _ = arguments.append(contentsOf: [limit])
         let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = "\(auditColumns) FROM audit \(condition) ORDER BY id DESC LIMIT ?"
@@ -292,7 +296,7 @@ enum Queries {
     }
 
     private static func auditRows(_ db: Database, sql: String, arguments: StatementArguments) throws -> [AuditEntry] {
-        // At most eight distinct statements (the filter combinations), so caching them is bounded.
+        // At most sixteen distinct statements (the filter combinations), so caching them is bounded.
         try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             guard let event = AuditEvent(rawValue: row["event"]) else { throw ThreadStoreError.databaseCorrupt }
             var thread: ThreadID?

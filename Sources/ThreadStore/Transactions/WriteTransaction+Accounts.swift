@@ -46,10 +46,13 @@ extension WriteTransaction {
     }
 
     /// Deletes an account for good: its names, password hash, second factor, fields, sessions and API tokens (the
-    /// foreign keys cascade); threads assigned to it become unassigned. Audit rows keep its opaque ID as actor.
-    /// Audits ``AuditEvent/accountDeleted``. Use ``ThreadStore/deleteAccount(_:actor:via:)``, which also clears the
-    /// deleted bytes from the WAL.
+    /// foreign keys cascade); threads assigned to it become unassigned, each audited as ``AuditEvent/threadAssigned``
+    /// to nobody. Audit rows keep its opaque ID as actor. Audits ``AuditEvent/accountDeleted``. Use
+    /// ``ThreadStore/deleteAccount(_:actor:via:)``, which also clears the deleted bytes from the WAL.
     public func deleteAccount(_ id: AccountID, actor: AccountID?) throws {
+        let assigned = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM thread WHERE assigned_to = ? ORDER BY id"), arguments: [id.raw.text])
+        for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
         try db.cachedStatement(sql: "DELETE FROM account WHERE id = ?").execute(arguments: [id.raw.text])
         guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
         try recordAccess(.accountDeleted, actor: actor, itemID: id.raw.text)

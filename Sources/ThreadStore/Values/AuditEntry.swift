@@ -89,12 +89,15 @@ public struct AuditFilter: Hashable, Sendable {
     public var actor: AccountID?
     /// Only entries at or after this time.
     public var since: Date?
+    /// Only entries with a smaller sequence number (to page back through a long log).
+    public var before: Int64?
 
     /// A filter; with no arguments it matches every entry.
-    public init(thread: ThreadID? = nil, actor: AccountID? = nil, since: Date? = nil) {
+    public init(thread: ThreadID? = nil, actor: AccountID? = nil, since: Date? = nil, before: Int64? = nil) {
         self.thread = thread
         self.actor = actor
         self.since = since
+        self.before = before
     }
 }
 

@@ -131,5 +131,16 @@ import ThreadStore
         #expect(try await run(["users", "delete", "anna", "--yes"] + c).status == 1)
         #expect(try await run(["users", "list"] + c).output.contains("anna") == false)
         #expect(try await run(["audit", "--limit", "1"] + c).output.contains("accountDeleted  via: command-line"))
+        // Paging back: the two entries before the newest one.
+        let newestJSON = try await run(["audit", "--limit", "1", "--json"] + c).output
+        let newest = try #require(
+            (try JSONSerialization.jsonObject(with: Data(newestJSON.utf8)) as? [[String: Any]])?.first?["sequence"] as? Int)
+        let back = try await run(["audit", "--before", String(newest), "--limit", "2"] + c)
+        #expect(back.output.contains("accountEnabled") && !back.output.contains("accountDeleted"))
+        #expect(try await run(["audit", "--before", "0"] + c).status == 2)
+        // A deleted account's entries stay reachable by its ID.
+        let annaID = try #require(accounts?.first?["id"] as? String)
+        let byID = try await run(["audit", "--account", annaID] + c)
+        #expect(byID.status == 0 && byID.output.contains("no audit entries"))
     }
 }

@@ -79,12 +79,38 @@ import ThreadStore
         #expect(Self.lock(&limit, "account:8", at: start) == 15 * 60)
     }
 
+    @Test func userNameLocksDoNotEscalate() {
+        var limit = LoginRateLimit()
+        var now = start
+        for _ in 0..<5 {
+            let duration = Self.lock(&limit, "user:anna", at: now)
+            #expect(duration == 15 * 60)
+            now += duration
+        }
+    }
+
+    @Test func aFloodOfFreshKeysDoesNotEraseTheMemoryOfALock() {
+        var policy = LoginRateLimit.Policy()
+        policy.maximumKeys = 50
+        var limit = LoginRateLimit(policy: policy)
+        #expect(Self.lock(&limit, "account:7", at: start) == 15 * 60)
+        let later = start + 16 * 60
+        for index in 0..<500 { limit.recordFailure("ip:flood\(index)", now: later) }
+        #expect(limit.entries.count <= 50)
+        // The second lock of the account still counts as a repeat.
+        #expect(Self.lock(&limit, "account:7", at: later + 1) == 30 * 60)
+    }
+
     @Test(arguments: [
         ("2001:db8:1:2:a:b:c:d", "ip:2001:db8:1:2::/64"),
         ("2001:db8:1:2::1", "ip:2001:db8:1:2::/64"),
         ("[2001:DB8:1:2:ffff::1]", "ip:2001:db8:1:2::/64"),
         ("fe80::1%eth0", "ip:fe80:0:0:0::/64"),
         ("::ffff:192.0.2.1", "ip:192.0.2.1"),
+        ("64:ff9b::c000:201", "ip:192.0.2.1"),
+        ("64:ff9b::1:c000:201", "ip:64:ff9b:0:0::/64"),
+        ("192.0.2.1:51234", "ip:192.0.2.1"),
+        ("[2001:db8:1:2::7]:443", "ip:2001:db8:1:2::/64"),
         ("192.0.2.1", "ip:192.0.2.1"),
         ("unknown", "ip:unknown"),
         ("2001:db8::zz", "ip:2001:db8::zz"),

@@ -166,6 +166,10 @@ import ThreadStore
             // Every inbox page leads to the password form first.
             let list = try await browser.get("/threads")
             #expect(list.status == .seeOther && list.headers[.location] == "/account/password")
+            // The same session reaches no other route either: not the JSON API, not a POST.
+            let api = try await browser.get("/api/probe")
+            #expect(api.status == .forbidden && String(buffer: api.body).contains("password_change_required"))
+            #expect(try await browser.get("/probe").headers[.location] == "/account/password")
             let form = try await browser.get("/account/password")
             #expect(form.status == .ok && String(buffer: form.body).contains("von der Administration vergeben"))
             let csrf = try #require(Browser.csrf(in: form))
@@ -192,6 +196,7 @@ import ThreadStore
             let inbox = try await browser.get("/threads?notice=password-changed")
             #expect(inbox.status == .ok && String(buffer: inbox.body).contains("Ihr Passwort wurde geändert."))
             // The other session ended; the old password is gone, the new one works.
+            #expect(try await browser.get("/api/probe").status == .ok)
             #expect(try await other.get("/probe").status == .seeOther)
             #expect(try await Browser(client).login().status == .forbidden)
             #expect(try await Browser(client).login(password: chosen).status == .seeOther)

@@ -21,16 +21,28 @@ public enum AuditAdmin {
     }
 
     /// The newest `limit` entries (1…10 000) matching the filters, oldest first. `thread` is a thread ID,
-    /// `account` a login name, `since` an ISO 8601 date (`2026-11-24`) or time (`2026-11-24T08:00:00Z`).
+    /// `account` a login name or an account ID (32 hex; also of a deleted account), `since` an ISO 8601 date
+    /// (`2026-11-24`) or time (`2026-11-24T08:00:00Z`), `before` a sequence number (`#123`: to page back).
     public static func list(_ installation: OpenedInstallation, thread: String?, account: String?, since: String?,
-                            limit: Int, json: Bool) async throws -> AdminResult {
+                            before: Int64? = nil, limit: Int, json: Bool) async throws -> AdminResult {
         guard (1...10_000).contains(limit) else { throw AdminUsageError("--limit must be 1-10000") }
         var filter = AuditFilter()
         if let thread {
             guard let id = try? ThreadID(thread) else { throw AdminUsageError("a thread ID is 32 hex characters") }
             filter.thread = id
         }
-        if let account { filter.actor = try await UsersAdmin.account(named: account, in: installation).id }
+        if let account {
+            // An account ID also finds the entries of a deleted account (its name is gone).
+            if account.utf8.count == 32, let id = try? AccountID(account) {
+                filter.actor = id
+            } else {
+                filter.actor = try await UsersAdmin.account(named: account, in: installation).id
+            }
+        }
+        if let before {
+            guard before > 0 else { throw AdminUsageError("--before must be a sequence number (the #N of an entry)") }
+            filter.before = before
+        }
         if let since {
             guard let date = parseDate(since) else {
                 throw AdminUsageError("--since must be a date (2026-11-24) or a UTC time (2026-11-24T08:00:00Z)")

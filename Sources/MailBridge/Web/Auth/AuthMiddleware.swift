@@ -71,7 +71,7 @@ struct SessionMiddleware: RouterMiddleware {
         let idle = state.settings.idleTimeout
         let wellFormed = token.utf8.count == 64
             && token.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
-        let session = wellFormed ? try await state.services.store.write { tx in
+        let session = wellFormed ? try await state.services.store.write(via: .browser) { tx in
             try tx.authenticateWebSession(token: token, now: now, idleTimeout: idle)
         } : nil
         guard let session else {
@@ -176,5 +176,27 @@ struct AuthenticationGateMiddleware: RouterMiddleware {
             return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
         }
         return AuthResponses.redirect(to: WebAuthNames.loginPath)
+    }
+}
+
+/// A browser session of an account whose password an administrator set reaches only the password form, logout and
+/// the stylesheets until the account has chosen its own password: pages redirect there, the JSON API answers 403
+/// `password_change_required`. API tokens are not affected (an administrator made them for a platform).
+struct PasswordChangeGateMiddleware: RouterMiddleware {
+    typealias Context = WebRequestContext
+
+    static let allowedPaths: Set<String> = [WebAuthNames.passwordPath, WebAuthNames.logoutPath]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let path = request.uri.path
+        guard case .session = context.authentication, context.counsellor?.mustChangePassword == true,
+            !Self.allowedPaths.contains(path), !WebAuthNames.publicPrefixes.contains(where: { path.hasPrefix($0) })
+        else { return try await next(request, context) }
+        if path.hasPrefix(WebAuthNames.apiPrefix) {
+            return AuthResponses.json(error: "password_change_required", status: .forbidden)
+        }
+        return AuthResponses.redirect(to: WebAuthNames.passwordPath)
     }
 }

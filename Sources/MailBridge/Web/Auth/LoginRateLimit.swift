@@ -12,7 +12,8 @@ import Darwin
 /// A pure login rate limiter: after `maximumFailures` failures of one key within `window`, the key is locked for
 /// `lockout`; every further lock of the same key within `escalationMemory` of the previous one doubles the time, up
 /// to `maximumLockout` (15, 30, 60 minutes … 24 hours), so a patient guesser gets a few dozen tries a day, not
-/// hundreds. Keys are strings such as `"user:anna"` or `"ip:192.0.2.1"`; time is passed in (tests use a fake clock).
+/// hundreds. Keys starting with one of `unescalatedPrefixes` (the user name, which strangers can fail on purpose)
+/// always lock for `lockout` only. Keys are strings such as `"user:anna"` or `"ip:192.0.2.1"`; time is passed in (tests use a fake clock).
 ///
 /// ```swift
 /// var limit = LoginRateLimit()
@@ -33,6 +34,9 @@ public struct LoginRateLimit: Sendable {
         /// A lock that starts within this time after the previous lock ended counts as a repeat and is twice as
         /// long (default 24 hours); after that long without a lock the key starts again at `lockout`.
         public var escalationMemory: TimeInterval = 24 * 60 * 60
+        /// Keys that never escalate: `user:` (anyone can fail a counsellor's name on purpose; escalating it would
+        /// lock her out of every new browser for a day at a time).
+        public var unescalatedPrefixes: [String] = ["user:"]
         /// Most keys tracked at once; beyond it, the stalest unlocked entries are dropped.
         public var maximumKeys = 10_000
 
@@ -67,13 +71,19 @@ public struct LoginRateLimit: Sendable {
         var entry = entries[key] ?? Entry()
         entry.failures = entry.failures.filter { now.timeIntervalSince($0) < policy.window } + [now]
         if entry.failures.count >= policy.maximumFailures {
+            let escalates = !policy.unescalatedPrefixes.contains { key.hasPrefix($0) }
             let repeated = entry.lockedUntil.map { now.timeIntervalSince($0) < policy.escalationMemory } ?? false
-            entry.locks = repeated ? entry.locks + 1 : 1
+            entry.locks = escalates && repeated ? entry.locks + 1 : 1
             entry.lockedUntil = now + lockDuration(afterLocks: entry.locks)
             entry.failures = []
         }
         entries[key] = entry
         return isLocked(key, now: now)
+    }
+
+    /// The later of the last failure and the end of the last lock.
+    private static func lastEvent(_ entry: Entry) -> Date {
+        max(entry.failures.last ?? .distantPast, entry.lockedUntil ?? .distantPast)
     }
 
     /// How long the `locks`-th lock in a row lasts: `lockout` doubled `locks - 1` times, at most `maximumLockout`.
@@ -93,7 +103,8 @@ public struct LoginRateLimit: Sendable {
     }
 
     /// Drops entries that neither lock, nor remember a lock for escalation, nor hold a failure within the window;
-    /// if still full, drops unlocked entries (oldest last failure first) until there is room.
+    /// if still full, drops unlocked entries until there is room: first those that never locked (a flood of fresh
+    /// keys cannot push out the memory of a lock), each group oldest last lock or failure first.
     private mutating func prune(now: Date) {
         entries = entries.filter { _, entry in
             (entry.lockedUntil.map { now.timeIntervalSince($0) < policy.escalationMemory } ?? false)
@@ -101,15 +112,17 @@ public struct LoginRateLimit: Sendable {
         }
         guard entries.count >= policy.maximumKeys else { return }
         let unlocked = entries.filter { !(($0.value.lockedUntil.map { now < $0 }) ?? false) }
-            .sorted { ($0.value.failures.last ?? .distantPast) < ($1.value.failures.last ?? .distantPast) }
+            .sorted { ($0.value.locks, Self.lastEvent($0.value)) < ($1.value.locks, Self.lastEvent($1.value)) }
         for (key, _) in unlocked.prefix(entries.count - policy.maximumKeys + 1) { entries[key] = nil }
     }
 }
 
 extension LoginRateLimit {
     /// The rate-limit key of a client address: an IPv6 address counts per /64 (one customer's network usually
-    /// holds a whole /64, so per-address keys would give it 2^64 fresh tries), an IPv4-mapped IPv6 address as the
-    /// IPv4 address, anything else (IPv4, or a value that is no address) as it is.
+    /// holds a whole /64, so per-address keys would give it 2^64 fresh tries); an IPv4-mapped address
+    /// (`::ffff:0:0/96`) or a NAT64 one (`64:ff9b::/96`, RFC 6052) as the IPv4 address it carries; a port that a
+    /// proxy appended (`192.0.2.1:5000`, `[2001:db8::1]:5000`) is dropped; anything else (IPv4, or a value that is
+    /// no address) counts as it is.
     ///
     /// ```swift
     /// LoginRateLimit.addressKey("2001:db8:1:2:a::1")   // "ip:2001:db8:1:2::/64"
@@ -117,11 +130,21 @@ extension LoginRateLimit {
     /// ```
     public static func addressKey(_ address: String) -> String {
         var text = address
-        if text.hasPrefix("["), text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            // `[v6]` or `[v6]:port`
+            text = String(text[text.index(after: text.startIndex)..<close])
+        } else if let colon = text.firstIndex(of: ":"), text[text.index(after: colon)...].allSatisfy(\.isASCIIDigit),
+            !text[..<colon].contains(":")
+        {
+            // `a.b.c.d:port`
+            text = String(text[..<colon])
+        }
         if let zone = text.firstIndex(of: "%") { text = String(text[..<zone]) }
         var bytes = [UInt8](repeating: 0, count: 16)
-        guard text.contains(":"), inet_pton(AF_INET6, text, &bytes) == 1 else { return "ip:" + address }
-        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+        guard text.contains(":"), inet_pton(AF_INET6, text, &bytes) == 1 else { return "ip:" + text }
+        let mapped = bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF
+        let nat64 = bytes[0..<12] == [0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0]
+        if mapped || nat64 {
             return "ip:" + bytes[12...].map(String.init).joined(separator: ".")
         }
         let groups = stride(from: 0, to: 8, by: 2).map {

@@ -37,6 +37,7 @@ enum WebAuthRoutes {
         router.add(middleware: SessionMiddleware(state: state))
         router.add(middleware: CSRFMiddleware(state: state))
         router.add(middleware: AuthenticationGateMiddleware())
+        router.add(middleware: PasswordChangeGateMiddleware())
         let routes = LoginRoutes(state: state)
         router.get(RouterPath(WebAuthNames.loginPath)) { try await routes.showLogin($0, $1) }
         router.post(RouterPath(WebAuthNames.loginPath)) { try await routes.login($0, $1) }

@@ -213,8 +213,6 @@ struct InboxRoutes: Sendable {
         guard let counsellor = context.counsellor, case .session(let csrfToken) = context.authentication else {
             return WebResponses.redirect(WebAuthNames.loginPath)
         }
-        // A password an administrator set is replaced before any inbox page opens.
-        if counsellor.mustChangePassword { return WebResponses.redirect(WebAuthNames.passwordPath) }
         let chrome = PageChrome(strings: .for(counsellor.language), counsellor: counsellor, csrfToken: csrfToken,
                                 timeZone: services.timeZone)
         let strings = chrome.strings
