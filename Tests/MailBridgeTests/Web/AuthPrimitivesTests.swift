@@ -120,10 +120,11 @@ import ThreadStore
     }
 }
 
-/// The device-cookie MAC of a real store file with a fresh master key (removed with the value).
+/// The device-cookie MAC and accounts of a real store file with a fresh master key (removed with the value).
 final class DeviceMACStore: Sendable {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("mb-device-\(UUID().uuidString)")
     let store: ThreadStore
+    static let hash = "$2b$04$" + String(repeating: "a", count: 53)
 
     init() throws {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -136,48 +137,73 @@ final class DeviceMACStore: Sendable {
     }
 
     var mac: (Data) -> Data { { [store] in store.webDeviceMAC($0) } }
+
+    /// A new account named `name`, as stored.
+    func account(_ name: String) async throws -> Account {
+        try await store.write { tx in
+            let id = try tx.createAccount(
+                NewAccount(username: name, displayName: name, role: .counsellor, fields: [],
+                           passwordHash: Self.hash), actor: nil)
+            return try tx.reader.account(id)!
+        }
+    }
 }
 
 @Suite struct DeviceCookieTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test func roundTripIsBoundToTheUserNameAndExpires() throws {
+    @Test func roundTripIsBoundToTheAccountAndItsPasswordAndExpires() async throws {
         let keys = try DeviceMACStore()
         let mac = keys.mac
-        let value = DeviceCookie.issue(username: "Anna", now: now, mac: mac)
+        let anna = try await keys.account("anna")
+        let bert = try await keys.account("bert")
+        let value = DeviceCookie.issue(for: anna, now: now, mac: mac)
         #expect(value.utf8.count <= DeviceCookie.maximumLength)
-        #expect(value.lowercased().contains("anna") == false)
-        let device = try #require(DeviceCookie(value, username: "anna", now: now + 3600, mac: mac))
+        #expect(!value.lowercased().contains("anna") && !value.contains(anna.id.unredactedDescription))
+        let device = try #require(DeviceCookie(value, account: anna, now: now + 3600, mac: mac))
         #expect(device.id.count == 32)
-        #expect(DeviceCookie(value, username: "bert", now: now, mac: mac) == nil)
-        #expect(DeviceCookie(value, username: "anna", now: now + DeviceCookie.lifetime, mac: mac) == nil)
-        #expect(DeviceCookie(value, username: "anna", now: now - 3600, mac: mac) == nil)
+        #expect(DeviceCookie(value, account: bert, now: now, mac: mac) == nil)
+        #expect(DeviceCookie(value, account: anna, now: now + DeviceCookie.lifetime, mac: mac) == nil)
+        #expect(DeviceCookie(value, account: anna, now: now - 3600, mac: mac) == nil)
+        // A new password (change or reset) revokes it.
+        try await Task.sleep(nanoseconds: 5_000_000)
+        let changed = try await keys.store.write { tx in
+            try tx.resetPassword(of: anna.id, passwordHash: DeviceMACStore.hash, actor: nil)
+            return try tx.reader.account(anna.id)!
+        }
+        #expect(changed.passwordChangedAt != anna.passwordChangedAt)
+        #expect(DeviceCookie(value, account: changed, now: now, mac: mac) == nil)
+        // A re-created name is another account.
+        try await keys.store.deleteAccount(anna.id)
+        let newAnna = try await keys.account("anna")
+        #expect(DeviceCookie(value, account: newAnna, now: now, mac: mac) == nil)
         // Another master key does not accept it.
         let other = try DeviceMACStore()
-        #expect(DeviceCookie(value, username: "anna", now: now, mac: other.mac) == nil)
+        #expect(DeviceCookie(value, account: anna, now: now, mac: other.mac) == nil)
         // Two issues give two devices.
-        let second = try #require(DeviceCookie(DeviceCookie.issue(username: "anna", now: now, mac: mac),
-                                               username: "anna", now: now, mac: mac))
+        let second = try #require(DeviceCookie(DeviceCookie.issue(for: anna, now: now, mac: mac),
+                                               account: anna, now: now, mac: mac))
         #expect(second.id != device.id)
     }
 
-    @Test func tamperedOrMalformedValuesAreRefused() throws {
+    @Test func tamperedOrMalformedValuesAreRefused() async throws {
         let keys = try DeviceMACStore()
         let mac = keys.mac
-        let value = DeviceCookie.issue(username: "anna", now: now, mac: mac)
+        let anna = try await keys.account("anna")
+        let value = DeviceCookie.issue(for: anna, now: now, mac: mac)
         var parts = value.split(separator: ".").map(String.init)
         let original = parts
         parts[1] = String(Int(parts[1])! - 1)
-        #expect(DeviceCookie(parts.joined(separator: "."), username: "anna", now: now, mac: mac) == nil)
+        #expect(DeviceCookie(parts.joined(separator: "."), account: anna, now: now, mac: mac) == nil)
         parts = original
         parts[2] = String(parts[2].reversed())
-        #expect(DeviceCookie(parts.joined(separator: "."), username: "anna", now: now, mac: mac) == nil)
+        #expect(DeviceCookie(parts.joined(separator: "."), account: anna, now: now, mac: mac) == nil)
         parts = original
         parts[3] = String(repeating: "0", count: 64)
-        #expect(DeviceCookie(parts.joined(separator: "."), username: "anna", now: now, mac: mac) == nil)
+        #expect(DeviceCookie(parts.joined(separator: "."), account: anna, now: now, mac: mac) == nil)
         for junk in ["", "1", "1...", "2." + original.dropFirst().joined(separator: "."), value + ".x",
                      value + String(repeating: "a", count: 200)] {
-            #expect(DeviceCookie(junk, username: "anna", now: now, mac: mac) == nil)
+            #expect(DeviceCookie(junk, account: anna, now: now, mac: mac) == nil)
         }
     }
 }

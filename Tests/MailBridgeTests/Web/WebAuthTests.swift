@@ -191,7 +191,10 @@ import ThreadStore
                                                                   ("new_password", chosen),
                                                                   ("repeat_password", chosen)]).status
                     == .forbidden)
+            let deviceBefore = try #require(browser.device)
             let done = try await change(WebAuthHarness.password, chosen)
+            // The change revoked the account's device cookies; this browser got a new one.
+            #expect(browser.device != nil && browser.device != deviceBefore)
             #expect(done.status == .seeOther && done.headers[.location] == "/threads?notice=password-changed")
             let inbox = try await browser.get("/threads?notice=password-changed")
             #expect(inbox.status == .ok && String(buffer: inbox.body).contains("Ihr Passwort wurde geändert."))

@@ -71,7 +71,9 @@ struct LoginRoutes: Sendable {
         let password = form[WebAuthNames.passwordField] ?? ""
         // A browser that completed a login for this name before is limited on its own; anyone else per user name
         // and per client address. Strangers who lock the name by failing on purpose so lock out only strangers.
-        let device = state.device(request, username: username)
+        let credentials = Account.isValidUsername(username)
+            ? try await store.read { tx in try tx.loginCredentials(username: username) } : nil
+        let device = credentials.flatMap { state.device(request, account: $0.account) }
         let keys = device.map { ["device:" + $0.id] }
             ?? ["user:" + username.lowercased(), LoginRateLimit.addressKey(clientAddress(request, context))]
         if state.isLocked(keys) {
@@ -79,8 +81,6 @@ struct LoginRoutes: Sendable {
             return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.locked),
                                       status: .tooManyRequests)
         }
-        let credentials = Account.isValidUsername(username)
-            ? try await store.read { tx in try tx.loginCredentials(username: username) } : nil
         guard let matches = try await state.passwordChecks.run({
             try await state.hasher.verify(password, against: credentials?.passwordHash)
         }) else {
@@ -116,7 +116,7 @@ struct LoginRoutes: Sendable {
         guard needsCode else {
             state.services.logger.info("login", metadata: ["outcome": "succeeded"])
             return AuthResponses.redirect(to: WebAuthNames.homePath, cookie: cookie,
-                                          alsoSetting: [state.deviceCookie(for: account.username)])
+                                          alsoSetting: [state.deviceCookie(for: account)])
         }
         state.services.logger.info("login", metadata: ["outcome": "password accepted"])
         let next = account.hasSecondFactor ? WebAuthNames.totpPath : WebAuthNames.enrolPath
@@ -166,7 +166,7 @@ struct LoginRoutes: Sendable {
                 try tx.recordAccess(.loginSucceeded, actor: account.id)
                 return full
             }
-            if let full { return succeeded(full, keys: key, username: username) }
+            if let full { return succeeded(full, keys: key, account: account) }
             reason = .replayedCode
         }
         let locked = state.recordFailure(key)
@@ -221,7 +221,7 @@ struct LoginRoutes: Sendable {
                 return full
             }
             state.finishEnrolment(for: account.id)
-            if let full { return succeeded(full, keys: key, username: account.username) }
+            if let full { return succeeded(full, keys: key, account: account) }
             return AuthResponses.redirect(to: WebAuthNames.totpPath)
         }
         let locked = state.recordFailure(key)
@@ -256,12 +256,12 @@ struct LoginRoutes: Sendable {
     // MARK: Helpers
 
     /// The redirect after a completed second step: the full session's cookie and a renewed device cookie.
-    func succeeded(_ session: NewWebSession, keys: [String], username: String) -> Response {
+    func succeeded(_ session: NewWebSession, keys: [String], account: Account) -> Response {
         state.recordSuccess(keys)
         state.services.logger.info("login", metadata: ["outcome": "succeeded"])
         return AuthResponses.redirect(to: WebAuthNames.homePath,
                                       cookie: AuthResponses.sessionCookie(session.token, secure: secure),
-                                      alsoSetting: [state.deviceCookie(for: username)])
+                                      alsoSetting: [state.deviceCookie(for: account)])
     }
 
     /// Audits and logs a failure; with `locked`, also the lock it caused.

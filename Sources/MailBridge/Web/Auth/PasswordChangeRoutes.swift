@@ -66,11 +66,15 @@ struct PasswordChangeRoutes: Sendable {
         guard new != current else { return refused(strings.passwordUnchanged, .badRequest) }
         let newHash = try await state.hasher.hash(new)
         let id = counsellor.id
-        try await state.services.store.write(via: .browser) { tx in
+        let account = try await state.services.store.write(via: .browser) { tx in
             try tx.changeOwnPassword(of: id, passwordHash: newHash, keptSession: token)
+            return try tx.reader.account(id)
         }
         state.recordSuccess(key)
         state.services.logger.info("password change", metadata: ["outcome": "changed"])
-        return WebResponses.redirect("/threads?notice=\(InboxNotice.passwordChanged.code)")
+        // The change revoked the account's device cookies (they bind the password's time): this browser gets a
+        // new one.
+        return AuthResponses.redirect(to: "/threads?notice=\(InboxNotice.passwordChanged.code)",
+                                      cookie: account.map { state.deviceCookie(for: $0) })
     }
 }

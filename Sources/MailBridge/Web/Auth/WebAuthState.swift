@@ -32,17 +32,17 @@ final class WebAuthState: Sendable {
     var settings: WebAuthSettings { services.auth }
     var now: Date { services.now() }
 
-    /// The trusted device of a login for `username`, from the request's device cookie.
-    func device(_ request: Request, username: String) -> DeviceCookie? {
+    /// The trusted device of a login to `account`, from the request's device cookie.
+    func device(_ request: Request, account: Account) -> DeviceCookie? {
         guard let value = request.cookies[settings.deviceCookieName]?.value else { return nil }
         let store = services.store
-        return DeviceCookie(value, username: username, now: now, mac: { store.webDeviceMAC($0) })
+        return DeviceCookie(value, account: account, now: now, mac: { store.webDeviceMAC($0) })
     }
 
-    /// A fresh device cookie for `username` (set at every completed login).
-    func deviceCookie(for username: String) -> String {
+    /// A fresh device cookie for `account` (set at every completed login and after a password change).
+    func deviceCookie(for account: Account) -> String {
         let store = services.store
-        let value = DeviceCookie.issue(username: username, now: now, mac: { store.webDeviceMAC($0) })
+        let value = DeviceCookie.issue(for: account, now: now, mac: { store.webDeviceMAC($0) })
         return AuthResponses.deviceCookie(value, secure: settings.secureCookies, maxAge: DeviceCookie.lifetime)
     }
 
