@@ -6,15 +6,30 @@ extension WriteTransaction {
     /// stops being "new") and appends `event` (``AuditEvent/threadViewed`` for the web page,
     /// ``AuditEvent/threadExported`` when the API hands the thread to a platform). Returns how many messages
     /// were unread.
+    ///
+    /// With `shown` (the messages of the page that was decrypted), only those are marked read, and the audit entry
+    /// names the first of them (`itemID`) and how many were shown (`count`), so unread messages on other pages
+    /// stay unread and the log tells which part of a long thread was read.
     @discardableResult
-    public func recordThreadRead(_ thread: ThreadID, actor: AccountID, event: AuditEvent = .threadViewed) throws
-        -> Int
+    public func recordThreadRead(_ thread: ThreadID, actor: AccountID, event: AuditEvent = .threadViewed,
+                                 shown: [StoredMessageID]? = nil) throws -> Int
     {
         guard event == .threadViewed || event == .threadExported else { throw ThreadStoreError(.invalidValue) }
-        let unread = try markRead(thread: thread)
+        var unread = 0
+        if let shown {
+            try requireThread(thread)
+            for message in shown {
+                try db.cachedStatement(sql: "UPDATE message SET is_read = 1 WHERE id = ? AND thread_id = ? AND is_read = 0")
+                    .execute(arguments: [message.raw.text, thread.raw.text])
+                unread += db.changesCount
+            }
+        } else {
+            unread = try markRead(thread: thread)
+        }
         try db.cachedStatement(sql: "UPDATE thread SET first_viewed_at = coalesce(first_viewed_at, ?) WHERE id = ?")
             .execute(arguments: [now.storeMilliseconds, thread.raw.text])
-        try recordAccess(event, actor: actor, thread: thread)
+        try recordAccess(event, actor: actor, thread: thread, itemID: shown?.first?.unredactedDescription,
+                         count: shown?.count)
         return unread
     }
 

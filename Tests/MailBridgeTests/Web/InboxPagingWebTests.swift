@@ -43,8 +43,8 @@ import ThreadStore
             html = try await client.execute(uri: earlier, method: .get, headers: harness.browser("berater")).text
             #expect(Self.subjects(html) == (20..<70).map { "Nachricht \($0)" })
             #expect(html.contains("Nachrichten 21–70 von 120"))
-            // The first view marked the thread read; the counts say so.
-            #expect(html.contains("Frühere Nachrichten (20)") && html.contains("Spätere Nachrichten (50)"))
+            // The first view marked only its page read: the earlier messages are still new, the later ones not.
+            #expect(html.contains("Frühere Nachrichten (20, davon 20 neu)") && html.contains("Spätere Nachrichten (50)"))
             let later = try Self.link(html, containing: "rel=\"next\"")
             #expect(later.hasPrefix("\(base)?after="))
             html = try await client.execute(uri: try Self.link(html, containing: "rel=\"prev\""), method: .get,
@@ -72,9 +72,15 @@ import ThreadStore
                 #expect(!bad.text.contains("Nachricht "), "\(query)")
             }
         }
-        // One audit entry per page view, none for the refused ones.
+        // One audit entry per page view, none for the refused ones; each names the page's first message and how
+        // many were shown.
         let views = try await harness.store.read { try $0.auditEntries() }.filter { $0.event == .threadViewed }
-        #expect(views.count == 5 && views.allSatisfy { $0.thread == thread && $0.itemID == nil })
+        #expect(views.count == 5 && views.allSatisfy { $0.thread == thread })
+        #expect(views.map(\.count) == [50, 50, 20, 50, 0])
+        #expect(views.map { $0.itemID != nil } == [true, true, true, true, false])
+        #expect(views[0].itemID == views[3].itemID && views[0].itemID != views[1].itemID)
+        // Every message was on a page that was shown: none is unread now.
+        #expect(try await harness.store.read { try $0.inboxThread(thread) }?.summary.unreadCount == 0)
         await harness.pipe.close()
     }
 

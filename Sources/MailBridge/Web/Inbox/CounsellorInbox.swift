@@ -56,14 +56,14 @@ public struct CounsellorInbox: Sendable {
 
     /// Opens one page of a thread's messages for display (the newest by default; only that page is decrypted)
     /// and records the read (`event`: `threadViewed` for the web page, `threadExported` for the API): marks the
-    /// whole thread read, ends "new", audits once, then decrypts — one transaction.
+    /// page's messages read, ends "new", audits once (first message of the page, number shown) — one transaction.
     public func open(_ id: ThreadID, for counsellor: Counsellor, event: AuditEvent = .threadViewed,
                      page: MessagePageRequest = MessagePageRequest()) async throws -> InboxThreadView {
         guard (1...MessagePageRequest.maximumLimit).contains(page.limit) else { throw Failure(.invalid) }
         return try await services.store.write(via: counsellor.channel) { tx in
             try Self.requireAccess(tx.reader, id, counsellor)
             let view = try tx.reader.openInboxThread(id, page: page)
-            try tx.recordThreadRead(id, actor: counsellor.id, event: event)
+            try tx.recordThreadRead(id, actor: counsellor.id, event: event, shown: view.messages.map(\.id))
             return view
         }
     }
