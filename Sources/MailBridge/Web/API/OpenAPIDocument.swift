@@ -39,7 +39,7 @@ enum OpenAPIDocument {
             "/threads/{id}": {
               "get": {
                 "operationId": "getThread",
-                "summary": "The decrypted thread with one page of messages (the newest by default), oldest first within the page; only that page is decrypted. Follow messagePage.earlierCursor (as before) or laterCursor (as after) for the others. Marks the whole thread read; each call is audited as one export.",
+                "summary": "The decrypted thread with one page of messages (the newest by default), oldest first within the page; only that page is decrypted. Follow messagePage.earlierCursor (as before) or laterCursor (as after) for the others. Marks the messages of the page read; each call is audited as one export (first message and number of messages of the page).",
                 "parameters": [
                   { "$ref": "#/components/parameters/ThreadID" },
                   { "name": "limit", "in": "query", "required": false, "description": "Messages per page.", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } },
