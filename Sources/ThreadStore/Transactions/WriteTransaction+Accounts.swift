@@ -51,7 +51,8 @@ extension WriteTransaction {
     /// ``ThreadStore/deleteAccount(_:actor:via:)``, which also clears the deleted bytes from the WAL.
     public func deleteAccount(_ id: AccountID, actor: AccountID?) throws {
         let assigned = try String.fetchAll(
-            db.cachedStatement(sql: "SELECT id FROM thread WHERE assigned_to = ? ORDER BY id"), arguments: [id.raw.text])
+            db.cachedStatement(sql: "SELECT id FROM thread WHERE assigned_to = ? ORDER BY id"),
+            arguments: [id.raw.text])
         for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
         try db.cachedStatement(sql: "DELETE FROM account WHERE id = ?").execute(arguments: [id.raw.text])
         guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }

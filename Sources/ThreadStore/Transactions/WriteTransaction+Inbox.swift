@@ -19,8 +19,9 @@ extension WriteTransaction {
         if let shown {
             try requireThread(thread)
             for message in shown {
-                try db.cachedStatement(sql: "UPDATE message SET is_read = 1 WHERE id = ? AND thread_id = ? AND is_read = 0")
-                    .execute(arguments: [message.raw.text, thread.raw.text])
+                try db.cachedStatement(
+                    sql: "UPDATE message SET is_read = 1 WHERE id = ? AND thread_id = ? AND is_read = 0"
+                ).execute(arguments: [message.raw.text, thread.raw.text])
                 unread += db.changesCount
             }
         } else {

@@ -10,8 +10,8 @@ import ThreadStore
 
 /// The real UI in headless Chromium: the gateway's `WebServer` (`WebRouter.make`: real login with password and
 /// TOTP, sessions, CSRF) on a loopback port, a browser that logs in, replaces the password an administrator set,
-/// opens the thread from the list, reads it and answers through the reply form. The screenshot is kept as a test artifact in
-/// `.build/test-artifacts/`.
+/// opens the thread from the list, reads it and answers through the reply form. The screenshot is kept as a test
+/// artifact in `.build/test-artifacts/`.
 @Suite struct BrowserInboxTests {
     static let artifacts = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

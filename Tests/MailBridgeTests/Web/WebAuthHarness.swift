@@ -67,8 +67,8 @@ final class WebAuthHarness: @unchecked Sendable {
     }
 
     @discardableResult
-    func createAccount(_ name: String = "anna", totpSecret: String? = nil, mustChangePassword: Bool = false) async throws
-        -> AccountID
+    func createAccount(_ name: String = "anna", totpSecret: String? = nil, mustChangePassword: Bool = false)
+        async throws -> AccountID
     {
         let hash = try await hasher.hash(Self.password)
         return try await store.write { tx in

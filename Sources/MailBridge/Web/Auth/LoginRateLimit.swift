@@ -13,7 +13,8 @@ import Darwin
 /// `lockout`; every further lock of the same key within `escalationMemory` of the previous one doubles the time, up
 /// to `maximumLockout` (15, 30, 60 minutes … 24 hours), so a patient guesser gets a few dozen tries a day, not
 /// hundreds. Keys starting with one of `unescalatedPrefixes` (the user name, which strangers can fail on purpose)
-/// always lock for `lockout` only. Keys are strings such as `"user:anna"` or `"ip:192.0.2.1"`; time is passed in (tests use a fake clock).
+/// always lock for `lockout` only. Keys are strings such as `"user:anna"` or `"ip:192.0.2.1"`; time is passed in
+/// (tests use a fake clock).
 ///
 /// ```swift
 /// var limit = LoginRateLimit()

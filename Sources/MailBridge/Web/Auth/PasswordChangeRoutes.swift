@@ -19,7 +19,9 @@ struct PasswordChangeRoutes: Sendable {
             guard let chrome = routes.chrome(context) else { return WebResponses.redirect(WebAuthNames.loginPath) }
             return WebResponses.html(InboxPages.passwordChange(chrome, forced: chrome.counsellor.mustChangePassword))
         }
-        router.post(RouterPath(WebAuthNames.passwordPath)) { request, context in try await routes.change(request, context) }
+        router.post(RouterPath(WebAuthNames.passwordPath)) { request, context in
+            try await routes.change(request, context)
+        }
     }
 
     /// The page frame of a browser session; nil for API tokens and anonymous requests.
@@ -56,7 +58,8 @@ struct PasswordChangeRoutes: Sendable {
         let username = counsellor.username
         let hash = try await state.services.store.read { tx in try tx.loginCredentials(username: username) }?
             .passwordHash
-        guard let matches = try await state.passwordChecks.run({ try await state.hasher.verify(current, against: hash) })
+        let hasher = state.hasher
+        guard let matches = try await state.passwordChecks.run({ try await hasher.verify(current, against: hash) })
         else { return refused(strings.passwordBusy, .serviceUnavailable) }
         guard matches else {
             _ = state.recordFailure(key)
