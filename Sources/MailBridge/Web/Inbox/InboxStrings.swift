@@ -222,10 +222,8 @@ struct InboxStrings: Sendable {
         t("Zu viele falsche Versuche. Bitte versuchen Sie es später erneut.",
           "Too many wrong attempts. Please try again later.")
     }
-    var passwordBusy: String {
-        t("Der Server ist gerade ausgelastet. Bitte versuchen Sie es in einigen Sekunden erneut.",
-          "The server is busy. Please try again in a few seconds.")
-    }
+    /// The login page's text (one wording for both forms).
+    var passwordBusy: String { LoginTexts(language: language).busy }
 
     // Errors
     var notFoundTitle: String { t("Nicht gefunden", "Not found") }
