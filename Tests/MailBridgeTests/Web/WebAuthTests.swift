@@ -292,6 +292,37 @@ import ThreadStore
         try await Self.expectNoSecrets(harness, [secret])
     }
 
+    @Test func wrongCodesLockTheAccountUntilAnAdministratorResetsIt() async throws {
+        let harness = try WebAuthHarness()
+        let secret = TOTPAuthenticator.generateSecret()
+        let id = try await harness.createAccount(totpSecret: secret)
+        try await harness.application().test(.router) { client in
+            let browser = Browser(client)
+            try await browser.login()
+            let csrf = try #require(Browser.csrf(in: try await browser.get("/login/totp")))
+            let wrong = harness.code(secret) == "000000" ? "111111" : "000000"
+            for _ in 0..<5 {
+                #expect(try await browser.post("/login/totp", [("csrf_token", csrf), ("code", wrong)]).status
+                        == .forbidden)
+            }
+            // Even the right code is refused now.
+            let locked = try await browser.post("/login/totp", [("csrf_token", csrf), ("code", harness.code(secret))])
+            #expect(locked.status == .tooManyRequests)
+            // The administrator resets the account (new password, second factor set up again): the lock is gone.
+            let hash = try await harness.hasher.hash("Ein-neues-Start-Passwort-1")
+            harness.clock.advance(1)
+            try await harness.store.write { tx in try tx.resetPassword(of: id, passwordHash: hash, actor: nil) }
+            let again = Browser(client)
+            let login = try await again.login(password: "Ein-neues-Start-Passwort-1")
+            #expect(login.headers[.location] == "/login/totp/enrol?lang=de")
+            let enrol = try await again.get("/login/totp/enrol")
+            let newSecret = try #require(WebAuthTests.enrolmentSecret(in: enrol))
+            let done = try await again.post("/login/totp/enrol", [("csrf_token", Browser.csrf(in: enrol) ?? ""),
+                                                                  ("code", harness.code(newSecret))])
+            #expect(done.status == .seeOther && done.headers[.location] == "/")
+        }
+    }
+
     @Test func accountWithoutSecondFactorEnrolsAtLogin() async throws {
         let harness = try WebAuthHarness()
         let id = try await harness.createAccount()
@@ -529,6 +560,13 @@ import ThreadStore
                                                 headers: [.cookie: "\(WebAuthNames.sessionCookie(secure: true))=not-a-token"], body: nil)
             #expect(junk.status == .seeOther && junk.headers[.location] == "/login")
         }
+    }
+
+    /// The TOTP secret shown on an enrolment page (from its otpauth link).
+    static func enrolmentSecret(in response: TestResponse) -> String? {
+        let html = String(buffer: response.body)
+        guard let uri = html.range(of: "?secret=")?.upperBound else { return nil }
+        return decodeBase32(String(html[uri...].prefix { $0 != "&" && $0 != "<" }))
     }
 
     static func decodeBase32(_ text: String) -> String? {

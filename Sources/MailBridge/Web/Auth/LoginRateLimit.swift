@@ -2,6 +2,7 @@
 // The table is bounded; user names never leave it (no logging).
 
 public import Foundation
+public import ThreadStore
 
 #if canImport(Glibc)
 import Glibc
@@ -119,6 +120,14 @@ public struct LoginRateLimit: Sendable {
 }
 
 extension LoginRateLimit {
+    /// The key of a per-account lock (`kind`: `account` for TOTP codes, `password` for the password form). It
+    /// includes the time the password was set, so an administrator's `users reset` starts the account afresh
+    /// instead of leaving it locked for up to a day.
+    public static func accountKey(_ kind: String, _ account: Account) -> String {
+        let epoch = Int64((account.passwordChangedAt.timeIntervalSince1970 * 1000).rounded())
+        return "\(kind):\(account.id.unredactedDescription):\(epoch)"
+    }
+
     /// The rate-limit key of a client address: an IPv6 address counts per /64 (one customer's network usually
     /// holds a whole /64, so per-address keys would give it 2^64 fresh tries); an IPv4-mapped address
     /// (`::ffff:0:0/96`) or a NAT64 one (`64:ff9b::/96`, RFC 6052) as the IPv4 address it carries; a port that a

@@ -145,7 +145,7 @@ struct LoginRoutes: Sendable {
             try await fail(.badCSRFToken, actor: account.id)
             return AuthResponses.forbidden(path: request.uri.path)
         }
-        let key = ["account:" + account.id.unredactedDescription]
+        let key = [LoginRateLimit.accountKey("account", account)]
         if state.isLocked(key) {
             refused()
             return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken, error: texts.locked),
@@ -202,7 +202,7 @@ struct LoginRoutes: Sendable {
         guard let secret = state.existingEnrolmentSecret(for: account.id) else {
             return AuthResponses.redirect(to: WebAuthNames.enrolPath)
         }
-        let key = ["account:" + account.id.unredactedDescription]
+        let key = [LoginRateLimit.accountKey("account", account)]
         if state.isLocked(key) {
             refused()
             return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: texts.locked),

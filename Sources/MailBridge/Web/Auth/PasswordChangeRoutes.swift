@@ -41,7 +41,10 @@ struct PasswordChangeRoutes: Sendable {
             WebResponses.html(InboxPages.passwordChange(chrome, forced: counsellor.mustChangePassword, error: text),
                               status: status)
         }
-        let key = ["password:" + counsellor.id.unredactedDescription]
+        let username = counsellor.username
+        let credentials = try await state.services.store.read { tx in try tx.loginCredentials(username: username) }
+        guard let credentials else { return WebResponses.redirect(WebAuthNames.loginPath) }
+        let key = [LoginRateLimit.accountKey("password", credentials.account)]
         if state.isLocked(key) { return refused(strings.passwordLocked, .tooManyRequests) }
         let form = try await LoginRoutes.form(request, limit: state.settings.maximumLoginFormBytes)
         let current = form[WebAuthNames.currentPasswordField] ?? ""
@@ -55,9 +58,7 @@ struct PasswordChangeRoutes: Sendable {
         case .tooLong: return refused(strings.passwordTooLong, .badRequest)
         case .controlCharacters: return refused(strings.passwordControlCharacters, .badRequest)
         }
-        let username = counsellor.username
-        let hash = try await state.services.store.read { tx in try tx.loginCredentials(username: username) }?
-            .passwordHash
+        let hash = credentials.passwordHash
         let hasher = state.hasher
         guard let matches = try await state.passwordChecks.run({ try await hasher.verify(current, against: hash) })
         else { return refused(strings.passwordBusy, .serviceUnavailable) }
