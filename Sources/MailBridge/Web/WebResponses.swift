@@ -16,9 +16,7 @@ enum WebResponses {
     }
 
     /// 303 See Other (Post/Redirect/Get). `location` is a path we built from validated IDs and fixed codes.
-    static func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location])
-    }
+    static func redirect(_ location: String) -> Response { AuthResponses.redirect(to: location) }
 
     /// What a log line may say about an unexpected error: the description of the error types that are built to
     /// be content-free (``ThreadStoreError``, ``ReplyError``, PGPShim's `PGPError`), else only the type name.

@@ -83,6 +83,12 @@ final class WebAuthHarness: @unchecked Sendable {
 
     func audit() async throws -> [AuditEntry] { try await store.read { tx in try tx.auditEntries() } }
 
+    /// The CSRF token of the live session with cookie token `token` (nil if none).
+    func csrfToken(ofSession token: String) async throws -> String? {
+        let now = clock.now
+        return try await store.read { tx in try tx.webSession(token: token, now: now, idleTimeout: 60) }?.csrfToken
+    }
+
     /// The current TOTP code of `secret`.
     func code(_ secret: String, offset: Int64 = 0) -> String {
         TOTPAuthenticator.code(secret: secret, step: TOTPAuthenticator.step(at: clock.now) + offset)

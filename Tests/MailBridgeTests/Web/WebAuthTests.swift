@@ -385,9 +385,7 @@ import ThreadStore
             let browser = Browser(client)
             try await browser.login()
             let token = try #require(browser.session)
-            let csrf = try #require(try await harness.store.read { tx in
-                try tx.webSession(token: token, now: harness.clock.now, idleTimeout: 60)
-            }?.csrfToken)
+            let csrf = try #require(try await harness.csrfToken(ofSession: token))
             #expect(try await browser.post("/logout", []).status == .forbidden)
             let out = try await browser.post("/logout", [("csrf_token", csrf)])
             #expect(out.status == .seeOther && out.headers[.location] == "/login")
@@ -407,9 +405,7 @@ import ThreadStore
             let browser = Browser(client)
             try await browser.login()
             let token = try #require(browser.session)
-            let csrf = try #require(try await harness.store.read { tx in
-                try tx.webSession(token: token, now: harness.clock.now, idleTimeout: 60)
-            }?.csrfToken)
+            let csrf = try #require(try await harness.csrfToken(ofSession: token))
             let header = HTTPField.Name("X-CSRF-Token")!
             #expect(try await browser.post("/probe", []).status == .forbidden)
             #expect(try await browser.post("/probe", [("csrf_token", String(csrf.reversed()))]).status == .forbidden)

@@ -20,6 +20,12 @@ extension Counsellor {
     }
 }
 
+extension Account {
+    /// When the password was last set, in Unix milliseconds: the version of the password that device cookies and
+    /// per-account lock keys are bound to (a reset or change gives a new one).
+    var passwordEpoch: Int64 { Int64((passwordChangedAt.timeIntervalSince1970 * 1000).rounded()) }
+}
+
 // SecurityHeadersMiddleware (CSP, nosniff, no referrer, no framing, no caching on every response, errors included)
 // lives in Web/SecurityHeadersMiddleware.swift; `WebAuthRoutes.install` adds it first.
 

@@ -55,8 +55,10 @@ struct DeviceCookie: Sendable, Hashable {
     /// Hex of the MAC over a domain label, the account ID, the time its password was set (milliseconds), the issue
     /// time and the ID (NUL-separated; none of them can contain NUL).
     private static func mac(account: Account, issued: Int64, id: String, mac: (Data) -> Data) -> String {
-        let epoch = Int64((account.passwordChangedAt.timeIntervalSince1970 * 1000).rounded())
-        let message = ["mailbridge web device v1", account.id.unredactedDescription, String(epoch), String(issued), id]
+        let message = [
+            "mailbridge web device v1", account.id.unredactedDescription, String(account.passwordEpoch),
+            String(issued), id,
+        ]
             .joined(separator: "\0")
         return mac(Data(message.utf8)).map { hex(UInt64($0), width: 2) }.joined()
     }

@@ -124,8 +124,7 @@ extension LoginRateLimit {
     /// includes the time the password was set, so an administrator's `users reset` starts the account afresh
     /// instead of leaving it locked for up to a day.
     public static func accountKey(_ kind: String, _ account: Account) -> String {
-        let epoch = Int64((account.passwordChangedAt.timeIntervalSince1970 * 1000).rounded())
-        return "\(kind):\(account.id.unredactedDescription):\(epoch)"
+        "\(kind):\(account.id.unredactedDescription):\(account.passwordEpoch)"
     }
 
     /// The rate-limit key of a client address: an IPv6 address counts per /64 (one customer's network usually

@@ -136,15 +136,12 @@ struct LoginRoutes: Sendable {
 
     func checkCode(_ request: Request, _ context: WebRequestContext) async throws -> Response {
         let texts = LoginTexts(language: LoginPages.language(of: request))
-        guard let (token, session) = try await pendingSession(request) else {
-            return AuthResponses.redirect(to: WebAuthNames.loginPath)
+        let (token, session, form): (String, WebSession, FormFields)
+        switch try await pendingForm(request) {
+        case .posted(let posted): (token, session, form) = posted
+        case .refused(let response): return response
         }
-        let form = try await Self.form(request, limit: state.settings.maximumLoginFormBytes)
         let account = session.account
-        guard ConstantTime.equals(form[WebAuthNames.csrfField] ?? "", session.csrfToken) else {
-            try await fail(.badCSRFToken, actor: account.id)
-            return AuthResponses.forbidden(path: request.uri.path)
-        }
         let key = [LoginRateLimit.accountKey("account", account)]
         if state.isLocked(key) {
             refused()
@@ -189,15 +186,12 @@ struct LoginRoutes: Sendable {
 
     func enrol(_ request: Request, _ context: WebRequestContext) async throws -> Response {
         let texts = LoginTexts(language: LoginPages.language(of: request))
-        guard let (token, session) = try await pendingSession(request) else {
-            return AuthResponses.redirect(to: WebAuthNames.loginPath)
+        let (token, session, form): (String, WebSession, FormFields)
+        switch try await pendingForm(request) {
+        case .posted(let posted): (token, session, form) = posted
+        case .refused(let response): return response
         }
-        let form = try await Self.form(request, limit: state.settings.maximumLoginFormBytes)
         let account = session.account
-        guard ConstantTime.equals(form[WebAuthNames.csrfField] ?? "", session.csrfToken) else {
-            try await fail(.badCSRFToken, actor: account.id)
-            return AuthResponses.forbidden(path: request.uri.path)
-        }
         guard !account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.totpPath) }
         guard let secret = state.existingEnrolmentSecret(for: account.id) else {
             return AuthResponses.redirect(to: WebAuthNames.enrolPath)
@@ -285,6 +279,27 @@ struct LoginRoutes: Sendable {
         state.services.logger.notice("login", metadata: [
             "outcome": "refused", "reason": "\(LoginFailureReason.rateLimited.rawValue)",
         ])
+    }
+
+    /// What a second-step form post (code or enrolment) brought: its pending session with the cookie token and the
+    /// form, or the response for a missing session (back to the login) or a wrong CSRF token (audited, 403).
+    enum PendingForm {
+        case posted((token: String, session: WebSession, form: FormFields))
+        case refused(Response)
+    }
+
+    /// Reads a second-step form post: the pending session, the form (up to `maximumLoginFormBytes`) and its CSRF
+    /// token, checked in constant time.
+    func pendingForm(_ request: Request) async throws -> PendingForm {
+        guard let (token, session) = try await pendingSession(request) else {
+            return .refused(AuthResponses.redirect(to: WebAuthNames.loginPath))
+        }
+        let form = try await Self.form(request, limit: state.settings.maximumLoginFormBytes)
+        guard ConstantTime.equals(form[WebAuthNames.csrfField] ?? "", session.csrfToken) else {
+            try await fail(.badCSRFToken, actor: session.account.id)
+            return .refused(AuthResponses.forbidden(path: request.uri.path))
+        }
+        return .posted((token, session, form))
     }
 
     /// The live session of the cookie whose second factor is still open, with its token.

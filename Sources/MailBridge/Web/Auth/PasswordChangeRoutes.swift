@@ -16,7 +16,9 @@ struct PasswordChangeRoutes: Sendable {
     static func install(on router: Router<WebRequestContext>, state: WebAuthState) {
         let routes = PasswordChangeRoutes(state: state)
         router.get(RouterPath(WebAuthNames.passwordPath)) { request, context in
-            guard let chrome = routes.chrome(context) else { return WebResponses.redirect(WebAuthNames.loginPath) }
+            guard let chrome = PageChrome(context, timeZone: state.services.timeZone) else {
+                return WebResponses.redirect(WebAuthNames.loginPath)
+            }
             return WebResponses.html(InboxPages.passwordChange(chrome, forced: chrome.counsellor.mustChangePassword))
         }
         router.post(RouterPath(WebAuthNames.passwordPath)) { request, context in
@@ -24,15 +26,10 @@ struct PasswordChangeRoutes: Sendable {
         }
     }
 
-    /// The page frame of a browser session; nil for API tokens and anonymous requests.
-    func chrome(_ context: WebRequestContext) -> PageChrome? {
-        guard let counsellor = context.counsellor, case .session(let csrf) = context.authentication else { return nil }
-        return PageChrome(strings: .for(counsellor.language), counsellor: counsellor, csrfToken: csrf,
-                          timeZone: state.services.timeZone)
-    }
-
     func change(_ request: Request, _ context: WebRequestContext) async throws -> Response {
-        guard let chrome = chrome(context), let token = request.cookies[state.settings.sessionCookieName]?.value else {
+        guard let chrome = PageChrome(context, timeZone: state.services.timeZone),
+            let token = request.cookies[state.settings.sessionCookieName]?.value
+        else {
             return WebResponses.redirect(WebAuthNames.loginPath)
         }
         let strings = chrome.strings

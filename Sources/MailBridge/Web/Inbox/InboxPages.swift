@@ -15,6 +15,22 @@ struct PageChrome {
     /// Where times are shown (`[web] time-zone`).
     var timeZone: TimeZone = .current
 
+    init(strings: InboxStrings, counsellor: Counsellor, csrfToken: String, timeZone: TimeZone = .current) {
+        self.strings = strings
+        self.counsellor = counsellor
+        self.csrfToken = csrfToken
+        self.timeZone = timeZone
+    }
+
+    /// The frame of a browser-session request, in the account's language; nil for API tokens and anonymous ones.
+    init?(_ context: WebRequestContext, timeZone: TimeZone) {
+        guard let counsellor = context.counsellor, case .session(let csrfToken) = context.authentication else {
+            return nil
+        }
+        self.init(strings: .for(counsellor.language), counsellor: counsellor, csrfToken: csrfToken,
+                  timeZone: timeZone)
+    }
+
     var csrfField: HTML {
         "<input type=\"hidden\" name=\"\(WebAuthNames.csrfField)\" value=\"\(csrfToken)\">"
     }

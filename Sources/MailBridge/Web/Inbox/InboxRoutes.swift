@@ -210,11 +210,9 @@ struct InboxRoutes: Sendable {
     /// Runs `body` for a session-authenticated request and turns failures into fixed pages.
     private func page(_ request: Request, _ context: WebRequestContext,
                       _ body: (PageChrome) async throws -> Response) async -> Response {
-        guard let counsellor = context.counsellor, case .session(let csrfToken) = context.authentication else {
+        guard let chrome = PageChrome(context, timeZone: services.timeZone) else {
             return WebResponses.redirect(WebAuthNames.loginPath)
         }
-        let chrome = PageChrome(strings: .for(counsellor.language), counsellor: counsellor, csrfToken: csrfToken,
-                                timeZone: services.timeZone)
         let strings = chrome.strings
         do {
             return try await body(chrome)
