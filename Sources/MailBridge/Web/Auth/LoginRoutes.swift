@@ -42,9 +42,17 @@ enum WebAuthRoutes {
         router.get(RouterPath(WebAuthNames.loginPath)) { try await routes.showLogin($0, $1) }
         router.post(RouterPath(WebAuthNames.loginPath)) { try await routes.login($0, $1) }
         router.get(RouterPath(WebAuthNames.totpPath)) { request, _ in try await routes.showCode(request) }
-        router.post(RouterPath(WebAuthNames.totpPath)) { try await routes.checkCode($0, $1) }
+        router.post(RouterPath(WebAuthNames.totpPath)) { request, _ in
+            try await routes.withPendingForm(request) { token, session, form in
+                try await routes.checkCode(request, token: token, session: session, form: form)
+            }
+        }
         router.get(RouterPath(WebAuthNames.enrolPath)) { request, _ in try await routes.showEnrolment(request) }
-        router.post(RouterPath(WebAuthNames.enrolPath)) { try await routes.enrol($0, $1) }
+        router.post(RouterPath(WebAuthNames.enrolPath)) { request, _ in
+            try await routes.withPendingForm(request) { token, session, form in
+                try await routes.enrol(request, token: token, session: session, form: form)
+            }
+        }
         router.post(RouterPath(WebAuthNames.logoutPath)) { try await routes.logout($0, $1) }
         router.get(RouterPath(LoginPages.stylesheetPath)) { _, _ in LoginPages.stylesheetResponse() }
         PasswordChangeRoutes.install(on: router, state: state)
@@ -134,13 +142,9 @@ struct LoginRoutes: Sendable {
         return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken))
     }
 
-    func checkCode(_ request: Request, _ context: WebRequestContext) async throws -> Response {
+    /// Runs after ``withPendingForm(_:_:)`` accepted the post.
+    func checkCode(_ request: Request, token: String, session: WebSession, form: FormFields) async throws -> Response {
         let texts = LoginTexts(language: LoginPages.language(of: request))
-        let (token, session, form): (String, WebSession, FormFields)
-        switch try await pendingForm(request) {
-        case .posted(let posted): (token, session, form) = posted
-        case .refused(let response): return response
-        }
         let account = session.account
         let key = [LoginRateLimit.accountKey("account", account)]
         if state.isLocked(key) {
@@ -184,13 +188,9 @@ struct LoginRoutes: Sendable {
         return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: nil))
     }
 
-    func enrol(_ request: Request, _ context: WebRequestContext) async throws -> Response {
+    /// Runs after ``withPendingForm(_:_:)`` accepted the post.
+    func enrol(_ request: Request, token: String, session: WebSession, form: FormFields) async throws -> Response {
         let texts = LoginTexts(language: LoginPages.language(of: request))
-        let (token, session, form): (String, WebSession, FormFields)
-        switch try await pendingForm(request) {
-        case .posted(let posted): (token, session, form) = posted
-        case .refused(let response): return response
-        }
         let account = session.account
         guard !account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.totpPath) }
         guard let secret = state.existingEnrolmentSecret(for: account.id) else {
@@ -281,25 +281,20 @@ struct LoginRoutes: Sendable {
         ])
     }
 
-    /// What a second-step form post (code or enrolment) brought: its pending session with the cookie token and the
-    /// form, or the response for a missing session (back to the login) or a wrong CSRF token (audited, 403).
-    enum PendingForm {
-        case posted((token: String, session: WebSession, form: FormFields))
-        case refused(Response)
-    }
-
-    /// Reads a second-step form post: the pending session, the form (up to `maximumLoginFormBytes`) and its CSRF
-    /// token, checked in constant time.
-    func pendingForm(_ request: Request) async throws -> PendingForm {
+    /// Reads a second-step form post (code or enrolment): the pending session with its cookie token, the form (up
+    /// to `maximumLoginFormBytes`) and its CSRF token, checked in constant time, then runs `body`. Without a pending
+    /// session the answer is the login page; with a wrong CSRF token it is 403 (audited).
+    func withPendingForm(_ request: Request,
+                         _ body: (String, WebSession, FormFields) async throws -> Response) async throws -> Response {
         guard let (token, session) = try await pendingSession(request) else {
-            return .refused(AuthResponses.redirect(to: WebAuthNames.loginPath))
+            return AuthResponses.redirect(to: WebAuthNames.loginPath)
         }
         let form = try await Self.form(request, limit: state.settings.maximumLoginFormBytes)
         guard ConstantTime.equals(form[WebAuthNames.csrfField] ?? "", session.csrfToken) else {
             try await fail(.badCSRFToken, actor: session.account.id)
-            return .refused(AuthResponses.forbidden(path: request.uri.path))
+            return AuthResponses.forbidden(path: request.uri.path)
         }
-        return .posted((token, session, form))
+        return try await body(token, session, form)
     }
 
     /// The live session of the cookie whose second factor is still open, with its token.
