@@ -14,6 +14,9 @@
 #   nest --recipient-home H --recipient FPR [--recipient FPR2 ...] [--compress none|zip|zlib] [--literal] INNER
 #                                  outer PKESK(s) from gpg + our own SEIPD v1 (MDC) whose plaintext is INNER's raw
 #                                  packets (or, with --literal, a Literal Data packet whose content is INNER); armored
+#   wrap --recipient-home H --recipient FPR [...] [--compress ..] [--literal] IN
+#                                  the same for any packet stream IN (e.g. signed packets from `gpg --unwrap`, to
+#                                  re-encrypt a signed message to someone else: surreptitious forwarding)
 #   aead-info IN                   JSON description of the AEAD packet (tag 20 or SEIPD v2) and its chunks
 #   aead-cut (--chunks N | --bytes K) IN     drop chunks after the first N (and the final tag) / the last K octets
 #   aead-flip (--chunk I | --tag I | --final-tag) IN   flip one bit in chunk I's ciphertext / chunk I's tag / final tag
@@ -414,8 +417,8 @@ def literal(data, name=b""):
 def cmd_nest(args):
     inner = dearmor(read_input(args.inner))
     inner_packets = parse_packets(inner)
-    if not args.literal and not any(p.tag in ENCRYPTED_TAGS for p in inner_packets):
-        fail("INNER contains no encrypted data packet; is it an encrypted message?")
+    if args.cmd == "nest" and not args.literal and not any(p.tag in ENCRYPTED_TAGS for p in inner_packets):
+        fail("INNER contains no encrypted data packet; is it an encrypted message? (use `wrap` for other packets)")
     pkesks, algo, key = gpg_session(args.recipient_home, args.recipient, args.cipher_algo)
     plain = literal(inner) if args.literal else inner
     plain = compress(args.compress, plain)
@@ -662,6 +665,14 @@ def main(argv):
     p.add_argument("--literal", action="store_true", help="wrap INNER in a Literal Data packet")
     p.add_argument("--cipher-algo", help="passed to gpg (e.g. AES256); default: gpg's choice")
     p.add_argument("inner")
+    p.set_defaults(fn=cmd_nest)
+    p = sub.add_parser("wrap", help="encrypt any packet stream (e.g. a `gpg --unwrap` output) as SEIPD plaintext")
+    p.add_argument("--recipient-home", required=True)
+    p.add_argument("--recipient", required=True, action="append")
+    p.add_argument("--compress", choices=("none", "zip", "zlib"), default="none")
+    p.add_argument("--literal", action="store_true", help="wrap IN in a Literal Data packet")
+    p.add_argument("--cipher-algo", help="passed to gpg (e.g. AES256); default: gpg's choice")
+    p.add_argument("inner", metavar="input")
     p.set_defaults(fn=cmd_nest)
     p = sub.add_parser("aead-info", help="describe an AEAD packet (JSON)")
     p.add_argument("input")
