@@ -6,14 +6,20 @@
 # message whose plaintext is another encrypted message), and truncated or bit-flipped AEAD messages. Nothing is
 # checked in as a binary blob: every attack is derived from a fresh ciphertext.
 #
-# Self-contained: Python 3 standard library plus the `cryptography` package (only for `nest`). No network.
-# Deterministic apart from the random CFB prefix in `nest`. Input is a file path (armored or binary; de-armored
+# Self-contained: Python 3 standard library plus the `cryptography` package (only for `nest`/`wrap`). No network.
+# Deterministic apart from the random CFB prefix in `nest`/`wrap`. Input is a file path (armored or binary; de-armored
 # automatically); output goes to stdout. Bad input: a message on stderr and exit status 2.
 #
-#   reencode VARIANT IN            same packets, other encoding (see VARIANTS below); armored unless VARIANT=binary
-#   nest --recipient-home H --recipient FPR [--recipient FPR2 ...] [--compress none|zip|zlib] [--literal] INNER
+#   reencode VARIANT IN            same packets, other encoding; armored (LF, 64 columns, CRC) unless VARIANT=binary.
+#                                  VARIANT: comment line64 line76 line40 nocrc lf crlf binary marker oldheaders
+#                                  newheaders partial (oldheaders keeps tags > 15 in new format: old headers cannot
+#                                  carry them; partial needs an encrypted packet body of at least 512 octets)
+#   nest --recipient-home H --recipient FPR [--recipient FPR2 ...] [--compress none|zip|zlib] [--literal]
+#        [--cipher-algo NAME] INNER
 #                                  outer PKESK(s) from gpg + our own SEIPD v1 (MDC) whose plaintext is INNER's raw
-#                                  packets (or, with --literal, a Literal Data packet whose content is INNER); armored
+#                                  packets (or, with --literal, a Literal Data packet whose content is INNER); armored.
+#                                  The session key comes from `gpg --debug crypto` (public keys suffice) and is
+#                                  checked against gpg's own SEIPD before use
 #   wrap --recipient-home H --recipient FPR [...] [--compress ..] [--literal] IN
 #                                  the same for any packet stream IN (e.g. signed packets from `gpg --unwrap`, to
 #                                  re-encrypt a signed message to someone else: surreptitious forwarding)
