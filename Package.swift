@@ -39,10 +39,15 @@ let package = Package(
             name: "CEtPan",
             providers: [.apt(["libetpan-dev"])]
         ),
+        .systemLibrary(
+            name: "CCompression",
+            providers: [.apt(["zlib1g-dev", "libbz2-dev"])]
+        ),
         .target(
             name: "PGPShim",
             dependencies: [
                 "CGPGME",
+                "CCompression",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -60,7 +60,7 @@ func run(messages: Int) async throws -> Result {
                         body: body,
                         verdict: .valid,
                         receivedAt: start.addingTimeInterval(Double(number)),
-                        ciphertextHash: PayloadHash.sha256(of: Data("ciphertext \(number)".utf8))
+                        replayFingerprints: [store.replayFingerprint(.content, Data("ciphertext \(number)".utf8))]
                     )
                     _ = try tx.importMessage(message, into: .client(identity))
                 }
@@ -118,7 +118,7 @@ func run(messages: Int) async throws -> Result {
                     body: body,
                     verdict: .valid,
                     receivedAt: start.addingTimeInterval(Double(messages + number)),
-                    ciphertextHash: PayloadHash.sha256(of: Data("single ciphertext \(number)".utf8))
+                    replayFingerprints: [store.replayFingerprint(.content, Data("single ciphertext \(number)".utf8))]
                 )
                 _ = try await store.write { tx in try tx.importMessage(message, into: .client(identity)) }
             }

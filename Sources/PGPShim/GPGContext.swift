@@ -34,6 +34,9 @@ public final class GPGContext {
         // DECRYPTION_INFO to learn positively whether the data was integrity protected.
         try GPGME.check(gpgme_set_ctx_flag(handle, "full-status", "1"), "enabling status lines")
         gpgme_set_status_cb(handle, statusCallback, Unmanaged.passUnretained(passphrase).toOpaque())
+        // "export-session-key": "the context should try to export the symmetric session key when decrypting"
+        // (§7.4.13); its keyed hash recognises a replayed message whatever its encoding.
+        try GPGME.check(gpgme_set_ctx_flag(handle, "export-session-key", "1"), "enabling session key export")
         // Offline: "the engine is asked not to use any network" (gpgme_set_offline, §7.4.6).
         gpgme_set_offline(handle, 1)
         gpgme_set_armor(handle, 0)
@@ -224,11 +227,20 @@ public final class GPGContext {
 
     /// Decrypts and verifies an untrusted OpenPGP message (armored or binary).
     ///
-    /// Plaintext is returned only if gpg reports success *and* the data was integrity protected (MDC or AEAD).
-    /// gpg writes plaintext while it decrypts and reports a missing MDC only at the end, so on every failure the
-    /// collected bytes are zeroed and dropped.
-    public func decryptAndVerify(_ ciphertext: [UInt8]) throws(PGPError) -> DecryptionOutcome {
+    /// Plaintext is returned only if every signal says one layer of integrity-protected (MDC or AEAD) data was
+    /// decrypted completely, by one of `keys` (primary fingerprints; nil: any secret key in the home), and the
+    /// literal data is not itself an OpenPGP message. gpg writes plaintext while it decrypts and reports problems
+    /// at the end, so on every failure the collected bytes are zeroed and dropped.
+    public func decryptAndVerify(_ ciphertext: [UInt8],
+                                 forKeys keys: Set<KeyFingerprint>? = nil) throws(PGPError) -> DecryptionOutcome {
         try checkInputSize(ciphertext, "ciphertext")
+        // Refused before gpg runs: encrypted data whose integrity check GnuPG 2.2 cannot report (see
+        // ``CiphertextShape``), and data without any. The status lines below would refuse both as well.
+        switch CiphertextShape.of(ciphertext) {
+        case .aead: return .failed(.unsupportedAlgorithm)
+        case .legacyUnprotected: return .failed(.integrityProtectionMissing)
+        case .integrityProtected, .unknown: break
+        }
         let input = try GPGData(copying: ciphertext)
         let output = try GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes)
         passphrase.resetObservations()
@@ -245,37 +257,86 @@ public final class GPGContext {
             if let keyid = current.pointee.keyid { recipients.append(String(cString: keyid)) }
             recipient = current.pointee.next
         }
+        // "export-session-key" makes gpgme fill `session_key` ("<algo>:<hex>"); copied, then zeroed in place.
+        let sessionKey = SessionKey(takingFrom: decrypt?.session_key)
         let rawSignatures = RawSignature.copyVerifyResult(handle)
-        let integrity = passphrase.integrity
+        let log = passphrase.status
 
-        if output.overflowed {
+        func fail(_ failure: DecryptionFailure) -> DecryptionOutcome {
             output.wipeSink()
-            return .failed(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes))
+            return .failed(failure)
         }
-        if integrity == .failed {
-            output.wipeSink()
-            return .failed(.corrupted)
-        }
-        let missingIntegrity = noMDC || integrity == .absent
-        guard error == 0, !missingIntegrity else {
-            output.wipeSink()
-            return .failed(try Self.failure(for: error, noMDC: missingIntegrity, unsupported: unsupported,
-                                            symmetricRefused: passphrase.refusedSymmetric))
+        if output.overflowed { return fail(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes)) }
+        if log.integrity == .failed { return fail(.corrupted) }
+        let missingIntegrity = noMDC || log.integrity == .absent
+        if missingIntegrity { return fail(.integrityProtectionMissing) }
+        // Checked before the engine's error code: gpg may fail on the inner layer, and the attempt is what counts.
+        if log.sawNestedEncryption { return fail(.nestedEncryption) }
+        guard error == 0 else {
+            return fail(try Self.failure(for: error, noMDC: false, unsupported: unsupported,
+                                         symmetricRefused: passphrase.refusedSymmetric))
         }
         // Success must come with positive evidence of MDC or AEAD; a missing DECRYPTION_INFO line is not trusted.
-        guard integrity == .present else {
-            output.wipeSink()
-            return .failed(recipients.isEmpty ? .notEncrypted : .integrityProtectionMissing)
+        guard log.integrity == .present else {
+            return fail(recipients.isEmpty ? .notEncrypted : .integrityProtectionMissing)
         }
         // A signed-only message "decrypts" to its literal data without any recipient: it was not encrypted.
-        guard !recipients.isEmpty else {
-            output.wipeSink()
-            return .failed(.notEncrypted)
+        guard !recipients.isEmpty else { return fail(.notEncrypted) }
+        // gpgme reported success; every status line must agree (a truncated AEAD message got DECRYPTION_OKAY and
+        // GOODMDC from GnuPG 2.2.40, then an error). Any doubt is a failure.
+        guard log.isCompleteSuccess, let primary = log.decryptionPrimaryKey,
+            let decryptionKey = try? KeyFingerprint(primary)
+        else { return fail(.corrupted) }
+        // Only the key of the mailbox the message was addressed to may decrypt it.
+        if let keys, !keys.contains(decryptionKey) { return fail(.noSecretKey) }
+        // The literal data must not itself be an OpenPGP message (an encrypted message wrapped in another).
+        let start = output.sinkPrefix(OpenPGPSniffer.prefixLength)
+        if OpenPGPSniffer.looksLikeOpenPGPMessage(prefix: start.prefix, totalLength: start.total) {
+            return fail(.nestedEncryption)
         }
-        let primaries = passphrase.primaryBySigningKey
-        let signatures = rawSignatures.map { resolve($0, primaries: primaries) }
-        return .decrypted(DecryptedMessage(plaintext: Plaintext(output.takeSinkBytes()),
-                                           recipientKeyIDs: recipients, signatures: signatures, isMIME: isMIME))
+
+        let primaries = log.primaryBySigningKey
+        let signatures = rawSignatures.map { raw in
+            SignatureDetail(verdict: resolve(raw, primaries: primaries), createdAt: raw.createdAt)
+        }
+        // gpg does not report Intended Recipient Fingerprints (GnuPG 2.2.40 lists subpacket 35 as "(?)"), so a
+        // message with a good signature is unwrapped once more and its signature packets are read here.
+        var intended = IntendedRecipients.notInspected
+        if signatures.contains(where: \.verdict.isCryptographicallyGood) {
+            switch inspectPackets(ciphertext, decryptedBy: decryptionKey) {
+            case .some(let inspection) where inspection.containsEncryptedMessage:
+                return fail(.nestedEncryption)
+            case .some(let inspection):
+                let names = inspection.signatures.flatMap(\.intendedRecipients)
+                intended = inspection.signatures.contains(where: { !$0.intendedRecipients.isEmpty })
+                    ? .named(names) : .none
+            case .none:
+                intended = .unreadable
+            }
+        }
+        return .decrypted(DecryptedMessage(
+            plaintext: Plaintext(output.takeSinkBytes()), recipientKeyIDs: recipients, signatureDetails: signatures,
+            isMIME: isMIME, decryptionKey: decryptionKey, sessionKey: sessionKey,
+            literalHeader: log.literalHeader ?? "", intendedRecipients: intended))
+    }
+
+    /// Decrypts `ciphertext` again without processing its content (`GPGME_DECRYPT_UNWRAP`: "the output is an
+    /// OpenPGP message with only the encryption layer removed", GPGME manual §7.6.2) and reads the packets. Nil if
+    /// anything about the second run differs from a clean one-layer decryption by `key`.
+    private func inspectPackets(_ ciphertext: [UInt8], decryptedBy key: KeyFingerprint) -> SignedMessageInspection? {
+        guard let input = try? GPGData(copying: ciphertext),
+            let output = try? GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes)
+        else { return nil }
+        defer { output.wipeSink() }
+        passphrase.resetObservations()
+        let error = gpgme_op_decrypt_ext(handle, GPGME_DECRYPT_UNWRAP, input.handle, output.handle)
+        let log = passphrase.status
+        guard error == 0, !output.overflowed, log.isCompleteUnwrap, log.decryptionPrimaryKey == key.hex else {
+            return nil
+        }
+        var bytes = output.takeSinkBytes()
+        defer { for index in bytes.indices { bytes[index] = 0 } }
+        return try? SignedMessageInspector.inspect(bytes, limit: configuration.maximumPlaintextBytes)
     }
 
     /// Verifies a detached signature over `signedData` (RFC 3156 multipart/signed: the exact bytes of the
@@ -288,7 +349,7 @@ public final class GPGContext {
         passphrase.resetObservations()
         let error = gpgme_op_verify(handle, sig.handle, text.handle, nil)
         let raw = RawSignature.copyVerifyResult(handle)
-        let primaries = passphrase.primaryBySigningKey
+        let primaries = passphrase.status.primaryBySigningKey
         if error != 0 && raw.isEmpty {
             if GPGME.isCode(error, GPG_ERR_NO_DATA) || GPGME.isCode(error, GPG_ERR_BAD_DATA) {
                 return [.error(code: GPGME.code(error))]
@@ -391,6 +452,8 @@ struct RawSignature {
     let fingerprint: String
     let status: UInt32
     let summary: UInt32
+    /// The signature's creation time (`timestamp`, seconds since 1970; 0 if not available).
+    let createdAt: Date?
 
     static func copyVerifyResult(_ context: gpgme_ctx_t) -> [RawSignature] {
         guard let result = gpgme_op_verify_result(context) else { return [] }
@@ -401,7 +464,8 @@ struct RawSignature {
             output.append(RawSignature(
                 fingerprint: sig.fpr.map { String(cString: $0) } ?? "",
                 status: GPGME.code(sig.status),
-                summary: UInt32(sig.summary.rawValue)))
+                summary: UInt32(sig.summary.rawValue),
+                createdAt: sig.timestamp > 0 ? Date(timeIntervalSince1970: TimeInterval(sig.timestamp)) : nil))
             signature = sig.next
         }
         return output
@@ -415,54 +479,18 @@ final class CallbackState {
     private(set) var refusedSymmetric = false
     /// While generating a key, gpg asks for the *new* key's passphrase without a key hint.
     var allowNewPassphrase = false
-    /// What the status lines said about integrity protection during the current operation.
-    private var sawGoodMDC = false
-    private var sawBadMDC = false
-    private var infoSaysProtected = false
-    private var sawDecryptionInfo = false
-    /// Signing-key fingerprint → primary-key fingerprint, from `VALIDSIG` lines of the current operation.
-    private(set) var primaryBySigningKey: [String: String] = [:]
-
-    enum Integrity { case unknown, present, absent, failed }
+    /// What the status lines said during the current operation.
+    private(set) var status = DecryptionStatusLog()
 
     init(_ bytes: [UInt8]?) { self.bytes = bytes }
 
     func resetObservations() {
         refusedSymmetric = false
-        sawGoodMDC = false
-        sawBadMDC = false
-        infoSaysProtected = false
-        sawDecryptionInfo = false
-        primaryBySigningKey = [:]
-    }
-
-    /// Integrity protection of the data just decrypted. gpg reports `GOODMDC` after a successful MDC *or* AEAD
-    /// check (GnuPG 2.2 also for AEAD, where its `DECRYPTION_INFO` shows 0 for the AEAD field), `BADMDC` on a
-    /// failed one, and `DECRYPTION_INFO <mdc_method> <sym_algo> [<aead_algo>]` (GnuPG doc/DETAILS) up front.
-    var integrity: Integrity {
-        if sawBadMDC { return .failed }
-        if sawGoodMDC { return .present }
-        if sawDecryptionInfo && !infoSaysProtected { return .absent }
-        return .unknown
+        status = DecryptionStatusLog()
     }
 
     func observe(keyword: String, arguments: String) {
-        switch keyword {
-        case "GOODMDC": sawGoodMDC = true
-        case "BADMDC": sawBadMDC = true
-        case "DECRYPTION_INFO":
-            sawDecryptionInfo = true
-            let fields = arguments.split(separator: " ")
-            let mdc = fields.first.flatMap { Int($0) } ?? 0
-            let aead = fields.count > 2 ? Int(fields[2]) ?? 0 : 0
-            infoSaysProtected = mdc != 0 || aead != 0
-        case "VALIDSIG":
-            // VALIDSIG <fpr> <date> <timestamp> <expire> <version> <reserved> <pk-algo> <hash-algo> <class>
-            // [<primary-key-fpr>] (GnuPG doc/DETAILS); also sent for expired or revoked keys' signatures.
-            let fields = arguments.split(separator: " ")
-            if fields.count >= 10 { primaryBySigningKey[String(fields[0])] = String(fields[9]) }
-        default: break
-        }
+        status.observe(keyword: keyword, arguments: arguments)
     }
 
     func provide(uidHint: UnsafePointer<CChar>?, previousWasBad: Bool, fd: Int32) -> gpgme_error_t {

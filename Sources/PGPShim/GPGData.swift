@@ -67,6 +67,12 @@ final class GPGData {
     /// Takes the bytes collected by a capped sink, leaving it empty.
     func takeSinkBytes() -> [UInt8] { sink?.take() ?? [] }
 
+    /// The first `count` bytes a capped sink collected, and how many it holds in all.
+    func sinkPrefix(_ count: Int) -> (prefix: [UInt8], total: Int) {
+        guard let sink else { return ([], 0) }
+        return (Array(sink.bytes.prefix(count)), sink.bytes.count)
+    }
+
     /// Zeroes whatever a capped sink collected (used when an operation fails after output was produced).
     func wipeSink() { sink?.wipe() }
 

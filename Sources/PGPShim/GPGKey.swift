@@ -1,4 +1,5 @@
 import CGPGME
+import Foundation
 
 /// Owns one reference to a `gpgme_key_t` (`gpgme_key_ref` on copy-in, `gpgme_key_unref` in `deinit`).
 final class GPGKey {
@@ -16,11 +17,17 @@ final class GPGKey {
         let fingerprint = try KeyFingerprint(String(cString: fpr))
 
         var emails: [String] = []
+        var userIDs: [String] = []
         var uid = key.uids
         while let current = uid {
-            if let email = current.pointee.email, current.pointee.revoked == 0, current.pointee.invalid == 0 {
+            let valid = current.pointee.revoked == 0 && current.pointee.invalid == 0
+            if let email = current.pointee.email, valid {
                 let text = String(cString: email).lowercased()
                 if !text.isEmpty { emails.append(text) }
+            }
+            if let whole = current.pointee.uid, valid, userIDs.count < 32 {
+                userIDs.append(String(decoding: UnsafeRawBufferPointer(start: whole, count: min(strlen(whole), 512))
+                    .bindMemory(to: UInt8.self), as: UTF8.self))
             }
             uid = current.pointee.next
         }
@@ -46,6 +53,7 @@ final class GPGKey {
         return KeyInfo(
             fingerprint: fingerprint,
             emails: emails,
+            userIDs: userIDs,
             canEncrypt: canEncrypt,
             canSign: canSign,
             isRevoked: key.revoked != 0,

@@ -3,6 +3,9 @@ public struct KeyInfo: Sendable, Hashable, CustomStringConvertible {
     public let fingerprint: KeyFingerprint
     /// The e-mail addresses of the key's user IDs, lower-cased (personal data: not in `description`).
     public let emails: [String]
+    /// The key's valid user IDs as written (at most 32, each cut at 512 bytes; personal data: not in
+    /// `description`), for showing who signed beside a verdict.
+    public let userIDs: [String]
     public let canEncrypt: Bool
     public let canSign: Bool
     public let isRevoked: Bool

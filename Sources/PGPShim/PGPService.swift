@@ -46,8 +46,11 @@ public final class PGPService: Sendable {
         }
     }
 
-    public func decryptAndVerify(_ ciphertext: [UInt8]) async throws -> DecryptionOutcome {
-        try await withContext { try $0.decryptAndVerify(ciphertext) }
+    /// See ``GPGContext/decryptAndVerify(_:forKeys:)``: `keys` are the primary fingerprints allowed to decrypt
+    /// (the addressed mailbox's key); nil allows any secret key in the home.
+    public func decryptAndVerify(_ ciphertext: [UInt8],
+                                 forKeys keys: Set<KeyFingerprint>? = nil) async throws -> DecryptionOutcome {
+        try await withContext { try $0.decryptAndVerify(ciphertext, forKeys: keys) }
     }
 
     public func encrypt(_ plaintext: [UInt8], to recipients: [KeyFingerprint],

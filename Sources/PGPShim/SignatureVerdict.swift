@@ -40,6 +40,14 @@ public enum SignatureVerdict: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True for a signature that verifies with the key it names (current or not).
+    public var isCryptographicallyGood: Bool {
+        switch self {
+        case .good, .goodButKeyNotCurrent: true
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .unsigned: "unsigned"

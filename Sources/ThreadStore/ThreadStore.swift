@@ -162,6 +162,12 @@ public final class ThreadStore: Sendable {
         SenderHMAC(bytes: RateLimit.hmac(canonicalAddress: canonicalAddress, keys: keys))
     }
 
+    /// The keyed fingerprint of `material` (a session key, or a message's literal data and signatures) for replay
+    /// detection (``NewMessage/replayFingerprints``).
+    public func replayFingerprint(_ kind: ReplayFingerprint.Kind, _ material: some DataProtocol) -> ReplayFingerprint {
+        ReplayFingerprint(bytes: keys.indexHMAC(kind.rawValue, material))
+    }
+
     /// HMAC-SHA256 of `message` under a key derived from the master key for the web inbox's device cookies only.
     /// A new master key invalidates every device cookie.
     public func webDeviceMAC(_ message: some DataProtocol) -> Data {

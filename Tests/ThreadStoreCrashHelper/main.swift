@@ -37,7 +37,7 @@ do {
                 body: body,
                 verdict: .valid,
                 receivedAt: Date(),
-                ciphertextHash: PayloadHash.sha256(of: Data("ciphertext \(index)".utf8))
+                replayFingerprints: [store.replayFingerprint(.content, Data("ciphertext \(index)".utf8))]
             )
         }
         let allStored = try await store.write { tx in

@@ -104,7 +104,7 @@ import Glibc
                 body: [UInt8](repeating: UInt8(ascii: "x"), count: 6000),
                 verdict: .valid,
                 receivedAt: Date(),
-                ciphertextHash: PayloadHash.sha256(of: Data("ciphertext 0".utf8))
+                replayFingerprints: [store.replayFingerprint(.content, Data("ciphertext 0".utf8))]
             )
             let outcome = try await store.write { tx in try tx.importMessage(again, into: .client(identity)) }
             guard case .duplicate = outcome else {

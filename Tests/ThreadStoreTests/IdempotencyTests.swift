@@ -17,7 +17,7 @@ private struct Abort: Error {}
         #expect(second == .duplicate(thread, try #require(first.storedMessage)))
         // Same again, addressed by thread ID, and without a ciphertext hash: still a duplicate.
         var plain = message
-        plain.ciphertextHash = nil
+        plain.replayFingerprints = []
         let withoutHash = plain
         let third = try await store.write { tx in try tx.importMessage(withoutHash, into: .thread(thread)) }
         #expect(third == .duplicate(thread, try #require(first.storedMessage)))
@@ -50,7 +50,7 @@ private struct Abort: Error {}
                     sql: """
                         INSERT INTO message SELECT ?, thread_id, direction, message_id_hmac, content_hmac, verdict,
                         received_at, is_read, body_size, attachment_count, header_message_id_sealed, subject_sealed,
-                        body_sealed FROM message WHERE id = ?
+                        body_sealed, signer_sealed FROM message WHERE id = ?
                         """,
                     arguments: [StoredMessageID.random().unredactedDescription, messageID.unredactedDescription]
                 )
@@ -62,11 +62,11 @@ private struct Abort: Error {}
         let fixture = try StoreFixture()
         defer { fixture.cleanUp() }
         let store = try fixture.open()
-        let hash = PayloadHash.sha256(of: Data("ct-replay".utf8))
-        #expect(try await store.read { tx in try tx.ciphertextSeenBefore(hash) } == false)
+        let hash = Sample.replayFingerprint("ct-replay")
+        #expect(try await store.read { tx in try tx.replaySeenBefore(hash) } == false)
         let original = Sample.message("r1", at: fixture.clock.now, ciphertext: "ct-replay")
         _ = try await store.write { tx in try tx.importMessage(original, into: .client(Sample.identity(1))) }
-        #expect(try await store.read { tx in try tx.ciphertextSeenBefore(hash) })
+        #expect(try await store.read { tx in try tx.replaySeenBefore(hash) })
 
         // The same encrypted payload, now claimed by another client with another Message-ID: a replay.
         let replay = Sample.message("r2", at: fixture.clock.now, ciphertext: "ct-replay")
@@ -101,7 +101,7 @@ private struct Abort: Error {}
         }
         #expect(try await store.read { tx in try tx.listThreads(field: Sample.field) }.isEmpty)
         #expect(try await store.read { tx in try tx.dueOutboxItems(now: Date.distantFuture) }.isEmpty)
-        #expect(try await store.read { tx in try tx.ciphertextSeenBefore(message.ciphertextHash!) } == false)
+        #expect(try await store.read { tx in try tx.replaySeenBefore(message.replayFingerprints[0]) } == false)
         // And the message can be imported afterwards.
         let outcome = try await store.write { tx in try tx.importMessage(message, into: .client(Sample.identity())) }
         #expect(outcome.storedMessage != nil)

@@ -103,7 +103,7 @@ import Testing
             now: fixture.clock.now.addingTimeInterval(11 * 86_400)
         )
         #expect(report.forgottenCiphertextHashes == 1)
-        #expect(try await store.read { tx in try tx.ciphertextSeenBefore(message.ciphertextHash!) } == false)
+        #expect(try await store.read { tx in try tx.replaySeenBefore(message.replayFingerprints[0]) } == false)
         #expect(report.deletedThreads == 0)
     }
 }

@@ -129,6 +129,13 @@ extension BridgeConfiguration {
             range: 60...30 * 86_400, unit: "seconds")
         reader.finish(autoreplySection)
 
+        // [signatures]
+        let signaturesSection = reader.section(root, "signatures")
+        var signatures = Signatures()
+        signatures.maxAgeDays = reader.integer(
+            signaturesSection, "max-age-days", default: signatures.maxAgeDays, range: 1...3650, unit: "days")
+        reader.finish(signaturesSection)
+
         // [metrics]
         let metricsSection = reader.section(root, "metrics")
         var metrics = Metrics()
@@ -147,10 +154,12 @@ extension BridgeConfiguration {
 
         reader.finish(root)
         guard !mailboxes.isEmpty else { return nil }
-        return BridgeConfiguration(
+        var configuration = BridgeConfiguration(
             data: DataSection(folder: folder), keys: keys, smtp: smtp, mailboxes: mailboxes,
             imapSources: imapSources, smarthost: smarthost, mimeLimits: mime, retention: retention,
             autoreply: autoreply, metrics: metrics, web: web)
+        configuration.signatures = signatures
+        return configuration
     }
 
     private static func readWeb(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Web {

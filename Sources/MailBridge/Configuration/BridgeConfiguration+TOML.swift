@@ -85,6 +85,8 @@ extension BridgeConfiguration {
         }
         section("[autoreply]")
         set("rate-limit-period-seconds", autoreply.rateLimitPeriodSeconds)
+        section("[signatures]")
+        set("max-age-days", signatures.maxAgeDays)
         section("[metrics]")
         set("enabled", metrics.enabled)
         set("listen", metrics.listen)

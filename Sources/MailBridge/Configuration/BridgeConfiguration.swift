@@ -30,6 +30,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var retention: Retention
     /// `[autoreply]`
     public var autoreply: AutoReply
+    /// `[signatures]`
+    public var signatures = Signatures()
     /// `[metrics]`
     public var metrics: Metrics
     /// `[web]`: the web inbox and JSON API.
@@ -321,6 +323,14 @@ extension BridgeConfiguration {
         /// `rate-limit-period-seconds`, default 86400: at most one redirect reply per sender and mailbox within
         /// this period (RFC 3834 §2 asks auto-responders to limit repeats).
         public var rateLimitPeriodSeconds: Int = 86_400
+        public init() {}
+    }
+
+    /// `[signatures]`: when a good signature counts as valid.
+    public struct Signatures: Sendable, Equatable {
+        /// `max-age-days`, default 30: a signature made longer than this before the message arrived is shown as
+        /// an old signature (possibly an old message sent again), never as valid.
+        public var maxAgeDays: Int = 30
         public init() {}
     }
 

@@ -173,6 +173,11 @@ extension BridgeConfiguration {
         # Default: 86400 (one day).
         rate-limit-period-seconds = 86400
 
+        [signatures]
+        # A good signature made more than this many days before the message arrived is shown as an "old signature"
+        # (possibly an old message sent again), never as valid. 1 to 3650. Default: 30.
+        max-age-days = 30
+
         [metrics]
         # Serve Prometheus metrics (counts, latencies, queue depth; no personal data). Default: true.
         enabled = true

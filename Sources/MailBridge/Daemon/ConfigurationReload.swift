@@ -73,7 +73,8 @@ extension Gateway {
         }
         runner.pipeline.update(Pipeline.Configuration(
             mailboxes: mailboxes, mimeLimits: new.mimeLimits.parserLimits,
-            redirectPeriod: TimeInterval(new.autoreply.rateLimitPeriodSeconds)))
+            redirectPeriod: TimeInterval(new.autoreply.rateLimitPeriodSeconds),
+            maximumSignatureAge: TimeInterval(new.signatures.maxAgeDays) * 86_400))
         return ReloadReport(needsRestart: needsRestart)
     }
 }

@@ -43,7 +43,8 @@ public final class Gateway: Sendable {
         let pipeline = Pipeline(
             store: store, pgp: pgp,
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
-                                 redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds)),
+                                 redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
+                                 maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400),
             logger: logger, metrics: metrics)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         var queue: OutboundQueue?

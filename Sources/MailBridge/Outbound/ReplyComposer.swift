@@ -65,7 +65,7 @@ public struct ReplyComposer: Sendable {
             inReplyTo: inReplyTo
         ).render()
         let stored = NewMessage(direction: .outbound, messageID: messageID.value, subject: subject, body: inner,
-                                verdict: .notApplicable, receivedAt: time, ciphertextHash: nil)
+                                verdict: .notApplicable, receivedAt: time)
         let recipient = try ClientAddress(client.unredactedDescription)
 
         let clientKey = try KeyFingerprint(opened.clientKey.unredactedDescription)

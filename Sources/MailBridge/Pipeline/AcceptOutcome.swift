@@ -21,6 +21,8 @@ public enum AcceptOutcome: Sendable, Hashable, CustomStringConvertible {
     public enum RejectionReason: String, Sendable, Hashable, CaseIterable {
         case notForUs, integrityProtectionMissing, corrupted, unsupportedAlgorithm, tooLarge, notEncrypted
         case replayedCiphertext, noClientKey, malformedInnerMessage, invalidSender, noMailbox
+        // Appended: the stored audit code is the position + 1, so earlier codes never move (pinned by a test).
+        case nestedEncryption
     }
 
     public var description: String {

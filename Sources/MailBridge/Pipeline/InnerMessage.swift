@@ -9,7 +9,18 @@ struct InnerMessage {
     let subject: String
     let attachments: [NewAttachment]
     let offeredKeys: [[UInt8]]
+    /// What the signed inner headers (protected headers) say about sender and recipients; `.absent` where the
+    /// entity has no such header. Compared with the outer From and the mailbox before a signature is "valid".
+    let protectedFrom: ProtectedAddresses
+    let protectedRecipients: ProtectedAddresses
     private let outerMessageID: String?
+
+    /// Addresses from a protected header: absent, unreadable (a doubt), or the canonical addresses.
+    enum ProtectedAddresses: Equatable {
+        case absent
+        case unreadable
+        case addresses([String])
+    }
 
     init(decrypted: DecryptedMessage, outerHeaders: MIMEHeaders, limits: MIMELimits) {
         outerMessageID = outerHeaders.first("Message-ID")?.value.trimmingCharacters(in: .whitespaces)
@@ -38,6 +49,28 @@ struct InnerMessage {
         }
         self.attachments = attachments
         self.offeredKeys = keys
+        if let headers = inner?.headers, !headers.all("From").isEmpty {
+            protectedFrom = (try? SenderIdentity(headers: headers)).map { .addresses([$0.address.canonical]) }
+                ?? .unreadable
+        } else {
+            protectedFrom = .absent
+        }
+        protectedRecipients = Self.recipients(inner?.headers)
+    }
+
+    /// The addr-specs of the inner To and Cc fields, lower-cased; `.unreadable` if one does not parse.
+    private static func recipients(_ headers: MIMEHeaders?) -> ProtectedAddresses {
+        guard let headers else { return .absent }
+        let fields = headers.all("To") + headers.all("Cc")
+        guard !fields.isEmpty else { return .absent }
+        var found: [String] = []
+        for field in fields.prefix(8) {
+            guard let list = EtPanAddressList(Array(field.value.utf8)), list.consumedAll else { return .unreadable }
+            for case .mailbox(_, let spec) in list.entries.prefix(100) {
+                found.append(String(decoding: spec, as: UTF8.self).lowercased())
+            }
+        }
+        return .addresses(found)
     }
 
     /// The Message-ID to make imports idempotent; a missing one is replaced by one derived from the ciphertext.

@@ -23,12 +23,16 @@ public final class Pipeline: Sendable {
         public var mimeLimits: MIMELimits
         /// At most one redirect per sender per this many seconds (RFC 3834 §2 "SHOULD NOT … more than once").
         public var redirectPeriod: TimeInterval
+        /// A good signature made longer than this before the message arrived is shown as an old signature, not
+        /// as valid (`[import] signature-max-age-days`, default 30).
+        public var maximumSignatureAge: TimeInterval
 
         public init(mailboxes: [PipelineMailbox], mimeLimits: MIMELimits = .default,
-                    redirectPeriod: TimeInterval = 7 * 24 * 3600) {
+                    redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400) {
             self.mailboxes = mailboxes
             self.mimeLimits = mimeLimits
             self.redirectPeriod = redirectPeriod
+            self.maximumSignatureAge = maximumSignatureAge
         }
     }
 
@@ -135,15 +139,21 @@ public final class Pipeline: Sendable {
     // MARK: Encrypted mail → thread
 
     private func importEncrypted(_ payload: [UInt8], _ message: InboundMessage, _ parsed: MIMEMessage,
-                                 _ mailbox: PipelineMailbox) async throws -> AcceptOutcome {
-        let ciphertextHash = PayloadHash.sha256(of: payload)
+                                 _ firstMailbox: PipelineMailbox) async throws -> AcceptOutcome {
         guard let sender = try? SenderIdentity(headers: parsed.headers) else {
             return try await reject(.invalidSender)
         }
+        // Only the keys of the mailboxes this message was addressed to may decrypt it: a message encrypted to
+        // another mailbox's key is not for us (issue 16: one mailbox's key never opens another's mail).
+        let addressed = mailboxes(for: message.envelope.recipients)
+        let allowedKeys = Set(addressed.map(\.gatewayKey))
         var decrypted: DecryptedMessage
-        switch try await pgp.decryptAndVerify(payload) {
+        switch try await pgp.decryptAndVerify(payload, forKeys: allowedKeys) {
         case .decrypted(let message): decrypted = message
         case .failed(let failure): return try await reject(Self.reason(for: failure))
+        }
+        guard let mailbox = addressed.first(where: { $0.gatewayKey == decrypted.decryptionKey }) else {
+            return try await reject(.notForUs)
         }
         let inner = InnerMessage(decrypted: decrypted, outerHeaders: parsed.headers,
                                  limits: configuration.mimeLimits)
@@ -153,7 +163,7 @@ public final class Pipeline: Sendable {
                                                                                            for: sender.address))
         // A signature by a key that arrived in this very message could not be checked at decryption time.
         if !imported.isEmpty, case .unknownKey = decrypted.signature,
-            case .decrypted(let again) = try await pgp.decryptAndVerify(payload)
+            case .decrypted(let again) = try await pgp.decryptAndVerify(payload, forKeys: [decrypted.decryptionKey])
         {
             decrypted = again
         }
@@ -163,17 +173,37 @@ public final class Pipeline: Sendable {
 
         let identity = ClientIdentity(field: mailbox.field, key: try ClientKeyFingerprint(clientKey.hex),
                                       address: try ClientAddress(sender.address.unredactedDescription))
+        let signerKey: KeyInfo? = switch decrypted.signature {
+        case .good(let signer), .goodButKeyNotCurrent(let signer, _): try await pgp.key(signer)
+        default: nil
+        }
+        let binding = SignatureBinding(
+            threadKey: clientKey, signerKey: signerKey, from: sender.address.canonical, standing: .registered,
+            mailboxAddresses: Set(configuration.mailboxes.map(\.address.canonical)),
+            mailboxKey: decrypted.decryptionKey, intendedRecipients: decrypted.intendedRecipients,
+            protectedFrom: inner.protectedFrom, protectedRecipients: inner.protectedRecipients,
+            arrivedAt: message.envelope.receivedAt, maximumSignatureAge: configuration.maximumSignatureAge)
+        let signer = signerKey.map {
+            MessageSigner(fingerprint: $0.fingerprint.hex,
+                          userID: SignatureBinding.displayedUserID($0, from: sender.address.canonical))
+        }
+        let fallbackHash = PayloadHash.sha256(of: decrypted.plaintext.bytes)
         let newMessage = NewMessage(
-            direction: .inbound, messageID: inner.messageID(fallbackHash: ciphertextHash),
+            direction: .inbound, messageID: inner.messageID(fallbackHash: fallbackHash),
             subject: inner.subject, body: decrypted.plaintext.bytes, attachments: inner.attachments,
-            verdict: Self.storedVerdict(decrypted.signature.bound(to: clientKey)), receivedAt: message.envelope.receivedAt,
-            ciphertextHash: ciphertextHash)
+            verdict: .unsigned, receivedAt: message.envelope.receivedAt,
+            replayFingerprints: replayFingerprints(decrypted), signer: signer)
         let time = now()
         let notice = NoticeFactory(mailbox: mailbox, time: time)
+        let deciding = decrypted.signatureDetail
         // A reply joins the thread whose message it answers (In-Reply-To/References naming a message we sent in
         // a thread of the same client key); otherwise the client's newest thread in the field, or a new one.
         let references = Self.referencedMessageIDs(parsed.headers)
         let result = try await store.write { tx in
+            var binding = binding
+            binding.standing = try tx.keyStanding(of: identity)
+            var newMessage = newMessage
+            newMessage.verdict = binding.verdict(for: deciding)
             let answered = try tx.threadAnswered(by: references, client: identity)
             let result = try tx.importMessage(newMessage, into: answered.map { .thread($0) } ?? .client(identity))
             if case .stored(let thread, _, _) = result {
@@ -186,6 +216,35 @@ public final class Pipeline: Sendable {
         case .duplicate(let thread, _): return .duplicate(thread)
         case .replayedCiphertext: return .rejectedEncrypted(.replayedCiphertext)
         }
+    }
+
+    /// Keyed fingerprints of what the message decrypted to: its session key, and its literal data (gpg's
+    /// PLAINTEXT line: format, date, file name) with the bytes and every signature's signer and time. The same
+    /// ciphertext in any armor, framing or MIME shape gives the same fingerprints; so does a victim's signed
+    /// message re-encrypted by someone else.
+    private func replayFingerprints(_ decrypted: DecryptedMessage) -> [ReplayFingerprint] {
+        var parts: [[UInt8]] = [Array(decrypted.literalHeader.utf8)]
+        for detail in decrypted.signatureDetails {
+            let signer: String = switch detail.verdict {
+            case .good(let key), .goodButKeyNotCurrent(let key, _): key.hex
+            case .unknownKey(let id), .bad(let id): id
+            case .unsigned, .error: ""
+            }
+            let created = detail.createdAt.map { String(Int64($0.timeIntervalSince1970)) } ?? ""
+            parts.append(Array("\(signer) \(created)".utf8))
+        }
+        parts.append(decrypted.plaintext.bytes)
+        var content: [UInt8] = []
+        for part in parts {
+            withUnsafeBytes(of: UInt64(part.count).bigEndian) { content.append(contentsOf: $0) }
+            content.append(contentsOf: part)
+        }
+        var fingerprints = [store.replayFingerprint(.content, content)]
+        if let sessionKey = decrypted.sessionKey {
+            fingerprints.append(store.replayFingerprint(.sessionKey, sessionKey.material))
+        }
+        for index in content.indices { content[index] = 0 }
+        return fingerprints
     }
 
     private func reject(_ reason: AcceptOutcome.RejectionReason) async throws -> AcceptOutcome {
@@ -215,12 +274,20 @@ public final class Pipeline: Sendable {
     }
 
     private func mailbox(for recipients: [EmailAddress]) -> PipelineMailbox? {
+        mailboxes(for: recipients).first
+    }
+
+    /// The configured mailboxes among the envelope recipients, in recipient order, each once.
+    private func mailboxes(for recipients: [EmailAddress]) -> [PipelineMailbox] {
+        var found: [PipelineMailbox] = []
         for recipient in recipients {
-            if let mailbox = configuration.mailboxes.first(where: { $0.address.canonical == recipient.canonical }) {
-                return mailbox
+            if let mailbox = configuration.mailboxes.first(where: { $0.address.canonical == recipient.canonical }),
+                !found.contains(where: { $0.address.canonical == mailbox.address.canonical })
+            {
+                found.append(mailbox)
             }
         }
-        return nil
+        return found
     }
 
     /// The msg-ids (RFC 5322 §3.6.4) of In-Reply-To, then of References from the newest (last) one backwards;
@@ -252,18 +319,7 @@ public final class Pipeline: Sendable {
         case .corrupted: .corrupted
         case .unsupportedAlgorithm: .unsupportedAlgorithm
         case .plaintextTooLarge: .tooLarge
-        }
-    }
-
-    /// The stored code for a verdict relative to the thread's key: only the thread key's own good signature
-    /// is `.valid`; another signer is never shown as valid.
-    static func storedVerdict(_ verdict: BoundSignatureVerdict) -> SignatureVerdictCode {
-        switch verdict {
-        case .unsigned: .unsigned
-        case .validByThreadKey: .valid
-        case .threadKeyNotCurrent, .signerMismatch, .signedByUnregisteredKey: .validButUntrusted
-        case .unknownSigner: .missingKey
-        case .invalid: .bad
+        case .nestedEncryption: .nestedEncryption
         }
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 
@@ -16,10 +17,12 @@ struct MessageRecord {
     var headerMessageIDSealed: Data
     var subjectSealed: Data
     var bodySealed: Data
+    /// The signer (``MessageSigner``) sealed as JSON; nil where the signature was not good or for old rows (v10).
+    var signerSealed: Data?
 
     static let columns = """
         id, thread_id, direction, message_id_hmac, content_hmac, verdict, received_at, is_read, body_size, \
-        attachment_count, header_message_id_sealed, subject_sealed, body_sealed
+        attachment_count, header_message_id_sealed, subject_sealed, body_sealed, signer_sealed
         """
 
     init(
@@ -35,7 +38,8 @@ struct MessageRecord {
         attachmentCount: Int,
         headerMessageIDSealed: Data,
         subjectSealed: Data,
-        bodySealed: Data
+        bodySealed: Data,
+        signerSealed: Data? = nil
     ) {
         self.id = id
         self.threadID = threadID
@@ -50,6 +54,7 @@ struct MessageRecord {
         self.headerMessageIDSealed = headerMessageIDSealed
         self.subjectSealed = subjectSealed
         self.bodySealed = bodySealed
+        self.signerSealed = signerSealed
     }
 
     init(row: Row) throws(ThreadStoreError) {
@@ -71,18 +76,42 @@ struct MessageRecord {
         headerMessageIDSealed = row["header_message_id_sealed"]
         subjectSealed = row["subject_sealed"]
         bodySealed = row["body_sealed"]
+        signerSealed = row["signer_sealed"]
     }
 
     func insert(_ db: Database) throws {
         try db.cachedStatement(
-            sql: "INSERT INTO message (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            sql: "INSERT INTO message (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ).execute(
             arguments: [
                 id.unredactedDescription, threadID.unredactedDescription, direction.rawValue, messageIDHMAC,
                 contentHMAC, verdict.rawValue, receivedAt, isRead, bodySize, attachmentCount, headerMessageIDSealed,
-                subjectSealed, bodySealed,
+                subjectSealed, bodySealed, signerSealed,
             ]
         )
+    }
+
+    private struct SignerJSON: Codable {
+        var fingerprint: String
+        var userID: String
+    }
+
+    /// The plain form of ``signerSealed`` before sealing.
+    static func encode(_ signer: MessageSigner) throws(ThreadStoreError) -> Data {
+        do {
+            return try JSONEncoder().encode(SignerJSON(fingerprint: signer.fingerprint, userID: signer.userID))
+        } catch { throw .invalidValue }
+    }
+
+    /// Opens ``signerSealed`` with the thread's data key.
+    func openSigner(key: SymmetricKey) throws(ThreadStoreError) -> MessageSigner? {
+        guard let signerSealed else { return nil }
+        let plain = try Sealing.open(signerSealed, key: key,
+                                     context: Self.context("signer_sealed", thread: threadID, message: id))
+        guard let json = try? JSONDecoder().decode(SignerJSON.self, from: Data(plain)) else {
+            throw .databaseCorrupt
+        }
+        return MessageSigner(fingerprint: json.fingerprint, userID: json.userID)
     }
 
     /// The seal context of a message column: bound to thread and message.

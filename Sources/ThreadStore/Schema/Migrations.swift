@@ -18,7 +18,15 @@ enum Schema {
         migrator.registerMigration("v7-audit-channel", migrate: AuditSchema.v7)
         migrator.registerMigration("v8-message-paging-and-assignee-indexes", migrate: InboxSchema.v8)
         migrator.registerMigration("v9-password-must-change", migrate: v9)
+        migrator.registerMigration("v10-message-signer", migrate: v10)
         return migrator
+    }
+
+    /// Who signed each inbound message (fingerprint and user ID, sealed with the thread's data key), shown beside
+    /// every verdict. `seen_ciphertext` keeps its shape but from v10 on holds keyed fingerprints of what a payload
+    /// decrypts to (``ReplayFingerprint``); the unkeyed SHA-256 rows of earlier versions age out with retention.
+    private static func v10(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE message ADD COLUMN signer_sealed BLOB")
     }
 
     /// Whether the account must choose a new password at its next login: set for passwords an administrator chose

@@ -199,6 +199,7 @@ enum Queries {
                     body: Array(try Sealing.open(record.bodySealed, key: key, context: context("body_sealed"))),
                     attachments: attachments[record.id] ?? [],
                     verdict: record.verdict,
+                    signer: try record.openSigner(key: key),
                     receivedAt: Date(storeMilliseconds: record.receivedAt),
                     isRead: record.isRead
                 )
@@ -212,10 +213,10 @@ enum Queries {
         )
     }
 
-    static func ciphertextSeenBefore(_ db: Database, hash: PayloadHash) throws -> Bool {
+    static func replaySeenBefore(_ db: Database, _ fingerprint: ReplayFingerprint) throws -> Bool {
         try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM seen_ciphertext WHERE hash = ?)"),
-            arguments: [hash.bytes]
+            arguments: [fingerprint.bytes]
         ) ?? false
     }
 

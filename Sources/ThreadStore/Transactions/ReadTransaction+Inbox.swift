@@ -62,7 +62,7 @@ extension ReadTransaction {
                 subject: try Sealing.openString(record.subjectSealed, key: key, context: context("subject_sealed")),
                 body: Array(try Sealing.open(record.bodySealed, key: key, context: context("body_sealed"))),
                 attachments: attachments[record.id] ?? [], verdict: record.verdict,
-                receivedAt: Date(storeMilliseconds: record.receivedAt), wasRead: record.isRead)
+                signer: try record.openSigner(key: key), receivedAt: Date(storeMilliseconds: record.receivedAt), wasRead: record.isRead)
         }
         return InboxThreadView(
             thread: thread, clientKey: try ClientKeyFingerprint(clientKey),

@@ -47,9 +47,9 @@ public struct ReadTransaction {
         try Queries.openThread(db, context: context, id: id)
     }
 
-    /// Whether this encrypted payload (SHA-256 of the ciphertext as received) was imported before, in any thread.
-    public func ciphertextSeenBefore(_ hash: PayloadHash) throws -> Bool {
-        try Queries.ciphertextSeenBefore(db, hash: hash)
+    /// Whether a message with this meaning (see ``ReplayFingerprint``) was imported before, in any thread.
+    public func replaySeenBefore(_ fingerprint: ReplayFingerprint) throws -> Bool {
+        try Queries.replaySeenBefore(db, fingerprint)
     }
 
     /// Pending outbox items whose next attempt is due, oldest first, decrypted for sending.

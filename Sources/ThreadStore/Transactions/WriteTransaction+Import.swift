@@ -6,7 +6,7 @@ extension WriteTransaction {
     /// Stores a decrypted message, idempotently.
     ///
     /// - The same message (same Message-ID and content) already in the thread gives ``ImportOutcome/duplicate(_:_:)``.
-    /// - An encrypted payload imported before (``NewMessage/ciphertextHash``, any thread) gives
+    /// - An encrypted payload whose meaning was imported before (``NewMessage/replayFingerprints``, any thread) gives
     ///   ``ImportOutcome/replayedCiphertext``.
     /// - Otherwise the message is sealed with the thread's data key and stored; a new thread (with a fresh data key)
     ///   is created for ``ImportDestination/client(_:)`` when the client has none. An inbound message reopens a
@@ -41,15 +41,17 @@ extension WriteTransaction {
             return .duplicate(thread, id)
         }
 
-        if let hash = message.ciphertextHash {
-            try db.cachedStatement(
-                sql: "INSERT INTO seen_ciphertext (hash, first_seen_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
-            ).execute(
-                arguments: [hash.bytes, message.receivedAt.storeMilliseconds]
-            )
-            if db.changesCount == 0 {
+        // Replay: what this payload decrypts to (its session key, or its literal data and signatures) was imported
+        // before, in any thread of any mailbox. Checked before anything is written, then remembered.
+        if !message.replayFingerprints.isEmpty {
+            for fingerprint in message.replayFingerprints where try Queries.replaySeenBefore(db, fingerprint) {
                 try AuditLog.append(db, at: now, event: .replayRejected, thread: existing)
                 return .replayedCiphertext
+            }
+            for fingerprint in Set(message.replayFingerprints) {
+                try db.cachedStatement(
+                    sql: "INSERT INTO seen_ciphertext (hash, first_seen_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
+                ).execute(arguments: [fingerprint.bytes, message.receivedAt.storeMilliseconds])
             }
         }
 
@@ -83,7 +85,8 @@ extension WriteTransaction {
             attachmentCount: message.attachments.count,
             headerMessageIDSealed: try seal(Data(message.messageID.utf8), "header_message_id_sealed"),
             subjectSealed: try seal(Data(message.subject.utf8), "subject_sealed"),
-            bodySealed: try seal(message.body, "body_sealed")
+            bodySealed: try seal(message.body, "body_sealed"),
+            signerSealed: try message.signer.map { try seal(MessageRecord.encode($0), "signer_sealed") }
         )
         try record.insert(db)
 

@@ -22,8 +22,10 @@ public struct WriteTransaction {
     public func threadAnswered(by messageIDs: [String], client: ClientIdentity) throws -> ThreadID? {
         try reader.threadAnswered(by: messageIDs, client: client)
     }
-    /// See ``ReadTransaction/ciphertextSeenBefore(_:)``.
-    public func ciphertextSeenBefore(_ hash: PayloadHash) throws -> Bool { try reader.ciphertextSeenBefore(hash) }
+    /// See ``ReadTransaction/replaySeenBefore(_:)``.
+    public func replaySeenBefore(_ fingerprint: ReplayFingerprint) throws -> Bool {
+        try reader.replaySeenBefore(fingerprint)
+    }
 
     /// Marks every inbound message of a thread read.
     /// - Returns: how many messages changed.

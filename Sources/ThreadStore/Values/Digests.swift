@@ -5,7 +5,7 @@ import Crypto
 ///
 /// ```swift
 /// let hash = PayloadHash.sha256(of: armoredCiphertext)
-/// if try await store.read({ try $0.ciphertextSeenBefore(hash) }) { ... }
+/// let fallbackID = "<\(hash)@mailbridge.invalid>"
 /// ```
 public struct PayloadHash: Hashable, Sendable, CustomStringConvertible {
     /// The 32 digest bytes.
@@ -34,4 +34,22 @@ public struct SenderHMAC: Hashable, Sendable, CustomStringConvertible {
     let bytes: Data
     init(bytes: Data) { self.bytes = bytes }
     public var description: String { "SenderHMAC(<redacted>)" }
+}
+
+/// A keyed HMAC-SHA256 of what an encrypted message *means*: its session key, or its literal data with the
+/// signatures over it. The same ciphertext re-armored, re-framed or moved between PGP/MIME and inline gives the
+/// same fingerprints, so replays are recognised by meaning, not by bytes; keyed, so the table does not let anyone
+/// test whether a given ciphertext was received. Only the store makes one (``ThreadStore/replayFingerprint(_:_:)``).
+public struct ReplayFingerprint: Hashable, Sendable, CustomStringConvertible {
+    /// What the fingerprint is of; part of the HMAC input, so the kinds never collide.
+    public enum Kind: String, Sendable {
+        /// The session key (symmetric algorithm and key bytes) that decrypted the message.
+        case sessionKey = "replay-session-key"
+        /// The literal data (format, file name, date, bytes) and the signatures made over it.
+        case content = "replay-content"
+    }
+
+    let bytes: Data
+    init(bytes: Data) { self.bytes = bytes }
+    public var description: String { "ReplayFingerprint(<redacted>)" }
 }

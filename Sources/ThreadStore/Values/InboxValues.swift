@@ -181,6 +181,8 @@ public struct InboxMessage: Hashable, Sendable, CustomStringConvertible {
     public var body: [UInt8]
     public var attachments: [AttachmentInfo]
     public var verdict: SignatureVerdictCode
+    /// Who signed it, where the signature was good; nil otherwise.
+    public var signer: MessageSigner?
     public var receivedAt: Date
     /// Whether it was read before this view (outbound messages are always read).
     public var wasRead: Bool

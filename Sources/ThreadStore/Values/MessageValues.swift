@@ -8,14 +8,17 @@ public enum MessageDirection: Int, Hashable, Sendable {
     case outbound = 1
 }
 
-/// The outcome of the signature check on an inbound message, as a stored code. PGPShim's richer verdict maps
-/// onto this; the signer's fingerprint is not repeated here (the thread has the client key).
+/// The outcome of the signature check on an inbound message, as a stored code (the raw values are on disk and
+/// pinned by a test). Only ``valid`` means "the client of this thread wrote it"; every other code is shown as
+/// what it is, with the signer's fingerprint and user ID (``MessageSigner``) beside it.
 public enum SignatureVerdictCode: Int, Hashable, Sendable, CaseIterable {
     /// The message was not signed.
     case unsigned = 0
-    /// Good signature by the thread's client key.
+    /// Good, current signature by the thread's registered key, whose user IDs include the From address, made for
+    /// this mailbox and recently.
     case valid = 1
-    /// Good signature by a key that is not (yet) trusted.
+    /// Good signature by a key that is not the thread's (messages stored before v10; new imports use the
+    /// specific codes below).
     case validButUntrusted = 2
     /// The signature does not verify.
     case bad = 3
@@ -23,6 +26,37 @@ public enum SignatureVerdictCode: Int, Hashable, Sendable, CaseIterable {
     case missingKey = 4
     /// Not applicable (outbound messages written by counsellors).
     case notApplicable = 5
+    /// Good signature, but the signing key has no user ID with exactly the From address (or the signed inner
+    /// headers name another sender).
+    case signerAddressMismatch = 6
+    /// Good signature by a key the address is not registered with: another thread already holds this address
+    /// with a different key, and no counsellor has confirmed the change.
+    case unconfirmedKeyChange = 7
+    /// Good signature, but its Intended Recipient Fingerprints name other keys than this mailbox's: it was
+    /// written for someone else and forwarded (RFC 9580 §5.2.3.36).
+    case notForThisRecipient = 8
+    /// Good signature made long before the message arrived (older than the configured window): possibly an old
+    /// message sent again.
+    case oldSignature = 9
+    /// Good signature by the thread's key, but the key (or the signature) has expired or was revoked.
+    case keyNotCurrent = 10
+}
+
+/// Who made a message's signature, as the engine reports it: the signing key's primary fingerprint and the user
+/// ID that matched the From address (or the key's first user ID). Sealed at rest; shown beside the verdict in a
+/// place the message text cannot imitate.
+public struct MessageSigner: Hashable, Sendable, CustomStringConvertible {
+    /// The primary-key fingerprint, 40 or 64 upper-case hex digits.
+    public var fingerprint: String
+    /// A user ID of the key (may be empty if the key has none the engine could read).
+    public var userID: String
+
+    public init(fingerprint: String, userID: String) {
+        self.fingerprint = fingerprint
+        self.userID = userID
+    }
+
+    public var description: String { "MessageSigner(<redacted>)" }
 }
 
 /// An attachment to store with a message. Name, media type and content are sealed.
@@ -60,8 +94,11 @@ public struct NewMessage: Sendable, CustomStringConvertible {
     public var verdict: SignatureVerdictCode
     /// When the message arrived (or was written).
     public var receivedAt: Date
-    /// SHA-256 of the encrypted payload as received, for replay detection; `nil` for outbound messages.
-    public var ciphertextHash: PayloadHash?
+    /// Keyed fingerprints of what the encrypted payload decrypted to (session key, literal data), for replay
+    /// detection in every thread; empty for outbound messages. Made by ``ThreadStore/replayFingerprint(_:_:)``.
+    public var replayFingerprints: [ReplayFingerprint]
+    /// Who signed it (inbound messages with a good signature), or nil.
+    public var signer: MessageSigner?
 
     /// Creates a message to import.
     public init(
@@ -72,7 +109,8 @@ public struct NewMessage: Sendable, CustomStringConvertible {
         attachments: [NewAttachment] = [],
         verdict: SignatureVerdictCode,
         receivedAt: Date,
-        ciphertextHash: PayloadHash?
+        replayFingerprints: [ReplayFingerprint] = [],
+        signer: MessageSigner? = nil
     ) {
         self.direction = direction
         self.messageID = messageID
@@ -81,7 +119,8 @@ public struct NewMessage: Sendable, CustomStringConvertible {
         self.attachments = attachments
         self.verdict = verdict
         self.receivedAt = receivedAt
-        self.ciphertextHash = ciphertextHash
+        self.replayFingerprints = replayFingerprints
+        self.signer = signer
     }
 
     public var description: String { "NewMessage(\(direction), \(body.count) bytes, <redacted>)" }
@@ -115,6 +154,8 @@ public struct StoredMessage: Hashable, Sendable, CustomStringConvertible {
     public var attachments: [StoredAttachment]
     /// The signature verdict.
     public var verdict: SignatureVerdictCode
+    /// Who signed it, where the signature was good; nil otherwise.
+    public var signer: MessageSigner?
     /// When it arrived.
     public var receivedAt: Date
     /// Whether a counsellor marked it read (outbound messages are always read).
@@ -139,6 +180,7 @@ public enum ImportOutcome: Hashable, Sendable {
     case stored(ThreadID, StoredMessageID, createdThread: Bool)
     /// The same message (Message-ID and content) is already in the thread; nothing was written.
     case duplicate(ThreadID, StoredMessageID)
-    /// The encrypted payload was stored before (in any thread); nothing was written.
+    /// What the encrypted payload decrypts to was stored before (in any thread, whatever its encoding); nothing
+    /// was written.
     case replayedCiphertext
 }

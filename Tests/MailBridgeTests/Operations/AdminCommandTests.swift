@@ -19,8 +19,7 @@ import ThreadStore
         let identity = ClientIdentity(field: mailbox.field, key: try ClientKeyFingerprint(fingerprint.hex),
                                       address: try ClientAddress(Self.clientAddress))
         let message = NewMessage(direction: .inbound, messageID: "<seed@example.net>", subject: "Hilfe \(canary)",
-                                 body: Array("Text \(canary)".utf8), verdict: .valid, receivedAt: Date(),
-                                 ciphertextHash: nil)
+                                 body: Array("Text \(canary)".utf8), verdict: .valid, receivedAt: Date())
         let outcome = try await installation.store.write { try $0.importMessage(message, into: .client(identity)) }
         await installation.close()
         guard case .stored(let thread, _, _) = outcome else { throw AdminTestFailure() }

@@ -23,8 +23,7 @@ import ThreadStore
                 key: try ClientKeyFingerprint(String(repeating: "\(number)", count: 40)),
                 address: try ClientAddress("client\(number)@example.net"))
             let message = NewMessage(direction: .inbound, messageID: "<\(number)@example.net>", subject: "s",
-                                     body: Array("text \(number)".utf8), verdict: .valid, receivedAt: start,
-                                     ciphertextHash: nil)
+                                     body: Array("text \(number)".utf8), verdict: .valid, receivedAt: start)
             let outcome = try await store.write { tx in try tx.importMessage(message, into: .client(identity)) }
             guard case .stored(let id, _, _) = outcome else { throw CancellationError() }
             return id

@@ -98,7 +98,9 @@ import ThreadStore
         let address = "klient@example.net"
         let client = try harness.client.makeKey(address)
         func mail(_ id: String, inReplyTo: String? = nil) async throws -> String {
-            let raw = try await signedEncryptedMail(harness, client: client, address: address, canary: "x", messageID: id)
+            // Each mail says something new: the same signed content twice would be a replay.
+            let raw = try await signedEncryptedMail(harness, client: client, address: address, canary: "x\(id)",
+                                                    messageID: id)
             guard let inReplyTo else { return raw }
             return raw.replacingOccurrences(of: "Message-ID: \(id)", with: "Message-ID: \(id)\r\nIn-Reply-To: \(inReplyTo)")
         }
@@ -108,8 +110,7 @@ import ThreadStore
         // A counsellor answered in the first thread, then closed it.
         _ = try await harness.store.write { tx in
             try tx.importMessage(NewMessage(direction: .outbound, messageID: "<answer@example.org>", subject: "Re",
-                                            body: Array("Antwort".utf8), verdict: .notApplicable, receivedAt: Date(),
-                                            ciphertextHash: nil), into: .thread(first))
+                                            body: Array("Antwort".utf8), verdict: .notApplicable, receivedAt: Date()), into: .thread(first))
             try tx.setState(.closed, of: first)
         }
         // A new mail without reply headers starts a second thread (the first is closed) ...
@@ -131,7 +132,8 @@ import ThreadStore
         let harness = try await PipelineHarness()
         let client = try harness.client.makeKey("klient@example.net")
         func send(_ from: String, _ id: String) async throws -> AcceptOutcome {
-            let raw = try await signedEncryptedMail(harness, client: client, address: from, canary: "x", messageID: id)
+            let raw = try await signedEncryptedMail(harness, client: client, address: from, canary: "x\(id)",
+                                                    messageID: id)
             return try await harness.pipeline.accept(try harness.spool(raw, from: from))
         }
         guard case .imported(let first, createdThread: true) = try await send("klient@example.net", "<s1@example.net>")

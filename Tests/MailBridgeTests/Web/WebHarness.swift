@@ -146,7 +146,7 @@ final class WebHarness: @unchecked Sendable {
                                  subject: "Fremd \(canary)", body: Array("Fremder Text \(canary)".utf8),
                                  attachments: [NewAttachment(name: "f.txt", mediaType: "text/plain",
                                                              content: Array(canary.utf8))],
-                                 verdict: .valid, receivedAt: Date(), ciphertextHash: nil)
+                                 verdict: .valid, receivedAt: Date())
         let outcome = try await store.write { tx in try tx.importMessage(message, into: .client(identity)) }
         guard case .stored(let thread, _, _) = outcome else { throw NotImported(outcome: "\(outcome)") }
         return thread
@@ -165,8 +165,7 @@ final class WebHarness: @unchecked Sendable {
             for number in 0..<count {
                 let message = NewMessage(direction: .inbound, messageID: "<long-\(UUID().uuidString)@example.net>",
                                          subject: "Nachricht \(number)", body: Array("Text \(number)".utf8),
-                                         verdict: .valid, receivedAt: start.addingTimeInterval(Double(number)),
-                                         ciphertextHash: nil)
+                                         verdict: .valid, receivedAt: start.addingTimeInterval(Double(number)))
                 let outcome = try tx.importMessage(message, into: thread.map { .thread($0) } ?? .client(identity))
                 guard case .stored(let stored, _, _) = outcome else { throw NotImported(outcome: "\(outcome)") }
                 thread = stored

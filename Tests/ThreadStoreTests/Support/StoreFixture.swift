@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Synchronization
 import Testing
@@ -88,8 +89,13 @@ enum Sample {
             attachments: attachments,
             verdict: .valid,
             receivedAt: date,
-            ciphertextHash: ciphertext.map { PayloadHash.sha256(of: Data($0.utf8)) }
+            replayFingerprints: ciphertext.map { [replayFingerprint($0)] } ?? []
         )
+    }
+
+    /// Stands in for ``ThreadStore/replayFingerprint(_:_:)`` in tests that have no store at hand.
+    static func replayFingerprint(_ text: String) -> ReplayFingerprint {
+        ReplayFingerprint(bytes: Data(SHA256.hash(data: Data(text.utf8))))
     }
 }
 
@@ -107,4 +113,5 @@ extension ImportOutcome {
 extension Date {
     /// The date as the store keeps it (Unix milliseconds).
     var truncatedToStoreMilliseconds: Date { Date(storeMilliseconds: storeMilliseconds) }
+
 }

@@ -149,6 +149,11 @@ enum APIModels {
         case .bad: "bad"
         case .missingKey: "unknown_key"
         case .notApplicable: "not_applicable"
+        case .signerAddressMismatch: "signer_address_mismatch"
+        case .unconfirmedKeyChange: "unconfirmed_key_change"
+        case .notForThisRecipient: "not_for_this_recipient"
+        case .oldSignature: "old_signature"
+        case .keyNotCurrent: "key_not_current"
         }
     }
 

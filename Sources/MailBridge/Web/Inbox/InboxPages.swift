@@ -364,8 +364,9 @@ enum InboxPages {
     private static func verdictClass(_ code: SignatureVerdictCode) -> String {
         switch code {
         case .valid: "valid"
-        case .bad: "bad"
-        case .unsigned, .missingKey, .validButUntrusted, .notApplicable: "unverified"
+        case .bad, .signerAddressMismatch, .notForThisRecipient: "bad"
+        case .unsigned, .missingKey, .validButUntrusted, .notApplicable, .unconfirmedKeyChange, .oldSignature,
+            .keyNotCurrent: "unverified"
         }
     }
 

@@ -100,6 +100,20 @@ struct InboxStrings: Sendable {
         case .bad: t("UNGÜLTIG – Inhalt möglicherweise verändert", "INVALID – content may have been altered")
         case .missingKey: t("nicht prüfbar (Schlüssel unbekannt)", "cannot be checked (unknown key)")
         case .notApplicable: t("–", "–")
+        case .signerAddressMismatch:
+            t("NICHT gültig – der Schlüssel gehört nicht zur Absenderadresse",
+              "NOT valid – the key does not belong to the sender address")
+        case .unconfirmedKeyChange:
+            t("NICHT bestätigt – die Adresse schrieb bisher mit einem anderen Schlüssel",
+              "NOT confirmed – this address wrote with another key before")
+        case .notForThisRecipient:
+            t("NICHT gültig – die Signatur wurde für einen anderen Empfänger erstellt",
+              "NOT valid – the signature was made for another recipient")
+        case .oldSignature:
+            t("NICHT gültig – die Signatur ist alt (möglicherweise erneut gesendet)",
+              "NOT valid – the signature is old (possibly sent again)")
+        case .keyNotCurrent:
+            t("Schlüssel dieser Anfrage abgelaufen oder widerrufen", "this thread's key has expired or was revoked")
         }
     }
 

@@ -1,0 +1,110 @@
+// Security: gpg reports what it did on its status channel, and gpgme's return code does not carry all of it
+// (GnuPG 2.2.40 returned success through gpgme for a truncated AEAD message while printing an error status and
+// exiting non-zero). This log counts every status line that matters and turns them into one verdict: a
+// decryption is accepted only when every signal agrees. It is pure (no gpgme calls) so the rule is unit-tested.
+
+/// What gpg's status lines said during one decryption (GnuPG doc/DETAILS, "Format of the --status-fd output").
+struct DecryptionStatusLog: Sendable {
+    private(set) var beginDecryption = 0
+    private(set) var endDecryption = 0
+    private(set) var decryptionOkay = 0
+    private(set) var decryptionInfo = 0
+    private(set) var decryptionKeys: [(subkey: String, primary: String)] = []
+    private(set) var plaintext = 0
+    private(set) var goodMDC = 0
+    private(set) var badMDC = 0
+    private(set) var decryptionFailed = 0
+    private(set) var errors = 0
+    /// `NODATA` lines: gpg found no (more) valid OpenPGP data where it expected some, e.g. a truncated chunk.
+    private(set) var noData = 0
+    private(set) var failures = 0
+    /// Signature lines that explain a non-zero gpg exit without any doubt about the decryption itself: a
+    /// signature that is bad, or whose key is unknown, expired or revoked (gpg exits 1 or 2 for these).
+    private(set) var signatureProblems = 0
+    /// `ENC_TO` lines seen after the first `BEGIN_DECRYPTION`: a key packet inside the encrypted data.
+    private(set) var encToInsideData = 0
+    /// Whether every `DECRYPTION_INFO` named an integrity mechanism (MDC or AEAD).
+    private(set) var infoSaysProtected = true
+    /// `PLAINTEXT <format> <timestamp> [<filename>]` of the literal data packet (first one).
+    private(set) var literalHeader: String?
+    /// Signing-key fingerprint → primary-key fingerprint, from `VALIDSIG` lines.
+    private(set) var primaryBySigningKey: [String: String] = [:]
+
+    mutating func observe(keyword: String, arguments: String) {
+        switch keyword {
+        case "BEGIN_DECRYPTION": beginDecryption += 1
+        case "END_DECRYPTION": endDecryption += 1
+        case "DECRYPTION_OKAY": decryptionOkay += 1
+        case "DECRYPTION_FAILED": decryptionFailed += 1
+        case "GOODMDC": goodMDC += 1
+        case "BADMDC": badMDC += 1
+        case "ERROR": errors += 1
+        case "NODATA": noData += 1
+        case "FAILURE": failures += 1
+        case "ENC_TO": if beginDecryption > 0 { encToInsideData += 1 }
+        case "BADSIG", "ERRSIG", "NO_PUBKEY", "EXPSIG", "EXPKEYSIG", "REVKEYSIG": signatureProblems += 1
+        case "PLAINTEXT":
+            plaintext += 1
+            if literalHeader == nil { literalHeader = String(arguments.prefix(600)) }
+        case "DECRYPTION_INFO":
+            // DECRYPTION_INFO <mdc_method> <sym_algo> [<aead_algo>]
+            decryptionInfo += 1
+            let fields = arguments.split(separator: " ")
+            let mdc = fields.first.flatMap { Int($0) } ?? 0
+            let aead = fields.count > 2 ? Int(fields[2]) ?? 0 : 0
+            if mdc == 0 && aead == 0 { infoSaysProtected = false }
+        case "DECRYPTION_KEY":
+            // DECRYPTION_KEY <fpr> <fpr2> <otrust>: the key that yielded the session key, and its primary key.
+            let fields = arguments.split(separator: " ")
+            if fields.count >= 2 { decryptionKeys.append((String(fields[0]), String(fields[1]))) }
+        case "VALIDSIG":
+            // VALIDSIG <fpr> <date> <timestamp> <expire> <version> <reserved> <pk-algo> <hash-algo> <class>
+            // [<primary-key-fpr>]; also sent for expired or revoked keys' signatures.
+            let fields = arguments.split(separator: " ")
+            if fields.count >= 10 { primaryBySigningKey[String(fields[0])] = String(fields[9]) }
+        default: break
+        }
+    }
+
+    /// Integrity protection as the status lines report it (`GOODMDC` comes after a good MDC *or* AEAD check in
+    /// GnuPG 2.2; `BADMDC` after a failed one).
+    var integrity: Integrity {
+        if badMDC > 0 { return .failed }
+        if decryptionInfo > 0 && !infoSaysProtected { return .absent }
+        if goodMDC > 0 { return .present }
+        return .unknown
+    }
+
+    enum Integrity { case unknown, present, absent, failed }
+
+    /// More than one layer of encryption was processed: the decrypted data held another encrypted message
+    /// (key packets and encrypted data inside the encrypted data), which gpg decrypts in the same run.
+    var sawNestedEncryption: Bool {
+        beginDecryption > 1 || endDecryption > 1 || decryptionOkay > 1 || decryptionInfo > 1
+            || decryptionKeys.count > 1 || plaintext > 1 || goodMDC > 1 || encToInsideData > 0
+    }
+
+    /// Every signal of one complete, successful, integrity-checked decryption of one layer: exactly one of
+    /// each start, key, info, okay, MDC, literal and end line; no error or failed-decryption line. A `FAILURE`
+    /// line (gpg's non-zero exit) is accepted only when signature lines explain it; the signature verdicts then
+    /// say what was wrong with the signature.
+    var isCompleteSuccess: Bool {
+        beginDecryption == 1 && endDecryption == 1 && decryptionOkay == 1 && decryptionInfo == 1
+            && decryptionKeys.count == 1 && plaintext == 1 && goodMDC == 1 && badMDC == 0 && decryptionFailed == 0
+            && errors == 0 && noData == 0 && (failures == 0 || signatureProblems > 0) && infoSaysProtected
+            && encToInsideData == 0
+    }
+
+    /// A clean `--unwrap` run: one layer decrypted and integrity-checked, nothing processed inside it (so no
+    /// literal data line).
+    var isCompleteUnwrap: Bool {
+        beginDecryption == 1 && endDecryption == 1 && decryptionOkay == 1 && decryptionInfo == 1
+            && decryptionKeys.count == 1 && goodMDC == 1 && badMDC == 0 && decryptionFailed == 0 && errors == 0
+            && failures == 0 && noData == 0 && infoSaysProtected && encToInsideData == 0
+    }
+
+    /// The primary-key fingerprint of the key that decrypted (only when exactly one did).
+    var decryptionPrimaryKey: String? {
+        decryptionKeys.count == 1 ? decryptionKeys[0].primary : nil
+    }
+}
