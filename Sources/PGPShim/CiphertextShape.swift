@@ -44,6 +44,59 @@ enum CiphertextShape: Equatable {
         return .unknown
     }
 
+    /// The message without the public-key encrypted session key packets (v3) whose key ID is in `excluded`, as
+    /// binary packets; nil if nothing was removed or the outer packets cannot be read. gpg uses the first key
+    /// packet it holds a secret key for, so a message encrypted to two mailboxes would otherwise be opened with
+    /// whichever key comes first, not with the key of the mailbox it was sent to (RFC 9580 §5.1).
+    static func removingKeyPackets(_ message: [UInt8], keyIDs excluded: Set<String>) -> [UInt8]? {
+        guard let packets = binaryPackets(message) else { return nil }
+        var kept: [UInt8] = []
+        var index = 0
+        var removed = false
+        while index < packets.count {
+            guard let header = OpenPGPSniffer.PacketHeader(Array(packets[index..<min(index + 6, packets.count)]))
+            else { return nil }
+            guard header.tag == 1 || header.tag == 3 || header.tag == 10 else {
+                // The encrypted data packet and whatever follows: kept as they are.
+                kept += packets[index...]
+                break
+            }
+            guard let length = header.bodyLength, length <= packets.count - index - header.headerLength else {
+                return nil
+            }
+            let end = index + header.headerLength + length
+            let body = packets[(index + header.headerLength)..<end]
+            if header.tag == 1, body.count >= 9, body.first == 3,
+                excluded.contains(body.dropFirst().prefix(8).map { String(format: "%02X", $0) }.joined())
+            {
+                removed = true
+            } else {
+                kept += packets[index..<end]
+            }
+            index = end
+        }
+        return removed ? kept : nil
+    }
+
+    /// The key IDs (16 upper-case hex digits) of the message's v3 public-key encrypted session key packets.
+    static func keyPacketIDs(_ message: [UInt8]) -> [String] {
+        guard let packets = binaryPackets(message) else { return [] }
+        var ids: [String] = []
+        var index = 0
+        while index < packets.count, ids.count < 64 {
+            guard let header = OpenPGPSniffer.PacketHeader(Array(packets[index..<min(index + 6, packets.count)])),
+                header.tag == 1 || header.tag == 3 || header.tag == 10,
+                let length = header.bodyLength, length <= packets.count - index - header.headerLength
+            else { break }
+            let body = packets[(index + header.headerLength)..<(index + header.headerLength + length)]
+            if header.tag == 1, body.count >= 9, body.first == 3 {
+                ids.append(body.dropFirst().prefix(8).map { String(format: "%02X", $0) }.joined())
+            }
+            index += header.headerLength + length
+        }
+        return ids
+    }
+
     /// The binary packets: the input itself, or the base64 body of its first `PGP MESSAGE` armor block.
     private static func binaryPackets(_ message: [UInt8]) -> [UInt8]? {
         guard let first = message.first else { return nil }

@@ -241,6 +241,14 @@ public final class GPGContext {
         case .legacyUnprotected: return .failed(.integrityProtectionMissing)
         case .integrityProtected, .unknown: break
         }
+        // Encrypted to several of our keys: only the allowed keys' packets are left for gpg to try.
+        var ciphertext = ciphertext
+        if let keys, CiphertextShape.keyPacketIDs(ciphertext).count > 1 {
+            let excluded = try secretKeyIDs(excluding: keys)
+            if !excluded.isEmpty, let filtered = CiphertextShape.removingKeyPackets(ciphertext, keyIDs: excluded) {
+                ciphertext = filtered
+            }
+        }
         let input = try GPGData(copying: ciphertext)
         let output = try GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes)
         passphrase.resetObservations()
@@ -318,6 +326,37 @@ public final class GPGContext {
             plaintext: Plaintext(output.takeSinkBytes()), recipientKeyIDs: recipients, signatureDetails: signatures,
             isMIME: isMIME, decryptionKey: decryptionKey, sessionKey: sessionKey,
             literalHeader: log.literalHeader ?? "", intendedRecipients: intended))
+    }
+
+    /// The key IDs (primary and subkeys, 16 upper-case hex digits) of every secret key in the home whose primary
+    /// fingerprint is not in `allowed`.
+    private func secretKeyIDs(excluding allowed: Set<KeyFingerprint>) throws(PGPError) -> Set<String> {
+        // gpgme_op_keylist_start with secret_only = 1 lists keys with a secret part (§7.5.2 Listing Keys).
+        try GPGME.check(gpgme_op_keylist_start(handle, nil, 1), "listing secret keys")
+        var ids = Set<String>()
+        var failure: PGPError?
+        while true {
+            var key: gpgme_key_t?
+            let error = gpgme_op_keylist_next(handle, &key)
+            if GPGME.isCode(error, GPG_ERR_EOF) { break }
+            if error != 0 {
+                failure = PGPError(.operationFailed, "listing secret keys: \(GPGME.message(error))", gpgError: error)
+                break
+            }
+            guard let key else { break }
+            let owned = GPGKey(adopting: key)
+            guard let fpr = owned.handle.pointee.fpr, let primary = try? KeyFingerprint(String(cString: fpr)),
+                !allowed.contains(primary)
+            else { continue }
+            var subkey = owned.handle.pointee.subkeys
+            while let current = subkey {
+                if let keyid = current.pointee.keyid { ids.insert(String(cString: keyid).uppercased()) }
+                subkey = current.pointee.next
+            }
+        }
+        gpgme_op_keylist_end(handle)
+        if let failure { throw failure }
+        return ids
     }
 
     /// Decrypts `ciphertext` again without processing its content (`GPGME_DECRYPT_UNWRAP`: "the output is an

@@ -16,14 +16,17 @@ final class PipelineHarness: @unchecked Sendable {
     let logs = LogCapture()
     let gateway: KeyFingerprint
     var mailbox: PipelineMailbox
+    /// A second counselling address with its own key (``init(maximumPageSize:secondMailbox:)``), or nil.
+    let secondMailbox: PipelineMailbox?
     let storeFile: URL
     private var counter = 0
 
     static let counselling = "beratung@example.org"
     static let team = "team@example.org"
+    static let second = "jugend@example.org"
 
     /// `maximumPageSize`: the store's page limit, raised for corpus runs that read every outbox row at once.
-    init(maximumPageSize: Int? = nil) async throws {
+    init(maximumPageSize: Int? = nil, secondMailbox: Bool = false) async throws {
         root = URL(fileURLWithPath: "/tmp/mb-pipe-\(UUID().uuidString.prefix(10))")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("spool"), withIntermediateDirectories: true)
         pgp = try PGPService(configuration: PGPConfiguration(homeDirectory: root.appendingPathComponent("gw")))
@@ -42,7 +45,20 @@ final class PipelineHarness: @unchecked Sendable {
             gatewayKey: gateway)
         mailbox.autocrypt = AutocryptHeader(address: mailbox.address,
                                             keyData: try await pgp.exportPublicKey(gateway, armored: false, minimal: true))
-        pipeline = Pipeline(store: store, pgp: pgp, configuration: .init(mailboxes: [mailbox]),
+        if secondMailbox {
+            let key = try await pgp.generateKey(userID: "Jugendberatung <\(Self.second)>")
+            self.secondMailbox = try PipelineMailbox(
+                BridgeConfiguration.Mailbox(
+                    address: try EmailAddress(Self.second), field: "jugendberatung",
+                    teamNotificationAddress: try EmailAddress(Self.team),
+                    redirectLink: try RedirectLink("https://beratung.example/login"), language: .de),
+                gatewayKey: key)
+            try client.gpg(["--import"], stdin: try await pgp.exportPublicKey(key))
+        } else {
+            self.secondMailbox = nil
+        }
+        pipeline = Pipeline(store: store, pgp: pgp,
+                            configuration: .init(mailboxes: [mailbox] + (self.secondMailbox.map { [$0] } ?? [])),
                             logger: logs.logger("pipeline"))
         // The client knows the gateway's public key (as from WKD).
         try client.gpg(["--import"], stdin: try await pgp.exportPublicKey(gateway))
@@ -58,7 +74,7 @@ final class PipelineHarness: @unchecked Sendable {
     func close() async { try? await pgp.shutdown() }
 
     /// Writes `raw` (LF or CRLF) as a spooled message from `sender` (nil: null reverse path) to the mailbox.
-    func spool(_ raw: String, from sender: String?) throws -> InboundMessage {
+    func spool(_ raw: String, from sender: String?, to recipient: String = counselling) throws -> InboundMessage {
         counter += 1
         let crlf = raw.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
         let url = root.appendingPathComponent("spool/\(counter).eml")
@@ -66,7 +82,7 @@ final class PipelineHarness: @unchecked Sendable {
         let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000) + UInt64(counter))
         let envelope = InboundMessage.Envelope(
             reversePath: try sender.map { .mailbox(try EmailAddress($0)) } ?? .null,
-            recipients: [try EmailAddress(Self.counselling)], clientAddress: PeerAddress("127.0.0.1"),
+            recipients: [try EmailAddress(recipient)], clientAddress: PeerAddress("127.0.0.1"),
             receivedAt: Date(), queueID: queueID)
         return InboundMessage(envelope: envelope, spoolFile: url, size: crlf.utf8.count)
     }
@@ -86,13 +102,18 @@ final class PipelineHarness: @unchecked Sendable {
     }
 
     /// A client PGP/MIME mail built by Python's `email` package around gpg's armored output.
+    /// `base64`: the encrypted part is sent base64-encoded (Content-Transfer-Encoding), as some clients do with
+    /// binary OpenPGP data.
     func pgpMIMEMail(from address: String, ciphertext: [UInt8], messageID: String,
-                     extraHeaders: [String: String] = [:]) throws -> String {
+                     extraHeaders: [String: String] = [:], to recipient: String = counselling,
+                     base64: Bool = false) throws -> String {
         let script = """
-            import sys, email.policy
+            import sys, os, email.policy, email.encoders
             from email.mime.multipart import MIMEMultipart
             from email.mime.base import MIMEBase
-            armored = sys.stdin.read()
+            armored = sys.stdin.buffer.read()
+            if os.environ.get('MB_BASE64') != '1':
+                armored = armored.decode('ascii')
             outer = MIMEMultipart('encrypted', protocol='application/pgp-encrypted')
             outer['From'] = sys.argv[1]
             outer['To'] = sys.argv[2]
@@ -105,14 +126,16 @@ final class PipelineHarness: @unchecked Sendable {
             version.set_payload('Version: 1\\n')
             data = MIMEBase('application', 'octet-stream', name='encrypted.asc')
             data.set_payload(armored)
+            if os.environ.get('MB_BASE64') == '1':
+                email.encoders.encode_base64(data)
             data['Content-Disposition'] = 'inline; filename="encrypted.asc"'
             outer.attach(version)
             outer.attach(data)
             sys.stdout.write(outer.as_string(policy=email.policy.SMTP.clone(max_line_length=998)))
             """
         let extras = extraHeaders.map { "\($0.key):\($0.value)" }
-        return try Shell.run("python3", ["-c", script, address, Self.counselling, messageID] + extras,
-                             stdin: ciphertext).stdout.text
+        return try Shell.run("python3", ["-c", script, address, recipient, messageID] + extras,
+                             stdin: ciphertext, environment: base64 ? ["MB_BASE64": "1"] : [:]).stdout.text
     }
 
     /// The inner MIME entity a client encrypts: protected Subject, a text part and an attachment.
