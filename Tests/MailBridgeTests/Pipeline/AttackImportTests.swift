@@ -68,6 +68,16 @@ import ThreadStore
         return try await harness.pipeline.accept(try harness.spool(raw, from: from, to: recipient))
     }
 
+    /// The same attack as one inline armored block in a text/plain body.
+    private func sendInline(_ harness: PipelineHarness, from: String, ciphertext: [UInt8]) async throws
+        -> AcceptOutcome
+    {
+        let raw = "From: \(from)\nTo: \(PipelineHarness.counselling)\nSubject: hi\n"
+            + "Message-ID: <\(UUID().uuidString)@example.net>\nContent-Type: text/plain\n\n"
+            + String(decoding: ciphertext, as: UTF8.self)
+        return try await harness.pipeline.accept(try harness.spool(raw, from: from))
+    }
+
     private func verdicts(_ harness: PipelineHarness, _ thread: ThreadID) async throws -> [SignatureVerdictCode] {
         try await harness.store.read { try $0.openThread(thread) }.messages.map(\.verdict)
     }
@@ -124,12 +134,17 @@ import ThreadStore
         for (name, ciphertext, base64) in shapes {
             let outcome = try await send(harness, from: Self.attacker, ciphertext: ciphertext, key: attackerKey,
                                          base64: base64)
-            #expect(outcome == .rejectedEncrypted(.replayedCiphertext), "\(name): \(outcome)")
+            // GnuPG 2.2.40 cannot read armor without CRC whose base64 ends without padding (it decodes the END line
+            // as data): such a copy is refused by the engine before any replay check.
+            let unreadable: Set<AcceptOutcome> = name == "nocrc"
+                ? [.rejectedEncrypted(.notEncrypted), .rejectedEncrypted(.corrupted)] : []
+            #expect(outcome == .rejectedEncrypted(.replayedCiphertext) || unreadable.contains(outcome),
+                    "\(name): \(outcome)")
         }
         // Inline instead of PGP/MIME.
         let inline = "From: \(Self.attacker)\nTo: \(PipelineHarness.counselling)\nSubject: hi\n"
             + "Message-ID: <inline-replay@evil.example>\nContent-Type: text/plain\n\n"
-            + String(decoding: try craft(["reencode", "nocrc", path]), as: UTF8.self)
+            + String(decoding: try craft(["reencode", "comment", path]), as: UTF8.self)
         #expect(try await harness.pipeline.accept(try harness.spool(inline, from: Self.attacker))
                 == .rejectedEncrypted(.replayedCiphertext))
         // The victim's own thread is untouched; the attacker has none; one notice (for the victim's mail).
@@ -186,6 +201,8 @@ import ThreadStore
                                    harness.gateway.hex] + wrapping + [path])
             let outcome = try await send(harness, from: Self.attacker, ciphertext: outer, key: attackerKey)
             #expect(outcome == .rejectedEncrypted(.nestedEncryption), "\(wrapping): \(outcome)")
+            let inline = try await sendInline(harness, from: Self.attacker, ciphertext: outer)
+            #expect(inline == .rejectedEncrypted(.nestedEncryption), "inline \(wrapping): \(inline)")
         }
         #expect(try await harness.store.read { try $0.listThreads(field: harness.mailbox.field) }.isEmpty)
         #expect(try await harness.outbox().isEmpty)
@@ -238,6 +255,18 @@ import ThreadStore
             #expect(opened.messages.last?.verdict == expected, "\(name): \(String(describing: opened.messages.last?.verdict))")
             // The signer shown is the key that signed, never the victim's.
             #expect(opened.messages.last?.signer?.fingerprint != victimKey.hex, "\(name)")
+            // Inline, the same signed content is a replay of what was just imported; a fresh inline mail by the
+            // same key gets the same verdict.
+            let fresh = name == "key attached inside" ? nil
+                : try encrypt(harness, inner("\(canary)-\(name.count)-inline"), signer: offered!, in: client)
+            if let fresh {
+                guard case .imported(let inlineThread, _) = try await sendInline(harness, from: Self.victim,
+                                                                                ciphertext: fresh)
+                else { Issue.record("\(name) inline: not imported"); continue }
+                #expect(inlineThread != victimThread, "\(name) inline: appended to the victim's thread")
+                let last = try await harness.store.read { try $0.openThread(inlineThread) }.messages.last
+                #expect(last?.verdict == expected, "\(name) inline: \(String(describing: last?.verdict))")
+            }
         }
         #expect(try await verdicts(harness, victimThread) == [.valid])
         try await assertContained(harness, canary, noMailTo: Self.victim)
