@@ -152,29 +152,31 @@ public final class GPGContext {
         guard !wanted.isEmpty, wanted.contains("@"), !wanted.contains(where: { $0 == "<" || $0 == ">" || $0.isNewline })
         else { throw PGPError(.invalidInput, "invalid e-mail address for key lookup") }
         // A pattern in angle brackets makes gpg match the address part exactly (gpg(1), "HOW TO SPECIFY A USER ID").
-        try GPGME.check(gpgme_op_keylist_start(handle, "<\(wanted)>", 0), "listing keys")
         var found: [KeyInfo] = []
-        var failure: PGPError?
+        try listKeys(matching: "<\(wanted)>", secretOnly: false) { key throws(PGPError) in
+            let info = try key.snapshot()
+            if info.emails.contains(wanted) { found.append(info) }
+        }
+        return found
+    }
+
+    /// Runs `body` for every key gpg lists for `pattern` (nil: all keys), always ending the listing.
+    /// gpgme_op_keylist_start / _next / _end (GPGME manual §7.5.2 Listing Keys); `secretOnly` lists keys with a
+    /// secret part.
+    private func listKeys(matching pattern: String?, secretOnly: Bool,
+                          _ body: (GPGKey) throws(PGPError) -> Void) throws(PGPError) {
+        try GPGME.check(gpgme_op_keylist_start(handle, pattern, secretOnly ? 1 : 0), "listing keys")
+        defer { gpgme_op_keylist_end(handle) }
         while true {
             var key: gpgme_key_t?
             let error = gpgme_op_keylist_next(handle, &key)
-            if GPGME.isCode(error, GPG_ERR_EOF) { break }
+            if GPGME.isCode(error, GPG_ERR_EOF) { return }
             if error != 0 {
-                failure = PGPError(.operationFailed, "listing keys: \(GPGME.message(error))", gpgError: error)
-                break
+                throw PGPError(.operationFailed, "listing keys: \(GPGME.message(error))", gpgError: error)
             }
-            guard let key else { break }
-            do {
-                let info = try GPGKey(adopting: key).snapshot()
-                if info.emails.contains(wanted) { found.append(info) }
-            } catch {
-                failure = error
-                break
-            }
+            guard let key else { return }
+            try body(GPGKey(adopting: key))
         }
-        gpgme_op_keylist_end(handle)
-        if let failure { throw failure }
-        return found
     }
 
     // MARK: Encrypt, decrypt, verify
@@ -331,31 +333,17 @@ public final class GPGContext {
     /// The key IDs (primary and subkeys, 16 upper-case hex digits) of every secret key in the home whose primary
     /// fingerprint is not in `allowed`.
     private func secretKeyIDs(excluding allowed: Set<KeyFingerprint>) throws(PGPError) -> Set<String> {
-        // gpgme_op_keylist_start with secret_only = 1 lists keys with a secret part (§7.5.2 Listing Keys).
-        try GPGME.check(gpgme_op_keylist_start(handle, nil, 1), "listing secret keys")
         var ids = Set<String>()
-        var failure: PGPError?
-        while true {
-            var key: gpgme_key_t?
-            let error = gpgme_op_keylist_next(handle, &key)
-            if GPGME.isCode(error, GPG_ERR_EOF) { break }
-            if error != 0 {
-                failure = PGPError(.operationFailed, "listing secret keys: \(GPGME.message(error))", gpgError: error)
-                break
-            }
-            guard let key else { break }
-            let owned = GPGKey(adopting: key)
-            guard let fpr = owned.handle.pointee.fpr, let primary = try? KeyFingerprint(String(cString: fpr)),
+        try listKeys(matching: nil, secretOnly: true) { key in
+            guard let fpr = key.handle.pointee.fpr, let primary = try? KeyFingerprint(String(cString: fpr)),
                 !allowed.contains(primary)
-            else { continue }
-            var subkey = owned.handle.pointee.subkeys
+            else { return }
+            var subkey = key.handle.pointee.subkeys
             while let current = subkey {
                 if let keyid = current.pointee.keyid { ids.insert(String(cString: keyid).uppercased()) }
                 subkey = current.pointee.next
             }
         }
-        gpgme_op_keylist_end(handle)
-        if let failure { throw failure }
         return ids
     }
 
