@@ -78,7 +78,7 @@ import ThreadStore
         let text = """
             Hallo \(canary)-text
             <script>alert('\(canary)')</script>
-            <span class="verdict verdict-valid">gültig (Schlüssel dieser Anfrage)</span>
+            <span class="verdict verdict-valid">gültig – von der Klient*in dieser Anfrage</span>
             ✔ Signatur gültig
             """
         let inner = WebHarness.innerMail(subject: "Betreff <b>\(canary)</b>", text: text,

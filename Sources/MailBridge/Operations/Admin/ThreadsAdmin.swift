@@ -51,7 +51,10 @@ public enum ThreadsAdmin {
         var direction: String
         var date: Date
         var subject: String
+        /// ``SignatureVerdictCode/stableName``, as in the API.
         var signature: String
+        /// Who made the signature, where the key is known (`fingerprint`, `userId`); `null` otherwise.
+        var signer: JSONNullable<ShownSigner>
         var attachments: [String]
         var body: String
     }
@@ -59,6 +62,12 @@ public enum ThreadsAdmin {
     /// The decrypted messages of one thread, oldest first (bodies as the decrypted MIME text). This is the one
     /// command that prints content: it is for the administrator on the server. The read is audited as an export
     /// from the command line (``AuditEvent/threadExported``, no account) in the same transaction.
+    ///
+    /// The text output is framed so that content cannot imitate it: only a message's header line starts at column
+    /// 0 (`--- inbound <time>  signature: <word>  signer: <fingerprint> "<user ID>"`); subject and attachment
+    /// names follow on lines indented by two spaces, cleaned to one line each, and every body line is prefixed
+    /// with `  | `. Controls (so no CR/LF and no terminal escape) and bidirectional overrides in content and in
+    /// the user ID become U+FFFD (``DisplayText``).
     public static func show(_ installation: OpenedInstallation, id: String, json: Bool) async throws -> AdminResult {
         let thread = try threadID(id)
         let opened = try await installation.store.write(via: .commandLine) { tx in
@@ -66,21 +75,37 @@ public enum ThreadsAdmin {
             try tx.recordAccess(.threadExported, actor: nil, thread: thread)
             return opened
         }
-        let messages = opened.messages.map {
-            ShownMessage(id: $0.id.unredactedDescription, direction: "\($0.direction)", date: $0.receivedAt,
-                         subject: $0.subject, signature: "\($0.verdict)", attachments: $0.attachments.map(\.name),
-                         body: readableText($0.body))
+        if json {
+            let messages = opened.messages.map { message in
+                ShownMessage(id: message.id.unredactedDescription, direction: "\(message.direction)",
+                             date: message.receivedAt, subject: message.subject, signature: message.verdict.stableName,
+                             signer: JSONNullable(message.signer.map(ShownSigner.init)),
+                             attachments: message.attachments.map(\.name), body: readableText(message.body))
+            }
+            return AdminResult(output: try AdminSession.json(messages))
         }
-        if json { return AdminResult(output: try AdminSession.json(messages)) }
         var text = "thread \(thread.unredactedDescription)  \(opened.summary.field.unredactedDescription)  "
-            + "\(opened.summary.state)  client: \(opened.clientAddress.unredactedDescription)\n"
-        for message in messages {
-            text += "\n--- \(message.direction) \(ISO8601DateFormatter().string(from: message.date))  "
-                + "signature: \(message.signature)\nSubject: \(message.subject)\n"
-            if !message.attachments.isEmpty { text += "Attachments: \(message.attachments.joined(separator: ", "))\n" }
-            text += "\n\(message.body)\n"
-        }
+            + "\(opened.summary.state)  client: \(DisplayText.line(opened.clientAddress.unredactedDescription))\n"
+        for message in opened.messages { text += framed(message) }
         return AdminResult(output: text)
+    }
+
+    /// One message of `thread show`: a blank line, the header line at column 0, then indented content.
+    static func framed(_ message: StoredMessage) -> String {
+        var header = "--- \(message.direction) \(ISO8601DateFormatter().string(from: message.receivedAt))  "
+            + "signature: \(message.verdict.stableName)"
+        if let signer = message.signer.map(ShownSigner.init) {
+            header += "  signer: \(signer.groupedFingerprint) \"\(quoted(signer.userID))\""
+        }
+        var lines = ["", header, "  Subject: \(DisplayText.line(message.subject))"]
+        lines += message.attachments.map { "  Attachment: \(DisplayText.line($0.name))" }
+        lines += DisplayText.lines(readableText(message.body)).map { "  | \($0)" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `"` and `\` escaped, for a user ID between quotes (it is already one line).
+    private static func quoted(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 
     /// Queues the text of `textFile` (UTF-8, at most ``ReplyComposer/maximumTextBytes``) as a counsellor reply.

@@ -108,8 +108,11 @@ enum APIModels {
         var direction: String
         var receivedAt: Date
         var subject: String
-        /// Only for inbound messages.
+        /// Only for inbound messages: ``SignatureVerdictCode/stableName``.
         var signature: String?
+        /// Who made the signature (inbound messages whose signing key is known): `fingerprint` and `userId`,
+        /// cleaned (``ShownSigner``); `null` otherwise.
+        var signer: JSONNullable<ShownSigner>
         /// The text/plain parts, in order, separated by a blank line. Never HTML.
         var text: String
         var withheldParts: [Withheld]
@@ -121,7 +124,8 @@ enum APIModels {
             direction = message.direction == .inbound ? "inbound" : "outbound"
             receivedAt = message.receivedAt
             subject = message.subject
-            signature = message.direction == .inbound ? APIModels.signature(message.verdict) : nil
+            signature = message.direction == .inbound ? message.verdict.stableName : nil
+            signer = JSONNullable(message.direction == .inbound ? message.signer.map(ShownSigner.init) : nil)
             let display = MessageDisplay(body: message.body)
             var texts: [String] = []
             var withheld: [Withheld] = []
@@ -138,22 +142,6 @@ enum APIModels {
                 Attachment(position: $0.position, name: $0.name, mediaType: $0.mediaType, size: $0.size)
             }
             wasRead = message.wasRead
-        }
-    }
-
-    static func signature(_ code: SignatureVerdictCode) -> String {
-        switch code {
-        case .unsigned: "unsigned"
-        case .valid: "valid"
-        case .validButUntrusted: "valid_other_key"
-        case .bad: "bad"
-        case .missingKey: "unknown_key"
-        case .notApplicable: "not_applicable"
-        case .signerAddressMismatch: "signer_address_mismatch"
-        case .unconfirmedKeyChange: "unconfirmed_key_change"
-        case .notForThisRecipient: "not_for_this_recipient"
-        case .oldSignature: "old_signature"
-        case .keyNotCurrent: "key_not_current"
         }
     }
 

@@ -201,13 +201,14 @@ enum OpenAPIDocument {
               },
               "Message": {
                 "type": "object",
-                "required": ["id", "direction", "receivedAt", "subject", "text", "withheldParts", "attachments", "wasRead"],
+                "required": ["id", "direction", "receivedAt", "subject", "signer", "text", "withheldParts", "attachments", "wasRead"],
                 "properties": {
                   "id": { "$ref": "#/components/schemas/ID" },
                   "direction": { "type": "string", "enum": ["inbound", "outbound"] },
                   "receivedAt": { "type": "string", "format": "date-time" },
                   "subject": { "type": "string" },
-                  "signature": { "type": "string", "enum": ["unsigned", "valid", "valid_other_key", "bad", "unknown_key", "not_applicable"], "description": "Inbound messages only. Show it outside the message text." },
+                  "signature": { "$ref": "#/components/schemas/Signature" },
+                  "signer": { "oneOf": [{ "$ref": "#/components/schemas/Signer" }, { "type": "null" }], "description": "Who made the signature: set for inbound messages whose signing key is known (also when the verdict is not valid), null otherwise and for messages stored before signers were recorded. Show it beside the signature verdict, outside the message text." },
                   "text": { "type": "string", "description": "The text/plain parts. Plain text: never render it as HTML." },
                   "withheldParts": {
                     "type": "array",
@@ -219,6 +220,19 @@ enum OpenAPIDocument {
                     "items": { "type": "object", "required": ["position", "name", "mediaType", "size"], "properties": { "position": { "type": "integer" }, "name": { "type": "string" }, "mediaType": { "type": "string" }, "size": { "type": "integer" } } }
                   },
                   "wasRead": { "type": "boolean" }
+                }
+              },
+              "Signature": {
+                "type": "string",
+                "enum": ["valid", "unsigned", "bad", "unknown_key", "valid_other_key", "signer_address_mismatch", "unconfirmed_key_change", "not_for_this_recipient", "old_signature", "key_not_current", "not_applicable"],
+                "description": "Inbound messages only; show it outside the message text, with signer. Only valid means that the client of this thread wrote the message to this mailbox, recently. unsigned: no signature. bad: the signature does not verify (content may have been altered). unknown_key: signed by a key the gateway does not have. valid_other_key: good signature by a key that is not the thread's. signer_address_mismatch: the key has no user ID with the From address (or the signed headers name another sender). unconfirmed_key_change: the address wrote with another key before and no counsellor has confirmed the change (see keyChange). not_for_this_recipient: the signature names other recipients (a forwarded message). old_signature: made long before the message arrived (possibly sent again). key_not_current: the thread's key has expired or was revoked. not_applicable: not used for inbound messages. Treat unknown values like bad."
+              },
+              "Signer": {
+                "type": "object",
+                "required": ["fingerprint", "userId"],
+                "properties": {
+                  "fingerprint": { "type": "string", "pattern": "^([0-9A-F]{40}|[0-9A-F]{64})$", "description": "The signing key's primary fingerprint, upper-case hex." },
+                  "userId": { "type": "string", "description": "A user ID of the signing key (the one with the From address, else the first; may be empty). Chosen by whoever made the key: control and bidirectional formatting characters are replaced by U+FFFD; a longer one is cut after 256 characters and ends in …. Plain text: never render it as HTML." }
                 }
               },
               "ReplyRequest": {

@@ -184,7 +184,10 @@ enum InboxPages {
         let base = chrome.threadURL(thread.id)
         let fingerprint = view.clientKey.unredactedDescription
 
-        let messages = view.messages.map { message(chrome, $0, base: base) }
+        let keyChangeConfirmed = view.keyChange?.confirmedAt != nil
+        let messages = view.messages.map {
+            message(chrome, $0, base: base, clientKey: fingerprint, keyChangeConfirmed: keyChangeConfirmed)
+        }
         let (pagerTop, pagerBottom) = messagePager(chrome, view, base: base)
 
         var keyChange = HTML.empty
@@ -301,8 +304,10 @@ enum InboxPages {
         return (nav(top), bottom.isEmpty ? .empty : nav(bottom))
     }
 
-    /// One message: chrome (direction, time, signature verdict, subject) in a header, then the mail text.
-    private static func message(_ chrome: PageChrome, _ message: InboxMessage, base: String) -> HTML {
+    /// One message: chrome (direction, time, signature verdict and signer, subject) in a header, then the mail
+    /// text. `clientKey`: the thread's key (hex), to say whether the signer's key is it.
+    private static func message(_ chrome: PageChrome, _ message: InboxMessage, base: String, clientKey: String,
+                                keyChangeConfirmed: Bool) -> HTML {
         let strings = chrome.strings
         let messageURL = "\(base)/messages/\(message.id.unredactedDescription)"
         let inbound = message.direction == .inbound
@@ -333,11 +338,7 @@ enum InboxPages {
                 """
         }
         let verdict: HTML = inbound
-            ? """
-              <dt>\(strings.signature)</dt><dd><span class="verdict verdict-\(verdictClass(message.verdict))">\
-              \(strings.verdict(message.verdict))</span></dd>
-              """
-            : .empty
+            ? signature(chrome, message, clientKey: clientKey, keyChangeConfirmed: keyChangeConfirmed) : .empty
         let unread: HTML = inbound && !message.wasRead
             ? " <span class=\"badge badge-new\">\(strings.unreadMarker)</span>" : .empty
         return """
@@ -361,12 +362,43 @@ enum InboxPages {
             """
     }
 
-    private static func verdictClass(_ code: SignatureVerdictCode) -> String {
+    /// The verdict (with what to do, unless valid) and the signer, as `<dt>`/`<dd>` pairs of the message header.
+    /// The user ID is attacker text: cleaned to one line (``ShownSigner``), escaped, and isolated with `<bdi>` so
+    /// right-to-left names display correctly without reordering the chrome around them.
+    private static func signature(_ chrome: PageChrome, _ message: InboxMessage, clientKey: String,
+                                  keyChangeConfirmed: Bool) -> HTML {
+        let strings = chrome.strings
+        var advice = HTML.empty
+        if let text = strings.verdictAdvice(message.verdict, keyChangeConfirmed: keyChangeConfirmed) {
+            advice = "<span class=\"verdict-advice\">\(text)</span>"
+        }
+        var signer = HTML.empty
+        if let stored = message.signer {
+            let shown = ShownSigner(stored)
+            let userID: HTML = shown.userID.isEmpty ? .empty : "<bdi class=\"signer-uid\">\(shown.userID)</bdi> "
+            let whose: HTML = shown.isKey(clientKey)
+                ? "<span class=\"signer-key\">(\(strings.signerIsThreadKey))</span>"
+                : "<span class=\"signer-key signer-other\">(\(strings.signerIsOtherKey))</span>"
+            signer = """
+                <dt>\(strings.signedBy)</dt><dd class="signer">\(userID)\
+                <code class="fingerprint">\(shown.groupedFingerprint)</code> \(whose)</dd>
+                """
+        }
+        return """
+            <dt>\(strings.signature)</dt><dd><span class="verdict verdict-\(verdictClass(message.verdict))">\
+            \(strings.verdict(message.verdict))</span>\(advice)</dd>
+            \(signer)
+            """
+    }
+
+    /// Green only for `valid`; red where the message is likely not what it claims (altered, another sender,
+    /// another recipient, sent again); amber where it cannot be confirmed.
+    static func verdictClass(_ code: SignatureVerdictCode) -> String {
         switch code {
         case .valid: "valid"
-        case .bad, .signerAddressMismatch, .notForThisRecipient: "bad"
-        case .unsigned, .missingKey, .validButUntrusted, .notApplicable, .unconfirmedKeyChange, .oldSignature,
-            .keyNotCurrent: "unverified"
+        case .bad, .signerAddressMismatch, .notForThisRecipient, .oldSignature: "bad"
+        case .unsigned, .missingKey, .validButUntrusted, .notApplicable, .unconfirmedKeyChange, .keyNotCurrent:
+            "unverified"
         }
     }
 

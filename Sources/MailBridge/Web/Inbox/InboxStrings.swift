@@ -91,31 +91,86 @@ struct InboxStrings: Sendable {
             : t("Spätere Nachrichten (\(count))", "Later messages (\(count))")
     }
 
+    /// The verdict in a few words, shown in the message header (page chrome); only `valid` reads as good.
     func verdict(_ code: SignatureVerdictCode) -> String {
         switch code {
-        case .valid: t("gültig (Schlüssel dieser Anfrage)", "valid (this thread's key)")
-        case .validButUntrusted:
-            t("gültig, aber nicht vom Schlüssel dieser Anfrage", "valid, but not by this thread's key")
+        case .valid: t("gültig – von der Klient*in dieser Anfrage", "valid – written by this thread's client")
         case .unsigned: t("nicht signiert", "not signed")
-        case .bad: t("UNGÜLTIG – Inhalt möglicherweise verändert", "INVALID – content may have been altered")
-        case .missingKey: t("nicht prüfbar (Schlüssel unbekannt)", "cannot be checked (unknown key)")
+        case .bad:
+            t("UNGÜLTIG – der Inhalt wurde möglicherweise verändert", "INVALID – the content may have been altered")
+        case .missingKey: t("nicht prüfbar – Schlüssel unbekannt", "cannot be checked – unknown key")
+        case .validButUntrusted:
+            t("NICHT bestätigt – anderer Schlüssel als der dieser Anfrage", "NOT confirmed – not this thread's key")
         case .notApplicable: t("–", "–")
         case .signerAddressMismatch:
-            t("NICHT gültig – der Schlüssel gehört nicht zur Absenderadresse",
-              "NOT valid – the key does not belong to the sender address")
+            t("NICHT gültig – Schlüssel passt nicht zur Absenderadresse",
+              "NOT valid – the key does not match the sender address")
         case .unconfirmedKeyChange:
-            t("NICHT bestätigt – die Adresse schrieb bisher mit einem anderen Schlüssel",
-              "NOT confirmed – this address wrote with another key before")
+            t("NOCH NICHT bestätigt – neuer Schlüssel für diese Adresse",
+              "NOT YET confirmed – new key for this address")
         case .notForThisRecipient:
-            t("NICHT gültig – die Signatur wurde für einen anderen Empfänger erstellt",
-              "NOT valid – the signature was made for another recipient")
-        case .oldSignature:
-            t("NICHT gültig – die Signatur ist alt (möglicherweise erneut gesendet)",
-              "NOT valid – the signature is old (possibly sent again)")
+            t("NICHT gültig – für einen anderen Empfänger signiert", "NOT valid – signed for another recipient")
+        case .oldSignature: t("NICHT gültig – alte Signatur", "NOT valid – old signature")
         case .keyNotCurrent:
-            t("Schlüssel dieser Anfrage abgelaufen oder widerrufen", "this thread's key has expired or was revoked")
+            t("NICHT gültig – Schlüssel abgelaufen oder widerrufen", "NOT valid – key expired or revoked")
         }
     }
+
+    /// What the verdict means and what to do, under the verdict; nil where there is nothing to do.
+    /// `keyChangeConfirmed`: the thread's key change was confirmed (after this message arrived, as it is stored
+    /// with `unconfirmedKeyChange`).
+    func verdictAdvice(_ code: SignatureVerdictCode, keyChangeConfirmed: Bool) -> String? {
+        switch code {
+        case .valid, .notApplicable: nil
+        case .unsigned:
+            t("Die Nachricht kam verschlüsselt, aber ohne Signatur: Es ist nicht nachgewiesen, wer sie geschrieben "
+                + "hat.",
+              "The message came encrypted but not signed: it is not proven who wrote it.")
+        case .bad:
+            t("Verlassen Sie sich nicht auf den Inhalt, antworten Sie nichts Vertrauliches und informieren Sie die "
+                + "Administration.",
+              "Do not rely on the content, do not reply with anything confidential, and tell the administrator.")
+        case .missingKey:
+            t("Es ist nicht nachgewiesen, wer die Nachricht geschrieben hat.",
+              "It is not proven who wrote the message.")
+        case .validButUntrusted:
+            t("Vergleichen Sie den Fingerabdruck bei „Signiert von“ mit dem Schlüssel der Klient*in unter „Angaben“, "
+                + "bevor Sie auf Vertrauliches eingehen.",
+              "Compare the fingerprint under “Signed by” with the client key under “Details” before you discuss "
+                + "anything confidential.")
+        case .signerAddressMismatch:
+            t("Jemand gibt sich vielleicht als die Klient*in aus. Antworten Sie nichts Vertrauliches, bevor Sie das "
+                + "auf einem anderen Weg geklärt haben.",
+              "Someone may be posing as the client. Do not reply with anything confidential until you have checked "
+                + "by other means.")
+        case .unconfirmedKeyChange:
+            keyChangeConfirmed
+                ? t("Der Schlüsselwechsel wurde inzwischen bestätigt; diese Nachricht kam davor an.",
+                    "The key change has since been confirmed; this message arrived before that.")
+                : t("Diese Adresse schrieb bisher mit einem anderen Schlüssel. Prüfen Sie den neuen Schlüssel auf "
+                    + "einem anderen Weg (z. B. am Telefon) und bestätigen Sie ihn dann im Kasten "
+                    + "„Schlüsselwechsel“ oben auf dieser Seite.",
+                    "This address wrote with another key before. Check the new key by other means (for example by "
+                    + "phone), then confirm it in the “Key change” box at the top of this page.")
+        case .notForThisRecipient:
+            t("Die Nachricht war an jemand anderen gerichtet und wurde weitergeleitet. Behandeln Sie sie nicht als "
+                + "Nachricht der Klient*in an Sie.",
+              "The message was written to someone else and forwarded. Do not treat it as the client's message to "
+                + "you.")
+        case .oldSignature:
+            t("Möglicherweise wurde eine alte Nachricht erneut geschickt. Fragen Sie bei der Klient*in nach, bevor "
+                + "Sie darauf eingehen.",
+              "An old message may have been sent again. Ask the client before you act on it.")
+        case .keyNotCurrent:
+            t("Ein widerrufener Schlüssel kann in fremde Hände geraten sein. Bitten Sie die Klient*in um einen "
+                + "aktuellen Schlüssel.",
+              "A revoked key may be in someone else's hands. Ask the client for a current key.")
+        }
+    }
+
+    var signedBy: String { t("Signiert von", "Signed by") }
+    var signerIsThreadKey: String { t("Schlüssel dieser Anfrage", "this thread's key") }
+    var signerIsOtherKey: String { t("NICHT der Schlüssel dieser Anfrage", "NOT this thread's key") }
 
     // Actions
     var actionsHeading: String { t("Bearbeiten", "Actions") }

@@ -49,8 +49,14 @@ enum InboxStylesheet {
         .mail-text { white-space: pre-wrap; word-wrap: break-word; font: inherit; margin: 0 0 .5rem; }
         .verdict { padding: 0 .4rem; border-radius: 3px; }
         .verdict-valid { background: var(--ok-bg); color: var(--ok-fg); }
-        .verdict-bad { background: var(--bad-bg); color: var(--bad-fg); font-weight: 700; }
-        .verdict-unverified { background: var(--warn-bg); color: var(--warn-fg); }
+        .verdict-bad { background: var(--bad-bg); color: var(--bad-fg); font-weight: 700; border: 2px solid; }
+        .verdict-unverified { background: var(--warn-bg); color: var(--warn-fg); font-weight: 700; border: 1px solid; }
+        .verdict-valid::before { content: "✔ "; }
+        .verdict-bad::before { content: "✖ "; }
+        .verdict-unverified::before { content: "⚠ "; }
+        .verdict-advice { display: block; margin-top: .2rem; }
+        .signer-uid { font-weight: 600; }
+        .signer-other { color: var(--bad-fg); font-weight: 700; }
         .attachments { padding: 0 .75rem .5rem; }
         .attachments h4 { margin: .25rem 0; }
         .withheld, .hint { color: var(--muted); }

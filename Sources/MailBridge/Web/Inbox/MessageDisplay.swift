@@ -89,16 +89,9 @@ struct MessageDisplay: Sendable {
 
     /// A file name fit for display and headers: bidirectional overrides and other invisible formatting characters
     /// (Unicode category Cf, e.g. U+202E, which can disguise `exe` as `pdf`) and controls become U+FFFD; at most
-    /// 200 characters.
+    /// 200 characters (``DisplayText/line(_:limit:)``).
     static func safeFileName(_ name: String) -> String {
-        var result = ""
-        for scalar in name.unicodeScalars.prefix(200) {
-            if scalar.properties.generalCategory == .format || scalar.properties.generalCategory == .control {
-                result.unicodeScalars.append("\u{FFFD}")
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
+        let result = DisplayText.line(name, limit: 200)
         return result.isEmpty ? "attachment" : result
     }
 }
