@@ -152,6 +152,59 @@ struct QueueList: AsyncParsableCommand {
     }
 }
 
+struct Spool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect and resolve spool entries that could not be read (spool/quarantine).",
+        subcommands: [SpoolList.self, SpoolReinject.self, SpoolDelete.self])
+}
+
+struct SpoolList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List quarantined entries: name, cause, time, size (never content).",
+        discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await options.run { installation, _ in try await SpoolAdmin.list(installation, json: json) }
+    }
+}
+
+struct SpoolReinject: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reinject",
+        abstract: "Put a quarantined entry back for processing (with --to when its envelope is missing or broken).",
+        discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The entry's name, as `spool list` shows it.") var name: String
+    @Option(help: "A recipient (a counselling address); repeat for several. Replaces the entry's envelope.")
+    var to: [String] = []
+    @Option(help: "With --to: the envelope sender (default: the null sender, so no reply is sent).")
+    var from: String?
+
+    func run() async throws {
+        try await options.run { installation, _ in
+            try await SpoolAdmin.reinject(installation, name: name, to: to, from: from)
+        }
+    }
+}
+
+struct SpoolDelete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete a quarantined entry for good.", discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The entry's name, as `spool list` shows it.") var name: String
+    @Flag(help: "Confirm the deletion.") var yes = false
+
+    func validate() throws {
+        guard yes else { throw ValidationError("deleting a spool entry cannot be undone: add --yes") }
+    }
+
+    func run() async throws {
+        try await options.run { installation, _ in try await SpoolAdmin.delete(installation, name: name) }
+    }
+}
+
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write an online copy of the encrypted store (the master key is not included).",

@@ -47,6 +47,10 @@ public final class Gateway: Sendable {
                                  maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400),
             logger: logger, metrics: metrics)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
+        // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
+        // and before the fetcher exists, so no session can lose the file it is writing.
+        let removed = try spool.recover()
+        if removed > 0 { logger.notice("spool recovery removed incomplete files", metadata: ["count": "\(removed)"]) }
         var queue: OutboundQueue?
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
@@ -60,7 +64,8 @@ public final class Gateway: Sendable {
         // As many spooled messages at once as there are PGP contexts: decryption is the slow step.
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
                                     concurrency: pgp.configuration.maximumConcurrentOperations,
-                                    afterCommit: { [queue] in queue?.kick() })
+                                    afterCommit: { [queue] in queue?.kick() },
+                                    onQuarantine: { [metrics] in metrics.spoolQuarantined($0) })
 
         // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.
         let fetcher: IMAPFetcher? = configuration.imapSources.isEmpty ? nil : IMAPFetcher(

@@ -37,6 +37,12 @@ public final class GatewayMetrics: Sendable {
                             factory: factory).increment()
     }
 
+    /// A spool entry could not be read and was moved to `spool/quarantine/`.
+    func spoolQuarantined(_ cause: QuarantineCause) {
+        CoreMetrics.Counter(label: "mailbridge_spool_quarantined_total", dimensions: [("cause", cause.rawValue)],
+                            factory: factory).increment()
+    }
+
     /// The text exposition format (version 0.0.4).
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

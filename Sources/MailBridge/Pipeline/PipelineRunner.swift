@@ -22,6 +22,7 @@ public final class PipelineRunner: Service, Sendable {
     let logger: Logger
     let pollInterval: Duration
     let afterCommit: @Sendable () -> Void
+    let onQuarantine: @Sendable (QuarantineCause) -> Void
     /// After this many failed attempts a message is held: left in the spool (nothing is lost) but not tried
     /// again until the next start, so one poison message cannot keep the runner busy.
     let maximumAttempts: Int
@@ -36,7 +37,9 @@ public final class PipelineRunner: Service, Sendable {
     /// `afterCommit` runs after each processed message (the gateway kicks the outbound queue there, since a
     /// redirect or a notice may have been queued in the same transaction).
     public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5),
-                maximumAttempts: Int = 10, concurrency: Int = 1, afterCommit: @escaping @Sendable () -> Void = {}) {
+                maximumAttempts: Int = 10, concurrency: Int = 1, afterCommit: @escaping @Sendable () -> Void = {},
+                onQuarantine: @escaping @Sendable (QuarantineCause) -> Void = { _ in }) {
+        self.onQuarantine = onQuarantine
         self.maximumAttempts = maximumAttempts
         self.concurrency = max(1, concurrency)
         self.spool = spool
@@ -51,9 +54,9 @@ public final class PipelineRunner: Service, Sendable {
         Task { await wake.signal() }
     }
 
+    /// Spool recovery (``SpoolIntake/recover()``) is not done here: it deletes half-received files, so it must
+    /// finish before any listener or fetcher can write one (``Gateway/start(_:logger:)`` runs it first).
     public func run() async throws {
-        let removed = try spool.recover()
-        if removed > 0 { logger.notice("spool recovery removed incomplete files", metadata: ["count": "\(removed)"]) }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.drain()
@@ -66,9 +69,16 @@ public final class PipelineRunner: Service, Sendable {
     public func drain() async {
         let pending: [InboundMessage]
         do {
-            pending = try spool.pending()
+            let scan = try spool.scan()
+            for entry in scan.quarantined {
+                // The name is a queue ID (or a foreign file name in the daemon's own folder), never content.
+                logger.error("spool entry quarantined; see `mailbridge spool list`",
+                             metadata: ["entry": "\(entry.name)", "cause": "\(entry.cause.rawValue)"])
+                onQuarantine(entry.cause)
+            }
+            pending = scan.messages
         } catch {
-            logger.error("cannot list the spool", metadata: ["error": "\(type(of: error))"])
+            logger.error("cannot list the spool", metadata: ["error": "\(error)"])
             return
         }
         let lanes = Self.lanes(pending)

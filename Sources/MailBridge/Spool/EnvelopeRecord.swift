@@ -40,3 +40,8 @@ struct EnvelopeRecord: Codable {
         }
     }
 }
+
+/// Only the version field of an envelope file, to tell an unknown version from a corrupt file.
+struct EnvelopeVersion: Decodable {
+    var version: Int
+}

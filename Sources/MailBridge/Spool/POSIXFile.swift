@@ -75,6 +75,14 @@ enum POSIXFile {
         return bytes
     }
 
+    /// The size of a regular file; anything else (a folder, a device, a dangling link) throws `.read`.
+    static func size(_ path: String) throws(SpoolError) -> Int {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw SpoolError(.read, errno: errno) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw SpoolError(.read, errno: EINVAL) }
+        return Int(status.st_size)
+    }
+
     static func closeFile(_ fd: CInt) {
         _ = close(fd)
     }

@@ -2,7 +2,8 @@ public import Foundation
 import NIOPosix
 
 /// The durable intake on disk (STYLE.md §10, mox `queue.Add`): `<root>/tmp` for messages being received,
-/// `<root>/incoming` for accepted ones. ``accept(_:)`` writes the envelope beside the message, renames both into
+/// `<root>/incoming` for accepted ones, `<root>/quarantine` for entries that cannot be read (one damaged file
+/// never stops the rest; ``scan()``). ``accept(_:)`` writes the envelope beside the message, renames both into
 /// `incoming` (the message rename is the commit point) and fsyncs the folder; only then may SMTP answer 250.
 ///
 /// Security: stores untrusted content and envelope addresses in clear inside the daemon's private data folder;
@@ -10,20 +11,22 @@ import NIOPosix
 ///
 /// ```swift
 /// let spool = try SpoolIntake(root: dataFolder.appending(path: "spool"))
-/// try spool.recover()                        // at startup: drop half-received files
-/// for message in try spool.pending() { ... ; try spool.remove(message) }
+/// try spool.recover()                        // at startup, before any listener: drop half-received files
+/// for message in try spool.scan().messages { ... ; try spool.remove(message) }
 /// ```
 public struct SpoolIntake: MessageIntake {
     public let root: URL
     public let temporaryFolder: URL
     public let incomingFolder: URL
+    public let quarantineFolder: URL
 
-    /// Creates `<root>/tmp` and `<root>/incoming` (0700) if needed.
+    /// Creates `<root>/tmp`, `<root>/incoming` and `<root>/quarantine` (0700) if needed.
     public init(root: URL) throws {
         self.root = root
         temporaryFolder = root.appending(path: "tmp", directoryHint: .isDirectory)
         incomingFolder = root.appending(path: "incoming", directoryHint: .isDirectory)
-        for folder in [root, temporaryFolder, incomingFolder] {
+        quarantineFolder = root.appending(path: "quarantine", directoryHint: .isDirectory)
+        for folder in [root, temporaryFolder, incomingFolder, quarantineFolder] {
             try FileManager.default.createDirectory(
                 at: folder,
                 withIntermediateDirectories: true,
@@ -92,20 +95,147 @@ public struct SpoolIntake: MessageIntake {
         return removed
     }
 
-    /// Messages accepted but not yet removed, oldest first. The pipeline processes each and then calls
-    /// ``remove(_:)``.
-    public func pending() throws -> [InboundMessage] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: incomingFolder.path)
-        var messages: [InboundMessage] = []
-        for name in names.sorted() where name.hasSuffix(".eml") {
-            guard let id = QueueID(String(name.dropLast(4))) else { continue }
-            let messageURL = incomingFolder.appending(path: name)
-            let data = try Data(contentsOf: incomingFolder.appending(path: "\(id.rawValue).env"))
-            let envelope = try JSONDecoder().decode(EnvelopeRecord.self, from: data).envelope()
-            let size = try FileManager.default.attributesOfItem(atPath: messageURL.path)[.size] as? Int ?? 0
-            messages.append(InboundMessage(envelope: envelope, spoolFile: messageURL, size: size))
+    /// Messages accepted but not yet removed, oldest first (entries that cannot be read are quarantined).
+    public func pending() throws -> [InboundMessage] { try scan().messages }
+
+    /// Lists `incoming`: every message whose envelope reads back, oldest first, ready for the pipeline. Every
+    /// entry that cannot be read (``QuarantineCause``) is moved to `quarantine/` at once, so it is listed once
+    /// and never blocks the others. Throws only if the folder itself cannot be listed.
+    public func scan() throws -> SpoolScan {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: incomingFolder.path)
+        } catch {
+            throw SpoolError(.list)
         }
-        return messages
+        var scan = SpoolScan(messages: [], quarantined: [])
+        for name in names.sorted() where name.hasSuffix(".eml") {
+            let base = String(name.dropLast(4))
+            let messageURL = incomingFolder.appending(path: name)
+            guard let id = QueueID(base) else {
+                scan.quarantined += try quarantine(base, .foreignName)
+                continue
+            }
+            let envelopeURL = incomingFolder.appending(path: "\(id.rawValue).env")
+            guard FileManager.default.fileExists(atPath: envelopeURL.path) else {
+                // accept() writes the envelope before the message rename, so this is not an entry in progress.
+                scan.quarantined += try quarantine(base, .missingEnvelope)
+                continue
+            }
+            let data: [UInt8], size: Int
+            do {
+                data = try POSIXFile.readAll(envelopeURL.path, limit: 64 * 1024)
+                size = try POSIXFile.size(messageURL.path)
+            } catch {
+                scan.quarantined += try quarantine(base, .unreadable)
+                continue
+            }
+            let record: EnvelopeRecord
+            do {
+                record = try JSONDecoder().decode(EnvelopeRecord.self, from: Data(data))
+            } catch {
+                let version = (try? JSONDecoder().decode(EnvelopeVersion.self, from: Data(data)))?.version
+                scan.quarantined += try quarantine(base, version.map { $0 != 1 } == true ? .unknownVersion
+                                                       : .corruptEnvelope)
+                continue
+            }
+            guard record.version == 1 else {
+                scan.quarantined += try quarantine(base, .unknownVersion)
+                continue
+            }
+            guard let envelope = try? record.envelope(), envelope.queueID == id else {
+                scan.quarantined += try quarantine(base, .corruptEnvelope)
+                continue
+            }
+            scan.messages.append(InboundMessage(envelope: envelope, spoolFile: messageURL, size: size))
+        }
+        return scan
+    }
+
+    /// Moves `<base>.eml` (and `<base>.env`, if any) from `incoming` to `quarantine` beside a `<base>.reason`
+    /// file naming the cause, and makes it durable. Returns the entry, or nothing if the files went away meanwhile.
+    private func quarantine(_ base: String, _ cause: QuarantineCause) throws -> [QuarantinedEntry] {
+        let from = incomingFolder.appending(path: base).path, to = quarantineFolder.appending(path: base).path
+        guard FileManager.default.fileExists(atPath: from + ".eml") else { return [] }
+        let reason = Data("\(cause.rawValue)\n".utf8)
+        let fd = try POSIXFile.create(to + ".reason.tmp")
+        defer { POSIXFile.closeFile(fd) }
+        try reason.withUnsafeBytes { try POSIXFile.writeAll(fd, $0) }
+        try POSIXFile.sync(fd)
+        try POSIXFile.move(to + ".reason.tmp", to + ".reason")
+        let hasEnvelope = FileManager.default.fileExists(atPath: from + ".env")
+        let size = (try? POSIXFile.size(from + ".eml")) ?? 0
+        if hasEnvelope { try POSIXFile.move(from + ".env", to + ".env") }
+        try POSIXFile.move(from + ".eml", to + ".eml")
+        try POSIXFile.syncDirectory(quarantineFolder.path)
+        try POSIXFile.syncDirectory(incomingFolder.path)
+        return [QuarantinedEntry(name: base, cause: cause, quarantinedAt: Date(), hasEnvelope: hasEnvelope,
+                                 size: size)]
+    }
+
+    /// The quarantined entries, by name.
+    public func quarantined() throws -> [QuarantinedEntry] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: quarantineFolder.path)
+        return names.sorted().filter { $0.hasSuffix(".eml") }.map { name in
+            let base = String(name.dropLast(4))
+            let path = quarantineFolder.appending(path: base).path
+            let text = (try? POSIXFile.readAll(path + ".reason", limit: 256)).map { String(decoding: $0, as: UTF8.self) }
+            let cause = text.flatMap { QuarantineCause(rawValue: $0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + ".eml")
+            return QuarantinedEntry(
+                name: base, cause: cause ?? .unreadable,
+                quarantinedAt: (try? FileManager.default.attributesOfItem(atPath: path + ".reason"))?[.modificationDate]
+                    as? Date ?? Date(timeIntervalSince1970: 0),
+                hasEnvelope: FileManager.default.fileExists(atPath: path + ".env"),
+                size: attributes?[.size] as? Int ?? 0)
+        }
+    }
+
+    /// Puts a quarantined entry back into `incoming` under a new queue ID, with its own envelope if that reads
+    /// back, else with `envelope` (an administrator's sender and recipients). The entry leaves the quarantine.
+    public func reinject(_ name: String, envelope replacement: InboundMessage.Envelope? = nil,
+                         now: Date = Date()) throws -> QueueID {
+        guard Self.isPlainName(name) else { throw SpoolError(.foreignFile) }
+        let path = quarantineFolder.appending(path: name).path
+        guard FileManager.default.fileExists(atPath: path + ".eml") else { throw SpoolError(.open, errno: ENOENT) }
+        var envelope = replacement
+        if envelope == nil, let data = try? POSIXFile.readAll(path + ".env", limit: 64 * 1024),
+            let record = try? JSONDecoder().decode(EnvelopeRecord.self, from: Data(data))
+        {
+            envelope = try? record.envelope()
+        }
+        guard var envelope else { throw SpoolError(.corruptEnvelope) }
+        let id = QueueID.make(millisecondsSince1970: UInt64(now.timeIntervalSince1970 * 1000))
+        envelope.queueID = id
+        let record = try JSONEncoder().encode(EnvelopeRecord(envelope))
+        let temporaryEnvelope = temporaryFolder.appending(path: "\(id.rawValue).env").path
+        let fd = try POSIXFile.create(temporaryEnvelope)
+        defer { POSIXFile.closeFile(fd) }
+        try record.withUnsafeBytes { try POSIXFile.writeAll(fd, $0) }
+        try POSIXFile.sync(fd)
+        try POSIXFile.move(temporaryEnvelope, incomingFolder.appending(path: "\(id.rawValue).env").path)
+        try POSIXFile.move(path + ".eml", incomingFolder.appending(path: "\(id.rawValue).eml").path)  // commit point
+        try POSIXFile.syncDirectory(incomingFolder.path)
+        try? POSIXFile.remove(path + ".env")
+        try? POSIXFile.remove(path + ".reason")
+        try POSIXFile.syncDirectory(quarantineFolder.path)
+        return id
+    }
+
+    /// Deletes a quarantined entry (message, envelope, reason) for good.
+    public func deleteQuarantined(_ name: String) throws {
+        guard Self.isPlainName(name) else { throw SpoolError(.foreignFile) }
+        let path = quarantineFolder.appending(path: name).path
+        guard FileManager.default.fileExists(atPath: path + ".eml") else { throw SpoolError(.open, errno: ENOENT) }
+        try POSIXFile.remove(path + ".eml")
+        try? POSIXFile.remove(path + ".env")
+        try? POSIXFile.remove(path + ".reason")
+        try POSIXFile.syncDirectory(quarantineFolder.path)
+    }
+
+    /// A name an administrator may pass: no path separators, no dot-files.
+    private static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 255 && !name.contains("/") && !name.hasPrefix(".") && !name.contains("\0")
     }
 
     /// Deletes a processed message (message first: once it is gone the message is no longer pending).
