@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 public import ServiceLifecycle
 
@@ -181,11 +182,22 @@ public final class OutboundQueue: Service, Sendable {
     /// One attempt and its record. Runs as a child task; the store serialises its own writes. Returns false if
     /// the result could not be recorded (the item then stays due in the store: at-least-once).
     private func deliver(_ item: QueuedMail) async -> Bool {
-        let result = await deliverer.deliver(item.envelope, message: item.message)
+        // The smarthost's 250 is made durable the moment it arrives, before QUIT (issue 18: a kill -9 between the
+        // 250 and the outbox update resent the mail).
+        let recordedAtAcceptance = NIOLockedValueBox(false)
+        let result = await deliverer.deliver(item.envelope, message: item.message, onAccepted: {
+            if (try? await self.store.markDelivered(item.id)) != nil {
+                recordedAtAcceptance.withLockedValue { $0 = true }
+            }
+        })
         var metadata: Logger.Metadata = ["queue.item": "\(item.id)", "queue.result": "\(result)"]
         let record: @Sendable () async throws -> Void
         switch result {
         case .delivered:
+            if recordedAtAcceptance.withLockedValue({ $0 }) {
+                logger.info("delivery recorded", metadata: metadata)
+                return true
+            }
             record = { try await self.store.markDelivered(item.id) }
         case .permanentFailure(let failure):
             record = { try await self.store.markFailed(item.id, reason: failure) }

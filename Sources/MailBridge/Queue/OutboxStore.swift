@@ -53,6 +53,20 @@ public protocol OutboxStore: Sendable {
 /// Something that delivers one message; ``SMTPClient`` in production.
 public protocol MessageDeliverer: Sendable {
     func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer) async -> DeliveryResult
+    /// As ``deliver(_:message:)``, calling `onAccepted` as soon as the server accepted the message (before the
+    /// session ends), so the queue records the delivery at once.
+    func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer,
+                 onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult
+}
+
+extension MessageDeliverer {
+    /// For deliverers that learn acceptance only at the end: `onAccepted` runs after a delivered result.
+    public func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer,
+                        onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult {
+        let result = await deliver(envelope, message: message)
+        if case .delivered = result { await onAccepted() }
+        return result
+    }
 }
 
 extension SMTPClient: MessageDeliverer {}

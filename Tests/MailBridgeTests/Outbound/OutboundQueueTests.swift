@@ -249,7 +249,8 @@ struct OutboundQueueTests {
         let sink = try OutboundSink.start()
         defer { sink.stop() }
         let inner = InMemoryOutboxStore()
-        let store = ForgetfulOutboxStore(inner: inner, failures: 3)  // all writes of the first attempt
+        // All writes of the first attempt: the record at acceptance (before QUIT) and the three after it.
+        let store = ForgetfulOutboxStore(inner: inner, failures: 4)
         let id = await inner.add(Self.envelope, message: Self.message("held"))
         let policy = RetryPolicy(
             initialDelay: .seconds(1), maximumDelay: .seconds(1), jitter: 0, maximumAge: .seconds(60))

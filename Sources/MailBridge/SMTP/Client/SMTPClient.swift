@@ -35,8 +35,16 @@ public struct SMTPClient: Sendable {
     /// outcome is a ``DeliveryResult``. If the calling task is cancelled the result is a temporary failure with
     /// ``DeliveryFailure/Code/cancelled``, unless the server had already accepted the message.
     public func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer) async -> DeliveryResult {
+        await deliver(envelope, message: message, onAccepted: {})
+    }
+
+    /// As ``deliver(_:message:)``; `onAccepted` runs as soon as the server answered the end of data with 2xx,
+    /// before QUIT and the connection's close, so the caller can record the delivery at once (a crash after the
+    /// server's acceptance then sends the message again only within that record's own few milliseconds).
+    public func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer,
+                        onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult {
         let started = ContinuousClock.now
-        let result = await attempt(envelope, message: message)
+        let result = await attempt(envelope, message: message, onAccepted: onAccepted)
         let elapsed = ContinuousClock.now - started
         logger.info(
             "delivery attempt finished",
@@ -47,7 +55,8 @@ public struct SMTPClient: Sendable {
         return result
     }
 
-    private func attempt(_ envelope: OutboundEnvelope, message: ByteBuffer) async -> DeliveryResult {
+    private func attempt(_ envelope: OutboundEnvelope, message: ByteBuffer,
+                         onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult {
         let startedAt = ContinuousClock.now
         do {
             try configuration.validate()
@@ -93,6 +102,7 @@ public struct SMTPClient: Sendable {
                     has8BitContent: encoded.has8BitContent)),
             parser: SMTPReplyParser(limits: configuration.replyLimits), encoded: encoded, gate: gate,
             tlsContext: tlsContext, host: configuration.host, logger: logger)
+        conversation.onAccepted = onAccepted
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 try await conversation.run(channel: channel.channel, inbound: inbound, outbound: outbound)

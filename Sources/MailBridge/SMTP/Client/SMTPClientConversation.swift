@@ -14,6 +14,9 @@ struct SMTPClientConversation {
     let logger: Logger
     /// Frames taken from the inbound stream; compared with the framer's count at STARTTLS.
     private var framesRead = 0
+    /// Called once, as soon as the server accepted the message and before QUIT (see ``SMTPClient``).
+    var onAccepted: @Sendable () async -> Void = {}
+    private var reportedAcceptance = false
 
     init(
         machine: SMTPClientStateMachine, parser: SMTPReplyParser, encoded: DotStuffer.Encoded, gate: SMTPFramingGate,
@@ -68,6 +71,11 @@ struct SMTPClientConversation {
         while true {
             switch action {
             case .send(let command):
+                if machine.hasDelivered && !reportedAcceptance {
+                    // The smarthost's 250 is recorded before QUIT: a crash from here on resends nothing.
+                    reportedAcceptance = true
+                    await onAccepted()
+                }
                 logger.debug("command", metadata: ["smtp.command": "\(command)"])
                 try await outbound.write(command.wireBytes)
                 return nil

@@ -93,6 +93,15 @@ public struct SMTPClientStateMachine: Sendable {
         self.isTLS = parameters.tlsMode == .implicit  // the transport completes the handshake before the greeting
     }
 
+    /// True once the server accepted the message (250 to end of data) and only the QUIT exchange is left: the
+    /// moment to record the delivery, before anything else can go wrong.
+    public var hasDelivered: Bool {
+        switch state {
+        case .quitting(.delivered), .finished(.delivered): true
+        default: false
+        }
+    }
+
     /// The step whose reply is awaited, for failure reports.
     public var step: SMTPClientStep {
         switch state {
