@@ -97,7 +97,8 @@ public final class SMTPListener: Service, Sendable {
                     try operations.addHandler(
                         SMTPConnectionEventHandler(
                             idleTimeout: configuration.commandTimeout,
-                            sessionDeadline: configuration.sessionDeadline
+                            sessionDeadline: configuration.sessionDeadline,
+                            progressCheckInterval: max(configuration.stressCommandTimeout / 4, .milliseconds(250))
                         )
                     )
                     // Outbound is Never: replies are written on the channel itself so the STARTTLS upgrade can
@@ -176,6 +177,9 @@ public final class SMTPListener: Service, Sendable {
                     logger: logger
                 )
                 session.dialogueEnding = { release.run() }
+                session.underStress = { [limiter, configuration] in
+                    limiter.isUnderStress(threshold: configuration.stressThreshold)
+                }
                 await withGracefulShutdownHandler {
                     await session.run(inbound)
                 } onGracefulShutdown: {

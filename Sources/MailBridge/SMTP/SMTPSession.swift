@@ -27,11 +27,15 @@ struct SMTPSession {
     /// Called once, just before the reply that ends the session is written (221 to QUIT, 421), so the listener
     /// can stop counting the session before the client can reconnect.
     var dialogueEnding: @Sendable () -> Void = {}
+    /// Whether the listener is near its connection limit (stress mode; see ``SMTPServerConfiguration``).
+    var underStress: @Sendable () -> Bool = { false }
 
     private let parser: SMTPCommandParser
     private var machine: SMTPServerStateMachine
     private var consumedFrames = 0
     private var lastWrite = ContinuousClock.now
+    /// The last time the client moved mail forward: greeting, any command but NOOP/RSET/HELP/VRFY, message data.
+    private var lastProgress = ContinuousClock.now
     private var awaitingTLS = false
     private var discardingOverlongCommand = false
     private var data: DataPhase?
@@ -107,8 +111,11 @@ struct SMTPSession {
                 logger.notice("plaintext received before TLS handshake (STARTTLS injection), closing")
                 return machine.receivedPlaintextAfterStartTLS()
             }
-            if data != nil { return try await handleData(frame) }
-            return handleCommand(frame)
+            if data != nil {
+                lastProgress = .now
+                return try await handleData(frame)
+            }
+            return await handleCommand(frame)
         case .idleTimeout:
             // The handler re-arms after firing; a timeout that fired while we were busy storing is stale.
             guard ContinuousClock.now - lastWrite >= configuration.commandTimeout else { return .none }
@@ -123,10 +130,33 @@ struct SMTPSession {
             awaitingTLS = false
             logger.debug("TLS established")
             return machine.tlsEstablished()
+        case .progressCheck:
+            return checkProgress()
         }
     }
 
-    private mutating func handleCommand(_ frame: SMTPFrame) -> SMTPServerStateMachine.Action {
+    /// Stress mode (Postfix's, issue 18): near the connection limit a client that moved no mail for the stress
+    /// timeout is closed, whatever NOOPs it sends; without stress, NOOPs never stretch a session past the command
+    /// timeout either. Only between commands: never while message data is read or stored.
+    private mutating func checkProgress() -> SMTPServerStateMachine.Action {
+        guard data == nil, finishedData == nil, !awaitingTLS else { return .none }
+        switch machine.state {
+        case .awaitingHello, .ready, .mailTransaction: break
+        default: return .none
+        }
+        let idle = ContinuousClock.now - max(lastProgress, lastWrite - configuration.commandTimeout)
+        if idle >= configuration.commandTimeout {
+            logger.info("no progress within the command timeout")
+            return machine.timedOut()
+        }
+        if ContinuousClock.now - lastProgress >= configuration.stressCommandTimeout, underStress() {
+            logger.notice("idle session closed under load")
+            return machine.closedIdleUnderStress()
+        }
+        return .none
+    }
+
+    private mutating func handleCommand(_ frame: SMTPFrame) async -> SMTPServerStateMachine.Action {
         if discardingOverlongCommand {
             if frame.endsLine { discardingOverlongCommand = false }
             return .none
@@ -138,6 +168,14 @@ struct SMTPSession {
         do {
             let command = try parser.parse(frame.bytes)
             logger.trace("command", metadata: ["smtp.verb": "\(command.verb)"])
+            // RFC 2920 §3.1: DATA ends a pipelined group; text sent before the 354 is refused (Postfix's
+            // reject_unauth_pipelining), whether or not DATA itself would be accepted.
+            if command == .data, configuration.rejectPipelinedData, await inputPendingAfterCurrentFrame() {
+                logger.notice("input pipelined after DATA, closing")
+                return machine.receivedPipelinedData()
+            }
+            if !command.isJunk { lastProgress = .now }
+            machine.underStress = underStress()
             return machine.receivedCommand(command)
         } catch {
             logger.debug("invalid command", metadata: ["smtp.reply": "\(error)"])
@@ -246,6 +284,16 @@ struct SMTPSession {
             )
             return machine.messageStoreFailed()
         }
+    }
+
+    /// Whether the client sent anything after the frame being handled (read on the channel's event loop, where
+    /// the framer counts).
+    private func inputPendingAfterCurrentFrame() async -> Bool {
+        let consumed = consumedFrames
+        let gate = self.gate
+        return (try? await channel.eventLoop.submit {
+            gate.emittedFrames != consumed || gate.bufferedBytes != 0
+        }.get()) ?? true
     }
 
     /// RFC 3207 §4.2/§5: refuse if anything was pipelined after STARTTLS; otherwise write 220 and add the TLS

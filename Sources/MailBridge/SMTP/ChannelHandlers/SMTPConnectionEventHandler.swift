@@ -18,10 +18,15 @@ public final class SMTPConnectionEventHandler: ChannelDuplexHandler {
     private var lastActivity = NIODeadline.now()
     private var idleTask: Scheduled<Void>?
     private var deadlineTask: Scheduled<Void>?
+    private let progressInterval: TimeAmount?
+    private var progressTask: RepeatedTask?
 
-    public init(idleTimeout: Duration, sessionDeadline: Duration) {
+    /// `progressCheckInterval`: if set, a ``SMTPInboundEvent/progressCheck`` every so often, for the server
+    /// session's stress-mode check (the client side passes nil).
+    public init(idleTimeout: Duration, sessionDeadline: Duration, progressCheckInterval: Duration? = nil) {
         self.idleTimeout = TimeAmount(idleTimeout)
         self.sessionDeadline = TimeAmount(sessionDeadline)
+        self.progressInterval = progressCheckInterval.map(TimeAmount.init)
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -77,6 +82,14 @@ public final class SMTPConnectionEventHandler: ChannelDuplexHandler {
             context.fireChannelReadComplete()
         }
         scheduleIdleCheck(context: context, at: lastActivity + idleTimeout)
+        if let progressInterval {
+            progressTask = context.eventLoop.scheduleRepeatedTask(initialDelay: progressInterval,
+                                                                  delay: progressInterval) { _ in
+                let (handler, context) = loopBound.value
+                context.fireChannelRead(handler.wrapInboundOut(.progressCheck))
+                context.fireChannelReadComplete()
+            }
+        }
     }
 
     private func scheduleIdleCheck(context: ChannelHandlerContext, at deadline: NIODeadline) {
@@ -104,6 +117,8 @@ public final class SMTPConnectionEventHandler: ChannelDuplexHandler {
         idleTask = nil
         deadlineTask?.cancel()
         deadlineTask = nil
+        progressTask?.cancel()
+        progressTask = nil
     }
 }
 

@@ -9,6 +9,8 @@ public enum SMTPInboundEvent: Sendable, Hashable {
     case shutdown
     /// The TLS handshake after STARTTLS completed (RFC 3207 §4.2).
     case tlsEstablished
+    /// A periodic tick for the session's own progress check (stress mode); not a sign of inactivity by itself.
+    case progressCheck
 }
 
 /// Fire this as a user inbound event on a connection's pipeline to ask its session to shut down gracefully.

@@ -51,7 +51,7 @@ struct SMTPClientConversation {
                 action = machine.failed(.timeout)  // RFC 5321 §4.5.3.2
             case .tlsEstablished:
                 action = machine.tlsEstablished()
-            case .shutdown:
+            case .shutdown, .progressCheck:
                 continue
             }
             if let result = try await perform(action, channel: channel, outbound: outbound) { return result }

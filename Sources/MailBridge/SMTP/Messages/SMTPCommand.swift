@@ -24,6 +24,14 @@ public enum SMTPCommand: Hashable, Sendable, CustomStringConvertible {
     /// STARTTLS (RFC 3207 §4).
     case startTLS
 
+    /// Commands that move no mail (NOOP, RSET, HELP, VRFY): never progress, and limited per session.
+    public var isJunk: Bool {
+        switch self {
+        case .noop, .rset, .help, .vrfy: true
+        default: false
+        }
+    }
+
     /// The verb only: safe for logs.
     public var verb: String {
         switch self {

@@ -30,6 +30,18 @@ public struct SMTPServerConfiguration: Sendable {
     public var maximumConnectionsPerIP: Int
     /// Concurrent connections in total.
     public var maximumConnections: Int
+    /// Non-mail commands (NOOP, RSET, HELP, VRFY) per connection before 421 (Postfix `smtpd_junk_command_limit`);
+    /// they never count as progress.
+    public var maximumJunkCommands: Int = 20
+    /// Stress mode, as Postfix's: from this share of `maximumConnections` on, a client that makes no progress
+    /// (no MAIL, RCPT, DATA, greeting or message data) for `stressCommandTimeout` is closed with 421, and only
+    /// `stressJunkCommands` non-mail commands are allowed, so idle clients cannot lock the others out.
+    public var stressThreshold: Double = 0.75
+    public var stressCommandTimeout: Duration = .seconds(10)
+    public var stressJunkCommands: Int = 1
+    /// Refuse and close when a client sends anything after DATA before the 354 (Postfix
+    /// `reject_unauth_pipelining`). Off only in the wire fuzz test, which pipelines on purpose to reach every state.
+    public var rejectPipelinedData = true
 
     public init(
         hostname: String = "localhost",

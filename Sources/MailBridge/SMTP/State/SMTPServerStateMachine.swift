@@ -66,6 +66,10 @@ public struct SMTPServerStateMachine: Sendable {
     public private(set) var state: State = .awaitingHello(isTLS: false)
     public private(set) var errorCount = 0
     public private(set) var commandCount = 0
+    /// Non-mail commands so far (NOOP, RSET, HELP, VRFY).
+    public private(set) var junkCount = 0
+    /// Set by the session from the listener's load before each command (stress mode).
+    public var underStress = false
     public private(set) var isShuttingDown = false
 
     public init(configuration: SMTPServerConfiguration, policy: RecipientPolicy, tlsAvailable: Bool) {
@@ -92,11 +96,33 @@ public struct SMTPServerStateMachine: Sendable {
     /// A syntactically valid command.
     public mutating func receivedCommand(_ command: SMTPCommand) -> Action {
         if let limit = countCommand() { return limit }
+        if command.isJunk {
+            junkCount += 1
+            guard junkCount <= (underStress ? configuration.stressJunkCommands : configuration.maximumJunkCommands)
+            else {
+                state = .closed
+                return .close(.idleUnderLoad)
+            }
+        }
         do throws(SMTPReply) {
             return try handle(command)
         } catch {
             return clientError(error)
         }
+    }
+
+    /// More input arrived after DATA before the 354 was sent: refuse and close (``SMTPReply/improperPipelining``).
+    public mutating func receivedPipelinedData() -> Action {
+        if case .error = state { return fail() }
+        state = .closed
+        return .close(.improperPipelining)
+    }
+
+    /// Stress mode ended the session of a client that made no progress (``SMTPServerConfiguration``).
+    public mutating func closedIdleUnderStress() -> Action {
+        if case .error = state { return fail() }
+        state = .closed
+        return .close(.idleUnderLoad)
     }
 
     /// A line the parser refused; `reply` is the parser's error.

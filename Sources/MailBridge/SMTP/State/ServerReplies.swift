@@ -26,6 +26,21 @@ extension SMTPReply {
         .temporarySecurityFailure,
         "too many commands, closing connection"
     )
+    /// 421 4.7.0: stress mode closed a client that made no progress, or the non-mail command limit was reached.
+    public static let idleUnderLoad = SMTPReply(
+        .serviceNotAvailable,
+        .temporarySecurityFailure,
+        "too busy for idle sessions, try again later"
+    )
+    /// 503 5.5.0-style refusal: the client sent more after DATA without waiting for 354 (RFC 2920 §3.1: DATA
+    /// ends a pipelined group; Postfix `reject_unauth_pipelining`). The connection is closed, since what follows
+    /// would be read as commands or as message text out of step.
+    public static let improperPipelining = SMTPReply(
+        .badSequence,
+        .invalidCommand,
+        "improper use of SMTP command pipelining, closing",
+        isClientFault: true
+    )
     /// 421 4.3.0: an internal error (state machine misuse); the connection is closed.
     public static let internalError = SMTPReply(.serviceNotAvailable, .temporarySystemError, "internal error, closing")
     /// 451 4.3.0: the message could not be stored durably (RFC 5321 §4.2.3; STYLE.md §10).
