@@ -380,6 +380,77 @@ import ThreadStore
         await harness.close()
     }
 
+    /// Signed and encrypted mail as gpg, rnp (Thunderbird's engine) and sq write it with each compression and with
+    /// partial body lengths (large messages): the status-line rule and the packet inspector accept it as valid.
+    @Test func legitimateShapesFromThreeImplementationsAreValid() async throws {
+        let harness = try await PipelineHarness()
+        let sender = "formen@example.net"
+        let clientKey = try harness.client.makeKey(sender)
+        let header = try autocrypt(clientKey, sender, in: harness.client)
+        let rnpHome = harness.root.appendingPathComponent("rnp")
+        try FileManager.default.createDirectory(at: rnpHome, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        try Shell.run("rnpkeys", ["--homedir", rnpHome.path, "--import",
+                                  try file(harness, "pub.gpg", try harness.client.gpg(["--export"]).stdout)])
+        try Shell.run("rnpkeys", ["--homedir", rnpHome.path, "--import",
+                                  try file(harness, "sec.gpg", try harness.client.gpg(["--export-secret-keys",
+                                                                                         clientKey.hex]).stdout)])
+        let secret = try file(harness, "client.key", try harness.client.gpg(["--export-secret-keys", clientKey.hex]).stdout)
+        let gatewayCert = try file(harness, "gw.pgp", try harness.client.gpg(["--export", harness.gateway.hex]).stdout)
+        let large = Array(((0..<12_000).map { _ in UUID().uuidString }.joined(separator: "\r\n") + "\r\n").utf8)
+        func rnp(_ extra: [String], _ text: [UInt8]) throws -> [UInt8] {
+            try Shell.run("rnp", ["--homedir", rnpHome.path, "--password", "", "--encrypt", "--sign", "-u", clientKey.hex,
+                                  "-r", harness.gateway.hex, "--armor"] + extra, stdin: text).stdout
+        }
+        func sq(_ extra: [String], _ text: [UInt8]) throws -> [UInt8] {
+            try Shell.run("sq", ["encrypt", "--recipient-cert", gatewayCert, "--signer-key", secret] + extra, stdin: text,
+                          environment: ["SEQUOIA_HOME": harness.root.appendingPathComponent("sq").path]).stdout
+        }
+        let cases: [(String, [UInt8])] = [
+            ("gpg bzip2", try encrypt(harness, inner("bz"), signer: clientKey, extra: ["--compress-algo", "bzip2"])),
+            ("gpg zip, large (partial lengths)", try encrypt(harness, inner("large") + large, signer: clientKey,
+                                                             extra: ["--compress-algo", "zip"])),
+            ("gpg uncompressed, large", try encrypt(harness, inner("large-z0") + large, signer: clientKey,
+                                                    extra: ["-z", "0"])),
+            ("rnp zlib", try rnp(["--zlib"], inner("rnp-zlib"))),
+            ("rnp bzip2, large", try rnp(["--bzip"], inner("rnp-bz") + large)),
+            ("rnp uncompressed", try rnp(["-z", "0"], inner("rnp-z0"))),
+            ("sq padding (default), small", try sq([], inner("sq-pad"))),
+            ("sq uncompressed", try sq(["--compression", "none"], inner("sq-none"))),
+        ]
+        for (name, ciphertext) in cases {
+            let outcome = try await send(harness, from: sender, ciphertext: ciphertext, headers: header)
+            guard let thread = imported(outcome) else { Issue.record("\(name): \(outcome)"); continue }
+            let verdict = try await opened(harness, thread).messages.last?.verdict
+            #expect(verdict == .valid, "\(name): \(String(describing: verdict))")
+        }
+        await harness.close()
+    }
+
+    // FALSE-POSITIVE (engine): sq's default compression ("pad": padded ZIP) on messages over about 100 KB is
+    // decrypted by GnuPG 2.2.40 with BADMDC / DECRYPTION_FAILED (or ERROR decryption.early_plaintext) in most runs
+    // (`gpg --decrypt` on the command line fails the same way), so a legitimate large sq message is refused as
+    // corrupted and dropped without a reply. Not caused by MailBridge's rules; worth a notice to the sender.
+    @Test func largeSequoiaMessageWithDefaultPaddingIsImported() async throws {
+        let harness = try await PipelineHarness()
+        let sender = "gross@example.net"
+        let clientKey = try harness.client.makeKey(sender)
+        let secret = try file(harness, "client.key", try harness.client.gpg(["--export-secret-keys", clientKey.hex]).stdout)
+        let gatewayCert = try file(harness, "gw.pgp", try harness.client.gpg(["--export", harness.gateway.hex]).stdout)
+        let large = Array(((0..<12_000).map { _ in UUID().uuidString }.joined(separator: "\r\n") + "\r\n").utf8)
+        var refused: [AcceptOutcome] = []
+        for index in 0..<4 {
+            let ciphertext = try Shell.run(
+                "sq", ["encrypt", "--recipient-cert", gatewayCert, "--signer-key", secret], stdin: inner("sq-\(index)") + large,
+                environment: ["SEQUOIA_HOME": harness.root.appendingPathComponent("sq").path]).stdout
+            let outcome = try await send(harness, from: sender, ciphertext: ciphertext,
+                                         headers: try autocrypt(clientKey, sender, in: harness.client))
+            if imported(outcome) == nil { refused.append(outcome) }
+        }
+        #expect(refused.isEmpty, "large sq messages refused: \(refused)")
+        await harness.close()
+    }
+
     /// A message encrypted with a password (SKESK) and to the gateway's key (PKESK), as `gpg -c -e` writes it:
     /// the gateway never answers a passphrase request, and must still decrypt with its key.
     @Test func passwordAndPublicKeyMessageIsImportedWithTheKey() async throws {
