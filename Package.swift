@@ -39,6 +39,12 @@ let package = Package(
             name: "CEtPan",
             providers: [.apt(["libetpan-dev"])]
         ),
+        // libxml2's HTML parser, to show HTML-only mail as text (MIME/HTML/HTMLText.swift).
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
         .systemLibrary(
             name: "CCompression",
             providers: [.apt(["zlib1g-dev", "libbz2-dev"])]
@@ -70,6 +76,7 @@ let package = Package(
                 "PGPShim",
                 "ThreadStore",
                 "CEtPan",
+                "CLibXML2",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),

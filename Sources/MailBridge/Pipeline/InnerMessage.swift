@@ -32,23 +32,9 @@ struct InnerMessage {
         } else {
             self.subject = outerHeaders.first("Subject")?.decodedValue ?? ""
         }
-        var attachments: [NewAttachment] = []
-        var keys: [[UInt8]] = []
-        for part in inner?.attachments ?? [] {
-            guard let content = part.decodedBody else { continue }
-            if part.contentType.mimeType == "application/pgp-keys" {
-                keys.append(content)
-            } else {
-                attachments.append(NewAttachment(name: part.fileName ?? "attachment",
-                                                 mediaType: part.contentType.mimeType, content: content))
-            }
-        }
-        // A key sent as the only (non-attachment) body part is offered too.
-        for part in inner?.allParts ?? [] where part.contentType.mimeType == "application/pgp-keys" && !part.isAttachment {
-            if let content = part.decodedBody { keys.append(content) }
-        }
-        self.attachments = attachments
-        self.offeredKeys = keys
+        let found = InnerAttachments(inner?.root)
+        self.attachments = found.attachments
+        self.offeredKeys = found.offeredKeys
         if let headers = inner?.headers, !headers.all("From").isEmpty {
             protectedFrom = (try? SenderIdentity(headers: headers)).map { .addresses([$0.address.canonical]) }
                 ?? .unreadable
@@ -80,12 +66,9 @@ struct InnerMessage {
         return "<\(hex)@mailbridge.invalid>"
     }
 
-    /// Inline PGP decrypts to bare text; PGP/MIME to a MIME entity. Only an entity that declares its own
-    /// Content-Type is read as MIME.
+    /// Inline PGP decrypts to bare text; PGP/MIME to a MIME entity, whatever its first header field and with or
+    /// without Content-Type (``DecryptedEntity`` decides, as for the inbox).
     private static func parseMIME(_ bytes: [UInt8], limits: MIMELimits) -> MIMEMessage? {
-        guard let message = try? MIMEParser(limits: limits).parse(bytes),
-            message.headers.first("Content-Type") != nil
-        else { return nil }
-        return message
+        DecryptedEntity(bytes, limits: limits).message
     }
 }

@@ -97,8 +97,10 @@ public final class Pipeline: Sendable {
             logger.notice("inbound not cleanly encrypted", metadata: ["queue": "\(message.queueID)",
                                                                       "reason": "\(reason)"])
             return try await redirect(message, parsed, mailbox)
-        case .pgpMIME(let payload), .inlinePGP(let payload):
-            return try await importEncrypted(payload, message, parsed, mailbox)
+        case .pgpMIME(let payload):
+            return try await importEncrypted(payload, inline: false, message, parsed, mailbox)
+        case .inlinePGP(let payload):
+            return try await importEncrypted(payload, inline: true, message, parsed, mailbox)
         }
     }
 
@@ -138,7 +140,7 @@ public final class Pipeline: Sendable {
 
     // MARK: Encrypted mail → thread
 
-    private func importEncrypted(_ payload: [UInt8], _ message: InboundMessage, _ parsed: MIMEMessage,
+    private func importEncrypted(_ payload: [UInt8], inline: Bool, _ message: InboundMessage, _ parsed: MIMEMessage,
                                  _ firstMailbox: PipelineMailbox) async throws -> AcceptOutcome {
         guard let sender = try? SenderIdentity(headers: parsed.headers) else {
             return try await reject(.invalidSender)
@@ -188,9 +190,12 @@ public final class Pipeline: Sendable {
                           userID: SignatureBinding.displayedUserID($0, from: sender.address.canonical))
         }
         let fallbackHash = PayloadHash.sha256(of: decrypted.plaintext.bytes)
+        // Inline PGP is bare text: stored as UTF-8 (armor `Charset:`, else UTF-8, else windows-1252).
+        let plaintext = decrypted.plaintext.bytes
+        let body = inline ? InlinePlaintext.utf8(plaintext, armored: payload) : plaintext
         let newMessage = NewMessage(
             direction: .inbound, messageID: inner.messageID(fallbackHash: fallbackHash),
-            subject: inner.subject, body: decrypted.plaintext.bytes, attachments: inner.attachments,
+            subject: inner.subject, body: body, attachments: inner.attachments,
             verdict: .unsigned, receivedAt: message.envelope.receivedAt,
             replayFingerprints: replayFingerprints(decrypted), signer: signer)
         let time = now()

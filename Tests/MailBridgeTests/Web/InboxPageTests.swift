@@ -107,7 +107,7 @@ import ThreadStore
             let verdictAt = try #require(html.range(of: "<span class=\"verdict verdict-valid\">"))
             let contentAt = try #require(html.range(of: "<div class=\"mail-content\""))
             #expect(verdictAt.upperBound < contentAt.lowerBound)
-            let pre = try #require(html.range(of: "<pre class=\"mail-text\">"))
+            let pre = try #require(html.range(of: "<pre class=\"mail-text\" dir=\"auto\">"))
             let preEnd = try #require(html.range(of: "</pre>", range: pre.upperBound..<html.endIndex))
             let inside = html[pre.upperBound..<preEnd.lowerBound]
             #expect(inside.contains("&lt;span class=&quot;verdict verdict-valid&quot;&gt;"))

@@ -7,15 +7,16 @@ import Testing
 @Suite struct MessageDisplayTests {
     static func crlf(_ text: String) -> [UInt8] { Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8) }
 
-    @Test func htmlOnlyMailShowsNoTextAndOffersTheHTMLAsDownload() {
+    @Test func htmlOnlyMailShowsConvertedTextAndOffersTheHTMLAsDownload() {
         let body = Self.crlf("""
             Content-Type: text/html; charset=utf-8
 
             <p>Hallo <img src="https://tracker.example/p.gif"></p>
             """)
         let display = MessageDisplay(body: body)
-        #expect(display.parts.count == 1)
-        guard case .withheld(let index, let mediaType, _) = display.parts.first else {
+        #expect(display.parts.count == 2)
+        #expect(display.parts.first == .text("Hallo"))
+        guard case .withheld(let index, let mediaType, _) = display.parts.last else {
             Issue.record("expected a withheld part")
             return
         }
@@ -97,5 +98,42 @@ import Testing
             + "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;</td>")
         let row: HTML = "<tr>\(cell)</tr>"
         #expect(row.rendered.hasPrefix("<tr><td title="))
+    }
+}
+
+/// Issue 27 step 1: an entity is never shown as its source, whatever its first header field or line ends.
+@Suite struct MessageDisplayEntityTests {
+    @Test(arguments: [
+        "Content-Transfer-Encoding: base64\nContent-Type: text/plain; charset=utf-8\n\nR3LDvMOfZQ==\n",
+        "Subject: Hilfe\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nGrüße\n",
+        "Subject: Hilfe\nContent-Transfer-Encoding: 8bit\nContent-Type: text/plain; charset=utf-8\n\nGrüße\n",
+    ])
+    func headerBlockIsNeverShown(_ text: String) {
+        for body in [Array(text.utf8), MessageDisplayTests.crlf(text)] {
+            let parts = MessageDisplay(body: body).parts
+            #expect(parts == [.text("Grüße\n")] || parts == [.text("Grüße")])
+        }
+    }
+
+    @Test func threadShowPrintsNoMIMESource() {
+        let body = MessageDisplayTests.crlf("""
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="m"
+
+            --m
+            Content-Type: image/png
+
+            iVBORw0KGgo=
+            --m
+            Content-Type: text/plain; charset=utf-8
+
+            Text\u{1B}[31m
+            --m--
+            """)
+        let text = ThreadsAdmin.readableText(body)
+        #expect(!text.contains("MIME-Version") && !text.contains("iVBOR") && !text.contains("--m"))
+        #expect(text.contains("Text") && text.contains("image/png"))
+        let framedLines = DisplayText.lines(text)
+        #expect(!framedLines.joined().contains("\u{1B}"))
     }
 }

@@ -1,76 +1,82 @@
-/// The text charsets MailBridge converts to UTF-8 (RFC 2046 §4.1.2 `charset` parameter, RFC 2047 encoded words).
+/// A text charset MailBridge converts to UTF-8 (RFC 2046 §4.1.2 `charset` parameter, RFC 2047 encoded words,
+/// RFC 2231 parameter values, an inline-PGP armor `Charset:` header).
 ///
-/// Written in Swift rather than through libetpan's `charconv` (iconv): iconv accepts hundreds of charsets
-/// including stateful ones (UTF-7, ISO-2022) that can hide `<`, `>` or CR/LF from later checks, and its
-/// behaviour depends on the installed gconv modules. A closed allow-list with total, table-driven decoders is
-/// small, deterministic and testable.
+/// The set is exactly the encodings of the WHATWG Encoding Standard (what browsers decode), reached through its
+/// label table (``CharsetLabels``); anything else, UTF-7 in particular, has no `Charset` and stays refused.
+/// UTF-8, windows-1252 (also for the `iso-8859-1` labels, as WHATWG does: cp1252 quotes and € are meant in mail,
+/// C1 controls never) and ISO-8859-15 are decoded in Swift; every other one by glibc's iconv
+/// (``IconvDecoder``), named by the allow-list, never by the label the message chose.
 ///
-/// Decision for anything else: ``init(label:)`` returns nil; body text then throws
-/// ``MIMEError/unsupportedCharset`` (the caller may choose ``MIMEPart/text(lossy:)`` to get UTF-8 with
-/// U+FFFD instead), and encoded words with an unknown charset stay undecoded (RFC 2047 §6.2 permits that).
-public enum Charset: String, Sendable, Hashable, CaseIterable {
-    case utf8 = "utf-8"
-    case usASCII = "us-ascii"
-    /// ISO-8859-1. Decoded as Windows-1252 (its superset in the printable range), as the WHATWG Encoding
-    /// Standard does: C1 controls 0x80–0x9F are never meant in mail, cp1252 quotes and € are.
-    case isoLatin1 = "iso-8859-1"
-    case isoLatin9 = "iso-8859-15"
-    case windows1252 = "windows-1252"
+/// Why the closed list: iconv knows hundreds of charsets whose behaviour depends on the installed gconv modules.
+/// Stateful ones outside WHATWG (UTF-7's `+ADw-`, ISO-2022-KR/CN, HZ) can spell `<`, `>` or CR/LF in octets that
+/// look like something else, so any check done on the octets before decoding is fooled, and mail clients disagree
+/// about them. ISO-2022-JP is stateful too but is safe here: its escape sequences only switch between ASCII,
+/// JIS X 0201 and JIS X 0208, whose two-octet characters decode to CJK and full-width forms, never to ASCII
+/// markup or line ends; and MailBridge never checks decoded text at octet level: decoded text is only ever shown
+/// escaped (HTML.swift, ``DisplayText``), so an escape sequence cannot smuggle anything past a check.
+/// The WHATWG "replacement" labels (ISO-2022-KR/CN, HZ) decode to one U+FFFD, as browsers do.
+///
+/// Deviation from WHATWG: `us-ascii` (the RFC 2045 §5.2 default) stays strict ASCII, octets ≥ 0x80 become
+/// U+FFFD (as Python's `email` package does), instead of WHATWG's windows-1252.
+public struct Charset: Sendable, Hashable, CustomStringConvertible {
+    /// The WHATWG encoding name (`windows-1251`, `shift_jis`), or `us-ascii`.
+    public let name: String
+    let decoder: Decoder
 
-    /// Maps a charset label (case-insensitive, with common aliases) to a supported charset.
+    enum Decoder: Sendable, Hashable {
+        case utf8, usASCII, windows1252, latin9, replacement, userDefined
+        /// glibc iconv, by the allow-listed glibc name.
+        case iconv(String)
+    }
+
+    init(name: String, decoder: Decoder) {
+        self.name = name
+        self.decoder = decoder
+    }
+
+    public static let utf8 = Charset(name: "utf-8", decoder: .utf8)
+    public static let usASCII = Charset(name: "us-ascii", decoder: .usASCII)
+    public static let windows1252 = Charset(name: "windows-1252", decoder: .windows1252)
+    /// ISO-8859-1 labels decode as windows-1252 (WHATWG).
+    public static let isoLatin1 = windows1252
+    public static let isoLatin9 = Charset(name: "iso-8859-15", decoder: .latin9)
+
+    /// Maps a charset label (case-insensitive, outer whitespace ignored) through the WHATWG label table.
     public init?(label: String) {
         let key = label.trimmingASCIIWhitespace().lowercased()
-        switch key {
-        case "utf-8", "utf8": self = .utf8
-        case "us-ascii", "ascii", "ansi_x3.4-1968", "us": self = .usASCII
-        case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "iso-ir-100", "cp819":
-            self = .isoLatin1
-        case "iso-8859-15", "iso8859-15", "iso_8859-15", "latin-9", "latin9", "l9": self = .isoLatin9
-        case "windows-1252", "cp1252", "x-cp1252", "win-1252": self = .windows1252
-        default: return nil
+        if key == "us-ascii" || key == "ascii" || key == "ansi_x3.4-1968" || key == "us" {
+            self = .usASCII
+            return
         }
+        guard let charset = CharsetLabels.charset(for: key) else { return nil }
+        self = charset
     }
 
-    /// Converts bytes to a Swift string. Total: malformed UTF-8 and undefined code points become U+FFFD.
-    public func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
-        switch self {
-        case .utf8:
-            return String(decoding: bytes, as: UTF8.self)
+    /// Converts bytes to a Swift string. Total: malformed input and undefined code points become U+FFFD. The
+    /// result holds at most `maximumScalars` Unicode scalars (more ends in U+FFFD); the MIME limits bound the
+    /// input, this bounds what a decoder can make of it.
+    public func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes, maximumScalars: Int = 16 << 20) -> String {
+        let text: String
+        switch decoder {
+        case .utf8: text = String(decoding: bytes, as: UTF8.self)
         case .usASCII:
-            return String(String.UnicodeScalarView(bytes.map { $0 < 0x80 ? Unicode.Scalar($0) : "\u{FFFD}" }))
-        case .isoLatin1, .windows1252:
-            return String(String.UnicodeScalarView(bytes.map(Self.windows1252Scalar)))
-        case .isoLatin9:
-            return String(String.UnicodeScalarView(bytes.map(Self.latin9Scalar)))
+            text = String(String.UnicodeScalarView(bytes.map { $0 < 0x80 ? Unicode.Scalar($0) : "\u{FFFD}" }))
+        case .windows1252: text = String(String.UnicodeScalarView(bytes.map(SingleByteTables.windows1252)))
+        case .latin9: text = String(String.UnicodeScalarView(bytes.map(SingleByteTables.latin9)))
+        case .replacement: text = bytes.isEmpty ? "" : "\u{FFFD}"
+        case .userDefined:
+            // WHATWG x-user-defined: 0x80–0xFF map to U+F780–U+F7FF.
+            text = String(String.UnicodeScalarView(bytes.map {
+                $0 < 0x80 ? Unicode.Scalar($0) : Unicode.Scalar(0xF700 + UInt32($0))!
+            }))
+        case .iconv(let glibcName):
+            text = IconvDecoder.decode(Array(bytes), from: glibcName, maximumOutputBytes: maximumScalars * 4)
         }
+        guard text.unicodeScalars.count > maximumScalars else { return text }
+        var cut = String(String.UnicodeScalarView(text.unicodeScalars.prefix(maximumScalars)))
+        cut.unicodeScalars.append("\u{FFFD}")
+        return cut
     }
 
-    /// Windows-1252 0x80–0x9F (Unicode's cp1252 mapping); 0 marks the five undefined positions.
-    private static let cp1252High: [UInt32] = [
-        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
-        0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E,
-        0x0178,
-    ]
-
-    private static func windows1252Scalar(_ byte: UInt8) -> Unicode.Scalar {
-        guard (0x80...0x9F).contains(byte) else { return Unicode.Scalar(byte) }
-        let value = cp1252High[Int(byte - 0x80)]
-        return value == 0 ? "\u{FFFD}" : Unicode.Scalar(value)!
-    }
-
-    /// ISO-8859-15 differs from ISO-8859-1 in eight positions (ISO/IEC 8859-15:1999 Annex).
-    private static func latin9Scalar(_ byte: UInt8) -> Unicode.Scalar {
-        switch byte {
-        case 0xA4: "\u{20AC}"
-        case 0xA6: "\u{0160}"
-        case 0xA8: "\u{0161}"
-        case 0xB4: "\u{017D}"
-        case 0xB8: "\u{017E}"
-        case 0xBC: "\u{0152}"
-        case 0xBD: "\u{0153}"
-        case 0xBE: "\u{0178}"
-        case 0x80...0x9F: "\u{FFFD}"
-        default: Unicode.Scalar(byte)
-        }
-    }
+    public var description: String { name }
 }

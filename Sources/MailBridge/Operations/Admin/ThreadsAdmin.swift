@@ -126,15 +126,12 @@ public enum ThreadsAdmin {
         }
     }
 
-    /// The text/plain parts of a decrypted MIME entity, decoded; the bytes as UTF-8 for bare text (inline PGP)
-    /// or anything that does not parse.
+    /// The text the inbox shows (``MessageDisplay``): text parts in order, and a one-line note for each part that
+    /// is not shown. Never a header block, never transfer-encoded content (raw MIME or base64).
     static func readableText(_ body: [UInt8]) -> String {
-        guard let message = try? MIMEParser().parse(body), message.headers.first("Content-Type") != nil else {
-            return String(decoding: body, as: UTF8.self)
+        MessageDisplay.plainText(MessageDisplay(body: body).parts) { mediaType, size in
+            "[\(DisplayText.line(mediaType, limit: 100)), \(size) bytes: not shown]"
         }
-        let texts = message.allParts.filter { !$0.isAttachment && $0.contentType.mimeType == "text/plain" }
-            .compactMap { try? $0.text(lossy: true) }
-        return texts.isEmpty ? String(decoding: body, as: UTF8.self) : texts.joined(separator: "\n")
     }
 
     private static func threadID(_ text: String) throws -> ThreadID {

@@ -113,7 +113,8 @@ enum APIModels {
         /// Who made the signature (inbound messages whose signing key is known): `fingerprint` and `userId`,
         /// cleaned (``ShownSigner``); `null` otherwise.
         var signer: JSONNullable<ShownSigner>
-        /// The text/plain parts, in order, separated by a blank line. Never HTML.
+        /// The text/plain parts (and HTML-only parts converted to text), in order, separated by a blank line; a
+        /// forwarded message framed with its From, Date and Subject. Never HTML.
         var text: String
         var withheldParts: [Withheld]
         var attachments: [Attachment]
@@ -127,17 +128,10 @@ enum APIModels {
             signature = message.direction == .inbound ? message.verdict.stableName : nil
             signer = JSONNullable(message.direction == .inbound ? message.signer.map(ShownSigner.init) : nil)
             let display = MessageDisplay(body: message.body)
-            var texts: [String] = []
-            var withheld: [Withheld] = []
-            for part in display.parts {
-                switch part {
-                case .text(let text): texts.append(text)
-                case .withheld(let index, let mediaType, let size):
-                    withheld.append(Withheld(index: index, mediaType: mediaType, size: size))
-                }
+            text = MessageDisplay.plainText(display.parts)
+            withheldParts = MessageDisplay.downloads(display.parts).map {
+                Withheld(index: $0.index, mediaType: $0.mediaType, size: $0.size)
             }
-            text = texts.joined(separator: "\n\n")
-            withheldParts = withheld
             attachments = message.attachments.map {
                 Attachment(position: $0.position, name: $0.name, mediaType: $0.mediaType, size: $0.size)
             }

@@ -304,6 +304,42 @@ enum InboxPages {
         return (nav(top), bottom.isEmpty ? .empty : nav(bottom))
     }
 
+    /// One piece of a message body: text in a `<pre dir="auto">` (right-to-left scripts read right), a withheld
+    /// part as a download link, a forwarded message framed with its own headers, text and attachments.
+    private static func bodyPart(_ part: MessageDisplay.Part, strings: InboxStrings, messageURL: String) -> HTML {
+        switch part {
+        case .text(let text):
+            return "<pre class=\"mail-text\" dir=\"auto\">\(text)</pre>"
+        case .withheld(let index, let mediaType, let size):
+            return """
+                <p class="withheld">\(strings.withheldPart)
+                <a href="\(messageURL)/parts/\(index)" download>\
+                \(mediaType), \(size) \(strings.bytes) – \(strings.download)</a></p>
+                """
+        case .forwarded(let forwarded):
+            let inner = forwarded.parts.map { bodyPart($0, strings: strings, messageURL: messageURL) }
+            let items = forwarded.attachments.map { attachment -> HTML in
+                """
+                <li><a href="\(messageURL)/parts/\(attachment.index)" download>\
+                \(MessageDisplay.safeFileName(attachment.name))</a>
+                (\(MessageDisplay.safeFileName(attachment.mediaType)), \(attachment.size) \(strings.bytes))</li>
+                """
+            }
+            let list: HTML = items.isEmpty ? .empty : "<ul>\(items)</ul>"
+            return """
+                <blockquote class="forwarded"><h4>\(strings.forwardedMessage)</h4>
+                <dl><dt>\(strings.forwardedFrom)</dt><dd dir="auto">\(forwarded.from)</dd>\
+                <dt>\(strings.forwardedDate)</dt><dd>\(forwarded.date)</dd>\
+                <dt>\(strings.subject)</dt><dd dir="auto">\(forwarded.subject)</dd></dl>
+                \(inner)\(list)
+                <p><a href="\(messageURL)/parts/\(forwarded.messageIndex)" download>\
+                \(strings.forwardedMessage) (.eml), \(forwarded.messageSize) \(strings.bytes) – \
+                \(strings.download)</a></p>
+                </blockquote>
+                """
+        }
+    }
+
     /// One message: chrome (direction, time, signature verdict and signer, subject) in a header, then the mail
     /// text. `clientKey`: the thread's key (hex), to say whether the signer's key is it.
     private static func message(_ chrome: PageChrome, _ message: InboxMessage, base: String, clientKey: String,
@@ -312,18 +348,7 @@ enum InboxPages {
         let messageURL = "\(base)/messages/\(message.id.unredactedDescription)"
         let inbound = message.direction == .inbound
         let display = MessageDisplay(body: message.body)
-        let bodyParts = display.parts.map { part -> HTML in
-            switch part {
-            case .text(let text):
-                "<pre class=\"mail-text\">\(text)</pre>"
-            case .withheld(let index, let mediaType, let size):
-                """
-                <p class="withheld">\(strings.withheldPart)
-                <a href="\(messageURL)/parts/\(index)" download>\
-                \(mediaType), \(size) \(strings.bytes) – \(strings.download)</a></p>
-                """
-            }
-        }
+        let bodyParts = display.parts.map { bodyPart($0, strings: strings, messageURL: messageURL) }
         var attachments = HTML.empty
         if !message.attachments.isEmpty {
             let items = message.attachments.map { attachment -> HTML in

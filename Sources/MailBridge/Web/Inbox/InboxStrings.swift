@@ -67,6 +67,9 @@ struct InboxStrings: Sendable {
     var attachments: String { t("Anhänge", "Attachments") }
     var download: String { t("herunterladen", "download") }
     var bytes: String { t("Bytes", "bytes") }
+    var forwardedMessage: String { t("Weitergeleitete Nachricht", "Forwarded message") }
+    var forwardedFrom: String { t("Von", "From") }
+    var forwardedDate: String { t("Datum", "Date") }
     var withheldPart: String {
         t("Dieser Teil (z. B. HTML) wird aus Sicherheitsgründen nicht angezeigt.",
           "This part (e.g. HTML) is not displayed for security reasons.")

@@ -60,6 +60,7 @@ enum InboxStylesheet {
         .attachments { padding: 0 .75rem .5rem; }
         .attachments h4 { margin: .25rem 0; }
         .withheld, .hint { color: var(--muted); }
+        .forwarded { border-left: 3px solid var(--muted); margin: .5em 0; padding-left: .8em; }
         .notice { border: 1px solid #1d4ed8; background: #eff6ff; padding: .5rem .75rem; margin: .5rem 0; }
         .notice-warning, .key-change.warning { border: 1px solid #b45309; background: var(--warn-bg);
           color: var(--warn-fg); }

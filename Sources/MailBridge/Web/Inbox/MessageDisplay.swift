@@ -1,8 +1,9 @@
-// Security: turns a stored (decrypted, attacker-written) message body into what the inbox shows. Only text/plain
-// leaves become display text, and they are shown escaped (HTML.swift) as plain text; every other leaf that is not
-// an attachment (text/html, images, calendar parts …) is withheld and offered only as a download with
-// `application/octet-stream`. Parsing uses MIMEParser with its limits; a body that does not parse is withheld
-// as a whole. Nothing here logs or throws content.
+// Security: turns a stored (decrypted, attacker-written) message body into what the inbox shows. text/plain
+// leaves, and text/html leaves without a plain alternative (converted to plain text by HTMLText, nothing
+// fetched), become display text, shown escaped (HTML.swift) as plain text; every other leaf that is not an
+// attachment (images, calendar parts, the HTML original …) is withheld and offered only as a download with
+// `application/octet-stream`. Whether the body is a MIME entity is decided by DecryptedEntity (MIMEParser with
+// its limits); an entity that does not parse is withheld as a whole. Nothing here logs or throws content.
 
 import ThreadStore
 
@@ -12,61 +13,62 @@ struct MessageDisplay: Sendable {
     enum Part: Sendable, Hashable {
         /// Plain text to show (escaped by the page).
         case text(String)
-        /// A part that is not shown; downloadable by `index` (see ``withheldContent(_:index:)``).
+        /// A part that is not shown; downloadable by `index` (see ``withheldContent(_:index:)``). An HTML part
+        /// shown as converted text (no plain alternative) is also offered here as the original.
         case withheld(index: Int, mediaType: String, size: Int)
+        /// A forwarded message (`message/rfc822`, RFC 2046 §5.2.1): its own headers, parts and attachments.
+        case forwarded(Forwarded)
+    }
+
+    /// A forwarded message as shown inside the client's message. Header values are decoded and cleaned
+    /// (``DisplayText/line(_:limit:)``); the page escapes them.
+    struct Forwarded: Sendable, Hashable {
+        var from: String
+        var date: String
+        var subject: String
+        var parts: [Part]
+        /// Its attachments, downloadable like withheld parts (they are not the client's own attachments).
+        var attachments: [Attachment]
+        /// The whole forwarded message, downloadable as `.eml`.
+        var messageIndex: Int
+        var messageSize: Int
+
+        struct Attachment: Sendable, Hashable {
+            var index: Int
+            var name: String
+            var mediaType: String
+            var size: Int
+        }
     }
 
     let parts: [Part]
 
     /// Parses `body` (a decrypted MIME entity, or bare text from inline PGP).
     init(body: [UInt8]) {
-        guard let leaves = Self.leaves(of: body) else {
-            // Bare text (inline PGP) or a body without its own Content-Type.
+        switch DecryptedEntity(body) {
+        case .bareText:
             parts = body.isEmpty ? [] : [.text(Self.normalize(String(decoding: body, as: UTF8.self)))]
-            return
-        }
-        parts = leaves.enumerated().compactMap { index, leaf in
-            switch leaf {
-            case .shown(let text): .text(text)
-            case .withheld(let mediaType, let content): .withheld(index: index, mediaType: mediaType,
-                                                                  size: content.count)
-            case .attachment: nil
-            }
+        case .unparseable:
+            parts = [.withheld(index: 0, mediaType: "application/octet-stream", size: body.count)]
+        case .entity(let message):
+            var walk = DisplayWalk(convertHTML: true)
+            walk.visit(message.root, plainAlternative: false)
+            parts = walk.parts
         }
     }
 
     /// The octets of the withheld part `index` of `body`, or nil if there is none with that index.
     static func withheldContent(_ body: [UInt8], index: Int) -> [UInt8]? {
-        guard let leaves = leaves(of: body) else { return nil }
-        guard leaves.indices.contains(index), case .withheld(_, let content) = leaves[index] else { return nil }
-        return content
-    }
-
-    private enum Leaf {
-        case shown(String)
-        case withheld(mediaType: String, content: [UInt8])
-        /// Stored separately by the pipeline (see the message's attachments).
-        case attachment
-    }
-
-    /// The leaf parts of a MIME body in order, or nil for bare text. A body that declares a Content-Type but does
-    /// not parse is one withheld leaf.
-    private static func leaves(of body: [UInt8]) -> [Leaf]? {
-        let headerEnd = body.firstRange(of: Array("\r\n\r\n".utf8))?.lowerBound
-            ?? body.firstRange(of: Array("\n\n".utf8))?.lowerBound ?? body.count
-        let header = String(decoding: body[..<headerEnd], as: UTF8.self).lowercased()
-        guard header.hasPrefix("content-type:") || header.contains("\ncontent-type:") else { return nil }
-        guard let message = try? MIMEParser().parse(body) else {
-            return [.withheld(mediaType: "application/octet-stream", content: body)]
+        let downloads: [[UInt8]]
+        switch DecryptedEntity(body) {
+        case .bareText: return nil
+        case .unparseable: downloads = [body]
+        case .entity(let message):
+            var walk = DisplayWalk(convertHTML: false)
+            walk.visit(message.root, plainAlternative: false)
+            downloads = walk.downloads
         }
-        return message.allParts.compactMap { part -> Leaf? in
-            guard let content = part.decodedBody else { return nil }  // containers
-            if part.isAttachment { return .attachment }
-            if part.contentType.mimeType == "text/plain", let text = try? part.text(lossy: true) {
-                return .shown(normalize(text))
-            }
-            return .withheld(mediaType: part.contentType.mimeType, content: content)
-        }
+        return downloads.indices.contains(index) ? downloads[index] : nil
     }
 
     /// CRLF → LF; other control characters except TAB become U+FFFD (they have no business in displayed text).
