@@ -1,5 +1,7 @@
 // Security: looks at the outer packets of an untrusted ciphertext before gpg sees it, to refuse encrypted-data
-// packets whose integrity GnuPG 2.2 cannot report reliably. Reads packet headers only; never decrypts.
+// packets whose integrity GnuPG 2.2 cannot report reliably, and anything whose outer packets cannot be read the
+// way gpg reads them. Reads packet headers only; never decrypts. Linear in the input: the armor is decoded
+// byte by byte (no string splitting), and the packet walk stops at the encrypted-data packet.
 
 import Foundation
 
@@ -17,31 +19,38 @@ enum CiphertextShape: Equatable {
     case aead
     /// Symmetrically Encrypted Data (tag 9, no integrity protection): refused.
     case legacyUnprotected
-    /// Not readable here (odd armor, no encrypted-data packet): gpg decides, under the status-line rules.
-    case unknown
+    /// The outer packets cannot be read (no armor block, bad framing, no encrypted-data packet): refused, since
+    /// what gpg would make of it is unknown.
+    case unreadable
+
+    /// Key, marker and padding packets before the encrypted data; more is not a message anyone sends.
+    static let maximumLeadingPackets = 10_000
 
     static func of(_ message: [UInt8]) -> CiphertextShape {
-        guard let packets = binaryPackets(message) else { return .unknown }
-        var data = packets[...]
-        var packetCount = 0
-        while !data.isEmpty, packetCount < 64 {
-            packetCount += 1
-            guard let header = OpenPGPSniffer.PacketHeader(Array(data.prefix(6))) else { return .unknown }
+        guard let packets = binaryPackets(message) else { return .unreadable }
+        var index = 0
+        var count = 0
+        while index < packets.count, count < maximumLeadingPackets {
+            count += 1
+            guard let header = OpenPGPSniffer.PacketHeader(Array(packets[index..<min(index + 6, packets.count)]))
+            else { return .unreadable }
             switch header.tag {
             case 20: return .aead
             case 18:
-                let version = data.dropFirst(header.headerLength).first
-                return version == 1 ? .integrityProtected : .aead
+                guard index + header.headerLength < packets.count else { return .unreadable }
+                return packets[index + header.headerLength] == 1 ? .integrityProtected : .aead
             case 9: return .legacyUnprotected
-            default:
-                // Key packets and markers precede the encrypted data; they have definite lengths.
-                guard let length = header.bodyLength, length <= data.count - header.headerLength else {
-                    return .unknown
+            case 1, 3, 10, 21:
+                // PKESK, SKESK, marker, padding (RFC 9580 §5.14): definite lengths, before the encrypted data.
+                guard let length = header.bodyLength, length <= packets.count - index - header.headerLength else {
+                    return .unreadable
                 }
-                data = data.dropFirst(header.headerLength + length)
+                index += header.headerLength + length
+            default:
+                return .unreadable
             }
         }
-        return .unknown
+        return .unreadable
     }
 
     /// The message without the public-key encrypted session key packets (v3) whose key ID is in `excluded`, as
@@ -53,70 +62,132 @@ enum CiphertextShape: Equatable {
         var kept: [UInt8] = []
         var index = 0
         var removed = false
-        while index < packets.count {
-            guard let header = OpenPGPSniffer.PacketHeader(Array(packets[index..<min(index + 6, packets.count)]))
-            else { return nil }
-            guard header.tag == 1 || header.tag == 3 || header.tag == 10 else {
-                // The encrypted data packet and whatever follows: kept as they are.
-                kept += packets[index...]
-                break
-            }
-            guard let length = header.bodyLength, length <= packets.count - index - header.headerLength else {
-                return nil
-            }
-            let end = index + header.headerLength + length
-            let body = packets[(index + header.headerLength)..<end]
-            if header.tag == 1, body.count >= 9, body.first == 3,
-                excluded.contains(body.dropFirst().prefix(8).map { String(format: "%02X", $0) }.joined())
-            {
+        for (start, end, keyID) in leadingPackets(packets) {
+            if let keyID, excluded.contains(keyID) {
                 removed = true
             } else {
-                kept += packets[index..<end]
+                kept += packets[start..<end]
             }
             index = end
         }
+        kept += packets[index...]
         return removed ? kept : nil
     }
 
     /// The key IDs (16 upper-case hex digits) of the message's v3 public-key encrypted session key packets.
     static func keyPacketIDs(_ message: [UInt8]) -> [String] {
         guard let packets = binaryPackets(message) else { return [] }
-        var ids: [String] = []
-        var index = 0
-        while index < packets.count, ids.count < 64 {
-            guard let header = OpenPGPSniffer.PacketHeader(Array(packets[index..<min(index + 6, packets.count)])),
-                header.tag == 1 || header.tag == 3 || header.tag == 10,
-                let length = header.bodyLength, length <= packets.count - index - header.headerLength
-            else { break }
-            let body = packets[(index + header.headerLength)..<(index + header.headerLength + length)]
-            if header.tag == 1, body.count >= 9, body.first == 3 {
-                ids.append(body.dropFirst().prefix(8).map { String(format: "%02X", $0) }.joined())
-            }
-            index += header.headerLength + length
-        }
-        return ids
+        return leadingPackets(packets).compactMap(\.keyID)
     }
 
-    /// The binary packets: the input itself, or the base64 body of its first `PGP MESSAGE` armor block.
-    private static func binaryPackets(_ message: [UInt8]) -> [UInt8]? {
+    /// The key, marker and padding packets before the encrypted data: their extent and, for a v3 PKESK, its
+    /// key ID.
+    private static func leadingPackets(_ packets: [UInt8]) -> [(start: Int, end: Int, keyID: String?)] {
+        var found: [(Int, Int, String?)] = []
+        var index = 0
+        while index < packets.count, found.count < maximumLeadingPackets {
+            guard let header = OpenPGPSniffer.PacketHeader(Array(packets[index..<min(index + 6, packets.count)])),
+                [1, 3, 10, 21].contains(header.tag), let length = header.bodyLength,
+                length <= packets.count - index - header.headerLength
+            else { break }
+            let bodyStart = index + header.headerLength
+            let end = bodyStart + length
+            var keyID: String?
+            if header.tag == 1, length >= 9, packets[bodyStart] == 3 {
+                keyID = packets[(bodyStart + 1)..<(bodyStart + 9)].map { String(format: "%02X", $0) }.joined()
+            }
+            found.append((index, end, keyID))
+            index = end
+        }
+        return found
+    }
+
+    /// The binary packets: the input itself, or the radix-64 body of its first `PGP MESSAGE` armor block
+    /// (RFC 9580 §6.2), decoded the way gpg reads it: armor header lines up to the first empty line, then
+    /// base64 characters up to the checksum line or the END line; other characters are skipped.
+    static func binaryPackets(_ message: [UInt8]) -> [UInt8]? {
         guard let first = message.first else { return nil }
         if first & 0x80 != 0 { return message }
-        let text = String(decoding: message.prefix(64 * 1024 * 1024), as: UTF8.self)
-        guard let begin = text.range(of: "-----BEGIN PGP MESSAGE-----") else { return nil }
-        var lines = text[begin.upperBound...].split(omittingEmptySubsequences: false,
-                                                     whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-        lines.removeFirst()  // rest of the BEGIN line
-        // Armor headers ("Key: value") up to the first empty line (RFC 9580 §6.2); tolerate none.
-        if let blank = lines.firstIndex(of: ""), lines[..<blank].allSatisfy({ $0.contains(": ") }) {
-            lines.removeFirst(blank + 1)
+        let begin = Array("-----BEGIN PGP MESSAGE-----".utf8)
+        guard let start = message.firstRange(of: begin)?.upperBound else { return nil }
+        var lines = LineCursor(message, from: start)
+        _ = lines.next()  // rest of the BEGIN line
+        // Armor headers ("Key: value") up to an empty line; if the first line is not a header, there are none.
+        var bodyStart = lines.position
+        var sawHeaders = false
+        var headerLines = 0
+        while let line = lines.next() {
+            headerLines += 1
+            guard headerLines <= 64 else { return nil }
+            let trimmed = line.trimmingSpace
+            if trimmed.isEmpty { bodyStart = lines.position; break }
+            if trimmed.firstRange(of: Array(": ".utf8)) == nil {
+                if !sawHeaders { break }
+                return nil  // a header block that does not end in an empty line
+            }
+            sawHeaders = true
         }
-        var base64 = ""
-        for line in lines {
-            if line.hasPrefix("-----END") || line.hasPrefix("=") { break }
-            base64 += line
+        // One pass over the body bytes (no line slices): base64 characters and padding are kept, spaces, line
+        // ends and other characters skipped; a line that starts with '=' (the checksum) or '-' (END) ends it.
+        var base64: [UInt8] = []
+        base64.reserveCapacity(min(message.count - bodyStart, 64 * 1024 * 1024))
+        message.withUnsafeBufferPointer { buffer in
+            var atLineStart = true
+            var index = bodyStart
+            while index < buffer.count {
+                let byte = buffer[index]
+                index += 1
+                switch byte {
+                case 0x0A:
+                    atLineStart = true
+                case 0x0D, 0x20, 0x09:
+                    continue
+                case UInt8(ascii: "="), UInt8(ascii: "-"):
+                    if atLineStart { return }
+                    if byte == UInt8(ascii: "=") { base64.append(byte) }
+                    atLineStart = false
+                default:
+                    if Self.isBase64(byte) { base64.append(byte) }
+                    atLineStart = false
+                }
+            }
         }
-        guard let data = Data(base64Encoded: base64) else { return nil }
+        guard let data = Data(base64Encoded: Data(base64)) else { return nil }
         return Array(data)
+    }
+
+    private static func isBase64(_ byte: UInt8) -> Bool {
+        (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+            || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/")
+    }
+}
+
+/// Lines of a byte buffer (LF or CRLF), as slices; no copies.
+private struct LineCursor {
+    let bytes: [UInt8]
+    private(set) var position: Int
+
+    init(_ bytes: [UInt8], from position: Int) {
+        self.bytes = bytes
+        self.position = position
+    }
+
+    mutating func next() -> ArraySlice<UInt8>? {
+        guard position < bytes.count else { return nil }
+        let end = bytes[position...].firstIndex(of: 0x0A) ?? bytes.count
+        var line = bytes[position..<end]
+        if line.last == 0x0D { line = line.dropLast() }
+        position = min(end + 1, bytes.count)
+        return line
+    }
+}
+
+extension ArraySlice<UInt8> {
+    /// Without leading and trailing spaces and tabs.
+    fileprivate var trimmingSpace: ArraySlice<UInt8> {
+        var slice = self
+        while let first = slice.first, first == 0x20 || first == 0x09 { slice = slice.dropFirst() }
+        while let last = slice.last, last == 0x20 || last == 0x09 { slice = slice.dropLast() }
+        return slice
     }
 }

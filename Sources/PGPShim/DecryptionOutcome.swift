@@ -73,16 +73,17 @@ public enum IntendedRecipients: Sendable, Hashable {
     case notInspected
     /// The signatures carry no Intended Recipient Fingerprint (gpg, rnp and sqop do not write them).
     case none
-    /// The primary-key fingerprints (upper-case hex) the signatures name as intended recipients.
-    case named([String])
+    /// For each signature that names intended recipients, their primary-key fingerprints (upper-case hex).
+    case named([[String]])
     /// The signature packets could not be read: treated as a doubt, never as "for us".
     case unreadable
 
-    /// Whether the signatures allow `key` as a recipient: no list at all, or a list that names it.
+    /// Whether the signatures allow `key` as a recipient: no signature names recipients, or every signature
+    /// that does names it (a co-signature naming us cannot cover a signature made for someone else).
     public func admit(_ key: KeyFingerprint) -> Bool {
         switch self {
         case .notInspected, .none: true
-        case .named(let names): names.contains(key.hex)
+        case .named(let lists): lists.allSatisfy { $0.contains(key.hex) }
         case .unreadable: false
         }
     }

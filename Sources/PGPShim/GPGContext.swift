@@ -241,7 +241,8 @@ public final class GPGContext {
         switch CiphertextShape.of(ciphertext) {
         case .aead: return .failed(.unsupportedAlgorithm)
         case .legacyUnprotected: return .failed(.integrityProtectionMissing)
-        case .integrityProtected, .unknown: break
+        case .unreadable: return .failed(.corrupted)
+        case .integrityProtected: break
         }
         // Encrypted to several of our keys: only the allowed keys' packets are left for gpg to try.
         var ciphertext = ciphertext
@@ -317,9 +318,8 @@ public final class GPGContext {
             case .some(let inspection) where inspection.containsEncryptedMessage:
                 return fail(.nestedEncryption)
             case .some(let inspection):
-                let names = inspection.signatures.flatMap(\.intendedRecipients)
-                intended = inspection.signatures.contains(where: { !$0.intendedRecipients.isEmpty })
-                    ? .named(names) : .none
+                let lists = inspection.signatures.map(\.intendedRecipients).filter { !$0.isEmpty }
+                intended = lists.isEmpty ? .none : .named(lists)
             case .none:
                 intended = .unreadable
             }

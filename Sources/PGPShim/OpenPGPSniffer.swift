@@ -10,10 +10,12 @@ enum OpenPGPSniffer {
     private static let armorHeader = Array("-----BEGIN PGP MESSAGE-----".utf8)
 
     /// True if `prefix` (the first bytes of data that is `totalLength` long) starts with an ASCII-armored OpenPGP
-    /// message, or with a well-formed packet header of a packet that begins or carries an encrypted message:
-    /// PKESK (1), SKESK (3), compressed data (8), SED (9), marker (10), SEIPD (18) or AEAD (20), with a plausible
-    /// version or algorithm octet and a length that fits. Text (MIME, UTF-8) does not match: its first octet is
-    /// ASCII, or a UTF-8 lead byte whose next octets fail the version and length checks.
+    /// message, or with a well-formed header of a packet that begins an encrypted message someone could open:
+    /// PKESK (1), SKESK (3), marker (10), or compressed data (8) that may hold one, with a plausible version or
+    /// algorithm octet and a length that fits. Encrypted-data packets without a key packet before them (SED,
+    /// SEIPD, AEAD) cannot be opened, so they are not looked for: a legacy header octet such as 0xA7 or 0xA4 is
+    /// also '§' or '€' in Latin-1 text. Text (MIME, UTF-8, Latin-1) does not match: its first octet is ASCII, or
+    /// its next octets fail the version and length checks.
     static func looksLikeOpenPGPMessage(prefix: [UInt8], totalLength: Int) -> Bool {
         let text = prefix.drop(while: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A })
         if text.starts(with: armorHeader) { return true }
@@ -25,10 +27,7 @@ enum OpenPGPSniffer {
         case 1: return first == 3 || first == 6  // PKESK v3 (RFC 4880) or v6 (RFC 9580 §5.1)
         case 3: return first == 4 || first == 5 || first == 6  // SKESK v4, v5 (draft), v6 (§5.3)
         case 8: return first.map { $0 <= 3 } ?? false  // compression algorithm 0-3 (§9.4)
-        case 9: return header.bodyLength.map { $0 + header.headerLength == totalLength } ?? true  // SED: all of it
         case 10: return Array(body.prefix(3)) == Array("PGP".utf8)  // Marker (§5.8)
-        case 18: return first == 1 || first == 2  // SEIPD v1/v2 (§5.13)
-        case 20: return first == 1  // AEAD Encrypted Data (draft-ietf-openpgp-rfc4880bis, GnuPG and RNP)
         default: return false
         }
     }

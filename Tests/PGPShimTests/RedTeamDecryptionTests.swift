@@ -61,14 +61,19 @@ import Testing
         let cut = try write(fixture, "cut.asc", try craft(["aead-cut", "--bytes", "16", original.path]))
         var variants: [(String, [UInt8])] = []
         for (name, path) in [("intact", original.path), ("final tag flipped", flipped), ("final tag cut", cut)] {
+            // The outer check reads past any number of markers and skips non-base64 characters as gpg does, so
+            // it sees the AEAD packet itself (fixed after the red-team run: it used to give up and let gpg decide).
             let hidden = try redteam(["markers", "70", path])
-            #expect(CiphertextShape.of(hidden) == .unknown, "the outer check no longer gives up on \(name)")
+            #expect(CiphertextShape.of(hidden) == .aead, "\(name) behind markers")
+            let starred = try redteam(["badchar", path])
+            #expect(CiphertextShape.of(starred) == .aead, "\(name) with '*'")
             variants.append(("\(name), behind 70 markers", hidden))
-            variants.append(("\(name), '*' in the armor", try redteam(["badchar", path])))
+            variants.append(("\(name), '*' in the armor", starred))
         }
         for (what, ciphertext) in variants {
             let outcome = try await fixture.service.decryptAndVerify(ciphertext)
             expectNoPlaintext(outcome, what)
+            #expect(outcome.failure == .unsupportedAlgorithm, "\(what)")
             if case .failed(let failure) = outcome { #expect(!"\(failure)".contains(canary)) }
         }
         await fixture.close()

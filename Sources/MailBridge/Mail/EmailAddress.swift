@@ -1,6 +1,8 @@
 // Security: parses addresses from untrusted SMTP commands and mail headers. Addresses are personal data:
 // `description` never shows them; only `unredactedDescription` does, and it must not reach logs or plain mail.
 
+import Foundation
+
 /// A validated mailbox address `local-part@domain` (RFC 5321 §4.1.2, with RFC 6531 UTF-8 allowed).
 ///
 /// ```swift
@@ -34,8 +36,22 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         self.domain = domain.lowercased()
     }
 
-    /// The address for matching: local part and domain lower-cased. Counselling addresses are matched this way.
-    public var canonical: String { "\(localPart.lowercased())@\(domain)" }
+    /// The address for matching and for the client registry: the local part in Unicode NFC, lower-cased; the
+    /// domain as lower-case A-labels (IDNA, RFC 5890), so `jürgen@` written composed or decomposed, and
+    /// `bücher.example` or `xn--bcher-kva.example`, are one address. Counselling addresses are matched this way.
+    public var canonical: String { "\(Self.canonicalLocalPart(localPart))@\(Self.canonicalDomain(domain))" }
+
+    static func canonicalLocalPart(_ local: String) -> String {
+        local.precomposedStringWithCanonicalMapping.lowercased()
+    }
+
+    static func canonicalDomain(_ domain: String) -> String {
+        domain.split(separator: ".", omittingEmptySubsequences: false).map { label -> String in
+            guard !label.unicodeScalars.allSatisfy(\.isASCII) else { return label.lowercased() }
+            let unicode = String(label).precomposedStringWithCanonicalMapping.lowercased()
+            return Punycode.encode(unicode).map { "xn--" + $0 } ?? unicode
+        }.joined(separator: ".")
+    }
 
     /// The address in clear. Only for the wire (SMTP envelopes, headers of encrypted mail) and the encrypted store.
     public var unredactedDescription: String { "\(localPart)@\(domain)" }

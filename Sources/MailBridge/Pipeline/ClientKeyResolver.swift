@@ -1,11 +1,17 @@
 import PGPShim
+import ThreadStore
 
-/// Finds the client's key for a decrypted message: the signer of a good signature, else the one usable key the
-/// client offered (attachment or Autocrypt) or the keyring holds for the sender's address.
+/// Finds the client's key for a decrypted message: the signer of a good signature; else the one usable key the
+/// sender offered in this message (attachment or Autocrypt) for its own address; else the key registered for the
+/// address in the store. Never the global keyring by address: a key someone else planted there, claiming the
+/// client's address, must not become the client's key.
 struct ClientKeyResolver {
     let pgp: PGPService
+    let store: ThreadStore
 
-    /// Imports offered public keys; key blocks that are malformed or hold secret key material are skipped.
+    /// Imports offered public keys, so their signatures can be checked and attributed; blocks that are malformed
+    /// or hold secret key material are skipped. Importing gives a key no standing: only a key the sender offered
+    /// for its own address in this message, or the key registered in the store, becomes a client's key.
     func importOffered(_ blocks: [[UInt8]]) async throws -> [KeyFingerprint] {
         var fingerprints: [KeyFingerprint] = []
         for block in blocks.prefix(8) {
@@ -18,24 +24,33 @@ struct ClientKeyResolver {
         return fingerprints
     }
 
-    func clientKey(signature: SignatureVerdict, sender: EmailAddress,
+    func clientKey(signature: SignatureVerdict, sender: EmailAddress, field: CounsellingField,
                    offered: [KeyFingerprint]) async throws -> KeyFingerprint? {
         switch signature {
         case .good(let signer), .goodButKeyNotCurrent(let signer, _):
             return signer
+        case .unknownKey:
+            // Signed, but by a key we do not have even after importing what the message offered: whoever signed
+            // is not the key we would answer. Binding the words to the sender's (or the address's) key could put
+            // a victim's signed text into an attacker's thread, so there is no client key (issue 17 will give
+            // such mail a thread of its own).
+            return nil
         default:
             break
         }
         var usableOffered: [KeyFingerprint] = []
         for fingerprint in offered {
             if let info = try await pgp.key(fingerprint), info.isUsableForEncryption,
-                info.emails.contains(sender.canonical), !usableOffered.contains(fingerprint)
+                info.emails.contains(where: { (try? EmailAddress($0))?.canonical == sender.canonical }),
+                !usableOffered.contains(fingerprint)
             {
                 usableOffered.append(fingerprint)
             }
         }
         if usableOffered.count == 1 { return usableOffered[0] }
-        let known = try await pgp.keys(forEmail: sender.canonical).filter(\.isUsableForEncryption)
-        return known.count == 1 ? known[0].fingerprint : nil
+        let address = try ClientAddress(sender.unredactedDescription, canonical: sender.canonical)
+        guard let registered = try await store.read({ try $0.registeredClientKey(field: field, address: address) })
+        else { return nil }
+        return try KeyFingerprint(registered.hex)
     }
 }

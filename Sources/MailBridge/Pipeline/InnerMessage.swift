@@ -53,7 +53,8 @@ struct InnerMessage {
         for field in fields.prefix(8) {
             guard let list = EtPanAddressList(Array(field.value.utf8)), list.consumedAll else { return .unreadable }
             for case .mailbox(_, let spec) in list.entries.prefix(100) {
-                found.append(String(decoding: spec, as: UTF8.self).lowercased())
+                let text = String(decoding: spec, as: UTF8.self)
+                found.append((try? EmailAddress(text))?.canonical ?? text.lowercased())
             }
         }
         return .addresses(found)

@@ -160,9 +160,9 @@ public final class Pipeline: Sendable {
         let inner = InnerMessage(decrypted: decrypted, outerHeaders: parsed.headers,
                                  limits: configuration.mimeLimits)
 
-        let keys = ClientKeyResolver(pgp: pgp)
-        let imported = try await keys.importOffered(inner.offeredKeys + Autocrypt.keyData(in: parsed.headers,
-                                                                                           for: sender.address))
+        let keys = ClientKeyResolver(pgp: pgp, store: store)
+        let imported = try await keys.importOffered(
+            inner.offeredKeys + Autocrypt.keyData(in: parsed.headers, for: sender.address))
         // A signature by a key that arrived in this very message could not be checked at decryption time.
         if !imported.isEmpty, case .unknownKey = decrypted.signature,
             case .decrypted(let again) = try await pgp.decryptAndVerify(payload, forKeys: [decrypted.decryptionKey])
@@ -170,17 +170,35 @@ public final class Pipeline: Sendable {
             decrypted = again
         }
         guard let clientKey = try await keys.clientKey(signature: decrypted.signature, sender: sender.address,
-                                                       offered: imported)
+                                                       field: mailbox.field, offered: imported)
         else { return try await reject(.noClientKey) }
 
-        let identity = ClientIdentity(field: mailbox.field, key: try ClientKeyFingerprint(clientKey.hex),
-                                      address: try ClientAddress(sender.address.unredactedDescription))
         let signerKey: KeyInfo? = switch decrypted.signature {
         case .good(let signer), .goodButKeyNotCurrent(let signer, _): try await pgp.key(signer)
         default: nil
         }
+        let signerAddresses = Set(signerKey?.emails.compactMap { (try? EmailAddress($0))?.canonical } ?? [])
+        // A signature binds the words to its signer. When the signing key does not claim the From address, the
+        // message goes to the signer's own thread (the address its key first wrote from, else the key's own
+        // address), never to a thread of the address in From: a victim's signed ciphertext sent first from an
+        // attacker's address must not open a thread whose replies go to the attacker.
+        var threadAddress = sender.address
+        if signerKey != nil, !signerAddresses.contains(sender.address.canonical) {
+            let registered = try await store.read {
+                try $0.firstAddress(ofKey: try ClientKeyFingerprint(clientKey.hex), field: mailbox.field)
+            }
+            if let owner = (registered.flatMap { try? EmailAddress($0.unredactedDescription) })
+                ?? signerKey?.emails.lazy.compactMap({ try? EmailAddress($0) }).first
+            {
+                threadAddress = owner
+            }
+        }
+        let identity = ClientIdentity(field: mailbox.field, key: try ClientKeyFingerprint(clientKey.hex),
+                                      address: try ClientAddress(threadAddress.unredactedDescription,
+                                                                 canonical: threadAddress.canonical))
         let binding = SignatureBinding(
-            threadKey: clientKey, signerKey: signerKey, from: sender.address.canonical, standing: .registered,
+            threadKey: clientKey, signerKey: signerKey, signerAddresses: signerAddresses,
+            from: sender.address.canonical, standing: .registered,
             mailboxAddresses: Set(configuration.mailboxes.map(\.address.canonical)),
             mailboxKey: decrypted.decryptionKey, intendedRecipients: decrypted.intendedRecipients,
             protectedFrom: inner.protectedFrom, protectedRecipients: inner.protectedRecipients,
@@ -197,7 +215,10 @@ public final class Pipeline: Sendable {
             direction: .inbound, messageID: inner.messageID(fallbackHash: fallbackHash),
             subject: inner.subject, body: body, attachments: inner.attachments,
             verdict: .unsigned, receivedAt: message.envelope.receivedAt,
-            replayFingerprints: replayFingerprints(decrypted), signer: signer)
+            replayFingerprints: replayFingerprints(decrypted),
+            // Words moved to their signer's thread are checked against the replay table but not remembered: the
+            // signer's own copy, when it arrives, is imported too (the moved one is marked as not from its From).
+            remembersReplayFingerprints: threadAddress == sender.address, signer: signer)
         let time = now()
         let notice = NoticeFactory(mailbox: mailbox, time: time)
         let deciding = decrypted.signatureDetail
@@ -223,32 +244,31 @@ public final class Pipeline: Sendable {
         }
     }
 
-    /// Keyed fingerprints of what the message decrypted to: its session key, and its literal data (gpg's
-    /// PLAINTEXT line: format, date, file name) with the bytes and every signature's signer and time. The same
-    /// ciphertext in any armor, framing or MIME shape gives the same fingerprints; so does a victim's signed
-    /// message re-encrypted by someone else.
+    /// Keyed fingerprints of what the message decrypted to: its session key, and for every signature that names
+    /// its signer, that signer, the signature's time and the signed bytes. The same ciphertext in any armor,
+    /// framing or MIME shape has the same session key; a signed message re-encrypted by someone else (new session
+    /// key, even another literal file name or date, which no signature covers) keeps its signatures. Unsigned
+    /// content gets no content fingerprint: two clients' "Ja, danke." are different messages.
     private func replayFingerprints(_ decrypted: DecryptedMessage) -> [ReplayFingerprint] {
-        var parts: [[UInt8]] = [Array(decrypted.literalHeader.utf8)]
-        for detail in decrypted.signatureDetails {
-            let signer: String = switch detail.verdict {
-            case .good(let key), .goodButKeyNotCurrent(let key, _): key.hex
-            case .unknownKey(let id), .bad(let id): id
-            case .unsigned, .error: ""
-            }
-            let created = detail.createdAt.map { String(Int64($0.timeIntervalSince1970)) } ?? ""
-            parts.append(Array("\(signer) \(created)".utf8))
-        }
-        parts.append(decrypted.plaintext.bytes)
-        var content: [UInt8] = []
-        for part in parts {
-            withUnsafeBytes(of: UInt64(part.count).bigEndian) { content.append(contentsOf: $0) }
-            content.append(contentsOf: part)
-        }
-        var fingerprints = [store.replayFingerprint(.content, content)]
+        var fingerprints: [ReplayFingerprint] = []
         if let sessionKey = decrypted.sessionKey {
             fingerprints.append(store.replayFingerprint(.sessionKey, sessionKey.material))
         }
-        for index in content.indices { content[index] = 0 }
+        for detail in decrypted.signatureDetails {
+            let signer: String? = switch detail.verdict {
+            case .good(let key), .goodButKeyNotCurrent(let key, _): key.hex
+            case .unknownKey(let id): id.uppercased()
+            case .unsigned, .bad, .error: nil
+            }
+            guard let signer, let created = detail.createdAt else { continue }
+            var content: [UInt8] = []
+            for part in [Array("\(signer) \(Int64(created.timeIntervalSince1970))".utf8), decrypted.plaintext.bytes] {
+                withUnsafeBytes(of: UInt64(part.count).bigEndian) { content.append(contentsOf: $0) }
+                content.append(contentsOf: part)
+            }
+            fingerprints.append(store.replayFingerprint(.content, content))
+            for index in content.indices { content[index] = 0 }
+        }
         return fingerprints
     }
 

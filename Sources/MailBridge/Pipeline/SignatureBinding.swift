@@ -15,6 +15,8 @@ struct SignatureBinding {
     var threadKey: KeyFingerprint
     /// The signer's key as the keyring holds it (user IDs), if known.
     var signerKey: KeyInfo?
+    /// The canonical addresses of the signer key's valid user IDs (``EmailAddress/canonical``).
+    var signerAddresses: Set<String>
     /// The canonical From address of the outer message.
     var from: String
     /// Whether the thread key is the one registered for this address in the field.
@@ -60,7 +62,7 @@ struct SignatureBinding {
         case .addresses(let addresses): guard addresses == [from] else { return .signerAddressMismatch }
         }
         // One of the key's own (self-signed, not revoked) user IDs must be exactly the From address.
-        guard signerKey.emails.contains(from) else { return .signerAddressMismatch }
+        guard signerAddresses.contains(from) else { return .signerAddressMismatch }
         // The address already belongs to another key in this field: a key change a counsellor confirms.
         guard standing == .registered else { return .unconfirmedKeyChange }
         guard let created = signature.createdAt, arrivedAt.timeIntervalSince(created) <= maximumSignatureAge else {

@@ -83,7 +83,7 @@ enum Queries {
 
     /// Case-insensitive: `Klient@Example.net` and `klient@example.net` are the same sender.
     static func clientAddressHMAC(_ address: ClientAddress, context: TransactionContext) -> Data {
-        context.keys.indexHMAC("client-address", Data(address.unredactedDescription.lowercased().utf8))
+        context.keys.indexHMAC("client-address", Data(address.matchingKey.utf8))
     }
 
     /// The client's thread that holds one of our outbound messages with one of `messageIDs`, newest first.

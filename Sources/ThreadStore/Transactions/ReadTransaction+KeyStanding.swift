@@ -44,3 +44,40 @@ extension WriteTransaction {
         try reader.keyStanding(of: client)
     }
 }
+
+extension ReadTransaction {
+    /// The client key registered for `address` in `field` (see ``ClientKeyStanding``): the key of the thread a
+    /// counsellor confirmed most recently, else the key of the address's first thread; nil if it has none.
+    /// Decrypts one thread's key column.
+    public func registeredClientKey(field: CounsellingField, address: ClientAddress) throws -> ClientKeyFingerprint? {
+        let text = try String.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT id FROM thread WHERE field = ? AND client_address_hmac = ?
+                ORDER BY key_change_confirmed_at IS NULL, key_change_confirmed_at DESC, created_at, id LIMIT 1
+                """),
+            arguments: [field.rawValue, Queries.clientAddressHMAC(address, context: context)])
+        guard let text else { return nil }
+        guard let id = try? ThreadID(text), let record = try ThreadRecord.fetch(db, id: id) else {
+            throw ThreadStoreError.databaseCorrupt
+        }
+        let key = try Queries.dataKey(db, context: context, thread: id)
+        return try ClientKeyFingerprint(Sealing.openString(
+            record.clientKeySealed, key: key, context: ThreadRecord.context("client_key_sealed", thread: id)))
+    }
+
+    /// The address of the first thread of `key` in `field` (the address its owner first wrote from), or nil.
+    public func firstAddress(ofKey key: ClientKeyFingerprint, field: CounsellingField) throws -> ClientAddress? {
+        let text = try String.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT id FROM thread WHERE field = ? AND client_key_hmac = ? ORDER BY created_at, id LIMIT 1
+                """),
+            arguments: [field.rawValue, Queries.clientKeyHMAC(key, context: context)])
+        guard let text else { return nil }
+        guard let id = try? ThreadID(text), let record = try ThreadRecord.fetch(db, id: id) else {
+            throw ThreadStoreError.databaseCorrupt
+        }
+        let dataKey = try Queries.dataKey(db, context: context, thread: id)
+        return try ClientAddress(Sealing.openString(
+            record.clientAddressSealed, key: dataKey, context: ThreadRecord.context("client_address_sealed", thread: id)))
+    }
+}

@@ -48,7 +48,7 @@ extension WriteTransaction {
                 try AuditLog.append(db, at: now, event: .replayRejected, thread: existing)
                 return .replayedCiphertext
             }
-            for fingerprint in Set(message.replayFingerprints) {
+            for fingerprint in Set(message.replayFingerprints) where message.remembersReplayFingerprints {
                 try db.cachedStatement(
                     sql: "INSERT INTO seen_ciphertext (hash, first_seen_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
                 ).execute(arguments: [fingerprint.bytes, message.receivedAt.storeMilliseconds])

@@ -38,12 +38,19 @@ public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
     /// RFC 5321 §4.5.3.1.3: a path is at most 256 octets.
     public static let maximumLength = 256
 
-    /// Accepts 1 to 256 octets without control characters.
-    public init(_ text: String) throws(ThreadStoreError) {
+    /// The form the client registry is keyed on (keyed HMAC): the caller's canonical form of the address
+    /// (Unicode-normalised, IDNA domain), or the text lower-cased.
+    public let matchingKey: String
+
+    /// Accepts 1 to 256 octets without control characters. `canonical`: how the address is compared (the mail
+    /// layer's canonical form); by default the text lower-cased.
+    public init(_ text: String, canonical: String? = nil) throws(ThreadStoreError) {
         guard !text.isEmpty, text.utf8.count <= Self.maximumLength,
-            !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+            !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }),
+            (canonical?.utf8.count ?? 0) <= 4 * Self.maximumLength
         else { throw .invalidValue }
         unredactedDescription = text
+        matchingKey = canonical ?? text.lowercased()
     }
 
     public var description: String { "<address>" }

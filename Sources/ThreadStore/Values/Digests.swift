@@ -36,8 +36,8 @@ public struct SenderHMAC: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "SenderHMAC(<redacted>)" }
 }
 
-/// A keyed HMAC-SHA256 of what an encrypted message *means*: its session key, or its literal data with the
-/// signatures over it. The same ciphertext re-armored, re-framed or moved between PGP/MIME and inline gives the
+/// A keyed HMAC-SHA256 of what an encrypted message *means*: its session key, or one of its signatures with the
+/// bytes it signs. The same ciphertext re-armored, re-framed or moved between PGP/MIME and inline gives the
 /// same fingerprints, so replays are recognised by meaning, not by bytes; keyed, so the table does not let anyone
 /// test whether a given ciphertext was received. Only the store makes one (``ThreadStore/replayFingerprint(_:_:)``).
 public struct ReplayFingerprint: Hashable, Sendable, CustomStringConvertible {
@@ -45,7 +45,7 @@ public struct ReplayFingerprint: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         /// The session key (symmetric algorithm and key bytes) that decrypted the message.
         case sessionKey = "replay-session-key"
-        /// The literal data (format, file name, date, bytes) and the signatures made over it.
+        /// One signature (signer, creation time) with the bytes it signs.
         case content = "replay-content"
     }
 

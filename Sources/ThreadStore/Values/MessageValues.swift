@@ -97,6 +97,8 @@ public struct NewMessage: Sendable, CustomStringConvertible {
     /// Keyed fingerprints of what the encrypted payload decrypted to (session key, literal data), for replay
     /// detection in every thread; empty for outbound messages. Made by ``ThreadStore/replayFingerprint(_:_:)``.
     public var replayFingerprints: [ReplayFingerprint]
+    /// Whether ``replayFingerprints`` are recorded once the message is stored (they are always checked).
+    public var remembersReplayFingerprints: Bool
     /// Who signed it (inbound messages with a good signature), or nil.
     public var signer: MessageSigner?
 
@@ -110,6 +112,7 @@ public struct NewMessage: Sendable, CustomStringConvertible {
         verdict: SignatureVerdictCode,
         receivedAt: Date,
         replayFingerprints: [ReplayFingerprint] = [],
+        remembersReplayFingerprints: Bool = true,
         signer: MessageSigner? = nil
     ) {
         self.direction = direction
@@ -120,6 +123,7 @@ public struct NewMessage: Sendable, CustomStringConvertible {
         self.verdict = verdict
         self.receivedAt = receivedAt
         self.replayFingerprints = replayFingerprints
+        self.remembersReplayFingerprints = remembersReplayFingerprints
         self.signer = signer
     }
 

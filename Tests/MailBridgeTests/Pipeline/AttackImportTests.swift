@@ -185,6 +185,29 @@ import ThreadStore
         await harness.close()
     }
 
+    /// A known client's fresh ciphertext, delivered first by the attacker from the attacker's address: it goes to
+    /// the client's own thread (marked as not from its From address), never to a thread whose replies go to the
+    /// attacker; the client's own copy arriving afterwards is imported too, as valid.
+    @Test func aClientsCiphertextSentFirstByAnotherSenderStaysInTheClientsThread() async throws {
+        let harness = try await PipelineHarness()
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+        let victimKey = try harness.client.makeKey(Self.victim)
+        let attackerKey = try harness.client.makeKey(Self.attacker)
+        guard case .imported(let thread, true) = try await send(
+            harness, from: Self.victim, ciphertext: try encrypt(harness, inner("first"), signer: victimKey),
+            key: victimKey)
+        else { Issue.record("the victim's first mail was not imported"); return }
+        let fresh = try encrypt(harness, inner(canary), signer: victimKey)
+        let stolen = try await send(harness, from: Self.attacker, ciphertext: fresh, key: attackerKey)
+        #expect(stolen == .imported(thread, createdThread: false), "\(stolen)")
+        #expect(try await harness.store.read { try $0.listThreads(field: harness.mailbox.field) }.map(\.id) == [thread])
+        let genuine = try await send(harness, from: Self.victim, ciphertext: fresh, key: victimKey)
+        #expect(genuine == .imported(thread, createdThread: false), "\(genuine)")
+        #expect(try await verdicts(harness, thread) == [.valid, .signerAddressMismatch, .valid])
+        try await assertContained(harness, canary, noMailTo: Self.attacker)
+        await harness.close()
+    }
+
     // MARK: 2. Nested encryption
 
     /// The victim's complete encrypted message as the plaintext of the attacker's message, raw, compressed or

@@ -126,9 +126,10 @@ import ThreadStore
         await harness.close()
     }
 
-    /// A new sender starts a new thread, even when the mail is signed by a key that already has one; the same
-    /// sender (address case aside) stays in its thread.
-    @Test func newSenderWithTheSameKeyStartsANewThread() async throws {
+    /// The same sender (address case aside) stays in its thread. A mail from another address, signed by a key
+    /// that does not claim that address, goes to its signer's thread (the words are the signer's; replies must
+    /// not go to whoever wrote the From line) and is marked as not from its From address.
+    @Test func aSignedMailFromAnotherAddressGoesToItsSignersThread() async throws {
         let harness = try await PipelineHarness()
         let client = try harness.client.makeKey("klient@example.net")
         func send(_ from: String, _ id: String) async throws -> AcceptOutcome {
@@ -139,9 +140,9 @@ import ThreadStore
         guard case .imported(let first, createdThread: true) = try await send("klient@example.net", "<s1@example.net>")
         else { Issue.record("first mail not imported"); return }
         #expect(try await send("Klient@Example.NET", "<s2@example.net>") == .imported(first, createdThread: false))
-        guard case .imported(let other, createdThread: true) = try await send("zweit@example.net", "<s3@example.net>")
-        else { Issue.record("a new sender did not start a thread"); return }
-        #expect(other != first)
+        #expect(try await send("zweit@example.net", "<s3@example.net>") == .imported(first, createdThread: false))
+        let verdicts = try await harness.store.read { try $0.openThread(first) }.messages.map(\.verdict)
+        #expect(verdicts == [.valid, .valid, .signerAddressMismatch])
         await harness.close()
     }
 
