@@ -40,4 +40,23 @@ struct EmailAddressTests {
         #expect(address.canonical == "klient.canary@example.org")
         #expect(address.domain == "example.org")
     }
+
+    /// One canonical form for the client registry: composed and decomposed Unicode, U-labels and A-labels, and
+    /// the Kelvin sign (canonically K) are one address (issue 16, red-team look-alikes).
+    @Test(arguments: [
+        ("j\u{FC}rgen@example.net", "ju\u{308}rgen@example.net"),
+        ("klientin@b\u{FC}cher.example", "klientin@xn--bcher-kva.example"),
+        ("KLIENTIN@B\u{DC}CHER.example", "klientin@xn--bcher-kva.example"),
+        ("\u{212A}lientin@example.net", "klientin@example.net"),
+        ("kontakt@m\u{FC}nchen.de", "kontakt@xn--mnchen-3ya.de"),
+        ("info@\u{4F8B}\u{3048}.jp", "info@xn--r8jz45g.jp"),
+    ])
+    func lookAlikeFormsShareOneCanonicalForm(_ one: String, _ other: String) throws {
+        #expect(try EmailAddress(one).canonical == EmailAddress(other).canonical)
+    }
+
+    @Test func canonicalFormKeepsDifferentAddressesApart() throws {
+        #expect(try EmailAddress("jurgen@example.net").canonical != EmailAddress("j\u{FC}rgen@example.net").canonical)
+        #expect(try EmailAddress("a@bucher.example").canonical != EmailAddress("a@b\u{FC}cher.example").canonical)
+    }
 }
