@@ -19,6 +19,8 @@ enum CiphertextShape: Equatable {
     case aead
     /// Symmetrically Encrypted Data (tag 9, no integrity protection): refused.
     case legacyUnprotected
+    /// Not an encrypted message: it starts with a signature, one-pass signature, literal or compressed packet.
+    case notEncrypted
     /// The outer packets cannot be read (no armor block, bad framing, no encrypted-data packet): refused, since
     /// what gpg would make of it is unknown.
     case unreadable
@@ -40,6 +42,7 @@ enum CiphertextShape: Equatable {
                 guard index + header.headerLength < packets.count else { return .unreadable }
                 return packets[index + header.headerLength] == 1 ? .integrityProtected : .aead
             case 9: return .legacyUnprotected
+            case 2, 4, 8, 11 where count == 1: return .notEncrypted
             case 1, 3, 10, 21:
                 // PKESK, SKESK, marker, padding (RFC 9580 §5.14): definite lengths, before the encrypted data.
                 guard let length = header.bodyLength, length <= packets.count - index - header.headerLength else {

@@ -242,6 +242,7 @@ public final class GPGContext {
         case .aead: return .failed(.unsupportedAlgorithm)
         case .legacyUnprotected: return .failed(.integrityProtectionMissing)
         case .unreadable: return .failed(.corrupted)
+        case .notEncrypted: return .failed(.notEncrypted)
         case .integrityProtected: break
         }
         // Encrypted to several of our keys: only the allowed keys' packets are left for gpg to try.

@@ -65,7 +65,8 @@ public final class Gateway: Sendable {
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
                                     concurrency: pgp.configuration.maximumConcurrentOperations,
                                     afterCommit: { [queue] in queue?.kick() },
-                                    onQuarantine: { [metrics] in metrics.spoolQuarantined($0) })
+                                    onQuarantine: { [metrics] in metrics.spoolQuarantined($0) },
+                                    afterLargeMessage: { ProcessMemory.returnFreedMemory() })
 
         // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.
         let fetcher: IMAPFetcher? = configuration.imapSources.isEmpty ? nil : IMAPFetcher(

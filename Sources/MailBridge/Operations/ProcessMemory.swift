@@ -32,4 +32,19 @@ public enum ProcessMemory {
         return false
         #endif
     }
+
+    /// Gives freed heap memory back to the kernel (malloc_trim(3): "attempts to release free memory from the
+    /// heap", in every arena, also pages in the middle of it since glibc 2.8). Called after a large message: the
+    /// pieces below the mmap threshold that parsing and sealing it left free otherwise keep the daemon's resident
+    /// size high long after a burst (issue 18). Returns whether memory was released.
+    @discardableResult
+    public static func returnFreedMemory() -> Bool {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return false }
+        typealias MallocTrim = @convention(c) (Int) -> Int32
+        return unsafeBitCast(symbol, to: MallocTrim.self)(0) == 1
+        #else
+        return false
+        #endif
+    }
 }

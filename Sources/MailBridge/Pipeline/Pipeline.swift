@@ -216,9 +216,10 @@ public final class Pipeline: Sendable {
             subject: inner.subject, body: body, attachments: inner.attachments,
             verdict: .unsigned, receivedAt: message.envelope.receivedAt,
             replayFingerprints: replayFingerprints(decrypted),
-            // Words moved to their signer's thread are checked against the replay table but not remembered: the
-            // signer's own copy, when it arrives, is imported too (the moved one is marked as not from its From).
-            remembersReplayFingerprints: threadAddress == sender.address, signer: signer)
+            // Words moved to their signer's thread are remembered provisionally: the signer's own copy, when it
+            // arrives from an address its key claims, is imported once too; any other copy is a replay.
+            replayFingerprintsAreProvisional: !signerAddresses.contains(sender.address.canonical) && signerKey != nil,
+            signer: signer)
         let time = now()
         let notice = NoticeFactory(mailbox: mailbox, time: time)
         let deciding = decrypted.signatureDetail

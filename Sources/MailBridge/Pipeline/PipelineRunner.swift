@@ -23,6 +23,8 @@ public final class PipelineRunner: Service, Sendable {
     let pollInterval: Duration
     let afterCommit: @Sendable () -> Void
     let onQuarantine: @Sendable (QuarantineCause) -> Void
+    /// Runs after a large message (``largeMessageBytes``) was processed, with no other large one in flight.
+    let afterLargeMessage: @Sendable () -> Void
     /// After this many failed attempts a message is held: left in the spool (nothing is lost) but not tried
     /// again until the next start, so one poison message cannot keep the runner busy.
     let maximumAttempts: Int
@@ -38,8 +40,10 @@ public final class PipelineRunner: Service, Sendable {
     /// redirect or a notice may have been queued in the same transaction).
     public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5),
                 maximumAttempts: Int = 10, concurrency: Int = 1, afterCommit: @escaping @Sendable () -> Void = {},
-                onQuarantine: @escaping @Sendable (QuarantineCause) -> Void = { _ in }) {
+                onQuarantine: @escaping @Sendable (QuarantineCause) -> Void = { _ in },
+                afterLargeMessage: @escaping @Sendable () -> Void = {}) {
         self.onQuarantine = onQuarantine
+        self.afterLargeMessage = afterLargeMessage
         self.maximumAttempts = maximumAttempts
         self.concurrency = max(1, concurrency)
         self.spool = spool
@@ -116,7 +120,10 @@ public final class PipelineRunner: Service, Sendable {
             let large = message.size >= Self.largeMessageBytes
             if large { await largeMessages.acquire() }
             await attempt(message)
-            if large { await largeMessages.release() }
+            if large {
+                afterLargeMessage()
+                await largeMessages.release()
+            }
         }
     }
 

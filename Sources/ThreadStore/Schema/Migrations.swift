@@ -23,10 +23,16 @@ enum Schema {
     }
 
     /// Who signed each inbound message (fingerprint and user ID, sealed with the thread's data key), shown beside
-    /// every verdict. `seen_ciphertext` keeps its shape but from v10 on holds keyed fingerprints of what a payload
-    /// decrypts to (``ReplayFingerprint``); the unkeyed SHA-256 rows of earlier versions age out with retention.
+    /// every verdict. `seen_ciphertext` from v10 on holds keyed fingerprints of what a payload decrypts to
+    /// (``ReplayFingerprint``); the unkeyed SHA-256 rows of earlier versions age out with retention. `provisional`
+    /// marks fingerprints of a message that reached its signer's thread from another From address: the signer's
+    /// own copy may still come once (see ``NewMessage/replayFingerprintsAreProvisional``).
     private static func v10(_ db: Database) throws {
-        try db.execute(sql: "ALTER TABLE message ADD COLUMN signer_sealed BLOB")
+        try db.execute(sql: """
+            ALTER TABLE message ADD COLUMN signer_sealed BLOB;
+            ALTER TABLE seen_ciphertext ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0
+                CHECK (provisional IN (0, 1));
+            """)
     }
 
     /// Whether the account must choose a new password at its next login: set for passwords an administrator chose

@@ -213,6 +213,13 @@ enum Queries {
         )
     }
 
+    /// Nil if the fingerprint was never seen; else whether it is only provisional.
+    static func replayProvisional(_ db: Database, _ fingerprint: ReplayFingerprint) throws -> Bool? {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT provisional FROM seen_ciphertext WHERE hash = ?"),
+            arguments: [fingerprint.bytes])
+    }
+
     static func replaySeenBefore(_ db: Database, _ fingerprint: ReplayFingerprint) throws -> Bool {
         try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM seen_ciphertext WHERE hash = ?)"),

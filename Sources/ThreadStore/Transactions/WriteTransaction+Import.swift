@@ -41,17 +41,25 @@ extension WriteTransaction {
             return .duplicate(thread, id)
         }
 
-        // Replay: what this payload decrypts to (its session key, or its literal data and signatures) was imported
-        // before, in any thread of any mailbox. Checked before anything is written, then remembered.
+        // Replay: what this payload decrypts to (its session key, or one of its signatures with what it signs) was
+        // imported before, in any thread of any mailbox. Checked before anything is written, then remembered. A
+        // provisional entry (a copy that reached its signer's thread from another address) lets exactly one
+        // non-provisional copy through, which then makes it final.
         if !message.replayFingerprints.isEmpty {
-            for fingerprint in message.replayFingerprints where try Queries.replaySeenBefore(db, fingerprint) {
+            for fingerprint in message.replayFingerprints {
+                guard let provisional = try Queries.replayProvisional(db, fingerprint) else { continue }
+                if provisional && !message.replayFingerprintsAreProvisional { continue }
                 try AuditLog.append(db, at: now, event: .replayRejected, thread: existing)
                 return .replayedCiphertext
             }
-            for fingerprint in Set(message.replayFingerprints) where message.remembersReplayFingerprints {
+            for fingerprint in Set(message.replayFingerprints) {
                 try db.cachedStatement(
-                    sql: "INSERT INTO seen_ciphertext (hash, first_seen_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING"
-                ).execute(arguments: [fingerprint.bytes, message.receivedAt.storeMilliseconds])
+                    sql: """
+                        INSERT INTO seen_ciphertext (hash, first_seen_at, provisional) VALUES (?, ?, ?)
+                        ON CONFLICT (hash) DO UPDATE SET provisional = min(provisional, excluded.provisional)
+                        """
+                ).execute(arguments: [fingerprint.bytes, message.receivedAt.storeMilliseconds,
+                                      message.replayFingerprintsAreProvisional ? 1 : 0])
             }
         }
 

@@ -97,8 +97,10 @@ public struct NewMessage: Sendable, CustomStringConvertible {
     /// Keyed fingerprints of what the encrypted payload decrypted to (session key, literal data), for replay
     /// detection in every thread; empty for outbound messages. Made by ``ThreadStore/replayFingerprint(_:_:)``.
     public var replayFingerprints: [ReplayFingerprint]
-    /// Whether ``replayFingerprints`` are recorded once the message is stored (they are always checked).
-    public var remembersReplayFingerprints: Bool
+    /// True for a message whose signer's key does not claim its From address (it went to the signer's own
+    /// thread): its fingerprints are recorded as provisional, so one later copy from an address the key claims (the
+    /// signer's own) is still imported; every other copy is a replay.
+    public var replayFingerprintsAreProvisional: Bool
     /// Who signed it (inbound messages with a good signature), or nil.
     public var signer: MessageSigner?
 
@@ -112,7 +114,7 @@ public struct NewMessage: Sendable, CustomStringConvertible {
         verdict: SignatureVerdictCode,
         receivedAt: Date,
         replayFingerprints: [ReplayFingerprint] = [],
-        remembersReplayFingerprints: Bool = true,
+        replayFingerprintsAreProvisional: Bool = false,
         signer: MessageSigner? = nil
     ) {
         self.direction = direction
@@ -123,7 +125,7 @@ public struct NewMessage: Sendable, CustomStringConvertible {
         self.verdict = verdict
         self.receivedAt = receivedAt
         self.replayFingerprints = replayFingerprints
-        self.remembersReplayFingerprints = remembersReplayFingerprints
+        self.replayFingerprintsAreProvisional = replayFingerprintsAreProvisional
         self.signer = signer
     }
 

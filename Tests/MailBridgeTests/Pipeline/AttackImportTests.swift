@@ -204,6 +204,12 @@ import ThreadStore
         let genuine = try await send(harness, from: Self.victim, ciphertext: fresh, key: victimKey)
         #expect(genuine == .imported(thread, createdThread: false), "\(genuine)")
         #expect(try await verdicts(harness, thread) == [.valid, .signerAddressMismatch, .valid])
+        // Once the client's own copy is in, every further copy, from anyone, is a replay.
+        for (from, key) in [(Self.attacker, attackerKey), (Self.victim, victimKey)] {
+            let again = try await send(harness, from: from, ciphertext: fresh, key: key)
+            #expect(again == .rejectedEncrypted(.replayedCiphertext), "\(from): \(again)")
+        }
+        #expect(try await verdicts(harness, thread).count == 3)
         try await assertContained(harness, canary, noMailTo: Self.attacker)
         await harness.close()
     }

@@ -31,6 +31,9 @@ final class CanaryCorpusBuilder {
     private var rnpHome: URL!
     private var rnpKey: KeyFingerprint!
     static let knownSender = "bekannt@example.net"
+    /// The known sender's Autocrypt header line: unsigned mail is bound only to a key its sender offers for
+    /// itself (or one registered in the store), never to a key found in the keyring by address.
+    private var knownSenderAutocrypt = ""
 
     init(harness: PipelineHarness) { self.harness = harness }
 
@@ -46,6 +49,8 @@ final class CanaryCorpusBuilder {
         rnpKey = try client.makeKey("rnp@example.net")
         let publics = try client.gpg(["--export"] + (gpgKeys + [rnpKey]).map(\.hex)).stdout
         _ = try await harness.pgp.importPublicKeys(publics)
+        let known = try client.gpg(["--export", "--export-options", "export-minimal", gpgKeys[2].hex]).stdout
+        knownSenderAutocrypt = "Autocrypt: addr=\(Self.knownSender); keydata=\(Data(known).base64EncodedString())\r\n"
 
         let folder = harness.root.appendingPathComponent("corpus-keys")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -138,9 +143,10 @@ final class CanaryCorpusBuilder {
                    pythonCount: Int) throws {
         func deliver(_ armored: String, _ kind: CorpusMail.Kind, _ body: String, sender: String, index: Int) {
             fresh.append(Fresh(armored: armored, bodyCanary: body, kind: kind))
+            let outer = headers(from: sender) + (kind == .unsignedKnownSender ? knownSenderAutocrypt : "")
             let mail = kind == .gpgInline
-                ? inlineMail(armored, headers: headers(from: sender))
-                : PGPMIMEWrapper.wrap(armored, headers: headers(from: sender), style: index,
+                ? inlineMail(armored, headers: outer)
+                : PGPMIMEWrapper.wrap(armored, headers: outer, style: index,
                                       fileCanary: mint.content("file"))
             add(kind, .imported, sender: sender, mail, bodyCanary: body, first: true)
         }
@@ -163,7 +169,7 @@ final class CanaryCorpusBuilder {
             deliver(try gpg(text, signer: gpgKeys[index % 2], to: harness.gateway), .gpgInline, body,
                     sender: mint.address("inline"), index: index)
         }
-        // Unsigned: the client key is found in the keyring by the sender's address.
+        // Unsigned: the sender offers its key by Autocrypt (as Thunderbird does).
         for index in 0..<unsignedCount {
             let body = mint.content("body")
             deliver(try gpg(inner(index, body: body), signer: nil, to: harness.gateway), .unsignedKnownSender, body,
