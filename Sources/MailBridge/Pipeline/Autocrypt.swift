@@ -22,7 +22,8 @@ enum Autocrypt {
                 default: if !name.hasPrefix("_") { return nil }
                 }
             }
-            guard let address, (try? EmailAddress(address))?.canonical == sender.canonical, let keydata, keydata.count <= maximumKeyBytes * 4 / 3 + 4,
+            guard let address, (try? EmailAddress(address))?.canonical == sender.canonical, let keydata,
+                keydata.count <= maximumKeyBytes * 4 / 3 + 4,
                 let bytes = Data(base64Encoded: keydata)
             else { return nil }
             return Array(bytes)

@@ -179,7 +179,8 @@ public struct SpoolIntake: MessageIntake {
         return names.sorted().filter { $0.hasSuffix(".eml") }.map { name in
             let base = String(name.dropLast(4))
             let path = quarantineFolder.appending(path: base).path
-            let text = (try? POSIXFile.readAll(path + ".reason", limit: 256)).map { String(decoding: $0, as: UTF8.self) }
+            let text = (try? POSIXFile.readAll(path + ".reason", limit: 256))
+                .map { String(decoding: $0, as: UTF8.self) }
             let cause = text.flatMap { QuarantineCause(rawValue: $0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             let attributes = try? FileManager.default.attributesOfItem(atPath: path + ".eml")
             return QuarantinedEntry(
