@@ -16,6 +16,7 @@ public final class PGPService: Sendable {
     public let configuration: PGPConfiguration
     private let pool: NIOThreadPool
     private let contexts = ContextCache()
+    private let keyring = KeyringLock()
 
     /// Prepares the GnuPG home (0700, offline `gpg.conf`, loopback-only agent) and starts the worker threads.
     public init(configuration: PGPConfiguration) throws(PGPError) {
@@ -32,13 +33,17 @@ public final class PGPService: Sendable {
     /// Runs `body` with this worker thread's context. The context is created, used and released on that
     /// thread and cannot escape (it is not Sendable). After an engine failure the thread's context is discarded
     /// and the next operation starts with a new one.
-    public func withContext<T: Sendable>(_ body: @escaping @Sendable (GPGContext) throws -> T) async throws -> T {
+    /// `changesKeyring`: the operation imports or generates keys, so it runs alone (``KeyringLock``); every
+    /// other operation may run beside other readers.
+    public func withContext<T: Sendable>(changesKeyring: Bool = false,
+                                         _ body: @escaping @Sendable (GPGContext) throws -> T) async throws -> T {
         let configuration = self.configuration
         let contexts = self.contexts
+        let keyring = self.keyring
         return try await pool.runIfActive {
             let context = try contexts.current(configuration)
             do {
-                return try body(context)
+                return try keyring.with(changesKeyring ? .write : .read) { try body(context) }
             } catch let error as PGPError where error.code == .operationFailed || error.code == .engineUnavailable {
                 contexts.discardCurrent()
                 throw error
@@ -63,7 +68,7 @@ public final class PGPService: Sendable {
     }
 
     public func importPublicKeys(_ keyData: [UInt8]) async throws -> ImportSummary {
-        try await withContext { try $0.importPublicKeys(keyData) }
+        try await withContext(changesKeyring: true) { try $0.importPublicKeys(keyData) }
     }
 
     public func exportPublicKey(_ fingerprint: KeyFingerprint, armored: Bool = true,
@@ -80,7 +85,9 @@ public final class PGPService: Sendable {
     }
 
     public func generateKey(userID: String, expiresInSeconds: UInt = 0) async throws -> KeyFingerprint {
-        try await withContext { try $0.generateKey(userID: userID, expiresInSeconds: expiresInSeconds) }
+        try await withContext(changesKeyring: true) {
+            try $0.generateKey(userID: userID, expiresInSeconds: expiresInSeconds)
+        }
     }
 
     /// Stops the worker threads after queued operations finish.

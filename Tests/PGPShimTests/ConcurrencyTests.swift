@@ -28,4 +28,44 @@ import Testing
         for (expected, actual) in results { #expect(actual == expected) }
         await fixture.close()
     }
+
+    /// Issue 28: key imports (which rewrite pubring.kbx) beside decryptions and key look-ups on one GnuPG home.
+    /// Without the keyring lock, GnuPG alone fails a few per cent of such decryptions ("No secret key", an unknown
+    /// signer); with it, none fails.
+    @Test func importsBesideDecryptionsNeverFailThem() async throws {
+        let fixture = try GnuPGFixture(concurrency: 3)
+        let gateway = try await fixture.makeGatewayKey()
+        let client = try fixture.makeClientKey("stamm@example.net")
+        try await fixture.exchangeKeys(gateway: gateway, client: client)
+        let ciphertext = try fixture.clientGPG(["--sign", "--local-user", client.hex, "--encrypt", "--recipient",
+                                                gateway.hex], stdin: Array("Hallo".utf8)).stdout
+        // Keys of new clients, as their first messages' Autocrypt headers bring them.
+        var newKeys: [[UInt8]] = []
+        for index in 0..<24 {
+            let key = try fixture.makeClientKey("neu\(index)@example.net")
+            newKeys.append(try fixture.clientGPG(["--export", key.hex]).stdout)
+        }
+        let service = fixture.service
+        let keys = newKeys
+        let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                for key in keys { _ = try await service.importPublicKeys(key) }
+                return 0
+            }
+            for _ in 0..<3 {
+                group.addTask {
+                    var failed = 0
+                    for _ in 0..<30 {
+                        let outcome = try await service.decryptAndVerify(ciphertext)
+                        if outcome.message?.signature != .good(signer: client) { failed += 1 }
+                        if try await service.key(client) == nil { failed += 1 }
+                    }
+                    return failed
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+        await fixture.close()
+    }
 }
