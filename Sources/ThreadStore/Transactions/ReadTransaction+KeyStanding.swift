@@ -50,34 +50,31 @@ extension ReadTransaction {
     /// counsellor confirmed most recently, else the key of the address's first thread; nil if it has none.
     /// Decrypts one thread's key column.
     public func registeredClientKey(field: CounsellingField, address: ClientAddress) throws -> ClientKeyFingerprint? {
-        let text = try String.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT id FROM thread WHERE field = ? AND client_address_hmac = ?
-                ORDER BY key_change_confirmed_at IS NULL, key_change_confirmed_at DESC, created_at, id LIMIT 1
-                """),
-            arguments: [field.rawValue, Queries.clientAddressHMAC(address, context: context)])
-        guard let text else { return nil }
-        guard let id = try? ThreadID(text), let record = try ThreadRecord.fetch(db, id: id) else {
-            throw ThreadStoreError.databaseCorrupt
-        }
-        let key = try Queries.dataKey(db, context: context, thread: id)
-        return try ClientKeyFingerprint(Sealing.openString(
-            record.clientKeySealed, key: key, context: ThreadRecord.context("client_key_sealed", thread: id)))
+        let sql = """
+            SELECT id FROM thread WHERE field = ? AND client_address_hmac = ?
+            ORDER BY key_change_confirmed_at IS NULL, key_change_confirmed_at DESC, created_at, id LIMIT 1
+            """
+        let arguments: StatementArguments = [field.rawValue, Queries.clientAddressHMAC(address, context: context)]
+        return try openingFirstThread(sql, arguments, column: "client_key_sealed") { record in record.clientKeySealed }
+            .map(ClientKeyFingerprint.init)
     }
 
     /// The address of the first thread of `key` in `field` (the address its owner first wrote from), or nil.
     public func firstAddress(ofKey key: ClientKeyFingerprint, field: CounsellingField) throws -> ClientAddress? {
-        let text = try String.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT id FROM thread WHERE field = ? AND client_key_hmac = ? ORDER BY created_at, id LIMIT 1
-                """),
-            arguments: [field.rawValue, Queries.clientKeyHMAC(key, context: context)])
-        guard let text else { return nil }
+        let sql = "SELECT id FROM thread WHERE field = ? AND client_key_hmac = ? ORDER BY created_at, id LIMIT 1"
+        let arguments: StatementArguments = [field.rawValue, Queries.clientKeyHMAC(key, context: context)]
+        return try openingFirstThread(sql, arguments, column: "client_address_sealed") { $0.clientAddressSealed }
+            .map { try ClientAddress($0) }
+    }
+
+    /// Runs `sql` (selecting one thread ID) and opens one sealed column of that thread's row with its data key.
+    private func openingFirstThread(_ sql: String, _ arguments: StatementArguments, column: String,
+                                    _ sealed: (ThreadRecord) -> Data) throws -> String? {
+        guard let text = try String.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) else { return nil }
         guard let id = try? ThreadID(text), let record = try ThreadRecord.fetch(db, id: id) else {
             throw ThreadStoreError.databaseCorrupt
         }
-        let dataKey = try Queries.dataKey(db, context: context, thread: id)
-        return try ClientAddress(Sealing.openString(
-            record.clientAddressSealed, key: dataKey, context: ThreadRecord.context("client_address_sealed", thread: id)))
+        let key = try Queries.dataKey(db, context: context, thread: id)
+        return try Sealing.openString(sealed(record), key: key, context: ThreadRecord.context(column, thread: id))
     }
 }
