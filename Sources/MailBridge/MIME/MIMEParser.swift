@@ -18,6 +18,18 @@ public struct MIMEParser: Sendable {
 
     /// Parses `bytes`. Throws ``MIMEError`` when a limit is exceeded or the structure cannot be parsed.
     public func parse(_ bytes: [UInt8]) throws(MIMEError) -> MIMEMessage {
+        var source = bytes
+        var message = try parseOnce(source)
+        // RFC 2231 `boundary*=`: make it a parameter libetpan splits on, and parse again (bounded).
+        for _ in 0..<BoundaryParameterRewrite.maximumRewrites {
+            guard let rewritten = BoundaryParameterRewrite.rewritten(message, source: source) else { break }
+            source = rewritten
+            message = try parseOnce(source)
+        }
+        return message
+    }
+
+    private func parseOnce(_ bytes: [UInt8]) throws(MIMEError) -> MIMEMessage {
         guard bytes.count <= limits.maximumMessageBytes else { throw MIMEError(.messageTooLarge) }
         try NestingPrescan.check(bytes, limits: limits)
         let tree = try EtPanMIMETree(bytes: bytes)

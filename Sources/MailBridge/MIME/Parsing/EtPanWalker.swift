@@ -54,10 +54,19 @@ struct EtPanWalker {
         let headers = try HeaderBlockSplitter.split(source[entityStart..<headerEnd], limits: limits)
 
         // libetpan fills in a default content type without parameters; RFC 2045 §5.2 defaults apply instead.
-        let declared = headers.first("Content-Type") == nil ? nil : mime.mm_content_type
-        let contentType =
+        let declaredField = headers.first("Content-Type")
+        let declared = declaredField == nil ? nil : mime.mm_content_type
+        var contentType =
             declared.map { EtPanFields.contentType($0.pointee, limits: limits) }
             ?? (digestParent ? .defaultDigestPart : .defaultPlain)
+        if let declaredField, !Self.namesSubtype(declaredField.value) {
+            // `Content-Type: text` (no subtype, invalid by RFC 2045 §5.1): libetpan reads `text/unknown`. Such a
+            // field falls back to RFC 2045 §5.2's text/plain, keeping its parameters (a charset), as Python's
+            // `email` does; any other type without subtype is an opaque octet stream.
+            contentType = contentType.type == "text"
+                ? ContentType(type: "text", subtype: "plain", parameters: contentType.parameters)
+                : ContentType(type: "application", subtype: "octet-stream", parameters: contentType.parameters)
+        }
         let (encoding, disposition) = EtPanFields.mimeFields(mime.mm_mime_fields, limits: limits)
 
         let body: MIMEBody
@@ -88,6 +97,12 @@ struct EtPanWalker {
         return MIMEPart(
             headers: headers, contentType: contentType, transferEncoding: encoding, disposition: disposition,
             body: body, depth: depth, source: source, entityRange: entityStart..<entityEnd, bodyRange: bodyRange)
+    }
+
+    /// Whether a Content-Type value's media type (before any `;`) has a `/` (RFC 2045 §5.1 `type "/" subtype`).
+    static func namesSubtype(_ value: String) -> Bool {
+        let mediaType = value.prefix { $0 != ";" }
+        return mediaType.contains("/")
     }
 
     /// A child of a multipart. libetpan skips an empty header block (a boundary line directly followed by an

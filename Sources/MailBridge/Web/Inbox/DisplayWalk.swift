@@ -18,7 +18,10 @@ struct DisplayWalk {
         case .multipart(let children):
             let isAlternative = part.contentType.subtype == "alternative"
             let hasPlain = isAlternative && children.contains { Self.containsPlainText($0) }
+            let enclosing = delimiters
+            if let boundary = part.contentType.parameters["boundary"] { delimiters.append(Array("--\(boundary)".utf8)) }
             for child in children { visit(child, plainAlternative: plainAlternative || hasPlain) }
+            delimiters = enclosing
         case .message(let inner):
             forwarded(inner, raw: Array(part.rawBody))
         case .single(let content):
@@ -26,7 +29,17 @@ struct DisplayWalk {
         }
     }
 
+    /// `--boundary` of every multipart enclosing the current part (at most the parser's nesting depth).
+    private var delimiters: [[UInt8]] = []
+
     private mutating func leaf(_ part: MIMEPart, _ content: [UInt8], plainAlternative: Bool) {
+        // RFC 2046 §5.1.1: an enclosing multipart's delimiter line cannot be inside a body part. If one is, the
+        // parser misread the structure (e.g. an empty body part between two delimiter lines): the part is offered
+        // as a download, never shown, so MIME structure does not reach the counsellor as text.
+        if part.contentType.isText, !part.isAttachment, Self.containsDelimiterLine(part.rawBody, delimiters) {
+            withhold(part.contentType.mimeType, content)
+            return
+        }
         if part.isAttachment {
             // The client's own attachments are stored separately by the pipeline (the message's attachment list);
             // those of a forwarded message are listed in its frame.
@@ -77,6 +90,25 @@ struct DisplayWalk {
     private mutating func withhold(_ mediaType: String, _ content: [UInt8]) {
         parts.append(.withheld(index: downloads.count, mediaType: mediaType, size: content.count))
         downloads.append(content)
+    }
+
+    /// Whether a line of `body` is `delimiter` followed by nothing, `--` and/or transport padding (RFC 2046 §5.1.1).
+    static func containsDelimiterLine(_ body: ArraySlice<UInt8>, _ delimiters: [[UInt8]]) -> Bool {
+        guard !delimiters.isEmpty else { return false }
+        var lineStart = body.startIndex
+        while lineStart < body.endIndex {
+            let lineEnd = body[lineStart...].firstIndex(of: 0x0A) ?? body.endIndex
+            let line = body[lineStart..<lineEnd]
+            if line.first == UInt8(ascii: "-") {
+                for delimiter in delimiters where line.starts(with: delimiter) {
+                    var rest = line.dropFirst(delimiter.count)
+                    if rest.starts(with: [0x2D, 0x2D]) { rest = rest.dropFirst(2) }
+                    if rest.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return true }
+                }
+            }
+            lineStart = lineEnd + 1
+        }
+        return false
     }
 
     /// A text/plain leaf that is not an attachment, here or below.
