@@ -111,8 +111,7 @@ enum CiphertextShape: Equatable {
     static func binaryPackets(_ message: [UInt8]) -> [UInt8]? {
         guard let first = message.first else { return nil }
         if first & 0x80 != 0 { return message }
-        let begin = Array("-----BEGIN PGP MESSAGE-----".utf8)
-        guard let start = message.firstRange(of: begin)?.upperBound else { return nil }
+        guard let start = beginLineEnd(message) else { return nil }
         var lines = LineCursor(message, from: start)
         _ = lines.next()  // rest of the BEGIN line
         // Armor headers ("Key: value") up to an empty line; if the first line is not a header, there are none.
@@ -157,6 +156,22 @@ enum CiphertextShape: Equatable {
         }
         guard let data = Data(base64Encoded: Data(base64)) else { return nil }
         return Array(data)
+    }
+
+    /// Where the first armor BEGIN line for a message ends: `-----BEGIN PGP MESSAGE-----` at the start of a line
+    /// with nothing but spaces or tabs after it, as gpg reads armor (a decoy such as `X-----BEGIN…` or
+    /// `-----BEGIN… decoy` is not one).
+    private static func beginLineEnd(_ message: [UInt8]) -> Int? {
+        let begin = Array("-----BEGIN PGP MESSAGE-----".utf8)
+        var from = 0
+        while from < message.count, let range = message[from...].firstRange(of: begin) {
+            from = range.upperBound
+            guard range.lowerBound == 0 || message[range.lowerBound - 1] == 0x0A else { continue }
+            var index = range.upperBound
+            while index < message.count, message[index] == 0x20 || message[index] == 0x09 { index += 1 }
+            if index == message.count || message[index] == 0x0D || message[index] == 0x0A { return range.upperBound }
+        }
+        return nil
     }
 
     private static func isBase64(_ byte: UInt8) -> Bool {

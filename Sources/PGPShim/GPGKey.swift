@@ -36,10 +36,12 @@ final class GPGKey {
         var canEncrypt = false
         var canSign = false
         var primaryExpires: Int?
+        var keyIDs: [String] = []
         var subkey = key.subkeys
         var isPrimary = true
         while let current = subkey {
             let sub = current.pointee
+            if let keyid = sub.keyid, keyIDs.count < 64 { keyIDs.append(String(cString: keyid).uppercased()) }
             if isPrimary {
                 primaryExpires = sub.expires > 0 ? Int(sub.expires) : nil
                 isPrimary = false
@@ -54,6 +56,7 @@ final class GPGKey {
             fingerprint: fingerprint,
             emails: emails,
             userIDs: userIDs,
+            keyIDs: keyIDs,
             canEncrypt: canEncrypt,
             canSign: canSign,
             isRevoked: key.revoked != 0,

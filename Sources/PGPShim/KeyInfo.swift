@@ -6,6 +6,8 @@ public struct KeyInfo: Sendable, Hashable, CustomStringConvertible {
     /// The key's valid user IDs as written (at most 32, each cut at 512 bytes; personal data: not in
     /// `description`), for showing who signed beside a verdict.
     public let userIDs: [String]
+    /// The 16-hex-digit key IDs of the primary key and every subkey (upper-case), to match key packets.
+    public let keyIDs: [String]
     public let canEncrypt: Bool
     public let canSign: Bool
     public let isRevoked: Bool

@@ -36,19 +36,43 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         self.domain = domain.lowercased()
     }
 
-    /// The address for matching and for the client registry: the local part in Unicode NFC, lower-cased; the
-    /// domain as lower-case A-labels (IDNA, RFC 5890), so `jürgen@` written composed or decomposed, and
-    /// `bücher.example` or `xn--bcher-kva.example`, are one address. Counselling addresses are matched this way.
+    /// The address for matching and for the client registry: the local part unquoted where the quotes are not
+    /// needed (`"klientin"` is `klientin`, RFC 5321 §4.1.2), in Unicode NFC, lower-cased; the domain mapped as
+    /// IDNA does (UTS #46: the ideographic and full-width full stops are dots, compatibility forms such as
+    /// full-width letters are folded, NFKC, lower case) and written as A-labels (RFC 5890). So `jürgen@` composed
+    /// or decomposed, `bücher.example` or `xn--bcher-kva.example`, and `ｅｘａｍｐｌｅ．ｎｅｔ` are one address each.
+    /// Counselling addresses are matched this way.
     public var canonical: String { "\(Self.canonicalLocalPart(localPart))@\(Self.canonicalDomain(domain))" }
 
     static func canonicalLocalPart(_ local: String) -> String {
-        local.precomposedStringWithCanonicalMapping.lowercased()
+        var text = local
+        if local.count >= 2, local.hasPrefix("\""), local.hasSuffix("\"") {
+            var unquoted = ""
+            var escaped = false
+            for character in local.dropFirst().dropLast() {
+                if escaped || character != "\\" {
+                    unquoted.append(character)
+                    escaped = false
+                } else {
+                    escaped = true
+                }
+            }
+            let isDotAtom = unquoted.split(separator: ".", omittingEmptySubsequences: false)
+                .allSatisfy { !$0.isEmpty && $0.unicodeScalars.allSatisfy(isAtext) }
+            if isDotAtom { text = unquoted }
+        }
+        return text.precomposedStringWithCanonicalMapping.lowercased()
     }
 
     static func canonicalDomain(_ domain: String) -> String {
-        domain.split(separator: ".", omittingEmptySubsequences: false).map { label -> String in
+        let dotted = String(domain.unicodeScalars.map { scalar -> Character in
+            [0x3002, 0xFF0E, 0xFF61].contains(scalar.value) ? "." : Character(scalar)
+        })
+        return dotted.split(separator: ".", omittingEmptySubsequences: false).map { label -> String in
             guard !label.unicodeScalars.allSatisfy(\.isASCII) else { return label.lowercased() }
-            let unicode = String(label).precomposedStringWithCanonicalMapping.lowercased()
+            let unicode = String(label).precomposedStringWithCompatibilityMapping.lowercased()
+                .precomposedStringWithCompatibilityMapping
+            guard !unicode.unicodeScalars.allSatisfy(\.isASCII) else { return unicode }
             return Punycode.encode(unicode).map { "xn--" + $0 } ?? unicode
         }.joined(separator: ".")
     }

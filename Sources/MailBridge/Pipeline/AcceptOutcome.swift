@@ -23,6 +23,7 @@ public enum AcceptOutcome: Sendable, Hashable, CustomStringConvertible {
         case replayedCiphertext, noClientKey, malformedInnerMessage, invalidSender, noMailbox
         // Appended: the stored audit code is the position + 1, so earlier codes never move (pinned by a test).
         case nestedEncryption
+        case ambiguousSigners
     }
 
     public var description: String {

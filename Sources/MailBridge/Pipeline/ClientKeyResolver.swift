@@ -1,9 +1,9 @@
 import PGPShim
 import ThreadStore
 
-/// Finds the client's key for a decrypted message: the signer of a good signature; else the one usable key the
-/// sender offered in this message (attachment or Autocrypt) for its own address; else the key registered for the
-/// address in the store. Never the global keyring by address: a key someone else planted there, claiming the
+/// Finds the client's key for a decrypted message: the signer of a good signature; else the key registered for
+/// the address in the store; else the one usable key the sender offered in this message (attachment or
+/// Autocrypt) for its own address. Never the global keyring by address: a key someone else planted there, claiming the
 /// client's address, must not become the client's key.
 struct ClientKeyResolver {
     let pgp: PGPService
@@ -38,6 +38,12 @@ struct ClientKeyResolver {
         default:
             break
         }
+        // The key registered for the address wins: unsigned mail cannot change it (a key offered in unsigned
+        // mail for a registered address could be anyone's).
+        let address = try ClientAddress(sender.unredactedDescription, canonical: sender.canonical)
+        if let registered = try await store.read({ try $0.registeredClientKey(field: field, address: address) }) {
+            return try KeyFingerprint(registered.hex)
+        }
         var usableOffered: [KeyFingerprint] = []
         for fingerprint in offered {
             if let info = try await pgp.key(fingerprint), info.isUsableForEncryption,
@@ -47,10 +53,6 @@ struct ClientKeyResolver {
                 usableOffered.append(fingerprint)
             }
         }
-        if usableOffered.count == 1 { return usableOffered[0] }
-        let address = try ClientAddress(sender.unredactedDescription, canonical: sender.canonical)
-        guard let registered = try await store.read({ try $0.registeredClientKey(field: field, address: address) })
-        else { return nil }
-        return try KeyFingerprint(registered.hex)
+        return usableOffered.count == 1 ? usableOffered[0] : nil
     }
 }

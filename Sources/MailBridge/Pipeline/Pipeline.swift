@@ -169,6 +169,9 @@ public final class Pipeline: Sendable {
         {
             decrypted = again
         }
+        // Several signers (or good and bad signatures mixed) cannot be one client's words: an attacker's
+        // co-signature on a victim's text must not decide whose thread it lands in.
+        guard Self.hasOneSigner(decrypted.signatureDetails) else { return try await reject(.ambiguousSigners) }
         guard let clientKey = try await keys.clientKey(signature: decrypted.signature, sender: sender.address,
                                                        field: mailbox.field, offered: imported)
         else { return try await reject(.noClientKey) }
@@ -178,6 +181,16 @@ public final class Pipeline: Sendable {
         default: nil
         }
         let signerAddresses = Set(signerKey?.emails.compactMap { (try? EmailAddress($0))?.canonical } ?? [])
+        // A key that claims no address at all cannot say whose thread its words belong to.
+        if signerKey != nil, signerAddresses.isEmpty { return try await reject(.noClientKey) }
+        // Unsigned text has no author: it is bound to a client key only if that key could read the message too
+        // (the client encrypted to itself, as Thunderbird, Mailvelope and GpgOL do). Someone who captured the
+        // ciphertext cannot add a key packet for their own key without the session key.
+        if signerKey == nil, case .unsigned = decrypted.signature {
+            guard let info = try await pgp.key(clientKey),
+                !Set(info.keyIDs).isDisjoint(with: decrypted.recipientKeyIDs.map { $0.uppercased() })
+            else { return try await reject(.noClientKey) }
+        }
         // A signature binds the words to its signer. When the signing key does not claim the From address, the
         // message goes to the signer's own thread (the address its key first wrote from, else the key's own
         // address), never to a thread of the address in From: a victim's signed ciphertext sent first from an
@@ -245,15 +258,29 @@ public final class Pipeline: Sendable {
         }
     }
 
+    /// True for an unsigned message, or one whose signatures are all good and by one key.
+    static func hasOneSigner(_ signatures: [SignatureDetail]) -> Bool {
+        guard signatures.count > 1 else { return true }
+        var signers = Set<KeyFingerprint>()
+        for signature in signatures {
+            guard case .good(let signer) = signature.verdict else { return false }
+            signers.insert(signer)
+        }
+        return signers.count == 1
+    }
+
     /// Keyed fingerprints of what the message decrypted to: its session key, and for every signature that names
     /// its signer, that signer, the signature's time and the signed bytes. The same ciphertext in any armor,
     /// framing or MIME shape has the same session key; a signed message re-encrypted by someone else (new session
     /// key, even another literal file name or date, which no signature covers) keeps its signatures. Unsigned
     /// content gets no content fingerprint: two clients' "Ja, danke." are different messages.
     private func replayFingerprints(_ decrypted: DecryptedMessage) -> [ReplayFingerprint] {
+        // Scoped to the mailbox whose key decrypted it: one message a client sent to two counselling addresses,
+        // delivered to each, reaches both; another mailbox's key never opens it (see `forKeys`).
+        let scope = Array("\(decrypted.decryptionKey.hex) ".utf8)
         var fingerprints: [ReplayFingerprint] = []
         if let sessionKey = decrypted.sessionKey {
-            fingerprints.append(store.replayFingerprint(.sessionKey, sessionKey.material))
+            fingerprints.append(store.replayFingerprint(.sessionKey, scope + sessionKey.material))
         }
         for detail in decrypted.signatureDetails {
             let signer: String? = switch detail.verdict {
@@ -263,7 +290,8 @@ public final class Pipeline: Sendable {
             }
             guard let signer, let created = detail.createdAt else { continue }
             var content: [UInt8] = []
-            for part in [Array("\(signer) \(Int64(created.timeIntervalSince1970))".utf8), decrypted.plaintext.bytes] {
+            for part in [scope, Array("\(signer) \(Int64(created.timeIntervalSince1970))".utf8),
+                         decrypted.plaintext.bytes] {
                 withUnsafeBytes(of: UInt64(part.count).bigEndian) { content.append(contentsOf: $0) }
                 content.append(contentsOf: part)
             }

@@ -75,9 +75,10 @@ final class CanaryCorpusBuilder {
     // MARK: Encryption with three implementations
 
     private func gpg(_ plaintext: [UInt8], signer: KeyFingerprint?, to recipient: KeyFingerprint,
-                     extra: [String] = []) throws -> String {
+                     alsoTo other: KeyFingerprint? = nil, extra: [String] = []) throws -> String {
         let sign = signer.map { ["--sign", "--local-user", $0.hex] } ?? []
-        return try harness.client.gpg(extra + ["--armor"] + sign + ["--encrypt", "--recipient", recipient.hex],
+        let also = other.map { ["--recipient", $0.hex] } ?? []
+        return try harness.client.gpg(extra + ["--armor"] + sign + ["--encrypt", "--recipient", recipient.hex] + also,
                                       stdin: plaintext).stdout.text
     }
 
@@ -172,7 +173,9 @@ final class CanaryCorpusBuilder {
         // Unsigned: the sender offers its key by Autocrypt (as Thunderbird does).
         for index in 0..<unsignedCount {
             let body = mint.content("body")
-            deliver(try gpg(inner(index, body: body), signer: nil, to: harness.gateway), .unsignedKnownSender, body,
+            // Unsigned mail is bound to a client key only if it was encrypted to that key too (as Thunderbird does).
+            deliver(try gpg(inner(index, body: body), signer: nil, to: harness.gateway, alsoTo: gpgKeys[2]),
+                    .unsignedKnownSender, body,
                     sender: Self.knownSender, index: index)
         }
         // Python's email package builds the MIME structure.
