@@ -267,6 +267,14 @@ extension BridgeConfiguration {
             reader.report(.conflictingOptions, section.optionPath("max-connections-per-ip"),
                           expected: "at most max-connections")
         }
+        smtp.maxJunkCommands = reader.integer(
+            section, "max-junk-commands", default: smtp.maxJunkCommands, range: 1...10_000)
+        smtp.stressThresholdPercent = reader.integer(
+            section, "stress-threshold-percent", default: smtp.stressThresholdPercent, range: 1...100,
+            unit: "percent of max-connections")
+        smtp.stressCommandTimeoutSeconds = reader.integer(
+            section, "stress-command-timeout-seconds", default: smtp.stressCommandTimeoutSeconds, range: 1...3600,
+            unit: "seconds")
         reader.finish(section)
         return smtp
     }

@@ -34,6 +34,9 @@ extension BridgeConfiguration {
         set("min-data-rate", smtp.minDataRate)
         set("max-connections-per-ip", smtp.maxConnectionsPerIP)
         set("max-connections", smtp.maxConnections)
+        set("max-junk-commands", smtp.maxJunkCommands)
+        set("stress-threshold-percent", smtp.stressThresholdPercent)
+        set("stress-command-timeout-seconds", smtp.stressCommandTimeoutSeconds)
         for mailbox in mailboxes {
             section("[[mailbox]]")
             set("address", mailbox.address.unredactedDescription)

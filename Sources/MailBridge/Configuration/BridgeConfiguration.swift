@@ -156,6 +156,13 @@ extension BridgeConfiguration {
         public var maxConnectionsPerIP: Int = 10
         /// `max-connections`, default 100 in total.
         public var maxConnections: Int = 100
+        /// `max-junk-commands`, default 20: NOOP, RSET, HELP and VRFY per connection before 421.
+        public var maxJunkCommands: Int = 20
+        /// `stress-threshold-percent`, default 75: from this share of `max-connections` on, stress mode closes
+        /// sessions that move no mail for `stress-command-timeout-seconds` and allows one non-mail command.
+        public var stressThresholdPercent: Int = 75
+        /// `stress-command-timeout-seconds`, default 10.
+        public var stressCommandTimeoutSeconds: Int = 10
 
         public init() {}
     }

@@ -83,6 +83,17 @@ extension BridgeConfiguration {
         # Simultaneous connections in total, 1 to 100000. Default: 100.
         max-connections = 100
 
+        # NOOP, RSET, HELP and VRFY per connection before 421, 1 to 10000. Default: 20.
+        max-junk-commands = 20
+
+        # Stress mode (as Postfix's): from this percentage of max-connections on, a session that moves no mail (no
+        # greeting, MAIL, RCPT, DATA or message data) for stress-command-timeout-seconds is closed with 421, and one
+        # non-mail command is allowed. 1 to 100. Default: 75.
+        stress-threshold-percent = 75
+
+        # 1 to 3600. Default: 10.
+        stress-command-timeout-seconds = 10
+
         # One [[mailbox]] table per counselling address. At least one is required.
         [[mailbox]]
         # The counselling address clients write to. Required.

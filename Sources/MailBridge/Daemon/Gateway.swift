@@ -74,16 +74,19 @@ public final class Gateway: Sendable {
             intake: KickingIntake(spool: spool, runner: runner, metrics: metrics), logger: logger)
 
         let smtp = configuration.smtp
+        var server = SMTPServerConfiguration(
+            hostname: mailboxes.first?.address.domain ?? "localhost",
+            maximumCommandLineLength: smtp.maxCommandLineLength, maximumTextLineLength: smtp.maxTextLineLength,
+            maximumMessageSize: smtp.maxMessageSize, maximumHeaderSize: smtp.maxHeaderSize,
+            maximumRecipients: smtp.maxRecipients, maximumErrors: smtp.maxErrors,
+            maximumCommands: smtp.maxCommands, commandTimeout: .seconds(smtp.commandTimeoutSeconds),
+            sessionDeadline: .seconds(smtp.sessionDeadlineSeconds), minimumDataRate: smtp.minDataRate,
+            maximumConnectionsPerIP: smtp.maxConnectionsPerIP, maximumConnections: smtp.maxConnections)
+        server.maximumJunkCommands = smtp.maxJunkCommands
+        server.stressThreshold = Double(smtp.stressThresholdPercent) / 100
+        server.stressCommandTimeout = .seconds(smtp.stressCommandTimeoutSeconds)
         let listener = try await SMTPListener.bind(
-            host: smtp.listen, port: smtp.port,
-            configuration: SMTPServerConfiguration(
-                hostname: mailboxes.first?.address.domain ?? "localhost",
-                maximumCommandLineLength: smtp.maxCommandLineLength, maximumTextLineLength: smtp.maxTextLineLength,
-                maximumMessageSize: smtp.maxMessageSize, maximumHeaderSize: smtp.maxHeaderSize,
-                maximumRecipients: smtp.maxRecipients, maximumErrors: smtp.maxErrors,
-                maximumCommands: smtp.maxCommands, commandTimeout: .seconds(smtp.commandTimeoutSeconds),
-                sessionDeadline: .seconds(smtp.sessionDeadlineSeconds), minimumDataRate: smtp.minDataRate,
-                maximumConnectionsPerIP: smtp.maxConnectionsPerIP, maximumConnections: smtp.maxConnections),
+            host: smtp.listen, port: smtp.port, configuration: server,
             policy: RecipientPolicy(accepting: configuration.mailboxes.map(\.address)),
             spool: spool, intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
             tls: smtp.tlsCertificate.flatMap { cert in

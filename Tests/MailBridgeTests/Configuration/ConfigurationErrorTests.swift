@@ -46,6 +46,28 @@ import Testing
         #expect(configuration.smarthost == nil)
     }
 
+    /// Issue 18: the stress-mode and junk-command limits are read, defaulted and range-checked; the signature
+    /// window of issue 16 too.
+    @Test func stressModeAndSignatureWindowOptions() throws {
+        let defaults = try BridgeConfiguration.parse(Self.mailbox)
+        #expect(defaults.smtp.maxJunkCommands == 20 && defaults.smtp.stressThresholdPercent == 75
+                && defaults.smtp.stressCommandTimeoutSeconds == 10 && defaults.signatures.maxAgeDays == 30)
+        let set = try BridgeConfiguration.parse(Self.mailbox + """
+            [smtp]
+            max-junk-commands = 5
+            stress-threshold-percent = 50
+            stress-command-timeout-seconds = 3
+            [signatures]
+            max-age-days = 7
+
+            """)
+        #expect(set.smtp.maxJunkCommands == 5 && set.smtp.stressThresholdPercent == 50
+                && set.smtp.stressCommandTimeoutSeconds == 3 && set.signatures.maxAgeDays == 7)
+        #expect(try single(Self.mailbox + "[smtp]\nstress-threshold-percent = 0\n").option
+                == "smtp.stress-threshold-percent")
+        #expect(try single(Self.mailbox + "[signatures]\nmax-age-days = 0\n").option == "signatures.max-age-days")
+    }
+
     @Test func unknownKeySuggestsTheClosestKnownOne() throws {
         let error = try single(Self.mailbox + "[smtp]\nprot = 25\n")
         #expect(error.code == .unknownOption)
