@@ -32,7 +32,7 @@ public struct MIMEParser: Sendable {
     private func parseOnce(_ bytes: [UInt8]) throws(MIMEError) -> MIMEMessage {
         guard bytes.count <= limits.maximumMessageBytes else { throw MIMEError(.messageTooLarge) }
         try NestingPrescan.check(bytes, limits: limits)
-        let tree = try EtPanMIMETree(bytes: bytes)
+        let tree = try EtPanMIMETree(bytes: bytes[...])
         var walker = EtPanWalker(tree: tree, source: bytes, limits: limits)
         let root = try walker.convertRoot()
         return MIMEMessage(root: root)

@@ -61,6 +61,50 @@ enum BrowserDriver {
         return try JSONDecoder().decode(Report.self, from: Data(result.stdout))
     }
 
+    /// One message as ``screenshotMessages(base:username:password:totpSecret:pages:workDirectory:)`` saw it.
+    struct PageReport: Decodable {
+        struct Block: Decodable {
+            var text: String
+            var dir: String
+            var computedDirection: String
+            var rtl: Bool
+        }
+        var path: String
+        var blocks: [Block]
+        /// The whole message as rendered (`innerText` of its `li.message`): headers, text, attachments.
+        var messageText: String
+    }
+
+    struct PagesReport: Decodable {
+        var steps: [String]
+        var urls: [String]
+        var problems: [String]
+        var pages: [PageReport]
+    }
+
+    /// Logs in as ``loginOpenThreadAndReply`` does, then for each of `pages` opens `/threads/<thread>`, finds the
+    /// message (`li.message`) shown with exactly `subject`, reads its `pre.mail-text` blocks (text, `dir`
+    /// attribute, computed CSS `direction`, `:dir(rtl)`) and saves a screenshot of that message once the page's
+    /// fonts are loaded.
+    static func screenshotMessages(base: String, username: String, password: String, totpSecret: String?,
+                                   pages: [(thread: String, subject: String, screenshot: URL)],
+                                   workDirectory: URL) throws -> PagesReport
+    {
+        let script = workDirectory.appendingPathComponent("drive_inbox.py")
+        try Data(Self.script.utf8).write(to: script)
+        var plan: [String: Any] = [
+            "chromium": chromium!, "base": base, "username": username, "password": password,
+            "pages": pages.map { ["thread": $0.thread, "subject": $0.subject, "screenshot": $0.screenshot.path] },
+        ]
+        if let totpSecret { plan["totp"] = totpSecret }
+        let planJSON = String(decoding: try JSONSerialization.data(withJSONObject: plan), as: UTF8.self)
+        let result = try Shell.run(python!, [script.path, planJSON], allowFailure: true)
+        guard result.status == 0 else {
+            throw Failure(text: "driver exited \(result.status): \(result.stderr.suffix(4000))")
+        }
+        return try JSONDecoder().decode(PagesReport.self, from: Data(result.stdout))
+    }
+
     struct Failure: Error, CustomStringConvertible {
         let text: String
         var description: String { text }
@@ -178,6 +222,8 @@ enum BrowserDriver {
                 await type_into("input[name=repeat_password]", plan["newPassword"])
                 await click("form[action='/account/password'] button[type=submit]")
                 steps.append("password changed")
+            if "pages" in plan:
+                return await capture_pages(cdp, navigate, js, url)
             if not (await url()).startswith("/threads"):
                 await navigate("/threads")
             await click("a[href='/threads/%s']" % plan["thread"])
@@ -196,6 +242,34 @@ enum BrowserDriver {
             cdp.reader.cancel()
             return {"steps": steps, "urls": urls, "threadText": texts, "notice": notice, "replyShown": shown,
                     "problems": problems}
+
+        async def capture_pages(cdp, navigate, js, url):
+            # One message per entry, found on its thread page by its subject: its text blocks with their direction,
+            # its subject, and a screenshot of just that message once the page's fonts are loaded.
+            pages = []
+            for page in plan["pages"]:
+                await navigate("/threads/" + page["thread"])
+                find = """Array.from(document.querySelectorAll('li.message')).find(m =>
+                    (m.querySelector('.subject') || {textContent: ''}).textContent.trim() === %s)""" % json.dumps(page["subject"])
+                found = await js("(() => { const m = %s; if (!m) return null; m.scrollIntoView(); return m.id; })()" % find)
+                if found is None:
+                    raise RuntimeError("no message with subject %r on %s" % (page["subject"], await url()))
+                element = "document.getElementById(%s)" % json.dumps(found)
+                blocks = await js("""Array.from(%s.querySelectorAll('pre.mail-text')).map(e => ({
+                    text: e.textContent, dir: e.getAttribute('dir') || '',
+                    computedDirection: getComputedStyle(e).direction, rtl: e.matches(':dir(rtl)')}))""" % element)
+                await cdp.call("Runtime.evaluate", {"expression": "document.fonts.ready.then(() => true)",
+                                                    "awaitPromise": True, "returnByValue": True})
+                box = await js("""(() => { const r = %s.getBoundingClientRect();
+                    return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()""" % element)
+                shot = await cdp.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                    "clip": {"x": box[0], "y": box[1], "width": box[2], "height": box[3], "scale": 1}})
+                with open(page["screenshot"], "wb") as out:
+                    out.write(base64.b64decode(shot["data"]))
+                steps.append("screenshot")
+                pages.append({"path": await url(), "blocks": blocks, "messageText": await js(element + ".innerText")})
+            return {"steps": steps, "urls": urls, "threadText": "", "notice": "", "replyShown": False,
+                    "problems": problems, "pages": pages}
 
         async def main():
             profile = tempfile.mkdtemp(prefix="mb-chromium-")

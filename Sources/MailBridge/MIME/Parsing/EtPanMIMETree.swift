@@ -8,10 +8,13 @@ import CEtPan
 final class EtPanMIMETree {
     let buffer: UnsafeMutableBufferPointer<CChar>
     let root: UnsafeMutablePointer<mailmime>
+    /// Where `buffer` starts in the whole message: 0, or a body part's offset when one part is parsed on its own
+    /// (``DelimiterLineSplitter``). Offsets handed out are always offsets into the whole message.
+    let base: Int
 
     /// Parses `bytes` with `mailmime_parse(message, length, &index, &result)` (mailmime_content.h);
     /// returns MAILIMF_NO_ERROR (0) on success and a tree whose root is a MAILMIME_MESSAGE.
-    init(bytes: [UInt8]) throws(MIMEError) {
+    init(bytes: ArraySlice<UInt8>, base: Int = 0) throws(MIMEError) {
         let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(bytes.count, 1))
         bytes.withUnsafeBytes { raw in
             _ = buffer.initialize(from: raw.bindMemory(to: CChar.self))
@@ -26,11 +29,17 @@ final class EtPanMIMETree {
         }
         self.buffer = buffer
         self.root = result
+        self.base = base
     }
 
-    /// Offset of a pointer into the buffer.
+    /// Offset in the whole message of a pointer into the buffer.
     func offset(of pointer: UnsafePointer<CChar>) -> Int {
-        buffer.baseAddress!.distance(to: UnsafeMutablePointer(mutating: pointer))
+        base + buffer.baseAddress!.distance(to: UnsafeMutablePointer(mutating: pointer))
+    }
+
+    /// The buffer address of a whole-message offset inside this tree's buffer.
+    func address(of offset: Int) -> UnsafeMutablePointer<CChar> {
+        buffer.baseAddress! + (offset - base)
     }
 
     deinit {

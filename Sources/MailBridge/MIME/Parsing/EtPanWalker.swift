@@ -8,6 +8,13 @@ struct EtPanWalker {
     let limits: MIMELimits
     private var partCount = 0
     private var decodedBytes = 0
+    /// Octets parsed a second time because ``DelimiterLineSplitter`` split a multipart; see
+    /// ``maximumReparseFactor``.
+    private var reparsedBytes = 0
+
+    /// Re-parsing split body parts may cost at most this many times the message size in total (nested
+    /// multiparts with empty parts re-parse their inner parts once per level). Past it libetpan's reading stands.
+    static let maximumReparseFactor = 2
 
     init(tree: EtPanMIMETree, source: [UInt8], limits: MIMELimits) {
         self.tree = tree
@@ -16,12 +23,12 @@ struct EtPanWalker {
     }
 
     /// The root from `mailmime_parse` is a MAILMIME_MESSAGE wrapper; its `mm_msg_mime` is the top-level entity.
-    mutating func convertRoot() throws(MIMEError) -> MIMEPart {
+    mutating func convertRoot(depth: Int = 0) throws(MIMEError) -> MIMEPart {
         let root = tree.root.pointee
         guard Int(root.mm_type) == MAILMIME_MESSAGE, let top = root.mm_data.mm_message.mm_msg_mime else {
             throw MIMEError(.malformedMessage)
         }
-        return try convert(top, depth: 0, digestParent: false, encapsulatedIn: bodyRange(of: root))
+        return try convert(top, depth: depth, digestParent: false, encapsulatedIn: bodyRange(of: root))
     }
 
     /// - Parameter encapsulatedIn: for the entity inside a MAILMIME_MESSAGE, the message's body range. libetpan
@@ -74,6 +81,11 @@ struct EtPanWalker {
         case MAILMIME_MULTIPLE:
             var children: [MIMEPart] = []
             let isDigest = contentType.subtype == "digest"
+            if let ranges = selfSplitRanges(body: bodyRange, contentType: contentType) {
+                for range in ranges { children.append(try convertSplitPart(range, depth: depth + 1)) }
+                body = .multipart(children)
+                break
+            }
             var cell = mime.mm_data.mm_multipart.mm_mp_list?.pointee.first
             while let current = cell {
                 if let child = current.pointee.data?.assumingMemoryBound(to: mailmime.self) {
@@ -138,6 +150,42 @@ struct EtPanWalker {
             bodyRange: innerRange)
     }
 
+    /// The body parts of a multipart that ``DelimiterLineSplitter`` must split instead of libetpan (two delimiter
+    /// lines in a row), if the re-parse budget allows. Digests keep libetpan's split: their
+    /// parts default to message/rfc822 (RFC 2046 §5.1.5), which a part parsed on its own would not know.
+    private mutating func selfSplitRanges(body: Range<Int>, contentType: ContentType) -> [Range<Int>]? {
+        guard contentType.subtype != "digest", let boundary = contentType.parameters["boundary"],
+            let ranges = DelimiterLineSplitter.partsIfConsecutiveDelimiters(
+                in: source, body: body, boundary: boundary, maximumParts: limits.maximumParts)
+        else { return nil }
+        let octets = ranges.reduce(0) { $0 + $1.count }
+        guard reparsedBytes + octets <= Self.maximumReparseFactor * max(source.count, 1) else { return nil }
+        reparsedBytes += octets
+        return ranges
+    }
+
+    /// One body part found by ``DelimiterLineSplitter``, parsed on its own by libetpan (as an entity whose header
+    /// block starts at `range`), under the same limits and counters as the rest of the message.
+    private mutating func convertSplitPart(_ range: Range<Int>, depth: Int) throws(MIMEError) -> MIMEPart {
+        guard !range.isEmpty else {
+            // `--b CRLF CRLF --b`: no header fields and an empty body, so RFC 2045 §5.2 text/plain.
+            guard depth <= limits.maximumNestingDepth else { throw MIMEError(.nestingTooDeep) }
+            partCount += 1
+            guard partCount <= limits.maximumParts else { throw MIMEError(.tooManyParts) }
+            return try headerlessLeaf(entity: range, bodyStart: range.lowerBound, depth: depth)
+        }
+        let subtree = try EtPanMIMETree(bytes: source[range], base: range.lowerBound)
+        var walker = EtPanWalker(tree: subtree, source: source, limits: limits)
+        walker.partCount = partCount
+        walker.decodedBytes = decodedBytes
+        walker.reparsedBytes = reparsedBytes
+        let part = try walker.convertRoot(depth: depth)
+        partCount = walker.partCount
+        decodedBytes = walker.decodedBytes
+        reparsedBytes = walker.reparsedBytes
+        return part
+    }
+
     /// A `text/plain; charset=us-ascii` 7bit leaf without header fields (RFC 2045 §5.2 defaults).
     private mutating func headerlessLeaf(entity: Range<Int>, bodyStart: Int, depth: Int) throws(MIMEError) -> MIMEPart {
         let bodyRange = min(bodyStart, entity.upperBound)..<entity.upperBound
@@ -199,7 +247,7 @@ struct EtPanWalker {
         default: return Array(source[range])
         }
         guard !range.isEmpty else { return [] }
-        let start = tree.buffer.baseAddress! + range.lowerBound
+        let start = tree.address(of: range.lowerBound)
         var index = 0
         var result: UnsafeMutablePointer<CChar>?
         var length = 0

@@ -209,10 +209,10 @@ enum OpenAPIDocument {
                   "subject": { "type": "string" },
                   "signature": { "$ref": "#/components/schemas/Signature" },
                   "signer": { "oneOf": [{ "$ref": "#/components/schemas/Signer" }, { "type": "null" }], "description": "Who made the signature: set for inbound messages whose signing key is known (also when the verdict is not valid), null otherwise and for messages stored before signers were recorded. Show it beside the signature verdict, outside the message text." },
-                  "text": { "type": "string", "description": "The text/plain parts. Plain text: never render it as HTML." },
+                  "text": { "type": "string", "description": "The text/plain parts in order, separated by a blank line; an HTML part without a text/plain alternative is included as text converted on the server (no markup, link targets written out). A forwarded message (message/rfc822) is framed by a line '---------- Forwarded message ----------', then its own 'From: ', 'Date: ' and 'Subject: ' lines and one 'Attachment: name (type, size bytes)' line per attachment, a blank line, its text, and the line '---------- End of forwarded message ----------'; a client's own text can contain the same lines, so do not parse them as structure. Plain text: never render it as HTML." },
                   "withheldParts": {
                     "type": "array",
-                    "description": "Body parts that are not text/plain (e.g. HTML); not included.",
+                    "description": "Body parts that are not shown in text, each with the index the web inbox downloads it by (/threads/{thread}/messages/{message}/parts/{index}): HTML originals (also of an HTML-only part shown converted in text), other non-text parts, and for a forwarded message its original as message/rfc822 (an .eml download) followed by its attachments and withheld parts, depth first.",
                     "items": { "type": "object", "required": ["index", "mediaType", "size"], "properties": { "index": { "type": "integer" }, "mediaType": { "type": "string" }, "size": { "type": "integer" } } }
                   },
                   "attachments": {
