@@ -9,131 +9,13 @@ import ThreadStore
 /// fails while the promise is broken; `// FALSE-POSITIVE:` fails while a legitimate client's message is dropped;
 /// the others show that a defence holds. Attack messages are built at test time from real gpg, sq, sqop and rnp
 /// output with `Tests/Tools/pgpcraft.py` and `Tests/Tools/redteamcraft.py`.
-@Suite struct RedTeamTests {
+@Suite struct RedTeamTests: RedTeamHelpers {
     static let pgpcraft = packageRoot.appendingPathComponent("Tests/Tools/pgpcraft.py").path
     static let redteamcraft = packageRoot.appendingPathComponent("Tests/Tools/redteamcraft.py").path
     static let victim = "klientin@example.net"
     static let attacker = "mallory@evil.example"
 
-    // MARK: Helpers
-
-    private func craft(_ arguments: [String]) throws -> [UInt8] {
-        try Shell.run("python3", [Self.pgpcraft] + arguments).stdout
-    }
-
-    private func redteam(_ arguments: [String]) throws -> [UInt8] {
-        try Shell.run("python3", [Self.redteamcraft] + arguments).stdout
-    }
-
-    private func file(_ harness: PipelineHarness, _ name: String, _ bytes: [UInt8]) throws -> String {
-        let url = harness.root.appendingPathComponent(name)
-        try Data(bytes).write(to: url)
-        return url.path
-    }
-
-    /// `packets` (any OpenPGP packet stream) encrypted to the gateway as SEIPD v1 plaintext.
-    private func wrap(_ harness: PipelineHarness, _ packets: [UInt8], to recipient: KeyFingerprint? = nil) throws
-        -> [UInt8]
-    {
-        try craft(["wrap", "--recipient-home", harness.client.home.path, "--recipient",
-                   (recipient ?? harness.gateway).hex, try file(harness, "wrap-\(UUID().uuidString).gpg", packets)])
-    }
-
-    private func inner(_ canary: String, headers: String = "") -> [UInt8] {
-        Array("Content-Type: text/plain; charset=utf-8\r\n\(headers)\r\nHallo, hier ist \(canary).\r\n".utf8)
-    }
-
-    private func encrypt(_ harness: PipelineHarness, _ plaintext: [UInt8], signer: KeyFingerprint?,
-                         to recipients: [KeyFingerprint]? = nil, in client: GnuPGClient? = nil,
-                         extra: [String] = []) throws -> [UInt8] {
-        var arguments = ["--armor", "--encrypt"] + extra
-        for recipient in recipients ?? [harness.gateway] { arguments += ["--recipient", recipient.hex] }
-        if let signer { arguments += ["--sign", "--local-user", signer.hex] }
-        return try (client ?? harness.client).gpg(arguments, stdin: plaintext).stdout
-    }
-
-    /// Another mail client (own GnuPG home, knowing the gateway's public keys) with one key whose only user ID is
-    /// exactly `userID`.
-    private func otherClient(_ harness: PipelineHarness, _ name: String,
-                             userID: String) async throws -> (GnuPGClient, KeyFingerprint) {
-        let client = try GnuPGClient(home: harness.root.appendingPathComponent(name))
-        try client.gpg(["--import"], stdin: try await harness.pgp.exportPublicKey(harness.gateway))
-        if let second = harness.secondMailbox {
-            try client.gpg(["--import"], stdin: try await harness.pgp.exportPublicKey(second.gatewayKey))
-        }
-        try client.gpg(["--quick-gen-key", userID, "ed25519", "sign,cert", "never"])
-        let listing = try client.gpg(["--with-colons", "--list-secret-keys"]).stdout.text
-        let line = try #require(listing.split(separator: "\n").first(where: { $0.hasPrefix("fpr:") }))
-        let key = try KeyFingerprint(String(line.split(separator: ":", omittingEmptySubsequences: false)[9]))
-        try client.gpg(["--quick-add-key", key.hex, "cv25519", "encr", "never"])
-        return (client, key)
-    }
-
-    /// An Autocrypt header line (folded) offering `key` for `address`.
-    private func autocrypt(_ key: KeyFingerprint, _ address: String, in client: GnuPGClient) throws -> String {
-        let keydata = Data(try client.gpg(["--export", "--export-options", "export-minimal", key.hex]).stdout)
-            .base64EncodedString(options: [.lineLength76Characters, .endLineWithLineFeed])
-            .replacingOccurrences(of: "\n", with: "\n ")
-        return "Autocrypt: addr=\(address); prefer-encrypt=mutual; keydata=\n \(keydata)\n"
-    }
-
-    /// A PGP/MIME mail with `from` as the From field written as is (raw UTF-8 allowed), sent with envelope sender
-    /// `envelope` (default: the From address) to `recipient`.
-    private func send(_ harness: PipelineHarness, from: String, ciphertext: [UInt8], headers: String = "",
-                      envelope: String? = nil, to recipient: String = PipelineHarness.counselling) async throws
-        -> AcceptOutcome
-    {
-        let armor = String(decoding: ciphertext, as: UTF8.self)
-        let raw = "From: \(from)\nTo: \(recipient)\nSubject: ...\nMessage-ID: <\(UUID().uuidString)@example.net>\n"
-            + headers + "MIME-Version: 1.0\n"
-            + "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b0\"\n\n"
-            + "--b0\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n"
-            + "--b0\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n\(armor)\n--b0--\n"
-        return try await harness.pipeline.accept(try harness.spool(raw, from: envelope ?? from, to: recipient))
-    }
-
-    /// An inline PGP mail: the armored block is the whole text/plain body.
-    private func sendInline(_ harness: PipelineHarness, from: String, ciphertext: [UInt8],
-                            headers: String = "") async throws -> AcceptOutcome {
-        let raw = "From: \(from)\nTo: \(PipelineHarness.counselling)\nSubject: hi\n"
-            + "Message-ID: <\(UUID().uuidString)@example.net>\n\(headers)Content-Type: text/plain\n\n"
-            + String(decoding: ciphertext, as: UTF8.self)
-        return try await harness.pipeline.accept(try harness.spool(raw, from: from))
-    }
-
-    private func opened(_ harness: PipelineHarness, _ thread: ThreadID) async throws -> OpenedThread {
-        try await harness.store.read { try $0.openThread(thread) }
-    }
-
-    private func threads(_ harness: PipelineHarness) async throws -> [OpenedThread] {
-        var result: [OpenedThread] = []
-        var fields = [harness.mailbox.field]
-        if let second = harness.secondMailbox { fields.append(second.field) }
-        for field in fields {
-            for summary in try await harness.store.read({ try $0.listThreads(field: field) }) {
-                result.append(try await opened(harness, summary.id))
-            }
-        }
-        return result
-    }
-
-    /// The canary is in no outbound mail, log line, raw database or spool file.
-    private func assertContained(_ harness: PipelineHarness, _ canary: String,
-                                 sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        for item in try await harness.outbox() {
-            #expect(!item.payload.text.contains(canary), "canary in outbound mail", sourceLocation: sourceLocation)
-        }
-        for line in harness.logs.all {
-            #expect(!line.contains(canary), "canary in a log line", sourceLocation: sourceLocation)
-        }
-        #expect(try harness.rawDatabaseBytes().firstRange(of: Array(canary.utf8)) == nil,
-                "canary in the raw database", sourceLocation: sourceLocation)
-    }
-
-    private func imported(_ outcome: AcceptOutcome) -> ThreadID? {
-        if case .imported(let thread, _) = outcome { return thread }
-        return nil
-    }
+    // Helpers: ``RedTeamHelpers`` (AttackMailHelpers.swift).
 
     // MARK: 1. Replays whose decrypted meaning is the same
 
