@@ -43,6 +43,16 @@ enum POSIXFile {
         try sync(fd)
     }
 
+    /// Writes `bytes` to a new file at `temporary`, fsyncs it and renames it to `final` (the directories are not
+    /// synced: the caller decides when).
+    static func writeDurably(_ bytes: Data, temporary: String, final: String) throws {
+        let fd = try create(temporary)
+        defer { closeFile(fd) }
+        try bytes.withUnsafeBytes { try writeAll(fd, $0) }
+        try sync(fd)
+        try move(temporary, final)
+    }
+
     static func move(_ from: String, _ to: String) throws(SpoolError) {
         guard rename(from, to) == 0 else { throw SpoolError(.rename, errno: errno) }
     }

@@ -45,33 +45,34 @@ public struct SpoolIntake: MessageIntake {
             message.spoolFile.deletingLastPathComponent().standardizedFileURL.path
                 == temporaryFolder.standardizedFileURL.path
         else { throw SpoolError(.foreignFile) }
-        let id = message.queueID.rawValue
         let record = try JSONEncoder().encode(EnvelopeRecord(message.envelope))
-        let temporaryEnvelope = temporaryFolder.appending(path: "\(id).env").path
-        let finalEnvelope = incomingFolder.appending(path: "\(id).env").path
-        let finalMessage = incomingFolder.appending(path: "\(id).eml").path
-        let sourceMessage = message.spoolFile.path
-        let incoming = incomingFolder.path
+        let finalMessage = incomingFolder.appending(path: "\(message.queueID.rawValue).eml").path
+        let source = message.spoolFile.path
+        let spool = self
         try await NIOThreadPool.singleton.runIfActive {
-            do {
-                let fd = try POSIXFile.create(temporaryEnvelope)
-                defer { POSIXFile.closeFile(fd) }
-                try record.withUnsafeBytes { try POSIXFile.writeAll(fd, $0) }
-                try POSIXFile.sync(fd)
-                try POSIXFile.move(temporaryEnvelope, finalEnvelope)
-                try POSIXFile.move(sourceMessage, finalMessage)  // commit point
-                try POSIXFile.syncDirectory(incoming)
-            } catch {
-                // Undo what can be undone; a crash between the renames leaves an orphan .env that recover() drops.
-                if FileManager.default.fileExists(atPath: finalMessage) {
-                    try? POSIXFile.move(finalMessage, sourceMessage)
-                }
-                try? POSIXFile.remove(temporaryEnvelope)
-                try? POSIXFile.remove(finalEnvelope)
-                throw error
-            }
+            try spool.commit(envelope: record, id: message.queueID, message: source)
         }
         return IntakeReceipt(queueID: message.queueID, location: finalMessage)
+    }
+
+    /// The commit protocol of an entry (STYLE.md §10): the envelope is written to `tmp`, fsynced and renamed into
+    /// `incoming`; then the message file is renamed after it (the commit point) and the folder fsynced. On
+    /// failure, what can be undone is undone; a crash between the renames leaves an orphan `.env` that
+    /// ``recover()`` drops. Blocking: call it off the event loops.
+    private func commit(envelope record: Data, id: QueueID, message source: String) throws {
+        let temporaryEnvelope = temporaryFolder.appending(path: "\(id.rawValue).env").path
+        let finalEnvelope = incomingFolder.appending(path: "\(id.rawValue).env").path
+        let finalMessage = incomingFolder.appending(path: "\(id.rawValue).eml").path
+        do {
+            try POSIXFile.writeDurably(record, temporary: temporaryEnvelope, final: finalEnvelope)
+            try POSIXFile.move(source, finalMessage)  // commit point
+            try POSIXFile.syncDirectory(incomingFolder.path)
+        } catch {
+            if FileManager.default.fileExists(atPath: finalMessage) { try? POSIXFile.move(finalMessage, source) }
+            try? POSIXFile.remove(temporaryEnvelope)
+            try? POSIXFile.remove(finalEnvelope)
+            throw error
+        }
     }
 
     /// Startup clean-up: deletes half-received files in `tmp` and envelope files without their message.
@@ -157,12 +158,8 @@ public struct SpoolIntake: MessageIntake {
     private func quarantine(_ base: String, _ cause: QuarantineCause) throws -> [QuarantinedEntry] {
         let from = incomingFolder.appending(path: base).path, to = quarantineFolder.appending(path: base).path
         guard FileManager.default.fileExists(atPath: from + ".eml") else { return [] }
-        let reason = Data("\(cause.rawValue)\n".utf8)
-        let fd = try POSIXFile.create(to + ".reason.tmp")
-        defer { POSIXFile.closeFile(fd) }
-        try reason.withUnsafeBytes { try POSIXFile.writeAll(fd, $0) }
-        try POSIXFile.sync(fd)
-        try POSIXFile.move(to + ".reason.tmp", to + ".reason")
+        try POSIXFile.writeDurably(Data("\(cause.rawValue)\n".utf8), temporary: to + ".reason.tmp",
+                                   final: to + ".reason")
         let hasEnvelope = FileManager.default.fileExists(atPath: from + ".env")
         let size = (try? POSIXFile.size(from + ".eml")) ?? 0
         if hasEnvelope { try POSIXFile.move(from + ".env", to + ".env") }
@@ -208,15 +205,7 @@ public struct SpoolIntake: MessageIntake {
         guard var envelope else { throw SpoolError(.corruptEnvelope) }
         let id = QueueID.make(millisecondsSince1970: UInt64(now.timeIntervalSince1970 * 1000))
         envelope.queueID = id
-        let record = try JSONEncoder().encode(EnvelopeRecord(envelope))
-        let temporaryEnvelope = temporaryFolder.appending(path: "\(id.rawValue).env").path
-        let fd = try POSIXFile.create(temporaryEnvelope)
-        defer { POSIXFile.closeFile(fd) }
-        try record.withUnsafeBytes { try POSIXFile.writeAll(fd, $0) }
-        try POSIXFile.sync(fd)
-        try POSIXFile.move(temporaryEnvelope, incomingFolder.appending(path: "\(id.rawValue).env").path)
-        try POSIXFile.move(path + ".eml", incomingFolder.appending(path: "\(id.rawValue).eml").path)  // commit point
-        try POSIXFile.syncDirectory(incomingFolder.path)
+        try commit(envelope: try JSONEncoder().encode(EnvelopeRecord(envelope)), id: id, message: path + ".eml")
         try? POSIXFile.remove(path + ".env")
         try? POSIXFile.remove(path + ".reason")
         try POSIXFile.syncDirectory(quarantineFolder.path)
