@@ -28,82 +28,15 @@ enum CiphertextShape: Equatable {
     /// Key, marker and padding packets before the encrypted data; more is not a message anyone sends.
     static let maximumLeadingPackets = 10_000
 
-    static func of(_ message: [UInt8]) -> CiphertextShape {
-        guard let packets = binaryPackets(message) else { return .unreadable }
-        var index = 0
-        var count = 0
-        while index < packets.count, count < maximumLeadingPackets {
-            count += 1
-            guard let header = OpenPGPSniffer.PacketHeader(Array(packets[index..<min(index + 6, packets.count)]))
-            else { return .unreadable }
-            switch header.tag {
-            case 20: return .aead
-            case 18:
-                guard index + header.headerLength < packets.count else { return .unreadable }
-                return packets[index + header.headerLength] == 1 ? .integrityProtected : .aead
-            case 9: return .legacyUnprotected
-            case 2, 4, 8, 11 where count == 1: return .notEncrypted
-            case 1, 3, 10, 21:
-                // PKESK, SKESK, marker, padding (RFC 9580 §5.14): definite lengths, before the encrypted data.
-                guard let length = header.bodyLength, length <= packets.count - index - header.headerLength else {
-                    return .unreadable
-                }
-                index += header.headerLength + length
-            default:
-                return .unreadable
-            }
-        }
-        return .unreadable
-    }
+    static func of(_ message: [UInt8]) -> CiphertextShape { OuterPackets(message)?.shape ?? .unreadable }
 
-    /// The message without the public-key encrypted session key packets (v3) whose key ID is in `excluded`, as
-    /// binary packets; nil if nothing was removed or the outer packets cannot be read. gpg uses the first key
-    /// packet it holds a secret key for, so a message encrypted to two mailboxes would otherwise be opened with
-    /// whichever key comes first, not with the key of the mailbox it was sent to (RFC 9580 §5.1).
+    /// See ``OuterPackets/removingKeyPackets(keyIDs:)``.
     static func removingKeyPackets(_ message: [UInt8], keyIDs excluded: Set<String>) -> [UInt8]? {
-        guard let packets = binaryPackets(message) else { return nil }
-        var kept: [UInt8] = []
-        var index = 0
-        var removed = false
-        for (start, end, keyID) in leadingPackets(packets) {
-            if let keyID, excluded.contains(keyID) {
-                removed = true
-            } else {
-                kept += packets[start..<end]
-            }
-            index = end
-        }
-        kept += packets[index...]
-        return removed ? kept : nil
+        OuterPackets(message)?.removingKeyPackets(keyIDs: excluded)
     }
 
-    /// The key IDs (16 upper-case hex digits) of the message's v3 public-key encrypted session key packets.
-    static func keyPacketIDs(_ message: [UInt8]) -> [String] {
-        guard let packets = binaryPackets(message) else { return [] }
-        return leadingPackets(packets).compactMap(\.keyID)
-    }
-
-    /// The key, marker and padding packets before the encrypted data: their extent and, for a v3 PKESK, its
-    /// key ID.
-    private static func leadingPackets(_ packets: [UInt8]) -> [(start: Int, end: Int, keyID: String?)] {
-        var found: [(Int, Int, String?)] = []
-        var index = 0
-        while index < packets.count, found.count < maximumLeadingPackets {
-            guard let header = OpenPGPSniffer.PacketHeader(Array(packets[index..<min(index + 6, packets.count)])),
-                [1, 3, 10, 21].contains(header.tag), let length = header.bodyLength,
-                length <= packets.count - index - header.headerLength
-            else { break }
-            let bodyStart = index + header.headerLength
-            let end = bodyStart + length
-            var keyID: String?
-            if header.tag == 1, length >= 9, packets[bodyStart] == 3 {
-                keyID = packets[(bodyStart + 1)..<(bodyStart + 9)].map { String(format: "%02X", $0) }.joined()
-            }
-            found.append((index, end, keyID))
-            index = end
-        }
-        return found
-    }
+    /// See ``OuterPackets/keyIDs``.
+    static func keyPacketIDs(_ message: [UInt8]) -> [String] { OuterPackets(message)?.keyIDs ?? [] }
 
     /// The binary packets: the input itself, or the radix-64 body of its first `PGP MESSAGE` armor block
     /// (RFC 9580 §6.2), decoded the way gpg reads it: armor header lines up to the first empty line, then
@@ -177,6 +110,81 @@ enum CiphertextShape: Equatable {
     private static func isBase64(_ byte: UInt8) -> Bool {
         (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
             || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/")
+    }
+}
+
+/// One reading of a message's outer packets: armor decoded once, the key, marker and padding packets before the
+/// encrypted data walked once. Shape, key IDs and the filtered message all come from it.
+struct OuterPackets {
+    /// The binary packets.
+    let binary: [UInt8]
+    /// The key, marker and padding packets before the encrypted data: their extent and, for a v3 PKESK, its key
+    /// ID (16 upper-case hex digits).
+    let leading: [(start: Int, end: Int, keyID: String?)]
+    /// What follows them.
+    let shape: CiphertextShape
+
+    /// Nil if the input is neither binary OpenPGP nor a readable `PGP MESSAGE` armor block.
+    init?(_ message: [UInt8]) {
+        guard let binary = CiphertextShape.binaryPackets(message) else { return nil }
+        self.binary = binary
+        var leading: [(Int, Int, String?)] = []
+        var index = 0
+        var shape = CiphertextShape.unreadable
+        walk: while index < binary.count, leading.count < CiphertextShape.maximumLeadingPackets {
+            guard let header = OpenPGPSniffer.PacketHeader(Array(binary[index..<min(index + 6, binary.count)]))
+            else { break walk }
+            let bodyStart = index + header.headerLength
+            switch header.tag {
+            case 1, 3, 10, 21:
+                // PKESK, SKESK, marker, padding (RFC 9580 §5.14): definite lengths, before the encrypted data.
+                guard let length = header.bodyLength, length <= binary.count - bodyStart else { break walk }
+                var keyID: String?
+                if header.tag == 1, length >= 9, binary[bodyStart] == 3 {
+                    keyID = binary[(bodyStart + 1)..<(bodyStart + 9)].map { String(format: "%02X", $0) }.joined()
+                }
+                leading.append((index, bodyStart + length, keyID))
+                index = bodyStart + length
+            case 20:
+                shape = .aead
+                break walk
+            case 18:
+                guard bodyStart < binary.count else { break walk }
+                shape = binary[bodyStart] == 1 ? .integrityProtected : .aead
+                break walk
+            case 9:
+                shape = .legacyUnprotected
+                break walk
+            case 2, 4, 8, 11 where leading.isEmpty:
+                shape = .notEncrypted
+                break walk
+            default:
+                break walk
+            }
+        }
+        self.leading = leading
+        self.shape = shape
+    }
+
+    /// The key IDs of the message's v3 public-key encrypted session key packets.
+    var keyIDs: [String] { leading.compactMap(\.keyID) }
+
+    /// The message without the public-key encrypted session key packets (v3) whose key ID is in `excluded`, as
+    /// binary packets; nil if nothing was removed. gpg uses the first key packet it holds a secret key for, so a
+    /// message encrypted to two mailboxes would otherwise be opened with whichever key comes first, not with the
+    /// key of the mailbox it was sent to (RFC 9580 §5.1).
+    func removingKeyPackets(keyIDs excluded: Set<String>) -> [UInt8]? {
+        var kept: [UInt8] = []
+        var removed = false
+        for (start, end, keyID) in leading {
+            if let keyID, excluded.contains(keyID) {
+                removed = true
+            } else {
+                kept += binary[start..<end]
+            }
+        }
+        kept += binary[(leading.last?.end ?? 0)...]
+        return removed ? kept : nil
     }
 }
 

@@ -49,9 +49,6 @@ public struct DecryptedMessage: Sendable, CustomStringConvertible {
         self.intendedRecipients = intendedRecipients
     }
 
-    /// Every signature's verdict, in order.
-    public var signatures: [SignatureVerdict] { signatureDetails.map(\.verdict) }
-
     /// One verdict for the message: ``SignatureVerdict/unsigned`` if unsigned, the single verdict if signed
     /// once, and for several signatures the first that is not `.good` (so one bad signature taints the message).
     public var signature: SignatureVerdict { signatureDetail?.verdict ?? .unsigned }

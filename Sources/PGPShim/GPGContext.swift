@@ -238,7 +238,9 @@ public final class GPGContext {
         try checkInputSize(ciphertext, "ciphertext")
         // Refused before gpg runs: encrypted data whose integrity check GnuPG 2.2 cannot report (see
         // ``CiphertextShape``), and data without any. The status lines below would refuse both as well.
-        switch CiphertextShape.of(ciphertext) {
+        // The armor is decoded once, here, for the shape and the key packets.
+        let outer = OuterPackets(ciphertext)
+        switch outer?.shape ?? .unreadable {
         case .aead: return .failed(.unsupportedAlgorithm)
         case .legacyUnprotected: return .failed(.integrityProtectionMissing)
         case .unreadable: return .failed(.corrupted)
@@ -247,9 +249,9 @@ public final class GPGContext {
         }
         // Encrypted to several of our keys: only the allowed keys' packets are left for gpg to try.
         var ciphertext = ciphertext
-        if let keys, CiphertextShape.keyPacketIDs(ciphertext).count > 1 {
+        if let keys, let outer, outer.keyIDs.count > 1 {
             let excluded = try secretKeyIDs(excluding: keys)
-            if !excluded.isEmpty, let filtered = CiphertextShape.removingKeyPackets(ciphertext, keyIDs: excluded) {
+            if !excluded.isEmpty, let filtered = outer.removingKeyPackets(keyIDs: excluded) {
                 ciphertext = filtered
             }
         }
@@ -336,14 +338,8 @@ public final class GPGContext {
     private func secretKeyIDs(excluding allowed: Set<KeyFingerprint>) throws(PGPError) -> Set<String> {
         var ids = Set<String>()
         try listKeys(matching: nil, secretOnly: true) { key in
-            guard let fpr = key.handle.pointee.fpr, let primary = try? KeyFingerprint(String(cString: fpr)),
-                !allowed.contains(primary)
-            else { return }
-            var subkey = key.handle.pointee.subkeys
-            while let current = subkey {
-                if let keyid = current.pointee.keyid { ids.insert(String(cString: keyid).uppercased()) }
-                subkey = current.pointee.next
-            }
+            guard let info = try? key.snapshot(), !allowed.contains(info.fingerprint) else { return }
+            ids.formUnion(info.keyIDs)
         }
         return ids
     }
