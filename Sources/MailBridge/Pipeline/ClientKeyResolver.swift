@@ -47,7 +47,7 @@ struct ClientKeyResolver {
         var usableOffered: [KeyFingerprint] = []
         for fingerprint in offered {
             if let info = try await pgp.key(fingerprint), info.isUsableForEncryption,
-                info.emails.contains(where: { (try? EmailAddress($0))?.canonical == sender.canonical }),
+                info.addresses.contains(where: { $0.canonical == sender.canonical }),
                 !usableOffered.contains(fingerprint)
             {
                 usableOffered.append(fingerprint)
@@ -55,4 +55,10 @@ struct ClientKeyResolver {
         }
         return usableOffered.count == 1 ? usableOffered[0] : nil
     }
+}
+
+extension KeyInfo {
+    /// The key's user-ID e-mail addresses that parse as addresses, in user-ID order; compare them by
+    /// ``EmailAddress/canonical``.
+    var addresses: [EmailAddress] { emails.compactMap { try? EmailAddress($0) } }
 }

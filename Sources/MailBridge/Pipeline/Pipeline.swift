@@ -180,7 +180,9 @@ public final class Pipeline: Sendable {
         case .good(let signer), .goodButKeyNotCurrent(let signer, _): try await pgp.key(signer)
         default: nil
         }
-        let signerAddresses = Set(signerKey?.emails.compactMap { (try? EmailAddress($0))?.canonical } ?? [])
+        let signerAddresses = Set(signerKey?.addresses.map(\.canonical) ?? [])
+        // The signer's key does not claim the From address (its words go to the signer's own thread).
+        let fromNotClaimed = signerKey != nil && !signerAddresses.contains(sender.address.canonical)
         // A key that claims no address at all cannot say whose thread its words belong to.
         if signerKey != nil, signerAddresses.isEmpty { return try await reject(.noClientKey) }
         // Unsigned text has no author: it is bound to a client key only if that key could read the message too
@@ -196,12 +198,12 @@ public final class Pipeline: Sendable {
         // address), never to a thread of the address in From: a victim's signed ciphertext sent first from an
         // attacker's address must not open a thread whose replies go to the attacker.
         var threadAddress = sender.address
-        if signerKey != nil, !signerAddresses.contains(sender.address.canonical) {
+        if fromNotClaimed {
             let registered = try await store.read {
                 try $0.firstAddress(ofKey: try ClientKeyFingerprint(clientKey.hex), field: mailbox.field)
             }
             if let owner = (registered.flatMap { try? EmailAddress($0.unredactedDescription) })
-                ?? signerKey?.emails.lazy.compactMap({ try? EmailAddress($0) }).first
+                ?? signerKey?.addresses.first
             {
                 threadAddress = owner
             }
@@ -231,7 +233,7 @@ public final class Pipeline: Sendable {
             replayFingerprints: replayFingerprints(decrypted),
             // Words moved to their signer's thread are remembered provisionally: the signer's own copy, when it
             // arrives from an address its key claims, is imported once too; any other copy is a replay.
-            replayFingerprintsAreProvisional: !signerAddresses.contains(sender.address.canonical) && signerKey != nil,
+            replayFingerprintsAreProvisional: fromNotClaimed,
             signer: signer)
         let time = now()
         let notice = NoticeFactory(mailbox: mailbox, time: time)

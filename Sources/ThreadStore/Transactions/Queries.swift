@@ -221,10 +221,7 @@ enum Queries {
     }
 
     static func replaySeenBefore(_ db: Database, _ fingerprint: ReplayFingerprint) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM seen_ciphertext WHERE hash = ?)"),
-            arguments: [fingerprint.bytes]
-        ) ?? false
+        try replayProvisional(db, fingerprint) != nil
     }
 
     static func dueOutboxItems(
