@@ -25,6 +25,32 @@ extension PipelineHarness {
         return (client, key)
     }
 
+    /// Sequoia's and RNP's side of a corpus, in `root/folder`: the gateway's certificate as a file, a new sqop key
+    /// for `sqopUserID` (its public part imported into the gateway), and an RNP home holding `rnpKey` (secret,
+    /// from the harness's client) and the gateway's public key.
+    func makeThirdPartySigners(folder name: String, sqopUserID: String,
+                               rnpKey: KeyFingerprint) async throws -> (gatewayCert: URL, sqopKey: URL, rnpHome: URL) {
+        let folder = root.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let gatewayCert = folder.appendingPathComponent("gateway.cert")
+        try Data(try await pgp.exportPublicKey(gateway)).write(to: gatewayCert)
+        let secret = try Shell.run("sqop", ["generate-key", sqopUserID]).stdout
+        let sqopKey = folder.appendingPathComponent("sqop.key")
+        try Data(secret).write(to: sqopKey)
+        _ = try await pgp.importPublicKeys(try Shell.run("sqop", ["extract-cert"], stdin: secret).stdout)
+
+        let rnpHome = folder.appendingPathComponent("rnp")
+        try FileManager.default.createDirectory(at: rnpHome, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let rnpPublic = folder.appendingPathComponent("rnp-public.gpg")
+        let rnpSecret = folder.appendingPathComponent("rnp-secret.gpg")
+        try Data(try client.gpg(["--export", rnpKey.hex, gateway.hex]).stdout).write(to: rnpPublic)
+        try Data(try client.gpg(["--export-secret-keys", rnpKey.hex]).stdout).write(to: rnpSecret)
+        try Shell.run("rnpkeys", ["--homedir", rnpHome.path, "--import", rnpPublic.path])
+        try Shell.run("rnpkeys", ["--homedir", rnpHome.path, "--import", rnpSecret.path])
+        return (gatewayCert, sqopKey, rnpHome)
+    }
+
     /// An Autocrypt header line (folded) offering `key` for `address`.
     static func autocryptLine(_ key: KeyFingerprint, _ address: String, in client: GnuPGClient) throws -> String {
         let keydata = Data(try client.gpg(["--export", "--export-options", "export-minimal", key.hex]).stdout)

@@ -52,24 +52,8 @@ final class CanaryCorpusBuilder {
         let known = try client.gpg(["--export", "--export-options", "export-minimal", gpgKeys[2].hex]).stdout
         knownSenderAutocrypt = "Autocrypt: addr=\(Self.knownSender); keydata=\(Data(known).base64EncodedString())\r\n"
 
-        let folder = harness.root.appendingPathComponent("corpus-keys")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        gatewayCert = folder.appendingPathComponent("gateway.cert")
-        try Data(try await harness.pgp.exportPublicKey(harness.gateway)).write(to: gatewayCert)
-        let secret = try Shell.run("sqop", ["generate-key", "Klient <sq@example.net>"]).stdout
-        sqopKey = folder.appendingPathComponent("sqop.key")
-        try Data(secret).write(to: sqopKey)
-        _ = try await harness.pgp.importPublicKeys(try Shell.run("sqop", ["extract-cert"], stdin: secret).stdout)
-
-        rnpHome = folder.appendingPathComponent("rnp")
-        try FileManager.default.createDirectory(at: rnpHome, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        let rnpPublic = folder.appendingPathComponent("rnp-public.gpg")
-        let rnpSecret = folder.appendingPathComponent("rnp-secret.gpg")
-        try Data(try client.gpg(["--export", rnpKey.hex, harness.gateway.hex]).stdout).write(to: rnpPublic)
-        try Data(try client.gpg(["--export-secret-keys", rnpKey.hex]).stdout).write(to: rnpSecret)
-        try Shell.run("rnpkeys", ["--homedir", rnpHome.path, "--import", rnpPublic.path])
-        try Shell.run("rnpkeys", ["--homedir", rnpHome.path, "--import", rnpSecret.path])
+        (gatewayCert, sqopKey, rnpHome) = try await harness.makeThirdPartySigners(
+            folder: "corpus-keys", sqopUserID: "Klient <sq@example.net>", rnpKey: rnpKey)
     }
 
     // MARK: Encryption with three implementations

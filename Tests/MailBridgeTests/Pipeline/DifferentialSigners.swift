@@ -23,24 +23,8 @@ struct DifferentialSigners {
         rnpKey = try client.makeKey(Self.rnpAddress)
         _ = try await harness.pgp.importPublicKeys(try client.gpg(["--export", gpgKey.hex, rnpKey.hex]).stdout)
 
-        let folder = harness.root.appendingPathComponent("differential-keys")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        gatewayCert = folder.appendingPathComponent("gateway.cert")
-        try Data(try await harness.pgp.exportPublicKey(harness.gateway)).write(to: gatewayCert)
-        let secret = try Shell.run("sqop", ["generate-key", "Klient <\(Self.sqopAddress)>"]).stdout
-        sqopKey = folder.appendingPathComponent("sqop.key")
-        try Data(secret).write(to: sqopKey)
-        _ = try await harness.pgp.importPublicKeys(try Shell.run("sqop", ["extract-cert"], stdin: secret).stdout)
-
-        rnpHome = folder.appendingPathComponent("rnp")
-        try FileManager.default.createDirectory(at: rnpHome, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        let rnpPublic = folder.appendingPathComponent("rnp-public.gpg")
-        let rnpSecret = folder.appendingPathComponent("rnp-secret.gpg")
-        try Data(try client.gpg(["--export", rnpKey.hex, harness.gateway.hex]).stdout).write(to: rnpPublic)
-        try Data(try client.gpg(["--export-secret-keys", rnpKey.hex]).stdout).write(to: rnpSecret)
-        try Shell.run("rnpkeys", ["--homedir", rnpHome.path, "--import", rnpPublic.path])
-        try Shell.run("rnpkeys", ["--homedir", rnpHome.path, "--import", rnpSecret.path])
+        (gatewayCert, sqopKey, rnpHome) = try await harness.makeThirdPartySigners(
+            folder: "differential-keys", sqopUserID: "Klient <\(Self.sqopAddress)>", rnpKey: rnpKey)
     }
 
     /// Signs and encrypts `inner` to the gateway: (sender address, armored message).
