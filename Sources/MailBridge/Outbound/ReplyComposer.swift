@@ -101,9 +101,8 @@ public struct ReplyComposer: Sendable {
                 date: time, autocrypt: mailbox.autocrypt))
             let item = NewOutboxItem(thread: thread, kind: .notification, recipient: recipient,
                                      payload: notice.bytes, notBefore: time)
-            let code = (ReplyOutcome.KeyProblem.allCases.firstIndex(of: problem) ?? 0) + 1
             let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel,
-                                                  keyUnusable: code)
+                                                  keyUnusable: problem.storedCode)
             outcome = .keyUnusable(problem, notice: row, stored: message)
         } else {
             // The mailbox's Autocrypt header is made once at start; export only where a caller built none.

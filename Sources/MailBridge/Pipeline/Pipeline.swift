@@ -320,8 +320,7 @@ public final class Pipeline: Sendable {
     }
 
     private func record(_ event: AuditEvent, reason: AcceptOutcome.RejectionReason) async throws {
-        let code = AcceptOutcome.RejectionReason.allCases.firstIndex(of: reason).map { $0 + 1 }
-        try await record(event, code: code ?? 0)
+        try await record(event, code: reason.storedCode)
     }
 
     private func record(_ event: AuditEvent, code: Int) async throws {
