@@ -61,10 +61,16 @@ public final class Gateway: Sendable {
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
                 heloName: mailboxes.first?.address.domain ?? "localhost"), logger: logger)
+            // Deliveries the smarthost accepted just before a crash are marked delivered before the queue runs.
+            let journal = try DeliveryJournal(path: data.appendingPathComponent(DeliveryJournal.fileName).path)
+            try await journal.replay { ids in
+                let marked = try await store.write { tx in try ids.filter { try tx.markOutboxDeliveredIfPresent($0) } }
+                logger.notice("deliveries recorded from the journal", metadata: ["count": "\(marked.count)"])
+            }
             queue = OutboundQueue(store: ThreadStoreOutbox(store: store, mailboxes: directory, metrics: metrics),
                                   deliverer: client,
                                   policy: RetryPolicy(maximumAge: .seconds(smarthost.maxAgeHours * 3600)),
-                                  logger: logger)
+                                  logger: logger, journal: journal)
         } else {
             logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
         }

@@ -49,7 +49,8 @@ public actor ThreadStoreOutbox: OutboxStore {
             let envelope = OutboundEnvelope(reversePath: reversePath,
                                             recipients: [try EmailAddress(item.recipient.unredactedDescription)])
             return QueuedMail(id: queueID(for: item.id), envelope: envelope, message: ByteBuffer(bytes: item.payload),
-                              attempts: item.attempts, queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt)
+                              attempts: item.attempts, queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt,
+                              durableID: item.id.unredactedDescription)
         }
     }
 
