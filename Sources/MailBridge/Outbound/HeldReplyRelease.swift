@@ -38,11 +38,17 @@ public struct HeldReplyRelease: Sendable {
         let (basis, held) = try await store.read { tx in
             (try tx.replyBasis(target), try tx.heldReplies(in: source))
         }
-        guard !held.isEmpty, let threadKey = basis.clientKey,
-            let client = try? EmailAddress(basis.clientAddress.unredactedDescription)
-        else { return 0 }
+        guard !held.isEmpty else { return 0 }
+        guard let threadKey = basis.clientKey, let client = try? EmailAddress(basis.clientAddress.unredactedDescription)
+        else {
+            logger.info("held replies stay held", metadata: ["thread": "\(target)", "reason": "no-key"])
+            return 0
+        }
         let key = try KeyFingerprint(threadKey.unredactedDescription)
-        guard let info = try await pgp.key(key), info.isUsableForEncryption else { return 0 }
+        guard let info = try await pgp.key(key), info.isUsableForEncryption else {
+            logger.info("held replies stay held", metadata: ["thread": "\(target)", "reason": "key-unusable"])
+            return 0
+        }
         var autocrypt = mailbox.autocrypt
         if autocrypt == nil {
             autocrypt = AutocryptHeader(address: mailbox.address, keyData: try await pgp.exportPublicKey(
@@ -55,7 +61,9 @@ public struct HeldReplyRelease: Sendable {
             do {
                 ciphertext = try await pgp.encrypt(reply.body, to: [key], signer: mailbox.gatewayKey)
             } catch let error as PGPError where error.code == .keyUnusable || error.code == .keyNotFound {
-                return 0  // the key changed meanwhile: everything stays held
+                // The key changed meanwhile: everything stays held.
+                logger.info("held replies stay held", metadata: ["thread": "\(target)", "reason": "key-unusable"])
+                return 0
             }
             let messageID = try OutgoingMessageID(reusing: reply.messageID)
                 ?? OutgoingMessageID(domain: mailbox.address.domain)

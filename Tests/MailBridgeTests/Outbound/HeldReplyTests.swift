@@ -62,8 +62,13 @@ import ThreadStore
         let (thread, key, _) = try await expiredKeyThread(harness, canary: canary)
 
         // The client extends the key (new self-signatures by the same key) and writes again with it attached.
+        // gpg's "*" skips expired subkeys: the encryption subkey is named by its fingerprint.
+        let listing = try harness.client.gpg(["--with-colons", "--with-subkey-fingerprints", "--list-keys", key.hex])
+        let fingerprints = listing.stdout.text.split(separator: "\n").filter { $0.hasPrefix("fpr:") }
+            .map { String($0.split(separator: ":", omittingEmptySubsequences: false)[9]) }
+        let subkey = try #require(fingerprints.last(where: { $0 != key.hex }))
         try harness.client.gpg(["--quick-set-expire", key.hex, "1y"])
-        try harness.client.gpg(["--quick-set-expire", key.hex, "1y", "*"])
+        try harness.client.gpg(["--quick-set-expire", key.hex, "1y", subkey])
         let outcome = try await send(harness, from: Self.client,
                                      ciphertext: try encrypt(harness, inner("\(canary)-again"), signer: key),
                                      headers: try autocrypt(key, Self.client, in: harness.client))
