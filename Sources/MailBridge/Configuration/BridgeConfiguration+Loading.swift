@@ -127,6 +127,9 @@ extension BridgeConfiguration {
         autoreply.rateLimitPeriodSeconds = reader.integer(
             autoreplySection, "rate-limit-period-seconds", default: autoreply.rateLimitPeriodSeconds,
             range: 60...30 * 86_400, unit: "seconds")
+        autoreply.keyRequestPeriodSeconds = reader.integer(
+            autoreplySection, "key-request-period-seconds", default: autoreply.keyRequestPeriodSeconds,
+            range: 3600...30 * 86_400, unit: "seconds")
         reader.finish(autoreplySection)
 
         // [signatures]

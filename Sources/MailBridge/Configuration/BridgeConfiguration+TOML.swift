@@ -88,6 +88,7 @@ extension BridgeConfiguration {
         }
         section("[autoreply]")
         set("rate-limit-period-seconds", autoreply.rateLimitPeriodSeconds)
+        set("key-request-period-seconds", autoreply.keyRequestPeriodSeconds)
         section("[signatures]")
         set("max-age-days", signatures.maxAgeDays)
         section("[metrics]")

@@ -330,6 +330,9 @@ extension BridgeConfiguration {
         /// `rate-limit-period-seconds`, default 86400: at most one redirect reply per sender and mailbox within
         /// this period (RFC 3834 §2 asks auto-responders to limit repeats).
         public var rateLimitPeriodSeconds: Int = 86_400
+        /// `key-request-period-seconds`, default 604800 (7 days): at most one "please send your public key" notice
+        /// per client address within this period (encrypted mail without a key we know, issue 17).
+        public var keyRequestPeriodSeconds: Int = 7 * 86_400
         public init() {}
     }
 

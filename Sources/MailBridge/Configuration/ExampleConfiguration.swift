@@ -183,6 +183,9 @@ extension BridgeConfiguration {
         # At most one redirect reply per sender and mailbox within this many seconds (RFC 3834), 60 to 2592000.
         # Default: 86400 (one day).
         rate-limit-period-seconds = 86400
+        # At most one "please send us your public key" notice per client address within this many seconds, sent when
+        # encrypted mail arrives without a key the gateway knows; 3600 to 2592000. Default: 604800 (seven days).
+        key-request-period-seconds = 604800
 
         [signatures]
         # A good signature made more than this many days before the message arrived is shown as an "old signature"

@@ -50,7 +50,8 @@ public final class Gateway: Sendable {
             store: store, pgp: pgp,
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
                                  redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
-                                 maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400),
+                                 maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400,
+                                 keyRequestPeriod: TimeInterval(configuration.autoreply.keyRequestPeriodSeconds)),
             directory: directory, logger: logger, metrics: metrics)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound

@@ -1,7 +1,8 @@
 // Security: the only way a counsellor's reply leaves MailBridge. The reply text is counsellor-written content
 // about a client: it is encrypted to the thread's client key (signed by the mailbox's gateway key) and stored
 // sealed in the thread; it never reaches plain mail, logs or errors. If the client key cannot be used, the
-// reply is never sent in plain: only the fixed reply-waiting `TemplateMail` goes out. Log lines carry outcome
+// reply is never sent in plain: it is held (sealed, released by `HeldReplyRelease` once a usable key arrives)
+// and only the fixed reply-waiting `TemplateMail` goes out. Log lines carry outcome
 // codes only.
 
 public import Foundation
@@ -82,11 +83,13 @@ public struct ReplyComposer: Sendable {
                                 verdict: .notApplicable, receivedAt: time)
         let recipient = try ClientAddress(client.unredactedDescription)
 
-        let clientKey = try KeyFingerprint(opened.clientKey.unredactedDescription)
+        // A thread without key (issue 17) has nothing to encrypt to yet: the reply is held.
+        let clientKey = try opened.clientKey.map { try KeyFingerprint($0.unredactedDescription) }
         let outcome: ReplyOutcome
-        var problem = try await keyProblem(clientKey)
+        var problem: ReplyOutcome.KeyProblem? = .missing
+        if let clientKey { problem = try await keyProblem(clientKey) }
         var ciphertext: [UInt8] = []
-        if problem == nil {
+        if problem == nil, let clientKey {
             do {
                 ciphertext = try await pgp.encrypt(inner, to: [clientKey], signer: mailbox.gatewayKey)
             } catch let error as PGPError where error.code == .keyUnusable || error.code == .keyNotFound {
@@ -142,7 +145,11 @@ public struct ReplyComposer: Sendable {
                 throw ThreadStoreError.invalidValue  // a fresh Message-ID cannot be a duplicate
             }
             let row = try tx.enqueueOutbox(item)
-            if let keyUnusable { try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable) }
+            if let keyUnusable {
+                try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable)
+                // Kept, sealed, until a usable key for the thread arrives (``HeldReplyRelease``).
+                try tx.holdReply(stored, in: thread, problem: HeldReplyProblem(rawValue: keyUnusable) ?? .unusable)
+            }
             // A counsellor answered; waiting for the client.
             try tx.setState(.awaitingClient, of: thread, actor: actor)
             if actor != nil || channel != nil {

@@ -4,8 +4,9 @@ public import ThreadStore
 public enum ReplyOutcome: Sendable, Hashable, CustomStringConvertible {
     /// The reply was encrypted to the client key, stored in the thread and queued.
     case queued(OutboxItemID, StoredMessageID)
-    /// The client key cannot be used: the reply was stored in the thread (for the platform) and only the fixed,
-    /// content-free "a new reply is waiting" notice was queued.
+    /// The client key cannot be used (or the thread has none yet): the reply was stored in the thread as *held*
+    /// (sealed; sent encrypted once a usable key arrives, see ``HeldReplyRelease``) and only the fixed,
+    /// content-free "a reply is waiting, please send your current key" notice was queued.
     case keyUnusable(KeyProblem, notice: OutboxItemID, stored: StoredMessageID)
 
     /// Why a client key cannot be used for a reply.

@@ -3,7 +3,9 @@ public import ThreadStore
 /// What ``Pipeline/accept(_:)`` did with one inbound message. Content-free: safe to log.
 ///
 /// Whatever the outcome, the SMTP client already got its `250` before the pipeline ran, and no outcome of an
-/// encrypted message sends anything to the sender: external behaviour does not depend on decryption.
+/// encrypted message sends anything to the sender, with one exception: an encrypted message imported into a
+/// thread without key (issue 17) may queue the fixed key-request notice to its From address (rate-limited per
+/// address; see docs/security.md, "Mail without a known key", for what that tells a sender).
 public enum AcceptOutcome: Sendable, Hashable, CustomStringConvertible {
     /// Decrypted and stored in a thread (new or existing); counsellors were notified.
     case imported(ThreadID, createdThread: Bool)

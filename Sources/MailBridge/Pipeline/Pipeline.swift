@@ -26,13 +26,18 @@ public final class Pipeline: Sendable {
         /// A good signature made longer than this before the message arrived is shown as an old signature, not
         /// as valid (`[import] signature-max-age-days`, default 30).
         public var maximumSignatureAge: TimeInterval
+        /// At most one "please send your public key" notice per client address per this many seconds
+        /// (`[autoreply] key-request-period-seconds`, default 7 days; issue 17).
+        public var keyRequestPeriod: TimeInterval
 
         public init(mailboxes: [PipelineMailbox], mimeLimits: MIMELimits = .default,
-                    redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400) {
+                    redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400,
+                    keyRequestPeriod: TimeInterval = 7 * 86_400) {
             self.mailboxes = mailboxes
             self.mimeLimits = mimeLimits
             self.redirectPeriod = redirectPeriod
             self.maximumSignatureAge = maximumSignatureAge
+            self.keyRequestPeriod = keyRequestPeriod
         }
     }
 
@@ -175,7 +180,8 @@ public final class Pipeline: Sendable {
         let imported = try await keys.importOffered(
             inner.offeredKeys + Autocrypt.keyData(in: parsed.headers, for: sender.address))
         // A signature by a key that arrived in this very message could not be checked at decryption time.
-        if !imported.isEmpty, case .unknownKey = decrypted.signature,
+        // So could one by a key whose refreshed copy (new expiry) it carried (issue 17).
+        if !imported.isEmpty, Self.mayVerifyAfterImport(decrypted.signature),
             case .decrypted(let again) = try await pgp.decryptAndVerify(payload, forKeys: [decrypted.decryptionKey])
         {
             decrypted = again
@@ -185,7 +191,8 @@ public final class Pipeline: Sendable {
         guard Self.hasOneSigner(decrypted.signatureDetails) else { return try await reject(.ambiguousSigners) }
         guard let clientKey = try await keys.clientKey(signature: decrypted.signature, sender: sender.address,
                                                        field: mailbox.field, offered: imported)
-        else { return try await reject(.noClientKey) }
+        else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
+                                                 mailbox) }
 
         let signerKey: KeyInfo? = switch decrypted.signature {
         case .good(let signer), .goodButKeyNotCurrent(let signer, _): try await pgp.key(signer)
@@ -202,7 +209,8 @@ public final class Pipeline: Sendable {
         if signerKey == nil, case .unsigned = decrypted.signature {
             guard let info = try await pgp.key(clientKey),
                 !Set(info.keyIDs).isDisjoint(with: decrypted.recipientKeyIDs.map { $0.uppercased() })
-            else { return try await reject(.noClientKey) }
+            else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
+                                                     mailbox) }
         }
         // A signature binds the words to its signer. When the signing key does not claim the From address, the
         // message goes to the signer's own thread (the address its key first wrote from, else the key's own
@@ -252,7 +260,11 @@ public final class Pipeline: Sendable {
         // A reply joins the thread whose message it answers (In-Reply-To/References naming a message we sent in
         // a thread of the same client key); otherwise the client's newest thread in the field, or a new one.
         let references = Self.referencedMessageIDs(parsed.headers)
+        // A message whose good signature is by its own key for its own From address gives a thread that awaited
+        // that key (issue 17) its key, before the key's standing is decided.
+        let givesAwaitedKey = signerKey?.fingerprint == clientKey && !fromNotClaimed
         let result = try await store.write { tx in
+            if givesAwaitedKey { _ = try tx.giveAwaitedKey(identity) }
             var binding = binding
             binding.standing = try tx.keyStanding(of: identity)
             var newMessage = newMessage
@@ -262,10 +274,12 @@ public final class Pipeline: Sendable {
             if case .stored(let thread, _, _) = result {
                 _ = try tx.enqueueOutbox(try notice.item(for: thread))
             }
-            return result
+            return (result, newMessage.verdict)
         }
-        switch result {
-        case .stored(let thread, _, let created): return .imported(thread, createdThread: created)
+        switch result.0 {
+        case .stored(let thread, _, let created):
+            if result.1 == .valid { await releaseHeldReplies(thread, mailbox) }
+            return .imported(thread, createdThread: created)
         case .duplicate(let thread, _): return .duplicate(thread)
         case .replayedCiphertext: return .rejectedEncrypted(.replayedCiphertext)
         }
@@ -287,7 +301,7 @@ public final class Pipeline: Sendable {
     /// framing or MIME shape has the same session key; a signed message re-encrypted by someone else (new session
     /// key, even another literal file name or date, which no signature covers) keeps its signatures. Unsigned
     /// content gets no content fingerprint: two clients' "Ja, danke." are different messages.
-    private func replayFingerprints(_ decrypted: DecryptedMessage) -> [ReplayFingerprint] {
+    func replayFingerprints(_ decrypted: DecryptedMessage) -> [ReplayFingerprint] {
         // Scoped to the mailbox whose key decrypted it: one message a client sent to two counselling addresses,
         // delivered to each, reaches both; another mailbox's key never opens it (see `forKeys`).
         let scope = Array("\(decrypted.decryptionKey.hex) ".utf8)
@@ -314,7 +328,7 @@ public final class Pipeline: Sendable {
         return fingerprints
     }
 
-    private func reject(_ reason: AcceptOutcome.RejectionReason) async throws -> AcceptOutcome {
+    func reject(_ reason: AcceptOutcome.RejectionReason) async throws -> AcceptOutcome {
         try await record(.inboundEncryptedRejected, reason: reason)
         return .rejectedEncrypted(reason)
     }

@@ -14,6 +14,9 @@ public struct PipelineMailbox: Sendable {
     public var gatewayKey: KeyFingerprint
     /// The content-free notice sent instead of a counsellor reply when the client key cannot be used.
     public var replyWaitingTemplate: RedirectTemplate
+    /// The content-free notice asking a client whose encrypted mail came without a key we know for their public
+    /// key (issue 17; built-in text in the mailbox's language).
+    public var keyRequestTemplate: RedirectTemplate
     /// The gateway key as an Autocrypt header, added to every plain mail the mailbox sends (redirects, notices),
     /// so that the client's mail program can encrypt the next message.
     public var autocrypt: AutocryptHeader? = nil
@@ -27,6 +30,7 @@ public struct PipelineMailbox: Sendable {
         let german = german ?? (redirectTemplate != .english)
         self.german = german
         self.replyWaitingTemplate = replyWaitingTemplate ?? .replyWaiting(german: german)
+        self.keyRequestTemplate = .keyRequest(german: german)
         self.address = address
         self.field = field
         self.teamAddress = teamAddress
@@ -68,6 +72,15 @@ extension RedirectTemplate {
         RedirectTemplate(
             subject: german ? "Neue Antwort der Online-Beratung" : "A new reply from the online counselling service",
             body: MessageTemplate.builtInText(.replyWaiting, language: german ? .de : .en))
+    }
+
+    /// The built-in "please send us your public key" notice (the text of `Config/templates/key-request.<language>.txt`),
+    /// with a fixed subject.
+    public static func keyRequest(german: Bool) -> RedirectTemplate {
+        RedirectTemplate(
+            subject: german ? "Ihr öffentlicher Schlüssel für die Online-Beratung"
+                : "Your public key for the online counselling service",
+            body: MessageTemplate.builtInText(.keyRequest, language: german ? .de : .en))
     }
 
     /// The notice from a checked ``MessageTemplate`` of kind `.replyWaiting` (its only placeholder is `{{link}}`,

@@ -69,11 +69,19 @@ extension MessageTemplate {
             """
             Guten Tag,
 
-            auf unserer Beratungsplattform wartet eine neue Antwort auf Sie. Bitte melden
-            Sie sich an, um sie zu lesen:
-            {{link}}
+            für Sie liegt eine neue Antwort der Online-Beratung bereit. Wir senden sie nur
+            verschlüsselt, und mit dem Schlüssel, den wir von Ihnen haben, geht das im
+            Moment nicht (er fehlt, ist abgelaufen oder wurde widerrufen). Zu Ihrem Schutz
+            senden wir den Inhalt daher nicht unverschlüsselt per E-Mail.
 
-            Zu Ihrem Schutz senden wir den Inhalt nicht per E-Mail.
+            Bitte senden Sie uns Ihren aktuellen öffentlichen Schlüssel: Schreiben Sie uns
+            eine signierte und verschlüsselte E-Mail und hängen Sie Ihren öffentlichen
+            Schlüssel an (oder senden Sie ihn per Autocrypt, wenn Ihr E-Mail-Programm das
+            anbietet). Senden Sie uns nie Ihren geheimen Schlüssel. Sobald der Schlüssel
+            da ist, senden wir Ihnen die Antwort verschlüsselt zu.
+
+            Weitere Hinweise finden Sie hier:
+            {{link}}
 
             Dies ist eine automatische Nachricht.
 
@@ -82,11 +90,54 @@ extension MessageTemplate {
             """
             Hello,
 
-            a new reply is waiting for you on our counselling platform. Please sign in to
-            read it:
+            a new reply from the online counselling service is waiting for you. We only
+            send it encrypted, and the key we have from you cannot be used at the moment
+            (it is missing, has expired or was revoked). To protect you, we therefore do
+            not send its content by unencrypted e-mail.
+
+            Please send us your current public key: write us a signed and encrypted
+            e-mail with your public key attached (or sent by Autocrypt, if your e-mail
+            program offers it). Never send us your secret key. As soon as the key has
+            arrived, we will send you the reply, encrypted.
+
+            More help:
             {{link}}
 
-            To protect you, we do not send its content by e-mail.
+            This is an automatic message.
+
+            """
+        case (.keyRequest, .de):
+            """
+            Guten Tag,
+
+            vielen Dank für Ihre verschlüsselte Nachricht. Wir haben sie erhalten und
+            geschützt gespeichert.
+
+            Um Ihnen verschlüsselt antworten zu können, brauchen wir Ihren öffentlichen
+            Schlüssel. Bitte schreiben Sie uns eine signierte und verschlüsselte E-Mail
+            und hängen Sie Ihren öffentlichen Schlüssel an (oder senden Sie ihn per
+            Autocrypt, wenn Ihr E-Mail-Programm das anbietet). Senden Sie uns nie Ihren
+            geheimen Schlüssel.
+
+            Weitere Hinweise finden Sie hier:
+            {{link}}
+
+            Dies ist eine automatische Nachricht.
+
+            """
+        case (.keyRequest, .en):
+            """
+            Hello,
+
+            thank you for your encrypted message. We have received it and stored it
+            securely.
+
+            To reply to you encrypted, we need your public key. Please write us a signed
+            and encrypted e-mail with your public key attached (or sent by Autocrypt, if
+            your e-mail program offers it). Never send us your secret key.
+
+            More help:
+            {{link}}
 
             This is an automatic message.
 
@@ -104,6 +155,7 @@ extension BridgeConfiguration.Mailbox {
             case .redirect: redirectTemplate
             case .notify: notifyTemplate
             case .replyWaiting: replyWaitingTemplate
+            case .keyRequest: nil  // built-in only for now
             }
         guard let custom else { return MessageTemplate.builtIn(kind, language: language) }
         return try MessageTemplate.load(kind: kind, file: custom.string)

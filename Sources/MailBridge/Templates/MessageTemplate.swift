@@ -24,11 +24,14 @@ public struct MessageTemplate: Sendable, Equatable {
         case notify
         /// The notice to a client that a reply waits on the platform: only `{{link}}`, and must use it.
         case replyWaiting = "reply-waiting"
+        /// The notice to a client whose encrypted mail came without a key we know (issue 17): please send your
+        /// public key. Only `{{link}}`, and must use it.
+        case keyRequest = "key-request"
 
         /// The placeholders this kind may use.
         public var allowedPlaceholders: Set<Placeholder> {
             switch self {
-            case .redirect, .replyWaiting: [.link]
+            case .redirect, .replyWaiting, .keyRequest: [.link]
             case .notify: [.field, .thread]
             }
         }
@@ -36,7 +39,7 @@ public struct MessageTemplate: Sendable, Equatable {
         /// The placeholders this kind must use.
         public var requiredPlaceholders: Set<Placeholder> {
             switch self {
-            case .redirect, .replyWaiting: [.link]
+            case .redirect, .replyWaiting, .keyRequest: [.link]
             case .notify: []
             }
         }

@@ -207,9 +207,10 @@ enum Queries {
         }
         return OpenedThread(
             summary: summary,
-            clientKey: try ClientKeyFingerprint(clientKey),
+            clientKey: try Queries.clientKey(db, thread: id, sealed: clientKey),
             clientAddress: try ClientAddress(clientAddress),
-            messages: messages
+            messages: messages,
+            heldReplies: try ReadTransaction(db: db, context: context).heldReplyIDs(in: id)
         )
     }
 

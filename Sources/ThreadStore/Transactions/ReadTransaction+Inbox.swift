@@ -65,10 +65,10 @@ extension ReadTransaction {
                 signer: try record.openSigner(key: key), receivedAt: Date(storeMilliseconds: record.receivedAt), wasRead: record.isRead)
         }
         return InboxThreadView(
-            thread: thread, clientKey: try ClientKeyFingerprint(clientKey),
+            thread: thread, clientKey: try Queries.clientKey(db, thread: id, sealed: clientKey),
             clientAddress: try ClientAddress(clientAddress), messages: messages,
             page: try MessagePageQueries.info(db, thread: id, page: records),
-            keyChange: try clientKeyChange(of: id))
+            keyChange: try clientKeyChange(of: id), heldReplies: try heldReplyIDs(in: id))
     }
 
     /// The attachment metadata (decrypted names and media types) of `messages`, at most one page of them.

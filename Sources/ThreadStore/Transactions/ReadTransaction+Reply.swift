@@ -33,7 +33,7 @@ extension ReadTransaction {
             lastInbound = ReplyBasis.InboundHeaders(messageID: try open("header_message_id_sealed"),
                                                     subject: try open("subject_sealed"))
         }
-        return ReplyBasis(summary: summary, clientKey: try ClientKeyFingerprint(clientKey),
+        return ReplyBasis(summary: summary, clientKey: try Queries.clientKey(db, thread: id, sealed: clientKey),
                           clientAddress: try ClientAddress(clientAddress), lastInbound: lastInbound)
     }
 }

@@ -26,6 +26,8 @@ extension WriteTransaction {
             existing = id
         case .client(let identity):
             existing = try findThread(client: identity)
+        case .awaitingKey(let client):
+            existing = try Queries.findAwaitingKeyThread(db, context: context, client: client)
         }
 
         if let thread = existing,
@@ -71,8 +73,12 @@ extension WriteTransaction {
             dataKey = try Queries.dataKey(db, context: context, thread: existing)
             created = false
         } else {
-            guard case .client(let identity) = destination else { throw ThreadStoreError.threadNotFound }
-            (thread, dataKey) = try createThread(for: identity, at: message.receivedAt)
+            switch destination {
+            case .thread: throw ThreadStoreError.threadNotFound
+            case .client(let identity): (thread, dataKey) = try createThread(for: identity, at: message.receivedAt)
+            case .awaitingKey(let client):
+                (thread, dataKey) = try createAwaitingKeyThread(for: client, at: message.receivedAt)
+            }
             created = true
         }
 

@@ -79,6 +79,16 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case accountDeleted = 36
     /// An account changed its own password in the web inbox.
     case passwordChanged = 37
+
+    // Issue 17: no key to reply to yet, held replies.
+    /// A counsellor reply could not be encrypted and is held (`itemID`: the message; `count`: the problem code).
+    case replyHeld = 38
+    /// A held reply was encrypted to a usable client key and queued (`itemID`: the message).
+    case heldReplyReleased = 39
+    /// The fixed "please send your public key" notice was queued for a thread without a client key.
+    case clientKeyRequested = 40
+    /// A thread without a client key got its key (a later message signed by the awaited key carried it).
+    case threadKeyReceived = 41
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.

@@ -218,8 +218,8 @@ public struct ClientKeyChange: Hashable, Sendable, CustomStringConvertible {
 /// A thread opened for a counsellor: list metadata, client identity and one page of messages (oldest first).
 public struct InboxThreadView: Sendable, CustomStringConvertible {
     public var thread: InboxThread
-    /// The client's key fingerprint (decrypted).
-    public var clientKey: ClientKeyFingerprint
+    /// The client's key fingerprint (decrypted); nil for a thread without key (issue 17: no key to reply to yet).
+    public var clientKey: ClientKeyFingerprint?
     /// The client's address (decrypted).
     public var clientAddress: ClientAddress
     /// One page of the thread's messages (see ``MessagePageRequest``), oldest first.
@@ -228,6 +228,8 @@ public struct InboxThreadView: Sendable, CustomStringConvertible {
     public var page: MessagePageInfo
     /// Set when the same address wrote in this field with another key.
     public var keyChange: ClientKeyChange?
+    /// The counsellor replies of the whole thread that wait for a usable client key (not sent), oldest first.
+    public var heldReplies: [StoredMessageID] = []
 
     public var description: String { "InboxThreadView(\(thread.id), messages: \(messages.count), \(page))" }
 }

@@ -178,6 +178,8 @@ public enum ImportDestination: Sendable {
     /// none.
     /// The thread is created only if the message is stored (not for a duplicate or a replay).
     case client(ClientIdentity)
+    /// The newest open thread without key of this client (issue 17), or a new one. Never a thread with a key.
+    case awaitingKey(AwaitingKeyClient)
 }
 
 /// What an import did. A duplicate or replay is a result, not an error.

@@ -55,12 +55,14 @@ public struct ThreadSummary: Hashable, Sendable, CustomStringConvertible {
 public struct OpenedThread: Sendable, CustomStringConvertible {
     /// Metadata as in the list.
     public var summary: ThreadSummary
-    /// The client's key fingerprint (decrypted).
-    public var clientKey: ClientKeyFingerprint
+    /// The client's key fingerprint (decrypted); nil for a thread without key (issue 17: no key to reply to yet).
+    public var clientKey: ClientKeyFingerprint?
     /// The client's address (decrypted).
     public var clientAddress: ClientAddress
     /// All messages, oldest first, decrypted.
     public var messages: [StoredMessage]
+    /// The counsellor replies that wait for a usable client key (not sent), oldest first.
+    public var heldReplies: [StoredMessageID] = []
 
     public var description: String { "OpenedThread(\(summary.id), messages: \(messages.count))" }
 }
@@ -75,8 +77,8 @@ public struct ReplyBasis: Sendable, CustomStringConvertible {
 
     /// Metadata as in the list.
     public var summary: ThreadSummary
-    /// The client's key fingerprint (decrypted).
-    public var clientKey: ClientKeyFingerprint
+    /// The client's key fingerprint (decrypted); nil for a thread without key (issue 17: no key to reply to yet).
+    public var clientKey: ClientKeyFingerprint?
     /// The client's address (decrypted).
     public var clientAddress: ClientAddress
     /// The newest inbound message's headers, if the thread has one.

@@ -68,6 +68,15 @@ import Testing
         #expect(try single(Self.mailbox + "[signatures]\nmax-age-days = 0\n").option == "signatures.max-age-days")
     }
 
+    /// Issue 17: the key-request period is read, defaulted (seven days) and range-checked.
+    @Test func keyRequestPeriodOption() throws {
+        #expect(try BridgeConfiguration.parse(Self.mailbox).autoreply.keyRequestPeriodSeconds == 604_800)
+        let set = try BridgeConfiguration.parse(Self.mailbox + "[autoreply]\nkey-request-period-seconds = 86400\n")
+        #expect(set.autoreply.keyRequestPeriodSeconds == 86_400)
+        #expect(try single(Self.mailbox + "[autoreply]\nkey-request-period-seconds = 99999999\n").option
+                == "autoreply.key-request-period-seconds")
+    }
+
     @Test func unknownKeySuggestsTheClosestKnownOne() throws {
         let error = try single(Self.mailbox + "[smtp]\nprot = 25\n")
         #expect(error.code == .unknownOption)
@@ -137,6 +146,7 @@ import Testing
         ("[limits.mime]\nmax-depth = 1000\n", "limits.mime.max-depth"),
         ("[retention]\ndefault-days = 0\n", "retention.default-days"),
         ("[autoreply]\nrate-limit-period-seconds = 1\n", "autoreply.rate-limit-period-seconds"),
+        ("[autoreply]\nkey-request-period-seconds = 60\n", "autoreply.key-request-period-seconds"),
         ("[smarthost]\nhost = \"smtp.example.org\"\nmax-age-hours = 0\n", "smarthost.max-age-hours"),
         ("[smarthost]\nhost = \"smtp.example.org\"\ndelivery-timeout-seconds = 5\n", "smarthost.delivery-timeout-seconds"),
     ])

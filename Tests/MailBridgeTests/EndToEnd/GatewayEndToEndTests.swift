@@ -100,7 +100,7 @@ import ThreadStore
         #expect(opened.messages.first?.subject == "\(canary)-inner")
         #expect(opened.messages.first?.body.text.contains("\(canary)-secret") == true)
         #expect(opened.messages.first?.verdict == .valid)
-        #expect(opened.clientKey.unredactedDescription == clientKey.hex)
+        #expect(opened.clientKey?.unredactedDescription == clientKey.hex)
 
         // Prometheus metrics on loopback: counts by outcome, nothing personal.
         let metricsPort = try #require(gateway.metricsEndpoint?.localAddress?.port)

@@ -56,7 +56,7 @@ import ThreadStore
         #expect(stored.subject == "Betreff \(canary)-subject")  // the protected header, not the outer "..."
         #expect(stored.attachments.map(\.name) == ["\(canary)-file.pdf"])
         #expect(stored.verdict == .valid)
-        #expect(opened.clientKey.unredactedDescription == client.hex)
+        #expect(opened.clientKey?.unredactedDescription == client.hex)
 
         // Exactly one outbound mail: the notice to the team, fixed text + field + opaque thread reference.
         let outbox = try await harness.outbox()

@@ -277,13 +277,24 @@ import ThreadStore
             let page = try await client.execute(uri: posted.headers[.location]!, method: .get,
                                                 headers: harness.browser("berater"))
             #expect(page.text.contains("<div class=\"notice notice-warning\" role=\"status\">Der Schlüssel der "
-                                       + "Klient*in ist nicht nutzbar (fehlt). Die Antwort wurde gespeichert, an die "
-                                       + "Klient*in ging nur der Hinweis, dass eine Antwort wartet.</div>"))
+                                       + "Klient*in ist nicht nutzbar (fehlt). Die Antwort wird zurückgehalten, bis "
+                                       + "ein nutzbarer Schlüssel da ist; an die Klient*in ging nur der Hinweis, dass "
+                                       + "eine Antwort wartet und wie sie einen aktuellen Schlüssel sendet.</div>"))
+            // Issue 17: the reply is marked held, not shown as sent, and the form says replies are held.
+            #expect(page.text.contains("<span class=\"badge badge-held\">Zurückgehalten: wartet auf einen nutzbaren "
+                                       + "Schlüssel der Klient*in</span>"))
+            #expect(page.text.contains("Ihre Antwort (wird zurückgehalten, bis ein nutzbarer Schlüssel da ist)"))
+            #expect(!page.text.contains("Ihre Antwort (wird verschlüsselt gesendet)"))
+            #expect(page.text.contains("Für diese Anfrage liegt kein Schlüssel der Klient*in vor."))
             let api = try await client.execute(uri: "/api/v1/threads/\(id)/replies", method: .post,
                                                headers: harness.api("berater", json: true),
                                                body: ByteBuffer(string: #"{"text": "Noch eine Antwort"}"#))
             #expect(api.status == .created)
             #expect(api.text.contains(#""keyProblem":"missing""#) && api.text.contains(#""outcome":"key_unusable""#))
+            let fetched = try await client.execute(uri: "/api/v1/threads/\(id)", method: .get,
+                                                   headers: harness.api("berater"))
+            #expect(fetched.text.components(separatedBy: #""held":true"#).count - 1 == 2)
+            #expect(fetched.text.contains(#""awaitingClientKey":false"#))
         }
         let queued = try await harness.pipe.outbox().filter { $0.thread == thread }
         #expect(queued.map(\.kind) == [.notification, .notification])

@@ -57,6 +57,8 @@ public enum ThreadsAdmin {
         var signer: JSONNullable<ShownSigner>
         var attachments: [String]
         var body: String
+        /// Outbound only: not sent, waiting for a usable client key (issue 17).
+        var held: Bool?
     }
 
     /// The decrypted messages of one thread, oldest first (bodies as the decrypted MIME text). This is the one
@@ -80,20 +82,23 @@ public enum ThreadsAdmin {
                 ShownMessage(id: message.id.unredactedDescription, direction: "\(message.direction)",
                              date: message.receivedAt, subject: message.subject, signature: message.verdict.stableName,
                              signer: JSONNullable(message.signer.map(ShownSigner.init)),
-                             attachments: message.attachments.map(\.name), body: readableText(message.body))
+                             attachments: message.attachments.map(\.name), body: readableText(message.body),
+                             held: message.direction == .outbound ? opened.heldReplies.contains(message.id) : nil)
             }
             return AdminResult(output: try AdminSession.json(messages))
         }
         var text = "thread \(thread.unredactedDescription)  \(opened.summary.field.unredactedDescription)  "
-            + "\(opened.summary.state)  client: \(DisplayText.line(opened.clientAddress.unredactedDescription))\n"
-        for message in opened.messages { text += framed(message) }
+            + "\(opened.summary.state)  client: \(DisplayText.line(opened.clientAddress.unredactedDescription))"
+            + (opened.clientKey == nil ? "  no key to reply to yet" : "") + "\n"
+        for message in opened.messages { text += framed(message, held: opened.heldReplies.contains(message.id)) }
         return AdminResult(output: text)
     }
 
     /// One message of `thread show`: a blank line, the header line at column 0, then indented content.
-    static func framed(_ message: StoredMessage) -> String {
+    static func framed(_ message: StoredMessage, held: Bool = false) -> String {
         var header = "--- \(message.direction) \(ISO8601DateFormatter().string(from: message.receivedAt))  "
             + "signature: \(message.verdict.stableName)"
+        if held { header += "  held: waiting for a usable client key" }
         if let signer = message.signer.map(ShownSigner.init) {
             header += "  signer: \(signer.groupedFingerprint) \"\(quoted(signer.userID))\""
         }
@@ -123,8 +128,8 @@ public enum ThreadsAdmin {
         case .queued(let item, _):
             return AdminResult(output: "queued the encrypted reply (outbox item \(item.unredactedDescription))")
         case .keyUnusable(let problem, let item, _):
-            return AdminResult(output: "the client key is \(problem.rawValue): the reply is stored in the thread and "
-                + "only the reply-waiting notice was queued (outbox item \(item.unredactedDescription))")
+            return AdminResult(output: "the client key is \(problem.rawValue): the reply is held (sealed) until a "
+                + "usable key arrives, and only the reply-waiting notice was queued (outbox item \(item.unredactedDescription))")
         }
     }
 

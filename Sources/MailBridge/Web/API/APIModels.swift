@@ -34,7 +34,9 @@ enum APIModels {
 
     struct Thread: Encodable {
         var thread: ThreadSummary
-        var clientKeyFingerprint: String
+        /// Null for a thread without key (issue 17: no key to reply to yet; ``awaitingClientKey``).
+        var clientKeyFingerprint: JSONNullable<String>
+        var awaitingClientKey: Bool
         var keyChange: KeyChange?
         /// One page of messages, oldest first.
         var messages: [Message]
@@ -42,9 +44,11 @@ enum APIModels {
 
         init(_ view: InboxThreadView) {
             thread = ThreadSummary(view.thread)
-            clientKeyFingerprint = view.clientKey.unredactedDescription
+            clientKeyFingerprint = JSONNullable(view.clientKey?.unredactedDescription)
+            awaitingClientKey = view.clientKey == nil
             keyChange = view.keyChange.map(KeyChange.init)
-            messages = view.messages.map(Message.init)
+            let held = Set(view.heldReplies)
+            messages = view.messages.map { Message($0, held: held.contains($0.id)) }
             messagePage = MessagePage(view.page)
         }
     }
@@ -119,8 +123,12 @@ enum APIModels {
         var withheldParts: [Withheld]
         var attachments: [Attachment]
         var wasRead: Bool
+        /// Outbound only: the reply could not be encrypted and has not been sent; it waits for a usable client
+        /// key (issue 17). Absent for inbound messages.
+        var held: Bool?
 
-        init(_ message: InboxMessage) {
+        init(_ message: InboxMessage, held: Bool = false) {
+            self.held = message.direction == .outbound ? held : nil
             id = message.id.unredactedDescription
             direction = message.direction == .inbound ? "inbound" : "outbound"
             receivedAt = message.receivedAt
@@ -142,7 +150,8 @@ enum APIModels {
     struct ReplyRequest: Decodable { var text: String }
 
     struct ReplyResult: Encodable {
-        /// `queued` (encrypted to the client) or `key_unusable` (stored; only the content-free notice was sent).
+        /// `queued` (encrypted to the client) or `key_unusable` (held, sealed, until a usable key arrives; only the
+        /// content-free notice was sent).
         var outcome: String
         /// `missing`, `expired`, `revoked` or `unusable` when `outcome` is `key_unusable`.
         var keyProblem: String?

@@ -160,10 +160,11 @@ enum OpenAPIDocument {
               },
               "Thread": {
                 "type": "object",
-                "required": ["thread", "clientKeyFingerprint", "messages", "messagePage"],
+                "required": ["thread", "clientKeyFingerprint", "awaitingClientKey", "messages", "messagePage"],
                 "properties": {
                   "thread": { "$ref": "#/components/schemas/ThreadSummary" },
-                  "clientKeyFingerprint": { "type": "string" },
+                  "clientKeyFingerprint": { "type": ["string", "null"], "description": "The thread's client key; null while the thread has no key to reply to yet (awaitingClientKey)." },
+                  "awaitingClientKey": { "type": "boolean", "description": "True for a thread whose client key the gateway does not have yet: encrypted mail signed by an unknown key (signature unknown_key) or unsigned. Replies are held until the key arrives in a later message signed by that key; the client was asked for it." },
                   "keyChange": { "$ref": "#/components/schemas/KeyChange" },
                   "messages": { "type": "array", "description": "One page of messages, oldest first.", "items": { "$ref": "#/components/schemas/Message" } },
                   "messagePage": { "$ref": "#/components/schemas/MessagePage" }
@@ -208,6 +209,7 @@ enum OpenAPIDocument {
                   "receivedAt": { "type": "string", "format": "date-time" },
                   "subject": { "type": "string" },
                   "signature": { "$ref": "#/components/schemas/Signature" },
+                  "held": { "type": "boolean", "description": "Outbound messages only: true if the reply could not be encrypted (client key missing, expired, revoked, or none yet) and has not been sent. It is kept sealed and sent, encrypted, when a usable key for the thread arrives; show it as held: waiting for a usable client key, never as sent." },
                   "signer": { "oneOf": [{ "$ref": "#/components/schemas/Signer" }, { "type": "null" }], "description": "Who made the signature: set for inbound messages whose signing key is known (also when the verdict is not valid), null otherwise and for messages stored before signers were recorded. Show it beside the signature verdict, outside the message text." },
                   "text": { "type": "string", "description": "The text/plain parts in order, separated by a blank line; an HTML part without a text/plain alternative is included as text converted on the server (no markup, link targets written out). A forwarded message (message/rfc822) is framed by a line '---------- Forwarded message ----------', then its own 'From: ', 'Date: ' and 'Subject: ' lines and one 'Attachment: name (type, size bytes)' line per attachment, a blank line, its text, and the line '---------- End of forwarded message ----------'; a client's own text can contain the same lines, so do not parse them as structure. Plain text: never render it as HTML." },
                   "withheldParts": {
@@ -244,7 +246,7 @@ enum OpenAPIDocument {
                 "type": "object",
                 "required": ["outcome", "messageId"],
                 "properties": {
-                  "outcome": { "type": "string", "enum": ["queued", "key_unusable"] },
+                  "outcome": { "type": "string", "enum": ["queued", "key_unusable"], "description": "queued: encrypted to the client and queued. key_unusable: the reply is held (sealed) until a usable client key arrives; only the fixed notice that a reply is waiting and how to send a current key went to the client." },
                   "keyProblem": { "type": "string", "enum": ["missing", "expired", "revoked", "unusable"] },
                   "messageId": { "$ref": "#/components/schemas/ID" }
                 }

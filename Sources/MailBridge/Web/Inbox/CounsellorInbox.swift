@@ -177,6 +177,13 @@ public struct CounsellorInbox: Sendable {
                 throw Failure(.invalid)
             }
         }
+        // The confirmed key is the client's: replies held for an earlier key of theirs go out now (issue 17). A
+        // failure leaves them held; the confirmation stands.
+        do {
+            try await services.replies.releaseHeldReplies(afterKeyChangeOf: id)
+        } catch {
+            services.logger.error("held replies not released", metadata: ["error": "\(type(of: error))"])
+        }
     }
 
     /// Crypto-shreds a thread (team leads only; audited with the actor).

@@ -178,15 +178,21 @@ enum InboxPages {
     /// `assignable`: for team leads, the accounts the thread can be assigned to (a select instead of the button).
     static func thread(_ chrome: PageChrome, view: InboxThreadView, accessible: Set<ThreadID>,
                        names: [AccountID: String], assignable: [(id: AccountID, name: String)]? = nil,
-                       notice: InboxNotice?) -> HTML {
+                       notice: InboxNotice?, heldReason: ReplyOutcome.KeyProblem? = nil) -> HTML {
         let strings = chrome.strings
         let thread = view.thread
         let base = chrome.threadURL(thread.id)
-        let fingerprint = view.clientKey.unredactedDescription
+        // A thread without key (issue 17) has no fingerprint to show, and no signer can be its key.
+        let fingerprint = view.clientKey?.unredactedDescription ?? ""
+        let shownKey: HTML = view.clientKey == nil
+            ? "<span class=\"badge badge-held\">\(strings.noClientKeyYet)</span>"
+            : "<code class=\"fingerprint\">\(fingerprint)</code>"
+        let held = Set(view.heldReplies)
 
         let keyChangeConfirmed = view.keyChange?.confirmedAt != nil
         let messages = view.messages.map {
-            message(chrome, $0, base: base, clientKey: fingerprint, keyChangeConfirmed: keyChangeConfirmed)
+            message(chrome, $0, base: base, clientKey: fingerprint, keyChangeConfirmed: keyChangeConfirmed,
+                    held: held.contains($0.id))
         }
         let (pagerTop, pagerBottom) = messagePager(chrome, view, base: base)
 
@@ -238,7 +244,7 @@ enum InboxPages {
             <dd><span class="badge badge-\(thread.state.rawValue)">\(strings.state(thread.state))</span></dd>
             <dt>\(strings.assigneeColumn)</dt><dd>\(chrome.assignee(thread.assignedTo, names: names))</dd>
             <dt>\(strings.created)</dt><dd>\(chrome.date(thread.summary.createdAt))</dd>
-            <dt>\(strings.clientKey)</dt><dd><code class="fingerprint">\(fingerprint)</code></dd>
+            <dt>\(strings.clientKey)</dt><dd>\(shownKey)</dd>
             </dl>
             </section>
             \(keyChange)
@@ -256,9 +262,9 @@ enum InboxPages {
             <section aria-labelledby="reply-heading" class="reply">
             <h2 id="reply-heading">\(strings.replyHeading)</h2>
             <form method="post" action="\(base)/reply">\(chrome.csrfField)
-            <label for="reply-text">\(strings.replyLabel)</label>
+            <label for="reply-text">\(heldReason == nil ? strings.replyLabel : strings.replyLabelHeld)</label>
             <textarea id="reply-text" name="text" rows="10" required aria-describedby="reply-hint"></textarea>
-            <p id="reply-hint" class="hint">\(strings.replyHint)</p>
+            <p id="reply-hint" class="hint">\(heldReason.map(strings.replyHintHeld) ?? strings.replyHint)</p>
             <button type="submit">\(strings.replySend)</button>
             </form>
             </section>
@@ -343,7 +349,7 @@ enum InboxPages {
     /// One message: chrome (direction, time, signature verdict and signer, subject) in a header, then the mail
     /// text. `clientKey`: the thread's key (hex), to say whether the signer's key is it.
     private static func message(_ chrome: PageChrome, _ message: InboxMessage, base: String, clientKey: String,
-                                keyChangeConfirmed: Bool) -> HTML {
+                                keyChangeConfirmed: Bool, held: Bool = false) -> HTML {
         let strings = chrome.strings
         let messageURL = "\(base)/messages/\(message.id.unredactedDescription)"
         let inbound = message.direction == .inbound
@@ -366,11 +372,14 @@ enum InboxPages {
             ? signature(chrome, message, clientKey: clientKey, keyChangeConfirmed: keyChangeConfirmed) : .empty
         let unread: HTML = inbound && !message.wasRead
             ? " <span class=\"badge badge-new\">\(strings.unreadMarker)</span>" : .empty
+        // A reply that could not be encrypted has not gone out: it must not look like a sent one (issue 17).
+        let heldBadge: HTML = held ? " <span class=\"badge badge-held\">\(strings.heldReply)</span>" : .empty
         return """
-            <li class="message \(inbound ? "inbound" : "outbound")" id="m-\(message.id.unredactedDescription)">
+            <li class="message \(inbound ? "inbound" : "outbound")\(held ? " held" : "")" \
+            id="m-\(message.id.unredactedDescription)">
             <article>
             <header class="message-meta">
-            <h3>\(inbound ? strings.fromClient : strings.fromCounsellor)\(unread)</h3>
+            <h3>\(inbound ? strings.fromClient : strings.fromCounsellor)\(unread)\(heldBadge)</h3>
             <dl>
             <dt>\(strings.received)</dt><dd>\(chrome.date(message.receivedAt))</dd>
             \(verdict)

@@ -134,8 +134,11 @@ struct InboxRoutes: Sendable {
         let names = try await displayNames(Set([view.thread.assignedTo].compactMap { $0 }))
         let assignable = chrome.counsellor.role == .teamLead
             ? try await inbox.assignableAccounts(for: view.thread) : nil
+        // Whether a reply written now would be held (issue 17); unknown (engine trouble) shows the usual form.
+        let heldReason = try? await services.replies.heldReason(thread: id)
         return WebResponses.html(InboxPages.thread(chrome, view: view, accessible: accessible, names: names,
-                                                   assignable: assignable, notice: notice(request)))
+                                                   assignable: assignable, notice: notice(request),
+                                                   heldReason: heldReason ?? nil))
     }
 
     private struct ReplyForm: Decodable { var text: String }

@@ -233,10 +233,12 @@ struct InboxStrings: Sendable {
         case .replyQueued: t("Die Antwort wurde verschlüsselt in den Versand gegeben.",
                              "The reply was encrypted and queued for sending.")
         case .replyKeyUnusable(let problem):
-            t("Der Schlüssel der Klient*in ist nicht nutzbar (\(keyProblem(problem))). Die Antwort wurde "
-                + "gespeichert, an die Klient*in ging nur der Hinweis, dass eine Antwort wartet.",
-              "The client's key cannot be used (\(keyProblem(problem))). The reply was stored; only the notice "
-                + "that a reply is waiting was sent to the client.")
+            t("Der Schlüssel der Klient*in ist nicht nutzbar (\(keyProblem(problem))). Die Antwort wird "
+                + "zurückgehalten, bis ein nutzbarer Schlüssel da ist; an die Klient*in ging nur der Hinweis, dass "
+                + "eine Antwort wartet und wie sie einen aktuellen Schlüssel sendet.",
+              "The client's key cannot be used (\(keyProblem(problem))). The reply is held until a usable key "
+                + "arrives; only the notice that a reply is waiting and how to send a current key was sent to "
+                + "the client.")
         case .stateChanged: t("Der Status wurde geändert.", "The state was changed.")
         case .assigned: t("Die Anfrage ist Ihnen zugewiesen.", "The thread is assigned to you.")
         case .unassigned: t("Die Zuweisung wurde aufgehoben.", "The thread was unassigned.")

@@ -30,6 +30,7 @@ enum InboxStylesheet {
         .badge { display: inline-block; padding: 0 .4rem; border-radius: 3px; border: 1px solid var(--line);
           font-size: .9em; }
         .badge-new { background: #dbeafe; border-color: #1d4ed8; }
+        .badge-held { background: #fef3c7; border-color: #b45309; }
         .badge-closed { color: var(--muted); }
         .filter { margin: 1rem 0; display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; }
         nav.pager ul { list-style: none; padding: 0; display: flex; gap: 1rem; flex-wrap: wrap; }

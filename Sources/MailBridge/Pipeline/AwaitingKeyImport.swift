@@ -1,0 +1,113 @@
+// Security: encrypted mail for which the gateway has no client key (issue 17): signed by a key it does not have
+// (no Autocrypt header, no attached key), or unsigned and not encrypted to any key registered for the address.
+// Such mail is decrypted text of unknown authorship. It is kept, because dropping it loses a client's words, but
+// it goes only into a thread *without key* of its own, identified by the counselling field, the From address and
+// the signer the signature names (or "unsigned"): never into a thread of a known key, whatever the From line says,
+// so nobody can add text to another client's thread by writing in their name. Its verdict is "unknown key" or
+// "unsigned", never valid. The thread gets a key only from a later message whose good signature is by exactly the
+// awaited key and whose key claims the From address (`WriteTransaction.giveAwaitedKey`); from then on the usual
+// key-standing rules apply (a key that arrives for an address registered with another key is a key change a
+// counsellor confirms). The only mail to the sender is the fixed key-request notice (no client content), at most
+// once per address per period.
+
+import Foundation
+import Logging
+import PGPShim
+import ThreadStore
+
+extension Pipeline {
+    /// Imports `decrypted` into the sender's thread without key (a new one if there is none), notifies the team
+    /// as for any new message and, at most once per `keyRequestPeriod` per From address, asks the sender for
+    /// their public key. Signatures other than "unknown key" and "unsigned" are still rejected (`noClientKey`):
+    /// a bad signature is not a missing key.
+    func importWithoutKey(_ decrypted: DecryptedMessage, inline: Bool, _ payload: [UInt8], _ message: InboundMessage,
+                          _ parsed: MIMEMessage, _ inner: InnerMessage, _ sender: SenderIdentity,
+                          _ mailbox: PipelineMailbox) async throws -> AcceptOutcome {
+        let signer: AwaitedSignerID?
+        let verdict: SignatureVerdictCode
+        switch decrypted.signature {
+        case .unknownKey(let id):
+            // An ID that is neither a fingerprint nor a key ID cannot name the key that would open the thread.
+            guard let id = try? AwaitedSignerID(id) else { return try await reject(.noClientKey) }
+            (signer, verdict) = (id, .missingKey)
+        case .unsigned:
+            (signer, verdict) = (nil, .unsigned)
+        default:
+            return try await reject(.noClientKey)
+        }
+        let address = sender.address
+        let client = AwaitingKeyClient(
+            field: mailbox.field, address: try ClientAddress(address.unredactedDescription, canonical: address.canonical),
+            signer: signer)
+        let fallbackHash = PayloadHash.sha256(of: decrypted.plaintext.bytes)
+        let plaintext = decrypted.plaintext.bytes
+        let newMessage = NewMessage(
+            direction: .inbound, messageID: inner.messageID(fallbackHash: fallbackHash), subject: inner.subject,
+            body: inline ? InlinePlaintext.utf8(plaintext, armored: payload) : plaintext,
+            attachments: inner.attachments, verdict: verdict, receivedAt: message.envelope.receivedAt,
+            replayFingerprints: replayFingerprints(decrypted))
+        let time = now()
+        let notice = NoticeFactory(mailbox: mailbox, time: time)
+        let request = try keyRequest(message, parsed, sender, mailbox, time: time)
+        let period = configuration.keyRequestPeriod
+        let hmac = store.keyRequestHMAC(canonicalAddress: address.canonical)
+        let result = try await store.write { tx in
+            let result = try tx.importMessage(newMessage, into: .awaitingKey(client))
+            if case .stored(let thread, _, _) = result {
+                _ = try tx.enqueueOutbox(try notice.item(for: thread))
+                if var request, try tx.shouldRequestClientKey(for: hmac, thread: thread, now: time, period: period) {
+                    request.thread = thread
+                    _ = try tx.enqueueOutbox(request)
+                }
+            }
+            return result
+        }
+        switch result {
+        case .stored(let thread, _, let created): return .imported(thread, createdThread: created)
+        case .duplicate(let thread, _): return .duplicate(thread)
+        case .replayedCiphertext: return .rejectedEncrypted(.replayedCiphertext)
+        }
+    }
+
+    /// The fixed key-request notice to the From address (where replies to the thread go), or nil where RFC 3834
+    /// says not to answer automatically (null or own envelope sender, `Auto-Submitted`, list mail, …) or the From
+    /// address is one of ours.
+    private func keyRequest(_ message: InboundMessage, _ parsed: MIMEMessage, _ sender: SenderIdentity,
+                            _ mailbox: PipelineMailbox, time: Date) throws -> NewOutboxItem? {
+        let own = configuration.mailboxes.map(\.address)
+        guard case .send = AutoReplyPolicy.decide(envelopeSender: message.envelope.reversePath.address,
+                                                  headers: parsed.headers, ownAddresses: own),
+            !own.contains(where: { $0.canonical == sender.address.canonical })
+        else { return nil }
+        let mail = try PlainOutgoingMail(TemplateMail(
+            template: mailbox.keyRequestTemplate, link: mailbox.link, reference: nil, from: mailbox.address,
+            to: sender.address, kind: .notification,
+            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
+            autocrypt: mailbox.autocrypt))
+        return NewOutboxItem(thread: nil, kind: .notification,
+                             recipient: try ClientAddress(sender.address.unredactedDescription),
+                             payload: mail.bytes, notBefore: time)
+    }
+
+    /// Whether a signature may check out once the keys a message carried are imported: one by a key we lacked, or
+    /// by a key whose copy here has expired (the message may carry the refreshed key).
+    static func mayVerifyAfterImport(_ signature: SignatureVerdict) -> Bool {
+        switch signature {
+        case .unknownKey, .goodButKeyNotCurrent(_, .keyExpired): true
+        default: false
+        }
+    }
+
+    /// Releases the replies held in `thread` once a valid message shows its key is usable again (a refreshed or
+    /// newly received key). A failure leaves them held (the next valid message tries again) and does not undo
+    /// the import.
+    func releaseHeldReplies(_ thread: ThreadID, _ mailbox: PipelineMailbox) async {
+        do {
+            try await HeldReplyRelease(store: store, pgp: pgp, logger: logger, now: now)
+                .release(heldIn: thread, toClientOf: thread, mailbox: mailbox)
+        } catch {
+            logger.error("held replies not released", metadata: ["thread": "\(thread)",
+                                                                 "error": "\(type(of: error))"])
+        }
+    }
+}
