@@ -79,6 +79,12 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case accountDeleted = 36
     /// An account changed its own password in the web inbox.
     case passwordChanged = 37
+
+    // Routed notices (issue 17).
+    /// An account's notification address or mode was set or cleared (`count`: the mode code, nil when cleared).
+    case notificationSettingsChanged = 45
+    /// A notice digest was queued (`itemID`: its outbox item; `count`: the messages it counts).
+    case noticeDigestQueued = 46
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.
