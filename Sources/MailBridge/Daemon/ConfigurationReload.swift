@@ -74,7 +74,8 @@ extension Gateway {
         runner.pipeline.update(Pipeline.Configuration(
             mailboxes: mailboxes, mimeLimits: new.mimeLimits.parserLimits,
             redirectPeriod: TimeInterval(new.autoreply.rateLimitPeriodSeconds),
-            maximumSignatureAge: TimeInterval(new.signatures.maxAgeDays) * 86_400))
+            maximumSignatureAge: TimeInterval(new.signatures.maxAgeDays) * 86_400,
+            notices: NoticeSettings(new)))
         return ReloadReport(needsRestart: needsRestart)
     }
 }

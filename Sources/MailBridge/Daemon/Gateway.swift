@@ -30,6 +30,8 @@ public final class Gateway: Sendable {
     public let web: WebServer?
     /// Retention (crypto-shredding old threads) and expired web sessions, hourly.
     public let maintenance: MaintenanceService
+    /// Notice digests and the waiting-thread gauges (issue 17).
+    let noticeServices: [any Service]
     let logger: Logger
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
@@ -44,7 +46,8 @@ public final class Gateway: Sendable {
             store: store, pgp: pgp,
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
                                  redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
-                                 maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400),
+                                 maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400,
+                                 notices: NoticeSettings(configuration)),
             logger: logger, metrics: metrics)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
@@ -109,15 +112,28 @@ public final class Gateway: Sendable {
         let maintenance = try MaintenanceService(
             store: store, retention: configuration.retention,
             sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
+        // Digests read the mailboxes and inbox link in force, so a reload reaches them too.
+        var noticeServices: [any Service] = [NoticeDigestService(
+            store: store, mailboxes: { [pipeline] in pipeline.configuration.mailboxes },
+            inbox: { [pipeline] in pipeline.configuration.notices.inboxLink }, kick: { [queue] in queue?.kick() },
+            logger: logger)]
+        if endpoint != nil {
+            noticeServices.append(WaitingThreadsMonitor(
+                store: store, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
+                logger: logger))
+        }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
-                       replies: replies, web: web, maintenance: maintenance, logger: logger)
+                       replies: replies, web: web, maintenance: maintenance, noticeServices: noticeServices,
+                       logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
-                 web: WebServer?, maintenance: MaintenanceService, logger: Logger) {
+                 web: WebServer?, maintenance: MaintenanceService, noticeServices: [any Service] = [],
+                 logger: Logger) {
+        self.noticeServices = noticeServices
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -146,6 +162,7 @@ public final class Gateway: Sendable {
         if let fetcher { services.append(fetcher) }
         if let web { services.append(web) }
         services.append(maintenance)
+        services += noticeServices
         if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
         services.append(SystemdWatchdogService())
         let group = ServiceGroup(configuration: .init(

@@ -26,9 +26,13 @@ public final class Pipeline: Sendable {
         /// A good signature made longer than this before the message arrived is shown as an old signature, not
         /// as valid (`[import] signature-max-age-days`, default 30).
         public var maximumSignatureAge: TimeInterval
+        /// Where counsellor notices link to (`[notices]`; see ``NoticeFactory``).
+        public var notices: NoticeSettings
 
         public init(mailboxes: [PipelineMailbox], mimeLimits: MIMELimits = .default,
-                    redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400) {
+                    redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400,
+                    notices: NoticeSettings = NoticeSettings()) {
+            self.notices = notices
             self.mailboxes = mailboxes
             self.mimeLimits = mimeLimits
             self.redirectPeriod = redirectPeriod
@@ -236,7 +240,7 @@ public final class Pipeline: Sendable {
             replayFingerprintsAreProvisional: fromNotClaimed,
             signer: signer)
         let time = now()
-        let notice = NoticeFactory(mailbox: mailbox, time: time)
+        let notice = NoticeFactory(mailbox: mailbox, time: time, inbox: configuration.notices.inboxLink)
         let deciding = decrypted.signatureDetail
         // A reply joins the thread whose message it answers (In-Reply-To/References naming a message we sent in
         // a thread of the same client key); otherwise the client's newest thread in the field, or a new one.
@@ -248,9 +252,7 @@ public final class Pipeline: Sendable {
             newMessage.verdict = binding.verdict(for: deciding)
             let answered = try tx.threadAnswered(by: references, client: identity)
             let result = try tx.importMessage(newMessage, into: answered.map { .thread($0) } ?? .client(identity))
-            if case .stored(let thread, _, _) = result {
-                _ = try tx.enqueueOutbox(try notice.item(for: thread))
-            }
+            if case .stored(let thread, _, _) = result { try notice.route(newMessageIn: thread, in: tx) }
             return result
         }
         switch result {
@@ -377,23 +379,5 @@ public final class Pipeline: Sendable {
         case .plaintextTooLarge: .tooLarge
         case .nestedEncryption: .nestedEncryption
         }
-    }
-}
-
-/// Builds the counsellor notice for a new thread message: fixed text, counselling field, opaque thread ID.
-struct NoticeFactory: Sendable {
-    let mailbox: PipelineMailbox
-    let time: Date
-
-    func item(for thread: ThreadID) throws -> NewOutboxItem {
-        let mail = try PlainOutgoingMail(TemplateMail(
-            template: mailbox.notificationTemplate, link: mailbox.link,
-            reference: try OpaqueReference(thread.unredactedDescription), from: mailbox.address,
-            to: mailbox.teamAddress, kind: .notification,
-            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
-            autocrypt: mailbox.autocrypt))
-        return NewOutboxItem(thread: nil, kind: .notification,
-                             recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
-                             payload: mail.bytes, notBefore: time)
     }
 }
