@@ -104,6 +104,29 @@ import Testing
         #expect(next.map(\.id) == [threads[4]])
     }
 
+    /// The longest-waiting list walks `thread_by_waiting` (no sort of all threads), with or without filters.
+    @Test func longestWaitingPagesWalkTheWaitingIndexWithoutSorting() async throws {
+        let fixture = try StoreFixture()
+        defer { fixture.cleanUp() }
+        let store = try fixture.open()
+        let thread = ThreadID.random().unredactedDescription
+        for fields in [nil, Set([Sample.field]), Set([Sample.field, Sample.otherField])] {
+            for state in [nil, InboxState.open] {
+                for assignment in [nil, InboxAssignmentFilter.unassigned] {
+                    let (sql, arguments) = InboxQueries.list(
+                        fields: fields, state: state, assignment: assignment, order: .longestWaiting, limit: 50,
+                        after: InboxCursor("1.\(thread)"))
+                    let details = try await store.read { tx in
+                        try Row.fetchAll(tx.db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)
+                            .map { $0["detail"] as String }
+                    }
+                    #expect(details.contains { $0.contains("INDEX thread_by_waiting") }, "\(details)")
+                    #expect(!details.contains { $0.contains("TEMP B-TREE") }, "\(details)")
+                }
+            }
+        }
+    }
+
     @Test func waitingCountsUseTheIndexAndSkipClosedThreads() async throws {
         let fixture = try StoreFixture()
         defer { fixture.cleanUp() }

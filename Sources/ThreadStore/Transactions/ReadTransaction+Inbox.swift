@@ -245,6 +245,8 @@ enum InboxQueries {
             arguments += [cursor.lastActivityMilliseconds, cursor.id.unredactedDescription]
         }
         var sql = select
+        // Without statistics SQLite would rather filter by field and sort; the partial index is the keyset order.
+        if order == .longestWaiting { sql += " INDEXED BY thread_by_waiting" }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         switch order {
         case .lastActivity: sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
