@@ -147,6 +147,7 @@ import ThreadStore
             try tx.assign(thread, to: anna, actor: nil)
             return (anna, bert)
         }
+        clock.set(clock.now.addingTimeInterval(1))  // queue order follows the notices' times
         _ = try await pipeline.accept(try Self.mail(harness, client, canary: canary, number: 2))
         notices = try await Self.notices(harness)
         #expect(notices.map(\.recipient.unredactedDescription) == [PipelineHarness.team, staff])
@@ -158,6 +159,7 @@ import ThreadStore
             try tx.setNotificationSettings(NotificationSettings(address: try ClientAddress(staff), mode: .hourly),
                                            of: anna, actor: nil)
         }
+        clock.set(clock.now.addingTimeInterval(1))  // queue order follows the notices' times
         _ = try await pipeline.accept(try Self.mail(harness, client, canary: canary, number: 3))
         #expect(try await Self.notices(harness).count == 2)
         let window = try #require(NoticeMode.hourly.window(containing: clock.now))
@@ -166,9 +168,11 @@ import ThreadStore
 
         // 4. Assigned to a counsellor without an address: the team, as for an unassigned thread.
         try await harness.store.write { tx in try tx.assign(thread, to: bert, actor: nil) }
+        clock.set(clock.now.addingTimeInterval(1))  // queue order follows the notices' times
         _ = try await pipeline.accept(try Self.mail(harness, client, canary: canary, number: 4))
         // 5. Unassigned again: the team.
         try await harness.store.write { tx in try tx.assign(thread, to: nil, actor: nil) }
+        clock.set(clock.now.addingTimeInterval(1))  // queue order follows the notices' times
         _ = try await pipeline.accept(try Self.mail(harness, client, canary: canary, number: 5))
         notices = try await Self.notices(harness)
         #expect(notices.map(\.recipient.unredactedDescription)
