@@ -63,11 +63,13 @@ public struct NoticeDigest: Sendable, Hashable, CustomStringConvertible {
         return RedirectTemplate(subject: subject, body: body)
     }
 
-    /// The digest as a plain notification mail from `mailbox` to `recipient`.
+    /// The digest as a plain notification mail from `mailbox` to `recipient`, in `german` (default: the
+    /// mailbox's language; a counsellor's digest uses the account's).
     public func mail(from mailbox: PipelineMailbox, to recipient: EmailAddress, inbox: InboxLink?,
-                     date: Date) throws -> PlainOutgoingMail {
+                     date: Date, german: Bool? = nil) throws -> PlainOutgoingMail {
         try PlainOutgoingMail(TemplateMail(
-            template: template(german: mailbox.german, withLink: inbox != nil), link: inbox?.list ?? mailbox.link,
+            template: template(german: german ?? mailbox.german, withLink: inbox != nil),
+            link: inbox?.list ?? mailbox.link,
             reference: nil, from: mailbox.address, to: recipient, kind: .notification,
             messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: date,
             autocrypt: mailbox.autocrypt))

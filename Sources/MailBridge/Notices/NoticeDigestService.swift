@@ -83,6 +83,8 @@ public final class NoticeDigestService: Service, Sendable {
             var address: String
             var windowStart: Date
             var mode: NoticeMode
+            /// An account's interface language; nil for team addresses (the mailbox's language).
+            var german: Bool?
         }
         var report = Report()
         var groups: [Key: (recipient: EmailAddress, counts: [PendingNoticeCount])] = [:]
@@ -107,7 +109,10 @@ public final class NoticeDigestService: Service, Sendable {
                 report.dropped += 1
                 continue
             }
-            let key = Key(address: address.canonical, windowStart: count.windowStart, mode: count.mode)
+            var german: Bool?
+            if case .account(let id) = count.recipient { german = try tx.account(id).map { $0.language == .german } }
+            let key = Key(address: address.canonical, windowStart: count.windowStart, mode: count.mode,
+                          german: german)
             if groups[key] == nil { order.append(key) }
             groups[key, default: (address, [])].counts.append(count)
         }
@@ -120,7 +125,7 @@ public final class NoticeDigestService: Service, Sendable {
                 ?? mailboxes.first
             guard let sender else { continue }
             let digest = NoticeDigest(window: first.windowStart..<first.windowEnd, mode: key.mode, counts: perField)
-            let mail = try digest.mail(from: sender, to: recipient, inbox: inbox, date: now)
+            let mail = try digest.mail(from: sender, to: recipient, inbox: inbox, date: now, german: key.german)
             let item = try tx.enqueueOutbox(NewOutboxItem(
                 thread: nil, kind: .notification, recipient: try ClientAddress(recipient.unredactedDescription),
                 payload: mail.bytes, notBefore: now))

@@ -139,7 +139,9 @@ import ThreadStore
         let (anna, bert) = try await harness.store.write { tx in
             let hash = "$2b$04$" + String(repeating: "a", count: 53)
             let anna = try tx.createAccount(NewAccount(username: "anna", displayName: "Anna", role: .counsellor,
-                                                       fields: [harness.mailbox.field], passwordHash: hash), actor: nil)
+                                                       language: .english, fields: [harness.mailbox.field],
+                                                       passwordHash: hash), actor: nil)
+            // Anna works in English: her digest is in English, whatever the mailbox's language.
             let bert = try tx.createAccount(NewAccount(username: "bert", displayName: "Bert", role: .counsellor,
                                                        fields: [harness.mailbox.field], passwordHash: hash), actor: nil)
             try tx.setNotificationSettings(NotificationSettings(address: try ClientAddress(staff)), of: anna,
@@ -188,6 +190,7 @@ import ThreadStore
         #expect(digest.recipient.unredactedDescription == staff)
         let digestText = Self.decodedText(digest)
         #expect(digestText.contains("  suchtberatung: 1\r\n"))
+        #expect(digestText.contains("Subject: Hourly summary of online counselling"))
         #expect(Self.links(digestText) == ["https://inbox.example/threads"])
         #expect(!digestText.contains(thread.unredactedDescription))
         try await Self.assertClean(harness, canaries: [canary, client.address, "Klara"], staff: [staff])
@@ -243,6 +246,8 @@ import ThreadStore
         #expect(digest.recipient.unredactedDescription == PipelineHarness.team)
         let text = Self.decodedText(digest)
         #expect(text.contains("  jugendberatung: 1\r\n  suchtberatung: 3\r\n"), "\(text)")
+        #expect(text.contains("Neue verschlüsselte Nachrichten") && !text.contains("Hourly summary"),
+                "the team's digest is in the mailbox's language (German)")
         #expect(Self.links(text) == ["https://inbox.example/threads"])
         for thread in threads { #expect(!text.contains(thread.unredactedDescription)) }
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.event == .noticeDigestQueued }
