@@ -151,7 +151,12 @@ extension BridgeConfiguration {
                           expected: "a loopback address (127.0.0.1 or ::1); put a proxy in front for remote scraping")
         }
         metrics.port = reader.integer(metricsSection, "port", default: metrics.port, range: 1...65535)
+        metrics.waitingThresholdsHours = Array(Set(reader.integers(
+            metricsSection, "waiting-thresholds-hours", default: metrics.waitingThresholdsHours, range: 1...8760,
+            maximumCount: 10, unit: "hours"))).sorted()
         reader.finish(metricsSection)
+
+        let notices = readNotices(reader.section(root, "notices"), reader: reader)
 
         let web = readWeb(reader.section(root, "web"), reader: reader)
 
@@ -162,7 +167,23 @@ extension BridgeConfiguration {
             imapSources: imapSources, smarthost: smarthost, mimeLimits: mime, retention: retention,
             autoreply: autoreply, metrics: metrics, web: web)
         configuration.signatures = signatures
+        configuration.notices = notices
         return configuration
+    }
+
+    private static func readNotices(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Notices {
+        var notices = Notices()
+        let expected = "an https:// URL of the web inbox, without query (notices link to <url>/threads/<id>)"
+        if let url = reader.string(section, "inbox-url", expected: expected) {
+            if let parsed = URL(string: url), parsed.scheme == "https", parsed.host != nil, parsed.query == nil,
+               parsed.user == nil, let link = try? InboxLink(url) {
+                notices.inboxURL = link.base
+            } else {
+                reader.report(.invalidValue, section.optionPath("inbox-url"), expected: expected)
+            }
+        }
+        reader.finish(section)
+        return notices
     }
 
     private static func readWeb(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Web {
@@ -311,6 +332,13 @@ extension BridgeConfiguration {
             let redirectTemplate = reader.path(section, "redirect-template")
             let notifyTemplate = reader.path(section, "notify-template")
             let replyWaitingTemplate = reader.path(section, "reply-waiting-template")
+            var teamMode = NoticeMode.eachMessage
+            let modes = "\"each-message\", \"hourly\" or \"daily\""
+            if let name = reader.string(section, "team-notification-mode", expected: modes) {
+                if let mode = NoticeMode(name: name) { teamMode = mode } else {
+                    reader.report(.invalidValue, section.optionPath("team-notification-mode"), expected: modes)
+                }
+            }
             reader.finish(section)
             if let address {
                 if let first = seen[address.canonical] {
@@ -321,11 +349,12 @@ extension BridgeConfiguration {
                 }
             }
             guard let address, let field, let team, let link else { continue }
-            mailboxes.append(
-                Mailbox(
-                    address: address, field: field, teamNotificationAddress: team, redirectLink: link,
-                    language: language, redirectTemplate: redirectTemplate, notifyTemplate: notifyTemplate,
-                    replyWaitingTemplate: replyWaitingTemplate))
+            var mailbox = Mailbox(
+                address: address, field: field, teamNotificationAddress: team, redirectLink: link,
+                language: language, redirectTemplate: redirectTemplate, notifyTemplate: notifyTemplate,
+                replyWaitingTemplate: replyWaitingTemplate)
+            mailbox.teamNotificationMode = teamMode
+            mailboxes.append(mailbox)
         }
         return mailboxes
     }

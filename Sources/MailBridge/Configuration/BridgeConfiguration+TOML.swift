@@ -1,3 +1,5 @@
+import ThreadStore
+
 extension BridgeConfiguration {
     /// This configuration as a TOML document that ``parse(_:file:)`` reads back to an equal value, with every
     /// option spelled out. Lets a value built in code (``embeddedDefault(dataFolder:)``) go through the same
@@ -47,6 +49,7 @@ extension BridgeConfiguration {
             set("redirect-template", mailbox.redirectTemplate)
             set("notify-template", mailbox.notifyTemplate)
             set("reply-waiting-template", mailbox.replyWaitingTemplate)
+            set("team-notification-mode", mailbox.teamNotificationMode.name)
         }
         for source in imapSources {
             section("[[imap]]")
@@ -95,6 +98,10 @@ extension BridgeConfiguration {
         set("enabled", metrics.enabled)
         set("listen", metrics.listen)
         set("port", metrics.port)
+        let thresholds = metrics.waitingThresholdsHours.map(String.init).joined(separator: ", ")
+        lines.append("waiting-thresholds-hours = [\(thresholds)]")
+        section("[notices]")
+        if let url = notices.inboxURL { set("inbox-url", url) }
         section("[web]")
         set("enabled", web.enabled)
         set("listen", web.listen)

@@ -3,6 +3,8 @@
 // internet) weakens the gateway's promise. The file holds no secrets: passwords and the master key live in
 // separate files whose paths are configured here. Errors never repeat values (see `ConfigurationError`).
 
+public import ThreadStore
+
 /// Everything MailBridge reads from its one TOML configuration file, validated and typed.
 ///
 /// ```swift
@@ -36,6 +38,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var metrics: Metrics
     /// `[web]`: the web inbox and JSON API.
     public var web: Web
+    /// `[notices]`: where counsellor notices link to.
+    public var notices = Notices()
 
     public init(
         data: DataSection, keys: KeysSection, smtp: SMTPSection = SMTPSection(), mailboxes: [Mailbox],
@@ -184,6 +188,9 @@ extension BridgeConfiguration {
         public var redirectTemplate: AbsolutePath?
         public var notifyTemplate: AbsolutePath?
         public var replyWaitingTemplate: AbsolutePath?
+        /// `team-notification-mode`, default `each-message`: one notice per new message to the team address, or
+        /// an `hourly` or `daily` digest counting new messages per field.
+        public var teamNotificationMode: NoticeMode = .eachMessage
 
         public init(
             address: EmailAddress, field: String, teamNotificationAddress: EmailAddress, redirectLink: RedirectLink,
@@ -352,7 +359,19 @@ extension BridgeConfiguration {
         public var listen: String = "127.0.0.1"
         /// `port`, default 9465.
         public var port: Int = 9465
+        /// `waiting-thresholds-hours`, default `[24, 48]`: for each, the gauge
+        /// `mailbridge_threads_waiting{over_hours="N"}` counts threads (not closed) whose oldest unanswered
+        /// message has waited longer than N hours. At most 10 values from 1 to 8760.
+        public var waitingThresholdsHours: [Int] = [24, 48]
         public init() {}
+    }
+
+    /// `[notices]`: counsellor notices (issue 17).
+    public struct Notices: Sendable, Equatable {
+        /// `inbox-url`: the web inbox's public base URL (`https://`); notices link to `<url>/threads/<id>` (only
+        /// the opaque thread ID), digests to `<url>/threads`. Default: `[web] public-url`; neither: no link.
+        public var inboxURL: String?
+        public init(inboxURL: String? = nil) { self.inboxURL = inboxURL }
     }
 
     /// `[web]`: the counsellors' web inbox and the JSON API (issue 8).

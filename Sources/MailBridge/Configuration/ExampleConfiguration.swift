@@ -106,6 +106,12 @@ extension BridgeConfiguration {
         # Where notices about new encrypted messages go. They never contain content or sender details. Required.
         team-notification-address = "team@example.org"
 
+        # How often the team address hears of new messages: "each-message" (one notice per new message of a new or
+        # unassigned thread), "hourly" or "daily" (one digest per period counting new messages per field; days in UTC).
+        # Threads assigned to a counsellor with an own address (`mailbridge users notify`) notify that address instead.
+        # Default: "each-message".
+        # team-notification-mode = "each-message"
+
         # Login page of the counselling platform, given in every redirect reply. Must start with https://. Required.
         redirect-link = "https://beratung.example.org/login"
 
@@ -201,6 +207,17 @@ extension BridgeConfiguration {
 
         # Port of the metrics endpoint. Default: 9465.
         port = 9465
+
+        # For each number N of hours (at most 10, 1 to 8760), the gauge mailbridge_threads_waiting{over_hours="N"} counts
+        # the threads (not closed) whose oldest unanswered client message has waited longer than N hours. Counted every
+        # minute from an index; nothing is decrypted. Default: [24, 48].
+        # waiting-thresholds-hours = [24, 48]
+
+        [notices]
+        # The web inbox's public https:// address. Each counsellor notice links to its thread as <url>/threads/<id> (only
+        # the opaque thread ID), each digest to <url>/threads. Notices never carry names, addresses, subjects or text.
+        # Default: [web] public-url; when neither is set, notices give the opaque thread ID without a link.
+        # inbox-url = "https://inbox.beratung.example"
 
         [web]
         # Serve the counsellors' web inbox and the JSON API (accounts: `mailbridge users add`). Default: true.

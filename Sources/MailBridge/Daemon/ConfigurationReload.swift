@@ -76,7 +76,9 @@ extension Gateway {
             mailboxes: mailboxes, mimeLimits: new.mimeLimits.parserLimits,
             redirectPeriod: TimeInterval(new.autoreply.rateLimitPeriodSeconds),
             maximumSignatureAge: TimeInterval(new.signatures.maxAgeDays) * 86_400,
-            keyRequestPeriod: TimeInterval(new.autoreply.keyRequestPeriodSeconds)))
+            keyRequestPeriod: TimeInterval(new.autoreply.keyRequestPeriodSeconds),
+
+            notices: NoticeSettings(new)))
         return ReloadReport(needsRestart: needsRestart)
     }
 }

@@ -34,6 +34,8 @@ public final class Gateway: Sendable {
     public let web: WebServer?
     /// Retention (crypto-shredding old threads) and expired web sessions, hourly.
     public let maintenance: MaintenanceService
+    /// Notice digests and the waiting-thread gauges (issue 17).
+    let noticeServices: [any Service]
     let logger: Logger
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
@@ -51,7 +53,8 @@ public final class Gateway: Sendable {
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
                                  redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
                                  maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400,
-                                 keyRequestPeriod: TimeInterval(configuration.autoreply.keyRequestPeriodSeconds)),
+                                 keyRequestPeriod: TimeInterval(configuration.autoreply.keyRequestPeriodSeconds),
+                                 notices: NoticeSettings(configuration)),
             directory: directory, logger: logger, metrics: metrics)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
@@ -128,9 +131,20 @@ public final class Gateway: Sendable {
         let maintenance = try MaintenanceService(
             store: store, retention: configuration.retention,
             sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
+        // Digests read the mailboxes and inbox link in force, so a reload reaches them too.
+        var noticeServices: [any Service] = [NoticeDigestService(
+            store: store, mailboxes: { [directory] in directory.all },
+            inbox: { [pipeline] in pipeline.configuration.notices.inboxLink }, kick: { [queue] in queue?.kick() },
+            logger: logger)]
+        if endpoint != nil {
+            noticeServices.append(WaitingThreadsMonitor(
+                store: store, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
+                logger: logger))
+        }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
                        replies: replies, mailboxes: directory, wake: wake, web: web, maintenance: maintenance,
+                       noticeServices: noticeServices,
                        logger: logger)
     }
 
@@ -138,9 +152,10 @@ public final class Gateway: Sendable {
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
                  mailboxes: MailboxDirectory, wake: QueueWakeSocket?, web: WebServer?,
-                 maintenance: MaintenanceService, logger: Logger) {
+                 maintenance: MaintenanceService, noticeServices: [any Service] = [], logger: Logger) {
         self.mailboxes = mailboxes
         self.wake = wake
+        self.noticeServices = noticeServices
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -183,6 +198,7 @@ public final class Gateway: Sendable {
         if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
         services.append(maintenance)
         if let queue { services.append(queue) }
+        services += noticeServices
         if let wake { services.append(wake) }
         services.append(runner)
         if let web { services.append(web) }

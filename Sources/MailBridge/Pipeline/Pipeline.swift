@@ -29,10 +29,13 @@ public final class Pipeline: Sendable {
         /// At most one "please send your public key" notice per client address per this many seconds
         /// (`[autoreply] key-request-period-seconds`, default 7 days; issue 17).
         public var keyRequestPeriod: TimeInterval
+        /// Where counsellor notices link to (`[notices]`; see ``NoticeFactory``).
+        public var notices: NoticeSettings
 
         public init(mailboxes: [PipelineMailbox], mimeLimits: MIMELimits = .default,
                     redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400,
-                    keyRequestPeriod: TimeInterval = 7 * 86_400) {
+                    keyRequestPeriod: TimeInterval = 7 * 86_400, notices: NoticeSettings = NoticeSettings()) {
+            self.notices = notices
             self.mailboxes = mailboxes
             self.mimeLimits = mimeLimits
             self.redirectPeriod = redirectPeriod
@@ -255,7 +258,7 @@ public final class Pipeline: Sendable {
             replayFingerprintsAreProvisional: fromNotClaimed,
             signer: signer)
         let time = now()
-        let notice = NoticeFactory(mailbox: mailbox, time: time)
+        let notice = NoticeFactory(mailbox: mailbox, time: time, inbox: configuration.notices.inboxLink)
         let deciding = decrypted.signatureDetail
         // A reply joins the thread whose message it answers (In-Reply-To/References naming a message we sent in
         // a thread of the same client key); otherwise the client's newest thread in the field, or a new one.
@@ -271,9 +274,7 @@ public final class Pipeline: Sendable {
             newMessage.verdict = binding.verdict(for: deciding)
             let answered = try tx.threadAnswered(by: references, client: identity)
             let result = try tx.importMessage(newMessage, into: answered.map { .thread($0) } ?? .client(identity))
-            if case .stored(let thread, _, _) = result {
-                _ = try tx.enqueueOutbox(try notice.item(for: thread))
-            }
+            if case .stored(let thread, _, _) = result { try notice.route(newMessageIn: thread, in: tx) }
             return (result, newMessage.verdict)
         }
         switch result.0 {
@@ -401,23 +402,5 @@ public final class Pipeline: Sendable {
         case .plaintextTooLarge: .tooLarge
         case .nestedEncryption: .nestedEncryption
         }
-    }
-}
-
-/// Builds the counsellor notice for a new thread message: fixed text, counselling field, opaque thread ID.
-struct NoticeFactory: Sendable {
-    let mailbox: PipelineMailbox
-    let time: Date
-
-    func item(for thread: ThreadID) throws -> NewOutboxItem {
-        let mail = try PlainOutgoingMail(TemplateMail(
-            template: mailbox.notificationTemplate, link: mailbox.link,
-            reference: try OpaqueReference(thread.unredactedDescription), from: mailbox.address,
-            to: mailbox.teamAddress, kind: .notification,
-            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
-            autocrypt: mailbox.autocrypt))
-        return NewOutboxItem(thread: nil, kind: .notification,
-                             recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
-                             payload: mail.bytes, notBefore: time)
     }
 }

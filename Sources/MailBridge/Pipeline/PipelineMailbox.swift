@@ -22,6 +22,9 @@ public struct PipelineMailbox: Sendable {
     public var autocrypt: AutocryptHeader? = nil
     /// Whether the mailbox's fixed texts are German (`language = "de"`); else English. Chooses built-in subjects.
     public var german: Bool
+    /// How the team address hears of new messages (`team-notification-mode`): each one, or an hourly or daily
+    /// digest (see ``NoticeFactory``).
+    public var teamNoticeMode: NoticeMode = .eachMessage
 
     /// `german` defaults to "unless the redirect text is the built-in English one"; configured mailboxes pass it.
     public init(address: EmailAddress, field: CounsellingField, teamAddress: EmailAddress, link: PlatformLink,
@@ -62,6 +65,7 @@ extension PipelineMailbox {
             gatewayKey: gatewayKey,
             replyWaitingTemplate: try .replyWaiting(try mailbox.template(.replyWaiting), german: german),
             german: german)
+        teamNoticeMode = mailbox.teamNotificationMode
     }
 }
 

@@ -26,5 +26,6 @@ public enum WebRouter {
     public static func addInboxRoutes(to router: Router<WebRequestContext>, services: WebServices) {
         InboxRoutes(services: services).register(on: router)
         APIRoutes(services: services).register(on: router)
+        NotificationSettingsRoutes(services: services).register(on: router)
     }
 }
