@@ -57,6 +57,7 @@ extension Gateway {
         if new.smarthost != old.smarthost { needsRestart.append("smarthost") }
         if new.metrics != old.metrics { needsRestart.append("metrics") }
         if new.web != old.web { needsRestart.append("web") }
+        if new.help != old.help { needsRestart.append("help") }
         if new.retention != old.retention { needsRestart.append("retention") }
         let oldAddresses = Set(old.mailboxes.map(\.address.canonical))
         if Set(new.mailboxes.map(\.address.canonical)) != oldAddresses { needsRestart.append("mailbox addresses") }
@@ -74,7 +75,8 @@ extension Gateway {
         runner.pipeline.update(Pipeline.Configuration(
             mailboxes: mailboxes, mimeLimits: new.mimeLimits.parserLimits,
             redirectPeriod: TimeInterval(new.autoreply.rateLimitPeriodSeconds),
-            maximumSignatureAge: TimeInterval(new.signatures.maxAgeDays) * 86_400))
+            maximumSignatureAge: TimeInterval(new.signatures.maxAgeDays) * 86_400,
+            receiptPeriod: new.receipt.period))
         return ReloadReport(needsRestart: needsRestart)
     }
 }

@@ -28,6 +28,8 @@ public final class Gateway: Sendable {
     public let replies: ReplyComposer
     /// The web inbox and JSON API; nil when `[web] enabled = false`.
     public let web: WebServer?
+    /// The help page's own listener (`[help] port`); nil when the inbox server serves it or it is off.
+    public let help: HelpServer?
     /// Retention (crypto-shredding old threads) and expired web sessions, hourly.
     public let maintenance: MaintenanceService
     let logger: Logger
@@ -44,7 +46,8 @@ public final class Gateway: Sendable {
             store: store, pgp: pgp,
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
                                  redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
-                                 maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400),
+                                 maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400,
+                                 receiptPeriod: configuration.receipt.period),
             logger: logger, metrics: metrics)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
@@ -100,24 +103,35 @@ public final class Gateway: Sendable {
                                                       metrics: metrics, logger: logger)
         }
         let replies = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
+        var services = WebServices(store: store, replies: replies, logger: logger,
+                                   auth: WebAuthSettings(configuration.web),
+                                   timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
+        // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
+        var helpServer: HelpServer?
+        if configuration.help.enabled {
+            let directory = try await HelpDirectory.make(mailboxes: mailboxes, pgp: pgp,
+                                                         receipts: configuration.receipt.enabled)
+            if configuration.help.port != nil {
+                helpServer = try HelpServer(configuration: configuration.help, directory: directory, logger: logger)
+            } else {
+                services.help = directory
+            }
+        }
         let web: WebServer? = configuration.web.enabled ? try WebServer(
-            configuration: configuration.web,
-            services: WebServices(store: store, replies: replies, logger: logger,
-                                  auth: WebAuthSettings(configuration.web),
-                                  timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current),
-            logger: logger) : nil
+            configuration: configuration.web, services: services, logger: logger) : nil
         let maintenance = try MaintenanceService(
             store: store, retention: configuration.retention,
             sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
-                       replies: replies, web: web, maintenance: maintenance, logger: logger)
+                       replies: replies, web: web, help: helpServer, maintenance: maintenance, logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
-                 web: WebServer?, maintenance: MaintenanceService, logger: Logger) {
+                 web: WebServer?, help: HelpServer?, maintenance: MaintenanceService, logger: Logger) {
+        self.help = help
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -145,6 +159,7 @@ public final class Gateway: Sendable {
         if let metricsEndpoint { services.append(metricsEndpoint) }
         if let fetcher { services.append(fetcher) }
         if let web { services.append(web) }
+        if let help { services.append(help) }
         services.append(maintenance)
         if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
         services.append(SystemdWatchdogService())

@@ -26,13 +26,18 @@ public final class Pipeline: Sendable {
         /// A good signature made longer than this before the message arrived is shown as an old signature, not
         /// as valid (`[import] signature-max-age-days`, default 30).
         public var maximumSignatureAge: TimeInterval
+        /// At most one receipt per thread per this many seconds (`[receipt] period-hours`); nil: no receipts
+        /// (`[receipt] enabled = false`; also the default here, so that a pipeline built in code sends none).
+        public var receiptPeriod: TimeInterval?
 
         public init(mailboxes: [PipelineMailbox], mimeLimits: MIMELimits = .default,
-                    redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400) {
+                    redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400,
+                    receiptPeriod: TimeInterval? = nil) {
             self.mailboxes = mailboxes
             self.mimeLimits = mimeLimits
             self.redirectPeriod = redirectPeriod
             self.maximumSignatureAge = maximumSignatureAge
+            self.receiptPeriod = receiptPeriod
         }
     }
 
@@ -241,6 +246,13 @@ public final class Pipeline: Sendable {
         // A reply joins the thread whose message it answers (In-Reply-To/References naming a message we sent in
         // a thread of the same client key); otherwise the client's newest thread in the field, or a new one.
         let references = Self.referencedMessageIDs(parsed.headers)
+        // The receipt (issue 17) is encrypted before the transaction and queued in it only if the stored verdict
+        // is valid and the message new.
+        let receipt = try await ReceiptFactory(pgp: pgp, mailbox: mailbox, time: time).prepare(
+            period: configuration.receiptPeriod, verdict: binding.verdict(for: deciding),
+            signer: signerKey?.fingerprint, threadKey: clientKey, client: threadAddress,
+            envelopeSender: message.envelope.reversePath.address, headers: parsed.headers,
+            ownAddresses: configuration.mailboxes.map(\.address))
         let result = try await store.write { tx in
             var binding = binding
             binding.standing = try tx.keyStanding(of: identity)
@@ -250,6 +262,7 @@ public final class Pipeline: Sendable {
             let result = try tx.importMessage(newMessage, into: answered.map { .thread($0) } ?? .client(identity))
             if case .stored(let thread, _, _) = result {
                 _ = try tx.enqueueOutbox(try notice.item(for: thread))
+                if newMessage.verdict == .valid { _ = try receipt?.enqueue(in: tx, thread: thread) }
             }
             return result
         }

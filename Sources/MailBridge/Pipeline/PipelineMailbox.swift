@@ -19,6 +19,8 @@ public struct PipelineMailbox: Sendable {
     public var autocrypt: AutocryptHeader? = nil
     /// Whether the mailbox's fixed texts are German (`language = "de"`); else English. Chooses built-in subjects.
     public var german: Bool
+    /// The receipt's subject and text (`[receipt]`), sent only encrypted and signed; built-in unless configured.
+    public var receiptTemplate: RedirectTemplate = .receipt(german: true)
 
     /// `german` defaults to "unless the redirect text is the built-in English one"; configured mailboxes pass it.
     public init(address: EmailAddress, field: CounsellingField, teamAddress: EmailAddress, link: PlatformLink,
@@ -34,6 +36,7 @@ public struct PipelineMailbox: Sendable {
         self.redirectTemplate = redirectTemplate
         self.notificationTemplate = notificationTemplate
         self.gatewayKey = gatewayKey
+        self.receiptTemplate = .receipt(german: german)
     }
 }
 
@@ -50,7 +53,7 @@ extension PipelineMailbox {
             link: try PlatformLink(link),
             redirectTemplate: RedirectTemplate(
                 subject: (german ? RedirectTemplate.german : .english).subject,
-                body: try mailbox.template(.redirect).render([.link: link])),
+                body: try mailbox.template(.redirect).render(mailbox.redirectValues)),
             notificationTemplate: RedirectTemplate(
                 subject: german ? "Neue Nachricht in der Online-Beratung" : "New message in online counselling",
                 body: try mailbox.template(.notify).render([.field: field.unredactedDescription,
@@ -58,6 +61,8 @@ extension PipelineMailbox {
             gatewayKey: gatewayKey,
             replyWaitingTemplate: try .replyWaiting(try mailbox.template(.replyWaiting), german: german),
             german: german)
+        receiptTemplate = RedirectTemplate(subject: RedirectTemplate.receipt(german: german).subject,
+                                           body: try mailbox.template(.receipt).render([:]))
     }
 }
 
@@ -68,6 +73,14 @@ extension RedirectTemplate {
         RedirectTemplate(
             subject: german ? "Neue Antwort der Online-Beratung" : "A new reply from the online counselling service",
             body: MessageTemplate.builtInText(.replyWaiting, language: german ? .de : .en))
+    }
+
+    /// The built-in receipt (`Config/templates/receipt.<language>.txt`) with its fixed subject. Only ever sent
+    /// inside the encryption (``ReceiptFactory``).
+    public static func receipt(german: Bool) -> RedirectTemplate {
+        RedirectTemplate(
+            subject: german ? "Ihre Nachricht ist angekommen" : "Your message has arrived",
+            body: MessageTemplate.builtInText(.receipt, language: german ? .de : .en))
     }
 
     /// The notice from a checked ``MessageTemplate`` of kind `.replyWaiting` (its only placeholder is `{{link}}`,

@@ -79,6 +79,10 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case accountDeleted = 36
     /// An account changed its own password in the web inbox.
     case passwordChanged = 37
+
+    // Receipts (issue 17): 42–44 are reserved for them.
+    /// A receipt (the signed, encrypted acknowledgement) was queued for the client of a thread.
+    case receiptQueued = 42
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.
