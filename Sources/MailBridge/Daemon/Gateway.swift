@@ -109,8 +109,9 @@ public final class Gateway: Sendable {
         // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
         var helpServer: HelpServer?
         if configuration.help.enabled {
-            let directory = try await HelpDirectory.make(mailboxes: mailboxes, pgp: pgp,
-                                                         receipts: configuration.receipt.enabled)
+            let directory = try await HelpDirectory.make(
+                mailboxes: mailboxes, pgp: pgp,
+                receiptPeriodHours: configuration.receipt.enabled ? configuration.receipt.periodHours : nil)
             if configuration.help.port != nil {
                 helpServer = try HelpServer(configuration: configuration.help, directory: directory, logger: logger)
             } else {

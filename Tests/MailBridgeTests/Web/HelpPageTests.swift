@@ -39,7 +39,7 @@ import ThreadStore
 
     @Test func inboxServerServesThePagePubliclyWithTheKeyGPGReads() async throws {
         let pipe = try await PipelineHarness()
-        let directory = try await HelpDirectory.make(mailboxes: [pipe.mailbox], pgp: pipe.pgp, receipts: true)
+        let directory = try await HelpDirectory.make(mailboxes: [pipe.mailbox], pgp: pipe.pgp, receiptPeriodHours: 48)
         let app = Application(router: WebRouter.make(services: webServices(pipe, help: directory)),
                               logger: pipe.logs.logger("hb"))
         try await app.test(.router) { client in
@@ -73,6 +73,8 @@ import ThreadStore
                 #expect(html.contains("Thunderbird") && html.contains("GpgOL") && html.contains("FairEmail")
                         && html.contains("OpenKeychain") && html.contains("WKD"))
                 #expect(html.contains(english ? "attach your public key" : "öffentlichen Schlüssel an"))
+                #expect(html.contains(english ? "(at most one per conversation within 48 hours)"
+                                              : "(höchstens eine pro Gespräch innerhalb von 48 Stunden)"))
                 #expect(!html.lowercased().contains("<script"))
                 #expect(html.range(of: #"\son[a-z]+\s*="#, options: .regularExpression) == nil)  // no event handler
                 #expect(!html.contains("<form") && !html.contains("style=\""))
@@ -122,7 +124,8 @@ import ThreadStore
     /// script, no cookie, its stylesheet applies under the CSP, and the fingerprint is the key's.
     @Test func ownListenerServesOnlyThePageAndChromiumShowsIt() async throws {
         let pipe = try await PipelineHarness()
-        let directory = try await HelpDirectory.make(mailboxes: [pipe.mailbox], pgp: pipe.pgp, receipts: false)
+        let directory = try await HelpDirectory.make(mailboxes: [pipe.mailbox], pgp: pipe.pgp,
+                                                     receiptPeriodHours: nil)
         var configuration = BridgeConfiguration.Help()
         configuration.port = 0
         let server = try HelpServer(configuration: configuration, directory: directory,

@@ -9,7 +9,7 @@ import ThreadStore
 /// the key itself, armored for download and binary for WKD.
 ///
 /// ```swift
-/// let help = try await HelpDirectory.make(mailboxes: installation.mailboxes, pgp: pgp, receipts: true)
+/// let help = try await HelpDirectory.make(mailboxes: installation.mailboxes, pgp: pgp, receiptPeriodHours: 24)
 /// ```
 public struct HelpDirectory: Sendable {
     public struct Entry: Sendable {
@@ -24,16 +24,17 @@ public struct HelpDirectory: Sendable {
     }
 
     public var entries: [Entry]
-    /// Whether a validly signed message gets a receipt (`[receipt] enabled`): the page says so.
-    public var receipts: Bool
+    /// At most one receipt per this many hours for a validly signed message (`[receipt]`), nil when receipts are
+    /// off: the page says so.
+    public var receiptPeriodHours: Int?
 
-    public init(entries: [Entry], receipts: Bool) {
+    public init(entries: [Entry], receiptPeriodHours: Int?) {
         self.entries = entries
-        self.receipts = receipts
+        self.receiptPeriodHours = receiptPeriodHours
     }
 
     /// Exports each mailbox's gateway public key (minimal: self-signatures only).
-    public static func make(mailboxes: [PipelineMailbox], pgp: PGPService, receipts: Bool) async throws
+    public static func make(mailboxes: [PipelineMailbox], pgp: PGPService, receiptPeriodHours: Int?) async throws
         -> HelpDirectory
     {
         var entries: [Entry] = []
@@ -43,7 +44,7 @@ public struct HelpDirectory: Sendable {
                 armoredKey: try await pgp.exportPublicKey(mailbox.gatewayKey, armored: true, minimal: true),
                 binaryKey: try await pgp.exportPublicKey(mailbox.gatewayKey, armored: false, minimal: true)))
         }
-        return HelpDirectory(entries: entries, receipts: receipts)
+        return HelpDirectory(entries: entries, receiptPeriodHours: receiptPeriodHours)
     }
 
     /// The fingerprint in groups of four hex digits, as mail programs show it (`7A3F 09C2 …`).

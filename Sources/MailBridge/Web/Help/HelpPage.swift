@@ -46,7 +46,7 @@ enum HelpPage {
 
                 """
         }
-        let receipt: HTML = directory.receipts ? "<p>\(t.receipt)</p>\n" : .empty
+        let receipt: HTML = directory.receiptPeriodHours.map { "<p>\(t.receipt(hours: $0))</p>\n" } ?? .empty
         return """
             <!DOCTYPE html>
             <html lang="\(language.rawValue)">
@@ -116,11 +116,13 @@ struct HelpTexts {
             + "through Autocrypt). Your key must contain the e-mail address you write from. Without your key we "
             + "cannot send you an encrypted reply – and we never reply unencrypted.")
     }
-    var receipt: String {
-        t("Kommt Ihre Nachricht verschlüsselt und gültig unterschrieben an, erhalten Sie eine kurze, verschlüsselte "
-            + "Eingangsbestätigung (höchstens eine pro Gespräch und Tag). Sie enthält nichts aus Ihrer Nachricht.",
-          "When your message arrives encrypted and validly signed, you get a short, encrypted confirmation (at most "
-            + "one per conversation and day). It contains nothing from your message.")
+    func receipt(hours: Int) -> String {
+        let period = hours == 1 ? t("einer Stunde", "an hour") : t("\(hours) Stunden", "\(hours) hours")
+        return t("Kommt Ihre Nachricht verschlüsselt und gültig unterschrieben an, erhalten Sie eine kurze, "
+                 + "verschlüsselte Eingangsbestätigung (höchstens eine pro Gespräch innerhalb von \(period)). Sie "
+                 + "enthält nichts aus Ihrer Nachricht.",
+                 "When your message arrives encrypted and validly signed, you get a short, encrypted confirmation "
+                 + "(at most one per conversation within \(period)). It contains nothing from your message.")
     }
     var addressesTitle: String { t("Unsere Adressen und Schlüssel", "Our addresses and keys") }
     var addressesIntro: String {
