@@ -137,6 +137,13 @@ import ThreadStore
             try Shell.run("python3", ["-c", fetch, "\(webPort)", "/login"]).stdout.text
         }
         #expect(login.contains("<form") && login.contains("name=\"password\""))
+        // The help page (no `[help] port`) is served by the same server, without login, with the mailbox's key.
+        #expect(gateway.help == nil)
+        let help = try await offCooperativePool {
+            try Shell.run("python3", ["-c", fetch, "\(webPort)", "/help?lang=en"]).stdout.text
+        }
+        #expect(help.contains("Writing encrypted e-mail") && help.contains("beratung@localhost"))
+        #expect(help.contains(HelpDirectory.grouped(gatewayKey)))
 
         running.cancel()
         _ = await running.result

@@ -177,6 +177,45 @@ import ThreadStore
         await pipe.close()
     }
 
+    /// The gateway with `[help] port`: the page on its own listener, and the inbox server without it.
+    @Test func gatewayWithAHelpPortServesThePageOnlyThere() async throws {
+        let folder = URL(fileURLWithPath: "/tmp/mb-help-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path))
+        configuration.smtp.port = 0
+        configuration.metrics.enabled = false
+        configuration.web.port = 0
+        configuration.help.port = 0
+        let logs = LogCapture()
+        let gateway = try await Gateway.start(configuration, logger: logs.logger())
+        defer {
+            _ = try? Shell.run("gpgconf", ["--homedir", configuration.keys.gnupgHome.string, "--kill", "all"],
+                               allowFailure: true)
+        }
+        let running = Task { try await gateway.run() }
+        let help = try #require(gateway.help)
+        let helpPort = try #require(await help.localAddress().port)
+        let webPort = try #require(await gateway.web?.localAddress().port)
+        let key = try #require(gateway.gatewayKeys["beratung@localhost"])
+        func status(_ port: Int, _ path: String) async throws -> (Int, String) {
+            try await offCooperativePool {
+                let result = try Shell.run("curl", ["-s", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}",
+                                                    "http://127.0.0.1:\(port)\(path)"])
+                let text = result.stdout.text
+                let code = Int(text.split(separator: "\n").last ?? "") ?? 0
+                return (code, text)
+            }
+        }
+        let page = try await status(helpPort, "/help")
+        #expect(page.0 == 200 && page.1.contains(HelpDirectory.grouped(key)))
+        #expect(try await status(helpPort, "/login").0 == 404)
+        #expect(try await status(webPort, "/help").0 != 200)  // the inbox server does not serve it then
+        #expect(try await status(webPort, "/login").0 == 200)
+        running.cancel()
+        _ = await running.result
+        try? gateway.store.close()
+    }
+
     /// Plain mail gets the redirect whose built-in text names the help page when a help link is configured.
     @Test func redirectNamesTheHelpLink() async throws {
         let pipe = try await PipelineHarness()
