@@ -177,6 +177,45 @@ import ThreadStore
         await pipe.close()
     }
 
+    /// `[help] tls-certificate`/`tls-key`: the own listener speaks HTTPS (with a certificate curl verifies) and
+    /// refuses plain HTTP; an unreadable certificate is a clear start error naming the section.
+    @Test func ownListenerOverTLS() async throws {
+        let pipe = try await PipelineHarness()
+        let certificate = pipe.root.appendingPathComponent("help.pem").path
+        let key = pipe.root.appendingPathComponent("help.key").path
+        try Shell.run("openssl", [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", key, "-out", certificate,
+        ])
+        let directory = try await HelpDirectory.make(mailboxes: [pipe.mailbox], pgp: pipe.pgp, receiptPeriodHours: 24)
+        var configuration = BridgeConfiguration.Help()
+        configuration.port = 0
+        configuration.tlsCertificate = try AbsolutePath(certificate)
+        configuration.tlsKey = try AbsolutePath(key)
+        let server = try HelpServer(configuration: configuration, directory: directory, logger: pipe.logs.logger())
+        let running = Task { try await server.run() }
+        defer { running.cancel() }
+        let port = try #require(await server.localAddress().port)
+        let https = try await offCooperativePool {
+            try Shell.run("curl", ["-s", "--max-time", "20", "--cacert", certificate,
+                                   "https://127.0.0.1:\(port)/help"], allowFailure: true)
+        }
+        #expect(https.stdout.text.contains(HelpDirectory.grouped(pipe.gateway)))
+        let plain = try await offCooperativePool {
+            try Shell.run("curl", ["-s", "--max-time", "20", "http://127.0.0.1:\(port)/help"], allowFailure: true)
+        }
+        #expect(!plain.stdout.text.contains("fingerprint"))
+
+        configuration.tlsCertificate = try AbsolutePath(pipe.root.path + "/missing.pem")
+        #expect {
+            _ = try HelpServer(configuration: configuration, directory: directory, logger: pipe.logs.logger())
+        } throws: { error in
+            "\(error)".contains("[help] TLS certificate")
+        }
+        await pipe.close()
+    }
+
     /// The gateway with `[help] port`: the page on its own listener, and the inbox server without it.
     @Test func gatewayWithAHelpPortServesThePageOnlyThere() async throws {
         let folder = URL(fileURLWithPath: "/tmp/mb-help-\(UUID().uuidString.prefix(8))")
