@@ -145,6 +145,54 @@ import ThreadStore
         await harness.close()
     }
 
+    /// A client's signed ciphertext captured and sent on by someone else: from the attacker's own address it is
+    /// not valid (the key does not claim that address) and gets nothing; with the client's address forged in From
+    /// and the attacker's envelope sender, the receipt goes to the client (From, bound to the key), encrypted to
+    /// the client, never to the envelope; any copy after the first is a replay and gets nothing.
+    @Test func aCapturedCiphertextNeverGetsTheSenderAReceipt() async throws {
+        let harness = try await PipelineHarness(receiptPeriod: 60)
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+        let client = try harness.client.makeKey(Self.address)
+        let header = try autocryptHeader(harness, client)
+        let attacker = "angreifer@evil.example"
+        let first = try signedMail(harness, client: client, canary: canary)
+        let second = try signedMail(harness, client: client, canary: canary + "2")
+
+        // From the attacker's address: the signer's key does not claim it.
+        _ = try await send(harness, from: attacker, ciphertext: first, headers: header)
+        #expect(try await receipts(harness).isEmpty)
+        // The client's own copy of the same message is imported once (valid): one receipt, to the client.
+        _ = try await send(harness, from: Self.address, ciphertext: first, headers: header)
+        var sent = try await receipts(harness)
+        #expect(sent.count == 1 && sent.allSatisfy { $0.recipient.unredactedDescription == Self.address })
+        // Sent on again, with From forged to the client: a replay, nothing.
+        #expect(try await send(harness, from: Self.address, ciphertext: first, headers: header, envelope: attacker)
+                == .rejectedEncrypted(.replayedCiphertext))
+        // A second message captured before it arrived, forged From, the attacker's envelope: the receipt (after the
+        // period) still goes only to the client's address and key.
+        let later = Pipeline(store: harness.store, pgp: harness.pgp,
+                             configuration: .init(mailboxes: [harness.mailbox], receiptPeriod: 60),
+                             logger: harness.logs.logger("pipeline"), now: { Date().addingTimeInterval(120) })
+        let armor = String(decoding: second, as: UTF8.self)
+        let raw = "From: \(Self.address)\nTo: \(PipelineHarness.counselling)\nSubject: ...\n"
+            + "Message-ID: <forged@evil.example>\n\(header)MIME-Version: 1.0\n"
+            + "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b0\"\n\n"
+            + "--b0\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n"
+            + "--b0\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n\(armor)\n--b0--\n"
+        #expect(imported(try await later.accept(try harness.spool(raw, from: attacker))) != nil)
+        sent = try await receipts(harness)
+        #expect(sent.count == 2 && sent.allSatisfy { $0.recipient.unredactedDescription == Self.address })
+        for receipt in sent {
+            let mail = receipt.payload.text
+            #expect(!mail.contains(attacker) && !mail.contains("evil.example"))
+            let gpg = try harness.client.gpg(["--status-fd", "2", "--decrypt"], stdin: try armoredBlock(mail))
+            #expect(gpg.stderr.split(separator: "\n").filter { $0.hasPrefix("[GNUPG:] ENC_TO") }.count == 1)
+            #expect(!gpg.stdout.text.contains(canary) && !gpg.stdout.text.contains("evil.example"))
+        }
+        try await assertContained(harness, canary)
+        await harness.close()
+    }
+
     @Test func receiptsSwitchedOffSendNone() async throws {
         let harness = try await PipelineHarness(receiptPeriod: nil)
         let client = try harness.client.makeKey(Self.address)
