@@ -173,6 +173,7 @@ extension BridgeConfiguration {
     private static func readReceipt(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Receipt {
         var receipt = Receipt()
         receipt.enabled = reader.boolean(section, "enabled", default: receipt.enabled)
+        // At most 30 days: the store forgets rate-limit entries after 30 days (RetentionPolicy.rateLimitDays).
         receipt.periodHours = reader.integer(section, "period-hours", default: receipt.periodHours,
                                              range: 1...30 * 24, unit: "hours")
         reader.finish(section)
