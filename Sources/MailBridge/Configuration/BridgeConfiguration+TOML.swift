@@ -50,6 +50,8 @@ extension BridgeConfiguration {
             set("notify-template", mailbox.notifyTemplate)
             set("reply-waiting-template", mailbox.replyWaitingTemplate)
             set("team-notification-mode", mailbox.teamNotificationMode.name)
+            set("receipt-template", mailbox.receiptTemplate)
+            if let link = mailbox.helpLink { set("help-link", link.string) }
         }
         for source in imapSources {
             section("[[imap]]")
@@ -117,6 +119,18 @@ extension BridgeConfiguration {
         set("session-idle-minutes", web.sessionIdleMinutes)
         set("session-max-hours", web.sessionMaxHours)
         if let zone = web.timeZone { set("time-zone", zone) }
+        section("[receipt]")
+        set("enabled", receipt.enabled)
+        set("period-hours", receipt.periodHours)
+        section("[help]")
+        set("enabled", help.enabled)
+        if let port = help.port {
+            set("listen", help.listen)
+            set("port", port)
+        }
+        set("tls-certificate", help.tlsCertificate)
+        set("tls-key", help.tlsKey)
+        if let link = help.link { set("link", link.string) }
         return lines.joined(separator: "\n") + "\n"
     }
 

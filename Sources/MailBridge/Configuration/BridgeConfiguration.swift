@@ -34,6 +34,10 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var autoreply: AutoReply
     /// `[signatures]`
     public var signatures = Signatures()
+    /// `[receipt]`
+    public var receipt = Receipt()
+    /// `[help]`
+    public var help = Help()
     /// `[metrics]`
     public var metrics: Metrics
     /// `[web]`: the web inbox and JSON API.
@@ -191,6 +195,11 @@ extension BridgeConfiguration {
         /// `team-notification-mode`, default `each-message`: one notice per new message to the team address, or
         /// an `hourly` or `daily` digest counting new messages per field.
         public var teamNotificationMode: NoticeMode = .eachMessage
+        /// `receipt-template`: a custom text for the encrypted receipt (`[receipt]`), no placeholders.
+        public var receiptTemplate: AbsolutePath?
+        /// `help-link`: the page explaining how to write encrypted mail (`{{help-link}}` in the redirect text);
+        /// the loader fills in `[help] link` when the mailbox names none. Nil: the redirect names no help page.
+        public var helpLink: RedirectLink?
 
         public init(
             address: EmailAddress, field: String, teamNotificationAddress: EmailAddress, redirectLink: RedirectLink,
@@ -348,6 +357,36 @@ extension BridgeConfiguration {
         /// `max-age-days`, default 30: a signature made longer than this before the message arrived is shown as
         /// an old signature (possibly an old message sent again), never as valid.
         public var maxAgeDays: Int = 30
+        public init() {}
+    }
+
+    /// `[receipt]`: the signed, encrypted acknowledgement to a client whose validly signed message was imported.
+    public struct Receipt: Sendable, Equatable {
+        /// `enabled`, default `true`.
+        public var enabled: Bool = true
+        /// `period-hours`, default 24: at most one receipt per thread within this period.
+        public var periodHours: Int = 24
+        public init() {}
+
+        /// The pipeline's receipt period in seconds, nil when receipts are off.
+        public var period: Double? { enabled ? Double(periodHours) * 3600 : nil }
+    }
+
+    /// `[help]`: the public page explaining how to write encrypted mail to the mailboxes.
+    public struct Help: Sendable, Equatable {
+        /// `enabled`, default `true`: the page is served (under `/help` of the inbox server, or on its own
+        /// listener).
+        public var enabled: Bool = true
+        /// `listen` and `port`: when `port` is set, the page is served on its own listener (and not by the inbox
+        /// server), so it can be exposed without the inbox. `listen` defaults to `127.0.0.1`.
+        public var listen: String = "127.0.0.1"
+        public var port: Int?
+        /// `tls-certificate` and `tls-key`: PEM files for the own listener; both or neither. Needed for a
+        /// non-loopback `listen`.
+        public var tlsCertificate: AbsolutePath?
+        public var tlsKey: AbsolutePath?
+        /// `link`: the public address of the page, used for `{{help-link}}` by mailboxes without a `help-link`.
+        public var link: RedirectLink?
         public init() {}
     }
 

@@ -119,12 +119,17 @@ extension BridgeConfiguration {
         language = "de"
 
         # Own text files replacing the built-in ones (copy them from Config/templates/ and edit). Default: none.
-        # Allowed placeholders: redirect and reply-waiting only {{link}} (required),
-        # notify only {{field}} and {{thread}}.
+        # Allowed placeholders: redirect {{link}} (required) and {{help-link}} (only with a help link),
+        # reply-waiting only {{link}} (required), notify only {{field}} and {{thread}}, receipt none.
         # Any other placeholder is refused, so no personal data can reach plain mail.
         # redirect-template = "/etc/mailbridge/templates/redirect.de.txt"
         # notify-template = "/etc/mailbridge/templates/notify.de.txt"
         # reply-waiting-template = "/etc/mailbridge/templates/reply-waiting.de.txt"
+        # receipt-template = "/etc/mailbridge/templates/receipt.de.txt"
+
+        # The page explaining how to write encrypted mail to this address ({{help-link}} in the redirect text; the
+        # built-in redirect text then names it). Must start with https://. Default: [help] link, else none.
+        # help-link = "https://hilfe.beratung.example.org/help"
 
         # IMAP sources: mailboxes MailBridge fetches from, as an alternative to receiving by SMTP. Default: none.
         # [[imap]]
@@ -258,6 +263,36 @@ extension BridgeConfiguration {
         # The time zone in which the inbox pages show times (an IANA name; Debian package tzdata). Default: the server's
         # zone (/etc/localtime), which is often UTC on rented servers.
         # time-zone = "Europe/Berlin"
+
+        [receipt]
+        # After an encrypted message with a valid signature is imported, the client gets a short acknowledgement
+        # ("we have received your message; we usually answer within two working days"), encrypted to the thread's key
+        # and signed by the mailbox's key; never in plain, never for unsigned or not validly signed mail. The text is
+        # Config/templates/receipt.<language>.txt or the mailbox's receipt-template. Default: true.
+        enabled = true
+
+        # At most one receipt per thread within this many hours, 1 to 720. Default: 24.
+        period-hours = 24
+
+        [help]
+        # Serve the public page explaining how to write encrypted mail to each mailbox (key fingerprint, key
+        # download, WKD, Thunderbird, Outlook with GpgOL, Android). No scripts, no cookies. Without help.port it is
+        # served by the inbox web server under /help. Default: true.
+        enabled = true
+
+        # Serve the page on its own listener instead, so it can be published without the inbox: its address and port.
+        # Any other address than loopback needs tls-certificate and tls-key (or keep loopback and put a TLS reverse proxy
+        # in front). Default: no port (served under /help of the inbox server); listen "127.0.0.1".
+        # listen = "127.0.0.1"
+        # port = 8081
+
+        # PEM certificate chain and private key for that own listener. Both or neither. Default: none.
+        # tls-certificate = "/etc/mailbridge/help.crt"
+        # tls-key = "/etc/mailbridge/help.key"
+
+        # The public https:// address of the page, named in the redirect text of every mailbox without a help-link.
+        # Default: none.
+        # link = "https://hilfe.beratung.example.org/help"
 
         """
 }

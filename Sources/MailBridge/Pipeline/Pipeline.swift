@@ -29,18 +29,23 @@ public final class Pipeline: Sendable {
         /// At most one "please send your public key" notice per client address per this many seconds
         /// (`[autoreply] key-request-period-seconds`, default 7 days; issue 17).
         public var keyRequestPeriod: TimeInterval
+        /// At most one receipt per thread per this many seconds (`[receipt] period-hours`); nil: no receipts
+        /// (`[receipt] enabled = false`; also the default here, so that a pipeline built in code sends none).
+        public var receiptPeriod: TimeInterval?
         /// Where counsellor notices link to (`[notices]`; see ``NoticeFactory``).
         public var notices: NoticeSettings
 
         public init(mailboxes: [PipelineMailbox], mimeLimits: MIMELimits = .default,
                     redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400,
-                    keyRequestPeriod: TimeInterval = 7 * 86_400, notices: NoticeSettings = NoticeSettings()) {
+                    keyRequestPeriod: TimeInterval = 7 * 86_400, receiptPeriod: TimeInterval? = nil,
+                    notices: NoticeSettings = NoticeSettings()) {
             self.notices = notices
             self.mailboxes = mailboxes
             self.mimeLimits = mimeLimits
             self.redirectPeriod = redirectPeriod
             self.maximumSignatureAge = maximumSignatureAge
             self.keyRequestPeriod = keyRequestPeriod
+            self.receiptPeriod = receiptPeriod
         }
     }
 
@@ -266,6 +271,13 @@ public final class Pipeline: Sendable {
         // A message whose good signature is by its own key for its own From address gives a thread that awaited
         // that key (issue 17) its key, before the key's standing is decided.
         let givesAwaitedKey = signerKey?.fingerprint == clientKey && !fromNotClaimed
+        // The receipt (issue 17) is encrypted before the transaction and queued in it only if the stored verdict
+        // is valid and the message new.
+        let receipt = try await ReceiptFactory(pgp: pgp, mailbox: mailbox, time: time).prepare(
+            period: configuration.receiptPeriod, verdict: binding.verdict(for: deciding),
+            signer: signerKey?.fingerprint, threadKey: clientKey, client: threadAddress,
+            envelopeSender: message.envelope.reversePath.address, headers: parsed.headers,
+            ownAddresses: configuration.mailboxes.map(\.address))
         let result = try await store.write { tx in
             if givesAwaitedKey { _ = try tx.giveAwaitedKey(identity) }
             var binding = binding
@@ -274,7 +286,10 @@ public final class Pipeline: Sendable {
             newMessage.verdict = binding.verdict(for: deciding)
             let answered = try tx.threadAnswered(by: references, client: identity)
             let result = try tx.importMessage(newMessage, into: answered.map { .thread($0) } ?? .client(identity))
-            if case .stored(let thread, _, _) = result { try notice.route(newMessageIn: thread, in: tx) }
+            if case .stored(let thread, _, _) = result {
+                try notice.route(newMessageIn: thread, in: tx)
+                if newMessage.verdict == .valid { _ = try receipt?.enqueue(in: tx, thread: thread) }
+            }
             return (result, newMessage.verdict)
         }
         switch result.0 {

@@ -25,6 +25,8 @@ public struct PipelineMailbox: Sendable {
     /// How the team address hears of new messages (`team-notification-mode`): each one, or an hourly or daily
     /// digest (see ``NoticeFactory``).
     public var teamNoticeMode: NoticeMode = .eachMessage
+    /// The receipt's subject and text (`[receipt]`), sent only encrypted and signed; built-in unless configured.
+    public var receiptTemplate: RedirectTemplate = .receipt(german: true)
 
     /// `german` defaults to "unless the redirect text is the built-in English one"; configured mailboxes pass it.
     public init(address: EmailAddress, field: CounsellingField, teamAddress: EmailAddress, link: PlatformLink,
@@ -41,6 +43,7 @@ public struct PipelineMailbox: Sendable {
         self.redirectTemplate = redirectTemplate
         self.notificationTemplate = notificationTemplate
         self.gatewayKey = gatewayKey
+        self.receiptTemplate = .receipt(german: german)
     }
 }
 
@@ -57,7 +60,7 @@ extension PipelineMailbox {
             link: try PlatformLink(link),
             redirectTemplate: RedirectTemplate(
                 subject: (german ? RedirectTemplate.german : .english).subject,
-                body: try mailbox.template(.redirect).render([.link: link])),
+                body: try mailbox.template(.redirect).render(mailbox.redirectValues)),
             notificationTemplate: RedirectTemplate(
                 subject: german ? "Neue Nachricht in der Online-Beratung" : "New message in online counselling",
                 body: try mailbox.template(.notify).render([.field: field.unredactedDescription,
@@ -66,6 +69,8 @@ extension PipelineMailbox {
             replyWaitingTemplate: try .replyWaiting(try mailbox.template(.replyWaiting), german: german),
             german: german)
         teamNoticeMode = mailbox.teamNotificationMode
+        receiptTemplate = RedirectTemplate(subject: RedirectTemplate.receipt(german: german).subject,
+                                           body: try mailbox.template(.receipt).render([:]))
     }
 }
 
@@ -85,6 +90,14 @@ extension RedirectTemplate {
             subject: german ? "Ihr öffentlicher Schlüssel für die Online-Beratung"
                 : "Your public key for the online counselling service",
             body: MessageTemplate.builtInText(.keyRequest, language: german ? .de : .en))
+    }
+
+    /// The built-in receipt (`Config/templates/receipt.<language>.txt`) with its fixed subject. Only ever sent
+    /// inside the encryption (``ReceiptFactory``).
+    public static func receipt(german: Bool) -> RedirectTemplate {
+        RedirectTemplate(
+            subject: german ? "Ihre Nachricht ist angekommen" : "Your message has arrived",
+            body: MessageTemplate.builtInText(.receipt, language: german ? .de : .en))
     }
 
     /// The notice from a checked ``MessageTemplate`` of kind `.replyWaiting` (its only placeholder is `{{link}}`,

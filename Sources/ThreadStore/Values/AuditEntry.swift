@@ -90,6 +90,10 @@ public enum AuditEvent: Int, Hashable, Sendable {
     /// A thread without a client key got its key (a later message signed by the awaited key carried it).
     case threadKeyReceived = 41
 
+    // Receipts (issue 17): 42–44 are reserved for them.
+    /// A receipt (the signed, encrypted acknowledgement) was queued for the client of a thread.
+    case receiptQueued = 42
+
     // Routed notices (issue 17).
     /// An account's notification address or mode was set or cleared (`count`: the mode code, nil when cleared).
     case notificationSettingsChanged = 45
