@@ -160,6 +160,20 @@ public final class GPGContext {
         return found
     }
 
+    /// Keys (public) that hold a primary key or subkey with the 16-hex-digit key ID `keyID`.
+    public func keys(withKeyID keyID: String) throws(PGPError) -> [KeyInfo] {
+        let wanted = keyID.uppercased()
+        guard wanted.utf8.count == 16, wanted.utf8.allSatisfy({ $0.isHexDigitASCII }) else {
+            throw PGPError(.invalidInput, "invalid key ID for key lookup")
+        }
+        var found: [KeyInfo] = []
+        try listKeys(matching: "0x\(wanted)", secretOnly: false) { key throws(PGPError) in
+            let info = try key.snapshot()
+            if info.keyIDs.contains(wanted) { found.append(info) }
+        }
+        return found
+    }
+
     /// Runs `body` for every key gpg lists for `pattern` (nil: all keys), always ending the listing.
     /// gpgme_op_keylist_start / _next / _end (GPGME manual §7.5.2 Listing Keys); `secretOnly` lists keys with a
     /// secret part.
@@ -550,4 +564,10 @@ private let statusCallback: gpgme_status_cb_t = { hook, keyword, arguments in
     Unmanaged<CallbackState>.fromOpaque(hook).takeUnretainedValue()
         .observe(keyword: String(cString: keyword), arguments: arguments.map { String(cString: $0) } ?? "")
     return 0
+}
+
+extension UInt8 {
+    fileprivate var isHexDigitASCII: Bool {
+        (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
+    }
 }
