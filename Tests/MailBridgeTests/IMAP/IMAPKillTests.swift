@@ -12,7 +12,7 @@ import Glibc
 /// every copy fetched again after a kill suppressed), nothing may stay behind in the folder or the spool, and
 /// nothing may land in the failed folder. Run for `after-import = "move"` and `"delete"`.
 @Suite(.serialized) struct IMAPKillTests {
-    static let messages = 120
+    static let messages = 200
     static let kills = 6
 
     static var binary: URL {
@@ -79,32 +79,36 @@ import Glibc
             return gateway
         }
         func remaining() -> Int { server.messages(in: "INBOX").count }
+        let incoming = folder.appending(path: "data/spool/incoming")
+        func spooled() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? []).filter { $0.hasSuffix(".eml") }
+                .count
+        }
         var generator = SystemRandomNumberGenerator()
         var killedWithWork = 0
         for _ in 0..<Self.kills {
             guard remaining() > 0 else { break }
+            let before = remaining()
             let gateway = try launch()
+            // Wait until this run is at work (a message left INBOX or reached the spool), then kill it at a
+            // random point: while it fetches, spools, moves/expunges or processes.
             var waited = 0
-            while !FreePort.isListening(port), waited < 600, gateway.isRunning {
-                try await Task.sleep(for: .milliseconds(50))
+            while remaining() == before, spooled() == 0, waited < 1200, gateway.isRunning {
+                try await Task.sleep(for: .milliseconds(5))
                 waited += 1
             }
-            // A random point after the start: fetching, spooling, moving/expunging or processing.
-            try await Task.sleep(for: .milliseconds(Int.random(in: 50...600, using: &generator)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...400, using: &generator)))
             kill(gateway.processIdentifier, SIGKILL)
             gateway.waitUntilExit()
             killedWithWork += 1
         }
         // The last run finishes: the folder and the spool empty, every message processed.
         let gateway = try launch()
-        let incoming = folder.appending(path: "data/spool/incoming")
         let deadline = ContinuousClock.now + .seconds(90)
         var done = false
         while !done, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
-            let spooled = ((try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? [])
-                .filter { $0.hasSuffix(".eml") }.count
-            done = remaining() == 0 && spooled == 0 && FreePort.isListening(port)
+            done = remaining() == 0 && spooled() == 0 && FreePort.isListening(port)
         }
         try await Task.sleep(for: .milliseconds(500))
         gateway.terminate()
@@ -115,9 +119,11 @@ import Glibc
         let rows = try JSONSerialization.jsonObject(with: Data(list.stdout)) as? [[String: Any]] ?? []
         let redirects = rows.filter { ($0["kind"] as? String) == "redirectReply" }.count
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        let suppressed = text.components(separatedBy: "outcome=redirectSuppressed").count - 1
+        func lines(_ needle: String) -> Int { text.components(separatedBy: needle).count - 1 }
         print("IMAP kill -9 (\(afterImport)): \(killedWithWork) kills, \(Self.messages) messages, "
-              + "\(redirects) redirect rows, \(suppressed) copies suppressed")
+              + "\(redirects) redirect rows; log: \(lines("inbound processed")) processed, "
+              + "\(lines("redirect-suppressed")) copies suppressed, \(lines("imap cycle")) fetch cycles, "
+              + "\(lines("spool recovery removed")) recoveries of half-written spool files")
         #expect(redirects == Self.messages)
         #expect(rows.count == Self.messages, "only redirects expected: \(rows.count) rows")
         #expect(server.messages(in: "MailBridge/Failed").isEmpty)
