@@ -48,6 +48,13 @@ struct FetchCycle {
         // Too large ones are set aside in the same cycle.
         let nowDue = report.tooLarge.filter { ledger.entries[$0]?.reason == .tooLarge }
         guard try await setAside(nowDue, ledger: &ledger) else { return false }
+        if !report.imported.isEmpty || !report.failed.isEmpty || !report.setAside.isEmpty {
+            logger.info("imap cycle", metadata: [
+                "source": "\(sourceIndex)", "imported": "\(report.imported.count)",
+                "failed": "\(report.failed.map(String.init).joined(separator: ","))",
+                "set-aside": "\(report.setAside.map(String.init).joined(separator: ","))",
+            ])
+        }
         // Nothing left for now: wait in IDLE for new mail, at most one poll interval (or until a retry is due).
         if idle, !report.more, !Task.isCancelled {
             var seconds = max(1, Int(limits.pollInterval.components.seconds))

@@ -167,13 +167,6 @@ public final class IMAPFetcher: Service, Sendable {
             let wait: Duration
             do {
                 let report = try await runCycle(sources[sourceIndex], idle: limits.useIDLE, sourceIndex: sourceIndex)
-                if !report.imported.isEmpty || !report.failed.isEmpty || !report.setAside.isEmpty {
-                    logger.info("imap cycle", metadata: [
-                        "source": "\(sourceIndex)", "imported": "\(report.imported.count)",
-                        "failed": "\(report.failed.map(String.init).joined(separator: ","))",
-                        "set-aside": "\(report.setAside.map(String.init).joined(separator: ","))",
-                    ])
-                }
                 if failures > 0 {
                     logger.notice("imap source recovered", metadata: [
                         "source": "\(sourceIndex)", "failed-cycles": "\(failures)"])
