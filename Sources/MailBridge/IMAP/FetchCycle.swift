@@ -31,7 +31,10 @@ struct FetchCycle {
             case .leave: break
             }
         }
-        guard try await setAside(due, ledger: &ledger) else { return false }
+        guard try await setAside(due, ledger: &ledger) else {
+            report.more = true
+            return false
+        }
         let candidates = fresh + retries
         let batch = candidates.prefix(limits.messagesPerCycle)
         report.more = candidates.count > batch.count
@@ -47,7 +50,10 @@ struct FetchCycle {
         }
         // Too large ones are set aside in the same cycle.
         let nowDue = report.tooLarge.filter { ledger.entries[$0]?.reason == .tooLarge }
-        guard try await setAside(nowDue, ledger: &ledger) else { return false }
+        guard try await setAside(nowDue, ledger: &ledger) else {
+            report.more = true
+            return false
+        }
         if !report.imported.isEmpty || !report.failed.isEmpty || !report.setAside.isEmpty {
             logger.info("imap cycle", metadata: [
                 "source": "\(sourceIndex)", "imported": "\(report.imported.count)",

@@ -11,17 +11,18 @@ extension RedirectTemplate {
             ? RedirectTemplate(subject: "Eine Nachricht konnte nicht abgeholt werden", body: """
                 Eine Nachricht konnte nicht vom Postfach-Server abgeholt werden.
 
-                Sie wurde dort in einen eigenen Ordner verschoben und nicht gelöscht. Bitte
-                geben Sie der technischen Betreuung Bescheid. Diese Benachrichtigung enthält
-                bewusst keine Inhalte und keine Absenderangaben.
+                Sie wurde nicht gelöscht und liegt weiter auf dem Server, in der Regel im
+                Ordner für nicht abholbare Nachrichten. Bitte geben Sie der technischen
+                Betreuung Bescheid. Diese Benachrichtigung enthält bewusst keine Inhalte und
+                keine Absenderangaben.
 
                 """)
             : RedirectTemplate(subject: "One message could not be fetched", body: """
                 One message could not be fetched from the mailbox server.
 
-                It was moved to a folder of its own there and not deleted. Please tell your
-                technical support. This notice deliberately contains no content and no
-                sender details.
+                It was not deleted and stays on the server, usually in the folder for
+                messages that could not be fetched. Please tell your technical support. This
+                notice deliberately contains no content and no sender details.
 
                 """)
     }

@@ -10,7 +10,8 @@ import Glibc
 /// real Dovecot, spools, moves or deletes and processes; after the kills a last run finishes the work. Every
 /// message of the source folder must end up redirected exactly once (one redirect row in the outbox per sender,
 /// every copy fetched again after a kill suppressed), nothing may stay behind in the folder or the spool, and
-/// nothing may land in the failed folder. Run for `after-import = "move"` and `"delete"`.
+/// only the one message over `max-message-bytes` (delivered before the last run) may land in the failed folder,
+/// with one team notice. Run for `after-import = "move"` and `"delete"`.
 @Suite(.serialized) struct IMAPKillTests {
     static let messages = 200
     static let kills = 6
@@ -59,6 +60,7 @@ import Glibc
             after-import = "\(afterImport)"
             deliver-to = "beratung@localhost"
             ca-file = "\(server.certificate.path)"
+            max-message-bytes = 16384
             [metrics]
             enabled = false
 
@@ -102,7 +104,11 @@ import Glibc
             gateway.waitUntilExit()
             killedWithWork += 1
         }
-        // The last run finishes: the folder and the spool empty, every message processed.
+        // The last run finishes: the folder and the spool empty, every message processed. One message over
+        // max-message-bytes arrives now: it goes to the failed folder and the team gets one notice.
+        let filler = String(repeating: "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/\n", count: 400)
+        try server.deliver(IMAPFetcherTests.plainMail("toolarge", from: "gross@example.net") + filler)
+        _ = try Shell.run("chown", ["-R", "\(DovecotServer.mailUID):\(DovecotServer.mailUID)", server.inbox.path])
         let gateway = try launch()
         let deadline = ContinuousClock.now + .seconds(90)
         var done = false
@@ -125,8 +131,11 @@ import Glibc
               + "\(lines("redirect-suppressed")) copies suppressed, \(lines("imap cycle")) fetch cycles, "
               + "\(lines("spool recovery removed")) recoveries of half-written spool files")
         #expect(redirects == Self.messages)
-        #expect(rows.count == Self.messages, "only redirects expected: \(rows.count) rows")
-        #expect(server.messages(in: "MailBridge/Failed").isEmpty)
+        #expect(rows.filter { ($0["kind"] as? String) == "notification" }.count == 1)
+        #expect(rows.count == Self.messages + 1, "redirects and one notice expected: \(rows.count) rows")
+        #expect(server.messages(in: "MailBridge/Failed").count == 1)
+        #expect(text.contains("imap message moved to the failed folder"))
+        #expect(!text.contains("gross@example.net"))
         if afterImport == "move" {
             #expect(server.messages(in: "MailBridge/Imported").count == Self.messages)
         }
