@@ -83,8 +83,8 @@ import Glibc
         func remaining() -> Int { server.messages(in: "INBOX").count }
         let incoming = folder.appending(path: "data/spool/incoming")
         func spooled() -> Int {
-            ((try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? []).filter { $0.hasSuffix(".eml") }
-                .count
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? []
+            return names.filter { $0.hasSuffix(".eml") }.count
         }
         var generator = SystemRandomNumberGenerator()
         var killedWithWork = 0
