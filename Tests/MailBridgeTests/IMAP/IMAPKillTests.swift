@@ -1,4 +1,5 @@
 import Foundation
+import PGPShim
 import Testing
 import TestSupport
 
@@ -8,12 +9,15 @@ import Glibc
 
 /// Issue 18 ("Also"): `kill -9` of the real `mailbridge serve` binary at random points while it fetches from a
 /// real Dovecot, spools, moves or deletes and processes; after the kills a last run finishes the work. Every
-/// message of the source folder must end up redirected exactly once (one redirect row in the outbox per sender,
-/// every copy fetched again after a kill suppressed), nothing may stay behind in the folder or the spool, and
-/// only the one message over `max-message-bytes` (delivered before the last run) may land in the failed folder,
-/// with one team notice. Run for `after-import = "move"` and `"delete"`.
+/// plain message of the source folder must end up redirected exactly once (one redirect row in the outbox per
+/// sender) and every encrypted one stored exactly once in its client's thread (the thread message count, and one
+/// team notice each); copies fetched again after a kill are suppressed. Nothing may stay behind in the folder or
+/// the spool, and only the one message over `max-message-bytes` (delivered before the last run) may land in the
+/// failed folder, with one team notice. Run for `after-import = "move"` and `"delete"`.
 @Suite(.serialized) struct IMAPKillTests {
     static let messages = 200
+    static let clients = 2
+    static let encryptedPerClient = 15
     static let kills = 6
 
     static var binary: URL {
@@ -22,7 +26,7 @@ import Glibc
     }
 
     @Test(.timeLimit(.minutes(3)), arguments: ["move", "delete"])
-    func killDashNineWhileFetchingRedirectsEachMessageOnce(afterImport: String) async throws {
+    func killDashNineWhileFetchingImportsOrRedirectsEachMessageOnce(afterImport: String) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build the mailbridge product")
         let server = try DovecotServer()
         for index in 1...Self.messages {
@@ -65,6 +69,32 @@ import Glibc
             enabled = false
 
             """.write(to: config, atomically: true, encoding: .utf8)
+        // Encrypted mail too: the gateway's key (made by `keys export` on first use), two clients with their own
+        // keys (Autocrypt on every message), each message signed and encrypted with the gpg CLI.
+        let gatewayKey = try Shell.run(Self.binary.path, ["keys", "export", "--config", config.path]).stdout
+        let harness = try await PipelineHarness()
+        try harness.client.gpg(["--import"], stdin: gatewayKey)
+        let gatewayFingerprint = try harness.client.fingerprint("beratung@localhost")
+        for client in 1...Self.clients {
+            let address = "klient\(client)@example.net"
+            let key = try harness.client.makeKey(address)
+            let keydata = try harness.client.gpg(["--export", "--export-options", "export-minimal", key.hex]).stdout
+            for index in 1...Self.encryptedPerClient {
+                let inner = PipelineHarness.innerEntity(subject: "Betreff \(index)", body: "Hallo \(client)-\(index)",
+                                                        fileName: "datei\(index).pdf")
+                let ciphertext = try harness.client.gpg([
+                    "--armor", "--sign", "--local-user", key.hex, "--encrypt", "--recipient", gatewayFingerprint.hex,
+                ], stdin: Array(inner.utf8)).stdout
+                let mail = try harness.pgpMIMEMail(
+                    from: address, ciphertext: ciphertext, messageID: "<enc-\(client)-\(index)@example.net>",
+                    extraHeaders: ["Autocrypt": " addr=\(address); keydata=\(Data(keydata).base64EncodedString())"],
+                    to: "beratung@localhost")
+                try server.deliver("Return-Path: <\(address)>\n" + mail)
+            }
+        }
+        _ = try Shell.run("chown", ["-R", "\(DovecotServer.mailUID):\(DovecotServer.mailUID)", server.inbox.path])
+        let total = Self.messages + Self.clients * Self.encryptedPerClient
+
         let log = folder.appending(path: "gateway.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
@@ -124,21 +154,29 @@ import Glibc
         let list = try Shell.run(Self.binary.path, ["queue", "list", "--config", config.path, "--json"])
         let rows = try JSONSerialization.jsonObject(with: Data(list.stdout)) as? [[String: Any]] ?? []
         let redirects = rows.filter { ($0["kind"] as? String) == "redirectReply" }.count
+        let threads = try Shell.run(Self.binary.path, ["threads", "list", "--config", config.path, "--json"])
+        let listed = try JSONSerialization.jsonObject(with: Data(threads.stdout)) as? [[String: Any]] ?? []
+        let stored = listed.compactMap { $0["messages"] as? Int }.reduce(0, +)
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         func lines(_ needle: String) -> Int { text.components(separatedBy: needle).count - 1 }
-        print("IMAP kill -9 (\(afterImport)): \(killedWithWork) kills, \(Self.messages) messages, "
-              + "\(redirects) redirect rows; log: \(lines("inbound processed")) processed, "
-              + "\(lines("redirect-suppressed")) copies suppressed, \(lines("imap cycle")) fetch cycles, "
+        print("IMAP kill -9 (\(afterImport)): \(killedWithWork) kills, \(total) messages, "
+              + "\(redirects) redirect rows, \(stored) thread messages; log: \(lines("inbound processed")) processed, "
+              + "\(lines("redirect-suppressed")) plain and \(lines("outcome=duplicate")) encrypted copies suppressed, "
+              + "\(lines("imap cycle")) fetch cycles, "
               + "\(lines("spool recovery removed")) recoveries of half-written spool files")
         #expect(redirects == Self.messages)
-        #expect(rows.filter { ($0["kind"] as? String) == "notification" }.count == 1)
-        #expect(rows.count == Self.messages + 1, "redirects and one notice expected: \(rows.count) rows")
+        // One notice per imported encrypted message (none for a suppressed copy) and one for the oversized one.
+        let encrypted = Self.clients * Self.encryptedPerClient
+        #expect(rows.filter { ($0["kind"] as? String) == "notification" }.count == encrypted + 1)
+        #expect(rows.count == Self.messages + encrypted + 1, "\(rows.count) outbox rows")
+        #expect(listed.count == Self.clients && stored == encrypted, "\(listed.count) threads, \(stored) messages")
         #expect(server.messages(in: "MailBridge/Failed").count == 1)
         #expect(text.contains("imap message moved to the failed folder"))
         #expect(!text.contains("gross@example.net"))
         if afterImport == "move" {
-            #expect(server.messages(in: "MailBridge/Imported").count == Self.messages)
+            #expect(server.messages(in: "MailBridge/Imported").count == total)
         }
         #expect(await server.stop())
+        await harness.close()
     }
 }
