@@ -18,7 +18,7 @@ import Glibc
     static let messages = 200
     static let clients = 2
     static let encryptedPerClient = 15
-    static let kills = 6
+    static let kills = 10
 
     static var binary: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -29,10 +29,6 @@ import Glibc
     func killDashNineWhileFetchingImportsOrRedirectsEachMessageOnce(afterImport: String) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build the mailbridge product")
         let server = try DovecotServer()
-        for index in 1...Self.messages {
-            try server.deliver(IMAPFetcherTests.plainMail("kill\(index)", from: "absender\(index)@example.net"))
-        }
-        try await server.start()
         let folder = FileManager.default.temporaryDirectory.appending(path: "mailbridge-imapkill-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer {
@@ -75,6 +71,7 @@ import Glibc
         let harness = try await PipelineHarness()
         try harness.client.gpg(["--import"], stdin: gatewayKey)
         let gatewayFingerprint = try harness.client.fingerprint("beratung@localhost")
+        var encryptedMails: [String] = []
         for client in 1...Self.clients {
             let address = "klient\(client)@example.net"
             let key = try harness.client.makeKey(address)
@@ -89,10 +86,16 @@ import Glibc
                     from: address, ciphertext: ciphertext, messageID: "<enc-\(client)-\(index)@example.net>",
                     extraHeaders: ["Autocrypt": " addr=\(address); keydata=\(Data(keydata).base64EncodedString())"],
                     to: "beratung@localhost")
-                try server.deliver("Return-Path: <\(address)>\n" + mail)
+                encryptedMails.append("Return-Path: <\(address)>\n" + mail)
             }
         }
-        _ = try Shell.run("chown", ["-R", "\(DovecotServer.mailUID):\(DovecotServer.mailUID)", server.inbox.path])
+        // Plain and encrypted interleaved (every eighth message encrypted), so kills land among both.
+        for index in 1...Self.messages {
+            try server.deliver(IMAPFetcherTests.plainMail("kill\(index)", from: "absender\(index)@example.net"))
+            if index % 7 == 0, !encryptedMails.isEmpty { try server.deliver(encryptedMails.removeFirst()) }
+        }
+        for mail in encryptedMails { try server.deliver(mail) }
+        try await server.start()
         let total = Self.messages + Self.clients * Self.encryptedPerClient
 
         let log = folder.appending(path: "gateway.log")
