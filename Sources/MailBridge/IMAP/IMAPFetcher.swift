@@ -74,6 +74,8 @@ public final class IMAPFetcher: Service, Sendable {
         /// No new batch is fetched while the spool holds this many messages the pipeline has not processed yet
         /// (the fetcher waits for the runner instead of filling the disk).
         public var maximumSpoolBacklog = 200
+        /// A backlog that has not shrunk for this long no longer holds fetching back.
+        public var backlogStallTimeout: Duration = .seconds(30)
 
         public init() {}
     }
@@ -97,7 +99,8 @@ public final class IMAPFetcher: Service, Sendable {
         public var more = false
     }
 
-    /// A message moved to the failed folder: what ``setAside`` is told. Holds no content and no address.
+    /// A message moved to the failed folder: what ``setAside`` is told. Holds no content and nothing about the
+    /// sender; `deliverTo` is our own counselling address (whose team gets the notice).
     public struct SetAsideEvent: Sendable, Equatable {
         public var sourceIndex: Int
         public var deliverTo: EmailAddress
@@ -186,9 +189,23 @@ public final class IMAPFetcher: Service, Sendable {
         }
     }
 
-    /// Waits (checking every 200 ms) while the spool holds ``Limits/maximumSpoolBacklog`` or more messages.
+    /// Waits (checking every 200 ms) while the spool holds ``Limits/maximumSpoolBacklog`` or more messages. If
+    /// the backlog does not shrink for ``Limits/backlogStallTimeout`` (the runner holds messages it cannot process, which stay in the
+    /// spool until the next start), fetching goes on: back-pressure may slow a source, never stop it.
     func waitForSpoolBacklog() async {
-        while !Task.isCancelled, spool.backlogCount() >= limits.maximumSpoolBacklog {
+        var lowest = Int.max
+        var since = ContinuousClock.now
+        while !Task.isCancelled {
+            let count = spool.backlogCount()
+            guard count >= limits.maximumSpoolBacklog else { return }
+            if count < lowest {
+                lowest = count
+                since = .now
+            } else if ContinuousClock.now - since > limits.backlogStallTimeout {
+                logger.warning("imap fetching despite a spool backlog that does not shrink",
+                               metadata: ["backlog": "\(count)"])
+                return
+            }
             try? await Task.sleep(for: .milliseconds(200))
         }
     }

@@ -222,6 +222,34 @@ import ThreadStore
         #expect(await server.stop())
     }
 
+    /// Back-pressure: while the spool holds `maximumSpoolBacklog` messages the fetcher waits; when the runner
+    /// takes one, it goes on at once; a backlog that does not shrink holds it back only `backlogStallTimeout`.
+    @Test func spoolBacklogHoldsFetchingBackButNeverStopsIt() async throws {
+        let (spool, spoolRoot) = try IMAPFetcherTests.makeSpool()
+        defer { try? FileManager.default.removeItem(at: spoolRoot) }
+        for index in 0..<3 {
+            try Data().write(to: spool.incomingFolder.appendingPathComponent("0000000000000000000\(index).eml"))
+        }
+        #expect(spool.backlogCount() == 3)
+        var limits = IMAPFetcher.Limits()
+        limits.maximumSpoolBacklog = 3
+        limits.backlogStallTimeout = .seconds(1)
+        let fetcher = IMAPFetcher(sources: [], spool: spool, limits: limits, logger: Self.logger)
+        let stalled = ContinuousClock.now
+        await fetcher.waitForSpoolBacklog()
+        let waited = ContinuousClock.now - stalled
+        #expect(waited >= .seconds(1) && waited < .seconds(3), "\(waited)")
+        let draining = ContinuousClock.now
+        let remover = Task {
+            try await Task.sleep(for: .milliseconds(300))
+            let first = spool.incomingFolder.appendingPathComponent("00000000000000000000.eml")
+            try FileManager.default.removeItem(at: first)
+        }
+        await fetcher.waitForSpoolBacklog()
+        try await remover.value
+        #expect(ContinuousClock.now - draining < .milliseconds(900))
+    }
+
     @Test func ledgerDecisions() {
         var ledger = FetchFailureLedger()
         ledger.selected(uidValidity: 7)
