@@ -190,8 +190,9 @@ public final class IMAPFetcher: Service, Sendable {
     }
 
     /// Waits (checking every 200 ms) while the spool holds ``Limits/maximumSpoolBacklog`` or more messages. If
-    /// the backlog does not shrink for ``Limits/backlogStallTimeout`` (the runner holds messages it cannot process, which stay in the
-    /// spool until the next start), fetching goes on: back-pressure may slow a source, never stop it.
+    /// the backlog does not shrink for ``Limits/backlogStallTimeout`` (the runner holds messages it cannot
+    /// process, which stay in the spool until the next start), fetching goes on: back-pressure may slow a
+    /// source, never stop it.
     func waitForSpoolBacklog() async {
         var lowest = Int.max
         var since = ContinuousClock.now
