@@ -29,6 +29,9 @@ struct DecryptionStatusLog: Sendable {
     private(set) var literalHeader: String?
     /// Signing-key fingerprint → primary-key fingerprint, from `VALIDSIG` lines.
     private(set) var primaryBySigningKey: [String: String] = [:]
+    /// The first gpg-error value of an `ERROR` or `FAILURE` line that names an engine or file-system failure
+    /// (``PGPError/isTransient(gpgErrorCode:)``): the run says nothing about the message (issue 28).
+    private(set) var transientError: UInt32?
 
     mutating func observe(keyword: String, arguments: String) {
         switch keyword {
@@ -38,9 +41,13 @@ struct DecryptionStatusLog: Sendable {
         case "DECRYPTION_FAILED": decryptionFailed += 1
         case "GOODMDC": goodMDC += 1
         case "BADMDC": badMDC += 1
-        case "ERROR": errors += 1
+        case "ERROR":
+            errors += 1
+            noteErrorCode(arguments)
         case "NODATA": noData += 1
-        case "FAILURE": failures += 1
+        case "FAILURE":
+            failures += 1
+            noteErrorCode(arguments)
         case "ENC_TO": if beginDecryption > 0 { encToInsideData += 1 }
         case "BADSIG", "ERRSIG", "NO_PUBKEY", "EXPSIG", "EXPKEYSIG", "REVKEYSIG": signatureProblems += 1
         case "PLAINTEXT":
@@ -64,6 +71,15 @@ struct DecryptionStatusLog: Sendable {
             if fields.count >= 10 { primaryBySigningKey[String(fields[0])] = String(fields[9]) }
         default: break
         }
+    }
+
+    /// `ERROR <location> <code> [<more>]` and `FAILURE <location> <code>`: the code is a decimal gpg-error value.
+    private mutating func noteErrorCode(_ arguments: String) {
+        let fields = arguments.split(separator: " ", maxSplits: 2)
+        guard transientError == nil, fields.count >= 2, let value = UInt32(fields[1]),
+            PGPError.isTransient(gpgErrorCode: value)
+        else { return }
+        transientError = value
     }
 
     /// Integrity protection as the status lines report it (`GOODMDC` comes after a good MDC *or* AEAD check in

@@ -31,6 +31,8 @@ public final class Gateway: Sendable {
     /// Retention (crypto-shredding old threads) and expired web sessions, hourly.
     public let maintenance: MaintenanceService
     let logger: Logger
+    /// This daemon's hold on the GnuPG home (issue 28), released when ``run(reloadingFrom:)`` ends.
+    let homeClaim: HomeClaim
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
     /// binds the listener. Throws with a clear, content-free error if anything is missing.
@@ -51,6 +53,9 @@ public final class Gateway: Sendable {
         // and before the fetcher exists, so no session can lose the file it is writing.
         let removed = try spool.recover()
         if removed > 0 { logger.notice("spool recovery removed incomplete files", metadata: ["count": "\(removed)"]) }
+        // Issue 28: no gpg left over from a killed daemon may still rewrite the keyring once the pipeline runs.
+        let homeClaim = try await pgp.claimHome()
+        logger.notice("GnuPG home claimed", metadata: ["report": "\(homeClaim.report)"])
         var queue: OutboundQueue?
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
@@ -111,13 +116,14 @@ public final class Gateway: Sendable {
             sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
-                       replies: replies, web: web, maintenance: maintenance, logger: logger)
+                       replies: replies, web: web, maintenance: maintenance, logger: logger, homeClaim: homeClaim)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
-                 web: WebServer?, maintenance: MaintenanceService, logger: Logger) {
+                 web: WebServer?, maintenance: MaintenanceService, logger: Logger, homeClaim: HomeClaim) {
+        self.homeClaim = homeClaim
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -153,6 +159,7 @@ public final class Gateway: Sendable {
             logger: logger))
         try await group.run()
         try await pgp.shutdown()
+        homeClaim.release()
     }
 }
 

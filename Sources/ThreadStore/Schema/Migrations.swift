@@ -19,6 +19,7 @@ enum Schema {
         migrator.registerMigration("v8-message-paging-and-assignee-indexes", migrate: InboxSchema.v8)
         migrator.registerMigration("v9-password-must-change", migrate: v9)
         migrator.registerMigration("v10-message-signer", migrate: v10)
+        migrator.registerMigration("v14-rejected-messages", migrate: RejectedSchema.v14)
         return migrator
     }
 

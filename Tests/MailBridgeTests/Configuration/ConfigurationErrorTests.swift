@@ -136,6 +136,7 @@ import Testing
         ("[smtp]\nmax-message-size = 0\n", "smtp.max-message-size"),
         ("[limits.mime]\nmax-depth = 1000\n", "limits.mime.max-depth"),
         ("[retention]\ndefault-days = 0\n", "retention.default-days"),
+        ("[retention]\nrejected-days = 366\n", "retention.rejected-days"),
         ("[autoreply]\nrate-limit-period-seconds = 1\n", "autoreply.rate-limit-period-seconds"),
         ("[smarthost]\nhost = \"smtp.example.org\"\nmax-age-hours = 0\n", "smarthost.max-age-hours"),
         ("[smarthost]\nhost = \"smtp.example.org\"\ndelivery-timeout-seconds = 5\n", "smarthost.delivery-timeout-seconds"),
