@@ -88,6 +88,7 @@ public final class GPGContext {
                         as: .invalidInput)
         var sawSecret = false
         var sawAny = false
+        var listed: UInt32 = 0
         while true {
             var key: gpgme_key_t?
             let error = gpgme_op_keylist_next(handle, &key)
@@ -96,6 +97,7 @@ public final class GPGContext {
             guard let key else { break }
             let owned = GPGKey(adopting: key)
             sawAny = true
+            listed += 1
             if owned.handle.pointee.secret != 0 { sawSecret = true }
         }
         gpgme_op_keylist_end(handle)
@@ -108,6 +110,15 @@ public final class GPGContext {
             throw PGPError(.operationFailed, "import returned no result")
         }
         let summary = result.pointee
+        // Every key gpg considered is imported, unchanged, or refused for a counted reason, and gpg considers at
+        // least one key of data whose listing showed keys; otherwise gpg failed to read or write the keybox (seen
+        // beside a foreign rewrite: `IMPORT_RES 0 0 …` with no error), which says nothing about the key.
+        let accounted = summary.imported + summary.unchanged + summary.not_imported + summary.no_user_id
+            + summary.skipped_new_keys + summary.skipped_v3_keys
+        if summary.considered > accounted || summary.considered < min(listed, 1) {
+            throw PGPError(.transient, "importing keys: gpg considered \(summary.considered) keys but accounted "
+                           + "for \(accounted)")
+        }
         var fingerprints: [KeyFingerprint] = []
         var status = summary.imports
         while let current = status {
@@ -291,6 +302,10 @@ public final class GPGContext {
         if error != 0 || !log.isCompleteSuccess, let transient = log.transientError {
             output.wipeSink()
             throw PGPError(.transient, "decrypting: gpg reported \(GPGME.message(transient))", gpgError: transient)
+        }
+        if error != 0 || !log.isCompleteSuccess, log.showsKeyringFailure {
+            output.wipeSink()
+            throw PGPError(.transient, "decrypting: gpg lost the keyring during the run")
         }
         if output.overflowed { return try fail(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes)) }
         if log.integrity == .failed { return try fail(.corrupted) }

@@ -30,6 +30,28 @@ import Testing
         #expect(failure.transientError == Self.eio)
     }
 
+    /// Status sequences recorded in KeyringStressTests while a foreign gpg rewrote the keyring.
+    @Test func runsThatLostTheKeyringAreRecognised() {
+        func log(_ lines: [(String, String)]) -> DecryptionStatusLog {
+            var log = DecryptionStatusLog()
+            for (keyword, arguments) in lines { log.observe(keyword: keyword, arguments: arguments) }
+            return log
+        }
+        let start: [(String, String)] = [("ENC_TO", "C7A3E9F7D6A58BBE 18 0"), ("BEGIN_DECRYPTION", ""),
+                                         ("DECRYPTION_INFO", "2 9 0")]
+        let end: [(String, String)] = [("DECRYPTION_OKAY", ""), ("GOODMDC", ""), ("END_DECRYPTION", "")]
+        let key = ("DECRYPTION_KEY", "EE8667F6361A673A420F5B66C7A3E9F7D6A58BBE 8F2EAF5CC59E501145268EF0B0C940FEF86AA651 u")
+        let literal: [(String, String)] = [("PLAINTEXT", "62 1796490363"), ("NEWSIG", "")]
+        // Complete, with the key line: not a keyring failure.
+        #expect(!log(start + [key] + literal + [("GOODSIG", "77075E0F1A248598 K")] + end).showsKeyringFailure)
+        // Decrypted and checked, but gpg could not name the key (no DECRYPTION_KEY).
+        #expect(log(start + literal + [("GOODSIG", "77075E0F1A248598 K")] + end).showsKeyringFailure)
+        // The run ended inside a signature check.
+        #expect(log([key] + start + literal + [("SIG_ID", "x 2026-12-05 1796490364")]).showsKeyringFailure)
+        // A bad MDC is a verdict, whatever else is missing.
+        #expect(!log(start + [("BADMDC", ""), ("DECRYPTION_FAILED", ""), ("END_DECRYPTION", "")]).showsKeyringFailure)
+    }
+
     /// While `pubring.kbx` is gone (renamed away, as gpg does for a moment on every import), gpg creates an empty
     /// keybox and answers "No secret key" for a message encrypted to the mailbox key. That contradicts the keyring
     /// and is a transient error; once the file is back, the same message decrypts.

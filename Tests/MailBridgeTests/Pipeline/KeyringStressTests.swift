@@ -12,9 +12,10 @@ import ThreadStore
 /// GnuPG home, while a foreign `gpg --import` (a process that takes none of our locks, like a gpg left over from
 /// a killed daemon) keeps rewriting the keyring: not one message may end as `rejected-encrypted`.
 ///
-/// `MB_KEYRING_STRESS=<count>` sets the number of messages (default 240, about half first contacts).
+/// `MB_KEYRING_STRESS=<count>` sets the number of messages (default 160, half of them first contacts; 200 took 61 s
+/// on the shared 2-core machine at load 13).
 @Suite struct KeyringStressTests {
-    static var count: Int { ProcessInfo.processInfo.environment["MB_KEYRING_STRESS"].flatMap(Int.init) ?? 240 }
+    static var count: Int { ProcessInfo.processInfo.environment["MB_KEYRING_STRESS"].flatMap(Int.init) ?? 160 }
 
     @Test func concurrentFirstContactsAndReturningClientsAreNeverRejected() async throws {
         let started = ContinuousClock.now
@@ -48,7 +49,7 @@ import ThreadStore
                 fingerprints[String(fields[9][fields[9].index(after: open)..<close])] = try KeyFingerprint(fpr)
             }
         }
-        #expect(fingerprints.count == addresses.count)
+        #expect(addresses.allSatisfy { fingerprints[$0] != nil })
         for index in 0..<returningClients {
             let key = try #require(fingerprints["stamm\(index)-\(tag)@example.net"])
             _ = try await harness.pgp.importPublicKeys(try harness.client.gpg(["--export", key.hex]).stdout)
@@ -59,7 +60,7 @@ import ThreadStore
         for index in 0..<total {
             let firstContact = index % 2 == 0 && index / 2 < firstContacts
             let address = firstContact ? "neu\(index / 2)-\(tag)@example.net"
-                                       : "stamm\(index % returningClients)-\(tag)@example.net"
+                                       : "stamm\((index / 2) % returningClients)-\(tag)@example.net"
             let key = try #require(fingerprints[address])
             let armored = try harness.client.gpg(["--armor", "--sign", "--local-user", key.hex, "--encrypt",
                                                   "--recipient", harness.gateway.hex, "--recipient", key.hex],
@@ -115,7 +116,8 @@ import ThreadStore
         let rejections = try await harness.store.read {
             try $0.latestAuditEntries(AuditFilter(), limit: 10_000).filter { $0.event == .inboundEncryptedRejected }
         }
-        #expect(rejections.isEmpty, "\(rejections.count) rejected")
+        let outcomes = harness.logs.all.filter { $0.contains("rejected-encrypted") }
+        #expect(rejections.isEmpty, "\(rejections.count) rejected: \(outcomes.prefix(5))")
         #expect(try await harness.store.read { try $0.listRejected() }.isEmpty)
         #expect(try intake.pending().isEmpty)
         let threads = try await harness.store.read {
