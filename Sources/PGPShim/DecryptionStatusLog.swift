@@ -29,6 +29,8 @@ struct DecryptionStatusLog: Sendable {
     private(set) var literalHeader: String?
     /// Signing-key fingerprint → primary-key fingerprint, from `VALIDSIG` lines.
     private(set) var primaryBySigningKey: [String: String] = [:]
+    /// Key IDs of `NO_SECKEY <keyid>` lines: key packets gpg found no secret key for (upper-case hex).
+    private(set) var noSecretKeyIDs: Set<String> = []
     /// `NEWSIG` lines (one before each signature gpg checks) and the verdict lines that end such a check.
     private(set) var signaturesStarted = 0
     private(set) var signaturesEnded = 0
@@ -48,6 +50,10 @@ struct DecryptionStatusLog: Sendable {
             errors += 1
             noteErrorCode(arguments)
         case "NODATA": noData += 1
+        case "NO_SECKEY":
+            if noSecretKeyIDs.count < 64, let id = arguments.split(separator: " ").first {
+                noSecretKeyIDs.insert(id.uppercased())
+            }
         case "FAILURE":
             failures += 1
             noteErrorCode(arguments)

@@ -295,7 +295,7 @@ public final class GPGContext {
         func fail(_ failure: DecryptionFailure) throws(PGPError) -> DecryptionOutcome {
             output.wipeSink()
             // "No secret key" is a verdict only if the keyring agrees (issue 28; see TransientFailure.swift).
-            if failure == .noSecretKey { try confirmNoSecretKey(keyIDs: outer?.keyIDs ?? [], allowed: keys) }
+            if failure == .noSecretKey { try confirmNoSecretKey(missing: log.noSecretKeyIDs, allowed: keys) }
             return .failed(failure)
         }
         // An engine or file-system error in a run that did not succeed says nothing about the message.
@@ -381,12 +381,13 @@ public final class GPGContext {
     }
 
     /// Throws ``PGPError/transient`` unless gpg's "no secret key" agrees with the keyring: every allowed key
-    /// (`nil`: every secret key) must be listed with its secret part, and none of them may be one the message
-    /// names in a key packet. gpg reads `pubring.kbx` to find the public half of a secret key; while that file
-    /// is being replaced, or when gpg created an empty one in its place, gpg reports "No secret key" for a
-    /// message that is ours (GnuPG 2.2.40: `NO_SECKEY`, `DECRYPTION_FAILED`, no `ERROR` line). A message with
-    /// hidden recipients (wildcard key IDs) cannot contradict, and stays a verdict.
-    private func confirmNoSecretKey(keyIDs: [String], allowed: Set<KeyFingerprint>?) throws(PGPError) {
+    /// (`nil`: every secret key) must be listed with its secret part, and gpg's `NO_SECKEY` lines (`missing`) must
+    /// not name one of them. gpg reads `pubring.kbx` to find the public half of a secret key; while that file is
+    /// being replaced, or when gpg created an empty one in its place, gpg reports "No secret key" for a message
+    /// that is ours (GnuPG 2.2.40: `NO_SECKEY <our key ID>`, `DECRYPTION_FAILED`, no `ERROR` line). A key packet
+    /// for our key that gpg tried and could not decrypt (a damaged packet: `ERROR pkdecrypt_failed`, no
+    /// `NO_SECKEY` for it) and hidden recipients (wildcard key IDs) do not contradict, and stay verdicts.
+    private func confirmNoSecretKey(missing keyIDs: Set<String>, allowed: Set<KeyFingerprint>?) throws(PGPError) {
         var listed: [KeyInfo] = []
         do {
             try listKeys(matching: nil, secretOnly: true) { key in
@@ -399,8 +400,7 @@ public final class GPGContext {
         if let allowed, Set(ours.map(\.fingerprint)).count < allowed.count {
             throw PGPError(.transient, "a mailbox's secret key is missing from the keyring listing")
         }
-        let named = Set(keyIDs.map { $0.uppercased() })
-        if ours.contains(where: { !named.isDisjoint(with: $0.keyIDs) }) {
+        if ours.contains(where: { !keyIDs.isDisjoint(with: $0.keyIDs) }) {
             throw PGPError(.transient, "gpg reported no secret key for a message encrypted to a key the keyring holds")
         }
     }
