@@ -89,6 +89,31 @@ import Testing
         await fixture.close()
     }
 
+    /// The cross-process half of the keyring lock: while one operation holds it for writing, another process's
+    /// reader (another open file description) cannot take it; readers share it; a waiting writer's turnstile
+    /// keeps new readers out.
+    @Test func keyringFileLockExcludesAcrossDescriptors() throws {
+        let folder = "/tmp/mb-lock-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let lock = HomeFileLock(home: folder)
+        func other(_ path: String, _ operation: Int32) -> Bool {
+            guard let fd = HomeFileLock.open(path) else { return false }
+            defer { close(fd) }
+            return flock(fd, operation | LOCK_NB) == 0
+        }
+        let writer = lock.acquire(.write)
+        #expect(!other(lock.keyringPath, LOCK_SH))
+        #expect(!other(lock.turnstilePath, LOCK_SH))
+        writer.release()
+        let reader = lock.acquire(.read)
+        #expect(other(lock.keyringPath, LOCK_SH))
+        #expect(!other(lock.keyringPath, LOCK_EX))
+        #expect(other(lock.turnstilePath, LOCK_EX))  // a reader leaves the turnstile once it holds the keyring
+        reader.release()
+        #expect(other(lock.keyringPath, LOCK_EX))
+    }
+
     /// A gpg left running on the home (as after a `kill -9` of the daemon) is waited for, then ended; a second
     /// claim of the same home fails while the first is held, and succeeds after its release.
     @Test func claimingTheHomeEndsStaleGPGAndExcludesASecondDaemon() async throws {

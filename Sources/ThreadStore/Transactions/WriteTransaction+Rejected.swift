@@ -14,7 +14,8 @@ extension WriteTransaction {
             message.message.count <= context.configuration.maximumBodyBytes, message.envelope.count <= 1 << 20
         else { throw ThreadStoreError(.invalidValue) }
         let key = context.keys.rejected
-        let envelope = try Sealing.seal(message.envelope, key: key, context: RejectedSealing.context(message.id, "envelope"))
+        let envelope = try Sealing.seal(message.envelope, key: key,
+                                        context: RejectedSealing.context(message.id, "envelope"))
         let body = try Sealing.seal(message.message, key: key, context: RejectedSealing.context(message.id, "message"))
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO rejected_message (id, reason, rejected_at, size, sealed_envelope, sealed_message)
@@ -66,8 +67,10 @@ extension ReadTransaction {
         let key = context.keys.rejected
         return RejectedMessage(
             id: id, reason: row["reason"], rejectedAt: Date(storeMilliseconds: row["rejected_at"]),
-            envelope: try Sealing.open(row["sealed_envelope"], key: key, context: RejectedSealing.context(id, "envelope")),
-            message: try Sealing.open(row["sealed_message"], key: key, context: RejectedSealing.context(id, "message")))
+            envelope: try Sealing.open(row["sealed_envelope"], key: key,
+                                       context: RejectedSealing.context(id, "envelope")),
+            message: try Sealing.open(row["sealed_message"], key: key,
+                                      context: RejectedSealing.context(id, "message")))
     }
 }
 

@@ -13,7 +13,7 @@ import ThreadStore
 /// a killed daemon) keeps rewriting the keyring: not one message may end as `rejected-encrypted`.
 ///
 /// `MB_KEYRING_STRESS=<count>` sets the number of messages (default 160, half of them first contacts; 200 took 61 s
-/// on the shared 2-core machine at load 13).
+/// on the shared 2-core machine at load 13; 600 passed in 183 s with 263 transient retries and 0 rejections).
 @Suite struct KeyringStressTests {
     static var count: Int { ProcessInfo.processInfo.environment["MB_KEYRING_STRESS"].flatMap(Int.init) ?? 160 }
 
