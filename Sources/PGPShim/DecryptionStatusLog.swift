@@ -29,6 +29,14 @@ struct DecryptionStatusLog: Sendable {
     private(set) var literalHeader: String?
     /// Signing-key fingerprint → primary-key fingerprint, from `VALIDSIG` lines.
     private(set) var primaryBySigningKey: [String: String] = [:]
+    /// Key IDs of `NO_SECKEY <keyid>` lines: key packets gpg found no secret key for (upper-case hex).
+    private(set) var noSecretKeyIDs: Set<String> = []
+    /// `NEWSIG` lines (one before each signature gpg checks) and the verdict lines that end such a check.
+    private(set) var signaturesStarted = 0
+    private(set) var signaturesEnded = 0
+    /// The first gpg-error value of an `ERROR` or `FAILURE` line that names an engine or file-system failure
+    /// (``PGPError/isTransient(gpgErrorCode:)``): the run says nothing about the message (issue 28).
+    private(set) var transientError: UInt32?
 
     mutating func observe(keyword: String, arguments: String) {
         switch keyword {
@@ -38,11 +46,23 @@ struct DecryptionStatusLog: Sendable {
         case "DECRYPTION_FAILED": decryptionFailed += 1
         case "GOODMDC": goodMDC += 1
         case "BADMDC": badMDC += 1
-        case "ERROR": errors += 1
+        case "ERROR":
+            errors += 1
+            noteErrorCode(arguments)
         case "NODATA": noData += 1
-        case "FAILURE": failures += 1
+        case "NO_SECKEY":
+            if noSecretKeyIDs.count < 64, let id = arguments.split(separator: " ").first {
+                noSecretKeyIDs.insert(id.uppercased())
+            }
+        case "FAILURE":
+            failures += 1
+            noteErrorCode(arguments)
         case "ENC_TO": if beginDecryption > 0 { encToInsideData += 1 }
-        case "BADSIG", "ERRSIG", "NO_PUBKEY", "EXPSIG", "EXPKEYSIG", "REVKEYSIG": signatureProblems += 1
+        case "BADSIG", "ERRSIG", "NO_PUBKEY", "EXPSIG", "EXPKEYSIG", "REVKEYSIG":
+            signatureProblems += 1
+            if keyword != "NO_PUBKEY" { signaturesEnded += 1 }
+        case "GOODSIG": signaturesEnded += 1
+        case "NEWSIG": signaturesStarted += 1
         case "PLAINTEXT":
             plaintext += 1
             if literalHeader == nil { literalHeader = String(arguments.prefix(600)) }
@@ -64,6 +84,27 @@ struct DecryptionStatusLog: Sendable {
             if fields.count >= 10 { primaryBySigningKey[String(fields[0])] = String(fields[9]) }
         default: break
         }
+    }
+
+    /// `ERROR <location> <code> [<more>]` and `FAILURE <location> <code>`: the code is a decimal gpg-error value.
+    private mutating func noteErrorCode(_ arguments: String) {
+        let fields = arguments.split(separator: " ", maxSplits: 2)
+        guard transientError == nil, fields.count >= 2, let value = UInt32(fields[1]),
+            PGPError.isTransient(gpgErrorCode: value)
+        else { return }
+        transientError = value
+    }
+
+    /// Signs of gpg losing its keyring mid-run (issue 28; seen with a foreign `gpg --import` rewriting
+    /// `pubring.kbx`): the session key was decrypted and the data checked (`DECRYPTION_OKAY`, `GOODMDC`) but no
+    /// `DECRYPTION_KEY` line names the key, which gpg prints from the public half of our own secret key; or a
+    /// signature check began (`NEWSIG`) and the run ended without its verdict line. Neither depends on the
+    /// message's content, so such a run is retried, not judged.
+    var showsKeyringFailure: Bool {
+        let lostDecryptionKey = beginDecryption == 1 && decryptionOkay == 1 && goodMDC == 1 && badMDC == 0
+            && decryptionFailed == 0 && decryptionKeys.isEmpty
+        let cutSignatureCheck = beginDecryption > 0 && signaturesStarted > signaturesEnded && endDecryption == 0
+        return lostDecryptionKey || cutSignatureCheck
     }
 
     /// Integrity protection as the status lines report it (`GOODMDC` comes after a good MDC *or* AEAD check in

@@ -88,6 +88,7 @@ public final class GPGContext {
                         as: .invalidInput)
         var sawSecret = false
         var sawAny = false
+        var listed: UInt32 = 0
         while true {
             var key: gpgme_key_t?
             let error = gpgme_op_keylist_next(handle, &key)
@@ -96,6 +97,7 @@ public final class GPGContext {
             guard let key else { break }
             let owned = GPGKey(adopting: key)
             sawAny = true
+            listed += 1
             if owned.handle.pointee.secret != 0 { sawSecret = true }
         }
         gpgme_op_keylist_end(handle)
@@ -108,9 +110,23 @@ public final class GPGContext {
             throw PGPError(.operationFailed, "import returned no result")
         }
         let summary = result.pointee
+        // Every key gpg considered is imported, unchanged, or refused for a counted reason, and gpg considers at
+        // least one key of data whose listing showed keys; otherwise gpg failed to read or write the keybox (seen
+        // beside a foreign rewrite: `IMPORT_RES 0 0 …` with no error), which says nothing about the key.
+        let accounted = summary.imported + summary.unchanged + summary.not_imported + summary.no_user_id
+            + summary.skipped_new_keys + summary.skipped_v3_keys
+        if summary.considered > accounted || summary.considered < min(listed, 1) {
+            throw PGPError(.transient, "importing keys: gpg considered \(summary.considered) keys but accounted "
+                           + "for \(accounted)")
+        }
         var fingerprints: [KeyFingerprint] = []
         var status = summary.imports
         while let current = status {
+            // A key not imported because the keybox could not be written or locked is not a verdict on the key.
+            if current.pointee.result != 0, PGPError.isTransient(gpgErrorCode: GPGME.code(current.pointee.result)) {
+                throw PGPError(.transient, "importing keys: \(GPGME.message(current.pointee.result))",
+                               gpgError: current.pointee.result)
+            }
             if current.pointee.result == 0, let fpr = current.pointee.fpr,
                 let fingerprint = try? KeyFingerprint(String(cString: fpr)), !fingerprints.contains(fingerprint)
             {
@@ -290,42 +306,63 @@ public final class GPGContext {
         let rawSignatures = RawSignature.copyVerifyResult(handle)
         let log = passphrase.status
 
-        func fail(_ failure: DecryptionFailure) -> DecryptionOutcome {
+        func fail(_ failure: DecryptionFailure) throws(PGPError) -> DecryptionOutcome {
             output.wipeSink()
+            // "No secret key" is a verdict only if the keyring agrees (issue 28; see TransientFailure.swift).
+            if failure == .noSecretKey { try confirmNoSecretKey(missing: log.noSecretKeyIDs, allowed: keys) }
             return .failed(failure)
         }
-        if output.overflowed { return fail(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes)) }
-        if log.integrity == .failed { return fail(.corrupted) }
+        // An engine or file-system error in a run that did not succeed says nothing about the message.
+        if error != 0 || !log.isCompleteSuccess, let transient = log.transientError {
+            output.wipeSink()
+            throw PGPError(.transient, "decrypting: gpg reported \(GPGME.message(transient))", gpgError: transient)
+        }
+        if error != 0 || !log.isCompleteSuccess, log.showsKeyringFailure {
+            output.wipeSink()
+            throw PGPError(.transient, "decrypting: gpg lost the keyring during the run")
+        }
+        if output.overflowed { return try fail(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes)) }
+        if log.integrity == .failed { return try fail(.corrupted) }
         let missingIntegrity = noMDC || log.integrity == .absent
-        if missingIntegrity { return fail(.integrityProtectionMissing) }
+        if missingIntegrity { return try fail(.integrityProtectionMissing) }
         // Checked before the engine's error code: gpg may fail on the inner layer, and the attempt is what counts.
-        if log.sawNestedEncryption { return fail(.nestedEncryption) }
+        if log.sawNestedEncryption { return try fail(.nestedEncryption) }
         guard error == 0 else {
-            return fail(try Self.failure(for: error, noMDC: false, unsupported: unsupported,
+            return try fail(try Self.failure(for: error, noMDC: false, unsupported: unsupported,
                                          symmetricRefused: passphrase.refusedSymmetric))
         }
         // Success must come with positive evidence of MDC or AEAD; a missing DECRYPTION_INFO line is not trusted.
         guard log.integrity == .present else {
-            return fail(recipients.isEmpty ? .notEncrypted : .integrityProtectionMissing)
+            return try fail(recipients.isEmpty ? .notEncrypted : .integrityProtectionMissing)
         }
         // A signed-only message "decrypts" to its literal data without any recipient: it was not encrypted.
-        guard !recipients.isEmpty else { return fail(.notEncrypted) }
+        guard !recipients.isEmpty else { return try fail(.notEncrypted) }
         // gpgme reported success; every status line must agree (a truncated AEAD message got DECRYPTION_OKAY and
         // GOODMDC from GnuPG 2.2.40, then an error). Any doubt is a failure.
         guard log.isCompleteSuccess, let primary = log.decryptionPrimaryKey,
             let decryptionKey = try? KeyFingerprint(primary)
-        else { return fail(.corrupted) }
+        else { return try fail(.corrupted) }
         // Only the key of the mailbox the message was addressed to may decrypt it.
-        if let keys, !keys.contains(decryptionKey) { return fail(.noSecretKey) }
+        // gpg did decrypt, with another of our keys (e.g. through a hidden-recipient packet): a verdict, not the
+        // keyring failing, so no contradiction check.
+        if let keys, !keys.contains(decryptionKey) {
+            output.wipeSink()
+            return .failed(.noSecretKey)
+        }
         // The literal data must not itself be an OpenPGP message (an encrypted message wrapped in another).
         let start = output.sinkPrefix(OpenPGPSniffer.prefixLength)
         if OpenPGPSniffer.looksLikeOpenPGPMessage(prefix: start.prefix, totalLength: start.total) {
-            return fail(.nestedEncryption)
+            return try fail(.nestedEncryption)
         }
 
         let primaries = log.primaryBySigningKey
         let signatures = rawSignatures.map { raw in
             SignatureDetail(verdict: resolve(raw, primaries: primaries), createdAt: raw.createdAt)
+        }
+        // "No public key" for a signer the keyring holds is the keyring being rewritten, not an unknown signer.
+        for case .unknownKey(let id) in signatures.map(\.verdict) where keyringHolds(id) {
+            output.wipeSink()
+            throw PGPError(.transient, "gpg reported no public key for a signer the keyring holds")
         }
         // gpg does not report Intended Recipient Fingerprints (GnuPG 2.2.40 lists subpacket 35 as "(?)"), so a
         // message with a good signature is unwrapped once more and its signature packets are read here.
@@ -333,7 +370,7 @@ public final class GPGContext {
         if signatures.contains(where: \.verdict.isCryptographicallyGood) {
             switch inspectPackets(ciphertext, decryptedBy: decryptionKey) {
             case .some(let inspection) where inspection.containsEncryptedMessage:
-                return fail(.nestedEncryption)
+                return try fail(.nestedEncryption)
             case .some(let inspection):
                 let lists = inspection.signatures.map(\.intendedRecipients).filter { !$0.isEmpty }
                 intended = lists.isEmpty ? .none : .named(lists)
@@ -345,6 +382,41 @@ public final class GPGContext {
             plaintext: Plaintext(output.takeSinkBytes()), recipientKeyIDs: recipients, signatureDetails: signatures,
             isMIME: isMIME, decryptionKey: decryptionKey, sessionKey: sessionKey,
             literalHeader: log.literalHeader ?? "", intendedRecipients: intended))
+    }
+
+    /// Whether the keyring has a public key for `id` (a fingerprint or key ID as gpg reported it). False on any
+    /// engine error: the check only ever turns a verdict into a retry.
+    private func keyringHolds(_ id: String) -> Bool {
+        guard (16...40).contains(id.count), id.allSatisfy(\.isHexDigit) else { return false }
+        var key: gpgme_key_t?
+        guard gpgme_get_key(handle, id, &key, 0) == 0, let key else { return false }
+        gpgme_key_unref(key)
+        return true
+    }
+
+    /// Throws ``PGPError/transient`` unless gpg's "no secret key" agrees with the keyring: every allowed key
+    /// (`nil`: every secret key) must be listed with its secret part, and gpg's `NO_SECKEY` lines (`missing`) must
+    /// not name one of them. gpg reads `pubring.kbx` to find the public half of a secret key; while that file is
+    /// being replaced, or when gpg created an empty one in its place, gpg reports "No secret key" for a message
+    /// that is ours (GnuPG 2.2.40: `NO_SECKEY <our key ID>`, `DECRYPTION_FAILED`, no `ERROR` line). A key packet
+    /// for our key that gpg tried and could not decrypt (a damaged packet: `ERROR pkdecrypt_failed`, no
+    /// `NO_SECKEY` for it) and hidden recipients (wildcard key IDs) do not contradict, and stay verdicts.
+    private func confirmNoSecretKey(missing keyIDs: Set<String>, allowed: Set<KeyFingerprint>?) throws(PGPError) {
+        var listed: [KeyInfo] = []
+        do {
+            try listKeys(matching: nil, secretOnly: true) { key in
+                if let info = try? key.snapshot() { listed.append(info) }
+            }
+        } catch {
+            throw PGPError(.transient, "listing secret keys after 'no secret key': \(error)")
+        }
+        let ours = allowed.map { keys in listed.filter { keys.contains($0.fingerprint) } } ?? listed
+        if let allowed, Set(ours.map(\.fingerprint)).count < allowed.count {
+            throw PGPError(.transient, "a mailbox's secret key is missing from the keyring listing")
+        }
+        if ours.contains(where: { !keyIDs.isDisjoint(with: $0.keyIDs) }) {
+            throw PGPError(.transient, "gpg reported no secret key for a message encrypted to a key the keyring holds")
+        }
     }
 
     /// The key IDs (primary and subkeys, 16 upper-case hex digits) of every secret key in the home whose primary

@@ -10,7 +10,7 @@ public struct PGPError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Value: Hashable, Sendable {
             case engineUnavailable, homeDirectory, operationFailed, keyNotFound, keyUnusable, badPassphrase,
-                invalidInput, secretKeyMaterialRefused, outputTooLarge
+                invalidInput, secretKeyMaterialRefused, outputTooLarge, transient
         }
         fileprivate let value: Value
 
@@ -32,6 +32,10 @@ public struct PGPError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let secretKeyMaterialRefused = Code(value: .secretKeyMaterialRefused)
         /// Output of a non-decrypt operation exceeded its cap.
         public static let outputTooLarge = Code(value: .outputTooLarge)
+        /// The engine or the file system failed in a way that can pass (a keyring being rewritten, a lock, a
+        /// killed agent, an I/O error), or gpg's answer contradicted the keyring: retry; never a verdict about the
+        /// message (issue 28). See ``PGPError/isTransient``.
+        public static let transient = Code(value: .transient)
 
         public var description: String { "\(value)" }
     }
@@ -59,6 +63,7 @@ public struct PGPError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let invalidInput = PGPError(.invalidInput, "")
     public static let secretKeyMaterialRefused = PGPError(.secretKeyMaterialRefused, "")
     public static let outputTooLarge = PGPError(.outputTooLarge, "")
+    public static let transient = PGPError(.transient, "")
 
     public static func == (lhs: PGPError, rhs: PGPError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

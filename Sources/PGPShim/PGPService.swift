@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -16,13 +17,14 @@ public final class PGPService: Sendable {
     public let configuration: PGPConfiguration
     private let pool: NIOThreadPool
     private let contexts = ContextCache()
-    private let keyring = KeyringLock()
+    private let keyring: KeyringLock
 
     /// Prepares the GnuPG home (0700, offline `gpg.conf`, loopback-only agent) and starts the worker threads.
     public init(configuration: PGPConfiguration) throws(PGPError) {
         try GPGME.ensureInitialized()
         try GnuPGHome.prepare(configuration.homeDirectory)
         self.configuration = configuration
+        self.keyring = KeyringLock(home: configuration.homeDirectory.path)
         self.pool = NIOThreadPool(numberOfThreads: configuration.maximumConcurrentOperations)
         pool.start()
     }
@@ -83,6 +85,26 @@ public final class PGPService: Sendable {
     /// Public keys holding a primary key or subkey with this 16-hex-digit key ID.
     public func keys(withKeyID keyID: String) async throws -> [KeyInfo] {
         try await withContext { try $0.keys(withKeyID: keyID) }
+    }
+
+    /// The key with this fingerprint, which the engine has just reported (a good signature's signer, a key just
+    /// imported): its absence contradicts the engine, so it throws ``PGPError/transient`` instead of returning
+    /// nil (issue 28: a keyring being rewritten must not turn into "no such key").
+    public func existingKey(_ fingerprint: KeyFingerprint) async throws -> KeyInfo {
+        guard let info = try await key(fingerprint) else {
+            throw PGPError(.transient, "a key the engine just reported is missing from the keyring")
+        }
+        return info
+    }
+
+    /// Claims the GnuPG home for this daemon's life (see ``HomeClaim``): run once at start, before the pipeline.
+    /// Keep the result as long as the daemon runs. Throws ``PGPError/homeDirectory`` if another daemon holds it.
+    public func claimHome(staleProcessTimeout: Double = 30) async throws -> HomeClaim {
+        let home = configuration.homeDirectory.path
+        let keyring = self.keyring
+        return try await pool.runIfActive {
+            try keyring.with(.write) { try HomeClaim.claim(home: home, staleProcessTimeout: staleProcessTimeout) }
+        }
     }
 
     public func keys(forEmail email: String) async throws -> [KeyInfo] {

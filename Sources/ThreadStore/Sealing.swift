@@ -21,6 +21,8 @@ struct DerivedKeys: Sendable {
     let accountSecrets: SymmetricKey
     /// Authenticates the web inbox's device cookies (stateless; they name a user, never content).
     let webDevices: SymmetricKey
+    /// Seals rejected encrypted messages kept for a while (issue 28): the raw message and its envelope.
+    let rejected: SymmetricKey
 
     init(master: MasterKey) {
         func derive(_ purpose: String) -> SymmetricKey {
@@ -37,6 +39,7 @@ struct DerivedKeys: Sendable {
         sender = derive("sender rate limit hmac")
         accountSecrets = derive("account secret sealing")
         webDevices = derive("web device cookie hmac")
+        rejected = derive("rejected message sealing")
     }
 
     /// HMAC-SHA256 of `message` under the device-cookie key.

@@ -154,7 +154,8 @@ struct QueueList: AsyncParsableCommand {
 
 struct Spool: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect and resolve spool entries that could not be read (spool/quarantine).",
+        abstract: "Inspect and resolve spool entries that could not be read (spool/quarantine), and rejected "
+            + "encrypted messages kept sealed (--rejected).",
         subcommands: [SpoolList.self, SpoolReinject.self, SpoolDelete.self])
 }
 
@@ -164,9 +165,14 @@ struct SpoolList: AsyncParsableCommand {
         discussion: adminExitCodes)
     @OptionGroup var options: ConfigOptions
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "List rejected encrypted messages kept sealed instead (name, reason, times, size).")
+    var rejected = false
 
     func run() async throws {
-        try await options.run { installation, _ in try await SpoolAdmin.list(installation, json: json) }
+        try await options.run { installation, _ in
+            rejected ? try await RejectedAdmin.list(installation, json: json)
+                     : try await SpoolAdmin.list(installation, json: json)
+        }
     }
 }
 
@@ -181,10 +187,17 @@ struct SpoolReinject: AsyncParsableCommand {
     var to: [String] = []
     @Option(help: "With --to: the envelope sender (default: the null sender, so no reply is sent).")
     var from: String?
+    @Flag(help: "Re-inject a rejected encrypted message kept sealed (its own envelope; no --to or --from).")
+    var rejected = false
+
+    func validate() throws {
+        if rejected, !to.isEmpty || from != nil { throw ValidationError("--rejected goes without --to and --from") }
+    }
 
     func run() async throws {
         try await options.run { installation, _ in
-            try await SpoolAdmin.reinject(installation, name: name, to: to, from: from)
+            rejected ? try await RejectedAdmin.reinject(installation, name: name)
+                     : try await SpoolAdmin.reinject(installation, name: name, to: to, from: from)
         }
     }
 }
@@ -195,13 +208,17 @@ struct SpoolDelete: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The entry's name, as `spool list` shows it.") var name: String
     @Flag(help: "Confirm the deletion.") var yes = false
+    @Flag(help: "Delete a rejected encrypted message kept sealed.") var rejected = false
 
     func validate() throws {
         guard yes else { throw ValidationError("deleting a spool entry cannot be undone: add --yes") }
     }
 
     func run() async throws {
-        try await options.run { installation, _ in try await SpoolAdmin.delete(installation, name: name) }
+        try await options.run { installation, _ in
+            rejected ? try await RejectedAdmin.delete(installation, name: name)
+                     : try await SpoolAdmin.delete(installation, name: name)
+        }
     }
 }
 

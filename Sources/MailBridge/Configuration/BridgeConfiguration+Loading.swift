@@ -518,6 +518,7 @@ extension BridgeConfiguration {
     ) -> Retention {
         let range = 1...3650
         let defaultDays = reader.integer(section, "default-days", default: 180, range: range, unit: "days")
+        let rejectedDays = reader.integer(section, "rejected-days", default: 14, range: 1...365, unit: "days")
         var fieldDays: [String: Int] = [:]
         let (fieldsPath, entries) = reader.freeformTable(section, "fields")
         let fields = Set(mailboxes.map(\.field))
@@ -539,7 +540,7 @@ extension BridgeConfiguration {
             fieldDays[name] = days
         }
         reader.finish(section)
-        return Retention(defaultDays: defaultDays, fieldDays: fieldDays)
+        return Retention(defaultDays: defaultDays, fieldDays: fieldDays, rejectedDays: rejectedDays)
     }
 
     /// What the loader makes of `text`: the option patterns it knows (`smtp.port`, `mailbox[].address`), those

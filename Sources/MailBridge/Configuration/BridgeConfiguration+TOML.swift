@@ -90,6 +90,7 @@ extension BridgeConfiguration {
         set("max-decompressed-size", mimeLimits.maxDecompressedSize)
         section("[retention]")
         set("default-days", retention.defaultDays)
+        set("rejected-days", retention.rejectedDays)
         section("[retention.fields]")
         for (field, days) in retention.fieldDays.sorted(by: { $0.key < $1.key }) {
             lines.append("\(Self.quoted(field)) = \(days)")

@@ -339,9 +339,12 @@ extension BridgeConfiguration {
         public var defaultDays: Int = 180
         /// `[retention.fields]`: per counselling field (the mailboxes' `field`), days.
         public var fieldDays: [String: Int] = [:]
-        public init(defaultDays: Int = 180, fieldDays: [String: Int] = [:]) {
+        /// `rejected-days`, default 14: how long a rejected encrypted message is kept sealed (issue 28).
+        public var rejectedDays: Int = 14
+        public init(defaultDays: Int = 180, fieldDays: [String: Int] = [:], rejectedDays: Int = 14) {
             self.defaultDays = defaultDays
             self.fieldDays = fieldDays
+            self.rejectedDays = rejectedDays
         }
 
         /// Days to keep a thread of `field`.

@@ -194,6 +194,10 @@ extension BridgeConfiguration {
         # Days a thread is kept after its last message, 1 to 3650. Default: 180.
         default-days = 180
 
+        # Days an encrypted message that was rejected (it did not decrypt, or was refused after decryption) is kept
+        # sealed, as received, so it can be re-injected (`mailbridge spool list --rejected`), 1 to 365. Default: 14.
+        rejected-days = 14
+
         # Days per counselling field (the mailboxes' "field"), overriding default-days. Default: none.
         [retention.fields]
         # "allgemein" = 90

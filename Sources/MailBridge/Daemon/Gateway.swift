@@ -39,6 +39,8 @@ public final class Gateway: Sendable {
     /// Notice digests and the waiting-thread gauges (issue 17).
     let noticeServices: [any Service]
     let logger: Logger
+    /// This daemon's hold on the GnuPG home (issue 28), released when ``run(reloadingFrom:)`` ends.
+    let homeClaim: HomeClaim
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
     /// binds the listener. Throws with a clear, content-free error if anything is missing.
@@ -64,6 +66,9 @@ public final class Gateway: Sendable {
         // and before the fetcher exists, so no session can lose the file it is writing.
         let removed = try spool.recover()
         if removed > 0 { logger.notice("spool recovery removed incomplete files", metadata: ["count": "\(removed)"]) }
+        // Issue 28: no gpg left over from a killed daemon may still rewrite the keyring once the pipeline runs.
+        let homeClaim = try await pgp.claimHome()
+        logger.notice("GnuPG home claimed", metadata: ["report": "\(homeClaim.report)"])
         var queue: OutboundQueue?
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
@@ -162,18 +167,21 @@ public final class Gateway: Sendable {
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
                        replies: replies, mailboxes: directory, wake: wake, web: web, help: helpServer,
-                       maintenance: maintenance, noticeServices: noticeServices, logger: logger)
+                       maintenance: maintenance, noticeServices: noticeServices, logger: logger,
+                       homeClaim: homeClaim)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
                  mailboxes: MailboxDirectory, wake: QueueWakeSocket?, web: WebServer?, help: HelpServer?,
-                 maintenance: MaintenanceService, noticeServices: [any Service] = [], logger: Logger) {
+                 maintenance: MaintenanceService, noticeServices: [any Service] = [], logger: Logger,
+                 homeClaim: HomeClaim) {
         self.mailboxes = mailboxes
         self.wake = wake
         self.noticeServices = noticeServices
         self.help = help
+        self.homeClaim = homeClaim
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -206,6 +214,7 @@ public final class Gateway: Sendable {
         try await group.run()
         try? store.close()
         try await pgp.shutdown()
+        homeClaim.release()
     }
 
     /// The services in start order. `ServiceGroup` shuts them down in reverse order, so what must stop first

@@ -57,6 +57,12 @@ public final class GatewayMetrics: Sendable {
                             factory: factory).increment()
     }
 
+    /// A rejected encrypted message was kept sealed (issue 28); `reason` is the rejection reason's name.
+    func rejectedKept(_ reason: AcceptOutcome.RejectionReason) {
+        CoreMetrics.Counter(label: "mailbridge_rejected_kept_total", dimensions: [("reason", reason.rawValue)],
+                            factory: factory).increment()
+    }
+
     /// The text exposition format (version 0.0.4).
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

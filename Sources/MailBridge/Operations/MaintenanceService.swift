@@ -17,6 +17,8 @@ public import ThreadStore
 public final class MaintenanceService: Service, Sendable {
     let store: ThreadStore
     let policy: RetentionPolicy
+    /// How long rejected encrypted messages are kept sealed (`[retention] rejected-days`, issue 28).
+    let rejectedRetention: TimeInterval
     let sessionIdleTimeout: TimeInterval
     let interval: Duration
     let logger: Logger
@@ -29,6 +31,7 @@ public final class MaintenanceService: Service, Sendable {
         var days: [CounsellingField: Int] = [:]
         for (field, value) in retention.fieldDays { days[try CounsellingField(field)] = value }
         policy = RetentionPolicy(defaultDays: retention.defaultDays, days: days)
+        rejectedRetention = TimeInterval(retention.rejectedDays) * 86_400
         self.store = store
         self.sessionIdleTimeout = sessionIdleTimeout
         self.interval = interval
@@ -53,10 +56,12 @@ public final class MaintenanceService: Service, Sendable {
             let report = try await store.applyRetention(policy: policy, now: time)
             let idle = sessionIdleTimeout
             let sessions = try await store.write { tx in try tx.purgeExpiredWebSessions(now: time, idleTimeout: idle) }
-            if report.deletedThreads + report.prunedAuditEntries + sessions > 0 {
+            let cutoff = time.addingTimeInterval(-rejectedRetention)
+            let rejected = try await store.write { tx in try tx.expireRejected(before: cutoff) }
+            if report.deletedThreads + report.prunedAuditEntries + sessions + rejected > 0 {
                 logger.notice("maintenance", metadata: [
                     "retention.threads": "\(report.deletedThreads)", "retention.audit": "\(report.prunedAuditEntries)",
-                    "web.sessions-purged": "\(sessions)",
+                    "web.sessions-purged": "\(sessions)", "retention.rejected": "\(rejected)",
                 ])
             }
             return report

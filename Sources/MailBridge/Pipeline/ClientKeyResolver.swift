@@ -17,7 +17,9 @@ struct ClientKeyResolver {
         for block in blocks.prefix(8) {
             do {
                 fingerprints += try await pgp.importPublicKeys(block).fingerprints
-            } catch let error as PGPError where error.code != .engineUnavailable && error.code != .homeDirectory {
+            } catch let error as PGPError
+                where error.code != .engineUnavailable && error.code != .homeDirectory && !error.isTransient
+            {
                 continue
             }
         }
@@ -46,7 +48,9 @@ struct ClientKeyResolver {
         }
         var usableOffered: [KeyFingerprint] = []
         for fingerprint in offered {
-            if let info = try await pgp.key(fingerprint), info.isUsableForEncryption,
+            // Just imported: a key gone missing is the engine failing, not the key (issue 28).
+            let info = try await pgp.existingKey(fingerprint)
+            if info.isUsableForEncryption,
                 info.addresses.contains(where: { $0.canonical == sender.canonical }),
                 !usableOffered.contains(fingerprint)
             {

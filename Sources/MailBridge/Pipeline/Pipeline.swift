@@ -64,10 +64,15 @@ public final class Pipeline: Sendable {
     let metrics: GatewayMetrics?
     let now: @Sendable () -> Date
 
+    /// Retries of transient engine failures (issue 28).
+    let engineRetry: EngineRetry
+
     /// - Parameter directory: the mailbox directory to share with other readers; by default one made from
     ///   `configuration.mailboxes`.
     public init(store: ThreadStore, pgp: PGPService, configuration: Configuration, directory: MailboxDirectory? = nil,
-                logger: Logger, metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+                logger: Logger, metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() },
+                engineRetry: EngineRetry = .default) {
+        self.engineRetry = engineRetry
         self.store = store
         self.pgp = pgp
         self.current = NIOLockedValueBox(configuration)
@@ -88,7 +93,13 @@ public final class Pipeline: Sendable {
     /// Processes one message. Returns what happened; throws only when the attempt should be retried later
     /// (the spool keeps the message), e.g. the store or GnuPG is unavailable.
     public func accept(_ message: InboundMessage) async throws -> AcceptOutcome {
-        let outcome = try await process(message)
+        // A transient engine failure is retried here, then thrown on (the message stays in the spool).
+        let outcome = try await engineRetry.run(onRetry: { attempt, error in
+            self.logger.warning("transient engine failure; retrying",
+                                metadata: ["queue": "\(message.queueID)", "attempt": "\(attempt)", "error": "\(error)"])
+        }) { try await process(message) }
+        // Issue 28: a rejected encrypted message is kept sealed for a while instead of being dropped.
+        if case .rejectedEncrypted(let reason) = outcome { try await keepRejected(message, reason) }
         metrics?.processed(outcome, received: message.envelope.receivedAt, now: now())
         logger.info("inbound processed", metadata: ["queue": "\(message.queueID)", "outcome": "\(outcome)"])
         return outcome
@@ -203,7 +214,7 @@ public final class Pipeline: Sendable {
                                                  mailbox) }
 
         let signerKey: KeyInfo? = switch decrypted.signature {
-        case .good(let signer), .goodButKeyNotCurrent(let signer, _): try await pgp.key(signer)
+        case .good(let signer), .goodButKeyNotCurrent(let signer, _): try await pgp.existingKey(signer)
         default: nil
         }
         let signerAddresses = Set(signerKey?.addresses.map(\.canonical) ?? [])

@@ -35,6 +35,9 @@ public final class PipelineRunner: Service, Sendable {
     private let largeMessages = ExclusiveGate()
     private let wake = WakeSignal()
     private let failures = NIOLockedValueBox<[QueueID: Int]>([:])
+    /// Messages whose last attempt failed transiently (issue 28): how often in a row, and not before when.
+    private let deferred = NIOLockedValueBox<[QueueID: (count: Int, until: ContinuousClock.Instant)]>([:])
+    let deferral = TransientDeferral()
 
     /// `afterCommit` runs after each processed message (the gateway kicks the outbound queue there, since a
     /// redirect or a notice may have been queued in the same transaction).
@@ -117,6 +120,7 @@ public final class PipelineRunner: Service, Sendable {
         for message in lane where !Task.isCancelled {
             let attempts = failures.withLockedValue { $0[message.queueID, default: 0] }
             guard attempts < maximumAttempts else { continue }
+            if let until = deferred.withLockedValue({ $0[message.queueID]?.until }), until > .now { continue }
             let large = message.size >= Self.largeMessageBytes
             if large { await largeMessages.acquire() }
             await attempt(message)
@@ -134,6 +138,18 @@ public final class PipelineRunner: Service, Sendable {
             afterCommit()
             try spool.remove(message)
             failures.withLockedValue { $0[message.queueID] = nil }
+            deferred.withLockedValue { $0[message.queueID] = nil }
+        } catch let error where EngineRetry.isTransient(error) {
+            // Not a verdict and not this message's fault: kept, tried again later, never held for good.
+            let (count, delay) = deferred.withLockedValue { deferred in
+                let count = (deferred[message.queueID]?.count ?? 0) + 1
+                let delay = deferral.delay(afterFailures: count)
+                deferred[message.queueID] = (count: count, until: ContinuousClock.now + delay)
+                return (count, delay)
+            }
+            logger.error("inbound processing failed in the engine; message kept in the spool, will retry",
+                         metadata: ["queue": "\(message.queueID)", "attempt": "\(count)", "retry-in": "\(delay)",
+                                    "error": "\(error)"])
         } catch {
             let count = failures.withLockedValue { failures in
                 failures[message.queueID, default: 0] += 1

@@ -59,7 +59,7 @@ public struct SpoolIntake: MessageIntake {
     /// `incoming`; then the message file is renamed after it (the commit point) and the folder fsynced. On
     /// failure, what can be undone is undone; a crash between the renames leaves an orphan `.env` that
     /// ``recover()`` drops. Blocking: call it off the event loops.
-    private func commit(envelope record: Data, id: QueueID, message source: String) throws {
+    func commit(envelope record: Data, id: QueueID, message source: String) throws {
         let temporaryEnvelope = temporaryFolder.appending(path: "\(id.rawValue).env").path
         let finalEnvelope = incomingFolder.appending(path: "\(id.rawValue).env").path
         let finalMessage = incomingFolder.appending(path: "\(id.rawValue).eml").path

@@ -21,6 +21,7 @@ enum Schema {
         migrator.registerMigration("v10-message-signer", migrate: v10)
         migrator.registerMigration("v11-awaiting-key-and-held-replies", migrate: HeldReplySchema.v11)
         migrator.registerMigration("v12-notices-and-waiting", migrate: NoticeSchema.v12)
+        migrator.registerMigration("v14-rejected-messages", migrate: RejectedSchema.v14)
         return migrator
     }
 

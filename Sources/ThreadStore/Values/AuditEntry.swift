@@ -99,6 +99,14 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case notificationSettingsChanged = 45
     /// A notice digest was queued (`itemID`: its outbox item; `count`: the messages it counts).
     case noticeDigestQueued = 46
+
+    // Rejected encrypted mail kept sealed (issue 28).
+    /// A rejected encrypted message kept sealed (issue 28) was re-injected into the spool (item: its ID).
+    case rejectedMessageReinjected = 52
+    /// A rejected encrypted message kept sealed was deleted by an administrator (item: its ID).
+    case rejectedMessageDeleted = 53
+    /// Rejected encrypted messages older than their retention were deleted (count: how many).
+    case rejectedMessagesExpired = 54
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.

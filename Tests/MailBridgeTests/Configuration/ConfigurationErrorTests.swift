@@ -145,6 +145,7 @@ import Testing
         ("[smtp]\nmax-message-size = 0\n", "smtp.max-message-size"),
         ("[limits.mime]\nmax-depth = 1000\n", "limits.mime.max-depth"),
         ("[retention]\ndefault-days = 0\n", "retention.default-days"),
+        ("[retention]\nrejected-days = 366\n", "retention.rejected-days"),
         ("[autoreply]\nrate-limit-period-seconds = 1\n", "autoreply.rate-limit-period-seconds"),
         ("[autoreply]\nkey-request-period-seconds = 60\n", "autoreply.key-request-period-seconds"),
         ("[smarthost]\nhost = \"smtp.example.org\"\nmax-age-hours = 0\n", "smarthost.max-age-hours"),

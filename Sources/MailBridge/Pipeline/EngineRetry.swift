@@ -1,0 +1,47 @@
+public import PGPShim
+
+/// How the pipeline retries a message whose processing failed for a transient reason in the engine or the file
+/// system (``PGPError/isTransient``: a keyring being rewritten, a lock, a killed agent, an I/O error, or gpg's
+/// "no secret key" contradicted by the keyring). Issue 28: such a failure is retried, never mapped to a final
+/// verdict. After the last attempt the error is thrown on, so the message stays in the spool and
+/// ``PipelineRunner`` tries it again later (``TransientDeferral``): never a rejection.
+///
+/// ```swift
+/// let outcome = try await EngineRetry.default.run(logger: logger, queue: id) { try await process(message) }
+/// ```
+public struct EngineRetry: Sendable {
+    /// Attempts in all (at least 1).
+    public var attempts: Int
+    /// Wait before the second attempt; each later wait is four times the one before.
+    public var firstDelay: Duration
+
+    /// Four attempts within about 2 s (0.1 + 0.4 + 1.6 s): longer than a keyring rewrite or an agent restart.
+    public static let `default` = EngineRetry(attempts: 4, firstDelay: .milliseconds(100))
+
+    public init(attempts: Int, firstDelay: Duration) {
+        self.attempts = max(1, attempts)
+        self.firstDelay = firstDelay
+    }
+
+    /// Whether `error` is one this policy retries.
+    public static func isTransient(_ error: any Error) -> Bool {
+        (error as? PGPError)?.isTransient == true
+    }
+
+    /// Runs `body` until it returns or throws a non-transient error, at most ``attempts`` times. `onRetry` sees
+    /// each transient failure that is retried (for the log: error descriptions of PGPShim carry no content).
+    public func run<T>(onRetry: (_ attempt: Int, _ error: any Error) -> Void = { _, _ in },
+                       _ body: () async throws -> T) async throws -> T {
+        var delay = firstDelay
+        for attempt in 1... {
+            do {
+                return try await body()
+            } catch let error where attempt < attempts && Self.isTransient(error) {
+                onRetry(attempt, error)
+                try await Task.sleep(for: delay)
+                delay *= 4
+            }
+        }
+        fatalError("unreachable")
+    }
+}
