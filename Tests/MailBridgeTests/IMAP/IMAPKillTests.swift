@@ -171,7 +171,9 @@ import Glibc
         // One notice per imported encrypted message (none for a suppressed copy) and one for the oversized one.
         let encrypted = Self.clients * Self.encryptedPerClient
         #expect(rows.filter { ($0["kind"] as? String) == "notification" }.count == encrypted + 1)
-        #expect(rows.count == Self.messages + encrypted + 1, "\(rows.count) outbox rows")
+        // Receipts are on by default: one per client thread and period (issue 17), never more after a kill.
+        #expect(rows.filter { ($0["kind"] as? String) == "receipt" }.count == Self.clients)
+        #expect(rows.count == Self.messages + encrypted + 1 + Self.clients, "\(rows.count) outbox rows")
         #expect(listed.count == Self.clients && stored == encrypted, "\(listed.count) threads, \(stored) messages")
         #expect(server.messages(in: "MailBridge/Failed").count == 1)
         #expect(text.contains("imap message moved to the failed folder"))
