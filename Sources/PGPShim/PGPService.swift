@@ -84,6 +84,10 @@ public final class PGPService: Sendable {
         try await withContext { try $0.keys(forEmail: email) }
     }
 
+    public func keys(withKeyID keyID: String) async throws -> [KeyInfo] {
+        try await withContext { try $0.keys(withKeyID: keyID) }
+    }
+
     public func generateKey(userID: String, expiresInSeconds: UInt = 0) async throws -> KeyFingerprint {
         try await withContext(changesKeyring: true) {
             try $0.generateKey(userID: userID, expiresInSeconds: expiresInSeconds)
