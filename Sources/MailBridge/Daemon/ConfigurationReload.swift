@@ -61,7 +61,8 @@ extension Gateway {
         let oldAddresses = Set(old.mailboxes.map(\.address.canonical))
         if Set(new.mailboxes.map(\.address.canonical)) != oldAddresses { needsRestart.append("mailbox addresses") }
 
-        // Mailboxes whose address is already served (and so has its gateway key) take the new settings.
+        // Mailboxes whose address is already served (and so has its gateway key) take the new settings. The
+        // pipeline's update replaces the one mailbox directory that the reply composer and the outbox read too.
         let running = runner.pipeline.configuration
         var mailboxes: [PipelineMailbox] = []
         for current in running.mailboxes {

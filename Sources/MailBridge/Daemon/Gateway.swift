@@ -26,6 +26,10 @@ public final class Gateway: Sendable {
     /// The one way counsellor replies are queued (for the web inbox); the queue picks them up within its poll
     /// interval, or at once after ``OutboundQueue/kick()``.
     public let replies: ReplyComposer
+    /// The mailboxes in force, read by the pipeline, the composer and the outbox; a reload replaces them here.
+    public let mailboxes: MailboxDirectory
+    /// Wakes the queue when another process (`mailbridge reply`) queued mail; nil without a smarthost.
+    let wake: QueueWakeSocket?
     /// The web inbox and JSON API; nil when `[web] enabled = false`.
     public let web: WebServer?
     /// Retention (crypto-shredding old threads) and expired web sessions, hourly.
@@ -40,13 +44,15 @@ public final class Gateway: Sendable {
                                                     installation.gatewayKeys)
         let data = installation.dataFolder
         let metrics = GatewayMetrics()
+        // One reloadable directory of mailboxes for the pipeline, the reply composer and the outbox.
+        let directory = MailboxDirectory(mailboxes)
         let pipeline = Pipeline(
             store: store, pgp: pgp,
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
                                  redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
                                  maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400,
                                  keyRequestPeriod: TimeInterval(configuration.autoreply.keyRequestPeriodSeconds)),
-            logger: logger, metrics: metrics)
+            directory: directory, logger: logger, metrics: metrics)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
         // and before the fetcher exists, so no session can lose the file it is writing.
@@ -56,9 +62,16 @@ public final class Gateway: Sendable {
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
                 heloName: mailboxes.first?.address.domain ?? "localhost"), logger: logger)
-            queue = OutboundQueue(store: ThreadStoreOutbox(store: store, mailboxes: mailboxes, metrics: metrics), deliverer: client,
+            // Deliveries the smarthost accepted just before a crash are marked delivered before the queue runs.
+            let journal = try DeliveryJournal(path: data.appendingPathComponent(DeliveryJournal.fileName).path)
+            try await journal.replay { ids in
+                let marked = try await store.write { tx in try ids.filter { try tx.markOutboxDeliveredIfPresent($0) } }
+                logger.notice("deliveries recorded from the journal", metadata: ["count": "\(marked.count)"])
+            }
+            queue = OutboundQueue(store: ThreadStoreOutbox(store: store, mailboxes: directory, metrics: metrics),
+                                  deliverer: client,
                                   policy: RetryPolicy(maximumAge: .seconds(smarthost.maxAgeHours * 3600)),
-                                  logger: logger)
+                                  logger: logger, journal: journal)
         } else {
             logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
         }
@@ -100,7 +113,12 @@ public final class Gateway: Sendable {
             endpoint = try await MetricsEndpoint.bind(host: configuration.metrics.listen, port: configuration.metrics.port,
                                                       metrics: metrics, logger: logger)
         }
-        let replies = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
+        // A reply queued in the web inbox or the API wakes the queue at once; one queued with `mailbridge reply`
+        // (another process) wakes it through the data folder's wake socket.
+        let replies = ReplyComposer(store: store, pgp: pgp, mailboxes: directory, logger: logger,
+                                    afterCommit: { [queue] in queue?.kick() })
+        var wake: QueueWakeSocket?
+        if let queue { wake = try await QueueWakeSocket.bind(dataFolder: data, logger: logger) { queue.kick() } }
         let web: WebServer? = configuration.web.enabled ? try WebServer(
             configuration: configuration.web,
             services: WebServices(store: store, replies: replies, logger: logger,
@@ -112,13 +130,17 @@ public final class Gateway: Sendable {
             sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
-                       replies: replies, web: web, maintenance: maintenance, logger: logger)
+                       replies: replies, mailboxes: directory, wake: wake, web: web, maintenance: maintenance,
+                       logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
-                 web: WebServer?, maintenance: MaintenanceService, logger: Logger) {
+                 mailboxes: MailboxDirectory, wake: QueueWakeSocket?, web: WebServer?,
+                 maintenance: MaintenanceService, logger: Logger) {
+        self.mailboxes = mailboxes
+        self.wake = wake
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -134,26 +156,39 @@ public final class Gateway: Sendable {
         self.logger = logger
     }
 
-    /// Runs until SIGTERM or SIGINT, then shuts down gracefully (listener first, then the runner and the queue).
-    /// With `reloadingFrom`, SIGHUP re-reads that configuration file (``ConfigurationReload``).
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully in this order: the SMTP listener stops accepting
+    /// (new sessions get `421`), the IMAP fetcher stops fetching and the web inbox stops taking replies; then the
+    /// pipeline runner finishes the messages it is processing (the rest stays in the durable spool) and the
+    /// outbound queue finishes its deliveries in flight; then maintenance, metrics and the watchdog stop; the
+    /// store and the GnuPG workers close last. With `reloadingFrom`, SIGHUP re-reads that configuration file
+    /// (``ConfigurationReload``).
     public func run(reloadingFrom file: String? = nil) async throws {
         let notifier = SystemdNotifier()
         // Type=notify: the listener is bound and the store open, so the unit is ready now.
         try? notifier.notify(.ready, .status("accepting mail"))
         defer { try? notifier.notify(.stopping) }
-        var services: [any Service] = [listener, runner]
-        if let queue { services.append(queue) }
-        if let metricsEndpoint { services.append(metricsEndpoint) }
-        if let fetcher { services.append(fetcher) }
-        if let web { services.append(web) }
-        services.append(maintenance)
-        if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
-        services.append(SystemdWatchdogService())
         let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+            services: services(reloadingFrom: file).map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        try? store.close()
         try await pgp.shutdown()
+    }
+
+    /// The services in start order. `ServiceGroup` shuts them down in reverse order, so what must stop first
+    /// (taking in new work) comes last here, and what must stop last (the watchdog) comes first.
+    func services(reloadingFrom file: String?) -> [any Service] {
+        var services: [any Service] = [SystemdWatchdogService()]
+        if let metricsEndpoint { services.append(metricsEndpoint) }
+        if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
+        services.append(maintenance)
+        if let queue { services.append(queue) }
+        if let wake { services.append(wake) }
+        services.append(runner)
+        if let web { services.append(web) }
+        if let fetcher { services.append(fetcher) }
+        services.append(listener)
+        return services
     }
 }
 

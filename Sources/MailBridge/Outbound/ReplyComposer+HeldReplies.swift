@@ -9,9 +9,11 @@ extension ReplyComposer {
     @discardableResult
     public func releaseHeldReplies(afterKeyChangeOf thread: ThreadID) async throws -> Int {
         let field = try await store.read { try $0.replyBasis(thread).summary.field }
-        guard let mailbox = mailboxes.first(where: { $0.field == field }) else { throw ReplyError(.noMailbox) }
-        return try await HeldReplyRelease(store: store, pgp: pgp, logger: logger, now: now)
+        guard let mailbox = mailboxes.mailbox(forField: field) else { throw ReplyError(.noMailbox) }
+        let released = try await HeldReplyRelease(store: store, pgp: pgp, logger: logger, now: now)
             .releaseAfterKeyChange(of: thread, mailbox: mailbox)
+        if released > 0 { afterCommit() }
+        return released
     }
 
     /// Why a reply written now in `thread` would be held (no key yet, or the key is missing, expired, revoked or

@@ -26,17 +26,31 @@ public struct ReplyComposer: Sendable {
 
     let store: ThreadStore
     let pgp: PGPService
-    let mailboxes: [PipelineMailbox]
+    let mailboxes: MailboxDirectory
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Called after every committed reply or notice: wakes the outbound queue, so a reply reaches the smarthost
+    /// at once instead of at the queue's next poll.
+    let afterCommit: @Sendable () -> Void
 
-    public init(store: ThreadStore, pgp: PGPService, mailboxes: [PipelineMailbox], logger: Logger,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameters:
+    ///   - mailboxes: the reloadable mailbox directory; each reply uses the texts in force when it is queued.
+    ///   - afterCommit: called after each committed reply (the daemon kicks its ``OutboundQueue``).
+    public init(store: ThreadStore, pgp: PGPService, mailboxes: MailboxDirectory, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }, afterCommit: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.pgp = pgp
         self.mailboxes = mailboxes
         self.logger = logger
         self.now = now
+        self.afterCommit = afterCommit
+    }
+
+    /// A composer over fixed mailboxes (tests and one-shot commands).
+    public init(store: ThreadStore, pgp: PGPService, mailboxes: [PipelineMailbox], logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }, afterCommit: @escaping @Sendable () -> Void = {}) {
+        self.init(store: store, pgp: pgp, mailboxes: MailboxDirectory(mailboxes), logger: logger, now: now,
+                  afterCommit: afterCommit)
     }
 
     /// Queues `text` as the reply in `thread`. `counsellor` is an optional display label kept out of the mail
@@ -48,7 +62,7 @@ public struct ReplyComposer: Sendable {
         guard !text.isEmpty, text.utf8.count <= Self.maximumTextBytes else { throw ReplyError(.invalidText) }
         // Only the identity and the newest inbound headers are decrypted, however long the thread.
         let opened = try await store.read { try $0.replyBasis(thread) }
-        guard let mailbox = mailboxes.first(where: { $0.field == opened.summary.field }) else {
+        guard let mailbox = mailboxes.mailbox(forField: opened.summary.field) else {
             throw ReplyError(.noMailbox)
         }
         guard let client = try? EmailAddress(opened.clientAddress.unredactedDescription) else {
@@ -90,9 +104,8 @@ public struct ReplyComposer: Sendable {
                 date: time, autocrypt: mailbox.autocrypt))
             let item = NewOutboxItem(thread: thread, kind: .notification, recipient: recipient,
                                      payload: notice.bytes, notBefore: time)
-            let code = (ReplyOutcome.KeyProblem.allCases.firstIndex(of: problem) ?? 0) + 1
             let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel,
-                                                  keyUnusable: code)
+                                                  keyUnusable: problem.storedCode)
             outcome = .keyUnusable(problem, notice: row, stored: message)
         } else {
             // The mailbox's Autocrypt header is made once at start; export only where a caller built none.
@@ -109,6 +122,7 @@ public struct ReplyComposer: Sendable {
             let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel)
             outcome = .queued(row, message)
         }
+        afterCommit()
         logger.info("counsellor reply queued", metadata: ["outcome": "\(outcome)"])
         return outcome
     }
@@ -133,7 +147,8 @@ public struct ReplyComposer: Sendable {
             let row = try tx.enqueueOutbox(item)
             if let keyUnusable {
                 try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable)
-                // Kept, sealed, until a usable key for the thread arrives (``HeldReplyRelease``).
+                // Kept, sealed, until a usable key for the thread arrives (``HeldReplyRelease``). The key problem's
+                // stored code is the held-reply problem's (pinned by `HeldReplyTests`).
                 try tx.holdReply(stored, in: thread, problem: HeldReplyProblem(rawValue: keyUnusable) ?? .unusable)
             }
             // A counsellor answered; waiting for the client.

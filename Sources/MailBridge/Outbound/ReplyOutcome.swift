@@ -17,6 +17,17 @@ public enum ReplyOutcome: Sendable, Hashable, CustomStringConvertible {
         case revoked
         /// Disabled, invalid or without an encryption-capable subkey.
         case unusable
+
+        /// The reason code stored with ``AuditEvent/replyKeyUnusable``: explicit, never the case's position
+        /// (pinned by `StoredReasonCodeTests`).
+        public var storedCode: Int {
+            switch self {
+            case .missing: 1
+            case .expired: 2
+            case .revoked: 3
+            case .unusable: 4
+            }
+        }
     }
 
     public var description: String {

@@ -23,9 +23,29 @@ public enum AcceptOutcome: Sendable, Hashable, CustomStringConvertible {
     public enum RejectionReason: String, Sendable, Hashable, CaseIterable {
         case notForUs, integrityProtectionMissing, corrupted, unsupportedAlgorithm, tooLarge, notEncrypted
         case replayedCiphertext, noClientKey, malformedInnerMessage, invalidSender, noMailbox
-        // Appended: the stored audit code is the position + 1, so earlier codes never move (pinned by a test).
         case nestedEncryption
         case ambiguousSigners
+
+        /// The reason code written to the audit log with ``AuditEvent/inboundEncryptedRejected``: an explicit
+        /// number per case, never the case's position, so reordering or inserting cases cannot change the meaning
+        /// of stored rows. A new case takes the next unused number (pinned by `StoredReasonCodeTests`).
+        public var storedCode: Int {
+            switch self {
+            case .notForUs: 1
+            case .integrityProtectionMissing: 2
+            case .corrupted: 3
+            case .unsupportedAlgorithm: 4
+            case .tooLarge: 5
+            case .notEncrypted: 6
+            case .replayedCiphertext: 7
+            case .noClientKey: 8
+            case .malformedInnerMessage: 9
+            case .invalidSender: 10
+            case .noMailbox: 11
+            case .nestedEncryption: 12
+            case .ambiguousSigners: 13
+            }
+        }
     }
 
     public var description: String {

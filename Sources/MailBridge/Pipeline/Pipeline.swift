@@ -44,17 +44,27 @@ public final class Pipeline: Sendable {
     let store: ThreadStore
     let pgp: PGPService
     private let current: NIOLockedValueBox<Configuration>
+    /// The mailboxes in force, shared with the reply composer and the outbox (one reloadable directory).
+    public let directory: MailboxDirectory
     /// The configuration in force; ``update(_:)`` replaces it (SIGHUP) for messages processed afterwards.
-    public var configuration: Configuration { current.withLockedValue { $0 } }
+    public var configuration: Configuration {
+        var configuration = current.withLockedValue { $0 }
+        configuration.mailboxes = directory.all
+        return configuration
+    }
     let logger: Logger
     let metrics: GatewayMetrics?
     let now: @Sendable () -> Date
 
-    public init(store: ThreadStore, pgp: PGPService, configuration: Configuration, logger: Logger,
-                metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameter directory: the mailbox directory to share with other readers; by default one made from
+    ///   `configuration.mailboxes`.
+    public init(store: ThreadStore, pgp: PGPService, configuration: Configuration, directory: MailboxDirectory? = nil,
+                logger: Logger, metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.pgp = pgp
         self.current = NIOLockedValueBox(configuration)
+        self.directory = directory ?? MailboxDirectory(configuration.mailboxes)
+        if directory != nil { self.directory.replace(configuration.mailboxes) }
         self.logger = logger
         self.metrics = metrics
         self.now = now
@@ -64,6 +74,7 @@ public final class Pipeline: Sendable {
     /// configuration is atomic; a message being processed while the reload happens may use old and new values.
     public func update(_ configuration: Configuration) {
         current.withLockedValue { $0 = configuration }
+        directory.replace(configuration.mailboxes)
     }
 
     /// Processes one message. Returns what happened; throws only when the attempt should be retried later
@@ -323,8 +334,7 @@ public final class Pipeline: Sendable {
     }
 
     private func record(_ event: AuditEvent, reason: AcceptOutcome.RejectionReason) async throws {
-        let code = AcceptOutcome.RejectionReason.allCases.firstIndex(of: reason).map { $0 + 1 }
-        try await record(event, code: code ?? 0)
+        try await record(event, code: reason.storedCode)
     }
 
     private func record(_ event: AuditEvent, code: Int) async throws {

@@ -57,15 +57,17 @@ public final class OutboundQueue: Service, Sendable {
     private let policy: RetryPolicy
     private let now: @Sendable () -> Date
     private let logger: Logger
+    private let journal: DeliveryJournal?
     private let kicks: AsyncStream<Void>
     private let kickContinuation: AsyncStream<Void>.Continuation
 
     public init(
         store: any OutboxStore, deliverer: any MessageDeliverer, policy: RetryPolicy,
         configuration: Configuration = .init(), now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "mailbridge.queue")
+        logger: Logger = Logger(label: "mailbridge.queue"), journal: DeliveryJournal? = nil
     ) {
         self.store = store
+        self.journal = journal
         self.deliverer = deliverer
         self.policy = policy
         self.configuration = configuration
@@ -131,6 +133,8 @@ public final class OutboundQueue: Service, Sendable {
                 case .finished(let id, let holdUntil):
                     inFlight.remove(id)
                     if let holdUntil { held[id] = holdUntil }
+                    // Every accepted delivery is in the store now: the journal's lines are no longer needed.
+                    if inFlight.isEmpty && held.isEmpty { journal?.empty() }
                 case .kicked: waitingForKick = false
                 case .kicksEnded: accepting = false
                 case .timerFired: timerDue = nil
@@ -186,6 +190,8 @@ public final class OutboundQueue: Service, Sendable {
         // 250 and the outbox update resent the mail).
         let recordedAtAcceptance = NIOLockedValueBox(false)
         let result = await deliverer.deliver(item.envelope, message: item.message, onAccepted: {
+            // First a plain write that survives kill -9 (microseconds), then the store's transaction (an fsync).
+            if let durableID = item.durableID { self.journal?.record(durableID) }
             if (try? await self.store.markDelivered(item.id)) != nil {
                 recordedAtAcceptance.withLockedValue { $0 = true }
             }

@@ -13,7 +13,7 @@ public import ThreadStore
 public actor ThreadStoreOutbox: OutboxStore {
     private let store: ThreadStore
     private let metrics: GatewayMetrics?
-    private let replySenders: [CounsellingField: EmailAddress]
+    private let mailboxes: MailboxDirectory
     private var next: Int64 = 1
     private var ids: [QueueItemID: OutboxItemID] = [:]
     private var known: [OutboxItemID: QueueItemID] = [:]
@@ -23,10 +23,15 @@ public actor ThreadStoreOutbox: OutboxStore {
     private var epoch: UInt64 = 0
 
     /// - Parameter mailboxes: the counselling mailboxes; a counsellor reply uses the address of its thread's field.
-    public init(store: ThreadStore, mailboxes: [PipelineMailbox] = [], metrics: GatewayMetrics? = nil) {
+    public init(store: ThreadStore, mailboxes: MailboxDirectory, metrics: GatewayMetrics? = nil) {
         self.store = store
         self.metrics = metrics
-        self.replySenders = Dictionary(mailboxes.map { ($0.field, $0.address) }) { first, _ in first }
+        self.mailboxes = mailboxes
+    }
+
+    /// An outbox over fixed mailboxes (tests and one-shot commands).
+    public init(store: ThreadStore, mailboxes: [PipelineMailbox] = [], metrics: GatewayMetrics? = nil) {
+        self.init(store: store, mailboxes: MailboxDirectory(mailboxes), metrics: metrics)
     }
 
     public func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
@@ -40,11 +45,12 @@ public actor ThreadStoreOutbox: OutboxStore {
         settled = settled.filter { $0.value > started }
         let items = fetched.filter { settled[$0.0.id] == nil }
         return try items.map { item, field in
-            let reversePath: ReversePath = field.flatMap { replySenders[$0] }.map { .mailbox($0) } ?? .null
+            let reversePath: ReversePath = field.flatMap { mailboxes.mailbox(forField: $0)?.address }.map { .mailbox($0) } ?? .null
             let envelope = OutboundEnvelope(reversePath: reversePath,
                                             recipients: [try EmailAddress(item.recipient.unredactedDescription)])
             return QueuedMail(id: queueID(for: item.id), envelope: envelope, message: ByteBuffer(bytes: item.payload),
-                              attempts: item.attempts, queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt)
+                              attempts: item.attempts, queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt,
+                              durableID: item.id.unredactedDescription)
         }
     }
 

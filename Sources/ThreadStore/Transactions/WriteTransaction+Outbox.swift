@@ -59,6 +59,18 @@ extension WriteTransaction {
         try AuditLog.append(db, at: now, event: .outboxDelivered, thread: thread, itemID: id.unredactedDescription)
     }
 
+    /// Marks the row with ID `text` delivered if it is still in the outbox (a delivery journal replayed after a
+    /// crash). Returns whether it was; text that is not an outbox ID is ignored.
+    public func markOutboxDeliveredIfPresent(_ text: String) throws -> Bool {
+        guard let id = try? OutboxItemID(text) else { return false }
+        do {
+            try markOutboxDelivered(id)
+            return true
+        } catch let error as ThreadStoreError where error == .outboxItemNotFound {
+            return false
+        }
+    }
+
     /// A temporary failure: counts the attempt and schedules the next one.
     public func scheduleOutboxRetry(_ id: OutboxItemID, at next: Date) throws {
         try db.cachedStatement(

@@ -40,6 +40,27 @@ import ThreadStore
         #expect(mailbox.redirectTemplate.body.contains("https://neu.example/anmelden"))
         #expect(mailbox.autocrypt != nil)
 
+        // The reply composer reads the same directory: a reply to a client whose key is missing sends the
+        // reply-waiting notice with the new link (before issue 19 it kept the mailboxes it started with).
+        let thread = try await gateway.store.write { tx in
+            let message = NewMessage(direction: .inbound, messageID: "<reload@example.net>", subject: "s",
+                                     body: Array("Hallo".utf8), verdict: .valid, receivedAt: Date())
+            guard case .stored(let thread, _, _) = try tx.importMessage(message, into: .client(ClientIdentity(
+                field: try CounsellingField("allgemein"),
+                key: try ClientKeyFingerprint(String(repeating: "AB", count: 20)),
+                address: try ClientAddress("reload@example.net"))))
+            else { throw ThreadStoreError.invalidValue }
+            return thread
+        }
+        guard case .keyUnusable(.missing, let notice, _) = try await gateway.replies.queueReply(
+            thread: thread, text: "Antwort", counsellor: nil)
+        else { Issue.record("expected the reply-waiting notice"); return }
+        let payload = try await gateway.store.read { tx in
+            try tx.dueOutboxItems(now: Date().addingTimeInterval(60), limit: 10).first { $0.id == notice }?.payload
+        }
+        let text = String(decoding: try #require(payload), as: UTF8.self)
+        #expect(text.contains("https://neu.example/anmelden") && !text.contains("alt.example"))
+
         // An invalid file: an error, and the running configuration stays.
         try write(link: "https://neu.example/anmelden", extra: "\n[unknown-section]\nx = 1\n")
         await #expect(throws: ConfigurationError.self) { try await gateway.reload(from: file.path) }

@@ -122,6 +122,8 @@ public enum ThreadsAdmin {
         else { throw AdminUsageError("--text-file must be a readable, non-empty UTF-8 file of at most 1 MiB") }
         let outcome = try await installation.replyComposer(logger: logger)
             .queueReply(thread: thread, text: text, counsellor: nil, via: .commandLine)
+        // The running daemon's queue sends it now rather than at its next poll.
+        QueueWakeSocket.notify(dataFolder: installation.dataFolder)
         switch outcome {
         case .queued(let item, _):
             return AdminResult(output: "queued the encrypted reply (outbox item \(item.unredactedDescription))")
