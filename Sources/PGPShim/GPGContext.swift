@@ -162,11 +162,15 @@ public final class GPGContext {
 
     /// Keys whose primary key or a subkey has this 64-bit key ID (16 hex digits, as PKESK packets name them).
     public func keys(withKeyID keyID: String) throws(PGPError) -> [KeyInfo] {
-        guard keyID.utf8.count == 16, keyID.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) })
-        else { throw PGPError(.invalidInput, "invalid key ID") }
+        let hex = Set("0123456789ABCDEFabcdef".utf8)
+        guard keyID.utf8.count == 16, keyID.utf8.allSatisfy(hex.contains) else {
+            throw PGPError(.invalidInput, "invalid key ID")
+        }
         // "0x" + key ID: gpg matches the primary key or a subkey (gpg(1), "HOW TO SPECIFY A USER ID").
         var found: [KeyInfo] = []
-        try listKeys(matching: "0x\(keyID)", secretOnly: false) { key throws(PGPError) in found.append(try key.snapshot()) }
+        try listKeys(matching: "0x\(keyID)", secretOnly: false) { key throws(PGPError) in
+            found.append(try key.snapshot())
+        }
         return found
     }
 

@@ -134,7 +134,8 @@ import ThreadStore
             guard case .stored(let thread, _, _) = first else { throw AdminCommandTests.AdminTestFailure() }
             let reply = try tx.importMessage(
                 NewMessage(direction: .outbound, messageID: "<reply-1@example.org>", subject: "Re: Frage",
-                           body: Array("Antwort".utf8), verdict: .notApplicable, receivedAt: start.addingTimeInterval(60)),
+                           body: Array("Antwort".utf8), verdict: .notApplicable,
+                           receivedAt: start.addingTimeInterval(60)),
                 into: .thread(thread))
             guard case .stored(_, let message, _) = reply else { throw AdminCommandTests.AdminTestFailure() }
             try tx.holdReply(message, in: thread, problem: .missing)

@@ -30,7 +30,8 @@ import ThreadStore
         guard case .imported(let thread, _) = outcome else { Issue.record("not imported: \(outcome)"); return }
         let id = thread.unredactedDescription
         try await harness.test { client in
-            let page = try await client.execute(uri: "/threads/\(id)", method: .get, headers: harness.browser("berater"))
+            let page = try await client.execute(uri: "/threads/\(id)", method: .get,
+                                                headers: harness.browser("berater"))
             #expect(page.text.contains("<span class=\"badge badge-held\">Noch kein Schlüssel zum Antworten</span>"))
             #expect(page.text.contains("nicht prüfbar"))
             #expect(page.text.contains("Ihre Antwort (wird zurückgehalten, bis ein nutzbarer Schlüssel da ist)"))
@@ -41,11 +42,13 @@ import ThreadStore
                                                   headers: harness.browser("berater", form: true),
                                                   body: harness.form("berater", ["text": "Antwort \(canary)-reply"]))
             #expect(posted.headers[.location] == "/threads/\(id)?notice=reply-key-missing")
-            let after = try await client.execute(uri: "/threads/\(id)", method: .get, headers: harness.browser("berater"))
+            let after = try await client.execute(uri: "/threads/\(id)", method: .get,
+                                                 headers: harness.browser("berater"))
             #expect(after.text.contains("<li class=\"message outbound held\""))
             #expect(after.text.contains("Zurückgehalten: wartet auf einen nutzbaren Schlüssel der Klient*in"))
 
-            let api = try await client.execute(uri: "/api/v1/threads/\(id)", method: .get, headers: harness.api("fremd"))
+            let api = try await client.execute(uri: "/api/v1/threads/\(id)", method: .get,
+                                               headers: harness.api("fremd"))
             #expect(api.status == .notFound)  // another field: still not found
             let json = try await client.execute(uri: "/api/v1/threads/\(id)", method: .get,
                                                 headers: harness.api("berater"))
@@ -96,7 +99,8 @@ import ThreadStore
         #expect(!mail.contains(canary))
         let start = try #require(mail.range(of: "-----BEGIN PGP MESSAGE-----"))
         let end = try #require(mail.range(of: "-----END PGP MESSAGE-----"))
-        let armored = Array(String(mail[start.lowerBound..<end.upperBound]).replacingOccurrences(of: "\r\n", with: "\n").utf8)
+        let armored = Array(String(mail[start.lowerBound..<end.upperBound])
+            .replacingOccurrences(of: "\r\n", with: "\n").utf8)
         let decrypted = try await offCooperativePool { try pipe.client.gpg(["--decrypt"], stdin: armored).stdout.text }
         #expect(decrypted.contains("\(canary)-reply"))
         for line in pipe.logs.all { #expect(!line.contains(canary), "canary in a log line") }
