@@ -4,6 +4,7 @@ import HummingbirdTesting
 import MailBridge
 import NIOCore
 import PGPShim
+import ServiceLifecycle
 import TestSupport
 import Testing
 import ThreadStore
@@ -105,5 +106,50 @@ import ThreadStore
         #expect(decrypted.contains("\(canary)-reply"))
         for line in pipe.logs.all { #expect(!line.contains(canary), "canary in a log line") }
         await pipe.close()
+    }
+
+    /// The held reply in headless Chromium: marked held in its header, no console problems (CSP), screenshot kept
+    /// in `.build/test-artifacts/held-reply.png`.
+    @Test(.enabled(if: BrowserDriver.unavailableReason == nil,
+                   "headless browser test needs Debian's chromium and python3-websockets"))
+    func heldReplyInChromium() async throws {
+        let harness = try await WebHarness()
+        let canary = Self.canary()
+        let thread = try await harness.importClientMail(
+            inner: "Content-Type: text/plain; charset=utf-8\nSubject: Hilfe\n\nGuten Tag, \(canary)\n")
+        let key = try #require(harness.clientKey)
+        let gatewayHome = harness.pipe.root.appendingPathComponent("gw").path
+        try await offCooperativePool {
+            try Shell.run("gpg", ["--homedir", gatewayHome, "--batch", "--yes", "--delete-keys", key.hex])
+        }
+        _ = try await harness.services.replies.queueReply(thread: thread, text: "Antwort, die wartet", counsellor: nil)
+        let secret = TOTPAuthenticator.generateSecret()
+        let account = harness.counsellor("berater").id
+        try await harness.store.write { tx in
+            try tx.enrolSecondFactor(secret: secret, acceptedStep: TOTPAuthenticator.step(at: Date()) - 5, for: account)
+        }
+        let (server, port) = try await BrowserInboxTests.startServer(harness)
+        defer { Task { await server.triggerGracefulShutdown() } }
+        let artifacts = BrowserInboxTests.artifacts
+        try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
+        let shot = artifacts.appendingPathComponent("held-reply.png")
+        try? FileManager.default.removeItem(at: shot)
+        let work = harness.pipe.root
+        let report = try await offCooperativePool {
+            try BrowserDriver.screenshotMessages(
+                base: "http://127.0.0.1:\(port)", username: "berater", password: WebHarness.password,
+                totpSecret: TOTPAuthenticator.base32(secret),
+                pages: [(thread: thread.unredactedDescription, subject: "Re: Hilfe", screenshot: shot)],
+                workDirectory: work)
+        }
+        await server.triggerGracefulShutdown()
+        #expect(report.problems.isEmpty, "browser console: \(report.problems)")
+        let page = try #require(report.pages.first)
+        #expect(page.messageText.contains("Zurückgehalten: wartet auf einen nutzbaren Schlüssel der Klient*in"),
+                "\(page.messageText)")
+        #expect(page.messageText.contains("Antwort, die wartet"))
+        let png = try Data(contentsOf: shot)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 5_000)
+        await harness.pipe.close()
     }
 }
