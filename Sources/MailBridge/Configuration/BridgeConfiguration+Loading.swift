@@ -311,6 +311,7 @@ extension BridgeConfiguration {
             let redirectTemplate = reader.path(section, "redirect-template")
             let notifyTemplate = reader.path(section, "notify-template")
             let replyWaitingTemplate = reader.path(section, "reply-waiting-template")
+            let keyRequestTemplate = reader.path(section, "key-request-template")
             reader.finish(section)
             if let address {
                 if let first = seen[address.canonical] {
@@ -321,11 +322,12 @@ extension BridgeConfiguration {
                 }
             }
             guard let address, let field, let team, let link else { continue }
-            mailboxes.append(
-                Mailbox(
-                    address: address, field: field, teamNotificationAddress: team, redirectLink: link,
-                    language: language, redirectTemplate: redirectTemplate, notifyTemplate: notifyTemplate,
-                    replyWaitingTemplate: replyWaitingTemplate))
+            var mailbox = Mailbox(
+                address: address, field: field, teamNotificationAddress: team, redirectLink: link,
+                language: language, redirectTemplate: redirectTemplate, notifyTemplate: notifyTemplate,
+                replyWaitingTemplate: replyWaitingTemplate)
+            mailbox.keyRequestTemplate = keyRequestTemplate
+            mailboxes.append(mailbox)
         }
         return mailboxes
     }

@@ -47,6 +47,7 @@ extension BridgeConfiguration {
             set("redirect-template", mailbox.redirectTemplate)
             set("notify-template", mailbox.notifyTemplate)
             set("reply-waiting-template", mailbox.replyWaitingTemplate)
+            set("key-request-template", mailbox.keyRequestTemplate)
         }
         for source in imapSources {
             section("[[imap]]")

@@ -184,6 +184,9 @@ extension BridgeConfiguration {
         public var redirectTemplate: AbsolutePath?
         public var notifyTemplate: AbsolutePath?
         public var replyWaitingTemplate: AbsolutePath?
+        /// `key-request-template`: a custom file replacing the built-in "please send us your public key" notice
+        /// (issue 17).
+        public var keyRequestTemplate: AbsolutePath? = nil
 
         public init(
             address: EmailAddress, field: String, teamNotificationAddress: EmailAddress, redirectLink: RedirectLink,

@@ -113,12 +113,13 @@ extension BridgeConfiguration {
         language = "de"
 
         # Own text files replacing the built-in ones (copy them from Config/templates/ and edit). Default: none.
-        # Allowed placeholders: redirect and reply-waiting only {{link}} (required),
+        # Allowed placeholders: redirect, reply-waiting and key-request only {{link}} (required),
         # notify only {{field}} and {{thread}}.
         # Any other placeholder is refused, so no personal data can reach plain mail.
         # redirect-template = "/etc/mailbridge/templates/redirect.de.txt"
         # notify-template = "/etc/mailbridge/templates/notify.de.txt"
         # reply-waiting-template = "/etc/mailbridge/templates/reply-waiting.de.txt"
+        # key-request-template = "/etc/mailbridge/templates/key-request.de.txt"
 
         # IMAP sources: mailboxes MailBridge fetches from, as an alternative to receiving by SMTP. Default: none.
         # [[imap]]

@@ -62,6 +62,8 @@ extension PipelineMailbox {
             gatewayKey: gatewayKey,
             replyWaitingTemplate: try .replyWaiting(try mailbox.template(.replyWaiting), german: german),
             german: german)
+        keyRequestTemplate = RedirectTemplate(subject: RedirectTemplate.keyRequest(german: german).subject,
+                                              body: try mailbox.template(.keyRequest).render([.link: "{{link}}"]))
     }
 }
 

@@ -155,7 +155,7 @@ extension BridgeConfiguration.Mailbox {
             case .redirect: redirectTemplate
             case .notify: notifyTemplate
             case .replyWaiting: replyWaitingTemplate
-            case .keyRequest: nil  // built-in only for now
+            case .keyRequest: keyRequestTemplate
             }
         guard let custom else { return MessageTemplate.builtIn(kind, language: language) }
         return try MessageTemplate.load(kind: kind, file: custom.string)
