@@ -123,7 +123,8 @@ import PGPShim
             BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path)).mailboxes.first)
         let key = try KeyFingerprint(String(repeating: "AB", count: 20))
         let builtIn = try PipelineMailbox(configured, gatewayKey: key)
-        #expect(builtIn.keyRequestTemplate.body == MessageTemplate.builtInText(.keyRequest, language: configured.language))
+        #expect(builtIn.keyRequestTemplate.body
+                == MessageTemplate.builtInText(.keyRequest, language: configured.language))
         let own = try folder.write("key.txt", "Bitte Schlüssel senden: {{link}}\n")
         configured.keyRequestTemplate = try AbsolutePath(own)
         #expect(try PipelineMailbox(configured, gatewayKey: key).keyRequestTemplate.body
