@@ -18,7 +18,7 @@ struct Users: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage counsellor accounts of the web inbox.",
         subcommands: [UsersAdd.self, UsersList.self, UsersFields.self, UsersDisable.self, UsersEnable.self,
-                      UsersReset.self, UsersDelete.self])
+                      UsersReset.self, UsersDelete.self, UsersNotify.self])
 }
 
 struct UsersAdd: AsyncParsableCommand {

@@ -19,6 +19,18 @@ import ThreadStore
         #expect(SignatureVerdictCode(rawValue: 11) == nil)
     }
 
+    @Test func outboxKindsAndTheReceiptEventKeepTheirStoredNumbers() {
+        let kinds: [(OutboxKind, Int)] = [
+            (.redirectReply, 0), (.counsellorReply, 1), (.notification, 2), (.deliveryStatus, 3), (.receipt, 4),
+        ]
+        for (kind, number) in kinds {
+            #expect(kind.rawValue == number, "\(kind)")
+            #expect(OutboxKind(rawValue: number) == kind)
+        }
+        #expect(AuditEvent.receiptQueued.rawValue == 42)
+        #expect(AuditEvent(rawValue: 42) == .receiptQueued)
+    }
+
     @Test func messageDirectionsKeepTheirStoredNumbers() {
         #expect(MessageDirection.inbound.rawValue == 0)
         #expect(MessageDirection.outbound.rawValue == 1)

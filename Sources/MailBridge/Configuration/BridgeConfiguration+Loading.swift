@@ -102,7 +102,7 @@ extension BridgeConfiguration {
             passphraseFile: passphraseFile)
 
         let smtp = readSMTP(reader.section(root, "smtp"), reader: reader)
-        let mailboxes = readMailboxes(root, reader: reader)
+        var mailboxes = readMailboxes(root, reader: reader)
         let imapSources = readIMAP(root, mailboxes: mailboxes, reader: reader)
         let smarthostSection = reader.section(root, "smarthost")
         let smarthost = smarthostSection.table == nil ? nil : readSmarthost(smarthostSection, reader: reader)
@@ -151,9 +151,20 @@ extension BridgeConfiguration {
                           expected: "a loopback address (127.0.0.1 or ::1); put a proxy in front for remote scraping")
         }
         metrics.port = reader.integer(metricsSection, "port", default: metrics.port, range: 1...65535)
+        metrics.waitingThresholdsHours = Array(Set(reader.integers(
+            metricsSection, "waiting-thresholds-hours", default: metrics.waitingThresholdsHours, range: 1...8760,
+            maximumCount: 10, unit: "hours"))).sorted()
         reader.finish(metricsSection)
 
+        let notices = readNotices(reader.section(root, "notices"), reader: reader)
+
         let web = readWeb(reader.section(root, "web"), reader: reader)
+        let receipt = readReceipt(reader.section(root, "receipt"), reader: reader)
+        let help = readHelp(reader.section(root, "help"), web: web, reader: reader)
+        // A mailbox without a help-link of its own names the global one in its redirect text.
+        if let link = help.link {
+            for index in mailboxes.indices where mailboxes[index].helpLink == nil { mailboxes[index].helpLink = link }
+        }
 
         reader.finish(root)
         guard !mailboxes.isEmpty else { return nil }
@@ -162,7 +173,84 @@ extension BridgeConfiguration {
             imapSources: imapSources, smarthost: smarthost, mimeLimits: mime, retention: retention,
             autoreply: autoreply, metrics: metrics, web: web)
         configuration.signatures = signatures
+        configuration.notices = notices
+        configuration.receipt = receipt
+        configuration.help = help
         return configuration
+    }
+
+    private static func readNotices(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Notices {
+        var notices = Notices()
+        let expected = "an https:// URL of the web inbox, without query (notices link to <url>/threads/<id>)"
+        if let url = reader.string(section, "inbox-url", expected: expected) {
+            if let parsed = URL(string: url), parsed.scheme == "https", parsed.host != nil, parsed.query == nil,
+               parsed.user == nil, let link = try? InboxLink(url) {
+                notices.inboxURL = link.base
+            } else {
+                reader.report(.invalidValue, section.optionPath("inbox-url"), expected: expected)
+            }
+        }
+        reader.finish(section)
+        return notices
+    }
+
+    private static func readReceipt(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Receipt {
+        var receipt = Receipt()
+        receipt.enabled = reader.boolean(section, "enabled", default: receipt.enabled)
+        // At most 30 days: the store forgets rate-limit entries after 30 days (RetentionPolicy.rateLimitDays).
+        receipt.periodHours = reader.integer(section, "period-hours", default: receipt.periodHours,
+                                             range: 1...30 * 24, unit: "hours")
+        reader.finish(section)
+        return receipt
+    }
+
+    private static func readHelp(_ section: ConfigurationReader.Section, web: Web, reader: ConfigurationReader)
+        -> Help
+    {
+        var help = Help()
+        help.enabled = reader.boolean(section, "enabled", default: help.enabled)
+        help.listen = reader.host(section, "listen", required: false, default: help.listen, addressLiteralOnly: true)
+            ?? help.listen
+        let port = reader.integer(section, "port", default: 8081, range: 1...65535)
+        if section.contains("port") {
+            help.port = port
+        } else if section.contains("listen") {
+            reader.report(.conflictingOptions, section.optionPath("listen"),
+                          expected: "a port as well: the help page gets its own listener only with help.port")
+        }
+        help.tlsCertificate = reader.path(section, "tls-certificate")
+        help.tlsKey = reader.path(section, "tls-key")
+        if (help.tlsCertificate == nil) != (help.tlsKey == nil) {
+            reader.report(.invalidValue, section.optionPath(help.tlsKey == nil ? "tls-key" : "tls-certificate"),
+                          expected: "tls-certificate and tls-key together, or neither")
+        }
+        if help.tlsCertificate != nil, help.port == nil {
+            reader.report(.conflictingOptions, section.optionPath("tls-certificate"),
+                          expected: "only with help.port (the inbox server uses the [web] certificate)")
+        }
+        if help.port != nil, help.tlsCertificate == nil, !NetworkName.isLoopback(help.listen) {
+            reader.report(.invalidValue, section.optionPath("listen"),
+                          expected: "a loopback address, unless tls-certificate and tls-key are set (or put a TLS "
+                              + "reverse proxy in front)")
+        }
+        if let port = help.port, web.enabled, port == web.port, help.listen == web.listen {
+            reader.report(.conflictingOptions, section.optionPath("port"),
+                          expected: "another port than the inbox server's ([web] port)")
+        }
+        help.link = readHelpLink(section, "link", reader: reader)
+        reader.finish(section)
+        return help
+    }
+
+    /// An optional `https://` link to the help page (`[help] link`, `[[mailbox]] help-link`).
+    private static func readHelpLink(_ section: ConfigurationReader.Section, _ option: String,
+                                     reader: ConfigurationReader) -> RedirectLink? {
+        guard let raw = reader.string(section, option, expected: "an https:// URL") else { return nil }
+        do { return try RedirectLink(raw) } catch {
+            reader.report(.invalidValue, section.optionPath(option),
+                          expected: "an https:// URL without user name, spaces or braces")
+            return nil
+        }
     }
 
     private static func readWeb(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Web {
@@ -312,6 +400,15 @@ extension BridgeConfiguration {
             let notifyTemplate = reader.path(section, "notify-template")
             let replyWaitingTemplate = reader.path(section, "reply-waiting-template")
             let keyRequestTemplate = reader.path(section, "key-request-template")
+            var teamMode = NoticeMode.eachMessage
+            let modes = "\"each-message\", \"hourly\" or \"daily\""
+            if let name = reader.string(section, "team-notification-mode", expected: modes) {
+                if let mode = NoticeMode(name: name) { teamMode = mode } else {
+                    reader.report(.invalidValue, section.optionPath("team-notification-mode"), expected: modes)
+                }
+            }
+            let receiptTemplate = reader.path(section, "receipt-template")
+            let helpLink = readHelpLink(section, "help-link", reader: reader)
             reader.finish(section)
             if let address {
                 if let first = seen[address.canonical] {
@@ -327,6 +424,9 @@ extension BridgeConfiguration {
                 language: language, redirectTemplate: redirectTemplate, notifyTemplate: notifyTemplate,
                 replyWaitingTemplate: replyWaitingTemplate)
             mailbox.keyRequestTemplate = keyRequestTemplate
+            mailbox.teamNotificationMode = teamMode
+            mailbox.receiptTemplate = receiptTemplate
+            mailbox.helpLink = helpLink
             mailboxes.append(mailbox)
         }
         return mailboxes

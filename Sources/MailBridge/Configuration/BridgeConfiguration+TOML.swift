@@ -1,3 +1,5 @@
+import ThreadStore
+
 extension BridgeConfiguration {
     /// This configuration as a TOML document that ``parse(_:file:)`` reads back to an equal value, with every
     /// option spelled out. Lets a value built in code (``embeddedDefault(dataFolder:)``) go through the same
@@ -48,6 +50,9 @@ extension BridgeConfiguration {
             set("notify-template", mailbox.notifyTemplate)
             set("reply-waiting-template", mailbox.replyWaitingTemplate)
             set("key-request-template", mailbox.keyRequestTemplate)
+            set("team-notification-mode", mailbox.teamNotificationMode.name)
+            set("receipt-template", mailbox.receiptTemplate)
+            if let link = mailbox.helpLink { set("help-link", link.string) }
         }
         for source in imapSources {
             section("[[imap]]")
@@ -96,6 +101,10 @@ extension BridgeConfiguration {
         set("enabled", metrics.enabled)
         set("listen", metrics.listen)
         set("port", metrics.port)
+        let thresholds = metrics.waitingThresholdsHours.map(String.init).joined(separator: ", ")
+        lines.append("waiting-thresholds-hours = [\(thresholds)]")
+        section("[notices]")
+        if let url = notices.inboxURL { set("inbox-url", url) }
         section("[web]")
         set("enabled", web.enabled)
         set("listen", web.listen)
@@ -111,6 +120,18 @@ extension BridgeConfiguration {
         set("session-idle-minutes", web.sessionIdleMinutes)
         set("session-max-hours", web.sessionMaxHours)
         if let zone = web.timeZone { set("time-zone", zone) }
+        section("[receipt]")
+        set("enabled", receipt.enabled)
+        set("period-hours", receipt.periodHours)
+        section("[help]")
+        set("enabled", help.enabled)
+        if let port = help.port {
+            set("listen", help.listen)
+            set("port", port)
+        }
+        set("tls-certificate", help.tlsCertificate)
+        set("tls-key", help.tlsKey)
+        if let link = help.link { set("link", link.string) }
         return lines.joined(separator: "\n") + "\n"
     }
 

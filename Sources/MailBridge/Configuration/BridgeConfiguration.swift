@@ -3,6 +3,8 @@
 // internet) weakens the gateway's promise. The file holds no secrets: passwords and the master key live in
 // separate files whose paths are configured here. Errors never repeat values (see `ConfigurationError`).
 
+public import ThreadStore
+
 /// Everything MailBridge reads from its one TOML configuration file, validated and typed.
 ///
 /// ```swift
@@ -32,10 +34,16 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var autoreply: AutoReply
     /// `[signatures]`
     public var signatures = Signatures()
+    /// `[receipt]`
+    public var receipt = Receipt()
+    /// `[help]`
+    public var help = Help()
     /// `[metrics]`
     public var metrics: Metrics
     /// `[web]`: the web inbox and JSON API.
     public var web: Web
+    /// `[notices]`: where counsellor notices link to.
+    public var notices = Notices()
 
     public init(
         data: DataSection, keys: KeysSection, smtp: SMTPSection = SMTPSection(), mailboxes: [Mailbox],
@@ -187,6 +195,14 @@ extension BridgeConfiguration {
         /// `key-request-template`: a custom file replacing the built-in "please send us your public key" notice
         /// (issue 17).
         public var keyRequestTemplate: AbsolutePath? = nil
+        /// `team-notification-mode`, default `each-message`: one notice per new message to the team address, or
+        /// an `hourly` or `daily` digest counting new messages per field.
+        public var teamNotificationMode: NoticeMode = .eachMessage
+        /// `receipt-template`: a custom text for the encrypted receipt (`[receipt]`), no placeholders.
+        public var receiptTemplate: AbsolutePath?
+        /// `help-link`: the page explaining how to write encrypted mail (`{{help-link}}` in the redirect text);
+        /// the loader fills in `[help] link` when the mailbox names none. Nil: the redirect names no help page.
+        public var helpLink: RedirectLink?
 
         public init(
             address: EmailAddress, field: String, teamNotificationAddress: EmailAddress, redirectLink: RedirectLink,
@@ -347,6 +363,36 @@ extension BridgeConfiguration {
         public init() {}
     }
 
+    /// `[receipt]`: the signed, encrypted acknowledgement to a client whose validly signed message was imported.
+    public struct Receipt: Sendable, Equatable {
+        /// `enabled`, default `true`.
+        public var enabled: Bool = true
+        /// `period-hours`, default 24: at most one receipt per thread within this period.
+        public var periodHours: Int = 24
+        public init() {}
+
+        /// The pipeline's receipt period in seconds, nil when receipts are off.
+        public var period: Double? { enabled ? Double(periodHours) * 3600 : nil }
+    }
+
+    /// `[help]`: the public page explaining how to write encrypted mail to the mailboxes.
+    public struct Help: Sendable, Equatable {
+        /// `enabled`, default `true`: the page is served (under `/help` of the inbox server, or on its own
+        /// listener).
+        public var enabled: Bool = true
+        /// `listen` and `port`: when `port` is set, the page is served on its own listener (and not by the inbox
+        /// server), so it can be exposed without the inbox. `listen` defaults to `127.0.0.1`.
+        public var listen: String = "127.0.0.1"
+        public var port: Int?
+        /// `tls-certificate` and `tls-key`: PEM files for the own listener; both or neither. Needed for a
+        /// non-loopback `listen`.
+        public var tlsCertificate: AbsolutePath?
+        public var tlsKey: AbsolutePath?
+        /// `link`: the public address of the page, used for `{{help-link}}` by mailboxes without a `help-link`.
+        public var link: RedirectLink?
+        public init() {}
+    }
+
     /// `[metrics]`: the Prometheus endpoint.
     public struct Metrics: Sendable, Equatable {
         /// `enabled`, default `true`.
@@ -355,7 +401,19 @@ extension BridgeConfiguration {
         public var listen: String = "127.0.0.1"
         /// `port`, default 9465.
         public var port: Int = 9465
+        /// `waiting-thresholds-hours`, default `[24, 48]`: for each, the gauge
+        /// `mailbridge_threads_waiting{over_hours="N"}` counts threads (not closed) whose oldest unanswered
+        /// message has waited longer than N hours. At most 10 values from 1 to 8760.
+        public var waitingThresholdsHours: [Int] = [24, 48]
         public init() {}
+    }
+
+    /// `[notices]`: counsellor notices (issue 17).
+    public struct Notices: Sendable, Equatable {
+        /// `inbox-url`: the web inbox's public base URL (`https://`); notices link to `<url>/threads/<id>` (only
+        /// the opaque thread ID), digests to `<url>/threads`. Default: `[web] public-url`; neither: no link.
+        public var inboxURL: String?
+        public init(inboxURL: String? = nil) { self.inboxURL = inboxURL }
     }
 
     /// `[web]`: the counsellors' web inbox and the JSON API (issue 8).

@@ -169,6 +169,33 @@ final class ConfigurationReader {
         return number
     }
 
+    /// An array of integers, each within `range`, at most `maximumCount` of them; the default when absent or
+    /// invalid (invalid values are reported).
+    func integers(_ section: Section, _ key: String, default defaultValue: [Int], range: ClosedRange<Int>,
+                  maximumCount: Int, unit: String = "") -> [Int] {
+        let suffix = unit.isEmpty ? "" : " \(unit)"
+        let expected = "an array of at most \(maximumCount) integers from \(range.lowerBound) to "
+            + "\(range.upperBound)\(suffix)"
+        guard let value = lookUp(section, key) else { return defaultValue }
+        guard let array = value.array else {
+            report(.wrongType, section.optionPath(key), expected: "\(expected), found \(describe(value.type))")
+            return defaultValue
+        }
+        var numbers: [Int] = []
+        for element in array {
+            guard let number = element.int else {
+                report(.wrongType, section.optionPath(key), expected: expected)
+                return defaultValue
+            }
+            numbers.append(number)
+        }
+        guard numbers.count <= maximumCount, numbers.allSatisfy(range.contains) else {
+            report(.outOfRange, section.optionPath(key), expected: expected)
+            return defaultValue
+        }
+        return numbers
+    }
+
     /// A boolean option.
     func boolean(_ section: Section, _ key: String, default defaultValue: Bool) -> Bool {
         guard let value = lookUp(section, key) else { return defaultValue }

@@ -106,6 +106,12 @@ extension BridgeConfiguration {
         # Where notices about new encrypted messages go. They never contain content or sender details. Required.
         team-notification-address = "team@example.org"
 
+        # How often the team address hears of new messages: "each-message" (one notice per new message of a new or
+        # unassigned thread), "hourly" or "daily" (one digest per period counting new messages per field; days in UTC).
+        # Threads assigned to a counsellor with an own address (`mailbridge users notify`) notify that address instead.
+        # Default: "each-message".
+        # team-notification-mode = "each-message"
+
         # Login page of the counselling platform, given in every redirect reply. Must start with https://. Required.
         redirect-link = "https://beratung.example.org/login"
 
@@ -113,13 +119,18 @@ extension BridgeConfiguration {
         language = "de"
 
         # Own text files replacing the built-in ones (copy them from Config/templates/ and edit). Default: none.
-        # Allowed placeholders: redirect, reply-waiting and key-request only {{link}} (required),
-        # notify only {{field}} and {{thread}}.
+        # Allowed placeholders: redirect {{link}} (required) and {{help-link}} (only with a help link),
+        # reply-waiting and key-request only {{link}} (required), notify only {{field}} and {{thread}}, receipt none.
         # Any other placeholder is refused, so no personal data can reach plain mail.
         # redirect-template = "/etc/mailbridge/templates/redirect.de.txt"
         # notify-template = "/etc/mailbridge/templates/notify.de.txt"
         # reply-waiting-template = "/etc/mailbridge/templates/reply-waiting.de.txt"
         # key-request-template = "/etc/mailbridge/templates/key-request.de.txt"
+        # receipt-template = "/etc/mailbridge/templates/receipt.de.txt"
+
+        # The page explaining how to write encrypted mail to this address ({{help-link}} in the redirect text; the
+        # built-in redirect text then names it). Must start with https://. Default: [help] link, else none.
+        # help-link = "https://hilfe.beratung.example.org/help"
 
         # IMAP sources: mailboxes MailBridge fetches from, as an alternative to receiving by SMTP. Default: none.
         # [[imap]]
@@ -203,6 +214,17 @@ extension BridgeConfiguration {
         # Port of the metrics endpoint. Default: 9465.
         port = 9465
 
+        # For each number N of hours (at most 10, 1 to 8760), the gauge mailbridge_threads_waiting{over_hours="N"} counts
+        # the threads (not closed) whose oldest unanswered client message has waited longer than N hours. Counted every
+        # minute from an index; nothing is decrypted. Default: [24, 48].
+        # waiting-thresholds-hours = [24, 48]
+
+        [notices]
+        # The web inbox's public https:// address. Each counsellor notice links to its thread as <url>/threads/<id> (only
+        # the opaque thread ID), each digest to <url>/threads. Notices never carry names, addresses, subjects or text.
+        # Default: [web] public-url; when neither is set, notices give the opaque thread ID without a link.
+        # inbox-url = "https://inbox.beratung.example"
+
         [web]
         # Serve the counsellors' web inbox and the JSON API (accounts: `mailbridge users add`). Default: true.
         enabled = true
@@ -242,6 +264,36 @@ extension BridgeConfiguration {
         # The time zone in which the inbox pages show times (an IANA name; Debian package tzdata). Default: the server's
         # zone (/etc/localtime), which is often UTC on rented servers.
         # time-zone = "Europe/Berlin"
+
+        [receipt]
+        # After an encrypted message with a valid signature is imported, the client gets a short acknowledgement
+        # ("we have received your message; we usually answer within two working days"), encrypted to the thread's key
+        # and signed by the mailbox's key; never in plain, never for unsigned or not validly signed mail. The text is
+        # Config/templates/receipt.<language>.txt or the mailbox's receipt-template. Default: true.
+        enabled = true
+
+        # At most one receipt per thread within this many hours, 1 to 720. Default: 24.
+        period-hours = 24
+
+        [help]
+        # Serve the public page explaining how to write encrypted mail to each mailbox (key fingerprint, key
+        # download, WKD, Thunderbird, Outlook with GpgOL, Android). No scripts, no cookies. Without help.port it is
+        # served by the inbox web server under /help. Default: true.
+        enabled = true
+
+        # Serve the page on its own listener instead, so it can be published without the inbox: its address and port.
+        # Any other address than loopback needs tls-certificate and tls-key (or keep loopback and put a TLS reverse proxy
+        # in front). Default: no port (served under /help of the inbox server); listen "127.0.0.1".
+        # listen = "127.0.0.1"
+        # port = 8081
+
+        # PEM certificate chain and private key for that own listener. Both or neither. Default: none.
+        # tls-certificate = "/etc/mailbridge/help.crt"
+        # tls-key = "/etc/mailbridge/help.key"
+
+        # The public https:// address of the page, named in the redirect text of every mailbox without a help-link.
+        # Default: none.
+        # link = "https://hilfe.beratung.example.org/help"
 
         """
 }

@@ -57,6 +57,10 @@ extension Gateway {
         if new.smarthost != old.smarthost { needsRestart.append("smarthost") }
         if new.metrics != old.metrics { needsRestart.append("metrics") }
         if new.web != old.web { needsRestart.append("web") }
+        // The help link only changes the mailboxes' redirect text, which applies now; the page itself is built once.
+        var (newHelp, oldHelp) = (new.help, old.help)
+        (newHelp.link, oldHelp.link) = (nil, nil)
+        if newHelp != oldHelp { needsRestart.append("help") }
         if new.retention != old.retention { needsRestart.append("retention") }
         let oldAddresses = Set(old.mailboxes.map(\.address.canonical))
         if Set(new.mailboxes.map(\.address.canonical)) != oldAddresses { needsRestart.append("mailbox addresses") }
@@ -76,7 +80,9 @@ extension Gateway {
             mailboxes: mailboxes, mimeLimits: new.mimeLimits.parserLimits,
             redirectPeriod: TimeInterval(new.autoreply.rateLimitPeriodSeconds),
             maximumSignatureAge: TimeInterval(new.signatures.maxAgeDays) * 86_400,
-            keyRequestPeriod: TimeInterval(new.autoreply.keyRequestPeriodSeconds)))
+            keyRequestPeriod: TimeInterval(new.autoreply.keyRequestPeriodSeconds),
+            receiptPeriod: new.receipt.period,
+            notices: NoticeSettings(new)))
         return ReloadReport(needsRestart: needsRestart)
     }
 }

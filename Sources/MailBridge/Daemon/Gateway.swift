@@ -32,8 +32,12 @@ public final class Gateway: Sendable {
     let wake: QueueWakeSocket?
     /// The web inbox and JSON API; nil when `[web] enabled = false`.
     public let web: WebServer?
+    /// The help page's own listener (`[help] port`); nil when the inbox server serves it or it is off.
+    public let help: HelpServer?
     /// Retention (crypto-shredding old threads) and expired web sessions, hourly.
     public let maintenance: MaintenanceService
+    /// Notice digests and the waiting-thread gauges (issue 17).
+    let noticeServices: [any Service]
     let logger: Logger
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
@@ -51,7 +55,9 @@ public final class Gateway: Sendable {
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
                                  redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
                                  maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400,
-                                 keyRequestPeriod: TimeInterval(configuration.autoreply.keyRequestPeriodSeconds)),
+                                 keyRequestPeriod: TimeInterval(configuration.autoreply.keyRequestPeriodSeconds),
+                                 receiptPeriod: configuration.receipt.period,
+                                 notices: NoticeSettings(configuration)),
             directory: directory, logger: logger, metrics: metrics)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
@@ -119,28 +125,51 @@ public final class Gateway: Sendable {
                                     afterCommit: { [queue] in queue?.kick() })
         var wake: QueueWakeSocket?
         if let queue { wake = try await QueueWakeSocket.bind(dataFolder: data, logger: logger) { queue.kick() } }
+        var services = WebServices(store: store, replies: replies, logger: logger,
+                                   auth: WebAuthSettings(configuration.web),
+                                   timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
+        // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
+        var helpServer: HelpServer?
+        if configuration.help.enabled {
+            let helpDirectory = try await HelpDirectory.make(
+                mailboxes: mailboxes, pgp: pgp,
+                receiptPeriodHours: configuration.receipt.enabled ? configuration.receipt.periodHours : nil)
+            if configuration.help.port != nil {
+                helpServer = try HelpServer(configuration: configuration.help, directory: helpDirectory, logger: logger)
+            } else {
+                services.help = helpDirectory
+            }
+        }
         let web: WebServer? = configuration.web.enabled ? try WebServer(
-            configuration: configuration.web,
-            services: WebServices(store: store, replies: replies, logger: logger,
-                                  auth: WebAuthSettings(configuration.web),
-                                  timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current),
-            logger: logger) : nil
+            configuration: configuration.web, services: services, logger: logger) : nil
         let maintenance = try MaintenanceService(
             store: store, retention: configuration.retention,
             sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
+        // Digests read the mailboxes and inbox link in force, so a reload reaches them too.
+        var noticeServices: [any Service] = [NoticeDigestService(
+            store: store, mailboxes: { [directory] in directory.all },
+            inbox: { [pipeline] in pipeline.configuration.notices.inboxLink }, kick: { [queue] in queue?.kick() },
+            logger: logger)]
+        if endpoint != nil {
+            noticeServices.append(WaitingThreadsMonitor(
+                store: store, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
+                logger: logger))
+        }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
-                       replies: replies, mailboxes: directory, wake: wake, web: web, maintenance: maintenance,
-                       logger: logger)
+                       replies: replies, mailboxes: directory, wake: wake, web: web, help: helpServer,
+                       maintenance: maintenance, noticeServices: noticeServices, logger: logger)
     }
 
     private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
-                 mailboxes: MailboxDirectory, wake: QueueWakeSocket?, web: WebServer?,
-                 maintenance: MaintenanceService, logger: Logger) {
+                 mailboxes: MailboxDirectory, wake: QueueWakeSocket?, web: WebServer?, help: HelpServer?,
+                 maintenance: MaintenanceService, noticeServices: [any Service] = [], logger: Logger) {
         self.mailboxes = mailboxes
         self.wake = wake
+        self.noticeServices = noticeServices
+        self.help = help
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
         self.store = store
@@ -183,9 +212,11 @@ public final class Gateway: Sendable {
         if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
         services.append(maintenance)
         if let queue { services.append(queue) }
+        services += noticeServices
         if let wake { services.append(wake) }
         services.append(runner)
         if let web { services.append(web) }
+        if let help { services.append(help) }
         if let fetcher { services.append(fetcher) }
         services.append(listener)
         return services

@@ -43,6 +43,13 @@ public final class GatewayMetrics: Sendable {
                             factory: factory).increment()
     }
 
+    /// Sets the gauge `mailbridge_threads_waiting{over_hours="N"}`: threads whose oldest unanswered message has
+    /// waited longer than `hours` (see ``WaitingThreadsMonitor``).
+    func threadsWaiting(overHours hours: Int, count: Int) {
+        CoreMetrics.Gauge(label: "mailbridge_threads_waiting", dimensions: [("over_hours", "\(hours)")],
+                          factory: factory).record(count)
+    }
+
     /// The text exposition format (version 0.0.4).
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

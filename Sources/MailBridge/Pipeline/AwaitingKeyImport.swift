@@ -53,14 +53,14 @@ extension Pipeline {
             // make the author's own copy a replay (it is imported once more, then every copy is).
             replayFingerprintsAreProvisional: true)
         let time = now()
-        let notice = NoticeFactory(mailbox: mailbox, time: time)
+        let notice = NoticeFactory(mailbox: mailbox, time: time, inbox: configuration.notices.inboxLink)
         let request = try keyRequest(message, parsed, sender, mailbox, time: time)
         let period = configuration.keyRequestPeriod
         let hmac = store.keyRequestHMAC(canonicalAddress: address.canonical)
         let result = try await store.write { tx in
             let result = try tx.importMessage(newMessage, into: .awaitingKey(client))
             if case .stored(let thread, _, _) = result {
-                _ = try tx.enqueueOutbox(try notice.item(for: thread))
+                try notice.route(newMessageIn: thread, in: tx)
                 if var request, try tx.shouldRequestClientKey(for: hmac, thread: thread, now: time, period: period) {
                     request.thread = thread
                     _ = try tx.enqueueOutbox(request)

@@ -29,15 +29,23 @@ public final class Pipeline: Sendable {
         /// At most one "please send your public key" notice per client address per this many seconds
         /// (`[autoreply] key-request-period-seconds`, default 7 days; issue 17).
         public var keyRequestPeriod: TimeInterval
+        /// At most one receipt per thread per this many seconds (`[receipt] period-hours`); nil: no receipts
+        /// (`[receipt] enabled = false`; also the default here, so that a pipeline built in code sends none).
+        public var receiptPeriod: TimeInterval?
+        /// Where counsellor notices link to (`[notices]`; see ``NoticeFactory``).
+        public var notices: NoticeSettings
 
         public init(mailboxes: [PipelineMailbox], mimeLimits: MIMELimits = .default,
                     redirectPeriod: TimeInterval = 7 * 24 * 3600, maximumSignatureAge: TimeInterval = 30 * 86_400,
-                    keyRequestPeriod: TimeInterval = 7 * 86_400) {
+                    keyRequestPeriod: TimeInterval = 7 * 86_400, receiptPeriod: TimeInterval? = nil,
+                    notices: NoticeSettings = NoticeSettings()) {
+            self.notices = notices
             self.mailboxes = mailboxes
             self.mimeLimits = mimeLimits
             self.redirectPeriod = redirectPeriod
             self.maximumSignatureAge = maximumSignatureAge
             self.keyRequestPeriod = keyRequestPeriod
+            self.receiptPeriod = receiptPeriod
         }
     }
 
@@ -255,7 +263,7 @@ public final class Pipeline: Sendable {
             replayFingerprintsAreProvisional: fromNotClaimed,
             signer: signer)
         let time = now()
-        let notice = NoticeFactory(mailbox: mailbox, time: time)
+        let notice = NoticeFactory(mailbox: mailbox, time: time, inbox: configuration.notices.inboxLink)
         let deciding = decrypted.signatureDetail
         // A reply joins the thread whose message it answers (In-Reply-To/References naming a message we sent in
         // a thread of the same client key); otherwise the client's newest thread in the field, or a new one.
@@ -263,6 +271,13 @@ public final class Pipeline: Sendable {
         // A message whose good signature is by its own key for its own From address gives a thread that awaited
         // that key (issue 17) its key, before the key's standing is decided.
         let givesAwaitedKey = signerKey?.fingerprint == clientKey && !fromNotClaimed
+        // The receipt (issue 17) is encrypted before the transaction and queued in it only if the stored verdict
+        // is valid and the message new.
+        let receipt = try await ReceiptFactory(pgp: pgp, mailbox: mailbox, time: time).prepare(
+            period: configuration.receiptPeriod, verdict: binding.verdict(for: deciding),
+            signer: signerKey?.fingerprint, threadKey: clientKey, client: threadAddress,
+            envelopeSender: message.envelope.reversePath.address, headers: parsed.headers,
+            ownAddresses: configuration.mailboxes.map(\.address))
         let result = try await store.write { tx in
             if givesAwaitedKey { _ = try tx.giveAwaitedKey(identity) }
             var binding = binding
@@ -272,7 +287,8 @@ public final class Pipeline: Sendable {
             let answered = try tx.threadAnswered(by: references, client: identity)
             let result = try tx.importMessage(newMessage, into: answered.map { .thread($0) } ?? .client(identity))
             if case .stored(let thread, _, _) = result {
-                _ = try tx.enqueueOutbox(try notice.item(for: thread))
+                try notice.route(newMessageIn: thread, in: tx)
+                if newMessage.verdict == .valid { _ = try receipt?.enqueue(in: tx, thread: thread) }
             }
             return (result, newMessage.verdict)
         }
@@ -401,23 +417,5 @@ public final class Pipeline: Sendable {
         case .plaintextTooLarge: .tooLarge
         case .nestedEncryption: .nestedEncryption
         }
-    }
-}
-
-/// Builds the counsellor notice for a new thread message: fixed text, counselling field, opaque thread ID.
-struct NoticeFactory: Sendable {
-    let mailbox: PipelineMailbox
-    let time: Date
-
-    func item(for thread: ThreadID) throws -> NewOutboxItem {
-        let mail = try PlainOutgoingMail(TemplateMail(
-            template: mailbox.notificationTemplate, link: mailbox.link,
-            reference: try OpaqueReference(thread.unredactedDescription), from: mailbox.address,
-            to: mailbox.teamAddress, kind: .notification,
-            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
-            autocrypt: mailbox.autocrypt))
-        return NewOutboxItem(thread: nil, kind: .notification,
-                             recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
-                             payload: mail.bytes, notBefore: time)
     }
 }

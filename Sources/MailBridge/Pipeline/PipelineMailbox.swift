@@ -22,6 +22,11 @@ public struct PipelineMailbox: Sendable {
     public var autocrypt: AutocryptHeader? = nil
     /// Whether the mailbox's fixed texts are German (`language = "de"`); else English. Chooses built-in subjects.
     public var german: Bool
+    /// How the team address hears of new messages (`team-notification-mode`): each one, or an hourly or daily
+    /// digest (see ``NoticeFactory``).
+    public var teamNoticeMode: NoticeMode = .eachMessage
+    /// The receipt's subject and text (`[receipt]`), sent only encrypted and signed; built-in unless configured.
+    public var receiptTemplate: RedirectTemplate = .receipt(german: true)
 
     /// `german` defaults to "unless the redirect text is the built-in English one"; configured mailboxes pass it.
     public init(address: EmailAddress, field: CounsellingField, teamAddress: EmailAddress, link: PlatformLink,
@@ -38,6 +43,7 @@ public struct PipelineMailbox: Sendable {
         self.redirectTemplate = redirectTemplate
         self.notificationTemplate = notificationTemplate
         self.gatewayKey = gatewayKey
+        self.receiptTemplate = .receipt(german: german)
     }
 }
 
@@ -54,7 +60,7 @@ extension PipelineMailbox {
             link: try PlatformLink(link),
             redirectTemplate: RedirectTemplate(
                 subject: (german ? RedirectTemplate.german : .english).subject,
-                body: try mailbox.template(.redirect).render([.link: link])),
+                body: try mailbox.template(.redirect).render(mailbox.redirectValues)),
             notificationTemplate: RedirectTemplate(
                 subject: german ? "Neue Nachricht in der Online-Beratung" : "New message in online counselling",
                 body: try mailbox.template(.notify).render([.field: field.unredactedDescription,
@@ -64,6 +70,9 @@ extension PipelineMailbox {
             german: german)
         keyRequestTemplate = RedirectTemplate(subject: RedirectTemplate.keyRequest(german: german).subject,
                                               body: try mailbox.template(.keyRequest).render([.link: "{{link}}"]))
+        teamNoticeMode = mailbox.teamNotificationMode
+        receiptTemplate = RedirectTemplate(subject: RedirectTemplate.receipt(german: german).subject,
+                                           body: try mailbox.template(.receipt).render([:]))
     }
 }
 
@@ -83,6 +92,14 @@ extension RedirectTemplate {
             subject: german ? "Ihr öffentlicher Schlüssel für die Online-Beratung"
                 : "Your public key for the online counselling service",
             body: MessageTemplate.builtInText(.keyRequest, language: german ? .de : .en))
+    }
+
+    /// The built-in receipt (`Config/templates/receipt.<language>.txt`) with its fixed subject. Only ever sent
+    /// inside the encryption (``ReceiptFactory``).
+    public static func receipt(german: Bool) -> RedirectTemplate {
+        RedirectTemplate(
+            subject: german ? "Ihre Nachricht ist angekommen" : "Your message has arrived",
+            body: MessageTemplate.builtInText(.receipt, language: german ? .de : .en))
     }
 
     /// The notice from a checked ``MessageTemplate`` of kind `.replyWaiting` (its only placeholder is `{{link}}`,

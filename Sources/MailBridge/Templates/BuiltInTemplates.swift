@@ -106,6 +106,74 @@ extension MessageTemplate {
             This is an automatic message.
 
             """
+        case (.redirectHelp, .de):
+            """
+            Guten Tag,
+
+            vielen Dank für Ihre Nachricht. Bitte beachten Sie: Eine gewöhnliche E-Mail ist
+            nicht vertraulich. Sie kann auf dem Weg zu uns von Dritten mitgelesen werden.
+
+            Zu Ihrem Schutz haben wir Ihre Nachricht daher weder gelesen noch gespeichert.
+
+            Bitte schreiben Sie uns über unsere geschützte Beratungsplattform:
+            {{link}}
+
+            Dort können Sie sich anmelden und uns vertraulich schreiben. Wir sind gern für
+            Sie da.
+
+            Sie können uns auch verschlüsselt per E-Mail schreiben. Wie das geht, erklären
+            wir hier:
+            {{help-link}}
+
+            Dies ist eine automatische Antwort.
+
+            """
+        case (.redirectHelp, .en):
+            """
+            Hello,
+
+            thank you for your message. Please note: ordinary e-mail is not confidential.
+            Others may be able to read it on its way to us.
+
+            To protect you, we have therefore neither read nor stored your message.
+
+            Please write to us through our protected counselling platform:
+            {{link}}
+
+            There you can sign in and write to us in confidence. We are glad to help.
+
+            You can also write to us by encrypted e-mail. This page explains how:
+            {{help-link}}
+
+            This is an automatic reply.
+
+            """
+        case (.receipt, .de):
+            """
+            Guten Tag,
+
+            wir haben Ihre verschlüsselte Nachricht erhalten. Wir antworten in der Regel
+            innerhalb von zwei Werktagen.
+
+            Diese Bestätigung ist verschlüsselt und mit dem Schlüssel unserer
+            Beratungsadresse signiert. Sie enthält bewusst nichts aus Ihrer Nachricht.
+
+            Dies ist eine automatische Nachricht.
+
+            """
+        case (.receipt, .en):
+            """
+            Hello,
+
+            we have received your encrypted message. We usually answer within two working
+            days.
+
+            This confirmation is encrypted and signed with the key of our counselling
+            address. It deliberately contains nothing from your message.
+
+            This is an automatic message.
+
+            """
         case (.keyRequest, .de):
             """
             Guten Tag,
@@ -149,6 +217,8 @@ extension MessageTemplate {
 extension BridgeConfiguration.Mailbox {
     /// The template of `kind` for this mailbox: its configured file, checked against the placeholder policy, or
     /// the built-in text in the mailbox's language.
+    /// For `.redirect` without a file of its own, a mailbox with a help link gets the built-in text that names it
+    /// (`redirect-help`); a redirect file that uses `{{help-link}}` needs a help link to be configured.
     public func template(_ kind: MessageTemplate.Kind) throws(TemplateError) -> MessageTemplate {
         let custom: AbsolutePath? =
             switch kind {
@@ -156,8 +226,25 @@ extension BridgeConfiguration.Mailbox {
             case .notify: notifyTemplate
             case .replyWaiting: replyWaitingTemplate
             case .keyRequest: keyRequestTemplate
+            case .redirectHelp: nil
+            case .receipt: receiptTemplate
             }
-        guard let custom else { return MessageTemplate.builtIn(kind, language: language) }
-        return try MessageTemplate.load(kind: kind, file: custom.string)
+        guard let custom else {
+            if kind == .redirect, helpLink != nil { return MessageTemplate.builtIn(.redirectHelp, language: language) }
+            return MessageTemplate.builtIn(kind, language: language)
+        }
+        let template = try MessageTemplate.load(kind: kind, file: custom.string)
+        if template.placeholders.contains(.helpLink), helpLink == nil {
+            throw TemplateError(.missingValue(MessageTemplate.Placeholder.helpLink.rawValue), kind: kind,
+                                file: custom.string)
+        }
+        return template
+    }
+
+    /// The values of the redirect text's placeholders: the platform link, and the help link when configured.
+    public var redirectValues: [MessageTemplate.Placeholder: String] {
+        var values: [MessageTemplate.Placeholder: String] = [.link: redirectLink.string]
+        if let helpLink { values[.helpLink] = helpLink.string }
+        return values
     }
 }

@@ -27,12 +27,20 @@ public struct MessageTemplate: Sendable, Equatable {
         /// The notice to a client whose encrypted mail came without a key we know (issue 17): please send your
         /// public key. Only `{{link}}`, and must use it.
         case keyRequest = "key-request"
+        /// The built-in redirect text used when a help link is configured (`help-link`): `{{link}}` and
+        /// `{{help-link}}`, both required. A custom `redirect-template` may use `{{help-link}}` too.
+        case redirectHelp = "redirect-help"
+        /// The receipt to a client whose validly signed message arrived (sent only encrypted and signed): fixed
+        /// text, no placeholder at all.
+        case receipt
 
         /// The placeholders this kind may use.
         public var allowedPlaceholders: Set<Placeholder> {
             switch self {
-            case .redirect, .replyWaiting, .keyRequest: [.link]
+            case .redirect, .redirectHelp: [.link, .helpLink]
+            case .replyWaiting, .keyRequest: [.link]
             case .notify: [.field, .thread]
+            case .receipt: []
             }
         }
 
@@ -40,7 +48,8 @@ public struct MessageTemplate: Sendable, Equatable {
         public var requiredPlaceholders: Set<Placeholder> {
             switch self {
             case .redirect, .replyWaiting, .keyRequest: [.link]
-            case .notify: []
+            case .redirectHelp: [.link, .helpLink]
+            case .notify, .receipt: []
             }
         }
     }
@@ -53,6 +62,8 @@ public struct MessageTemplate: Sendable, Equatable {
         case field
         /// An opaque thread reference, never a subject or an address.
         case thread
+        /// The public page explaining how to write encrypted mail (`help-link`, per mailbox or in `[help]`).
+        case helpLink = "help-link"
     }
 
     enum Segment: Sendable, Equatable {

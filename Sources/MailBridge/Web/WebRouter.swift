@@ -8,6 +8,9 @@ public enum WebRouter {
     /// The router with every middleware and route.
     public static func make(services: WebServices) -> Router<WebRequestContext> {
         let router = Router(context: WebRequestContext.self)
+        // The public help page (issue 17) is added first, with only the security headers of its own: no session
+        // cookie is read or set on it, and it needs no login.
+        if let help = services.help { HelpRoutes.install(on: router, directory: help) }
         // BEGIN accounts and authentication (web-auth): security headers → API token → session → CSRF →
         // login gate, then /login, /login/totp, /login/totp/enrol and /logout. Routes added below are reached only
         // with `context.counsellor` set (except /static/), and unsafe methods only with a valid CSRF token.
@@ -26,5 +29,6 @@ public enum WebRouter {
     public static func addInboxRoutes(to router: Router<WebRequestContext>, services: WebServices) {
         InboxRoutes(services: services).register(on: router)
         APIRoutes(services: services).register(on: router)
+        NotificationSettingsRoutes(services: services).register(on: router)
     }
 }

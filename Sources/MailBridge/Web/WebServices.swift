@@ -19,6 +19,9 @@ public struct WebServices: Sendable {
     public var now: @Sendable () -> Date
     /// The zone in which pages show times (`[web] time-zone`, else the server's).
     public var timeZone: TimeZone
+    /// The public encryption help page served under `/help` (issue 17); nil when it is off or has its own
+    /// listener (``HelpServer``).
+    public var help: HelpDirectory?
 
     public init(store: ThreadStore, replies: ReplyComposer, logger: Logger, auth: WebAuthSettings = WebAuthSettings(),
                 timeZone: TimeZone = .current, now: @escaping @Sendable () -> Date = { Date() }) {

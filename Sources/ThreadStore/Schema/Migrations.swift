@@ -20,6 +20,7 @@ enum Schema {
         migrator.registerMigration("v9-password-must-change", migrate: v9)
         migrator.registerMigration("v10-message-signer", migrate: v10)
         migrator.registerMigration("v11-awaiting-key-and-held-replies", migrate: HeldReplySchema.v11)
+        migrator.registerMigration("v12-notices-and-waiting", migrate: NoticeSchema.v12)
         return migrator
     }
 

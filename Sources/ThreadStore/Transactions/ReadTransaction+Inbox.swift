@@ -10,17 +10,20 @@ extension ReadTransaction {
     /// unread counts, inbox state and assignee, optionally only those in `state` and of an `assignment`.
     /// Decrypts nothing. Pass ``InboxCursor/init(after:)`` of the last thread as `after` for the next page.
     /// - Throws: ``ThreadStoreError/limitExceeded`` for a `limit` outside 1…`maximumPageSize` or too many fields.
+    ///
+    /// With `order` ``InboxOrder/longestWaiting`` the page holds only threads waiting for an answer, the longest
+    /// waiting first (an index range on `waiting_since`); pass ``InboxCursor/init(after:order:)`` for the next page.
     public func listInbox(
         fields: Set<CounsellingField>?, state: InboxState? = nil, assignment: InboxAssignmentFilter? = nil,
-        limit: Int = 50, after cursor: InboxCursor? = nil
+        order: InboxOrder = .lastActivity, limit: Int = 50, after cursor: InboxCursor? = nil
     ) throws -> [InboxThread] {
         guard limit > 0, limit <= context.configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
         if let fields {
             guard !fields.isEmpty else { return [] }
             guard fields.count <= Self.maximumListedFields else { throw ThreadStoreError.limitExceeded }
         }
-        let (sql, arguments) = InboxQueries.list(fields: fields, state: state, assignment: assignment, limit: limit,
-                                                 after: cursor)
+        let (sql, arguments) = InboxQueries.list(fields: fields, state: state, assignment: assignment, order: order,
+                                                 limit: limit, after: cursor)
         return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(InboxQueries.thread(from:))
     }
 
@@ -200,6 +203,7 @@ enum InboxQueries {
 
     static let select = """
         SELECT t.id, t.field, t.state, t.created_at, t.last_activity_at, t.assigned_to, t.first_viewed_at,
+            t.waiting_since,
             (SELECT count(*) FROM message m WHERE m.thread_id = t.id) AS message_count,
             (SELECT count(*) FROM message m WHERE m.thread_id = t.id AND m.is_read = 0) AS unread_count,
             \(isNew) AS is_new
@@ -209,7 +213,9 @@ enum InboxQueries {
     /// The list query of ``ReadTransaction/listInbox(fields:state:assignment:limit:after:)`` (checked limits).
     /// Every variant walks an index backwards (no sort); `InboxPagingTests` checks the assignee plans.
     static func list(fields: Set<CounsellingField>?, state: InboxState?, assignment: InboxAssignmentFilter?,
-                     limit: Int, after cursor: InboxCursor?) -> (String, StatementArguments) {
+                     order: InboxOrder = .lastActivity, limit: Int, after cursor: InboxCursor?)
+        -> (String, StatementArguments)
+    {
         var conditions: [String] = []
         var arguments = StatementArguments()
         if let fields {
@@ -230,13 +236,22 @@ enum InboxQueries {
         case nil:
             break
         }
+        if order == .longestWaiting { conditions.append("t.waiting_since IS NOT NULL") }
         if let cursor {
-            conditions.append("(t.last_activity_at, t.id) < (?, ?)")
+            switch order {
+            case .lastActivity: conditions.append("(t.last_activity_at, t.id) < (?, ?)")
+            case .longestWaiting: conditions.append("(t.waiting_since, t.id) > (?, ?)")
+            }
             arguments += [cursor.lastActivityMilliseconds, cursor.id.unredactedDescription]
         }
         var sql = select
+        // Without statistics SQLite would rather filter by field and sort; the partial index is the keyset order.
+        if order == .longestWaiting { sql += " INDEXED BY thread_by_waiting" }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
+        switch order {
+        case .lastActivity: sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
+        case .longestWaiting: sql += " ORDER BY t.waiting_since, t.id LIMIT ?"
+        }
         arguments += [limit]
         return (sql, arguments)
     }
@@ -271,7 +286,9 @@ enum InboxQueries {
             case .awaitingClient: .awaitingClient
             case .closed: .closed
             }
-        return InboxThread(summary: summary, state: state, assignedTo: assignee,
-                           firstViewedAt: (row["first_viewed_at"] as Int64?).map(Date.init(storeMilliseconds:)))
+        var thread = InboxThread(summary: summary, state: state, assignedTo: assignee,
+                                 firstViewedAt: (row["first_viewed_at"] as Int64?).map(Date.init(storeMilliseconds:)))
+        thread.waitingSince = (row["waiting_since"] as Int64?).map(Date.init(storeMilliseconds:))
+        return thread
     }
 }

@@ -89,6 +89,16 @@ public enum AuditEvent: Int, Hashable, Sendable {
     case clientKeyRequested = 40
     /// A thread without a client key got its key (a later message signed by the awaited key carried it).
     case threadKeyReceived = 41
+
+    // Receipts (issue 17): 42–44 are reserved for them.
+    /// A receipt (the signed, encrypted acknowledgement) was queued for the client of a thread.
+    case receiptQueued = 42
+
+    // Routed notices (issue 17).
+    /// An account's notification address or mode was set or cleared (`count`: the mode code, nil when cleared).
+    case notificationSettingsChanged = 45
+    /// A notice digest was queued (`itemID`: its outbox item; `count`: the messages it counts).
+    case noticeDigestQueued = 46
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.

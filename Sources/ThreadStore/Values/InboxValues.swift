@@ -26,6 +26,8 @@ public struct InboxThread: Hashable, Sendable, CustomStringConvertible {
     public var assignedTo: AccountID?
     /// When a counsellor first opened the thread.
     public var firstViewedAt: Date?
+    /// When the oldest inbound message after the last counsellor message arrived; nil when all are answered.
+    public var waitingSince: Date? = nil
 
     /// The thread's ID.
     public var id: ThreadID { summary.id }
@@ -48,6 +50,15 @@ public struct InboxCursor: Hashable, Sendable, CustomStringConvertible {
         id = thread.id
     }
 
+    /// The cursor after `thread` in a list of `order` (for ``InboxOrder/longestWaiting`` the key is the
+    /// thread's ``InboxThread/waitingSince``, kept in ``lastActivityMilliseconds``).
+    public init(after thread: InboxThread, order: InboxOrder) {
+        self.init(after: thread)
+        if order == .longestWaiting, let waiting = thread.waitingSince {
+            lastActivityMilliseconds = waiting.storeMilliseconds
+        }
+    }
+
     /// Parses the text form `<milliseconds>.<thread id>` (from a URL); nil if malformed.
     public init?(_ text: String) {
         guard let (milliseconds, idText) = KeysetText.parse(text), let id = try? ThreadID(idText) else { return nil }
@@ -58,6 +69,14 @@ public struct InboxCursor: Hashable, Sendable, CustomStringConvertible {
     /// The text form for URLs and JSON.
     public var text: String { "\(lastActivityMilliseconds).\(id.unredactedDescription)" }
     public var description: String { "InboxCursor(<redacted>)" }
+}
+
+/// The order of an inbox list.
+public enum InboxOrder: String, Hashable, Sendable, CaseIterable {
+    /// Most recent activity first (every thread).
+    case lastActivity = "activity"
+    /// Threads waiting for an answer only, the longest waiting first (see ``InboxThread/waitingSince``).
+    case longestWaiting = "waiting"
 }
 
 /// Which threads a list shows by assignment.

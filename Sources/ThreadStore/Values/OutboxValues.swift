@@ -10,6 +10,8 @@ public enum OutboxKind: Int, Hashable, Sendable {
     case notification = 2
     /// A delivery status notification.
     case deliveryStatus = 3
+    /// The signed, encrypted acknowledgement to a client whose validly signed message was imported (issue 17).
+    case receipt = 4
 }
 
 /// The delivery state of an outbox item. Delivered items are deleted.

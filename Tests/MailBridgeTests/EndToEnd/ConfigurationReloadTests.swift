@@ -19,18 +19,22 @@ import ThreadStore
         }
         let file = folder.appendingPathComponent("mailbridge.toml")
         let port = Int.random(in: 30_000...39_000)  // the file format needs a real port; the listener binds it
-        func write(link: String, port: Int = port, extra: String = "") throws {
+        func write(link: String, port: Int = port, extra: String = "", receipts: Bool = true,
+                   helpLink: String? = nil) throws {
             var configuration = BridgeConfiguration.embeddedDefault(
                 dataFolder: try AbsolutePath(folder.appendingPathComponent("data").path))
             configuration.smtp.port = port
             configuration.metrics.enabled = false
             configuration.web.enabled = false
             configuration.mailboxes[0].redirectLink = try RedirectLink(link)
+            configuration.receipt.enabled = receipts
+            configuration.help.link = try helpLink.map { try RedirectLink($0) }
             try (configuration.tomlText + extra).write(to: file, atomically: true, encoding: .utf8)
         }
         try write(link: "https://alt.example/login")
         let gateway = try await Gateway.start(try BridgeConfiguration.load(file: file.path), logger: LogCapture().logger())
         #expect(gateway.runner.pipeline.configuration.mailboxes.first?.link.value == "https://alt.example/login")
+        #expect(gateway.runner.pipeline.configuration.receiptPeriod == 86_400)
 
         try write(link: "https://neu.example/anmelden", port: port + 1)
         let report = try await gateway.reload(from: file.path)
@@ -60,6 +64,14 @@ import ThreadStore
         }
         let text = String(decoding: try #require(payload), as: UTF8.self)
         #expect(text.contains("https://neu.example/anmelden") && !text.contains("alt.example"))
+
+        // Receipts off and a help link: both apply at once (the help link through the mailbox's redirect text).
+        try write(link: "https://neu.example/anmelden", port: port + 1, receipts: false,
+                  helpLink: "https://hilfe.example/help")
+        #expect(try await gateway.reload(from: file.path).needsRestart == ["smtp"])
+        #expect(gateway.runner.pipeline.configuration.receiptPeriod == nil)
+        #expect(gateway.runner.pipeline.configuration.mailboxes.first?.redirectTemplate.body
+                .contains("https://hilfe.example/help") == true)
 
         // An invalid file: an error, and the running configuration stays.
         try write(link: "https://neu.example/anmelden", extra: "\n[unknown-section]\nx = 1\n")

@@ -81,11 +81,15 @@ import ThreadStore
                                             "--to", "beratung@localhost", "--data", mailFile.path])
         #expect(swaks.stdout.text.contains("250 2.0.0"))
 
-        // Both arrive at the sink: the redirect (to the plain sender) and the notice (to the team address).
+        // All three arrive at the sink: the redirect (to the plain sender), the notice (to the team address) and
+        // the receipt for the validly signed message (`[receipt]` is on by default), encrypted to the client.
         let deadline = ContinuousClock.now + .seconds(30)
-        while sink.messages().count < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        while sink.messages().count < 3 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         let delivered = sink.messages().map { String(decoding: $0, as: UTF8.self) }
-        #expect(delivered.count == 2)
+        #expect(delivered.count == 3)
+        let receipt = try #require(delivered.first { $0.contains("multipart/encrypted") })
+        #expect(receipt.contains("To: klient@example.net") && receipt.contains("Auto-Submitted: auto-replied"))
+        #expect(!receipt.contains(canary))
         let redirect = try #require(delivered.first { $0.contains("Auto-Submitted: auto-replied") })
         #expect(redirect.contains("https://beratung.example/login"))
         #expect(sink.events("mail").allSatisfy { ($0["sender"] as? String) == "<>" }, "automatic mail uses MAIL FROM:<>: \(sink.events("mail"))")
@@ -114,13 +118,13 @@ import ThreadStore
         var exposition = ""
         while ContinuousClock.now < deadline {
             exposition = try Shell.run("python3", ["-c", fetch, "\(metricsPort)", "/metrics"]).stdout.text
-            if exposition.contains("mailbridge_outbound_results_total{result=\"delivered\"} 2") { break }
+            if exposition.contains("mailbridge_outbound_results_total{result=\"delivered\"} 3") { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(exposition.contains("mailbridge_smtp_messages_accepted_total 2"))
         #expect(exposition.contains("mailbridge_inbound_processed_total{outcome=\"redirected\"} 1"))
         #expect(exposition.contains("mailbridge_inbound_processed_total{outcome=\"imported\"} 1"))
-        #expect(exposition.contains("mailbridge_outbound_results_total{result=\"delivered\"} 2"))
+        #expect(exposition.contains("mailbridge_outbound_results_total{result=\"delivered\"} 3"))
         #expect(exposition.contains("mailbridge_inbound_processing_seconds"))
         #expect(!exposition.contains(canary) && !exposition.contains("example.net"))
         #expect(try Shell.run("python3", ["-c", fetch, "\(metricsPort)", "/"]).stdout.text.contains("HTTP 404"))
@@ -133,6 +137,13 @@ import ThreadStore
             try Shell.run("python3", ["-c", fetch, "\(webPort)", "/login"]).stdout.text
         }
         #expect(login.contains("<form") && login.contains("name=\"password\""))
+        // The help page (no `[help] port`) is served by the same server, without login, with the mailbox's key.
+        #expect(gateway.help == nil)
+        let help = try await offCooperativePool {
+            try Shell.run("python3", ["-c", fetch, "\(webPort)", "/help?lang=en"]).stdout.text
+        }
+        #expect(help.contains("Writing encrypted e-mail") && help.contains("beratung@localhost"))
+        #expect(help.contains(HelpDirectory.grouped(gatewayKey)))
 
         running.cancel()
         _ = await running.result

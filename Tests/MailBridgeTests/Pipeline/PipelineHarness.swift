@@ -26,7 +26,9 @@ final class PipelineHarness: @unchecked Sendable {
     static let second = "jugend@example.org"
 
     /// `maximumPageSize`: the store's page limit, raised for corpus runs that read every outbox row at once.
-    init(maximumPageSize: Int? = nil, secondMailbox: Bool = false) async throws {
+    /// `receiptPeriod`: receipts on with this period (default off); `now`: the pipeline's clock.
+    init(maximumPageSize: Int? = nil, secondMailbox: Bool = false, receiptPeriod: TimeInterval? = nil,
+         now: @escaping @Sendable () -> Date = { Date() }) async throws {
         root = URL(fileURLWithPath: "/tmp/mb-pipe-\(UUID().uuidString.prefix(10))")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("spool"), withIntermediateDirectories: true)
         pgp = try PGPService(configuration: PGPConfiguration(homeDirectory: root.appendingPathComponent("gw")))
@@ -58,8 +60,9 @@ final class PipelineHarness: @unchecked Sendable {
             self.secondMailbox = nil
         }
         pipeline = Pipeline(store: store, pgp: pgp,
-                            configuration: .init(mailboxes: [mailbox] + (self.secondMailbox.map { [$0] } ?? [])),
-                            logger: logs.logger("pipeline"))
+                            configuration: .init(mailboxes: [mailbox] + (self.secondMailbox.map { [$0] } ?? []),
+                                                 receiptPeriod: receiptPeriod),
+                            logger: logs.logger("pipeline"), now: now)
         // The client knows the gateway's public key (as from WKD).
         try client.gpg(["--import"], stdin: try await pgp.exportPublicKey(gateway))
     }

@@ -67,7 +67,7 @@ import PGPShim
         } catch {
             #expect(error.code == .forbiddenPlaceholder("client_name"))
             #expect(error.description.contains(bad))
-            #expect(error.description.contains("allowed: {{link}}"))
+            #expect(error.description.contains("allowed: {{help-link}}, {{link}}"))
         }
         let good = try folder.write("good.txt", "Bitte hier anmelden: {{link}}\n")
         let template = try MessageTemplate.load(kind: .redirect, file: good)

@@ -105,6 +105,44 @@ enum BrowserDriver {
         return try JSONDecoder().decode(PagesReport.self, from: Data(result.stdout))
     }
 
+    /// What ``capturePublicPages(base:pages:workDirectory:)`` saw on each page.
+    struct PublicReport: Decodable {
+        struct Page: Decodable {
+            var path: String
+            var lang: String
+            var title: String
+            var text: String
+            var scripts: Int
+            var documentCookie: String
+            var cookies: [String]
+            var fingerprints: [String]
+            var keyLinks: [String]
+            var styled: String
+        }
+        var steps: [String]
+        var urls: [String]
+        var problems: [String]
+        var pages: [Page]
+    }
+
+    /// Opens each of `pages` (paths below `base`) without logging in, reads what the page holds and saves a
+    /// full-page screenshot; console errors (a CSP violation, say) are in ``PublicReport/problems``.
+    static func capturePublicPages(base: String, pages: [(path: String, screenshot: URL)],
+                                   workDirectory: URL) throws -> PublicReport {
+        let script = workDirectory.appendingPathComponent("drive_public.py")
+        try Data(Self.script.utf8).write(to: script)
+        let plan: [String: Any] = [
+            "chromium": chromium!, "base": base,
+            "public": pages.map { ["path": $0.path, "screenshot": $0.screenshot.path] },
+        ]
+        let planJSON = String(decoding: try JSONSerialization.data(withJSONObject: plan), as: UTF8.self)
+        let result = try Shell.run(python!, [script.path, planJSON], allowFailure: true)
+        guard result.status == 0 else {
+            throw Failure(text: "driver exited \(result.status): \(result.stderr.suffix(4000))")
+        }
+        return try JSONDecoder().decode(PublicReport.self, from: Data(result.stdout))
+    }
+
     struct Failure: Error, CustomStringConvertible {
         let text: String
         var description: String { text }
@@ -202,6 +240,8 @@ enum BrowserDriver {
                                                                     "button": "left", "clickCount": 1})
                 await loaded(press)
 
+            if "public" in plan:
+                return await capture_public(cdp, navigate, js)
             await navigate("/login")
             steps.append("login page")
             await type_into("input[name=username]", plan["username"])
@@ -270,6 +310,31 @@ enum BrowserDriver {
                 pages.append({"path": await url(), "blocks": blocks, "messageText": await js(element + ".innerText")})
             return {"steps": steps, "urls": urls, "threadText": "", "notice": "", "replyShown": False,
                     "problems": problems, "pages": pages}
+
+        async def capture_public(cdp, navigate, js):
+            # Public pages without login: what the page holds (scripts, cookies, fingerprints, language, whether
+            # its stylesheet applied) and a full-page screenshot once its fonts are loaded.
+            pages = []
+            for page in plan["public"]:
+                await navigate(page["path"])
+                await cdp.call("Runtime.evaluate", {"expression": "document.fonts.ready.then(() => true)",
+                                                    "awaitPromise": True, "returnByValue": True})
+                cookies = await cdp.call("Network.getAllCookies")
+                pages.append({"path": page["path"], "lang": await js("document.documentElement.lang"),
+                              "title": await js("document.title"), "text": await js("document.body.innerText"),
+                              "scripts": await js("document.scripts.length"),
+                              "documentCookie": await js("document.cookie"),
+                              "cookies": [c["name"] for c in cookies.get("cookies", [])],
+                              "fingerprints": await js("Array.from(document.querySelectorAll('.fingerprint'))"
+                                                       ".map(e => e.textContent)"),
+                              "keyLinks": await js("Array.from(document.querySelectorAll('a[download]'))"
+                                                   ".map(e => e.getAttribute('href'))"),
+                              "styled": await js("getComputedStyle(document.querySelector('main')).maxWidth")})
+                shot = await cdp.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+                with open(page["screenshot"], "wb") as out:
+                    out.write(base64.b64decode(shot["data"]))
+                steps.append("screenshot")
+            return {"steps": steps, "urls": urls, "problems": problems, "pages": pages}
 
         async def main():
             profile = tempfile.mkdtemp(prefix="mb-chromium-")

@@ -19,6 +19,9 @@ public struct PGPMIMEMail: Sendable, CustomStringConvertible {
     public let autocrypt: AutocryptHeader?
     /// The message this one answers (`In-Reply-To` and `References`, RFC 5322 §3.6.4), so clients thread it.
     public let inReplyTo: ReferencedMessageID?
+    /// Marks an automatic mail (the receipt) with `Auto-Submitted: auto-replied` (RFC 3834 §5), so that the
+    /// client's auto-responders do not answer it.
+    public var autoReplied = false
 
     public init(
         from: EmailAddress, to: [EmailAddress], date: Date = Date(), messageID: OutgoingMessageID,
@@ -47,6 +50,7 @@ public struct PGPMIMEMail: Sendable, CustomStringConvertible {
             writer.field(HeaderEncoder.structured("In-Reply-To", inReplyTo.value))
             writer.field(HeaderEncoder.structured("References", inReplyTo.value))
         }
+        if autoReplied { writer.field(HeaderEncoder.structured("Auto-Submitted", "auto-replied")) }
         if let autocrypt { writer.field(autocrypt.rendered) }
         writer.field(HeaderEncoder.structured("MIME-Version", "1.0"))
         writer.field(

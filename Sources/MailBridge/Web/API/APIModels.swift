@@ -13,8 +13,11 @@ enum APIModels {
         var messageCount: Int
         var unreadCount: Int
         var assignedTo: String?
+        /// When the oldest inbound message after the last counsellor message arrived; absent when answered.
+        var waitingSince: Date?
 
         init(_ thread: InboxThread) {
+            waitingSince = thread.waitingSince
             id = thread.id.unredactedDescription
             field = thread.summary.field.rawValue
             state = thread.state.rawValue

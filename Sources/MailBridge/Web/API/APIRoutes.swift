@@ -167,17 +167,22 @@ struct APIRoutes: Sendable {
         default: throw Problem.badParameter("assigned")
         }
         let limit = try Self.limit(query, default: Self.defaultPageSize, maximum: Self.maximumPageSize)
+        var order = InboxOrder.lastActivity
+        if let text = query.get("order") {
+            guard let parsed = InboxOrder(rawValue: text) else { throw Problem.badParameter("order") }
+            order = parsed
+        }
         var cursor: InboxCursor?
         if let text = query.get("cursor") {
             guard let parsed = InboxCursor(text) else { throw Problem.badParameter("cursor") }
             cursor = parsed
         }
-        var threads = try await inbox.list(for: counsellor, state: state, assignment: assignment, limit: limit + 1,
-                                           after: cursor)
+        var threads = try await inbox.list(for: counsellor, state: state, assignment: assignment, order: order,
+                                           limit: limit + 1, after: cursor)
         var next: String?
         if threads.count > limit {
             threads.removeLast()
-            next = threads.last.map { InboxCursor(after: $0).text }
+            next = threads.last.map { InboxCursor(after: $0, order: order).text }
         }
         return try json(APIModels.ThreadList(threads: threads.map(APIModels.ThreadSummary.init), nextCursor: next))
     }

@@ -27,6 +27,7 @@ enum OpenAPIDocument {
                   { "name": "state", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/InboxState" } },
                   { "name": "assigned", "in": "query", "required": false, "description": "me: only threads assigned to the token's account; none: only unassigned threads.", "schema": { "type": "string", "enum": ["me", "none"] } },
                   { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } },
+                  { "name": "order", "in": "query", "required": false, "description": "activity (default): most recent activity first; waiting: only threads waiting for an answer, the longest waiting (oldest waitingSince) first. Pass the same order with cursor.", "schema": { "type": "string", "enum": ["activity", "waiting"], "default": "activity" } },
                   { "name": "cursor", "in": "query", "required": false, "description": "nextCursor of the previous page.", "schema": { "type": "string" } }
                 ],
                 "responses": {
@@ -147,7 +148,8 @@ enum OpenAPIDocument {
                   "lastActivityAt": { "type": "string", "format": "date-time" },
                   "messageCount": { "type": "integer" },
                   "unreadCount": { "type": "integer" },
-                  "assignedTo": { "$ref": "#/components/schemas/ID" }
+                  "assignedTo": { "$ref": "#/components/schemas/ID" },
+                  "waitingSince": { "type": "string", "format": "date-time", "description": "When the oldest client message after the last counsellor message arrived; absent when every client message is answered." }
                 }
               },
               "ThreadList": {

@@ -46,11 +46,12 @@ public struct CounsellorInbox: Sendable {
 
     /// A page of threads the account may see, optionally only those in `state` and of an `assignment`.
     public func list(for counsellor: Counsellor, state: InboxState? = nil,
-                     assignment: InboxAssignmentFilter? = nil, limit: Int = 50,
+                     assignment: InboxAssignmentFilter? = nil, order: InboxOrder = .lastActivity, limit: Int = 50,
                      after cursor: InboxCursor? = nil) async throws -> [InboxThread] {
         let fields: Set<CounsellingField>? = counsellor.role == .teamLead ? nil : counsellor.fields
         return try await services.store.read { tx in
-            try tx.listInbox(fields: fields, state: state, assignment: assignment, limit: limit, after: cursor)
+            try tx.listInbox(fields: fields, state: state, assignment: assignment, order: order, limit: limit,
+                             after: cursor)
         }
     }
 

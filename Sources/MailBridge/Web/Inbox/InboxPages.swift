@@ -82,6 +82,7 @@ enum InboxPages {
             <nav aria-label="\(strings.mainNavigation)"><ul>
             <li><a href="/threads">\(strings.inbox)</a></li>
             <li><a href="\(WebAuthNames.passwordPath)">\(strings.passwordNavigation)</a></li>
+            <li><a href="\(NotificationSettingsRoutes.path)">\(strings.notificationNavigation)</a></li>
             </ul></nav>
             <div class="account">\(strings.loggedInAs) \
             <span class="account-name">\(chrome.counsellor.displayName)</span>
@@ -102,9 +103,13 @@ enum InboxPages {
     // MARK: List
 
     static func list(_ chrome: PageChrome, threads: [InboxThread], filter: InboxState?,
-                     assignment: InboxAssignmentFilter? = nil, next: InboxCursor?, names: [AccountID: String],
-                     notice: InboxNotice?) -> HTML {
+                     assignment: InboxAssignmentFilter? = nil, order: InboxOrder = .lastActivity, now: Date = Date(),
+                     next: InboxCursor?, names: [AccountID: String], notice: InboxNotice?) -> HTML {
         let strings = chrome.strings
+        let orderOptions = HTML(joining: [(InboxOrder.lastActivity, strings.orderLastActivity),
+                                          (.longestWaiting, strings.orderLongestWaiting)].map { value, label -> HTML in
+            "<option value=\"\(value.rawValue)\"\(order == value ? " selected" : "")>\(label)</option>"
+        })
         let all: HTML = "<option value=\"\"\(filter == nil ? " selected" : "")>\(strings.filterAll)</option>"
         let options = HTML(joining: [all] + InboxState.allCases.map { state -> HTML in
             "<option value=\"\(state.rawValue)\"\(filter == state ? " selected" : "")>\(strings.state(state))</option>"
@@ -132,6 +137,8 @@ enum InboxPages {
                 <td class="number">\(summary.messageCount)</td>
                 <td>\(chrome.date(summary.lastActivityAt))</td>
                 <td>\(chrome.assignee(thread.assignedTo, names: names))</td>
+                <td class="number waiting">\(WaitingTime.text(since: thread.waitingSince, now: now,
+                                                            language: strings.language))</td>
                 </tr>
 
                 """
@@ -146,6 +153,7 @@ enum InboxPages {
                 <th scope="col">\(strings.stateColumn)</th><th scope="col">\(strings.unreadColumn)</th>
                 <th scope="col">\(strings.messagesColumn)</th><th scope="col">\(strings.lastActivityColumn)</th>
                 <th scope="col">\(strings.assigneeColumn)</th>
+                <th scope="col" title="\(strings.waitingExplanation)">\(strings.waitingColumn)</th>
                 </tr></thead>
                 <tbody>
                 \(rows)</tbody>
@@ -156,6 +164,7 @@ enum InboxPages {
             var query = "after=\(next.text)"
             if let filter { query += "&state=\(filter.rawValue)" }
             if !assigned.isEmpty { query += "&assigned=\(assigned)" }
+            if order != .lastActivity { query += "&order=\(order.rawValue)" }
             pager = "<p class=\"pager\"><a href=\"/threads?\(query)\" rel=\"next\">\(strings.nextPage)</a></p>"
         }
         let main: HTML = """
@@ -165,6 +174,8 @@ enum InboxPages {
             <select id="state-filter" name="state">\(options)</select>
             <label for="assigned-filter">\(strings.assignmentFilterLabel)</label>
             <select id="assigned-filter" name="assigned">\(assignmentOptions)</select>
+            <label for="order-select">\(strings.orderLabel)</label>
+            <select id="order-select" name="order">\(orderOptions)</select>
             <button type="submit">\(strings.filterApply)</button>
             </form>
             \(table)

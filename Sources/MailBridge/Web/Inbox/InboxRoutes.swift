@@ -97,6 +97,11 @@ struct InboxRoutes: Sendable {
         case "none": assignment = .unassigned
         default: throw CounsellorInbox.Failure(.invalid)
         }
+        var order = InboxOrder.lastActivity
+        if let text = query.get("order"), !text.isEmpty {
+            guard let parsed = InboxOrder(rawValue: text) else { throw CounsellorInbox.Failure(.invalid) }
+            order = parsed
+        }
         var cursor: InboxCursor?
         if let text = query.get("after") {
             guard let parsed = InboxCursor(text) else { throw CounsellorInbox.Failure(.invalid) }
@@ -104,15 +109,15 @@ struct InboxRoutes: Sendable {
         }
         // One more than a page tells whether there is a next page.
         var threads = try await inbox.list(for: chrome.counsellor, state: filter, assignment: assignment,
-                                           limit: Self.pageSize + 1, after: cursor)
+                                           order: order, limit: Self.pageSize + 1, after: cursor)
         var next: InboxCursor?
         if threads.count > Self.pageSize {
             threads.removeLast()
-            next = threads.last.map(InboxCursor.init(after:))
+            next = threads.last.map { InboxCursor(after: $0, order: order) }
         }
         let names = try await displayNames(Set(threads.compactMap(\.assignedTo)))
         return WebResponses.html(InboxPages.list(chrome, threads: threads, filter: filter, assignment: assignment,
-                                                 next: next, names: names, notice: notice(request)))
+                                                 order: order, next: next, names: names, notice: notice(request)))
     }
 
     private func thread(_ request: Request, _ context: WebRequestContext, _ chrome: PageChrome) async throws

@@ -1,0 +1,138 @@
+// Security: sends the hourly and daily digests. It reads digest counters (counts per field), opens an account's
+// sealed notification address only to address its digest, and queues the mail through the outbox. Logs counts only.
+
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+public import ThreadStore
+
+/// Sends one digest per address and window once the window has ended (issue 17).
+///
+/// Crash safety: the digest's outbox row is queued and its counters deleted in one store transaction, so a window
+/// is sent at most once, and a crash before the commit leaves the counters for the next pass (nothing is lost).
+/// Counters for a recipient without a usable address (an account that removed its address or was disabled, a
+/// field no longer configured) are dropped and the number logged.
+///
+/// ```swift
+/// let digests = NoticeDigestService(store: store, mailboxes: { pipeline.configuration.mailboxes },
+///                                   inbox: { pipeline.configuration.notices.inboxLink }, kick: { queue.kick() },
+///                                   logger: logger)
+/// ```
+public final class NoticeDigestService: Service, Sendable {
+    let store: ThreadStore
+    let mailboxes: @Sendable () -> [PipelineMailbox]
+    let inbox: @Sendable () -> InboxLink?
+    let kick: @Sendable () -> Void
+    let interval: Duration
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(store: ThreadStore, mailboxes: @escaping @Sendable () -> [PipelineMailbox],
+                inbox: @escaping @Sendable () -> InboxLink?, kick: @escaping @Sendable () -> Void = {},
+                interval: Duration = .seconds(60), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.mailboxes = mailboxes
+        self.inbox = inbox
+        self.kick = kick
+        self.interval = interval
+        self.logger = logger
+        self.now = now
+    }
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.runOnce()
+                try await Task.sleep(for: self.interval)
+            }
+        }
+    }
+
+    /// What one pass did.
+    public struct Report: Sendable, Hashable {
+        /// Digests queued.
+        public var queued = 0
+        /// Counters dropped for want of an address.
+        public var dropped = 0
+    }
+
+    /// One pass: queues every digest whose window has ended. Nil if the store failed (logged; tried next time).
+    @discardableResult
+    public func runOnce() async -> Report? {
+        let time = now()
+        let mailboxes = self.mailboxes()
+        let inbox = self.inbox()
+        do {
+            let report = try await store.write { tx in try Self.queueDue(tx, now: time, mailboxes: mailboxes,
+                                                                         inbox: inbox) }
+            if report.queued > 0 { kick() }
+            if report.queued + report.dropped > 0 {
+                logger.info("notice digests", metadata: ["queued": "\(report.queued)", "dropped": "\(report.dropped)"])
+            }
+            return report
+        } catch {
+            logger.error("notice digests failed", metadata: ["error": "\(type(of: error))"])
+            return nil
+        }
+    }
+
+    /// Groups the due counters by address, window and period; queues one digest each and clears its counters.
+    static func queueDue(_ tx: WriteTransaction, now: Date, mailboxes: [PipelineMailbox],
+                         inbox: InboxLink?) throws -> Report {
+        struct Key: Hashable {
+            var address: String
+            var windowStart: Date
+            var mode: NoticeMode
+            /// An account's interface language; nil for team addresses (the mailbox's language).
+            var german: Bool?
+        }
+        var report = Report()
+        var groups: [Key: (recipient: EmailAddress, counts: [PendingNoticeCount])] = [:]
+        var order: [Key] = []
+        var accountAddresses: [AccountID: EmailAddress?] = [:]
+        for count in try tx.reader.dueNoticeCounts(now: now) {
+            let address: EmailAddress?
+            switch count.recipient {
+            case .team(let field):
+                address = mailboxes.first(where: { $0.field == field })?.teamAddress
+            case .account(let id):
+                if let known = accountAddresses[id] {
+                    address = known
+                } else {
+                    let stored = try tx.noticeTarget(of: id)?.address
+                    address = stored.flatMap { try? EmailAddress($0.unredactedDescription) }
+                    accountAddresses[id] = address
+                }
+            }
+            guard let address else {
+                try tx.clearNoticeCounts([count])
+                report.dropped += 1
+                continue
+            }
+            var german: Bool?
+            if case .account(let id) = count.recipient { german = try tx.account(id).map { $0.language == .german } }
+            let key = Key(address: address.canonical, windowStart: count.windowStart, mode: count.mode,
+                          german: german)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: (address, [])].counts.append(count)
+        }
+        for key in order {
+            guard let group = groups[key], let first = group.counts.first else { continue }
+            let (recipient, counts) = (group.recipient, group.counts)
+            var perField: [CounsellingField: Int] = [:]
+            for count in counts { perField[count.field, default: 0] += count.count }
+            let sender = counts.lazy.compactMap { count in mailboxes.first(where: { $0.field == count.field }) }.first
+                ?? mailboxes.first
+            guard let sender else { continue }
+            let digest = NoticeDigest(window: first.windowStart..<first.windowEnd, mode: key.mode, counts: perField)
+            let mail = try digest.mail(from: sender, to: recipient, inbox: inbox, date: now, german: key.german)
+            let item = try tx.enqueueOutbox(NewOutboxItem(
+                thread: nil, kind: .notification, recipient: try ClientAddress(recipient.unredactedDescription),
+                payload: mail.bytes, notBefore: now))
+            try tx.recordDigestQueued(item: item, messages: digest.total)
+            try tx.clearNoticeCounts(counts)
+            report.queued += 1
+        }
+        return report
+    }
+}

@@ -1,0 +1,60 @@
+// Security: counts threads by how long they have waited for an answer, from an index of timestamps; decrypts
+// nothing and exports only counts with a fixed label (the configured hours).
+
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+public import ThreadStore
+
+/// Keeps the gauges `mailbridge_threads_waiting{over_hours="N"}` current: for each `[metrics]
+/// waiting-thresholds-hours` value N, the threads (not closed) whose oldest unanswered message arrived more than
+/// N hours ago. Refreshed every `interval` (one indexed count per threshold), so a scrape never waits for the
+/// store.
+///
+/// ```swift
+/// let monitor = WaitingThreadsMonitor(store: store, metrics: metrics, thresholdsHours: [24, 48], logger: logger)
+/// ```
+public final class WaitingThreadsMonitor: Service, Sendable {
+    let store: ThreadStore
+    let metrics: GatewayMetrics
+    let thresholdsHours: [Int]
+    let interval: Duration
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(store: ThreadStore, metrics: GatewayMetrics, thresholdsHours: [Int],
+                interval: Duration = .seconds(60), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.metrics = metrics
+        self.thresholdsHours = thresholdsHours
+        self.interval = interval
+        self.logger = logger
+        self.now = now
+    }
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.refresh()
+                try await Task.sleep(for: self.interval)
+            }
+        }
+    }
+
+    /// Counts once and sets the gauges; returns the counts in threshold order (nil if the store failed).
+    @discardableResult
+    public func refresh() async -> [Int]? {
+        let time = now()
+        let cutoffs = thresholdsHours.map { time.addingTimeInterval(-TimeInterval($0) * 3600) }
+        do {
+            let counts = try await store.read { try $0.waitingThreadCounts(before: cutoffs) }
+            for (hours, count) in zip(thresholdsHours, counts) {
+                metrics.threadsWaiting(overHours: hours, count: count)
+            }
+            return counts
+        } catch {
+            logger.error("waiting-thread count failed", metadata: ["error": "\(type(of: error))"])
+            return nil
+        }
+    }
+}

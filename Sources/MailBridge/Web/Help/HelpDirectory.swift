@@ -1,0 +1,76 @@
+// Security: everything here is public by design: the counselling addresses, their fields and their gateway
+// *public* keys. It is built once from configuration and the keyring; no request and no client data reaches it.
+
+public import Foundation
+public import PGPShim
+import ThreadStore
+
+/// What the public help page (issue 17) shows for each counselling address: the gateway key's fingerprint and
+/// the key itself, armored for download and binary for WKD.
+///
+/// ```swift
+/// let help = try await HelpDirectory.make(mailboxes: installation.mailboxes, pgp: pgp, receiptPeriodHours: 24)
+/// ```
+public struct HelpDirectory: Sendable {
+    public struct Entry: Sendable {
+        public var address: EmailAddress
+        /// The counselling field's name, shown as the section's subtitle.
+        public var field: String
+        public var fingerprint: KeyFingerprint
+        /// `gpg --export --armor --export-options export-minimal`: what the download serves.
+        public var armoredKey: [UInt8]
+        /// The same key unarmored, as WKD requires (draft-koch-openpgp-webkey-service §3.1).
+        public var binaryKey: [UInt8]
+    }
+
+    public var entries: [Entry]
+    /// At most one receipt per this many hours for a validly signed message (`[receipt]`), nil when receipts are
+    /// off: the page says so.
+    public var receiptPeriodHours: Int?
+
+    public init(entries: [Entry], receiptPeriodHours: Int?) {
+        self.entries = entries
+        self.receiptPeriodHours = receiptPeriodHours
+    }
+
+    /// Exports each mailbox's gateway public key (minimal: self-signatures only).
+    public static func make(mailboxes: [PipelineMailbox], pgp: PGPService, receiptPeriodHours: Int?) async throws
+        -> HelpDirectory
+    {
+        var entries: [Entry] = []
+        for mailbox in mailboxes {
+            entries.append(Entry(
+                address: mailbox.address, field: mailbox.field.unredactedDescription, fingerprint: mailbox.gatewayKey,
+                armoredKey: try await pgp.exportPublicKey(mailbox.gatewayKey, armored: true, minimal: true),
+                binaryKey: try await pgp.exportPublicKey(mailbox.gatewayKey, armored: false, minimal: true)))
+        }
+        return HelpDirectory(entries: entries, receiptPeriodHours: receiptPeriodHours)
+    }
+
+    /// The fingerprint in groups of four hex digits, as mail programs show it (`7A3F 09C2 …`).
+    public static func grouped(_ fingerprint: KeyFingerprint) -> String {
+        var groups: [String] = []
+        var rest = Substring(fingerprint.hex.uppercased())
+        while !rest.isEmpty {
+            groups.append(String(rest.prefix(4)))
+            rest = rest.dropFirst(4)
+        }
+        return groups.joined(separator: " ")
+    }
+
+    /// The entry whose key file is `<FINGERPRINT>.asc`.
+    func entry(keyFile name: String) -> Entry? {
+        guard name.hasSuffix(".asc") else { return nil }
+        let hex = name.dropLast(4).uppercased()
+        return entries.first { $0.fingerprint.hex.uppercased() == hex }
+    }
+
+    /// The entry whose WKD hash (of the local part) and domain match; `domain` nil for the direct method's path,
+    /// which does not name it (the host does).
+    func entry(wkdHash hash: String, domain: String?) -> Entry? {
+        entries.first { entry in
+            WebKeyDirectory.hashedLocalPart(entry.address.localPart) == hash
+                && (domain.map { $0.lowercased() == entry.address.domain.lowercased() } ?? true)
+        }
+    }
+}
