@@ -160,16 +160,16 @@ public final class GPGContext {
         return found
     }
 
-    /// Keys whose primary key or a subkey has this 64-bit key ID (16 hex digits, as PKESK packets name them).
+    /// Keys (public) that hold a primary key or subkey with the 16-hex-digit key ID `keyID`.
     public func keys(withKeyID keyID: String) throws(PGPError) -> [KeyInfo] {
-        let hex = Set("0123456789ABCDEFabcdef".utf8)
-        guard keyID.utf8.count == 16, keyID.utf8.allSatisfy(hex.contains) else {
-            throw PGPError(.invalidInput, "invalid key ID")
+        let wanted = keyID.uppercased()
+        guard wanted.utf8.count == 16, wanted.utf8.allSatisfy({ $0.isHexDigitASCII }) else {
+            throw PGPError(.invalidInput, "invalid key ID for key lookup")
         }
-        // "0x" + key ID: gpg matches the primary key or a subkey (gpg(1), "HOW TO SPECIFY A USER ID").
         var found: [KeyInfo] = []
-        try listKeys(matching: "0x\(keyID)", secretOnly: false) { key throws(PGPError) in
-            found.append(try key.snapshot())
+        try listKeys(matching: "0x\(wanted)", secretOnly: false) { key throws(PGPError) in
+            let info = try key.snapshot()
+            if info.keyIDs.contains(wanted) { found.append(info) }
         }
         return found
     }
@@ -564,4 +564,10 @@ private let statusCallback: gpgme_status_cb_t = { hook, keyword, arguments in
     Unmanaged<CallbackState>.fromOpaque(hook).takeUnretainedValue()
         .observe(keyword: String(cString: keyword), arguments: arguments.map { String(cString: $0) } ?? "")
     return 0
+}
+
+extension UInt8 {
+    fileprivate var isHexDigitASCII: Bool {
+        (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
+    }
 }

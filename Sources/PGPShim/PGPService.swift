@@ -80,12 +80,13 @@ public final class PGPService: Sendable {
         try await withContext { try $0.key(fingerprint, secret: secret) }
     }
 
-    public func keys(forEmail email: String) async throws -> [KeyInfo] {
-        try await withContext { try $0.keys(forEmail: email) }
-    }
-
+    /// Public keys holding a primary key or subkey with this 16-hex-digit key ID.
     public func keys(withKeyID keyID: String) async throws -> [KeyInfo] {
         try await withContext { try $0.keys(withKeyID: keyID) }
+    }
+
+    public func keys(forEmail email: String) async throws -> [KeyInfo] {
+        try await withContext { try $0.keys(forEmail: email) }
     }
 
     public func generateKey(userID: String, expiresInSeconds: UInt = 0) async throws -> KeyFingerprint {

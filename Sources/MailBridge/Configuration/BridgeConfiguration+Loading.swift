@@ -467,12 +467,26 @@ extension BridgeConfiguration {
                               expected: "the address of one of the [[mailbox]] tables")
             }
             let caFile = reader.path(section, "ca-file")
+            let failedFolder = reader.text(
+                section, "failed-folder", required: false, default: "MailBridge/Failed", what: "an IMAP folder name")
+                ?? "MailBridge/Failed"
+            if failedFolder == folder || afterImport == .move(folder: failedFolder) {
+                reader.report(.conflictingOptions, section.optionPath("failed-folder"),
+                              expected: "a folder other than folder and move-to-folder")
+            }
+            let maxFetchAttempts = reader.integer(section, "max-fetch-attempts", default: 3, range: 1...100)
+            let maxMessageBytes = section.contains("max-message-bytes")
+                ? reader.integer(section, "max-message-bytes", default: 25 << 20, range: 1024...(1 << 30),
+                                 unit: "bytes") : nil
             reader.finish(section)
             guard let host, let username, let passwordFile, let deliverTo else { continue }
-            sources.append(
-                IMAPSource(
-                    host: host, port: port, tls: tls, username: username, passwordFile: passwordFile, folder: folder,
-                    afterImport: afterImport, deliverTo: deliverTo, caFile: caFile))
+            var source = IMAPSource(
+                host: host, port: port, tls: tls, username: username, passwordFile: passwordFile, folder: folder,
+                afterImport: afterImport, deliverTo: deliverTo, caFile: caFile)
+            source.failedFolder = failedFolder
+            source.maxFetchAttempts = maxFetchAttempts
+            source.maxMessageBytes = maxMessageBytes
+            sources.append(source)
         }
         return sources
     }

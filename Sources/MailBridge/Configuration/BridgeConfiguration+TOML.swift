@@ -71,6 +71,9 @@ extension BridgeConfiguration {
             }
             set("deliver-to", source.deliverTo.unredactedDescription)
             if let caFile = source.caFile { set("ca-file", caFile) }
+            set("failed-folder", source.failedFolder)
+            set("max-fetch-attempts", source.maxFetchAttempts)
+            if let maxMessageBytes = source.maxMessageBytes { set("max-message-bytes", maxMessageBytes) }
         }
         if let smarthost {
             section("[smarthost]")

@@ -260,6 +260,13 @@ extension BridgeConfiguration {
         /// `ca-file`: PEM file with the CA certificates that may sign this server's certificate, instead of the
         /// system's trust store (for a server with a private CA). The host name is checked either way.
         public var caFile: AbsolutePath?
+        /// `failed-folder`, default `MailBridge/Failed`: where a message that cannot be fetched (after
+        /// `max-fetch-attempts`) or is over `max-message-bytes` is moved on the server (created if missing).
+        public var failedFolder: String = "MailBridge/Failed"
+        /// `max-fetch-attempts`, default 3: failed fetches of one message before it is moved to `failed-folder`.
+        public var maxFetchAttempts: Int = 3
+        /// `max-message-bytes`: the largest message (RFC822.SIZE) fetched; nil means `[smtp] max-message-size`.
+        public var maxMessageBytes: Int?
 
         public init(
             host: String, port: Int = 993, tls: TLSMode = .implicit, username: String, passwordFile: AbsolutePath,

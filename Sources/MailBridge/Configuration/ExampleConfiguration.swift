@@ -155,6 +155,14 @@ extension BridgeConfiguration {
         # PEM file with the CA certificates that may sign the server's certificate, for a server with a private CA.
         # The host name is checked either way. Default: none (the system's trust store).
         # ca-file = "/etc/mailbridge/imap-ca.pem"
+        # Folder a message is moved to (created if missing) when it cannot be fetched max-fetch-attempts times, or
+        # is larger than max-message-bytes; the team gets a notice without any detail. Default: "MailBridge/Failed".
+        # failed-folder = "MailBridge/Failed"
+        # Failed fetches of one message (the server refused it or dropped the connection) before it is moved to
+        # failed-folder; other messages are fetched meanwhile. 1 to 100. Default: 3.
+        # max-fetch-attempts = 3
+        # Largest message fetched, in bytes (1024 to 1073741824). Default: [smtp] max-message-size.
+        # max-message-bytes = 26214400
 
         # Relay for all outgoing mail. Without this table, outgoing mail (replies, notices) stays queued in the store.
         # [smarthost]

@@ -91,7 +91,11 @@ public final class Gateway: Sendable {
         // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.
         let fetcher: IMAPFetcher? = configuration.imapSources.isEmpty ? nil : IMAPFetcher(
             sources: configuration.imapSources.map { IMAPFetcher.Source($0) }, spool: spool,
-            intake: KickingIntake(spool: spool, runner: runner, metrics: metrics), logger: logger)
+            intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
+            limits: .fromConfiguration(configuration), stateFolder: data.appendingPathComponent("imap-state"),
+            setAside: IMAPFetcher.noticeOnSetAside(pipeline: pipeline, metrics: metrics, kick: { [queue] in
+                queue?.kick()
+            }, logger: logger), logger: logger)
 
         let smtp = configuration.smtp
         var server = SMTPServerConfiguration(

@@ -16,13 +16,6 @@ struct IMAPConnectionSettings: Sendable {
     var timeoutSeconds: Int = 30
 }
 
-/// One message on the server as listed before fetching.
-struct IMAPMessageSummary: Hashable, Sendable {
-    var uid: UInt32
-    /// RFC822.SIZE (RFC 9051 §7.5.2): the server's claim, checked again after the fetch.
-    var size: Int
-}
-
 /// Owns one libetpan `mailimap*` session (freed in `deinit` with `mailimap_free`). Every method is a blocking
 /// libetpan call: use it from one thread at a time and never on an event loop or the cooperative pool
 /// (``IMAPClient`` runs it on `NIOThreadPool`).
@@ -127,8 +120,14 @@ final class IMAPConnection {
         return Int(session.pointee.imap_selection_info?.pointee.sel_exists ?? 0)
     }
 
-    /// The first `limit` messages by UID with their RFC822.SIZE (`FETCH 1:* (UID RFC822.SIZE)`).
-    func listMessages(limit: Int) throws(IMAPError) -> [IMAPMessageSummary] {
+    /// The folder's UIDVALIDITY from the last SELECT (RFC 9051 §2.3.1.1), 0 if the server sent none.
+    var uidValidity: UInt32 {
+        session.pointee.imap_selection_info?.pointee.sel_uidvalidity ?? 0
+    }
+
+    /// Every UID in the selected folder, ascending (`FETCH 1:* (UID)`). Asks for nothing the server must open a
+    /// message for (Dovecot answers from its index), so one unreadable message cannot break the listing.
+    func listUIDs() throws(IMAPError) -> [UInt32] {
         try requireTLS()
         guard (session.pointee.imap_selection_info?.pointee.sel_exists ?? 0) > 0 else { return [] }
         let set = mailimap_set_new_interval(1, 0)  // 0 = "*"
@@ -136,26 +135,45 @@ final class IMAPConnection {
         let type = mailimap_fetch_type_new_fetch_att_list_empty()
         defer { mailimap_fetch_type_free(type) }
         mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_uid())
-        mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_rfc822_size())
         var result: UnsafeMutablePointer<clist>?
         commandsSent += 1
         try check(mailimap_fetch(session, set, type, &result), as: .fetch)
         defer { if let result { mailimap_fetch_list_free(result) } }
-        var summaries: [IMAPMessageSummary] = []
+        var uids: [UInt32] = []
         for attribute in Self.items(result) {
-            var uid: UInt32 = 0
-            var size = -1
+            for item in Self.staticItems(attribute) where Int(item.pointee.att_type) == MAILIMAP_MSG_ATT_UID {
+                uids.append(item.pointee.att_data.att_uid)
+            }
+        }
+        return uids.filter { $0 > 0 }.sorted()
+    }
+
+    /// RFC822.SIZE of one message (`UID FETCH uid (UID RFC822.SIZE)`, RFC 9051 §7.5.2); nil if the UID is gone.
+    func messageSize(uid: UInt32) throws(IMAPError) -> Int? {
+        try requireTLS()
+        let set = mailimap_set_new_single(uid)
+        defer { mailimap_set_free(set) }
+        let type = mailimap_fetch_type_new_fetch_att_list_empty()
+        defer { mailimap_fetch_type_free(type) }
+        mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_uid())
+        mailimap_fetch_type_new_fetch_att_list_add(type, mailimap_fetch_att_new_rfc822_size())
+        var result: UnsafeMutablePointer<clist>?
+        commandsSent += 1
+        try check(mailimap_uid_fetch(session, set, type, &result), as: .fetch)
+        defer { if let result { mailimap_fetch_list_free(result) } }
+        for attribute in Self.items(result) {
+            var matches = false
+            var size: Int?
             for item in Self.staticItems(attribute) {
                 switch Int(item.pointee.att_type) {
-                case MAILIMAP_MSG_ATT_UID: uid = item.pointee.att_data.att_uid
+                case MAILIMAP_MSG_ATT_UID: matches = item.pointee.att_data.att_uid == uid
                 case MAILIMAP_MSG_ATT_RFC822_SIZE: size = Int(item.pointee.att_data.att_rfc822_size)
                 default: break
                 }
             }
-            guard uid > 0, size >= 0 else { throw IMAPError(.malformedResponse) }
-            summaries.append(IMAPMessageSummary(uid: uid, size: size))
+            if matches, let size { return size }
         }
-        return Array(summaries.sorted { $0.uid < $1.uid }.prefix(max(0, limit)))
+        return nil
     }
 
     /// The full message `BODY.PEEK[]` (RFC 9051 §6.4.5; PEEK leaves \Seen alone). Nil if the server has no
@@ -225,12 +243,21 @@ final class IMAPConnection {
         }
     }
 
-    /// IDLE (RFC 2177) for at most `seconds`: returns true when the server sent something (new mail, usually
-    /// `* n EXISTS`), false on timeout or when the server has no IDLE. Checks `isCancelled` every 250 ms so a
+    /// How an IDLE ended.
+    enum IdleResult: Sendable, Equatable {
+        /// The server sent something (new mail, usually `* n EXISTS`).
+        case woke
+        /// The time was up, or the task was cancelled, without news.
+        case quiet
+        /// The server does not offer IDLE (RFC 2177); nothing was sent.
+        case unsupported
+    }
+
+    /// IDLE (RFC 2177) for at most `seconds`. Checks `isCancelled` every 250 ms so a
     /// shutdown does not wait for the whole interval. The connection is out of IDLE (DONE sent) on return.
-    func idle(seconds: Int, isCancelled: () -> Bool) throws(IMAPError) -> Bool {
+    func idle(seconds: Int, isCancelled: () -> Bool) throws(IMAPError) -> IdleResult {
         try requireTLS()
-        guard mailimap_has_idle(session) != 0 else { return false }
+        guard mailimap_has_idle(session) != 0 else { return .unsupported }
         commandsSent += 1
         try check(mailimap_idle(session), as: .fetch)
         var woke = (session.pointee.imap_stream?.pointee.read_buffer_len ?? 0) > 0
@@ -245,7 +272,7 @@ final class IMAPConnection {
             remaining -= slice
         }
         try check(mailimap_idle_done(session), as: .fetch)
-        return woke
+        return woke ? .woke : .quiet
     }
 
     /// CREATE (RFC 9051 §6.3.4); an existing folder is not an error worth reporting (the server says NO).

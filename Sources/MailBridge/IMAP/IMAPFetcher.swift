@@ -5,8 +5,10 @@
 // verified (IMAPCertificateVerifier). Logs name the source by its index and UIDs and counts only: no address,
 // user name, folder name or content.
 
-import Foundation
+public import Foundation
 public import Logging
+import Crypto
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 public import ServiceLifecycle
@@ -19,6 +21,13 @@ public import ServiceLifecycle
 /// next cycle fetches it again, so the spool may hold the same message twice; the pipeline then stores it once
 /// and reports the second as `.duplicate` (the ThreadStore's idempotency on Message-ID and content). Messages are
 /// never lost: the server copy goes only after the spool copy is durable.
+///
+/// One message never stops a source (issue 28): a message whose FETCH fails is remembered per UID and
+/// UIDVALIDITY (``FetchFailureLedger``, kept in the data folder), the others are fetched first, and after
+/// `max-fetch-attempts` failures, or at once when it is larger than `max-message-bytes`, it is moved to the
+/// source's `failed-folder` on the server (never deleted) and ``setAside`` is told (log line, metric, team notice).
+/// A backlog is fetched batch after batch without sleeping, as long as the spool's backlog stays below
+/// ``Limits/maximumSpoolBacklog``; when the folder is empty the fetcher waits in IDLE and re-enters it at once.
 public final class IMAPFetcher: Service, Sendable {
     /// One source with the connection details the fetcher needs.
     public struct Source: Sendable {
@@ -34,22 +43,39 @@ public final class IMAPFetcher: Service, Sendable {
             self.caFile = caFile ?? configuration.caFile?.string
             self.verifyHostName = verifyHostName
         }
+
+        /// Names the source in file names without naming the user: a hash of host, port, user and folder.
+        var stateKey: String {
+            let text = "\(configuration.host)\u{0}\(configuration.port)\u{0}\(configuration.username)\u{0}"
+                + configuration.folder
+            return SHA256.hash(data: Data(text.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        }
     }
 
     /// Limits and timing.
     public struct Limits: Sendable {
-        /// Messages fetched per source and cycle (the oldest UIDs first).
+        /// Messages fetched per source and cycle (the oldest UIDs first); with more waiting, the next cycle
+        /// follows at once.
         public var messagesPerCycle = 50
-        /// Larger messages (RFC822.SIZE) stay on the server and are logged by UID.
+        /// The size limit (RFC822.SIZE) for sources without `max-message-bytes`; the gateway passes the SMTP
+        /// `max-message-size`. Larger messages are moved to the failed folder.
         public var maximumMessageSize = 25 * 1024 * 1024
         public var pollInterval: Duration = .seconds(60)
         /// Wait in IMAP IDLE (RFC 2177) instead of sleeping when the server offers it: new mail starts the next
-        /// cycle at once; `pollInterval` bounds each IDLE.
+        /// cycle at once; `pollInterval` bounds each IDLE, after which IDLE is entered again at once.
         public var useIDLE = true
         /// Back-off after a failed cycle: doubles from `initialBackoff` up to `maximumBackoff`.
         public var initialBackoff: Duration = .seconds(5)
         public var maximumBackoff: Duration = .seconds(15 * 60)
         public var timeoutSeconds = 60
+        /// A message whose fetch failed is tried again after this delay, doubled per failure (capped at
+        /// `maximumBackoff`); other messages are fetched meanwhile.
+        public var retryDelay: Duration = .seconds(30)
+        /// No new batch is fetched while the spool holds this many messages the pipeline has not processed yet
+        /// (the fetcher waits for the runner instead of filling the disk).
+        public var maximumSpoolBacklog = 200
+        /// A backlog that has not shrunk for this long no longer holds fetching back.
+        public var backlogStallTimeout: Duration = .seconds(30)
 
         public init() {}
     }
@@ -60,10 +86,30 @@ public final class IMAPFetcher: Service, Sendable {
         public var imported: [UInt32] = []
         /// Spooled, but the server mark was skipped or failed (will be fetched again).
         public var spooledOnly: [UInt32] = []
-        /// Left on the server because they exceed the size limit.
+        /// Larger than the size limit (moved to the failed folder if `setAside` lists them too).
         public var tooLarge: [UInt32] = []
+        /// Their FETCH failed in this cycle (tried again later, or set aside).
+        public var failed: [UInt32] = []
+        /// Moved to the failed folder in this cycle.
+        public var setAside: [UInt32] = []
         /// The cycle ended in IDLE (so the poll interval has already passed, or new mail woke it).
         public var idled = false
+        /// More messages are waiting (a full batch, or the connection ended after a failed fetch): the next cycle
+        /// should follow at once.
+        public var more = false
+    }
+
+    /// A message moved to the failed folder: what ``setAside`` is told. Holds no content and nothing about the
+    /// sender; `deliverTo` is our own counselling address (whose team gets the notice).
+    public struct SetAsideEvent: Sendable, Equatable {
+        public var sourceIndex: Int
+        public var deliverTo: EmailAddress
+        public var uid: UInt32
+        /// `fetch-failed` or `too-large` (``FetchFailureLedger/Reason``).
+        public var reason: String
+        public var attempts: Int
+        /// False when the server would not move it either: it stays in the source folder, left alone.
+        public var moved: Bool
     }
 
     let sources: [Source]
@@ -71,25 +117,35 @@ public final class IMAPFetcher: Service, Sendable {
     let intake: any MessageIntake
     let limits: Limits
     let logger: Logger
+    /// Where each source's ``FetchFailureLedger`` is kept (`<data>/imap-state`); nil keeps it in memory only.
+    let stateFolder: URL?
+    /// Called after a message was moved to the failed folder (the gateway queues the team notice there).
+    let setAside: @Sendable (SetAsideEvent) async -> Void
     /// Test hook: called after the spool accepted a message and before the server mark; returning false skips
     /// the mark (simulates a crash between the two).
     let beforeServerMark: @Sendable (UInt32) async -> Bool
+    private let ledgers = NIOLockedValueBox<[String: FetchFailureLedger]>([:])
 
     /// `intake` is where spooled messages are handed over (the gateway passes one that also wakes the pipeline
     /// runner); it must store them in `spool`.
     public convenience init(sources: [Source], spool: SpoolIntake, intake: (any MessageIntake)? = nil,
-                            limits: Limits = Limits(), logger: Logger) {
+                            limits: Limits = Limits(), stateFolder: URL? = nil,
+                            setAside: @escaping @Sendable (SetAsideEvent) async -> Void = { _ in },
+                            logger: Logger) {
         self.init(sources: sources, spool: spool, intake: intake, limits: limits, logger: logger,
-                  beforeServerMark: { _ in true })
+                  stateFolder: stateFolder, setAside: setAside, beforeServerMark: { _ in true })
     }
 
     init(sources: [Source], spool: SpoolIntake, intake: (any MessageIntake)?, limits: Limits, logger: Logger,
+         stateFolder: URL? = nil, setAside: @escaping @Sendable (SetAsideEvent) async -> Void = { _ in },
          beforeServerMark: @escaping @Sendable (UInt32) async -> Bool) {
         self.sources = sources
         self.spool = spool
         self.intake = intake ?? spool
         self.limits = limits
         self.logger = logger
+        self.stateFolder = stateFolder
+        self.setAside = setAside
         self.beforeServerMark = beforeServerMark
     }
 
@@ -103,90 +159,119 @@ public final class IMAPFetcher: Service, Sendable {
         }
     }
 
-    /// Polls one source until cancelled: a cycle, then the poll interval; after a failure, exponential back-off.
+    /// Polls one source until cancelled: cycle after cycle while more is waiting, else IDLE (re-entered at once
+    /// after a quiet one) or the poll interval; after a failure, exponential back-off. Logs when the next
+    /// attempt is due after a failure and when the source works again.
     func poll(sourceIndex: Int) async {
         var backoff = limits.initialBackoff
+        var failures = 0
         while !Task.isCancelled {
+            await waitForSpoolBacklog()
             let wait: Duration
             do {
-                let report = try await runCycle(sources[sourceIndex], idle: limits.useIDLE)
-                if !report.imported.isEmpty || !report.tooLarge.isEmpty {
-                    logger.info("imap cycle", metadata: [
-                        "source": "\(sourceIndex)", "imported": "\(report.imported.count)",
-                        "too-large": "\(report.tooLarge.map(String.init).joined(separator: ","))",
-                    ])
+                let report = try await runCycle(sources[sourceIndex], idle: limits.useIDLE, sourceIndex: sourceIndex)
+                if failures > 0 {
+                    logger.notice("imap source recovered", metadata: [
+                        "source": "\(sourceIndex)", "failed-cycles": "\(failures)"])
                 }
+                failures = 0
                 backoff = limits.initialBackoff
-                wait = report.idled ? .zero : limits.pollInterval
+                wait = report.more || report.idled ? .zero : limits.pollInterval
             } catch {
-                logger.warning("imap cycle failed", metadata: ["source": "\(sourceIndex)", "error": "\(error)"])
+                failures += 1
                 wait = backoff
+                logger.warning("imap cycle failed", metadata: [
+                    "source": "\(sourceIndex)", "error": "\(error)", "failed-cycles": "\(failures)",
+                    "next-attempt-in-seconds": "\(wait.components.seconds)"])
                 backoff = min(backoff * 2, limits.maximumBackoff)
             }
-            try? await Task.sleep(for: wait)
+            if wait > .zero { try? await Task.sleep(for: wait) }
         }
     }
 
-    /// One connection: connect and verify TLS, LOGIN, SELECT, list, and for each message fetch → spool → mark.
-    /// Any error ends the connection (a malformed response included); what was spooled stays spooled.
-    public func runCycle(_ source: Source, idle: Bool = false) async throws -> CycleReport {
+    /// Waits (checking every 200 ms) while the spool holds ``Limits/maximumSpoolBacklog`` or more messages. If
+    /// the backlog does not shrink for ``Limits/backlogStallTimeout`` (the runner holds messages it cannot
+    /// process, which stay in the spool until the next start), fetching goes on: back-pressure may slow a
+    /// source, never stop it.
+    func waitForSpoolBacklog() async {
+        var lowest = Int.max
+        var since = ContinuousClock.now
+        while !Task.isCancelled {
+            let count = spool.backlogCount()
+            guard count >= limits.maximumSpoolBacklog else { return }
+            if count < lowest {
+                lowest = count
+                since = .now
+            } else if ContinuousClock.now - since > limits.backlogStallTimeout {
+                logger.warning("imap fetching despite a spool backlog that does not shrink",
+                               metadata: ["backlog": "\(count)"])
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// One connection: connect and verify TLS, LOGIN, SELECT, list the UIDs; move messages that are due to the
+    /// failed folder; then for each message of the batch: size → fetch → spool → mark. A failed FETCH is
+    /// recorded against its UID and the cycle goes on (or, if the server dropped the connection, ends with
+    /// `more`); any other error ends the cycle (what was spooled stays spooled).
+    public func runCycle(_ source: Source, idle: Bool = false, sourceIndex: Int = 0) async throws -> CycleReport {
         let config = source.configuration
         let password = try Self.readPassword(config.passwordFile.string)
         let settings = IMAPConnectionSettings(
             host: config.host, port: config.port, security: config.tls == .implicit ? .implicitTLS : .startTLS,
             verifyHostName: source.verifyHostName ?? config.host, caFile: source.caFile,
             timeoutSeconds: limits.timeoutSeconds)
+        var ledger = loadLedger(source)
+        let stored = ledger
         let client = try await IMAPClient.connect(settings)
-        var report = CycleReport()
+        var cycle = FetchCycle(fetcher: self, source: source, sourceIndex: sourceIndex, client: client)
         do {
-            let limits = self.limits
             let folder = config.folder
             let username = config.username
-            let listed = try await client.perform { connection in
+            let (uidValidity, uids) = try await client.perform { connection in
                 try connection.login(username: username, password: password)
                 try connection.refreshCapabilities()
                 _ = try connection.select(folder)
-                return try connection.listMessages(limit: limits.messagesPerCycle)
+                return (connection.uidValidity, try connection.listUIDs())
             }
-            if case .move(let target) = config.afterImport, !listed.isEmpty {
-                try await client.perform { try $0.createFolderIfMissing(target) }
-            }
-            for message in listed {
-                try Task.checkCancellation()
-                guard message.size <= limits.maximumMessageSize else {
-                    report.tooLarge.append(message.uid)
-                    continue
-                }
-                let uid = message.uid
-                guard let data = try await client.perform({
-                    try $0.fetchMessage(uid: uid, maximumSize: limits.maximumMessageSize)
-                }) else { continue }
-                _ = try await spoolMessage(data, deliverTo: config.deliverTo)
-                // Only now, with the message durable in the spool, may it leave the server.
-                guard await beforeServerMark(uid) else {
-                    report.spooledOnly.append(uid)
-                    continue
-                }
-                let target: String? = if case .move(let folder) = config.afterImport { folder } else { nil }
-                try await client.perform { try $0.markImported(uid: uid, moveTo: target) }
-                report.imported.append(uid)
-            }
-            // Nothing was left for this cycle: wait in IDLE for new mail (at most one poll interval).
-            if idle, listed.count < limits.messagesPerCycle, !Task.isCancelled {
-                let seconds = Int(limits.pollInterval.components.seconds)
-                let cancelled = CancellationFlag()
-                report.idled = try await withTaskCancellationHandler {
-                    try await client.perform { try $0.idle(seconds: max(1, seconds), isCancelled: cancelled.get) }
-                } onCancel: {
-                    cancelled.set()
-                }
-            }
+            ledger.selected(uidValidity: uidValidity)
+            ledger.keepOnly(Set(uids))
+            let connected = try await cycle.run(uids: uids, ledger: &ledger, idle: idle)
+            saveLedger(ledger, changedFrom: stored, source: source)
+            if connected { await client.close() } else { await client.abort() }
         } catch {
+            saveLedger(ledger, changedFrom: stored, source: source)
             await client.abort()
             throw error
         }
-        await client.close()
-        return report
+        return cycle.report
+    }
+
+    private func loadLedger(_ source: Source) -> FetchFailureLedger {
+        let key = source.stateKey
+        if let cached = ledgers.withLockedValue({ $0[key] }) { return cached }
+        var ledger = FetchFailureLedger()
+        if let stateFolder {
+            do {
+                ledger = try FetchFailureLedgerFile(folder: stateFolder, key: key).load()
+            } catch {
+                logger.error("imap failure ledger unreadable; starting empty", metadata: ["error": "\(error)"])
+            }
+        }
+        ledgers.withLockedValue { $0[key] = ledger }
+        return ledger
+    }
+
+    private func saveLedger(_ ledger: FetchFailureLedger, changedFrom stored: FetchFailureLedger, source: Source) {
+        let key = source.stateKey
+        ledgers.withLockedValue { $0[key] = ledger }
+        guard ledger != stored, let stateFolder else { return }
+        do {
+            try FetchFailureLedgerFile(folder: stateFolder, key: key).save(ledger)
+        } catch {
+            logger.error("imap failure ledger not saved", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Writes one message into the spool (tmp file, fsync) and hands it to the intake (durable rename).

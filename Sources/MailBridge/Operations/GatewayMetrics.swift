@@ -50,6 +50,13 @@ public final class GatewayMetrics: Sendable {
                           factory: factory).record(count)
     }
 
+    /// An IMAP message was moved to the failed folder (or left there, `moved` false): `fetch-failed`/`too-large`.
+    func imapMessageSetAside(reason: String, moved: Bool) {
+        CoreMetrics.Counter(label: "mailbridge_imap_messages_set_aside_total",
+                            dimensions: [("reason", reason), ("moved", moved ? "yes" : "no")],
+                            factory: factory).increment()
+    }
+
     /// The text exposition format (version 0.0.4).
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

@@ -34,6 +34,12 @@ extension Pipeline {
             guard let id = try? AwaitedSignerID(id) else { return try await reject(.noClientKey) }
             (signer, verdict) = (id, .missingKey)
         case .unsigned:
+            // Unsigned text that a known client key could read too (encrypted to itself) is that client's words,
+            // sent from an address that key does not claim: not mail without key, and never into this sender's
+            // thread.
+            if try await encryptedToARegisteredClientKey(decrypted, field: mailbox.field) {
+                return try await reject(.noClientKey)
+            }
             (signer, verdict) = (nil, .unsigned)
         default:
             return try await reject(.noClientKey)
@@ -49,8 +55,9 @@ extension Pipeline {
             body: inline ? InlinePlaintext.utf8(plaintext, armored: payload) : plaintext,
             attachments: inner.attachments, verdict: verdict, receivedAt: message.envelope.receivedAt,
             replayFingerprints: replayFingerprints(decrypted),
-            // Nobody vouches for who sent it: a copy captured and delivered first from another address must not
-            // make the author's own copy a replay (it is imported once more, then every copy is).
+            // Nobody vouches for the From address of mail without key: it may be a client's ciphertext sent on
+            // first by someone else. Its fingerprints are provisional, so the author's own copy, once it comes
+            // with a key that claims its From address, is still imported into the author's own thread.
             replayFingerprintsAreProvisional: true)
         let time = now()
         let notice = NoticeFactory(mailbox: mailbox, time: time, inbox: configuration.notices.inboxLink)
@@ -140,5 +147,22 @@ extension Pipeline {
             logger.error("held replies not released", metadata: ["thread": "\(thread)",
                                                                  "error": "\(type(of: error))"])
         }
+    }
+}
+
+extension Pipeline {
+    /// Whether a recipient of `decrypted` is a client key that already has a thread in `field` (a key that only
+    /// arrived with this message, e.g. by Autocrypt, does not count).
+    func encryptedToARegisteredClientKey(_ decrypted: DecryptedMessage, field: CounsellingField) async throws -> Bool {
+        let gatewayKeys = Set(configuration.mailboxes.map(\.gatewayKey))
+        for keyID in Set(decrypted.recipientKeyIDs.map { $0.uppercased() }) where keyID.utf8.count == 16 {
+            for holder in (try? await pgp.keys(withKeyID: keyID)) ?? [] where !gatewayKeys.contains(holder.fingerprint) {
+                let registered = try await store.read {
+                    try $0.firstAddress(ofKey: try ClientKeyFingerprint(holder.fingerprint.hex), field: field)
+                }
+                if registered != nil { return true }
+            }
+        }
+        return false
     }
 }

@@ -49,10 +49,16 @@ import ThreadStore
         await harness.close()
     }
 
-    // BREAK: a victim's fresh signed ciphertext that the attacker delivers first, from the attacker's own address,
-    // is imported into a thread bound to the victim's key and the ATTACKER's address (replies go there); the
-    // victim's genuine copy then arrives and is silently dropped as a replay.
-    @Test func victimsCiphertextDeliveredFirstByAnotherSenderIsNotImported() async throws {
+    // BREAK (stop 14): a victim's fresh signed ciphertext that the attacker delivers first, from the attacker's own
+    // address, was imported into a thread bound to the victim's key and the ATTACKER's address (replies went
+    // there); the victim's genuine copy was then silently dropped as a replay.
+    //
+    // Since issue 17 mail signed by a key the gateway does not have is kept in a thread *without key* instead of
+    // being dropped. What must hold for the attacker's copy: it is never valid, sits only in a keyless thread that
+    // awaits exactly the signer's key, cannot get any key the attacker holds (the awaited key must claim the
+    // thread's From address, the attacker's), so a counsellor's reply there is held and never leaves; the victim's
+    // own copy is still imported, valid, into the victim's thread; nothing of the text leaves in plain.
+    @Test func victimsCiphertextDeliveredFirstByAnotherSenderNeverReachesTheAttacker() async throws {
         let harness = try await PipelineHarness()
         let canary = "CANARY\(UUID().uuidString.prefix(8))"
         let victimKey = try harness.client.makeKey(Self.victim)
@@ -60,14 +66,31 @@ import ThreadStore
         let captured = try encrypt(harness, inner(canary), signer: victimKey)
         let stolen = try await send(harness, from: Self.attacker, ciphertext: captured,
                                     headers: try autocrypt(attackerKey, Self.attacker, in: harness.client))
-        #expect(imported(stolen) == nil, "the attacker's copy was imported: \(stolen)")
-        for thread in try await threads(harness) {
-            #expect(thread.clientAddress.unredactedDescription != Self.attacker,
-                    "the victim's words are in a thread addressed to the attacker")
+        if let thread = imported(stolen) {
+            let opened = try await opened(harness, thread)
+            #expect(opened.clientKey == nil, "the attacker's copy is bound to a key: \(String(describing: opened.clientKey))")
+            #expect(opened.messages.map(\.verdict) == [.missingKey], "never valid")
         }
         let genuine = try await send(harness, from: Self.victim, ciphertext: captured,
                                      headers: try autocrypt(victimKey, Self.victim, in: harness.client))
-        #expect(imported(genuine) != nil, "the victim's own message was dropped: \(genuine)")
+        let victimThread = try #require(imported(genuine), "the victim's own message was dropped: \(genuine)")
+        let own = try await opened(harness, victimThread)
+        #expect(own.clientAddress.unredactedDescription == Self.victim && own.clientKey?.hex == victimKey.hex)
+        #expect(own.messages.map(\.verdict) == [.valid])
+        // The attacker writes again, signed with their own key and offering it: their keyless thread does not get
+        // it (it awaits the victim's key), and a reply in that thread is held, never sent.
+        _ = try await send(harness, from: Self.attacker, ciphertext: try encrypt(harness, inner("hallo"), signer: attackerKey),
+                           headers: try autocrypt(attackerKey, Self.attacker, in: harness.client))
+        for thread in try await threads(harness) where thread.clientAddress.unredactedDescription == Self.attacker {
+            let holdsCanary = thread.messages.contains { $0.body.text.contains(canary) }
+            guard holdsCanary else { continue }
+            #expect(thread.clientKey == nil, "the victim's words are in a thread with the attacker's key")
+            let outcome = try await ReplyComposer(store: harness.store, pgp: harness.pgp, mailboxes: [harness.mailbox],
+                                                  logger: harness.logs.logger("reply"))
+                .queueReply(thread: thread.summary.id, text: "Antwort \(canary)-reply", counsellor: nil)
+            guard case .keyUnusable = outcome else { Issue.record("a reply would be sent: \(outcome)"); continue }
+        }
+        #expect(try await harness.outbox().allSatisfy { $0.kind != .counsellorReply || !$0.recipient.unredactedDescription.contains("evil") })
         try await assertContained(harness, canary)
         await harness.close()
     }

@@ -1,0 +1,50 @@
+import Foundation
+import ThreadStore
+
+// Security: the notice is a fixed text. It names no sender, subject, UID, folder or reason, so nothing about the
+// message (which nobody could read) reaches plain mail.
+
+extension RedirectTemplate {
+    /// The built-in team notice "one message could not be fetched" (issue 28): fixed text, no placeholder.
+    public static func fetchFailed(german: Bool) -> RedirectTemplate {
+        german
+            ? RedirectTemplate(subject: "Eine Nachricht konnte nicht abgeholt werden", body: """
+                Eine Nachricht konnte nicht vom Postfach-Server abgeholt werden.
+
+                Sie wurde nicht gelöscht und liegt weiter auf dem Server, in der Regel im
+                Ordner für nicht abholbare Nachrichten. Bitte geben Sie der technischen
+                Betreuung Bescheid. Diese Benachrichtigung enthält bewusst keine Inhalte und
+                keine Absenderangaben.
+
+                """)
+            : RedirectTemplate(subject: "One message could not be fetched", body: """
+                One message could not be fetched from the mailbox server.
+
+                It was not deleted and stays on the server, usually in the folder for
+                messages that could not be fetched. Please tell your technical support. This
+                notice deliberately contains no content and no sender details.
+
+                """)
+    }
+}
+
+extension Pipeline {
+    /// Queues the team notice "one message could not be fetched" for the mailbox `address` through the outbox,
+    /// like every other notice. Returns false when no mailbox has that address (nothing queued).
+    @discardableResult
+    public func queueFetchFailedNotice(for address: EmailAddress) async throws -> Bool {
+        guard let mailbox = configuration.mailboxes.first(where: { $0.address.canonical == address.canonical })
+        else { return false }
+        let time = now()
+        let mail = try PlainOutgoingMail(TemplateMail(
+            template: .fetchFailed(german: mailbox.german), link: mailbox.link, reference: nil,
+            from: mailbox.address, to: mailbox.teamAddress, kind: .notification,
+            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
+            autocrypt: mailbox.autocrypt))
+        let item = NewOutboxItem(thread: nil, kind: .notification,
+                                 recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
+                                 payload: mail.bytes, notBefore: time)
+        _ = try await store.write { tx in try tx.enqueueOutbox(item) }
+        return true
+    }
+}
