@@ -399,6 +399,7 @@ extension BridgeConfiguration {
             let redirectTemplate = reader.path(section, "redirect-template")
             let notifyTemplate = reader.path(section, "notify-template")
             let replyWaitingTemplate = reader.path(section, "reply-waiting-template")
+            let keyRequestTemplate = reader.path(section, "key-request-template")
             var teamMode = NoticeMode.eachMessage
             let modes = "\"each-message\", \"hourly\" or \"daily\""
             if let name = reader.string(section, "team-notification-mode", expected: modes) {
@@ -422,6 +423,7 @@ extension BridgeConfiguration {
                 address: address, field: field, teamNotificationAddress: team, redirectLink: link,
                 language: language, redirectTemplate: redirectTemplate, notifyTemplate: notifyTemplate,
                 replyWaitingTemplate: replyWaitingTemplate)
+            mailbox.keyRequestTemplate = keyRequestTemplate
             mailbox.teamNotificationMode = teamMode
             mailbox.receiptTemplate = receiptTemplate
             mailbox.helpLink = helpLink

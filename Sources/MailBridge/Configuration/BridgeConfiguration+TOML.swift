@@ -49,6 +49,7 @@ extension BridgeConfiguration {
             set("redirect-template", mailbox.redirectTemplate)
             set("notify-template", mailbox.notifyTemplate)
             set("reply-waiting-template", mailbox.replyWaitingTemplate)
+            set("key-request-template", mailbox.keyRequestTemplate)
             set("team-notification-mode", mailbox.teamNotificationMode.name)
             set("receipt-template", mailbox.receiptTemplate)
             if let link = mailbox.helpLink { set("help-link", link.string) }

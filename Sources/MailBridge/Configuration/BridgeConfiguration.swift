@@ -192,6 +192,9 @@ extension BridgeConfiguration {
         public var redirectTemplate: AbsolutePath?
         public var notifyTemplate: AbsolutePath?
         public var replyWaitingTemplate: AbsolutePath?
+        /// `key-request-template`: a custom file replacing the built-in "please send us your public key" notice
+        /// (issue 17).
+        public var keyRequestTemplate: AbsolutePath? = nil
         /// `team-notification-mode`, default `each-message`: one notice per new message to the team address, or
         /// an `hourly` or `daily` digest counting new messages per field.
         public var teamNotificationMode: NoticeMode = .eachMessage

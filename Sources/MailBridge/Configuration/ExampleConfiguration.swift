@@ -120,11 +120,12 @@ extension BridgeConfiguration {
 
         # Own text files replacing the built-in ones (copy them from Config/templates/ and edit). Default: none.
         # Allowed placeholders: redirect {{link}} (required) and {{help-link}} (only with a help link),
-        # reply-waiting only {{link}} (required), notify only {{field}} and {{thread}}, receipt none.
+        # reply-waiting and key-request only {{link}} (required), notify only {{field}} and {{thread}}, receipt none.
         # Any other placeholder is refused, so no personal data can reach plain mail.
         # redirect-template = "/etc/mailbridge/templates/redirect.de.txt"
         # notify-template = "/etc/mailbridge/templates/notify.de.txt"
         # reply-waiting-template = "/etc/mailbridge/templates/reply-waiting.de.txt"
+        # key-request-template = "/etc/mailbridge/templates/key-request.de.txt"
         # receipt-template = "/etc/mailbridge/templates/receipt.de.txt"
 
         # The page explaining how to write encrypted mail to this address ({{help-link}} in the redirect text; the

@@ -147,7 +147,8 @@ public struct ReplyComposer: Sendable {
             let row = try tx.enqueueOutbox(item)
             if let keyUnusable {
                 try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable)
-                // Kept, sealed, until a usable key for the thread arrives (``HeldReplyRelease``).
+                // Kept, sealed, until a usable key for the thread arrives (``HeldReplyRelease``). The key problem's
+                // stored code is the held-reply problem's (pinned by `HeldReplyTests`).
                 try tx.holdReply(stored, in: thread, problem: HeldReplyProblem(rawValue: keyUnusable) ?? .unusable)
             }
             // A counsellor answered; waiting for the client.

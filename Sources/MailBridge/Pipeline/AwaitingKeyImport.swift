@@ -22,7 +22,10 @@ extension Pipeline {
     /// a bad signature is not a missing key.
     func importWithoutKey(_ decrypted: DecryptedMessage, inline: Bool, _ payload: [UInt8], _ message: InboundMessage,
                           _ parsed: MIMEMessage, _ inner: InnerMessage, _ sender: SenderIdentity,
-                          _ mailbox: PipelineMailbox) async throws -> AcceptOutcome {
+                          _ mailbox: PipelineMailbox, offered: [KeyFingerprint]) async throws -> AcceptOutcome {
+        guard try await mayBeWithoutKey(decrypted, sender: sender, offered: offered) else {
+            return try await reject(.noClientKey)
+        }
         let signer: AwaitedSignerID?
         let verdict: SignatureVerdictCode
         switch decrypted.signature {
@@ -77,6 +80,31 @@ extension Pipeline {
         case .duplicate(let thread, _): return .duplicate(thread)
         case .replayedCiphertext: return .rejectedEncrypted(.replayedCiphertext)
         }
+    }
+
+    /// Whether the message may be kept as mail without key. Not when it contradicts itself: it offers a key for
+    /// its From address (Autocrypt or attached) yet is not signed by it, or, unsigned, not encrypted to it (a
+    /// client's program that sends its key signs with it, or encrypts to itself); nor when it was encrypted to a
+    /// key we know that does not claim the From address (someone else's words, delivered from another address).
+    private func mayBeWithoutKey(_ decrypted: DecryptedMessage, sender: SenderIdentity,
+                                 offered: [KeyFingerprint]) async throws -> Bool {
+        let from = sender.address.canonical
+        for fingerprint in offered {
+            if let info = try await pgp.key(fingerprint), info.addresses.contains(where: { $0.canonical == from }) {
+                return false
+            }
+        }
+        var gatewayKeyIDs = Set<String>()
+        for mailbox in configuration.mailboxes {
+            gatewayKeyIDs.formUnion(try await pgp.key(mailbox.gatewayKey)?.keyIDs ?? [])
+        }
+        for keyID in decrypted.recipientKeyIDs.prefix(16) where !gatewayKeyIDs.contains(keyID.uppercased()) {
+            for info in try await pgp.keys(withKeyID: keyID.uppercased())
+            where !info.addresses.contains(where: { $0.canonical == from }) {
+                return false
+            }
+        }
+        return true
     }
 
     /// The fixed key-request notice to the From address (where replies to the thread go), or nil where RFC 3834

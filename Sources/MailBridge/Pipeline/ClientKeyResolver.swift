@@ -34,8 +34,8 @@ struct ClientKeyResolver {
         case .unknownKey:
             // Signed, but by a key we do not have even after importing what the message offered: whoever signed
             // is not the key we would answer. Binding the words to the sender's (or the address's) key could put
-            // a victim's signed text into an attacker's thread, so there is no client key (issue 17 will give
-            // such mail a thread of its own).
+            // a victim's signed text into an attacker's thread, so there is no client key: the pipeline keeps such
+            // mail in a thread without key of its own (AwaitingKeyImport.swift, issue 17).
             return nil
         default:
             break

@@ -211,7 +211,7 @@ public final class Pipeline: Sendable {
         guard let clientKey = try await keys.clientKey(signature: decrypted.signature, sender: sender.address,
                                                        field: mailbox.field, offered: imported)
         else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
-                                                 mailbox) }
+                                                 mailbox, offered: imported) }
 
         let signerKey: KeyInfo? = switch decrypted.signature {
         case .good(let signer), .goodButKeyNotCurrent(let signer, _): try await pgp.existingKey(signer)
@@ -229,7 +229,7 @@ public final class Pipeline: Sendable {
             guard let info = try await pgp.key(clientKey),
                 !Set(info.keyIDs).isDisjoint(with: decrypted.recipientKeyIDs.map { $0.uppercased() })
             else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
-                                                     mailbox) }
+                                                     mailbox, offered: imported) }
         }
         // A signature binds the words to its signer. When the signing key does not claim the From address, the
         // message goes to the signer's own thread (the address its key first wrote from, else the key's own

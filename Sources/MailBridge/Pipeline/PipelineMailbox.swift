@@ -68,6 +68,8 @@ extension PipelineMailbox {
             gatewayKey: gatewayKey,
             replyWaitingTemplate: try .replyWaiting(try mailbox.template(.replyWaiting), german: german),
             german: german)
+        keyRequestTemplate = RedirectTemplate(subject: RedirectTemplate.keyRequest(german: german).subject,
+                                              body: try mailbox.template(.keyRequest).render([.link: "{{link}}"]))
         teamNoticeMode = mailbox.teamNotificationMode
         receiptTemplate = RedirectTemplate(subject: RedirectTemplate.receipt(german: german).subject,
                                            body: try mailbox.template(.receipt).render([:]))

@@ -106,42 +106,6 @@ extension MessageTemplate {
             This is an automatic message.
 
             """
-        case (.keyRequest, .de):
-            """
-            Guten Tag,
-
-            vielen Dank für Ihre verschlüsselte Nachricht. Wir haben sie erhalten und
-            geschützt gespeichert.
-
-            Um Ihnen verschlüsselt antworten zu können, brauchen wir Ihren öffentlichen
-            Schlüssel. Bitte schreiben Sie uns eine signierte und verschlüsselte E-Mail
-            und hängen Sie Ihren öffentlichen Schlüssel an (oder senden Sie ihn per
-            Autocrypt, wenn Ihr E-Mail-Programm das anbietet). Senden Sie uns nie Ihren
-            geheimen Schlüssel.
-
-            Weitere Hinweise finden Sie hier:
-            {{link}}
-
-            Dies ist eine automatische Nachricht.
-
-            """
-        case (.keyRequest, .en):
-            """
-            Hello,
-
-            thank you for your encrypted message. We have received it and stored it
-            securely.
-
-            To reply to you encrypted, we need your public key. Please write us a signed
-            and encrypted e-mail with your public key attached (or sent by Autocrypt, if
-            your e-mail program offers it). Never send us your secret key.
-
-            More help:
-            {{link}}
-
-            This is an automatic message.
-
-            """
         case (.redirectHelp, .de):
             """
             Guten Tag,
@@ -210,6 +174,42 @@ extension MessageTemplate {
             This is an automatic message.
 
             """
+        case (.keyRequest, .de):
+            """
+            Guten Tag,
+
+            vielen Dank für Ihre verschlüsselte Nachricht. Wir haben sie erhalten und
+            geschützt gespeichert.
+
+            Um Ihnen verschlüsselt antworten zu können, brauchen wir Ihren öffentlichen
+            Schlüssel. Bitte schreiben Sie uns eine signierte und verschlüsselte E-Mail
+            und hängen Sie Ihren öffentlichen Schlüssel an (oder senden Sie ihn per
+            Autocrypt, wenn Ihr E-Mail-Programm das anbietet). Senden Sie uns nie Ihren
+            geheimen Schlüssel.
+
+            Weitere Hinweise finden Sie hier:
+            {{link}}
+
+            Dies ist eine automatische Nachricht.
+
+            """
+        case (.keyRequest, .en):
+            """
+            Hello,
+
+            thank you for your encrypted message. We have received it and stored it
+            securely.
+
+            To reply to you encrypted, we need your public key. Please write us a signed
+            and encrypted e-mail with your public key attached (or sent by Autocrypt, if
+            your e-mail program offers it). Never send us your secret key.
+
+            More help:
+            {{link}}
+
+            This is an automatic message.
+
+            """
         }
     }
 }
@@ -225,7 +225,7 @@ extension BridgeConfiguration.Mailbox {
             case .redirect: redirectTemplate
             case .notify: notifyTemplate
             case .replyWaiting: replyWaitingTemplate
-            case .keyRequest: nil  // built-in only for now
+            case .keyRequest: keyRequestTemplate
             case .redirectHelp: nil
             case .receipt: receiptTemplate
             }

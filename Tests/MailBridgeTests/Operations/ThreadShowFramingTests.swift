@@ -107,4 +107,55 @@ import ThreadStore
         #expect(signer["userId"] as? String == "Eve \"x\" \u{FFFD}\u{FFFD}\(Self.forgedHeader) forged-uid")
         #expect(messages[2]["signer"] is NSNull)
     }
+
+    /// Issue 17: a thread without key says so on its thread line, and a held reply's header line says it is held
+    /// (JSON: `held`), so `thread show` never presents an unsent reply as sent.
+    @Test func heldRepliesAndThreadsWithoutKeyAreMarked() async throws {
+        let folder = try TemporaryFolder()
+        let config = folder.path + "/etc/mailbridge.toml"
+        _ = try DataFolderInitializer.run(dataFolder: try AbsolutePath(folder.path + "/data"),
+                                          configFile: try AbsolutePath(config))
+        defer {
+            _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"],
+                               allowFailure: true)
+            folder.remove()
+        }
+        let logger = LogCapture().logger("admin")
+        let installation = try await OpenedInstallation.open(try BridgeConfiguration.load(file: config), logger: logger)
+        let mailbox = try #require(installation.mailboxes.first)
+        let client = AwaitingKeyClient(field: mailbox.field, address: try ClientAddress("ohne@example.net"),
+                                       signer: try AwaitedSignerID(Self.signerKey))
+        let start = Date(timeIntervalSince1970: 1_900_000_000)
+        let thread = try await installation.store.write { tx in
+            let first = try tx.importMessage(
+                NewMessage(direction: .inbound, messageID: "<nokey-1@example.net>", subject: "Frage",
+                           body: Array("Hallo".utf8), verdict: .missingKey, receivedAt: start),
+                into: .awaitingKey(client))
+            guard case .stored(let thread, _, _) = first else { throw AdminCommandTests.AdminTestFailure() }
+            let reply = try tx.importMessage(
+                NewMessage(direction: .outbound, messageID: "<reply-1@example.org>", subject: "Re: Frage",
+                           body: Array("Antwort".utf8), verdict: .notApplicable,
+                           receivedAt: start.addingTimeInterval(60)),
+                into: .thread(thread))
+            guard case .stored(_, let message, _) = reply else { throw AdminCommandTests.AdminTestFailure() }
+            try tx.holdReply(message, in: thread, problem: .missing)
+            return thread
+        }
+        await installation.close()
+        let shown = await AdminSession.run(configFile: config, logger: logger) {
+            try await ThreadsAdmin.show($0, id: thread.unredactedDescription, json: false)
+        }
+        #expect(shown.status == .success, "\(shown.errorOutput)")
+        let lines = shown.output.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasSuffix("client: ohne@example.net  no key to reply to yet") == true, "\(shown.output)")
+        let headers = lines.filter { $0.hasPrefix("---") }
+        #expect(headers.count == 2)
+        #expect(headers.first?.hasSuffix("signature: unknown_key") == true)
+        #expect(headers.last?.hasSuffix("signature: not_applicable  held: waiting for a usable client key") == true)
+        let json = await AdminSession.run(configFile: config, logger: logger) {
+            try await ThreadsAdmin.show($0, id: thread.unredactedDescription, json: true)
+        }
+        let messages = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
+        #expect(messages.count == 2 && messages[0]["held"] == nil && messages[1]["held"] as? Bool == true)
+    }
 }

@@ -129,6 +129,12 @@ import ThreadStore
         await harness.close()
     }
 
+    @Test func keyProblemsAreStoredAsTheHeldReplyProblemOfTheSameCode() {
+        for problem in ReplyOutcome.KeyProblem.allCases {
+            #expect(HeldReplyProblem(rawValue: problem.storedCode).map { "\($0)" } == problem.rawValue)
+        }
+    }
+
     /// The released reply is PGP/MIME, decrypts with gpg, sqop and rnp (the client's secret `key`) to the held
     /// text, and is signed by the gateway key.
     private func expectOpensEverywhere(_ harness: PipelineHarness, _ reply: OutboxItem, client: GnuPGClient,

@@ -153,6 +153,59 @@ import ThreadStore
         await harness.close()
     }
 
+    /// RedTeamTests' captured-ciphertext attack, without the Autocrypt header that makes the copy contradict
+    /// itself: the victim's signed message, delivered first from the attacker's address, lands at most in a thread
+    /// without key that can never get one (the awaited key does not claim the attacker's address), so no reply
+    /// ever reaches the attacker; and the victim's own copy is still imported into the victim's thread.
+    @Test func capturedSignedCiphertextWithoutKeyNeverAnswersTheAttacker() async throws {
+        let harness = try await PipelineHarness()
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+        let mallory = "mallory@evil.example"
+        let victimKey = try harness.client.makeKey(Self.client)
+        let (attacker, attackerKey) = try await otherClient(harness, "mallory", userID: "Mallory <\(mallory)>")
+        let captured = try encrypt(harness, inner(canary), signer: victimKey)
+        let stolen = try await send(harness, from: mallory, ciphertext: captured)
+        let stolenThread = try #require(imported(stolen))
+        let reply = try await composer(harness).queueReply(thread: stolenThread, text: "Antwort \(canary)-reply",
+                                                           counsellor: nil)
+        guard case .keyUnusable(.missing, _, _) = reply else { Issue.record("not held: \(reply)"); return }
+        // The attacker's own key, sent with a message of their own, does not open that thread.
+        let own = try await send(harness, from: mallory, ciphertext: try encrypt(
+            harness, inner("mallory"), signer: attackerKey, in: attacker),
+            headers: try autocrypt(attackerKey, mallory, in: attacker))
+        #expect(imported(own) != stolenThread)
+        #expect(try await opened(harness, stolenThread).clientKey == nil)
+
+        let genuine = try await send(harness, from: Self.client, ciphertext: captured,
+                                     headers: try autocrypt(victimKey, Self.client, in: harness.client))
+        let victimThread = try #require(imported(genuine), "the victim's own copy was dropped: \(genuine)")
+        #expect(victimThread != stolenThread)
+        #expect(try await opened(harness, victimThread).messages.map(\.verdict) == [.valid])
+        #expect(try await harness.outbox().allSatisfy { $0.kind != .counsellorReply })
+        try await assertContained(harness, canary)
+        await harness.close()
+    }
+
+    /// RedTeam2Tests' captured unsigned ciphertext, without the Autocrypt header: encrypted to a key we know that
+    /// does not claim the sender's address, it is someone else's words and is refused as before; the client's
+    /// own copy is imported into their thread.
+    @Test func capturedUnsignedCiphertextOfAKnownClientIsRefusedFromAnotherAddress() async throws {
+        let harness = try await PipelineHarness()
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+        let victimKey = try harness.client.makeKey(Self.client)
+        let victimThread = try #require(imported(try await send(
+            harness, from: Self.client, ciphertext: try encrypt(harness, inner("first"), signer: victimKey),
+            headers: try autocrypt(victimKey, Self.client, in: harness.client))))
+        let captured = try encrypt(harness, inner(canary), signer: nil, to: [harness.gateway, victimKey])
+        #expect(try await send(harness, from: "mallory@evil.example", ciphertext: captured)
+                == .rejectedEncrypted(.noClientKey))
+        #expect(try await send(harness, from: Self.client, ciphertext: captured)
+                == .imported(victimThread, createdThread: false))
+        #expect(try await threads(harness).count == 1)
+        try await assertContained(harness, canary)
+        await harness.close()
+    }
+
     /// The armored OpenPGP block of a PGP/MIME mail.
     func armoredBlock(_ mail: String) throws -> [UInt8] {
         let start = try #require(mail.range(of: "-----BEGIN PGP MESSAGE-----"))

@@ -114,6 +114,26 @@ import PGPShim
         #expect(ReplyComposer.subject(replyingTo: nil, german: german.german).hasPrefix("Antwort"))
     }
 
+    /// Issue 17: `key-request-template` replaces the built-in key request (checked against the same placeholder
+    /// policy); without it the built-in text of the mailbox's language is used.
+    @Test func keyRequestTemplateIsConfigurable() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var configured = try #require(
+            BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path)).mailboxes.first)
+        let key = try KeyFingerprint(String(repeating: "AB", count: 20))
+        let builtIn = try PipelineMailbox(configured, gatewayKey: key)
+        #expect(builtIn.keyRequestTemplate.body
+                == MessageTemplate.builtInText(.keyRequest, language: configured.language))
+        let own = try folder.write("key.txt", "Bitte Schlüssel senden: {{link}}\n")
+        configured.keyRequestTemplate = try AbsolutePath(own)
+        #expect(try PipelineMailbox(configured, gatewayKey: key).keyRequestTemplate.body
+                == "Bitte Schlüssel senden: {{link}}\n")
+        let bad = try folder.write("bad.txt", "Schlüssel für {{address}}: {{link}}\n")
+        configured.keyRequestTemplate = try AbsolutePath(bad)
+        #expect(throws: TemplateError.self) { try PipelineMailbox(configured, gatewayKey: key) }
+    }
+
     @Test func checkConfigRejectsAMailboxTemplateWithAForbiddenPlaceholder() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
