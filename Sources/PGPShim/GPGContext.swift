@@ -113,8 +113,17 @@ public final class GPGContext {
         // Every key gpg considered is imported, unchanged, or refused for a counted reason, and gpg considers at
         // least one key of data whose listing showed keys; otherwise gpg failed to read or write the keybox (seen
         // beside a foreign rewrite: `IMPORT_RES 0 0 …` with no error), which says nothing about the key.
-        let accounted = summary.imported + summary.unchanged + summary.not_imported + summary.no_user_id
+        // A known key that gained a revocation, signature, user ID or subkey counts as neither imported nor
+        // unchanged; gpg reports it with its own IMPORT_OK line, so keys with such a line count too.
+        var reportedOK: Int32 = 0
+        var entry = summary.imports
+        while let current = entry {
+            if current.pointee.result == 0 { reportedOK += 1 }
+            entry = current.pointee.next
+        }
+        let counted = summary.imported + summary.unchanged + summary.not_imported + summary.no_user_id
             + summary.skipped_new_keys + summary.skipped_v3_keys
+        let accounted = max(counted, reportedOK + summary.not_imported + summary.no_user_id)
         if summary.considered > accounted || summary.considered < min(listed, 1) {
             throw PGPError(.transient, "importing keys: gpg considered \(summary.considered) keys but accounted "
                            + "for \(accounted)")
