@@ -37,7 +37,11 @@ import Testing
     ])
     func namelessHeaderIsRefused(_ text: String) {
         #expect(TOMLHeaderCheck.firstNamelessHeader(in: text) != nil)
-        #expect(throws: ConfigurationError.syntax) { try BridgeConfiguration.parse(text) }
+        #expect {
+            try BridgeConfiguration.parse(text)
+        } throws: { error in
+            (error as? ConfigurationError)?.code == .syntax
+        }
     }
 
     /// Brackets that are not a table header are left to toml++: arrays (of arrays) in values, also invalid ones,
