@@ -5,9 +5,9 @@
 //   swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library   (scripts/fuzz does this)
 //   scripts/fuzz FuzzSMTP 600
 //
-// One executable per target, holding `LLVMFuzzerTestOneInput` and the entry point that starts libFuzzer's driver. The targets use
-// `@testable import` for the few internal parsers (a debug build compiles every module with testing enabled), so
-// the product's public API does not grow for fuzzing.
+// One executable per target, holding `LLVMFuzzerTestOneInput` and the entry point that starts libFuzzer's driver.
+// The targets use `@testable import` for the few internal parsers (a debug build compiles every module with
+// testing enabled), so the product's public API does not grow for fuzzing.
 import PackageDescription
 
 let mailBridge: [Target.Dependency] = [

@@ -182,7 +182,7 @@ struct FuzzedSession {
             let line = wire[lineStart..<(index - 1)]
             precondition(!line.contains(13), "bare CR in a reply")
             precondition(line.count >= 3 && line.count <= 512, "reply line length \(line.count)")
-            precondition(String(decoding: line.prefix(3), as: UTF8.self) == String(code), "reply line with another code")
+            precondition(String(decoding: line.prefix(3), as: UTF8.self) == String(code), "a line with another code")
             lineStart = index + 1
         }
     }
