@@ -63,6 +63,14 @@ extension BridgeConfiguration {
             reader.report(.unreadableFile, nil, expected: "at most \(maximumFileSize) octets of TOML")
             return nil
         }
+        // toml++ (TOMLKit 0.6.0) aborts on a table header without a name instead of refusing it: refuse it here.
+        if let position = TOMLHeaderCheck.firstNamelessHeader(in: text) {
+            reader.append(
+                ConfigurationError(
+                    .syntax, file: reader.file, line: position.line, column: position.column,
+                    expected: "valid TOML 1.0 (a table header needs a name: [section] or [[section]])"))
+            return nil
+        }
         let document: TOMLTable
         do {
             document = try TOMLTable(string: text)
