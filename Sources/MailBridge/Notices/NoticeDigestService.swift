@@ -40,12 +40,7 @@ public final class NoticeDigestService: Service, Sendable {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.runOnce()
-                try await Task.sleep(for: self.interval)
-            }
-        }
+        await runPeriodically(every: interval) { await self.runOnce() }
     }
 
     /// What one pass did.

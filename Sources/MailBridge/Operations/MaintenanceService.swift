@@ -40,12 +40,7 @@ public final class MaintenanceService: Service, Sendable {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.runOnce()
-                try await Task.sleep(for: self.interval)
-            }
-        }
+        await runPeriodically(every: interval) { await self.runOnce() }
     }
 
     /// One pass; returns what retention deleted (nil if the store failed; that is logged and tried next time).

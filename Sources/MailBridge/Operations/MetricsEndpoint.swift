@@ -38,16 +38,7 @@ public final class MetricsEndpoint: Service, Sendable {
     /// Serves until graceful shutdown or cancellation; both close the listening socket (awaiting `closeFuture`
     /// alone would ignore cancellation).
     public func run() async throws {
-        let channel = self.channel
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                try? await channel.closeFuture.get()
-            } onGracefulShutdown: {
-                channel.close(promise: nil)
-            }
-        } onCancel: {
-            channel.close(promise: nil)
-        }
+        await serveUntilShutdown(channel)
     }
 }
 

@@ -33,12 +33,7 @@ public final class WaitingThreadsMonitor: Service, Sendable {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.refresh()
-                try await Task.sleep(for: self.interval)
-            }
-        }
+        await runPeriodically(every: interval) { await self.refresh() }
     }
 
     /// Counts once and sets the gauges; returns the counts in threshold order (nil if the store failed).

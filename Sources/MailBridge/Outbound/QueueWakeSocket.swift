@@ -79,15 +79,6 @@ public final class QueueWakeSocket: Service, Sendable {
 
     /// Serves until graceful shutdown or cancellation, then closes the socket.
     public func run() async throws {
-        let channel = self.channel
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                try? await channel.closeFuture.get()
-            } onGracefulShutdown: {
-                channel.close(promise: nil)
-            }
-        } onCancel: {
-            channel.close(promise: nil)
-        }
+        await serveUntilShutdown(channel)
     }
 }
