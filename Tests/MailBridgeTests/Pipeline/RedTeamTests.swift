@@ -58,15 +58,24 @@ import ThreadStore
     // awaits exactly the signer's key, cannot get any key the attacker holds (the awaited key must claim the
     // thread's From address, the attacker's), so a counsellor's reply there is held and never leaves; the victim's
     // own copy is still imported, valid, into the victim's thread; nothing of the text leaves in plain.
-    @Test func victimsCiphertextDeliveredFirstByAnotherSenderNeverReachesTheAttacker() async throws {
+    //
+    // Both variants: the attacker offers their own key (Autocrypt) with the victim's ciphertext, which contradicts
+    // the signature and is refused outright, or offers none, which gives the keyless thread described above.
+    @Test(arguments: [true, false])
+    func victimsCiphertextDeliveredFirstByAnotherSenderNeverReachesTheAttacker(attackerOffersOwnKey: Bool)
+        async throws
+    {
         let harness = try await PipelineHarness()
         let canary = "CANARY\(UUID().uuidString.prefix(8))"
         let victimKey = try harness.client.makeKey(Self.victim)
         let attackerKey = try harness.client.makeKey(Self.attacker)
         let captured = try encrypt(harness, inner(canary), signer: victimKey)
         let stolen = try await send(harness, from: Self.attacker, ciphertext: captured,
-                                    headers: try autocrypt(attackerKey, Self.attacker, in: harness.client))
-        if let thread = imported(stolen) {
+                                    headers: attackerOffersOwnKey
+                                        ? try autocrypt(attackerKey, Self.attacker, in: harness.client) : "")
+        if attackerOffersOwnKey {
+            #expect(stolen == .rejectedEncrypted(.noClientKey), "\(stolen)")
+        } else if let thread = imported(stolen) {
             let opened = try await opened(harness, thread)
             #expect(opened.clientKey == nil, "the attacker's copy is bound to a key: \(String(describing: opened.clientKey))")
             #expect(opened.messages.map(\.verdict) == [.missingKey], "never valid")
