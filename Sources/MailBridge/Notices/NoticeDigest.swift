@@ -67,12 +67,8 @@ public struct NoticeDigest: Sendable, Hashable, CustomStringConvertible {
     /// mailbox's language; a counsellor's digest uses the account's).
     public func mail(from mailbox: PipelineMailbox, to recipient: EmailAddress, inbox: InboxLink?,
                      date: Date, german: Bool? = nil) throws -> PlainOutgoingMail {
-        try PlainOutgoingMail(TemplateMail(
-            template: template(german: german ?? mailbox.german, withLink: inbox != nil),
-            link: inbox?.list ?? mailbox.link,
-            reference: nil, from: mailbox.address, to: recipient, kind: .notification,
-            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: date,
-            autocrypt: mailbox.autocrypt))
+        try mailbox.plainMail(template(german: german ?? mailbox.german, withLink: inbox != nil), to: recipient,
+                              kind: .notification, date: date, link: inbox?.list)
     }
 
     public var description: String { "NoticeDigest(\(mode), fields: \(counts.count), total: \(total))" }

@@ -85,11 +85,8 @@ public struct NoticeFactory: Sendable {
                                         body: template.body.replacingOccurrences(of: "{{reference}}", with: "{{link}}"))
             link = try inbox.thread(thread)
         }
-        let mail = try PlainOutgoingMail(TemplateMail(
-            template: template, link: link, reference: try OpaqueReference(thread.unredactedDescription),
-            from: mailbox.address, to: recipient, kind: .notification,
-            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
-            autocrypt: mailbox.autocrypt))
+        let mail = try mailbox.plainMail(template, to: recipient, kind: .notification, date: time, link: link,
+                                         reference: try OpaqueReference(thread.unredactedDescription))
         return NewOutboxItem(thread: nil, kind: .notification,
                              recipient: try ClientAddress(recipient.unredactedDescription),
                              payload: mail.bytes, notBefore: time)

@@ -98,10 +98,8 @@ public struct ReplyComposer: Sendable {
             }
         }
         if let problem {
-            let notice = try PlainOutgoingMail(TemplateMail(
-                template: mailbox.replyWaitingTemplate, link: mailbox.link, reference: nil, from: mailbox.address,
-                to: client, kind: .notification, messageID: try OutgoingMessageID(domain: mailbox.address.domain),
-                date: time, autocrypt: mailbox.autocrypt))
+            let notice = try mailbox.plainMail(mailbox.replyWaitingTemplate, to: client, kind: .notification,
+                                               date: time)
             let item = NewOutboxItem(thread: thread, kind: .notification, recipient: recipient,
                                      payload: notice.bytes, notBefore: time)
             let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel,

@@ -117,11 +117,8 @@ extension Pipeline {
                                                   headers: parsed.headers, ownAddresses: own),
             !own.contains(where: { $0.canonical == sender.address.canonical })
         else { return nil }
-        let mail = try PlainOutgoingMail(TemplateMail(
-            template: mailbox.keyRequestTemplate, link: mailbox.link, reference: nil, from: mailbox.address,
-            to: sender.address, kind: .notification,
-            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
-            autocrypt: mailbox.autocrypt))
+        let mail = try mailbox.plainMail(mailbox.keyRequestTemplate, to: sender.address, kind: .notification,
+                                         date: time)
         return NewOutboxItem(thread: nil, kind: .notification,
                              recipient: try ClientAddress(sender.address.unredactedDescription),
                              payload: mail.bytes, notBefore: time)

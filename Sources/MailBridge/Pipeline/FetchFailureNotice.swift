@@ -36,11 +36,8 @@ extension Pipeline {
         guard let mailbox = configuration.mailboxes.first(where: { $0.address.canonical == address.canonical })
         else { return false }
         let time = now()
-        let mail = try PlainOutgoingMail(TemplateMail(
-            template: .fetchFailed(german: mailbox.german), link: mailbox.link, reference: nil,
-            from: mailbox.address, to: mailbox.teamAddress, kind: .notification,
-            messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
-            autocrypt: mailbox.autocrypt))
+        let mail = try mailbox.plainMail(.fetchFailed(german: mailbox.german), to: mailbox.teamAddress,
+                                         kind: .notification, date: time)
         let item = NewOutboxItem(thread: nil, kind: .notification,
                                  recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
                                  payload: mail.bytes, notBefore: time)

@@ -153,10 +153,7 @@ public final class Pipeline: Sendable {
         let time = now()
         // RFC 3834 §4: the reply goes to the envelope sender (Return-Path), with MAIL FROM:<> (set by the queue
         // for `.redirectReply`).
-        let mail = try PlainOutgoingMail(TemplateMail(
-            template: mailbox.redirectTemplate, link: mailbox.link, reference: nil, from: mailbox.address,
-            to: sender, kind: .redirect, messageID: try OutgoingMessageID(domain: mailbox.address.domain), date: time,
-            autocrypt: mailbox.autocrypt))
+        let mail = try mailbox.plainMail(mailbox.redirectTemplate, to: sender, kind: .redirect, date: time)
         let recipient = try ClientAddress(sender.unredactedDescription)
         let hmac = store.senderHMAC(canonicalAddress: sender.canonical)
         let period = configuration.redirectPeriod
