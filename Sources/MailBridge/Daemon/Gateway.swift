@@ -52,23 +52,6 @@ public final class Gateway: Sendable {
         let metrics = GatewayMetrics()
         // One reloadable directory of mailboxes for the pipeline, the reply composer and the outbox.
         let directory = MailboxDirectory(mailboxes)
-        let pipeline = Pipeline(
-            store: store, pgp: pgp,
-            configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
-                                 redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
-                                 maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400,
-                                 keyRequestPeriod: TimeInterval(configuration.autoreply.keyRequestPeriodSeconds),
-                                 receiptPeriod: configuration.receipt.period,
-                                 notices: NoticeSettings(configuration)),
-            directory: directory, logger: logger, metrics: metrics)
-        let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
-        // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
-        // and before the fetcher exists, so no session can lose the file it is writing.
-        let removed = try spool.recover()
-        if removed > 0 { logger.notice("spool recovery removed incomplete files", metadata: ["count": "\(removed)"]) }
-        // Issue 28: no gpg left over from a killed daemon may still rewrite the keyring once the pipeline runs.
-        let homeClaim = try await pgp.claimHome()
-        logger.notice("GnuPG home claimed", metadata: ["report": "\(homeClaim.report)"])
         var queue: OutboundQueue?
         if let smarthost = configuration.smarthost {
             let client = SMTPClient(configuration: try smarthost.clientConfiguration(
@@ -86,10 +69,28 @@ public final class Gateway: Sendable {
         } else {
             logger.warning("no [smarthost] configured: replies and notices stay queued until one is configured")
         }
+        // The outbound funnel: everything queued anywhere wakes the queue once its transaction has committed.
+        let outbox = Outbox(wake: { [queue] in queue?.kick() })
+        let pipeline = Pipeline(
+            store: store, pgp: pgp,
+            configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
+                                 redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
+                                 maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400,
+                                 keyRequestPeriod: TimeInterval(configuration.autoreply.keyRequestPeriodSeconds),
+                                 receiptPeriod: configuration.receipt.period,
+                                 notices: NoticeSettings(configuration)),
+            directory: directory, logger: logger, metrics: metrics, outbox: outbox)
+        let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
+        // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
+        // and before the fetcher exists, so no session can lose the file it is writing.
+        let removed = try spool.recover()
+        if removed > 0 { logger.notice("spool recovery removed incomplete files", metadata: ["count": "\(removed)"]) }
+        // Issue 28: no gpg left over from a killed daemon may still rewrite the keyring once the pipeline runs.
+        let homeClaim = try await pgp.claimHome()
+        logger.notice("GnuPG home claimed", metadata: ["report": "\(homeClaim.report)"])
         // As many spooled messages at once as there are PGP contexts: decryption is the slow step.
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
                                     concurrency: pgp.configuration.maximumConcurrentOperations,
-                                    afterCommit: { [queue] in queue?.kick() },
                                     onQuarantine: { [metrics] in metrics.spoolQuarantined($0) },
                                     afterLargeMessage: { ProcessMemory.returnFreedMemory() })
 
@@ -130,8 +131,7 @@ public final class Gateway: Sendable {
         }
         // A reply queued in the web inbox or the API wakes the queue at once; one queued with `mailbridge reply`
         // (another process) wakes it through the data folder's wake socket.
-        let replies = ReplyComposer(store: store, pgp: pgp, mailboxes: directory, logger: logger,
-                                    afterCommit: { [queue] in queue?.kick() })
+        let replies = ReplyComposer(store: store, pgp: pgp, mailboxes: directory, logger: logger, outbox: outbox)
         var wake: QueueWakeSocket?
         if let queue { wake = try await QueueWakeSocket.bind(dataFolder: data, logger: logger) { queue.kick() } }
         var services = WebServices(store: store, replies: replies, logger: logger,
@@ -157,8 +157,7 @@ public final class Gateway: Sendable {
         // Digests read the mailboxes and inbox link in force, so a reload reaches them too.
         var noticeServices: [any Service] = [NoticeDigestService(
             store: store, mailboxes: { [directory] in directory.all },
-            inbox: { [pipeline] in pipeline.configuration.notices.inboxLink }, kick: { [queue] in queue?.kick() },
-            logger: logger)]
+            inbox: { [pipeline] in pipeline.configuration.notices.inboxLink }, outbox: outbox, logger: logger)]
         if endpoint != nil {
             noticeServices.append(WaitingThreadsMonitor(
                 store: store, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
@@ -283,10 +282,4 @@ extension BridgeConfiguration.Smarthost {
         try configuration.validate()
         return configuration
     }
-}
-
-/// A start-up problem of the daemon, described without secrets or personal data.
-public struct GatewayError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
 }

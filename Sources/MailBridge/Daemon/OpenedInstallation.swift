@@ -57,9 +57,11 @@ public struct OpenedInstallation: Sendable {
                                   mailboxes: mailboxes, dataFolder: data)
     }
 
-    /// The one way counsellor replies are queued, for this installation's mailboxes.
+    /// The one way counsellor replies are queued, for this installation's mailboxes (from a command, in a process
+    /// of its own): each committed reply wakes the running daemon's queue through the data folder's wake socket.
     public func replyComposer(logger: Logger) -> ReplyComposer {
-        ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
+        ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger,
+                      outbox: Outbox(wake: { [dataFolder] in QueueWakeSocket.notify(dataFolder: dataFolder) }))
     }
 
     /// Closes the store and stops the GnuPG worker threads.

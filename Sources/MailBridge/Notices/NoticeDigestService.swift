@@ -15,25 +15,25 @@ public import ThreadStore
 ///
 /// ```swift
 /// let digests = NoticeDigestService(store: store, mailboxes: { pipeline.configuration.mailboxes },
-///                                   inbox: { pipeline.configuration.notices.inboxLink }, kick: { queue.kick() },
+///                                   inbox: { pipeline.configuration.notices.inboxLink }, outbox: outbox,
 ///                                   logger: logger)
 /// ```
 public final class NoticeDigestService: Service, Sendable {
     let store: ThreadStore
     let mailboxes: @Sendable () -> [PipelineMailbox]
     let inbox: @Sendable () -> InboxLink?
-    let kick: @Sendable () -> Void
+    let outbox: Outbox
     let interval: Duration
     let logger: Logger
     let now: @Sendable () -> Date
 
     public init(store: ThreadStore, mailboxes: @escaping @Sendable () -> [PipelineMailbox],
-                inbox: @escaping @Sendable () -> InboxLink?, kick: @escaping @Sendable () -> Void = {},
+                inbox: @escaping @Sendable () -> InboxLink?, outbox: Outbox = Outbox(),
                 interval: Duration = .seconds(60), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.mailboxes = mailboxes
         self.inbox = inbox
-        self.kick = kick
+        self.outbox = outbox
         self.interval = interval
         self.logger = logger
         self.now = now
@@ -58,9 +58,9 @@ public final class NoticeDigestService: Service, Sendable {
         let mailboxes = self.mailboxes()
         let inbox = self.inbox()
         do {
-            let report = try await store.write { tx in try Self.queueDue(tx, now: time, mailboxes: mailboxes,
-                                                                         inbox: inbox) }
-            if report.queued > 0 { kick() }
+            let report = try await store.write { [outbox] tx in
+                try Self.queueDue(tx, now: time, mailboxes: mailboxes, inbox: inbox, outbox: outbox)
+            }
             if report.queued + report.dropped > 0 {
                 logger.info("notice digests", metadata: ["queued": "\(report.queued)", "dropped": "\(report.dropped)"])
             }
@@ -73,7 +73,7 @@ public final class NoticeDigestService: Service, Sendable {
 
     /// Groups the due counters by address, window and period; queues one digest each and clears its counters.
     static func queueDue(_ tx: WriteTransaction, now: Date, mailboxes: [PipelineMailbox],
-                         inbox: InboxLink?) throws -> Report {
+                         inbox: InboxLink?, outbox: Outbox = Outbox()) throws -> Report {
         struct Key: Hashable {
             var address: String
             var windowStart: Date
@@ -121,9 +121,9 @@ public final class NoticeDigestService: Service, Sendable {
             guard let sender else { continue }
             let digest = NoticeDigest(window: first.windowStart..<first.windowEnd, mode: key.mode, counts: perField)
             let mail = try digest.mail(from: sender, to: recipient, inbox: inbox, date: now, german: key.german)
-            let item = try tx.enqueueOutbox(NewOutboxItem(
+            let item = try outbox.enqueue(NewOutboxItem(
                 thread: nil, kind: .notification, recipient: try ClientAddress(recipient.unredactedDescription),
-                payload: mail.bytes, notBefore: now))
+                payload: mail.bytes, notBefore: now), in: tx)
             try tx.recordDigestQueued(item: item, messages: digest.total)
             try tx.clearNoticeCounts(counts)
             report.queued += 1

@@ -26,11 +26,14 @@ public struct NoticeFactory: Sendable {
     public let time: Date
     /// The inbox base URL; without it notices carry the opaque thread ID as a reference and no link.
     public var inbox: InboxLink?
+    /// Where each-message notices are queued.
+    public let outbox: Outbox
 
-    public init(mailbox: PipelineMailbox, time: Date, inbox: InboxLink? = nil) {
+    public init(mailbox: PipelineMailbox, time: Date, inbox: InboxLink? = nil, outbox: Outbox) {
         self.mailbox = mailbox
         self.time = time
         self.inbox = inbox
+        self.outbox = outbox
     }
 
     /// Where the notice about a new message goes.
@@ -95,7 +98,7 @@ public struct NoticeFactory: Sendable {
     private func deliver(_ thread: ThreadID, to address: EmailAddress, recipient: NoticeRecipient, mode: NoticeMode,
                          in tx: WriteTransaction) throws {
         if mode == .eachMessage {
-            _ = try tx.enqueueOutbox(try item(for: thread, to: address))
+            try outbox.enqueue(try item(for: thread, to: address), in: tx)
         } else {
             try tx.countNotice(for: recipient, field: mailbox.field, mode: mode, now: time)
         }

@@ -9,9 +9,10 @@ public import Prometheus
 /// `MetricsSystem`, so tests and several gateways in one process do not share counters).
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
+    /// For the metrics other rooms add in extensions (each beside the type it counts).
+    let factory: PrometheusMetricsFactory
     private let accepted: CoreMetrics.Counter
-    private let latency: CoreMetrics.Timer
+    let latency: CoreMetrics.Timer
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -23,23 +24,9 @@ public final class GatewayMetrics: Sendable {
     /// A message got its `250` (it is durably spooled).
     func messageAccepted() { accepted.increment() }
 
-    /// The pipeline committed an outcome; `received` is when the message was accepted, so the timer measures
-    /// end of DATA to "thread visible" (or redirect queued).
-    func processed(_ outcome: AcceptOutcome, received: Date, now: Date = Date()) {
-        CoreMetrics.Counter(label: "mailbridge_inbound_processed_total", dimensions: [("outcome", outcome.metricLabel)],
-                            factory: factory).increment()
-        latency.recordNanoseconds(Int64(max(0, now.timeIntervalSince(received)) * 1e9))
-    }
-
     /// A delivery attempt of the outbound queue ended: `delivered`, `retry` or `failed`.
     func outboundResult(_ result: String) {
         CoreMetrics.Counter(label: "mailbridge_outbound_results_total", dimensions: [("result", result)],
-                            factory: factory).increment()
-    }
-
-    /// A spool entry could not be read and was moved to `spool/quarantine/`.
-    func spoolQuarantined(_ cause: QuarantineCause) {
-        CoreMetrics.Counter(label: "mailbridge_spool_quarantined_total", dimensions: [("cause", cause.rawValue)],
                             factory: factory).increment()
     }
 
@@ -57,26 +44,6 @@ public final class GatewayMetrics: Sendable {
                             factory: factory).increment()
     }
 
-    /// A rejected encrypted message was kept sealed (issue 28); `reason` is the rejection reason's name.
-    func rejectedKept(_ reason: AcceptOutcome.RejectionReason) {
-        CoreMetrics.Counter(label: "mailbridge_rejected_kept_total", dimensions: [("reason", reason.rawValue)],
-                            factory: factory).increment()
-    }
-
     /// The text exposition format (version 0.0.4).
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
-}
-
-extension AcceptOutcome {
-    /// The case name only: never an ID.
-    var metricLabel: String {
-        switch self {
-        case .imported: "imported"
-        case .duplicate: "duplicate"
-        case .redirected: "redirected"
-        case .redirectSuppressed: "redirect_suppressed"
-        case .deliveryReport: "delivery_report"
-        case .rejectedEncrypted(let reason): "rejected_\(reason.rawValue)"
-        }
-    }
 }

@@ -12,18 +12,22 @@ public import ThreadStore
 /// Encrypts the held replies of a thread to a usable client key and queues them, oldest first (issue 17).
 ///
 /// ```swift
-/// let released = try await HeldReplyRelease(store: store, pgp: pgp, logger: logger)
+/// let released = try await HeldReplyRelease(store: store, pgp: pgp, outbox: outbox, logger: logger)
 ///     .release(heldIn: oldThread, toClientOf: newThread, mailbox: mailbox)
 /// ```
 public struct HeldReplyRelease: Sendable {
     let store: ThreadStore
     let pgp: PGPService
+    /// Woken after a release committed (the store moves each released reply into the outbox itself).
+    let outbox: Outbox
     let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(store: ThreadStore, pgp: PGPService, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: ThreadStore, pgp: PGPService, outbox: Outbox, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.pgp = pgp
+        self.outbox = outbox
         self.logger = logger
         self.now = now
     }
@@ -74,9 +78,10 @@ public struct HeldReplyRelease: Sendable {
                                                        payload: mail.bytes, notBefore: now())))
         }
         let releasing = items
-        let queued = try await store.write { tx in
+        let queued = try await store.write { [outbox] tx in
             var queued = 0
             for (message, item) in releasing where try tx.releaseHeldReply(message, as: item) { queued += 1 }
+            if queued > 0 { outbox.wakeAfterCommit(of: tx) }
             return queued
         }
         logger.info("held replies released", metadata: ["thread": "\(target)", "count": "\(queued)"])

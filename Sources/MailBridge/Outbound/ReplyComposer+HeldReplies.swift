@@ -10,10 +10,8 @@ extension ReplyComposer {
     public func releaseHeldReplies(afterKeyChangeOf thread: ThreadID) async throws -> Int {
         let field = try await store.read { try $0.replyBasis(thread).summary.field }
         guard let mailbox = mailboxes.mailbox(forField: field) else { throw ReplyError(.noMailbox) }
-        let released = try await HeldReplyRelease(store: store, pgp: pgp, logger: logger, now: now)
+        return try await HeldReplyRelease(store: store, pgp: pgp, outbox: outbox, logger: logger, now: now)
             .releaseAfterKeyChange(of: thread, mailbox: mailbox)
-        if released > 0 { afterCommit() }
-        return released
     }
 
     /// Why a reply written now in `thread` would be held (no key yet, or the key is missing, expired, revoked or

@@ -29,28 +29,28 @@ public struct ReplyComposer: Sendable {
     let mailboxes: MailboxDirectory
     let logger: Logger
     let now: @Sendable () -> Date
-    /// Called after every committed reply or notice: wakes the outbound queue, so a reply reaches the smarthost
-    /// at once instead of at the queue's next poll.
-    let afterCommit: @Sendable () -> Void
+    /// Where replies and reply-waiting notices are queued; it wakes the outbound queue after each commit, so a
+    /// reply reaches the smarthost at once instead of at the queue's next poll.
+    let outbox: Outbox
 
     /// - Parameters:
     ///   - mailboxes: the reloadable mailbox directory; each reply uses the texts in force when it is queued.
-    ///   - afterCommit: called after each committed reply (the daemon kicks its ``OutboundQueue``).
+    ///   - outbox: the daemon's outbox (it wakes the ``OutboundQueue``), or one that wakes another process's.
     public init(store: ThreadStore, pgp: PGPService, mailboxes: MailboxDirectory, logger: Logger,
-                now: @escaping @Sendable () -> Date = { Date() }, afterCommit: @escaping @Sendable () -> Void = {}) {
+                now: @escaping @Sendable () -> Date = { Date() }, outbox: Outbox = Outbox()) {
         self.store = store
         self.pgp = pgp
         self.mailboxes = mailboxes
         self.logger = logger
         self.now = now
-        self.afterCommit = afterCommit
+        self.outbox = outbox
     }
 
     /// A composer over fixed mailboxes (tests and one-shot commands).
     public init(store: ThreadStore, pgp: PGPService, mailboxes: [PipelineMailbox], logger: Logger,
-                now: @escaping @Sendable () -> Date = { Date() }, afterCommit: @escaping @Sendable () -> Void = {}) {
+                now: @escaping @Sendable () -> Date = { Date() }, outbox: Outbox = Outbox()) {
         self.init(store: store, pgp: pgp, mailboxes: MailboxDirectory(mailboxes), logger: logger, now: now,
-                  afterCommit: afterCommit)
+                  outbox: outbox)
     }
 
     /// Queues `text` as the reply in `thread`. `counsellor` is an optional display label kept out of the mail
@@ -120,7 +120,6 @@ public struct ReplyComposer: Sendable {
             let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel)
             outcome = .queued(row, message)
         }
-        afterCommit()
         logger.info("counsellor reply queued", metadata: ["outcome": "\(outcome)"])
         return outcome
     }
@@ -138,11 +137,11 @@ public struct ReplyComposer: Sendable {
                         channel: AuditChannel?, keyUnusable: Int? = nil) async throws
         -> (OutboxItemID, StoredMessageID)
     {
-        try await store.write(via: channel) { tx in
+        try await store.write(via: channel) { [outbox] tx in
             guard case .stored(_, let stored, _) = try tx.importMessage(message, into: .thread(thread)) else {
                 throw ThreadStoreError.invalidValue  // a fresh Message-ID cannot be a duplicate
             }
-            let row = try tx.enqueueOutbox(item)
+            let row = try outbox.enqueue(item, in: tx)
             if let keyUnusable {
                 try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable)
                 // Kept, sealed, until a usable key for the thread arrives (``HeldReplyRelease``). The key problem's

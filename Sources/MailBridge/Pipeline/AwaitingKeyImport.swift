@@ -60,17 +60,18 @@ extension Pipeline {
             // with a key that claims its From address, is still imported into the author's own thread.
             replayFingerprintsAreProvisional: true)
         let time = now()
-        let notice = NoticeFactory(mailbox: mailbox, time: time, inbox: configuration.notices.inboxLink)
+        let notice = NoticeFactory(mailbox: mailbox, time: time, inbox: configuration.notices.inboxLink,
+                                   outbox: outbox)
         let request = try keyRequest(message, parsed, sender, mailbox, time: time)
         let period = configuration.keyRequestPeriod
         let hmac = store.keyRequestHMAC(canonicalAddress: address.canonical)
-        let result = try await store.write { tx in
+        let result = try await store.write { [outbox] tx in
             let result = try tx.importMessage(newMessage, into: .awaitingKey(client))
             if case .stored(let thread, _, _) = result {
                 try notice.route(newMessageIn: thread, in: tx)
                 if var request, try tx.shouldRequestClientKey(for: hmac, thread: thread, now: time, period: period) {
                     request.thread = thread
-                    _ = try tx.enqueueOutbox(request)
+                    try outbox.enqueue(request, in: tx)
                 }
             }
             return result
@@ -138,7 +139,7 @@ extension Pipeline {
     /// the import.
     func releaseHeldReplies(_ thread: ThreadID, _ mailbox: PipelineMailbox) async {
         do {
-            try await HeldReplyRelease(store: store, pgp: pgp, logger: logger, now: now)
+            try await HeldReplyRelease(store: store, pgp: pgp, outbox: outbox, logger: logger, now: now)
                 .release(heldIn: thread, toClientOf: thread, mailbox: mailbox)
         } catch {
             logger.error("held replies not released", metadata: ["thread": "\(thread)",

@@ -41,7 +41,7 @@ extension Pipeline {
         let item = NewOutboxItem(thread: nil, kind: .notification,
                                  recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
                                  payload: mail.bytes, notBefore: time)
-        _ = try await store.write { tx in try tx.enqueueOutbox(item) }
+        try await store.write { [outbox] tx in try outbox.enqueue(item, in: tx) }
         return true
     }
 }

@@ -66,13 +66,16 @@ public final class Pipeline: Sendable {
 
     /// Retries of transient engine failures (issue 28).
     let engineRetry: EngineRetry
+    /// Where every mail the pipeline causes is queued (redirects, notices, receipts, key requests).
+    let outbox: Outbox
 
     /// - Parameter directory: the mailbox directory to share with other readers; by default one made from
     ///   `configuration.mailboxes`.
     public init(store: ThreadStore, pgp: PGPService, configuration: Configuration, directory: MailboxDirectory? = nil,
                 logger: Logger, metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() },
-                engineRetry: EngineRetry = .default) {
+                engineRetry: EngineRetry = .default, outbox: Outbox = Outbox()) {
         self.engineRetry = engineRetry
+        self.outbox = outbox
         self.store = store
         self.pgp = pgp
         self.current = NIOLockedValueBox(configuration)
@@ -157,13 +160,13 @@ public final class Pipeline: Sendable {
         let recipient = try ClientAddress(sender.unredactedDescription)
         let hmac = store.senderHMAC(canonicalAddress: sender.canonical)
         let period = configuration.redirectPeriod
-        let queued = try await store.write { tx in
+        let queued = try await store.write { [outbox] tx in
             guard try tx.shouldSendRedirect(to: hmac, now: time, period: period) else {
                 try tx.recordInbound(.inboundRedirectSuppressed, reason: 2)
                 return false
             }
-            _ = try tx.enqueueOutbox(NewOutboxItem(thread: nil, kind: .redirectReply, recipient: recipient,
-                                                   payload: mail.bytes, notBefore: time))
+            try outbox.enqueue(NewOutboxItem(thread: nil, kind: .redirectReply, recipient: recipient,
+                                             payload: mail.bytes, notBefore: time), in: tx)
             try tx.recordInbound(.inboundRedirected)
             return true
         }
@@ -271,17 +274,18 @@ public final class Pipeline: Sendable {
             replayFingerprintsAreProvisional: fromNotClaimed,
             signer: signer)
         let time = now()
-        let notice = NoticeFactory(mailbox: mailbox, time: time, inbox: configuration.notices.inboxLink)
+        let notice = NoticeFactory(mailbox: mailbox, time: time, inbox: configuration.notices.inboxLink,
+                                   outbox: outbox)
         let deciding = decrypted.signatureDetail
         // A reply joins the thread whose message it answers (In-Reply-To/References naming a message we sent in
         // a thread of the same client key); otherwise the client's newest thread in the field, or a new one.
-        let references = Self.referencedMessageIDs(parsed.headers)
+        let references = parsed.headers.referencedMessageIDs
         // A message whose good signature is by its own key for its own From address gives a thread that awaited
         // that key (issue 17) its key, before the key's standing is decided.
         let givesAwaitedKey = signerKey?.fingerprint == clientKey && !fromNotClaimed
         // The receipt (issue 17) is encrypted before the transaction and queued in it only if the stored verdict
         // is valid and the message new.
-        let receipt = try await ReceiptFactory(pgp: pgp, mailbox: mailbox, time: time).prepare(
+        let receipt = try await ReceiptFactory(pgp: pgp, mailbox: mailbox, time: time, outbox: outbox).prepare(
             period: configuration.receiptPeriod, verdict: binding.verdict(for: deciding),
             signer: signerKey?.fingerprint, threadKey: clientKey, client: threadAddress,
             envelopeSender: message.envelope.reversePath.address, headers: parsed.headers,
@@ -394,26 +398,6 @@ public final class Pipeline: Sendable {
         return found
     }
 
-    /// The msg-ids (RFC 5322 §3.6.4) of In-Reply-To, then of References from the newest (last) one backwards;
-    /// unique, at most 32.
-    static func referencedMessageIDs(_ headers: MIMEHeaders) -> [String] {
-        func ids(_ name: String) -> [String] {
-            headers.all(name).flatMap { field -> [String] in
-                var found: [String] = []
-                var rest = Substring(field.value)
-                while let open = rest.firstIndex(of: "<"), let close = rest[open...].firstIndex(of: ">") {
-                    let id = rest[open...close]
-                    if id.count <= 998, !id.dropFirst().contains(where: { $0 == "<" || $0.isWhitespace }) {
-                        found.append(String(id))
-                    }
-                    rest = rest[rest.index(after: close)...]
-                }
-                return found
-            }
-        }
-        var seen = Set<String>()
-        return Array((ids("In-Reply-To") + ids("References").reversed()).filter { seen.insert($0).inserted }.prefix(32))
-    }
 
     static func reason(for failure: DecryptionFailure) -> AcceptOutcome.RejectionReason {
         switch failure {

@@ -21,7 +21,6 @@ public final class PipelineRunner: Service, Sendable {
     public let pipeline: Pipeline
     let logger: Logger
     let pollInterval: Duration
-    let afterCommit: @Sendable () -> Void
     let onQuarantine: @Sendable (QuarantineCause) -> Void
     /// Runs after a large message (``largeMessageBytes``) was processed, with no other large one in flight.
     let afterLargeMessage: @Sendable () -> Void
@@ -39,10 +38,9 @@ public final class PipelineRunner: Service, Sendable {
     private let deferred = NIOLockedValueBox<[QueueID: (count: Int, until: ContinuousClock.Instant)]>([:])
     let deferral = TransientDeferral()
 
-    /// `afterCommit` runs after each processed message (the gateway kicks the outbound queue there, since a
-    /// redirect or a notice may have been queued in the same transaction).
+    /// Mail the pipeline queues (redirects, notices) wakes the outbound queue through the pipeline's ``Outbox``.
     public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5),
-                maximumAttempts: Int = 10, concurrency: Int = 1, afterCommit: @escaping @Sendable () -> Void = {},
+                maximumAttempts: Int = 10, concurrency: Int = 1,
                 onQuarantine: @escaping @Sendable (QuarantineCause) -> Void = { _ in },
                 afterLargeMessage: @escaping @Sendable () -> Void = {}) {
         self.onQuarantine = onQuarantine
@@ -53,7 +51,6 @@ public final class PipelineRunner: Service, Sendable {
         self.pipeline = pipeline
         self.logger = logger
         self.pollInterval = pollInterval
-        self.afterCommit = afterCommit
     }
 
     /// Called after the SMTP listener (or the IMAP fetcher) spooled a message.
@@ -135,7 +132,6 @@ public final class PipelineRunner: Service, Sendable {
     private func attempt(_ message: InboundMessage) async {
         do {
             _ = try await pipeline.accept(message)
-            afterCommit()
             try spool.remove(message)
             failures.withLockedValue { $0[message.queueID] = nil }
             deferred.withLockedValue { $0[message.queueID] = nil }

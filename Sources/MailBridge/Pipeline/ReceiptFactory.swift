@@ -14,7 +14,7 @@ import ThreadStore
 /// transaction, and queues it inside that transaction.
 ///
 /// ```swift
-/// let receipt = try await ReceiptFactory(pgp: pgp, mailbox: mailbox, time: time).prepare(…)
+/// let receipt = try await ReceiptFactory(pgp: pgp, mailbox: mailbox, time: time, outbox: outbox).prepare(…)
 /// try await store.write { tx in
 ///     if case .stored(let thread, _, _) = result, verdict == .valid {
 ///         _ = try receipt?.enqueue(in: tx, thread: thread)
@@ -25,6 +25,7 @@ struct ReceiptFactory: Sendable {
     let pgp: PGPService
     let mailbox: PipelineMailbox
     let time: Date
+    let outbox: Outbox
 
     /// A receipt encrypted and signed, waiting for the import's transaction.
     struct Prepared: Sendable {
@@ -32,12 +33,13 @@ struct ReceiptFactory: Sendable {
         let payload: [UInt8]
         let period: TimeInterval
         let time: Date
+        let outbox: Outbox
 
         /// Queues the receipt in `thread` unless one was queued there within the period. Returns whether it was.
         func enqueue(in tx: WriteTransaction, thread: ThreadID) throws -> Bool {
             guard try tx.shouldSendReceipt(in: thread, now: time, period: period) else { return false }
-            _ = try tx.enqueueOutbox(NewOutboxItem(thread: thread, kind: .receipt, recipient: recipient,
-                                                   payload: payload, notBefore: time))
+            try outbox.enqueue(NewOutboxItem(thread: thread, kind: .receipt, recipient: recipient,
+                                             payload: payload, notBefore: time), in: tx)
             return true
         }
     }
@@ -70,6 +72,6 @@ struct ReceiptFactory: Sendable {
                                payload: try ArmoredMessage(ciphertext), autocrypt: mailbox.autocrypt)
         mail.autoReplied = true
         return Prepared(recipient: try ClientAddress(client.unredactedDescription),
-                        payload: try EncryptedOutgoingMail(mail).bytes, period: period, time: time)
+                        payload: try EncryptedOutgoingMail(mail).bytes, period: period, time: time, outbox: outbox)
     }
 }

@@ -120,10 +120,9 @@ public enum ThreadsAdmin {
         guard let data = FileManager.default.contents(atPath: textFile), data.count <= ReplyComposer.maximumTextBytes,
             let text = String(data: data, encoding: .utf8), !text.isEmpty
         else { throw AdminUsageError("--text-file must be a readable, non-empty UTF-8 file of at most 1 MiB") }
+        // The composer's outbox wakes the running daemon's queue, so it sends the reply now, not at its next poll.
         let outcome = try await installation.replyComposer(logger: logger)
             .queueReply(thread: thread, text: text, counsellor: nil, via: .commandLine)
-        // The running daemon's queue sends it now rather than at its next poll.
-        QueueWakeSocket.notify(dataFolder: installation.dataFolder)
         switch outcome {
         case .queued(let item, _):
             return AdminResult(output: "queued the encrypted reply (outbox item \(item.unredactedDescription))")
