@@ -36,3 +36,32 @@ import ThreadStore
         #expect(MessageDirection.outbound.rawValue == 1)
     }
 }
+
+/// Every audit event keeps its stored number (issue 19): the audit log is append-only, so a renumbered case would
+/// rewrite history. A new event is added to this list with a new number; a number is never reused.
+@Suite struct AuditEventCodeTests {
+    static let pinned: [(AuditEvent, Int)] = [
+        (.threadCreated, 1), (.messageStored, 2), (.duplicateIgnored, 3), (.replayRejected, 4), (.threadDeleted, 5),
+        (.threadDeletedByRetention, 6), (.outboxQueued, 7), (.outboxDelivered, 8), (.outboxFailed, 9),
+        (.threadStateChanged, 10), (.retentionApplied, 11), (.backupWritten, 12), (.auditPruned, 13),
+        (.outboxDeletedByRetention, 14), (.inboundRedirected, 15), (.inboundRedirectSuppressed, 16),
+        (.inboundEncryptedRejected, 17), (.replyKeyUnusable, 18), (.threadViewed, 19), (.replyQueued, 20),
+        (.attachmentDownloaded, 21), (.threadExported, 22), (.threadAssigned, 23), (.clientKeyChangeConfirmed, 24),
+        (.loginSucceeded, 25), (.loginFailed, 26), (.loggedOut, 27), (.accountCreated, 28), (.accountDisabled, 29),
+        (.accountReset, 30), (.apiTokenCreated, 31), (.apiTokenRevoked, 32), (.secondFactorEnrolled, 33),
+        (.accountFieldsChanged, 34), (.accountEnabled, 35), (.accountDeleted, 36), (.passwordChanged, 37),
+        (.replyHeld, 38), (.heldReplyReleased, 39), (.clientKeyRequested, 40), (.threadKeyReceived, 41),
+        (.receiptQueued, 42), (.notificationSettingsChanged, 45), (.noticeDigestQueued, 46),
+        (.rejectedMessageReinjected, 52), (.rejectedMessageDeleted, 53), (.rejectedMessagesExpired, 54),
+    ]
+
+    @Test func everyAuditEventKeepsItsStoredNumber() {
+        for (event, number) in Self.pinned {
+            #expect(event.rawValue == number, "\(event)")
+            #expect(AuditEvent(rawValue: number) == event)
+        }
+        #expect(Set(Self.pinned.map(\.1)).count == Self.pinned.count, "a number is pinned twice")
+        let unpinned = AuditEvent.allCases.filter { event in !Self.pinned.contains { $0.0 == event } }
+        #expect(unpinned.isEmpty, "events without a pinned number: \(unpinned)")
+    }
+}

@@ -1,7 +1,7 @@
 public import Foundation
 
 /// The kinds of audit events. Stored as integer codes; never with content.
-public enum AuditEvent: Int, Hashable, Sendable {
+public enum AuditEvent: Int, Hashable, Sendable, CaseIterable {
     /// A thread was created for a client.
     case threadCreated = 1
     /// A message was stored (item: the message ID).
