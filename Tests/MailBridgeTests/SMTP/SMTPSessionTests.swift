@@ -1,0 +1,190 @@
+import Foundation
+import MailBridge
+import Testing
+
+/// The session loop on an `NIOAsyncTestingChannel` (``SMTPSessionHarness``): the listener's pipeline, a real
+/// spool and intake, no sockets. Complements the socket tests in EndToEnd/SMTPListenerTests.
+struct SMTPSessionTests {
+    static let message = "Subject: test\r\n\r\nHello\r\n..dot-stuffed line\r\n"
+
+    /// EHLO, MAIL and RCPT for the counselling address, then DATA; the spool file exists before the 354.
+    static func openData(_ harness: SMTPSessionHarness) async throws {
+        #expect(try await harness.command("EHLO client.test") == 250)
+        #expect(try await harness.command("MAIL FROM:<client@example.net>") == 250)
+        #expect(try await harness.command("RCPT TO:<beratung@example.org>") == 250)
+        #expect(try harness.temporaryFiles().isEmpty)
+        #expect(try await harness.command("DATA") == 354)
+        #expect(try harness.temporaryFiles().count == 1)
+    }
+
+    @Test func fullDialogue() async throws {
+        let harness = try await SMTPSessionHarness()
+        let greeting = try #require(try await harness.readReply())
+        #expect(greeting.code == 220 && greeting.lines == ["220 mx.test ESMTP MailBridge"])
+        try await harness.send("EHLO client.test\r\n")
+        let ehlo = try #require(try await harness.readReply())
+        #expect(ehlo.lines == [
+            "250-mx.test", "250-SIZE 26214400", "250-8BITMIME", "250-PIPELINING", "250-ENHANCEDSTATUSCODES",
+            "250 SMTPUTF8",
+        ])
+        #expect(try await harness.command("MAIL FROM:<client@example.net> BODY=8BITMIME") == 250)
+        #expect(try await harness.command("RCPT TO:<beratung@example.org>") == 250)
+        #expect(try await harness.command("DATA") == 354)
+        #expect(harness.accepted.isEmpty)
+        try await harness.send(Self.message)
+        try await harness.send(".\r\n")
+        let queued = try #require(try await harness.readReply())
+        #expect(queued.code == 250)
+
+        let message = try #require(harness.accepted.first)
+        #expect(harness.accepted.count == 1)
+        #expect(queued.lines == ["250 2.0.0 queued as \(message.queueID.rawValue)"])
+        #expect(message.envelope.recipients == [SMTPTestServer.counselling])
+        #expect(message.envelope.reversePath.address?.unredactedDescription == "client@example.net")
+        #expect(message.envelope.clientAddress?.unredactedDescription == "192.0.2.7")
+        #expect(message.envelope.eightBitMIME && !message.envelope.smtpUTF8)
+        let pending = try harness.spool.pending()
+        #expect(pending.map(\.queueID) == [message.queueID])
+        let stored = try String(contentsOf: try #require(pending.first).spoolFile, encoding: .utf8)
+        #expect(stored == "Subject: test\r\n\r\nHello\r\n.dot-stuffed line\r\n")
+        #expect(try harness.temporaryFiles().isEmpty)
+
+        #expect(try await harness.command("QUIT") == 221)
+        #expect(try await harness.readReply() == nil, "the session closes after 221")
+        await harness.finish()
+    }
+
+    /// RFC 2920: a pipelined group gets its replies in order; DATA ends the group.
+    @Test func pipelinedCommandsGetRepliesInOrder() async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        try await harness.send(
+            "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<team@example.org>\r\nDATA\r\n"
+        )
+        #expect(try await harness.codes(5) == [250, 250, 550, 250, 354])
+        try await harness.send("x\r\n.\r\nQUIT\r\n")
+        #expect(try await harness.readUntilClosed().map(\.code) == [250, 221])
+        #expect(harness.accepted.map(\.envelope.recipients) == [[try EmailAddress("team@example.org")]])
+        await harness.finish()
+    }
+
+    /// Postfix's reject_unauth_pipelining: text sent with DATA, before the 354, closes the session unread.
+    @Test func textPipelinedWithDataIsRefused() async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        #expect(try await harness.command("EHLO c") == 250)
+        #expect(try await harness.command("MAIL FROM:<>") == 250)
+        #expect(try await harness.command("RCPT TO:<beratung@example.org>") == 250)
+        try await harness.send("DATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n")
+        #expect(try await harness.readUntilClosed().map(\.code) == [503])
+        #expect(harness.accepted.isEmpty)
+        #expect(try harness.temporaryFiles().isEmpty)
+        await harness.finish()
+    }
+
+    /// Only <CRLF>.<CRLF> ends the data: after a fake terminator the session is still in the message, so the
+    /// "commands" behind it are message text, the message is refused at the real end, and nothing is stored.
+    @Test(arguments: ["\n.\n", "\r\n.\n", "\n.\r\n", "\r.\r\n"])
+    func bareLineFeedInDataIsNotAnEnd(fakeTerminator: String) async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        try await Self.openData(harness)
+        try await harness.send("Subject: x\r\n\r\nfirst" + fakeTerminator)
+        try await harness.send("MAIL FROM:<attacker@example.net>\r\nRCPT TO:<team@example.org>\r\nDATA\r\n")
+        try await harness.send("QUIT\r\n")
+        try await harness.send(".\r\n")
+        let reply = try #require(try await harness.readReply())
+        #expect(reply.code == 554, "the first reply after 354 is the refusal at the real end: \(reply)")
+        #expect(reply.lines.first?.contains("bare CR or LF") == true)
+        #expect(harness.accepted.isEmpty)
+        #expect(try harness.temporaryFiles().isEmpty, "the refused message's spool file is discarded")
+        #expect(try await harness.command("NOOP") == 250, "the smuggled QUIT was not a command")
+        await harness.finish()
+    }
+
+    /// An overlong command line is answered once and skipped to its end; the next command is read in step, also
+    /// when both come in one read.
+    @Test func overlongCommandLineIsSkippedToItsEnd() async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        try await harness.send("NOOP " + String(repeating: "a", count: 5000) + "\r\nNOOP\r\n")
+        let replies = [try await harness.readReply(), try await harness.readReply()]
+        #expect(replies.map { $0?.code } == [500, 250])
+        #expect(replies.first??.lines.first?.contains("line too long") == true)
+        #expect(try await harness.command("EHLO c") == 250)
+        await harness.finish()
+    }
+
+    /// An overlong text line in DATA is not a command either: the message is refused at its real end.
+    @Test func overlongDataLineRefusesTheMessage() async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        try await Self.openData(harness)
+        try await harness.send("Subject: x\r\n\r\n" + String(repeating: "b", count: 3000) + "\r\n.\r\n")
+        let reply = try #require(try await harness.readReply())
+        #expect(reply.code == 554 && reply.lines.first?.contains("text line too long") == true)
+        #expect(harness.accepted.isEmpty)
+        #expect(try harness.temporaryFiles().isEmpty)
+        await harness.finish()
+    }
+
+    /// DATA after the only RCPT was refused is a sequence error; the text that follows is read as (bad)
+    /// commands, never as a message, and no spool file is made.
+    @Test func dataAfterRejectedRecipient() async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        #expect(try await harness.command("EHLO c") == 250)
+        #expect(try await harness.command("MAIL FROM:<client@example.net>") == 250)
+        #expect(try await harness.command("RCPT TO:<someone@elsewhere.example>") == 550)
+        #expect(try await harness.command("DATA") == 503)
+        #expect(try harness.temporaryFiles().isEmpty)
+        try await harness.send("Subject: x\r\n.\r\n")
+        #expect(try await harness.codes(2) == [500, 500])
+        #expect(try await harness.command("RCPT TO:<beratung@example.org>") == 250, "the transaction is still open")
+        #expect(try await harness.command("QUIT") == 221)
+        #expect(harness.accepted.isEmpty)
+        await harness.finish()
+    }
+
+    /// 250 only after the intake: a failing intake gets 451, the spool file is deleted, the session goes on.
+    @Test func failedIntakeAnswers451AndDiscardsTheSpoolFile() async throws {
+        let harness = try await SMTPSessionHarness(intakeFails: true)
+        _ = try await harness.readReply()
+        try await Self.openData(harness)
+        try await harness.send(Self.message + ".\r\n")
+        let reply = try #require(try await harness.readReply())
+        #expect(reply.code == 451 && reply.lines.first?.contains("4.3.0") == true)
+        #expect(try harness.temporaryFiles().isEmpty)
+        #expect(try harness.spool.pending().isEmpty)
+        #expect(try await harness.command("NOOP") == 250)
+        await harness.finish()
+    }
+
+    /// A message over the size limit is read to its end, refused with 552, and its partial spool file deleted.
+    @Test func oversizeMessageIsDiscarded() async throws {
+        let harness = try await SMTPSessionHarness(
+            configuration: SMTPServerConfiguration(hostname: "mx.test", maximumMessageSize: 100)
+        )
+        _ = try await harness.readReply()
+        try await Self.openData(harness)
+        try await harness.send("Subject: x\r\n\r\n" + String(repeating: "line of text\r\n", count: 20))
+        try await harness.send(".\r\n")
+        #expect(try await harness.readReply()?.code == 552)
+        #expect(try harness.temporaryFiles().isEmpty)
+        #expect(harness.accepted.isEmpty)
+        #expect(try await harness.command("QUIT") == 221)
+        await harness.finish()
+    }
+
+    /// The client going away in the middle of DATA leaves no spool file behind.
+    @Test func connectionLostDuringDataLeavesNothing() async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        try await Self.openData(harness)
+        try await harness.send("Subject: x\r\n\r\nhalf a message\r\n")
+        await harness.clientCloses()
+        #expect(try harness.temporaryFiles().isEmpty)
+        #expect(harness.accepted.isEmpty)
+        await harness.finish()
+    }
+}
