@@ -27,6 +27,8 @@ struct SMTPSession {
     var dialogueEnding: @Sendable () -> Void = {}
     /// Whether the listener is near its connection limit (stress mode; see ``SMTPServerConfiguration``).
     var underStress: @Sendable () -> Bool = { false }
+    /// The time the machine's timing checks are given (the session tests run it on an event loop's virtual time).
+    let now: @Sendable () -> ContinuousClock.Instant
 
     private var machine: SMTPServerStateMachine
     private var consumedFrames = 0
@@ -43,7 +45,8 @@ struct SMTPSession {
         intake: any MessageIntake,
         sslContext: NIOSSLContext?,
         clientAddress: PeerAddress?,
-        logger: Logger
+        logger: Logger,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         self.channel = channel
         self.gate = gate
@@ -53,10 +56,12 @@ struct SMTPSession {
         self.sslContext = sslContext
         self.clientAddress = clientAddress
         self.logger = logger
+        self.now = now
         self.machine = SMTPServerStateMachine(
             configuration: configuration,
             policy: policy,
-            tlsAvailable: sslContext != nil
+            tlsAvailable: sslContext != nil,
+            now: now()
         )
     }
 
@@ -85,7 +90,7 @@ struct SMTPSession {
                         if close { return cleanUp() }
                     case .openSpool:
                         let queueID = openSpool()
-                        action = machine.spoolOpened(queueID, at: .now)
+                        action = machine.spoolOpened(queueID, at: now())
                     case .appendToSpool(let queueID, let bytes):
                         action = await append(bytes, to: queueID)
                     case .discardSpool(let queueID, let replies, let close):
@@ -116,9 +121,9 @@ struct SMTPSession {
         case .frame(let frame):
             consumedFrames += 1
             machine.underStress = underStress()
-            return machine.receivedFrame(frame, at: .now)
+            return machine.receivedFrame(frame, at: now())
         case .idleTimeout:
-            return machine.idleTimeoutFired(at: .now)
+            return machine.idleTimeoutFired(at: now())
         case .sessionDeadline:
             logger.info("session deadline reached")
             return machine.timedOut()
@@ -128,7 +133,7 @@ struct SMTPSession {
             logger.debug("TLS established")
             return machine.tlsEstablished()
         case .progressCheck:
-            return machine.progressCheck(at: .now, underStress: underStress())
+            return machine.progressCheck(at: now(), underStress: underStress())
         }
     }
 
@@ -237,7 +242,7 @@ struct SMTPSession {
             logger.notice("data pipelined after STARTTLS (injection attempt), closing")
             return machine.receivedPlaintextAfterStartTLS()
         }
-        machine.repliesWritten(at: .now)
+        machine.repliesWritten(at: now())
         logger.debug("reply", metadata: ["smtp.reply": "\(reply)"])
         return nil
     }
@@ -246,7 +251,7 @@ struct SMTPSession {
         var buffer = channel.allocator.buffer(capacity: 64)
         for reply in replies { reply.encode(into: &buffer) }
         try await channel.writeAndFlush(buffer).get()
-        machine.repliesWritten(at: .now)
+        machine.repliesWritten(at: now())
         logger.debug("reply", metadata: ["smtp.reply": "\(replies.map(\.description).joined(separator: ","))"])
     }
 

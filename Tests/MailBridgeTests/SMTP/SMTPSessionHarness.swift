@@ -8,7 +8,14 @@ import Synchronization
 /// One ``SMTPSession`` on an `NIOAsyncTestingChannel`: the listener's own pipeline (framer, timers, signals) and a
 /// real spool in a unique temporary folder, without sockets. The test writes client bytes inbound and reads the
 /// session's replies from the outbound side; the intake records what it was handed and stores it in the spool.
+/// Time is the testing event loop's: the connection's timers and the session's clock move only with
+/// ``advanceTime(by:)``, so timeouts are tested without waiting.
 final class SMTPSessionHarness {
+    /// Whether the session is told the listener is under stress.
+    final class StressFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
     /// Stores in the spool and remembers every message it accepted.
     final class RecordingIntake: MessageIntake {
         let spool: SpoolIntake
@@ -32,6 +39,7 @@ final class SMTPSessionHarness {
     let folder: URL
     let spool: SpoolIntake
     let intake: RecordingIntake
+    let stress = StressFlag()
     private let session: Task<Void, Never>
     private let watchdog: Task<Void, any Error>
     private var buffer = ByteBuffer()
@@ -50,7 +58,13 @@ final class SMTPSessionHarness {
         }
         try await channel.connect(to: SocketAddress(ipAddress: "192.0.2.7", port: 40000)).get()
         let policy = RecipientPolicy(accepting: [SMTPTestServer.counselling, try EmailAddress("team@example.org")])
-        let (spool, intake) = (spool, intake)
+        let (spool, intake, stress) = (spool, intake, stress)
+        // The session's clock: the testing loop's virtual time, counted from a real instant.
+        let loop = channel.testingEventLoop
+        let (realStart, loopStart) = (ContinuousClock.now, loop.now)
+        let now: @Sendable () -> ContinuousClock.Instant = {
+            realStart + .nanoseconds(Int64(loop.now.uptimeNanoseconds - loopStart.uptimeNanoseconds))
+        }
         session = Task {
             try? await connection.channel.executeThenClose { inbound in
                 var session = SMTPSession(
@@ -62,8 +76,10 @@ final class SMTPSessionHarness {
                     intake: intake,
                     sslContext: nil,
                     clientAddress: PeerAddress("192.0.2.7"),
-                    logger: SMTPTestServer.quietLogger
+                    logger: SMTPTestServer.quietLogger,
+                    now: now
                 )
+                session.underStress = { stress.value.load(ordering: .relaxed) }
                 await session.run(inbound)
             }
         }
@@ -71,6 +87,24 @@ final class SMTPSessionHarness {
         watchdog = Task {
             try await Task.sleep(for: .seconds(30))
             try? await channel.close()
+        }
+    }
+
+    /// Tells the session the listener is (not) near its connection limit.
+    func setUnderStress(_ underStress: Bool) {
+        stress.value.store(underStress, ordering: .relaxed)
+    }
+
+    /// Moves the event loop's time (the connection's timers fire) and the session's clock.
+    func advanceTime(by amount: Duration) async {
+        await channel.testingEventLoop.advanceTime(by: TimeAmount(amount))
+    }
+
+    /// What the listener does to every session on graceful shutdown.
+    func requestShutdown() async throws {
+        let channel = self.channel
+        try await channel.testingEventLoop.executeInContext {
+            channel.pipeline.fireUserInboundEventTriggered(SMTPShutdownSignal())
         }
     }
 

@@ -187,4 +187,88 @@ struct SMTPSessionTests {
         #expect(harness.accepted.isEmpty)
         await harness.finish()
     }
+
+    // MARK: - Time, on the testing event loop's clock
+
+    /// RFC 5321 §4.5.3.2: a client silent for the command timeout gets 421 4.4.2 and is closed.
+    @Test func silentClientTimesOut() async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        await harness.advanceTime(by: .seconds(290))
+        #expect(try await harness.command("EHLO c") == 250, "not yet")
+        await harness.advanceTime(by: .seconds(301))
+        let replies = try await harness.readUntilClosed()
+        #expect(replies.map(\.code) == [421])
+        #expect(replies.first?.lines.first?.contains("4.4.2") == true)
+        await harness.finish()
+    }
+
+    /// Slowloris: after the grace period the data must arrive at the minimum rate; the partial message is deleted.
+    @Test func slowDataIsCutOffAndDiscarded() async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        try await Self.openData(harness)
+        try await harness.send("Subject: x\r\n\r\n")
+        await harness.advanceTime(by: .seconds(20))
+        try await harness.send("a trickle\r\n")
+        await harness.advanceTime(by: .seconds(11))
+        try await harness.send("another trickle\r\n")
+        let replies = try await harness.readUntilClosed()
+        #expect(replies.map(\.code) == [421])
+        #expect(replies.first?.lines.first?.contains("4.4.2") == true)
+        #expect(try harness.temporaryFiles().isEmpty)
+        #expect(harness.accepted.isEmpty)
+        await harness.finish()
+    }
+
+    /// Stress mode: NOOPs are not progress; only under stress is an idle client closed after the stress timeout.
+    @Test func idleClientIsClosedOnlyUnderStress() async throws {
+        let harness = try await SMTPSessionHarness()
+        _ = try await harness.readReply()
+        #expect(try await harness.command("EHLO c") == 250)
+        await harness.advanceTime(by: .seconds(11))
+        #expect(try await harness.command("NOOP") == 250, "no stress: the command timeout applies")
+        harness.setUnderStress(true)
+        await harness.advanceTime(by: .seconds(3))
+        let replies = try await harness.readUntilClosed()
+        #expect(replies.map(\.code) == [421])
+        #expect(replies.first?.lines.first?.contains("4.7.0") == true)
+        await harness.finish()
+    }
+
+    /// The whole-session deadline ends even a busy session.
+    @Test func sessionDeadlineEndsTheSession() async throws {
+        let harness = try await SMTPSessionHarness(
+            configuration: SMTPServerConfiguration(
+                hostname: "mx.test",
+                commandTimeout: .seconds(3600),
+                sessionDeadline: .seconds(60)
+            )
+        )
+        _ = try await harness.readReply()
+        #expect(try await harness.command("EHLO c") == 250)
+        await harness.advanceTime(by: .seconds(61))
+        #expect(try await harness.readUntilClosed().map(\.code) == [421])
+        await harness.finish()
+    }
+
+    /// Graceful shutdown: an idle session gets 421 4.3.2 at once; a message being sent is finished first.
+    @Test func shutdownFinishesTheMessageFirst() async throws {
+        let idle = try await SMTPSessionHarness()
+        _ = try await idle.readReply()
+        try await idle.requestShutdown()
+        let closing = try await idle.readUntilClosed()
+        #expect(closing.map(\.code) == [421] && closing.first?.lines.first?.contains("4.3.2") == true)
+        await idle.finish()
+
+        let busy = try await SMTPSessionHarness()
+        _ = try await busy.readReply()
+        try await Self.openData(busy)
+        try await busy.send("Subject: x\r\n\r\n")
+        try await busy.requestShutdown()
+        try await busy.send("the rest\r\n.\r\n")
+        #expect(try await busy.readUntilClosed().map(\.code) == [250, 421])
+        #expect(busy.accepted.count == 1)
+        await busy.finish()
+    }
 }
