@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOEmbedded
+import NIOSSL
 import Synchronization
 @testable import MailBridge
 
@@ -46,8 +47,10 @@ final class SMTPSessionHarness {
 
     init(
         configuration: SMTPServerConfiguration = SMTPServerConfiguration(hostname: "mx.test"),
-        intakeFails: Bool = false
+        intakeFails: Bool = false,
+        tls: SMTPTLSConfiguration? = nil
     ) async throws {
+        let sslContext = try tls?.makeContext()
         folder = FileManager.default.temporaryDirectory.appending(path: "mailbridge-session-\(UUID().uuidString)")
         spool = try SpoolIntake(root: folder.appending(path: "spool"))
         intake = RecordingIntake(spool: spool, fails: intakeFails)
@@ -74,7 +77,7 @@ final class SMTPSessionHarness {
                     policy: policy,
                     spool: spool,
                     intake: intake,
-                    sslContext: nil,
+                    sslContext: sslContext,
                     clientAddress: PeerAddress("192.0.2.7"),
                     logger: SMTPTestServer.quietLogger,
                     now: now
@@ -105,6 +108,14 @@ final class SMTPSessionHarness {
         let channel = self.channel
         try await channel.testingEventLoop.executeInContext {
             channel.pipeline.fireUserInboundEventTriggered(SMTPShutdownSignal())
+        }
+    }
+
+    /// Whether the TLS handler sits first in the pipeline (added after the 220 to STARTTLS).
+    func hasTLSHandler() async throws -> Bool {
+        let channel = self.channel
+        return try await channel.testingEventLoop.executeInContext {
+            (try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
         }
     }
 

@@ -271,4 +271,38 @@ struct SMTPSessionTests {
         #expect(busy.accepted.count == 1)
         await busy.finish()
     }
+
+    // MARK: - STARTTLS
+
+    /// RFC 3207 §5: a command pipelined after STARTTLS would be read as if it came over TLS; the session refuses
+    /// and closes before adding the TLS handler.
+    @Test func commandPipelinedAfterStartTLSIsRefused() async throws {
+        let certificate = try await TestCertificate.make()
+        defer { certificate.remove() }
+        let harness = try await SMTPSessionHarness(tls: certificate.tls)
+        _ = try await harness.readReply()
+        try await harness.send("EHLO c\r\n")
+        let ehlo = try #require(try await harness.readReply())
+        #expect(ehlo.lines.last == "250 STARTTLS")
+        try await harness.send("STARTTLS\r\nMAIL FROM:<injected@example.net>\r\n")
+        let replies = try await harness.readUntilClosed()
+        #expect(replies.map(\.code) == [554])
+        #expect(try await harness.hasTLSHandler() == false)
+        await harness.finish()
+    }
+
+    /// After the 220 the TLS handler is in place, and plaintext is never read as a command.
+    @Test func plaintextAfterStartTLSGoesToTheTLSHandler() async throws {
+        let certificate = try await TestCertificate.make()
+        defer { certificate.remove() }
+        let harness = try await SMTPSessionHarness(tls: certificate.tls)
+        _ = try await harness.readReply()
+        #expect(try await harness.command("EHLO c") == 250)
+        #expect(try await harness.command("STARTTLS") == 220)
+        #expect(try await harness.hasTLSHandler())
+        try? await harness.send("MAIL FROM:<injected@example.net>\r\n")  // not a TLS record: the handshake fails
+        let replies = try await harness.readUntilClosed()
+        #expect(!replies.contains { $0.code == 250 }, "the plaintext was not taken as a command: \(replies)")
+        await harness.finish()
+    }
 }
