@@ -133,7 +133,8 @@ public struct SMTPServerStateMachine: Sendable {
 
     // MARK: - Events
 
-    /// A syntactically valid command.
+    /// A syntactically valid command. ``receivedFrame(_:at:)`` parses command lines and calls this (after the
+    /// pipelining check for DATA); tests may call it directly.
     public mutating func receivedCommand(_ command: SMTPCommand) -> Action {
         if let limit = countCommand() { return limit }
         if command.isJunk {
