@@ -1,7 +1,7 @@
 // Fuzz target: an SMTP session's input side, without sockets or files. The input is the byte stream a client
 // sends; the first byte picks the limits (small ones reach every limit path in short inputs), TLS availability
-// and how the intake answers. Frames come from the real SMTPFramingDecoder (in an EmbeddedChannel), then go
-// through SMTPCommandParser or DataReader into SMTPServerStateMachine exactly as SMTPSession feeds them.
+// and how the intake answers. Frames come from the real SMTPFramingDecoder (in an EmbeddedChannel), then go into
+// SMTPServerStateMachine (which parses commands and reads data itself) exactly as SMTPSession feeds them.
 //
 // Checked besides crashes: the machine never reaches `.error` (the session never misuses it), every reply is
 // well-formed on the wire (no CR/LF injected from client bytes), DATA never yields more than the size limit,
@@ -36,9 +36,9 @@ struct FuzzedSession {
     let configuration: SMTPServerConfiguration
     let storeSucceeds: Bool
     var machine: SMTPServerStateMachine
-    let parser: SMTPCommandParser
-    var reader: DataReader?
-    var discardingOverlongCommand = false
+    /// The one spool file handle, and the octets "appended" to it.
+    let spool = QueueID("0123456789abcdef0123")!
+    var spooled = 0
     var closed = false
 
     init(selector: UInt8) {
@@ -62,16 +62,15 @@ struct FuzzedSession {
         ])
         machine = SMTPServerStateMachine(configuration: configuration, policy: policy, tlsAvailable: selector & 8 != 0)
         machine.underStress = selector & 16 != 0
-        parser = SMTPCommandParser(maximumLineLength: configuration.maximumCommandLineLength)
     }
 
     mutating func run(_ bytes: [UInt8]) {
         check(machine.greeting)
         let frames = Self.frames(bytes, maximumLineLength: configuration.maximumFrameLength)
         for (index, frame) in frames.enumerated() where !closed {
-            perform(handle(frame, morePending: index + 1 < frames.count))
+            perform(machine.receivedFrame(frame, at: .now), morePending: index + 1 < frames.count)
         }
-        if !closed, reader == nil { perform(machine.timedOut()) }
+        if !closed, !machine.isInMessage { perform(machine.timedOut(), morePending: false) }
     }
 
     /// The frames SMTPFramingDecoder makes of `bytes`.
@@ -99,43 +98,9 @@ struct FuzzedSession {
         return frames
     }
 
-    /// SMTPSession.handle(.frame) / handleCommand / handleData.
-    mutating func handle(_ frame: SMTPFrame, morePending: Bool) -> SMTPServerStateMachine.Action {
-        if var current = reader {
-            switch current.consume(frame.bytes, endsLine: frame.endsLine) {
-            case .content(let bytes):
-                precondition(current.rejection == nil || bytes.readableBytes == 0, "content after a rejection")
-                precondition(current.messageSize <= configuration.maximumMessageSize || current.rejection != nil)
-                reader = current
-                return .none
-            case .endOfData:
-                precondition(current.isFinished)
-                reader = nil
-                return machine.dataFinished(rejection: current.rejection)
-            }
-        }
-        if discardingOverlongCommand {
-            if frame.endsLine { discardingOverlongCommand = false }
-            return .none
-        }
-        guard frame.endsLine else {
-            discardingOverlongCommand = true
-            return machine.receivedInvalidCommand(SMTPReply(.syntaxError, .syntaxError, "line too long"))
-        }
-        do {
-            let command = try parser.parse(frame.bytes)
-            if command == .data, configuration.rejectPipelinedData, morePending {
-                return machine.receivedPipelinedData()
-            }
-            return machine.receivedCommand(command)
-        } catch {
-            check(error)
-            return machine.receivedInvalidCommand(error)
-        }
-    }
-
-    /// SMTPSession.run's action loop, with the intake and the TLS handshake answered at once.
-    mutating func perform(_ first: SMTPServerStateMachine.Action) {
+    /// SMTPSession.run's action loop, with the spool, the pipelining check, the intake and the TLS handshake
+    /// answered at once.
+    mutating func perform(_ first: SMTPServerStateMachine.Action, morePending: Bool) {
         var action: SMTPServerStateMachine.Action? = first
         while let current = action {
             action = nil
@@ -143,25 +108,34 @@ struct FuzzedSession {
             switch current {
             case .none:
                 break
-            case .send(let replies, let close):
+            case .send(let replies, let close), .discardSpool(_, let replies, let close):
+                if case .discardSpool(let queueID, _, _) = current {
+                    precondition(queueID == spool, "discarding a file that was never opened")
+                    if replies.isEmpty && !close { break }
+                }
                 precondition(!replies.isEmpty, "an empty send")
                 replies.forEach(check)
                 if close {
                     precondition(machine.state == .closed, "closing reply but the machine is not closed")
                     closed = true
                 }
-            case .startData(let reply):
-                check(reply)
-                precondition(reply.code.rawValue == 354)
-                reader = DataReader(
-                    maximumMessageSize: configuration.maximumMessageSize,
-                    maximumLineLength: configuration.maximumTextLineLength,
-                    maximumHeaderSize: configuration.maximumHeaderSize
-                )
+            case .openSpool:
+                spooled = 0
+                action = machine.spoolOpened(spool, at: .now)
+            case .appendToSpool(let queueID, let bytes):
+                precondition(queueID == spool, "appending to a file that was never opened")
+                spooled += bytes.readableBytes
+                precondition(spooled <= configuration.maximumMessageSize, "more spooled than the size limit")
+                if case .receivingData(_, _, let phase) = machine.state {
+                    precondition(phase.reader.rejection == nil, "content after a rejection")
+                }
+            case .checkPipelinedInput:
+                action = machine.pipeliningChecked(inputPending: morePending)
             case .startTLS(let reply):
                 check(reply)
                 action = machine.tlsEstablished()
-            case .storeMessage(let envelope):
+            case .storeMessage(let envelope, let queueID):
+                precondition(queueID == spool, "storing a file that was never opened")
                 precondition(!envelope.recipients.isEmpty, "a message stored without recipients")
                 precondition(envelope.recipients.count <= configuration.maximumRecipients)
                 action = storeSucceeds ? machine.messageStored(queueID: "Q0001") : machine.messageStoreFailed()

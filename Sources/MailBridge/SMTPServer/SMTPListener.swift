@@ -79,34 +79,13 @@ public final class SMTPListener: Service, Sendable {
         eventLoopGroup: (any EventLoopGroup)? = nil
     ) async throws -> SMTPListener {
         let sslContext = try tls?.makeContext()
-        let frameLimit = configuration.maximumFrameLength
         let serverChannel = try await ServerBootstrap(group: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let gate = SMTPFramingGate()
-                    let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(
-                        ByteToMessageHandler(
-                            SMTPFramingDecoder(maximumLineLength: frameLimit, gate: gate),
-                            maximumBufferSize: 2 * frameLimit
-                        )
-                    )
-                    try operations.addHandler(
-                        SMTPConnectionEventHandler(
-                            idleTimeout: configuration.commandTimeout,
-                            sessionDeadline: configuration.sessionDeadline,
-                            progressCheckInterval: max(configuration.stressCommandTimeout / 4, .milliseconds(250))
-                        )
-                    )
-                    // Outbound is Never: replies are written on the channel itself so the STARTTLS upgrade can
-                    // happen in the same event-loop turn as the 220 write; an unconsumed connection tears down cleanly.
-                    let asyncChannel = try NIOAsyncChannel<SMTPInboundEvent, Never>(
-                        wrappingChannelSynchronously: channel
-                    )
-                    return Connection(channel: asyncChannel, gate: gate)
+                    try Self.makeConnection(on: channel, configuration: configuration)
                 }
             }
         logger.info(
@@ -122,6 +101,31 @@ public final class SMTPListener: Service, Sendable {
             logger: logger,
             serverChannel: serverChannel
         )
+    }
+
+    /// Sets up a new connection's pipeline (framer, timers and signals) and wraps it for the session. Runs on the
+    /// channel's event loop; the session tests use it on an `NIOAsyncTestingChannel`.
+    static func makeConnection(on channel: any Channel, configuration: SMTPServerConfiguration) throws -> Connection {
+        let gate = SMTPFramingGate()
+        let frameLimit = configuration.maximumFrameLength
+        let operations = channel.pipeline.syncOperations
+        try operations.addHandler(
+            ByteToMessageHandler(
+                SMTPFramingDecoder(maximumLineLength: frameLimit, gate: gate),
+                maximumBufferSize: 2 * frameLimit
+            )
+        )
+        try operations.addHandler(
+            SMTPConnectionEventHandler(
+                idleTimeout: configuration.commandTimeout,
+                sessionDeadline: configuration.sessionDeadline,
+                progressCheckInterval: max(configuration.stressCommandTimeout / 4, .milliseconds(250))
+            )
+        )
+        // Outbound is Never: replies are written on the channel itself so the STARTTLS upgrade can happen in the
+        // same event-loop turn as the 220 write; an unconsumed connection tears down cleanly.
+        let asyncChannel = try NIOAsyncChannel<SMTPInboundEvent, Never>(wrappingChannelSynchronously: channel)
+        return Connection(channel: asyncChannel, gate: gate)
     }
 
     /// Accepts connections until graceful shutdown, one child task per connection, then waits for them.

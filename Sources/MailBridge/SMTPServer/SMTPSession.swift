@@ -5,17 +5,15 @@ import NIOSSL
 
 /// One SMTP connection: reads events, feeds the state machine, performs its actions (STYLE.md §1, §12).
 ///
+/// A thin loop: every protocol decision and every piece of per-phase state (the DATA phase's reader, spool file
+/// handle and start time; skipping an overlong line; waiting for TLS) is in ``SMTPServerStateMachine``. The
+/// session does the I/O the actions ask for (write replies, create, append to, discard and finish spool files,
+/// check for pipelined input, start TLS, hand the message to the intake) and feeds the results back as events.
+///
 /// Security: everything read here is untrusted. Commands go through ``SMTPCommandParser``, data through
 /// ``DataReader`` into a ``SpoolFile``; the 250 after DATA is written only after ``MessageIntake/accept(_:)``
-/// returned. Logs carry connection and queue IDs, sizes, verbs and reply codes, never addresses or content.
+/// returned. Logs carry connection and queue IDs, sizes and reply codes, never addresses or content.
 struct SMTPSession {
-    /// State of one DATA phase.
-    private struct DataPhase {
-        var reader: DataReader
-        var file: SpoolFile?
-        var startedAt: ContinuousClock.Instant
-    }
-
     let channel: any Channel
     let gate: SMTPFramingGate
     let configuration: SMTPServerConfiguration
@@ -29,17 +27,14 @@ struct SMTPSession {
     var dialogueEnding: @Sendable () -> Void = {}
     /// Whether the listener is near its connection limit (stress mode; see ``SMTPServerConfiguration``).
     var underStress: @Sendable () -> Bool = { false }
+    /// The time the machine's timing checks are given (the session tests run it on an event loop's virtual time).
+    let now: @Sendable () -> ContinuousClock.Instant
 
-    private let parser: SMTPCommandParser
     private var machine: SMTPServerStateMachine
     private var consumedFrames = 0
-    private var lastWrite = ContinuousClock.now
-    /// The last time the client moved mail forward: greeting, any command but NOOP/RSET/HELP/VRFY, message data.
-    private var lastProgress = ContinuousClock.now
-    private var awaitingTLS = false
-    private var discardingOverlongCommand = false
-    private var data: DataPhase?
-    private var finishedData: DataPhase?
+    /// The open spool files, by the queue ID the machine's state and actions name them with (at most one). Only a
+    /// table of handles: what happens to a file is decided by the machine.
+    private var spoolFiles: [QueueID: SpoolFile] = [:]
 
     init(
         channel: any Channel,
@@ -50,7 +45,8 @@ struct SMTPSession {
         intake: any MessageIntake,
         sslContext: NIOSSLContext?,
         clientAddress: PeerAddress?,
-        logger: Logger
+        logger: Logger,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         self.channel = channel
         self.gate = gate
@@ -60,11 +56,12 @@ struct SMTPSession {
         self.sslContext = sslContext
         self.clientAddress = clientAddress
         self.logger = logger
-        self.parser = SMTPCommandParser(maximumLineLength: configuration.maximumCommandLineLength)
+        self.now = now
         self.machine = SMTPServerStateMachine(
             configuration: configuration,
             policy: policy,
-            tlsAvailable: sslContext != nil
+            tlsAvailable: sslContext != nil,
+            now: now()
         )
     }
 
@@ -74,23 +71,39 @@ struct SMTPSession {
             try await write([machine.greeting])
             var iterator = inbound.makeAsyncIterator()
             while let event = try await iterator.next() {
-                var action: SMTPServerStateMachine.Action? = try await handle(event)
+                var action: SMTPServerStateMachine.Action? = handle(event)
                 while let current = action {
                     action = nil
                     switch current {
                     case .none:
                         break
                     case .send(let replies, let close):
-                        if close { dialogueEnding() }
+                        if close {
+                            dialogueEnding()
+                            // Timeouts, limits, stress mode, injection attempts: the closing reply says which.
+                            let last = replies.last.map(\.description) ?? ""
+                            if replies.last?.code != .closing {
+                                logger.info("closing", metadata: ["smtp.reply": "\(last)"])
+                            }
+                        }
                         try await write(replies)
                         if close { return cleanUp() }
-                    case .startData(let reply):
-                        startData()
-                        try await write([reply])
+                    case .openSpool:
+                        let queueID = openSpool()
+                        action = machine.spoolOpened(queueID, at: now())
+                    case .appendToSpool(let queueID, let bytes):
+                        action = await append(bytes, to: queueID)
+                    case .discardSpool(let queueID, let replies, let close):
+                        discard(queueID)
+                        if !replies.isEmpty || close { action = .send(replies, close: close) }
+                    case .checkPipelinedInput:
+                        let pending = await inputPendingAfterCurrentFrame()
+                        if pending { logger.notice("input pipelined after DATA, closing") }
+                        action = machine.pipeliningChecked(inputPending: pending)
                     case .startTLS(let reply):
                         action = try await startTLS(reply)
-                    case .storeMessage(let envelope):
-                        action = await store(envelope)
+                    case .storeMessage(let envelope, let queueID):
+                        action = await store(envelope, spool: queueID)
                     }
                 }
             }
@@ -103,155 +116,64 @@ struct SMTPSession {
 
     // MARK: - Events
 
-    private mutating func handle(_ event: SMTPInboundEvent) async throws -> SMTPServerStateMachine.Action {
+    private mutating func handle(_ event: SMTPInboundEvent) -> SMTPServerStateMachine.Action {
         switch event {
         case .frame(let frame):
             consumedFrames += 1
-            if awaitingTLS {
-                logger.notice("plaintext received before TLS handshake (STARTTLS injection), closing")
-                return machine.receivedPlaintextAfterStartTLS()
-            }
-            if data != nil {
-                lastProgress = .now
-                return try await handleData(frame)
-            }
-            return await handleCommand(frame)
+            machine.underStress = underStress()
+            return machine.receivedFrame(frame, at: now())
         case .idleTimeout:
-            // The handler re-arms after firing; a timeout that fired while we were busy storing is stale.
-            guard ContinuousClock.now - lastWrite >= configuration.commandTimeout else { return .none }
-            logger.info("command timeout")
-            return abortData(machine.timedOut())
+            return machine.idleTimeoutFired(at: now())
         case .sessionDeadline:
             logger.info("session deadline reached")
-            return abortData(machine.timedOut())
+            return machine.timedOut()
         case .shutdown:
             return machine.shutdownRequested()
         case .tlsEstablished:
-            awaitingTLS = false
             logger.debug("TLS established")
             return machine.tlsEstablished()
         case .progressCheck:
-            return checkProgress()
+            return machine.progressCheck(at: now(), underStress: underStress())
         }
-    }
-
-    /// Stress mode (Postfix's, issue 18): near the connection limit a client that moved no mail for the stress
-    /// timeout is closed, whatever NOOPs it sends; without stress, NOOPs never stretch a session past the command
-    /// timeout either. Only between commands: never while message data is read or stored.
-    private mutating func checkProgress() -> SMTPServerStateMachine.Action {
-        guard data == nil, finishedData == nil, !awaitingTLS else { return .none }
-        switch machine.state {
-        case .awaitingHello, .ready, .mailTransaction: break
-        default: return .none
-        }
-        let idle = ContinuousClock.now - max(lastProgress, lastWrite - configuration.commandTimeout)
-        if idle >= configuration.commandTimeout {
-            logger.info("no progress within the command timeout")
-            return machine.timedOut()
-        }
-        if ContinuousClock.now - lastProgress >= configuration.stressCommandTimeout, underStress() {
-            logger.notice("idle session closed under load")
-            return machine.closedIdleUnderStress()
-        }
-        return .none
-    }
-
-    private mutating func handleCommand(_ frame: SMTPFrame) async -> SMTPServerStateMachine.Action {
-        if discardingOverlongCommand {
-            if frame.endsLine { discardingOverlongCommand = false }
-            return .none
-        }
-        guard frame.endsLine else {
-            discardingOverlongCommand = true
-            return machine.receivedInvalidCommand(SMTPReply(.syntaxError, .syntaxError, "line too long"))
-        }
-        do {
-            let command = try parser.parse(frame.bytes)
-            logger.trace("command", metadata: ["smtp.verb": "\(command.verb)"])
-            // RFC 2920 §3.1: DATA ends a pipelined group; text sent before the 354 is refused (Postfix's
-            // reject_unauth_pipelining), whether or not DATA itself would be accepted.
-            if command == .data, configuration.rejectPipelinedData, await inputPendingAfterCurrentFrame() {
-                logger.notice("input pipelined after DATA, closing")
-                return machine.receivedPipelinedData()
-            }
-            if !command.isJunk { lastProgress = .now }
-            machine.underStress = underStress()
-            return machine.receivedCommand(command)
-        } catch {
-            logger.debug("invalid command", metadata: ["smtp.reply": "\(error)"])
-            return machine.receivedInvalidCommand(error)
-        }
-    }
-
-    private mutating func handleData(_ frame: SMTPFrame) async throws -> SMTPServerStateMachine.Action {
-        guard var phase = data else { return .none }
-        switch phase.reader.consume(frame.bytes, endsLine: frame.endsLine) {
-        case .content(let bytes):
-            if bytes.readableBytes > 0, let file = phase.file {
-                do {
-                    try await file.append(bytes)
-                } catch {
-                    logger.error("spool write failed", metadata: ["smtp.error": "\(error)"])
-                    file.discard()
-                    phase.file = nil  // keep reading; the store step answers 451
-                }
-            }
-            data = phase
-            return checkDataRate(phase)
-        case .endOfData:
-            data = nil
-            if let rejection = phase.reader.rejection {
-                phase.file?.discard()
-                logger.info(
-                    "message rejected",
-                    metadata: ["smtp.reason": "\(rejection)", "smtp.size": "\(phase.reader.messageSize)"]
-                )
-                return machine.dataFinished(rejection: rejection)
-            }
-            finishedData = phase
-            return machine.dataFinished(rejection: nil)
-        }
-    }
-
-    /// Slowloris guard: after the grace period the average rate must reach `minimumDataRate`.
-    private mutating func checkDataRate(_ phase: DataPhase) -> SMTPServerStateMachine.Action {
-        let elapsed = ContinuousClock.now - phase.startedAt
-        guard elapsed > configuration.dataRateGracePeriod else { return .none }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        guard Double(phase.reader.messageSize) < Double(configuration.minimumDataRate) * seconds else { return .none }
-        logger.info("data rate too low", metadata: ["smtp.size": "\(phase.reader.messageSize)"])
-        return abortData(machine.timedOut())
-    }
-
-    private mutating func abortData(_ action: SMTPServerStateMachine.Action) -> SMTPServerStateMachine.Action {
-        data?.file?.discard()
-        data = nil
-        return action
     }
 
     // MARK: - Actions
 
-    private mutating func startData() {
+    /// Creates the spool file for a message; nil when that failed (the machine answers 451 after the data).
+    private mutating func openSpool() -> QueueID? {
         let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000))
-        var file: SpoolFile?
         do {
-            file = try spool.makeSpoolFile(queueID: queueID)
+            spoolFiles[queueID] = try spool.makeSpoolFile(queueID: queueID)
+            return queueID
         } catch {
             logger.error("cannot create spool file", metadata: ["smtp.error": "\(error)"])
+            return nil
         }
-        let reader = DataReader(
-            maximumMessageSize: configuration.maximumMessageSize,
-            maximumLineLength: configuration.maximumTextLineLength,
-            maximumHeaderSize: configuration.maximumHeaderSize
-        )
-        data = DataPhase(reader: reader, file: file, startedAt: .now)
+    }
+
+    private mutating func append(_ bytes: ByteBuffer, to queueID: QueueID) async -> SMTPServerStateMachine.Action? {
+        guard let file = spoolFiles[queueID] else { return machine.spoolWriteFailed() }
+        do {
+            try await file.append(bytes)
+            return nil
+        } catch {
+            logger.error("spool write failed", metadata: ["smtp.error": "\(error)"])
+            return machine.spoolWriteFailed()
+        }
+    }
+
+    private mutating func discard(_ queueID: QueueID) {
+        guard let file = spoolFiles.removeValue(forKey: queueID) else { return }
+        logger.info("message discarded", metadata: ["smtp.queue_id": "\(queueID)", "smtp.size": "\(file.size)"])
+        file.discard()
     }
 
     /// Durable intake, then the reply (STYLE.md §10). Nothing content-related decides the reply.
-    private mutating func store(_ envelope: SMTPEnvelope) async -> SMTPServerStateMachine.Action {
-        let phase = finishedData
-        finishedData = nil
-        guard let file = phase?.file else { return machine.messageStoreFailed() }
+    private mutating func store(
+        _ envelope: SMTPEnvelope,
+        spool queueID: QueueID
+    ) async -> SMTPServerStateMachine.Action {
+        guard let file = spoolFiles[queueID] else { return machine.messageStoreFailed() }
         do {
             try await file.finish()
             let message = InboundMessage(
@@ -268,6 +190,7 @@ struct SMTPSession {
                 size: file.size
             )
             let receipt = try await intake.accept(message)
+            spoolFiles[queueID] = nil  // the intake has it now
             logger.info(
                 "message accepted",
                 metadata: [
@@ -277,7 +200,6 @@ struct SMTPSession {
             )
             return machine.messageStored(queueID: receipt.queueID.rawValue)
         } catch {
-            file.discard()
             logger.error(
                 "intake failed",
                 metadata: ["smtp.queue_id": "\(file.queueID)", "smtp.error": "\(type(of: error))"]
@@ -320,8 +242,7 @@ struct SMTPSession {
             logger.notice("data pipelined after STARTTLS (injection attempt), closing")
             return machine.receivedPlaintextAfterStartTLS()
         }
-        lastWrite = .now
-        awaitingTLS = true
+        machine.repliesWritten(at: now())
         logger.debug("reply", metadata: ["smtp.reply": "\(reply)"])
         return nil
     }
@@ -330,14 +251,13 @@ struct SMTPSession {
         var buffer = channel.allocator.buffer(capacity: 64)
         for reply in replies { reply.encode(into: &buffer) }
         try await channel.writeAndFlush(buffer).get()
-        lastWrite = .now
+        machine.repliesWritten(at: now())
         logger.debug("reply", metadata: ["smtp.reply": "\(replies.map(\.description).joined(separator: ","))"])
     }
 
+    /// Deletes any spool file the machine did not hand to the intake (connection lost, timeout, session bug).
     private mutating func cleanUp() {
-        data?.file?.discard()
-        data = nil
-        finishedData?.file?.discard()
-        finishedData = nil
+        for file in spoolFiles.values { file.discard() }
+        spoolFiles = [:]
     }
 }

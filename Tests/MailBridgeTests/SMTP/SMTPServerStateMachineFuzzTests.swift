@@ -1,4 +1,5 @@
 import MailBridge
+import NIOCore
 import TestSupport
 import Testing
 
@@ -20,6 +21,8 @@ struct SMTPServerStateMachineFuzzTests {
         + Array(repeating: .mailFrom(.null, parameters: .init()), count: 4)
         + Array(repeating: .rcptTo(try! EmailAddress("beratung@example.org")), count: 5)
         + Array(repeating: .data, count: 5)
+
+    static let spool = QueueID("0123456789abcdef0123")!
 
     @Test(arguments: 0..<25)
     func randomSessionsNeverReachTheErrorState(seed: UInt64) {
@@ -47,13 +50,25 @@ struct SMTPServerStateMachineFuzzTests {
                 switch action {
                 case .send(let sent, _):
                     replies += sent.count
-                case .startData:
-                    replies += 1  // the 354; the final reply follows from dataFinished
-                    let rejection: DataReader.Rejection? =
-                        Bool.random(using: &random) ? nil : .bareCarriageReturnOrLineFeed
-                    action = machine.dataFinished(rejection: rejection)
+                case .openSpool:
+                    let spool: QueueID? = Int.random(in: 0..<4, using: &random) == 0 ? nil : Self.spool
+                    let start = machine.spoolOpened(spool, at: .now)
+                    #expect(start == .send([SMTPReply(.startMailInput, nil, "")], close: false))
+                    replies += 1  // the 354; the final reply follows the end of data
+                    // A rejected (bare CR) or a clean message, then the real end of data.
+                    let line = Bool.random(using: &random) ? "text\r\n" : "bare\rCR\r\n"
+                    for text in [line, ".\r\n"] {
+                        let frame = SMTPFrame(bytes: ByteBuffer(string: text), endsLine: true)
+                        action = machine.receivedFrame(frame, at: .now)
+                    }
                     continue
-                case .storeMessage(let envelope):
+                case .appendToSpool, .checkPipelinedInput:
+                    Issue.record("not reachable from a command")
+                case .discardSpool(let queueID, let sent, _):
+                    #expect(queueID == Self.spool)
+                    replies += sent.count
+                case .storeMessage(let envelope, let queueID):
+                    #expect(queueID == Self.spool)
                     #expect(!envelope.recipients.isEmpty)
                     #expect(envelope.recipients.allSatisfy { SMTPServerStateMachineTests.policy.accepts($0) })
                     messages += 1

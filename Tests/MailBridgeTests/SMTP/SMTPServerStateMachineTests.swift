@@ -1,4 +1,5 @@
 import MailBridge
+import NIOCore
 import Testing
 
 /// The state machine alone, without any channel (STYLE.md §1, §14a).
@@ -15,15 +16,44 @@ struct SMTPServerStateMachineTests {
 
     static func replyCodes(_ action: SMTPServerStateMachine.Action) -> [Int] {
         switch action {
-        case .send(let replies, _): replies.map(\.code.rawValue)
-        case .startData(let reply), .startTLS(let reply): [reply.code.rawValue]
-        case .storeMessage, .none: []
+        case .send(let replies, _), .discardSpool(_, let replies, _): replies.map(\.code.rawValue)
+        case .startTLS(let reply): [reply.code.rawValue]
+        case .openSpool, .appendToSpool, .checkPipelinedInput, .storeMessage, .none: []
         }
     }
 
     static func isClose(_ action: SMTPServerStateMachine.Action) -> Bool {
-        if case .send(_, close: true) = action { return true }
-        return false
+        switch action {
+        case .send(_, close: true), .discardSpool(_, _, close: true): true
+        default: false
+        }
+    }
+
+    static let spool = QueueID("0123456789abcdef0123")!
+
+    static func frame(_ text: String, endsLine: Bool = true) -> SMTPFrame {
+        SMTPFrame(bytes: ByteBuffer(string: text), endsLine: endsLine)
+    }
+
+    /// DATA, the spool file opened, and the 354 checked.
+    static func startData(
+        _ machine: inout SMTPServerStateMachine,
+        at now: ContinuousClock.Instant = .now
+    ) {
+        #expect(machine.receivedCommand(.data) == .openSpool)
+        #expect(replyCodes(machine.spoolOpened(spool, at: now)) == [354])
+    }
+
+    /// Feeds data lines (each ending in CRLF unless it ends in LF already) and returns the last action.
+    @discardableResult
+    static func data(
+        _ machine: inout SMTPServerStateMachine,
+        _ lines: [String],
+        at now: ContinuousClock.Instant = .now
+    ) -> SMTPServerStateMachine.Action {
+        var last = SMTPServerStateMachine.Action.none
+        for line in lines { last = machine.receivedFrame(frame(line), at: now) }
+        return last
     }
 
     /// Greets and opens a transaction with one accepted recipient.
@@ -37,12 +67,17 @@ struct SMTPServerStateMachineTests {
         var machine = Self.machine()
         #expect(machine.greeting.code == .serviceReady)
         try Self.inTransaction(&machine)
-        guard case .startData(let reply) = machine.receivedCommand(.data) else {
+        #expect(machine.receivedCommand(.data) == .openSpool)
+        guard case .send(let start, close: false) = machine.spoolOpened(Self.spool, at: .now) else {
             Issue.record("no 354")
             return
         }
-        #expect(reply.code == .startMailInput)
-        guard case .storeMessage(let envelope) = machine.dataFinished(rejection: nil) else {
+        #expect(start.map(\.code) == [.startMailInput])
+        #expect(
+            Self.data(&machine, ["Subject: x\r\n"]) == .appendToSpool(Self.spool, ByteBuffer(string: "Subject: x\r\n"))
+        )
+        #expect(machine.isInMessage)
+        guard case .storeMessage(let envelope, spool: Self.spool) = Self.data(&machine, [".\r\n"]) else {
             Issue.record("no store action")
             return
         }
@@ -104,7 +139,7 @@ struct SMTPServerStateMachineTests {
         }
         #expect(replies[0].code == .mailboxUnavailable && replies[0].enhanced == .badDestinationMailbox)
         #expect(Self.replyCodes(machine.receivedCommand(.rcptTo(try EmailAddress("BERATUNG@Example.ORG")))) == [250])
-        #expect(Self.replyCodes(machine.receivedCommand(.data)) == [354])
+        #expect(machine.receivedCommand(.data) == .openSpool)
     }
 
     @Test func tooManyRecipientsGet452() throws {
@@ -157,8 +192,14 @@ struct SMTPServerStateMachineTests {
     @Test func rejectedDataReturnsToReadyWithoutStoring() throws {
         var machine = Self.machine()
         try Self.inTransaction(&machine)
-        _ = machine.receivedCommand(.data)
-        #expect(Self.replyCodes(machine.dataFinished(rejection: .bareCarriageReturnOrLineFeed)) == [554])
+        Self.startData(&machine)
+        #expect(Self.data(&machine, ["bare\n", "LF\r\n"]) == .none, "nothing more is stored after a rejection")
+        let end = Self.data(&machine, [".\r\n"])
+        #expect(Self.replyCodes(end) == [554])
+        guard case .discardSpool(Self.spool, _, close: false) = end else {
+            Issue.record("spool file not discarded")
+            return
+        }
         guard case .ready = machine.state else {
             Issue.record("not ready")
             return
@@ -169,9 +210,9 @@ struct SMTPServerStateMachineTests {
     @Test func storeFailureAnswers451() throws {
         var machine = Self.machine()
         try Self.inTransaction(&machine)
-        _ = machine.receivedCommand(.data)
-        _ = machine.dataFinished(rejection: nil)
-        guard case .send(let replies, close: false) = machine.messageStoreFailed() else {
+        Self.startData(&machine)
+        _ = Self.data(&machine, [".\r\n"])
+        guard case .discardSpool(Self.spool, let replies, close: false) = machine.messageStoreFailed() else {
             Issue.record()
             return
         }
@@ -242,9 +283,9 @@ struct SMTPServerStateMachineTests {
     @Test func shutdownDuringDataFinishesTheMessageFirst() throws {
         var machine = Self.machine()
         try Self.inTransaction(&machine)
-        _ = machine.receivedCommand(.data)
+        Self.startData(&machine)
         #expect(machine.shutdownRequested() == .none)
-        guard case .storeMessage = machine.dataFinished(rejection: nil) else {
+        guard case .storeMessage = Self.data(&machine, ["x\r\n", ".\r\n"]) else {
             Issue.record()
             return
         }
@@ -264,7 +305,7 @@ struct SMTPServerStateMachineTests {
     /// Impossible events move to `.error`, and every later event fails (NIOSOCKS `testErrorsAreHandled`).
     @Test func errorsAreHandled() {
         var machine = Self.machine()
-        #expect(machine.dataFinished(rejection: nil) == .send([.internalError], close: true))
+        #expect(machine.spoolOpened(Self.spool, at: .now) == .send([.internalError], close: true))
         #expect(machine.state == .error)
         #expect(machine.receivedCommand(.noop) == .send([.internalError], close: true))
         #expect(machine.receivedCommand(.ehlo("c")) == .send([.internalError], close: true))
@@ -278,7 +319,7 @@ struct SMTPServerStateMachineTests {
     @Test func commandsDuringDataAreSessionBugs() throws {
         var machine = Self.machine()
         try Self.inTransaction(&machine)
-        _ = machine.receivedCommand(.data)
+        Self.startData(&machine)
         #expect(machine.receivedCommand(.rset) == .send([.internalError], close: true))
         #expect(machine.state == .error)
     }

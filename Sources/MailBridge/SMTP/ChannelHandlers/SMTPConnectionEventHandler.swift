@@ -15,7 +15,8 @@ public final class SMTPConnectionEventHandler: ChannelDuplexHandler {
 
     private let idleTimeout: TimeAmount
     private let sessionDeadline: TimeAmount
-    private var lastActivity = NIODeadline.now()
+    /// On the event loop's clock (`EventLoop.now`), so the timers also run on an `NIOAsyncTestingEventLoop`'s time.
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
     private var idleTask: Scheduled<Void>?
     private var deadlineTask: Scheduled<Void>?
     private let progressInterval: TimeAmount?
@@ -46,12 +47,12 @@ public final class SMTPConnectionEventHandler: ChannelDuplexHandler {
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         context.fireChannelRead(wrapInboundOut(.frame(unwrapInboundIn(data))))
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         context.write(data, promise: promise)
     }
 
@@ -74,7 +75,7 @@ public final class SMTPConnectionEventHandler: ChannelDuplexHandler {
 
     private func start(context: ChannelHandlerContext) {
         guard deadlineTask == nil else { return }
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         deadlineTask = context.eventLoop.scheduleTask(in: sessionDeadline) {
             let (handler, context) = loopBound.value
@@ -103,10 +104,10 @@ public final class SMTPConnectionEventHandler: ChannelDuplexHandler {
     private func idleCheck(context: ChannelHandlerContext) {
         guard idleTask != nil else { return }
         let due = lastActivity + idleTimeout
-        if NIODeadline.now() >= due {
+        if context.eventLoop.now >= due {
             context.fireChannelRead(wrapInboundOut(.idleTimeout))
             context.fireChannelReadComplete()
-            scheduleIdleCheck(context: context, at: .now() + idleTimeout)
+            scheduleIdleCheck(context: context, at: context.eventLoop.now + idleTimeout)
         } else {
             scheduleIdleCheck(context: context, at: due)
         }

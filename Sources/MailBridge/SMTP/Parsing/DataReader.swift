@@ -16,7 +16,7 @@ public import NIOCore
 /// case .endOfData: break
 /// }
 /// ```
-public struct DataReader: Sendable {
+public struct DataReader: Hashable, Sendable {
     /// Why a message is refused. The first reason found is kept.
     public enum Rejection: Hashable, Sendable {
         case bareCarriageReturnOrLineFeed

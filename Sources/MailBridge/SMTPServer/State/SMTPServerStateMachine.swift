@@ -1,18 +1,29 @@
+public import NIOCore
+
 /// The inbound SMTP protocol state (RFC 5321 §3, §4.1.4) as a pure value: events in, actions out. No I/O.
 ///
 /// Security: drives everything an untrusted client can ask for. Only configured counselling addresses are
 /// accepted as recipients (no relay), there is no AUTH, and every limit of ``SMTPServerConfiguration`` that
-/// concerns commands is enforced here. Client mistakes are ordinary replies (counted towards `maximumErrors`);
-/// events that are impossible in the current state are session bugs: they move the machine to `.error`, where
-/// every later event answers ``SMTPReply/internalError`` and closes.
+/// concerns commands, message data and idle time is enforced here. Client mistakes are ordinary replies (counted
+/// towards `maximumErrors`); events that are impossible in the current state are session bugs: they move the
+/// machine to `.error`, where every later event answers ``SMTPReply/internalError`` and closes.
+///
+/// Per-phase data lives in the state cases (STYLE.md "State inside the machine"): the DATA phase carries its
+/// reader, spool file handle and start time (``SMTPDataPhase``), and skipping an overlong command line or waiting
+/// for the pipelining check are states of their own. The session reads frames and signals, feeds them in, and
+/// performs the actions; the spool file is named by its queue ID (the session holds the open file, see
+/// ``SMTPDataPhase``).
 ///
 /// ```swift
 /// var machine = SMTPServerStateMachine(configuration: .init(), policy: policy, tlsAvailable: false)
-/// switch machine.receivedCommand(.ehlo("client.example")) {
+/// switch machine.receivedFrame(frame, at: .now) {
 /// case .send(let replies, let close): ...
-/// case .startData(let reply): ...
+/// case .openSpool: machine.spoolOpened(queueID, at: .now)
+/// case .appendToSpool(let queueID, let bytes): ...
+/// case .discardSpool(let queueID, let replies, let close): ...
+/// case .checkPipelinedInput: machine.pipeliningChecked(inputPending: ...)
 /// case .startTLS(let reply): ...
-/// case .storeMessage(let envelope): ...
+/// case .storeMessage(let envelope, let queueID): ...
 /// case .none: break
 /// }
 /// ```
@@ -21,13 +32,22 @@ public struct SMTPServerStateMachine: Sendable {
     public enum Action: Equatable, Sendable {
         /// Write the replies in order; then close the connection if `close`.
         case send([SMTPReply], close: Bool)
-        /// Write the 354 reply, then read message data until end of data and call ``dataFinished(rejection:)``.
-        case startData(SMTPReply)
+        /// Create a spool file for the message and report it with ``spoolOpened(_:at:)`` (nil if that failed),
+        /// which answers the 354.
+        case openSpool
+        /// Append message octets to the spool file; report a failed write with ``spoolWriteFailed()``.
+        case appendToSpool(QueueID, ByteBuffer)
+        /// Delete the spool file, then write the replies (if any) and close if `close`.
+        case discardSpool(QueueID, thenSend: [SMTPReply], close: Bool)
+        /// Find out whether the client sent anything after the current frame (RFC 2920 §3.1: DATA ends a pipelined
+        /// group) and report it with ``pipeliningChecked(inputPending:)``.
+        case checkPipelinedInput
         /// Write the 220 reply, start the TLS handshake, then call ``tlsEstablished()``.
         case startTLS(SMTPReply)
-        /// Store the spooled message durably, then call ``messageStored(queueID:)`` or ``messageStoreFailed()``.
-        case storeMessage(SMTPEnvelope)
-        /// Nothing to write now.
+        /// Finish (fsync) the spool file, hand it with the envelope to the intake, then call
+        /// ``messageStored(queueID:)`` or ``messageStoreFailed()``.
+        case storeMessage(SMTPEnvelope, spool: QueueID)
+        /// Nothing to do now.
         case none
 
         static func reply(_ reply: SMTPReply) -> Action { .send([reply], close: false) }
@@ -48,11 +68,17 @@ public struct SMTPServerStateMachine: Sendable {
         case ready(Session)
         /// After MAIL, collecting RCPTs.
         case mailTransaction(Session, SMTPEnvelope)
-        /// After 354, reading data.
-        case receivingData(Session, SMTPEnvelope)
-        /// End of data read; waiting for the durable intake.
-        case storingMessage(Session, SMTPEnvelope)
-        /// 220 to STARTTLS sent; waiting for the handshake.
+        /// DATA accepted; the session is creating the spool file.
+        case openingSpool(Session, SMTPEnvelope)
+        /// After 354, reading data through the phase's reader into its spool file.
+        case receivingData(Session, SMTPEnvelope, SMTPDataPhase)
+        /// End of data read; waiting for the durable intake of the spool file.
+        case storingMessage(Session, SMTPEnvelope, spool: QueueID)
+        /// An overlong command line was answered; its rest is skipped, then the inner state resumes.
+        indirect case discardingOverlongLine(State)
+        /// DATA arrived with `rejectPipelinedData`; waiting for the session's check. Carries the state DATA came in.
+        indirect case checkingPipelining(State)
+        /// 220 to STARTTLS sent; waiting for the handshake. Any frame now is plaintext injection (RFC 3207 §5).
         case startingTLS
         /// QUIT answered or the connection is being closed.
         case closed
@@ -63,7 +89,7 @@ public struct SMTPServerStateMachine: Sendable {
     public let configuration: SMTPServerConfiguration
     public let policy: RecipientPolicy
     public let tlsAvailable: Bool
-    public private(set) var state: State = .awaitingHello(isTLS: false)
+    public internal(set) var state: State = .awaitingHello(isTLS: false)
     public private(set) var errorCount = 0
     public private(set) var commandCount = 0
     /// Non-mail commands so far (NOOP, RSET, HELP, VRFY).
@@ -71,11 +97,25 @@ public struct SMTPServerStateMachine: Sendable {
     /// Set by the session from the listener's load before each command (stress mode).
     public var underStress = false
     public private(set) var isShuttingDown = false
+    /// The last time the client moved mail forward: greeting, any command but NOOP/RSET/HELP/VRFY, message data.
+    public internal(set) var lastProgress: ContinuousClock.Instant
+    /// The last time the session wrote to the client (reported with ``repliesWritten(at:)``).
+    public internal(set) var lastWrite: ContinuousClock.Instant
+    let parser: SMTPCommandParser
 
-    public init(configuration: SMTPServerConfiguration, policy: RecipientPolicy, tlsAvailable: Bool) {
+    /// `now` is when the greeting is sent.
+    public init(
+        configuration: SMTPServerConfiguration,
+        policy: RecipientPolicy,
+        tlsAvailable: Bool,
+        now: ContinuousClock.Instant = .now
+    ) {
         self.configuration = configuration
         self.policy = policy
         self.tlsAvailable = tlsAvailable
+        self.parser = SMTPCommandParser(maximumLineLength: configuration.maximumCommandLineLength)
+        self.lastProgress = now
+        self.lastWrite = now
     }
 
     /// The 220 greeting (RFC 5321 §4.3.1). No enhanced code on the greeting (RFC 2034 §3).
@@ -86,14 +126,15 @@ public struct SMTPServerStateMachine: Sendable {
     /// True while message data is being read or stored: shutdown waits for it (STYLE.md §12).
     public var isInMessage: Bool {
         switch state {
-        case .receivingData, .storingMessage: true
+        case .openingSpool, .receivingData, .storingMessage: true
         default: false
         }
     }
 
     // MARK: - Events
 
-    /// A syntactically valid command.
+    /// A syntactically valid command. ``receivedFrame(_:at:)`` parses command lines and calls this (after the
+    /// pipelining check for DATA); tests may call it directly.
     public mutating func receivedCommand(_ command: SMTPCommand) -> Action {
         if let limit = countCommand() { return limit }
         if command.isJunk {
@@ -134,30 +175,33 @@ public struct SMTPServerStateMachine: Sendable {
         }
     }
 
-    /// The end of data was read. `rejection` is the reader's verdict; the reply never depends on content beyond
-    /// these syntax and size checks (decryption happens after the 250).
-    public mutating func dataFinished(rejection: DataReader.Rejection?) -> Action {
-        guard case .receivingData(let session, let envelope) = state else { return fail() }
-        if let rejection {
+    /// The end of data was read. The reader's rejection decides; the reply never depends on content beyond these
+    /// syntax and size checks (decryption happens after the 250).
+    mutating func dataFinished(_ session: Session, _ envelope: SMTPEnvelope, _ phase: SMTPDataPhase) -> Action {
+        if let rejection = phase.reader.rejection {
             state = .ready(session)  // RFC 5321 §4.1.1.4: a failed transaction clears the buffers
-            return afterMessage(clientError(rejection.reply))
+            return discarding(phase.spool, afterMessage(clientError(rejection.reply)))
         }
-        state = .storingMessage(session, envelope)
-        return .storeMessage(envelope)
+        guard let spool = phase.spool else {
+            state = .ready(session)
+            return afterMessage(.reply(.storageFailed))  // no spool file: nothing to store (STYLE.md §10)
+        }
+        state = .storingMessage(session, envelope, spool: spool)
+        return .storeMessage(envelope, spool: spool)
     }
 
     /// The intake fsynced the message: answer 250 with the queue ID (RFC 5321 §4.1.1.4).
     public mutating func messageStored(queueID: String) -> Action {
-        guard case .storingMessage(let session, _) = state else { return fail() }
+        guard case .storingMessage(let session, _, _) = state else { return fail() }
         state = .ready(session)
         return afterMessage(.reply(SMTPReply(.ok, .success, "queued as \(queueID)")))
     }
 
-    /// The intake failed: 451 4.3.0 (STYLE.md §10).
+    /// The intake failed: discard the spool file and answer 451 4.3.0 (STYLE.md §10).
     public mutating func messageStoreFailed() -> Action {
-        guard case .storingMessage(let session, _) = state else { return fail() }
+        guard case .storingMessage(let session, _, let spool) = state else { return fail() }
         state = .ready(session)
-        return afterMessage(.reply(.storageFailed))
+        return discarding(spool, afterMessage(.reply(.storageFailed)))
     }
 
     /// The TLS handshake after STARTTLS finished. Everything learnt before is discarded; the client must EHLO
@@ -178,11 +222,12 @@ public struct SMTPServerStateMachine: Sendable {
         }
     }
 
-    /// A command, data or session deadline passed: 421 4.4.2 and close.
+    /// A command, data or session deadline passed: 421 4.4.2 and close; a message being read is discarded.
     public mutating func timedOut() -> Action {
         if case .error = state { return fail() }
+        let spool = if case .receivingData(_, _, let phase) = state { phase.spool } else { QueueID?.none }
         state = .closed
-        return .close(.timedOut)
+        return discarding(spool, .close(.timedOut))
     }
 
     /// Graceful shutdown: idle sessions get 421 4.3.2 now; a message in progress is finished first.
@@ -190,7 +235,7 @@ public struct SMTPServerStateMachine: Sendable {
         switch state {
         case .error: return fail()
         case .closed: return .none
-        case .receivingData, .storingMessage:
+        case .openingSpool, .receivingData, .storingMessage:
             isShuttingDown = true
             return .none
         default:
@@ -203,7 +248,8 @@ public struct SMTPServerStateMachine: Sendable {
 
     private mutating func handle(_ command: SMTPCommand) throws(SMTPReply) -> Action {
         switch (command, state) {
-        case (_, .receivingData), (_, .storingMessage), (_, .startingTLS), (_, .closed), (_, .error):
+        case (_, .openingSpool), (_, .receivingData), (_, .storingMessage), (_, .discardingOverlongLine),
+            (_, .checkingPipelining), (_, .startingTLS), (_, .closed), (_, .error):
             return fail()
 
         case (.ehlo(let name), _), (.helo(let name), _):
@@ -251,19 +297,22 @@ public struct SMTPServerStateMachine: Sendable {
             guard !envelope.recipients.isEmpty else {
                 throw SMTPReply(.badSequence, .invalidCommand, "need RCPT before DATA")  // RFC 5321 §3.3
             }
-            state = .receivingData(session, envelope)
-            return .startData(SMTPReply(.startMailInput, nil, "end data with <CR><LF>.<CR><LF>"))
+            state = .openingSpool(session, envelope)
+            return .openSpool
         case (.data, _):
             throw SMTPReply(.badSequence, .invalidCommand, "need MAIL and RCPT before DATA")
         }
     }
 
-    private var isTLSActive: Bool {
+    private var isTLSActive: Bool { Self.isTLSActive(in: state) }
+
+    private static func isTLSActive(in state: State) -> Bool {
         switch state {
         case .awaitingHello(let isTLS): isTLS
-        case .ready(let session), .mailTransaction(let session, _), .receivingData(let session, _),
-            .storingMessage(let session, _):
+        case .ready(let session), .mailTransaction(let session, _), .openingSpool(let session, _),
+            .receivingData(let session, _, _), .storingMessage(let session, _, _):
             session.isTLS
+        case .discardingOverlongLine(let inner), .checkingPipelining(let inner): isTLSActive(in: inner)
         case .startingTLS, .closed, .error: false
         }
     }
@@ -340,7 +389,7 @@ public struct SMTPServerStateMachine: Sendable {
 
     // MARK: - Limits and failures
 
-    private mutating func countCommand() -> Action? {
+    mutating func countCommand() -> Action? {
         if case .error = state { return fail() }
         commandCount += 1
         guard commandCount <= configuration.maximumCommands else {
@@ -350,7 +399,7 @@ public struct SMTPServerStateMachine: Sendable {
         return nil
     }
 
-    private mutating func clientError(_ reply: SMTPReply) -> Action {
+    mutating func clientError(_ reply: SMTPReply) -> Action {
         guard reply.isClientFault else { return .reply(reply) }
         errorCount += 1
         guard errorCount < configuration.maximumErrors else {
@@ -361,15 +410,25 @@ public struct SMTPServerStateMachine: Sendable {
     }
 
     /// After a message: honour a shutdown requested during DATA (RFC 5321 §3.8: 421 after the reply).
-    private mutating func afterMessage(_ action: Action) -> Action {
+    mutating func afterMessage(_ action: Action) -> Action {
         guard isShuttingDown, case .send(let replies, let close) = action, !close else { return action }
         state = .closed
         return .send(replies + [.shuttingDown], close: true)
     }
 
-    private mutating func fail() -> Action {
+    mutating func fail() -> Action {
         state = .error
         return .close(.internalError)
+    }
+
+    /// `action`, with the spool file (if any) deleted first.
+    func discarding(_ spool: QueueID?, _ action: Action) -> Action {
+        guard let spool else { return action }
+        switch action {
+        case .send(let replies, let close): return .discardSpool(spool, thenSend: replies, close: close)
+        case .none: return .discardSpool(spool, thenSend: [], close: false)
+        default: return action  // not reached: only replies follow the end of a message
+        }
     }
 }
 
