@@ -24,7 +24,8 @@ import Testing
                 payload: Array("redirect payload".utf8), notBefore: date))
             let account = try tx.createAccount(
                 NewAccount(username: "anna", displayName: "Anna", role: .counsellor, language: .german,
-                           fields: [Sample.field], passwordHash: "$2b$10$hash"), actor: nil)
+                           fields: [Sample.field], passwordHash: "$2b$04$" + String(repeating: "a", count: 53)),
+                actor: nil)
             try tx.enrolSecondFactor(secret: "TOTPSECRETTOTPSECRET", acceptedStep: 1, for: account)
             try tx.setNotificationSettings(NotificationSettings(address: try ClientAddress("anna@example.org")),
                                            of: account, actor: nil)

@@ -182,6 +182,7 @@ import ThreadStore
         #expect(!copied.isEmpty)
         #expect(copied == Array(sourceAudit.prefix(copied.count)))
         print("backup/restore: \(sent) mails before and during the backup, \(archiveBytes.count) archive bytes, "
-              + "\(restoredThreads.count) threads restored, \(copied.count) audit entries carried over")
+              + "\(restoredThreads.count) threads restored, \(copied.count) audit entries carried over; backup said: "
+              + backup.stdout.replacingOccurrences(of: "\n", with: " | "))
     }
 }

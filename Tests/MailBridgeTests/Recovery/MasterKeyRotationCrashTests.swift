@@ -94,7 +94,7 @@ import Glibc
         everyKey.append(try #require(Self.keyBytes(keyPath)))
         var generator = SystemRandomNumberGenerator()
         var outcomes: [String: Int] = [:]
-        let cycles = 16
+        let cycles = 30
         for cycle in 0..<cycles {
             let before = try #require(Self.keyBytes(keyPath))
             let process = Process()
