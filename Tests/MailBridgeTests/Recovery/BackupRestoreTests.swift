@@ -69,18 +69,38 @@ import ThreadStore
             }
         }
 
-        // Mail before the backup, then more mail sent while `mailbridge backup` runs in its own process.
+        // Mail before the backup, then mail sent one by one (each accepted with 250 before the next) for as long
+        // as `mailbridge backup` runs in its own process.
         try RecoveryCLI.send(try mails("a"), to: "beratung@localhost", port: port, folder: root)
         _ = try await Self.waitForMessages(gateway.store, count: 3)
-        let during = try (0..<4).flatMap { try mails("b\($0)") }
-        let sending = Task.detached { try RecoveryCLI.send(during, to: "beratung@localhost", port: port, folder: root) }
-        let backup = try RecoveryCLI.run(["backup", "--embedded", "--data-dir", original.path, "--out", archive.path])
-        try await sending.value
+        let during = try (0..<10).flatMap { try mails("b\($0)") }
+        let stopFile = root.appendingPathComponent("stop-sending")
+        let sending = Task {
+            try await offCooperativePool {
+                try RecoveryCLI.sendUntilStopped(during, to: "beratung@localhost", port: port, folder: root,
+                                                 stopFile: stopFile)
+            }
+        }
+        // Mail is flowing when the backup starts: a few of these were accepted already.
+        let progress = stopFile.path + ".progress"
+        let flowing = ContinuousClock.now + .seconds(60)
+        while (FileManager.default.contents(atPath: progress).map { $0.filter { $0 == 10 }.count } ?? 0) < 3,
+            ContinuousClock.now < flowing { try await Task.sleep(for: .milliseconds(50)) }
+        let backupStart = Date().timeIntervalSince1970
+        let backup = try await offCooperativePool {
+            try RecoveryCLI.run(["backup", "--embedded", "--data-dir", original.path, "--out", archive.path])
+        }
+        try Data().write(to: stopFile)
+        let acceptedAt = try await sending.value
         #expect(backup.status == 0, "\(backup.stderr)")
         #expect(backup.stdout.contains("gateway keys: 1"))
-        let sent = 3 + during.count
+        let sent = 3 + acceptedAt.count
         let threadsAtSource = try await Self.waitForMessages(gateway.store, count: sent)
         #expect(threadsAtSource.count == 3)
+        let accepted = Array(canaries.dropFirst(3).prefix(acceptedAt.count))
+        let beforeBackup = zip(accepted, acceptedAt).filter { $0.1 < backupStart }.map(\.0)
+        let duringBackup = zip(accepted, acceptedAt).filter { $0.1 >= backupStart }.map(\.0)
+        #expect(!duringBackup.isEmpty, "some mail was accepted while the backup ran")
 
         // An existing --out file: a clear error, the file unchanged.
         let archiveBytes = try Data(contentsOf: archive)
@@ -120,6 +140,16 @@ import ThreadStore
         #expect(!FileManager.default.fileExists(atPath: restored.path))
         #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).allSatisfy { !$0.contains(".restore-") })
 
+        // A cut-off copy (an interrupted transfer): refused, nothing left behind.
+        let cut = root.appendingPathComponent("cut.mbk")
+        try archiveBytes.prefix(archiveBytes.count - 1000).write(to: cut)
+        let truncated = try RecoveryCLI.run(["restore", "--from", cut.path, "--data-dir", restored.path,
+                                             "--master-key", configuration.keys.masterKeyFile.string])
+        #expect(truncated.status == 1)
+        #expect(truncated.stderr.contains("cut off"), "\(truncated.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: restored.path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).allSatisfy { !$0.contains(".restore-") })
+
         // The right key: restored and verified.
         let restore = try RecoveryCLI.run(["restore", "--from", archive.path, "--data-dir", restored.path,
                                            "--master-key", configuration.keys.masterKeyFile.string])
@@ -152,7 +182,11 @@ import ThreadStore
             let opened = try await second.store.read { try $0.openThread(thread) }
             restoredBodies += opened.messages.map { String(decoding: $0.body, as: UTF8.self) }
         }
-        for canary in canaries.prefix(3) { #expect(restoredBodies.contains { $0.contains(canary) }) }
+        // Everything accepted before the backup started is restored (from the store copy or the spool copy).
+        for canary in Array(canaries.prefix(3)) + beforeBackup {
+            #expect(restoredBodies.contains { $0.contains(canary) }, "a mail accepted before the backup is restored")
+        }
+        let capturedDuring = duringBackup.filter { canary in restoredBodies.contains { $0.contains(canary) } }
 
         // New encrypted mail imports with the restored daemon.
         let before = restoredBodies.count
@@ -182,7 +216,10 @@ import ThreadStore
         #expect(!copied.isEmpty)
         #expect(copied == Array(sourceAudit.prefix(copied.count)))
         print("backup/restore: \(sent) mails before and during the backup, \(archiveBytes.count) archive bytes, "
-              + "\(restoredThreads.count) threads restored, \(copied.count) audit entries carried over; backup said: "
+              + "\(beforeBackup.count + 3) accepted before it, \(duringBackup.count) during it "
+              + "(\(capturedDuring.count) of them in the archive), \(restoredBodies.count) messages restored in "
+              + "\(restoredThreads.count) threads, \(copied.count) audit entries carried over; backup said: "
               + backup.stdout.replacingOccurrences(of: "\n", with: " | "))
     }
 }
+

@@ -91,6 +91,33 @@ enum RecoveryCLI {
         try Shell.run("python3", ["-c", script, "\(port)", recipient] + files)
     }
 
+    /// Sends the mails one after another in one SMTP session until `stopFile` exists; returns for each accepted
+    /// mail (in order) the Unix time its 250 arrived. Each time is also appended to `stopFile.progress` at once.
+    static func sendUntilStopped(_ mails: [(from: String, text: String)], to recipient: String, port: Int,
+                                 folder: URL, stopFile: URL) throws -> [Double] {
+        var files: [String] = []
+        for (index, mail) in mails.enumerated() {
+            let file = folder.appendingPathComponent("stream-\(UUID().uuidString)-\(index).eml")
+            try Data(mail.text.utf8).write(to: file)
+            files += [mail.from, file.path]
+        }
+        let script = """
+            import os, smtplib, sys, time
+            port, rcpt, stop, rest = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+            progress = open(stop + '.progress', 'a')
+            with smtplib.SMTP('127.0.0.1', port) as s:
+                for i in range(0, len(rest), 2):
+                    if os.path.exists(stop):
+                        break
+                    s.sendmail(rest[i], [rcpt], open(rest[i + 1], 'rb').read())
+                    print(time.time(), flush=True)
+                    progress.write('%f\\n' % time.time())
+                    progress.flush()
+            """
+        let output = try Shell.run("python3", ["-c", script, "\(port)", recipient, stopFile.path] + files).stdout.text
+        return output.split(separator: "\n").compactMap { Double($0) }
+    }
+
     /// Whether `key` opens the store at `url` (wrong key: false).
     static func opens(_ url: URL, with key: MasterKey) throws -> Bool {
         do {
