@@ -94,6 +94,11 @@ import Testing
         try last.close()
     }
 
+    @Test func storedCodesOfTheDisasterRecoveryEvents() {
+        #expect(AuditEvent.masterKeyRotated.rawValue == 64)
+        #expect(AuditEvent.backupRestored.rawValue == 65)
+    }
+
     /// Every sealed column of the schema is either sealed with a thread's data key (rewrapping the key covers
     /// it) or resealed by the rotation. A new sealed column fails here until one of the two lists names it.
     @Test func everySealedColumnIsCoveredByTheRotation() async throws {
