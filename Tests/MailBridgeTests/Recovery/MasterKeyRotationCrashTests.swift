@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import MailBridge
 import PGPShim
+import TestSupport
 import Testing
 import ThreadStore
 
@@ -169,5 +171,33 @@ import Glibc
         let done = try RecoveryCLI.run(["master-key", "rotate", "--embedded", "--data-dir", folder.path])
         #expect(done.status == 0, "\(done.stderr)")
         #expect(Self.keyBytes(configuration.keys.masterKeyFile.string) != before)
+    }
+
+    /// A rotation killed after its commit and before the rename: the gateway refuses to start with an error that
+    /// says what to do, and the rerun of `rotate` lets it start.
+    @Test func gatewayStartAfterAnInterruptedRotationSaysHowToFinishIt() async throws {
+        let (folder, configuration, threads) = try await Self.installation()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keyPath = configuration.keys.masterKeyFile.string
+        let next = MasterKey.generate()
+        try next.write(to: URL(fileURLWithPath: keyPath + ".next"))
+        _ = try await ThreadStore.rotateMasterKey(at: folder.appendingPathComponent("threads.sqlite"),
+                                                  from: try configuration.keys.loadMasterKey(), to: next)
+        do {
+            let installation = try await OpenedInstallation.open(configuration, logger: Logger(label: "test"))
+            await installation.close()
+            Issue.record("the installation opened with the old key")
+        } catch let error as RecoveryError {
+            #expect(error.code == .keyMismatch)
+            #expect(error.description.contains("run `mailbridge master-key rotate` to finish it"))
+        }
+        let finish = try RecoveryCLI.run(["master-key", "rotate", "--embedded", "--data-dir", folder.path])
+        #expect(finish.status == 0, "\(finish.stderr)")
+        #expect(finish.stdout.contains("finished an interrupted rotation"))
+        let installation = try await OpenedInstallation.open(configuration, logger: Logger(label: "test"))
+        #expect(try await installation.store.verifyThreadKeys() == (checked: threads.count, failed: 0))
+        await installation.close()
+        _ = try? Shell.run("gpgconf", ["--homedir", configuration.keys.gnupgHome.string, "--kill", "all"],
+                           allowFailure: true)
     }
 }

@@ -22,7 +22,7 @@ import Glibc
 ///
 /// A `kill -9` before 4 commits leaves the store on `K` (and maybe a stray `N`); after, the store is on `N` until
 /// step 5 makes it `K`. Either way exactly one of the two keys opens the store, and running the command again
-/// finishes the job. The gateway started in between fails with "wrong master key" until then.
+/// finishes the job. A gateway started in between refuses to start, saying so (``interruptedRotation(_:)``).
 public enum MasterKeyRotator {
     /// Rotates; returns the lines to print. `progress` hears each step's name (for the crash tests).
     public static func rotate(
@@ -88,6 +88,15 @@ public enum MasterKeyRotator {
             "\(keyPath) holds the new key; the old key opens nothing in the store any more",
             "backups written before now open only with the old key: keep it with them offline, or make a new backup",
         ]
+    }
+
+    /// The error for a store that the master key does not open while `master-key-file.next` exists: a rotation
+    /// was interrupted after its commit (the gateway then refuses to start until it is finished); nil otherwise.
+    public static func interruptedRotation(_ configuration: BridgeConfiguration) -> RecoveryError? {
+        let next = configuration.keys.masterKeyFile.string + ".next"
+        guard FileManager.default.fileExists(atPath: next) else { return nil }
+        return RecoveryError(.keyMismatch, "the master key does not open the store and \(next) exists: a master key "
+                             + "rotation was interrupted; run `mailbridge master-key rotate` to finish it")
     }
 
     /// Whether `key` opens the store (a wrong key is `false`; other failures throw).
