@@ -13,10 +13,11 @@ struct DerivedKeys: Sendable {
     let wrapping: SymmetricKey
     /// Seals outbox items that belong to no thread (auto-replies to plain mail).
     let outbox: SymmetricKey
-    /// Keys lookup HMACs: client key fingerprints, Message-IDs, content hashes.
-    let index: SymmetricKey
-    /// Keys sender HMACs for the auto-reply rate limit.
-    let sender: SymmetricKey
+    /// Keys lookup HMACs: client key fingerprints, Message-IDs, content hashes. Kept across a master key
+    /// rotation, sealed in `store_meta.lookup_keys_sealed` (MasterKeyRotation.swift).
+    var index: SymmetricKey
+    /// Keys sender HMACs for the auto-reply rate limit. Kept across a rotation like `index`.
+    var sender: SymmetricKey
     /// Seals account secrets (the TOTP shared secret).
     let accountSecrets: SymmetricKey
     /// Authenticates the web inbox's device cookies (stateless; they name a user, never content).

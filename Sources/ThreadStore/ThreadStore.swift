@@ -82,7 +82,7 @@ public final class ThreadStore: Sendable {
     public init(at url: URL, masterKey: MasterKey, configuration: Configuration = Configuration()) throws {
         self.url = url
         self.configuration = configuration
-        self.keys = DerivedKeys(master: masterKey)
+        let derived = DerivedKeys(master: masterKey)
         try Self.createPrivateFile(path: url.path)
 
         var config = GRDB.Configuration()
@@ -99,7 +99,7 @@ public final class ThreadStore: Sendable {
             // https://www.sqlite.org/pragma.html#pragma_cache_size (negative: KiB)
             try db.execute(sql: "PRAGMA cache_size = \(-readerCacheKiB)")
         }
-        let keys = self.keys
+        let keys = derived
         let now = configuration.clock()
         do {
             pool = try DatabasePool(path: url.path, configuration: config)
@@ -115,16 +115,20 @@ public final class ThreadStore: Sendable {
             do { try migrator.migrate(pool) } catch let error as DatabaseError {
                 throw ThreadStoreError(.migrationFailed, sqliteResultCode: error.extendedResultCode.rawValue)
             }
-            try pool.write { db in
+            let lookupKeys = try pool.write { db -> Data? in
                 if let check = try Data.fetchOne(db, sql: "SELECT key_check FROM store_meta WHERE id = 1") {
                     guard Sealing.verifyKeyCheck(check, keys: keys) else { throw ThreadStoreError.wrongMasterKey }
+                    // From the first master key rotation on (v16), the lookup HMAC keys are stored sealed.
+                    return try Data.fetchOne(db, sql: "SELECT lookup_keys_sealed FROM store_meta WHERE id = 1")
                 } else {
                     try db.cachedStatement(sql: "INSERT INTO store_meta (id, key_check, created_at) VALUES (1, ?, ?)")
                         .execute(
                             arguments: [try Sealing.makeKeyCheck(keys: keys), now.storeMilliseconds]
                         )
+                    return nil
                 }
             }
+            if let lookupKeys { self.keys = try keys.withLookupKeys(sealed: lookupKeys) } else { self.keys = keys }
         } catch let error as DatabaseError {
             throw ThreadStoreError.from(error)
         }

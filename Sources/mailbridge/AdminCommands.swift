@@ -224,14 +224,17 @@ struct SpoolDelete: AsyncParsableCommand {
 
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write an online copy of the encrypted store (the master key is not included).",
-        discussion: adminExitCodes)
+        abstract: "Write one archive of the store, spool and GnuPG home, sealed under the master key (not in it).",
+        discussion: "Works while the gateway runs; see docs/operations.md. " + adminExitCodes)
     @OptionGroup var options: ConfigOptions
     @Option(help: "The backup file to create (must not exist).") var out: String
 
     func run() async throws {
         try await options.run { installation, _ in
-            try await QueueAdmin.backup(installation, to: URL(fileURLWithPath: out))
+            let text = options.embedded ? Data(installation.configuration.tomlText.utf8)
+                : FileManager.default.contents(atPath: options.config) ?? Data()
+            return try await RecoveryAdmin.backup(installation, to: URL(fileURLWithPath: out),
+                                                  configurationText: text)
         }
     }
 }

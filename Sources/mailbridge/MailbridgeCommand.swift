@@ -29,7 +29,8 @@ struct MailbridgeCommand: AsyncParsableCommand {
             notice was queued (it says so).
             """,
         subcommands: [Serve.self, CheckConfig.self, Init.self, Keys.self, Threads.self, ThreadCommand.self, Reply.self,
-                      Queue.self, Spool.self, Backup.self, Users.self, Tokens.self, Audit.self]
+                      Queue.self, Spool.self, Backup.self, Users.self, Tokens.self, Audit.self,
+                      MasterKeyCommand.self, Restore.self]
     )
 
     /// Runs the parsed command and maps every outcome to the documented exit codes.

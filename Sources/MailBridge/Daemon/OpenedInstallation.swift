@@ -43,8 +43,13 @@ public struct OpenedInstallation: Sendable {
 
         var storeConfiguration = ThreadStore.Configuration()
         storeConfiguration.logger = logger
-        let store = try ThreadStore(at: data.appendingPathComponent("threads.sqlite"), masterKey: masterKey,
+        let store: ThreadStore
+        do {
+            store = try ThreadStore(at: data.appendingPathComponent("threads.sqlite"), masterKey: masterKey,
                                     configuration: storeConfiguration)
+        } catch let error as ThreadStoreError where error == .wrongMasterKey {
+            throw MasterKeyRotator.interruptedRotation(configuration) ?? error
+        }
 
         var mailboxes = try configuration.mailboxes.map { mailbox in
             try PipelineMailbox(mailbox, gatewayKey: gatewayKeys[mailbox.address.canonical]!)

@@ -107,6 +107,12 @@ public enum AuditEvent: Int, Hashable, Sendable, CaseIterable {
     case rejectedMessageDeleted = 53
     /// Rejected encrypted messages older than their retention were deleted (count: how many).
     case rejectedMessagesExpired = 54
+
+    // Disaster recovery (issue 20).
+    /// The master key was rotated: every wrapped key and master-sealed value was resealed (count: thread keys).
+    case masterKeyRotated = 64
+    /// A backup archive was restored into this store and verified (count: threads).
+    case backupRestored = 65
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.

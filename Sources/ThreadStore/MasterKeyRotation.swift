@@ -1,0 +1,159 @@
+// Security: rewraps every per-thread data key and reseals every value sealed under a key derived from the master
+// key (thread-less outbox items, account TOTP secrets and notification addresses, rejected messages, the key
+// check), all in ONE SQLite transaction: a crash at any point leaves the store opening with exactly one of the
+// two keys. Afterwards no sealed value of the store opens under the old key. The lookup HMAC keys are kept
+// (sealed under the new key), because most HMAC inputs (replay fingerprints, content hashes) are not stored and
+// cannot be recomputed; see docs/operations.md. Key bytes are never logged; errors carry no content.
+
+public import Foundation
+import Crypto
+import GRDB
+
+/// What a master key rotation resealed; counts only.
+public struct MasterKeyRotationSummary: Hashable, Sendable, CustomStringConvertible {
+    /// Per-thread data keys rewrapped.
+    public var threadKeys = 0
+    /// Thread-less outbox items resealed (recipient and payload).
+    public var outboxItems = 0
+    /// Accounts whose TOTP secret or notification address was resealed.
+    public var accounts = 0
+    /// Rejected encrypted messages resealed.
+    public var rejectedMessages = 0
+    /// The store's key generation after the rotation (1 for a store that was never rotated).
+    public var generation = 0
+
+    public var description: String {
+        "thread keys: \(threadKeys), outbox items: \(outboxItems), accounts: \(accounts), "
+            + "rejected messages: \(rejectedMessages), key generation: \(generation)"
+    }
+}
+
+extension ThreadStore {
+    /// Rotates the master key of the store at `url` from `old` to `new` in one transaction, then checkpoints and
+    /// closes it. Run it only while no other process has the store open (the gateway refuses to share it).
+    ///
+    /// - Throws: ``ThreadStoreError/wrongMasterKey`` if `old` does not open the store (nothing changes).
+    public static func rotateMasterKey(
+        at url: URL, from old: MasterKey, to new: MasterKey, configuration: Configuration = Configuration()
+    ) async throws -> MasterKeyRotationSummary {
+        let store = try ThreadStore(at: url, masterKey: old, configuration: configuration)
+        let summary: MasterKeyRotationSummary
+        do {
+            summary = try await store.rotate(to: new)
+            try? await store.checkpoint()  // old wrapped keys leave the WAL (secure_delete zeroes freed pages)
+        } catch {
+            try? store.close()
+            throw error
+        }
+        try store.close()
+        return summary
+    }
+
+    /// The key generation recorded in the store (1 until the first rotation).
+    public func keyGeneration() async throws -> Int {
+        try await mappingDatabaseErrors {
+            try await pool.read { db in try Int.fetchOne(db, sql: "SELECT key_generation FROM store_meta") ?? 1 }
+        }
+    }
+
+    /// Reseals everything under `newKey`. This value keeps the old keys: close it afterwards.
+    private func rotate(to newKey: MasterKey) async throws -> MasterKeyRotationSummary {
+        let old = keys
+        var resealing = DerivedKeys(master: newKey)
+        resealing.index = old.index
+        resealing.sender = old.sender
+        let new = resealing
+        let now = configuration.clock()
+        return try await mappingDatabaseErrors {
+            try await pool.write { db in
+                var summary = MasterKeyRotationSummary()
+                summary.threadKeys = try KeyResealing.threadKeys(db, old: old, new: new)
+                summary.outboxItems = try KeyResealing.outbox(db, old: old, new: new)
+                summary.accounts = try KeyResealing.accounts(db, old: old, new: new)
+                summary.rejectedMessages = try KeyResealing.rejected(db, old: old, new: new)
+                let generation = (try Int.fetchOne(db, sql: "SELECT key_generation FROM store_meta") ?? 1) + 1
+                try db.execute(
+                    sql: """
+                        UPDATE store_meta SET key_check = ?, lookup_keys_sealed = ?, key_generation = ? WHERE id = 1
+                        """,
+                    arguments: [try Sealing.makeKeyCheck(keys: new),
+                                try new.sealLookupKeys(index: old.index, sender: old.sender), generation])
+                guard db.changesCount == 1 else { throw ThreadStoreError.notAThreadStore }
+                summary.generation = generation
+                try AuditLog.append(db, at: now, event: .masterKeyRotated, count: summary.threadKeys)
+                return summary
+            }
+        }
+    }
+}
+
+/// The resealing steps of a rotation, one per table; each returns how many rows it changed.
+enum KeyResealing {
+    static func threadKeys(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+        let rows = try Row.fetchCursor(db, sql: "SELECT thread_id, wrapped_key FROM thread_key")
+        let update = try db.makeStatement(sql: "UPDATE thread_key SET wrapped_key = ? WHERE thread_id = ?")
+        var pending: [(String, Data)] = []
+        while let row = try rows.next() {
+            let thread = try ThreadID(row["thread_id"] as String)
+            let dataKey = try Sealing.unwrap(row["wrapped_key"], for: thread, keys: old)
+            pending.append((thread.unredactedDescription, try Sealing.wrap(dataKey, for: thread, keys: new)))
+        }
+        for (thread, wrapped) in pending { try update.execute(arguments: [wrapped, thread]) }
+        return pending.count
+    }
+
+    static func outbox(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT id, recipient_sealed, payload_sealed FROM outbox WHERE thread_id IS NULL")
+        for row in rows {
+            let id = try OutboxItemID(row["id"] as String)
+            var resealed: [Data] = []
+            for column in ["recipient_sealed", "payload_sealed"] {
+                let context = OutboxRecord.context(column, thread: nil, item: id)
+                var plain = try Sealing.open(row[column], key: old.outbox, context: context)
+                defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
+                resealed.append(try Sealing.seal(plain, key: new.outbox, context: context))
+            }
+            try db.execute(sql: "UPDATE outbox SET recipient_sealed = ?, payload_sealed = ? WHERE id = ?",
+                           arguments: [resealed[0], resealed[1], id.unredactedDescription])
+        }
+        return rows.count
+    }
+
+    static func accounts(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT id, totp_secret_sealed, notify_address_sealed FROM account
+            WHERE totp_secret_sealed IS NOT NULL OR notify_address_sealed IS NOT NULL
+            """)
+        for row in rows {
+            let id = try AccountID(row["id"] as String)
+            let columns: [(String, SealContext)] = [("totp_secret_sealed", AccountRows.sealContext(id)),
+                                                    ("notify_address_sealed", NoticeRows.addressContext(id))]
+            for (column, context) in columns {
+                guard let sealed = row[column] as Data? else { continue }
+                var plain = try Sealing.open(sealed, key: old.accountSecrets, context: context)
+                defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
+                try db.execute(sql: "UPDATE account SET \(column) = ? WHERE id = ?", arguments: [
+                    try Sealing.seal(plain, key: new.accountSecrets, context: context), id.unredactedDescription,
+                ])
+            }
+        }
+        return rows.count
+    }
+
+    static func rejected(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+        let ids = try String.fetchAll(db, sql: "SELECT id FROM rejected_message")
+        for id in ids {
+            for column in ["envelope", "message"] {
+                let context = RejectedSealing.context(id, column)
+                let sealed = try Data.fetchOne(
+                    db, sql: "SELECT sealed_\(column) FROM rejected_message WHERE id = ?", arguments: [id]) ?? Data()
+                var plain = try Sealing.open(sealed, key: old.rejected, context: context)
+                defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
+                try db.execute(sql: "UPDATE rejected_message SET sealed_\(column) = ? WHERE id = ?",
+                               arguments: [try Sealing.seal(plain, key: new.rejected, context: context), id])
+            }
+        }
+        return ids.count
+    }
+}
