@@ -48,7 +48,7 @@ public struct OpenedInstallation: Sendable {
             store = try ThreadStore(at: data.appendingPathComponent("threads.sqlite"), masterKey: masterKey,
                                     configuration: storeConfiguration)
         } catch let error as ThreadStoreError where error == .wrongMasterKey {
-            throw MasterKeyRotator.interruptedRotation(configuration) ?? error
+            throw InterruptedRotation.error(configuration) ?? error
         }
 
         var mailboxes = try configuration.mailboxes.map { mailbox in

@@ -90,13 +90,9 @@ public enum MasterKeyRotator {
         ]
     }
 
-    /// The error for a store that the master key does not open while `master-key-file.next` exists: a rotation
-    /// was interrupted after its commit (the gateway then refuses to start until it is finished); nil otherwise.
+    /// See ``InterruptedRotation/error(_:)``.
     public static func interruptedRotation(_ configuration: BridgeConfiguration) -> RecoveryError? {
-        let next = configuration.keys.masterKeyFile.string + ".next"
-        guard FileManager.default.fileExists(atPath: next) else { return nil }
-        return RecoveryError(.keyMismatch, "the master key does not open the store and \(next) exists: a master key "
-                             + "rotation was interrupted; run `mailbridge master-key rotate` to finish it")
+        InterruptedRotation.error(configuration)
     }
 
     /// Whether `key` opens the store (a wrong key is `false`; other failures throw).
