@@ -19,7 +19,7 @@ public enum GatewayKeysAdmin {
             var lines = ["MAILBOX\tFINGERPRINT\tCREATED\tEXPIRES\tSTATE"]
             for row in rows {
                 lines.append([row.record.mailbox, row.record.fingerprint, day(row.record.createdAt),
-                              row.expiresAt.map(day) ?? "never", StatusLine(row).state].joined(separator: "\t"))
+                              row.expiresAt.map(day) ?? "never", stateText(row)].joined(separator: "\t"))
             }
             output = lines.joined(separator: "\n")
         }
@@ -86,6 +86,16 @@ public enum GatewayKeysAdmin {
         GatewayKeyLifecycle(store: installation.store, pgp: installation.pgp,
                             policy: GatewayKeyPolicy(installation.configuration.keys),
                             logger: Logger(label: "mailbridge.keys"))
+    }
+
+    /// The state, with when an overlap ends and a mark for a current key close to its expiry.
+    private static func stateText(_ row: GatewayKeyStatus) -> String {
+        var text = row.record.state.description
+        if row.record.state == .overlap, let until = row.record.overlapUntil {
+            text += " (decrypts until \(day(until)))"
+        }
+        if row.expiringSoon { text += " (expires within 30 days)" }
+        return text
     }
 
     private static func day(_ date: Date) -> String {
