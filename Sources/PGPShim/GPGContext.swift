@@ -57,7 +57,8 @@ public final class GPGContext {
         guard !userID.isEmpty, !userID.contains(where: { $0.isNewline || $0 == "\0" }) else {
             throw PGPError(.invalidInput, "invalid user ID")
         }
-        var flags = UInt32(GPGME_CREATE_SIGN | GPGME_CREATE_CERT)
+        // GPGME_CREATE_FORCE: a rotated gateway key has the same user ID as the key before it (issue 20).
+        var flags = UInt32(GPGME_CREATE_SIGN | GPGME_CREATE_CERT | GPGME_CREATE_FORCE)
         if passphrase.bytes == nil { flags |= UInt32(GPGME_CREATE_NOPASSWD) }
         if expiresInSeconds == 0 { flags |= UInt32(GPGME_CREATE_NOEXPIRE) }
         passphrase.allowNewPassphrase = true
@@ -240,7 +241,11 @@ public final class GPGContext {
         defer { gpgme_signers_clear(handle) }
         if let signer {
             let signingKey = try requireKey(signer, secret: true)
-            guard try signingKey.snapshot().canSign else { throw PGPError(.keyUnusable, "signing key cannot sign") }
+            // A revoked or expired gateway key never signs (issue 20), whatever the caller's list of keys says.
+            let signing = try signingKey.snapshot()
+            guard signing.canSign, !signing.isRevoked, !signing.isExpired else {
+                throw PGPError(.keyUnusable, "signing key cannot sign (revoked, expired or no signing key)")
+            }
             try GPGME.check(gpgme_signers_add(handle, signingKey.handle), "selecting the signing key")
         }
         let input = try GPGData(copying: plaintext)

@@ -36,6 +36,7 @@ final class GPGKey {
         var canEncrypt = false
         var canSign = false
         var primaryExpires: Int?
+        var primaryCreated: Int?
         var keyIDs: [String] = []
         var subkey = key.subkeys
         var isPrimary = true
@@ -44,6 +45,7 @@ final class GPGKey {
             if let keyid = sub.keyid, keyIDs.count < 64 { keyIDs.append(String(cString: keyid).uppercased()) }
             if isPrimary {
                 primaryExpires = sub.expires > 0 ? Int(sub.expires) : nil
+                primaryCreated = sub.timestamp > 0 ? Int(sub.timestamp) : nil
                 isPrimary = false
             }
             let current = sub.revoked == 0 && sub.expired == 0 && sub.disabled == 0 && sub.invalid == 0
@@ -64,7 +66,8 @@ final class GPGKey {
             isDisabled: key.disabled != 0,
             isInvalid: key.invalid != 0,
             hasSecretKey: key.secret != 0,
-            expiresAt: primaryExpires
+            expiresAt: primaryExpires,
+            createdAt: primaryCreated
         )
     }
 }

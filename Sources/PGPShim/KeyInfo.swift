@@ -17,6 +17,8 @@ public struct KeyInfo: Sendable, Hashable, CustomStringConvertible {
     public let hasSecretKey: Bool
     /// Seconds since 1970 when the primary key expires; nil for no expiry.
     public let expiresAt: Int?
+    /// Seconds since 1970 when the primary key was created; nil if gpg does not know.
+    public var createdAt: Int? = nil
 
     /// Usable for encrypting a reply to it right now.
     public var isUsableForEncryption: Bool { canEncrypt && !isRevoked && !isExpired && !isDisabled && !isInvalid }

@@ -19,12 +19,14 @@ public struct MasterKeyRotationSummary: Hashable, Sendable, CustomStringConverti
     public var accounts = 0
     /// Rejected encrypted messages resealed.
     public var rejectedMessages = 0
+    /// Gateway keys whose revocation certificate or revocation reason was resealed.
+    public var gatewayKeys = 0
     /// The store's key generation after the rotation (1 for a store that was never rotated).
     public var generation = 0
 
     public var description: String {
         "thread keys: \(threadKeys), outbox items: \(outboxItems), accounts: \(accounts), "
-            + "rejected messages: \(rejectedMessages), key generation: \(generation)"
+            + "rejected messages: \(rejectedMessages), gateway keys: \(gatewayKeys), key generation: \(generation)"
     }
 }
 
@@ -71,6 +73,7 @@ extension ThreadStore {
                 summary.outboxItems = try KeyResealing.outbox(db, old: old, new: new)
                 summary.accounts = try KeyResealing.accounts(db, old: old, new: new)
                 summary.rejectedMessages = try KeyResealing.rejected(db, old: old, new: new)
+                summary.gatewayKeys = try KeyResealing.gatewayKeys(db, old: old, new: new)
                 let generation = (try Int.fetchOne(db, sql: "SELECT key_generation FROM store_meta") ?? 1) + 1
                 try db.execute(
                     sql: """
@@ -155,5 +158,24 @@ enum KeyResealing {
             }
         }
         return ids.count
+    }
+
+    static func gatewayKeys(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT fingerprint, sealed_revocation, sealed_reason FROM gateway_key
+            WHERE sealed_revocation IS NOT NULL OR sealed_reason IS NOT NULL
+            """)
+        for row in rows {
+            let fingerprint: String = row["fingerprint"]
+            for (column, part) in [("sealed_revocation", "revocation"), ("sealed_reason", "reason")] {
+                guard let sealed = row[column] as Data? else { continue }
+                let context = GatewayKeySealing.context(fingerprint, part)
+                var plain = try Sealing.open(sealed, key: old.gatewayKeys, context: context)
+                defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
+                try db.execute(sql: "UPDATE gateway_key SET \(column) = ? WHERE fingerprint = ?",
+                               arguments: [try Sealing.seal(plain, key: new.gatewayKeys, context: context), fingerprint])
+            }
+        }
+        return rows.count
     }
 }

@@ -24,6 +24,8 @@ struct DerivedKeys: Sendable {
     let webDevices: SymmetricKey
     /// Seals rejected encrypted messages kept for a while (issue 28): the raw message and its envelope.
     let rejected: SymmetricKey
+    /// Seals the gateway keys' revocation certificates and revocation reasons (issue 20).
+    let gatewayKeys: SymmetricKey
 
     init(master: MasterKey) {
         func derive(_ purpose: String) -> SymmetricKey {
@@ -41,6 +43,7 @@ struct DerivedKeys: Sendable {
         accountSecrets = derive("account secret sealing")
         webDevices = derive("web device cookie hmac")
         rejected = derive("rejected message sealing")
+        gatewayKeys = derive("gateway key revocation sealing")
     }
 
     /// HMAC-SHA256 of `message` under the device-cookie key.

@@ -53,7 +53,9 @@ let adminExitCodes = "Exit codes: 0 done, 1 failure, 2 usage error, 3 invalid co
 
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Publish the mailboxes' gateway keys.", subcommands: [KeysExport.self, KeysWKD.self])
+        abstract: "Publish the mailboxes' gateway keys and manage their lifecycle.",
+        subcommands: [KeysExport.self, KeysWKD.self, KeysStatus.self, KeysRotate.self, KeysRevoke.self,
+                      KeysRevocation.self])
 }
 
 struct KeysExport: AsyncParsableCommand {

@@ -64,7 +64,7 @@ struct MailbridgeCommand: AsyncParsableCommand {
     }
 }
 
-struct CheckConfig: ParsableCommand {
+struct CheckConfig: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Validate a configuration file and the files it names.",
@@ -80,10 +80,14 @@ struct CheckConfig: ParsableCommand {
     @Flag(help: "Print a JSON report instead of text.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
         let result = ConfigurationCheck.run(file: config, json: json)
         if result.status == .success || json {
             print(result.output)
+            // Issue 20: gateway keys close to their expiry (warnings: the exit status stays 0).
+            if result.status == .success, let loaded = try? BridgeConfiguration.load(file: config) {
+                for warning in await GatewayKeyExpiryCheck.warnings(loaded) { StandardError.write(warning + "\n") }
+            }
         } else {
             StandardError.write(result.output + "\n")
         }

@@ -115,7 +115,8 @@ import Testing
         let resealed: Set = [
             "outbox.recipient_sealed", "outbox.payload_sealed", "account.totp_secret_sealed",
             "account.notify_address_sealed", "rejected_message.sealed_envelope", "rejected_message.sealed_message",
-            "store_meta.key_check", "store_meta.lookup_keys_sealed",
+            "store_meta.key_check", "store_meta.lookup_keys_sealed", "gateway_key.sealed_revocation",
+            "gateway_key.sealed_reason",
         ]
         let queue = try DatabaseQueue(path: fixture.databaseURL.path)
         let sealedColumns = try await queue.read { db in

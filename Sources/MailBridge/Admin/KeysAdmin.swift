@@ -20,7 +20,8 @@ public enum KeysAdmin {
     public static func writeWKD(_ installation: OpenedInstallation, to folder: URL) async throws -> AdminResult {
         var written: [String] = []
         for mailbox in installation.mailboxes {
-            let key = try await installation.pgp.exportPublicKey(mailbox.gatewayKey, armored: false)
+            // The current key and any revoked keys with their revocations (issue 20).
+            let key = try await mailbox.webKeyDirectoryKeys(pgp: installation.pgp)
             for method in WebKeyDirectory.Method.allCases {
                 for file in WebKeyDirectory.files(localPart: mailbox.address.localPart, domain: mailbox.address.domain,
                                                   binaryKey: key, method: method) {
@@ -37,7 +38,7 @@ public enum KeysAdmin {
         return AdminResult(output: written.map { "wrote \($0)" }.joined(separator: "\n"))
     }
 
-    private static func mailboxes(_ installation: OpenedInstallation, _ address: String?) throws -> [PipelineMailbox] {
+    static func mailboxes(_ installation: OpenedInstallation, _ address: String?) throws -> [PipelineMailbox] {
         guard let address else { return installation.mailboxes }
         guard let wanted = try? EmailAddress(address),
             let match = installation.mailboxes.first(where: { $0.address.canonical == wanted.canonical })

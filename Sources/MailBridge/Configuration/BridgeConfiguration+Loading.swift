@@ -104,10 +104,11 @@ extension BridgeConfiguration {
             credential = KeysSection.defaultCredentialName
         }
         let passphraseFile = reader.path(keysSection, "passphrase-file")
-        reader.finish(keysSection)
-        let keys = KeysSection(
+        var keys = KeysSection(
             dataFolder: folder, gnupgHome: gnupgHome, masterKeyFile: masterKeyFile, masterKeyCredential: credential,
             passphraseFile: passphraseFile)
+        readGatewayKeyLifecycle(keysSection, into: &keys, reader: reader)
+        reader.finish(keysSection)
 
         let smtp = readSMTP(reader.section(root, "smtp"), reader: reader)
         var mailboxes = readMailboxes(root, reader: reader)

@@ -102,6 +102,13 @@ extension BridgeConfiguration {
         public var masterKeyCredential: String
         /// `passphrase-file`: the passphrase of the gateway's secret keys, if they have one.
         public var passphraseFile: AbsolutePath?
+        /// `gateway-key-lifetime-days` (default 730): a new gateway key expires this long after it is made, and an
+        /// extension moves the expiry to this long from then (issue 20).
+        public var gatewayKeyLifetimeDays = 730
+        /// `gateway-key-renew-days` (default 60): the expiry is extended once it is this close.
+        public var gatewayKeyRenewDays = 60
+        /// `gateway-key-overlap-days` (default 90): after `keys rotate` the old key still decrypts this long.
+        public var gatewayKeyOverlapDays = 90
 
         public static let defaultCredentialName = "mailbridge-master-key"
 

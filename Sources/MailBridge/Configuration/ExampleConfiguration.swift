@@ -34,6 +34,15 @@ extension BridgeConfiguration {
         # File holding the passphrase of the gateway's secret keys, if they have one. Default: none.
         # passphrase-file = "/etc/mailbridge/gnupg-passphrase"
 
+        # Gateway key lifecycle (see docs/operations.md, "Gateway keys"). A new gateway key expires this many days
+        # after it is made; the daemon extends the expiry by as much once it is gateway-key-renew-days away, so
+        # clients that refresh the key (WKD, Autocrypt) keep a usable copy. Defaults: 730, 60.
+        # gateway-key-lifetime-days = 730
+        # gateway-key-renew-days = 60
+        # After `mailbridge keys rotate` the old key still decrypts for this many days, then it is retired.
+        # Default: 90.
+        # gateway-key-overlap-days = 90
+
         [smtp]
         # Address the SMTP listener binds to (an IP address). Default: "127.0.0.1". Use "0.0.0.0" or "::" to receive
         # mail directly from the internet; keep the default behind a local Postfix.

@@ -73,7 +73,7 @@ extension Gateway {
             guard let configured = new.mailboxes.first(where: { $0.address.canonical == current.address.canonical })
             else { mailboxes.append(current); continue }
             var updated = try PipelineMailbox(configured, gatewayKey: current.gatewayKey)
-            updated.autocrypt = current.autocrypt
+            updated.takeKeys(from: current)
             mailboxes.append(updated)
         }
         runner.pipeline.update(Pipeline.Configuration(

@@ -139,14 +139,16 @@ public final class Gateway: Sendable {
                                    timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
         // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
         var helpServer: HelpServer?
+        var helpDirectory: HelpDirectory?
         if configuration.help.enabled {
-            let helpDirectory = try await HelpDirectory.make(
+            let made = try await HelpDirectory.make(
                 mailboxes: mailboxes, pgp: pgp,
                 receiptPeriodHours: configuration.receipt.enabled ? configuration.receipt.periodHours : nil)
+            helpDirectory = made
             if configuration.help.port != nil {
-                helpServer = try HelpServer(configuration: configuration.help, directory: helpDirectory, logger: logger)
+                helpServer = try HelpServer(configuration: configuration.help, directory: made, logger: logger)
             } else {
-                services.help = helpDirectory
+                services.help = made
             }
         }
         let web: WebServer? = configuration.web.enabled ? try WebServer(
@@ -158,6 +160,11 @@ public final class Gateway: Sendable {
         var noticeServices: [any Service] = [NoticeDigestService(
             store: store, mailboxes: { [directory] in directory.all },
             inbox: { [pipeline] in pipeline.configuration.notices.inboxLink }, outbox: outbox, logger: logger)]
+        // Issue 20: gateway key rotation, revocation, expiry extension and retirement reach the running daemon.
+        noticeServices.append(GatewayKeyService(
+            lifecycle: GatewayKeyLifecycle(store: store, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys),
+                                           logger: logger),
+            directory: directory, help: helpDirectory, metrics: endpoint != nil ? metrics : nil, logger: logger))
         if endpoint != nil {
             noticeServices.append(WaitingThreadsMonitor(
                 store: store, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,

@@ -38,9 +38,6 @@ public struct OpenedInstallation: Sendable {
         let pgp = try PGPService(configuration: PGPConfiguration(
             homeDirectory: URL(fileURLWithPath: configuration.keys.gnupgHome.string), passphrase: passphrase,
             maximumPlaintextBytes: configuration.mimeLimits.maxDecompressedSize))
-        let gatewayKeys = try await GatewayKeys.ensure(for: configuration.mailboxes.map(\.address), pgp: pgp,
-                                                       logger: logger)
-
         var storeConfiguration = ThreadStore.Configuration()
         storeConfiguration.logger = logger
         let store: ThreadStore
@@ -50,9 +47,16 @@ public struct OpenedInstallation: Sendable {
         } catch let error as ThreadStoreError where error == .wrongMasterKey {
             throw InterruptedRotation.error(configuration) ?? error
         }
+        // Issue 20: the store records each mailbox's current, overlap, retired and revoked keys.
+        let keySets = try await GatewayKeyLifecycle(
+            store: store, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys), logger: logger
+        ).prepare(configuration.mailboxes.map(\.address))
+        let gatewayKeys = keySets.mapValues(\.current)
 
         var mailboxes = try configuration.mailboxes.map { mailbox in
-            try PipelineMailbox(mailbox, gatewayKey: gatewayKeys[mailbox.address.canonical]!)
+            var built = try PipelineMailbox(mailbox, gatewayKey: gatewayKeys[mailbox.address.canonical]!)
+            built.apply(keySets[mailbox.address.canonical]!)
+            return built
         }
         for index in mailboxes.indices {
             let keyData = try await pgp.exportPublicKey(mailboxes[index].gatewayKey, armored: false, minimal: true)

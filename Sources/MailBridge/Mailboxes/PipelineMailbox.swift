@@ -12,6 +12,14 @@ public struct PipelineMailbox: Sendable {
     public var notificationTemplate: RedirectTemplate
     /// The gateway key clients encrypt to for this address.
     public var gatewayKey: KeyFingerprint
+    /// Keys this address had before ``gatewayKey`` that still decrypt during their overlap (issue 20); they never
+    /// sign and are never published.
+    public var overlapKeys: Set<KeyFingerprint> = []
+    /// Keys this address had that decrypt nothing any more (retired or revoked), still recognised as ours.
+    public var formerKeys: Set<KeyFingerprint> = []
+    /// The revoked keys among ``formerKeys``, published beside ``gatewayKey`` through WKD so that clients holding
+    /// them learn of the revocation.
+    public var revokedKeys: [KeyFingerprint] = []
     /// The content-free notice sent instead of a counsellor reply when the client key cannot be used.
     public var replyWaitingTemplate: RedirectTemplate
     /// The content-free notice asking a client whose encrypted mail came without a key we know for their public

@@ -44,6 +44,17 @@ public final class GatewayMetrics: Sendable {
                             factory: factory).increment()
     }
 
+    /// Sets the gateway key gauges (issue 20): `mailbridge_gateway_keys_expiring` (current keys within 30 days of
+    /// their expiry; alert on > 0) and `mailbridge_gateway_key_expiry_seconds` (until the soonest expiry of a
+    /// current key; absent while no key expires).
+    func gatewayKeys(expiringSoon: Int, soonestExpiry: TimeInterval?) {
+        CoreMetrics.Gauge(label: "mailbridge_gateway_keys_expiring", factory: factory).record(expiringSoon)
+        if let soonestExpiry {
+            CoreMetrics.Gauge(label: "mailbridge_gateway_key_expiry_seconds", factory: factory)
+                .record(Int(soonestExpiry))
+        }
+    }
+
     /// The text exposition format (version 0.0.4).
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

@@ -97,7 +97,7 @@ extension Pipeline {
         }
         var gatewayKeyIDs = Set<String>()
         for mailbox in configuration.mailboxes {
-            gatewayKeyIDs.formUnion(try await pgp.key(mailbox.gatewayKey)?.keyIDs ?? [])
+            for key in mailbox.ownKeys { gatewayKeyIDs.formUnion(try await pgp.key(key)?.keyIDs ?? []) }
         }
         for keyID in decrypted.recipientKeyIDs.prefix(16) where !gatewayKeyIDs.contains(keyID.uppercased()) {
             for info in try await pgp.keys(withKeyID: keyID.uppercased())
@@ -152,7 +152,7 @@ extension Pipeline {
     /// Whether a recipient of `decrypted` is a client key that already has a thread in `field` (a key that only
     /// arrived with this message, e.g. by Autocrypt, does not count).
     func encryptedToARegisteredClientKey(_ decrypted: DecryptedMessage, field: CounsellingField) async throws -> Bool {
-        let gatewayKeys = Set(configuration.mailboxes.map(\.gatewayKey))
+        let gatewayKeys = Set(configuration.mailboxes.flatMap(\.ownKeys))
         for keyID in Set(decrypted.recipientKeyIDs.map { $0.uppercased() }) where keyID.utf8.count == 16 {
             for holder in (try? await pgp.keys(withKeyID: keyID)) ?? [] where !gatewayKeys.contains(holder.fingerprint) {
                 let registered = try await store.read {

@@ -183,13 +183,14 @@ public final class Pipeline: Sendable {
         // Only the keys of the mailboxes this message was addressed to may decrypt it: a message encrypted to
         // another mailbox's key is not for us (issue 16: one mailbox's key never opens another's mail).
         let addressed = mailboxes(for: message.envelope.recipients)
-        let allowedKeys = Set(addressed.map(\.gatewayKey))
+        // Issue 20: "the mailbox's key" is its current key or a key still in its overlap after a rotation.
+        let allowedKeys = Set(addressed.flatMap(\.decryptionKeys))
         var decrypted: DecryptedMessage
         switch try await pgp.decryptAndVerify(payload, forKeys: allowedKeys) {
         case .decrypted(let message): decrypted = message
         case .failed(let failure): return try await reject(Self.reason(for: failure))
         }
-        guard let mailbox = addressed.first(where: { $0.gatewayKey == decrypted.decryptionKey }) else {
+        guard let mailbox = addressed.first(where: { $0.decryptionKeys.contains(decrypted.decryptionKey) }) else {
             return try await reject(.notForUs)
         }
         let inner = InnerMessage(decrypted: decrypted, outerHeaders: parsed.headers,

@@ -22,6 +22,7 @@ enum Schema {
         migrator.registerMigration("v11-awaiting-key-and-held-replies", migrate: HeldReplySchema.v11)
         migrator.registerMigration("v12-notices-and-waiting", migrate: NoticeSchema.v12)
         migrator.registerMigration("v14-rejected-messages", migrate: RejectedSchema.v14)
+        migrator.registerMigration("v15-gateway-keys", migrate: GatewayKeySchema.v15)
         migrator.registerMigration("v16-master-key-rotation", migrate: KeyRotationSchema.v16)
         return migrator
     }

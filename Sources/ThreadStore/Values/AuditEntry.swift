@@ -108,6 +108,15 @@ public enum AuditEvent: Int, Hashable, Sendable, CaseIterable {
     /// Rejected encrypted messages older than their retention were deleted (count: how many).
     case rejectedMessagesExpired = 54
 
+    // Gateway key lifecycle (issue 20): 60–63. `itemID` is the gateway key's fingerprint (public, not client data).
+    /// A mailbox got a new current gateway key (`itemID`: the new key); the one before it decrypts for a while.
+    case gatewayKeyRotated = 60
+    /// A gateway key's overlap ended: mail encrypted to it is rejected from now on (`itemID`: the key).
+    case gatewayKeyRetired = 61
+    /// A gateway key was revoked and its revocation published (`itemID`: the revoked key).
+    case gatewayKeyRevoked = 62
+    /// A gateway key's expiry was extended (`itemID`: the key; `count`: the new expiry in days from now).
+    case gatewayKeyExpiryExtended = 63
     // Disaster recovery (issue 20).
     /// The master key was rotated: every wrapped key and master-sealed value was resealed (count: thread keys).
     case masterKeyRotated = 64

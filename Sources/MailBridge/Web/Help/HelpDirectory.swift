@@ -2,6 +2,7 @@
 // *public* keys. It is built once from configuration and the keyring; no request and no client data reaches it.
 
 public import Foundation
+import NIOConcurrencyHelpers
 public import PGPShim
 import ThreadStore
 
@@ -23,28 +24,46 @@ public struct HelpDirectory: Sendable {
         public var binaryKey: [UInt8]
     }
 
-    public var entries: [Entry]
+    /// The entries in force, shared by every copy of this directory (the routes hold one): ``publish(_:)``
+    /// replaces them for all after a key rotation, revocation or extension (issue 20). Setting `entries` gives
+    /// this copy entries of its own.
+    public var entries: [Entry] {
+        get { live.value }
+        set { live = LiveEntries(newValue) }
+    }
+    private var live: LiveEntries
     /// At most one receipt per this many hours for a validly signed message (`[receipt]`), nil when receipts are
     /// off: the page says so.
     public var receiptPeriodHours: Int?
 
     public init(entries: [Entry], receiptPeriodHours: Int?) {
-        self.entries = entries
+        self.live = LiveEntries(entries)
         self.receiptPeriodHours = receiptPeriodHours
     }
+
+    /// Replaces the entries of this directory and of every copy made of it.
+    public func publish(_ entries: [Entry]) { live.value = entries }
 
     /// Exports each mailbox's gateway public key (minimal: self-signatures only).
     public static func make(mailboxes: [PipelineMailbox], pgp: PGPService, receiptPeriodHours: Int?) async throws
         -> HelpDirectory
     {
+        HelpDirectory(entries: try await entries(mailboxes: mailboxes, pgp: pgp),
+                      receiptPeriodHours: receiptPeriodHours)
+    }
+
+    /// One entry per mailbox: its current key, and for WKD the current key followed by the mailbox's revoked
+    /// keys with their revocations ("a server may return revoked keys in addition to a new key … as concatenated
+    /// key blocks", draft-koch-openpgp-webkey-service §3.1), so a client that refreshes learns of them.
+    public static func entries(mailboxes: [PipelineMailbox], pgp: PGPService) async throws -> [Entry] {
         var entries: [Entry] = []
         for mailbox in mailboxes {
             entries.append(Entry(
                 address: mailbox.address, field: mailbox.field.unredactedDescription, fingerprint: mailbox.gatewayKey,
                 armoredKey: try await pgp.exportPublicKey(mailbox.gatewayKey, armored: true, minimal: true),
-                binaryKey: try await pgp.exportPublicKey(mailbox.gatewayKey, armored: false, minimal: true)))
+                binaryKey: try await mailbox.webKeyDirectoryKeys(pgp: pgp)))
         }
-        return HelpDirectory(entries: entries, receiptPeriodHours: receiptPeriodHours)
+        return entries
     }
 
     /// The fingerprint in groups of four hex digits, as mail programs show it (`7A3F 09C2 …`).
@@ -72,5 +91,17 @@ public struct HelpDirectory: Sendable {
             WebKeyDirectory.hashedLocalPart(entry.address.localPart) == hash
                 && (domain.map { $0.lowercased() == entry.address.domain.lowercased() } ?? true)
         }
+    }
+}
+
+/// The help directory's entries behind a lock, shared by the copies of one ``HelpDirectory``.
+private final class LiveEntries: Sendable {
+    private let box: NIOLockedValueBox<[HelpDirectory.Entry]>
+
+    init(_ entries: [HelpDirectory.Entry]) { box = NIOLockedValueBox(entries) }
+
+    var value: [HelpDirectory.Entry] {
+        get { box.withLockedValue { $0 } }
+        set { box.withLockedValue { $0 = newValue } }
     }
 }

@@ -1,0 +1,305 @@
+// Security: the gateway's own keys (issue 20). Secret keys stay in the GnuPG home; the store records which key
+// is current, in its overlap, retired or revoked, and keeps each key's revocation certificate sealed under the
+// master key. Log lines name states and counts, never addresses; fingerprints of gateway keys are public (WKD).
+
+public import Foundation
+public import Logging
+public import PGPShim
+public import ThreadStore
+
+/// Creates, rotates, revokes, extends and retires the counselling mailboxes' gateway keys.
+///
+/// ```swift
+/// let lifecycle = GatewayKeyLifecycle(store: store, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys),
+///                                     logger: logger)
+/// let keys = try await lifecycle.prepare(configuration.mailboxes.map(\.address))   // at start
+/// let report = await lifecycle.check()                                                // periodically
+/// ```
+public struct GatewayKeyLifecycle: Sendable {
+    let store: ThreadStore
+    let pgp: PGPService
+    public let policy: GatewayKeyPolicy
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(store: ThreadStore, pgp: PGPService, policy: GatewayKeyPolicy, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.pgp = pgp
+        self.policy = policy
+        self.logger = logger
+        self.now = now
+    }
+
+    // MARK: Start
+
+    /// Makes sure every address has a current gateway key recorded in the store, with its secret part in the
+    /// keyring: a key from before issue 20 (in the keyring, not in the store) is recorded as current as it is
+    /// (the next ``check()`` gives it an expiry); an address without any gets a new key. Returns the key sets.
+    public func prepare(_ addresses: [EmailAddress]) async throws -> [String: MailboxKeySet] {
+        var sets: [String: MailboxKeySet] = [:]
+        for address in addresses {
+            let mailbox = address.canonical
+            let records = try await store.read { try $0.gatewayKeys(mailbox: mailbox) }
+            if let keys = MailboxKeySet(records) {
+                guard try await pgp.key(keys.current, secret: true) != nil else {
+                    throw GatewayError("the current gateway key of a mailbox has no secret key in the GnuPG home "
+                                       + "(restore the GnuPG home from the backup)")
+                }
+                sets[mailbox] = keys
+                continue
+            }
+            let known = Set(records.compactMap { try? KeyFingerprint($0.fingerprint) })
+            let existing = try await GatewayKeys.ensure(for: [address], pgp: pgp, logger: logger,
+                                                        expiresInSeconds: policy.lifetimeSeconds, excluding: known)
+            guard let fingerprint = existing[mailbox] else { throw GatewayError("no gateway key for a mailbox") }
+            let key = try await newKeyRecord(fingerprint, mailbox: mailbox)
+            try await store.write { tx in try tx.registerGatewayKey(key) }
+            let again = try await store.read { try $0.gatewayKeys(mailbox: mailbox) }
+            guard let keys = MailboxKeySet(again) else { throw GatewayError("no gateway key for a mailbox") }
+            sets[mailbox] = keys
+        }
+        return sets
+    }
+
+    /// The key sets of `addresses` as the store records them now (the daemon's periodic refresh).
+    public func recordedKeySets(_ addresses: [EmailAddress]) async throws -> [String: MailboxKeySet] {
+        let records = try await store.read { try $0.gatewayKeys() }
+        var sets: [String: MailboxKeySet] = [:]
+        for address in addresses {
+            let mailbox = address.canonical
+            if let keys = MailboxKeySet(records.filter { $0.mailbox == mailbox }) { sets[mailbox] = keys }
+        }
+        return sets
+    }
+
+    // MARK: Rotate and revoke
+
+    /// `mailbridge keys rotate`: a new key becomes current at once; the one before decrypts until the overlap
+    /// ends (``GatewayKeyPolicy/overlap``). The old key's published expiry is moved to now (gpg still decrypts with
+    /// an expired key), and WKD serves it so: a client that refreshes from WKD stops encrypting to it, whichever
+    /// key of an address its program would otherwise pick (rnp takes the first it holds). Clients that do not
+    /// refresh keep their old copy, which decrypts until the overlap ends. Returns the new key's fingerprint.
+    public func rotate(_ address: EmailAddress) async throws -> KeyFingerprint {
+        let mailbox = address.canonical
+        guard let old = try await currentRecord(mailbox).flatMap({ try? KeyFingerprint($0.fingerprint) }) else {
+            throw GatewayError("the mailbox has no current key")
+        }
+        let fingerprint = try await generate(for: address)
+        let key = try await newKeyRecord(fingerprint, mailbox: mailbox)
+        let until = now().addingTimeInterval(policy.overlap)
+        try await store.write(via: .commandLine) { tx in try tx.rotateGatewayKey(key, overlapUntil: until) }
+        try await expireReplaced(old)
+        logger.notice("gateway key rotated", metadata: ["overlap-days": "\(Int(policy.overlap / 86_400))"])
+        return fingerprint
+    }
+
+    /// Moves the expiry of a replaced key (overlap or retired) to now, unless it is expired or revoked already.
+    private func expireReplaced(_ fingerprint: KeyFingerprint) async throws {
+        guard let info = try await pgp.key(fingerprint), !info.isExpired, !info.isRevoked else { return }
+        // Set already (it expires within the hour): a second self-signature would change nothing.
+        if let expires = info.expiresAt, TimeInterval(expires) <= Date().timeIntervalSince1970 + 3600 { return }
+        try await pgp.setExpiry(fingerprint, expiresInSeconds: 1)
+    }
+
+    /// `mailbridge keys revoke`: revokes `fingerprint` (nil: the current key) with its kept revocation
+    /// certificate; a revoked current key is replaced by a new key at once. The store is written first (from
+    /// then on nothing decrypts with the key or signs with it); the revocation is then imported into the keyring,
+    /// and ``check()`` imports it again should that step not have happened. Returns the revoked key and its
+    /// replacement (nil when an overlap or retired key was revoked).
+    public func revoke(_ address: EmailAddress, fingerprint: KeyFingerprint?, reason: String) async throws
+        -> (revoked: KeyFingerprint, replacement: KeyFingerprint?)
+    {
+        let mailbox = address.canonical
+        let records = try await store.read { try $0.gatewayKeys(mailbox: mailbox) }
+        guard let target = records.first(where: { record in
+            fingerprint.map { record.fingerprint == $0.hex } ?? (record.state == .current)
+        }), let revoked = try? KeyFingerprint(target.fingerprint) else {
+            throw GatewayError("no such gateway key of this mailbox")
+        }
+        guard target.state != .revoked else { throw GatewayError("the key is revoked already") }
+        guard try await revocationCertificate(revoked) != nil else {
+            throw GatewayError("no revocation certificate is kept for this key")
+        }
+        var replacement: NewGatewayKey?
+        var replacementKey: KeyFingerprint?
+        if target.state == .current {
+            let fresh = try await generate(for: address)
+            replacement = try await newKeyRecord(fresh, mailbox: mailbox)
+            replacementKey = fresh
+        }
+        try await store.write(via: .commandLine) { [replacement] tx in
+            try tx.revokeGatewayKey(revoked.hex, reason: reason, replacement: replacement)
+        }
+        try await publishRevocation(revoked)
+        logger.notice("gateway key revoked", metadata: ["replaced": "\(replacementKey != nil)"])
+        return (revoked, replacementKey)
+    }
+
+    /// The revocation certificate of `fingerprint` (armored): the sealed copy in the store, else the one gpg
+    /// stored in the GnuPG home when it made the key. Nil if neither exists.
+    public func revocationCertificate(_ fingerprint: KeyFingerprint) async throws -> [UInt8]? {
+        if let kept = try await store.read({ try $0.gatewayKeyRevocationCertificate(fingerprint.hex) }) {
+            return Array(kept)
+        }
+        return try await pgp.storedRevocationCertificate(fingerprint)
+    }
+
+    // MARK: Periodic check
+
+    /// One pass of the daemon's check: overlaps that ended are retired (audited), current keys close to their
+    /// expiry (or without one) are extended, revocations the store records are in the keyring, and keys close to
+    /// their expiry are reported. Failures are logged and tried again at the next pass.
+    @discardableResult
+    public func check() async -> GatewayKeyCheckReport {
+        var report = GatewayKeyCheckReport()
+        let time = now()
+        do {
+            let retired = try await store.write { tx in try tx.retireGatewayKeys(now: time) }
+            report.retired = retired.count
+            if !retired.isEmpty { logger.notice("gateway keys retired", metadata: ["count": "\(retired.count)"]) }
+            for record in try await store.read({ try $0.gatewayKeys() }) {
+                guard let fingerprint = try? KeyFingerprint(record.fingerprint) else { continue }
+                switch record.state {
+                case .current:
+                    try await checkCurrent(fingerprint, record, time: time, report: &report)
+                case .revoked:
+                    if try await pgp.key(fingerprint)?.isRevoked == false {
+                        try await publishRevocation(fingerprint)
+                        report.revocationsImported += 1
+                    }
+                case .overlap, .retired:
+                    // A rotation that stopped between the store write and the expiry change.
+                    try await expireReplaced(fingerprint)
+                }
+            }
+        } catch {
+            report.failed = true
+            logger.error("gateway key check failed", metadata: ["error": "\(type(of: error))"])
+        }
+        if report.expiringSoon > 0 {
+            logger.warning("gateway keys expire within 30 days and could not be extended",
+                           metadata: ["count": "\(report.expiringSoon)"])
+        }
+        return report
+    }
+
+    private func checkCurrent(_ fingerprint: KeyFingerprint, _ record: GatewayKeyRecord, time: Date,
+                              report: inout GatewayKeyCheckReport) async throws {
+        guard let info = try await pgp.key(fingerprint) else { return }
+        var expiresAt = info.expiresAt.map { Date(timeIntervalSince1970: TimeInterval($0)) }
+        if !info.isRevoked, policy.needsExtension(expiresAt: expiresAt, now: time) {
+            do {
+                // gpg counts from its own (real) clock; the target is one lifetime from `time`.
+                let seconds = time.addingTimeInterval(policy.lifetime).timeIntervalSinceNow
+                try await pgp.setExpiry(fingerprint, expiresInSeconds: UInt(max(86_400, seconds.rounded())))
+                let extended = try await pgp.key(fingerprint)?.expiresAt
+                    .map { Date(timeIntervalSince1970: TimeInterval($0)) }
+                if let extended {
+                    expiresAt = extended
+                    try await store.write { tx in
+                        try tx.recordGatewayKeyExpiry(fingerprint.hex, expiresAt: extended, now: time)
+                    }
+                    report.extended += 1
+                    logger.notice("gateway key expiry extended",
+                                  metadata: ["days": "\(Int(extended.timeIntervalSince(time) / 86_400))"])
+                }
+            } catch {
+                logger.error("gateway key expiry not extended", metadata: ["error": "\(type(of: error))"])
+            }
+        }
+        if let expiresAt {
+            let seconds = expiresAt.timeIntervalSince(time)
+            report.soonestExpiry = min(report.soonestExpiry ?? seconds, seconds)
+            if policy.warns(expiresAt: expiresAt, now: time) { report.expiringSoon += 1 }
+        }
+    }
+
+    // MARK: Status
+
+    /// `mailbridge keys status`: every recorded key of every mailbox, with what the keyring says about it.
+    public func status() async throws -> [GatewayKeyStatus] {
+        var result: [GatewayKeyStatus] = []
+        let time = now()
+        for record in try await store.read({ try $0.gatewayKeys() }) {
+            guard let fingerprint = try? KeyFingerprint(record.fingerprint) else { continue }
+            let info = try await pgp.key(fingerprint)
+            let expiresAt = info?.expiresAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? record.expiresAt
+            result.append(GatewayKeyStatus(
+                record: record, expiresAt: expiresAt, inKeyring: info != nil,
+                revokedInKeyring: info?.isRevoked ?? false,
+                expiringSoon: record.state == .current && policy.warns(expiresAt: expiresAt, now: time)))
+        }
+        return result
+    }
+
+    // MARK: Helpers
+
+    private func currentRecord(_ mailbox: String) async throws -> GatewayKeyRecord? {
+        try await store.read { try $0.gatewayKeys(mailbox: mailbox) }.first { $0.state == .current }
+    }
+
+    private func generate(for address: EmailAddress) async throws -> KeyFingerprint {
+        let fingerprint = try await pgp.generateKey(userID: "MailBridge <\(address.unredactedDescription)>",
+                                                    expiresInSeconds: policy.lifetimeSeconds)
+        logger.notice("generated a gateway key for a counselling address")
+        return fingerprint
+    }
+
+    /// What the store records of a key in the keyring: its times, and the revocation certificate gpg made.
+    private func newKeyRecord(_ fingerprint: KeyFingerprint, mailbox: String) async throws -> NewGatewayKey {
+        guard let info = try await pgp.key(fingerprint, secret: true) else {
+            throw GatewayError("a gateway key is missing from the GnuPG home")
+        }
+        let certificate = try await pgp.storedRevocationCertificate(fingerprint)
+        if certificate == nil { logger.warning("no revocation certificate found for a gateway key") }
+        return NewGatewayKey(
+            fingerprint: fingerprint.hex, mailbox: mailbox,
+            createdAt: info.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now(),
+            expiresAt: info.expiresAt.map { Date(timeIntervalSince1970: TimeInterval($0)) },
+            revocationCertificate: certificate.map { Data($0) })
+    }
+
+    private func publishRevocation(_ fingerprint: KeyFingerprint) async throws {
+        guard let certificate = try await revocationCertificate(fingerprint) else {
+            throw GatewayError("no revocation certificate is kept for a revoked key")
+        }
+        try await pgp.importRevocation(certificate, for: fingerprint)
+    }
+}
+
+/// What one ``GatewayKeyLifecycle/check()`` pass did and found.
+public struct GatewayKeyCheckReport: Sendable, Hashable {
+    public var retired = 0
+    public var extended = 0
+    public var revocationsImported = 0
+    /// Current keys expiring within 30 days (after any extension: only keys that could not be extended).
+    public var expiringSoon = 0
+    /// Seconds until the soonest expiry of a current key; nil when none expires.
+    public var soonestExpiry: TimeInterval?
+    public var failed = false
+
+    public init() {}
+}
+
+/// One line of `mailbridge keys status`.
+public struct GatewayKeyStatus: Sendable, Hashable {
+    public var record: GatewayKeyRecord
+    /// The expiry the keyring gives the key now (nil: none).
+    public var expiresAt: Date?
+    public var inKeyring: Bool
+    public var revokedInKeyring: Bool
+    /// A current key within 30 days of its expiry.
+    public var expiringSoon: Bool
+}
+
+extension GatewayKeyLifecycle {
+    /// The recorded expiry of every current key (fingerprint → date), to notice an extension.
+    public func currentExpiries() async throws -> [String: Date] {
+        var expiries: [String: Date] = [:]
+        for record in try await store.read({ try $0.gatewayKeys() }) where record.state == .current {
+            expiries[record.fingerprint] = record.expiresAt ?? .distantFuture
+        }
+        return expiries
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import PGPShim
+import TestSupport
+import Testing
+
+/// Issue 20 in PGPShim: keys made with an expiry, the expiry moved (primary key and subkeys), gpg's revocation
+/// certificate read and imported, and a revoked key refused as a signer.
+@Suite struct KeyLifecycleTests {
+    @Test func expiryIsSetAtGenerationAndMovedForEverySubkey() async throws {
+        let fixture = try GnuPGFixture()
+        let year: UInt = 365 * 86_400
+        let key = try await fixture.service.generateKey(userID: "Beratung <beratung@example.org>",
+                                                        expiresInSeconds: year)
+        let info = try #require(try await fixture.service.key(key, secret: true))
+        let now = Int(Date().timeIntervalSince1970)
+        #expect(abs((info.expiresAt ?? 0) - now - Int(year)) < 600)
+        #expect(abs((info.createdAt ?? 0) - now) < 600)
+        #expect(info.canEncrypt && info.canSign)
+
+        try await fixture.service.setExpiry(key, expiresInSeconds: 2 * year)
+        let moved = try #require(try await fixture.service.key(key))
+        #expect(abs((moved.expiresAt ?? 0) - now - 2 * Int(year)) < 600)
+        let listing = try fixture.clientGPG(["--with-colons", "--import-options", "show-only", "--import"],
+                                            stdin: try await fixture.service.exportPublicKey(key, armored: false))
+            .stdout.text.split(separator: "\n")
+        let expiries = listing.filter { $0.hasPrefix("pub:") || $0.hasPrefix("sub:") }
+            .map { Int($0.split(separator: ":", omittingEmptySubsequences: false)[6]) }
+        // Primary key and subkey are moved by two gpg runs, a second or so apart.
+        #expect(expiries.count == 2 && expiries.allSatisfy { abs(($0 ?? 0) - (moved.expiresAt ?? 0)) <= 5 })
+
+        try await fixture.service.setExpiry(key, expiresInSeconds: 0)
+        #expect(try await fixture.service.key(key)?.expiresAt == nil)
+        await #expect(throws: PGPError.keyNotFound) {
+            try await fixture.service.setExpiry(try KeyFingerprint(String(repeating: "AB", count: 20)),
+                                                expiresInSeconds: year)
+        }
+        await fixture.close()
+    }
+
+    @Test func storedRevocationCertificateRevokesOnlyItsKeyAndStopsSigning() async throws {
+        let fixture = try GnuPGFixture()
+        let key = try await fixture.makeGatewayKey("beratung@example.org")
+        let other = try await fixture.makeGatewayKey("jugend@example.org")
+        let client = try fixture.makeClientKey("klient@example.net")
+        try await fixture.exchangeKeys(gateway: key, client: client)
+        let certificate = try #require(try await fixture.service.storedRevocationCertificate(key))
+        #expect(certificate.text.hasPrefix("-----BEGIN PGP PUBLIC KEY BLOCK-----"))
+        #expect(!certificate.text.contains(":-----"))
+        // Something that revokes nothing is refused, and leaves the keys as they were.
+        await #expect(throws: PGPError.invalidInput) {
+            try await fixture.service.importRevocation(try await fixture.service.exportPublicKey(other), for: key)
+        }
+        #expect(try await fixture.service.key(key)?.isRevoked == false)
+        #expect(try await fixture.service.key(other)?.isRevoked == false)
+        _ = try await fixture.service.encrypt(Array("x".utf8), to: [client], signer: key)
+
+        try await fixture.service.importRevocation(certificate, for: key)
+        #expect(try await fixture.service.key(key)?.isRevoked == true)
+        await #expect(throws: PGPError.keyUnusable) {
+            _ = try await fixture.service.encrypt(Array("x".utf8), to: [client], signer: key)
+        }
+        // The exported key carries the revocation (what WKD publishes).
+        let exported = try await fixture.service.exportPublicKey(key, armored: false, minimal: true)
+        let shown = try fixture.clientGPG(["--with-colons", "--import-options", "show-only", "--import"],
+                                          stdin: exported).stdout.text
+        #expect(shown.hasPrefix("pub:r:"))
+        #expect(try await fixture.service.storedRevocationCertificate(
+            try KeyFingerprint(String(repeating: "CD", count: 20))) == nil)
+        await fixture.close()
+    }
+}
