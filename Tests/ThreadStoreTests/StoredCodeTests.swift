@@ -53,7 +53,8 @@ import ThreadStore
         (.replyHeld, 38), (.heldReplyReleased, 39), (.clientKeyRequested, 40), (.threadKeyReceived, 41),
         (.receiptQueued, 42), (.notificationSettingsChanged, 45), (.noticeDigestQueued, 46),
         (.rejectedMessageReinjected, 52), (.rejectedMessageDeleted, 53), (.rejectedMessagesExpired, 54),
-        (.gatewayKeyRotated, 60), (.gatewayKeyRetired, 61), (.gatewayKeyRevoked, 62), (.gatewayKeyExpiryExtended, 63),
+        (.gatewayKeyRotated, 60), (.gatewayKeyRetired, 61), (.gatewayKeyRevoked, 62),
+        (.gatewayKeyExpiryExtended, 63),
         (.masterKeyRotated, 64), (.backupRestored, 65),
     ]
 

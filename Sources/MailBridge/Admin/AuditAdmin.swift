@@ -18,6 +18,8 @@ public enum AuditAdmin {
         var thread: String?
         var item: String?
         var count: Int?
+        /// The name of the reason or state that `count` codes, for the events that store one (``AuditReasonNames``).
+        var reason: String?
     }
 
     /// The newest `limit` entries (1…10 000) matching the filters, oldest first. `thread` is a thread ID,
@@ -61,7 +63,8 @@ public enum AuditAdmin {
                 sequence: entry.sequence, at: entry.at, event: "\(entry.event)", eventCode: entry.event.rawValue,
                 account: entry.actor.flatMap { names[$0] }, accountID: entry.actor?.unredactedDescription,
                 channel: entry.channel.map(channelName), tokenID: tokenID, thread: entry.thread?.unredactedDescription,
-                item: entry.itemID, count: entry.count)
+                item: entry.itemID, count: entry.count,
+                reason: entry.count.flatMap { AuditReasonNames.name(event: entry.event, code: $0) })
         }
         if json { return AdminResult(output: try AdminSession.json(listed)) }
         let formatter = ISO8601DateFormatter()
@@ -71,7 +74,11 @@ public enum AuditAdmin {
             if let channel = entry.channel { line += "  via: \(channel)" + (entry.tokenID.map { " \($0)" } ?? "") }
             if let thread = entry.thread { line += "  thread: \(thread)" }
             if let item = entry.item { line += "  item: \(item)" }
-            if let count = entry.count { line += "  count: \(count)" }
+            if let reason = entry.reason {
+                line += "  reason: \(reason)"
+            } else if let count = entry.count {
+                line += "  count: \(count)"
+            }
             return line
         }
         return AdminResult(output: lines.isEmpty ? "no audit entries" : lines.joined(separator: "\n"))
