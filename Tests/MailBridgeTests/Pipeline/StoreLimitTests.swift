@@ -97,6 +97,49 @@ import ThreadStore
             .joined(separator: "\r\n ")
     }
 
+    /// A text and a PDF attachment named `name`.
+    static func longNameMail(_ name: String) -> String {
+        """
+        Content-Type: multipart/mixed; boundary="b"; protected-headers="v1"
+        Subject: Langer Name
+
+        --b
+        Content-Type: text/plain; charset=utf-8
+
+        Hallo
+        --b
+        Content-Type: application/pdf
+        Content-Disposition: attachment;\(continued("filename", name))
+        Content-Transfer-Encoding: base64
+
+        JVBERi0xLjQK
+        --b--
+        """.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+    }
+
+    /// The same in mail signed by a key the gateway does not have: imported into a thread without key (issue 17),
+    /// through the same fitting.
+    @Test func aLongNameInMailWithoutAKnownKeyIsCutToo() async throws {
+        let setup = try await Setup()
+        let stranger = "neu@example.net"
+        let key = try setup.harness.client.makeKey(stranger)
+        let ciphertext = try setup.harness.client.gpg(
+            ["--armor", "--sign", "--local-user", key.hex, "--encrypt", "--recipient", setup.harness.gateway.hex],
+            stdin: Array(Self.longNameMail(String(repeating: "x", count: 2_996) + ".pdf").utf8)).stdout
+        let raw = try setup.harness.pgpMIMEMail(from: stranger, ciphertext: ciphertext,
+                                                messageID: "<nokey@example.net>")
+        let outcome = try await setup.pipeline.accept(try setup.harness.spool(raw, from: stranger))
+        guard case .imported(let thread, _) = outcome else {
+            Issue.record("not imported: \(outcome)")
+            return
+        }
+        #expect(try await setup.store.read { try $0.isAwaitingKey(thread) })
+        let message = try #require(try await setup.store.read { try $0.openInboxThread(thread) }.messages.first)
+        #expect(message.attachments.first?.name.hasSuffix("x[…].pdf") == true)
+        #expect(message.attachments.first.map { $0.name.utf8.count <= 1024 } == true)
+        await setup.harness.close()
+    }
+
     /// The issue's case at the store's default limits: a 3,000-character file name (1,500 of them two octets in
     /// UTF-8) is cut to the store's 1 KiB with a marker before its extension, and the message is imported on the
     /// first attempt; nothing stays in the spool.
@@ -104,23 +147,7 @@ import ThreadStore
         let setup = try await Setup()
         let name = String(repeating: "ä", count: 1_500) + String(repeating: "n", count: 1_496) + ".pdf"
         #expect(name.count == 3_000)
-        let inner = """
-            Content-Type: multipart/mixed; boundary="b"; protected-headers="v1"
-            Subject: Langer Name
-
-            --b
-            Content-Type: text/plain; charset=utf-8
-
-            Hallo
-            --b
-            Content-Type: application/pdf
-            Content-Disposition: attachment;\(Self.continued("filename", name))
-            Content-Transfer-Encoding: base64
-
-            JVBERi0xLjQK
-            --b--
-            """
-        try await setup.spool(inner: inner, messageID: "<long-name@example.net>", outerNote: "x")
+        try await setup.spool(inner: Self.longNameMail(name), messageID: "<long-name@example.net>", outerNote: "x")
         await setup.runner.drain()
         #expect(try setup.intake.pending().isEmpty, "the message must leave the spool on the first round")
         let message = try #require(try await setup.messages().first)
@@ -209,6 +236,10 @@ import ThreadStore
                                   outerNote: "\(canary)-outer")
         }
         #expect(try setup.intake.pending().count == cases.count)
+        // Before: the outer header is in clear in the spool.
+        #expect(try setup.spoolFiles().contains { file in
+            ((try? Data(contentsOf: file)) ?? Data()).range(of: Data("\(canary)-outer".utf8)) != nil
+        })
         await setup.runner.drain()
 
         #expect(try setup.intake.pending().isEmpty, "refused on the first round, not retried")
