@@ -44,8 +44,12 @@ public final class ThreadStore: Sendable {
         public var maximumMessageIDBytes = 998
         /// Most attachments per message.
         public var maximumAttachments = 100
-        /// Largest attachment content; name and media type are limited to 1 KiB each.
+        /// Largest attachment content.
         public var maximumAttachmentBytes = 64 << 20
+        /// Largest attachment file name, in UTF-8 octets.
+        public var maximumAttachmentNameBytes = 1024
+        /// Largest attachment media type, in UTF-8 octets.
+        public var maximumMediaTypeBytes = 1024
         /// Largest outbox payload.
         public var maximumOutboxPayloadBytes = 64 << 20
         /// Largest page ``ReadTransaction/listThreads(field:state:limit:before:)`` returns.
@@ -70,7 +74,8 @@ public final class ThreadStore: Sendable {
 
     let pool: DatabasePool
     let keys: DerivedKeys
-    let configuration: Configuration
+    /// The limits and tunables in force (the pipeline fits imports to them; issue 25).
+    public let configuration: Configuration
     /// The database file.
     public let url: URL
 

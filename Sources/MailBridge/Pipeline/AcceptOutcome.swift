@@ -25,6 +25,9 @@ public enum AcceptOutcome: Sendable, Hashable, CustomStringConvertible {
         case replayedCiphertext, noClientKey, malformedInnerMessage, invalidSender, noMailbox
         case nestedEncryption
         case ambiguousSigners
+        /// Decrypted, but the store refuses it for a reason retrying cannot change (a body, attachment or
+        /// attachment count over a store limit; issue 25). Its ciphertext is kept sealed; the team is told.
+        case unstorable
 
         /// The reason code written to the audit log with ``AuditEvent/inboundEncryptedRejected``: an explicit
         /// number per case, never the case's position, so reordering or inserting cases cannot change the meaning
@@ -44,6 +47,7 @@ public enum AcceptOutcome: Sendable, Hashable, CustomStringConvertible {
             case .noMailbox: 11
             case .nestedEncryption: 12
             case .ambiguousSigners: 13
+            case .unstorable: 14
             }
         }
     }

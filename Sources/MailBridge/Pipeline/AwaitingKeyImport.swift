@@ -66,7 +66,8 @@ extension Pipeline {
         let period = configuration.keyRequestPeriod
         let hmac = store.keyRequestHMAC(canonicalAddress: address.canonical)
         let result = try await store.write { [outbox] tx in
-            let result = try tx.importMessage(newMessage, into: .awaitingKey(client))
+            let result = try tx.importMessage(try self.fitToStore(newMessage, message.queueID),
+                                              into: .awaitingKey(client))
             if case .stored(let thread, _, _) = result {
                 try notice.route(newMessageIn: thread, in: tx)
                 if var request, try tx.shouldRequestClientKey(for: hmac, thread: thread, now: time, period: period) {

@@ -100,7 +100,7 @@ public final class Pipeline: Sendable {
         let outcome = try await engineRetry.run(onRetry: { attempt, error in
             self.logger.warning("transient engine failure; retrying",
                                 metadata: ["queue": "\(message.queueID)", "attempt": "\(attempt)", "error": "\(error)"])
-        }) { try await process(message) }
+        }) { try await processRefusingUnstorable(message) }
         // Issue 28: a rejected encrypted message is kept sealed for a while instead of being dropped.
         if case .rejectedEncrypted(let reason) = outcome { try await keepRejected(message, reason) }
         metrics?.processed(outcome, received: message.envelope.receivedAt, now: now())
@@ -108,7 +108,7 @@ public final class Pipeline: Sendable {
         return outcome
     }
 
-    private func process(_ message: InboundMessage) async throws -> AcceptOutcome {
+    func process(_ message: InboundMessage) async throws -> AcceptOutcome {
         let bytes = try await readSpool(message)
         guard let mailbox = mailbox(for: message.envelope.recipients) else {
             try await record(.inboundEncryptedRejected, reason: .noMailbox)
@@ -298,7 +298,8 @@ public final class Pipeline: Sendable {
             var newMessage = newMessage
             newMessage.verdict = binding.verdict(for: deciding)
             let answered = try tx.threadAnswered(by: references, client: identity)
-            let result = try tx.importMessage(newMessage, into: answered.map { .thread($0) } ?? .client(identity))
+            let result = try tx.importMessage(try self.fitToStore(newMessage, message.queueID),
+                                              into: answered.map { .thread($0) } ?? .client(identity))
             if case .stored(let thread, _, _) = result {
                 try notice.route(newMessageIn: thread, in: tx)
                 if newMessage.verdict == .valid { _ = try receipt?.enqueue(in: tx, thread: thread) }

@@ -16,7 +16,7 @@ extension Pipeline {
     /// store failure, so the message stays in the spool and the runner tries again (the pipeline is idempotent
     /// for a rejected message: keeping the same queue ID twice adds nothing).
     func keepRejected(_ message: InboundMessage, _ reason: AcceptOutcome.RejectionReason) async throws {
-        guard message.size <= Self.maximumKeptRejectedBytes else {
+        guard message.size <= min(Self.maximumKeptRejectedBytes, store.configuration.maximumBodyBytes) else {
             logger.warning("rejected message too large to keep", metadata: ["queue": "\(message.queueID)"])
             return
         }

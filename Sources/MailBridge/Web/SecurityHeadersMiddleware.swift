@@ -5,6 +5,7 @@
 
 public import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// Adds the security headers to every response (issue 8). Added first (by `WebAuthRoutes.install`), so it wraps
 /// authentication, CSRF checks and the not-found responder too.
@@ -35,6 +36,9 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
             response = try await next(request, context)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
+        } catch is HTTPParserError {
+            // A request body that broke off malformed (a bad chunk) is the client's fault: 400, not 500 (issue 25).
+            response = Response(status: .badRequest)
         } catch {
             // Anything else (a store error in the authentication middleware, …) becomes a bare 500 here, so it
             // carries the headers too; only the error's type is logged (descriptions could name files).

@@ -1,5 +1,6 @@
 // Security: the HTTP/1 limits and the TLS set-up shared by the inbox server and the help page's own listener:
-// bounded header sizes and counts, an idle timeout for slow clients, TLS 1.2 at least.
+// bounded header sizes and counts, an idle timeout for slow clients, TLS 1.2 at least, and the security headers on
+// every response, the HTTP layer's own errors included.
 
 import HummingbirdCore
 import HummingbirdTLS
@@ -15,8 +16,11 @@ extension WebServer {
     {
         let limits = HTTP1Channel.Configuration.DecoderConfiguration(
             maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 64 << 10, maxHeaderFieldCount: 100)
-        let http1 = HTTPServerBuilder.http1(configuration: HTTP1Channel.Configuration(
-            idleTimeout: .seconds(60), httpDecoderConfiguration: limits))
+        let configuration = HTTP1Channel.Configuration(idleTimeout: .seconds(60), httpDecoderConfiguration: limits)
+        // Security headers on the HTTP layer's own error responses too (issue 25; SecurityHeadersHandler.swift).
+        let http1 = HTTPServerBuilder { responder in
+            SecuredHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: configuration))
+        }
         guard let certificate, let key else { return http1 }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate.string).map {

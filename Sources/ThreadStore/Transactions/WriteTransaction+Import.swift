@@ -191,8 +191,9 @@ extension WriteTransaction {
             message.messageID.utf8.count <= limits.maximumMessageIDBytes,
             message.attachments.count <= limits.maximumAttachments,
             message.attachments.allSatisfy({
-                $0.content.count <= limits.maximumAttachmentBytes && $0.name.utf8.count <= 1024
-                    && $0.mediaType.utf8.count <= 1024
+                $0.content.count <= limits.maximumAttachmentBytes
+                    && $0.name.utf8.count <= limits.maximumAttachmentNameBytes
+                    && $0.mediaType.utf8.count <= limits.maximumMediaTypeBytes
             })
         else { throw .limitExceeded }
         guard !message.messageID.isEmpty else { throw .invalidValue }

@@ -9,7 +9,7 @@ import Testing
             (.notForUs, 1), (.integrityProtectionMissing, 2), (.corrupted, 3), (.unsupportedAlgorithm, 4),
             (.tooLarge, 5), (.notEncrypted, 6), (.replayedCiphertext, 7), (.noClientKey, 8),
             (.malformedInnerMessage, 9), (.invalidSender, 10), (.noMailbox, 11), (.nestedEncryption, 12),
-            (.ambiguousSigners, 13),
+            (.ambiguousSigners, 13), (.unstorable, 14),
         ]
         for (reason, number) in pinned { #expect(reason.storedCode == number, "\(reason)") }
         // A new case must be added here with its own, new number.

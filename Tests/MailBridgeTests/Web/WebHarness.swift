@@ -29,7 +29,9 @@ final class WebHarness: @unchecked Sendable {
     var store: ThreadStore { pipe.store }
 
     /// `mustChangePassword`: accounts whose password counts as set by an administrator (replaced at first login).
-    init(requireSecondFactor: Bool = true, mustChangePassword: Set<String> = []) async throws {
+    /// `configureAuth`: changes to the authentication settings (rate limits, …) after the harness's own.
+    init(requireSecondFactor: Bool = true, mustChangePassword: Set<String> = [],
+         configureAuth: (inout WebAuthSettings) -> Void = { _ in }) async throws {
         pipe = try await PipelineHarness()
         let replies = ReplyComposer(store: pipe.store, pgp: pipe.pgp, mailboxes: [pipe.mailbox],
                                     logger: pipe.logs.logger("reply"))
@@ -38,6 +40,7 @@ final class WebHarness: @unchecked Sendable {
         // Secure cookies stay on (the default): Chromium keeps them on plain HTTP to 127.0.0.1, as the quick start
         // serves the inbox, and the browser test proves it.
         auth.requireSecondFactor = requireSecondFactor
+        configureAuth(&auth)
         services = WebServices(store: pipe.store, replies: replies, logger: pipe.logs.logger("web"), auth: auth)
         let hash = try await PasswordHasher(cost: 4).hash(Self.password)
         let ownField = pipe.mailbox.field

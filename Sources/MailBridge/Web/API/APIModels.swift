@@ -135,16 +135,18 @@ enum APIModels {
             id = message.id.unredactedDescription
             direction = message.direction == .inbound ? "inbound" : "outbound"
             receivedAt = message.receivedAt
-            subject = message.subject
+            // Issue 25: every string from the mail is cleaned (DisplayText+Mail.swift); the store keeps the raw one.
+            subject = DisplayText.subject(message.subject)
             signature = message.direction == .inbound ? message.verdict.stableName : nil
             signer = JSONNullable(message.direction == .inbound ? message.signer.map(ShownSigner.init) : nil)
             let display = MessageDisplay(body: message.body)
             text = MessageDisplay.plainText(display.parts)
             withheldParts = MessageDisplay.downloads(display.parts).map {
-                Withheld(index: $0.index, mediaType: $0.mediaType, size: $0.size)
+                Withheld(index: $0.index, mediaType: DisplayText.mediaType($0.mediaType), size: $0.size)
             }
             attachments = message.attachments.map {
-                Attachment(position: $0.position, name: $0.name, mediaType: $0.mediaType, size: $0.size)
+                Attachment(position: $0.position, name: DisplayText.fileName($0.name),
+                           mediaType: DisplayText.mediaType($0.mediaType), size: $0.size)
             }
             wasRead = message.wasRead
         }

@@ -11,6 +11,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import ThreadStore
 
 /// `/api/v1/…` (see ``OpenAPIDocument``).
@@ -38,6 +39,8 @@ struct APIRoutes: Sendable {
                                        message: "This account may not do this.")
         static let badJSON = Problem(status: .badRequest, code: "bad_request",
                                      message: "The body is not a valid JSON document of the expected shape.")
+        static let badRequest = Problem(status: .badRequest, code: "bad_request",
+                                        message: "The request is not valid HTTP.")
         static let unsupportedMediaType = Problem(status: .unsupportedMediaType, code: "unsupported_media_type",
                                                   message: "The body must be application/json.")
         static let tooLarge = Problem(status: .contentTooLarge, code: "payload_too_large",
@@ -55,7 +58,8 @@ struct APIRoutes: Sendable {
     }
 
     /// Answers requests below `/api/` that match no route (or no method of a route) with a JSON problem instead
-    /// of an empty page, so API clients get one error format.
+    /// of an empty page, so API clients get one error format: 405 with `Allow` for a method a documented path does
+    /// not have (``APIRouteTable``), else 404.
     struct UnmatchedRouteMiddleware: RouterMiddleware {
         typealias Context = WebRequestContext
 
@@ -67,7 +71,12 @@ struct APIRoutes: Sendable {
                 where request.uri.path.hasPrefix(APIRoutes.prefix + "/")
                 && (error.status == .notFound || error.status == .methodNotAllowed)
             {
-                return APIRoutes.problemResponse(error.status == .notFound ? .notFound : .methodNotAllowed)
+                guard let allowed = APIRouteTable.allowedMethods(forPath: request.uri.path) else {
+                    return APIRoutes.problemResponse(.notFound)
+                }
+                var response = APIRoutes.problemResponse(.methodNotAllowed)
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
             }
         }
     }
@@ -173,7 +182,8 @@ struct APIRoutes: Sendable {
             order = parsed
         }
         var cursor: InboxCursor?
-        if let text = query.get("cursor") {
+        // An empty cursor is the first page, as no cursor (issue 25).
+        if let text = query.get("cursor"), !text.isEmpty {
             guard let parsed = InboxCursor(text) else { throw Problem.badParameter("cursor") }
             cursor = parsed
         }
@@ -193,7 +203,7 @@ struct APIRoutes: Sendable {
         let limit = try Self.limit(query, default: MessagePageRequest.defaultLimit,
                                    maximum: MessagePageRequest.maximumLimit)
         do {
-            return MessagePageRequest(try MessagePaging.anchor(query), limit: limit)
+            return MessagePageRequest(try MessagePaging.anchor(query, emptyIsAbsent: true), limit: limit)
         } catch {
             throw Problem.badParameter(error.name)
         }
@@ -230,6 +240,9 @@ struct APIRoutes: Sendable {
             }
         } catch is NIOTooManyBytesError {
             return problem(.tooLarge)
+        } catch is HTTPParserError {
+            // The body broke off malformed (a bad chunk): the client's fault, not a 500 (issue 25).
+            return problem(.badRequest)
         } catch {
             services.logger.error("API request failed", metadata: ["error": "\(WebResponses.loggable(error))"])
             return problem(.internalError)

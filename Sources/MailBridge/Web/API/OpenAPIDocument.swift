@@ -7,7 +7,7 @@ enum OpenAPIDocument {
           "info": {
             "title": "MailBridge counsellor API",
             "version": "1.0.0",
-            "description": "Threads of encrypted client mail for counselling platforms. Authenticate with an API token (Authorization: Bearer mbt_…); a browser session also works, and then PUT/POST need its CSRF token in X-CSRF-Token. Responses contain decrypted content: use TLS and keep them out of logs. Every thread fetch, reply, attachment download, assignment and state change is written to MailBridge's audit log with the token's account."
+            "description": "Threads of encrypted client mail for counselling platforms. Authenticate with an API token (Authorization: Bearer mbt_…); a browser session also works, and then PUT/POST need its CSRF token in X-CSRF-Token. Refused tokens are counted per client address: after a few, requests with a token from that address get 429 with Retry-After. Responses contain decrypted content: use TLS and keep them out of logs. Every thread fetch, reply, attachment download, assignment and state change is written to MailBridge's audit log with the token's account."
           },
           "servers": [{ "url": "/api/v1" }],
           "security": [{ "apiToken": [] }],
@@ -15,8 +15,13 @@ enum OpenAPIDocument {
             "/openapi.json": {
               "get": {
                 "operationId": "getOpenAPIDocument",
-                "summary": "This document.",
-                "responses": { "200": { "description": "The OpenAPI document.", "content": { "application/json": {} } } }
+                "summary": "This document. Public: no token needed (a token that is sent must be valid).",
+                "security": [],
+                "responses": {
+                  "200": { "description": "The OpenAPI document.", "content": { "application/json": {} } },
+                  "401": { "$ref": "#/components/responses/Problem" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" }
+                }
               }
             },
             "/threads": {
@@ -28,12 +33,13 @@ enum OpenAPIDocument {
                   { "name": "assigned", "in": "query", "required": false, "description": "me: only threads assigned to the token's account; none: only unassigned threads.", "schema": { "type": "string", "enum": ["me", "none"] } },
                   { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } },
                   { "name": "order", "in": "query", "required": false, "description": "activity (default): most recent activity first; waiting: only threads waiting for an answer, the longest waiting (oldest waitingSince) first. Pass the same order with cursor.", "schema": { "type": "string", "enum": ["activity", "waiting"], "default": "activity" } },
-                  { "name": "cursor", "in": "query", "required": false, "description": "nextCursor of the previous page.", "schema": { "type": "string" } }
+                  { "name": "cursor", "in": "query", "required": false, "description": "nextCursor of the previous page. Empty: the first page, as without cursor.", "schema": { "$ref": "#/components/schemas/Cursor" } }
                 ],
                 "responses": {
                   "200": { "description": "A page of threads.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ThreadList" } } } },
                   "400": { "$ref": "#/components/responses/Problem" },
-                  "401": { "$ref": "#/components/responses/Problem" }
+                  "401": { "$ref": "#/components/responses/Problem" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" }
                 }
               }
             },
@@ -44,13 +50,14 @@ enum OpenAPIDocument {
                 "parameters": [
                   { "$ref": "#/components/parameters/ThreadID" },
                   { "name": "limit", "in": "query", "required": false, "description": "Messages per page.", "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } },
-                  { "name": "before", "in": "query", "required": false, "description": "messagePage.earlierCursor of a previous response: the messages just before it. Not together with after.", "schema": { "type": "string" } },
-                  { "name": "after", "in": "query", "required": false, "description": "messagePage.laterCursor of a previous response: the messages just after it. Not together with before.", "schema": { "type": "string" } }
+                  { "name": "before", "in": "query", "required": false, "description": "messagePage.earlierCursor of a previous response: the messages just before it. Not together with after (400). Empty: as without before.", "schema": { "$ref": "#/components/schemas/Cursor" } },
+                  { "name": "after", "in": "query", "required": false, "description": "messagePage.laterCursor of a previous response: the messages just after it. Not together with before (400). Empty: as without after.", "schema": { "$ref": "#/components/schemas/Cursor" } }
                 ],
                 "responses": {
                   "200": { "description": "The thread.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Thread" } } } },
                   "400": { "$ref": "#/components/responses/Problem" },
                   "401": { "$ref": "#/components/responses/Problem" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "404": { "$ref": "#/components/responses/Problem" }
                 }
               }
@@ -65,6 +72,7 @@ enum OpenAPIDocument {
                   "201": { "description": "Queued.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ReplyResult" } } } },
                   "400": { "$ref": "#/components/responses/Problem" },
                   "401": { "$ref": "#/components/responses/Problem" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "403": { "$ref": "#/components/responses/Problem" },
                   "404": { "$ref": "#/components/responses/Problem" },
                   "413": { "$ref": "#/components/responses/Problem" },
@@ -83,6 +91,7 @@ enum OpenAPIDocument {
                   "200": { "description": "The updated thread.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ThreadSummary" } } } },
                   "400": { "$ref": "#/components/responses/Problem" },
                   "401": { "$ref": "#/components/responses/Problem" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "403": { "$ref": "#/components/responses/Problem" },
                   "404": { "$ref": "#/components/responses/Problem" },
                   "415": { "$ref": "#/components/responses/Problem" },
@@ -100,6 +109,7 @@ enum OpenAPIDocument {
                   "200": { "description": "The updated thread.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ThreadSummary" } } } },
                   "400": { "$ref": "#/components/responses/Problem" },
                   "401": { "$ref": "#/components/responses/Problem" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "403": { "$ref": "#/components/responses/Problem" },
                   "404": { "$ref": "#/components/responses/Problem" },
                   "415": { "$ref": "#/components/responses/Problem" },
@@ -119,6 +129,7 @@ enum OpenAPIDocument {
                 "responses": {
                   "200": { "description": "The attachment.", "content": { "application/octet-stream": { "schema": { "type": "string", "contentEncoding": "binary" } } } },
                   "401": { "$ref": "#/components/responses/Problem" },
+                  "429": { "$ref": "#/components/responses/TooManyRequests" },
                   "404": { "$ref": "#/components/responses/Problem" }
                 }
               }
@@ -132,10 +143,16 @@ enum OpenAPIDocument {
               "ThreadID": { "name": "id", "in": "path", "required": true, "schema": { "$ref": "#/components/schemas/ID" } }
             },
             "responses": {
-              "Problem": { "description": "An error.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
+              "Problem": { "description": "An error.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Problem" } } } },
+              "TooManyRequests": {
+                "description": "Too many refused API tokens from this client address (an IPv6 address counts per /64): every request with a token from it is refused, valid tokens too, until Retry-After seconds have passed.",
+                "headers": { "Retry-After": { "required": true, "schema": { "type": "integer", "minimum": 1 } } },
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Problem" } } }
+              }
             },
             "schemas": {
               "ID": { "type": "string", "pattern": "^[0-9a-f]{32}$" },
+              "Cursor": { "type": "string", "pattern": "^([0-9]{1,16}\\.[0-9a-f]{32})?$", "description": "A cursor from a previous response (milliseconds, a dot, an ID), or empty for none." },
               "InboxState": { "type": "string", "enum": ["new", "open", "awaiting_client", "closed"], "description": "new: open, never opened by a counsellor and not answered yet." },
               "ThreadSummary": {
                 "type": "object",
@@ -209,7 +226,7 @@ enum OpenAPIDocument {
                   "id": { "$ref": "#/components/schemas/ID" },
                   "direction": { "type": "string", "enum": ["inbound", "outbound"] },
                   "receivedAt": { "type": "string", "format": "date-time" },
-                  "subject": { "type": "string" },
+                  "subject": { "type": "string", "description": "As the client wrote it, with control characters (line breaks included) and invisible formatting characters (bidirectional overrides, isolates and marks among them) replaced by U+FFFD; a longer one is cut after 998 characters and ends in …. Plain text: never render it as HTML." },
                   "signature": { "$ref": "#/components/schemas/Signature" },
                   "held": { "type": "boolean", "description": "Outbound messages only: true if the reply could not be encrypted (client key missing, expired, revoked, or none yet) and has not been sent. It is kept sealed and sent, encrypted, when a usable key for the thread arrives; show it as held: waiting for a usable client key, never as sent." },
                   "signer": { "oneOf": [{ "$ref": "#/components/schemas/Signer" }, { "type": "null" }], "description": "Who made the signature: set for inbound messages whose signing key is known (also when the verdict is not valid), null otherwise and for messages stored before signers were recorded. Show it beside the signature verdict, outside the message text." },
@@ -221,7 +238,8 @@ enum OpenAPIDocument {
                   },
                   "attachments": {
                     "type": "array",
-                    "items": { "type": "object", "required": ["position", "name", "mediaType", "size"], "properties": { "position": { "type": "integer" }, "name": { "type": "string" }, "mediaType": { "type": "string" }, "size": { "type": "integer" } } }
+                    "description": "The client's attachments. name and mediaType are cleaned like subject (name: at most 200 characters, never empty; mediaType: at most 100).",
+                    "items": { "type": "object", "required": ["position", "name", "mediaType", "size"], "properties": { "position": { "type": "integer" }, "name": { "type": "string", "minLength": 1 }, "mediaType": { "type": "string" }, "size": { "type": "integer" } } }
                   },
                   "wasRead": { "type": "boolean" }
                 }
@@ -266,7 +284,7 @@ enum OpenAPIDocument {
                 "type": "object",
                 "required": ["error"],
                 "properties": {
-                  "error": { "type": "string", "enum": ["unauthenticated", "forbidden", "not_found", "method_not_allowed", "bad_request", "bad_parameter", "unsupported_media_type", "payload_too_large", "unprocessable", "internal"] },
+                  "error": { "type": "string", "enum": ["unauthenticated", "forbidden", "not_found", "method_not_allowed", "bad_request", "bad_parameter", "unsupported_media_type", "payload_too_large", "unprocessable", "internal", "too_many_requests", "password_change_required"] },
                   "message": { "type": "string", "description": "A fixed text (absent on authentication and CSRF failures); never contains content or request data." }
                 }
               }

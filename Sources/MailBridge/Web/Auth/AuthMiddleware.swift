@@ -30,7 +30,11 @@ extension Account {
 // lives in Web/SecurityHeadersMiddleware.swift; `WebAuthRoutes.install` adds it first.
 
 /// `Authorization: Bearer mbt_…` below `/api/`: a live token of an enabled account authenticates as
-/// ``WebAuthentication/apiToken``; a present but unknown, revoked or malformed token gets 401 at once.
+/// ``WebAuthentication/apiToken``; a present but unknown, revoked or malformed token gets 401 at once. Token
+/// guessing is limited like password guessing (issue 25): every refused token counts against the client address
+/// (an IPv6 address per /64, ``LoginRateLimit/addressKey(_:)``) in the login rate limiter, under a key of its own;
+/// while that address is locked, every bearer request from it gets 429 with `Retry-After`, valid tokens too (or
+/// the answer would still tell a right guess from a wrong one). Other addresses are not affected.
 struct APITokenMiddleware: RouterMiddleware {
     typealias Context = WebRequestContext
     let state: WebAuthState
@@ -41,15 +45,25 @@ struct APITokenMiddleware: RouterMiddleware {
         guard request.uri.path.hasPrefix(WebAuthNames.apiPrefix), let header = request.headers[.authorization] else {
             return try await next(request, context)
         }
+        let limitKeys = [Self.limitKey(state.clientAddress(request, context))]
+        if let seconds = state.secondsLocked(limitKeys) {
+            state.services.logger.notice("api token refused", metadata: ["outcome": "rate-limited"])
+            var response = AuthResponses.json(error: "too_many_requests", status: .tooManyRequests)
+            response.headers[.retryAfter] = "\(seconds)"
+            return response
+        }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             state.services.logger.info("api token refused", metadata: ["outcome": "malformed"])
+            _ = state.recordFailure(limitKeys)
             return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
         }
         let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
         guard let credential = try await state.services.store.read({ tx in try tx.apiTokenCredential(token: token) })
         else {
-            state.services.logger.info("api token refused", metadata: ["outcome": "unknown"])
+            let locked = state.recordFailure(limitKeys)
+            state.services.logger.info("api token refused",
+                                       metadata: ["outcome": locked ? "unknown, address locked" : "unknown"])
             return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
         }
         var context = context
@@ -57,6 +71,9 @@ struct APITokenMiddleware: RouterMiddleware {
         context.authentication = .apiToken
         return try await next(request, context)
     }
+
+    /// The rate-limit key of refused tokens from `address`, apart from the login form's (`ip:`) keys.
+    static func limitKey(_ address: String) -> String { "token-" + LoginRateLimit.addressKey(address) }
 }
 
 /// The session cookie (`__Host-mb_session`): a live session whose second factor is done authenticates as
@@ -167,7 +184,9 @@ struct CSRFMiddleware: RouterMiddleware {
 struct AuthenticationGateMiddleware: RouterMiddleware {
     typealias Context = WebRequestContext
 
-    static let publicPaths: Set<String> = [WebAuthNames.loginPath, WebAuthNames.totpPath, WebAuthNames.enrolPath]
+    /// The login pages, and the API's OpenAPI document (issue 25: it describes the API, nothing of its data).
+    static let publicPaths: Set<String> = [WebAuthNames.loginPath, WebAuthNames.totpPath, WebAuthNames.enrolPath,
+                                           APIRoutes.prefix + "/openapi.json"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response

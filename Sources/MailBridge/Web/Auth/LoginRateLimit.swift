@@ -66,6 +66,12 @@ public struct LoginRateLimit: Sendable {
         return now < until
     }
 
+    /// When the lock of `key` ends, if it is locked at `now`.
+    public func lockedUntil(_ key: String, now: Date) -> Date? {
+        guard let until = entries[key]?.lockedUntil, now < until else { return nil }
+        return until
+    }
+
     /// Records a failure; returns whether `key` is now locked.
     @discardableResult
     public mutating func recordFailure(_ key: String, now: Date) -> Bool {

@@ -310,13 +310,7 @@ struct LoginRoutes: Sendable {
 
     /// The client address for the rate limit: the trusted proxy header if configured, else the peer address.
     func clientAddress(_ request: Request, _ context: WebRequestContext) -> String {
-        if let name = state.settings.clientAddressHeader, let field = HTTPField.Name(name),
-            // The last entry is the one the trusted proxy appended (X-Forwarded-For: client-sent ones come first).
-            let value = request.headers[field]?.split(separator: ",").last
-        {
-            return String(value.trimmingCharacters(in: .whitespaces).prefix(64))
-        }
-        return context.peerAddress ?? "unknown"
+        state.clientAddress(request, context)
     }
 
     static func form(_ request: Request, limit: Int) async throws -> FormFields {

@@ -51,6 +51,14 @@ final class WebAuthState: Sendable {
         return limiter.withLock { limit in keys.contains { limit.isLocked($0, now: now) } }
     }
 
+    /// Whole seconds (at least 1) until none of `keys` is locked any more; nil if none is locked now. For
+    /// `Retry-After` (RFC 9110 §10.2.3).
+    func secondsLocked(_ keys: [String]) -> Int? {
+        let now = self.now
+        let until = limiter.withLock { limit in keys.compactMap { limit.lockedUntil($0, now: now) }.max() }
+        return until.map { max(1, Int($0.timeIntervalSince(now).rounded(.up))) }
+    }
+
     /// Records a failure for every key; returns whether one of them became locked by it.
     func recordFailure(_ keys: [String]) -> Bool {
         let now = self.now

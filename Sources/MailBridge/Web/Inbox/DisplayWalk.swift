@@ -44,8 +44,9 @@ struct DisplayWalk {
             // The client's own attachments are stored separately by the pipeline (the message's attachment list);
             // those of a forwarded message are listed in its frame.
             guard var frame = frames.popLast() else { return }
-            frame.attachments.append(.init(index: downloads.count, name: part.fileName ?? "attachment",
-                                           mediaType: part.contentType.mimeType, size: content.count))
+            frame.attachments.append(.init(index: downloads.count, name: DisplayText.fileName(part.fileName ?? ""),
+                                           mediaType: DisplayText.mediaType(part.contentType.mimeType),
+                                           size: content.count))
             frames.append(frame)
             downloads.append(content)
             return
@@ -74,7 +75,8 @@ struct DisplayWalk {
         func field(_ name: String) -> String {
             DisplayText.line(headers.first(name)?.decodedValue ?? "", limit: 300)
         }
-        let frame = MessageDisplay.Forwarded(from: field("From"), date: field("Date"), subject: field("Subject"),
+        func subject() -> String { DisplayText.subject(headers.first("Subject")?.decodedValue ?? "") }
+        let frame = MessageDisplay.Forwarded(from: field("From"), date: field("Date"), subject: subject(),
                                              parts: [], attachments: [], messageIndex: downloads.count,
                                              messageSize: raw.count)
         downloads.append(raw)
@@ -88,7 +90,8 @@ struct DisplayWalk {
     }
 
     private mutating func withhold(_ mediaType: String, _ content: [UInt8]) {
-        parts.append(.withheld(index: downloads.count, mediaType: mediaType, size: content.count))
+        parts.append(.withheld(index: downloads.count, mediaType: DisplayText.mediaType(mediaType),
+                               size: content.count))
         downloads.append(content)
     }
 

@@ -331,7 +331,7 @@ enum InboxPages {
             return """
                 <p class="withheld">\(strings.withheldPart)
                 <a href="\(messageURL)/parts/\(index)" download>\
-                \(mediaType), \(size) \(strings.bytes) – \(strings.download)</a></p>
+                \(DisplayText.mediaType(mediaType)), \(size) \(strings.bytes) – \(strings.download)</a></p>
                 """
         case .forwarded(let forwarded):
             let inner = forwarded.parts.map { bodyPart($0, strings: strings, messageURL: messageURL) }
@@ -339,7 +339,7 @@ enum InboxPages {
                 """
                 <li><a href="\(messageURL)/parts/\(attachment.index)" download>\
                 \(MessageDisplay.safeFileName(attachment.name))</a>
-                (\(MessageDisplay.safeFileName(attachment.mediaType)), \(attachment.size) \(strings.bytes))</li>
+                (\(DisplayText.mediaType(attachment.mediaType)), \(attachment.size) \(strings.bytes))</li>
                 """
             }
             let list: HTML = items.isEmpty ? .empty : "<ul>\(items)</ul>"
@@ -372,7 +372,7 @@ enum InboxPages {
                 """
                 <li><a href="\(messageURL)/attachments/\(attachment.position)" download>\
                 \(MessageDisplay.safeFileName(attachment.name))</a>
-                (\(MessageDisplay.safeFileName(attachment.mediaType)), \(attachment.size) \(strings.bytes))</li>
+                (\(DisplayText.mediaType(attachment.mediaType)), \(attachment.size) \(strings.bytes))</li>
                 """
             }
             attachments = """
@@ -394,7 +394,7 @@ enum InboxPages {
             <dl>
             <dt>\(strings.received)</dt><dd>\(chrome.date(message.receivedAt))</dd>
             \(verdict)
-            <dt>\(strings.subject)</dt><dd class="subject">\(message.subject)</dd>
+            <dt>\(strings.subject)</dt><dd class="subject">\(DisplayText.subject(message.subject))</dd>
             </dl>
             </header>
             <div class="mail-content">

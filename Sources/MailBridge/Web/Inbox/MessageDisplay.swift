@@ -91,9 +91,6 @@ struct MessageDisplay: Sendable {
 
     /// A file name fit for display and headers: bidirectional overrides and other invisible formatting characters
     /// (Unicode category Cf, e.g. U+202E, which can disguise `exe` as `pdf`) and controls become U+FFFD; at most
-    /// 200 characters (``DisplayText/line(_:limit:)``).
-    static func safeFileName(_ name: String) -> String {
-        let result = DisplayText.line(name, limit: 200)
-        return result.isEmpty ? "attachment" : result
-    }
+    /// 200 characters (``DisplayText/fileName(_:)``).
+    static func safeFileName(_ name: String) -> String { DisplayText.fileName(name) }
 }

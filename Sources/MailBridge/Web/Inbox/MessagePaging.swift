@@ -12,9 +12,13 @@ enum MessagePaging {
         let name: String
     }
 
-    /// The anchor the query asks for: the newest page without parameters.
-    static func anchor(_ query: Parameters) throws(BadParameter) -> MessagePageRequest.Anchor {
-        switch (query.get("before"), query.get("after")) {
+    /// The anchor the query asks for: the newest page without parameters. With `emptyIsAbsent` (the API, issue 25)
+    /// an empty value counts as absent, as clients send `?before=` for "no cursor".
+    static func anchor(_ query: Parameters, emptyIsAbsent: Bool = false) throws(BadParameter)
+        -> MessagePageRequest.Anchor
+    {
+        func value(_ name: String) -> String? { query.get(name).flatMap { emptyIsAbsent && $0.isEmpty ? nil : $0 } }
+        switch (value("before"), value("after")) {
         case (nil, nil):
             return .newest
         case (let text?, nil):
