@@ -118,7 +118,7 @@ public final class Gateway: Sendable {
         let listener = try await SMTPListener.bind(
             host: smtp.listen, port: smtp.port, configuration: server,
             policy: RecipientPolicy(accepting: configuration.mailboxes.map(\.address)),
-            spool: spool, intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
+            intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
             tls: smtp.tlsCertificate.flatMap { cert in
                 smtp.tlsKey.map { SMTPTLSConfiguration(certificateChainPath: cert.string, privateKeyPath: $0.string) }
             },
@@ -247,6 +247,10 @@ struct KickingIntake: MessageIntake {
     let spool: SpoolIntake
     let runner: PipelineRunner
     let metrics: GatewayMetrics?
+
+    func makeSpoolFile(queueID: QueueID) throws -> SpoolFile {
+        try spool.makeSpoolFile(queueID: queueID)
+    }
 
     func accept(_ message: InboundMessage) async throws -> IntakeReceipt {
         let receipt = try await spool.accept(message)

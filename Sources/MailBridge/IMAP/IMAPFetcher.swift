@@ -127,7 +127,7 @@ public final class IMAPFetcher: Service, Sendable {
     private let ledgers = NIOLockedValueBox<[String: FetchFailureLedger]>([:])
 
     /// `intake` is where spooled messages are handed over (the gateway passes one that also wakes the pipeline
-    /// runner); it must store them in `spool`.
+    /// runner); it also makes each spool file. `spool` is read for the back-pressure count only.
     public convenience init(sources: [Source], spool: SpoolIntake, intake: (any MessageIntake)? = nil,
                             limits: Limits = Limits(), stateFolder: URL? = nil,
                             setAside: @escaping @Sendable (SetAsideEvent) async -> Void = { _ in },
@@ -278,7 +278,7 @@ public final class IMAPFetcher: Service, Sendable {
     func spoolMessage(_ data: Data, deliverTo: EmailAddress) async throws -> IntakeReceipt {
         let now = Date()
         let queueID = QueueID.make(millisecondsSince1970: UInt64(now.timeIntervalSince1970 * 1000))
-        let file = try spool.makeSpoolFile(queueID: queueID)
+        let file = try intake.makeSpoolFile(queueID: queueID)
         do {
             try await file.append(ByteBuffer(bytes: data))
             try await file.finish()

@@ -17,7 +17,7 @@ public import ServiceLifecycle
 /// ```swift
 /// let listener = try await SMTPListener.bind(
 ///     host: "127.0.0.1", port: 2525, configuration: .init(hostname: "mx.example.org"),
-///     policy: RecipientPolicy(accepting: counsellingAddresses), spool: spool)
+///     policy: RecipientPolicy(accepting: counsellingAddresses), intake: spool)
 /// let group = ServiceGroup(services: [listener], gracefulShutdownSignals: [.sigterm], logger: logger)
 /// try await group.run()
 /// ```
@@ -33,7 +33,7 @@ public final class SMTPListener: Service, Sendable {
 
     public let configuration: SMTPServerConfiguration
     public let policy: RecipientPolicy
-    public let spool: SpoolIntake
+    /// Where each message's spool file comes from and goes to (the inbound funnel, docs/architecture.md).
     public let intake: any MessageIntake
     let sslContext: NIOSSLContext?
     let logger: Logger
@@ -46,7 +46,6 @@ public final class SMTPListener: Service, Sendable {
     private init(
         configuration: SMTPServerConfiguration,
         policy: RecipientPolicy,
-        spool: SpoolIntake,
         intake: any MessageIntake,
         sslContext: NIOSSLContext?,
         logger: Logger,
@@ -54,7 +53,6 @@ public final class SMTPListener: Service, Sendable {
     ) {
         self.configuration = configuration
         self.policy = policy
-        self.spool = spool
         self.intake = intake
         self.sslContext = sslContext
         self.logger = logger
@@ -65,15 +63,14 @@ public final class SMTPListener: Service, Sendable {
         )
     }
 
-    /// Binds the listening socket. `intake` defaults to `spool` itself; `tls` enables STARTTLS; the event loop group
+    /// Binds the listening socket. `intake` makes and takes the spool files; `tls` enables STARTTLS; the event loop group
     /// defaults to `MultiThreadedEventLoopGroup.singleton`.
     public static func bind(
         host: String,
         port: Int,
         configuration: SMTPServerConfiguration,
         policy: RecipientPolicy,
-        spool: SpoolIntake,
-        intake: (any MessageIntake)? = nil,
+        intake: any MessageIntake,
         tls: SMTPTLSConfiguration? = nil,
         logger: Logger = Logger(label: "mailbridge.smtp"),
         eventLoopGroup: (any EventLoopGroup)? = nil
@@ -95,8 +92,7 @@ public final class SMTPListener: Service, Sendable {
         return SMTPListener(
             configuration: configuration,
             policy: policy,
-            spool: spool,
-            intake: intake ?? spool,
+            intake: intake,
             sslContext: sslContext,
             logger: logger,
             serverChannel: serverChannel
@@ -174,7 +170,6 @@ public final class SMTPListener: Service, Sendable {
                     gate: connection.gate,
                     configuration: configuration,
                     policy: policy,
-                    spool: spool,
                     intake: intake,
                     sslContext: sslContext,
                     clientAddress: PeerAddress(ip),

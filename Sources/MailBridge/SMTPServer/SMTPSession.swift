@@ -17,7 +17,6 @@ struct SMTPSession {
     let channel: any Channel
     let gate: SMTPFramingGate
     let configuration: SMTPServerConfiguration
-    let spool: SpoolIntake
     let intake: any MessageIntake
     let sslContext: NIOSSLContext?
     let clientAddress: PeerAddress?
@@ -41,7 +40,6 @@ struct SMTPSession {
         gate: SMTPFramingGate,
         configuration: SMTPServerConfiguration,
         policy: RecipientPolicy,
-        spool: SpoolIntake,
         intake: any MessageIntake,
         sslContext: NIOSSLContext?,
         clientAddress: PeerAddress?,
@@ -51,7 +49,6 @@ struct SMTPSession {
         self.channel = channel
         self.gate = gate
         self.configuration = configuration
-        self.spool = spool
         self.intake = intake
         self.sslContext = sslContext
         self.clientAddress = clientAddress
@@ -143,7 +140,7 @@ struct SMTPSession {
     private mutating func openSpool() -> QueueID? {
         let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000))
         do {
-            spoolFiles[queueID] = try spool.makeSpoolFile(queueID: queueID)
+            spoolFiles[queueID] = try intake.makeSpoolFile(queueID: queueID)
             return queueID
         } catch {
             logger.error("cannot create spool file", metadata: ["smtp.error": "\(error)"])

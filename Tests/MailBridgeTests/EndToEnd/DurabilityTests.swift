@@ -30,7 +30,7 @@ struct DurabilityTests {
             port: 0,
             configuration: SMTPServerConfiguration(maximumConnectionsPerIP: 100, maximumConnections: 100),
             policy: RecipientPolicy(accepting: [SMTPTestServer.counselling]),
-            spool: spool,
+            intake: spool,
             logger: SMTPTestServer.quietLogger
         )
         let portFile = URL(filePath: environment[Self.portFileVariable]!)

@@ -134,9 +134,11 @@ struct SMTPListenerTests {
 
     @Test func failedIntakeAnswers451AndCleansUp() async throws {
         struct FailingIntake: MessageIntake {
+            let spool: SpoolIntake
+            func makeSpoolFile(queueID: QueueID) throws -> SpoolFile { try spool.makeSpoolFile(queueID: queueID) }
             func accept(_ message: InboundMessage) async throws -> IntakeReceipt { throw SpoolError(.sync, errno: 5) }
         }
-        let server = try await SMTPTestServer(intake: FailingIntake())
+        let server = try await SMTPTestServer(intake: { FailingIntake(spool: $0) })
         var client = try await RawSMTPClient.connect(port: server.port)
         _ = try await client.readReply()
         let reply = try await Self.deliver(&client)

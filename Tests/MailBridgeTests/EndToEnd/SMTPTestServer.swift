@@ -19,7 +19,7 @@ final class SMTPTestServer: Sendable {
 
     init(
         configuration: SMTPServerConfiguration = SMTPServerConfiguration(hostname: "mx.test"),
-        intake: (any MessageIntake)? = nil,
+        intake: ((SpoolIntake) -> any MessageIntake)? = nil,
         tls: SMTPTLSConfiguration? = nil,
         spoolRoot: URL? = nil,
         logger: Logger = SMTPTestServer.quietLogger
@@ -31,8 +31,7 @@ final class SMTPTestServer: Sendable {
             port: 0,
             configuration: configuration,
             policy: RecipientPolicy(accepting: [Self.counselling, try EmailAddress("team@example.org")]),
-            spool: spool,
-            intake: intake,
+            intake: intake?(spool) ?? spool,
             tls: tls,
             logger: logger
         )

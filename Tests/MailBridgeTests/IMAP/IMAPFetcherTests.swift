@@ -362,6 +362,8 @@ final class ObservingIntake: MessageIntake, @unchecked Sendable {
 
     var inboxCountsAtAccept: [Int] { lock.withLock { counts } }
 
+    func makeSpoolFile(queueID: QueueID) throws -> SpoolFile { try spool.makeSpoolFile(queueID: queueID) }
+
     func accept(_ message: InboundMessage) async throws -> IntakeReceipt {
         lock.withLock { counts.append(server.messages(in: "INBOX").count) }
         if fail { throw SpoolError(.sync, errno: EIO) }

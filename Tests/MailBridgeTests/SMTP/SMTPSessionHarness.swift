@@ -28,6 +28,10 @@ final class SMTPSessionHarness {
             self.fails = fails
         }
 
+        func makeSpoolFile(queueID: QueueID) throws -> SpoolFile {
+            try spool.makeSpoolFile(queueID: queueID)
+        }
+
         func accept(_ message: InboundMessage) async throws -> IntakeReceipt {
             if fails { throw SpoolError(.sync, errno: 5) }
             let receipt = try await spool.accept(message)
@@ -61,7 +65,7 @@ final class SMTPSessionHarness {
         }
         try await channel.connect(to: SocketAddress(ipAddress: "192.0.2.7", port: 40000)).get()
         let policy = RecipientPolicy(accepting: [SMTPTestServer.counselling, try EmailAddress("team@example.org")])
-        let (spool, intake, stress) = (spool, intake, stress)
+        let (intake, stress) = (intake, stress)
         // The session's clock: the testing loop's virtual time, counted from a real instant.
         let loop = channel.testingEventLoop
         let (realStart, loopStart) = (ContinuousClock.now, loop.now)
@@ -75,7 +79,6 @@ final class SMTPSessionHarness {
                     gate: connection.gate,
                     configuration: configuration,
                     policy: policy,
-                    spool: spool,
                     intake: intake,
                     sslContext: sslContext,
                     clientAddress: PeerAddress("192.0.2.7"),
