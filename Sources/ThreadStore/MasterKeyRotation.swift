@@ -173,7 +173,8 @@ enum KeyResealing {
                 var plain = try Sealing.open(sealed, key: old.gatewayKeys, context: context)
                 defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
                 try db.execute(sql: "UPDATE gateway_key SET \(column) = ? WHERE fingerprint = ?",
-                               arguments: [try Sealing.seal(plain, key: new.gatewayKeys, context: context), fingerprint])
+                               arguments: [try Sealing.seal(plain, key: new.gatewayKeys, context: context),
+                                           fingerprint])
             }
         }
         return rows.count

@@ -63,8 +63,8 @@ public final class SMTPListener: Service, Sendable {
         )
     }
 
-    /// Binds the listening socket. `intake` makes and takes the spool files; `tls` enables STARTTLS; the event loop group
-    /// defaults to `MultiThreadedEventLoopGroup.singleton`.
+    /// Binds the listening socket. `intake` makes and takes the spool files; `tls` enables STARTTLS; the event loop
+    /// group defaults to `MultiThreadedEventLoopGroup.singleton`.
     public static func bind(
         host: String,
         port: Int,

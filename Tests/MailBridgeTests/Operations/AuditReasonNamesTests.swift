@@ -30,7 +30,8 @@ import ThreadStore
         let logger = Logger(label: "audit-reasons")
         let written = await AdminSession.run(configFile: config, logger: logger) { installation in
             try await installation.store.write { tx in
-                try tx.recordInbound(.inboundEncryptedRejected, reason: AcceptOutcome.RejectionReason.notForUs.storedCode)
+                let notForUs = AcceptOutcome.RejectionReason.notForUs.storedCode
+                try tx.recordInbound(.inboundEncryptedRejected, reason: notForUs)
                 try tx.recordInbound(.inboundRedirectSuppressed, reason: 2)
                 try tx.recordInbound(.inboundEncryptedRejected, reason: 999)
             }
