@@ -331,6 +331,11 @@ public final class GPGContext {
             throw PGPError(.transient, "decrypting: gpg lost the keyring during the run")
         }
         if output.overflowed { return try fail(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes)) }
+        // gpg was killed (or its pipes broke) before it finished: gpgme then reports "No data" or a cut run.
+        if error != 0 || !log.isCompleteSuccess, log.endedWithoutVerdict {
+            output.wipeSink()
+            throw PGPError(.transient, "decrypting: gpg ended before it reported a result")
+        }
         if log.integrity == .failed { return try fail(.corrupted) }
         let missingIntegrity = noMDC || log.integrity == .absent
         if missingIntegrity { return try fail(.integrityProtectionMissing) }
