@@ -15,7 +15,7 @@ import ThreadStore
 /// message that got `250` is in its client's one thread exactly once, bound to the client's key.
 ///
 /// `MB_DAEMON_KEYRING_STRESS=<messages>` raises the count (default 200: 120 first contacts and 80 messages of 8
-/// returning clients) and `MB_DAEMON_KEYRING_KILLS=<kills>` the kills (default 6).
+/// returning clients, after one warm-up message each) and `MB_DAEMON_KEYRING_KILLS=<kills>` the kills (default 6).
 @Suite(.serialized) struct DaemonKeyringKillTests {
     static var total: Int {
         max(20, ProcessInfo.processInfo.environment["MB_DAEMON_KEYRING_STRESS"].flatMap(Int.init) ?? 200)
@@ -59,7 +59,7 @@ import ThreadStore
         // Keys and messages: first contacts carry their key (Autocrypt); returning clients introduce theirs in a
         // warm-up message, then send without it.
         let tag = UUID().uuidString.prefix(6).lowercased()
-        let returningCount = Self.returningClients * 10 <= Self.total / 2 ? 10 : max(1, Self.total / 16)
+        let returningCount = max(1, Self.total * 2 / 5 / Self.returningClients)  // two fifths returning
         let firstContacts = Self.total - Self.returningClients * returningCount
         let newcomers = (0..<firstContacts).map { "neu\($0)-\(tag)@example.net" }
         let regulars = (0..<Self.returningClients).map { "stamm\($0)-\(tag)@example.net" }
