@@ -341,8 +341,9 @@ public final class GPGContext {
             throw PGPError(.transient, "decrypting: gpg lost the keyring during the run")
         }
         if output.overflowed { return try fail(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes)) }
-        // gpg was killed (or its pipes broke) before it finished: gpgme then reports "No data" or a cut run.
-        if error != 0 || !log.isCompleteSuccess, log.endedWithoutVerdict {
+        // gpg was killed (or its pipes broke) before it finished: gpgme then reports "No data" or a cut run. A run
+        // we ended ourselves by refusing a passphrase-only message's passphrase is a verdict (below).
+        if error != 0 || !log.isCompleteSuccess, log.endedWithoutVerdict, !passphrase.refusedSymmetric {
             output.wipeSink()
             throw PGPError(.transient, "decrypting: gpg ended before it reported a result")
         }
