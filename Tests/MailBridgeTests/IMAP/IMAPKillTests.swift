@@ -42,6 +42,8 @@ import Glibc
             max-message-bytes = 16384
             [metrics]
             enabled = false
+            [web]
+            enabled = false
             """)
         defer { daemon.remove() }
         // Encrypted mail too: the gateway's key (made by `keys export` on first use), two clients with their own
