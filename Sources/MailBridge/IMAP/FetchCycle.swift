@@ -153,12 +153,13 @@ struct FetchCycle {
                                                   moved: true, key: "\(source.stateKey) \(ledger.uidValidity) \(uid)")
             // The notice first, durably and once per key: after the MOVE the UID is gone from the folder (and
             // from the ledger), so a kill between the MOVE and a notice queued afterwards would lose it.
+            // If the store cannot take it, the cycle fails (the source backs off) and the message stays put.
             do {
                 try await fetcher.beforeSetAside(event)
             } catch {
                 logger.error("imap set-aside notice not queued; message left in the folder for the next cycle",
                              metadata: ["source": "\(sourceIndex)", "uid": "\(uid)", "error": "\(error)"])
-                return false
+                throw error
             }
             if fetcher.crashPoint(.beforeFailedFolderMove(uid)) { throw IMAPFetcher.SimulatedCrash() }
             do {

@@ -135,7 +135,7 @@ public final class IMAPFetcher: Service, Sendable {
     let stateFolder: URL?
     /// Called before a message is moved to the failed folder: the gateway queues the team notice there, durably
     /// and once per ``SetAsideEvent/key``, so a kill between the MOVE and the notice cannot lose it and a MOVE
-    /// retried after a kill sends no second one. If it throws, the message is not moved in this cycle.
+    /// retried after a kill sends no second one. If it throws, the message is not moved and the cycle fails.
     let beforeSetAside: @Sendable (SetAsideEvent) async throws -> Void
     /// Called after a message was moved to the failed folder, or parked (log line and metric).
     let setAside: @Sendable (SetAsideEvent) async -> Void
