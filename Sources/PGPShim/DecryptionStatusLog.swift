@@ -107,6 +107,14 @@ struct DecryptionStatusLog: Sendable {
         return lostDecryptionKey || cutSignatureCheck
     }
 
+    /// None of the lines that end a finished run (`END_DECRYPTION`, `DECRYPTION_FAILED`, `FAILURE`, `ERROR`,
+    /// `NODATA`): the gpg process was killed or lost its pipes mid-run (issue 28; gpgme then answers "No data",
+    /// which would read as "not encrypted"). Only asked of input that is encrypted, integrity-protected data by
+    /// its packets, for which GnuPG 2.2 always writes one of them, whatever the verdict.
+    var endedWithoutVerdict: Bool {
+        endDecryption == 0 && decryptionFailed == 0 && failures == 0 && errors == 0 && noData == 0
+    }
+
     /// Integrity protection as the status lines report it (`GOODMDC` comes after a good MDC *or* AEAD check in
     /// GnuPG 2.2; `BADMDC` after a failed one).
     var integrity: Integrity {

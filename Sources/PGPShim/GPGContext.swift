@@ -83,27 +83,14 @@ public final class GPGContext {
     /// anything is imported: a client's mail must never place a secret key in the gateway's keyring.
     public func importPublicKeys(_ keyData: [UInt8]) throws(PGPError) -> ImportSummary {
         try checkInputSize(keyData, "key data")
-        let data = try GPGData(copying: keyData)
-        // gpgme_op_keylist_from_data_start (SINCE 1.14.0) lists the keys in `data` without importing them.
-        try GPGME.check(gpgme_op_keylist_from_data_start(handle, data.handle, 0), "inspecting key data",
-                        as: .invalidInput)
-        var sawSecret = false
-        var sawAny = false
-        var listed: UInt32 = 0
-        while true {
-            var key: gpgme_key_t?
-            let error = gpgme_op_keylist_next(handle, &key)
-            if GPGME.isCode(error, GPG_ERR_EOF) { break }
-            try GPGME.check(error, "inspecting key data", as: .invalidInput)
-            guard let key else { break }
-            let owned = GPGKey(adopting: key)
-            sawAny = true
-            listed += 1
-            if owned.handle.pointee.secret != 0 { sawSecret = true }
+        // A listing that shows no key is run again (three runs in all): a gpg killed mid-run (issue 28: a killed
+        // agent or process) lists nothing either, and "no key" would import the message without its sender's key.
+        var (listed, sawSecret): (UInt32, Bool) = (0, false)
+        for _ in 0..<3 where listed == 0 {
+            (listed, sawSecret) = try listKeys(inKeyData: keyData)
         }
-        gpgme_op_keylist_end(handle)
         guard !sawSecret else { throw PGPError(.secretKeyMaterialRefused, "key data contains a secret key") }
-        guard sawAny else { throw PGPError(.invalidInput, "key data contains no OpenPGP key") }
+        guard listed > 0 else { throw PGPError(.invalidInput, "key data contains no OpenPGP key") }
 
         let importData = try GPGData(copying: keyData)
         try GPGME.check(gpgme_op_import(handle, importData.handle), "importing keys", as: .invalidInput)
@@ -151,6 +138,29 @@ public final class GPGContext {
             notImported: Int(summary.not_imported),
             fingerprints: fingerprints
         )
+    }
+
+    /// The keys in `keyData` as gpg reads them, without importing anything: how many, and whether any holds
+    /// secret key material.
+    private func listKeys(inKeyData keyData: [UInt8]) throws(PGPError) -> (count: UInt32, secret: Bool) {
+        let data = try GPGData(copying: keyData)
+        // gpgme_op_keylist_from_data_start (SINCE 1.14.0) lists the keys in `data` without importing them.
+        try GPGME.check(gpgme_op_keylist_from_data_start(handle, data.handle, 0), "inspecting key data",
+                        as: .invalidInput)
+        defer { gpgme_op_keylist_end(handle) }
+        var sawSecret = false
+        var listed: UInt32 = 0
+        while true {
+            var key: gpgme_key_t?
+            let error = gpgme_op_keylist_next(handle, &key)
+            if GPGME.isCode(error, GPG_ERR_EOF) { break }
+            try GPGME.check(error, "inspecting key data", as: .invalidInput)
+            guard let key else { break }
+            let owned = GPGKey(adopting: key)
+            listed += 1
+            if owned.handle.pointee.secret != 0 { sawSecret = true }
+        }
+        return (listed, sawSecret)
     }
 
     /// Exports a public key. `minimal` strips all signatures but the self-signatures (for Autocrypt headers).
@@ -336,6 +346,12 @@ public final class GPGContext {
             throw PGPError(.transient, "decrypting: gpg lost the keyring during the run")
         }
         if output.overflowed { return try fail(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes)) }
+        // gpg was killed (or its pipes broke) before it finished: gpgme then reports "No data" or a cut run. A run
+        // we ended ourselves by refusing a passphrase-only message's passphrase is a verdict (below).
+        if error != 0 || !log.isCompleteSuccess, log.endedWithoutVerdict, !passphrase.refusedSymmetric {
+            output.wipeSink()
+            throw PGPError(.transient, "decrypting: gpg ended before it reported a result")
+        }
         if log.integrity == .failed { return try fail(.corrupted) }
         let missingIntegrity = noMDC || log.integrity == .absent
         if missingIntegrity { return try fail(.integrityProtectionMissing) }

@@ -45,7 +45,7 @@ public final class Gateway: Sendable {
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
     /// binds the listener. Throws with a clear, content-free error if anything is missing.
     public static func start(_ configuration: BridgeConfiguration, logger: Logger) async throws -> Gateway {
-        let installation = try await OpenedInstallation.open(configuration, logger: logger)
+        let installation = try await OpenedInstallation.open(configuration, claimingHome: true, logger: logger)
         let (store, pgp, mailboxes, gatewayKeys) = (installation.store, installation.pgp, installation.mailboxes,
                                                     installation.gatewayKeys)
         let data = installation.dataFolder
@@ -85,9 +85,9 @@ public final class Gateway: Sendable {
         // and before the fetcher exists, so no session can lose the file it is writing.
         let removed = try spool.recover()
         if removed > 0 { logger.notice("spool recovery removed incomplete files", metadata: ["count": "\(removed)"]) }
-        // Issue 28: no gpg left over from a killed daemon may still rewrite the keyring once the pipeline runs.
-        let homeClaim = try await pgp.claimHome()
-        logger.notice("GnuPG home claimed", metadata: ["report": "\(homeClaim.report)"])
+        // Issue 28: no gpg left over from a killed daemon may still rewrite the keyring once gpg runs: claimed by
+        // `open` before the gateway keys are looked up.
+        let homeClaim = installation.homeClaim!
         // As many spooled messages at once as there are PGP contexts: decryption is the slow step.
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
                                     concurrency: pgp.configuration.maximumConcurrentOperations,
@@ -99,9 +99,9 @@ public final class Gateway: Sendable {
             sources: configuration.imapSources.map { IMAPFetcher.Source($0) }, spool: spool,
             intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
             limits: .fromConfiguration(configuration), stateFolder: data.appendingPathComponent("imap-state"),
-            setAside: IMAPFetcher.noticeOnSetAside(pipeline: pipeline, metrics: metrics, kick: { [queue] in
-                queue?.kick()
-            }, logger: logger), logger: logger)
+            beforeSetAside: IMAPFetcher.queueNoticeBeforeSetAside(pipeline: pipeline),
+            setAside: IMAPFetcher.noticeOnSetAside(metrics: metrics, kick: { [queue] in queue?.kick() }),
+            logger: logger)
 
         let smtp = configuration.smtp
         var server = SMTPServerConfiguration(

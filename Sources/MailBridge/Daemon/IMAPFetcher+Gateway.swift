@@ -10,19 +10,24 @@ extension IMAPFetcher.Limits {
 }
 
 extension IMAPFetcher {
-    /// What the gateway does when a message is set aside: count it, and queue the content-free team notice
-    /// "one message could not be fetched" for the source's mailbox, then wake the outbound queue.
-    static func noticeOnSetAside(pipeline: Pipeline, metrics: GatewayMetrics?, kick: @escaping @Sendable () -> Void,
-                                 logger: Logger) -> @Sendable (SetAsideEvent) async -> Void {
+    /// What the gateway does before a message is moved to the failed folder: queue the content-free team notice
+    /// "one message could not be fetched" for the source's mailbox, once per message (``SetAsideEvent/key``), in
+    /// the store, so it survives a kill right after the MOVE. Throws if the store cannot take it (the message then
+    /// stays in the folder until the next cycle).
+    static func queueNoticeBeforeSetAside(pipeline: Pipeline) -> @Sendable (SetAsideEvent) async throws -> Void {
+        { event in
+            try await pipeline.queueFetchFailedNotice(for: event.deliverTo, once: event.key.isEmpty ? nil : event.key)
+        }
+    }
+
+    /// What the gateway does when a message was set aside (moved, or parked): count it, and wake the outbound
+    /// queue for the notice queued before (``queueNoticeBeforeSetAside(pipeline:)``).
+    static func noticeOnSetAside(metrics: GatewayMetrics?, kick: @escaping @Sendable () -> Void)
+        -> @Sendable (SetAsideEvent) async -> Void
+    {
         { event in
             metrics?.imapMessageSetAside(reason: event.reason, moved: event.moved)
-            do {
-                try await pipeline.queueFetchFailedNotice(for: event.deliverTo)
-                kick()
-            } catch {
-                logger.error("imap set-aside notice not queued", metadata: ["source": "\(event.sourceIndex)",
-                                                                           "error": "\(error)"])
-            }
+            kick()
         }
     }
 }

@@ -22,10 +22,16 @@ public struct OpenedInstallation: Sendable {
     public let gatewayKeys: [String: KeyFingerprint]
     public let mailboxes: [PipelineMailbox]
     public let dataFolder: URL
+    /// The daemon's hold on the GnuPG home (``PGPService/claimHome(staleProcessTimeout:)``); nil unless `open` was
+    /// asked to claim it.
+    public let homeClaim: HomeClaim?
 
     /// Prepares the data folder (0700: master key, GnuPG home, store), generates missing gateway keys and opens
-    /// the store with the master key.
-    public static func open(_ configuration: BridgeConfiguration, logger: Logger) async throws -> OpenedInstallation {
+    /// the store with the master key. `claimingHome` (the daemon): claim the GnuPG home before the first gpg
+    /// operation, so no gpg left over from a killed daemon still rewrites the keyring while the gateway keys are
+    /// looked up (issue 28: a lookup that raced with such an import found no key and generated a new one).
+    public static func open(_ configuration: BridgeConfiguration, claimingHome: Bool = false,
+                            logger: Logger) async throws -> OpenedInstallation {
         let data = URL(fileURLWithPath: configuration.data.folder.string)
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
@@ -38,6 +44,11 @@ public struct OpenedInstallation: Sendable {
         let pgp = try PGPService(configuration: PGPConfiguration(
             homeDirectory: URL(fileURLWithPath: configuration.keys.gnupgHome.string), passphrase: passphrase,
             maximumPlaintextBytes: configuration.mimeLimits.maxDecompressedSize))
+        var homeClaim: HomeClaim?
+        if claimingHome {
+            homeClaim = try await pgp.claimHome()
+            logger.notice("GnuPG home claimed", metadata: ["report": "\(homeClaim!.report)"])
+        }
         var storeConfiguration = ThreadStore.Configuration()
         storeConfiguration.logger = logger
         let store: ThreadStore
@@ -63,7 +74,7 @@ public struct OpenedInstallation: Sendable {
             mailboxes[index].autocrypt = AutocryptHeader(address: mailboxes[index].address, keyData: keyData)
         }
         return OpenedInstallation(configuration: configuration, store: store, pgp: pgp, gatewayKeys: gatewayKeys,
-                                  mailboxes: mailboxes, dataFolder: data)
+                                  mailboxes: mailboxes, dataFolder: data, homeClaim: homeClaim)
     }
 
     /// The one way counsellor replies are queued, for this installation's mailboxes (from a command, in a process

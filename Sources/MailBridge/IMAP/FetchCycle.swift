@@ -137,9 +137,10 @@ struct FetchCycle {
         return false
     }
 
-    /// Moves each of `uids` to the failed folder (created if missing) and tells the fetcher's `setAside`. A
-    /// message the server will not move either is parked (left alone) and reported the same way. Returns false
-    /// if the connection should not be used any more.
+    /// Moves each of `uids` to the failed folder (created if missing): first the fetcher's `beforeSetAside` (the
+    /// durable notice), then the MOVE, then `setAside` (log and metric). A message the server will not move either
+    /// is parked (left alone) and reported the same way. Returns false if the connection should not be used any
+    /// more.
     private mutating func setAside(_ uids: [UInt32], ledger: inout FetchFailureLedger) async throws -> Bool {
         guard !uids.isEmpty else { return true }
         let folder = config.failedFolder
@@ -149,9 +150,21 @@ struct FetchCycle {
             let reason = entry?.reason ?? .fetchFailed
             let event = IMAPFetcher.SetAsideEvent(sourceIndex: sourceIndex, deliverTo: config.deliverTo, uid: uid,
                                                   reason: reason.rawValue, attempts: entry?.attempts ?? 0,
-                                                  moved: true)
+                                                  moved: true, key: "\(source.stateKey) \(ledger.uidValidity) \(uid)")
+            // The notice first, durably and once per key: after the MOVE the UID is gone from the folder (and
+            // from the ledger), so a kill between the MOVE and a notice queued afterwards would lose it.
+            // If the store cannot take it, the cycle fails (the source backs off) and the message stays put.
+            do {
+                try await fetcher.beforeSetAside(event)
+            } catch {
+                logger.error("imap set-aside notice not queued; message left in the folder for the next cycle",
+                             metadata: ["source": "\(sourceIndex)", "uid": "\(uid)", "error": "\(error)"])
+                throw error
+            }
+            if fetcher.crashPoint(.beforeFailedFolderMove(uid)) { throw IMAPFetcher.SimulatedCrash() }
             do {
                 try await client.perform { try $0.markImported(uid: uid, moveTo: folder) }
+                if fetcher.crashPoint(.afterFailedFolderMove(uid)) { throw IMAPFetcher.SimulatedCrash() }
             } catch let error as IMAPError where !error.isConnectionFailure {
                 ledger.park(uid: uid)
                 logger.error("imap message could not be fetched nor moved to the failed folder; left on the server",

@@ -25,7 +25,8 @@ public import ServiceLifecycle
 /// One message never stops a source (issue 28): a message whose FETCH fails is remembered per UID and
 /// UIDVALIDITY (``FetchFailureLedger``, kept in the data folder), the others are fetched first, and after
 /// `max-fetch-attempts` failures, or at once when it is larger than `max-message-bytes`, it is moved to the
-/// source's `failed-folder` on the server (never deleted) and ``setAside`` is told (log line, metric, team notice).
+/// source's `failed-folder` on the server (never deleted): ``beforeSetAside`` queues the team notice first (durably,
+/// once per message), then the MOVE, then ``setAside`` is told (log line, metric).
 /// A backlog is fetched batch after batch without sleeping, as long as the spool's backlog stays below
 /// ``Limits/maximumSpoolBacklog``; when the folder is empty the fetcher waits in IDLE and re-enters it at once.
 public final class IMAPFetcher: Service, Sendable {
@@ -110,7 +111,20 @@ public final class IMAPFetcher: Service, Sendable {
         public var attempts: Int
         /// False when the server would not move it either: it stays in the source folder, left alone.
         public var moved: Bool
+        /// Names this message across restarts without content: the source's ``Source/stateKey``, the folder's
+        /// UIDVALIDITY and the UID. The notice is queued once per key (``beforeSetAside``).
+        public var key = ""
     }
+
+    /// Where a test stops a cycle as a `kill -9` would (``crashPoint``): just before or just after the MOVE of a
+    /// message to the failed folder.
+    enum CrashPoint: Equatable, Sendable {
+        case beforeFailedFolderMove(UInt32)
+        case afterFailedFolderMove(UInt32)
+    }
+
+    /// Thrown by a cycle that a test stopped at a ``CrashPoint``.
+    struct SimulatedCrash: Error {}
 
     let sources: [Source]
     let spool: SpoolIntake
@@ -119,8 +133,14 @@ public final class IMAPFetcher: Service, Sendable {
     let logger: Logger
     /// Where each source's ``FetchFailureLedger`` is kept (`<data>/imap-state`); nil keeps it in memory only.
     let stateFolder: URL?
-    /// Called after a message was moved to the failed folder (the gateway queues the team notice there).
+    /// Called before a message is moved to the failed folder: the gateway queues the team notice there, durably
+    /// and once per ``SetAsideEvent/key``, so a kill between the MOVE and the notice cannot lose it and a MOVE
+    /// retried after a kill sends no second one. If it throws, the message is not moved and the cycle fails.
+    let beforeSetAside: @Sendable (SetAsideEvent) async throws -> Void
+    /// Called after a message was moved to the failed folder, or parked (log line and metric).
     let setAside: @Sendable (SetAsideEvent) async -> Void
+    /// Test hook: returning true at a ``CrashPoint`` ends the cycle there with ``SimulatedCrash``.
+    let crashPoint: @Sendable (CrashPoint) -> Bool
     /// Test hook: called after the spool accepted a message and before the server mark; returning false skips
     /// the mark (simulates a crash between the two).
     let beforeServerMark: @Sendable (UInt32) async -> Bool
@@ -130,23 +150,30 @@ public final class IMAPFetcher: Service, Sendable {
     /// runner); it also makes each spool file. `spool` is read for the back-pressure count only.
     public convenience init(sources: [Source], spool: SpoolIntake, intake: (any MessageIntake)? = nil,
                             limits: Limits = Limits(), stateFolder: URL? = nil,
+                            beforeSetAside: @escaping @Sendable (SetAsideEvent) async throws -> Void = { _ in },
                             setAside: @escaping @Sendable (SetAsideEvent) async -> Void = { _ in },
                             logger: Logger) {
         self.init(sources: sources, spool: spool, intake: intake, limits: limits, logger: logger,
-                  stateFolder: stateFolder, setAside: setAside, beforeServerMark: { _ in true })
+                  stateFolder: stateFolder, beforeSetAside: beforeSetAside, setAside: setAside,
+                  beforeServerMark: { _ in true })
     }
 
     init(sources: [Source], spool: SpoolIntake, intake: (any MessageIntake)?, limits: Limits, logger: Logger,
-         stateFolder: URL? = nil, setAside: @escaping @Sendable (SetAsideEvent) async -> Void = { _ in },
-         beforeServerMark: @escaping @Sendable (UInt32) async -> Bool) {
+         stateFolder: URL? = nil,
+         beforeSetAside: @escaping @Sendable (SetAsideEvent) async throws -> Void = { _ in },
+         setAside: @escaping @Sendable (SetAsideEvent) async -> Void = { _ in },
+         beforeServerMark: @escaping @Sendable (UInt32) async -> Bool,
+         crashPoint: @escaping @Sendable (CrashPoint) -> Bool = { _ in false }) {
         self.sources = sources
         self.spool = spool
         self.intake = intake ?? spool
         self.limits = limits
         self.logger = logger
         self.stateFolder = stateFolder
+        self.beforeSetAside = beforeSetAside
         self.setAside = setAside
         self.beforeServerMark = beforeServerMark
+        self.crashPoint = crashPoint
     }
 
     public func run() async throws {
@@ -241,7 +268,8 @@ public final class IMAPFetcher: Service, Sendable {
             saveLedger(ledger, changedFrom: stored, source: source)
             if connected { await client.close() } else { await client.abort() }
         } catch {
-            saveLedger(ledger, changedFrom: stored, source: source)
+            // A simulated kill (tests) saves nothing, as a real one would not.
+            if !(error is SimulatedCrash) { saveLedger(ledger, changedFrom: stored, source: source) }
             await client.abort()
             throw error
         }

@@ -30,9 +30,11 @@ extension RedirectTemplate {
 
 extension Pipeline {
     /// Queues the team notice "one message could not be fetched" for the mailbox `address` through the outbox,
-    /// like every other notice. Returns false when no mailbox has that address (nothing queued).
+    /// like every other notice. Returns false when no mailbox has that address, or when `once` (a content-free
+    /// token naming the message, e.g. source hash, UIDVALIDITY and UID) was queued before: the fetcher queues the
+    /// notice before it moves the message to the failed folder, so a move retried after a kill sends no second one.
     @discardableResult
-    public func queueFetchFailedNotice(for address: EmailAddress) async throws -> Bool {
+    public func queueFetchFailedNotice(for address: EmailAddress, once token: String? = nil) async throws -> Bool {
         guard let mailbox = configuration.mailboxes.first(where: { $0.address.canonical == address.canonical })
         else { return false }
         let time = now()
@@ -41,7 +43,17 @@ extension Pipeline {
         let item = NewOutboxItem(thread: nil, kind: .notification,
                                  recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
                                  payload: mail.bytes, notBefore: time)
-        try await store.write { [outbox] tx in try outbox.enqueue(item, in: tx) }
-        return true
+        return try await store.write { [outbox] tx in
+            if let token, try !tx.recordOnce("fetch-failed \(token)", now: time, period: Self.fetchFailedOncePeriod) {
+                return false
+            }
+            try outbox.enqueue(item, in: tx)
+            return true
+        }
     }
+
+    /// How long a set-aside message's notice token is remembered (the rate-limit retention may forget it sooner;
+    /// a UID is never reused under one UIDVALIDITY, so forgetting costs nothing but a second notice after a
+    /// move that kept failing for that long).
+    static let fetchFailedOncePeriod: TimeInterval = 366 * 86_400
 }

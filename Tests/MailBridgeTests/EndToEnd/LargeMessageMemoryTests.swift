@@ -24,32 +24,13 @@ import Glibc
     static let size = 8 * 1024 * 1024
 
     @Test(.timeLimit(.minutes(5))) func peakMemoryWhileClientsSendLargeMessagesIsBounded() async throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/mailbridge")
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the mailbridge product first")
-
-        let folder = FileManager.default.temporaryDirectory.appending(path: "mailbridge-memory-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            _ = try? Shell.run("gpgconf", ["--homedir", folder.appending(path: "data/gnupg").path, "--kill", "all"],
-                               allowFailure: true)
-            try? FileManager.default.removeItem(at: folder)
-        }
-        let port = try FreePort.find()
-        let config = folder.appending(path: "mailbridge.toml")
-        try """
-            [data]
-            folder = "\(folder.appending(path: "data").path)"
-            [keys]
-            master-key-file = "\(folder.appending(path: "data/master.key").path)"
-            [smtp]
-            listen = "127.0.0.1"
-            port = \(port)
+        try #require(GatewayDaemon.isBuilt, "build the mailbridge product first")
+        let daemon = try GatewayDaemon(name: "memory", smtp: """
             max-connections-per-ip = 100
             max-connections = 100
             max-message-size = \(Self.size + 1024 * 1024)
             min-data-rate = 0
+            """, sections: """
             [[mailbox]]
             address = "beratung@localhost"
             field = "allgemein"
@@ -58,29 +39,17 @@ import Glibc
             language = "de"
             [metrics]
             enabled = false
-
-            """.write(to: config, atomically: true, encoding: .utf8)
-
-        let log = folder.appending(path: "gateway.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: log)
-        let gateway = Process()
-        gateway.executableURL = binary
-        gateway.arguments = ["serve", "--config", config.path, "--log-level", "info"]
-        gateway.standardError = logHandle
-        gateway.standardOutput = FileHandle.nullDevice
-        try gateway.run()
+            """)
+        let port = daemon.port
+        let gateway = try daemon.launch()
         defer {
             if gateway.isRunning {
                 gateway.terminate()
                 gateway.waitUntilExit()
             }
-            try? logHandle.close()
+            daemon.remove()
         }
-        func logLines(containing text: String) -> Int {
-            let content = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            return content.split(separator: "\n").filter { $0.contains(text) }.count
-        }
+        func logLines(containing text: String) -> Int { daemon.logLines(containing: text) }
         func wait(seconds: Int, until condition: () -> Bool) async throws -> Bool {
             let deadline = ContinuousClock.now + .seconds(seconds)
             while !condition() {

@@ -41,29 +41,11 @@ import Glibc
     /// The real daemon under load gets SIGTERM: every message that got `250` is processed after a restart (its
     /// sender gets the redirect), and no session that began after the listener's first `421` gets a `250`.
     @Test(.timeLimit(.minutes(3))) func sigtermUnderLoadLosesNothingAndAcceptsNothingAfter421() async throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/mailbridge")
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build the mailbridge product first")
-        let folder = FileManager.default.temporaryDirectory.appending(path: "mb-sigterm-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            _ = try? Shell.run("gpgconf", ["--homedir", folder.appending(path: "data/gnupg").path, "--kill", "all"],
-                               allowFailure: true)
-            try? FileManager.default.removeItem(at: folder)
-        }
-        let port = try FreePort.find()
-        let config = folder.appending(path: "mailbridge.toml")
-        try """
-            [data]
-            folder = "\(folder.appending(path: "data").path)"
-            [keys]
-            master-key-file = "\(folder.appending(path: "data/master.key").path)"
-            [smtp]
-            listen = "127.0.0.1"
-            port = \(port)
+        try #require(GatewayDaemon.isBuilt, "build the mailbridge product first")
+        let gatewayDaemon = try GatewayDaemon(name: "sigterm", smtp: """
             max-connections-per-ip = 100
             max-connections = 100
+            """, sections: """
             [[mailbox]]
             address = "beratung@localhost"
             field = "allgemein"
@@ -74,20 +56,12 @@ import Glibc
             enabled = false
             [web]
             enabled = false
-
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let daemon = Process()
-        daemon.executableURL = binary
-        daemon.arguments = ["serve", "--config", config.path, "--log-level", "warning"]
-        daemon.standardError = FileHandle.nullDevice
-        daemon.standardOutput = FileHandle.nullDevice
-        try daemon.run()
-        defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
-        let started = ContinuousClock.now
-        while !FreePort.isListening(port) {
-            try #require(ContinuousClock.now - started < .seconds(60), "the gateway did not start")
-            try await Task.sleep(for: .milliseconds(100))
-        }
+            """)
+        defer { gatewayDaemon.remove() }
+        let (port, config) = (gatewayDaemon.port, gatewayDaemon.config)
+        let daemon = try gatewayDaemon.launch(logLevel: "warning")
+        defer { if daemon.isRunning { gatewayDaemon.kill(daemon) } }
+        try #require(try await gatewayDaemon.waitUntilListening(daemon), "the gateway did not start")
 
         let log = ShutdownLog()
         let pid = daemon.processIdentifier

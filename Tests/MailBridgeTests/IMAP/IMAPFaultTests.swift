@@ -123,11 +123,14 @@ import ThreadStore
     @Test func setAsideQueuesOneContentFreeTeamNotice() async throws {
         let harness = try await PipelineHarness()
         let metrics = GatewayMetrics()
-        let handler = IMAPFetcher.noticeOnSetAside(pipeline: harness.pipeline, metrics: metrics, kick: {},
-                                                   logger: Self.logger)
-        await handler(IMAPFetcher.SetAsideEvent(
+        let before = IMAPFetcher.queueNoticeBeforeSetAside(pipeline: harness.pipeline)
+        let handler = IMAPFetcher.noticeOnSetAside(metrics: metrics, kick: {})
+        let event = IMAPFetcher.SetAsideEvent(
             sourceIndex: 0, deliverTo: try EmailAddress(PipelineHarness.counselling), uid: 4711,
-            reason: "fetch-failed", attempts: 3, moved: true))
+            reason: "fetch-failed", attempts: 3, moved: true, key: "abc 7 4711")
+        try await before(event)
+        await handler(event)
+        try await before(event)  // the same message again (a MOVE retried after a kill): no second notice
         let outbox = try await harness.outbox()
         #expect(outbox.count == 1)
         let item = try #require(outbox.first)

@@ -20,32 +20,11 @@ import Glibc
     static let encryptedPerClient = 15
     static let kills = 10
 
-    static var binary: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/mailbridge")
-    }
-
     @Test(.timeLimit(.minutes(3)), arguments: ["move", "delete"])
     func killDashNineWhileFetchingImportsOrRedirectsEachMessageOnce(afterImport: String) async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build the mailbridge product")
+        try #require(GatewayDaemon.isBuilt, "build the mailbridge product")
         let server = try DovecotServer()
-        let folder = FileManager.default.temporaryDirectory.appending(path: "mailbridge-imapkill-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            _ = try? Shell.run("gpgconf", ["--homedir", folder.appending(path: "data/gnupg").path, "--kill", "all"],
-                               allowFailure: true)
-            try? FileManager.default.removeItem(at: folder)
-        }
-        let port = try FreePort.find()
-        let config = folder.appending(path: "mailbridge.toml")
-        try """
-            [data]
-            folder = "\(folder.appending(path: "data").path)"
-            [keys]
-            master-key-file = "\(folder.appending(path: "data/master.key").path)"
-            [smtp]
-            listen = "127.0.0.1"
-            port = \(port)
+        let daemon = try GatewayDaemon(name: "imapkill", sections: """
             [[mailbox]]
             address = "beratung@localhost"
             field = "allgemein"
@@ -63,11 +42,13 @@ import Glibc
             max-message-bytes = 16384
             [metrics]
             enabled = false
-
-            """.write(to: config, atomically: true, encoding: .utf8)
+            [web]
+            enabled = false
+            """)
+        defer { daemon.remove() }
         // Encrypted mail too: the gateway's key (made by `keys export` on first use), two clients with their own
         // keys (Autocrypt on every message), each message signed and encrypted with the gpg CLI.
-        let gatewayKey = try Shell.run(Self.binary.path, ["keys", "export", "--config", config.path]).stdout
+        let gatewayKey = try daemon.command(["keys", "export"]).stdout
         let harness = try await PipelineHarness()
         try harness.client.gpg(["--import"], stdin: gatewayKey)
         let gatewayFingerprint = try harness.client.fingerprint("beratung@localhost")
@@ -98,43 +79,22 @@ import Glibc
         try await server.start()
         let total = Self.messages + Self.clients * Self.encryptedPerClient
 
-        let log = folder.appending(path: "gateway.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: log)
-        defer { try? logHandle.close() }
-
-        func launch() throws -> Process {
-            let gateway = Process()
-            gateway.executableURL = Self.binary
-            gateway.arguments = ["serve", "--config", config.path, "--log-level", "info"]
-            try logHandle.seekToEnd()
-            gateway.standardError = logHandle
-            gateway.standardOutput = FileHandle.nullDevice
-            try gateway.run()
-            return gateway
-        }
         func remaining() -> Int { server.messages(in: "INBOX").count }
-        let incoming = folder.appending(path: "data/spool/incoming")
-        func spooled() -> Int {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? []
-            return names.filter { $0.hasSuffix(".eml") }.count
-        }
         var generator = SystemRandomNumberGenerator()
         var killedWithWork = 0
         for _ in 0..<Self.kills {
             guard remaining() > 0 else { break }
             let before = remaining()
-            let gateway = try launch()
+            let gateway = try daemon.launch()
             // Wait until this run is at work (a message left INBOX or reached the spool), then kill it at a
             // random point: while it fetches, spools, moves/expunges or processes.
             var waited = 0
-            while remaining() == before, spooled() == 0, waited < 1200, gateway.isRunning {
+            while remaining() == before, daemon.spooled == 0, waited < 1200, gateway.isRunning {
                 try await Task.sleep(for: .milliseconds(5))
                 waited += 1
             }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...400, using: &generator)))
-            kill(gateway.processIdentifier, SIGKILL)
-            gateway.waitUntilExit()
+            daemon.kill(gateway)
             killedWithWork += 1
         }
         // The last run finishes: the folder and the spool empty, every message processed. One message over
@@ -142,25 +102,25 @@ import Glibc
         let filler = String(repeating: "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/\n", count: 400)
         try server.deliver(IMAPFetcherTests.plainMail("toolarge", from: "gross@example.net") + filler)
         _ = try Shell.run("chown", ["-R", "\(DovecotServer.mailUID):\(DovecotServer.mailUID)", server.inbox.path])
-        let gateway = try launch()
+        let gateway = try daemon.launch()
         let deadline = ContinuousClock.now + .seconds(90)
         var done = false
         while !done, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
-            done = remaining() == 0 && spooled() == 0 && FreePort.isListening(port)
+            done = remaining() == 0 && daemon.spooled == 0 && FreePort.isListening(daemon.port)
         }
         try await Task.sleep(for: .milliseconds(500))
         gateway.terminate()
         gateway.waitUntilExit()
         #expect(done, "left in INBOX: \(remaining())")
 
-        let list = try Shell.run(Self.binary.path, ["queue", "list", "--config", config.path, "--json"])
+        let list = try daemon.command(["queue", "list", "--json"])
         let rows = try JSONSerialization.jsonObject(with: Data(list.stdout)) as? [[String: Any]] ?? []
         let redirects = rows.filter { ($0["kind"] as? String) == "redirectReply" }.count
-        let threads = try Shell.run(Self.binary.path, ["threads", "list", "--config", config.path, "--json"])
+        let threads = try daemon.command(["threads", "list", "--json"])
         let listed = try JSONSerialization.jsonObject(with: Data(threads.stdout)) as? [[String: Any]] ?? []
         let stored = listed.compactMap { $0["messages"] as? Int }.reduce(0, +)
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        let text = daemon.logText
         func lines(_ needle: String) -> Int { text.components(separatedBy: needle).count - 1 }
         print("IMAP kill -9 (\(afterImport)): \(killedWithWork) kills, \(total) messages, "
               + "\(redirects) redirect rows, \(stored) thread messages; log: \(lines("inbound processed")) processed, "
