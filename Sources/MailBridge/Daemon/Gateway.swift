@@ -100,7 +100,7 @@ public final class Gateway: Sendable {
             intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
             limits: .fromConfiguration(configuration), stateFolder: data.appendingPathComponent("imap-state"),
             beforeSetAside: IMAPFetcher.queueNoticeBeforeSetAside(pipeline: pipeline),
-            setAside: IMAPFetcher.noticeOnSetAside(metrics: metrics, kick: { [queue] in queue?.kick() }),
+            setAside: IMAPFetcher.noticeOnSetAside(metrics: metrics),
             logger: logger)
 
         let smtp = configuration.smtp

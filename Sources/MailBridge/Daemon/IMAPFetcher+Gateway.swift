@@ -20,14 +20,9 @@ extension IMAPFetcher {
         }
     }
 
-    /// What the gateway does when a message was set aside (moved, or parked): count it, and wake the outbound
-    /// queue for the notice queued before (``queueNoticeBeforeSetAside(pipeline:)``).
-    static func noticeOnSetAside(metrics: GatewayMetrics?, kick: @escaping @Sendable () -> Void)
-        -> @Sendable (SetAsideEvent) async -> Void
-    {
-        { event in
-            metrics?.imapMessageSetAside(reason: event.reason, moved: event.moved)
-            kick()
-        }
+    /// What the gateway does when a message was set aside (moved, or parked): count it. The notice queued before
+    /// (``queueNoticeBeforeSetAside(pipeline:)``) woke the outbound queue when it committed (``Outbox``).
+    static func noticeOnSetAside(metrics: GatewayMetrics?) -> @Sendable (SetAsideEvent) async -> Void {
+        { event in metrics?.imapMessageSetAside(reason: event.reason, moved: event.moved) }
     }
 }

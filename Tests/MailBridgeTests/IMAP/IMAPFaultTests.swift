@@ -124,7 +124,7 @@ import ThreadStore
         let harness = try await PipelineHarness()
         let metrics = GatewayMetrics()
         let before = IMAPFetcher.queueNoticeBeforeSetAside(pipeline: harness.pipeline)
-        let handler = IMAPFetcher.noticeOnSetAside(metrics: metrics, kick: {})
+        let handler = IMAPFetcher.noticeOnSetAside(metrics: metrics)
         let event = IMAPFetcher.SetAsideEvent(
             sourceIndex: 0, deliverTo: try EmailAddress(PipelineHarness.counselling), uid: 4711,
             reason: "fetch-failed", attempts: 3, moved: true, key: "abc 7 4711")

@@ -30,7 +30,7 @@ import ThreadStore
         try await server.start()
         let source = try IMAPFaultTests.source(server, maxMessageBytes: 2048)
         let before = IMAPFetcher.queueNoticeBeforeSetAside(pipeline: harness.pipeline)
-        let after = IMAPFetcher.noticeOnSetAside(metrics: nil, kick: {})
+        let after = IMAPFetcher.noticeOnSetAside(metrics: nil)
 
         let killed = IMAPFetcher(
             sources: [], spool: spool, intake: nil, limits: IMAPFetcher.Limits(), logger: Self.logger,

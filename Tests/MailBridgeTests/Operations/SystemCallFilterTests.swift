@@ -25,21 +25,21 @@ import Glibc
         return names
     }
 
-    /// The system calls the unit allows: the union of allow lists minus the union of `~` deny lists.
+    /// The system calls the unit allows, as systemd merges the lines of an allow-list filter: in order, an allow
+    /// line adds its calls and a `~` line removes its calls (so a later allow line can give one back).
     static func allowedSystemCalls(analyze: String) throws -> Set<String> {
         let unit = try packageFile("systemd/mailbridge.service")
         var allowed: Set<String> = []
-        var denied: Set<String> = []
         for line in unit.split(separator: "\n") where line.hasPrefix("SystemCallFilter=") {
             var value = line.dropFirst("SystemCallFilter=".count)
             let deny = value.hasPrefix("~")
             if deny { value = value.dropFirst() }
             for item in value.split(separator: " ") {
                 let names = try expand(String(item), analyze: analyze)
-                if deny { denied.formUnion(names) } else { allowed.formUnion(names) }
+                if deny { allowed.subtract(names) } else { allowed.formUnion(names) }
             }
         }
-        return allowed.subtracting(denied)
+        return allowed
     }
 
     /// System call names in an `strace -f -o FILE` trace.

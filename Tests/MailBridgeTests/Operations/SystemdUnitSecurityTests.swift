@@ -13,7 +13,7 @@ import Testing
             findExecutable("systemd-analyze"), "systemd-analyze missing: scripts/install-deps --test installs systemd")
         let result = try runProcess(analyze, ["security", "--offline=true", "--no-pager", Self.unit])
         #expect(result.status == 0, "\(result.output)")
-        // "→ Overall exposure level for mailbridge.service: 1.4 OK 🙂"
+        // "→ Overall exposure level for mailbridge.service: 1.5 OK 🙂"
         let line = try #require(
             result.output.split(separator: "\n").first { $0.contains("Overall exposure level for mailbridge.service") },
             "\(result.output)")
