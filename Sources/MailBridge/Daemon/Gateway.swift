@@ -91,7 +91,7 @@ public final class Gateway: Sendable {
                                     concurrency: pgp.configuration.maximumConcurrentOperations,
                                     afterCommit: { [queue] in queue?.kick() },
                                     onQuarantine: { [metrics] in metrics.spoolQuarantined($0) },
-                                    afterLargeMessage: { ProcessMemory.returnFreedMemory() })
+                                    afterLargeMessage: { [store] in ProcessMemory.returnFreedMemory(releasing: store) })
 
         // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.
         let fetcher: IMAPFetcher? = configuration.imapSources.isEmpty ? nil : IMAPFetcher(

@@ -126,7 +126,9 @@ private actor JournalSnapshottingOutbox: OutboxStore {
         self.base = base
         self.journal = journal
     }
-    func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] { try await base.dueItems(now: now, limit: limit) }
+    func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
+        try await base.dueItems(now: now, limit: limit)
+    }
     func nextAttemptDate() async throws -> Date? { try await base.nextAttemptDate() }
     func markDelivered(_ id: QueueItemID) async throws {
         snapshots.append(try journal.recorded())
