@@ -92,7 +92,7 @@ public final class Gateway: Sendable {
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
                                     concurrency: pgp.configuration.maximumConcurrentOperations,
                                     onQuarantine: { [metrics] in metrics.spoolQuarantined($0) },
-                                    afterLargeMessage: { ProcessMemory.returnFreedMemory() })
+                                    afterLargeMessage: { [store] in ProcessMemory.returnFreedMemory(releasing: store) })
 
         // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.
         let fetcher: IMAPFetcher? = configuration.imapSources.isEmpty ? nil : IMAPFetcher(

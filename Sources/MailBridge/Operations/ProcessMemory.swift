@@ -1,3 +1,6 @@
+import Dispatch
+public import ThreadStore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,6 +34,20 @@ public enum ProcessMemory {
         #else
         return false
         #endif
+    }
+
+    /// One thread for ``returnFreedMemory(releasing:)``: the store's release blocks, and several requests run one
+    /// after the other instead of piling up threads.
+    private static let releaseQueue = DispatchQueue(label: "mailbridge.process-memory")
+
+    /// After a large message (issue 18 §5): first the store's SQLite caches are emptied
+    /// (``ThreadStore/releaseMemory()``), then the heap is trimmed (``returnFreedMemory()``), so the freed cache
+    /// pages go back to the kernel as well. Runs on a thread of its own and returns at once.
+    public static func returnFreedMemory(releasing store: ThreadStore) {
+        releaseQueue.async {
+            store.releaseMemory()
+            returnFreedMemory()
+        }
     }
 
     /// Gives freed heap memory back to the kernel (malloc_trim(3): "attempts to release free memory from the

@@ -76,17 +76,85 @@ import ThreadStore
     }
 }
 
+extension DeliveryJournalTests {
+    /// The order over real SMTP and a real store: when the queue's outbox update starts, the journal already holds
+    /// the row. The scripted server accepts the message and never answers QUIT, so nothing but the 250 itself can
+    /// have triggered the line.
+    @Test(.timeLimit(.minutes(2)))
+    func theJournalLineIsWrittenBeforeTheOutboxUpdate() async throws {
+        let folder = "/tmp/mb-journal-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try ThreadStore(at: URL(fileURLWithPath: folder + "/threads.sqlite"), masterKey: .generate())
+        defer { try? store.close() }
+        let row = try await store.write { tx in
+            try tx.enqueueOutbox(NewOutboxItem(thread: nil, kind: .redirectReply,
+                                               recipient: try ClientAddress("client@example.net"),
+                                               payload: Array("Subject: t\r\n\r\nx\r\n".utf8), notBefore: Date()))
+        }
+        let server = try OutboundScriptedServer.start(
+            SMTPClientEdgeCaseTests.greetingAndEHLO + [
+                OutboundScriptedServer.Step(send: "250 ok\r\n"), OutboundScriptedServer.Step(send: "250 ok\r\n"),
+                OutboundScriptedServer.Step(send: "354 go\r\n"),
+                OutboundScriptedServer.Step(send: ""), OutboundScriptedServer.Step(send: ""),  // header, blank line
+                OutboundScriptedServer.Step(send: ""),  // body line
+                OutboundScriptedServer.Step(send: "250 2.0.0 queued\r\n"),  // the final "."
+                OutboundScriptedServer.Step(send: ""),  // QUIT: read, never answered
+            ])
+        defer { server.stop() }
+        let journal = try DeliveryJournal(path: folder + "/" + DeliveryJournal.fileName)
+        let outbox = JournalSnapshottingOutbox(ThreadStoreOutbox(store: store), journal: journal)
+        let queue = OutboundQueue(store: outbox, deliverer: SMTPClientEdgeCaseTests.client(server),
+                                  policy: OutboundQueueTests.fastPolicy, journal: journal)
+        let task = Task { try await queue.run() }
+        defer { task.cancel() }
+        queue.kick()
+        #expect(await OutboundQueueTests.eventually(.seconds(4)) { await outbox.snapshots.count == 1 })
+        #expect(await outbox.snapshots == [[row.unredactedDescription]], "journaled before the outbox update")
+        #expect(await OutboundQueueTests.eventually(.seconds(4)) {
+            (try? await store.read { try $0.dueOutboxItems(now: Date(), limit: 10) })?.isEmpty ?? false
+        })
+    }
+}
+
+/// Notes what the journal holds at the moment each outbox update starts.
+private actor JournalSnapshottingOutbox: OutboxStore {
+    let base: ThreadStoreOutbox
+    let journal: DeliveryJournal
+    private(set) var snapshots: [[String]] = []
+    init(_ base: ThreadStoreOutbox, journal: DeliveryJournal) {
+        self.base = base
+        self.journal = journal
+    }
+    func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
+        try await base.dueItems(now: now, limit: limit)
+    }
+    func nextAttemptDate() async throws -> Date? { try await base.nextAttemptDate() }
+    func markDelivered(_ id: QueueItemID) async throws {
+        snapshots.append(try journal.recorded())
+        try await base.markDelivered(id)
+    }
+    func markRetry(_ id: QueueItemID, nextAttempt: Date, lastError: DeliveryFailure) async throws {
+        try await base.markRetry(id, nextAttempt: nextAttempt, lastError: lastError)
+    }
+    func markFailed(_ id: QueueItemID, reason: DeliveryFailure) async throws {
+        try await base.markFailed(id, reason: reason)
+    }
+}
+
 /// Accepts every message at once.
 private actor CountingDeliverer: MessageDeliverer {
     private(set) var count = 0
 
     nonisolated func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer) async -> DeliveryResult {
-        await deliver(envelope, message: message, onAccepted: {})
+        await deliver(envelope, message: message, recordAcceptance: {}, onAccepted: {})
     }
 
     nonisolated func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer,
+                             recordAcceptance: @escaping @Sendable () -> Void,
                              onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult {
         await increment()
+        recordAcceptance()
         await onAccepted()
         return .delivered(.ok, nil)
     }

@@ -11,10 +11,16 @@ import Glibc
 ///
 /// SMTP cannot make delivery exactly-once: between the smarthost's `250` and the outbox update a crash leaves a
 /// row that looks undelivered. The store's update is a transaction with an fsync (milliseconds); the journal
-/// takes one `write(2)` of the row's ID the moment the `250` is read, with no fsync. A write that reached the
+/// takes one `write(2)` of the row's ID the moment the `250` is parsed (``SMTPAcceptanceHandler`` calls
+/// ``record(_:)`` on the event loop, in the read that brought the `250`), with no fsync. A write that reached the
 /// kernel survives `kill -9` of the daemon (the page cache belongs to the kernel), so at the next start
-/// ``replay(into:)`` marks those rows delivered before the queue runs. A power loss may lose the journal's last
-/// lines; those messages are then sent again, as without the journal. The queue empties the journal whenever no
+/// ``replay(into:)`` marks those rows delivered before the queue runs.
+///
+/// What is fsynced when: the journal line never (it only has to survive the process); the store's record right
+/// after it, at its commit (`synchronous=FULL`), still before QUIT. A power loss or kernel crash between the
+/// `250` and that commit may lose the journal's last lines; those messages are then sent again, as without the
+/// journal. Emptying (`ftruncate`) is not fsynced either: after a power loss a replay may mark rows delivered
+/// that the store already has as delivered, which changes nothing. The queue empties the journal whenever no
 /// delivery is in flight and every result is recorded in the store.
 ///
 /// ```swift

@@ -186,12 +186,16 @@ public final class OutboundQueue: Service, Sendable {
     /// One attempt and its record. Runs as a child task; the store serialises its own writes. Returns false if
     /// the result could not be recorded (the item then stays due in the store: at-least-once).
     private func deliver(_ item: QueuedMail) async -> Bool {
-        // The smarthost's 250 is made durable the moment it arrives, before QUIT (issue 18: a kill -9 between the
-        // 250 and the outbox update resent the mail).
+        // The smarthost's 250 is recorded the moment it is parsed, before QUIT (issue 18: a kill -9 between the
+        // 250 and the outbox update resent the mail): first the journal's plain write(2), on the event loop in the
+        // read that brought the 250 (survives kill -9, not a power loss), then the store's transaction, whose
+        // commit is fsynced (synchronous=FULL) and makes it survive a power loss too.
         let recordedAtAcceptance = NIOLockedValueBox(false)
-        let result = await deliverer.deliver(item.envelope, message: item.message, onAccepted: {
-            // First a plain write that survives kill -9 (microseconds), then the store's transaction (an fsync).
-            if let durableID = item.durableID { self.journal?.record(durableID) }
+        let journal = self.journal
+        let durableID = item.durableID
+        let result = await deliverer.deliver(item.envelope, message: item.message, recordAcceptance: {
+            if let durableID { journal?.record(durableID) }
+        }, onAccepted: {
             if (try? await self.store.markDelivered(item.id)) != nil {
                 recordedAtAcceptance.withLockedValue { $0 = true }
             }

@@ -57,19 +57,32 @@ public protocol OutboxStore: Sendable {
 /// Something that delivers one message; ``SMTPClient`` in production.
 public protocol MessageDeliverer: Sendable {
     func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer) async -> DeliveryResult
-    /// As ``deliver(_:message:)``, calling `onAccepted` as soon as the server accepted the message (before the
-    /// session ends), so the queue records the delivery at once.
+    /// As ``deliver(_:message:)``, recording the server's acceptance as soon as it is known (before the session
+    /// ends): first `recordAcceptance`, synchronously and without blocking (for ``SMTPClient`` on the event loop
+    /// in the read that parsed the `250`), then `onAccepted` in the calling task; both at most once, in that
+    /// order.
     func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer,
+                 recordAcceptance: @escaping @Sendable () -> Void,
                  onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult
 }
 
 extension MessageDeliverer {
-    /// For deliverers that learn acceptance only at the end: `onAccepted` runs after a delivered result.
+    /// For deliverers that learn acceptance only at the end: both records run after a delivered result.
     public func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer,
+                        recordAcceptance: @escaping @Sendable () -> Void,
                         onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult {
         let result = await deliver(envelope, message: message)
-        if case .delivered = result { await onAccepted() }
+        if case .delivered = result {
+            recordAcceptance()
+            await onAccepted()
+        }
         return result
+    }
+
+    /// As ``deliver(_:message:recordAcceptance:onAccepted:)`` without the synchronous record.
+    public func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer,
+                        onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult {
+        await deliver(envelope, message: message, recordAcceptance: {}, onAccepted: onAccepted)
     }
 }
 

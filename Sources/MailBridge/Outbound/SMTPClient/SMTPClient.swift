@@ -35,16 +35,19 @@ public struct SMTPClient: Sendable {
     /// outcome is a ``DeliveryResult``. If the calling task is cancelled the result is a temporary failure with
     /// ``DeliveryFailure/Code/cancelled``, unless the server had already accepted the message.
     public func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer) async -> DeliveryResult {
-        await deliver(envelope, message: message, onAccepted: {})
+        await deliver(envelope, message: message, recordAcceptance: {}, onAccepted: {})
     }
 
-    /// As ``deliver(_:message:)``; `onAccepted` runs as soon as the server answered the end of data with 2xx,
-    /// before QUIT and the connection's close, so the caller can record the delivery at once (a crash after the
-    /// server's acceptance then sends the message again only within that record's own few milliseconds).
+    /// As ``deliver(_:message:)``, with two records of the server's `250` to the final dot (issue 18 §4):
+    /// `recordAcceptance` runs synchronously on the connection's event loop in the very read that parsed that
+    /// `250` (see ``SMTPAcceptanceHandler``; it must be short and must not block), and `onAccepted` runs after it
+    /// in the calling task, before QUIT and the connection's close, for the slower durable record.
     public func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer,
+                        recordAcceptance: @escaping @Sendable () -> Void,
                         onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult {
         let started = ContinuousClock.now
-        let result = await attempt(envelope, message: message, onAccepted: onAccepted)
+        let result = await attempt(envelope, message: message,
+                                   trigger: SMTPAcceptanceTrigger(record: recordAcceptance), onAccepted: onAccepted)
         let elapsed = ContinuousClock.now - started
         logger.info(
             "delivery attempt finished",
@@ -55,7 +58,7 @@ public struct SMTPClient: Sendable {
         return result
     }
 
-    private func attempt(_ envelope: OutboundEnvelope, message: ByteBuffer,
+    private func attempt(_ envelope: OutboundEnvelope, message: ByteBuffer, trigger: SMTPAcceptanceTrigger,
                          onAccepted: @escaping @Sendable () async -> Void) async -> DeliveryResult {
         let startedAt = ContinuousClock.now
         do {
@@ -81,7 +84,8 @@ public struct SMTPClient: Sendable {
         let gate = SMTPFramingGate()
         let channel: NIOAsyncChannel<SMTPInboundEvent, ByteBuffer>
         do {
-            channel = try await connect(gate: gate, implicitTLS: configuration.tlsMode == .implicit ? tlsContext : nil)
+            channel = try await connect(gate: gate, trigger: trigger,
+                                        implicitTLS: configuration.tlsMode == .implicit ? tlsContext : nil)
         } catch {
             if Task.isCancelled { return .temporaryFailure(DeliveryFailure(.cancelled, step: .connect)) }
             let code: DeliveryFailure.Code = Self.isTLSError(error) ? .tlsFailed : .connectionFailed
@@ -103,6 +107,7 @@ public struct SMTPClient: Sendable {
             parser: SMTPReplyParser(limits: configuration.replyLimits), encoded: encoded, gate: gate,
             tlsContext: tlsContext, host: configuration.host, logger: logger)
         conversation.onAccepted = onAccepted
+        conversation.acceptanceTrigger = trigger
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 try await conversation.run(channel: channel.channel, inbound: inbound, outbound: outbound)
@@ -119,7 +124,7 @@ public struct SMTPClient: Sendable {
     }
 
     private func connect(
-        gate: SMTPFramingGate, implicitTLS: NIOSSLContext?
+        gate: SMTPFramingGate, trigger: SMTPAcceptanceTrigger, implicitTLS: NIOSSLContext?
     ) async throws -> NIOAsyncChannel<SMTPInboundEvent, ByteBuffer> {
         let limits = configuration.replyLimits
         let host = configuration.host
@@ -139,6 +144,8 @@ public struct SMTPClient: Sendable {
                         ByteToMessageHandler(
                             SMTPFramingDecoder(maximumLineLength: limits.maximumLineLength, gate: gate),
                             maximumBufferSize: 2 * limits.maximumLineLength))
+                    // Right after the framer: the 250 to the final dot is recorded before it goes any further.
+                    try operations.addHandler(SMTPAcceptanceHandler(trigger: trigger, limits: limits))
                     try operations.addHandler(
                         SMTPConnectionEventHandler(idleTimeout: stepTimeout, sessionDeadline: deliveryTimeout))
                     try operations.addHandler(TLSEventReadCompleteHandler())

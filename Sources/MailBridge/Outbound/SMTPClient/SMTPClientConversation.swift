@@ -16,6 +16,8 @@ struct SMTPClientConversation {
     private var framesRead = 0
     /// Called once, as soon as the server accepted the message and before QUIT (see ``SMTPClient``).
     var onAccepted: @Sendable () async -> Void = {}
+    /// Armed just before the body is written, so ``SMTPAcceptanceHandler`` records the 250 to the final dot.
+    var acceptanceTrigger: SMTPAcceptanceTrigger?
     private var reportedAcceptance = false
 
     init(
@@ -80,6 +82,7 @@ struct SMTPClientConversation {
                 try await outbound.write(command.wireBytes)
                 return nil
             case .sendBody:
+                acceptanceTrigger?.arm()
                 try await outbound.write(encoded.data)
                 return nil
             case .wait:
