@@ -92,6 +92,15 @@ extension ThreadStore {
 
 /// The resealing steps of a rotation, one per table; each returns how many rows it changed.
 enum KeyResealing {
+    /// `sealed` opened under `old` and sealed again under `new` with the same context; the plaintext is wiped.
+    static func reseal(_ sealed: Data, from old: SymmetricKey, to new: SymmetricKey, context: SealContext) throws
+        -> Data
+    {
+        var plain = try Sealing.open(sealed, key: old, context: context)
+        defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
+        return try Sealing.seal(plain, key: new, context: context)
+    }
+
     static func threadKeys(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
         let rows = try Row.fetchCursor(db, sql: "SELECT thread_id, wrapped_key FROM thread_key")
         let update = try db.makeStatement(sql: "UPDATE thread_key SET wrapped_key = ? WHERE thread_id = ?")
@@ -113,9 +122,7 @@ enum KeyResealing {
             var resealed: [Data] = []
             for column in ["recipient_sealed", "payload_sealed"] {
                 let context = OutboxRecord.context(column, thread: nil, item: id)
-                var plain = try Sealing.open(row[column], key: old.outbox, context: context)
-                defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
-                resealed.append(try Sealing.seal(plain, key: new.outbox, context: context))
+                resealed.append(try reseal(row[column], from: old.outbox, to: new.outbox, context: context))
             }
             try db.execute(sql: "UPDATE outbox SET recipient_sealed = ?, payload_sealed = ? WHERE id = ?",
                            arguments: [resealed[0], resealed[1], id.unredactedDescription])
@@ -134,10 +141,9 @@ enum KeyResealing {
                                                     ("notify_address_sealed", NoticeRows.addressContext(id))]
             for (column, context) in columns {
                 guard let sealed = row[column] as Data? else { continue }
-                var plain = try Sealing.open(sealed, key: old.accountSecrets, context: context)
-                defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
                 try db.execute(sql: "UPDATE account SET \(column) = ? WHERE id = ?", arguments: [
-                    try Sealing.seal(plain, key: new.accountSecrets, context: context), id.unredactedDescription,
+                    try reseal(sealed, from: old.accountSecrets, to: new.accountSecrets, context: context),
+                    id.unredactedDescription,
                 ])
             }
         }
@@ -151,10 +157,9 @@ enum KeyResealing {
                 let context = RejectedSealing.context(id, column)
                 let sealed = try Data.fetchOne(
                     db, sql: "SELECT sealed_\(column) FROM rejected_message WHERE id = ?", arguments: [id]) ?? Data()
-                var plain = try Sealing.open(sealed, key: old.rejected, context: context)
-                defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
-                try db.execute(sql: "UPDATE rejected_message SET sealed_\(column) = ? WHERE id = ?",
-                               arguments: [try Sealing.seal(plain, key: new.rejected, context: context), id])
+                try db.execute(sql: "UPDATE rejected_message SET sealed_\(column) = ? WHERE id = ?", arguments: [
+                    try reseal(sealed, from: old.rejected, to: new.rejected, context: context), id,
+                ])
             }
         }
         return ids.count
@@ -170,11 +175,9 @@ enum KeyResealing {
             for (column, part) in [("sealed_revocation", "revocation"), ("sealed_reason", "reason")] {
                 guard let sealed = row[column] as Data? else { continue }
                 let context = GatewayKeySealing.context(fingerprint, part)
-                var plain = try Sealing.open(sealed, key: old.gatewayKeys, context: context)
-                defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
-                try db.execute(sql: "UPDATE gateway_key SET \(column) = ? WHERE fingerprint = ?",
-                               arguments: [try Sealing.seal(plain, key: new.gatewayKeys, context: context),
-                                           fingerprint])
+                try db.execute(sql: "UPDATE gateway_key SET \(column) = ? WHERE fingerprint = ?", arguments: [
+                    try reseal(sealed, from: old.gatewayKeys, to: new.gatewayKeys, context: context), fingerprint,
+                ])
             }
         }
         return rows.count

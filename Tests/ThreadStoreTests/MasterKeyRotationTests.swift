@@ -31,9 +31,19 @@ import Testing
                                            of: account, actor: nil)
             try tx.keepRejected(RejectedMessage(id: "r1", reason: 1, rejectedAt: date, envelope: Data("env".utf8),
                                                 message: Data("rejected body".utf8)))
+            // A gateway key with its revocation certificate, replaced and then revoked with a reason (both sealed).
+            try tx.registerGatewayKey(NewGatewayKey(
+                fingerprint: Self.gatewayKey, mailbox: "beratung@example.org", createdAt: date, expiresAt: nil,
+                revocationCertificate: Data("revocation certificate".utf8)))
+            try tx.rotateGatewayKey(NewGatewayKey(
+                fingerprint: String(repeating: "B2", count: 20), mailbox: "beratung@example.org", createdAt: date,
+                expiresAt: nil, revocationCertificate: nil), overlapUntil: date.addingTimeInterval(86_400))
+            try tx.revokeGatewayKey(Self.gatewayKey, reason: "key file leaked", replacement: nil)
         }
         return ids
     }
+
+    static let gatewayKey = String(repeating: "A1", count: 20)
 
     @Test func rotationResealsEverythingAndTheOldKeyOpensNothing() async throws {
         let fixture = try StoreFixture()
@@ -49,6 +59,7 @@ import Testing
         #expect(summary.outboxItems == 1)
         #expect(summary.accounts == 1)
         #expect(summary.rejectedMessages == 1)
+        #expect(summary.gatewayKeys == 1)
         #expect(summary.generation == 2)
 
         #expect(throws: ThreadStoreError.wrongMasterKey) { try fixture.open() }
@@ -70,6 +81,10 @@ import Testing
         #expect(settings?.address == (try ClientAddress("anna@example.org")))
         let rejected = try await rotated.read { tx in try tx.openRejected("r1") }
         #expect(rejected?.message == Data("rejected body".utf8))
+        let certificate = try await rotated.read { tx in try tx.gatewayKeyRevocationCertificate(Self.gatewayKey) }
+        #expect(certificate == Data("revocation certificate".utf8))
+        let reason = try await rotated.read { tx in try tx.gatewayKeyRevocationReason(Self.gatewayKey) }
+        #expect(reason == "key file leaked")
 
         // Lookups keep working: the same client finds its thread, the same ciphertext is a replay, the same
         // message is a duplicate.
