@@ -115,19 +115,25 @@ public final class Gateway: Sendable {
         server.maximumJunkCommands = smtp.maxJunkCommands
         server.stressThreshold = Double(smtp.stressThresholdPercent) / 100
         server.stressCommandTimeout = .seconds(smtp.stressCommandTimeoutSeconds)
-        let listener = try await SMTPListener.bind(
-            host: smtp.listen, port: smtp.port, configuration: server,
-            policy: RecipientPolicy(accepting: configuration.mailboxes.map(\.address)),
-            intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
-            tls: smtp.tlsCertificate.flatMap { cert in
-                smtp.tlsKey.map { SMTPTLSConfiguration(certificateChainPath: cert.string, privateKeyPath: $0.string) }
-            },
-            logger: logger)
+        let listener = try await BindFailure.naming("SMTP listener", host: smtp.listen, port: smtp.port) {
+            try await SMTPListener.bind(
+                host: smtp.listen, port: smtp.port, configuration: server,
+                policy: RecipientPolicy(accepting: configuration.mailboxes.map(\.address)),
+                intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
+                tls: smtp.tlsCertificate.flatMap { cert in
+                    smtp.tlsKey.map {
+                        SMTPTLSConfiguration(certificateChainPath: cert.string, privateKeyPath: $0.string)
+                    }
+                },
+                logger: logger)
+        }
 
         var endpoint: MetricsEndpoint?
         if configuration.metrics.enabled {
-            endpoint = try await MetricsEndpoint.bind(host: configuration.metrics.listen, port: configuration.metrics.port,
-                                                      metrics: metrics, logger: logger)
+            let (host, port) = (configuration.metrics.listen, configuration.metrics.port)
+            endpoint = try await BindFailure.naming("metrics endpoint", host: host, port: port) {
+                try await MetricsEndpoint.bind(host: host, port: port, metrics: metrics, logger: logger)
+            }
         }
         // A reply queued in the web inbox or the API wakes the queue at once; one queued with `mailbridge reply`
         // (another process) wakes it through the data folder's wake socket.

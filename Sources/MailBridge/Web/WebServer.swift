@@ -17,11 +17,14 @@ public import ServiceLifecycle
 public final class WebServer: Service, Sendable {
     private let application: Application<RouterResponder<WebRequestContext>>
     private let bound: BoundAddress
+    /// The configured address, for a bind error that names it.
+    private let listen: (host: String, port: Int)
 
     /// Prepares the server; it binds when ``run()`` starts. Throws if the TLS files cannot be read.
     public init(configuration: BridgeConfiguration.Web, services: WebServices, logger: Logger) throws {
         let bound = BoundAddress()
         self.bound = bound
+        listen = (configuration.listen, configuration.port)
         application = Application(
             router: WebRouter.make(services: services),
             server: try Self.serverBuilder(certificate: configuration.tlsCertificate, key: configuration.tlsKey,
@@ -33,7 +36,9 @@ public final class WebServer: Service, Sendable {
 
     /// Serves until graceful shutdown.
     public func run() async throws {
-        try await application.run()
+        try await BindFailure.naming("web inbox", host: listen.host, port: listen.port) {
+            try await application.run()
+        }
     }
 
     /// The bound address, once the server runs (port 0 in the configuration picks a free port).

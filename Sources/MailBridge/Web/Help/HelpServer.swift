@@ -18,6 +18,8 @@ public import ServiceLifecycle
 public final class HelpServer: Service, Sendable {
     private let application: Application<RouterResponder<BasicRequestContext>>
     private let bound: BoundAddress
+    /// The configured address, for a bind error that names it.
+    private let listen: (host: String, port: Int)
 
     /// Prepares the server on `[help] listen`/`port`; throws if the TLS files cannot be read.
     public init(configuration: BridgeConfiguration.Help, directory: HelpDirectory, logger: Logger) throws {
@@ -25,6 +27,7 @@ public final class HelpServer: Service, Sendable {
         HelpRoutes.install(on: router, directory: directory, atRoot: true)
         let bound = BoundAddress()
         self.bound = bound
+        listen = (configuration.listen, configuration.port ?? 0)
         application = Application(
             router: router,
             server: try WebServer.serverBuilder(certificate: configuration.tlsCertificate, key: configuration.tlsKey,
@@ -37,7 +40,9 @@ public final class HelpServer: Service, Sendable {
 
     /// Serves until graceful shutdown.
     public func run() async throws {
-        try await application.run()
+        try await BindFailure.naming("help page", host: listen.host, port: listen.port) {
+            try await application.run()
+        }
     }
 
     /// The bound address, once the server runs.
