@@ -1,6 +1,7 @@
 import Foundation
 import MailBridge
 import NIOCore
+import TestSupport
 import Testing
 import ThreadStore
 
@@ -139,6 +140,39 @@ private actor JournalSnapshottingOutbox: OutboxStore {
     }
     func markFailed(_ id: QueueItemID, reason: DeliveryFailure) async throws {
         try await base.markFailed(id, reason: reason)
+    }
+}
+
+extension DeliveryJournalTests {
+    /// One ID per queue item (issues 19 and 22): the log's `queue.item` and the store's row ID (what `mailbridge
+    /// queue list` prints, and what the journal records, see `theJournalLineIsWrittenBeforeTheOutboxUpdate`) are
+    /// the same text.
+    @Test func theLogAndQueueListNameAnItemAlike() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = try ThreadStore(at: folder.url.appendingPathComponent("threads.sqlite"), masterKey: .generate())
+        defer { try? store.close() }
+        let row = try await store.write { tx in
+            try tx.enqueueOutbox(NewOutboxItem(thread: nil, kind: .redirectReply,
+                                               recipient: try ClientAddress("client@example.net"),
+                                               payload: Array("Subject: t\r\n\r\nx\r\n".utf8), notBefore: Date()))
+        }
+        // What `mailbridge queue list` prints while the item waits.
+        let listed = try await store.read { try $0.outboxOverview(limit: 10) }.map(\.id.unredactedDescription)
+        let logs = LogCapture()
+        let journalPath = folder.path + "/" + DeliveryJournal.fileName
+        let deliverer = CountingDeliverer()
+        let queue = OutboundQueue(store: ThreadStoreOutbox(store: store), deliverer: deliverer, policy: RetryPolicy(),
+                                  logger: logs.logger("queue"), journal: try DeliveryJournal(path: journalPath))
+        let running = Task { try await queue.run() }
+        queue.kick()
+        #expect(await OutboundQueueTests.eventually(.seconds(10)) {
+            (try? await store.read { try $0.dueOutboxItems(now: Date(), limit: 10) }.isEmpty) == true
+        })
+        running.cancel()
+        let named = row.unredactedDescription
+        #expect(listed == [named])
+        #expect(logs.all.contains { $0.contains("\"queue.item\": \(named)") }, "\(logs.all)")
     }
 }
 

@@ -25,7 +25,7 @@ actor InMemoryOutboxStore: OutboxStore {
 
     @discardableResult
     func add(_ envelope: OutboundEnvelope, message: String, at date: Date = Date()) -> QueueItemID {
-        let id = QueueItemID(nextID)
+        let id = QueueItemID(String(nextID))
         nextID += 1
         rows[id] = Row(item: QueuedMail(id: id, envelope: envelope, message: ByteBuffer(string: message), queuedAt: date),
             state: .pending)

@@ -192,9 +192,9 @@ public final class OutboundQueue: Service, Sendable {
         // commit is fsynced (synchronous=FULL) and makes it survive a power loss too.
         let recordedAtAcceptance = NIOLockedValueBox(false)
         let journal = self.journal
-        let durableID = item.durableID
+        let id = item.id
         let result = await deliverer.deliver(item.envelope, message: item.message, recordAcceptance: {
-            if let durableID { journal?.record(durableID) }
+            journal?.record(id.rawValue)
         }, onAccepted: {
             if (try? await self.store.markDelivered(item.id)) != nil {
                 recordedAtAcceptance.withLockedValue { $0 = true }

@@ -12,16 +12,12 @@ public struct QueuedMail: Hashable, Sendable, CustomStringConvertible {
     /// When the item was queued; ``RetryPolicy/maximumAge`` counts from here.
     public var queuedAt: Date
     public var nextAttempt: Date
-    /// The store's own, restart-stable ID of the item, written to the ``DeliveryJournal`` at the smarthost's
-    /// `250`; nil for stores without one (the journal is then not used for the item).
-    public var durableID: String?
 
     public init(
         id: QueueItemID, envelope: OutboundEnvelope, message: ByteBuffer, attempts: Int = 0, queuedAt: Date,
-        nextAttempt: Date? = nil, durableID: String? = nil
+        nextAttempt: Date? = nil
     ) {
         self.id = id
-        self.durableID = durableID
         self.envelope = envelope
         self.message = message
         self.attempts = attempts

@@ -2,9 +2,8 @@ public import Foundation
 import NIOCore
 public import ThreadStore
 
-/// The outbound queue's view of ThreadStore's outbox table. Store rows have random 128-bit IDs; the queue uses
-/// small integers, so this adapter hands out one per row it has fetched (the mapping is rebuilt after a restart,
-/// when rows are fetched again).
+/// The outbound queue's view of ThreadStore's outbox table. The queue names each item by its row's own ID
+/// (``QueueItemID`` holds the store's `OutboxItemID`), so nothing is mapped and a restart changes no name.
 ///
 /// Envelope senders: redirect replies and counsellor notices are automatic mail and go out with the null
 /// reverse path `MAIL FROM:<>` (RFC 3834 §3.3: so that no auto-responder answers them). Counsellor replies
@@ -14,9 +13,6 @@ public actor ThreadStoreOutbox: OutboxStore {
     private let store: ThreadStore
     private let metrics: GatewayMetrics?
     private let mailboxes: MailboxDirectory
-    private var next: Int64 = 1
-    private var ids: [QueueItemID: OutboxItemID] = [:]
-    private var known: [OutboxItemID: QueueItemID] = [:]
     /// Rows whose result was recorded, with the `epoch` at recording. A read that began before that (the actor
     /// is re-entered while it awaits the store) still sees such a row as due; it must not be sent again.
     private var settled: [OutboxItemID: UInt64] = [:]
@@ -48,9 +44,9 @@ public actor ThreadStoreOutbox: OutboxStore {
             let reversePath: ReversePath = field.flatMap { mailboxes.mailbox(forField: $0)?.address }.map { .mailbox($0) } ?? .null
             let envelope = OutboundEnvelope(reversePath: reversePath,
                                             recipients: [try EmailAddress(item.recipient.unredactedDescription)])
-            return QueuedMail(id: queueID(for: item.id), envelope: envelope, message: ByteBuffer(bytes: item.payload),
-                              attempts: item.attempts, queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt,
-                              durableID: item.id.unredactedDescription)
+            return QueuedMail(id: QueueItemID(item.id.unredactedDescription), envelope: envelope,
+                              message: ByteBuffer(bytes: item.payload), attempts: item.attempts,
+                              queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt)
         }
     }
 
@@ -63,7 +59,6 @@ public actor ThreadStoreOutbox: OutboxStore {
         try await store.write { try $0.markOutboxDelivered(row) }
         metrics?.outboundResult("delivered")
         settle(row)
-        forget(id)
     }
 
     public func markRetry(_ id: QueueItemID, nextAttempt: Date, lastError: DeliveryFailure) async throws {
@@ -78,29 +73,15 @@ public actor ThreadStoreOutbox: OutboxStore {
         try await store.write { try $0.markOutboxFailed(row) }
         metrics?.outboundResult("failed")
         settle(row)
-        forget(id)
-    }
-
-    private func queueID(for row: OutboxItemID) -> QueueItemID {
-        if let id = known[row] { return id }
-        let id = QueueItemID(next)
-        next += 1
-        ids[id] = row
-        known[row] = id
-        return id
     }
 
     private func row(_ id: QueueItemID) throws -> OutboxItemID {
-        guard let row = ids[id] else { throw ThreadStoreError(.outboxItemNotFound) }
+        guard let row = try? OutboxItemID(id.rawValue) else { throw ThreadStoreError(.outboxItemNotFound) }
         return row
     }
 
     private func settle(_ row: OutboxItemID) {
         epoch += 1
         settled[row] = epoch
-    }
-
-    private func forget(_ id: QueueItemID) {
-        if let row = ids.removeValue(forKey: id) { known.removeValue(forKey: row) }
     }
 }
