@@ -31,9 +31,12 @@ public final class HomeClaim: Sendable {
         public var terminated = 0
         /// Whether `gpgconf --kill gpg-agent` ran successfully.
         public var agentStopped = false
+        /// The file a torn `pubring.kbx` was restored from (``KeyboxRepair``), if it was torn.
+        public var keyringRestoredFrom: String?
 
         public var description: String {
             "stale gpg processes: \(staleProcesses), terminated: \(terminated), agent stopped: \(agentStopped)"
+                + (keyringRestoredFrom.map { ", keyring restored from \($0)" } ?? "")
         }
     }
 
@@ -81,6 +84,8 @@ public final class HomeClaim: Sendable {
             for pid in stale { kill(pid, SIGKILL) }
         }
         report.agentStopped = stopAgent(home: home)
+        // No gpg of ours runs now: a keyring torn by a gpg killed mid-replacement is put back before any use.
+        report.keyringRestoredFrom = KeyboxRepair.repair(home: home)
         return HomeClaim(descriptor: fd, report: report)
     }
 

@@ -44,6 +44,11 @@ public final class PGPService: Sendable {
         let keyring = self.keyring
         return try await pool.runIfActive {
             let context = try contexts.current(configuration)
+            let home = configuration.homeDirectory.path
+            if KeyboxRepair.isTorn(home: home) {
+                // A gpg killed between its two renames left no keyring; finish its replacement first.
+                keyring.with(.write) { _ = KeyboxRepair.repair(home: home) }
+            }
             do {
                 return try keyring.with(changesKeyring ? .write : .read) { try body(context) }
             } catch let error as PGPError where error.code == .operationFailed || error.code == .engineUnavailable {

@@ -64,12 +64,31 @@ import Testing
                                                 gateway.hex], stdin: Array("Hallo".utf8)).stdout
         let keyring = fixture.gatewayHome.appendingPathComponent("pubring.kbx").path
         try FileManager.default.moveItem(atPath: keyring, toPath: keyring + ".away")
+        // The import's backup goes too: with it, KeyboxRepair would put a keyring back before the decryption.
+        _ = rename(keyring + "~", keyring + ".backup-away")
         await #expect(throws: PGPError.transient) {
             _ = try await fixture.service.decryptAndVerify(ciphertext, forKeys: [gateway])
         }
         _ = rename(keyring + ".away", keyring)
         let outcome = try await fixture.service.decryptAndVerify(ciphertext, forKeys: [gateway])
         #expect(outcome.message?.plaintext.bytes.text == "Hallo")
+        await fixture.close()
+    }
+
+    /// A keyring torn by a gpg killed between its two renames (only `pubring.kbx~` left, as seen after gpg kills in
+    /// AgentKillTests) is put back before the next operation, which then decrypts instead of failing for ever.
+    @Test func aTornKeyringIsPutBackBeforeTheNextOperation() async throws {
+        let fixture = try GnuPGFixture()
+        let gateway = try await fixture.makeGatewayKey()
+        let client = try fixture.makeClientKey("klient@example.net")
+        try await fixture.exchangeKeys(gateway: gateway, client: client)
+        let ciphertext = try fixture.clientGPG(["--sign", "--local-user", client.hex, "--encrypt", "--recipient",
+                                                gateway.hex], stdin: Array("Hallo".utf8)).stdout
+        let keyring = fixture.gatewayHome.appendingPathComponent("pubring.kbx").path
+        #expect(rename(keyring, keyring + "~") == 0)  // gpg's first rename; the second never happened
+        let outcome = try await fixture.service.decryptAndVerify(ciphertext, forKeys: [gateway])
+        #expect(outcome.message?.plaintext.bytes.text == "Hallo")
+        #expect(FileManager.default.fileExists(atPath: keyring))
         await fixture.close()
     }
 
