@@ -287,8 +287,13 @@ public final class GPGContext {
     /// decrypted completely, by one of `keys` (primary fingerprints; nil: any secret key in the home), and the
     /// literal data is not itself an OpenPGP message. gpg writes plaintext while it decrypts and reports problems
     /// at the end, so on every failure the collected bytes are zeroed and dropped.
-    public func decryptAndVerify(_ ciphertext: [UInt8],
-                                 forKeys keys: Set<KeyFingerprint>? = nil) throws(PGPError) -> DecryptionOutcome {
+    /// The detail of the transient error for a run that ended without any closing status line.
+    public static let unfinishedRun = "decrypting: gpg ended before it reported a result"
+
+    /// `unfinishedIsVerdict`: a run that ends without a closing status line is judged by what it reported (the
+    /// last of ``PGPService``'s attempts) instead of being thrown as transient (``unfinishedRun``).
+    public func decryptAndVerify(_ ciphertext: [UInt8], forKeys keys: Set<KeyFingerprint>? = nil,
+                                 unfinishedIsVerdict: Bool = false) throws(PGPError) -> DecryptionOutcome {
         try checkInputSize(ciphertext, "ciphertext")
         // Refused before gpg runs: encrypted data whose integrity check GnuPG 2.2 cannot report (see
         // ``CiphertextShape``), and data without any. The status lines below would refuse both as well.
@@ -348,9 +353,11 @@ public final class GPGContext {
         if output.overflowed { return try fail(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes)) }
         // gpg was killed (or its pipes broke) before it finished: gpgme then reports "No data" or a cut run. A run
         // we ended ourselves by refusing a passphrase-only message's passphrase is a verdict (below).
-        if error != 0 || !log.isCompleteSuccess, log.endedWithoutVerdict, !passphrase.refusedSymmetric {
+        if error != 0 || !log.isCompleteSuccess, log.endedWithoutVerdict, !passphrase.refusedSymmetric,
+            !unfinishedIsVerdict
+        {
             output.wipeSink()
-            throw PGPError(.transient, "decrypting: gpg ended before it reported a result")
+            throw PGPError(.transient, Self.unfinishedRun)
         }
         if log.integrity == .failed { return try fail(.corrupted) }
         let missingIntegrity = noMDC || log.integrity == .absent

@@ -60,10 +60,28 @@ public final class PGPService: Sendable {
 
     /// See ``GPGContext/decryptAndVerify(_:forKeys:)``: `keys` are the primary fingerprints allowed to decrypt
     /// (the addressed mailbox's key); nil allows any secret key in the home.
+    ///
+    /// A run that ends without any closing status line is a killed gpg (issue 28) or input gpg gives up on without
+    /// saying so (some corrupt packets). The first is chance, the second repeats: the run is tried again, and
+    /// after ``unfinishedRunAttempts`` unfinished runs in a row the last one is judged by what it reported.
     public func decryptAndVerify(_ ciphertext: [UInt8],
                                  forKeys keys: Set<KeyFingerprint>? = nil) async throws -> DecryptionOutcome {
-        try await withContext { try $0.decryptAndVerify(ciphertext, forKeys: keys) }
+        var attempt = 1
+        while true {
+            let last = attempt == Self.unfinishedRunAttempts
+            do {
+                return try await withContext {
+                    try $0.decryptAndVerify(ciphertext, forKeys: keys, unfinishedIsVerdict: last)
+                }
+            } catch let error as PGPError where error.code == .transient && error.detail == GPGContext.unfinishedRun {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(20 << attempt))
+            }
+        }
     }
+
+    /// Unfinished decryption runs of one message in a row before the last is taken as the input's verdict.
+    public static let unfinishedRunAttempts = 4
 
     public func encrypt(_ plaintext: [UInt8], to recipients: [KeyFingerprint],
                         signer: KeyFingerprint?) async throws -> [UInt8] {
