@@ -27,6 +27,8 @@ import ThreadStore
         let raw = try await Self.knownClientMail(harness, "klient@example.net", id: "retry-1")
         let keyring = harness.root.appendingPathComponent("gw/pubring.kbx").path
         try FileManager.default.moveItem(atPath: keyring, toPath: keyring + ".away")
+        // The last import's backup goes too: with it, KeyboxRepair would put a keyring back at once.
+        _ = rename(keyring + "~", keyring + ".backup-away")
         let message = try harness.spool(raw, from: "klient@example.net")
         let pipeline = harness.pipeline
         let accepting = Task { try await pipeline.accept(message) }
@@ -60,6 +62,8 @@ import ThreadStore
         try await Self.spool(raw, from: "dauer@example.net", into: intake)
         let keyring = harness.root.appendingPathComponent("gw/pubring.kbx").path
         try FileManager.default.moveItem(atPath: keyring, toPath: keyring + ".away")
+        // The last import's backup goes too: with it, KeyboxRepair would put a keyring back at once.
+        _ = rename(keyring + "~", keyring + ".backup-away")
         let runner = PipelineRunner(spool: intake, pipeline: pipeline, logger: harness.logs.logger("runner"))
         await runner.drain()
         #expect(try intake.pending().count == 1)
