@@ -15,7 +15,7 @@ import Glibc
 ///
 /// The repair finishes what gpg started: the `.tmp` file if it is a keybox with keys (it was complete before the
 /// first rename), else the backup `~`. Run only under the keyring's write lock, so no gpg of this process writes
-/// meanwhile; ``KeyringLock`` callers check ``isTorn(home:)`` first (one `stat`), then repair under the lock.
+/// meanwhile; callers check ``isTorn(home:)`` first (at most three `stat`s), then repair under the write lock.
 enum KeyboxRepair {
     static let keyring = "pubring.kbx"
 
