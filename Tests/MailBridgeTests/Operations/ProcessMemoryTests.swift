@@ -43,6 +43,8 @@ import ThreadStore
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try ThreadStore(at: URL(fileURLWithPath: folder + "/threads.sqlite"), masterKey: .generate())
         defer { try? store.close() }
+        ProcessMemory.returnFreedMemory()
+        let idle = residentKiB()
         // 48 MiB of incompressible payload through the writer, then read back through a reader.
         let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
         defer { try? random.close() }
@@ -60,7 +62,12 @@ import ThreadStore
         store.releaseMemory()
         #expect(ProcessMemory.returnFreedMemory())
         let after = residentKiB()
-        #expect(before - after > 24 * 1024, "resident \(before) KiB before, \(after) KiB after")
+        // What the burst added must mostly go again; an absolute bound would depend on what earlier tests left in
+        // the heap (CI once measured 22.7 MiB freed against a 24 MiB bound).
+        let grown = before - idle, freed = before - after
+        print("memory: idle \(idle) KiB, after the burst \(before) KiB, after the release \(after) KiB")
+        #expect(grown > 24 * 1024, "the burst added only \(grown) KiB")
+        #expect(freed * 2 > grown, "resident \(idle) KiB idle, \(before) KiB after the burst, \(after) KiB after the release")
         // The store still works: readers open again on demand.
         #expect(try await store.read { try $0.dueOutboxItems(now: Date(), limit: 20) }.count == 12)
     }
