@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MailBridge", targets: ["MailBridge"]),
         .library(name: "PGPShim", targets: ["PGPShim"]),
         .library(name: "ThreadStore", targets: ["ThreadStore"]),
+        .library(name: "MailValues", targets: ["MailValues"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -49,9 +50,15 @@ let package = Package(
             name: "CCompression",
             providers: [.apt(["zlib1g-dev", "libbz2-dev"])]
         ),
+        // Values every room shares (addresses, fingerprints), so they cross module borders as types, not strings.
+        .target(
+            name: "MailValues",
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "PGPShim",
             dependencies: [
+                "MailValues",
                 "CGPGME",
                 "CCompression",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -64,6 +71,7 @@ let package = Package(
         .target(
             name: "ThreadStore",
             dependencies: [
+                "MailValues",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,6 +170,7 @@ let package = Package(
             name: "MailBridgeTests",
             dependencies: [
                 "MailBridge",
+                "MailValues",
                 "TestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

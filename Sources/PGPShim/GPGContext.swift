@@ -69,7 +69,7 @@ public final class GPGContext {
         guard let result = gpgme_op_genkey_result(handle), let fpr = result.pointee.fpr else {
             throw PGPError(.operationFailed, "key generation returned no fingerprint")
         }
-        let fingerprint = try KeyFingerprint(String(cString: fpr))
+        let fingerprint = try KeyFingerprint(reportedByEngine: String(cString: fpr))
         let primary = try requireKey(fingerprint, secret: true)
         var subFlags = UInt32(GPGME_CREATE_ENCR)
         if passphrase.bytes == nil { subFlags |= UInt32(GPGME_CREATE_NOPASSWD) }

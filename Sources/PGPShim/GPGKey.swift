@@ -14,7 +14,7 @@ final class GPGKey {
     func snapshot() throws(PGPError) -> KeyInfo {
         let key = handle.pointee
         guard let fpr = key.fpr else { throw PGPError(.operationFailed, "key without fingerprint") }
-        let fingerprint = try KeyFingerprint(String(cString: fpr))
+        let fingerprint = try KeyFingerprint(reportedByEngine: String(cString: fpr))
 
         var emails: [String] = []
         var userIDs: [String] = []

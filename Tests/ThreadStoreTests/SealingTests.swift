@@ -117,9 +117,9 @@ import Testing
         for bad in [
             String(repeating: "A", count: 39), String(repeating: "A", count: 41), String(repeating: "Z", count: 40),
         ] {
-            #expect(throws: ThreadStoreError.invalidIdentifier) { try ClientKeyFingerprint(bad) }
+            #expect(throws: InvalidFingerprint.self) { try ClientKeyFingerprint(bad) }
         }
-        #expect("\(try ClientKeyFingerprint(String(repeating: "A", count: 40)))" == "<key-fingerprint>")
+        #expect("\(try ClientKeyFingerprint(String(repeating: "A", count: 40)))" == "<fingerprint>")
     }
 
     @Test func fieldsAndAddressesValidate() throws {

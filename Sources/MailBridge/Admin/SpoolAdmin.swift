@@ -1,4 +1,5 @@
 public import Foundation
+import MailValues
 
 /// `mailbridge spool list|reinject|delete`: the spool entries that could not be read and were quarantined
 /// (`spool/quarantine/`). Names and causes only; message content is never printed.

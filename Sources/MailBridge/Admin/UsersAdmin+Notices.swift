@@ -22,7 +22,7 @@ extension UsersAdmin {
         var stored: ClientAddress?
         if let address {
             guard let parsed = try? EmailAddress(address),
-                let value = try? ClientAddress(parsed.unredactedDescription, canonical: parsed.canonical)
+                let value = try? ClientAddress(parsed)
             else { throw AdminUsageError("--address must be one mail address (local@domain)") }
             stored = value
         }

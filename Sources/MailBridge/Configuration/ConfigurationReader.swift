@@ -1,3 +1,4 @@
+import MailValues
 import TOMLKit
 
 /// Walks a parsed TOML document for `BridgeConfiguration`, collecting every problem instead of stopping at the

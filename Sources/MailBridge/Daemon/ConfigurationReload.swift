@@ -1,6 +1,7 @@
-public import Logging
-public import ServiceLifecycle
 import Foundation
+public import Logging
+import MailValues
+public import ServiceLifecycle
 import UnixSignals
 
 /// Reloads the configuration file on SIGHUP (`systemctl reload mailbridge`) without dropping connections.

@@ -96,7 +96,7 @@ public final class Gateway: Sendable {
 
         // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.
         let fetcher: IMAPFetcher? = configuration.imapSources.isEmpty ? nil : IMAPFetcher(
-            sources: configuration.imapSources.map { IMAPFetcher.Source($0) }, spool: spool,
+            sources: configuration.imapSources.map { IMAPFetcher.Source($0) },
             intake: KickingIntake(spool: spool, runner: runner, metrics: metrics),
             limits: .fromConfiguration(configuration), stateFolder: data.appendingPathComponent("imap-state"),
             beforeSetAside: IMAPFetcher.queueNoticeBeforeSetAside(pipeline: pipeline),
@@ -264,6 +264,8 @@ struct KickingIntake: MessageIntake {
         runner.kick()
         return receipt
     }
+
+    func backlogCount() -> Int { spool.backlogCount() }
 }
 
 extension BridgeConfiguration.MIMELimits {

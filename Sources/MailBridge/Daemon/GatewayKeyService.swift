@@ -4,6 +4,7 @@
 
 public import Foundation
 public import Logging
+import MailValues
 import NIOConcurrencyHelpers
 public import PGPShim
 public import ServiceLifecycle

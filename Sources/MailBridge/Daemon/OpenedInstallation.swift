@@ -3,6 +3,7 @@
 
 public import Foundation
 public import Logging
+import MailValues
 public import PGPShim
 public import ThreadStore
 

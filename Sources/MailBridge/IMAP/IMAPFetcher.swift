@@ -5,9 +5,10 @@
 // verified (IMAPCertificateVerifier). Logs name the source by its index and UIDs and counts only: no address,
 // user name, folder name or content.
 
+import Crypto
 public import Foundation
 public import Logging
-import Crypto
+public import MailValues
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -127,7 +128,6 @@ public final class IMAPFetcher: Service, Sendable {
     struct SimulatedCrash: Error {}
 
     let sources: [Source]
-    let spool: SpoolIntake
     let intake: any MessageIntake
     let limits: Limits
     let logger: Logger
@@ -146,27 +146,26 @@ public final class IMAPFetcher: Service, Sendable {
     let beforeServerMark: @Sendable (UInt32) async -> Bool
     private let ledgers = NIOLockedValueBox<[String: FetchFailureLedger]>([:])
 
-    /// `intake` is where spooled messages are handed over (the gateway passes one that also wakes the pipeline
-    /// runner); it also makes each spool file. `spool` is read for the back-pressure count only.
-    public convenience init(sources: [Source], spool: SpoolIntake, intake: (any MessageIntake)? = nil,
+    /// `intake` is where fetched messages are handed over (the gateway passes one that also wakes the pipeline
+    /// runner): it makes each spool file, takes it back durably, and tells the backlog for back-pressure.
+    public convenience init(sources: [Source], intake: any MessageIntake,
                             limits: Limits = Limits(), stateFolder: URL? = nil,
                             beforeSetAside: @escaping @Sendable (SetAsideEvent) async throws -> Void = { _ in },
                             setAside: @escaping @Sendable (SetAsideEvent) async -> Void = { _ in },
                             logger: Logger) {
-        self.init(sources: sources, spool: spool, intake: intake, limits: limits, logger: logger,
+        self.init(sources: sources, intake: intake, limits: limits, logger: logger,
                   stateFolder: stateFolder, beforeSetAside: beforeSetAside, setAside: setAside,
                   beforeServerMark: { _ in true })
     }
 
-    init(sources: [Source], spool: SpoolIntake, intake: (any MessageIntake)?, limits: Limits, logger: Logger,
+    init(sources: [Source], intake: any MessageIntake, limits: Limits, logger: Logger,
          stateFolder: URL? = nil,
          beforeSetAside: @escaping @Sendable (SetAsideEvent) async throws -> Void = { _ in },
          setAside: @escaping @Sendable (SetAsideEvent) async -> Void = { _ in },
          beforeServerMark: @escaping @Sendable (UInt32) async -> Bool,
          crashPoint: @escaping @Sendable (CrashPoint) -> Bool = { _ in false }) {
         self.sources = sources
-        self.spool = spool
-        self.intake = intake ?? spool
+        self.intake = intake
         self.limits = limits
         self.logger = logger
         self.stateFolder = stateFolder
@@ -224,7 +223,7 @@ public final class IMAPFetcher: Service, Sendable {
         var lowest = Int.max
         var since = ContinuousClock.now
         while !Task.isCancelled {
-            let count = spool.backlogCount()
+            let count = intake.backlogCount()
             guard count >= limits.maximumSpoolBacklog else { return }
             if count < lowest {
                 lowest = count

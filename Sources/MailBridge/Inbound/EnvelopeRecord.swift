@@ -1,4 +1,5 @@
 import Foundation
+import MailValues
 
 /// The on-disk form of ``InboundMessage/Envelope`` (`<queueID>.env`, JSON), next to `<queueID>.eml`.
 /// Addresses are stored in clear: the spool folder is private to the daemon (0700), like the message itself.

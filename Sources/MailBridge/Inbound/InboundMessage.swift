@@ -1,4 +1,5 @@
 public import Foundation
+public import MailValues
 
 /// A message accepted from the network and written to the spool: the only currency between the inbound
 /// listeners (SMTP, IMAP) and the pipeline (STYLE.md §11). `description` is redacted.

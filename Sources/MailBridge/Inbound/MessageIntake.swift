@@ -12,6 +12,8 @@ public protocol MessageIntake: Sendable {
     /// Stores `message` durably. `message.spoolFile` is a complete, fsynced temporary file that the intake takes
     /// over (moves or deletes). Throws when the message could not be stored; the caller answers 451 4.3.0.
     func accept(_ message: InboundMessage) async throws -> IntakeReceipt
+    /// How many accepted messages still wait for the pipeline. The IMAP fetcher holds back while this is high.
+    func backlogCount() -> Int
 }
 
 /// Proof that a message was stored durably.

@@ -1,3 +1,5 @@
+public import MailValues
+
 /// The reverse-path of MAIL FROM (RFC 5321 §4.1.2): the null path `<>` (bounces, RFC 5321 §4.5.5) or a mailbox.
 /// Redacted in `description`, like ``EmailAddress``.
 public enum ReversePath: Hashable, Sendable, CustomStringConvertible {

@@ -2,6 +2,7 @@
 // mailbox's own address, link and key, and at most an opaque reference: no type here can carry client content.
 
 public import Foundation
+public import MailValues
 
 extension PipelineMailbox {
     /// A fixed-text plain mail from this mailbox to `recipient`: `template` rendered with `link` (the mailbox's

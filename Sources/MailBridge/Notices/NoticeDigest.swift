@@ -2,6 +2,7 @@
 // integers, field names (configuration) and the inbox list link: no thread ID, name, address, subject or text.
 
 public import Foundation
+import MailValues
 public import ThreadStore
 
 /// One digest: for one address and one window, the number of new messages per counselling field.

@@ -122,7 +122,7 @@ public final class NoticeDigestService: Service, Sendable {
             let digest = NoticeDigest(window: first.windowStart..<first.windowEnd, mode: key.mode, counts: perField)
             let mail = try digest.mail(from: sender, to: recipient, inbox: inbox, date: now, german: key.german)
             let item = try outbox.enqueue(NewOutboxItem(
-                thread: nil, kind: .notification, recipient: try ClientAddress(recipient.unredactedDescription),
+                thread: nil, kind: .notification, recipient: try ClientAddress(recipient),
                 payload: mail.bytes, notBefore: now), in: tx)
             try tx.recordDigestQueued(item: item, messages: digest.total)
             try tx.clearNoticeCounts(counts)

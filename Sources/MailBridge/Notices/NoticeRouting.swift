@@ -4,6 +4,7 @@
 // logged. Nothing from the client's message reaches this file: it gets a thread ID and a field.
 
 public import Foundation
+import MailValues
 public import ThreadStore
 
 /// Routes and builds the counsellor notices for a new message in a thread (issue 17):
@@ -91,7 +92,7 @@ public struct NoticeFactory: Sendable {
         let mail = try mailbox.plainMail(template, to: recipient, kind: .notification, date: time, link: link,
                                          reference: try OpaqueReference(thread.unredactedDescription))
         return NewOutboxItem(thread: nil, kind: .notification,
-                             recipient: try ClientAddress(recipient.unredactedDescription),
+                             recipient: try ClientAddress(recipient),
                              payload: mail.bytes, notBefore: time)
     }
 

@@ -6,6 +6,7 @@
 
 public import Foundation
 public import Logging
+import MailValues
 public import PGPShim
 public import ThreadStore
 
@@ -48,7 +49,7 @@ public struct HeldReplyRelease: Sendable {
             logger.info("held replies stay held", metadata: ["thread": "\(target)", "reason": "no-key"])
             return 0
         }
-        let key = try KeyFingerprint(threadKey.unredactedDescription)
+        let key = threadKey
         guard let info = try await pgp.key(key), info.isUsableForEncryption else {
             logger.info("held replies stay held", metadata: ["thread": "\(target)", "reason": "key-unusable"])
             return 0
@@ -58,7 +59,7 @@ public struct HeldReplyRelease: Sendable {
             autocrypt = AutocryptHeader(address: mailbox.address, keyData: try await pgp.exportPublicKey(
                 mailbox.gatewayKey, armored: false, minimal: true))
         }
-        let recipient = try ClientAddress(client.unredactedDescription)
+        let recipient = try ClientAddress(client)
         var items: [(StoredMessageID, NewOutboxItem)] = []
         for reply in held {
             let ciphertext: [UInt8]

@@ -19,6 +19,6 @@ extension ReplyComposer {
     /// identity only.
     public func heldReason(thread: ThreadID) async throws -> ReplyOutcome.KeyProblem? {
         guard let key = try await store.read({ try $0.replyBasis(thread).clientKey }) else { return .missing }
-        return try await keyProblem(try KeyFingerprint(key.unredactedDescription))
+        return try await keyProblem(key)
     }
 }

@@ -7,6 +7,7 @@
 
 public import Foundation
 public import Logging
+import MailValues
 public import PGPShim
 public import ThreadStore
 
@@ -81,10 +82,10 @@ public struct ReplyComposer: Sendable {
         ).render()
         let stored = NewMessage(direction: .outbound, messageID: messageID.value, subject: subject, body: inner,
                                 verdict: .notApplicable, receivedAt: time)
-        let recipient = try ClientAddress(client.unredactedDescription)
+        let recipient = try ClientAddress(client)
 
         // A thread without key (issue 17) has nothing to encrypt to yet: the reply is held.
-        let clientKey = try opened.clientKey.map { try KeyFingerprint($0.unredactedDescription) }
+        let clientKey = opened.clientKey
         let outcome: ReplyOutcome
         var problem: ReplyOutcome.KeyProblem? = .missing
         if let clientKey { problem = try await keyProblem(clientKey) }

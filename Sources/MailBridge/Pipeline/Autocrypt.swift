@@ -1,4 +1,5 @@
 import Foundation
+import MailValues
 
 /// Reads Autocrypt headers (Autocrypt Level 1 §2.1) of an inbound message: `addr=…; [prefer-encrypt=mutual;]
 /// keydata=<base64>`. Only a header whose `addr` is the sender's own address counts; unknown critical

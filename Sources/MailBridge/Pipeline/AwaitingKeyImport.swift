@@ -12,6 +12,7 @@
 
 import Foundation
 import Logging
+import MailValues
 import PGPShim
 import ThreadStore
 
@@ -46,7 +47,7 @@ extension Pipeline {
         }
         let address = sender.address
         let client = AwaitingKeyClient(
-            field: mailbox.field, address: try ClientAddress(address.unredactedDescription, canonical: address.canonical),
+            field: mailbox.field, address: try ClientAddress(address),
             signer: signer)
         let fallbackHash = PayloadHash.sha256(of: decrypted.plaintext.bytes)
         let plaintext = decrypted.plaintext.bytes
@@ -122,7 +123,7 @@ extension Pipeline {
         let mail = try mailbox.plainMail(mailbox.keyRequestTemplate, to: sender.address, kind: .notification,
                                          date: time)
         return NewOutboxItem(thread: nil, kind: .notification,
-                             recipient: try ClientAddress(sender.address.unredactedDescription),
+                             recipient: try ClientAddress(sender.address),
                              payload: mail.bytes, notBefore: time)
     }
 
@@ -157,7 +158,7 @@ extension Pipeline {
         for keyID in Set(decrypted.recipientKeyIDs.map { $0.uppercased() }) where keyID.utf8.count == 16 {
             for holder in (try? await pgp.keys(withKeyID: keyID)) ?? [] where !gatewayKeys.contains(holder.fingerprint) {
                 let registered = try await store.read {
-                    try $0.firstAddress(ofKey: try ClientKeyFingerprint(holder.fingerprint.hex), field: field)
+                    try $0.firstAddress(ofKey: holder.fingerprint, field: field)
                 }
                 if registered != nil { return true }
             }

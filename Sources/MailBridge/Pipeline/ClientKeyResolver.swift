@@ -42,9 +42,9 @@ struct ClientKeyResolver {
         }
         // The key registered for the address wins: unsigned mail cannot change it (a key offered in unsigned
         // mail for a registered address could be anyone's).
-        let address = try ClientAddress(sender.unredactedDescription, canonical: sender.canonical)
+        let address = try ClientAddress(sender)
         if let registered = try await store.read({ try $0.registeredClientKey(field: field, address: address) }) {
-            return try KeyFingerprint(registered.hex)
+            return registered
         }
         var usableOffered: [KeyFingerprint] = []
         for fingerprint in offered {

@@ -1,4 +1,5 @@
 import Foundation
+public import MailValues
 import ThreadStore
 
 // Security: the notice is a fixed text. It names no sender, subject, UID, folder or reason, so nothing about the
@@ -41,7 +42,7 @@ extension Pipeline {
         let mail = try mailbox.plainMail(.fetchFailed(german: mailbox.german), to: mailbox.teamAddress,
                                          kind: .notification, date: time)
         let item = NewOutboxItem(thread: nil, kind: .notification,
-                                 recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
+                                 recipient: try ClientAddress(mailbox.teamAddress),
                                  payload: mail.bytes, notBefore: time)
         return try await store.write { [outbox] tx in
             if let token, try !tx.recordOnce("fetch-failed \(token)", now: time, period: Self.fetchFailedOncePeriod) {

@@ -6,6 +6,7 @@
 
 public import Foundation
 public import Logging
+import MailValues
 import NIOConcurrencyHelpers
 import NIOPosix
 public import PGPShim
@@ -157,7 +158,7 @@ public final class Pipeline: Sendable {
         // RFC 3834 §4: the reply goes to the envelope sender (Return-Path), with MAIL FROM:<> (set by the queue
         // for `.redirectReply`).
         let mail = try mailbox.plainMail(mailbox.redirectTemplate, to: sender, kind: .redirect, date: time)
-        let recipient = try ClientAddress(sender.unredactedDescription)
+        let recipient = try ClientAddress(sender)
         let hmac = store.senderHMAC(canonicalAddress: sender.canonical)
         let period = configuration.redirectPeriod
         let queued = try await store.write { [outbox] tx in
@@ -239,7 +240,7 @@ public final class Pipeline: Sendable {
         var threadAddress = sender.address
         if fromNotClaimed {
             let registered = try await store.read {
-                try $0.firstAddress(ofKey: try ClientKeyFingerprint(clientKey.hex), field: mailbox.field)
+                try $0.firstAddress(ofKey: clientKey, field: mailbox.field)
             }
             if let owner = (registered.flatMap { try? EmailAddress($0.unredactedDescription) })
                 ?? signerKey?.addresses.first
@@ -247,9 +248,8 @@ public final class Pipeline: Sendable {
                 threadAddress = owner
             }
         }
-        let identity = ClientIdentity(field: mailbox.field, key: try ClientKeyFingerprint(clientKey.hex),
-                                      address: try ClientAddress(threadAddress.unredactedDescription,
-                                                                 canonical: threadAddress.canonical))
+        let identity = ClientIdentity(field: mailbox.field, key: clientKey,
+                                      address: try ClientAddress(threadAddress))
         let binding = SignatureBinding(
             threadKey: clientKey, signerKey: signerKey, signerAddresses: signerAddresses,
             from: sender.address.canonical, standing: .registered,

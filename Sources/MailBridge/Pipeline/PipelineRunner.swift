@@ -1,6 +1,7 @@
 public import Logging
-public import ServiceLifecycle
+import MailValues
 import NIOConcurrencyHelpers
+public import ServiceLifecycle
 
 /// Feeds spooled messages through the ``Pipeline``, exactly once: a message leaves the spool only after the
 /// pipeline committed its outcome. A crash between the commit and the removal re-runs the message, and the store

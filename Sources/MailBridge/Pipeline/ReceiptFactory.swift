@@ -71,7 +71,7 @@ struct ReceiptFactory: Sendable {
         var mail = PGPMIMEMail(from: mailbox.address, to: [client], date: time, messageID: messageID,
                                payload: try ArmoredMessage(ciphertext), autocrypt: mailbox.autocrypt)
         mail.autoReplied = true
-        return Prepared(recipient: try ClientAddress(client.unredactedDescription),
+        return Prepared(recipient: try ClientAddress(client),
                         payload: try EncryptedOutgoingMail(mail).bytes, period: period, time: time, outbox: outbox)
     }
 }

@@ -7,6 +7,7 @@
 
 import Foundation
 import Logging
+import MailValues
 import NIOPosix
 import ThreadStore
 
@@ -79,7 +80,7 @@ extension Pipeline {
         let mail = try mailbox.plainMail(.unstorable(german: mailbox.german), to: mailbox.teamAddress,
                                          kind: .notification, date: time)
         let item = NewOutboxItem(thread: nil, kind: .notification,
-                                 recipient: try ClientAddress(mailbox.teamAddress.unredactedDescription),
+                                 recipient: try ClientAddress(mailbox.teamAddress),
                                  payload: mail.bytes, notBefore: time)
         // The per-key "at most once per period" table of redirects, under a key no address can have.
         let key = store.senderHMAC(canonicalAddress: "unstorable-notice " + mailbox.address.canonical)

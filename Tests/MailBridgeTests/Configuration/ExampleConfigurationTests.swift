@@ -1,4 +1,5 @@
 import Foundation
+import MailValues
 import Testing
 
 @testable import MailBridge

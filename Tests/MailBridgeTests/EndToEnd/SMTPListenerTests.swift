@@ -1,5 +1,6 @@
 import Foundation
 import MailBridge
+import MailValues
 import NIOCore
 import Testing
 
@@ -136,6 +137,7 @@ struct SMTPListenerTests {
         struct FailingIntake: MessageIntake {
             let spool: SpoolIntake
             func makeSpoolFile(queueID: QueueID) throws -> SpoolFile { try spool.makeSpoolFile(queueID: queueID) }
+            func backlogCount() -> Int { spool.backlogCount() }
             func accept(_ message: InboundMessage) async throws -> IntakeReceipt { throw SpoolError(.sync, errno: 5) }
         }
         let server = try await SMTPTestServer(intake: { FailingIntake(spool: $0) })

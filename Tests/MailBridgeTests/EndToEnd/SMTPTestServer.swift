@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MailBridge
+import MailValues
 import NIOCore
 import ServiceLifecycle
 

@@ -52,7 +52,7 @@ import ThreadStore
         try server.deliver(IMAPFetcherTests.plainMail("small"))
         try await server.start()
         let setAside = SetAsideLog()
-        let fetcher = IMAPFetcher(sources: [], spool: spool, setAside: { setAside.record($0) }, logger: Self.logger)
+        let fetcher = IMAPFetcher(sources: [], intake: spool, setAside: { setAside.record($0) }, logger: Self.logger)
         let source = try Self.source(server, maxMessageBytes: 2048)
         let reports = try await Self.cyclesUntilDone(fetcher, source)
 
@@ -88,7 +88,7 @@ import ThreadStore
         var limits = IMAPFetcher.Limits()
         limits.retryDelay = .zero
         let setAside = SetAsideLog()
-        let first = IMAPFetcher(sources: [], spool: spool, limits: limits, stateFolder: state,
+        let first = IMAPFetcher(sources: [], intake: spool, limits: limits, stateFolder: state,
                                 setAside: { setAside.record($0) }, logger: Self.logger)
         let source = try Self.source(server)
         let one = try await first.runCycle(source)
@@ -101,7 +101,7 @@ import ThreadStore
         #expect(!text.contains(DovecotServer.user) && !text.contains("broken"))
 
         // "Restart": a new fetcher reads the count back, fetches good2 first, then fails twice more on UID 2.
-        let restarted = IMAPFetcher(sources: [], spool: spool, limits: limits, stateFolder: state,
+        let restarted = IMAPFetcher(sources: [], intake: spool, limits: limits, stateFolder: state,
                                     setAside: { setAside.record($0) }, logger: Self.logger)
         let reports = try await Self.cyclesUntilDone(restarted, source)
         #expect(reports.flatMap(\.imported) == [3])
@@ -166,7 +166,7 @@ import ThreadStore
                                     pollInterval: .milliseconds(100), concurrency: 2)
         var limits = IMAPFetcher.Limits()
         limits.pollInterval = .seconds(60)
-        let fetcher = IMAPFetcher(sources: [try Self.source(server)], spool: spool,
+        let fetcher = IMAPFetcher(sources: [try Self.source(server)],
                                   intake: KickingIntake(spool: spool, runner: runner, metrics: nil), limits: limits,
                                   logger: Self.logger)
         let started = ContinuousClock.now
@@ -204,7 +204,7 @@ import ThreadStore
         try await server.start()
         var limits = IMAPFetcher.Limits()
         limits.pollInterval = .seconds(6)
-        let fetcher = IMAPFetcher(sources: [try Self.source(server)], spool: spool, limits: limits,
+        let fetcher = IMAPFetcher(sources: [try Self.source(server)], intake: spool, limits: limits,
                                   logger: Self.logger)
         let task = Task { try await fetcher.run() }
         try await Task.sleep(for: .milliseconds(7500))  // the first IDLE ended quietly at about 6 s
@@ -237,7 +237,7 @@ import ThreadStore
         var limits = IMAPFetcher.Limits()
         limits.maximumSpoolBacklog = 3
         limits.backlogStallTimeout = .seconds(1)
-        let fetcher = IMAPFetcher(sources: [], spool: spool, limits: limits, logger: Self.logger)
+        let fetcher = IMAPFetcher(sources: [], intake: spool, limits: limits, logger: Self.logger)
         let stalled = ContinuousClock.now
         await fetcher.waitForSpoolBacklog()
         let waited = ContinuousClock.now - stalled

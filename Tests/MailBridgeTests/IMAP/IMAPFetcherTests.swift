@@ -70,7 +70,7 @@ import ThreadStore
         try server.deliver(try await Self.encryptedMail(harness, canary: canary, messageID: "<enc1@example.net>"))
         try await server.start()
 
-        let fetcher = IMAPFetcher(sources: [], spool: spool, logger: Self.logger)
+        let fetcher = IMAPFetcher(sources: [], intake: spool, logger: Self.logger)
         let report = try await fetcher.runCycle(try Self.source(server))
         #expect(report.imported.count == 2)
         #expect(server.messages(in: "INBOX").isEmpty)
@@ -112,14 +112,14 @@ import ThreadStore
 
         // An intake that fails: the cycle stops, everything stays on the server, nothing is pending.
         let failing = ObservingIntake(spool: spool, server: server, fail: true)
-        let broken = IMAPFetcher(sources: [], spool: spool, intake: failing, logger: Self.logger)
+        let broken = IMAPFetcher(sources: [], intake: failing, logger: Self.logger)
         await #expect(throws: (any Error).self) { try await broken.runCycle(try Self.source(server)) }
         #expect(server.messages(in: "INBOX").count == 3)
         #expect(try spool.pending().isEmpty)
 
         // Over STARTTLS, deleting after import: at each accept the message is still in INBOX.
         let observing = ObservingIntake(spool: spool, server: server, fail: false)
-        let fetcher = IMAPFetcher(sources: [], spool: spool, intake: observing, logger: Self.logger)
+        let fetcher = IMAPFetcher(sources: [], intake: observing, logger: Self.logger)
         let report = try await fetcher.runCycle(try Self.source(server, tls: .starttls, afterImport: .delete))
         #expect(report.imported.count == 3)
         #expect(observing.inboxCountsAtAccept == [3, 2, 1])
@@ -140,13 +140,13 @@ import ThreadStore
                                                         messageID: "<restart@example.net>"))
         try await server.start()
 
-        let crashing = IMAPFetcher(sources: [], spool: spool, intake: nil, limits: .init(), logger: Self.logger,
+        let crashing = IMAPFetcher(sources: [], intake: spool, limits: .init(), logger: Self.logger,
                                    beforeServerMark: { _ in false })
         let first = try await crashing.runCycle(try Self.source(server))
         #expect(first.spooledOnly.count == 1 && first.imported.isEmpty)
         #expect(server.messages(in: "INBOX").count == 1)
 
-        let restarted = IMAPFetcher(sources: [], spool: spool, logger: Self.logger)
+        let restarted = IMAPFetcher(sources: [], intake: spool, logger: Self.logger)
         let second = try await restarted.runCycle(try Self.source(server))
         #expect(second.imported == first.spooledOnly)
         #expect(server.messages(in: "INBOX").isEmpty)
@@ -176,7 +176,7 @@ import ThreadStore
         defer { try? FileManager.default.removeItem(at: spoolRoot) }
         try server.deliver(Self.plainMail("tls1"))
         try await server.start()
-        let fetcher = IMAPFetcher(sources: [], spool: spool, logger: Self.logger)
+        let fetcher = IMAPFetcher(sources: [], intake: spool, logger: Self.logger)
         await #expect(throws: IMAPError.certificateRejected) {
             try await fetcher.runCycle(try Self.source(server, verifyHostName: "wrong.example"))
         }
@@ -255,7 +255,7 @@ import ThreadStore
         var limits = IMAPFetcher.Limits()
         limits.messagesPerCycle = 20
         limits.maximumMessageSize = 80_000
-        let fetcher = IMAPFetcher(sources: [], spool: spool, limits: limits, logger: Self.logger)
+        let fetcher = IMAPFetcher(sources: [], intake: spool, limits: limits, logger: Self.logger)
         let started = ContinuousClock.now
         let first = try await fetcher.runCycle(try Self.source(server))
         let elapsed = ContinuousClock.now - started
@@ -286,7 +286,7 @@ import ThreadStore
         limits.pollInterval = .milliseconds(200)
         limits.initialBackoff = .milliseconds(200)
         limits.useIDLE = false
-        let fetcher = IMAPFetcher(sources: [try Self.source(server)], spool: spool, limits: limits,
+        let fetcher = IMAPFetcher(sources: [try Self.source(server)], intake: spool, limits: limits,
                                   logger: Self.logger)
         let task = Task { try await fetcher.run() }
         try await Task.sleep(for: .milliseconds(500))
@@ -314,7 +314,7 @@ import ThreadStore
         try await server.start()
         var limits = IMAPFetcher.Limits()
         limits.pollInterval = .seconds(30)
-        let fetcher = IMAPFetcher(sources: [try Self.source(server)], spool: spool, limits: limits,
+        let fetcher = IMAPFetcher(sources: [try Self.source(server)], intake: spool, limits: limits,
                                   logger: Self.logger)
         let task = Task { try await fetcher.run() }
         try await Task.sleep(for: .milliseconds(1500))  // first (empty) cycle done, now in IDLE
@@ -363,6 +363,7 @@ final class ObservingIntake: MessageIntake, @unchecked Sendable {
     var inboxCountsAtAccept: [Int] { lock.withLock { counts } }
 
     func makeSpoolFile(queueID: QueueID) throws -> SpoolFile { try spool.makeSpoolFile(queueID: queueID) }
+    func backlogCount() -> Int { spool.backlogCount() }
 
     func accept(_ message: InboundMessage) async throws -> IntakeReceipt {
         lock.withLock { counts.append(server.messages(in: "INBOX").count) }

@@ -33,7 +33,7 @@ import ThreadStore
         let after = IMAPFetcher.noticeOnSetAside(metrics: nil)
 
         let killed = IMAPFetcher(
-            sources: [], spool: spool, intake: nil, limits: IMAPFetcher.Limits(), logger: Self.logger,
+            sources: [], intake: spool, limits: IMAPFetcher.Limits(), logger: Self.logger,
             stateFolder: state, beforeSetAside: before, setAside: after, beforeServerMark: { _ in true },
             crashPoint: { point in
                 killAfterMove ? point == .afterFailedFolderMove(1) : point == .beforeFailedFolderMove(1)
@@ -42,7 +42,7 @@ import ThreadStore
         #expect(server.messages(in: "MailBridge/Failed").count == (killAfterMove ? 1 : 0))
         #expect(try await Self.notices(harness) == 1, "the notice must be durable before the MOVE")
 
-        let restarted = IMAPFetcher(sources: [], spool: spool, limits: IMAPFetcher.Limits(), stateFolder: state,
+        let restarted = IMAPFetcher(sources: [], intake: spool, limits: IMAPFetcher.Limits(), stateFolder: state,
                                     beforeSetAside: before, setAside: after, logger: Self.logger)
         let reports = try await IMAPFaultTests.cyclesUntilDone(restarted, source)
         #expect(server.messages(in: "INBOX").isEmpty)

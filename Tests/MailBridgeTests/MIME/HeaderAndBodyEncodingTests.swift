@@ -1,5 +1,6 @@
 import Foundation
 import MailBridge
+import MailValues
 import Testing
 
 /// Encoding edge cases through the public builders, checked by our parser and by Python.

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import MailBridge
+import MailValues
+import Testing
 
 /// The header room's lenient splitter (issue 19) and the scanners now on it: what they skip, what they keep, and
 /// where the body starts.

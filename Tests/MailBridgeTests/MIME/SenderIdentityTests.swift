@@ -1,4 +1,5 @@
 import MailBridge
+import MailValues
 import Testing
 
 struct SenderIdentityTests {

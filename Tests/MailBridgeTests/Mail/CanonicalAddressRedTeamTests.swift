@@ -1,4 +1,5 @@
 import MailBridge
+import MailValues
 import Testing
 
 /// Second red-team pass on ``EmailAddress/canonical`` (the client registry's address form). Each test asserts the

@@ -1,4 +1,5 @@
 import MailBridge
+import MailValues
 import Testing
 
 /// DSN and automatic-mail recognition on raw text (RFC 3464, RFC 6522, RFC 3834), pure.

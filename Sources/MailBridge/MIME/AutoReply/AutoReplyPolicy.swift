@@ -2,6 +2,8 @@
 // Fail-safe: any sign of automation, lists or loops suppresses the reply. Rate limiting per sender is a
 // separate step in the store, after this decision.
 
+public import MailValues
+
 /// RFC 3834 decision for the redirect reply. Pure.
 ///
 /// ```swift

@@ -1,4 +1,5 @@
 import Foundation
+public import MailValues
 
 /// The Autocrypt header (Autocrypt Level 1 §2.1): `addr`, optional `prefer-encrypt=mutual`, `keydata` in
 /// base64, folded into continuation lines of at most 77 characters (whitespace inside keydata is ignored by

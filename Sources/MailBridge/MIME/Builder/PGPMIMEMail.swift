@@ -1,4 +1,5 @@
 public import Foundation
+public import MailValues
 
 /// An RFC 3156 §4 PGP/MIME encrypted mail around an already encrypted, armored payload. The outer Subject is
 /// the fixed placeholder `...` (protected-headers draft §4.1); the real one is inside the ciphertext.

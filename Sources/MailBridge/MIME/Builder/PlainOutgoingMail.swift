@@ -1,3 +1,5 @@
+import MailValues
+
 /// Rendered bytes of a plain outgoing mail. The only initializer takes a ``TemplateMail``, so a plain mail
 /// can never be built from other text. The SMTP layer dot-stuffs on output (RFC 5321 §4.5.2).
 public struct PlainOutgoingMail: Sendable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 public import Foundation
+public import MailValues
 
 /// The inner, to-be-encrypted MIME part of a PGP/MIME mail with protected headers
 /// (draft-autocrypt-lamps-protected-headers §2: the real Subject and other headers inside the encrypted part,

@@ -3,6 +3,7 @@
 // envelope addresses. Nothing decrypted or taken from an inbound message's content can reach it.
 
 public import Foundation
+public import MailValues
 
 /// A plain mail from a fixed template: redirect replies and counsellor notifications.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import MailValues
 
 /// Reads the reverse path for a fetched message from its first `Return-Path:` header (RFC 5322 §3.6.7, added by
 /// the provider's final delivery, RFC 5321 §4.4), using the header room's lenient

@@ -2,6 +2,8 @@
 // (several From fields, several mailboxes, groups, encoded words in the address, control characters) is
 // refused with a typed error instead of guessed, so a thread can never be bound to a spoofed second address.
 
+public import MailValues
+
 /// The single mailbox of a message's From field (RFC 5322 §3.6.2), strictly parsed.
 ///
 /// ```swift

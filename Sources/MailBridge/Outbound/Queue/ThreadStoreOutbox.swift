@@ -1,4 +1,5 @@
 public import Foundation
+import MailValues
 import NIOCore
 public import ThreadStore
 

@@ -1,3 +1,5 @@
+public import MailValues
+
 /// The SMTP envelope of one outbound message (RFC 5321 §2.3.1): reverse-path and recipients.
 /// `description` is redacted; addresses are used in clear only on the wire.
 public struct OutboundEnvelope: Hashable, Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
-public import NIOCore
 import Foundation
+public import MailValues
+public import NIOCore
 
 /// A command the client sends (RFC 5321 §4.1.1, RFC 3207 §4, RFC 4954 §4). Built from typed values, never from
 /// interpolated user strings; `description` shows the verb only (no addresses, no credentials).

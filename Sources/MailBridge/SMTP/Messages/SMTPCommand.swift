@@ -1,3 +1,5 @@
+public import MailValues
+
 /// One SMTP command from the client (RFC 5321 §4.1.1), already syntax-checked by ``SMTPCommandParser``.
 /// Paths are typed values, never strings; `description` is redacted.
 public enum SMTPCommand: Hashable, Sendable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import MailValues
 public import NIOCore
 
 /// Parses one command line into an ``SMTPCommand`` (RFC 5321 §4.1.1), strictly.

@@ -1,3 +1,5 @@
+public import MailValues
+
 /// Which recipients this server accepts: only the configured counselling addresses (never a relay, RFC 5321 §3.6.2).
 ///
 /// ```swift

@@ -1,3 +1,5 @@
+public import MailValues
+
 /// The envelope collected during one mail transaction (RFC 5321 §3.3). `description` is redacted.
 public struct SMTPEnvelope: Hashable, Sendable, CustomStringConvertible {
     public var reversePath: ReversePath

@@ -1,3 +1,4 @@
+import MailValues
 public import NIOCore
 
 /// The inbound SMTP protocol state (RFC 5321 §3, §4.1.4) as a pure value: events in, actions out. No I/O.

@@ -44,7 +44,7 @@ struct NotificationSettingsRoutes: Sendable {
         var address: ClientAddress?
         if !text.isEmpty {
             guard let parsed = try? EmailAddress(text),
-                let stored = try? ClientAddress(parsed.unredactedDescription, canonical: parsed.canonical)
+                let stored = try? ClientAddress(parsed)
             else { return refused(chrome) }
             address = stored
         }

@@ -1,5 +1,6 @@
 import Foundation
 import MailBridge
+import MailValues
 import Testing
 
 /// The session loop on an `NIOAsyncTestingChannel` (``SMTPSessionHarness``): the listener's pipeline, a real

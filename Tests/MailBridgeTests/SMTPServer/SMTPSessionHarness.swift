@@ -1,10 +1,11 @@
 import Foundation
 import Logging
+@testable import MailBridge
+import MailValues
 import NIOCore
 import NIOEmbedded
 import NIOSSL
 import Synchronization
-@testable import MailBridge
 
 /// One ``SMTPSession`` on an `NIOAsyncTestingChannel`: the listener's own pipeline (framer, timers, signals) and a
 /// real spool in a unique temporary folder, without sockets. The test writes client bytes inbound and reads the
@@ -31,6 +32,8 @@ final class SMTPSessionHarness {
         func makeSpoolFile(queueID: QueueID) throws -> SpoolFile {
             try spool.makeSpoolFile(queueID: queueID)
         }
+
+        func backlogCount() -> Int { spool.backlogCount() }
 
         func accept(_ message: InboundMessage) async throws -> IntakeReceipt {
             if fails { throw SpoolError(.sync, errno: 5) }

@@ -1,5 +1,6 @@
 import Foundation
 import MailBridge
+import MailValues
 import NIOCore
 import Testing
 
