@@ -1,6 +1,7 @@
 import Foundation
 import MailBridge
 import NIOCore
+import ThreadStore
 
 /// A test-only ``OutboxStore`` kept in memory (no SQLite), standing in for the ThreadStore-backed store the lead
 /// adds later. It keeps the semantics the queue relies on, and counts calls so tests can check "never sent
@@ -25,7 +26,8 @@ actor InMemoryOutboxStore: OutboxStore {
 
     @discardableResult
     func add(_ envelope: OutboundEnvelope, message: String, at date: Date = Date()) -> QueueItemID {
-        let id = QueueItemID(String(nextID))
+        // Zero-padded hex: the fake's IDs sort in the order they were added, like the real ones are unique.
+        let id = QueueItemID(try! OutboxItemID(String(repeating: "0", count: 16) + String(format: "%016llx", nextID)))
         nextID += 1
         rows[id] = Row(item: QueuedMail(id: id, envelope: envelope, message: ByteBuffer(string: message), queuedAt: date),
             state: .pending)

@@ -1,13 +1,19 @@
-/// The identity of one outbox item: the store's own ID of its row (ThreadStore's `OutboxItemID`, 32 random hex
-/// characters), so the queue, the log's `queue.item`, the delivery journal and `mailbridge queue list` all name an
-/// item the same way and no second mapping is needed. Opaque and random: safe to log (it says nothing about
-/// sender, recipient or content).
-public struct QueueItemID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let rawValue: String
+public import ThreadStore
 
-    public init(_ rawValue: String) {
-        self.rawValue = rawValue
+/// The identity of one outbox item: the store's own ID of its row (``OutboxItemID``, 32 random hex characters),
+/// held as that type, so the queue, the log's `queue.item`, the delivery journal and `mailbridge queue list` all
+/// name an item the same way and nothing is mapped or parsed between them. Opaque and random: safe to log (it
+/// says nothing about sender, recipient or content), so ``description`` shows it.
+public struct QueueItemID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The store's row.
+    public let outboxItem: OutboxItemID
+
+    public init(_ outboxItem: OutboxItemID) {
+        self.outboxItem = outboxItem
     }
+
+    /// The ID as text: for the log, the journal and the command line.
+    public var rawValue: String { outboxItem.unredactedDescription }
 
     public static func < (lhs: QueueItemID, rhs: QueueItemID) -> Bool { lhs.rawValue < rhs.rawValue }
 

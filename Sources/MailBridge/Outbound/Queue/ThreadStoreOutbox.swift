@@ -45,7 +45,7 @@ public actor ThreadStoreOutbox: OutboxStore {
             let reversePath: ReversePath = field.flatMap { mailboxes.mailbox(forField: $0)?.address }.map { .mailbox($0) } ?? .null
             let envelope = OutboundEnvelope(reversePath: reversePath,
                                             recipients: [try EmailAddress(item.recipient.unredactedDescription)])
-            return QueuedMail(id: QueueItemID(item.id.unredactedDescription), envelope: envelope,
+            return QueuedMail(id: QueueItemID(item.id), envelope: envelope,
                               message: ByteBuffer(bytes: item.payload), attempts: item.attempts,
                               queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt)
         }
@@ -56,29 +56,24 @@ public actor ThreadStoreOutbox: OutboxStore {
     }
 
     public func markDelivered(_ id: QueueItemID) async throws {
-        let row = try row(id)
+        let row = id.outboxItem
         try await store.write { try $0.markOutboxDelivered(row) }
         metrics?.outboundResult("delivered")
         settle(row)
     }
 
     public func markRetry(_ id: QueueItemID, nextAttempt: Date, lastError: DeliveryFailure) async throws {
-        let row = try row(id)
+        let row = id.outboxItem
         try await store.write { try $0.scheduleOutboxRetry(row, at: nextAttempt) }
         metrics?.outboundResult("retry")
         settle(row)
     }
 
     public func markFailed(_ id: QueueItemID, reason: DeliveryFailure) async throws {
-        let row = try row(id)
+        let row = id.outboxItem
         try await store.write { try $0.markOutboxFailed(row) }
         metrics?.outboundResult("failed")
         settle(row)
-    }
-
-    private func row(_ id: QueueItemID) throws -> OutboxItemID {
-        guard let row = try? OutboxItemID(id.rawValue) else { throw ThreadStoreError(.outboxItemNotFound) }
-        return row
     }
 
     private func settle(_ row: OutboxItemID) {
