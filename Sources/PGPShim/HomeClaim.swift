@@ -19,7 +19,8 @@ import Glibc
 /// 2. waits (bounded) until no gpg process of ours still names the home (`--homedir <home>`, as gpgme starts
 ///    gpg), then ends the ones left (SIGTERM, then SIGKILL);
 /// 3. stops the home's gpg-agent (`gpgconf --homedir <home> --kill gpg-agent`); gpg starts a fresh one on the
-///    next operation;
+///    next operation; puts back a torn keyring (``KeyboxRepair``) and deletes the lock temporaries killed gpg
+///    processes left (``StaleLockFiles``);
 /// all while holding the keyring's exclusive lock (``KeyringLock``), so no operation of this process or of a
 /// `mailbridge` command runs meanwhile. The runtime lock (per operation, across processes) takes over afterwards.
 public final class HomeClaim: Sendable {
@@ -33,9 +34,12 @@ public final class HomeClaim: Sendable {
         public var agentStopped = false
         /// The file a torn `pubring.kbx` was restored from (``KeyboxRepair``), if it was torn.
         public var keyringRestoredFrom: String?
+        /// Lock temporaries of killed gpg processes deleted (``StaleLockFiles``).
+        public var staleLockFiles = 0
 
         public var description: String {
             "stale gpg processes: \(staleProcesses), terminated: \(terminated), agent stopped: \(agentStopped)"
+                + (staleLockFiles > 0 ? ", stale lock files deleted: \(staleLockFiles)" : "")
                 + (keyringRestoredFrom.map { ", keyring restored from \($0)" } ?? "")
         }
     }
@@ -86,6 +90,7 @@ public final class HomeClaim: Sendable {
         report.agentStopped = stopAgent(home: home)
         // No gpg of ours runs now: a keyring torn by a gpg killed mid-replacement is put back before any use.
         report.keyringRestoredFrom = KeyboxRepair.repair(home: home)
+        report.staleLockFiles = StaleLockFiles.remove(home: home)
         return HomeClaim(descriptor: fd, report: report)
     }
 

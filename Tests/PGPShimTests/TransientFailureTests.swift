@@ -133,6 +133,15 @@ import Testing
         #expect(other(lock.keyringPath, LOCK_EX))
     }
 
+    /// The PID of a process that has ended (a child that exited and was reaped).
+    static func deadPID() throws -> pid_t {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        return child.processIdentifier
+    }
+
     /// A gpg left running on the home (as after a `kill -9` of the daemon) is waited for, then ended; a second
     /// claim of the same home fails while the first is held, and succeeds after its release.
     @Test func claimingTheHomeEndsStaleGPGAndExcludesASecondDaemon() async throws {
@@ -149,9 +158,20 @@ import Testing
         try await Task.sleep(for: .milliseconds(200))
         #expect(StaleProcesses.bound(to: fixture.gatewayHome.path).contains(stale.processIdentifier))
 
+        // What a gpg killed while taking a lock leaves: its lock temporary. One of a process that is gone, one of a
+        // live process (this one), one that only looks similar.
+        let home = fixture.gatewayHome.path
+        let dead = "\(home)/.#lk0x000055d0c0ffee00.testhost.\(try Self.deadPID())"
+        let live = "\(home)/.#lk0x000055d0c0ffee01.testhost.\(getpid())"
+        let other = "\(home)/.#notalock.1"
+        for path in [dead, live, other] { #expect(FileManager.default.createFile(atPath: path, contents: Data())) }
+
         let claim = try await fixture.service.claimHome(staleProcessTimeout: 0.5)
         #expect(claim.report.staleProcesses == 1)
         #expect(claim.report.terminated == 1)
+        #expect(claim.report.staleLockFiles == 1)
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: live) && FileManager.default.fileExists(atPath: other))
         stale.waitUntilExit()
         #expect(StaleProcesses.bound(to: fixture.gatewayHome.path).isEmpty)
 
