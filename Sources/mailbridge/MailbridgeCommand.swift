@@ -142,7 +142,7 @@ struct Init: AsyncParsableCommand {
             try await installation.pgp.shutdown()
             try installation.store.close()
         } catch {
-            StandardError.write("mailbridge init: \(error)\n")
+            StandardError.write("mailbridge init: \(FailureExplanation.message(for: error))\n")
             throw ExitCode(ExitStatus.failure.rawValue)
         }
     }

@@ -30,7 +30,7 @@ struct MasterKeyRotate: AsyncParsableCommand {
             configuration = .embeddedDefault(dataFolder: folder)
         } else {
             do { configuration = try BridgeConfiguration.load(file: options.config) } catch {
-                StandardError.write("mailbridge: \(error)\n")
+                StandardError.write("mailbridge: \(FailureExplanation.message(for: error))\n")
                 throw ExitCode(ExitStatus.invalidConfiguration.rawValue)
             }
         }

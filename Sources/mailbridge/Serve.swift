@@ -100,7 +100,7 @@ struct Serve: AsyncParsableCommand {
             do {
                 configuration = try BridgeConfiguration.load(file: config)
             } catch {
-                StandardError.write("mailbridge serve: \(error)\n")
+                StandardError.write("mailbridge serve: \(FailureExplanation.message(for: error))\n")
                 throw ExitCode(ExitStatus.invalidConfiguration.rawValue)
             }
         } else {
@@ -130,7 +130,8 @@ struct Serve: AsyncParsableCommand {
             logger.notice("MailBridge is running", metadata: metadata)
             try await gateway.run(reloadingFrom: config)
         } catch {
-            StandardError.write("mailbridge serve: \(error)\n")
+            logger.debug("serve failed", metadata: ["error": "\(error)"])
+            StandardError.write("mailbridge serve: \(FailureExplanation.message(for: error))\n")
             throw ExitCode(ExitStatus.failure.rawValue)
         }
     }

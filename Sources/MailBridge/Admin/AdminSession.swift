@@ -1,6 +1,6 @@
 // Security: the admin commands run on the server as the service's administrator. `thread show` prints decrypted
 // content to standard output on purpose (that is its job); nothing else does, and no command logs content,
-// addresses or fingerprints. Errors are content-free descriptions.
+// addresses or fingerprints. Errors are content-free descriptions, put in words by FailureExplanation.
 
 import Foundation
 public import Logging
@@ -39,7 +39,7 @@ public enum AdminSession {
         do {
             configuration = try BridgeConfiguration.load(file: configFile)
         } catch {
-            return .failure(.invalidConfiguration, "\(error)")
+            return .failure(.invalidConfiguration, FailureExplanation.message(for: error))
         }
         return await run(configuration: configuration, logger: logger, body)
     }
@@ -51,7 +51,8 @@ public enum AdminSession {
         do {
             installation = try await OpenedInstallation.open(configuration, logger: logger)
         } catch {
-            return .failure(.failure, "cannot open the installation: \(error)")
+            logger.debug("opening the installation failed", metadata: ["error": "\(error)"])
+            return .failure(.failure, "cannot open the installation: \(FailureExplanation.message(for: error))")
         }
         let result: AdminResult
         do {
@@ -59,7 +60,8 @@ public enum AdminSession {
         } catch let error as AdminUsageError {
             result = .failure(.usage, error.description)
         } catch {
-            result = .failure(.failure, "\(error)")
+            logger.debug("command failed", metadata: ["error": "\(error)"])
+            result = .failure(.failure, FailureExplanation.message(for: error))
         }
         await installation.close()
         return result

@@ -1,18 +1,8 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-// Release builds can attribute glibc's `struct stat` to the CDispatch clang module (it includes the same header);
-// MemberImportVisibility then needs that module imported too.
-#if canImport(CDispatch)
-import CDispatch
-#endif
-
-/// `mailbridge check-config`: loads and validates a configuration, then checks the files it names (custom
-/// templates against their placeholder policy; password, TLS and passphrase files for existence).
+/// `mailbridge check-config`: loads and validates a configuration and checks the files it names (custom
+/// templates against their placeholder policy; password, TLS, CA, passphrase and master key files for existence,
+/// readability and permissions), reporting every problem of both kinds in one run.
 ///
 /// ```swift
 /// let result = ConfigurationCheck.run(file: "/etc/mailbridge/mailbridge.toml", json: false)
@@ -30,19 +20,31 @@ public enum ConfigurationCheck {
     }
 
     /// Runs the check. `json` selects a JSON document as output, for scripts.
+    ///
+    /// Every problem comes out in one run (issue 22): the options' own problems from the loader, and the files
+    /// the options name, also when other options are invalid. Each problem carries the line of its key: TOMLKit
+    /// gives positions only for syntax errors, so ``ConfigurationSourceMap`` finds the line by scanning the text
+    /// for `key = value` under its `[table]` or `[[array]]` header (a missing option gets its table's line).
     public static func run(file: String, json: Bool = false) -> Result {
-        let errors: [ConfigurationError]
+        var errors: [ConfigurationError]
         var summary: [String: Int] = [:]
+        var configuration: BridgeConfiguration?
         do {
-            let configuration = try BridgeConfiguration.load(file: file)
-            errors = referencedFileProblems(configuration, file: file)
+            let loaded = try BridgeConfiguration.load(file: file)
+            configuration = loaded
+            errors = []
             summary = [
-                "mailboxes": configuration.mailboxes.count, "imapSources": configuration.imapSources.count,
-                "smtpPort": configuration.smtp.port,
+                "mailboxes": loaded.mailboxes.count, "imapSources": loaded.imapSources.count,
+                "smtpPort": loaded.smtp.port,
             ]
         } catch {
             errors = error.allErrors
         }
+        // One list in file order (problems without a line last), each kind keeping its own order.
+        errors = (errors + referencedFileProblems(file: file, configuration: configuration, reported: errors))
+            .enumerated().sorted { a, b in
+                (a.element.line ?? Int.max, a.offset) < (b.element.line ?? Int.max, b.offset)
+            }.map(\.element)
         let status: ExitStatus = errors.isEmpty ? .success : .invalidConfiguration
         let output: String
         if json {
@@ -52,50 +54,56 @@ public enum ConfigurationCheck {
                 + "\(summary["imapSources"] ?? 0) IMAP source(s), SMTP port \(summary["smtpPort"] ?? 0))"
         } else {
             output = errors.map(\.description).joined(separator: "\n")
-                + "\n\(errors.count) problem(s) in \(file)"
+                + "\n\(errors.count) problem(s) in \(file); fix them and run `mailbridge check-config --config "
+                + "\(file)` again"
         }
         return Result(status: status, output: output, errors: errors)
     }
 
-    /// Problems with files the configuration names: templates that break their policy, files that are missing,
-    /// secret files that others may read or write. The master key file may be missing (`init` creates it, or a
-    /// systemd credential replaces it) but must not be open to others when present.
-    static func referencedFileProblems(_ configuration: BridgeConfiguration, file: String) -> [ConfigurationError] {
+    /// Problems with the files the configuration names (``ReferencedFileCheck``) and with custom templates,
+    /// placed on their key's line. Options in `reported` already have a problem and are skipped.
+    /// Works from the document alone when the configuration as a whole did not load; a file that cannot be read
+    /// or is not TOML names no files.
+    static func referencedFileProblems(file: String, configuration: BridgeConfiguration?,
+                                       reported: [ConfigurationError]) -> [ConfigurationError] {
+        guard let data = FileManager.default.contents(atPath: file), data.count <= BridgeConfiguration.maximumFileSize,
+            let text = String(data: data, encoding: .utf8)
+        else { return [] }
+        let reader = ConfigurationReader(file: file)
+        _ = BridgeConfiguration.read(text, reader: reader)
+        guard !reader.errors.contains(where: { $0.code == .syntax }) else { return [] }
+        var paths = reader.paths
+        if let configuration, !paths.contains(where: { $0.option == "keys.master-key-file" }) {
+            paths.append(("keys.master-key-file", configuration.keys.masterKeyFile))  // the default beside the data
+        }
+        let skip = Set(reported.compactMap(\.option))
+        var problems = ReferencedFileCheck.problems(paths.filter { !skip.contains($0.option) }, file: file)
+        if let configuration {
+            problems += templateProblems(configuration, file: file, skipping: skip.union(problems.compactMap(\.option)))
+        }
+        let map = ConfigurationSourceMap(text: text)
+        return problems.map { problem in
+            var problem = problem
+            if problem.line == nil, let option = problem.option { problem.line = map.line(of: option) }
+            return problem
+        }
+    }
+
+    /// Custom templates that break their placeholder policy.
+    static func templateProblems(_ configuration: BridgeConfiguration, file: String, skipping: Set<String>)
+        -> [ConfigurationError]
+    {
         var problems: [ConfigurationError] = []
-        func checkFile(_ path: AbsolutePath?, _ option: String, secret: Bool, optional: Bool = false) {
-            guard let path else { return }
-            var status = stat()
-            guard stat(path.string, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-                if !optional {
-                    problems.append(
-                        ConfigurationError(
-                            .unreadableFile, file: file, option: option, expected: "an existing file at this path"))
-                }
-                return
-            }
-            if secret, status.st_mode & 0o077 != 0 {
-                problems.append(
-                    ConfigurationError(
-                        .insecureFile, file: file, option: option,
-                        expected: "a file only its owner can read and write (chmod 600)"))
-            }
-        }
-        checkFile(configuration.keys.masterKeyFile, "keys.master-key-file", secret: true, optional: true)
-        checkFile(configuration.keys.passphraseFile, "keys.passphrase-file", secret: true)
-        checkFile(configuration.smtp.tlsCertificate, "smtp.tls-certificate", secret: false)
-        checkFile(configuration.smtp.tlsKey, "smtp.tls-key", secret: true)
-        for (index, source) in configuration.imapSources.enumerated() {
-            checkFile(source.passwordFile, "imap[\(index + 1)].password-file", secret: true)
-        }
-        checkFile(configuration.smarthost?.passwordFile, "smarthost.password-file", secret: true)
         for (index, mailbox) in configuration.mailboxes.enumerated() {
             for kind in MessageTemplate.Kind.allCases {
+                let option = "mailbox[\(index + 1)].\(kind.rawValue)-template"
+                guard !skipping.contains(option) else { continue }
                 do {
                     _ = try mailbox.template(kind)
                 } catch {
                     problems.append(
                         ConfigurationError(
-                            .invalidValue, file: file, option: "mailbox[\(index + 1)].\(kind.rawValue)-template",
+                            .invalidValue, file: file, option: option,
                             expected: "a template following the placeholder policy: \(error)"))
                 }
             }

@@ -32,6 +32,9 @@ final class ConfigurationReader {
     private(set) var knownOptions: Set<String> = []
     /// The option patterns that were looked up and present in the document.
     private(set) var presentOptions: Set<String> = []
+    /// Every valid absolute path option read, with its option path (`imap[1].password-file`), in reading order:
+    /// `check-config` checks these files even when other options are invalid (issue 22).
+    private(set) var paths: [(option: String, path: AbsolutePath)] = []
 
     init(file: String?) { self.file = file }
 
@@ -226,7 +229,9 @@ final class ConfigurationReader {
         let raw = required ? requiredString(section, key, expected: expected) : string(section, key, expected: expected)
         guard let raw else { return nil }
         do {
-            return try AbsolutePath(raw)
+            let path = try AbsolutePath(raw)
+            paths.append((section.optionPath(key), path))
+            return path
         } catch .relative {
             report(.relativePath, section.optionPath(key),
                    expected: "\(expected); relative paths are not accepted because the service runs in '/'")

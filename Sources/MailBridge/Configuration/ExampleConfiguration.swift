@@ -227,6 +227,8 @@ extension BridgeConfiguration {
 
         [metrics]
         # Serve Prometheus metrics (counts, latencies, queue depth; no personal data). Default: true.
+        # Queue depth: the gauge mailbridge_outbound_queue_depth{kind,state}, outbox items per kind and state (pending,
+        # failed) and counsellor replies held back for a client key (state "held"), counted every 15 seconds.
         enabled = true
 
         # Address of the metrics endpoint; must be a loopback address. Default: "127.0.0.1".

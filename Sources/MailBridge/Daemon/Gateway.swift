@@ -175,6 +175,7 @@ public final class Gateway: Sendable {
             noticeServices.append(WaitingThreadsMonitor(
                 store: store, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
                 logger: logger))
+            noticeServices.append(QueueDepthMonitor(store: store, metrics: metrics, logger: logger))
         }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,

@@ -34,9 +34,7 @@ public struct OpenedInstallation: Sendable {
     public static func open(_ configuration: BridgeConfiguration, claimingHome: Bool = false,
                             logger: Logger) async throws -> OpenedInstallation {
         let data = URL(fileURLWithPath: configuration.data.folder.string)
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        _ = try DataFolderInitializer.run(dataFolder: configuration.data.folder, configFile: nil)
+        try DataFolderInitializer.prepare(configuration)
         let masterKey = try configuration.keys.loadMasterKey()
 
         let passphrase: PassphraseSource = configuration.keys.passphraseFile.map {

@@ -4,7 +4,8 @@ import CoreMetrics
 extension GatewayMetrics {
     /// A spool entry could not be read and was moved to `spool/quarantine/`.
     func spoolQuarantined(_ cause: QuarantineCause) {
-        CoreMetrics.Counter(label: "mailbridge_spool_quarantined_total", dimensions: [("cause", cause.rawValue)],
+        CoreMetrics.Counter(label: "mailbridge_spool_quarantined_total",
+                            dimensions: [("cause", MetricCatalog.labelValue(cause.rawValue))],
                             factory: factory).increment()
     }
 }

@@ -33,7 +33,11 @@ public enum DataFolderInitializer {
     public struct Report: Sendable, Equatable {
         public var created: [String] = []
         public var kept: [String] = []
-        public var lines: [String] { created.map { "created \($0)" } + kept.map { "kept    \($0) (exists)" } }
+        /// Where the master key is and how the systemd unit reaches it (issue 22).
+        public var notes: [String] = []
+        public var lines: [String] {
+            created.map { "created \($0)" } + kept.map { "kept    \($0) (exists)" } + notes
+        }
     }
 
     /// Why `init` failed.
@@ -83,6 +87,7 @@ public enum DataFolderInitializer {
         }
         try makeFolder(parentFolder(of: configuration.keys.masterKeyFile), report: &report, createOnly: true)
         try createMasterKey(at: configuration.keys.masterKeyFile, report: &report)
+        report.notes = masterKeyNotes(configuration.keys, forUnit: configFile != nil)
         if let configFile, let configurationText {
             // The configuration holds no secrets and the service user must read it: 0644.
             try writeNewFile(configFile, contents: Array(configurationText.utf8), mode: 0o644)
@@ -120,7 +125,9 @@ public enum DataFolderInitializer {
         var status = stat()
         if lstat(folder.string, &status) == 0 {
             guard (status.st_mode & S_IFMT) == S_IFDIR else {
-                throw Failure(status: .failure, description: "\(folder) exists and is not a folder")
+                throw Failure(
+                    status: .failure,
+                    description: "\(folder) exists and is not a folder: move it away or correct the path")
             }
             if !createOnly, status.st_mode & 0o077 != 0 {
                 guard chmod(folder.string, 0o700) == 0 else { throw systemFailure("cannot set mode 0700 on", folder) }
@@ -134,7 +141,9 @@ public enum DataFolderInitializer {
             try FileManager.default.createDirectory(
                 atPath: folder.string, withIntermediateDirectories: true, attributes: [.posixPermissions: mode])
         } catch {
-            throw Failure(status: .failure, description: "cannot create \(folder)")
+            throw Failure(
+                status: .failure,
+                description: "cannot create \(folder): check that its parent folder exists and is writable")
         }
         // The umask may have changed the mode; make it exactly `mode`.
         guard chmod(folder.string, mode) == 0 else { throw systemFailure("cannot set the mode of", folder) }
@@ -195,6 +204,6 @@ public enum DataFolderInitializer {
     }
 
     private static func systemFailure(_ action: String, _ path: AbsolutePath) -> Failure {
-        Failure(status: .failure, description: "\(action) \(path): \(String(cString: strerror(errno)))")
+        Failure(status: .failure, description: SystemErrorText.sentence(errno, doing: "\(action) \(path)"))
     }
 }

@@ -9,14 +9,15 @@ public import Prometheus
 /// `MetricsSystem`, so tests and several gateways in one process do not share counters).
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    /// For the metrics other rooms add in extensions (each beside the type it counts).
-    let factory: PrometheusMetricsFactory
+    /// For the metrics other rooms add in extensions (each beside the type it counts). Each name needs its help
+    /// text in ``MetricCatalog``.
+    let factory: DescribedMetricsFactory
     private let accepted: CoreMetrics.Counter
     let latency: CoreMetrics.Timer
 
     public init() {
         registry = PrometheusCollectorRegistry()
-        factory = PrometheusMetricsFactory(registry: registry)
+        factory = DescribedMetricsFactory(registry: registry)
         accepted = CoreMetrics.Counter(label: "mailbridge_smtp_messages_accepted_total", factory: factory)
         latency = CoreMetrics.Timer(label: "mailbridge_inbound_processing_seconds", factory: factory)
     }
@@ -37,10 +38,10 @@ public final class GatewayMetrics: Sendable {
                           factory: factory).record(count)
     }
 
-    /// An IMAP message was moved to the failed folder (or left there, `moved` false): `fetch-failed`/`too-large`.
+    /// An IMAP message was moved to the failed folder (or left there, `moved` false): `fetch_failed`/`too_large`.
     func imapMessageSetAside(reason: String, moved: Bool) {
         CoreMetrics.Counter(label: "mailbridge_imap_messages_set_aside_total",
-                            dimensions: [("reason", reason), ("moved", moved ? "yes" : "no")],
+                            dimensions: [("reason", MetricCatalog.labelValue(reason)), ("moved", moved ? "yes" : "no")],
                             factory: factory).increment()
     }
 

@@ -68,8 +68,11 @@ public struct MasterKeyError: Error, Hashable, Sendable, CustomStringConvertible
         switch code {
         case .unreadable:
             let reason = errno == 0 ? "" : ": \(String(cString: strerror(errno)))"
-            return "master key \(path) cannot be read\(reason) (create it with `mailbridge init`)"
-        case .wrongLength: return "master key \(path) is not \(DataFolderInitializer.masterKeyLength) octets long"
+            return "master key \(path) cannot be read\(reason) (a new installation: create it with `mailbridge init`; "
+                + "an existing store needs the key it was sealed with: put it back from your key backup)"
+        case .wrongLength:
+            return "master key \(path) is not \(DataFolderInitializer.masterKeyLength) octets long (put back the key "
+                + "the store was sealed with from your key backup)"
         case .insecurePermissions: return "master key \(path) is accessible by group or others (chmod 600)"
         }
     }

@@ -13,7 +13,8 @@ extension GatewayMetrics {
 
     /// A rejected encrypted message was kept sealed (issue 28); `reason` is the rejection reason's name.
     func rejectedKept(_ reason: AcceptOutcome.RejectionReason) {
-        CoreMetrics.Counter(label: "mailbridge_rejected_kept_total", dimensions: [("reason", reason.rawValue)],
+        CoreMetrics.Counter(label: "mailbridge_rejected_kept_total",
+                            dimensions: [("reason", MetricCatalog.labelValue(reason.rawValue))],
                             factory: factory).increment()
     }
 }
@@ -27,7 +28,7 @@ extension AcceptOutcome {
         case .redirected: "redirected"
         case .redirectSuppressed: "redirect_suppressed"
         case .deliveryReport: "delivery_report"
-        case .rejectedEncrypted(let reason): "rejected_\(reason.rawValue)"
+        case .rejectedEncrypted(let reason): "rejected_\(MetricCatalog.labelValue(reason.rawValue))"
         }
     }
 }

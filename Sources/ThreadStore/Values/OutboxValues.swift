@@ -1,7 +1,7 @@
 public import Foundation
 
 /// What an outbox item is for.
-public enum OutboxKind: Int, Hashable, Sendable {
+public enum OutboxKind: Int, Hashable, Sendable, CaseIterable {
     /// The fixed redirect reply to plain (unencrypted) mail.
     case redirectReply = 0
     /// A counsellor's encrypted reply in a thread.
@@ -15,7 +15,7 @@ public enum OutboxKind: Int, Hashable, Sendable {
 }
 
 /// The delivery state of an outbox item. Delivered items are deleted.
-public enum OutboxState: Int, Hashable, Sendable {
+public enum OutboxState: Int, Hashable, Sendable, CaseIterable {
     /// Waiting for its next attempt.
     case pending = 0
     /// Given up; kept until its thread is deleted or retention removes it.

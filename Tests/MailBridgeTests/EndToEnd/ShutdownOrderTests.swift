@@ -33,8 +33,8 @@ import Glibc
         // Reverse of the list = shutdown order.
         let shutdown = gateway.services(reloadingFrom: "/dev/null").reversed().map { "\(type(of: $0))" }
         #expect(shutdown == ["SMTPListener", "IMAPFetcher", "WebServer", "PipelineRunner", "QueueWakeSocket",
-                             "WaitingThreadsMonitor", "GatewayKeyService", "NoticeDigestService", "OutboundQueue",
-                             "MaintenanceService", "ConfigurationReload", "MetricsEndpoint", "SystemdWatchdogService"])
+                             "QueueDepthMonitor", "WaitingThreadsMonitor", "GatewayKeyService", "NoticeDigestService",
+                             "OutboundQueue", "MaintenanceService", "ConfigurationReload", "MetricsEndpoint", "SystemdWatchdogService"])
         try? gateway.store.close()
     }
 

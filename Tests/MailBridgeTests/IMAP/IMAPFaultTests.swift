@@ -141,8 +141,8 @@ import ThreadStore
         #expect(!mail.contains("4711") && !mail.contains("fetch-failed") && !mail.contains("Failed"))
         let exposition = String(decoding: metrics.exposition(), as: UTF8.self)
         let counter = "mailbridge_imap_messages_set_aside_total"
-        #expect(exposition.contains("\(counter){moved=\"yes\",reason=\"fetch-failed\"} 1")
-                || exposition.contains("\(counter){reason=\"fetch-failed\",moved=\"yes\"} 1"), "\(exposition)")
+        #expect(exposition.contains("\(counter){moved=\"yes\",reason=\"fetch_failed\"} 1")
+                || exposition.contains("\(counter){reason=\"fetch_failed\",moved=\"yes\"} 1"), "\(exposition)")
         // No mailbox with that address: nothing queued.
         #expect(try await harness.pipeline.queueFetchFailedNotice(for: try EmailAddress("x@example.com")) == false)
         #expect(RedirectTemplate.fetchFailed(german: false).body.contains("One message could not be fetched"))

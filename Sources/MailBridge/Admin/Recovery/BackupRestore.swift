@@ -146,7 +146,7 @@ public enum BackupRestore {
             store = try ThreadStore(at: URL(fileURLWithPath: staging + "/threads.sqlite"), masterKey: masterKey,
                                     configuration: storeConfiguration)
         } catch {
-            throw fail("the restored store does not open: \(error)")
+            throw fail("the restored store does not open: \(FailureExplanation.message(for: error))")
         }
         do {
             guard try await store.integrityCheck() else { throw fail("the store's integrity check") }

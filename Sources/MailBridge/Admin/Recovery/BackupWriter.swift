@@ -33,7 +33,9 @@ public enum BackupWriter {
         let masterKey = try installation.configuration.keys.loadMasterKey()
         let partial = target + ".partial-\(UUID().uuidString)"
         let fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw RecoveryError(.io, "cannot create \(partial): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw RecoveryError(.io, "cannot create \(target): \(String(cString: strerror(errno)))")
+        }
         let manifest: BackupManifest
         do {
             defer { close(fd) }

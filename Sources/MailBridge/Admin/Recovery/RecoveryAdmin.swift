@@ -13,7 +13,7 @@ public enum RecoveryAdmin {
             let lines = try await MasterKeyRotator.rotate(configuration: configuration, logger: logger)
             return AdminResult(output: lines.joined(separator: "\n"))
         } catch {
-            return .failure(.failure, "master key rotation: \(error)")
+            return .failure(.failure, "master key rotation: \(FailureExplanation.message(for: error))")
         }
     }
 
@@ -31,7 +31,11 @@ public enum RecoveryAdmin {
         do {
             masterKey = try MasterKey(contentsOf: masterKeyFile)
         } catch {
-            return .failure(.failure, "restore: master key \(masterKeyFile.path): \(error)")
+            let code = error.code
+            let why = code == .masterKeyInvalidLength ? "is not \(DataFolderInitializer.masterKeyLength) octets long"
+                : code == .masterKeyInsecurePermissions ? "is open to group or others (chmod 600 it)" : "cannot be read"
+            return .failure(.failure, "restore: the master key \(masterKeyFile.path) \(why): give --master-key the key "
+                            + "file the backup was written with")
         }
         do {
             let lines = try await BackupRestore.restore(
@@ -39,9 +43,10 @@ public enum RecoveryAdmin {
                 configurationText: configurationText, logger: logger)
             return AdminResult(output: lines.joined(separator: "\n"))
         } catch let error as RecoveryError where error.code == .targetNotEmpty {
-            return .failure(.usage, "restore: \(error)")
+            return .failure(.usage, "restore: \(FailureExplanation.message(for: error))")
         } catch {
-            return .failure(.failure, "restore failed, nothing was restored: \(error)")
+            return .failure(.failure,
+                            "restore failed, nothing was restored: \(FailureExplanation.message(for: error))")
         }
     }
 }
