@@ -69,6 +69,7 @@ public enum ConfigurationCheck {
         guard let data = FileManager.default.contents(atPath: file), data.count <= BridgeConfiguration.maximumFileSize,
             let text = String(data: data, encoding: .utf8)
         else { return [] }
+        // A reader of its own over the same text: `load` throws its errors and keeps the paths it read to itself.
         let reader = ConfigurationReader(file: file)
         _ = BridgeConfiguration.read(text, reader: reader)
         guard !reader.errors.contains(where: { $0.code == .syntax }) else { return [] }

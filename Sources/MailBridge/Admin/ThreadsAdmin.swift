@@ -141,7 +141,9 @@ public enum ThreadsAdmin {
     }
 
     private static func threadID(_ text: String) throws -> ThreadID {
-        guard let id = try? ThreadID(text) else { throw AdminUsageError("a thread ID is 32 hex characters") }
+        guard let id = try? ThreadID(text) else {
+            throw AdminUsageError("a thread ID is 32 hex characters (see `mailbridge threads list`)")
+        }
         return id
     }
 }

@@ -67,7 +67,7 @@ public enum UsersAdmin {
             throw AdminUsageError("the user name must be 1 to 64 characters of A-Z a-z 0-9 . _ @ -")
         }
         guard let account = try await installation.store.read({ tx in try tx.account(named: username) }) else {
-            throw AdminFailure("no account with this user name exists")
+            throw AdminFailure("no account with this user name exists (see `mailbridge users list`)")
         }
         return account
     }
@@ -206,7 +206,9 @@ public enum TokensAdmin {
         -> AdminResult
     {
         let account = try await UsersAdmin.account(named: username, in: installation)
-        guard !account.isDisabled else { throw AdminFailure("the account is disabled") }
+        guard !account.isDisabled else {
+            throw AdminFailure("the account is disabled (`mailbridge users enable` first)")
+        }
         guard !label.isEmpty, label.count <= 64, !label.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
             throw AdminUsageError("--label must be 1 to 64 characters without control characters")
         }
@@ -238,7 +240,7 @@ public enum TokensAdmin {
         do {
             try await installation.store.write(via: .commandLine) { tx in try tx.revokeAPIToken(tokenID, actor: nil) }
         } catch let error as ThreadStoreError where error == .apiTokenNotFound {
-            throw AdminFailure("no API token with this ID exists")
+            throw AdminFailure("no API token with this ID exists (see `mailbridge tokens list`)")
         }
         return AdminResult(output: "revoked API token \(tokenID.unredactedDescription)")
     }
