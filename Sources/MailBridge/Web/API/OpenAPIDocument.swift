@@ -32,7 +32,7 @@ enum OpenAPIDocument {
                   { "name": "state", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/InboxState" } },
                   { "name": "assigned", "in": "query", "required": false, "description": "me: only threads assigned to the token's account; none: only unassigned threads.", "schema": { "type": "string", "enum": ["me", "none"] } },
                   { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 50 } },
-                  { "name": "order", "in": "query", "required": false, "description": "activity (default): most recent activity first; waiting: only threads waiting for an answer, the longest waiting (oldest waitingSince) first. Pass the same order with cursor.", "schema": { "type": "string", "enum": ["activity", "waiting"], "default": "activity" } },
+                  { "name": "order", "in": "query", "required": false, "description": "activity (default): most recent activity first; waiting: only threads waiting for an answer, the longest waiting (oldest waitingSince) first; waiting-first: every thread, those waiting for an answer (not closed) longest waiting first, then the rest by most recent activity. Pass the same order with cursor.", "schema": { "type": "string", "enum": ["activity", "waiting", "waiting-first"], "default": "activity" } },
                   { "name": "cursor", "in": "query", "required": false, "description": "nextCursor of the previous page. Empty: the first page, as without cursor.", "schema": { "$ref": "#/components/schemas/Cursor" } }
                 ],
                 "responses": {
