@@ -56,6 +56,17 @@ import ThreadStore
             #expect(shown[1].contains("delivery-failed\">Fehlgeschlagen – bitte die Administration informieren"))
             // An assigned thread stays with its assignee when someone else replies.
             #expect(try await harness.store.read { try $0.inboxThread(thread)?.assignedTo } == berater.id)
+
+            // The API gives the same: author and delivery on outbound messages, neither on inbound ones.
+            let json = try APITests.json(try await client.execute(uri: "/api/v1/threads/\(id)", method: .get,
+                                                                  headers: harness.api("berater")))
+            let messages = (json["messages"] as? [[String: Any]]) ?? []
+            let outbound = messages.filter { $0["direction"] as? String == "outbound" }
+            #expect(outbound.map { $0["delivery"] as? String } == ["sent", "failed"])
+            #expect(outbound.map { $0["authorId"] as? String }
+                    == [berater.id, harness.counsellor("leitung").id].map(\.unredactedDescription))
+            let inbound = messages.filter { $0["direction"] as? String == "inbound" }
+            #expect(inbound.count == 1 && inbound.allSatisfy { $0["delivery"] == nil && $0["authorId"] == nil })
         }
         let assigned = try await harness.store.read { try $0.auditEntries() }.filter { $0.event == .threadAssigned }
         #expect(assigned.map(\.actor) == [berater.id] && assigned.first?.thread == thread)
