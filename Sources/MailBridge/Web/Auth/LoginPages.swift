@@ -85,6 +85,7 @@ enum LoginPages {
         :focus-visible { outline: 3px solid #1a5fb4; outline-offset: 2px; }
         [role="alert"] { color: #a51d2d; font-weight: 600; }
         code { word-break: break-all; font-size: 1.05rem; }
+        #totp-secret { word-break: normal; overflow-wrap: anywhere; }
         .organisation { margin: 0 0 0.5rem; color: #4a4f57; font-weight: 600; }
         .qr-code { display: block; max-width: 100%; height: auto; margin: 0.5rem 0; }
         dd { margin-left: 0; margin-bottom: 0.5rem; }
