@@ -72,4 +72,29 @@ import ThreadStore
         }
         await harness.pipe.close()
     }
+
+    /// The cards are for phones only: at 1280 px the list is the table with its column headers.
+    @Test(.enabled(if: BrowserDriver.unavailableReason == nil,
+                   "headless browser test needs Debian's chromium and python3-websockets"))
+    func aWideScreenKeepsTheTable() async throws {
+        let harness = try await WebHarness()
+        for _ in 0..<2 { _ = try await harness.importStoreThread(messages: 1) }
+        let (server, port) = try await BrowserInboxTests.startServer(harness)
+        defer { Task { await server.triggerGracefulShutdown() } }
+        let shot = BrowserInboxTests.artifacts.appendingPathComponent("wide-list.png")
+        try FileManager.default.createDirectory(at: BrowserInboxTests.artifacts, withIntermediateDirectories: true)
+        let work = harness.pipe.root
+        let report = try await offCooperativePool {
+            try BrowserDriver.captureNarrow(
+                base: "http://127.0.0.1:\(port)", username: "berater", password: WebHarness.password,
+                totpSecret: nil, newPassword: nil, width: 1280, shots: [:],
+                pages: [(path: "/threads", screenshot: shot)], workDirectory: work)
+        }
+        await server.triggerGracefulShutdown()
+        let list = try #require(report.narrow.first)
+        #expect(list.listHeaderShown && list.listRowDisplay == "table-row", "\(list.listRowDisplay)")
+        #expect(list.scrollWidth <= list.viewport && list.overflowing.isEmpty, "\(list.overflowing)")
+        #expect(report.problems.isEmpty, "browser console: \(report.problems)")
+        await harness.pipe.close()
+    }
 }
