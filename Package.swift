@@ -50,6 +50,11 @@ let package = Package(
             name: "CCompression",
             providers: [.apt(["zlib1g-dev", "libbz2-dev"])]
         ),
+        // libqrencode: the TOTP enrolment page's QR code, drawn on the server as SVG (Web/Auth/QRCodeSVG.swift).
+        .systemLibrary(
+            name: "CQREncode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
         // Values every room shares (addresses, fingerprints), so they cross module borders as types, not strings.
         .target(
             name: "MailValues",
@@ -85,6 +90,7 @@ let package = Package(
                 "ThreadStore",
                 "CEtPan",
                 "CLibXML2",
+                "CQREncode",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),

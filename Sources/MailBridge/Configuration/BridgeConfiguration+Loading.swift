@@ -320,6 +320,8 @@ extension BridgeConfiguration {
                               expected: "an IANA time zone such as \"Europe/Berlin\" (Debian package tzdata)")
             }
         }
+        web.organisationName = reader.text(section, "organisation-name", required: false, maxLength: 120,
+                                           what: "the counselling service's name")
         reader.finish(section)
         return web
     }
@@ -418,6 +420,7 @@ extension BridgeConfiguration {
             }
             let receiptTemplate = reader.path(section, "receipt-template")
             let helpLink = readHelpLink(section, "help-link", reader: reader)
+            let assignOnReply = reader.boolean(section, "assign-on-reply", default: true)
             reader.finish(section)
             if let address {
                 if let first = seen[address.canonical] {
@@ -436,6 +439,7 @@ extension BridgeConfiguration {
             mailbox.teamNotificationMode = teamMode
             mailbox.receiptTemplate = receiptTemplate
             mailbox.helpLink = helpLink
+            mailbox.assignOnReply = assignOnReply
             mailboxes.append(mailbox)
         }
         return mailboxes

@@ -56,6 +56,7 @@ extension BridgeConfiguration {
             set("team-notification-mode", mailbox.teamNotificationMode.name)
             set("receipt-template", mailbox.receiptTemplate)
             if let link = mailbox.helpLink { set("help-link", link.string) }
+            set("assign-on-reply", mailbox.assignOnReply)
         }
         for source in imapSources {
             section("[[imap]]")
@@ -127,6 +128,7 @@ extension BridgeConfiguration {
         set("session-idle-minutes", web.sessionIdleMinutes)
         set("session-max-hours", web.sessionMaxHours)
         if let zone = web.timeZone { set("time-zone", zone) }
+        if let name = web.organisationName { set("organisation-name", name) }
         section("[receipt]")
         set("enabled", receipt.enabled)
         set("period-hours", receipt.periodHours)

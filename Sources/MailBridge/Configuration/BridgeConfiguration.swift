@@ -210,6 +210,9 @@ extension BridgeConfiguration {
         /// `help-link`: the page explaining how to write encrypted mail (`{{help-link}}` in the redirect text);
         /// the loader fills in `[help] link` when the mailbox names none. Nil: the redirect names no help page.
         public var helpLink: RedirectLink?
+        /// `assign-on-reply`, default true: a counsellor who replies to an unassigned thread of this field takes
+        /// it (issue 22), in the reply's transaction; false leaves assignment to the explicit action.
+        public var assignOnReply: Bool = true
 
         public init(
             address: EmailAddress, field: String, teamNotificationAddress: EmailAddress, redirectLink: RedirectLink,
@@ -462,6 +465,8 @@ extension BridgeConfiguration {
         public var sessionMaxHours: Int = 12
         /// `time-zone`: the IANA zone in which pages show times (e.g. `Europe/Berlin`). Nil: the server's zone.
         public var timeZone: String?
+        /// `organisation-name`: the counselling service's name, shown on the login pages (issue 22). Nil: none.
+        public var organisationName: String? = nil
         public init() {}
     }
 }

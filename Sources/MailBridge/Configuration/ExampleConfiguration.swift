@@ -141,6 +141,10 @@ extension BridgeConfiguration {
         # built-in redirect text then names it). Must start with https://. Default: [help] link, else none.
         # help-link = "https://hilfe.beratung.example.org/help"
 
+        # Whether a counsellor who replies to an unassigned thread of this field takes it (it is then assigned to them,
+        # as if they had pressed "Mir zuweisen"). false: replying leaves the assignment alone. Default: true.
+        # assign-on-reply = true
+
         # IMAP sources: mailboxes MailBridge fetches from, as an alternative to receiving by SMTP. Default: none.
         # [[imap]]
         # Server name or IP address. Required.
@@ -287,6 +291,10 @@ extension BridgeConfiguration {
         # The time zone in which the inbox pages show times (an IANA name; Debian package tzdata). Default: the server's
         # zone (/etc/localtime), which is often UTC on rented servers.
         # time-zone = "Europe/Berlin"
+
+        # The counselling service's name, shown above the login, second-factor and enrolment forms, so counsellors see
+        # whose inbox they sign in to (1 to 120 characters). Default: none.
+        # organisation-name = "Beratungsstelle Musterstadt"
 
         [receipt]
         # After an encrypted message with a valid signature is imported, the client gets a short acknowledgement

@@ -35,6 +35,8 @@ public struct PipelineMailbox: Sendable {
     public var teamNoticeMode: NoticeMode = .eachMessage
     /// The receipt's subject and text (`[receipt]`), sent only encrypted and signed; built-in unless configured.
     public var receiptTemplate: RedirectTemplate = .receipt(german: true)
+    /// Whether replying to an unassigned thread assigns it to the replier (`assign-on-reply`, issue 22).
+    public var assignOnReply = true
 
     /// `german` defaults to "unless the redirect text is the built-in English one"; configured mailboxes pass it.
     public init(address: EmailAddress, field: CounsellingField, teamAddress: EmailAddress, link: PlatformLink,
@@ -79,6 +81,7 @@ extension PipelineMailbox {
         keyRequestTemplate = RedirectTemplate(subject: RedirectTemplate.keyRequest(german: german).subject,
                                               body: try mailbox.template(.keyRequest).render([.link: "{{link}}"]))
         teamNoticeMode = mailbox.teamNotificationMode
+        assignOnReply = mailbox.assignOnReply
         receiptTemplate = RedirectTemplate(subject: RedirectTemplate.receipt(german: german).subject,
                                            body: try mailbox.template(.receipt).render([:]))
     }

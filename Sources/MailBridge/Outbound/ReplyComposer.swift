@@ -104,7 +104,7 @@ public struct ReplyComposer: Sendable {
             let item = NewOutboxItem(thread: thread, kind: .notification, recipient: recipient,
                                      payload: notice.bytes, notBefore: time)
             let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel,
-                                                  keyUnusable: problem.storedCode)
+                                                  keyUnusable: problem.storedCode, assign: mailbox.assignOnReply)
             outcome = .keyUnusable(problem, notice: row, stored: message)
         } else {
             // The mailbox's Autocrypt header is made once at start; export only where a caller built none.
@@ -118,7 +118,8 @@ public struct ReplyComposer: Sendable {
                 payload: try ArmoredMessage(ciphertext), autocrypt: autocrypt, inReplyTo: inReplyTo))
             let item = NewOutboxItem(thread: thread, kind: .counsellorReply, recipient: recipient,
                                      payload: mail.bytes, notBefore: time)
-            let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel)
+            let (row, message) = try await commit(stored, item, thread: thread, actor: actor, channel: channel,
+                                                  assign: mailbox.assignOnReply)
             outcome = .queued(row, message)
         }
         logger.info("counsellor reply queued", metadata: ["outcome": "\(outcome)"])
@@ -135,7 +136,7 @@ public struct ReplyComposer: Sendable {
     }
 
     private func commit(_ message: NewMessage, _ item: NewOutboxItem, thread: ThreadID, actor: AccountID?,
-                        channel: AuditChannel?, keyUnusable: Int? = nil) async throws
+                        channel: AuditChannel?, keyUnusable: Int? = nil, assign: Bool = false) async throws
         -> (OutboxItemID, StoredMessageID)
     {
         try await store.write(via: channel) { [outbox] tx in
@@ -143,6 +144,8 @@ public struct ReplyComposer: Sendable {
                 throw ThreadStoreError.invalidValue  // a fresh Message-ID cannot be a duplicate
             }
             let row = try outbox.enqueue(item, in: tx)
+            // Who wrote it, and the item that carries it (none while held: the row queued is the notice).
+            try tx.recordReply(stored, author: actor, outbox: keyUnusable == nil ? row : nil)
             if let keyUnusable {
                 try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable)
                 // Kept, sealed, until a usable key for the thread arrives (``HeldReplyRelease``). The key problem's
@@ -153,6 +156,12 @@ public struct ReplyComposer: Sendable {
             try tx.setState(.awaitingClient, of: thread, actor: actor)
             if actor != nil || channel != nil {
                 try tx.recordAccess(.replyQueued, actor: actor, thread: thread, itemID: stored.unredactedDescription)
+            }
+            // An unassigned thread becomes the replier's (`assign-on-reply`, issue 22; audited as any assignment).
+            if assign, let actor, try tx.reader.inboxThread(thread)?.assignedTo == nil,
+                try tx.reader.account(actor).map({ !$0.isDisabled }) == true
+            {
+                try tx.assign(thread, to: actor, actor: actor)
             }
             return (row, stored)
         }

@@ -24,6 +24,7 @@ enum Schema {
         migrator.registerMigration("v14-rejected-messages", migrate: RejectedSchema.v14)
         migrator.registerMigration("v15-gateway-keys", migrate: GatewayKeySchema.v15)
         migrator.registerMigration("v16-master-key-rotation", migrate: KeyRotationSchema.v16)
+        migrator.registerMigration("v17-reply-authors-and-delivery", migrate: ReplyDeliverySchema.v17)
         return migrator
     }
 

@@ -22,9 +22,21 @@ extension ReadTransaction {
             guard !fields.isEmpty else { return [] }
             guard fields.count <= Self.maximumListedFields else { throw ThreadStoreError.limitExceeded }
         }
-        let (sql, arguments) = InboxQueries.list(fields: fields, state: state, assignment: assignment, order: order,
-                                                 limit: limit, after: cursor)
-        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(InboxQueries.thread(from:))
+        func fetch(_ part: InboxQueries.Part, _ limit: Int, _ cursor: InboxCursor?) throws -> [InboxThread] {
+            let (sql, arguments) = InboxQueries.list(fields: fields, state: state, assignment: assignment,
+                                                     order: order, part: part, limit: limit, after: cursor)
+            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+                .map(InboxQueries.thread(from:))
+        }
+        guard order == .waitingFirst else { return try fetch(.all, limit, cursor) }
+        // Two keyset walks: the waiting threads (waiting index), then, on the same page if room is left, the rest
+        // by activity. The cursor says which walk it continues.
+        var threads: [InboxThread] = []
+        if cursor?.inAnsweredPart != true { threads = try fetch(.waiting, limit, cursor) }
+        if threads.count < limit {
+            threads += try fetch(.notWaiting, limit - threads.count, cursor?.inAnsweredPart == true ? cursor : nil)
+        }
+        return threads
     }
 
     /// The list entry of one thread, or nil. Decrypts nothing.
@@ -56,6 +68,8 @@ extension ReadTransaction {
 
         let records = try MessagePageQueries.records(db, thread: id, request)
         let attachments = try pageAttachments(thread: id, messages: records.map(\.id), key: key)
+        let deliveries = try ReplyDeliveryQueries.deliveries(
+            db, messages: records.filter { $0.direction == .outbound }.map(\.id))
         let messages = try records.map { record in
             func context(_ column: String) -> SealContext {
                 MessageRecord.context(column, thread: id, message: record.id)
@@ -65,7 +79,8 @@ extension ReadTransaction {
                 subject: try Sealing.openString(record.subjectSealed, key: key, context: context("subject_sealed")),
                 body: Array(try Sealing.open(record.bodySealed, key: key, context: context("body_sealed"))),
                 attachments: attachments[record.id] ?? [], verdict: record.verdict,
-                signer: try record.openSigner(key: key), receivedAt: Date(storeMilliseconds: record.receivedAt), wasRead: record.isRead)
+                signer: try record.openSigner(key: key), receivedAt: Date(storeMilliseconds: record.receivedAt),
+                wasRead: record.isRead, delivery: deliveries[record.id])
         }
         return InboxThreadView(
             thread: thread, clientKey: try Queries.clientKey(db, thread: id, sealed: clientKey),
@@ -212,10 +227,28 @@ enum InboxQueries {
 
     /// The list query of ``ReadTransaction/listInbox(fields:state:assignment:limit:after:)`` (checked limits).
     /// Every variant walks an index backwards (no sort); `InboxPagingTests` checks the assignee plans.
+    /// Which threads of an ``InboxOrder/waitingFirst`` list one query walks.
+    enum Part {
+        /// Everything the other filters let through (every other order).
+        case all
+        /// Threads waiting for an answer that are not closed, the longest waiting first.
+        case waiting
+        /// The others (answered or closed), most recent activity first.
+        case notWaiting
+    }
+
     static func list(fields: Set<CounsellingField>?, state: InboxState?, assignment: InboxAssignmentFilter?,
-                     order: InboxOrder = .lastActivity, limit: Int, after cursor: InboxCursor?)
+                     order: InboxOrder = .lastActivity, part: Part = .all, limit: Int, after cursor: InboxCursor?)
         -> (String, StatementArguments)
     {
+        // A waiting-first list is two walks: the waiting part as the longest-waiting order (open and
+        // awaiting-client threads only), the rest as the last-activity order.
+        var order = order
+        switch (order, part) {
+        case (.waitingFirst, .waiting), (.waitingFirst, .all): order = .longestWaiting
+        case (.waitingFirst, .notWaiting): order = .lastActivity
+        default: break
+        }
         var conditions: [String] = []
         var arguments = StatementArguments()
         if let fields {
@@ -237,9 +270,14 @@ enum InboxQueries {
             break
         }
         if order == .longestWaiting { conditions.append("t.waiting_since IS NOT NULL") }
+        switch part {
+        case .all: break
+        case .waiting: conditions.append("t.state != \(ThreadState.closed.rawValue)")
+        case .notWaiting: conditions.append("(t.waiting_since IS NULL OR t.state = \(ThreadState.closed.rawValue))")
+        }
         if let cursor {
             switch order {
-            case .lastActivity: conditions.append("(t.last_activity_at, t.id) < (?, ?)")
+            case .lastActivity, .waitingFirst: conditions.append("(t.last_activity_at, t.id) < (?, ?)")
             case .longestWaiting: conditions.append("(t.waiting_since, t.id) > (?, ?)")
             }
             arguments += [cursor.lastActivityMilliseconds, cursor.id.unredactedDescription]
@@ -249,7 +287,7 @@ enum InboxQueries {
         if order == .longestWaiting { sql += " INDEXED BY thread_by_waiting" }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         switch order {
-        case .lastActivity: sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
+        case .lastActivity, .waitingFirst: sql += " ORDER BY t.last_activity_at DESC, t.id DESC LIMIT ?"
         case .longestWaiting: sql += " ORDER BY t.waiting_since, t.id LIMIT ?"
         }
         arguments += [limit]

@@ -76,7 +76,7 @@ extension WriteTransaction {
         try db.cachedStatement(sql: "DELETE FROM held_reply WHERE message_id = ?").execute(
             arguments: [message.raw.text])
         guard db.changesCount == 1 else { return false }
-        try enqueueOutbox(item)
+        try recordReplyReleased(message, outbox: try enqueueOutbox(item))
         try AuditLog.append(db, at: now, event: .heldReplyReleased, thread: item.thread,
                             itemID: message.unredactedDescription)
         return true

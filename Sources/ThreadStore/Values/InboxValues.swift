@@ -43,6 +43,9 @@ public struct InboxCursor: Hashable, Sendable, CustomStringConvertible {
     public var lastActivityMilliseconds: Int64
     /// The ID of the last listed thread.
     public var id: ThreadID
+    /// In a ``InboxOrder/waitingFirst`` list: true once the pages have reached the threads that wait for nobody
+    /// (the key is then their last activity, else the waiting time). Text form: an `a` before the milliseconds.
+    public var inAnsweredPart = false
 
     /// The cursor after `thread`.
     public init(after thread: InboxThread) {
@@ -54,20 +57,32 @@ public struct InboxCursor: Hashable, Sendable, CustomStringConvertible {
     /// thread's ``InboxThread/waitingSince``, kept in ``lastActivityMilliseconds``).
     public init(after thread: InboxThread, order: InboxOrder) {
         self.init(after: thread)
-        if order == .longestWaiting, let waiting = thread.waitingSince {
-            lastActivityMilliseconds = waiting.storeMilliseconds
+        switch order {
+        case .lastActivity: break
+        case .longestWaiting:
+            if let waiting = thread.waitingSince { lastActivityMilliseconds = waiting.storeMilliseconds }
+        case .waitingFirst:
+            if let waiting = thread.waitingSince, thread.summary.state != .closed {
+                lastActivityMilliseconds = waiting.storeMilliseconds
+            } else {
+                inAnsweredPart = true
+            }
         }
     }
 
     /// Parses the text form `<milliseconds>.<thread id>` (from a URL); nil if malformed.
     public init?(_ text: String) {
-        guard let (milliseconds, idText) = KeysetText.parse(text), let id = try? ThreadID(idText) else { return nil }
+        let answered = text.hasPrefix("a")
+        guard let (milliseconds, idText) = KeysetText.parse(answered ? String(text.dropFirst()) : text),
+            let id = try? ThreadID(idText)
+        else { return nil }
         lastActivityMilliseconds = milliseconds
         self.id = id
+        inAnsweredPart = answered
     }
 
     /// The text form for URLs and JSON.
-    public var text: String { "\(lastActivityMilliseconds).\(id.unredactedDescription)" }
+    public var text: String { "\(inAnsweredPart ? "a" : "")\(lastActivityMilliseconds).\(id.unredactedDescription)" }
     public var description: String { "InboxCursor(<redacted>)" }
 }
 
@@ -77,6 +92,10 @@ public enum InboxOrder: String, Hashable, Sendable, CaseIterable {
     case lastActivity = "activity"
     /// Threads waiting for an answer only, the longest waiting first (see ``InboxThread/waitingSince``).
     case longestWaiting = "waiting"
+    /// Every thread: first those waiting for an answer (not closed), the longest waiting first, then the rest by
+    /// most recent activity. A thread the team just answered moves down to the rest instead of jumping to the
+    /// top, as it would by last activity. The web inbox's default (issue 22).
+    case waitingFirst = "waiting-first"
 }
 
 /// Which threads a list shows by assignment.
@@ -205,6 +224,9 @@ public struct InboxMessage: Hashable, Sendable, CustomStringConvertible {
     public var receivedAt: Date
     /// Whether it was read before this view (outbound messages are always read).
     public var wasRead: Bool
+    /// For a counsellor reply: who wrote it and how far its delivery got (nil for inbound messages and for
+    /// replies stored before schema v17 without an audit trail).
+    public var delivery: ReplyDelivery? = nil
 
     public var description: String { "InboxMessage(\(id), \(direction), \(body.count) bytes, <redacted>)" }
 }

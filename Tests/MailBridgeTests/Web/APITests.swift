@@ -97,8 +97,9 @@ import ThreadStore
             #expect(Set(ids.compactMap { $0 }) == [id, foreign.unredactedDescription])
         }
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == me.id }
-        #expect(audit.map(\.event) == [.threadExported, .threadStateChanged, .replyQueued, .threadStateChanged,
-                                       .threadAssigned])
+        // The reply assigned the unassigned thread to its author (`assign-on-reply`, issue 22).
+        #expect(audit.map(\.event) == [.threadExported, .threadStateChanged, .replyQueued, .threadAssigned,
+                                       .threadStateChanged, .threadAssigned])
         // Each entry names the token that was used (not just "the API").
         let token = try #require(try await harness.store.read { try $0.apiTokens() }.first { $0.username == "berater" })
         #expect(audit.allSatisfy { $0.channel == .apiToken(token.id) })

@@ -143,6 +143,53 @@ enum BrowserDriver {
         return try JSONDecoder().decode(PublicReport.self, from: Data(result.stdout))
     }
 
+    /// What ``captureNarrow(base:username:password:totpSecret:newPassword:width:shots:pages:workDirectory:)`` saw.
+    struct NarrowReport: Decodable {
+        struct Page: Decodable {
+            var path: String
+            /// The layout viewport's width (CSS pixels) and the document's: wider means sideways scrolling.
+            var viewport: Int
+            var scrollWidth: Int
+            /// Elements reaching past either edge (tag, id, first class), at most 20.
+            var overflowing: [String]
+            /// `display` of the first thread-list row (`block` when the list is cards), empty without a list.
+            var listRowDisplay: String
+            var listHeaderShown: Bool
+            /// The generated label of the first list cell (`content` of its `::before`), empty without a list.
+            var cardLabel: String
+            /// The first list cell's `data-label` (what that generated label shows).
+            var cardLabelText: String
+            var text: String
+        }
+        var steps: [String]
+        var urls: [String]
+        var problems: [String]
+        var narrow: [Page]
+    }
+
+    /// Logs in as ``loginOpenThreadAndReply`` does, in a `width` CSS pixels wide mobile viewport, measuring the
+    /// pages met on the way (`shots`: `/login`, `/login/totp`, `/account/password` → screenshot), then opens each
+    /// of `pages` and measures it (``NarrowReport/Page``) with a full-page screenshot.
+    static func captureNarrow(base: String, username: String, password: String, totpSecret: String?,
+                              newPassword: String?, width: Int, shots: [String: URL],
+                              pages: [(path: String, screenshot: URL)], workDirectory: URL) throws -> NarrowReport {
+        let script = workDirectory.appendingPathComponent("drive_inbox.py")
+        try Data(Self.script.utf8).write(to: script)
+        var plan: [String: Any] = [
+            "chromium": chromium!, "base": base, "username": username, "password": password, "width": width,
+            "shots": shots.mapValues(\.path),
+            "narrow": pages.map { ["path": $0.path, "screenshot": $0.screenshot.path] },
+        ]
+        if let totpSecret { plan["totp"] = totpSecret }
+        if let newPassword { plan["newPassword"] = newPassword }
+        let planJSON = String(decoding: try JSONSerialization.data(withJSONObject: plan), as: UTF8.self)
+        let result = try Shell.run(python!, [script.path, planJSON], allowFailure: true)
+        guard result.status == 0 else {
+            throw Failure(text: "driver exited \(result.status): \(result.stderr.suffix(4000))")
+        }
+        return try JSONDecoder().decode(NarrowReport.self, from: Data(result.stdout))
+    }
+
     struct Failure: Error, CustomStringConvertible {
         let text: String
         var description: String { text }
@@ -198,10 +245,48 @@ enum BrowserDriver {
                     await asyncio.sleep(0.05)
                 raise RuntimeError("timeout waiting for " + name)
 
+        narrow = []
+
+        async def measure(cdp, js, path, screenshot):
+            # How a page fits a narrow screen: anything wider than the viewport (scrolling sideways, cut-off
+            # columns), whether the thread list is cards, and a full-page screenshot once fonts are loaded.
+            await cdp.call("Runtime.evaluate", {"expression": "document.fonts.ready.then(() => true)",
+                                                "awaitPromise": True, "returnByValue": True})
+            found = await js("""(() => { const w = document.documentElement.clientWidth; const out = [];
+                for (const e of document.querySelectorAll('body *')) {
+                    if (getComputedStyle(e).position === 'absolute' || e.closest('.skip-link')) continue;
+                    const r = e.getBoundingClientRect();
+                    // Past an edge, or content sticking out of its own box (a long word in a heading).
+                    const spills = e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0
+                        && getComputedStyle(e).overflowX === 'visible' && !['TR', 'TBODY', 'TABLE'].includes(e.tagName);
+                    if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5 || spills))
+                        out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                                 + (typeof e.className === 'string' && e.className
+                                    ? '.' + e.className.split(' ')[0] : ''));
+                }
+                const row = document.querySelector('table.threads tbody tr');
+                const head = document.querySelector('table.threads thead');
+                return {viewport: w, scrollWidth: document.documentElement.scrollWidth, overflowing: out.slice(0, 20),
+                        listRowDisplay: row ? getComputedStyle(row).display : '',
+                        listHeaderShown: !!head && getComputedStyle(head).display !== 'none',
+                        cardLabel: row ? getComputedStyle(row.querySelector('td'), '::before').content : '',
+                        cardLabelText: row ? (row.querySelector('td').dataset.label || '') : '',
+                        text: document.body.innerText.slice(0, 4000)}; })()""")
+            shot = await cdp.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+            with open(screenshot, "wb") as out:
+                out.write(base64.b64decode(shot["data"]))
+            found["path"] = path
+            narrow.append(found)
+            steps.append("measured " + path)
+
         async def session(ws):
             cdp = CDP(ws)
             for domain in ("Page", "Runtime", "Log", "DOM"):
                 await cdp.call(domain + ".enable")
+            if "width" in plan:  # a phone: narrow viewport, mobile layout (the meta viewport applies)
+                await cdp.call("Emulation.setDeviceMetricsOverride", {"width": plan["width"], "height": 780,
+                                                                       "deviceScaleFactor": 1, "mobile": True})
+            shots = plan.get("shots", {})  # pages met on the way in (login, code, password), path -> screenshot
 
             async def js(expression):
                 result = await cdp.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
@@ -244,19 +329,31 @@ enum BrowserDriver {
                 return await capture_public(cdp, navigate, js)
             await navigate("/login")
             steps.append("login page")
+            if "/login" in shots:
+                await measure(cdp, js, "/login", shots["/login"])
             await type_into("input[name=username]", plan["username"])
             await type_into("input[name=password]", plan["password"])
             await click("form[action^='/login'] button[type=submit]")
             if await js("!!document.querySelector('input[name=code]')"):
-                if "totp" not in plan:
+                # An account without a second factor enrols: the page's own secret (groups of four) gives the code.
+                enrolling = await js("!!document.getElementById('totp-secret')")
+                if enrolling:
+                    plan["totp"] = (await js("document.getElementById('totp-secret').textContent")).replace(" ", "")
+                    if "/login/totp/enrol" in shots:
+                        await measure(cdp, js, "/login/totp/enrol", shots["/login/totp/enrol"])
+                elif "totp" not in plan:
                     raise RuntimeError("second factor asked but no TOTP secret given")
+                elif "/login/totp" in shots:
+                    await measure(cdp, js, "/login/totp", shots["/login/totp"])
                 await type_into("input[name=code]", totp(plan["totp"]))
                 await click("form[action^='/login/totp'] button[type=submit]")
-                steps.append("second factor")
+                steps.append("second factor enrolled" if enrolling else "second factor")
             steps.append("logged in")
             if (await url()).startswith("/account/password"):
                 if "newPassword" not in plan:
                     raise RuntimeError("a new password is asked for but none given")
+                if "/account/password" in shots:
+                    await measure(cdp, js, "/account/password", shots["/account/password"])
                 await type_into("input[name=current_password]", plan["password"])
                 await type_into("input[name=new_password]", plan["newPassword"])
                 await type_into("input[name=repeat_password]", plan["newPassword"])
@@ -264,6 +361,11 @@ enum BrowserDriver {
                 steps.append("password changed")
             if "pages" in plan:
                 return await capture_pages(cdp, navigate, js, url)
+            if "narrow" in plan:
+                for page in plan["narrow"]:
+                    await navigate(page["path"])
+                    await measure(cdp, js, page["path"], page["screenshot"])
+                return {"steps": steps, "urls": urls, "problems": problems, "narrow": narrow}
             if not (await url()).startswith("/threads"):
                 await navigate("/threads")
             await click("a[href='/threads/%s']" % plan["thread"])

@@ -70,7 +70,7 @@ import ThreadStore
         #expect(try await PasswordHasher(cost: 4).verify(ownPassword, against: stored?.passwordHash))
         #expect(stored?.account.mustChangePassword == false)
         #expect(audit.filter { $0.thread == thread }.map(\.event)
-                == [.threadViewed, .threadStateChanged, .replyQueued, .threadViewed])
+                == [.threadViewed, .threadStateChanged, .replyQueued, .threadAssigned, .threadViewed])
         await harness.pipe.close()
     }
 

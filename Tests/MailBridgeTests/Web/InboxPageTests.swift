@@ -252,7 +252,7 @@ import ThreadStore
         // Audited with the actor, without content.
         let actor = harness.counsellor("berater").id
         let audit = try await harness.store.read { try $0.auditEntries() }.filter { $0.actor == actor }
-        #expect(audit.map(\.event) == [.threadStateChanged, .replyQueued, .threadViewed, .loggedOut])
+        #expect(audit.map(\.event) == [.threadStateChanged, .replyQueued, .threadAssigned, .threadViewed, .loggedOut])
         #expect(!(try await harness.auditTableDump()).contains(canary))
         for line in harness.pipe.logs.all { #expect(!line.contains(canary), "canary in a log line") }
         await harness.pipe.close()

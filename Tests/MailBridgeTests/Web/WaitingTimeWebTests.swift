@@ -42,8 +42,8 @@ import ThreadStore
 
     /// The waiting cells of a list page, in order.
     static func waitingCells(_ html: String) -> [String] {
-        html.components(separatedBy: "<td class=\"number waiting\">").dropFirst()
-            .map { String($0.prefix { $0 != "<" }) }
+        html.components(separatedBy: "<td class=\"number waiting\"").dropFirst()
+            .map { String($0.drop { $0 != ">" }.dropFirst().prefix { $0 != "<" }) }
     }
 
     @Test func theListShowsWaitingTimesAndSortsByThemAcrossPages() async throws {
@@ -51,7 +51,8 @@ import ThreadStore
         let hours = Array(1...52).shuffled()
         let (waiting, answered) = try await Self.importThreads(harness, hours: hours)
         try await harness.test { client in
-            let list = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("berater"))
+            let list = try await client.execute(uri: "/threads?order=activity", method: .get,
+                                                headers: harness.browser("berater"))
             #expect(list.status == .ok)
             let cells = Self.waitingCells(list.text)
             #expect(cells.count == 50)

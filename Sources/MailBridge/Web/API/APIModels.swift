@@ -129,9 +129,17 @@ enum APIModels {
         /// Outbound only: the reply could not be encrypted and has not been sent; it waits for a usable client
         /// key (issue 17). Absent for inbound messages.
         var held: Bool?
+        /// Outbound only (issue 22): the account that wrote the reply; absent when unknown (the command line, or a
+        /// reply older than schema v17 without its audit entry).
+        var authorId: String?
+        /// Outbound only (issue 22): `queued`, `sent` (handed to the mail server), `held` or `failed`; absent when
+        /// unknown (a reply older than schema v17).
+        var delivery: String?
 
         init(_ message: InboxMessage, held: Bool = false) {
             self.held = message.direction == .outbound ? held : nil
+            authorId = message.direction == .outbound ? message.delivery?.author?.unredactedDescription : nil
+            delivery = message.direction == .outbound ? message.delivery?.state?.rawValue : nil
             id = message.id.unredactedDescription
             direction = message.direction == .inbound ? "inbound" : "outbound"
             receivedAt = message.receivedAt

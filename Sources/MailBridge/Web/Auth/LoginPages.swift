@@ -11,6 +11,8 @@ import ThreadStore
 /// The texts of the login pages, German by default (issue 8), English on request.
 struct LoginTexts {
     var language: InterfaceLanguage
+    /// The counselling service's name (`[web] organisation-name`), shown above each form; nil: none.
+    var organisation: String? = nil
 
     func text(_ german: String, _ english: String) -> String { language == .english ? english : german }
 
@@ -49,6 +51,24 @@ struct LoginTexts {
     }
     var secretLabel: String { text("Schlüssel", "Key") }
     var uriLabel: String { text("Einrichtungs-Link (otpauth)", "Setup link (otpauth)") }
+    var qrIntro: String {
+        text("Scannen Sie diesen QR-Code mit der Authenticator-App, oder tippen Sie den Schlüssel unten ein.",
+             "Scan this QR code with the authenticator app, or type in the key below.")
+    }
+    var qrTitle: String {
+        text("QR-Code mit dem Einrichtungs-Link für die Authenticator-App",
+             "QR code holding the setup link for the authenticator app")
+    }
+    var lostDeviceTitle: String { text("Gerät verloren oder gewechselt?", "Device lost or replaced?") }
+    var lostDevice: String {
+        text("Dann kann sich niemand mehr mit diesem zweiten Faktor anmelden, auch Sie nicht. Die Administration "
+                + "setzt ihn zurück (mailbridge users reset, auf Bitte Ihrer Teamleitung); bei der nächsten "
+                + "Anmeldung richten Sie ihn neu ein. Bewahren Sie den Schlüssel nicht ungeschützt auf (kein "
+                + "Foto, keine E-Mail).",
+             "Then nobody can log in with this second factor any more, you neither. The administrator resets it "
+                + "(mailbridge users reset, when your team lead asks); at your next login you set it up again. Do "
+                + "not keep the key unprotected (no photo, no e-mail).")
+    }
     var otherLanguage: (code: String, name: String) { language == .english ? ("de", "Deutsch") : ("en", "English") }
 }
 
@@ -65,6 +85,11 @@ enum LoginPages {
         :focus-visible { outline: 3px solid #1a5fb4; outline-offset: 2px; }
         [role="alert"] { color: #a51d2d; font-weight: 600; }
         code { word-break: break-all; font-size: 1.05rem; }
+        #totp-secret { word-break: normal; overflow-wrap: anywhere; }
+        .organisation { margin: 0 0 0.5rem; color: #4a4f57; font-weight: 600; }
+        .qr-code { display: block; max-width: 100%; height: auto; margin: 0.5rem 0; }
+        dd { margin-left: 0; margin-bottom: 0.5rem; }
+        @media (max-width: 30rem) { main { margin: 0; padding: 1rem; border-radius: 0; } }
 
         """
 
@@ -75,23 +100,21 @@ enum LoginPages {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: stylesheet)))
     }
 
-    /// The page language: `?lang=en|de`, else the first `Accept-Language` entry, else German.
-    static func language(of request: Request) -> InterfaceLanguage {
+    /// The page language (issue 22): `?lang=en|de` (the language link, or the account's language carried from
+    /// the password step), else the account's once known, else the browser's (`Accept-Language`), else German.
+    static func language(of request: Request, account: Account? = nil) -> InterfaceLanguage {
         if let requested = request.uri.queryParameters.get("lang"),
             let language = InterfaceLanguage(rawValue: requested)
         {
             return language
         }
-        if let accept = request.headers[.acceptLanguage]?.lowercased() {
-            let first = accept.split(separator: ",").first.map { $0.split(separator: ";")[0] }
-                .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            if first == "en" || first.hasPrefix("en-") { return .english }
-        }
-        return .german
+        if let account { return account.language }
+        return AcceptLanguage.preferred(request.headers[.acceptLanguage]) ?? .german
     }
 
     static func document(_ texts: LoginTexts, title: String, path: String, body: String) -> String {
         let other = texts.otherLanguage
+        let organisation = texts.organisation.map { "<p class=\"organisation\">\(HTML.escape($0))</p>\n" } ?? ""
         return """
             <!DOCTYPE html>
             <html lang="\(texts.language.rawValue)">
@@ -99,12 +122,12 @@ enum LoginPages {
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <meta name="referrer" content="no-referrer">
-            <title>\(HTML.escape(title)) – MailBridge</title>
+            <title>\(HTML.escape(title)) – \(HTML.escape(texts.organisation ?? "MailBridge"))</title>
             <link rel="stylesheet" href="\(stylesheetPath)">
             </head>
             <body>
             <main>
-            <h1>\(HTML.escape(title))</h1>
+            \(organisation)            <h1>\(HTML.escape(title))</h1>
             \(body)
             <p><a href="\(path)?lang=\(other.code)" hreflang="\(other.code)" lang="\(other.code)">\(other.name)</a></p>
             </main>
@@ -161,15 +184,19 @@ enum LoginPages {
             let end = secret.index(start, offsetBy: 4, limitedBy: secret.endIndex) ?? secret.endIndex
             return String(secret[start..<end])
         }.joined(separator: " ")
+        // Drawn on the server (libqrencode); without it (too long, library failure) the key and link still work.
+        let qr = QRCodeSVG.svg(uri, title: texts.qrTitle).map { "<p>\(texts.qrIntro)</p>\n\($0)\n" } ?? ""
         return document(texts, title: texts.enrolTitle, path: WebAuthNames.enrolPath, body: """
             <p>\(texts.enrolIntro)</p>
-            <dl>
+            \(qr)<dl>
             <dt>\(texts.secretLabel)</dt>
             <dd><code id="totp-secret">\(HTML.escape(grouped))</code></dd>
             <dt>\(texts.uriLabel)</dt>
             <dd><code id="totp-uri">\(HTML.escape(uri))</code></dd>
             </dl>
             \(codeForm(texts, action: WebAuthNames.enrolPath, csrf: csrf, error: error))
+            <h2>\(texts.lostDeviceTitle)</h2>
+            <p id="lost-device">\(texts.lostDevice)</p>
             """)
     }
 }

@@ -69,11 +69,11 @@ struct LoginRoutes: Sendable {
 
     func showLogin(_ request: Request, _ context: WebRequestContext) async throws -> Response {
         if context.counsellor != nil { return AuthResponses.redirect(to: WebAuthNames.homePath) }
-        return AuthResponses.html(LoginPages.login(LoginTexts(language: LoginPages.language(of: request))))
+        return AuthResponses.html(LoginPages.login(texts(request)))
     }
 
     func login(_ request: Request, _ context: WebRequestContext) async throws -> Response {
-        let texts = LoginTexts(language: LoginPages.language(of: request))
+        let texts = texts(request)
         let form = try await Self.form(request, limit: state.settings.maximumLoginFormBytes)
         let username = String((form[WebAuthNames.usernameField] ?? "").trimmingCharacters(in: .whitespaces).prefix(128))
         let password = form[WebAuthNames.passwordField] ?? ""
@@ -128,23 +128,24 @@ struct LoginRoutes: Sendable {
         }
         state.services.logger.info("login", metadata: ["outcome": "password accepted"])
         let next = account.hasSecondFactor ? WebAuthNames.totpPath : WebAuthNames.enrolPath
-        return AuthResponses.redirect(to: "\(next)?lang=\(texts.language.rawValue)", cookie: cookie)
+        // From here on the account is known: its language, not the browser's (issue 22).
+        return AuthResponses.redirect(to: "\(next)?lang=\(account.language.rawValue)", cookie: cookie)
     }
 
     // MARK: Second step
 
     func showCode(_ request: Request) async throws -> Response {
-        let texts = LoginTexts(language: LoginPages.language(of: request))
         guard let (_, session) = try await pendingSession(request) else {
             return AuthResponses.redirect(to: WebAuthNames.loginPath)
         }
+        let texts = texts(request, account: session.account)
         guard session.account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.enrolPath) }
         return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken))
     }
 
     /// Runs after ``withPendingForm(_:_:)`` accepted the post.
     func checkCode(_ request: Request, token: String, session: WebSession, form: FormFields) async throws -> Response {
-        let texts = LoginTexts(language: LoginPages.language(of: request))
+        let texts = texts(request, account: session.account)
         let account = session.account
         let key = [LoginRateLimit.accountKey("account", account)]
         if state.isLocked(key) {
@@ -179,10 +180,10 @@ struct LoginRoutes: Sendable {
     // MARK: Enrolment
 
     func showEnrolment(_ request: Request) async throws -> Response {
-        let texts = LoginTexts(language: LoginPages.language(of: request))
         guard let (_, session) = try await pendingSession(request) else {
             return AuthResponses.redirect(to: WebAuthNames.loginPath)
         }
+        let texts = texts(request, account: session.account)
         guard !session.account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.totpPath) }
         let secret = state.enrolmentSecret(for: session.account.id)
         return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: nil))
@@ -190,7 +191,7 @@ struct LoginRoutes: Sendable {
 
     /// Runs after ``withPendingForm(_:_:)`` accepted the post.
     func enrol(_ request: Request, token: String, session: WebSession, form: FormFields) async throws -> Response {
-        let texts = LoginTexts(language: LoginPages.language(of: request))
+        let texts = texts(request, account: session.account)
         let account = session.account
         guard !account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.totpPath) }
         guard let secret = state.existingEnrolmentSecret(for: account.id) else {

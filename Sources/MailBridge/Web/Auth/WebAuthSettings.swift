@@ -42,6 +42,8 @@ public struct WebAuthSettings: Sendable {
     public var allowedOrigins: [String] = []
     /// The issuer shown in authenticator apps.
     public var totpIssuer = "MailBridge"
+    /// The counselling service's name on the pages before login (`[web] organisation-name`); nil: none.
+    public var organisationName: String?
     /// Largest urlencoded form body the authentication routes and the CSRF check read: the largest reply
     /// (``ReplyComposer/maximumTextBytes`` of UTF-8, up to three times that once percent-encoded) plus room for the
     /// other fields.
@@ -79,5 +81,6 @@ extension WebAuthSettings {
             allowedOrigins = ["\(scheme.lowercased())://\(host.lowercased())\(port)"]
         }
         clientAddressHeader = web.clientAddressHeader
+        organisationName = web.organisationName
     }
 }

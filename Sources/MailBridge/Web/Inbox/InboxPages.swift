@@ -102,11 +102,17 @@ enum InboxPages {
 
     // MARK: List
 
+    /// The list's order when none is asked for: waiting threads first, except for closed threads (last activity).
+    static func defaultOrder(_ filter: InboxState?) -> InboxOrder {
+        filter == .closed ? .lastActivity : .waitingFirst
+    }
+
     static func list(_ chrome: PageChrome, threads: [InboxThread], filter: InboxState?,
-                     assignment: InboxAssignmentFilter? = nil, order: InboxOrder = .lastActivity, now: Date = Date(),
+                     assignment: InboxAssignmentFilter? = nil, order: InboxOrder = .waitingFirst, now: Date = Date(),
                      next: InboxCursor?, names: [AccountID: String], notice: InboxNotice?) -> HTML {
         let strings = chrome.strings
-        let orderOptions = HTML(joining: [(InboxOrder.lastActivity, strings.orderLastActivity),
+        let orderOptions = HTML(joining: [(InboxOrder.waitingFirst, strings.orderWaitingFirst),
+                                          (.lastActivity, strings.orderLastActivity),
                                           (.longestWaiting, strings.orderLongestWaiting)].map { value, label -> HTML in
             "<option value=\"\(value.rawValue)\"\(order == value ? " selected" : "")>\(label)</option>"
         })
@@ -131,14 +137,15 @@ enum InboxPages {
             return """
                 <tr class="state-\(thread.state.rawValue)">
                 <th scope="row"><a href="\(chrome.threadURL(thread.id))">#\(chrome.shortID(thread.id))</a></th>
-                <td>\(summary.field.rawValue)</td>
-                <td><span class="badge badge-\(thread.state.rawValue)">\(strings.state(thread.state))</span></td>
-                <td class="number">\(unread)</td>
-                <td class="number">\(summary.messageCount)</td>
-                <td>\(chrome.date(summary.lastActivityAt))</td>
-                <td>\(chrome.assignee(thread.assignedTo, names: names))</td>
-                <td class="number waiting">\(WaitingTime.text(since: thread.waitingSince, now: now,
-                                                            language: strings.language))</td>
+                <td data-label="\(strings.fieldColumn)">\(summary.field.rawValue)</td>
+                <td data-label="\(strings.stateColumn)">\
+                <span class="badge badge-\(thread.state.rawValue)">\(strings.state(thread.state))</span></td>
+                <td class="number" data-label="\(strings.unreadColumn)">\(unread)</td>
+                <td class="number" data-label="\(strings.messagesColumn)">\(summary.messageCount)</td>
+                <td data-label="\(strings.lastActivityColumn)">\(chrome.date(summary.lastActivityAt))</td>
+                <td data-label="\(strings.assigneeColumn)">\(chrome.assignee(thread.assignedTo, names: names))</td>
+                <td class="number waiting" data-label="\(strings.waitingColumn)">\
+                \(WaitingTime.text(since: thread.waitingSince, now: now, language: strings.language))</td>
                 </tr>
 
                 """
@@ -164,7 +171,7 @@ enum InboxPages {
             var query = "after=\(next.text)"
             if let filter { query += "&state=\(filter.rawValue)" }
             if !assigned.isEmpty { query += "&assigned=\(assigned)" }
-            if order != .lastActivity { query += "&order=\(order.rawValue)" }
+            if order != defaultOrder(filter) { query += "&order=\(order.rawValue)" }
             pager = "<p class=\"pager\"><a href=\"/threads?\(query)\" rel=\"next\">\(strings.nextPage)</a></p>"
         }
         let main: HTML = """
@@ -197,13 +204,13 @@ enum InboxPages {
         let fingerprint = view.clientKey?.unredactedDescription ?? ""
         let shownKey: HTML = view.clientKey == nil
             ? "<span class=\"badge badge-held\">\(strings.noClientKeyYet)</span>"
-            : "<code class=\"fingerprint\">\(fingerprint)</code>"
+            : clientKey(fingerprint, messages: view.messages)
         let held = Set(view.heldReplies)
 
         let keyChangeConfirmed = view.keyChange?.confirmedAt != nil
         let messages = view.messages.map {
             message(chrome, $0, base: base, clientKey: fingerprint, keyChangeConfirmed: keyChangeConfirmed,
-                    held: held.contains($0.id))
+                    held: held.contains($0.id), names: names)
         }
         let (pagerTop, pagerBottom) = messagePager(chrome, view, base: base)
 
@@ -284,6 +291,17 @@ enum InboxPages {
                       main: main)
     }
 
+    /// The thread's key in groups of four for reading out (issue 22), with the user ID its newest signature on
+    /// this page carried (attacker text, cleaned and isolated as in the message headers; none without such a
+    /// signature: the store keeps no user ID for the thread itself).
+    private static func clientKey(_ fingerprint: String, messages: [InboxMessage]) -> HTML {
+        let signer = messages.reversed().compactMap { $0.signer.map(ShownSigner.init) }
+            .first { $0.isKey(fingerprint) }
+        let userID: HTML = signer.map { $0.userID.isEmpty ? .empty : "<bdi class=\"signer-uid\">\($0.userID)</bdi> " }
+            ?? .empty
+        return "\(userID)<code class=\"fingerprint\">\(DisplayText.groupedFingerprint(fingerprint))</code>"
+    }
+
     /// The message pages around the shown one: above the list, which messages of how many and the link to
     /// earlier ones; below it, the link to later ones (the list is oldest first). Links jump to the messages.
     private static func messagePager(_ chrome: PageChrome, _ view: InboxThreadView, base: String) -> (HTML, HTML) {
@@ -360,7 +378,8 @@ enum InboxPages {
     /// One message: chrome (direction, time, signature verdict and signer, subject) in a header, then the mail
     /// text. `clientKey`: the thread's key (hex), to say whether the signer's key is it.
     private static func message(_ chrome: PageChrome, _ message: InboxMessage, base: String, clientKey: String,
-                                keyChangeConfirmed: Bool, held: Bool = false) -> HTML {
+                                keyChangeConfirmed: Bool, held: Bool = false,
+                                names: [AccountID: String] = [:]) -> HTML {
         let strings = chrome.strings
         let messageURL = "\(base)/messages/\(message.id.unredactedDescription)"
         let inbound = message.direction == .inbound
@@ -392,7 +411,8 @@ enum InboxPages {
             <header class="message-meta">
             <h3>\(inbound ? strings.fromClient : strings.fromCounsellor)\(unread)\(heldBadge)</h3>
             <dl>
-            <dt>\(strings.received)</dt><dd>\(chrome.date(message.receivedAt))</dd>
+            <dt>\(inbound ? strings.received : strings.sent)</dt><dd>\(chrome.date(message.receivedAt))</dd>
+            \(inbound ? HTML.empty : replyDelivery(chrome, message.delivery, names: names))
             \(verdict)
             <dt>\(strings.subject)</dt><dd class="subject">\(DisplayText.subject(message.subject))</dd>
             </dl>
@@ -405,6 +425,26 @@ enum InboxPages {
             </li>
 
             """
+    }
+
+    /// Who wrote a counsellor reply and how far its delivery got (issue 22), as `<dt>`/`<dd>` pairs; nothing where
+    /// unknown (replies stored before schema v17).
+    private static func replyDelivery(_ chrome: PageChrome, _ delivery: ReplyDelivery?,
+                                      names: [AccountID: String]) -> HTML {
+        guard let delivery else { return .empty }
+        var parts: [HTML] = []
+        if let author = delivery.author {
+            let name = author == chrome.counsellor.id
+                ? chrome.counsellor.displayName : names[author] ?? chrome.strings.formerAccount
+            parts.append("<dt>\(chrome.strings.writtenBy)</dt><dd class=\"author\">\(name)</dd>")
+        }
+        if let state = delivery.state {
+            parts.append("""
+                <dt>\(chrome.strings.delivery)</dt><dd><span class="delivery delivery-\(state.rawValue)">\
+                \(chrome.strings.delivery(state))</span></dd>
+                """)
+        }
+        return HTML(joining: parts)
     }
 
     /// The verdict (with what to do, unless valid) and the signer, as `<dt>`/`<dd>` pairs of the message header.

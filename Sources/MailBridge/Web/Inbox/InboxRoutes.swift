@@ -97,7 +97,8 @@ struct InboxRoutes: Sendable {
         case "none": assignment = .unassigned
         default: throw CounsellorInbox.Failure(.invalid)
         }
-        var order = InboxOrder.lastActivity
+        // Who has waited longest comes first, except among closed threads (issue 22).
+        var order = InboxPages.defaultOrder(filter)
         if let text = query.get("order"), !text.isEmpty {
             guard let parsed = InboxOrder(rawValue: text) else { throw CounsellorInbox.Failure(.invalid) }
             order = parsed
@@ -136,7 +137,8 @@ struct InboxRoutes: Sendable {
         for other in view.keyChange?.otherThreads ?? [] {
             if (try? await inbox.summary(other.id, for: chrome.counsellor)) != nil { accessible.insert(other.id) }
         }
-        let names = try await displayNames(Set([view.thread.assignedTo].compactMap { $0 }))
+        let authors = view.messages.compactMap { $0.delivery?.author }
+        let names = try await displayNames(Set([view.thread.assignedTo].compactMap { $0 } + authors))
         let assignable = chrome.counsellor.role == .teamLead
             ? try await inbox.assignableAccounts(for: view.thread) : nil
         // Whether a reply written now would be held (issue 17); unknown (engine trouble) shows the usual form.

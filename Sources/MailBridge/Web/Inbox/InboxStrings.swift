@@ -36,9 +36,9 @@ struct InboxStrings: Sendable {
     var filterAssignedToMe: String { t("Mir zugewiesen", "Assigned to me") }
     var filterUnassigned: String { t("Nicht zugewiesen", "Unassigned") }
     var listCaption: String {
-        t("Anfragen Ihrer Beratungsfelder, neueste Aktivität zuerst. Betreff und Absender werden erst in der "
-            + "Anfrage entschlüsselt.",
-          "Threads of your counselling fields, most recent activity first. Subject and sender are decrypted only "
+        t("Anfragen Ihrer Beratungsfelder, in der oben gewählten Sortierung. Betreff und Absender werden erst in "
+            + "der Anfrage entschlüsselt.",
+          "Threads of your counselling fields, in the order chosen above. Subject and sender are decrypted only "
             + "inside the thread.")
     }
 

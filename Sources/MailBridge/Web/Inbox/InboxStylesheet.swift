@@ -38,7 +38,7 @@ enum InboxStylesheet {
           margin: 0; }
         .details dt, .message-meta dt { font-weight: 600; }
         .details dd, .message-meta dd { margin: 0; }
-        .fingerprint { word-break: break-all; }
+        .fingerprint { overflow-wrap: anywhere; }
         .action-row { display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; }
         .assign-form { display: flex; gap: .5rem; align-items: center; }
         .messages { list-style: none; padding: 0; }
@@ -57,6 +57,10 @@ enum InboxStylesheet {
         .verdict-unverified::before { content: "⚠ "; }
         .verdict-advice { display: block; margin-top: .2rem; }
         .signer-uid { font-weight: 600; }
+        .delivery { padding: 0 .4rem; border-radius: 3px; }
+        .delivery-sent { background: var(--ok-bg); color: var(--ok-fg); }
+        .delivery-queued, .delivery-held { background: var(--warn-bg); color: var(--warn-fg); }
+        .delivery-failed { background: var(--bad-bg); color: var(--bad-fg); font-weight: 700; }
         .signer-other { color: var(--bad-fg); font-weight: 700; }
         .attachments { padding: 0 .75rem .5rem; }
         .attachments h4 { margin: .25rem 0; }
@@ -68,5 +72,37 @@ enum InboxStylesheet {
         .key-change { padding: .25rem .75rem; margin: 1rem 0; border: 1px solid var(--line); }
         .reply textarea { width: 100%; font: inherit; padding: .5rem; }
         .reply label { display: block; font-weight: 600; margin-bottom: .25rem; }
+        dd, .mail-text, .forwarded { overflow-wrap: anywhere; }
+        /* Forms laid out like the login pages (issue 22): one card, labels above full-width fields. */
+        .auth-card { max-width: 26rem; margin: 1rem auto; padding: 1.5rem; border: 1px solid var(--line);
+          border-radius: .5rem; }
+        .auth-form label { display: block; font-weight: 600; margin-bottom: .25rem; }
+        .auth-form input { width: 100%; padding: .5rem; font: inherit; }
+        .rules { background: #f3f6f9; border-radius: 4px; padding: .25rem .75rem; }
+        .rules p { margin: .25rem 0; font-weight: 600; }
+        .rules ul { margin: .25rem 0 .5rem; padding-left: 1.25rem; }
+        .form-error, [role="alert"] { color: #a51d2d; font-weight: 600; }
+        /* Phones (360 px and up, issue 22): the list becomes cards, each cell labelled; nothing wider than the
+           screen. */
+        @media (max-width: 40rem) {
+          main { padding: .5rem; }
+          h1 { font-size: 1.5rem; }
+          h1, h2 { overflow-wrap: anywhere; }
+          .site-header { padding: .5rem; gap: .25rem .75rem; }
+          .site-header ul { flex-wrap: wrap; gap: .25rem .75rem; }
+          .filter { display: grid; grid-template-columns: 1fr; gap: .25rem; }
+          table.threads, table.threads tbody, table.threads tr, table.threads th, table.threads td,
+          table.threads caption { display: block; width: auto; }
+          table.threads thead { display: none; }
+          table.threads tr { border: 1px solid var(--line); border-radius: 4px; margin: .5rem 0;
+            padding: .25rem .6rem; }
+          table.threads th, table.threads td { border: 0; padding: .1rem 0; text-align: left; }
+          table.threads td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); }
+          .details dl, .message-meta dl { grid-template-columns: 1fr; gap: 0; }
+          .details dd, .message-meta dd { margin-bottom: .35rem; }
+          .assign-form { flex-wrap: wrap; }
+          .message-meta, .mail-content { padding: .4rem .5rem; }
+          .auth-card { margin: .5rem 0; padding: 1rem; }
+        }
         """
 }

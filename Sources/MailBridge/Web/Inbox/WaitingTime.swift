@@ -22,6 +22,9 @@ enum WaitingTime {
 extension InboxStrings {
     var waitingColumn: String { language == .german ? "Wartet seit" : "Waiting" }
     var orderLabel: String { language == .german ? "Sortierung" : "Order" }
+    var orderWaitingFirst: String {
+        language == .german ? "Wartende zuerst (längste Wartezeit oben)" : "Waiting first (longest wait at the top)"
+    }
     var orderLastActivity: String { language == .german ? "Neueste Aktivität zuerst" : "Latest activity first" }
     var orderLongestWaiting: String {
         language == .german ? "Unbeantwortete, längste Wartezeit zuerst" : "Unanswered, longest waiting first"
