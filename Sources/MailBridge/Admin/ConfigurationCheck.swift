@@ -88,6 +88,8 @@ public enum ConfigurationCheck {
             checkFile(source.passwordFile, "imap[\(index + 1)].password-file", secret: true)
         }
         checkFile(configuration.smarthost?.passwordFile, "smarthost.password-file", secret: true)
+        checkFile(configuration.store.postgresql?.passwordFile, "store.password-file", secret: true)
+        checkFile(configuration.store.postgresql?.caFile, "store.ca-file", secret: false)
         for (index, mailbox) in configuration.mailboxes.enumerated() {
             for kind in MessageTemplate.Kind.allCases {
                 do {
@@ -117,7 +119,7 @@ public enum ConfigurationCheck {
         var summary: [String: Int]
     }
 
-    private static func jsonReport(file: String, errors: [ConfigurationError], summary: [String: Int]) -> String {
+    static func jsonReport(file: String, errors: [ConfigurationError], summary: [String: Int]) -> String {
         let report = JSONReport(
             file: file, valid: errors.isEmpty,
             errors: errors.map {
