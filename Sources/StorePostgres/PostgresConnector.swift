@@ -31,7 +31,9 @@ enum PostgresConnector {
     }
 
     /// postgres-nio's configuration for `endpoint`: TLS `.require` with full verification for `verify-full`.
-    static func configuration(_ endpoint: PostgresEndpoint) throws(PostgresProblem) -> PostgresConnection.Configuration {
+    static func configuration(_ endpoint: PostgresEndpoint) throws(PostgresProblem)
+        -> PostgresConnection.Configuration
+    {
         let password = try password(from: endpoint.passwordFile)
         let tls: PostgresConnection.Configuration.TLS
         switch endpoint.tls {

@@ -16,7 +16,8 @@ import TestSupport
         let first = try await PostgresConnector.withConnection(endpoint, logger: logger) {
             try await PostgresMigrator.migrate($0, logger: logger)
         }
-        #expect(first == .init(applied: PostgresSchema.migrations.map(\.version), version: PostgresSchema.latestVersion))
+        #expect(first == .init(applied: PostgresSchema.migrations.map(\.version),
+                               version: PostgresSchema.latestVersion))
         let second = try await PostgresConnector.withConnection(endpoint, logger: logger) {
             try await PostgresMigrator.migrate($0, logger: logger)
         }

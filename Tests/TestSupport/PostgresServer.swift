@@ -83,7 +83,8 @@ public final class PostgresServer: @unchecked Sendable {
             log_min_messages = warning
             """
         if tls {
-            settings += "\nssl = on\nssl_cert_file = '\(root.path)/server.crt'\nssl_key_file = '\(root.path)/server.key'"
+            settings += "\nssl = on\nssl_cert_file = '\(root.path)/server.crt'"
+                + "\nssl_key_file = '\(root.path)/server.key'"
         }
         try appendToFile(dataFolder.appendingPathComponent("postgresql.conf"), settings + "\n")
         // Password (SCRAM) over loopback TCP only; the Unix socket in `root` is for the server user alone.
@@ -186,7 +187,8 @@ public final class PostgresServer: @unchecked Sendable {
     static func spawn(_ command: [String], output: String, wait: Bool) throws -> Int32 {
         let arguments = [
             "/usr/bin/python3", "-c",
-            "import os, sys; os.closerange(3, os.sysconf('SC_OPEN_MAX')); os.setsid(); os.execv(sys.argv[1], sys.argv[1:])",
+            "import os, sys; os.closerange(3, os.sysconf('SC_OPEN_MAX')); os.setsid(); "
+                + "os.execv(sys.argv[1], sys.argv[1:])",
         ] + command
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -249,7 +251,9 @@ public final class PostgresServer: @unchecked Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw PostgresServerFailure("bind failed") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import MailBridge
@@ -94,5 +95,19 @@ import Testing
         #expect(badTimeout.map(\.option) == ["store.connect-timeout-seconds"])
         let typo = ConfigurationErrorTests().problems(Self.mailbox + Self.postgresql + "pasword = \"x\"\n")
         #expect(typo.map(\.code) == [.unknownOption])
+    }
+
+    /// Until the store's transactions run on PostgreSQL, a node configured for it must not start on anything
+    /// else (nor create a SQLite store beside it).
+    @Test func theGatewayRefusesToServeFromPostgreSQLForNow() async throws {
+        let folder = "/tmp/mb-never-created-\(UUID().uuidString.prefix(8))"
+        var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder))
+        configuration.store = .init(engine: .postgresql, postgresql: .init(
+            host: "127.0.0.1", passwordFile: try AbsolutePath("/etc/mailbridge/postgres-password")))
+        let error = await #expect(throws: ConfigurationError.self) {
+            _ = try await OpenedInstallation.open(configuration, logger: Logger(label: "test.store"))
+        }
+        #expect(error?.option == "store.engine")
+        #expect(!FileManager.default.fileExists(atPath: folder))
     }
 }
