@@ -30,7 +30,7 @@ extension ConfigurationCheck {
             return Result(status: .success, output: output, errors: [])
         case .failure(let problem):
             let error = ConfigurationError(.storeUnusable, file: file, option: "store", expected: problem.description)
-            let output = json ? jsonReport(file: file, errors: [error], summary: [:])
+            let output = json ? jsonReport(file: file, errors: [error], summary: summary)
                 : "\(error.description)\n1 problem(s) in \(file)"
             return Result(status: .invalidConfiguration, output: output, errors: [error])
         }
