@@ -44,12 +44,23 @@ public final class PostgresServer: @unchecked Sendable {
         guard let binaries = Self.findBinaries() else {
             throw PostgresServerFailure("no PostgreSQL server binaries (apt-get install postgresql)")
         }
+        let asPostgresUser = getuid() == 0
+        let root = URL(fileURLWithPath: "/tmp/mb-pg-\(UUID().uuidString.prefix(10).lowercased())")
+        let dataFolder = root.appendingPathComponent("data")
         self.binaries = binaries
-        asPostgresUser = getuid() == 0
-        root = URL(fileURLWithPath: "/tmp/mb-pg-\(UUID().uuidString.prefix(10).lowercased())")
-        dataFolder = root.appendingPathComponent("data")
+        self.asPostgresUser = asPostgresUser
+        self.root = root
+        self.dataFolder = dataFolder
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        // The watchdog, from the first moment the folder exists: a detached shell (own session, no descriptors
+        // of this process, not waited for) that waits for this process to end, then stops the server (if it
+        // runs) and removes the folder. A test run killed mid-initdb or mid-test leaves nothing behind.
+        let stopCommand = Self.stopArguments(binaries: binaries, dataFolder: dataFolder,
+                                             asPostgresUser: asPostgresUser).map { "'\($0)'" }.joined(separator: " ")
+        let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stopCommand) >/dev/null 2>&1; "
+            + "rm -rf '\(root.path)'"
+        _ = try Self.spawn(["/bin/sh", "-c", script], output: "/dev/null", wait: false)
         port = try Self.freePort()
         let passwordFile = root.appendingPathComponent("superuser-password")
         try "\(superuserPassword)\n".write(to: passwordFile, atomically: true, encoding: .utf8)
@@ -98,20 +109,13 @@ public final class PostgresServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Starts the server and waits (`pg_ctl -w`, at most 60 s) until it accepts connections. A watchdog stops it
-    /// should this process die without running ``stop()``.
+    /// Starts the server and waits (`pg_ctl -w`, at most 60 s) until it accepts connections. The watchdog started
+    /// in `init` stops it should this process die without running ``stop()``.
     public func start() throws {
         try runAsServerUser(binaries.appendingPathComponent("pg_ctl").path, [
             "-D", dataFolder.path, "-l", root.appendingPathComponent("server.log").path, "-w", "-t", "60", "start",
         ])
         lock.withLock { running = true }
-        // The watchdog: a detached shell that waits for this process to end, then stops the server and removes
-        // its folder. Needed because a crashed or killed test run would leave the server behind otherwise.
-        let stopCommand = stopArguments.map { "'\($0)'" }.joined(separator: " ")
-        let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stopCommand) >/dev/null 2>&1; "
-            + "rm -rf '\(root.path)'"
-        // Detached (own session, no descriptors of this process), not waited for: it ends after this process.
-        _ = try Self.spawn(["/bin/sh", "-c", script], output: "/dev/null", wait: false)
     }
 
     /// Stops the server (immediate shutdown: nothing of it is kept) and removes its folder.
@@ -160,6 +164,10 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     private var stopArguments: [String] {
+        Self.stopArguments(binaries: binaries, dataFolder: dataFolder, asPostgresUser: asPostgresUser)
+    }
+
+    private static func stopArguments(binaries: URL, dataFolder: URL, asPostgresUser: Bool) -> [String] {
         let pgctl = [binaries.appendingPathComponent("pg_ctl").path, "-D", dataFolder.path, "-m", "immediate",
                      "-w", "stop"]
         return asPostgresUser ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + pgctl : pgctl
