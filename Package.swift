@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PGPShim", targets: ["PGPShim"]),
         .library(name: "ThreadStore", targets: ["ThreadStore"]),
         .library(name: "MailValues", targets: ["MailValues"]),
+        .library(name: "StorePostgres", targets: ["StorePostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -83,11 +85,25 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The PostgreSQL engine (issue 21): connection, diagnosis, schema, migrations, leases. Its own target so
+        // that only the code that talks to PostgreSQL links postgres-nio (docs/architecture.md).
+        .target(
+            name: "StorePostgres",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MailBridge",
             dependencies: [
                 "PGPShim",
                 "ThreadStore",
+                "StorePostgres",
                 "CEtPan",
                 "CLibXML2",
                 "CQREncode",
@@ -170,6 +186,18 @@ let package = Package(
             name: "ThreadStoreBenchmark",
             dependencies: ["ThreadStore"],
             path: "Benchmarks/ThreadStoreBenchmark",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StorePostgresTests",
+            dependencies: [
+                "StorePostgres",
+                "ThreadStore",
+                "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -81,7 +81,9 @@ struct CheckConfig: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let result = ConfigurationCheck.run(file: config, json: json)
+        // With engine = "postgresql" this also connects to the server (issue 21).
+        let result = await ConfigurationCheck.run(file: config, json: json,
+                                                  logger: Logger(label: "mailbridge.check-config"))
         if result.status == .success || json {
             print(result.output)
             // Issue 20: gateway keys close to their expiry (warnings: the exit status stays 0).

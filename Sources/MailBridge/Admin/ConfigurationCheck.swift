@@ -126,7 +126,7 @@ public enum ConfigurationCheck {
         var summary: [String: Int]
     }
 
-    private static func jsonReport(file: String, errors: [ConfigurationError], summary: [String: Int]) -> String {
+    static func jsonReport(file: String, errors: [ConfigurationError], summary: [String: Int]) -> String {
         let report = JSONReport(
             file: file, valid: errors.isEmpty,
             errors: errors.map {

@@ -166,6 +166,7 @@ extension BridgeConfiguration {
         reader.finish(metricsSection)
 
         let notices = readNotices(reader.section(root, "notices"), reader: reader)
+        let store = readStore(reader.section(root, "store"), reader: reader)
 
         let web = readWeb(reader.section(root, "web"), reader: reader)
         let receipt = readReceipt(reader.section(root, "receipt"), reader: reader)
@@ -183,6 +184,7 @@ extension BridgeConfiguration {
             autoreply: autoreply, metrics: metrics, web: web)
         configuration.signatures = signatures
         configuration.notices = notices
+        configuration.store = store
         configuration.receipt = receipt
         configuration.help = help
         return configuration

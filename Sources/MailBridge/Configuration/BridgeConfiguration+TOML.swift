@@ -141,6 +141,7 @@ extension BridgeConfiguration {
         set("tls-certificate", help.tlsCertificate)
         set("tls-key", help.tlsKey)
         if let link = help.link { set("link", link.string) }
+        lines += storeTOMLLines()
         return lines.joined(separator: "\n") + "\n"
     }
 

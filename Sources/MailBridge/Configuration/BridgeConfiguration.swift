@@ -44,6 +44,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var web: Web
     /// `[notices]`: where counsellor notices link to.
     public var notices = Notices()
+    /// `[store]`: SQLite (default) or PostgreSQL (issue 21).
+    public var store = Store()
 
     public init(
         data: DataSection, keys: KeysSection, smtp: SMTPSection = SMTPSection(), mailboxes: [Mailbox],

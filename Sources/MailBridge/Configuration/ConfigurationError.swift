@@ -28,6 +28,7 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
             case relativePath = "relative path"
             case conflictingOptions = "conflicting options"
             case insecureFile = "insecure file permissions"
+            case storeUnusable = "store not usable"
         }
 
         private let kind: Kind
@@ -55,6 +56,9 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
         public static let conflictingOptions = Code(.conflictingOptions)
         /// A file holding a secret (master key, password, passphrase, TLS key) that others may read or replace.
         public static let insecureFile = Code(.insecureFile)
+        /// The configured store cannot be used: the PostgreSQL server is unreachable, refuses the user, has no
+        /// such database, fails TLS, or holds a newer schema (`check-config` only; issue 21).
+        public static let storeUnusable = Code(.storeUnusable)
 
         public var description: String { kind.rawValue }
     }

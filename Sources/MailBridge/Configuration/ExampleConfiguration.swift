@@ -326,5 +326,30 @@ extension BridgeConfiguration {
         # Default: none.
         # link = "https://hilfe.beratung.example.org/help"
 
+        [store]
+        # Where the thread store lives: "sqlite" (one file in the data folder, for one gateway process) or "postgresql"
+        # (one database for several gateway nodes; see docs/postgresql.md for what is built so far: `check-config`
+        # checks the connection, the schema and its migrations exist, the gateway does not yet serve from it).
+        # Default: "sqlite".
+        # engine = "postgresql"
+
+        # The PostgreSQL server: host name or IP address. Required with engine = "postgresql".
+        # host = "db.example.org"
+        # Port. Default: 5432.
+        # port = 5432
+        # Database and user (role); the user owns the database, or may create tables in it. Default: "mailbridge".
+        # database = "mailbridge"
+        # user = "mailbridge"
+        # The file whose first line is the user's password (mode 0600). Required with engine = "postgresql".
+        # password-file = "/etc/mailbridge/postgres-password"
+        # "verify-full" (TLS required, certificate chain and name verified, as libpq's sslmode=verify-full) or
+        # "disable", which is allowed only for a loopback host (a server on this machine). Default: "verify-full".
+        # tls = "verify-full"
+        # PEM file of the CA that signed the server's certificate, for verify-full with a private CA. Default: the
+        # system's trust roots.
+        # ca-file = "/etc/mailbridge/postgres-ca.pem"
+        # Longest wait for the connection to the server, 1 to 60 seconds. Default: 10.
+        # connect-timeout-seconds = 10
+
         """
 }

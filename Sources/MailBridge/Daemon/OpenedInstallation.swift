@@ -33,6 +33,12 @@ public struct OpenedInstallation: Sendable {
     /// looked up (issue 28: a lookup that raced with such an import found no key and generated a new one).
     public static func open(_ configuration: BridgeConfiguration, claimingHome: Bool = false,
                             logger: Logger) async throws -> OpenedInstallation {
+        // Issue 21: the PostgreSQL engine has its connection check and schema so far, not the store's transactions.
+        if configuration.store.engine == .postgresql {
+            throw ConfigurationError(
+                .invalidValue, option: "store.engine",
+                expected: "\"sqlite\": the PostgreSQL engine is not yet able to serve (only check-config uses it)")
+        }
         let data = URL(fileURLWithPath: configuration.data.folder.string)
         try DataFolderInitializer.prepare(configuration)
         let masterKey = try configuration.keys.loadMasterKey()

@@ -1,0 +1,122 @@
+// Security: `[store]` names where the thread store lives. For PostgreSQL it names the server, the database, the
+// user and the file holding the password (never the password itself), and how the connection is secured: TLS with
+// full verification unless the server is on this machine (loopback), where `tls = "disable"` is allowed.
+
+// Issue 21: `[store]`, the store engine.
+extension BridgeConfiguration {
+    /// `[store]`: which engine holds the thread store.
+    public struct Store: Sendable, Equatable {
+        /// `engine`: `"sqlite"` (default: one file in the data folder) or `"postgresql"`.
+        public enum Engine: String, Sendable, Equatable, CaseIterable {
+            case sqlite
+            case postgresql
+        }
+
+        public var engine: Engine = .sqlite
+        /// The server, when `engine = "postgresql"` (nil otherwise).
+        public var postgresql: PostgreSQL?
+
+        public init(engine: Engine = .sqlite, postgresql: PostgreSQL? = nil) {
+            self.engine = engine
+            self.postgresql = postgresql
+        }
+    }
+
+    /// The PostgreSQL options of `[store]`.
+    public struct PostgreSQL: Sendable, Equatable {
+        /// How the connection to the server is secured.
+        public enum TLSMode: String, Sendable, Equatable, CaseIterable {
+            /// TLS required, certificate chain and name verified (libpq's `sslmode=verify-full`). Default.
+            case verifyFull = "verify-full"
+            /// No TLS: only for a loopback host.
+            case disable
+        }
+
+        /// `host` (required): a host name or IP address; with `verify-full` the certificate must be for this name.
+        public var host: String
+        /// `port`, default 5432.
+        public var port: Int = 5432
+        /// `database`, default `mailbridge`.
+        public var database: String = "mailbridge"
+        /// `user`, default `mailbridge`.
+        public var user: String = "mailbridge"
+        /// `password-file` (required): a file whose first line is the user's password.
+        public var passwordFile: AbsolutePath
+        /// `tls`, default `verify-full`.
+        public var tls: TLSMode = .verifyFull
+        /// `ca-file`: PEM trust roots for `verify-full` (a private CA). Default: the system's trust roots.
+        public var caFile: AbsolutePath?
+        /// `connect-timeout-seconds`, 1 to 60, default 10.
+        public var connectTimeoutSeconds: Int = 10
+
+        public init(host: String, passwordFile: AbsolutePath) {
+            self.host = host
+            self.passwordFile = passwordFile
+        }
+    }
+
+    /// Options that belong to the PostgreSQL engine only.
+    static let postgresqlStoreOptions = [
+        "host", "port", "database", "user", "password-file", "tls", "ca-file", "connect-timeout-seconds",
+    ]
+
+    /// Reads `[store]`. PostgreSQL options without `engine = "postgresql"` are reported (a forgotten engine line
+    /// would otherwise leave the gateway on SQLite unnoticed).
+    static func readStore(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Store {
+        let engine = reader.choice(section, "engine", default: Store.Engine.sqlite)
+        let isPostgreSQL = engine == .postgresql
+        let host = reader.host(section, "host", required: isPostgreSQL)
+        let port = reader.integer(section, "port", default: 5432, range: 1...65535)
+        let database = reader.text(section, "database", required: false, default: "mailbridge", maxLength: 63,
+                                   what: "a PostgreSQL database name") ?? "mailbridge"
+        let user = reader.text(section, "user", required: false, default: "mailbridge", maxLength: 63,
+                               what: "a PostgreSQL role name") ?? "mailbridge"
+        let passwordFile = reader.path(section, "password-file", required: isPostgreSQL)
+        let tls = reader.choice(section, "tls", default: PostgreSQL.TLSMode.verifyFull)
+        let caFile = reader.path(section, "ca-file")
+        let timeout = reader.integer(section, "connect-timeout-seconds", default: 10, range: 1...60, unit: "seconds")
+        guard isPostgreSQL else {
+            for option in postgresqlStoreOptions where section.contains(option) {
+                reader.report(.conflictingOptions, section.optionPath(option),
+                              expected: "PostgreSQL options only with engine = \"postgresql\"")
+            }
+            reader.finish(section)
+            return Store(engine: engine)
+        }
+        if tls == .disable, let host, !NetworkName.isLoopback(host) {
+            reader.report(.invalidValue, section.optionPath("tls"),
+                          expected: "\"verify-full\"; \"disable\" is only allowed for a loopback host")
+        }
+        if tls == .disable, section.contains("ca-file") {
+            reader.report(.conflictingOptions, section.optionPath("ca-file"),
+                          expected: "ca-file only with tls = \"verify-full\"")
+        }
+        reader.finish(section)
+        guard let host, let passwordFile else { return Store(engine: engine) }
+        var postgresql = PostgreSQL(host: host, passwordFile: passwordFile)
+        postgresql.port = port
+        postgresql.database = database
+        postgresql.user = user
+        postgresql.tls = tls
+        postgresql.caFile = caFile
+        postgresql.connectTimeoutSeconds = timeout
+        return Store(engine: engine, postgresql: postgresql)
+    }
+
+    /// The `[store]` lines of ``tomlText``.
+    func storeTOMLLines() -> [String] {
+        var lines = ["", "[store]", "engine = \(Self.quoted(store.engine.rawValue))"]
+        guard let postgresql = store.postgresql else { return lines }
+        lines += [
+            "host = \(Self.quoted(postgresql.host))",
+            "port = \(postgresql.port)",
+            "database = \(Self.quoted(postgresql.database))",
+            "user = \(Self.quoted(postgresql.user))",
+            "password-file = \(Self.quoted(postgresql.passwordFile.string))",
+            "tls = \(Self.quoted(postgresql.tls.rawValue))",
+        ]
+        if let caFile = postgresql.caFile { lines.append("ca-file = \(Self.quoted(caFile.string))") }
+        lines.append("connect-timeout-seconds = \(postgresql.connectTimeoutSeconds)")
+        return lines
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import MailBridge
+
+/// `[store]` (issue 21): the engine, the PostgreSQL options, their defaults, the loopback rule for `tls =
+/// "disable"`, conflicts and the TOML round trip.
+@Suite struct StoreConfigurationTests {
+    static let mailbox = ConfigurationErrorTests.mailbox
+    static let postgresql = """
+        [store]
+        engine = "postgresql"
+        host = "db.example.org"
+        password-file = "/etc/mailbridge/postgres-password"
+
+        """
+
+    @Test func sqliteIsTheDefault() throws {
+        let configuration = try BridgeConfiguration.parse(Self.mailbox)
+        #expect(configuration.store == .init(engine: .sqlite, postgresql: nil))
+        let explicit = try BridgeConfiguration.parse(Self.mailbox + "[store]\nengine = \"sqlite\"\n")
+        #expect(explicit.store == configuration.store)
+    }
+
+    @Test func postgresqlDefaults() throws {
+        let configuration = try BridgeConfiguration.parse(Self.mailbox + Self.postgresql)
+        #expect(configuration.store.engine == .postgresql)
+        let server = try #require(configuration.store.postgresql)
+        #expect(server.host == "db.example.org")
+        #expect(server.port == 5432)
+        #expect(server.database == "mailbridge")
+        #expect(server.user == "mailbridge")
+        #expect(server.passwordFile.string == "/etc/mailbridge/postgres-password")
+        #expect(server.tls == .verifyFull)
+        #expect(server.caFile == nil)
+        #expect(server.connectTimeoutSeconds == 10)
+    }
+
+    @Test func valuesAreReadAndRoundTrip() throws {
+        let text = Self.mailbox + Self.postgresql + """
+            port = 6432
+            database = "beratung"
+            user = "gateway"
+            ca-file = "/etc/mailbridge/postgres-ca.pem"
+            connect-timeout-seconds = 3
+
+            """
+        let configuration = try BridgeConfiguration.parse(text)
+        let server = try #require(configuration.store.postgresql)
+        #expect(server.port == 6432)
+        #expect(server.database == "beratung")
+        #expect(server.user == "gateway")
+        #expect(server.caFile?.string == "/etc/mailbridge/postgres-ca.pem")
+        #expect(server.connectTimeoutSeconds == 3)
+        let again = try BridgeConfiguration.parse(configuration.tomlText)
+        #expect(again.store == configuration.store)
+        #expect(try BridgeConfiguration.parse(BridgeConfiguration.parse(Self.mailbox).tomlText).store.engine == .sqlite)
+    }
+
+    @Test func tlsDisableOnlyForLoopback() throws {
+        let remote = ConfigurationErrorTests().problems(Self.mailbox + Self.postgresql + "tls = \"disable\"\n")
+        #expect(remote.map(\.option) == ["store.tls"])
+        #expect(remote.first?.code == .invalidValue)
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            let local = Self.mailbox + Self.postgresql.replacingOccurrences(of: "db.example.org", with: host)
+                + "tls = \"disable\"\n"
+            let configuration = try BridgeConfiguration.parse(local)
+            #expect(configuration.store.postgresql?.tls == .disable, "\(host)")
+        }
+        let unknownMode = ConfigurationErrorTests().problems(Self.mailbox + Self.postgresql + "tls = \"prefer\"\n")
+        #expect(unknownMode.map(\.option) == ["store.tls"])
+        let caWithoutTLS = ConfigurationErrorTests().problems(
+            Self.mailbox + Self.postgresql.replacingOccurrences(of: "db.example.org", with: "127.0.0.1")
+                + "tls = \"disable\"\nca-file = \"/etc/ca.pem\"\n")
+        #expect(caWithoutTLS.map(\.option) == ["store.ca-file"])
+        #expect(caWithoutTLS.first?.code == .conflictingOptions)
+    }
+
+    @Test func missingAndMisplacedOptionsAreReported() throws {
+        let missing = ConfigurationErrorTests().problems(Self.mailbox + "[store]\nengine = \"postgresql\"\n")
+        #expect(Set(missing.map(\.option)) == ["store.host", "store.password-file"])
+        #expect(missing.allSatisfy { $0.code == .missingOption })
+        // PostgreSQL options without the engine line: a node would silently stay on SQLite.
+        let forgotten = ConfigurationErrorTests().problems(
+            Self.mailbox + Self.postgresql.replacingOccurrences(of: "engine = \"postgresql\"\n", with: ""))
+        #expect(Set(forgotten.map(\.option)) == ["store.host", "store.password-file"])
+        #expect(forgotten.allSatisfy { $0.code == .conflictingOptions })
+        let badEngine = ConfigurationErrorTests().problems(Self.mailbox + "[store]\nengine = \"mysql\"\n")
+        #expect(badEngine.map(\.option) == ["store.engine"])
+        let badPort = ConfigurationErrorTests().problems(Self.mailbox + Self.postgresql + "port = 0\n")
+        #expect(badPort.map(\.option) == ["store.port"])
+        let badTimeout = ConfigurationErrorTests().problems(
+            Self.mailbox + Self.postgresql + "connect-timeout-seconds = 600\n")
+        #expect(badTimeout.map(\.option) == ["store.connect-timeout-seconds"])
+        let typo = ConfigurationErrorTests().problems(Self.mailbox + Self.postgresql + "pasword = \"x\"\n")
+        #expect(typo.map(\.code) == [.unknownOption])
+    }
+
+    /// Until the store's transactions run on PostgreSQL, a node configured for it must not start on anything
+    /// else (nor create a SQLite store beside it).
+    @Test func theGatewayRefusesToServeFromPostgreSQLForNow() async throws {
+        let folder = "/tmp/mb-never-created-\(UUID().uuidString.prefix(8))"
+        var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder))
+        configuration.store = .init(engine: .postgresql, postgresql: .init(
+            host: "127.0.0.1", passwordFile: try AbsolutePath("/etc/mailbridge/postgres-password")))
+        let error = await #expect(throws: ConfigurationError.self) {
+            _ = try await OpenedInstallation.open(configuration, logger: Logger(label: "test.store"))
+        }
+        #expect(error?.option == "store.engine")
+        #expect(!FileManager.default.fileExists(atPath: folder))
+    }
+}
