@@ -12,6 +12,7 @@
 //     seal  ThreadStore's sealing of one imported message (data key wrap, Message-ID, subject, 4 KB body) and open
 //     pgp   PGPShim's GPGContext.decryptAndVerify of a signed+encrypted 4 KB message in one context; gpg itself
 //           runs in its own process, which callgrind does not follow: this is PGPShim's and gpgme's overhead
+//           (valgrind 3.19 crashes in this process, see scripts/bench-callgrind; it runs natively)
 import Foundation
 import MailBridge
 import NIOCore
