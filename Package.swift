@@ -138,9 +138,25 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Rounds for the in-process benchmarks (issue 24); the statistics are in scripts/lib/benchrounds.py.
+        .target(
+            name: "BenchmarkRounds",
+            path: "Benchmarks/BenchmarkRounds",
+            swiftSettings: strictSettings
+        ),
+        // Not a test: instructions per message under callgrind (issue 24), run by scripts/bench-callgrind.
+        .executableTarget(
+            name: "CallgrindBenchmark",
+            dependencies: [
+                "MailBridge", "PGPShim", "ThreadStore", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/CallgrindBenchmark",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "PGPBenchmark",
-            dependencies: ["PGPShim", "TestSupport"],
+            dependencies: ["BenchmarkRounds", "PGPShim", "TestSupport"],
             path: "Benchmarks/PGPBenchmark",
             swiftSettings: strictSettings
         ),
@@ -153,7 +169,7 @@ let package = Package(
         .executableTarget(
             name: "IngestBenchmark",
             dependencies: [
-                "MailBridge", "PGPShim", "ThreadStore", "TestSupport",
+                "BenchmarkRounds", "MailBridge", "PGPShim", "ThreadStore", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -184,7 +200,7 @@ let package = Package(
         // Not a test: insert and list/open timings, run by scripts/bench-store.
         .executableTarget(
             name: "ThreadStoreBenchmark",
-            dependencies: ["ThreadStore"],
+            dependencies: ["BenchmarkRounds", "ThreadStore"],
             path: "Benchmarks/ThreadStoreBenchmark",
             swiftSettings: strictSettings
         ),

@@ -3,9 +3,13 @@
 //   - one `gpg --decrypt` process per message (the shell-loop baseline),
 //   - PGPShim's raw decryptAndVerify rate (the engine alone, no SMTP, MIME or store).
 // Also the latency from the 250 reply to the thread being visible in the store (p50/p99), sending one message
-// at a time.
+// at a time, against the time PGPShim alone needs for one message.
+// Issue 24: all of these in alternating rounds (BenchmarkRounds: gpg, PGPShim, PGPShim ×2, ingest, latency, then
+// again); each ingest round sends `messages` fresh messages (every ciphertext can be imported only once), the
+// decryption baselines run for MAILBRIDGE_BENCH_ROUND_SECONDS each. scripts/bench-ingest summarizes the rounds.
 //
-//   swift run -c release IngestBenchmark [messages=100]
+//   swift run -c release IngestBenchmark [messages per ingest round=100]
+import BenchmarkRounds
 import Foundation
 import Logging
 import MailBridge
@@ -49,10 +53,14 @@ for sender in senders {
     fingerprints.append(fingerprint)
 }
 
-// 2 × count distinct signed+encrypted messages (every ciphertext can be imported only once: replays are refused).
-print("preparing \(2 * count) signed+encrypted messages of about 4 KB …")
+// Distinct signed+encrypted messages for every round (every ciphertext can be imported only once: replays are
+// refused): `count` for each ingest round, `latencyCount` for each latency round.
+let schedule = RoundSchedule.current
+let latencyCount = max(10, count / 5)
+let total = schedule.rounds * (count + latencyCount)
+print("preparing \(total) signed+encrypted messages of about 4 KB …")
 var built: [String] = []
-for index in 0..<(2 * count) {
+for index in 0..<total {
     let inner = "Content-Type: text/plain; charset=utf-8\r\n\r\nNachricht \(index) "
         + String(repeating: "Lorem ipsum dolor sit amet. ", count: 140) + "\r\n"
     let armored = try mailClient.gpg(["--armor", "--sign", "--local-user", fingerprints[index % 4], "--encrypt", "--recipient",
@@ -83,33 +91,8 @@ func mail(_ index: Int) -> ByteBuffer {
         """)
 }
 
-// Baseline 1: a gpg process per message, decrypting with the gateway's keyring.
-var start = ContinuousClock.now
-for text in ciphertexts.prefix(count) {
-    _ = try Shell.runLean("gpg", ["--homedir", configuration.keys.gnupgHome.string, "--batch", "--decrypt"], stdin: Data(text.utf8))
-}
-let gpgRate = Double(count) / seconds(ContinuousClock.now - start)
-
-// Baseline 2: PGPShim alone.
-start = ContinuousClock.now
-for text in ciphertexts.prefix(count) {
-    guard case .decrypted = try await gateway.pgp.decryptAndVerify(Array(text.utf8)) else { fatalError("decrypt") }
-}
-let shimRate = Double(count) / seconds(ContinuousClock.now - start)
-
-// Baseline 3: PGPShim alone with as many operations at once as the gateway's context pool allows (the runner's
-// concurrency), on the same ciphertexts.
-start = ContinuousClock.now
 let pgp = gateway.pgp
-try await withThrowingTaskGroup(of: Void.self) { group in
-    for text in ciphertexts.prefix(count) {
-        group.addTask { guard case .decrypted = try await pgp.decryptAndVerify(Array(text.utf8)) else { fatalError() } }
-    }
-    try await group.waitForAll()
-}
-let shimPoolRate = Double(count) / seconds(ContinuousClock.now - start)
-
-// Ingest through the running gateway (the runner processes up to 2 spooled messages at once, one lane per sender).
+let decryptable = ciphertexts.prefix(count).map { Array($0.utf8) }
 let client = SMTPClient(configuration: SMTPClientConfiguration(
     host: "127.0.0.1", port: configuration.smtp.port, tlsMode: .none, heloName: "bench.example"))
 func envelope(_ index: Int) throws -> OutboundEnvelope {
@@ -120,56 +103,114 @@ let field = try CounsellingField("allgemein")
 func storedMessages() async throws -> Int {
     try await gateway.store.read { try $0.listThreads(field: field, limit: 500) }.reduce(0) { $0 + $1.messageCount }
 }
-
-// Latency: one message at a time, 250 → visible in the store (polled every millisecond).
-var measured: [Double] = []
-for index in 0..<count {
-    let before = try await storedMessages()
-    guard (await client.deliver(try envelope(index), message: mail(index))).isDelivered else { fatalError("SMTP refused") }
-    let accepted = ContinuousClock.now
-    while try await storedMessages() == before { try await Task.sleep(for: .milliseconds(1)) }
-    measured.append(seconds(ContinuousClock.now - accepted) * 1000)
+var nextMessage = 0
+@MainActor func takeMessages(_ wanted: Int) -> Range<Int> {
+    defer { nextMessage += wanted }
+    return nextMessage..<(nextMessage + wanted)
 }
-let latencies = measured.sorted()
 
-// Throughput: the second half over 4 concurrent sessions (one per client), until all are stored.
-let baseline = try await storedMessages()
-start = ContinuousClock.now
-try await withThrowingTaskGroup(of: Void.self) { group in
-    for lane in 0..<4 {
-        group.addTask {
-            for index in stride(from: count + lane, to: 2 * count, by: 4) {
-                guard (await client.deliver(try envelope(index), message: mail(index))).isDelivered else { fatalError("SMTP") }
+// Baseline 1: a gpg process per message, decrypting with the gateway's keyring.
+@MainActor func gpgRound() async throws -> Double {
+    try await rate { index in
+        _ = try Shell.runLean("gpg", ["--homedir", configuration.keys.gnupgHome.string, "--batch", "--decrypt"],
+                              stdin: Data(decryptable[index % count]))
+    }
+}
+// Baseline 2: PGPShim alone.
+@MainActor func shimRound() async throws -> Double {
+    try await rate { index in
+        let outcome = try await pgp.decryptAndVerify(decryptable[index % count])
+        guard case .decrypted = outcome else { fatalError("decrypt") }
+    }
+}
+// Baseline 3: PGPShim alone with as many operations at once as the gateway's context pool allows (the runner's
+// concurrency), on the same ciphertexts, until the round's time is up.
+@MainActor func shimPoolRound() async throws -> Double {
+    let lanes = pgp.configuration.maximumConcurrentOperations, batch = decryptable, limit = count
+    let end = ContinuousClock.now + .milliseconds(Int64(schedule.seconds * 1000))
+    var done = 0
+    let seconds = try await elapsedSeconds {
+        done = try await withThrowingTaskGroup(of: Int.self) { group in
+            for lane in 0..<lanes {
+                group.addTask {
+                    var mine = 0
+                    repeat {
+                        guard case .decrypted = try await pgp.decryptAndVerify(batch[(lanes * mine + lane) % limit])
+                        else { fatalError() }
+                        mine += 1
+                    } while ContinuousClock.now < end
+                    return mine
+                }
             }
+            var sum = 0
+            for try await done in group { sum += done }
+            return sum
         }
     }
-    try await group.waitForAll()
+    return Double(done) / seconds
 }
-while try await storedMessages() < baseline + count { try await Task.sleep(for: .milliseconds(2)) }
-let ingestRate = Double(count) / seconds(ContinuousClock.now - start)
+// Ingest through the running gateway (the runner processes up to 2 spooled messages at once, one lane per
+// sender): `count` fresh messages over 4 concurrent sessions (one per client), until all are stored.
+@MainActor func ingestRound() async throws -> Double {
+    let batch = takeMessages(count)
+    let before = try await storedMessages()
+    let seconds = try await elapsedSeconds {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<4 {
+                let mine = Array(stride(from: batch.lowerBound + lane, to: batch.upperBound, by: 4))
+                let messages = try mine.map { (try envelope($0), mail($0)) }
+                group.addTask {
+                    for (envelope, message) in messages {
+                        guard (await client.deliver(envelope, message: message)).isDelivered else { fatalError("SMTP") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        while try await storedMessages() < before + count { try await Task.sleep(for: .milliseconds(2)) }
+    }
+    return Double(count) / seconds
+}
+// Latency: one message at a time, 250 → visible in the store (polled every millisecond); p50 and p99 in ms.
+@MainActor func latencyRound() async throws -> [String: Double] {
+    var measured: [Double] = []
+    for index in takeMessages(latencyCount) {
+        let before = try await storedMessages()
+        guard (await client.deliver(try envelope(index), message: mail(index))).isDelivered else { fatalError("SMTP") }
+        measured.append(try await elapsedSeconds {
+            while try await storedMessages() == before { try await Task.sleep(for: .milliseconds(1)) }
+        } * 1000)
+    }
+    let sorted = measured.sorted()
+    func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+    return ["p50": percentile(0.5), "p99": percentile(0.99)]
+}
 
-func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-print(String(format: "%-52@ %8.1f msg/s", "gpg --decrypt, one process per message" as NSString, gpgRate))
-print(String(format: "%-52@ %8.1f msg/s", "PGPShim decryptAndVerify alone" as NSString, shimRate))
-print(String(format: "%-52@ %8.1f msg/s", "PGPShim decryptAndVerify alone, \(pgp.configuration.maximumConcurrentOperations) at once" as NSString, shimPoolRate))
-print(String(format: "%-52@ %8.1f msg/s", "SMTP in → thread stored (4 sessions)" as NSString, ingestRate))
-print(String(format: "ratio ingest / gpg CLI: %.2f", ingestRate / gpgRate))
-print(String(format: "ratio ingest / PGPShim alone: %.2f", ingestRate / shimRate))
-print(String(format: "ratio ingest / PGPShim alone, pool: %.2f", ingestRate / shimPoolRate))
-print(String(format: "latency 250 → thread visible, one at a time (ms): p50 %.1f  p99 %.1f  max %.1f",
-             percentile(0.5), percentile(0.99), latencies.last ?? 0))
-// Machine-readable lines for scripts/bench: figure|value|baseline|ratio. The latency baseline is the time
-// PGPShim alone needs for one message (1 / its rate), measured above on the same ciphertexts.
-let decryptMilliseconds = 1000 / shimRate
-print(String(format: "RESULT|encrypted ingest SMTP→thread vs gpg --decrypt loop (msg/s)|%.1f|%.1f|%.2f",
-             ingestRate, gpgRate, ingestRate / gpgRate))
-print(String(format: "RESULT|encrypted ingest SMTP→thread vs PGPShim decrypt alone (msg/s)|%.1f|%.1f|%.2f",
-             ingestRate, shimRate, ingestRate / shimRate))
-print(String(format: "RESULT|encrypted ingest SMTP→thread vs PGPShim, %d at once (msg/s)|%.1f|%.1f|%.2f",
-             pgp.configuration.maximumConcurrentOperations, ingestRate, shimPoolRate, ingestRate / shimPoolRate))
-print(String(format: "RESULT|latency 250→thread visible p50 vs one PGPShim decrypt (ms)|%.1f|%.1f|%.2f",
-             percentile(0.5), decryptMilliseconds, percentile(0.5) / decryptMilliseconds))
-print(String(format: "RESULT|latency 250→thread visible p99 vs one PGPShim decrypt (ms)|%.1f|%.1f|%.2f",
-             percentile(0.99), decryptMilliseconds, percentile(0.99) / decryptMilliseconds))
+let poolSize = pgp.configuration.maximumConcurrentOperations
+try await alternateRounds(
+    sides: [
+        ("gpg", { ["gpg": try await gpgRound()] }),
+        ("shim", {
+            let rate = try await shimRound()
+            // The latency baseline: the time PGPShim alone needs for one message, in the same round.
+            return ["shim": rate, "decrypt ms": 1000 / rate]
+        }),
+        ("shim pool", { ["shim pool": try await shimPoolRound()] }),
+        ("ingest", { ["ingest": try await ingestRound()] }),
+        ("latency", { try await latencyRound() }),
+    ],
+    figures: [
+        BenchmarkFigure("encrypted ingest SMTP→thread vs gpg --decrypt loop", unit: "msg/s",
+                        value: "ingest", baseline: "gpg"),
+        BenchmarkFigure("encrypted ingest SMTP→thread vs PGPShim decrypt alone", unit: "msg/s",
+                        value: "ingest", baseline: "shim"),
+        BenchmarkFigure("encrypted ingest SMTP→thread vs PGPShim, \(poolSize) at once", unit: "msg/s",
+                        value: "ingest", baseline: "shim pool"),
+        BenchmarkFigure("latency 250→thread visible p50 vs one PGPShim decrypt", unit: "ms",
+                        value: "p50", baseline: "decrypt ms"),
+        BenchmarkFigure("latency 250→thread visible p99 vs one PGPShim decrypt", unit: "ms",
+                        value: "p99", baseline: "decrypt ms"),
+    ]
+)
 serving.cancel()
 _ = await serving.result

@@ -1,7 +1,9 @@
 // Decrypt+verify throughput: PGPShim (gpgme) against spawning `gpg --decrypt` once per message, on the same
-// messages, keyring and machine, in one run. Prints operations per second and the ratio PGPShim / gpg CLI.
+// messages, keyring and machine, in one run, in alternating rounds (BenchmarkRounds). Prints ROUND lines (msg/s
+// per round); scripts/bench-pgp turns them into the median ratio PGPShim / gpg CLI with its minimum and maximum.
 //
 //   swift run -c release PGPBenchmark [messages] [bytes-per-message]
+import BenchmarkRounds
 import Foundation
 import PGPShim
 import TestSupport
@@ -33,50 +35,66 @@ for index in 0..<count {
                                          gateway.hex], stdin: Array(body)).stdout))
 }
 
-func measure(_ label: String, _ body: () async throws -> Void) async rethrows -> Double {
-    let start = ContinuousClock.now
-    try await body()
-    let elapsed = ContinuousClock.now - start
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    let rate = Double(count) / seconds
-    print(String(format: "%-44@ %8.1f msg/s  (%.2f s)", label as NSString, rate, seconds))
-    return rate
+// Rounds (issue 24): gpg CLI, PGPShim sequential, one context, 2 contexts, then again, each for about
+// MAILBRIDGE_BENCH_ROUND_SECONDS, cycling through the prepared messages. scripts/bench-pgp summarizes the rounds.
+let all = messages.map { Array($0) }
+@MainActor func gpgOnce(_ index: Int) throws {
+    _ = try Shell.runLean("gpg", ["--homedir", gatewayHome.path, "--batch", "--pinentry-mode", "loopback", "--decrypt"],
+                          stdin: messages[index % count])
 }
-
-let baseline = try await measure("gpg --decrypt, one process per message") {
-    for message in messages {
-        _ = try Shell.runLean("gpg", ["--homedir", gatewayHome.path, "--batch", "--pinentry-mode", "loopback", "--decrypt"],
-                    stdin: message)
-    }
+@MainActor func shimOnce(_ index: Int) async throws {
+    guard case .decrypted = try await service.decryptAndVerify(all[index % count]) else { fatalError("decrypt failed") }
 }
-let sequential = try await measure("PGPShim decryptAndVerify, sequential") {
-    for message in messages {
-        guard case .decrypted = try await service.decryptAndVerify(Array(message)) else { fatalError("decrypt failed") }
-    }
-}
-let reused = try await measure("PGPShim, one context for all messages") {
-    let all = messages.map { Array($0) }
-    try await service.withContext { context in
-        for message in all {
-            guard case .decrypted = try context.decryptAndVerify(message) else { fatalError("decrypt failed") }
-        }
-    }
-}
-let parallel = try await measure("PGPShim decryptAndVerify, 2 contexts") {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for message in messages {
-            group.addTask {
-                guard case .decrypted = try await service.decryptAndVerify(Array(message)) else { fatalError() }
+let roundSeconds = RoundSchedule.current.seconds
+try await alternateRounds(
+    sides: [
+        ("gpg", { ["gpg": try await rate { try gpgOnce($0) }] }),
+        ("sequential", { ["sequential": try await rate { try await shimOnce($0) }] }),
+        ("one context", {
+            // All messages of the round in one context (one withContext call, no hop per message).
+            let batch = all, limit = roundSeconds
+            let (done, seconds) = try await service.withContext { context in
+                let start = ContinuousClock.now, end = start + .milliseconds(Int64(limit * 1000))
+                var done = 0
+                repeat {
+                    let outcome = try context.decryptAndVerify(batch[done % batch.count])
+                    guard case .decrypted = outcome else { fatalError() }
+                    done += 1
+                } while ContinuousClock.now < end
+                return (done, BenchmarkRounds.seconds(since: start))
             }
-        }
-        try await group.waitForAll()
-    }
-}
-print(String(format: "ratio PGPShim sequential / gpg CLI: %.2f", sequential / baseline))
-print(String(format: "ratio PGPShim one context / gpg CLI: %.2f", reused / baseline))
-print(String(format: "ratio PGPShim 2 contexts / gpg CLI: %.2f", parallel / baseline))
-print(String(format: "RESULT|PGPShim decrypt+verify sequential vs gpg CLI per message (msg/s)|%.1f|%.1f|%.2f",
-             sequential, baseline, sequential / baseline))
-print(String(format: "RESULT|PGPShim decrypt+verify 2 contexts vs gpg CLI per message (msg/s)|%.1f|%.1f|%.2f",
-             parallel, baseline, parallel / baseline))
+            return ["one context": Double(done) / seconds]
+        }),
+        ("2 contexts", {
+            // Two operations in flight at once (the pool's size), until the round's time is up.
+            let shim = service, batch = all, limit = roundSeconds
+            let start = ContinuousClock.now, end = start + .milliseconds(Int64(limit * 1000))
+            let done = try await withThrowingTaskGroup(of: Int.self) { group in
+                for lane in 0..<2 {
+                    group.addTask {
+                        var done = 0
+                        repeat {
+                            let message = batch[(2 * done + lane) % batch.count]
+                            guard case .decrypted = try await shim.decryptAndVerify(message) else { fatalError() }
+                            done += 1
+                        } while ContinuousClock.now < end
+                        return done
+                    }
+                }
+                var sum = 0
+                for try await done in group { sum += done }
+                return sum
+            }
+            return ["2 contexts": Double(done) / seconds(since: start)]
+        }),
+    ],
+    figures: [
+        BenchmarkFigure("PGPShim decrypt+verify sequential vs gpg CLI per message", unit: "msg/s",
+                        value: "sequential", baseline: "gpg"),
+        BenchmarkFigure("PGPShim decrypt+verify 2 contexts vs gpg CLI per message", unit: "msg/s",
+                        value: "2 contexts", baseline: "gpg"),
+        BenchmarkFigure("PGPShim one context for all vs gpg CLI per message", unit: "msg/s",
+                        value: "one context", baseline: "gpg"),
+    ]
+)
 try await service.shutdown()

@@ -3,10 +3,14 @@
 // listing a page of 50 threads (first page and a keyset-paged deeper page) and opening a thread, and the
 // latency of a durable single import (one message per transaction, fsync'd, as before an SMTP 250).
 // Prints one row per size and the ratio list-time(largest)/list-time(smallest).
+// Issue 24: the list and open figures compare the largest store with the smallest in alternating rounds
+// (BenchmarkRounds: list page 1 large, small, list page 10 large, small, open large, small, then again), each
+// for MAILBRIDGE_BENCH_ROUND_SECONDS; the table's per-size columns come from the first 200 calls, as before.
 //
 // Usage: ThreadStoreBenchmark [message counts...]     default: 10000 1000000
 //        scripts/bench-store 10000 100000             (builds in release first)
 
+import BenchmarkRounds
 import Foundation
 import ThreadStore
 
@@ -18,19 +22,23 @@ struct Result {
     var openThread: Double
     var singleImport: Double
     var fileBytes: Int
+    /// One call each, for the rounds (the store stays open until the process ends).
+    var listFirst: () async throws -> Void
+    var listDeep: () async throws -> Void
+    var openOne: (Int) async throws -> Void
 }
 
-func seconds(_ body: () async throws -> Void) async rethrows -> Double {
+@MainActor func seconds(_ body: () async throws -> Void) async rethrows -> Double {
     let start = ContinuousClock.now
     try await body()
     let elapsed = ContinuousClock.now - start
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 }
 
-func run(messages: Int) async throws -> Result {
+@MainActor func run(messages: Int) async throws -> Result {
     let directory = FileManager.default.temporaryDirectory.appending(path: "threadstore-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
+    directories.append(directory)
     let url = directory.appending(path: "bench.sqlite")
     let store = try ThreadStore(at: url, masterKey: MasterKey.generate())
 
@@ -133,9 +141,14 @@ func run(messages: Int) async throws -> Result {
         listDeepPage: listDeep,
         openThread: open,
         singleImport: single,
-        fileBytes: size
+        fileBytes: size,
+        listFirst: { _ = try await store.read { tx in try tx.listThreads(field: field, state: .open, limit: 50) } },
+        listDeep: { _ = try await store.read { tx in try tx.listThreads(field: field, limit: 50, before: cursor) } },
+        openOne: { round in _ = try await store.read { tx in try tx.openThread(sample[round % sample.count]) } }
     )
 }
+var directories: [URL] = []
+defer { for directory in directories { try? FileManager.default.removeItem(at: directory) } }
 
 let counts = CommandLine.arguments.dropFirst().compactMap { Int($0.replacingOccurrences(of: "_", with: "")) }
 let sizes = counts.isEmpty ? [10_000, 1_000_000] : counts
@@ -184,13 +197,29 @@ if let first = results.first, let last = results.last, results.count > 1 {
         )
     )
 }
-// Machine-readable lines for scripts/bench: figure|value|baseline|ratio (baseline = the smallest size).
+// Rounds for scripts/bench (ROUND lines; scripts/lib/benchrounds.py makes the RESULT lines): the largest size
+// against the smallest, per call in ms.
 if let first = results.first, let last = results.last, results.count > 1 {
-    func result(_ figure: String, _ value: Double, _ baseline: Double) {
-        print(String(format: "RESULT|%@|%.3f|%.3f|%.2f", figure, value * 1000, baseline * 1000, value / baseline))
+    let sizes = "\(last.messages) vs \(first.messages) messages"
+    func milliseconds(_ call: @escaping (Int) async throws -> Void) -> () async throws -> Double {
+        { 1000 / (try await rate { try await call($0) }) }
     }
-    let sizes = "\(last.messages) vs \(first.messages) messages (ms)"
-    result("ThreadStore list page 1, \(sizes)", last.listFirstPage, first.listFirstPage)
-    result("ThreadStore list page 10, \(sizes)", last.listDeepPage, first.listDeepPage)
-    result("ThreadStore open thread, \(sizes)", last.openThread, first.openThread)
+    try await alternateRounds(
+        sides: [
+            ("list 1 large", { ["list 1 large": try await milliseconds({ _ in try await last.listFirst() })()] }),
+            ("list 1 small", { ["list 1 small": try await milliseconds({ _ in try await first.listFirst() })()] }),
+            ("list 10 large", { ["list 10 large": try await milliseconds({ _ in try await last.listDeep() })()] }),
+            ("list 10 small", { ["list 10 small": try await milliseconds({ _ in try await first.listDeep() })()] }),
+            ("open large", { ["open large": try await milliseconds(last.openOne)()] }),
+            ("open small", { ["open small": try await milliseconds(first.openOne)()] }),
+        ],
+        figures: [
+            BenchmarkFigure("ThreadStore list page 1, \(sizes)", unit: "ms", value: "list 1 large",
+                            baseline: "list 1 small"),
+            BenchmarkFigure("ThreadStore list page 10, \(sizes)", unit: "ms", value: "list 10 large",
+                            baseline: "list 10 small"),
+            BenchmarkFigure("ThreadStore open thread, \(sizes)", unit: "ms", value: "open large",
+                            baseline: "open small"),
+        ]
+    )
 }

@@ -10,7 +10,8 @@ wait_port() {
 }
 
 # write_gateway_config FILE PORT [EXTRA SMTP OPTIONS...]: the embedded default's mailbox, a temporary data folder
-# under $work, a free loopback port and connection limits above the benchmark load (the defaults answer 421).
+# under $work, a free loopback port and connection limits above the benchmark load (the defaults answer 421);
+# no metrics and no web inbox listener.
 write_gateway_config() {
     local file="$1" port="$2"; shift 2
     {
@@ -20,6 +21,8 @@ write_gateway_config() {
         printf '[[mailbox]]\naddress = "beratung@localhost"\nfield = "allgemein"\n'
         printf 'team-notification-address = "beratung@localhost"\nredirect-link = "https://beratung.example/login"\n'
         printf 'language = "de"\n[metrics]\nenabled = false\n'
+        # No web inbox: its fixed port (8080) may be taken by another gateway on a shared machine.
+        printf '[web]\nenabled = false\n'
     } >"$file"
 }
 
