@@ -133,8 +133,8 @@ struct Serve: AsyncParsableCommand {
             // Issue 23: once the services have started, the code only start-up ran goes back to the kernel.
             Task.detached { [logger] in
                 try await Task.sleep(for: .seconds(1))
-                let bytes = ProcessMemory.releaseStartupCode()
-                logger.debug("start-up code released", metadata: ["bytes": "\(bytes)"])
+                let bytes = ProcessMemory.pageOutCode()
+                logger.debug("start-up code paged out", metadata: ["bytes": "\(bytes)"])
             }
             try await gateway.run(reloadingFrom: config)
         } catch {

@@ -31,15 +31,16 @@ extension ProcessMemory {
     /// `MADV_PAGEOUT` from <linux/mman.h> (Linux 5.4).
     static let pageOutAdvice: Int32 = 21
 
-    /// Gives the pages of the executable's code that start-up alone used back to the kernel, once the daemon runs
-    /// (madvise(2) `MADV_PAGEOUT`: "reclaim a given range of pages"). Only the executable's mappings without write
-    /// permission are advised. Page-out never discards data: a clean file page is dropped from this process and
-    /// read again from the page cache or the executable file when code on it runs again; a changed (relocated)
-    /// page is anonymous memory and stays, as there is no swap to write it to. Shared libraries are left alone
-    /// (their pages are mostly shared with other processes, which page-out skips). The daemon's steady work then
-    /// maps back only the code it runs. Returns the bytes advised, or 0 where it is unsupported.
+    /// Gives the pages of the executable's code back to the kernel (madvise(2) `MADV_PAGEOUT`: "reclaim a given
+    /// range of pages"): once the daemon runs, for the code only start-up used, and after a large message
+    /// (``returnFreedMemory(releasing:)``), for the code only that burst used. Only the executable's mappings
+    /// without write permission are advised. Page-out never discards data: a clean file page is dropped from this
+    /// process and read again from the page cache or the executable file when code on it runs again; a changed
+    /// (relocated) page is anonymous memory and stays, as there is no swap to write it to. Shared libraries are
+    /// left alone (their pages are mostly shared with other processes, which page-out skips). The daemon's steady
+    /// work then maps back only the code it runs. Returns the bytes advised, or 0 where it is unsupported.
     @discardableResult
-    public static func releaseStartupCode() -> Int {
+    public static func pageOutCode() -> Int {
         #if os(Linux)
         guard let maps = procText("/proc/self/maps"), let executable = executablePath() else { return 0 }
         var advised = 0
