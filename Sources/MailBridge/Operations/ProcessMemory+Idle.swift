@@ -19,7 +19,8 @@ extension ProcessMemory {
     @discardableResult
     public static func limitArenas(cores: Int) -> Bool {
         #if canImport(Glibc)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }  // RTLD_DEFAULT
+        // RTLD_DEFAULT
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
         // mallopt(3) M_ARENA_MAX: "the maximum number of arenas that can be created"; returns 1 on success.
         return unsafeBitCast(symbol, to: Mallopt.self)(arenaMaximumParameter, Int32(clamping: max(2, cores))) == 1
