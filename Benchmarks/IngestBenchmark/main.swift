@@ -33,6 +33,16 @@ configuration.metrics.enabled = false
 configuration.web.enabled = false
 var logger = Logger(label: "bench")
 logger.logLevel = .warning
+// scripts/bench-keyring: MAILBRIDGE_BENCH_KEYRING names a keybox of many client keys (pubring.kbx), copied into the
+// gateway's GnuPG home before it starts, as if that many clients had written before.
+if let keyring = ProcessInfo.processInfo.environment["MAILBRIDGE_BENCH_KEYRING"] {
+    let home = URL(fileURLWithPath: configuration.keys.gnupgHome.string)
+    for folder in [home.deletingLastPathComponent(), home] {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+    }
+    try FileManager.default.copyItem(at: URL(fileURLWithPath: keyring), to: home.appendingPathComponent("pubring.kbx"))
+}
 let gateway = try await Gateway.start(configuration, logger: logger)
 let serving = Task { try await gateway.run() }
 defer {

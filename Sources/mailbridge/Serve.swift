@@ -85,6 +85,8 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         // Large message buffers go straight back to the kernel when freed (see ProcessMemory, scripts/bench-rss).
         ProcessMemory.configureForLargeMessages()
+        // Fewer malloc arenas on a small machine (issue 23, ProcessMemory+Idle).
+        ProcessMemory.limitArenas(cores: ProcessInfo.processInfo.activeProcessorCount)
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -128,6 +130,12 @@ struct Serve: AsyncParsableCommand {
                 metadata["web-port"] = "\(configuration.web.port)"
             }
             logger.notice("MailBridge is running", metadata: metadata)
+            // Issue 23: once the services have started, the code only start-up ran goes back to the kernel.
+            Task.detached { [logger] in
+                try await Task.sleep(for: .seconds(1))
+                let bytes = ProcessMemory.pageOutCode()
+                logger.debug("start-up code paged out", metadata: ["bytes": "\(bytes)"])
+            }
             try await gateway.run(reloadingFrom: config)
         } catch {
             logger.debug("serve failed", metadata: ["error": "\(error)"])

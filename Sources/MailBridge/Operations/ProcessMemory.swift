@@ -42,11 +42,13 @@ public enum ProcessMemory {
 
     /// After a large message (issue 18 §5): first the store's SQLite caches are emptied
     /// (``ThreadStore/releaseMemory()``), then the heap is trimmed (``returnFreedMemory()``), so the freed cache
-    /// pages go back to the kernel as well. Runs on a thread of its own and returns at once.
+    /// pages go back to the kernel as well. Runs on a thread of its own and returns at once. The code the burst
+    /// ran is paged out too (``pageOutCode()``, issue 23), as after start-up.
     public static func returnFreedMemory(releasing store: ThreadStore) {
         releaseQueue.async {
             store.releaseMemory()
             returnFreedMemory()
+            pageOutCode()
         }
     }
 
