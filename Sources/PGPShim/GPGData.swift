@@ -115,8 +115,20 @@ private final class CappedSink {
             errno = EFBIG
             return -1
         }
+        if bytes.count + count > bytes.capacity { grow(toHold: bytes.count + count) }
         bytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
         return count
+    }
+
+    /// Moves the bytes into a larger buffer and zeroes the old one. Left to itself, the array would reallocate
+    /// and free its smaller buffers with plaintext still in them; this way every buffer that held plaintext is
+    /// zeroed before it goes back to the allocator (doubling, as the array would, up to the limit).
+    private func grow(toHold needed: Int) {
+        var larger: [UInt8] = []
+        larger.reserveCapacity(min(limit, max(needed, 2 * bytes.capacity, 16 * 1024)))
+        larger.append(contentsOf: bytes)
+        wipe()
+        bytes = larger
     }
 
     func take() -> [UInt8] {
@@ -126,7 +138,10 @@ private final class CappedSink {
 
     /// Overwrites the collected bytes before dropping them, so plaintext of a rejected message does not linger.
     func wipe() {
-        for index in bytes.indices { bytes[index] = 0 }
+        // explicit_bzero(3): a zeroing the compiler may not drop as a dead store.
+        bytes.withUnsafeMutableBytes { buffer in
+            if let base = buffer.baseAddress { explicit_bzero(base, buffer.count) }
+        }
         bytes = []
     }
 }

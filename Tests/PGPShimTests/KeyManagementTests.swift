@@ -80,8 +80,10 @@ import Testing
         #expect(fpr.hex == "0123456789ABCDEF0123456789ABCDEF01234567")
         #expect(fpr.keyID == "89ABCDEF01234567")
         #expect("\(fpr)" == "<fingerprint>")
-        #expect(throws: PGPError.invalidInput) { try KeyFingerprint("xyz") }
-        #expect(throws: PGPError.invalidInput) { try KeyFingerprint(String(repeating: "G", count: 40)) }
+        #expect(throws: InvalidFingerprint.self) { try KeyFingerprint("xyz") }
+        #expect(throws: InvalidFingerprint.self) { try KeyFingerprint(String(repeating: "G", count: 40)) }
+        // A non-ASCII digit look-alike (full-width) is no hex digit.
+        #expect(throws: InvalidFingerprint.self) { try KeyFingerprint(String(repeating: "\u{FF10}", count: 40)) }
     }
 
     @Test func gnupgHomeIsPrivateAndOffline() async throws {
