@@ -1,0 +1,206 @@
+import Foundation
+import MailBridge
+import PGPShim
+import TestSupport
+import Testing
+import ThreadStore
+
+/// Third red-team pass: key material shared between certificates, captured ciphertexts inside other MIME shapes,
+/// and signatures that are only text inside the encryption. Each test asserts the SAFE behaviour. `// BREAK:` marks
+/// a test that failed while the promise was broken; the others show that a defence holds.
+@Suite struct RedTeam3Tests: RedTeamHelpers {
+    static let victim = "klientin@example.net"
+    static let attacker = "mallory@evil.example"
+
+    // Helpers: ``RedTeamHelpers`` (AttackMailHelpers.swift).
+
+    /// The threads holding a message whose body contains `text`.
+    private func threads(_ harness: PipelineHarness, holding text: String) async throws -> [OpenedThread] {
+        try await threads(harness).filter { thread in
+            thread.messages.contains { $0.body.firstRange(of: Array(text.utf8)) != nil }
+        }
+    }
+
+    /// A certificate for `address` whose encryption subkey is the public encryption subkey of `victimKey`, bound
+    /// by the new key's own signature (an encryption subkey needs no back-signature). gpg's "existing key" menu
+    /// needs the keygrip's secret in the agent, so it is made in the client's home, which holds the victim's
+    /// secret; the result is only the new key's binding signature over public material, which any OpenPGP tool
+    /// can make without the victim's secret. The new primary key is made 100 s before the subkey, and the subkey
+    /// is bound at the subkey's creation time, so its packet, fingerprint and key ID are the victim's.
+    private func certificateSharingTheEncryptionSubkey(of victimKey: KeyFingerprint, for address: String,
+                                                       in client: GnuPGClient) throws -> KeyFingerprint {
+        let listing = try client.gpg(["--with-colons", "--with-keygrip", "--list-keys", victimKey.hex]).stdout.text
+        let lines = listing.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false) }
+        let sub = try #require(lines.firstIndex(where: { $0.first == "sub" && $0.count > 11 && $0[11].contains("e") }))
+        let created = try #require(Int(lines[sub][5]))
+        let grip = try #require(lines[(sub + 1)...].first(where: { $0.first == "grp" }))[9]
+        let subkeyFingerprint = try #require(lines[(sub + 1)...].first(where: { $0.first == "fpr" }))[9]
+        try client.gpg(["--faked-system-time", "\(created - 100)!", "--quick-gen-key", "Mallory <\(address)>",
+                        "ed25519", "sign,cert", "never"])
+        let key = try client.fingerprint(address)
+        try client.gpg(["--expert", "--faked-system-time", "\(created)!", "--command-fd", "0", "--edit-key", key.hex],
+                       stdin: Array("addkey\n13\n\(grip)\nQ\n0\ny\nsave\n".utf8))
+        let shared = try client.gpg(["--with-colons", "--list-keys", key.hex]).stdout.text
+        try #require(shared.contains(":\(subkeyFingerprint):"), "the attacker's key does not hold the victim's subkey")
+        return key
+    }
+
+    // MARK: 1. Key material shared between certificates
+
+    // BREAK: unsigned mail is bound to a client key only if it was also encrypted to that key, judged by the key
+    // IDs of its key packets (Pipeline.swift, "Unsigned text has no author"). A key ID names key material, not a
+    // certificate: the attacker binds the victim's public encryption subkey into a certificate of their own (an
+    // encryption subkey needs no back-signature), offers it by Autocrypt for the attacker's address (or registers
+    // it first with a signed message), and delivers a captured unsigned ciphertext of the victim (encrypted to the
+    // gateway and to the victim itself, as Thunderbird does). The key packet for the victim's subkey "proved" the
+    // attacker's key could read it: the victim's words were imported into a thread of the attacker's key at the
+    // attacker's address, and the counsellor's replies went to the attacker.
+    @Test(arguments: [false, true])
+    func certificateBindingTheVictimsEncryptionSubkeyDoesNotCaptureUnsignedWords(attackerRegisteredFirst: Bool)
+        async throws
+    {
+        let harness = try await PipelineHarness()
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+        let victimKey = try harness.client.makeKey(Self.victim)
+        guard imported(try await send(
+            harness, from: Self.victim, ciphertext: try encrypt(harness, inner("first"), signer: victimKey),
+            headers: try autocrypt(victimKey, Self.victim, in: harness.client))) != nil
+        else { Issue.record("the victim's mail was not imported"); return }
+        let captured = try encrypt(harness, inner(canary), signer: nil, to: [harness.gateway, victimKey])
+
+        let attackerKey = try certificateSharingTheEncryptionSubkey(of: victimKey, for: Self.attacker,
+                                                                    in: harness.client)
+        let offer = try autocrypt(attackerKey, Self.attacker, in: harness.client)
+        if attackerRegisteredFirst {
+            let own = try await send(harness, from: Self.attacker,
+                                     ciphertext: try encrypt(harness, inner("hallo"), signer: attackerKey),
+                                     headers: offer)
+            #expect(imported(own) != nil, "the attacker's own signed mail was not imported: \(own)")
+        }
+        let stolen = try await send(harness, from: Self.attacker, ciphertext: captured,
+                                    headers: attackerRegisteredFirst ? "" : offer)
+        for thread in try await threads(harness, holding: canary) {
+            #expect(thread.clientAddress.unredactedDescription != Self.attacker,
+                    "the victim's unsigned words are in a thread whose replies go to the attacker (\(stolen))")
+            #expect(thread.clientKey?.hex != attackerKey.hex, "the victim's words are bound to the attacker's key")
+        }
+        try await assertContained(harness, canary)
+        await harness.close()
+    }
+
+    /// The attacker's own unsigned text, encrypted to the subkey the attacker's certificate shares with the victim
+    /// and sent From the victim with that certificate offered: never in a thread of the attacker's key, never
+    /// valid.
+    @Test func sharedSubkeyDoesNotLetTheAttackersUnsignedTextIntoItsOwnThreadAsTheVictims() async throws {
+        let harness = try await PipelineHarness()
+        let victimKey = try harness.client.makeKey(Self.victim)
+        guard let victimThread = imported(try await send(
+            harness, from: Self.victim, ciphertext: try encrypt(harness, inner("first"), signer: victimKey),
+            headers: try autocrypt(victimKey, Self.victim, in: harness.client)))
+        else { Issue.record("the victim's mail was not imported"); return }
+        let attackerKey = try certificateSharingTheEncryptionSubkey(of: victimKey, for: Self.attacker,
+                                                                    in: harness.client)
+        let forged = "FORGED\(UUID().uuidString.prefix(8))"
+        let outcome = try await send(harness, from: Self.victim,
+                                     ciphertext: try encrypt(harness, inner(forged), signer: nil,
+                                                             to: [harness.gateway, attackerKey]),
+                                     headers: try autocrypt(attackerKey, Self.victim, in: harness.client),
+                                     envelope: Self.attacker)
+        for thread in try await threads(harness, holding: forged) {
+            #expect(thread.clientKey?.hex != attackerKey.hex, "bound to the attacker's key: \(outcome)")
+            #expect(thread.messages.allSatisfy { $0.verdict != .valid }, "unsigned text shown as valid")
+        }
+        #expect(try await opened(harness, victimThread).messages.count <= 2)
+        await harness.close()
+    }
+
+    // MARK: 2. A captured ciphertext inside another MIME shape
+
+    /// The victim's whole PGP/MIME mail forwarded as an attachment (message/rfc822, inside multipart/mixed or as
+    /// the whole body) from the attacker's address: never decrypted into any thread, the canary nowhere.
+    @Test(arguments: ["attached", "whole body"])
+    func capturedMailForwardedAsMessageRFC822IsNotImported(_ shape: String) async throws {
+        let harness = try await PipelineHarness()
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+        let victimKey = try harness.client.makeKey(Self.victim)
+        let armor = String(decoding: try encrypt(harness, inner(canary), signer: victimKey), as: UTF8.self)
+        let captured = "From: \(Self.victim)\nTo: \(PipelineHarness.counselling)\nSubject: ...\n"
+            + "Message-ID: <\(UUID().uuidString)@example.net>\nMIME-Version: 1.0\n"
+            + "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b0\"\n\n"
+            + "--b0\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n"
+            + "--b0\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n\(armor)\n--b0--\n"
+        let head = "From: \(Self.attacker)\nTo: \(PipelineHarness.counselling)\nSubject: Fwd\n"
+            + "Message-ID: <\(UUID().uuidString)@evil.example>\nMIME-Version: 1.0\n"
+        let raw = shape == "attached"
+            ? head + "Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\nContent-Type: text/plain\n\nsiehe Anhang\n"
+                + "--o\nContent-Type: message/rfc822\n\n\(captured)\n--o--\n"
+            : head + "Content-Type: message/rfc822\n\n\(captured)"
+        let outcome = try await harness.pipeline.accept(try harness.spool(raw, from: Self.attacker))
+        #expect(imported(outcome) == nil, "\(shape): a forwarded ciphertext was imported: \(outcome)")
+        #expect(try await threads(harness, holding: canary).isEmpty, "\(shape): decrypted into a thread")
+        try await assertContained(harness, canary)
+        await harness.close()
+    }
+
+    /// The victim's inline-PGP block sent by the attacker beside a clear text part of the attacker's (in one
+    /// multipart/mixed, or with the attacker's text before the block in the same part, in the victim's name): the
+    /// attacker's clear text never appears in a thread as part of the victim's signed message.
+    @Test(arguments: ["separate part", "text before the block"])
+    func clearTextBesideACapturedInlineBlockIsNeverTheVictims(_ shape: String) async throws {
+        let harness = try await PipelineHarness()
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+        let forged = "FORGED\(UUID().uuidString.prefix(8))"
+        let victimKey = try harness.client.makeKey(Self.victim)
+        let armor = String(decoding: try encrypt(harness, Array("Hallo, hier ist \(canary).\n".utf8),
+                                                 signer: victimKey), as: UTF8.self)
+        let head = "From: \(Self.victim)\nTo: \(PipelineHarness.counselling)\nSubject: hi\n"
+            + "Message-ID: <\(UUID().uuidString)@example.net>\nMIME-Version: 1.0\n"
+        let raw = shape == "separate part"
+            ? head + "Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\nContent-Type: text/plain\n\n"
+                + "Bitte ruf mich an: \(forged)\n--o\nContent-Type: text/plain\n\n\(armor)\n--o--\n"
+            : head + "Content-Type: text/plain\n\nBitte ruf mich an: \(forged)\n\n\(armor)"
+        let outcome = try await harness.pipeline.accept(try harness.spool(raw, from: Self.attacker))
+        #expect(try await threads(harness, holding: forged).isEmpty, "\(shape): the clear text is in a thread")
+        for thread in try await threads(harness, holding: canary) {
+            #expect(thread.clientKey?.hex == victimKey.hex, "\(shape): \(outcome)")
+        }
+        try await assertContained(harness, canary)
+        await harness.close()
+    }
+
+    // MARK: 3. Signatures that are only text inside the encryption
+
+    /// The victim's signed-only PGP/MIME entity (multipart/signed with a detached signature that verifies, e.g.
+    /// from a mail the victim sent to a list) encrypted, unsigned, by the attacker to the gateway and to the
+    /// victim's public key, From the victim: the inner signature is message text, not a verdict. Never valid.
+    @Test func detachedSignatureInsideTheEncryptionIsNotAVerdict() async throws {
+        let harness = try await PipelineHarness()
+        let victimKey = try harness.client.makeKey(Self.victim)
+        guard imported(try await send(
+            harness, from: Self.victim, ciphertext: try encrypt(harness, inner("first"), signer: victimKey),
+            headers: try autocrypt(victimKey, Self.victim, in: harness.client))) != nil
+        else { Issue.record("the victim's mail was not imported"); return }
+        let marker = "SIGNED\(UUID().uuidString.prefix(8))"
+        let part = "Content-Type: text/plain; charset=utf-8\r\n\r\nIch kündige hiermit. \(marker)"
+        let signature = try harness.client.gpg(["--armor", "--detach-sign", "--local-user", victimKey.hex],
+                                               stdin: Array(part.utf8)).stdout
+        let signatureFile = try file(harness, "detached.asc", signature)
+        let partFile = try file(harness, "part.txt", Array(part.utf8))
+        // The detached signature really verifies: a gateway that trusted it would say "valid".
+        try harness.client.gpg(["--verify", signatureFile, partFile])
+        let entity = "Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; "
+            + "boundary=\"s1\"\r\n\r\n--s1\r\n\(part)\r\n--s1\r\n"
+            + "Content-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n"
+            + String(decoding: signature, as: UTF8.self) + "\r\n--s1--\r\n"
+        let outcome = try await send(harness, from: Self.victim,
+                                     ciphertext: try encrypt(harness, Array(entity.utf8), signer: nil,
+                                                             to: [harness.gateway, victimKey]),
+                                     envelope: Self.attacker)
+        for thread in try await threads(harness, holding: marker) {
+            for message in thread.messages where message.body.firstRange(of: Array(marker.utf8)) != nil {
+                #expect(message.verdict != .valid, "an inner detached signature was shown as valid: \(outcome)")
+            }
+        }
+        await harness.close()
+    }
+}
