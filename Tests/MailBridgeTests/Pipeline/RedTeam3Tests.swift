@@ -1,5 +1,6 @@
 import Foundation
-import MailBridge
+import Logging
+@testable import MailBridge
 import PGPShim
 import TestSupport
 import Testing
@@ -21,28 +22,11 @@ import ThreadStore
         }
     }
 
-    /// A certificate for `address` whose encryption subkey is the public encryption subkey of `victimKey`, bound
-    /// by the new key's own signature (an encryption subkey needs no back-signature). gpg's "existing key" menu
-    /// needs the keygrip's secret in the agent, so it is made in the client's home, which holds the victim's
-    /// secret; the result is only the new key's binding signature over public material, which any OpenPGP tool
-    /// can make without the victim's secret. The new primary key is made 100 s before the subkey, and the subkey
-    /// is bound at the subkey's creation time, so its packet, fingerprint and key ID are the victim's.
+    /// A certificate of the attacker's binding the victim's public encryption subkey (see
+    /// ``GnuPGClient/certificateSharingEncryptionSubkey(of:for:ownSubkey:)``).
     private func certificateSharingTheEncryptionSubkey(of victimKey: KeyFingerprint, for address: String,
                                                        in client: GnuPGClient) throws -> KeyFingerprint {
-        let listing = try client.gpg(["--with-colons", "--with-keygrip", "--list-keys", victimKey.hex]).stdout.text
-        let lines = listing.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false) }
-        let sub = try #require(lines.firstIndex(where: { $0.first == "sub" && $0.count > 11 && $0[11].contains("e") }))
-        let created = try #require(Int(lines[sub][5]))
-        let grip = try #require(lines[(sub + 1)...].first(where: { $0.first == "grp" }))[9]
-        let subkeyFingerprint = try #require(lines[(sub + 1)...].first(where: { $0.first == "fpr" }))[9]
-        try client.gpg(["--faked-system-time", "\(created - 100)!", "--quick-gen-key", "Mallory <\(address)>",
-                        "ed25519", "sign,cert", "never"])
-        let key = try client.fingerprint(address)
-        try client.gpg(["--expert", "--faked-system-time", "\(created)!", "--command-fd", "0", "--edit-key", key.hex],
-                       stdin: Array("addkey\n13\n\(grip)\nQ\n0\ny\nsave\n".utf8))
-        let shared = try client.gpg(["--with-colons", "--list-keys", key.hex]).stdout.text
-        try #require(shared.contains(":\(subkeyFingerprint):"), "the attacker's key does not hold the victim's subkey")
-        return key
+        try client.certificateSharingEncryptionSubkey(of: victimKey, for: address)
     }
 
     // MARK: 1. Key material shared between certificates
@@ -111,6 +95,49 @@ import ThreadStore
             #expect(thread.messages.allSatisfy { $0.verdict != .valid }, "unsigned text shown as valid")
         }
         #expect(try await opened(harness, victimThread).messages.count <= 2)
+        await harness.close()
+    }
+
+    // BREAK: a certificate binding the GATEWAY's public encryption subkey, offered by Autocrypt in any mail that
+    // decrypts, is listed by gpg as a secret key (`sec#`, our subkey as `ssb`), and PGPShim took it for one of
+    // ours: every message with more than one key packet (a client encrypting to itself too) lost the gateway's
+    // own key packet before gpg ran and was refused as not for us; and a counselling address added later, which
+    // the certificate claims, took it as its gateway key (GatewayKeys.ensure) and would publish it, with the
+    // attacker's own newer encryption subkey, to clients. Fixed in PGPShim (`GPGKey.hasPrimarySecret`).
+    @Test func certificateBindingTheGatewaysSubkeyNeitherBlocksMailNorBecomesAGatewayKey() async throws {
+        let harness = try await PipelineHarness()
+        let newAddress = "neu@example.org"
+        let craft = try GnuPGClient(home: harness.root.appendingPathComponent("craft"))
+        defer { craft.kill() }
+        let secret = try Shell.run("gpg", ["--homedir", harness.root.appendingPathComponent("gw").path, "--batch",
+                                           "--pinentry-mode", "loopback", "--passphrase", "",
+                                           "--export-secret-keys", harness.gateway.hex]).stdout
+        try craft.gpg(["--import"], stdin: secret)
+        let planted = try craft.certificateSharingEncryptionSubkey(of: harness.gateway, for: newAddress,
+                                                                   ownSubkey: true)
+        _ = try await send(harness, from: newAddress, ciphertext: try encrypt(harness, inner("hallo"), signer: nil),
+                           headers: try autocrypt(planted, newAddress, in: craft), envelope: Self.attacker)
+        #expect(try await harness.pgp.key(planted) != nil, "the planted certificate was not imported")
+
+        // The client encrypts to the gateway and to itself, as Thunderbird does: still imported, valid.
+        let victimKey = try harness.client.makeKey(Self.victim)
+        let outcome = try await send(harness, from: Self.victim,
+                                     ciphertext: try encrypt(harness, inner("genuine"), signer: victimKey,
+                                                             to: [harness.gateway, victimKey]),
+                                     headers: try autocrypt(victimKey, Self.victim, in: harness.client))
+        guard let thread = imported(outcome) else {
+            Issue.record("the client's mail was refused after the certificate was planted: \(outcome)")
+            await harness.close()
+            return
+        }
+        #expect(try await opened(harness, thread).messages.last?.verdict == .valid)
+
+        // The operator adds the counselling address the certificate claims.
+        let keys = try await GatewayKeys.ensure(for: [try EmailAddress(newAddress)], pgp: harness.pgp,
+                                                logger: Logger(label: "redteam3"))
+        let chosen = try #require(keys[try EmailAddress(newAddress).canonical])
+        #expect(chosen != planted, "the attacker's certificate became the new mailbox's gateway key")
+        #expect(try await harness.pgp.key(chosen, secret: true) != nil)
         await harness.close()
     }
 
