@@ -442,7 +442,7 @@ public final class GPGContext {
         var listed: [KeyInfo] = []
         do {
             try listKeys(matching: nil, secretOnly: true) { key in
-                if let info = try? key.snapshot() { listed.append(info) }
+                if let info = try? key.snapshot(), info.hasSecretKey { listed.append(info) }
             }
         } catch {
             throw PGPError(.transient, "listing secret keys after 'no secret key': \(error)")
@@ -461,7 +461,9 @@ public final class GPGContext {
     private func secretKeyIDs(excluding allowed: Set<KeyFingerprint>) throws(PGPError) -> Set<String> {
         var ids = Set<String>()
         try listKeys(matching: nil, secretOnly: true) { key in
-            guard let info = try? key.snapshot(), !allowed.contains(info.fingerprint) else { return }
+            // A certificate binding one of our subkeys is listed too (``GPGKey/hasPrimarySecret``): its key IDs
+            // would remove the allowed key's own key packet.
+            guard let info = try? key.snapshot(), info.hasSecretKey, !allowed.contains(info.fingerprint) else { return }
             ids.formUnion(info.keyIDs)
         }
         return ids
@@ -520,7 +522,11 @@ public final class GPGContext {
         let error = gpgme_get_key(handle, fingerprint.hex, &key, secret ? 1 : 0)
         if GPGME.isCode(error, GPG_ERR_EOF) || GPGME.isCode(error, GPG_ERR_NOT_FOUND) { return nil }
         try GPGME.check(error, "looking up a key")
-        return key.map(GPGKey.init(adopting:))
+        let found = key.map(GPGKey.init(adopting:))
+        // A certificate holding only a subkey secret of ours (someone else's key binding our subkey) is not a
+        // secret key of ours (``GPGKey/hasPrimarySecret``).
+        if secret, let found, !found.hasPrimarySecret { return nil }
+        return found
     }
 
     private func requireKey(_ fingerprint: KeyFingerprint, secret: Bool) throws(PGPError) -> GPGKey {

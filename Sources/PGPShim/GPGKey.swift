@@ -10,6 +10,16 @@ final class GPGKey {
 
     deinit { gpgme_key_unref(handle) }
 
+    /// Whether the secret part of the *primary* key is in the keyring. gpgme's `key->secret` is set as soon as
+    /// any subkey's secret is there: "Note that the secret flag of the entire key will be true even then"
+    /// (gpgme keylist.c, `parse_sec_field15`, for a `#` stub). Anyone can bind a public subkey of ours into a
+    /// certificate of their own (an encryption subkey needs no back-signature); once imported, gpg lists that
+    /// certificate as a secret key (`sec#`, our subkey `ssb`). Only the primary's `subkey->secret` (`+` in the
+    /// listing) says the key is ours.
+    var hasPrimarySecret: Bool {
+        handle.pointee.secret != 0 && (handle.pointee.subkeys.map { $0.pointee.secret != 0 } ?? false)
+    }
+
     /// Copies the key into a Swift value (GPGME manual §7.5.1 Key objects).
     func snapshot() throws(PGPError) -> KeyInfo {
         let key = handle.pointee
@@ -65,7 +75,7 @@ final class GPGKey {
             isExpired: key.expired != 0,
             isDisabled: key.disabled != 0,
             isInvalid: key.invalid != 0,
-            hasSecretKey: key.secret != 0,
+            hasSecretKey: hasPrimarySecret,
             expiresAt: primaryExpires,
             createdAt: primaryCreated
         )

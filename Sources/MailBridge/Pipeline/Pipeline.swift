@@ -228,9 +228,8 @@ public final class Pipeline: Sendable {
         // (the client encrypted to itself, as Thunderbird, Mailvelope and GpgOL do). Someone who captured the
         // ciphertext cannot add a key packet for their own key without the session key.
         if signerKey == nil, case .unsigned = decrypted.signature {
-            guard let info = try await pgp.key(clientKey),
-                !Set(info.keyIDs).isDisjoint(with: decrypted.recipientKeyIDs.map { $0.uppercased() })
-            else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
+            // Key material another certificate holds too proves nothing (SelfEncryptionProof.swift).
+            guard try await encryptedToMaterialOnlyItHolds(clientKey, decrypted) else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
                                                      mailbox, offered: imported) }
         }
         // A signature binds the words to its signer. When the signing key does not claim the From address, the
