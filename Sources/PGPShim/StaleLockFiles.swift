@@ -32,10 +32,10 @@ enum StaleLockFiles {
         return removed
     }
 
-    /// Whether `name` is a dotlock temporary (`.#lk…<pid>`) of a process that no longer exists.
+    /// Whether `name` is a dotlock temporary (`.#lk…<pid>`) of a process that no longer exists (or is a zombie).
     static func isStale(_ name: String) -> Bool {
         guard name.hasPrefix(".#lk"), let last = name.split(separator: ".").last, let pid = pid_t(last), pid > 0
         else { return false }
-        return kill(pid, 0) != 0 && errno == ESRCH
+        return !StaleProcesses.isAlive(pid)
     }
 }

@@ -229,7 +229,8 @@ public final class Pipeline: Sendable {
         // ciphertext cannot add a key packet for their own key without the session key.
         if signerKey == nil, case .unsigned = decrypted.signature {
             // Key material another certificate holds too proves nothing (SelfEncryptionProof.swift).
-            guard try await encryptedToMaterialOnlyItHolds(clientKey, decrypted) else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
+            guard try await encryptedToMaterialOnlyItHolds(clientKey, decrypted)
+            else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
                                                      mailbox, offered: imported) }
         }
         // A signature binds the words to its signer. When the signing key does not claim the From address, the
