@@ -7,8 +7,9 @@ A figure is a value measured against a baseline in the same run. Both are measur
 the per-round ratios A/B, with their minimum and maximum, so one noisy second moves the spread, not the figure.
 
   benchrounds.py summarize          reads `ROUND|figure|unit|round|value|baseline` lines (the Swift benchmarks'
-                                    BenchmarkRounds prints them) from stdin, passes every other line through,
-                                    and prints one RESULT line per figure
+                                    BenchmarkRounds prints them) and `COUNT|…` lines of a rare event (pooled,
+                                    see summarize) from stdin, passes every other line through, and prints one
+                                    RESULT line per figure
   benchrounds.py alternate --figure NAME --unit UNIT --a CMD --b CMD
                                     runs the shell commands A and B alternately (each prints one number, the
                                     round's value), then prints the ROUND lines and the RESULT line
@@ -61,16 +62,38 @@ def result_line(figure, unit, pairs):
             f"|{ratio_text(min(ratios))}|{ratio_text(max(ratios))}|{len(ratios)}")
 
 
+def count_line(figure, unit, rounds, baseline):
+    """rounds: [(events, trials)] of a rare event (duplicates per delivery) → one RESULT line whose value is the
+    pooled rate (all events over all trials: a median of per-round counts of a rare event is mostly 0), with the
+    per-round ratios' min and max as its spread."""
+    scale = float(unit.split()[-1].replace(",", "")) if unit.startswith("per ") else 1.0
+    events, trials = sum(e for e, _ in rounds), sum(t for _, t in rounds)
+    if not trials or not baseline:
+        return f"RESULT|{figure} ({unit})|n/a|n/a|n/a|n/a|n/a|0"
+    value = events * scale / trials
+    ratios = [e * scale / t / baseline for e, t in rounds if t]
+    return (f"RESULT|{figure} ({unit}, {events:g} in {trials:g})|{number(value)}|{number(baseline)}"
+            f"|{ratio_text(value / baseline)}|{ratio_text(min(ratios))}|{ratio_text(max(ratios))}|{len(ratios)}")
+
+
 def summarize(lines, out):
+    """ROUND lines are a value against its baseline; COUNT lines (`COUNT|figure|unit|round|events|trials|baseline`,
+    unit `per N`) count a rare event in a round and are pooled over the rounds."""
     figures = {}  # figure -> (unit, [(value, baseline)]) in first-seen order
+    counts = {}  # figure -> (unit, baseline, [(events, trials)])
     for line in lines:
         if line.startswith("ROUND|"):
             _, figure, unit, _round, value, baseline = line.rstrip("\n").split("|")
             figures.setdefault(figure, (unit, []))[1].append((float(value), float(baseline)))
+        elif line.startswith("COUNT|"):
+            _, figure, unit, _round, events, trials, baseline = line.rstrip("\n").split("|")
+            counts.setdefault(figure, (unit, float(baseline), []))[2].append((float(events), float(trials)))
         out.write(line)
         out.flush()
     for figure, (unit, pairs) in figures.items():
         out.write(result_line(figure, unit, pairs) + "\n")
+    for figure, (unit, baseline, rounds) in counts.items():
+        out.write(count_line(figure, unit, rounds, baseline) + "\n")
 
 
 def run_value(command):
