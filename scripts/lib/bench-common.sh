@@ -9,6 +9,7 @@ BENCHROUNDS="$(dirname "${BASH_SOURCE[0]}")/benchrounds.py"
 # median of the per-round ratios with their min and max.
 bench_quick() { [[ -n "${MAILBRIDGE_BENCH_QUICK:-}" && "$MAILBRIDGE_BENCH_QUICK" != 0 ]]; }
 bench_rounds() { "$PY" "$BENCHROUNDS" config | cut -d' ' -f1; }   # MAILBRIDGE_BENCH_ROUNDS, 5 (3 when quick)
+bench_round_seconds() { "$PY" "$BENCHROUNDS" config | cut -d' ' -f2; }  # MAILBRIDGE_BENCH_ROUND_SECONDS, 2.0 (0.3)
 bench_round() { printf 'ROUND|%s|%s|%s|%s|%s\n' "$@"; }          # bench_round FIGURE UNIT ROUND VALUE BASELINE
 bench_summarize() { "$PY" "$BENCHROUNDS" summarize; }             # ROUND lines on stdin -> + RESULT lines
 
