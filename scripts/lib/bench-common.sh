@@ -1,6 +1,17 @@
-# Shared by scripts/bench-smtp and scripts/bench-rss (sourced, not run). Expects $work (a temporary folder that
-# the caller removes) and bash with `set -euo pipefail`.
+# Shared by scripts/bench-smtp, scripts/bench-rss and scripts/bench-imap (sourced, not run). Expects $work (a
+# temporary folder that the caller removes) and bash with `set -euo pipefail`.
 PY=/usr/bin/python3
+BENCHROUNDS="$(dirname "${BASH_SOURCE[0]}")/benchrounds.py"
+
+# Rounds (issue 24). The schedule and the statistics are benchrounds.py's; a script that measures several figures
+# per round (or needs its own processes cleaned up by its trap) runs the rounds itself and prints one ROUND line
+# per figure and round, then pipes them through bench_summarize, which adds one RESULT line per figure: the
+# median of the per-round ratios with their min and max.
+bench_quick() { [[ -n "${MAILBRIDGE_BENCH_QUICK:-}" && "$MAILBRIDGE_BENCH_QUICK" != 0 ]]; }
+bench_rounds() { "$PY" "$BENCHROUNDS" config | cut -d' ' -f1; }   # MAILBRIDGE_BENCH_ROUNDS, 5 (3 when quick)
+bench_round_seconds() { "$PY" "$BENCHROUNDS" config | cut -d' ' -f2; }  # MAILBRIDGE_BENCH_ROUND_SECONDS, 2.0 (0.3)
+bench_round() { printf 'ROUND|%s|%s|%s|%s|%s\n' "$@"; }          # bench_round FIGURE UNIT ROUND VALUE BASELINE
+bench_summarize() { "$PY" "$BENCHROUNDS" summarize; }             # ROUND lines on stdin -> + RESULT lines
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port_open() { "$PY" -c "import socket; socket.create_connection(('127.0.0.1',$1),1).close()" 2>/dev/null; }
