@@ -27,8 +27,9 @@ struct DecryptionStatusLog: Sendable {
     private(set) var infoSaysProtected = true
     /// `PLAINTEXT <format> <timestamp> [<filename>]` of the literal data packet (first one).
     private(set) var literalHeader: String?
-    /// Signing-key fingerprint → primary-key fingerprint, from `VALIDSIG` lines.
-    private(set) var primaryBySigningKey: [String: String] = [:]
+    /// Signing-key fingerprint (as gpgme reports the signature's `fpr`) → primary-key fingerprint, from `VALIDSIG`
+    /// lines; a primary that is not a fingerprint is left out.
+    private(set) var primaryBySigningKey: [String: KeyFingerprint] = [:]
     /// Key IDs of `NO_SECKEY <keyid>` lines: key packets gpg found no secret key for (upper-case hex).
     private(set) var noSecretKeyIDs: Set<String> = []
     /// `NEWSIG` lines (one before each signature gpg checks) and the verdict lines that end such a check.
@@ -81,7 +82,9 @@ struct DecryptionStatusLog: Sendable {
             // VALIDSIG <fpr> <date> <timestamp> <expire> <version> <reserved> <pk-algo> <hash-algo> <class>
             // [<primary-key-fpr>]; also sent for expired or revoked keys' signatures.
             let fields = arguments.split(separator: " ")
-            if fields.count >= 10 { primaryBySigningKey[String(fields[0])] = String(fields[9]) }
+            if fields.count >= 10, let primary = try? KeyFingerprint(String(fields[9])) {
+                primaryBySigningKey[String(fields[0])] = primary
+            }
         default: break
         }
     }

@@ -538,9 +538,9 @@ public final class GPGContext {
 
     /// Maps a signature copied from a verify result to a verdict, naming the signer by its *primary* key
     /// fingerprint (gpg reports the signing subkey's), so it can be compared with a thread's registered key.
-    private func resolve(_ raw: RawSignature, primaries: [String: String]) -> SignatureVerdict {
+    private func resolve(_ raw: RawSignature, primaries: [String: KeyFingerprint]) -> SignatureVerdict {
         func primary() -> KeyFingerprint? {
-            if let hex = primaries[raw.fingerprint], let fingerprint = try? KeyFingerprint(hex) { return fingerprint }
+            if let fingerprint = primaries[raw.fingerprint] { return fingerprint }
             guard let fingerprint = try? KeyFingerprint(raw.fingerprint),
                 let key = try? lookUp(fingerprint, secret: false), let info = try? key.snapshot()
             else { return nil }
@@ -602,6 +602,9 @@ extension GPGContext: Sendable {}
 
 /// One signature copied out of `gpgme_verify_result_t` (valid only until the next operation).
 struct RawSignature {
+    /// The signature's `fpr` as gpgme reports it: the signing (sub)key's fingerprint, or only its key ID (16 hex
+    /// digits) when the key is not in the keyring, or empty. Text, since it need not be a fingerprint; ``resolve``
+    /// turns it into the primary key's ``KeyFingerprint`` or keeps it as the ID of an unknown or bad signature.
     let fingerprint: String
     let status: UInt32
     let summary: UInt32

@@ -171,12 +171,12 @@ enum KeyResealing {
             WHERE sealed_revocation IS NOT NULL OR sealed_reason IS NOT NULL
             """)
         for row in rows {
-            let fingerprint: String = row["fingerprint"]
+            let fingerprint = try GatewayKeySealing.fingerprint(row)
             for (column, part) in [("sealed_revocation", "revocation"), ("sealed_reason", "reason")] {
                 guard let sealed = row[column] as Data? else { continue }
                 let context = GatewayKeySealing.context(fingerprint, part)
                 try db.execute(sql: "UPDATE gateway_key SET \(column) = ? WHERE fingerprint = ?", arguments: [
-                    try reseal(sealed, from: old.gatewayKeys, to: new.gatewayKeys, context: context), fingerprint,
+                    try reseal(sealed, from: old.gatewayKeys, to: new.gatewayKeys, context: context), fingerprint.hex,
                 ])
             }
         }

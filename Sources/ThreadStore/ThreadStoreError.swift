@@ -68,7 +68,8 @@ public struct ThreadStoreError: Error, Hashable, Sendable, CustomStringConvertib
         public static let notAThreadStore = Code(.notAThreadStore)
         /// The database file could not be opened or created.
         public static let databaseUnavailable = Code(.databaseUnavailable)
-        /// SQLite reports a corrupt or non-database file.
+        /// SQLite reports a corrupt or non-database file, or a stored value does not parse (an ID, a code, a
+        /// fingerprint).
         public static let databaseCorrupt = Code(.databaseCorrupt)
         /// Any other SQLite failure (see ``ThreadStoreError/sqliteResultCode``).
         public static let storageFailure = Code(.storageFailure)

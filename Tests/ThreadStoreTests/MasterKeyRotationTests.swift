@@ -36,14 +36,15 @@ import Testing
                 fingerprint: Self.gatewayKey, mailbox: "beratung@example.org", createdAt: date, expiresAt: nil,
                 revocationCertificate: Data("revocation certificate".utf8)))
             try tx.rotateGatewayKey(NewGatewayKey(
-                fingerprint: String(repeating: "B2", count: 20), mailbox: "beratung@example.org", createdAt: date,
-                expiresAt: nil, revocationCertificate: nil), overlapUntil: date.addingTimeInterval(86_400))
+                fingerprint: try KeyFingerprint(String(repeating: "B2", count: 20)), mailbox: "beratung@example.org",
+                createdAt: date, expiresAt: nil, revocationCertificate: nil),
+                overlapUntil: date.addingTimeInterval(86_400))
             try tx.revokeGatewayKey(Self.gatewayKey, reason: "key file leaked", replacement: nil)
         }
         return ids
     }
 
-    static let gatewayKey = String(repeating: "A1", count: 20)
+    static let gatewayKey = try! KeyFingerprint(String(repeating: "A1", count: 20))
 
     @Test func rotationResealsEverythingAndTheOldKeyOpensNothing() async throws {
         let fixture = try StoreFixture()

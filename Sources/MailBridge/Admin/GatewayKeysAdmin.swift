@@ -18,7 +18,7 @@ public enum GatewayKeysAdmin {
         } else {
             var lines = ["MAILBOX\tFINGERPRINT\tCREATED\tEXPIRES\tSTATE"]
             for row in rows {
-                lines.append([row.record.mailbox, row.record.fingerprint, day(row.record.createdAt),
+                lines.append([row.record.mailbox, row.record.fingerprint.hex, day(row.record.createdAt),
                               row.expiresAt.map(day) ?? "never", stateText(row)].joined(separator: "\t"))
             }
             output = lines.joined(separator: "\n")
@@ -104,7 +104,7 @@ public enum GatewayKeysAdmin {
         return formatter.string(from: date)
     }
 
-    /// One key as `keys status --json` prints it.
+    /// One key as `keys status --json` prints it: the text of the output, so the fingerprint is its hex.
     struct StatusLine: Encodable {
         var mailbox: String
         var fingerprint: String
@@ -119,7 +119,7 @@ public enum GatewayKeysAdmin {
 
         init(_ row: GatewayKeyStatus) {
             mailbox = row.record.mailbox
-            fingerprint = row.record.fingerprint
+            fingerprint = row.record.fingerprint.hex
             created = row.record.createdAt
             expires = row.expiresAt
             state = row.record.state.description

@@ -49,7 +49,7 @@ public struct GatewayKeyLifecycle: Sendable {
                 sets[mailbox] = keys
                 continue
             }
-            let known = Set(records.compactMap { try? KeyFingerprint($0.fingerprint) })
+            let known = Set(records.map(\.fingerprint))
             let existing = try await GatewayKeys.ensure(for: [address], pgp: pgp, logger: logger,
                                                         expiresInSeconds: policy.lifetimeSeconds, excluding: known)
             guard let fingerprint = existing[mailbox] else { throw GatewayError("no gateway key for a mailbox") }
@@ -82,7 +82,7 @@ public struct GatewayKeyLifecycle: Sendable {
     /// refresh keep their old copy, which decrypts until the overlap ends. Returns the new key's fingerprint.
     public func rotate(_ address: EmailAddress) async throws -> KeyFingerprint {
         let mailbox = address.canonical
-        guard let old = try await currentRecord(mailbox).flatMap({ try? KeyFingerprint($0.fingerprint) }) else {
+        guard let old = try await currentRecord(mailbox)?.fingerprint else {
             throw GatewayError("the mailbox has no current key")
         }
         let fingerprint = try await generate(for: address)
@@ -113,10 +113,11 @@ public struct GatewayKeyLifecycle: Sendable {
         let mailbox = address.canonical
         let records = try await store.read { try $0.gatewayKeys(mailbox: mailbox) }
         guard let target = records.first(where: { record in
-            fingerprint.map { record.fingerprint == $0.hex } ?? (record.state == .current)
-        }), let revoked = try? KeyFingerprint(target.fingerprint) else {
+            fingerprint.map { record.fingerprint == $0 } ?? (record.state == .current)
+        }) else {
             throw GatewayError("no such gateway key of this mailbox")
         }
+        let revoked = target.fingerprint
         guard target.state != .revoked else { throw GatewayError("the key is revoked already") }
         guard try await revocationCertificate(revoked) != nil else {
             throw GatewayError("no revocation certificate is kept for this key")
@@ -129,7 +130,7 @@ public struct GatewayKeyLifecycle: Sendable {
             replacementKey = fresh
         }
         try await store.write(via: .commandLine) { [replacement] tx in
-            try tx.revokeGatewayKey(revoked.hex, reason: reason, replacement: replacement)
+            try tx.revokeGatewayKey(revoked, reason: reason, replacement: replacement)
         }
         try await publishRevocation(revoked)
         logger.notice("gateway key revoked", metadata: ["replaced": "\(replacementKey != nil)"])
@@ -139,7 +140,7 @@ public struct GatewayKeyLifecycle: Sendable {
     /// The revocation certificate of `fingerprint` (armored): the sealed copy in the store, else the one gpg
     /// stored in the GnuPG home when it made the key. Nil if neither exists.
     public func revocationCertificate(_ fingerprint: KeyFingerprint) async throws -> [UInt8]? {
-        if let kept = try await store.read({ try $0.gatewayKeyRevocationCertificate(fingerprint.hex) }) {
+        if let kept = try await store.read({ try $0.gatewayKeyRevocationCertificate(fingerprint) }) {
             return Array(kept)
         }
         return try await pgp.storedRevocationCertificate(fingerprint)
@@ -159,7 +160,7 @@ public struct GatewayKeyLifecycle: Sendable {
             report.retired = retired.count
             if !retired.isEmpty { logger.notice("gateway keys retired", metadata: ["count": "\(retired.count)"]) }
             for record in try await store.read({ try $0.gatewayKeys() }) {
-                guard let fingerprint = try? KeyFingerprint(record.fingerprint) else { continue }
+                let fingerprint = record.fingerprint
                 switch record.state {
                 case .current:
                     try await checkCurrent(fingerprint, record, time: time, report: &report)
@@ -198,7 +199,7 @@ public struct GatewayKeyLifecycle: Sendable {
                 if let extended {
                     expiresAt = extended
                     try await store.write { tx in
-                        try tx.recordGatewayKeyExpiry(fingerprint.hex, expiresAt: extended, now: time)
+                        try tx.recordGatewayKeyExpiry(fingerprint, expiresAt: extended, now: time)
                     }
                     report.extended += 1
                     logger.notice("gateway key expiry extended",
@@ -222,8 +223,7 @@ public struct GatewayKeyLifecycle: Sendable {
         var result: [GatewayKeyStatus] = []
         let time = now()
         for record in try await store.read({ try $0.gatewayKeys() }) {
-            guard let fingerprint = try? KeyFingerprint(record.fingerprint) else { continue }
-            let info = try await pgp.key(fingerprint)
+            let info = try await pgp.key(record.fingerprint)
             let expiresAt = info?.expiresAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? record.expiresAt
             result.append(GatewayKeyStatus(
                 record: record, expiresAt: expiresAt, inKeyring: info != nil,
@@ -254,7 +254,7 @@ public struct GatewayKeyLifecycle: Sendable {
         let certificate = try await pgp.storedRevocationCertificate(fingerprint)
         if certificate == nil { logger.warning("no revocation certificate found for a gateway key") }
         return NewGatewayKey(
-            fingerprint: fingerprint.hex, mailbox: mailbox,
+            fingerprint: fingerprint, mailbox: mailbox,
             createdAt: info.createdAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? now(),
             expiresAt: info.expiresAt.map { Date(timeIntervalSince1970: TimeInterval($0)) },
             revocationCertificate: certificate.map { Data($0) })
@@ -295,8 +295,8 @@ public struct GatewayKeyStatus: Sendable, Hashable {
 
 extension GatewayKeyLifecycle {
     /// The recorded expiry of every current key (fingerprint → date), to notice an extension.
-    public func currentExpiries() async throws -> [String: Date] {
-        var expiries: [String: Date] = [:]
+    public func currentExpiries() async throws -> [KeyFingerprint: Date] {
+        var expiries: [KeyFingerprint: Date] = [:]
         for record in try await store.read({ try $0.gatewayKeys() }) where record.state == .current {
             expiries[record.fingerprint] = record.expiresAt ?? .distantFuture
         }

@@ -83,7 +83,7 @@ public final class GatewayKeyService: Service, Sendable {
 private final class LastCheck: Sendable {
     private struct State {
         var checkedAt: ContinuousClock.Instant?
-        var expiries: [String: Date]?
+        var expiries: [KeyFingerprint: Date]?
     }
     private let state = NIOLockedValueBox(State())
 
@@ -99,9 +99,9 @@ private final class LastCheck: Sendable {
 
     var hasExpiries: Bool { state.withLockedValue { $0.expiries != nil } }
 
-    func expiriesChanged(_ expiries: [String: Date]) -> Bool {
+    func expiriesChanged(_ expiries: [KeyFingerprint: Date]) -> Bool {
         state.withLockedValue { $0.expiries.map { $0 != expiries } ?? false }
     }
 
-    func record(_ expiries: [String: Date]) { state.withLockedValue { $0.expiries = expiries } }
+    func record(_ expiries: [KeyFingerprint: Date]) { state.withLockedValue { $0.expiries = expiries } }
 }

@@ -16,12 +16,10 @@ public struct MailboxKeySet: Sendable, Hashable {
 
     /// The set from the store's records of one mailbox; nil without a current key.
     public init?(_ records: [GatewayKeyRecord]) {
-        guard let current = records.first(where: { $0.state == .current }),
-            let fingerprint = try? KeyFingerprint(current.fingerprint)
-        else { return nil }
-        self.current = fingerprint
+        guard let current = records.first(where: { $0.state == .current }) else { return nil }
+        self.current = current.fingerprint
         for record in records where record.state != .current {
-            guard let key = try? KeyFingerprint(record.fingerprint) else { continue }
+            let key = record.fingerprint
             switch record.state {
             case .current: break
             case .overlap: overlap.insert(key)

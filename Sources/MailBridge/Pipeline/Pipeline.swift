@@ -258,7 +258,7 @@ public final class Pipeline: Sendable {
             protectedFrom: inner.protectedFrom, protectedRecipients: inner.protectedRecipients,
             arrivedAt: message.envelope.receivedAt, maximumSignatureAge: configuration.maximumSignatureAge)
         let signer = signerKey.map {
-            MessageSigner(fingerprint: $0.fingerprint.hex,
+            MessageSigner(fingerprint: $0.fingerprint,
                           userID: SignatureBinding.displayedUserID($0, from: sender.address.canonical))
         }
         let fallbackHash = PayloadHash.sha256(of: decrypted.plaintext.bytes)

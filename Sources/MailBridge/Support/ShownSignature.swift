@@ -2,6 +2,7 @@
 // it is shown only after `DisplayText.line` (one line, no controls, no bidirectional overrides) and, in HTML,
 // escaped as every string is.
 
+import MailValues
 import ThreadStore
 
 extension SignatureVerdictCode {
@@ -25,38 +26,48 @@ extension SignatureVerdictCode {
 }
 
 /// A message's signer as the inbox, the API and `thread show` present it: the fingerprint (upper-case hex, and in
-/// groups of four for reading out) and the user ID, both cleaned to one line. Encoded as
+/// groups of four for reading out) and the user ID, cleaned to one line. Encoded as
 /// `{"fingerprint": …, "userId": …}` (API v1 and `thread show --json`).
 ///
 /// ```swift
-/// let shown = ShownSigner(MessageSigner(fingerprint: "ABCD1234…", userID: "Kim <kim@example.net>"))
+/// let signer = MessageSigner(fingerprint: try KeyFingerprint("ABCD1234…"), userID: "Kim <kim@example.net>")
+/// let shown = ShownSigner(signer)
 /// shown.groupedFingerprint   // "ABCD 1234 …"
 /// ```
 struct ShownSigner: Hashable, Sendable, Encodable, CustomStringConvertible {
     /// A user ID longer than this many Unicode scalars is cut (OpenPGP sets no limit; RFC 9580 §5.11).
     static let userIDLimit = 256
 
-    /// Upper-case hex, no spaces.
-    let fingerprint: String
+    /// The signing key (its primary key).
+    let key: KeyFingerprint
     /// The user ID, one line; may be empty.
     let userID: String
 
     init(_ signer: MessageSigner) {
-        fingerprint = DisplayText.line(signer.fingerprint, limit: 64).uppercased()
+        key = signer.fingerprint
         userID = DisplayText.line(signer.userID, limit: Self.userIDLimit)
     }
+
+    /// Upper-case hex, no spaces.
+    var fingerprint: String { key.hex }
 
     /// `ABCD 1234 …`.
     var groupedFingerprint: String { DisplayText.groupedFingerprint(fingerprint) }
 
-    /// Whether this is the key the thread belongs to (`clientKey`: its fingerprint in hex).
-    func isKey(_ clientKey: String) -> Bool { fingerprint == clientKey.uppercased() }
+    /// Whether this is the key the thread belongs to (nil: the thread has no key yet, so no signer is its key).
+    func isKey(_ clientKey: KeyFingerprint?) -> Bool { key == clientKey }
 
     var description: String { "ShownSigner(<redacted>)" }
 
     private enum CodingKeys: String, CodingKey {
         case fingerprint
         case userID = "userId"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(fingerprint, forKey: .fingerprint)
+        try container.encode(userID, forKey: .userID)
     }
 }
 

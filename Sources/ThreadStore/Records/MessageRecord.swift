@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import MailValues
 
 /// One `message` row, as stored (sealed columns still sealed).
 struct MessageRecord {
@@ -91,6 +92,7 @@ struct MessageRecord {
         )
     }
 
+    /// The fingerprint is kept as upper-case hex (``KeyFingerprint/hex``), as it always was.
     private struct SignerJSON: Codable {
         var fingerprint: String
         var userID: String
@@ -99,7 +101,7 @@ struct MessageRecord {
     /// The plain form of ``signerSealed`` before sealing.
     static func encode(_ signer: MessageSigner) throws(ThreadStoreError) -> Data {
         do {
-            return try JSONEncoder().encode(SignerJSON(fingerprint: signer.fingerprint, userID: signer.userID))
+            return try JSONEncoder().encode(SignerJSON(fingerprint: signer.fingerprint.hex, userID: signer.userID))
         } catch { throw .invalidValue }
     }
 
@@ -108,10 +110,10 @@ struct MessageRecord {
         guard let signerSealed else { return nil }
         let plain = try Sealing.open(signerSealed, key: key,
                                      context: Self.context("signer_sealed", thread: threadID, message: id))
-        guard let json = try? JSONDecoder().decode(SignerJSON.self, from: Data(plain)) else {
-            throw .databaseCorrupt
-        }
-        return MessageSigner(fingerprint: json.fingerprint, userID: json.userID)
+        guard let json = try? JSONDecoder().decode(SignerJSON.self, from: Data(plain)),
+            let fingerprint = try? KeyFingerprint(json.fingerprint)
+        else { throw .databaseCorrupt }
+        return MessageSigner(fingerprint: fingerprint, userID: json.userID)
     }
 
     /// The seal context of a message column: bound to thread and message.

@@ -4,6 +4,7 @@
 
 public import Foundation
 import GRDB
+public import MailValues
 
 extension WriteTransaction {
     /// Records `key` as its mailbox's current key. Throws ``ThreadStoreError/invalidValue`` if the mailbox has a
@@ -20,13 +21,13 @@ extension WriteTransaction {
             """).execute(arguments: [GatewayKeyState.overlap.rawValue, overlapUntil.storeMilliseconds, key.mailbox,
                                      GatewayKeyState.current.rawValue])
         try insertCurrent(key)
-        try AuditLog.append(db, at: now, event: .gatewayKeyRotated, itemID: key.fingerprint,
+        try AuditLog.append(db, at: now, event: .gatewayKeyRotated, itemID: key.fingerprint.hex,
                             channel: context.auditChannel)
     }
 
     /// Marks `fingerprint` revoked (with the operator's `reason`, sealed) and makes `replacement` current when
     /// the revoked key was. Audited as ``AuditEvent/gatewayKeyRevoked`` (and ``AuditEvent/gatewayKeyRotated``).
-    public func revokeGatewayKey(_ fingerprint: String, reason: String, replacement: NewGatewayKey?) throws {
+    public func revokeGatewayKey(_ fingerprint: KeyFingerprint, reason: String, replacement: NewGatewayKey?) throws {
         guard let record = try reader.gatewayKey(fingerprint), record.state != .revoked, reason.utf8.count <= 1000
         else { throw ThreadStoreError(.invalidValue) }
         let sealedReason = try Sealing.sealString(reason, key: context.keys.gatewayKeys,
@@ -35,12 +36,12 @@ extension WriteTransaction {
             UPDATE gateway_key SET state = ?, revoked_at = ?, overlap_until = NULL, sealed_reason = ?
             WHERE fingerprint = ?
             """).execute(arguments: [GatewayKeyState.revoked.rawValue, now.storeMilliseconds, sealedReason,
-                                     fingerprint])
-        try AuditLog.append(db, at: now, event: .gatewayKeyRevoked, itemID: fingerprint,
+                                     fingerprint.hex])
+        try AuditLog.append(db, at: now, event: .gatewayKeyRevoked, itemID: fingerprint.hex,
                             channel: context.auditChannel)
         if let replacement {
             try insertCurrent(replacement)
-            try AuditLog.append(db, at: now, event: .gatewayKeyRotated, itemID: replacement.fingerprint,
+            try AuditLog.append(db, at: now, event: .gatewayKeyRotated, itemID: replacement.fingerprint.hex,
                                 channel: context.auditChannel)
         } else if record.state == .current {
             throw ThreadStoreError(.invalidValue)
@@ -56,31 +57,31 @@ extension WriteTransaction {
         }
         for key in due {
             try db.cachedStatement(sql: "UPDATE gateway_key SET state = ?, retired_at = ? WHERE fingerprint = ?")
-                .execute(arguments: [GatewayKeyState.retired.rawValue, time.storeMilliseconds, key.fingerprint])
-            try AuditLog.append(db, at: now, event: .gatewayKeyRetired, itemID: key.fingerprint)
+                .execute(arguments: [GatewayKeyState.retired.rawValue, time.storeMilliseconds, key.fingerprint.hex])
+            try AuditLog.append(db, at: now, event: .gatewayKeyRetired, itemID: key.fingerprint.hex)
         }
         return due
     }
 
     /// Records that the keyring now gives `fingerprint` the expiry `expiresAt`; audited as
     /// ``AuditEvent/gatewayKeyExpiryExtended`` with the days from `time`.
-    public func recordGatewayKeyExpiry(_ fingerprint: String, expiresAt: Date, now time: Date) throws {
+    public func recordGatewayKeyExpiry(_ fingerprint: KeyFingerprint, expiresAt: Date, now time: Date) throws {
         try db.cachedStatement(sql: "UPDATE gateway_key SET expires_at = ? WHERE fingerprint = ?")
-            .execute(arguments: [expiresAt.storeMilliseconds, fingerprint])
+            .execute(arguments: [expiresAt.storeMilliseconds, fingerprint.hex])
         guard db.changesCount > 0 else { throw ThreadStoreError(.invalidValue) }
-        try AuditLog.append(db, at: now, event: .gatewayKeyExpiryExtended, itemID: fingerprint,
+        try AuditLog.append(db, at: now, event: .gatewayKeyExpiryExtended, itemID: fingerprint.hex,
                             count: Int(expiresAt.timeIntervalSince(time) / 86_400))
     }
 
     /// Keeps `certificate` (sealed) as the revocation certificate of `fingerprint`, replacing any before.
-    public func storeGatewayKeyRevocation(_ fingerprint: String, certificate: Data) throws {
+    public func storeGatewayKeyRevocation(_ fingerprint: KeyFingerprint, certificate: Data) throws {
         try db.cachedStatement(sql: "UPDATE gateway_key SET sealed_revocation = ? WHERE fingerprint = ?")
-            .execute(arguments: [try sealRevocation(fingerprint, certificate), fingerprint])
+            .execute(arguments: [try sealRevocation(fingerprint, certificate), fingerprint.hex])
         guard db.changesCount > 0 else { throw ThreadStoreError(.invalidValue) }
     }
 
     private func insertCurrent(_ key: NewGatewayKey) throws {
-        guard Self.isFingerprint(key.fingerprint), (3...320).contains(key.mailbox.utf8.count),
+        guard (3...320).contains(key.mailbox.utf8.count),
             (key.revocationCertificate?.count ?? 0) <= 64 * 1024,
             try reader.gatewayKey(key.fingerprint) == nil,
             try !reader.gatewayKeys(mailbox: key.mailbox).contains(where: { $0.state == .current })
@@ -89,18 +90,13 @@ extension WriteTransaction {
         try db.cachedStatement(sql: """
             INSERT INTO gateway_key (fingerprint, mailbox, state, created_at, expires_at, sealed_revocation)
             VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [key.fingerprint, key.mailbox, GatewayKeyState.current.rawValue,
+            """).execute(arguments: [key.fingerprint.hex, key.mailbox, GatewayKeyState.current.rawValue,
                                      key.createdAt.storeMilliseconds, key.expiresAt?.storeMilliseconds, sealed])
     }
 
-    private func sealRevocation(_ fingerprint: String, _ certificate: Data) throws -> Data {
+    private func sealRevocation(_ fingerprint: KeyFingerprint, _ certificate: Data) throws -> Data {
         try Sealing.seal(certificate, key: context.keys.gatewayKeys,
                          context: GatewayKeySealing.context(fingerprint, "revocation"))
-    }
-
-    private static func isFingerprint(_ text: String) -> Bool {
-        (text.utf8.count == 40 || text.utf8.count == 64)
-            && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x46).contains($0) }
     }
 }
 
@@ -113,28 +109,28 @@ extension ReadTransaction {
         } else {
             try Row.fetchAll(db, sql: "\(GatewayKeySealing.select) ORDER BY mailbox, created_at, fingerprint")
         }
-        return rows.compactMap(GatewayKeySealing.record)
+        return try rows.compactMap(GatewayKeySealing.record)
     }
 
     /// The gateway key with this fingerprint, if the store records it.
-    public func gatewayKey(_ fingerprint: String) throws -> GatewayKeyRecord? {
-        try Row.fetchOne(db, sql: "\(GatewayKeySealing.select) WHERE fingerprint = ?", arguments: [fingerprint])
+    public func gatewayKey(_ fingerprint: KeyFingerprint) throws -> GatewayKeyRecord? {
+        try Row.fetchOne(db, sql: "\(GatewayKeySealing.select) WHERE fingerprint = ?", arguments: [fingerprint.hex])
             .flatMap(GatewayKeySealing.record)
     }
 
     /// The revocation certificate kept for `fingerprint`, unsealed; nil if none is kept.
-    public func gatewayKeyRevocationCertificate(_ fingerprint: String) throws -> Data? {
+    public func gatewayKeyRevocationCertificate(_ fingerprint: KeyFingerprint) throws -> Data? {
         guard let sealed = try Data.fetchOne(db, sql: "SELECT sealed_revocation FROM gateway_key WHERE fingerprint = ?",
-                                             arguments: [fingerprint])
+                                             arguments: [fingerprint.hex])
         else { return nil }
         return try Sealing.open(sealed, key: context.keys.gatewayKeys,
                                 context: GatewayKeySealing.context(fingerprint, "revocation"))
     }
 
     /// The operator's reason for revoking `fingerprint`, unsealed; nil if it was not revoked.
-    public func gatewayKeyRevocationReason(_ fingerprint: String) throws -> String? {
+    public func gatewayKeyRevocationReason(_ fingerprint: KeyFingerprint) throws -> String? {
         guard let sealed = try Data.fetchOne(db, sql: "SELECT sealed_reason FROM gateway_key WHERE fingerprint = ?",
-                                             arguments: [fingerprint])
+                                             arguments: [fingerprint.hex])
         else { return nil }
         return try Sealing.openString(sealed, key: context.keys.gatewayKeys,
                                       context: GatewayKeySealing.context(fingerprint, "reason"))
@@ -147,15 +143,27 @@ enum GatewayKeySealing {
             sealed_revocation IS NOT NULL AS has_revocation FROM gateway_key
         """
 
-    static func context(_ fingerprint: String, _ column: String) -> SealContext {
-        SealContext(table: "gateway_key", column: "sealed_\(column)", threadID: "", rowID: fingerprint)
+    /// Binds a sealed column to its row: the fingerprint as stored (upper-case hex).
+    static func context(_ fingerprint: KeyFingerprint, _ column: String) -> SealContext {
+        SealContext(table: "gateway_key", column: "sealed_\(column)", threadID: "", rowID: fingerprint.hex)
     }
 
-    static func record(_ row: Row) -> GatewayKeyRecord? {
+    /// The fingerprint column of `row`, which must hold a fingerprint exactly as the store writes it (upper-case
+    /// hex, 40 or 64 digits); anything else is ``ThreadStoreError/databaseCorrupt``.
+    static func fingerprint(_ row: Row) throws -> KeyFingerprint {
+        guard let text = String.fromDatabaseValue(row["fingerprint"]), let fingerprint = try? KeyFingerprint(text),
+            fingerprint.hex == text
+        else { throw ThreadStoreError(.databaseCorrupt) }
+        return fingerprint
+    }
+
+    /// The record of `row`; nil for a state this version does not know. A fingerprint that does not parse is
+    /// ``ThreadStoreError/databaseCorrupt``.
+    static func record(_ row: Row) throws -> GatewayKeyRecord? {
         guard let state = GatewayKeyState(rawValue: row["state"]) else { return nil }
         func date(_ column: String) -> Date? { (row[column] as Int64?).map(Date.init(storeMilliseconds:)) }
         return GatewayKeyRecord(
-            fingerprint: row["fingerprint"], mailbox: row["mailbox"], state: state,
+            fingerprint: try fingerprint(row), mailbox: row["mailbox"], state: state,
             createdAt: Date(storeMilliseconds: row["created_at"]), expiresAt: date("expires_at"),
             overlapUntil: date("overlap_until"), retiredAt: date("retired_at"), revokedAt: date("revoked_at"),
             hasRevocationCertificate: row["has_revocation"])

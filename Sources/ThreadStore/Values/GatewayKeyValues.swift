@@ -1,4 +1,5 @@
 public import Foundation
+public import MailValues
 
 /// Where a gateway key is in its life (issue 20). Stored as the raw value.
 public enum GatewayKeyState: Int, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -24,9 +25,10 @@ public enum GatewayKeyState: Int, Sendable, Hashable, CaseIterable, CustomString
 /// One gateway key of a counselling mailbox as the store records it. No secret material; the revocation
 /// certificate and the revocation reason are read separately (they are sealed).
 public struct GatewayKeyRecord: Sendable, Hashable, CustomStringConvertible {
-    /// The primary key fingerprint, upper-case hex (40 or 64 digits).
-    public var fingerprint: String
-    /// The mailbox's canonical address (configuration, not client data).
+    /// The primary key fingerprint (stored as its upper-case hex, 40 or 64 digits).
+    public var fingerprint: KeyFingerprint
+    /// The mailbox's canonical address (``EmailAddress/canonical``; configuration, not client data): a matching
+    /// key, kept as text because the daemon keys its mailboxes by it.
     public var mailbox: String
     public var state: GatewayKeyState
     public var createdAt: Date
@@ -39,7 +41,7 @@ public struct GatewayKeyRecord: Sendable, Hashable, CustomStringConvertible {
     /// Whether a revocation certificate is kept for the key.
     public var hasRevocationCertificate: Bool
 
-    public init(fingerprint: String, mailbox: String, state: GatewayKeyState, createdAt: Date, expiresAt: Date?,
+    public init(fingerprint: KeyFingerprint, mailbox: String, state: GatewayKeyState, createdAt: Date, expiresAt: Date?,
                 overlapUntil: Date? = nil, retiredAt: Date? = nil, revokedAt: Date? = nil,
                 hasRevocationCertificate: Bool = false) {
         self.fingerprint = fingerprint
@@ -53,19 +55,21 @@ public struct GatewayKeyRecord: Sendable, Hashable, CustomStringConvertible {
         self.hasRevocationCertificate = hasRevocationCertificate
     }
 
-    public var description: String { "GatewayKeyRecord(\(fingerprint), \(state))" }
+    /// Names the key: gateway key fingerprints are public (WKD, help page).
+    public var description: String { "GatewayKeyRecord(\(fingerprint.hex), \(state))" }
 }
 
 /// A gateway key to record (its fingerprint, creation and expiry as the keyring reports them, and the
 /// revocation certificate gpg made with it).
 public struct NewGatewayKey: Sendable {
-    public var fingerprint: String
+    public var fingerprint: KeyFingerprint
+    /// The mailbox's canonical address (``EmailAddress/canonical``).
     public var mailbox: String
     public var createdAt: Date
     public var expiresAt: Date?
     public var revocationCertificate: Data?
 
-    public init(fingerprint: String, mailbox: String, createdAt: Date, expiresAt: Date?,
+    public init(fingerprint: KeyFingerprint, mailbox: String, createdAt: Date, expiresAt: Date?,
                 revocationCertificate: Data?) {
         self.fingerprint = fingerprint
         self.mailbox = mailbox

@@ -1,4 +1,5 @@
 public import Foundation
+public import MailValues
 
 /// Whether a message came from the client or went to them.
 public enum MessageDirection: Int, Hashable, Sendable {
@@ -46,12 +47,13 @@ public enum SignatureVerdictCode: Int, Hashable, Sendable, CaseIterable {
 /// ID that matched the From address (or the key's first user ID). Sealed at rest; shown beside the verdict in a
 /// place the message text cannot imitate.
 public struct MessageSigner: Hashable, Sendable, CustomStringConvertible {
-    /// The primary-key fingerprint, 40 or 64 upper-case hex digits.
-    public var fingerprint: String
-    /// A user ID of the key (may be empty if the key has none the engine could read).
+    /// The primary-key fingerprint (sealed as its upper-case hex, 40 or 64 digits).
+    public var fingerprint: KeyFingerprint
+    /// A user ID of the key (may be empty if the key has none the engine could read): free text chosen by the
+    /// key's maker, not an address.
     public var userID: String
 
-    public init(fingerprint: String, userID: String) {
+    public init(fingerprint: KeyFingerprint, userID: String) {
         self.fingerprint = fingerprint
         self.userID = userID
     }

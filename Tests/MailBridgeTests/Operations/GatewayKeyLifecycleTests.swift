@@ -137,9 +137,9 @@ import ThreadStore
         #expect(bench.current.overlapKeys.isEmpty)
         #expect(bench.current.formerKeys == [old])
         let states = try await bench.installation.store.read { try $0.gatewayKeys() }
-        #expect(states.map(\.fingerprint).sorted() == [old.hex, new.hex].sorted())
-        #expect(states.first { $0.fingerprint == old.hex }?.state == .retired)
-        #expect(states.first { $0.fingerprint == new.hex }?.state == .current)
+        #expect(states.map(\.fingerprint.hex).sorted() == [old.hex, new.hex].sorted())
+        #expect(states.first { $0.fingerprint == old }?.state == .retired)
+        #expect(states.first { $0.fingerprint == new }?.state == .current)
         let audit = try await bench.installation.store.read { try $0.latestAuditEntries(AuditFilter(), limit: 200) }
         #expect(audit.contains { $0.event == .gatewayKeyRotated && $0.itemID == new.hex })
         #expect(audit.contains { $0.event == .gatewayKeyRetired && $0.itemID == old.hex })
@@ -206,7 +206,7 @@ import ThreadStore
         #expect(replacement != revokedKey)
         #expect(bench.current.decryptionKeys == [replacement])
         #expect(bench.current.revokedKeys == [revokedKey])
-        #expect(try await bench.installation.store.read { try $0.gatewayKeyRevocationReason(revokedKey.hex) }
+        #expect(try await bench.installation.store.read { try $0.gatewayKeyRevocationReason(revokedKey) }
             == "Server kompromittiert")
 
         // WKD: the new key, then the revoked key with its revocation; the help server's routes serve the same.

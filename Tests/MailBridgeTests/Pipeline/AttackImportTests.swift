@@ -283,7 +283,7 @@ import ThreadStore
             let opened = try await harness.store.read { try $0.openThread(thread) }
             #expect(opened.messages.last?.verdict == expected, "\(name): \(String(describing: opened.messages.last?.verdict))")
             // The signer shown is the key that signed, never the victim's.
-            #expect(opened.messages.last?.signer?.fingerprint != victimKey.hex, "\(name)")
+            #expect(opened.messages.last?.signer?.fingerprint != victimKey, "\(name)")
             // Inline, the same signed content is a replay of what was just imported; a fresh inline mail by the
             // same key gets the same verdict.
             let fresh = name == "key attached inside" ? nil
@@ -362,7 +362,7 @@ import ThreadStore
             #expect(outcome == .imported(thread, createdThread: false), "\(name): \(outcome)")
             let last = try await harness.store.read { try $0.openThread(thread) }.messages.last
             #expect(last?.verdict == expected, "\(name): \(String(describing: last?.verdict))")
-            #expect(last?.signer?.fingerprint == victimKey.hex, "\(name): signer")
+            #expect(last?.signer?.fingerprint == victimKey, "\(name): signer")
             #expect(last?.signer?.userID.contains(Self.victim) == true, "\(name): user ID")
         }
         try await assertContained(harness, canary, noMailTo: Self.victim)

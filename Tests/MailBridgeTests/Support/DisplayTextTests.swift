@@ -32,16 +32,17 @@ import ThreadStore
         #expect(DisplayText.lines(family) == [family])
     }
 
-    @Test func fingerprintsAreShownInGroupsOfFour() {
+    @Test func fingerprintsAreShownInGroupsOfFour() throws {
         #expect(DisplayText.groupedFingerprint("0123456789abcdef0123456789ABCDEF01234567")
                 == "0123 4567 89AB CDEF 0123 4567 89AB CDEF 0123 4567")
         #expect(DisplayText.groupedFingerprint("ABCDEF") == "ABCD EF")
-        let signer = ShownSigner(MessageSigner(fingerprint: "0123456789abcdef0123456789ABCDEF01234567",
-                                               userID: "Eve <script>\u{202E}\n--- x"))
+        let key = try KeyFingerprint("0123456789abcdef0123456789ABCDEF01234567")
+        let signer = ShownSigner(MessageSigner(fingerprint: key, userID: "Eve <script>\u{202E}\n--- x"))
         #expect(signer.fingerprint == "0123456789ABCDEF0123456789ABCDEF01234567")
         #expect(signer.userID == "Eve <script>\u{FFFD}\u{FFFD}--- x")
-        #expect(signer.isKey("0123456789abcdef0123456789abcdef01234567"))
-        #expect(ShownSigner(MessageSigner(fingerprint: "AB", userID: String(repeating: "x", count: 300))).userID
+        #expect(signer.isKey(try KeyFingerprint("0123456789abcdef0123456789abcdef01234567")))
+        #expect(!signer.isKey(nil))
+        #expect(ShownSigner(MessageSigner(fingerprint: key, userID: String(repeating: "x", count: 300))).userID
                 == String(repeating: "x", count: ShownSigner.userIDLimit) + "…")
     }
 

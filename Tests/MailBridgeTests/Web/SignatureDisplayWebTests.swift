@@ -36,8 +36,9 @@ import ThreadStore
             var thread: ThreadID?
             for (number, verdict, signer) in [
                 (1, SignatureVerdictCode.unconfirmedKeyChange,
-                 MessageSigner(fingerprint: otherKey, userID: hostileUserID)),
-                (2, .valid, MessageSigner(fingerprint: threadKey, userID: "Kim <wechsel@example.net>")),
+                 MessageSigner(fingerprint: try KeyFingerprint(otherKey), userID: hostileUserID)),
+                (2, .valid,
+                 MessageSigner(fingerprint: try KeyFingerprint(threadKey), userID: "Kim <wechsel@example.net>")),
                 (3, .unsigned, nil),
             ] {
                 let outcome = try tx.importMessage(message(number, verdict, signer),

@@ -201,15 +201,13 @@ enum InboxPages {
         let thread = view.thread
         let base = chrome.threadURL(thread.id)
         // A thread without key (issue 17) has no fingerprint to show, and no signer can be its key.
-        let fingerprint = view.clientKey?.unredactedDescription ?? ""
-        let shownKey: HTML = view.clientKey == nil
-            ? "<span class=\"badge badge-held\">\(strings.noClientKeyYet)</span>"
-            : clientKey(fingerprint, messages: view.messages)
+        let shownKey: HTML = view.clientKey.map { clientKey($0, messages: view.messages) }
+            ?? "<span class=\"badge badge-held\">\(strings.noClientKeyYet)</span>"
         let held = Set(view.heldReplies)
 
         let keyChangeConfirmed = view.keyChange?.confirmedAt != nil
         let messages = view.messages.map {
-            message(chrome, $0, base: base, clientKey: fingerprint, keyChangeConfirmed: keyChangeConfirmed,
+            message(chrome, $0, base: base, clientKey: view.clientKey, keyChangeConfirmed: keyChangeConfirmed,
                     held: held.contains($0.id), names: names)
         }
         let (pagerTop, pagerBottom) = messagePager(chrome, view, base: base)
@@ -294,12 +292,12 @@ enum InboxPages {
     /// The thread's key in groups of four for reading out (issue 22), with the user ID its newest signature on
     /// this page carried (attacker text, cleaned and isolated as in the message headers; none without such a
     /// signature: the store keeps no user ID for the thread itself).
-    private static func clientKey(_ fingerprint: String, messages: [InboxMessage]) -> HTML {
+    private static func clientKey(_ fingerprint: KeyFingerprint, messages: [InboxMessage]) -> HTML {
         let signer = messages.reversed().compactMap { $0.signer.map(ShownSigner.init) }
             .first { $0.isKey(fingerprint) }
         let userID: HTML = signer.map { $0.userID.isEmpty ? .empty : "<bdi class=\"signer-uid\">\($0.userID)</bdi> " }
             ?? .empty
-        return "\(userID)<code class=\"fingerprint\">\(DisplayText.groupedFingerprint(fingerprint))</code>"
+        return "\(userID)<code class=\"fingerprint\">\(DisplayText.groupedFingerprint(fingerprint.hex))</code>"
     }
 
     /// The message pages around the shown one: above the list, which messages of how many and the link to
@@ -376,8 +374,8 @@ enum InboxPages {
     }
 
     /// One message: chrome (direction, time, signature verdict and signer, subject) in a header, then the mail
-    /// text. `clientKey`: the thread's key (hex), to say whether the signer's key is it.
-    private static func message(_ chrome: PageChrome, _ message: InboxMessage, base: String, clientKey: String,
+    /// text. `clientKey`: the thread's key (nil: none yet), to say whether the signer's key is it.
+    private static func message(_ chrome: PageChrome, _ message: InboxMessage, base: String, clientKey: KeyFingerprint?,
                                 keyChangeConfirmed: Bool, held: Bool = false,
                                 names: [AccountID: String] = [:]) -> HTML {
         let strings = chrome.strings
@@ -450,7 +448,7 @@ enum InboxPages {
     /// The verdict (with what to do, unless valid) and the signer, as `<dt>`/`<dd>` pairs of the message header.
     /// The user ID is attacker text: cleaned to one line (``ShownSigner``), escaped, and isolated with `<bdi>` so
     /// right-to-left names display correctly without reordering the chrome around them.
-    private static func signature(_ chrome: PageChrome, _ message: InboxMessage, clientKey: String,
+    private static func signature(_ chrome: PageChrome, _ message: InboxMessage, clientKey: KeyFingerprint?,
                                   keyChangeConfirmed: Bool) -> HTML {
         let strings = chrome.strings
         var advice = HTML.empty
