@@ -87,8 +87,14 @@ enum CiphertextShape: Equatable {
                 }
             }
         }
-        guard let data = Data(base64Encoded: Data(base64)) else { return nil }
-        return Array(data)
+        // Decoded in place (issue 23: `Data(base64)` was one more copy of a 25 MiB armor).
+        let decoded: Data? = base64.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return Data() }
+            return Data(base64Encoded: Data(bytesNoCopy: base, count: raw.count, deallocator: .none))
+        }
+        base64 = []
+        guard let decoded else { return nil }
+        return Array(decoded)
     }
 
     /// Where the first armor BEGIN line for a message ends: `-----BEGIN PGP MESSAGE-----` at the start of a line

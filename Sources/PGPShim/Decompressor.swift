@@ -14,9 +14,9 @@ enum Decompressor {
     }
 
     /// The decompressed bytes, at most `limit` of them.
-    static func decompress(_ input: [UInt8], algorithm: UInt8, limit: Int) throws(Failure) -> [UInt8] {
+    static func decompress(_ input: ArraySlice<UInt8>, algorithm: UInt8, limit: Int) throws(Failure) -> [UInt8] {
         switch algorithm {
-        case 0: guard input.count <= limit else { throw .tooLarge }; return input
+        case 0: guard input.count <= limit else { throw .tooLarge }; return Array(input)
         case 1: return try inflate(input, windowBits: -15, limit: limit)
         case 2: return try inflate(input, windowBits: 15, limit: limit)
         case 3: return try bunzip(input, limit: limit)
@@ -24,18 +24,28 @@ enum Decompressor {
         }
     }
 
+    /// An empty output buffer reserved at four times the input (at most `limit`), so that a large message is
+    /// not grown by doubling, which held the old and the new buffer at once (issue 23). Reserved pages that are
+    /// never written are not resident (a large allocation is its own mapping), so reserving too much costs
+    /// address space, not memory.
+    private static func reservedOutput(for inputCount: Int, limit: Int) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(min(limit, max(64 * 1024, inputCount.multipliedReportingOverflow(by: 4).partialValue)))
+        return output
+    }
+
     /// zlib `inflate` (zlib.h: "windowBits can also be -8..-15 for raw inflate").
-    private static func inflate(_ input: [UInt8], windowBits: Int32, limit: Int) throws(Failure) -> [UInt8] {
+    /// The input is read in place (zlib's `next_in` is `z_const`: inflate never writes through it).
+    private static func inflate(_ input: ArraySlice<UInt8>, windowBits: Int32, limit: Int) throws(Failure) -> [UInt8] {
         var stream = z_stream()
         guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw .corrupt
         }
         defer { inflateEnd(&stream) }
-        var output: [UInt8] = []
+        var output = reservedOutput(for: input.count, limit: limit)
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var input = input
-        let status: Int32 = input.withUnsafeMutableBufferPointer { inBuffer in
-            stream.next_in = inBuffer.baseAddress
+        let status: Int32 = input.withUnsafeBufferPointer { inBuffer in
+            stream.next_in = inBuffer.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
             stream.avail_in = UInt32(inBuffer.count)
             while true {
                 let (result, produced) = chunk.withUnsafeMutableBufferPointer { outBuffer in
@@ -59,16 +69,17 @@ enum Decompressor {
     }
 
     /// libbzip2 `BZ2_bzDecompress` (bzlib.h; "returns BZ_STREAM_END when the logical stream end is detected").
-    private static func bunzip(_ input: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
+    /// The input is read in place (libbzip2 only reads through `next_in`).
+    private static func bunzip(_ input: ArraySlice<UInt8>, limit: Int) throws(Failure) -> [UInt8] {
         var stream = bz_stream()
         guard BZ2_bzDecompressInit(&stream, 0, 0) == BZ_OK else { throw .corrupt }
         defer { BZ2_bzDecompressEnd(&stream) }
-        var output: [UInt8] = []
+        var output = reservedOutput(for: input.count, limit: limit)
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var input = input
         var tooLarge = false
-        let status: Int32 = input.withUnsafeMutableBytes { inBuffer in
-            stream.next_in = inBuffer.baseAddress?.assumingMemoryBound(to: CChar.self)
+        let status: Int32 = input.withUnsafeBytes { inBuffer in
+            stream.next_in = inBuffer.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }?
+                .assumingMemoryBound(to: CChar.self)
             stream.avail_in = UInt32(inBuffer.count)
             while true {
                 let (result, produced) = chunk.withUnsafeMutableBytes { outBuffer in

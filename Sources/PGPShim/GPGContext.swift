@@ -295,29 +295,19 @@ public final class GPGContext {
     public func decryptAndVerify(_ ciphertext: [UInt8], forKeys keys: Set<KeyFingerprint>? = nil,
                                  unfinishedIsVerdict: Bool = false) throws(PGPError) -> DecryptionOutcome {
         try checkInputSize(ciphertext, "ciphertext")
-        // Refused before gpg runs: encrypted data whose integrity check GnuPG 2.2 cannot report (see
-        // ``CiphertextShape``), and data without any. The status lines below would refuse both as well.
-        // The armor is decoded once, here, for the shape and the key packets.
-        let outer = OuterPackets(ciphertext)
-        switch outer?.shape ?? .unreadable {
-        case .aead: return .failed(.unsupportedAlgorithm)
-        case .legacyUnprotected: return .failed(.integrityProtectionMissing)
-        case .unreadable: return .failed(.corrupted)
-        case .notEncrypted: return .failed(.notEncrypted)
-        case .integrityProtected: break
+        // Refused before gpg runs: see ``checkedInput(_:forKeys:)``.
+        let input: [UInt8]
+        switch try checkedInput(ciphertext, forKeys: keys) {
+        case .refused(let failure): return .failed(failure)
+        case .accepted(let checked): input = checked
         }
-        // Encrypted to several of our keys: only the allowed keys' packets are left for gpg to try.
-        var ciphertext = ciphertext
-        if let keys, let outer, outer.keyIDs.count > 1 {
-            let excluded = try secretKeyIDs(excluding: keys)
-            if !excluded.isEmpty, let filtered = outer.removingKeyPackets(keyIDs: excluded) {
-                ciphertext = filtered
-            }
-        }
-        let input = try GPGData(copying: ciphertext)
-        let output = try GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes)
+        // Issue 23: gpgme reads the caller's bytes in place, and the plaintext buffer is reserved at the
+        // ciphertext's size instead of growing by doubling (the cap is the same).
+        let output = try GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes, expected: input.count)
         passphrase.resetObservations()
-        let error = gpgme_op_decrypt_ext(handle, GPGME_DECRYPT_VERIFY, input.handle, output.handle)
+        let error = try GPGData.withBorrowed(input) { data in
+            gpgme_op_decrypt_ext(handle, GPGME_DECRYPT_VERIFY, data.handle, output.handle)
+        }
 
         // Copy both results before any other call on this context.
         let decrypt = gpgme_op_decrypt_result(handle)?.pointee
@@ -405,7 +395,7 @@ public final class GPGContext {
         // message with a good signature is unwrapped once more and its signature packets are read here.
         var intended = IntendedRecipients.notInspected
         if signatures.contains(where: \.verdict.isCryptographicallyGood) {
-            switch inspectPackets(ciphertext, decryptedBy: decryptionKey) {
+            switch inspectPackets(input, decryptedBy: decryptionKey) {
             case .some(let inspection) where inspection.containsEncryptedMessage:
                 return try fail(.nestedEncryption)
             case .some(let inspection):
@@ -419,6 +409,37 @@ public final class GPGContext {
             plaintext: Plaintext(output.takeSinkBytes()), recipientKeyIDs: recipients, signatureDetails: signatures,
             isMIME: isMIME, decryptionKey: decryptionKey, sessionKey: sessionKey,
             literalHeader: log.literalHeader ?? "", intendedRecipients: intended))
+    }
+
+    /// What the outer packets allow: a refusal before gpg runs, or the input gpg gets.
+    private enum CheckedInput {
+        case refused(DecryptionFailure)
+        case accepted([UInt8])
+    }
+
+    /// Refuses, before gpg runs, encrypted data whose integrity check GnuPG 2.2 cannot report (see
+    /// ``CiphertextShape``) and data without any (the status lines would refuse both as well). Encrypted to
+    /// several of our keys: only the allowed keys' packets are left for gpg to try. The armor is decoded once,
+    /// here; the decoded packets are dropped when this returns, before gpg runs (issue 23: they stayed for the
+    /// whole decryption).
+    private func checkedInput(_ ciphertext: [UInt8], forKeys keys: Set<KeyFingerprint>?) throws(PGPError)
+        -> CheckedInput
+    {
+        let outer = OuterPackets(ciphertext)
+        switch outer?.shape ?? .unreadable {
+        case .aead: return .refused(.unsupportedAlgorithm)
+        case .legacyUnprotected: return .refused(.integrityProtectionMissing)
+        case .unreadable: return .refused(.corrupted)
+        case .notEncrypted: return .refused(.notEncrypted)
+        case .integrityProtected: break
+        }
+        if let keys, let outer, outer.keyIDs.count > 1 {
+            let excluded = try secretKeyIDs(excluding: keys)
+            if !excluded.isEmpty, let filtered = outer.removingKeyPackets(keyIDs: excluded) {
+                return .accepted(filtered)
+            }
+        }
+        return .accepted(ciphertext)
     }
 
     /// Whether the keyring has a public key for `id` (a fingerprint or key ID as gpg reported it). False on any
@@ -473,12 +494,14 @@ public final class GPGContext {
     /// OpenPGP message with only the encryption layer removed", GPGME manual §7.6.2) and reads the packets. Nil if
     /// anything about the second run differs from a clean one-layer decryption by `key`.
     private func inspectPackets(_ ciphertext: [UInt8], decryptedBy key: KeyFingerprint) -> SignedMessageInspection? {
-        guard let input = try? GPGData(copying: ciphertext),
-            let output = try? GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes)
+        guard let output = try? GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes,
+                                        expected: ciphertext.count)
         else { return nil }
         defer { output.wipeSink() }
         passphrase.resetObservations()
-        let error = gpgme_op_decrypt_ext(handle, GPGME_DECRYPT_UNWRAP, input.handle, output.handle)
+        guard let error = try? GPGData.withBorrowed(ciphertext, { input in
+            gpgme_op_decrypt_ext(handle, GPGME_DECRYPT_UNWRAP, input.handle, output.handle)
+        }) else { return nil }
         let log = passphrase.status
         guard error == 0, !output.overflowed, log.isCompleteUnwrap, log.decryptionPrimaryKey == key.hex else {
             return nil

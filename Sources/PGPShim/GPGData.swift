@@ -36,11 +36,49 @@ final class GPGData {
         self.callbacks = nil
     }
 
+    /// Runs `body` with a data object reading `bytes` in place, without a copy (`gpgme_data_new_from_mem` with
+    /// copy = 0: "the memory is not copied ... it must stay valid for the lifetime of the data object", GPGME
+    /// manual §6.1.1). The object is created and released inside the scope of `withUnsafeBufferPointer`, so the
+    /// pointer cannot outlive the array; `body` must not keep the object. Issue 23: a 25 MiB ciphertext was
+    /// copied into gpgme for every run.
+    static func withBorrowed<Value>(_ bytes: [UInt8],
+                                    _ body: (GPGData) throws(PGPError) -> Value) throws(PGPError) -> Value {
+        let outcome: Result<Value, PGPError> = bytes.withUnsafeBufferPointer { buffer in
+            do throws(PGPError) {
+                guard buffer.count > 0 else { throw PGPError(.invalidInput, "input is empty") }
+                var handle: gpgme_data_t?
+                let error = buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buffer.count, 1)) {
+                    gpgme_data_new_from_mem(&handle, $0, buffer.count, 0)
+                }
+                try GPGME.check(error, "borrowing input for a data buffer")
+                guard let handle else {
+                    throw PGPError(.operationFailed, "gpgme_data_new_from_mem returned no handle")
+                }
+                let data = GPGData(borrowing: handle)
+                defer { withExtendedLifetime(data) {} }  // released here, before the buffer pointer's scope ends
+                return .success(try body(data))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
+
+    private init(borrowing handle: gpgme_data_t) {
+        self.handle = handle
+        self.sink = nil
+        self.callbacks = nil
+    }
+
     /// A write-only sink that fails the operation once more than `limit` bytes arrive. gpgme keeps the pointer
     /// to the callback table, so it lives on the heap for the object's lifetime
     /// (https://gnupg.org/documentation/manuals/gpgme/Callback-Based-Data-Buffers.html).
-    init(cappedSinkWithLimit limit: Int) throws(PGPError) {
-        let sink = CappedSink(limit: limit)
+    ///
+    /// `expected`: the size the output will probably have (the ciphertext's, for a decryption); the first buffer
+    /// is reserved at that size (at most `limit`), so a large plaintext is not grown by doubling, which held the
+    /// old and the new buffer at once and up to twice the plaintext (issue 23). The cap is checked the same way.
+    init(cappedSinkWithLimit limit: Int, expected: Int = 0) throws(PGPError) {
+        let sink = CappedSink(limit: limit, expected: expected)
         let callbacks = UnsafeMutablePointer<gpgme_data_cbs>.allocate(capacity: 1)
         callbacks.initialize(to: gpgme_data_cbs(read: nil, write: cappedSinkWrite, seek: nil, release: nil))
         var handle: gpgme_data_t?
@@ -100,13 +138,19 @@ final class GPGData {
 @available(*, unavailable)
 extension GPGData: Sendable {}
 
-/// Bytes written by gpg, capped. Accessed only from the thread running the owning operation.
-private final class CappedSink {
+/// Bytes written by gpg, capped. Accessed only from the thread running the owning operation (internal, not
+/// private, so its growth and cap are unit-tested without an engine).
+final class CappedSink {
     let limit: Int
+    /// The first buffer's capacity (at most `limit`); 0 for the default growth.
+    let expected: Int
     var bytes: [UInt8] = []
     var overflowed = false
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, expected: Int = 0) {
+        self.limit = limit
+        self.expected = min(max(0, expected), limit)
+    }
 
     func write(_ pointer: UnsafeRawPointer, _ count: Int) -> Int {
         guard !overflowed, bytes.count + count <= limit else {
@@ -125,7 +169,8 @@ private final class CappedSink {
     /// zeroed before it goes back to the allocator (doubling, as the array would, up to the limit).
     private func grow(toHold needed: Int) {
         var larger: [UInt8] = []
-        larger.reserveCapacity(min(limit, max(needed, 2 * bytes.capacity, 16 * 1024)))
+        let first = bytes.capacity == 0 ? expected : 0
+        larger.reserveCapacity(min(limit, max(needed, first, 2 * bytes.capacity, 16 * 1024)))
         larger.append(contentsOf: bytes)
         wipe()
         bytes = larger

@@ -5,6 +5,10 @@
 
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What the packets inside an encrypted message say (RFC 9580 §4.2 packet framing, §5.2 signatures).
 struct SignedMessageInspection: Equatable, Sendable {
     /// One signature packet's hashed facts.
@@ -45,7 +49,9 @@ enum SignedMessageInspector {
         while !rest.isEmpty {
             packets += 1
             guard packets <= maximumPackets else { throw .malformed }
-            let (tag, body, remainder) = try nextPacket(rest)
+            // Only signature and compressed data bodies are read; the literal data (the message itself) is
+            // skipped in place, never copied (issue 23).
+            let (tag, body, remainder) = try nextPacket(rest, keepingBody: { $0 == 2 || $0 == 8 })
             rest = remainder
             switch tag {
             case 1, 3, 9, 10, 18, 20:
@@ -53,45 +59,50 @@ enum SignedMessageInspector {
                 result.containsEncryptedMessage = true
             case 8:
                 guard let algorithm = body.first else { throw .malformed }
-                let inflated: [UInt8]
+                var inflated: [UInt8]
                 do {
-                    inflated = try Decompressor.decompress(Array(body.dropFirst()), algorithm: algorithm,
-                                                           limit: budget)
+                    inflated = try Decompressor.decompress(body.dropFirst(), algorithm: algorithm, limit: budget)
                 } catch { throw .malformed }
+                // The inflated packets hold the message's plaintext: zeroed before they are freed.
+                defer {
+                    inflated.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+                }
                 budget -= inflated.count
                 try walk(inflated[...], depth: depth + 1, budget: &budget, packets: &packets, into: &result)
             case 2:
-                if let signature = try parseSignature(body) { result.signatures.append(signature) }
+                if let signature = try parseSignature(Array(body)) { result.signatures.append(signature) }
             default:
                 break
             }
         }
     }
 
-    /// Splits off one packet: its tag, its body (partial chunks joined) and what follows.
-    private static func nextPacket(_ data: ArraySlice<UInt8>) throws(Failure)
-        -> (tag: Int, body: [UInt8], rest: ArraySlice<UInt8>)
+    /// Splits off one packet: its tag, its body (partial chunks joined; empty unless `keepingBody` says so for
+    /// the tag) and what follows. A body in one piece is a slice of `data`, not a copy.
+    private static func nextPacket(_ data: ArraySlice<UInt8>, keepingBody: (Int) -> Bool) throws(Failure)
+        -> (tag: Int, body: ArraySlice<UInt8>, rest: ArraySlice<UInt8>)
     {
         guard let header = OpenPGPSniffer.PacketHeader(Array(data.prefix(6))) else { throw .malformed }
         var index = data.startIndex + header.headerLength
         guard index <= data.endIndex else { throw .malformed }
         if let length = header.bodyLength {
             guard length <= data.endIndex - index else { throw .malformed }
-            return (header.tag, Array(data[index..<(index + length)]), data[(index + length)...])
+            return (header.tag, data[index..<(index + length)], data[(index + length)...])
         }
         let first = data[data.startIndex]
         if first & 0x40 == 0 {
             // Legacy indeterminate length: the packet runs to the end of the data.
-            return (header.tag, Array(data[index...]), data[data.endIndex...])
+            return (header.tag, data[index...], data[data.endIndex...])
         }
         // New-format partial body lengths (RFC 9580 §4.2.1.4): chunks until a definite length.
+        let keep = keepingBody(header.tag)
         var body: [UInt8] = []
         var octet = Int(data[data.startIndex + 1])
         while true {
             if octet >= 224 && octet < 255 {
                 let chunk = 1 << (octet & 0x1F)
                 guard chunk <= data.endIndex - index else { throw .malformed }
-                body.append(contentsOf: data[index..<(index + chunk)])
+                if keep { body.append(contentsOf: data[index..<(index + chunk)]) }
                 index += chunk
                 guard index < data.endIndex else { throw .malformed }
                 octet = Int(data[index])
@@ -112,8 +123,8 @@ enum SignedMessageInspector {
                 index += 4
             }
             guard length <= data.endIndex - index else { throw .malformed }
-            body.append(contentsOf: data[index..<(index + length)])
-            return (header.tag, body, data[(index + length)...])
+            if keep { body.append(contentsOf: data[index..<(index + length)]) }
+            return (header.tag, body[...], data[(index + length)...])
         }
     }
 
