@@ -48,17 +48,17 @@ public final class PostgresDatabase: Sendable {
 
     /// Runs `body` in a `SERIALIZABLE` transaction and commits; rolls back when `body` throws. Runs it again after
     /// a serialization failure or deadlock (SQLSTATE 40001, 40P01).
-    func write<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    func write<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await transaction("BEGIN ISOLATION LEVEL SERIALIZABLE", body)
     }
 
     /// Runs `body` in a read-only snapshot (`REPEATABLE READ READ ONLY`).
-    func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    func read<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
     }
 
     private func transaction<Result: Sendable>(
-        _ begin: PostgresQuery, _ body: (PostgresConnection) async throws -> Result
+        _ begin: PostgresQuery, _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         var attempt = 1
         while true {
