@@ -85,11 +85,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The PostgreSQL engine (issue 21): connection, diagnosis, schema, migrations, leases. Its own target so
-        // that only the code that talks to PostgreSQL links postgres-nio (docs/architecture.md).
+        // The PostgreSQL engine (issue 21): connection, diagnosis, schema, migrations, leases, the web inbox's shared
+        // state. Its own target so that only the code that talks to PostgreSQL links postgres-nio; it is
+        // ThreadStore's PostgreSQL half and seals through ThreadStore's code (docs/architecture.md).
         .target(
             name: "StorePostgres",
             dependencies: [
+                "ThreadStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

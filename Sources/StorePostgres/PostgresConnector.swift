@@ -36,9 +36,28 @@ enum PostgresConnector {
     {
         let password = try password(from: endpoint.passwordFile)
         let tls: PostgresConnection.Configuration.TLS
+        if let settings = try tlsSettings(endpoint) {
+            do {
+                tls = .require(try NIOSSLContext(configuration: settings))
+            } catch {
+                throw .caFileUnreadable(path: endpoint.caFile ?? "(system trust roots)")
+            }
+        } else {
+            tls = .disable
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: endpoint.host, port: endpoint.port, username: endpoint.user, password: password,
+            database: endpoint.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(Int64(endpoint.connectTimeoutSeconds))
+        return configuration
+    }
+
+    /// The TLS settings of `endpoint`: nil for `disable`; for `verify-full`, TLS 1.2 or newer with the chain and
+    /// the name verified, against `ca-file` if set.
+    static func tlsSettings(_ endpoint: PostgresEndpoint) throws(PostgresProblem) -> TLSConfiguration? {
         switch endpoint.tls {
         case .disable:
-            tls = .disable
+            return nil
         case .verifyFull:
             var settings = TLSConfiguration.makeClientConfiguration()
             settings.certificateVerification = .fullVerification
@@ -49,17 +68,8 @@ enum PostgresConnector {
                 }
                 settings.trustRoots = .certificates(roots)
             }
-            do {
-                tls = .require(try NIOSSLContext(configuration: settings))
-            } catch {
-                throw .caFileUnreadable(path: endpoint.caFile ?? "(system trust roots)")
-            }
+            return settings
         }
-        var configuration = PostgresConnection.Configuration(
-            host: endpoint.host, port: endpoint.port, username: endpoint.user, password: password,
-            database: endpoint.database, tls: tls)
-        configuration.options.connectTimeout = .seconds(Int64(endpoint.connectTimeoutSeconds))
-        return configuration
     }
 
     /// A new connection, or the problem that prevented it.

@@ -17,11 +17,13 @@ struct PostgresMigration: Sendable {
 /// Version 1 is the SQLite schema of ThreadStore up to its migration `v16-master-key-rotation`, in one step, in
 /// PostgreSQL's types: `BYTEA` for sealed values and HMACs, `BIGINT` for times and sizes, `BOOLEAN` for flags,
 /// `SMALLINT`/`INTEGER` codes with the same values as on SQLite, `GENERATED ALWAYS AS IDENTITY` for the audit
-/// sequence, PL/pgSQL functions for SQLite's triggers. Version 2 adds what several nodes need (outbox leases).
+/// sequence, PL/pgSQL functions for SQLite's triggers. Version 2 adds what several nodes need (outbox leases),
+/// version 3 the login-failure locks that one process keeps in memory on SQLite.
 enum PostgresSchema {
     static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "threadstore-v16", statements: version1),
         PostgresMigration(version: 2, name: "outbox-leases", statements: version2),
+        PostgresMigration(version: 3, name: "login-locks", statements: version3),
     ]
 
     /// The newest version this binary knows.
@@ -38,6 +40,22 @@ enum PostgresSchema {
             ADD CONSTRAINT outbox_lease_pair CHECK ((lease_owner IS NULL) = (lease_until IS NULL))
         """,
         "CREATE INDEX outbox_leased ON outbox(lease_until) WHERE lease_owner IS NOT NULL",
+    ]
+
+    /// Login-failure locks shared by every node (issue 21), which one process keeps in memory on SQLite. The key
+    /// is a keyed HMAC of the limiter's key (`user:<name>`, `ip:<address>`, …), so the table names no user and no
+    /// client address; the rest are Unix-millisecond times and a count.
+    static let version3: [String] = [
+        """
+        CREATE TABLE login_lock (
+            key_hmac BYTEA PRIMARY KEY CHECK (length(key_hmac) = 32),
+            failures BIGINT[] NOT NULL CHECK (cardinality(failures) <= 64),
+            locked_until BIGINT,
+            locks INTEGER NOT NULL CHECK (locks >= 0),
+            changed_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX login_lock_by_change ON login_lock(changed_at)",
     ]
 
     static let version1: [String] = [

@@ -5,10 +5,10 @@ import PostgresNIO
 /// is (postgres-nio's `withTransaction` wraps it), so callers can tell a ``PostgresProblem`` from a server error.
 enum PostgresTransaction {
     static func run<Result: Sendable>(
-        _ connection: PostgresConnection, logger: Logger,
+        _ connection: PostgresConnection, begin: PostgresQuery = "BEGIN", logger: Logger,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await connection.query("BEGIN", logger: logger)
+        try await connection.query(begin, logger: logger)
         let result: Result
         do {
             result = try await body(connection)

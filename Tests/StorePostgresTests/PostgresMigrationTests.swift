@@ -27,14 +27,15 @@ import TestSupport
             database: database.name)
         #expect(recorded.trimmingCharacters(in: .whitespacesAndNewlines)
             == PostgresSchema.migrations.map { "\($0.version):\($0.name)" }.joined(separator: ","))
-        // Every table of the SQLite schema exists (and the schema table).
+        // Every table of the SQLite schema exists (and the schema table and the shared login locks).
         let tables = try database.server.psql(
             "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'",
             database: database.name)
         #expect(Set(tables.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").map(String.init)) == [
             "account", "account_field", "api_token", "attachment", "audit", "audit_prune_gate", "gateway_key",
-            "held_reply", "mailbridge_schema", "message", "notice_pending", "outbox", "rejected_message",
-            "sender_rate_limit", "seen_ciphertext", "store_meta", "thread", "thread_key", "web_session",
+            "held_reply", "login_lock", "mailbridge_schema", "message", "notice_pending", "outbox",
+            "rejected_message", "sender_rate_limit", "seen_ciphertext", "store_meta", "thread", "thread_key",
+            "web_session",
         ])
     }
 
