@@ -71,11 +71,14 @@ extension PostgresWebState {
     /// Forgets lock records not changed since `date` (retention: after the limiter's escalation memory, a record
     /// decides nothing any more); returns how many.
     public func pruneLoginLocks(changedBefore date: Date) async throws -> Int {
+        try await deleting("DELETE FROM login_lock WHERE changed_at < \(StoreTime.milliseconds(date)) RETURNING locks")
+    }
+
+    /// Runs one `DELETE … RETURNING …` in its own transaction; returns how many rows it removed.
+    func deleting(_ query: PostgresQuery) async throws -> Int {
         let logger = self.logger
         return try await database.write { connection in
-            try await PostgresAccountRows.changed(connection.query(
-                "DELETE FROM login_lock WHERE changed_at < \(StoreTime.milliseconds(date)) RETURNING locks",
-                logger: logger))
+            try await PostgresAccountRows.changed(connection.query(query, logger: logger))
         }
     }
 

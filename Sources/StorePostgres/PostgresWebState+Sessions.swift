@@ -83,12 +83,8 @@ extension PostgresWebState {
     }
 
     public func deleteWebSessions(of id: AccountID) async throws -> Int {
-        let logger = self.logger
-        return try await database.write { connection in
-            try await PostgresAccountRows.changed(connection.query(
-                "DELETE FROM web_session WHERE account_id = \(id.unredactedDescription) RETURNING account_id",
-                logger: logger))
-        }
+        try await deleting(
+            "DELETE FROM web_session WHERE account_id = \(id.unredactedDescription) RETURNING account_id")
     }
 
     public func purgeExpiredWebSessions(now: Date, idleTimeout: TimeInterval) async throws -> Int {
