@@ -55,7 +55,7 @@ public func fuzzPGPPackets(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     }
 
     if let algorithm = bytes.first {
-        if let output = try? Decompressor.decompress(Array(bytes.dropFirst()), algorithm: algorithm % 5,
+        if let output = try? Decompressor.decompress(Array(bytes.dropFirst())[...], algorithm: algorithm % 5,
                                                      limit: decompressionLimit) {
             precondition(output.count <= decompressionLimit, "decompression beyond its limit")
         }
