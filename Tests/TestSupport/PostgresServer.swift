@@ -187,38 +187,10 @@ public final class PostgresServer: @unchecked Sendable {
         }
     }
 
-    /// Starts `command` through a python3 trampoline that closes every descriptor above 2 and puts it in a session
-    /// of its own, with stdin from /dev/null and stdout/stderr appended to `output`. Not Foundation's `Process`:
-    /// its `waitUntilExit` was seen to hang for ever on `runuser … pg_ctl start` (the child a zombie nobody
-    /// reaped), and a server must not inherit another test's pipe (it would keep that test waiting for EOF), as
-    /// in the Dovecot harness. Returns the exit status when `wait`, else 0 at once.
+    /// Starts `command` detached (``DetachedSpawn``, in a session of its own) with stdout/stderr appended to
+    /// `output`. Returns the exit status when `wait`, else 0 at once.
     static func spawn(_ command: [String], output: String, wait: Bool) throws -> Int32 {
-        let arguments = [
-            "/usr/bin/python3", "-c",
-            "import os, sys; os.closerange(3, os.sysconf('SC_OPEN_MAX')); os.setsid(); "
-                + "os.execv(sys.argv[1], sys.argv[1:])",
-        ] + command
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var child: pid_t = 0
-        guard posix_spawn(&child, arguments[0], &actions, &attributes, &argv, environ) == 0 else {
+        guard let child = DetachedSpawn.start(command, output: output, newSession: true) else {
             throw PostgresServerFailure("cannot start \(command[0])")
         }
         guard wait else { return 0 }

@@ -118,36 +118,11 @@ final class DovecotServer: @unchecked Sendable {
     /// accept connections.
     func start() async throws {
         _ = try Shell.run("chown", ["-R", "\(Self.mailUID):\(Self.mailUID)", root.appendingPathComponent("mail").path])
-        let arguments = [
-            "/usr/bin/python3", "-c",
-            "import os, sys; os.closerange(3, os.sysconf('SC_OPEN_MAX')); os.execv(sys.argv[1], sys.argv[1:])",
-            "/usr/sbin/dovecot", "-c", root.appendingPathComponent("dovecot.conf").path, "-F",
-        ]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        // The test runner may block or ignore signals; give Dovecot a clean mask and default SIGTERM/SIGINT.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        // Inherit no descriptors: a pipe of another test's child process held open by Dovecot would keep that
-        // test waiting for EOF. A python3 trampoline closes all fds >= 3 (close_range) and execs Dovecot in the
-        // same process, so `pid` is Dovecot's. stdin/stdout/stderr go to /dev/null (Dovecot logs to log_path).
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd in [Int32(0), 1, 2] {
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
-        }
-        var child: pid_t = 0
-        guard posix_spawn(&child, arguments[0], &actions, &attributes, &argv, environ) == 0 else {
+        // Inherits no descriptors (a pipe of another test's child held open by Dovecot would keep that test
+        // waiting for EOF), a clean signal mask and default SIGTERM/SIGINT; `pid` is Dovecot's own; its stdout and
+        // stderr go to /dev/null (it logs to log_path).
+        let command = ["/usr/sbin/dovecot", "-c", root.appendingPathComponent("dovecot.conf").path, "-F"]
+        guard let child = DetachedSpawn.start(command, newSession: false) else {
             throw DovecotFailure(description: "cannot spawn dovecot")
         }
         pid = child
