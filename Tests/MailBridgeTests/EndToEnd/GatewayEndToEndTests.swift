@@ -50,31 +50,9 @@ import ThreadStore
         let clientKey = try client.makeKey("klient@example.net")
         let inner = "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nSubject: \(canary)-inner\r\n\r\n"
             + "Vertraulich: \(canary)-secret\r\n"
-        let armored = try client.gpg(["--armor", "--sign", "--local-user", clientKey.hex, "--encrypt", "--recipient",
-                                      gatewayKey.hex], stdin: Array(inner.utf8)).stdout.text
-        let keydata = Data(try client.gpg(["--export", "--export-options", "export-minimal", clientKey.hex]).stdout)
-            .base64EncodedString()
-        let mail = """
-            From: klient@example.net\r
-            To: beratung@localhost\r
-            Subject: ...\r
-            Message-ID: <e2e-\(UUID())@example.net>\r
-            Autocrypt: addr=klient@example.net; keydata=\(keydata)\r
-            MIME-Version: 1.0\r
-            Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b1"\r
-            \r
-            --b1\r
-            Content-Type: application/pgp-encrypted\r
-            \r
-            Version: 1\r
-            \r
-            --b1\r
-            Content-Type: application/octet-stream; name="encrypted.asc"\r
-            \r
-            \(armored.replacingOccurrences(of: "\n", with: "\r\n"))\r
-            --b1--\r
-
-            """
+        let mail = try EncryptedTestMail.pgpMIME(
+            client: client, from: "klient@example.net", to: "beratung@localhost", clientKey: clientKey,
+            gatewayKey: gatewayKey, inner: inner, messageID: "<e2e-\(UUID())@example.net>")
         let mailFile = folder.appendingPathComponent("pgpmime.eml")
         try Data(mail.utf8).write(to: mailFile)
         let swaks = try Shell.run("swaks", ["--server", "127.0.0.1:\(port)", "--from", "klient@example.net",

@@ -37,31 +37,10 @@ import ThreadStore
         let gatewayKey = try #require(gateway.gatewayKeys["beratung@localhost"])
         try client.gpg(["--import"], stdin: try await gateway.pgp.exportPublicKey(gatewayKey))
         let clientKey = try client.makeKey("wecker@example.net")
-        let armored = try client.gpg(["--armor", "--sign", "--local-user", clientKey.hex, "--encrypt", "--recipient",
-                                      gatewayKey.hex], stdin: Array("Content-Type: text/plain\r\n\r\nHallo".utf8))
-        let keydata = Data(try client.gpg(["--export", "--export-options", "export-minimal", clientKey.hex]).stdout)
-            .base64EncodedString()
-        let mail = """
-            From: wecker@example.net\r
-            To: beratung@localhost\r
-            Subject: ...\r
-            Message-ID: <wake-\(UUID())@example.net>\r
-            Autocrypt: addr=wecker@example.net; keydata=\(keydata)\r
-            MIME-Version: 1.0\r
-            Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b1"\r
-            \r
-            --b1\r
-            Content-Type: application/pgp-encrypted\r
-            \r
-            Version: 1\r
-            \r
-            --b1\r
-            Content-Type: application/octet-stream; name="encrypted.asc"\r
-            \r
-            \(armored.stdout.text.replacingOccurrences(of: "\n", with: "\r\n"))\r
-            --b1--\r
-
-            """
+        let mail = try EncryptedTestMail.pgpMIME(
+            client: client, from: "wecker@example.net", to: "beratung@localhost", clientKey: clientKey,
+            gatewayKey: gatewayKey, inner: "Content-Type: text/plain\r\n\r\nHallo",
+            messageID: "<wake-\(UUID())@example.net>")
         let port = try #require(gateway.listener.localAddress?.port)
         let send = """
             import smtplib, sys

@@ -45,32 +45,9 @@ enum RecoveryCLI {
     /// client's key in an Autocrypt header.
     static func encryptedMail(client: GnuPGClient, from: String, to: String, clientKey: KeyFingerprint,
                               gatewayKey: KeyFingerprint, body: String) throws -> String {
-        let inner = "Content-Type: text/plain; charset=utf-8\r\n\r\n\(body)\r\n"
-        let armored = try client.gpg(["--armor", "--sign", "--local-user", clientKey.hex, "--encrypt",
-                                      "--recipient", gatewayKey.hex], stdin: Array(inner.utf8)).stdout.text
-        let keydata = Data(try client.gpg(["--export", "--export-options", "export-minimal", clientKey.hex]).stdout)
-            .base64EncodedString()
-        return """
-            From: \(from)\r
-            To: \(to)\r
-            Subject: ...\r
-            Message-ID: <dr-\(UUID())@example.net>\r
-            Autocrypt: addr=\(from); keydata=\(keydata)\r
-            MIME-Version: 1.0\r
-            Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b1"\r
-            \r
-            --b1\r
-            Content-Type: application/pgp-encrypted\r
-            \r
-            Version: 1\r
-            \r
-            --b1\r
-            Content-Type: application/octet-stream; name="encrypted.asc"\r
-            \r
-            \(armored.replacingOccurrences(of: "\n", with: "\r\n"))\r
-            --b1--\r
-
-            """
+        try EncryptedTestMail.pgpMIME(client: client, from: from, to: to, clientKey: clientKey, gatewayKey: gatewayKey,
+                                      inner: "Content-Type: text/plain; charset=utf-8\r\n\r\n\(body)\r\n",
+                                      messageID: "<dr-\(UUID())@example.net>")
     }
 
     /// Sends raw mails over SMTP on loopback with Python's smtplib (one session per call).
