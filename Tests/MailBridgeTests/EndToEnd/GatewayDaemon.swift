@@ -25,6 +25,17 @@ final class GatewayDaemon: @unchecked Sendable {
 
     static var isBuilt: Bool { FileManager.default.isExecutableFile(atPath: binary.path) }
 
+    /// The `[[mailbox]]` most daemon tests run with (for `sections`): beratung@localhost, notices to
+    /// team@localhost, redirects to the example login, German texts.
+    static let counsellingMailbox = """
+        [[mailbox]]
+        address = "beratung@localhost"
+        field = "allgemein"
+        team-notification-address = "team@localhost"
+        redirect-link = "https://beratung.example/login"
+        language = "de"
+        """
+
     let folder: URL
     let config: URL
     let port: Int

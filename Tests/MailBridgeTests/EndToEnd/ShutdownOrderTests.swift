@@ -46,12 +46,7 @@ import Glibc
             max-connections-per-ip = 100
             max-connections = 100
             """, sections: """
-            [[mailbox]]
-            address = "beratung@localhost"
-            field = "allgemein"
-            team-notification-address = "team@localhost"
-            redirect-link = "https://beratung.example/login"
-            language = "de"
+            \(GatewayDaemon.counsellingMailbox)
             [metrics]
             enabled = false
             [web]

@@ -25,12 +25,7 @@ import Glibc
         try #require(GatewayDaemon.isBuilt, "build the mailbridge product")
         let server = try DovecotServer()
         let daemon = try GatewayDaemon(name: "imapkill", sections: """
-            [[mailbox]]
-            address = "beratung@localhost"
-            field = "allgemein"
-            team-notification-address = "team@localhost"
-            redirect-link = "https://beratung.example/login"
-            language = "de"
+            \(GatewayDaemon.counsellingMailbox)
             [[imap]]
             host = "localhost"
             port = \(server.imapsPort)

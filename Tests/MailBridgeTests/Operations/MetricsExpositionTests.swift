@@ -136,12 +136,7 @@ import ThreadStore
         let metricsPort = try FreePort.find()
         let closedPort = try FreePort.find()
         let daemon = try GatewayDaemon(name: "metrics", sections: """
-            [[mailbox]]
-            address = "beratung@localhost"
-            field = "allgemein"
-            team-notification-address = "team@localhost"
-            redirect-link = "https://beratung.example/login"
-            language = "de"
+            \(GatewayDaemon.counsellingMailbox)
             [smarthost]
             host = "127.0.0.1"
             port = \(closedPort)
