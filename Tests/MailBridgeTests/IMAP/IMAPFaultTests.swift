@@ -126,8 +126,8 @@ import ThreadStore
         let before = IMAPFetcher.queueNoticeBeforeSetAside(pipeline: harness.pipeline)
         let handler = IMAPFetcher.noticeOnSetAside(metrics: metrics)
         let event = IMAPFetcher.SetAsideEvent(
-            sourceIndex: 0, deliverTo: try EmailAddress(PipelineHarness.counselling), uid: 4711,
-            reason: "fetch-failed", attempts: 3, moved: true, key: "abc 7 4711")
+            sourceIndex: 0, deliverTo: try EmailAddress(PipelineHarness.counselling), uid: 918_273_645,
+            reason: "fetch-failed", attempts: 3, moved: true, key: "abc 7 918273645")
         try await before(event)
         await handler(event)
         try await before(event)  // the same message again (a MOVE retried after a kill): no second notice
@@ -138,7 +138,7 @@ import ThreadStore
         #expect(item.recipient.unredactedDescription == PipelineHarness.team)
         let mail = String(decoding: item.payload, as: UTF8.self)
         #expect(mail.contains("Eine Nachricht konnte nicht abgeholt werden"))
-        #expect(!mail.contains("4711") && !mail.contains("fetch-failed") && !mail.contains("Failed"))
+        #expect(!mail.contains("918273645") && !mail.contains("fetch-failed") && !mail.contains("Failed"))
         let exposition = String(decoding: metrics.exposition(), as: UTF8.self)
         let counter = "mailbridge_imap_messages_set_aside_total"
         #expect(exposition.contains("\(counter){moved=\"yes\",reason=\"fetch_failed\"} 1")
