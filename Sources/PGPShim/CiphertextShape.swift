@@ -39,11 +39,22 @@ enum CiphertextShape: Equatable {
     static func keyPacketIDs(_ message: [UInt8]) -> [String] { OuterPackets(message)?.keyIDs ?? [] }
 
     /// The binary packets: the input itself, or the radix-64 body of its first `PGP MESSAGE` armor block
-    /// (RFC 9580 §6.2), decoded the way gpg reads it: armor header lines up to the first empty line, then
-    /// base64 characters up to the checksum line or the END line; other characters are skipped.
+    /// (RFC 9580 §6.2), decoded the way gpg reads it (see ``ArmorDecoder``). The same decoder writes the packets
+    /// of a large message to a ``CiphertextFile`` instead, so both paths give gpg the same octets.
     static func binaryPackets(_ message: [UInt8]) -> [UInt8]? {
-        guard let first = message.first else { return nil }
-        if first & 0x80 != 0 { return message }
+        if let first = message.first, first & 0x80 != 0 { return message }  // binary: no copy
+        var binary: [UInt8] = []
+        binary.reserveCapacity(message.count)
+        let readable = ArmorDecoder.decode(message) { (chunk: UnsafeRawBufferPointer) throws(Never) in
+            binary.append(contentsOf: chunk)
+        }
+        return readable ? binary : nil
+    }
+
+    /// Where the radix-64 body of the first `PGP MESSAGE` armor block starts: armor header lines up to the first
+    /// empty line are skipped; if the first line after BEGIN is not a header, there are none. Nil without a BEGIN
+    /// line or with a header block that does not end in an empty line.
+    static func armorBodyStart(_ message: [UInt8]) -> Int? {
         guard let start = beginLineEnd(message) else { return nil }
         var lines = LineCursor(message, from: start)
         _ = lines.next()  // rest of the BEGIN line
@@ -62,39 +73,7 @@ enum CiphertextShape: Equatable {
             }
             sawHeaders = true
         }
-        // One pass over the body bytes (no line slices): base64 characters and padding are kept, spaces, line
-        // ends and other characters skipped; a line that starts with '=' (the checksum) or '-' (END) ends it.
-        var base64: [UInt8] = []
-        base64.reserveCapacity(min(message.count - bodyStart, 64 * 1024 * 1024))
-        message.withUnsafeBufferPointer { buffer in
-            var atLineStart = true
-            var index = bodyStart
-            while index < buffer.count {
-                let byte = buffer[index]
-                index += 1
-                switch byte {
-                case 0x0A:
-                    atLineStart = true
-                case 0x0D, 0x20, 0x09:
-                    continue
-                case UInt8(ascii: "="), UInt8(ascii: "-"):
-                    if atLineStart { return }
-                    if byte == UInt8(ascii: "=") { base64.append(byte) }
-                    atLineStart = false
-                default:
-                    if Self.isBase64(byte) { base64.append(byte) }
-                    atLineStart = false
-                }
-            }
-        }
-        // Decoded in place (issue 23: `Data(base64)` was one more copy of a 25 MiB armor).
-        let decoded: Data? = base64.withUnsafeMutableBytes { raw in
-            guard let base = raw.baseAddress else { return Data() }
-            return Data(base64Encoded: Data(bytesNoCopy: base, count: raw.count, deallocator: .none))
-        }
-        base64 = []
-        guard let decoded else { return nil }
-        return Array(decoded)
+        return bodyStart
     }
 
     /// Where the first armor BEGIN line for a message ends: `-----BEGIN PGP MESSAGE-----` at the start of a line
@@ -113,7 +92,7 @@ enum CiphertextShape: Equatable {
         return nil
     }
 
-    private static func isBase64(_ byte: UInt8) -> Bool {
+    static func isBase64(_ byte: UInt8) -> Bool {
         (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
             || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/")
     }
@@ -124,30 +103,69 @@ enum CiphertextShape: Equatable {
 struct OuterPackets {
     /// The binary packets.
     let binary: [UInt8]
+    /// Where the packets before the encrypted data are, and what follows them.
+    let layout: PacketLayout
+
+    /// The key, marker and padding packets before the encrypted data: their extent and, for a v3 PKESK, its key
+    /// ID (16 upper-case hex digits).
+    var leading: [(start: Int, end: Int, keyID: String?)] { layout.leading }
+    /// What follows them.
+    var shape: CiphertextShape { layout.shape }
+
+    /// Nil if the input is neither binary OpenPGP nor a readable `PGP MESSAGE` armor block.
+    init?(_ message: [UInt8]) {
+        guard let binary = CiphertextShape.binaryPackets(message) else { return nil }
+        self.binary = binary
+        self.layout = PacketLayout(count: binary.count) { (range: Range<Int>) throws(Never) in Array(binary[range]) }
+    }
+
+    /// The key IDs of the message's v3 public-key encrypted session key packets.
+    var keyIDs: [String] { layout.keyIDs }
+
+    /// The message without the public-key encrypted session key packets (v3) whose key ID is in `excluded`, as
+    /// binary packets; nil if nothing was removed. See ``PacketLayout/keptRanges(excludingKeyIDs:)``.
+    func removingKeyPackets(keyIDs excluded: Set<String>) -> [UInt8]? {
+        layout.keptRanges(excludingKeyIDs: excluded).map(octets(in:))
+    }
+
+    /// The binary packets' octets in `ranges`, one after the other.
+    func octets(in ranges: [Range<Int>]) -> [UInt8] {
+        var kept: [UInt8] = []
+        for range in ranges { kept += binary[range] }
+        return kept
+    }
+}
+
+/// The walk over the packets before the encrypted data (key, marker, padding) of binary OpenPGP packets, in memory
+/// or in a ``CiphertextFile``: it reads packet headers, the first octets of each key packet and the version octet
+/// of the encrypted data, never more, so a file is not read into memory.
+struct PacketLayout {
+    /// The octets the walk read from.
+    let count: Int
     /// The key, marker and padding packets before the encrypted data: their extent and, for a v3 PKESK, its key
     /// ID (16 upper-case hex digits).
     let leading: [(start: Int, end: Int, keyID: String?)]
     /// What follows them.
     let shape: CiphertextShape
 
-    /// Nil if the input is neither binary OpenPGP nor a readable `PGP MESSAGE` armor block.
-    init?(_ message: [UInt8]) {
-        guard let binary = CiphertextShape.binaryPackets(message) else { return nil }
-        self.binary = binary
+    /// Walks `count` octets, reading them through `read` (which returns exactly the octets of the range asked for,
+    /// or throws: an I/O failure is not a verdict on the message).
+    init<Failure: Error>(count: Int, read: (Range<Int>) throws(Failure) -> [UInt8]) throws(Failure) {
+        self.count = count
         var leading: [(Int, Int, String?)] = []
         var index = 0
         var shape = CiphertextShape.unreadable
-        walk: while index < binary.count, leading.count < CiphertextShape.maximumLeadingPackets {
-            guard let header = OpenPGPSniffer.PacketHeader(Array(binary[index..<min(index + 6, binary.count)]))
-            else { break walk }
+        walk: while index < count, leading.count < CiphertextShape.maximumLeadingPackets {
+            guard let header = OpenPGPSniffer.PacketHeader(try read(index..<min(index + 6, count))) else { break walk }
             let bodyStart = index + header.headerLength
             switch header.tag {
             case 1, 3, 10, 21:
                 // PKESK, SKESK, marker, padding (RFC 9580 §5.14): definite lengths, before the encrypted data.
-                guard let length = header.bodyLength, length <= binary.count - bodyStart else { break walk }
+                guard let length = header.bodyLength, length <= count - bodyStart else { break walk }
                 var keyID: String?
-                if header.tag == 1, length >= 9, binary[bodyStart] == 3 {
-                    keyID = binary[(bodyStart + 1)..<(bodyStart + 9)].map { String(format: "%02X", $0) }.joined()
+                if header.tag == 1, length >= 9 {
+                    let start = try read(bodyStart..<(bodyStart + 9))
+                    if start[0] == 3 { keyID = start[1...].map { String(format: "%02X", $0) }.joined() }
                 }
                 leading.append((index, bodyStart + length, keyID))
                 index = bodyStart + length
@@ -155,8 +173,8 @@ struct OuterPackets {
                 shape = .aead
                 break walk
             case 18:
-                guard bodyStart < binary.count else { break walk }
-                shape = binary[bodyStart] == 1 ? .integrityProtected : .aead
+                guard bodyStart < count else { break walk }
+                shape = try read(bodyStart..<(bodyStart + 1))[0] == 1 ? .integrityProtected : .aead
                 break walk
             case 9:
                 shape = .legacyUnprotected
@@ -175,21 +193,29 @@ struct OuterPackets {
     /// The key IDs of the message's v3 public-key encrypted session key packets.
     var keyIDs: [String] { leading.compactMap(\.keyID) }
 
-    /// The message without the public-key encrypted session key packets (v3) whose key ID is in `excluded`, as
-    /// binary packets; nil if nothing was removed. gpg uses the first key packet it holds a secret key for, so a
-    /// message encrypted to two mailboxes would otherwise be opened with whichever key comes first, not with the
-    /// key of the mailbox it was sent to (RFC 9580 §5.1).
-    func removingKeyPackets(keyIDs excluded: Set<String>) -> [UInt8]? {
-        var kept: [UInt8] = []
+    /// The ranges of the message that remain without the public-key encrypted session key packets (v3) whose key
+    /// ID is in `excluded`: the other leading packets, then everything from the encrypted data on; nil if nothing
+    /// was removed. gpg uses the first key packet it holds a secret key for, so a message encrypted to two
+    /// mailboxes would otherwise be opened with whichever key comes first, not with the key of the mailbox it was
+    /// sent to (RFC 9580 §5.1).
+    func keptRanges(excludingKeyIDs excluded: Set<String>) -> [Range<Int>]? {
+        var kept: [Range<Int>] = []
         var removed = false
         for (start, end, keyID) in leading {
             if let keyID, excluded.contains(keyID) {
                 removed = true
+            } else if let last = kept.last, last.upperBound == start {
+                kept[kept.count - 1] = last.lowerBound..<end
             } else {
-                kept += binary[start..<end]
+                kept.append(start..<end)
             }
         }
-        kept += binary[(leading.last?.end ?? 0)...]
+        let rest = (leading.last?.end ?? 0)..<count
+        if let last = kept.last, last.upperBound == rest.lowerBound {
+            kept[kept.count - 1] = last.lowerBound..<rest.upperBound
+        } else {
+            kept.append(rest)
+        }
         return removed ? kept : nil
     }
 }

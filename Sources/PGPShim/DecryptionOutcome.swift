@@ -34,10 +34,14 @@ public struct DecryptedMessage: Sendable, CustomStringConvertible {
     public let literalHeader: String
     /// The Intended Recipient Fingerprints of the message's signatures (read only when a signature is good).
     public let intendedRecipients: IntendedRecipients
+    /// How many gpg runs the decryption that produced this result took (a diagnostic; a retried attempt is not
+    /// counted): 1, or 2 when the signature packets were read from a second `--unwrap` run instead of the
+    /// in-process unwrap (issue 23).
+    public let engineRuns: Int
 
     init(plaintext: Plaintext, recipientKeyIDs: [String], signatureDetails: [SignatureDetail], isMIME: Bool,
          decryptionKey: KeyFingerprint, sessionKey: SessionKey?, literalHeader: String,
-         intendedRecipients: IntendedRecipients) {
+         intendedRecipients: IntendedRecipients, engineRuns: Int = 1) {
         self.plaintext = plaintext
         self.recipientKeyIDs = recipientKeyIDs
         self.signatureDetails = signatureDetails
@@ -47,6 +51,7 @@ public struct DecryptedMessage: Sendable, CustomStringConvertible {
         self.sessionKey = sessionKey
         self.literalHeader = literalHeader
         self.intendedRecipients = intendedRecipients
+        self.engineRuns = engineRuns
     }
 
     /// One verdict for the message: ``SignatureVerdict/unsigned`` if unsigned, the single verdict if signed

@@ -38,6 +38,9 @@ struct DecryptionStatusLog: Sendable {
     /// The first gpg-error value of an `ERROR` or `FAILURE` line that names an engine or file-system failure
     /// (``PGPError/isTransient(gpgErrorCode:)``): the run says nothing about the message (issue 28).
     private(set) var transientError: UInt32?
+    /// `IMPORT_RES` lines: gpg prints one at the end of every import or key listing of data (`--dry-run
+    /// --import`) that it finished, even for data without any key; a run without one was cut (issue 28).
+    private(set) var importResults = 0
 
     mutating func observe(keyword: String, arguments: String) {
         switch keyword {
@@ -51,6 +54,7 @@ struct DecryptionStatusLog: Sendable {
             errors += 1
             noteErrorCode(arguments)
         case "NODATA": noData += 1
+        case "IMPORT_RES": importResults += 1
         case "NO_SECKEY":
             if noSecretKeyIDs.count < 64, let id = arguments.split(separator: " ").first {
                 noSecretKeyIDs.insert(id.uppercased())

@@ -53,20 +53,21 @@ extension GPGContext {
     }
 
     private func secretKey(_ fingerprint: KeyFingerprint) throws(PGPError) -> GPGKey {
-        var key: gpgme_key_t?
-        let error = gpgme_get_key(handle, fingerprint.hex, &key, 1)
+        // gpgme_get_key's listing, on this context (GPGContext+KeyLookup).
+        let (error, key) = getKey(fingerprint.hex, secret: true)
         if GPGME.isCode(error, GPG_ERR_EOF) || GPGME.isCode(error, GPG_ERR_NOT_FOUND) || (error == 0 && key == nil) {
             throw PGPError(.keyNotFound, "no secret key with that fingerprint")
         }
         try GPGME.check(error, "looking up a key")
-        return GPGKey(adopting: key!)
+        guard let key else { throw PGPError(.keyNotFound, "no secret key with that fingerprint") }
+        return key
     }
 
     private func publicKey(_ fingerprint: KeyFingerprint) throws(PGPError) -> GPGKey? {
-        var key: gpgme_key_t?
-        let error = gpgme_get_key(handle, fingerprint.hex, &key, 0)
+        // gpgme_get_key's listing, on this context (GPGContext+KeyLookup).
+        let (error, key) = getKey(fingerprint.hex, secret: false)
         if GPGME.isCode(error, GPG_ERR_EOF) || GPGME.isCode(error, GPG_ERR_NOT_FOUND) { return nil }
         try GPGME.check(error, "looking up a key")
-        return key.map(GPGKey.init(adopting:))
+        return key
     }
 }

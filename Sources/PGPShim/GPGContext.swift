@@ -25,7 +25,8 @@ public final class GPGContext {
         // gpgme_ctx_set_engine_info: "home_dir … specifies the configuration directory for the engine";
         // a NULL file name keeps the default gpg binary.
         try GPGME.check(
-            gpgme_ctx_set_engine_info(handle, GPGME_PROTOCOL_OpenPGP, nil, configuration.homeDirectory.path),
+            gpgme_ctx_set_engine_info(handle, GPGME_PROTOCOL_OpenPGP, configuration.engineExecutable,
+                                      configuration.homeDirectory.path),
             "binding the context to its GnuPG home", as: .homeDirectory)
         // GPGME_PINENTRY_MODE_LOOPBACK: "the passphrase callback is used" instead of a pinentry (§7.4.8).
         try GPGME.check(gpgme_set_pinentry_mode(handle, GPGME_PINENTRY_MODE_LOOPBACK), "setting loopback pinentry")
@@ -83,17 +84,27 @@ public final class GPGContext {
     /// anything is imported: a client's mail must never place a secret key in the gateway's keyring.
     public func importPublicKeys(_ keyData: [UInt8]) throws(PGPError) -> ImportSummary {
         try checkInputSize(keyData, "key data")
-        // A listing that shows no key is run again (three runs in all): a gpg killed mid-run (issue 28: a killed
-        // agent or process) lists nothing either, and "no key" would import the message without its sender's key.
-        var (listed, sawSecret): (UInt32, Bool) = (0, false)
-        for _ in 0..<3 where listed == 0 {
+        // A listing or import run that was cut (no `IMPORT_RES` line, or gpgme's "End of file" or a cut status
+        // line from a killed gpg) is thrown as unfinished (``unfinishedImport``), so that ``PGPService`` runs it
+        // again and the pipeline runner judges only on a later attempt (``UnfinishedRuns``). Taken as "no key" or
+        // skipped, it put a first contact's message into a thread without its key (AgentKillTests).
+        let (listed, sawSecret): (UInt32, Bool)
+        do {
             (listed, sawSecret) = try listKeys(inKeyData: keyData)
+        } catch {
+            throw Self.unfinishedImport(error)
         }
         guard !sawSecret else { throw PGPError(.secretKeyMaterialRefused, "key data contains a secret key") }
         guard listed > 0 else { throw PGPError(.invalidInput, "key data contains no OpenPGP key") }
 
         let importData = try GPGData(copying: keyData)
-        try GPGME.check(gpgme_op_import(handle, importData.handle), "importing keys", as: .invalidInput)
+        passphrase.resetObservations()
+        do {
+            try GPGME.check(gpgme_op_import(handle, importData.handle), "importing keys", as: .invalidInput)
+        } catch {
+            throw Self.unfinishedImport(error)
+        }
+        guard passphrase.status.importResults > 0 else { throw PGPError(.transient, Self.unfinishedImport) }
         guard let result = gpgme_op_import_result(handle) else {
             throw PGPError(.operationFailed, "import returned no result")
         }
@@ -142,8 +153,20 @@ public final class GPGContext {
 
     /// The keys in `keyData` as gpg reads them, without importing anything: how many, and whether any holds
     /// secret key material.
+    /// The detail of the transient error for a key listing or import run that failed in the engine (see
+    /// ``importPublicKeys(_:)``).
+    public static let unfinishedImport = "importing keys: gpg failed before it reported a result"
+
+    /// `error` of a listing or import run as an unfinished run, unless it is already transient (retried as such)
+    /// or not the engine's (no gpg-error value).
+    private static func unfinishedImport(_ error: PGPError) -> PGPError {
+        guard !error.isTransient, let code = error.gpgError else { return error }
+        return PGPError(.transient, unfinishedImport, gpgError: code)
+    }
+
     private func listKeys(inKeyData keyData: [UInt8]) throws(PGPError) -> (count: UInt32, secret: Bool) {
         let data = try GPGData(copying: keyData)
+        passphrase.resetObservations()
         // gpgme_op_keylist_from_data_start (SINCE 1.14.0) lists the keys in `data` without importing them.
         try GPGME.check(gpgme_op_keylist_from_data_start(handle, data.handle, 0), "inspecting key data",
                         as: .invalidInput)
@@ -160,6 +183,9 @@ public final class GPGContext {
             listed += 1
             if owned.handle.pointee.secret != 0 { sawSecret = true }
         }
+        // A listing cut short lists fewer keys than the data holds, perhaps none, and perhaps not the secret key
+        // further on: only a finished one (its `IMPORT_RES` line) counts.
+        guard passphrase.status.importResults > 0 else { throw PGPError(.transient, Self.unfinishedImport) }
         return (listed, sawSecret)
     }
 
@@ -295,17 +321,27 @@ public final class GPGContext {
     public func decryptAndVerify(_ ciphertext: [UInt8], forKeys keys: Set<KeyFingerprint>? = nil,
                                  unfinishedIsVerdict: Bool = false) throws(PGPError) -> DecryptionOutcome {
         try checkInputSize(ciphertext, "ciphertext")
-        // Refused before gpg runs: see ``checkedInput(_:forKeys:)``.
-        let input: [UInt8]
-        switch try checkedInput(ciphertext, forKeys: keys) {
+        // Refused before gpg runs: see ``checkedInput(_:forKeys:keeping:)``.
+        let outer = OuterPackets(ciphertext)
+        let input: CheckedCiphertext
+        switch try checkedInput(outer?.layout, forKeys: keys, keeping: { ranges in
+            guard let outer, let ranges else { return CheckedCiphertext(memory: outer?.binary ?? []) }
+            return CheckedCiphertext(memory: outer.octets(in: ranges))
+        }) {
         case .refused(let failure): return .failed(failure)
         case .accepted(let checked): input = checked
         }
+        return try decryptAndVerify(checked: input, forKeys: keys, unfinishedIsVerdict: unfinishedIsVerdict)
+    }
+
+    /// Decrypts and verifies what the shape check accepted (see ``decryptAndVerify(_:forKeys:unfinishedIsVerdict:)``).
+    func decryptAndVerify(checked input: CheckedCiphertext, forKeys keys: Set<KeyFingerprint>?,
+                          unfinishedIsVerdict: Bool) throws(PGPError) -> DecryptionOutcome {
         // Issue 23: gpgme reads the caller's bytes in place, and the plaintext buffer is reserved at the
         // ciphertext's size instead of growing by doubling (the cap is the same).
         let output = try GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes, expected: input.count)
         passphrase.resetObservations()
-        let error = try GPGData.withBorrowed(input) { data in
+        let error = try input.withData { data in
             gpgme_op_decrypt_ext(handle, GPGME_DECRYPT_VERIFY, data.handle, output.handle)
         }
 
@@ -343,9 +379,12 @@ public final class GPGContext {
         if output.overflowed { return try fail(.plaintextTooLarge(limit: configuration.maximumPlaintextBytes)) }
         // gpg was killed (or its pipes broke) before it finished: gpgme then reports "No data" or a cut run. A run
         // we ended ourselves by refusing a passphrase-only message's passphrase is a verdict (below).
-        if error != 0 || !log.isCompleteSuccess, log.endedWithoutVerdict, !passphrase.refusedSymmetric,
-            !unfinishedIsVerdict
-        {
+        // gpgme's "End of file" and "Incomplete line passed to IPC" are the same: the engine's pipes closed
+        // mid-run, after its END_DECRYPTION line while it still checked the signature, or in the middle of a status
+        // line (both seen in AgentKillTests). No data verdict maps to either (``failure``).
+        let cut = log.endedWithoutVerdict || GPGME.isCode(error, GPG_ERR_EOF)
+            || GPGME.isCode(error, GPG_ERR_INCOMPLETE_LINE)
+        if error != 0 || !log.isCompleteSuccess, cut, !passphrase.refusedSymmetric, !unfinishedIsVerdict {
             output.wipeSink()
             throw PGPError(.transient, Self.unfinishedRun)
         }
@@ -392,10 +431,23 @@ public final class GPGContext {
             throw PGPError(.transient, "gpg reported no public key for a signer the keyring holds")
         }
         // gpg does not report Intended Recipient Fingerprints (GnuPG 2.2.40 lists subpacket 35 as "(?)"), so a
-        // message with a good signature is unwrapped once more and its signature packets are read here.
+        // message with a good signature is unwrapped once more and its signature packets are read here: in-process
+        // with the exported session key where that path applies (issue 23), else by a second gpg run.
         var intended = IntendedRecipients.notInspected
+        var engineRuns = 1
         if signatures.contains(where: \.verdict.isCryptographicallyGood) {
-            switch inspectPackets(input, decryptedBy: decryptionKey) {
+            let packets: SignedMessageInspection?
+            switch inspectInProcess(input, sessionKey: sessionKey, plaintext: output, literalHeader: log.literalHeader,
+                                    signatureCount: rawSignatures.count) {
+            case .inspected(let inspection):
+                packets = inspection
+            case .failed:
+                return try fail(.corrupted)
+            case .notHandled:
+                packets = inspectPackets(input, decryptedBy: decryptionKey)
+                engineRuns = 2
+            }
+            switch packets {
             case .some(let inspection) where inspection.containsEncryptedMessage:
                 return try fail(.nestedEncryption)
             case .some(let inspection):
@@ -408,48 +460,52 @@ public final class GPGContext {
         return .decrypted(DecryptedMessage(
             plaintext: Plaintext(output.takeSinkBytes()), recipientKeyIDs: recipients, signatureDetails: signatures,
             isMIME: isMIME, decryptionKey: decryptionKey, sessionKey: sessionKey,
-            literalHeader: log.literalHeader ?? "", intendedRecipients: intended))
+            literalHeader: log.literalHeader ?? "", intendedRecipients: intended, engineRuns: engineRuns))
     }
 
     /// What the outer packets allow: a refusal before gpg runs, or the input gpg gets.
-    private enum CheckedInput {
+    enum CheckedInput {
         case refused(DecryptionFailure)
-        case accepted([UInt8])
+        case accepted(CheckedCiphertext)
     }
 
     /// Refuses, before gpg runs, encrypted data whose integrity check GnuPG 2.2 cannot report (see
     /// ``CiphertextShape``) and data without any (the status lines would refuse both as well). Encrypted to
-    /// several of our keys: only the allowed keys' packets are left for gpg to try. The armor is decoded once,
-    /// here; the decoded packets are dropped when this returns, before gpg runs (issue 23: they stayed for the
-    /// whole decryption).
-    private func checkedInput(_ ciphertext: [UInt8], forKeys keys: Set<KeyFingerprint>?) throws(PGPError)
-        -> CheckedInput
-    {
-        let outer = OuterPackets(ciphertext)
-        switch outer?.shape ?? .unreadable {
+    /// several of our keys: only the allowed keys' packets are left for gpg to try. The armor is decoded once
+    /// (``ArmorDecoder``: into memory, or for a large message into a ``CiphertextFile``), and gpg gets the
+    /// decoded packets, never the armor: the shape check, gpg and the in-process unwrap (``inspectInProcess``)
+    /// then read the very same octets (``CheckedCiphertext``). Were gpg to decode the armor itself, a sender could
+    /// craft armor that gpg and ``CiphertextShape`` read differently, and show the unwrap other signature packets
+    /// (Intended Recipient Fingerprints) than the ones gpg verified.
+    ///
+    /// `layout`: the walk over the decoded packets (nil: not readable); `keeping` makes gpg's input from the
+    /// ranges left after key packets were taken out (nil: all of it).
+    func checkedInput(_ layout: PacketLayout?, forKeys keys: Set<KeyFingerprint>?,
+                      keeping: ([Range<Int>]?) -> CheckedCiphertext) throws(PGPError) -> CheckedInput {
+        switch layout?.shape ?? .unreadable {
         case .aead: return .refused(.unsupportedAlgorithm)
         case .legacyUnprotected: return .refused(.integrityProtectionMissing)
         case .unreadable: return .refused(.corrupted)
         case .notEncrypted: return .refused(.notEncrypted)
         case .integrityProtected: break
         }
-        if let keys, let outer, outer.keyIDs.count > 1 {
+        guard let layout else { return .refused(.corrupted) }
+        if let keys, layout.keyIDs.count > 1 {
             let excluded = try secretKeyIDs(excluding: keys)
-            if !excluded.isEmpty, let filtered = outer.removingKeyPackets(keyIDs: excluded) {
-                return .accepted(filtered)
+            if !excluded.isEmpty, let kept = layout.keptRanges(excludingKeyIDs: excluded) {
+                return .accepted(keeping(kept))
             }
         }
-        return .accepted(ciphertext)
+        return .accepted(keeping(nil))
     }
 
     /// Whether the keyring has a public key for `id` (a fingerprint or key ID as gpg reported it). False on any
     /// engine error: the check only ever turns a verdict into a retry.
     private func keyringHolds(_ id: String) -> Bool {
         guard (16...40).contains(id.count), id.allSatisfy(\.isHexDigit) else { return false }
-        var key: gpgme_key_t?
-        guard gpgme_get_key(handle, id, &key, 0) == 0, let key else { return false }
-        gpgme_key_unref(key)
-        return true
+        // GPGContext+KeyLookup: gpgme_get_key's listing on this context (the decryption's results are copied).
+        let (error, key) = getKey(id, secret: false)
+        return error == 0 && key != nil
     }
 
     /// Throws ``PGPError/transient`` unless gpg's "no secret key" agrees with the keyring: every allowed key
@@ -493,13 +549,14 @@ public final class GPGContext {
     /// Decrypts `ciphertext` again without processing its content (`GPGME_DECRYPT_UNWRAP`: "the output is an
     /// OpenPGP message with only the encryption layer removed", GPGME manual §7.6.2) and reads the packets. Nil if
     /// anything about the second run differs from a clean one-layer decryption by `key`.
-    private func inspectPackets(_ ciphertext: [UInt8], decryptedBy key: KeyFingerprint) -> SignedMessageInspection? {
+    private func inspectPackets(_ ciphertext: CheckedCiphertext,
+                                decryptedBy key: KeyFingerprint) -> SignedMessageInspection? {
         guard let output = try? GPGData(cappedSinkWithLimit: configuration.maximumPlaintextBytes,
                                         expected: ciphertext.count)
         else { return nil }
         defer { output.wipeSink() }
         passphrase.resetObservations()
-        guard let error = try? GPGData.withBorrowed(ciphertext, { input in
+        guard let error = try? ciphertext.withData({ input in
             gpgme_op_decrypt_ext(handle, GPGME_DECRYPT_UNWRAP, input.handle, output.handle)
         }) else { return nil }
         let log = passphrase.status
@@ -541,11 +598,10 @@ public final class GPGContext {
     }
 
     private func lookUp(_ fingerprint: KeyFingerprint, secret: Bool) throws(PGPError) -> GPGKey? {
-        var key: gpgme_key_t?
-        let error = gpgme_get_key(handle, fingerprint.hex, &key, secret ? 1 : 0)
+        // gpgme_get_key's listing, on this context (GPGContext+KeyLookup: one gpg start instead of two).
+        let (error, found) = getKey(fingerprint.hex, secret: secret)
         if GPGME.isCode(error, GPG_ERR_EOF) || GPGME.isCode(error, GPG_ERR_NOT_FOUND) { return nil }
         try GPGME.check(error, "looking up a key")
-        let found = key.map(GPGKey.init(adopting:))
         // A certificate holding only a subkey secret of ours (someone else's key binding our subkey) is not a
         // secret key of ours (``GPGKey/hasPrimarySecret``).
         if secret, let found, !found.hasPrimarySecret { return nil }
@@ -611,7 +667,7 @@ public final class GPGContext {
         case GPG_ERR_DECRYPT_FAILED.rawValue, GPG_ERR_BAD_DATA.rawValue, GPG_ERR_CHECKSUM.rawValue,
             GPG_ERR_INV_PACKET.rawValue, GPG_ERR_INV_DATA.rawValue, GPG_ERR_INV_LENGTH.rawValue,
             GPG_ERR_INV_KEYLEN.rawValue, GPG_ERR_TRUNCATED.rawValue, GPG_ERR_INV_ARMOR.rawValue,
-            GPG_ERR_BAD_MPI.rawValue, GPG_ERR_UNEXPECTED.rawValue:
+            GPG_ERR_BAD_MPI.rawValue, GPG_ERR_UNEXPECTED.rawValue, GPG_ERR_INV_OBJ.rawValue:
             return .corrupted
         default:
             try GPGME.check(error, "decrypting")

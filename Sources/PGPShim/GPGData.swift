@@ -10,6 +10,8 @@ final class GPGData {
     /// Present for sinks built with ``cappedSink(limit:)``: the bytes written so far and whether the cap was hit.
     private let sink: CappedSink?
     private let callbacks: UnsafeMutablePointer<gpgme_data_cbs>?
+    /// Present for sources built with ``init(reading:of:)``: what gpgme's read callback reads.
+    private let reader: RangeReader?
 
     /// An empty, growable memory buffer (`gpgme_data_new`).
     init() throws(PGPError) {
@@ -19,6 +21,7 @@ final class GPGData {
         self.handle = handle
         self.sink = nil
         self.callbacks = nil
+        self.reader = nil
     }
 
     /// A buffer holding a copy of `bytes` (`gpgme_data_new_from_mem` with copy = 1, so gpgme owns its copy).
@@ -34,6 +37,7 @@ final class GPGData {
         self.handle = handle
         self.sink = nil
         self.callbacks = nil
+        self.reader = nil
     }
 
     /// Runs `body` with a data object reading `bytes` in place, without a copy (`gpgme_data_new_from_mem` with
@@ -68,6 +72,7 @@ final class GPGData {
         self.handle = handle
         self.sink = nil
         self.callbacks = nil
+        self.reader = nil
     }
 
     /// A write-only sink that fails the operation once more than `limit` bytes arrive. gpgme keeps the pointer
@@ -91,6 +96,30 @@ final class GPGData {
         self.handle = handle
         self.sink = sink
         self.callbacks = callbacks
+        self.reader = nil
+    }
+
+    /// A read-only source giving gpg the octets of `ranges` of `file`, one after the other, read with `pread`
+    /// as gpg asks for them (`gpgme_data_new_from_cbs`, "Callback Based Data Buffers", GPGME manual §6.1.3): no
+    /// copy of the ciphertext in memory, and exactly the octets the shape check read.
+    init(reading ranges: [Range<Int>], of file: CiphertextFile) throws(PGPError) {
+        let reader = RangeReader(file: file, ranges: ranges)
+        let callbacks = UnsafeMutablePointer<gpgme_data_cbs>.allocate(capacity: 1)
+        callbacks.initialize(to: gpgme_data_cbs(read: rangeRead, write: nil, seek: rangeSeek, release: nil))
+        var handle: gpgme_data_t?
+        let error = gpgme_data_new_from_cbs(&handle, callbacks, Unmanaged.passUnretained(reader).toOpaque())
+        guard error == 0, let handle else {
+            callbacks.deallocate()
+            try GPGME.check(error, "creating an input source")
+            throw PGPError(.operationFailed, "gpgme_data_new_from_cbs returned no handle")
+        }
+        self.handle = handle
+        self.sink = nil
+        self.callbacks = callbacks
+        self.reader = reader
+        // "size-hint" (gpgme_data_set_flag, SINCE 1.7.1): gpgme passes it on as `--input-size-hint`, as it does
+        // the length of a memory buffer, so gpg runs with the same arguments either way.
+        _ = gpgme_data_set_flag(handle, "size-hint", String(reader.count))
     }
 
     deinit {
@@ -110,6 +139,9 @@ final class GPGData {
         guard let sink else { return ([], 0) }
         return (Array(sink.bytes.prefix(count)), sink.bytes.count)
     }
+
+    /// Runs `body` on the bytes a capped sink collected so far, without taking or copying them.
+    func withSinkBytes<Result>(_ body: ([UInt8]) -> Result) -> Result { body(sink?.bytes ?? []) }
 
     /// Zeroes whatever a capped sink collected (used when an operation fails after output was produced).
     func wipeSink() { sink?.wipe() }
@@ -198,4 +230,80 @@ private let cappedSinkWrite: gpgme_data_write_cb_t = { handle, buffer, size in
         return -1
     }
     return Unmanaged<CappedSink>.fromOpaque(handle).takeUnretainedValue().write(buffer, size)
+}
+
+/// Ranges of a ``CiphertextFile`` read one after the other, from a position gpgme may move (``rangeSeek``).
+/// Accessed only from the thread running the owning operation.
+final class RangeReader {
+    let file: CiphertextFile
+    let ranges: [Range<Int>]
+    let count: Int
+    private(set) var position = 0
+
+    init(file: CiphertextFile, ranges: [Range<Int>]) {
+        self.file = file
+        self.ranges = ranges
+        self.count = ranges.reduce(0) { $0 + $1.count }
+    }
+
+    /// Reads at most `size` octets at the current position: the octets read, 0 at the end, -1 with errno set.
+    func read(into buffer: UnsafeMutableRawPointer, _ size: Int) -> Int {
+        guard size > 0, position < count else { return 0 }
+        var skipped = 0
+        for range in ranges {
+            guard position < skipped + range.count else {
+                skipped += range.count
+                continue
+            }
+            let offset = range.lowerBound + (position - skipped)
+            let wanted = min(size, range.upperBound - offset)
+            let got = file.read(into: buffer, count: wanted, at: offset)
+            if got < 0 { return -1 }
+            if got == 0 {
+                errno = EIO  // the file is shorter than what was checked: never pass on less silently
+                return -1
+            }
+            position += got
+            return got
+        }
+        return 0
+    }
+
+    /// Moves the position (`whence` SEEK_SET, SEEK_CUR or SEEK_END): the new position, or -1 with errno set.
+    func seek(_ offset: Int, _ whence: Int32) -> Int {
+        let base: Int
+        switch whence {
+        case SEEK_SET: base = 0
+        case SEEK_CUR: base = position
+        case SEEK_END: base = count
+        default:
+            errno = EINVAL
+            return -1
+        }
+        let target = base.addingReportingOverflow(offset)
+        guard !target.overflow, target.partialValue >= 0 else {
+            errno = EINVAL
+            return -1
+        }
+        position = target.partialValue
+        return position
+    }
+}
+
+/// `gpgme_data_read_cb_t`: "return the number of bytes read, 0 on EOF, -1 on error" with errno set.
+private let rangeRead: gpgme_data_read_cb_t = { handle, buffer, size in
+    guard let handle, let buffer else {
+        errno = EINVAL
+        return -1
+    }
+    return Unmanaged<RangeReader>.fromOpaque(handle).takeUnretainedValue().read(into: buffer, size)
+}
+
+/// `gpgme_data_seek_cb_t`: the new position, or -1 with errno set.
+private let rangeSeek: gpgme_data_seek_cb_t = { handle, offset, whence in
+    guard let handle else {
+        errno = EINVAL
+        return -1
+    }
+    return off_t(Unmanaged<RangeReader>.fromOpaque(handle).takeUnretainedValue().seek(Int(offset), whence))
 }

@@ -12,14 +12,19 @@ public struct PGPConfiguration: Sendable {
     public var maximumInputBytes: Int
     /// How many gpgme contexts (and so gpg processes) may run at once.
     public var maximumConcurrentOperations: Int
+    /// The gpg program every context runs (`gpgme_ctx_set_engine_info`'s file name); nil: gpgme's default
+    /// (Debian's `/usr/bin/gpg`). Tests put a wrapper here that kills chosen runs.
+    public var engineExecutable: String?
 
     public init(
         homeDirectory: URL,
         passphrase: PassphraseSource = .none,
         maximumPlaintextBytes: Int = 64 * 1024 * 1024,
         maximumInputBytes: Int = 64 * 1024 * 1024,
-        maximumConcurrentOperations: Int = 2
+        maximumConcurrentOperations: Int = 2,
+        engineExecutable: String? = nil
     ) {
+        self.engineExecutable = engineExecutable
         self.homeDirectory = homeDirectory
         self.passphrase = passphrase
         self.maximumPlaintextBytes = maximumPlaintextBytes

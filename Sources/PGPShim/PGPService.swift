@@ -63,17 +63,38 @@ public final class PGPService: Sendable {
     ///
     /// A run that ends without any closing status line is a killed gpg (issue 28) or input gpg gives up on without
     /// saying so (some corrupt packets). The first is chance, the second repeats: the run is tried again, and
-    /// after ``unfinishedRunAttempts`` unfinished runs in a row the last one is judged by what it reported.
+    /// after ``unfinishedRunAttempts`` unfinished runs in a row the last one is judged by what it reported, or,
+    /// while ``UnfinishedRuns/judged`` is false (the pipeline runner's first attempts at a message), thrown as
+    /// transient (``GPGContext/unfinishedRun``), so that the next judgement comes seconds later: gpg processes
+    /// killed again and again within a fraction of a second must not turn a client's message into a verdict.
     public func decryptAndVerify(_ ciphertext: [UInt8],
                                  forKeys keys: Set<KeyFingerprint>? = nil) async throws -> DecryptionOutcome {
+        try await retryingUnfinishedRuns { context, last in
+            try context.decryptAndVerify(ciphertext, forKeys: keys, unfinishedIsVerdict: last)
+        }
+    }
+
+    /// ``decryptAndVerify(_:forKeys:)`` for a message decoded into a ``CiphertextFile`` (large PGP/MIME mail):
+    /// gpg reads the file, so the ciphertext is not held in memory while it runs. The same retries.
+    public func decryptAndVerify(_ file: CiphertextFile,
+                                 forKeys keys: Set<KeyFingerprint>? = nil) async throws -> DecryptionOutcome {
+        try await retryingUnfinishedRuns { context, last in
+            try context.decryptAndVerify(file, forKeys: keys, unfinishedIsVerdict: last)
+        }
+    }
+
+    /// Runs `run` (its second argument: whether an unfinished run is to be judged) again after each unfinished
+    /// run, up to ``unfinishedRunAttempts`` runs; the last is judged only while ``UnfinishedRuns/judged``.
+    private func retryingUnfinishedRuns<T: Sendable>(
+        changesKeyring: Bool = false,
+        _ run: @escaping @Sendable (GPGContext, Bool) throws -> T
+    ) async throws -> T {
         var attempt = 1
         while true {
-            let last = attempt == Self.unfinishedRunAttempts
+            let last = attempt == Self.unfinishedRunAttempts && UnfinishedRuns.judged
             do {
-                return try await withContext {
-                    try $0.decryptAndVerify(ciphertext, forKeys: keys, unfinishedIsVerdict: last)
-                }
-            } catch let error as PGPError where error.code == .transient && error.detail == GPGContext.unfinishedRun {
+                return try await withContext(changesKeyring: changesKeyring) { try run($0, last) }
+            } catch let error as PGPError where error.isUnfinishedRun && attempt < Self.unfinishedRunAttempts {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(20 << attempt))
             }
@@ -92,8 +113,19 @@ public final class PGPService: Sendable {
         try await withContext { try $0.verifyDetached(signature: signature, signedData: signedData) }
     }
 
+    /// Imports public keys (see ``GPGContext/importPublicKeys(_:)``). A listing or import run that failed in the
+    /// engine is run again like an unfinished decryption; after ``unfinishedRunAttempts`` such runs it is judged as
+    /// key data gpg cannot import (``PGPError/Code/invalidInput``), or, while ``UnfinishedRuns/judged`` is false,
+    /// thrown as transient for the runner's later attempt.
     public func importPublicKeys(_ keyData: [UInt8]) async throws -> ImportSummary {
-        try await withContext(changesKeyring: true) { try $0.importPublicKeys(keyData) }
+        do {
+            return try await retryingUnfinishedRuns(changesKeyring: true) { context, _ in
+                try context.importPublicKeys(keyData)
+            }
+        } catch let error as PGPError where error.isUnfinishedRun && UnfinishedRuns.judged {
+            throw PGPError(.invalidInput, "importing keys: gpg failed on the key data "
+                           + "\(Self.unfinishedRunAttempts) times", gpgError: error.gpgError)
+        }
     }
 
     public func exportPublicKey(_ fingerprint: KeyFingerprint, armored: Bool = true,

@@ -1,7 +1,8 @@
-// Security: reads the decrypted OpenPGP packet stream of an untrusted message (gpg's `--unwrap` output) to learn
-// what gpg does not report: the hashed Intended Recipient Fingerprint subpackets of its signatures, and whether
-// any packet inside the encryption starts another encrypted message. It never verifies or decrypts anything;
-// every length is checked against the data, depth and packet count are capped, and decompression is capped.
+// Security: reads the decrypted OpenPGP packet stream of an untrusted message (gpg's `--unwrap` output, or the
+// in-process unwrap's) to learn what gpg does not report: the hashed Intended Recipient Fingerprint subpackets of
+// its signatures, and whether any packet inside the encryption starts another encrypted message. It never verifies
+// or decrypts anything; every length is checked against the data, depth and packet count are capped, and
+// decompression is capped.
 
 import Foundation
 
@@ -79,7 +80,7 @@ enum SignedMessageInspector {
 
     /// Splits off one packet: its tag, its body (partial chunks joined; empty unless `keepingBody` says so for
     /// the tag) and what follows. A body in one piece is a slice of `data`, not a copy.
-    private static func nextPacket(_ data: ArraySlice<UInt8>, keepingBody: (Int) -> Bool) throws(Failure)
+    static func nextPacket(_ data: ArraySlice<UInt8>, keepingBody: (Int) -> Bool) throws(Failure)
         -> (tag: Int, body: ArraySlice<UInt8>, rest: ArraySlice<UInt8>)
     {
         guard let header = OpenPGPSniffer.PacketHeader(Array(data.prefix(6))) else { throw .malformed }

@@ -76,6 +76,8 @@ import Testing
         #expect(message.plaintext.bytes == plaintext)
         #expect(message.signature == .good(signer: client))
         #expect(message.intendedRecipients == .none)  // inspected (gpg writes no intended recipients)
+        // Over InProcessUnwrap.maximumMessageBytes: the second gpg run, which holds less at once.
+        #expect(message.engineRuns == 2)
         await fixture.close()
     }
 

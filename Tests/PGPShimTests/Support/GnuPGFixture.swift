@@ -11,8 +11,9 @@ final class GnuPGFixture: @unchecked Sendable {
     let service: PGPService
     let client: GnuPGClient
 
+    /// `engine`: the gpg program the gateway's contexts run (``PGPConfiguration/engineExecutable``).
     init(passphrase: PassphraseSource = .none, maximumPlaintextBytes: Int = 8 * 1024 * 1024,
-         concurrency: Int = 2) throws {
+         concurrency: Int = 2, engine: String? = nil) throws {
         // Short paths: gpg-agent's socket path must fit in sockaddr_un.
         root = URL(fileURLWithPath: "/tmp/mb-pgp-\(UUID().uuidString.prefix(12))")
         gatewayHome = root.appendingPathComponent("gw")
@@ -20,7 +21,7 @@ final class GnuPGFixture: @unchecked Sendable {
         client = try GnuPGClient(home: clientHome)
         service = try PGPService(configuration: PGPConfiguration(
             homeDirectory: gatewayHome, passphrase: passphrase, maximumPlaintextBytes: maximumPlaintextBytes,
-            maximumConcurrentOperations: concurrency))
+            maximumConcurrentOperations: concurrency, engineExecutable: engine))
     }
 
     /// Stops the worker threads; the folder and agents go in `deinit`, which also runs when a test throws.
