@@ -11,17 +11,25 @@ enum RateLimit {
         Data(HMAC<SHA256>.authenticationCode(for: Data(canonicalAddress.utf8), using: keys.sender))
     }
 
+    /// The row of a thread's receipt time (issue 17): a prefix no canonical address can have.
+    static func receiptKey(_ thread: ThreadID, keys: DerivedKeys) -> SenderHMAC {
+        SenderHMAC(bytes: hmac(canonicalAddress: "\u{0}receipt \(thread.raw.text)", keys: keys))
+    }
+
+    /// Whether `sender` was recorded within `period` before `now` (``shouldSend(_:sender:now:period:)`` refuses).
+    static func isLimited(_ db: Database, sender: SenderHMAC, now: Date, period: TimeInterval) throws -> Bool {
+        let nowMS = now.storeMilliseconds
+        guard let last = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT last_sent_at FROM sender_rate_limit WHERE sender_hmac = ?"),
+            arguments: [sender.bytes]
+        ) else { return false }
+        return nowMS - last < Int64(period * 1000) && nowMS >= last
+    }
+
     /// Check-and-record in one step; atomic because it runs inside the single writer's transaction.
     static func shouldSend(_ db: Database, sender: SenderHMAC, now: Date, period: TimeInterval) throws -> Bool {
         let nowMS = now.storeMilliseconds
-        if let last = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT last_sent_at FROM sender_rate_limit WHERE sender_hmac = ?"),
-            arguments: [sender.bytes]
-        ),
-            nowMS - last < Int64(period * 1000), nowMS >= last
-        {
-            return false
-        }
+        if try isLimited(db, sender: sender, now: now, period: period) { return false }
         try db.cachedStatement(
             sql: """
                 INSERT INTO sender_rate_limit (sender_hmac, last_sent_at) VALUES (?, ?)

@@ -64,10 +64,7 @@ enum SealedArchiveFormat {
     }
 
     static func associatedData(header: Data, index: UInt64, final: Bool) -> Data {
-        var data = header
-        withUnsafeBytes(of: index.bigEndian) { data.append(contentsOf: $0) }
-        data.append(final ? 1 : 0)
-        return data
+        PieceBinding.associatedData(prefix: header, index: index, last: final)
     }
 }
 

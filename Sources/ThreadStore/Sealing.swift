@@ -107,7 +107,9 @@ enum Sealing {
         }
     }
 
+    /// Opens a sealed value of either format: 1 (above) or 2, large values sealed in pieces (``SealedPieces``).
     static func open(_ sealed: Data, key: SymmetricKey, context: SealContext) throws(ThreadStoreError) -> Data {
+        if sealed.first == SealedPieces.version { return try SealedPieces.open(sealed, key: key, context: context) }
         guard sealed.count >= overhead, sealed.first == version else { throw .unsealingFailed }
         do {
             let box = try ChaChaPoly.SealedBox(combined: sealed.dropFirst())

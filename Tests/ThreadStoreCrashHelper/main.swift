@@ -3,11 +3,19 @@
 // SIGKILL mid-loop, reopens the store and checks integrity, durability of every reported commit and atomicity.
 //
 // Usage: ThreadStoreCrashHelper <database path> <master key file> [iterations] [first index]
+//        ThreadStoreCrashHelper --memory-burst <folder>   (StoreMemoryReleaseTests; see MemoryBurst.swift)
+//        ThreadStoreCrashHelper --import-peak <folder> <body MiB> <attachment MiB>   (LargeImportMemoryTests)
 
 import Foundation
 import ThreadStore
 
 let arguments = CommandLine.arguments
+if arguments.count == 3, arguments[1] == "--memory-burst" {
+    await MemoryBurst.run(folder: arguments[2])
+}
+if arguments.count == 5, arguments[1] == "--import-peak" {
+    await ImportPeak.run(folder: arguments[2], bodyMiB: Int(arguments[3]) ?? 1, attachmentMiB: Int(arguments[4]) ?? 0)
+}
 guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: ThreadStoreCrashHelper <db> <key> [iterations]\n".utf8))
     exit(64)

@@ -23,6 +23,26 @@ import Glibc
         throw ThreadStoreError.databaseUnavailable
     }
 
+    /// Runs one of the helper's measuring modes (`--memory-burst`, `--import-peak`) in a new folder to the end;
+    /// returns the fields of its report line (the line starting with `prefix`, without it).
+    static func measure(_ arguments: [String], report prefix: String) throws -> [Substring] {
+        let folder = "/tmp/mb-helper-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let process = Process()
+        process.executableURL = try helperURL()
+        process.arguments = [arguments[0], folder] + arguments.dropFirst()
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let line = try #require(String(decoding: data, as: UTF8.self).split(separator: "\n")
+            .first { $0.hasPrefix(prefix + " ") })
+        return Array(line.split(separator: " ").dropFirst())
+    }
+
     /// Starts the helper, waits for `commits` reported commits, kills it; returns the last reported index.
     static func runAndKill(helper: URL, fixture: StoreFixture, start: Int, commits: Int) async throws -> Int {
         let process = Process()

@@ -31,6 +31,11 @@ extension NewAccount {
     }
 }
 
+extension Account {
+    /// Whether a value is stored as a password hash: bcrypt-shaped (a clear password passed by mistake is refused).
+    public static func isAcceptablePasswordHash(_ hash: String) -> Bool { WriteTransaction.looksLikeBcrypt(hash) }
+}
+
 extension LoginCredentials {
     /// Credentials as a store engine read and opened them.
     public static func stored(account: Account, passwordHash: String, totpSecret: String?, lastTOTPStep: Int64?)

@@ -1,6 +1,7 @@
-// Security: the web inbox's shared state on SQLite, through the transaction methods the web inbox calls today (no
-// new SQL, no new sealing). Login-failure locks stay in this process's memory, as they do today (one process owns
-// a SQLite store), keyed by the same HMAC the PostgreSQL engine stores, and bounded.
+// Security: the web inbox's shared state on SQLite, through the transaction methods the web inbox called before it
+// moved onto WebStateStore (no new SQL, no new sealing). Login-failure locks stay in this process's memory, as the
+// limiter kept them before (one process owns a SQLite store), keyed by the same HMAC the PostgreSQL engine stores,
+// and bounded.
 
 public import Foundation
 
@@ -96,7 +97,10 @@ public final class ThreadStoreWebState: WebStateStore {
     }
 }
 
-/// Login-lock records in memory, at most ``capacity``; when full, the least recently changed record goes.
+/// Login-lock records in memory, at most ``capacity``. When full, a record that locks nothing now goes first, of
+/// those one that never locked before one that did (a flood of fresh keys cannot push out the memory of a lock, as
+/// the web inbox's limiter kept it), each group least recently changed first; only if every record locks, the least
+/// recently changed one.
 final class LoginLockTable: @unchecked Sendable {
     static let capacity = 10_000
     private let lock = NSLock()
@@ -111,13 +115,21 @@ final class LoginLockTable: @unchecked Sendable {
             var record = records[key] ?? LoginLockRecord()
             change(&record)
             record = record.normalised(changedAt: now)
-            if records[key] == nil, records.count >= Self.capacity,
-                let stalest = records.min(by: { $0.value.changedAt < $1.value.changedAt })
-            {
-                records[stalest.key] = nil
+            if records[key] == nil, records.count >= Self.capacity, let victim = Self.evictable(records, now: now) {
+                records[victim] = nil
             }
             records[key] = record
             return record
         }
+    }
+
+    /// The key of the record to drop when the table is full (see the type's comment).
+    static func evictable(_ records: [Data: LoginLockRecord], now: Date) -> Data? {
+        records.min { rank($0.value, now: now) < rank($1.value, now: now) }?.key
+    }
+
+    private static func rank(_ record: LoginLockRecord, now: Date) -> (Int, Int, Date) {
+        let locking = record.lockedUntil.map { now < $0 } ?? false
+        return (locking ? 1 : 0, locking ? 0 : record.locks, record.changedAt)
     }
 }

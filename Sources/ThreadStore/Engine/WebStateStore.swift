@@ -12,7 +12,9 @@ public import Foundation
 /// caller of the same database, on this node or another: on SQLite because one writer runs at a time, on
 /// PostgreSQL through single-statement conditional updates, row locks and `SERIALIZABLE` transactions retried on
 /// serialization failures. `ThreadStoreWebState` implements it over a ``ThreadStore`` by calling the
-/// transaction methods the web inbox calls today; `PostgresWebState` (StorePostgres) implements it on PostgreSQL.
+/// transaction methods the web inbox called before it moved onto this protocol (the composite login steps as the
+/// same single `write {}`); `PostgresWebState` (StorePostgres) implements it on PostgreSQL. The web inbox's
+/// authentication reaches it as `WebServices.webState`.
 ///
 /// ```swift
 /// let state: any WebStateStore = ThreadStoreWebState(store)     // or: try await PostgresWebState.open(…)
@@ -52,6 +54,38 @@ public protocol WebStateStore: Sendable {
     func deleteWebSessions(of id: AccountID) async throws -> Int
     /// Deletes every ended session; returns how many.
     func purgeExpiredWebSessions(now: Date, idleTimeout: TimeInterval) async throws -> Int
+
+    /// The HMAC of the web inbox's device cookies (as ``ThreadStore/webDeviceMAC(_:)``): the same on every node
+    /// under one master key, so a device cookie set by one node is recognised by the others.
+    func webDeviceMAC(_ message: Data) -> Data
+
+    // MARK: Login steps (each one transaction, as the web inbox ran them on SQLite)
+
+    /// The password step: deletes the session of the browser's previous cookie `previous` (if any), deletes every
+    /// ended session, starts a session, and if `secondFactorDone` audits ``AuditEvent/loginSucceeded``.
+    func startLogin(for id: AccountID, replacing previous: String?, secondFactorDone: Bool, now: Date,
+                    lifetime: TimeInterval, idleTimeout: TimeInterval) async throws -> NewWebSession
+    /// The second step: accepts TOTP time step `step` (as ``acceptTOTPStep(_:for:)``) and only then replaces the
+    /// pending session of cookie token `pending` by a full one and audits ``AuditEvent/loginSucceeded``; nil, and
+    /// nothing changed, when the step was used before (on any node).
+    func completeLogin(acceptingStep step: Int64, for id: AccountID, replacing pending: String, now: Date,
+                       lifetime: TimeInterval) async throws -> NewWebSession?
+    /// Enrolment at login: if the account has no second factor yet, stores `secret` with `acceptedStep` used
+    /// (audited as ``enrolSecondFactor(secret:acceptedStep:for:)``), replaces the pending session of cookie token
+    /// `pending` by a full one and audits ``AuditEvent/loginSucceeded``; nil, and nothing changed, when the account
+    /// has a second factor already (or is gone).
+    func completeLogin(enrolling secret: String, acceptedStep: Int64, for id: AccountID, replacing pending: String,
+                       now: Date, lifetime: TimeInterval) async throws -> NewWebSession?
+    /// Logout: deletes the session of cookie token `token` and audits ``AuditEvent/loggedOut`` with
+    /// ``LogoutReason/logout`` and `id` as actor.
+    func logOut(token: String, of id: AccountID) async throws
+    /// Audits one ``AuditEvent/loginFailed`` per reason code, in order (`actor`: the account, where known).
+    func auditLoginFailure(reasons: [Int], actor: AccountID?) async throws
+    /// The account's own password change, as ``WriteTransaction/changeOwnPassword(of:passwordHash:keptSession:)``
+    /// (new hash, ``Account/mustChangePassword`` cleared, every other session ended, ``AuditEvent/passwordChanged``
+    /// audited); returns the changed account.
+    /// - Throws: ``ThreadStoreError/invalidValue`` (not a bcrypt hash); ``ThreadStoreError/accountNotFound``.
+    func changeOwnPassword(of id: AccountID, passwordHash: String, keptSession: String) async throws -> Account
 
     // MARK: Rate limits
 

@@ -92,16 +92,19 @@ struct MessageRecord {
         )
     }
 
-    /// The fingerprint is kept as upper-case hex (``KeyFingerprint/hex``), as it always was.
+    /// The fingerprint is kept as upper-case hex (``KeyFingerprint/hex``), as it always was. `subjectSigned` is
+    /// absent in rows stored before it was recorded.
     private struct SignerJSON: Codable {
         var fingerprint: String
         var userID: String
+        var subjectSigned: Bool?
     }
 
     /// The plain form of ``signerSealed`` before sealing.
     static func encode(_ signer: MessageSigner) throws(ThreadStoreError) -> Data {
         do {
-            return try JSONEncoder().encode(SignerJSON(fingerprint: signer.fingerprint.hex, userID: signer.userID))
+            return try JSONEncoder().encode(SignerJSON(fingerprint: signer.fingerprint.hex, userID: signer.userID,
+                                                       subjectSigned: signer.subjectSigned))
         } catch { throw .invalidValue }
     }
 
@@ -113,7 +116,7 @@ struct MessageRecord {
         guard let json = try? JSONDecoder().decode(SignerJSON.self, from: Data(plain)),
             let fingerprint = try? KeyFingerprint(json.fingerprint)
         else { throw .databaseCorrupt }
-        return MessageSigner(fingerprint: fingerprint, userID: json.userID)
+        return MessageSigner(fingerprint: fingerprint, userID: json.userID, subjectSigned: json.subjectSigned)
     }
 
     /// The seal context of a message column: bound to thread and message.

@@ -58,28 +58,6 @@ extension WriteTransaction {
     /// See ``ReadTransaction/isAwaitingKey(_:)``.
     public func isAwaitingKey(_ thread: ThreadID) throws -> Bool { try reader.isAwaitingKey(thread) }
 
-    /// Creates a thread without key for `client`.
-    func createAwaitingKeyThread(for client: AwaitingKeyClient, at time: Date) throws -> (ThreadID, SymmetricKey) {
-        let thread = ThreadID.random()
-        let dataKey = Sealing.newDataKey()
-        let record = ThreadRecord(
-            id: thread, field: client.field,
-            clientKeyHMAC: Queries.awaitingKeyHMAC(client, context: context),
-            clientKeySealed: try Sealing.sealString(client.signer?.hex ?? "", key: dataKey,
-                                                    context: ThreadRecord.context("client_key_sealed", thread: thread)),
-            clientAddressSealed: try Sealing.sealString(
-                client.address.unredactedDescription, key: dataKey,
-                context: ThreadRecord.context("client_address_sealed", thread: thread)),
-            state: .open, createdAt: time.storeMilliseconds, lastActivityAt: time.storeMilliseconds)
-        try record.insert(db)
-        try db.cachedStatement(sql: "UPDATE thread SET awaiting_key = 1 WHERE id = ?").execute(
-            arguments: [thread.raw.text])
-        try db.cachedStatement(sql: "INSERT INTO thread_key (thread_id, wrapped_key) VALUES (?, ?)").execute(
-            arguments: [thread.raw.text, try Sealing.wrap(dataKey, for: thread, keys: context.keys)])
-        try AuditLog.append(db, at: now, event: .threadCreated, thread: thread)
-        return (thread, dataKey)
-    }
-
     /// Gives the newest open thread without key that awaits `identity.key` from `identity.address` its key and
     /// returns it (nil: there is none). From then on it is an ordinary thread of that key and address; it joins
     /// the address's key history at this moment (`created_at` becomes now), so a key that arrives late cannot

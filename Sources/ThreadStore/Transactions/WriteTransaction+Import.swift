@@ -14,10 +14,8 @@ extension WriteTransaction {
     ///
     /// Queue any reply in the same transaction (``enqueueOutbox(_:)``) so both commit together.
     public func importMessage(_ message: NewMessage, into destination: ImportDestination) throws -> ImportOutcome {
-        try validate(message)
-        let keys = context.keys
-        let messageIDHMAC = keys.indexHMAC("message-id", Data(message.messageID.utf8))
-        let contentHMAC = Self.contentHMAC(message, keys: keys)
+        let secrets = StoreSecrets(keys: context.keys)
+        let index = try secrets.importIndex(message, limits: context.configuration)
 
         var existing: ThreadID?
         switch destination {
@@ -35,7 +33,7 @@ extension WriteTransaction {
                 db.cachedStatement(
                     sql: "SELECT id FROM message WHERE thread_id = ? AND message_id_hmac = ? AND content_hmac = ?"
                 ),
-                arguments: [thread.raw.text, messageIDHMAC, contentHMAC]
+                arguments: [thread.raw.text, index.messageIDHMAC, index.contentHMAC]
             )
         {
             let id = try StoredMessageID(duplicate)
@@ -49,8 +47,10 @@ extension WriteTransaction {
         // non-provisional copy through, which then makes it final.
         if !message.replayFingerprints.isEmpty {
             for fingerprint in message.replayFingerprints {
-                guard let provisional = try Queries.replayProvisional(db, fingerprint) else { continue }
-                if provisional && !message.replayFingerprintsAreProvisional { continue }
+                guard let provisional = try Queries.replayProvisional(db, fingerprint),
+                    StoreSecrets.rejectsReplay(seenProvisional: provisional,
+                                               incomingProvisional: message.replayFingerprintsAreProvisional)
+                else { continue }
                 try AuditLog.append(db, at: now, event: .replayRejected, thread: existing)
                 return .replayedCiphertext
             }
@@ -65,61 +65,52 @@ extension WriteTransaction {
             }
         }
 
-        let thread: ThreadID
-        let dataKey: SymmetricKey
+        let dataKey: ThreadDataKey
         let created: Bool
         if let existing {
-            thread = existing
-            dataKey = try Queries.dataKey(db, context: context, thread: existing)
+            dataKey = ThreadDataKey(thread: existing, key: try Queries.dataKey(db, context: context, thread: existing))
             created = false
         } else {
             switch destination {
             case .thread: throw ThreadStoreError.threadNotFound
-            case .client(let identity): (thread, dataKey) = try createThread(for: identity, at: message.receivedAt)
-            case .awaitingKey(let client):
-                (thread, dataKey) = try createAwaitingKeyThread(for: client, at: message.receivedAt)
+            case .client(let identity): dataKey = try createThread(try secrets.sealNewThread(for: identity),
+                                                                   at: message.receivedAt)
+            case .awaitingKey(let client): dataKey = try createThread(try secrets.sealNewThread(awaiting: client),
+                                                                      at: message.receivedAt)
             }
             created = true
         }
+        let thread = dataKey.thread
 
-        let id = StoredMessageID.random()
-        func seal(_ bytes: some DataProtocol, _ column: String) throws(ThreadStoreError) -> Data {
-            try Sealing.seal(bytes, key: dataKey, context: MessageRecord.context(column, thread: thread, message: id))
+        // A large body or attachment is left out (empty) and sealed and written in pieces below (LargeSealedValue),
+        // not bound whole.
+        let sealed = try secrets.sealMessage(message, index: index, with: dataKey, leavingOutLargeValues: true)
+        let id = sealed.id
+        try MessageRecord(
+            id: id, threadID: thread, direction: sealed.direction, messageIDHMAC: sealed.messageIDHMAC,
+            contentHMAC: sealed.contentHMAC, verdict: sealed.verdict, receivedAt: sealed.receivedAt,
+            isRead: sealed.isRead, bodySize: sealed.bodySize, attachmentCount: sealed.attachmentCount,
+            headerMessageIDSealed: sealed.headerMessageIDSealed, subjectSealed: sealed.subjectSealed,
+            bodySealed: sealed.bodySealed, signerSealed: sealed.signerSealed
+        ).insert(db)
+        if message.body.count >= LargeSealedValue.threshold {
+            try writeLargeSealedValue(message.body, key: dataKey.key,
+                                      context: MessageRecord.context("body_sealed", thread: thread, message: id),
+                                      table: "message", column: "body_sealed", rowID: db.lastInsertedRowID)
         }
-        let record = MessageRecord(
-            id: id,
-            threadID: thread,
-            direction: message.direction,
-            messageIDHMAC: messageIDHMAC,
-            contentHMAC: contentHMAC,
-            verdict: message.verdict,
-            receivedAt: message.receivedAt.storeMilliseconds,
-            isRead: message.direction == .outbound,
-            bodySize: message.body.count,
-            attachmentCount: message.attachments.count,
-            headerMessageIDSealed: try seal(Data(message.messageID.utf8), "header_message_id_sealed"),
-            subjectSealed: try seal(Data(message.subject.utf8), "subject_sealed"),
-            bodySealed: try seal(message.body, "body_sealed"),
-            signerSealed: try message.signer.map { try seal(MessageRecord.encode($0), "signer_sealed") }
-        )
-        try record.insert(db)
-
-        for (position, attachment) in message.attachments.enumerated() {
-            func sealAttachment(_ bytes: some DataProtocol, _ column: String) throws(ThreadStoreError) -> Data {
-                try Sealing.seal(
-                    bytes,
-                    key: dataKey,
-                    context: AttachmentRecord.context(column, thread: thread, message: id, position: position)
-                )
-            }
+        for (attachment, content) in zip(sealed.attachments, message.attachments.map(\.content)) {
             try AttachmentRecord(
-                messageID: id,
-                position: position,
-                size: attachment.content.count,
-                nameSealed: try sealAttachment(Data(attachment.name.utf8), "name_sealed"),
-                mediaTypeSealed: try sealAttachment(Data(attachment.mediaType.utf8), "media_type_sealed"),
-                contentSealed: try sealAttachment(attachment.content, "content_sealed")
+                messageID: id, position: attachment.position, size: attachment.size,
+                nameSealed: attachment.nameSealed, mediaTypeSealed: attachment.mediaTypeSealed,
+                contentSealed: attachment.contentSealed
             ).insert(db)
+            if content.count >= LargeSealedValue.threshold {
+                try writeLargeSealedValue(
+                    content, key: dataKey.key,
+                    context: AttachmentRecord.context("content_sealed", thread: thread, message: id,
+                                                      position: attachment.position),
+                    table: "attachment", column: "content_sealed", rowID: db.lastInsertedRowID)
+            }
         }
 
         let reopen = message.direction == .inbound ? ThreadState.open.rawValue : nil
@@ -135,39 +126,37 @@ extension WriteTransaction {
         return .stored(thread, id, createdThread: created)
     }
 
-    private func createThread(for identity: ClientIdentity, at time: Date) throws -> (ThreadID, SymmetricKey) {
-        let thread = ThreadID.random()
-        let dataKey = Sealing.newDataKey()
+    /// Inserts a new thread (with or without key) and its wrapped data key; audits ``AuditEvent/threadCreated``.
+    private func createThread(_ sealed: SealedThread, at time: Date) throws -> ThreadDataKey {
+        let thread = sealed.id
         let record = ThreadRecord(
             id: thread,
-            field: identity.field,
-            clientKeyHMAC: Queries.clientKeyHMAC(identity.key, context: context),
-            clientKeySealed: try Sealing.sealString(
-                identity.key.hex,
-                key: dataKey,
-                context: ThreadRecord.context("client_key_sealed", thread: thread)
-            ),
-            clientAddressSealed: try Sealing.sealString(
-                identity.address.unredactedDescription,
-                key: dataKey,
-                context: ThreadRecord.context("client_address_sealed", thread: thread)
-            ),
+            field: sealed.lookup.field,
+            clientKeyHMAC: sealed.lookup.clientKeyHMAC,
+            clientKeySealed: sealed.clientKeySealed,
+            clientAddressSealed: sealed.clientAddressSealed,
             state: .open,
             createdAt: time.storeMilliseconds,
             lastActivityAt: time.storeMilliseconds
         )
         try record.insert(db)
-        try db.cachedStatement(sql: "UPDATE thread SET client_address_hmac = ? WHERE id = ?").execute(
-            arguments: [Queries.clientAddressHMAC(identity.address, context: context), thread.raw.text])
+        if let addressHMAC = sealed.lookup.clientAddressHMAC {
+            try db.cachedStatement(sql: "UPDATE thread SET client_address_hmac = ? WHERE id = ?").execute(
+                arguments: [addressHMAC, thread.raw.text])
+        }
+        if sealed.lookup.awaitingKey {
+            try db.cachedStatement(sql: "UPDATE thread SET awaiting_key = 1 WHERE id = ?").execute(
+                arguments: [thread.raw.text])
+        }
         try db.cachedStatement(sql: "INSERT INTO thread_key (thread_id, wrapped_key) VALUES (?, ?)").execute(
-            arguments: [thread.raw.text, try Sealing.wrap(dataKey, for: thread, keys: context.keys)]
+            arguments: [thread.raw.text, sealed.wrappedKey]
         )
         try AuditLog.append(db, at: now, event: .threadCreated, thread: thread)
-        return (thread, dataKey)
+        return sealed.dataKey
     }
 
     /// Keyed HMAC over subject, body and attachments, length-prefixed so parts cannot shift into each other.
-    private static func contentHMAC(_ message: NewMessage, keys: DerivedKeys) -> Data {
+    static func contentHMAC(_ message: NewMessage, keys: DerivedKeys) -> Data {
         var hmac = HMAC<SHA256>(key: keys.index)
         func add(_ bytes: some DataProtocol) {
             var length = UInt64(bytes.count).bigEndian
@@ -185,8 +174,7 @@ extension WriteTransaction {
         return Data(hmac.finalize())
     }
 
-    private func validate(_ message: NewMessage) throws(ThreadStoreError) {
-        let limits = context.configuration
+    static func validate(_ message: NewMessage, limits: ThreadStore.Configuration) throws(ThreadStoreError) {
         guard message.body.count <= limits.maximumBodyBytes, message.subject.utf8.count <= limits.maximumSubjectBytes,
             message.messageID.utf8.count <= limits.maximumMessageIDBytes,
             message.attachments.count <= limits.maximumAttachments,

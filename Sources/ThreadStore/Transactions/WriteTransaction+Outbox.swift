@@ -104,24 +104,35 @@ extension WriteTransaction {
 
 enum Outbox {
     static func decrypt(_ record: OutboxRecord, key: SymmetricKey) throws -> OutboxItem {
+        try open(
+            SealedOutboxRow(
+                id: record.id, thread: record.threadID, kind: record.kind, attempts: record.attempts,
+                nextAttemptAt: record.nextAttemptAt, createdAt: record.createdAt,
+                recipientSealed: record.recipientSealed, payloadSealed: record.payloadSealed),
+            state: record.state, key: key)
+    }
+
+    /// Opens a row's recipient and payload with `key` (its thread's data key, or the outbox key), in the sealing
+    /// contexts that bind them to the row's item and thread; on every engine.
+    static func open(_ row: SealedOutboxRow, state: OutboxState, key: SymmetricKey) throws -> OutboxItem {
         let recipient = try Sealing.openString(
-            record.recipientSealed,
+            row.recipientSealed,
             key: key,
-            context: OutboxRecord.context("recipient_sealed", thread: record.threadID, item: record.id)
+            context: OutboxRecord.context("recipient_sealed", thread: row.thread, item: row.id)
         )
         let payload = try Sealing.open(
-            record.payloadSealed,
+            row.payloadSealed,
             key: key,
-            context: OutboxRecord.context("payload_sealed", thread: record.threadID, item: record.id)
+            context: OutboxRecord.context("payload_sealed", thread: row.thread, item: row.id)
         )
         return OutboxItem(
-            id: record.id,
-            thread: record.threadID,
-            kind: record.kind,
-            state: record.state,
-            attempts: record.attempts,
-            nextAttemptAt: Date(storeMilliseconds: record.nextAttemptAt),
-            queuedAt: Date(storeMilliseconds: record.createdAt),
+            id: row.id,
+            thread: row.thread,
+            kind: row.kind,
+            state: state,
+            attempts: row.attempts,
+            nextAttemptAt: Date(storeMilliseconds: row.nextAttemptAt),
+            queuedAt: Date(storeMilliseconds: row.createdAt),
             recipient: try ClientAddress(recipient),
             payload: Array(payload)
         )

@@ -10,8 +10,7 @@ extension WriteTransaction {
     /// column of its own.
     public func shouldSendReceipt(in thread: ThreadID, now: Date, period: TimeInterval) throws -> Bool {
         try requireThread(thread)
-        let key = SenderHMAC(bytes: RateLimit.hmac(canonicalAddress: "\u{0}receipt \(thread.raw.text)",
-                                                   keys: context.keys))
+        let key = RateLimit.receiptKey(thread, keys: context.keys)
         guard try RateLimit.shouldSend(db, sender: key, now: now, period: period) else { return false }
         try AuditLog.append(db, at: self.now, event: .receiptQueued, thread: thread)
         return true

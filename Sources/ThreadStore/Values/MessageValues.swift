@@ -52,10 +52,15 @@ public struct MessageSigner: Hashable, Sendable, CustomStringConvertible {
     /// A user ID of the key (may be empty if the key has none the engine could read): free text chosen by the
     /// key's maker, not an address.
     public var userID: String
+    /// Whether the message's stored subject is covered by this signature: true when it came from the signed inner
+    /// headers (protected headers), false when it came from the outer header, which no signature covers and
+    /// anyone on the way could have changed; nil for messages stored before this was recorded.
+    public var subjectSigned: Bool?
 
-    public init(fingerprint: KeyFingerprint, userID: String) {
+    public init(fingerprint: KeyFingerprint, userID: String, subjectSigned: Bool? = nil) {
         self.fingerprint = fingerprint
         self.userID = userID
+        self.subjectSigned = subjectSigned
     }
 
     public var description: String { "MessageSigner(<redacted>)" }
