@@ -20,9 +20,13 @@ enum PostgresMigrator {
         var version: Int
     }
 
+    /// Applies the pending `migrations` (see the type's description) and returns what it did.
+    ///
+    /// `grantingTo`: the gateway's role, when it is not the connected (owner) role. In the same transaction, after
+    /// the migrations, it is given exactly ``PostgresPrivileges``' rights (docs/postgresql.md, "Two roles").
     static func migrate(
         _ connection: PostgresConnection, logger: Logger,
-        migrations: [PostgresMigration] = PostgresSchema.migrations
+        migrations: [PostgresMigration] = PostgresSchema.migrations, grantingTo gatewayRole: String? = nil
     ) async throws -> Outcome {
         try await PostgresTransaction.run(connection, logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
@@ -46,6 +50,7 @@ enum PostgresMigrator {
                 applied.append(migration.version)
                 logger.info("store schema migrated", metadata: ["version": "\(migration.version)"])
             }
+            if let gatewayRole { try await grant(to: gatewayRole, on: connection, logger: logger) }
             return Outcome(applied: applied, version: migrations.last?.version ?? current)
         }
     }
@@ -63,6 +68,44 @@ enum PostgresMigrator {
         let latest = migrations.last?.version ?? 0
         if current == 0 { return .empty }
         return current == latest ? .current(current) : .behind(found: current, supported: latest)
+    }
+
+    /// Grants the gateway's role its rights (after taking every other right on the schema from it), unless it is
+    /// the connected role itself (one role owning everything: nothing to grant). An unknown role is a problem.
+    private static func grant(to role: String, on connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query("""
+            SELECT current_schema(), current_user, EXISTS (SELECT 1 FROM pg_roles WHERE rolname = \(role))
+            """, logger: logger)
+        var found: (schema: String, user: String, exists: Bool)?
+        for try await row in rows.decode((String, String, Bool).self) { found = row }
+        guard let found, role != found.user else { return }
+        guard found.exists else { throw PostgresProblem.roleMissing(role: role) }
+        var present = Set<String>()
+        let tables = try await connection.query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()", logger: logger)
+        for try await table in tables.decode(String.self) { present.insert(table) }
+        for function in PostgresPrivileges.functions {
+            let rows = try await connection.query("SELECT to_regprocedure(\(function)) IS NOT NULL", logger: logger)
+            for try await defined in rows.decode(Bool.self) where defined { present.insert(function) }
+        }
+        for statement in PostgresPrivileges.grantStatements(to: role, schema: found.schema, present: present) {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+        logger.info("store rights granted to the gateway's role", metadata: ["role": "\(role)"])
+    }
+
+    /// Whether the connected role may migrate: it owns the schema table (or is a member of its owner's role), or,
+    /// in a database without MailBridge schema, may create tables in the current schema.
+    static func mayMigrate(_ connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("""
+            SELECT CASE WHEN to_regclass('mailbridge_schema') IS NULL
+                        THEN has_schema_privilege(current_schema(), 'CREATE')
+                        ELSE pg_has_role((SELECT relowner FROM pg_class WHERE oid = to_regclass('mailbridge_schema')),
+                                         'MEMBER') END
+            """, logger: logger)
+        var may = false
+        for try await answer in rows.decode(Bool.self) { may = answer }
+        return may
     }
 
     private static func recordedVersions(_ connection: PostgresConnection, logger: Logger) async throws

@@ -25,6 +25,11 @@ public enum PostgresProblem: Error, Sendable, Hashable, CustomStringConvertible 
     /// The database's schema history does not match this binary's migrations (another program's table of the
     /// same name, or a schema from a development build).
     case schemaMismatch(version: Int)
+    /// The schema is older than this binary (or absent) and the configured role may not migrate it: it does not own
+    /// the schema (docs/postgresql.md, "Two roles"). The schema's owner runs `mailbridge store migrate-schema`.
+    case schemaNeedsMigration(found: Int, supported: Int, user: String)
+    /// `mailbridge store migrate-schema` was to grant rights to a role the server does not know.
+    case roleMissing(role: String)
     /// The server answered with an error this check does not name (its SQLSTATE code, RFC-less: PostgreSQL
     /// Appendix A).
     case serverError(sqlState: String)
@@ -61,6 +66,12 @@ public enum PostgresProblem: Error, Sendable, Hashable, CustomStringConvertible 
                 + "a newer MailBridge migrated it; upgrade this node"
         case .schemaMismatch(let version):
             return "the database's schema history does not match this binary at version \(version)"
+        case .schemaNeedsMigration(let found, let supported, let user):
+            return "the database's MailBridge schema is version \(found), this binary needs \(supported), and the "
+                + "role \(user) may not migrate it (it does not own the schema): run `mailbridge store "
+                + "migrate-schema`, which connects as store.migration-user"
+        case .roleMissing(let role):
+            return "the role \(role) does not exist on the PostgreSQL server (CREATE ROLE \(role) LOGIN …)"
         case .serverError(let sqlState):
             return "PostgreSQL answered with error \(sqlState)"
         case .connectionFailed(let target):

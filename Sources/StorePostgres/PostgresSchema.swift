@@ -18,12 +18,16 @@ struct PostgresMigration: Sendable {
 /// PostgreSQL's types: `BYTEA` for sealed values and HMACs, `BIGINT` for times and sizes, `BOOLEAN` for flags,
 /// `SMALLINT`/`INTEGER` codes with the same values as on SQLite, `GENERATED ALWAYS AS IDENTITY` for the audit
 /// sequence, PL/pgSQL functions for SQLite's triggers. Version 2 adds what several nodes need (outbox leases),
-/// version 3 the login-failure locks that one process keeps in memory on SQLite.
+/// version 3 the login-failure locks that one process keeps in memory on SQLite, version 4 the audit prune function
+/// a gateway role without the schema may call (PostgresSchema+Roles.swift), version 5 SQLite's `v17` (reply authors
+/// and delivery states, PostgresSchema+ReplyDelivery.swift).
 enum PostgresSchema {
     static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "threadstore-v16", statements: version1),
         PostgresMigration(version: 2, name: "outbox-leases", statements: version2),
         PostgresMigration(version: 3, name: "login-locks", statements: version3),
+        PostgresMigration(version: 4, name: "least-privilege", statements: version4),
+        PostgresMigration(version: 5, name: "reply-delivery", statements: version5),
     ]
 
     /// The newest version this binary knows.

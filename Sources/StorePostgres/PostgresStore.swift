@@ -1,5 +1,5 @@
 // Security: the PostgreSQL engine's entry points. See PostgresConnector.swift for TLS and the password,
-// PostgresSchema.swift for what is stored in clear.
+// PostgresSchema.swift for what is stored in clear, PostgresPrivileges.swift for what the gateway's role may do.
 
 public import Logging
 
@@ -10,7 +10,9 @@ public import Logging
 /// case .success(let status): print(status)        // "schema version 2, current"
 /// case .failure(let problem): print(problem)      // "PostgreSQL refused the user mailbridge: …"
 /// }
-/// let store = try await PostgresStore.open(endpoint, logger: logger)   // migrates under an advisory lock
+/// // Two roles (docs/postgresql.md): the owner migrates and grants, the gateway's role only opens.
+/// _ = try await PostgresStore.migrateSchema(owner: ownerEndpoint, gatewayRole: "mailbridge", logger: logger)
+/// let store = try await PostgresStore.open(endpoint, logger: logger)   // migrates only if its role owns the schema
 /// ```
 ///
 /// Not yet here: the ThreadStore transactions on PostgreSQL (see docs/postgresql.md). Each call opens its own
@@ -37,18 +39,69 @@ public struct PostgresStore: Sendable {
         }
     }
 
-    /// Connects and brings the schema up to date (once per database, under an advisory lock). Throws a
-    /// ``PostgresProblem``.
+    /// Connects and makes sure the schema is this binary's. When it is older (or absent), the configured role
+    /// migrates it if it may (it owns the schema: the one-role set-up), once per database under an advisory lock;
+    /// a role that does not own the schema (the two-role set-up, docs/postgresql.md "Two roles") gets
+    /// ``PostgresProblem/schemaNeedsMigration(found:supported:user:)`` instead, naming the command that migrates.
+    /// Throws a ``PostgresProblem``.
     public static func open(_ endpoint: PostgresEndpoint, logger: Logger) async throws(PostgresProblem)
         -> PostgresStore
     {
         do {
-            _ = try await PostgresConnector.withConnection(endpoint, logger: logger) { connection in
-                try await PostgresMigrator.migrate(connection, logger: logger)
+            try await PostgresConnector.withConnection(endpoint, logger: logger) { connection in
+                let found: Int
+                switch try await PostgresMigrator.status(connection, logger: logger) {
+                case .current: return
+                case .empty: found = 0
+                case .behind(let version, _): found = version
+                }
+                guard try await PostgresMigrator.mayMigrate(connection, logger: logger) else {
+                    throw PostgresProblem.schemaNeedsMigration(
+                        found: found, supported: PostgresSchema.latestVersion, user: endpoint.user)
+                }
+                _ = try await PostgresMigrator.migrate(connection, logger: logger)
             }
         } catch {
             throw PostgresConnector.problem(for: error, endpoint: endpoint)
         }
         return PostgresStore(endpoint: endpoint, logger: logger)
     }
+
+    /// `mailbridge store migrate-schema`: connects as the schema's owner (`owner`, the configuration's
+    /// `migration-user`), brings the schema up to date under the advisory lock and, in the same transaction, gives
+    /// `gatewayRole` exactly the rights the gateway needs (``PostgresPrivileges``). Safe to run again and from
+    /// several machines at once: a second run applies no version and grants the same rights.
+    public static func migrateSchema(owner: PostgresEndpoint, gatewayRole: String, logger: Logger)
+        async throws(PostgresProblem) -> PostgresMigrationReport
+    {
+        do {
+            let outcome = try await PostgresConnector.withConnection(owner, logger: logger) { connection in
+                try await PostgresMigrator.migrate(connection, logger: logger, grantingTo: gatewayRole)
+            }
+            return PostgresMigrationReport(applied: outcome.applied, version: outcome.version)
+        } catch {
+            throw PostgresConnector.problem(for: error, endpoint: owner)
+        }
+    }
+
+    /// What `check-config` reports about the rights of `endpoint`'s role: owning the schema, being able to create
+    /// tables, lacking or exceeding rights (``PostgresPrivilegeFinding``). Meaningful on a current schema only.
+    public static func privileges(_ endpoint: PostgresEndpoint, logger: Logger) async
+        -> Result<[PostgresPrivilegeFinding], PostgresProblem>
+    {
+        do {
+            return .success(try await PostgresConnector.withConnection(endpoint, logger: logger) { connection in
+                try await PostgresPrivileges.findings(connection, logger: logger)
+            })
+        } catch {
+            return .failure(PostgresConnector.problem(for: error, endpoint: endpoint))
+        }
+    }
+}
+
+/// What `mailbridge store migrate-schema` did: the versions it applied (empty when the schema was current) and
+/// the version now in place.
+public struct PostgresMigrationReport: Sendable, Equatable {
+    public var applied: [Int]
+    public var version: Int
 }

@@ -11,23 +11,11 @@ extension PostgresWebState {
     public func createWebSession(for id: AccountID, secondFactorDone: Bool, now: Date, lifetime: TimeInterval)
         async throws -> NewWebSession
     {
-        let token = StoreSecrets.randomToken()
-        let csrf = StoreSecrets.randomToken()
-        let expires = now + lifetime
         let logger = self.logger
-        try await database.write { connection in
-            // As on SQLite: an unknown account is an error, not a foreign-key failure.
-            guard try await PostgresAccountRows.find(connection, id: id.unredactedDescription, logger: logger) != nil
-            else { throw ThreadStoreError.accountNotFound }
-            let at = StoreTime.milliseconds(now)
-            try await connection.query("""
-                INSERT INTO web_session (token_hash, account_id, csrf_token, second_factor_done, created_at,
-                                         last_seen_at, expires_at)
-                VALUES (\(StoreSecrets.tokenHash(token)), \(id.unredactedDescription), \(csrf), \(secondFactorDone),
-                        \(at), \(at), \(StoreTime.milliseconds(expires)))
-                """, logger: logger)
+        return try await database.write { connection in
+            try await Self.insertSession(connection, for: id, secondFactorDone: secondFactorDone, now: now,
+                                         lifetime: lifetime, logger: logger)
         }
-        return NewWebSession.stored(token: token, csrfToken: csrf, expiresAt: expires)
     }
 
     public func webSession(token: String, now: Date, idleTimeout: TimeInterval) async throws -> WebSession? {

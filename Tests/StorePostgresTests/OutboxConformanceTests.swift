@@ -26,9 +26,11 @@ struct Due: Equatable, Sendable {
 @Suite struct OutboxConformanceTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test(arguments: ["sqlite", "postgresql"])
+    /// "postgresql-gateway-role": PostgreSQL under a role with only the gateway's rights.
+    @Test(arguments: ["sqlite", "postgresql", "postgresql-gateway-role"])
     func theOutboxBehavesAlikeOnBothEngines(engine: String) async throws {
-        let outbox: any OutboxUnderTest = engine == "sqlite" ? try SQLiteOutbox() : try await PostgresOutboxUnderTest()
+        let outbox: any OutboxUnderTest = engine == "sqlite" ? try SQLiteOutbox()
+            : try await PostgresOutboxUnderTest(gatewayRole: engine == "postgresql-gateway-role")
         let t0 = Self.start
         let a = try await outbox.enqueue(notBefore: t0)
         let b = try await outbox.enqueue(notBefore: t0.addingTimeInterval(60))
@@ -94,8 +96,9 @@ final class PostgresOutboxUnderTest: OutboxUnderTest {
     let node = PostgresNodeID("node-a")!
     let logger = PostgresTesting.logger
 
-    init() async throws {
-        let (endpoint, _) = try await PostgresTesting.freshEndpoint()
+    init(gatewayRole: Bool = false) async throws {
+        let endpoint = gatewayRole ? try await PostgresTesting.twoRoles().gateway
+            : try await PostgresTesting.freshEndpoint().0
         self.endpoint = endpoint
         _ = try await PostgresStore.open(endpoint, logger: PostgresTesting.logger)
     }

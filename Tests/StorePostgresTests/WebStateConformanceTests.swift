@@ -8,7 +8,7 @@ import ThreadStore
 /// The web inbox's shared state behaves alike on both engines (issue 21): the same scenarios run unchanged against
 /// ThreadStore on SQLite (``ThreadStoreWebState``) and ``PostgresWebState`` on a real PostgreSQL.
 @Suite struct WebStateConformanceTests {
-    static let engines = ["sqlite", "postgresql"]
+    static let engines = ["sqlite", "postgresql", "postgresql-gateway-role"]
     let t0 = WebStateEngines.start
 
     @Test(arguments: engines)

@@ -18,8 +18,18 @@ enum WebStateEngines {
 
     /// A fresh database on the private server, migrated, with `nodes` gateway nodes (each its own pool and
     /// ``PostgresWebState``) on it.
-    static func postgres(nodes: Int = 1, masterKey: MasterKey = .generate()) async throws -> PostgresNodes {
-        let (endpoint, database) = try await PostgresTesting.freshEndpoint()
+    /// `gatewayRole`: the nodes connect as a role with only the gateway's rights (the schema owned by another).
+    static func postgres(nodes: Int = 1, masterKey: MasterKey = .generate(), gatewayRole: Bool = false) async throws
+        -> PostgresNodes
+    {
+        let endpoint: PostgresEndpoint
+        let database: TestDatabase
+        if gatewayRole {
+            let roles = try await PostgresTesting.twoRoles()
+            (endpoint, database) = (roles.gateway, roles.database)
+        } else {
+            (endpoint, database) = try await PostgresTesting.freshEndpoint()
+        }
         _ = try await PostgresStore.open(endpoint, logger: PostgresTesting.logger)
         var running: [RunningDatabase] = []
         var states: [PostgresWebState] = []
@@ -32,13 +42,14 @@ enum WebStateEngines {
         return PostgresNodes(database: database, endpoint: endpoint, pools: running, states: states)
     }
 
-    /// The state of engine `name` ("sqlite" or "postgresql") with what keeps it alive.
+    /// The state of engine `name` ("sqlite", "postgresql", or "postgresql-gateway-role": PostgreSQL under a role
+    /// with only the gateway's rights) with what keeps it alive.
     static func engine(_ name: String) async throws -> EngineUnderTest {
         if name == "sqlite" {
             let sqlite = try sqlite()
             return EngineUnderTest(state: sqlite.state, keepAlive: sqlite)
         }
-        let nodes = try await postgres()
+        let nodes = try await postgres(gatewayRole: name == "postgresql-gateway-role")
         return EngineUnderTest(state: nodes.states[0], keepAlive: nodes)
     }
 

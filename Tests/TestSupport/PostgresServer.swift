@@ -87,7 +87,7 @@ public final class PostgresServer: @unchecked Sendable {
             listen_addresses = '127.0.0.1'
             port = \(port)
             unix_socket_directories = '\(root.path)'
-            max_connections = 60
+            max_connections = 300
             fsync = off
             synchronous_commit = off
             full_page_writes = off
