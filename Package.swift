@@ -69,6 +69,8 @@ let package = Package(
                 "CGPGME",
                 "CCompression",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // AES._CFB for the in-process SEIPD v1 unwrap (InProcessUnwrap.swift); already built for postgres-nio.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,6 +82,8 @@ let package = Package(
             dependencies: [
                 "MailValues",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's incremental blob I/O for large sealed values (WriteTransaction+LargeValues.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -195,7 +199,7 @@ let package = Package(
         // Child process for ThreadStoreTests' crash-safety test (killed with SIGKILL mid-write).
         .executableTarget(
             name: "ThreadStoreCrashHelper",
-            dependencies: ["ThreadStore"],
+            dependencies: ["ThreadStore", .product(name: "GRDBSQLite", package: "GRDB.swift")],
             path: "Tests/ThreadStoreCrashHelper",
             swiftSettings: strictSettings
         ),
@@ -211,7 +215,9 @@ let package = Package(
             dependencies: [
                 "StorePostgres",
                 "ThreadStore",
+                "MailValues",
                 "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -223,6 +229,7 @@ let package = Package(
             dependencies: [
                 "MailBridge",
                 "MailValues",
+                "StorePostgres",
                 "TestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

@@ -35,6 +35,18 @@ for index in 0..<count {
                                          gateway.hex], stdin: Array(body)).stdout))
 }
 
+// gpg runs per message (issue 23): 1 when the signature packets are read by the in-process unwrap, 2 when a
+// second `--unwrap` run reads them.
+var runsPerMessage: [Int: Int] = [:]
+for message in messages {
+    guard case .decrypted(let decrypted) = try await service.decryptAndVerify(Array(message)) else {
+        fatalError("decrypt failed")
+    }
+    runsPerMessage[decrypted.engineRuns, default: 0] += 1
+}
+print("gpg runs per message: " + runsPerMessage.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) messages" }
+    .joined(separator: ", "))
+
 // Rounds (issue 24): gpg CLI, PGPShim sequential, one context, 2 contexts, then again, each for about
 // MAILBRIDGE_BENCH_ROUND_SECONDS, cycling through the prepared messages. scripts/bench-pgp summarizes the rounds.
 let all = messages.map { Array($0) }

@@ -87,6 +87,8 @@ struct Serve: AsyncParsableCommand {
         ProcessMemory.configureForLargeMessages()
         // Fewer malloc arenas on a small machine (issue 23, ProcessMemory+Idle).
         ProcessMemory.limitArenas(cores: ProcessInfo.processInfo.activeProcessorCount)
+        // No descriptor of 1024 or more, which select(2) in libetpan cannot watch (DescriptorLimit).
+        DescriptorLimit.capForSelect()
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -48,6 +48,10 @@ public struct Shell {
         let out = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         while errorReader.isExecuting || !errorReader.isFinished { usleep(1000) }
+        // Closed now, not whenever the pipes are freed: a test process runs thousands of these, and descriptors
+        // above 1023 crash libraries that still use select(2) (libetpan's connect, FD_SETSIZE).
+        try? output.fileHandleForReading.close()
+        try? errors.fileHandleForReading.close()
         let result = Result(status: process.terminationStatus, stdout: Array(out),
                             stderr: String(decoding: errorBox.data, as: UTF8.self))
         if !allowFailure && result.status != 0 {
@@ -76,6 +80,7 @@ extension Shell {
         input.fileHandleForWriting.write(stdin)
         try input.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()
+        try? output.fileHandleForReading.close()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw Failure(command: tool, result: Result(status: process.terminationStatus, stdout: [], stderr: ""))

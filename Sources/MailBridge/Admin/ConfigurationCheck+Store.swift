@@ -9,7 +9,11 @@ extension ConfigurationCheck {
     /// ``run(file:json:)`` and, when the configuration is valid and names `engine = "postgresql"`, a connection to
     /// the server: unreachable, TLS (no TLS on the server, name mismatch, untrusted certificate), authentication,
     /// missing database and a schema newer than this binary are problems (`store` option, exit status 3); an
-    /// empty or older schema is fine (the first node to start migrates it) and reported in the summary.
+    /// empty or older schema is fine (the first node to start migrates it, or, with `migration-user`, the output
+    /// says to run `mailbridge store migrate-schema`) and reported in the summary. On a current
+    /// schema the gateway role's rights are checked: a missing right is a problem (`store.user`); owning the schema,
+    /// being able to create tables or to change audit rows are warnings (text: `store: warning: …` lines; JSON:
+    /// `postgresqlPrivilegeWarnings`, their count).
     public static func run(file: String, json: Bool = false, logger: Logger) async -> Result {
         let result = run(file: file, json: json)
         guard result.status == .success, let configuration = try? BridgeConfiguration.load(file: file),
@@ -25,8 +29,30 @@ extension ConfigurationCheck {
             case .empty: summary["postgresqlSchemaVersion"] = 0
             case .current(let version), .behind(let version, _): summary["postgresqlSchemaVersion"] = version
             }
+            // Least privilege (docs/postgresql.md, "Two roles"): on a current schema, the gateway role's rights.
+            var findings: [PostgresPrivilegeFinding] = []
+            if case .current = status,
+               case .success(let found) = await PostgresStore.privileges(endpoint, logger: logger) {
+                findings = found
+            }
+            let warnings = findings.filter { !$0.isProblem }
+            let missing = findings.filter(\.isProblem).map {
+                ConfigurationError(.storeUnusable, file: file, option: "store.user", expected: $0.description)
+            }
+            summary["postgresqlPrivilegeWarnings"] = warnings.count
+            if !missing.isEmpty {
+                let output = json ? jsonReport(file: file, errors: missing, summary: summary)
+                    : missing.map(\.description).joined(separator: "\n") + "\n\(missing.count) problem(s) in \(file)"
+                return Result(status: .invalidConfiguration, output: output, errors: missing)
+            }
+            // Two roles: the gateway's role does not migrate; the owner's command does.
+            var next = ""
+            if postgresql.migrationUser != nil, status != .current(PostgresStore.schemaVersion) {
+                next = " (the gateway's user does not migrate it: run `mailbridge store migrate-schema` first)"
+            }
             let output = json ? jsonReport(file: file, errors: [], summary: summary)
-                : result.output + "\nstore: PostgreSQL \(endpoint): \(status)"
+                : result.output + "\nstore: PostgreSQL \(endpoint): \(status)\(next)"
+                    + warnings.map { "\nstore: warning: \($0)" }.joined()
             return Result(status: .success, output: output, errors: [])
         case .failure(let problem):
             let error = ConfigurationError(.storeUnusable, file: file, option: "store", expected: problem.description)
@@ -43,5 +69,14 @@ extension ConfigurationCheck {
             passwordFile: postgresql.passwordFile.string,
             tls: postgresql.tls == .disable ? .disable : .verifyFull, caFile: postgresql.caFile?.string,
             connectTimeoutSeconds: postgresql.connectTimeoutSeconds)
+    }
+
+    /// The endpoint of the schema's owner (`migration-user`, `migration-password-file`), nil without them.
+    static func migrationEndpoint(_ postgresql: BridgeConfiguration.PostgreSQL) -> PostgresEndpoint? {
+        guard let user = postgresql.migrationUser, let file = postgresql.migrationPasswordFile else { return nil }
+        var endpoint = postgresEndpoint(postgresql)
+        endpoint.user = user
+        endpoint.passwordFile = file.string
+        return endpoint
     }
 }

@@ -102,7 +102,8 @@ public enum ThreadsAdmin {
         if let signer = message.signer.map(ShownSigner.init) {
             header += "  signer: \(signer.groupedFingerprint) \"\(quoted(signer.userID))\""
         }
-        var lines = ["", header, "  Subject: \(DisplayText.subject(message.subject))"]
+        let unsigned = message.signer?.subjectSigned == false ? "  (subject not covered by the signature)" : ""
+        var lines = ["", header, "  Subject: \(DisplayText.subject(message.subject))\(unsigned)"]
         lines += message.attachments.map { "  Attachment: \(DisplayText.fileName($0.name))" }
         lines += DisplayText.lines(readableText(message.body)).map { "  | \($0)" }
         return lines.joined(separator: "\n") + "\n"

@@ -366,7 +366,8 @@ extension BridgeConfiguration {
         smtp.maxConnectionsPerIP = reader.integer(
             section, "max-connections-per-ip", default: smtp.maxConnectionsPerIP, range: 1...10_000)
         smtp.maxConnections = reader.integer(
-            section, "max-connections", default: smtp.maxConnections, range: 1...100_000)
+            section, "max-connections", default: smtp.maxConnections,
+            range: 1...DescriptorLimit.maximumSMTPConnections)
         if smtp.maxConnectionsPerIP > smtp.maxConnections {
             reader.report(.conflictingOptions, section.optionPath("max-connections-per-ip"),
                           expected: "at most max-connections")

@@ -48,6 +48,11 @@ extension BridgeConfiguration {
         public var caFile: AbsolutePath?
         /// `connect-timeout-seconds`, 1 to 60, default 10.
         public var connectTimeoutSeconds: Int = 10
+        /// `migration-user` and `migration-password-file`, both or neither: the role that owns the schema, used
+        /// only by `mailbridge store migrate-schema` (never by the gateway), which migrates and grants ``user`` its
+        /// row rights (docs/postgresql.md, "Two roles"). Without them ``user`` owns the schema and migrates it.
+        public var migrationUser: String?
+        public var migrationPasswordFile: AbsolutePath?
 
         public init(host: String, passwordFile: AbsolutePath) {
             self.host = host
@@ -58,6 +63,7 @@ extension BridgeConfiguration {
     /// Options that belong to the PostgreSQL engine only.
     static let postgresqlStoreOptions = [
         "host", "port", "database", "user", "password-file", "tls", "ca-file", "connect-timeout-seconds",
+        "migration-user", "migration-password-file",
     ]
 
     /// Reads `[store]`. PostgreSQL options without `engine = "postgresql"` are reported (a forgotten engine line
@@ -75,6 +81,9 @@ extension BridgeConfiguration {
         let tls = reader.choice(section, "tls", default: PostgreSQL.TLSMode.verifyFull)
         let caFile = reader.path(section, "ca-file")
         let timeout = reader.integer(section, "connect-timeout-seconds", default: 10, range: 1...60, unit: "seconds")
+        let migrationUser = reader.text(section, "migration-user", required: false, maxLength: 63,
+                                        what: "a PostgreSQL role name")
+        let migrationPasswordFile = reader.path(section, "migration-password-file")
         guard isPostgreSQL else {
             for option in postgresqlStoreOptions where section.contains(option) {
                 reader.report(.conflictingOptions, section.optionPath(option),
@@ -91,6 +100,14 @@ extension BridgeConfiguration {
             reader.report(.conflictingOptions, section.optionPath("ca-file"),
                           expected: "ca-file only with tls = \"verify-full\"")
         }
+        if section.contains("migration-user") != section.contains("migration-password-file") {
+            reader.report(.conflictingOptions, section.optionPath("migration-password-file"),
+                          expected: "migration-user and migration-password-file together, or neither")
+        }
+        if let migrationUser, migrationUser == user {
+            reader.report(.conflictingOptions, section.optionPath("migration-user"),
+                          expected: "a role other than user (the schema's owner), or no migration-user")
+        }
         reader.finish(section)
         guard let host, let passwordFile else { return Store(engine: engine) }
         var postgresql = PostgreSQL(host: host, passwordFile: passwordFile)
@@ -100,6 +117,10 @@ extension BridgeConfiguration {
         postgresql.tls = tls
         postgresql.caFile = caFile
         postgresql.connectTimeoutSeconds = timeout
+        if let migrationUser, let migrationPasswordFile {
+            postgresql.migrationUser = migrationUser
+            postgresql.migrationPasswordFile = migrationPasswordFile
+        }
         return Store(engine: engine, postgresql: postgresql)
     }
 
@@ -117,6 +138,9 @@ extension BridgeConfiguration {
         ]
         if let caFile = postgresql.caFile { lines.append("ca-file = \(Self.quoted(caFile.string))") }
         lines.append("connect-timeout-seconds = \(postgresql.connectTimeoutSeconds)")
+        if let user = postgresql.migrationUser, let file = postgresql.migrationPasswordFile {
+            lines += ["migration-user = \(Self.quoted(user))", "migration-password-file = \(Self.quoted(file.string))"]
+        }
         return lines
     }
 }

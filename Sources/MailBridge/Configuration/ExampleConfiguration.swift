@@ -89,7 +89,8 @@ extension BridgeConfiguration {
         # Simultaneous connections from one IP address, 1 to 10000, at most max-connections. Default: 10.
         max-connections-per-ip = 10
 
-        # Simultaneous connections in total, 1 to 100000. Default: 100.
+        # Simultaneous connections in total, 1 to 768. Default: 100. The daemon keeps its descriptors below 1024
+        # (the IMAP library waits with select(2)) and 256 of them for everything else.
         max-connections = 100
 
         # NOOP, RSET, HELP and VRFY per connection before 421, 1 to 10000. Default: 20.
@@ -337,7 +338,8 @@ extension BridgeConfiguration {
         # host = "db.example.org"
         # Port. Default: 5432.
         # port = 5432
-        # Database and user (role); the user owns the database, or may create tables in it. Default: "mailbridge".
+        # Database and the gateway's user (role). Without migration-user (below) the user owns the database or may
+        # create tables in it; with it, the user needs only CONNECT. Default: "mailbridge".
         # database = "mailbridge"
         # user = "mailbridge"
         # The file whose first line is the user's password (mode 0600). Required with engine = "postgresql".
@@ -350,6 +352,13 @@ extension BridgeConfiguration {
         # ca-file = "/etc/mailbridge/postgres-ca.pem"
         # Longest wait for the connection to the server, 1 to 60 seconds. Default: 10.
         # connect-timeout-seconds = 10
+        # The role that owns the schema, and the file with its password (mode 0600; readable by root only, not by
+        # the gateway's service user). Both or neither. Used only by `mailbridge store migrate-schema`, which migrates
+        # the schema and grants `user` the row rights it needs and no more (on the audit log only INSERT and SELECT);
+        # the gateway never reads this file and refuses to start on an older schema it may not migrate. Without
+        # them, `user` owns the schema and the first node to start migrates it (check-config warns). Default: none.
+        # migration-user = "mailbridge_owner"
+        # migration-password-file = "/etc/mailbridge/postgres-owner-password"
 
         """
 }

@@ -140,7 +140,7 @@ public final class Gateway: Sendable {
         let replies = ReplyComposer(store: store, pgp: pgp, mailboxes: directory, logger: logger, outbox: outbox)
         var wake: QueueWakeSocket?
         if let queue { wake = try await QueueWakeSocket.bind(dataFolder: data, logger: logger) { queue.kick() } }
-        var services = WebServices(store: store, replies: replies, logger: logger,
+        var services = WebServices(store: store, webState: ThreadStoreWebState(store), replies: replies, logger: logger,
                                    auth: WebAuthSettings(configuration.web),
                                    timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
         // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.

@@ -1,5 +1,6 @@
 public import Foundation
 import NIOPosix
+import PGPShim
 
 /// The durable intake on disk (STYLE.md §10, mox `queue.Add`): `<root>/tmp` for messages being received,
 /// `<root>/incoming` for accepted ones, `<root>/quarantine` for entries that cannot be read (one damaged file
@@ -75,7 +76,8 @@ public struct SpoolIntake: MessageIntake {
         }
     }
 
-    /// Startup clean-up: deletes half-received files in `tmp` and envelope files without their message.
+    /// Startup clean-up: deletes half-received files in `tmp`, envelope files without their message, and ciphertext
+    /// files a crash left in `incoming` (only the named fallback of PGPShim's `CiphertextFile` can be left).
     /// Returns how many files were removed.
     @discardableResult
     public func recover() throws -> Int {
@@ -89,6 +91,8 @@ public struct SpoolIntake: MessageIntake {
             try POSIXFile.remove(incomingFolder.appending(path: name).path)
             removed += 1
         }
+        // Ciphertext files the pipeline decrypts from are unnamed; a named fallback a crash left is removed here.
+        removed += CiphertextFile.removeLeftovers(in: incomingFolder)
         if removed > 0 {
             try POSIXFile.syncDirectory(temporaryFolder.path)
             try POSIXFile.syncDirectory(incomingFolder.path)

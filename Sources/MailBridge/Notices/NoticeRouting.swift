@@ -60,16 +60,34 @@ public struct NoticeFactory: Sendable {
     /// a digest, inside the caller's transaction (so the notice commits with the message or not at all).
     @discardableResult
     public func route(newMessageIn thread: ThreadID, in tx: WriteTransaction) throws -> Route {
-        if let assignee = try tx.reader.inboxThread(thread)?.assignedTo,
-            let target = try tx.noticeTarget(of: assignee), let stored = target.address,
-            let address = try? EmailAddress(stored.unredactedDescription)
-        {
-            try deliver(thread, to: address, recipient: .account(assignee), mode: target.mode, in: tx)
-            return .account(assignee, target.mode)
+        let action = try tx.route(plan, newMessageIn: thread)
+        if case .queue = action { outbox.wakeAfterCommit(of: tx) }
+        return Self.route(of: action)
+    }
+
+    /// The routing rule as a value an engine runs inside its import's transaction (``InboundStore``): the
+    /// assignee's address if it has a usable one, else the field's team address; a notice or a digest count.
+    public var plan: NoticePlan {
+        NoticePlan(field: mailbox.field, time: time) { [self] thread, assignee in
+            if let assignee, let stored = assignee.settings.address,
+                let address = try? EmailAddress(stored.unredactedDescription)
+            {
+                return try action(thread, to: address, recipient: .account(assignee.account),
+                                  mode: assignee.settings.mode)
+            }
+            return try action(thread, to: mailbox.teamAddress, recipient: .team(mailbox.field),
+                              mode: mailbox.teamNoticeMode)
         }
-        try deliver(thread, to: mailbox.teamAddress, recipient: .team(mailbox.field), mode: mailbox.teamNoticeMode,
-                    in: tx)
-        return .team(mailbox.teamNoticeMode)
+    }
+
+    /// The route an engine's notice action took.
+    public static func route(of action: NoticeAction) -> Route {
+        switch action {
+        case .queue(_, .account(let account)): .account(account, .eachMessage)
+        case .queue(_, .team): .team(.eachMessage)
+        case .count(.account(let account), let mode): .account(account, mode)
+        case .count(.team, let mode): .team(mode)
+        }
     }
 
     /// The each-message notice about `thread` to the field's team address (for callers that notify the team of a
@@ -96,12 +114,8 @@ public struct NoticeFactory: Sendable {
                              payload: mail.bytes, notBefore: time)
     }
 
-    private func deliver(_ thread: ThreadID, to address: EmailAddress, recipient: NoticeRecipient, mode: NoticeMode,
-                         in tx: WriteTransaction) throws {
-        if mode == .eachMessage {
-            try outbox.enqueue(try item(for: thread, to: address), in: tx)
-        } else {
-            try tx.countNotice(for: recipient, field: mailbox.field, mode: mode, now: time)
-        }
+    private func action(_ thread: ThreadID, to address: EmailAddress, recipient: NoticeRecipient,
+                        mode: NoticeMode) throws -> NoticeAction {
+        mode == .eachMessage ? .queue(try item(for: thread, to: address), recipient) : .count(recipient, mode)
     }
 }

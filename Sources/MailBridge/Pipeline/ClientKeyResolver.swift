@@ -7,7 +7,7 @@ import ThreadStore
 /// client's address, must not become the client's key.
 struct ClientKeyResolver {
     let pgp: PGPService
-    let store: ThreadStore
+    let threads: any InboundStore
 
     /// Imports offered public keys, so their signatures can be checked and attributed; blocks that are malformed
     /// or hold secret key material are skipped. Importing gives a key no standing: only a key the sender offered
@@ -43,7 +43,7 @@ struct ClientKeyResolver {
         // The key registered for the address wins: unsigned mail cannot change it (a key offered in unsigned
         // mail for a registered address could be anyone's).
         let address = try ClientAddress(sender)
-        if let registered = try await store.read({ try $0.registeredClientKey(field: field, address: address) }) {
+        if let registered = try await threads.registeredClientKey(field: field, address: address) {
             return registered
         }
         var usableOffered: [KeyFingerprint] = []

@@ -23,9 +23,16 @@ public struct EngineRetry: Sendable {
         self.firstDelay = firstDelay
     }
 
-    /// Whether `error` is one this policy retries.
+    /// Whether `error` is transient (the runner defers the message instead of counting a failure).
     public static func isTransient(_ error: any Error) -> Bool {
         (error as? PGPError)?.isTransient == true
+    }
+
+    /// Whether this policy runs the work again after `error`: transient errors, except unfinished gpg runs that
+    /// ``PGPService`` already ran again (``UnfinishedRuns``): those go to the runner's deferral at once.
+    static func retries(_ error: any Error) -> Bool {
+        guard let error = error as? PGPError else { return false }
+        return error.isTransient && !error.isUnfinishedRun
     }
 
     /// Runs `body` until it returns or throws a non-transient error, at most ``attempts`` times. `onRetry` sees
@@ -36,7 +43,7 @@ public struct EngineRetry: Sendable {
         for attempt in 1... {
             do {
                 return try await body()
-            } catch let error where attempt < attempts && Self.isTransient(error) {
+            } catch let error where attempt < attempts && Self.retries(error) {
                 onRetry(attempt, error)
                 try await Task.sleep(for: delay)
                 delay *= 4

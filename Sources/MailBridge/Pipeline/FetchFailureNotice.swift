@@ -44,13 +44,10 @@ extension Pipeline {
         let item = NewOutboxItem(thread: nil, kind: .notification,
                                  recipient: try ClientAddress(mailbox.teamAddress),
                                  payload: mail.bytes, notBefore: time)
-        return try await store.write { [outbox] tx in
-            if let token, try !tx.recordOnce("fetch-failed \(token)", now: time, period: Self.fetchFailedOncePeriod) {
-                return false
-            }
-            try outbox.enqueue(item, in: tx)
-            return true
-        }
+        let queued = try await threads.queueNotice(item, once: token.map { "fetch-failed \($0)" }, now: time,
+                                                   period: Self.fetchFailedOncePeriod)
+        if queued { outbox.wakeAfterCommit() }
+        return queued
     }
 
     /// How long a set-aside message's notice token is remembered (the rate-limit retention may forget it sooner;

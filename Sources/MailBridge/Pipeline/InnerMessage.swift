@@ -7,6 +7,9 @@ import ThreadStore
 /// outer Subject and Message-ID, which travelled in clear anyway.
 struct InnerMessage {
     let subject: String
+    /// Whether ``subject`` came from the encrypted (and, when signed, signed) inner headers rather than from the
+    /// outer Subject, which travelled in clear and is covered by no signature.
+    let subjectIsProtected: Bool
     let attachments: [NewAttachment]
     let offeredKeys: [[UInt8]]
     /// What the signed inner headers (protected headers) say about sender and recipients; `.absent` where the
@@ -29,8 +32,10 @@ struct InnerMessage {
         // wins over the outer one (which Thunderbird sets to "...").
         if let subject = inner?.headers.first("Subject")?.decodedValue {
             self.subject = subject
+            subjectIsProtected = true
         } else {
             self.subject = outerHeaders.first("Subject")?.decodedValue ?? ""
+            subjectIsProtected = false
         }
         let found = InnerAttachments(inner?.root)
         self.attachments = found.attachments

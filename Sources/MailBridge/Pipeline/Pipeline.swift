@@ -50,7 +50,11 @@ public final class Pipeline: Sendable {
         }
     }
 
-    let store: ThreadStore
+    /// Every transaction the pipeline runs (``InboundStore``: SQLite's `ThreadStoreImport` or PostgreSQL's).
+    let threads: any InboundStore
+    /// Releases the replies held in a thread once a valid message shows its key is usable (``HeldReplyRelease``);
+    /// nil where the engine does not hold replies yet (PostgreSQL): they stay held.
+    let heldReplies: HeldReplies?
     let pgp: PGPService
     private let current: NIOLockedValueBox<Configuration>
     /// The mailboxes in force, shared with the reply composer and the outbox (one reloadable directory).
@@ -70,14 +74,33 @@ public final class Pipeline: Sendable {
     /// Where every mail the pipeline causes is queued (redirects, notices, receipts, key requests).
     let outbox: Outbox
 
+    /// Releases the replies held in a thread (first) to the client of a mailbox (second).
+    public typealias HeldReplies = @Sendable (ThreadID, PipelineMailbox) async throws -> Void
+
     /// - Parameter directory: the mailbox directory to share with other readers; by default one made from
     ///   `configuration.mailboxes`.
-    public init(store: ThreadStore, pgp: PGPService, configuration: Configuration, directory: MailboxDirectory? = nil,
-                logger: Logger, metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() },
-                engineRetry: EngineRetry = .default, outbox: Outbox = Outbox()) {
+    public convenience init(store: ThreadStore, pgp: PGPService, configuration: Configuration,
+                            directory: MailboxDirectory? = nil, logger: Logger, metrics: GatewayMetrics? = nil,
+                            now: @escaping @Sendable () -> Date = { Date() }, engineRetry: EngineRetry = .default,
+                            outbox: Outbox = Outbox()) {
+        self.init(threads: ThreadStoreImport(store), pgp: pgp, configuration: configuration, directory: directory,
+                  logger: logger, metrics: metrics, now: now, engineRetry: engineRetry, outbox: outbox,
+                  heldReplies: { thread, mailbox in
+                      try await HeldReplyRelease(store: store, pgp: pgp, outbox: outbox, logger: logger, now: now)
+                          .release(heldIn: thread, toClientOf: thread, mailbox: mailbox)
+                  })
+    }
+
+    /// A pipeline on any engine (``InboundStore``). Without `heldReplies`, replies held for want of a usable key
+    /// stay held when a valid message arrives.
+    public init(threads: any InboundStore, pgp: PGPService, configuration: Configuration,
+                directory: MailboxDirectory? = nil, logger: Logger, metrics: GatewayMetrics? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }, engineRetry: EngineRetry = .default,
+                outbox: Outbox = Outbox(), heldReplies: HeldReplies? = nil) {
         self.engineRetry = engineRetry
         self.outbox = outbox
-        self.store = store
+        self.threads = threads
+        self.heldReplies = heldReplies
         self.pgp = pgp
         self.current = NIOLockedValueBox(configuration)
         self.directory = directory ?? MailboxDirectory(configuration.mailboxes)
@@ -110,45 +133,69 @@ public final class Pipeline: Sendable {
     }
 
     func process(_ message: InboundMessage) async throws -> AcceptOutcome {
-        let bytes = try await readSpool(message)
+        let read = try await readAndClassify(message)
         guard let mailbox = mailbox(for: message.envelope.recipients) else {
             try await record(.inboundEncryptedRejected, reason: .noMailbox)
             return .rejectedEncrypted(.noMailbox)
         }
-        // RFC 3464 delivery reports coming back for mail we sent: recorded, never answered, content dropped.
-        if case .deliveryStatus = BounceRecognizer.classify(rawMessage: bytes, reversePath: message.envelope.reversePath) {
+        switch read {
+        case .deliveryReport:
+            // RFC 3464 delivery reports coming back for mail we sent: recorded, never answered, content dropped.
             try await record(.inboundRedirectSuppressed, code: 3)
             return .deliveryReport
-        }
-        let parsed: MIMEMessage
-        do {
-            parsed = try MIMEParser(limits: configuration.mimeLimits).parse(bytes)
-        } catch {
+        case .unparseable:
             // Unparseable mail cannot be checked against RFC 3834 (no reliable headers): no reply, no content kept.
             try await record(.inboundRedirectSuppressed, code: 100)
             return .redirectSuppressed("unparseable")
-        }
-        switch MessageClassifier.classify(parsed) {
-        case .plain:
-            return try await redirect(message, parsed, mailbox)
-        case .quarantine(let reason):
+        case .parsed(let headers, .plain):
+            return try await redirect(message, headers, mailbox)
+        case .parsed(let headers, .quarantine(let reason)):
             // Mixed or partly encrypted mail is never decrypted into a thread; it is treated as plain.
             logger.notice("inbound not cleanly encrypted", metadata: ["queue": "\(message.queueID)",
                                                                       "reason": "\(reason)"])
-            return try await redirect(message, parsed, mailbox)
-        case .pgpMIME(let payload):
-            return try await importEncrypted(payload, inline: false, message, parsed, mailbox)
-        case .inlinePGP(let payload):
-            return try await importEncrypted(payload, inline: true, message, parsed, mailbox)
+            return try await redirect(message, headers, mailbox)
+        case .pgpMIME(let headers, let file):
+            return try await importEncrypted(.file(file), inline: false, message, headers, mailbox)
+        case .parsed(let headers, .pgpMIME(let payload)):
+            return try await importEncrypted(.memory(payload), inline: false, message, headers, mailbox)
+        case .parsed(let headers, .inlinePGP(let payload)):
+            return try await importEncrypted(.memory(payload), inline: true, message, headers, mailbox)
         }
+    }
+
+    /// What a spooled message is, read from the spool, parsed and classified. Only the outer headers and the
+    /// encrypted payload leave this function: the raw message and the rest of its parse are released here, before
+    /// anything is decrypted (issue 23: they are as large as the message).
+    private enum SpooledMessage {
+        case deliveryReport
+        case unparseable
+        case parsed(MIMEHeaders, MessageShape)
+        /// PGP/MIME, its encrypted part decoded into a private file (``EncryptedPayload``): the armored payload
+        /// is released here too, before gpg runs.
+        case pgpMIME(MIMEHeaders, CiphertextFile)
+    }
+
+    private func readAndClassify(_ message: InboundMessage) async throws -> SpooledMessage {
+        let bytes = try await readSpool(message)
+        let reversePath = message.envelope.reversePath
+        if case .deliveryStatus = BounceRecognizer.classify(rawMessage: bytes, reversePath: reversePath) {
+            return .deliveryReport
+        }
+        guard let parsed = try? MIMEParser(limits: configuration.mimeLimits).parse(bytes) else { return .unparseable }
+        let shape = MessageClassifier.classify(parsed)
+        if case .pgpMIME(let payload) = shape, payload.count >= EncryptedPayload.fileThreshold {
+            let file = try await EncryptedPayload.file(decoding: payload, beside: message, pgp: pgp)
+            return .pgpMIME(parsed.headers, file)
+        }
+        return .parsed(parsed.headers, shape)
     }
 
     // MARK: Plain mail → redirect only
 
-    private func redirect(_ message: InboundMessage, _ parsed: MIMEMessage,
+    private func redirect(_ message: InboundMessage, _ headers: MIMEHeaders,
                           _ mailbox: PipelineMailbox) async throws -> AcceptOutcome {
         let sender = message.envelope.reversePath.address
-        let decision = AutoReplyPolicy.decide(envelopeSender: sender, headers: parsed.headers,
+        let decision = AutoReplyPolicy.decide(envelopeSender: sender, headers: headers,
                                               ownAddresses: configuration.mailboxes.map(\.address))
         guard case .send = decision, let sender else {
             try await record(.inboundRedirectSuppressed, code: 1)
@@ -159,26 +206,20 @@ public final class Pipeline: Sendable {
         // for `.redirectReply`).
         let mail = try mailbox.plainMail(mailbox.redirectTemplate, to: sender, kind: .redirect, date: time)
         let recipient = try ClientAddress(sender)
-        let hmac = store.senderHMAC(canonicalAddress: sender.canonical)
-        let period = configuration.redirectPeriod
-        let queued = try await store.write { [outbox] tx in
-            guard try tx.shouldSendRedirect(to: hmac, now: time, period: period) else {
-                try tx.recordInbound(.inboundRedirectSuppressed, reason: 2)
-                return false
-            }
-            try outbox.enqueue(NewOutboxItem(thread: nil, kind: .redirectReply, recipient: recipient,
-                                             payload: mail.bytes, notBefore: time), in: tx)
-            try tx.recordInbound(.inboundRedirected)
-            return true
-        }
+        let hmac = threads.senderHMAC(canonicalAddress: sender.canonical)
+        let queued = try await threads.queueRedirect(
+            NewOutboxItem(thread: nil, kind: .redirectReply, recipient: recipient, payload: mail.bytes,
+                          notBefore: time),
+            sender: hmac, now: time, period: configuration.redirectPeriod)
+        if queued { outbox.wakeAfterCommit() }
         return queued ? .redirected : .redirectSuppressed("rate-limited")
     }
 
     // MARK: Encrypted mail → thread
 
-    private func importEncrypted(_ payload: [UInt8], inline: Bool, _ message: InboundMessage, _ parsed: MIMEMessage,
-                                 _ firstMailbox: PipelineMailbox) async throws -> AcceptOutcome {
-        guard let sender = try? SenderIdentity(headers: parsed.headers) else {
+    private func importEncrypted(_ payload: EncryptedPayload, inline: Bool, _ message: InboundMessage,
+                                 _ headers: MIMEHeaders, _ firstMailbox: PipelineMailbox) async throws -> AcceptOutcome {
+        guard let sender = try? SenderIdentity(headers: headers) else {
             return try await reject(.invalidSender)
         }
         // Only the keys of the mailboxes this message was addressed to may decrypt it: a message encrypted to
@@ -187,33 +228,50 @@ public final class Pipeline: Sendable {
         // Issue 20: "the mailbox's key" is its current key or a key still in its overlap after a rotation.
         let allowedKeys = Set(addressed.flatMap(\.decryptionKeys))
         var decrypted: DecryptedMessage
-        switch try await pgp.decryptAndVerify(payload, forKeys: allowedKeys) {
+        switch try await payload.decrypt(pgp, forKeys: allowedKeys) {
         case .decrypted(let message): decrypted = message
         case .failed(let failure): return try await reject(Self.reason(for: failure))
         }
         guard let mailbox = addressed.first(where: { $0.decryptionKeys.contains(decrypted.decryptionKey) }) else {
             return try await reject(.notForUs)
         }
-        let inner = InnerMessage(decrypted: decrypted, outerHeaders: parsed.headers,
-                                 limits: configuration.mimeLimits)
+        var firstInner: InnerMessage? = InnerMessage(decrypted: decrypted, outerHeaders: headers,
+                                                     limits: configuration.mimeLimits)
 
-        let keys = ClientKeyResolver(pgp: pgp, store: store)
+        let keys = ClientKeyResolver(pgp: pgp, threads: threads)
         let imported = try await keys.importOffered(
-            inner.offeredKeys + Autocrypt.keyData(in: parsed.headers, for: sender.address))
+            (firstInner?.offeredKeys ?? []) + Autocrypt.keyData(in: headers, for: sender.address))
         // A signature by a key that arrived in this very message could not be checked at decryption time.
         // So could one by a key whose refreshed copy (new expiry) it carried (issue 17).
-        if !imported.isEmpty, Self.mayVerifyAfterImport(decrypted.signature),
-            case .decrypted(let again) = try await pgp.decryptAndVerify(payload, forKeys: [decrypted.decryptionKey])
-        {
-            decrypted = again
+        if !imported.isEmpty, Self.mayVerifyAfterImport(decrypted.signature) {
+            // The parse of the first run (its decoded attachments are about as large as the message) is not kept
+            // through the second run; it is made again from what the second run returns (issue 23).
+            firstInner = nil
+            let key = decrypted.decryptionKey
+            switch try await payload.decrypt(pgp, forKeys: [key]) {
+            case .decrypted(let again):
+                decrypted = again
+                // Still "no public key" for a key just imported: the engine did not read the keyring it wrote.
+                if try await Self.namesImportedKey(again.signature, imported, pgp), !UnfinishedRuns.judged {
+                    throw PGPError.contradictedRerun()
+                }
+            case .failed(let failure):
+                // The same ciphertext decrypted a moment ago: the engine contradicts itself. Never the first run's
+                // result instead (its signer unknown, the message would go to a thread without key); a later
+                // attempt, or the judged one, decides.
+                guard UnfinishedRuns.judged else { throw PGPError.contradictedRerun() }
+                return try await reject(Self.reason(for: failure))
+            }
         }
+        let inner = firstInner ?? InnerMessage(decrypted: decrypted, outerHeaders: headers,
+                                               limits: configuration.mimeLimits)
         // Several signers (or good and bad signatures mixed) cannot be one client's words: an attacker's
         // co-signature on a victim's text must not decide whose thread it lands in.
         guard Self.hasOneSigner(decrypted.signatureDetails) else { return try await reject(.ambiguousSigners) }
         guard let clientKey = try await keys.clientKey(signature: decrypted.signature, sender: sender.address,
                                                        field: mailbox.field, offered: imported)
-        else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
-                                                 mailbox, offered: imported) }
+        else { return try await importWithoutKey(decrypted, inline: inline, payload.armor, message, headers, inner,
+                                                 sender, mailbox, offered: imported) }
 
         let signerKey: KeyInfo? = switch decrypted.signature {
         case .good(let signer), .goodButKeyNotCurrent(let signer, _): try await pgp.existingKey(signer)
@@ -230,8 +288,8 @@ public final class Pipeline: Sendable {
         if signerKey == nil, case .unsigned = decrypted.signature {
             // Key material another certificate holds too proves nothing (SelfEncryptionProof.swift).
             guard try await encryptedToMaterialOnlyItHolds(clientKey, decrypted)
-            else { return try await importWithoutKey(decrypted, inline: inline, payload, message, parsed, inner, sender,
-                                                     mailbox, offered: imported) }
+            else { return try await importWithoutKey(decrypted, inline: inline, payload.armor, message, headers, inner,
+                                                     sender, mailbox, offered: imported) }
         }
         // A signature binds the words to its signer. When the signing key does not claim the From address, the
         // message goes to the signer's own thread (the address its key first wrote from, else the key's own
@@ -239,9 +297,7 @@ public final class Pipeline: Sendable {
         // attacker's address must not open a thread whose replies go to the attacker.
         var threadAddress = sender.address
         if fromNotClaimed {
-            let registered = try await store.read {
-                try $0.firstAddress(ofKey: clientKey, field: mailbox.field)
-            }
+            let registered = try await threads.firstAddress(ofKey: clientKey, field: mailbox.field)
             if let owner = (registered.flatMap { try? EmailAddress($0.unredactedDescription) })
                 ?? signerKey?.addresses.first
             {
@@ -259,12 +315,13 @@ public final class Pipeline: Sendable {
             arrivedAt: message.envelope.receivedAt, maximumSignatureAge: configuration.maximumSignatureAge)
         let signer = signerKey.map {
             MessageSigner(fingerprint: $0.fingerprint,
-                          userID: SignatureBinding.displayedUserID($0, from: sender.address.canonical))
+                          userID: SignatureBinding.displayedUserID($0, from: sender.address.canonical),
+                          subjectSigned: inner.subjectIsProtected)
         }
         let fallbackHash = PayloadHash.sha256(of: decrypted.plaintext.bytes)
         // Inline PGP is bare text: stored as UTF-8 (armor `Charset:`, else UTF-8, else windows-1252).
         let plaintext = decrypted.plaintext.bytes
-        let body = inline ? InlinePlaintext.utf8(plaintext, armored: payload) : plaintext
+        let body = inline ? InlinePlaintext.utf8(plaintext, armored: payload.armor) : plaintext
         let newMessage = NewMessage(
             direction: .inbound, messageID: inner.messageID(fallbackHash: fallbackHash),
             subject: inner.subject, body: body, attachments: inner.attachments,
@@ -280,35 +337,34 @@ public final class Pipeline: Sendable {
         let deciding = decrypted.signatureDetail
         // A reply joins the thread whose message it answers (In-Reply-To/References naming a message we sent in
         // a thread of the same client key); otherwise the client's newest thread in the field, or a new one.
-        let references = parsed.headers.referencedMessageIDs
+        let references = headers.referencedMessageIDs
         // A message whose good signature is by its own key for its own From address gives a thread that awaited
         // that key (issue 17) its key, before the key's standing is decided.
         let givesAwaitedKey = signerKey?.fingerprint == clientKey && !fromNotClaimed
         // The receipt (issue 17) is encrypted before the transaction and queued in it only if the stored verdict
         // is valid and the message new.
         let receipt = try await ReceiptFactory(pgp: pgp, mailbox: mailbox, time: time, outbox: outbox).prepare(
-            period: configuration.receiptPeriod, verdict: binding.verdict(for: deciding),
+            period: try await receiptPeriodIfDue(identity: identity, references: references,
+                                                 givesAwaitedKey: givesAwaitedKey, time: time),
+            verdict: binding.verdict(for: deciding),
             signer: signerKey?.fingerprint, threadKey: clientKey, client: threadAddress,
-            envelopeSender: message.envelope.reversePath.address, headers: parsed.headers,
+            envelopeSender: message.envelope.reversePath.address, headers: headers,
             ownAddresses: configuration.mailboxes.map(\.address))
-        let result = try await store.write { tx in
-            if givesAwaitedKey { _ = try tx.giveAwaitedKey(identity) }
-            var binding = binding
-            binding.standing = try tx.keyStanding(of: identity)
-            var newMessage = newMessage
-            newMessage.verdict = binding.verdict(for: deciding)
-            let answered = try tx.threadAnswered(by: references, client: identity)
-            let result = try tx.importMessage(try self.fitToStore(newMessage, message.queueID),
-                                              into: answered.map { .thread($0) } ?? .client(identity))
-            if case .stored(let thread, _, _) = result {
-                try notice.route(newMessageIn: thread, in: tx)
-                if newMessage.verdict == .valid { _ = try receipt?.enqueue(in: tx, thread: thread) }
-            }
-            return (result, newMessage.verdict)
-        }
-        switch result.0 {
+        // One transaction (``InboundStore/importFromClient(_:)``): the awaited key, the key's standing and with it
+        // the verdict, the answered thread, the import, its notice and the receipt.
+        let done = try await threads.importFromClient(ClientMessageImport(
+            message: try fitToStore(newMessage, message.queueID), identity: identity,
+            givesAwaitedKey: givesAwaitedKey, references: references,
+            verdict: { standing in
+                var binding = binding
+                binding.standing = standing
+                return binding.verdict(for: deciding)
+            },
+            notice: notice.plan, receipt: receipt?.plan))
+        if done.queued { outbox.wakeAfterCommit() }
+        switch done.outcome {
         case .stored(let thread, _, let created):
-            if result.1 == .valid { await releaseHeldReplies(thread, mailbox) }
+            if done.verdict == .valid { await releaseHeldReplies(thread, mailbox) }
             return .imported(thread, createdThread: created)
         case .duplicate(let thread, _): return .duplicate(thread)
         case .replayedCiphertext: return .rejectedEncrypted(.replayedCiphertext)
@@ -337,7 +393,7 @@ public final class Pipeline: Sendable {
         let scope = Array("\(decrypted.decryptionKey.hex) ".utf8)
         var fingerprints: [ReplayFingerprint] = []
         if let sessionKey = decrypted.sessionKey {
-            fingerprints.append(store.replayFingerprint(.sessionKey, scope + sessionKey.material))
+            fingerprints.append(threads.replayFingerprint(.sessionKey, scope + sessionKey.material))
         }
         for detail in decrypted.signatureDetails {
             let signer: String? = switch detail.verdict {
@@ -352,7 +408,7 @@ public final class Pipeline: Sendable {
                 withUnsafeBytes(of: UInt64(part.count).bigEndian) { content.append(contentsOf: $0) }
                 content.append(contentsOf: part)
             }
-            fingerprints.append(store.replayFingerprint(.content, content))
+            fingerprints.append(threads.replayFingerprint(.content, content))
             for index in content.indices { content[index] = 0 }
         }
         return fingerprints
@@ -368,7 +424,7 @@ public final class Pipeline: Sendable {
     }
 
     private func record(_ event: AuditEvent, code: Int) async throws {
-        try await store.write { try $0.recordInbound(event, reason: code) }
+        try await threads.recordInbound(event, reason: code)
     }
 
     // MARK: Helpers

@@ -1,6 +1,7 @@
 public import Logging
 import MailValues
 import NIOConcurrencyHelpers
+import PGPShim
 public import ServiceLifecycle
 
 /// Feeds spooled messages through the ``Pipeline``, exactly once: a message leaves the spool only after the
@@ -38,6 +39,9 @@ public final class PipelineRunner: Service, Sendable {
     /// Messages whose last attempt failed transiently (issue 28): how often in a row, and not before when.
     private let deferred = NIOLockedValueBox<[QueueID: (count: Int, until: ContinuousClock.Instant)]>([:])
     let deferral = TransientDeferral()
+    /// Transient failures of a message in a row (its deferrals) before an unfinished gpg run is judged: the third
+    /// attempt, 15 s after the first with ``TransientDeferral``'s 5 s and 10 s.
+    static let deferralsBeforeJudging = 2
 
     /// Mail the pipeline queues (redirects, notices) wakes the outbound queue through the pipeline's ``Outbox``.
     public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5),
@@ -131,8 +135,10 @@ public final class PipelineRunner: Service, Sendable {
 
     /// One attempt: the pipeline's commit, then removal from the spool; a failure is counted and logged.
     private func attempt(_ message: InboundMessage) async {
+        // The first attempts leave unfinished gpg runs undecided (UnfinishedRuns); a later one judges them.
+        let judged = deferred.withLockedValue { ($0[message.queueID]?.count ?? 0) >= Self.deferralsBeforeJudging }
         do {
-            _ = try await pipeline.accept(message)
+            _ = try await UnfinishedRuns.$judged.withValue(judged) { try await pipeline.accept(message) }
             try spool.remove(message)
             failures.withLockedValue { $0[message.queueID] = nil }
             deferred.withLockedValue { $0[message.queueID] = nil }

@@ -15,11 +15,8 @@ import ThreadStore
 ///
 /// ```swift
 /// let receipt = try await ReceiptFactory(pgp: pgp, mailbox: mailbox, time: time, outbox: outbox).prepare(…)
-/// try await store.write { tx in
-///     if case .stored(let thread, _, _) = result, verdict == .valid {
-///         _ = try receipt?.enqueue(in: tx, thread: thread)
-///     }
-/// }
+/// let step = ClientMessageImport(…, receipt: receipt?.plan)   // queued by the import if due
+/// let done = try await threads.importFromClient(step)
 /// ```
 struct ReceiptFactory: Sendable {
     let pgp: PGPService
@@ -35,13 +32,9 @@ struct ReceiptFactory: Sendable {
         let time: Date
         let outbox: Outbox
 
-        /// Queues the receipt in `thread` unless one was queued there within the period. Returns whether it was.
-        func enqueue(in tx: WriteTransaction, thread: ThreadID) throws -> Bool {
-            guard try tx.shouldSendReceipt(in: thread, now: time, period: period) else { return false }
-            try outbox.enqueue(NewOutboxItem(thread: thread, kind: .receipt, recipient: recipient,
-                                             payload: payload, notBefore: time), in: tx)
-            return true
-        }
+        /// The receipt as the import queues it (``InboundStore/importFromClient(_:)``): only for a valid verdict
+        /// and a newly stored message, unless one was queued in the thread within the period.
+        var plan: ReceiptPlan { ReceiptPlan(recipient: recipient, payload: payload, period: period, time: time) }
     }
 
     /// The receipt for a message, or nil when none is due: receipts off (`period` nil), a verdict other than

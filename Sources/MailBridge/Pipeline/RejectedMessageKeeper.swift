@@ -16,7 +16,7 @@ extension Pipeline {
     /// store failure, so the message stays in the spool and the runner tries again (the pipeline is idempotent
     /// for a rejected message: keeping the same queue ID twice adds nothing).
     func keepRejected(_ message: InboundMessage, _ reason: AcceptOutcome.RejectionReason) async throws {
-        guard message.size <= min(Self.maximumKeptRejectedBytes, store.configuration.maximumBodyBytes) else {
+        guard message.size <= min(Self.maximumKeptRejectedBytes, threads.limits.maximumBodyBytes) else {
             logger.warning("rejected message too large to keep", metadata: ["queue": "\(message.queueID)"])
             return
         }
@@ -27,7 +27,7 @@ extension Pipeline {
         let kept = RejectedMessage(id: message.queueID.rawValue, reason: reason.auditCode, rejectedAt: now(),
                                    envelope: try JSONEncoder().encode(EnvelopeRecord(message.envelope)),
                                    message: Data(bytes))
-        if try await store.write({ try $0.keepRejected(kept) }) {
+        if try await threads.keepRejected(kept) {
             metrics?.rejectedKept(reason)
             logger.notice("rejected encrypted message kept sealed; see `mailbridge spool list --rejected`",
                           metadata: ["queue": "\(message.queueID)", "reason": "\(reason.rawValue)"])

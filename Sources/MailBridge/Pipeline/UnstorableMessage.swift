@@ -44,7 +44,7 @@ extension Pipeline {
 
     /// `message` within the store's limits (``StoreFit``); logs the names of the fields it had to cut.
     func fitToStore(_ message: NewMessage, _ queue: QueueID) throws(StoreFit.Unstorable) -> NewMessage {
-        let (fitted, changed) = try StoreFit(store.configuration).fit(message)
+        let (fitted, changed) = try StoreFit(threads.limits).fit(message)
         if !changed.isEmpty {
             logger.notice("message fields cut to fit the store",
                           metadata: ["queue": "\(queue)",
@@ -83,11 +83,13 @@ extension Pipeline {
                                  recipient: try ClientAddress(mailbox.teamAddress),
                                  payload: mail.bytes, notBefore: time)
         // The per-key "at most once per period" table of redirects, under a key no address can have.
-        let key = store.senderHMAC(canonicalAddress: "unstorable-notice " + mailbox.address.canonical)
-        let period = Self.unstorableNoticePeriod
-        try await store.write { [outbox] tx in
-            try tx.recordInbound(.inboundEncryptedRejected, reason: AcceptOutcome.RejectionReason.unstorable.storedCode)
-            if try tx.shouldSendRedirect(to: key, now: time, period: period) { try outbox.enqueue(item, in: tx) }
+        let key = threads.senderHMAC(canonicalAddress: "unstorable-notice " + mailbox.address.canonical)
+        let recording = InboundRecord(.inboundEncryptedRejected,
+                                      reason: AcceptOutcome.RejectionReason.unstorable.storedCode)
+        if try await threads.queueLimitedNotice(item, key: key, now: time, period: Self.unstorableNoticePeriod,
+                                                recording: recording)
+        {
+            outbox.wakeAfterCommit()
         }
     }
 

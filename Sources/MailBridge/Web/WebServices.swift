@@ -1,5 +1,6 @@
 // Security: what the web routes may use. Every content access goes through `store` (decrypting) and is
-// audited by the route that does it; replies leave only through `replies` (the outbound funnel).
+// audited by the route that does it; authentication goes through `webState`; replies leave only through `replies`
+// (the outbound funnel).
 
 public import Foundation
 public import Logging
@@ -9,6 +10,9 @@ public import ThreadStore
 public struct WebServices: Sendable {
     /// The encrypted thread store (accounts, sessions and audit live here too).
     public var store: ThreadStore
+    /// What authentication shares between requests and gateway nodes (accounts as login needs them, sessions,
+    /// TOTP steps, login locks): ``ThreadStoreWebState`` over `store` on SQLite, by default.
+    public var webState: any WebStateStore
     /// The one way a counsellor reply is queued.
     public var replies: ReplyComposer
     /// Logs outcome codes only, never content or user names.
@@ -23,9 +27,11 @@ public struct WebServices: Sendable {
     /// listener (``HelpServer``).
     public var help: HelpDirectory?
 
-    public init(store: ThreadStore, replies: ReplyComposer, logger: Logger, auth: WebAuthSettings = WebAuthSettings(),
-                timeZone: TimeZone = .current, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(store: ThreadStore, webState: (any WebStateStore)? = nil, replies: ReplyComposer, logger: Logger,
+                auth: WebAuthSettings = WebAuthSettings(), timeZone: TimeZone = .current,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
+        self.webState = webState ?? ThreadStoreWebState(store)
         self.timeZone = timeZone
         self.replies = replies
         self.logger = logger

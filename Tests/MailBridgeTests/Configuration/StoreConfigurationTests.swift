@@ -97,6 +97,53 @@ import Testing
         #expect(typo.map(\.code) == [.unknownOption])
     }
 
+    /// The schema's owner for `mailbridge store migrate-schema` (docs/postgresql.md, "Two roles"): both keys or
+    /// neither, another role than `user`, PostgreSQL only; read, defaulted to none and written back.
+    @Test func migrationUserAndPasswordFile() throws {
+        let server = try #require(try BridgeConfiguration.parse(Self.mailbox + Self.postgresql).store.postgresql)
+        #expect(server.migrationUser == nil && server.migrationPasswordFile == nil)
+        let text = Self.mailbox + Self.postgresql + """
+            migration-user = "mailbridge_owner"
+            migration-password-file = "/etc/mailbridge/postgres-owner-password"
+
+            """
+        let configuration = try BridgeConfiguration.parse(text)
+        let owner = try #require(configuration.store.postgresql)
+        #expect(owner.migrationUser == "mailbridge_owner")
+        #expect(owner.migrationPasswordFile?.string == "/etc/mailbridge/postgres-owner-password")
+        #expect(try BridgeConfiguration.parse(configuration.tomlText).store == configuration.store)
+        #expect(ConfigurationCheck.migrationEndpoint(owner).map { "\($0)" }
+            == "mailbridge_owner@db.example.org:5432/mailbridge (verify-full)")
+
+        let alone = ConfigurationErrorTests().problems(Self.mailbox + Self.postgresql + "migration-user = \"o\"\n")
+        #expect(alone.map(\.option) == ["store.migration-password-file"])
+        #expect(alone.first?.code == .conflictingOptions)
+        let fileAlone = ConfigurationErrorTests().problems(
+            Self.mailbox + Self.postgresql + "migration-password-file = \"/etc/o\"\n")
+        #expect(fileAlone.map(\.option) == ["store.migration-password-file"])
+        let same = ConfigurationErrorTests().problems(Self.mailbox + Self.postgresql
+            + "migration-user = \"mailbridge\"\nmigration-password-file = \"/etc/o\"\n")
+        #expect(same.map(\.option) == ["store.migration-user"])
+        #expect(same.first?.code == .conflictingOptions)
+        let withoutEngine = ConfigurationErrorTests().problems(
+            Self.mailbox + "[store]\nmigration-user = \"o\"\nmigration-password-file = \"/etc/o\"\n")
+        #expect(Set(withoutEngine.map(\.option)) == ["store.migration-user", "store.migration-password-file"])
+        #expect(withoutEngine.allSatisfy { $0.code == .conflictingOptions })
+    }
+
+    /// `mailbridge store migrate-schema` needs PostgreSQL and the owner's role; without them it connects nowhere and
+    /// says which option is missing (exit status 3).
+    @Test func migrateSchemaNeedsTheOwnersRole() async throws {
+        let logger = Logger(label: "test.store")
+        let sqlite = await StoreSchemaMigration.run(try BridgeConfiguration.parse(Self.mailbox), logger: logger)
+        #expect(sqlite.status == .invalidConfiguration)
+        #expect(sqlite.output.hasPrefix("store.engine:"))
+        let oneRole = await StoreSchemaMigration.run(try BridgeConfiguration.parse(Self.mailbox + Self.postgresql),
+                                                     logger: logger)
+        #expect(oneRole.status == .invalidConfiguration)
+        #expect(oneRole.output.hasPrefix("store.migration-user:"))
+    }
+
     /// Until the store's transactions run on PostgreSQL, a node configured for it must not start on anything
     /// else (nor create a SQLite store beside it).
     @Test func theGatewayRefusesToServeFromPostgreSQLForNow() async throws {

@@ -42,7 +42,8 @@ import ThreadStore
             with smtplib.SMTP('127.0.0.1', int(sys.argv[1])) as s:
                 s.send_message(m)
             """
-        try Shell.run("python3", ["-c", script, "\(port)", canary])
+        // Off the cooperative pool: the gateway under test runs in this process and needs its threads to answer.
+        try await offCooperativePool { _ = try Shell.run("python3", ["-c", script, "\(port)", canary]) }
 
         // 2. PGP/MIME from swaks: gpg-encrypted and signed inner entity, client key in an Autocrypt header.
         let gatewayKey = try #require(gateway.gatewayKeys["beratung@localhost"])
@@ -55,8 +56,10 @@ import ThreadStore
             gatewayKey: gatewayKey, inner: inner, messageID: "<e2e-\(UUID())@example.net>")
         let mailFile = folder.appendingPathComponent("pgpmime.eml")
         try Data(mail.utf8).write(to: mailFile)
-        let swaks = try Shell.run("swaks", ["--server", "127.0.0.1:\(port)", "--from", "klient@example.net",
-                                            "--to", "beratung@localhost", "--data", mailFile.path])
+        let swaks = try await offCooperativePool {
+            try Shell.run("swaks", ["--server", "127.0.0.1:\(port)", "--from", "klient@example.net",
+                                    "--to", "beratung@localhost", "--data", mailFile.path])
+        }
         #expect(swaks.stdout.text.contains("250 2.0.0"))
 
         // All three arrive at the sink: the redirect (to the plain sender), the notice (to the team address) and

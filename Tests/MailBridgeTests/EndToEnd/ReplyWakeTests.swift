@@ -47,7 +47,8 @@ import ThreadStore
             with smtplib.SMTP('127.0.0.1', int(sys.argv[1])) as s:
                 s.sendmail('wecker@example.net', ['beratung@localhost'], sys.stdin.buffer.read())
             """
-        try Shell.run("python3", ["-c", send, "\(port)"], stdin: Array(mail.utf8))
+        // Off the cooperative pool: the gateway under test runs in this process and needs its threads to answer.
+        try await offCooperativePool { _ = try Shell.run("python3", ["-c", send, "\(port)"], stdin: Array(mail.utf8)) }
         try await waitForSink(sink, count: 1, within: .seconds(30))
         let thread = try #require(try await gateway.store.read {
             try $0.listThreads(field: try CounsellingField("allgemein"))

@@ -51,7 +51,10 @@ import ThreadStore
                 atPath: spool.appendingPathComponent("incoming/000000000000000000\(round)f.env").path))
             let port = try #require(gateway.listener.localAddress?.port)
             // The client connects before the gateway runs (the kernel queues it) and sends at once.
-            let client = Task.detached { try Shell.run("python3", ["-c", send, "\(port)", "\(round)"]) }
+            // Off the cooperative pool (a detached task runs on it too): the gateway runs in this process.
+            let client = Task {
+                try await offCooperativePool { try Shell.run("python3", ["-c", send, "\(port)", "\(round)"]) }
+            }
             let running = Task { try await gateway.run() }
             let result = try await client.value
             #expect(result.stdout.text.contains("True"), "round \(round): \(result.stderr)")

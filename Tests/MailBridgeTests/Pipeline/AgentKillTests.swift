@@ -16,11 +16,11 @@ import Glibc
 /// the pipeline, then by the runner's deferral), never end as `rejected-encrypted` nor be held, and every message
 /// ends imported into its client's thread once the killing stops.
 ///
-/// `MB_AGENT_KILL_MESSAGES=<count>` sets the number of messages (default 150: with fewer, all may be done before a
-/// kill hits a decryption).
+/// `MB_AGENT_KILL_MESSAGES=<count>` sets the number of messages (default 300: with fewer, all may be done before a
+/// kill hits a decryption; with one gpg run per message, 150 were done in 8 s and no kill hit a gpg run).
 @Suite(.serialized) struct AgentKillTests {
     static var count: Int {
-        max(12, ProcessInfo.processInfo.environment["MB_AGENT_KILL_MESSAGES"].flatMap(Int.init) ?? 150)
+        max(12, ProcessInfo.processInfo.environment["MB_AGENT_KILL_MESSAGES"].flatMap(Int.init) ?? 300)
     }
 
     @Test(.timeLimit(.minutes(6))) func killedAgentsAndGPGProcessesAreRetriedNotRejected() async throws {
@@ -125,7 +125,11 @@ import Glibc
         #expect(stored == expected, "\(threads.count) threads; stored \(stored.values.reduce(0, +)) of \(Self.count)")
         // One thread per client, bound to the client's key (a key import lost to a kill would leave a first
         // contact's message in a thread without key).
-        #expect(threads.count == expected.count && unkeyed.isEmpty, "threads without the client's key: \(unkeyed)")
+        #expect(threads.count == expected.count)
+        // A key import, listing or look-up cut by a kill is unfinished or a contradiction, never "no key"
+        // (UnfinishedImportTests, KilledKeyImportTests): no first contact ends in a thread without its key.
+        let keptWithoutKey = harness.logs.all.filter { $0.contains("kept without a client key") }
+        #expect(unkeyed.isEmpty, "threads without the client's key: \(unkeyed); \(keptWithoutKey.prefix(3))")
         await harness.close()
     }
 }
@@ -153,30 +157,62 @@ private final class Killer: @unchecked Sendable {
         var generator = SystemRandomNumberGenerator()
         var agentTurn = false
         let end = ContinuousClock.now + duration
-        while !lock.withLock({ stopping }), ContinuousClock.now < end {
+        // After `duration`, only the gpg turns go on, until one hit a gpg run or the test stops the killer.
+        while !lock.withLock({ stopping }), ContinuousClock.now < end || gpgKills == 0 {
             usleep(UInt32.random(in: 30_000...200_000, using: &generator))
-            agentTurn.toggle()
+            agentTurn = ContinuousClock.now < end ? !agentTurn : false
             if agentTurn {
                 for pid in Self.agents(of: home) where kill(pid, SIGKILL) == 0 { agentKills += 1 }
             } else {
-                for pid in StaleProcesses.bound(to: home) where kill(pid, SIGKILL) == 0 { gpgKills += 1 }
+                // A gpg run lasts a few tens of milliseconds and there is one per message (the in-process unwrap
+                // took the second): look for one for up to a second rather than once, or the turn mostly misses
+                // (a CI run with 200 ms turns hit none). The scan reads only `comm` until a name matches.
+                let until = ContinuousClock.now + .seconds(1)
+                repeat {
+                    let running = Self.gpgProcesses(of: home)
+                    for pid in running where kill(pid, SIGKILL) == 0 { gpgKills += 1 }
+                    if !running.isEmpty { break }
+                    usleep(500)
+                } while ContinuousClock.now < until && !lock.withLock({ stopping })
             }
         }
         lock.withLock { ended = true }
     }
 
+    /// `gpg … --homedir <home> …` processes, found quickly (each process's `comm`, and the command line only of
+    /// those so named: reading a busy process's command line waits for its memory map), so that a run of a few
+    /// milliseconds can be hit.
+    static func gpgProcesses(of home: String) -> [pid_t] {
+        processes(named: "gpg", home: home)
+    }
+
     /// `gpg-agent --homedir <home> …` processes (as gpg starts them).
     static func agents(of home: String) -> [pid_t] {
+        processes(named: "gpg-agent", home: home)
+    }
+
+    private static func processes(named name: String, home: String) -> [pid_t] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return entries.compactMap { entry in
-            guard let pid = pid_t(entry),
+            guard let pid = pid_t(entry), Self.command(of: entry) == name,
                 let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), data.count <= 65_536
             else { return nil }
             let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            guard arguments.first.map({ URL(fileURLWithPath: $0).lastPathComponent }) == "gpg-agent",
+            guard arguments.first.map({ URL(fileURLWithPath: $0).lastPathComponent }) == name,
                 zip(arguments, arguments.dropFirst()).contains(where: { $0 == "--homedir" && $1 == home })
             else { return nil }
             return pid
         }
+    }
+
+    /// The process's name as the kernel keeps it (`/proc/PID/comm`, at most 15 bytes), read with one `read(2)`.
+    private static func command(of entry: String) -> String? {
+        let descriptor = open("/proc/\(entry)/comm", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = read(descriptor, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count].prefix { $0 != 10 }, as: UTF8.self)
     }
 }

@@ -27,11 +27,13 @@ final class PipelineHarness: @unchecked Sendable {
 
     /// `maximumPageSize`: the store's page limit, raised for corpus runs that read every outbox row at once.
     /// `receiptPeriod`: receipts on with this period (default off); `now`: the pipeline's clock.
+    /// `engine`: the gpg program the gateway's contexts run (``PGPConfiguration/engineExecutable``).
     init(maximumPageSize: Int? = nil, secondMailbox: Bool = false, receiptPeriod: TimeInterval? = nil,
-         now: @escaping @Sendable () -> Date = { Date() }) async throws {
+         engine: String? = nil, now: @escaping @Sendable () -> Date = { Date() }) async throws {
         root = URL(fileURLWithPath: "/tmp/mb-pipe-\(UUID().uuidString.prefix(10))")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("spool"), withIntermediateDirectories: true)
-        pgp = try PGPService(configuration: PGPConfiguration(homeDirectory: root.appendingPathComponent("gw")))
+        pgp = try PGPService(configuration: PGPConfiguration(homeDirectory: root.appendingPathComponent("gw"),
+                                                             engineExecutable: engine))
         client = try GnuPGClient(home: root.appendingPathComponent("cl"))
         gateway = try await pgp.generateKey(userID: "Beratung <\(Self.counselling)>")
         storeFile = root.appendingPathComponent("threads.sqlite")

@@ -54,6 +54,7 @@ import ThreadStore
         let stored = try #require(opened.messages.first)
         #expect(stored.body.text.contains("\(canary)-body Grüße"))
         #expect(stored.subject == "Betreff \(canary)-subject")  // the protected header, not the outer "..."
+        #expect(stored.signer?.subjectSigned == true)
         #expect(stored.attachments.map(\.name) == ["\(canary)-file.pdf"])
         #expect(stored.verdict == .valid)
         #expect(opened.clientKey?.unredactedDescription == client.hex)
@@ -146,6 +147,27 @@ import ThreadStore
         await harness.close()
     }
 
+    /// A client without protected headers (the Subject only in the outer, unsigned header): the words are valid,
+    /// the subject is stored as not signed, so the inbox can mark it (a relay may have changed it).
+    @Test func anOuterSubjectIsStoredAsNotSigned() async throws {
+        let harness = try await PipelineHarness()
+        let address = "aussen@example.net"
+        let client = try harness.client.makeKey(address)
+        let inner = "Content-Type: text/plain; charset=utf-8\r\n\r\nHallo, ohne geschützte Kopfzeilen.\r\n"
+        let ciphertext = try harness.client.gpg(["--armor", "--sign", "--local-user", client.hex, "--encrypt",
+                                                 "--recipient", harness.gateway.hex], stdin: Array(inner.utf8)).stdout
+        _ = try await harness.pgp.importPublicKeys(try harness.client.gpg(["--export", client.hex]).stdout)
+        var raw = try harness.pgpMIMEMail(from: address, ciphertext: ciphertext, messageID: "<outer@example.net>")
+        raw = raw.replacingOccurrences(of: "Subject: ...", with: "Subject: Geändert unterwegs")
+        guard case .imported(let thread, _) = try await harness.pipeline.accept(try harness.spool(raw, from: address))
+        else { Issue.record("not imported"); return }
+        let stored = try #require(try await harness.store.read { try $0.openThread(thread) }.messages.first)
+        #expect(stored.verdict == .valid)
+        #expect(stored.subject == "Geändert unterwegs")
+        #expect(stored.signer?.subjectSigned == false)
+        await harness.close()
+    }
+
     @Test func inlinePGPIsImported() async throws {
         let harness = try await PipelineHarness()
         let canary = "CANARY\(UUID().uuidString.prefix(8))"
@@ -161,6 +183,9 @@ import ThreadStore
         let opened = try await harness.store.read { try $0.openThread(thread) }
         #expect(opened.messages.first?.body.text == "Hallo \(canary)")
         #expect(opened.messages.first?.verdict == .valid)
+        // Inline PGP has no inner headers: the Subject is the outer one, which the signature does not cover.
+        #expect(opened.messages.first?.subject == "hi")
+        #expect(opened.messages.first?.signer?.subjectSigned == false)
         try await assertNoLeak(harness, [canary])
         await harness.close()
     }

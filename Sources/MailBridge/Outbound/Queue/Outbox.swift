@@ -35,4 +35,10 @@ public struct Outbox: Sendable {
     public func wakeAfterCommit(of tx: WriteTransaction) {
         tx.afterCommit(wake)
     }
+
+    /// Wakes the queue now, for items an engine queued in a transaction that has committed (``InboundStore``'s
+    /// steps return what they queued).
+    public func wakeAfterCommit() {
+        wake()
+    }
 }

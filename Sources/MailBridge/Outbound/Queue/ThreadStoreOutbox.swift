@@ -41,14 +41,7 @@ public actor ThreadStoreOutbox: OutboxStore {
         // Rows settled before this read began cannot be in it (nor in later reads): forget them.
         settled = settled.filter { $0.value > started }
         let items = fetched.filter { settled[$0.0.id] == nil }
-        return try items.map { item, field in
-            let reversePath: ReversePath = field.flatMap { mailboxes.mailbox(forField: $0)?.address }.map { .mailbox($0) } ?? .null
-            let envelope = OutboundEnvelope(reversePath: reversePath,
-                                            recipients: [try EmailAddress(item.recipient.unredactedDescription)])
-            return QueuedMail(id: QueueItemID(item.id), envelope: envelope,
-                              message: ByteBuffer(bytes: item.payload), attempts: item.attempts,
-                              queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt)
-        }
+        return try items.map { item, field in try QueuedMail(item, field: field, mailboxes: mailboxes) }
     }
 
     public func nextAttemptDate() async throws -> Date? {
@@ -79,5 +72,19 @@ public actor ThreadStoreOutbox: OutboxStore {
     private func settle(_ row: OutboxItemID) {
         epoch += 1
         settled[row] = epoch
+    }
+}
+
+extension QueuedMail {
+    /// The queue's item for an opened outbox row, on any engine: the envelope as the type comment of
+    /// ``ThreadStoreOutbox`` says (a counsellor reply from the mailbox of its thread's `field`, everything else
+    /// with the null reverse path).
+    init(_ item: OutboxItem, field: CounsellingField?, mailboxes: MailboxDirectory) throws {
+        let mailbox = item.kind == .counsellorReply ? field.flatMap { mailboxes.mailbox(forField: $0) } : nil
+        let reversePath: ReversePath = mailbox.map { .mailbox($0.address) } ?? .null
+        let envelope = OutboundEnvelope(reversePath: reversePath,
+                                        recipients: [try EmailAddress(item.recipient.unredactedDescription)])
+        self.init(id: QueueItemID(item.id), envelope: envelope, message: ByteBuffer(bytes: item.payload),
+                  attempts: item.attempts, queuedAt: item.queuedAt, nextAttempt: item.nextAttemptAt)
     }
 }

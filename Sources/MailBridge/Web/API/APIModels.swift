@@ -120,6 +120,10 @@ enum APIModels {
         /// Who made the signature (inbound messages whose signing key is known): `fingerprint` and `userId`,
         /// cleaned (``ShownSigner``); `null` otherwise.
         var signer: JSONNullable<ShownSigner>
+        /// Inbound messages with a signer: whether the signature covers `subject` (it came from the signed inner
+        /// headers); false means the subject travelled outside the signature. Absent otherwise and for messages
+        /// stored before this was recorded.
+        var subjectSigned: Bool?
         /// The text/plain parts (and HTML-only parts converted to text), in order, separated by a blank line; a
         /// forwarded message framed with its From, Date and Subject. Never HTML.
         var text: String
@@ -147,6 +151,7 @@ enum APIModels {
             subject = DisplayText.subject(message.subject)
             signature = message.direction == .inbound ? message.verdict.stableName : nil
             signer = JSONNullable(message.direction == .inbound ? message.signer.map(ShownSigner.init) : nil)
+            subjectSigned = message.direction == .inbound ? message.signer?.subjectSigned : nil
             let display = MessageDisplay(body: message.body)
             text = MessageDisplay.plainText(display.parts)
             withheldParts = MessageDisplay.downloads(display.parts).map {

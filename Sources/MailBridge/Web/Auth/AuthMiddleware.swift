@@ -1,6 +1,7 @@
 // Security: the authentication and CSRF middleware. Untrusted input: the session cookie, the
 // `Authorization` header, `Origin`/`Sec-Fetch-Site`, the `X-CSRF-Token` header and the `csrf_token` form field.
-// Tokens are looked up by their SHA-256 (ThreadStore); CSRF tokens compare in constant time. Only an account
+// Tokens are looked up by their SHA-256 (sessions through the web state store, API tokens in ThreadStore); CSRF
+// tokens compare in constant time. Only an account
 // whose session passed the second factor (or needs none) or that holds a live API token is set as
 // `context.counsellor`; everything else stays anonymous and is stopped by ``AuthenticationGateMiddleware``.
 // Nothing here logs a token, cookie or user name.
@@ -46,7 +47,7 @@ struct APITokenMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         let limitKeys = [Self.limitKey(state.clientAddress(request, context))]
-        if let seconds = state.secondsLocked(limitKeys) {
+        if let seconds = try await state.secondsLocked(limitKeys) {
             state.services.logger.notice("api token refused", metadata: ["outcome": "rate-limited"])
             var response = AuthResponses.json(error: "too_many_requests", status: .tooManyRequests)
             response.headers[.retryAfter] = "\(seconds)"
@@ -55,13 +56,13 @@ struct APITokenMiddleware: RouterMiddleware {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             state.services.logger.info("api token refused", metadata: ["outcome": "malformed"])
-            _ = state.recordFailure(limitKeys)
+            _ = try await state.recordFailure(limitKeys)
             return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
         }
         let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
         guard let credential = try await state.services.store.read({ tx in try tx.apiTokenCredential(token: token) })
         else {
-            let locked = state.recordFailure(limitKeys)
+            let locked = try await state.recordFailure(limitKeys)
             state.services.logger.info("api token refused",
                                        metadata: ["outcome": locked ? "unknown, address locked" : "unknown"])
             return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
@@ -94,9 +95,8 @@ struct SessionMiddleware: RouterMiddleware {
         let idle = state.settings.idleTimeout
         let wellFormed = token.utf8.count == 64
             && token.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
-        let session = wellFormed ? try await state.services.store.write(via: .browser) { tx in
-            try tx.authenticateWebSession(token: token, now: now, idleTimeout: idle)
-        } : nil
+        let session = wellFormed
+            ? try await state.webState.authenticateWebSession(token: token, now: now, idleTimeout: idle) : nil
         guard let session else {
             var response = try await next(request, context)
             let prefix = state.settings.sessionCookieName + "="

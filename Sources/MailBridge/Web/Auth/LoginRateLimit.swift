@@ -46,12 +46,9 @@ public struct LoginRateLimit: Sendable {
         public init() {}
     }
 
-    struct Entry: Sendable {
-        var failures: [Date] = []
-        var lockedUntil: Date?
-        /// Locks in a row, each within `escalationMemory` of the previous one's end.
-        var locks = 0
-    }
+    /// What the limiter remembers of one key (failures, the lock's end, locks in a row), in memory here and in the
+    /// web inbox's store (``WebStateStore/updateLoginLock(_:now:_:)``) alike.
+    typealias Entry = LoginLockRecord
 
     /// The thresholds in use.
     public let policy: Policy
@@ -77,6 +74,14 @@ public struct LoginRateLimit: Sendable {
     public mutating func recordFailure(_ key: String, now: Date) -> Bool {
         if entries[key] == nil, entries.count >= policy.maximumKeys { prune(now: now) }
         var entry = entries[key] ?? Entry()
+        addFailure(to: &entry, key: key, now: now)
+        entries[key] = entry
+        return isLocked(key, now: now)
+    }
+
+    /// The failure rule on one key's record: failures older than `window` are dropped, `now` is added, and at
+    /// `maximumFailures` the key locks (escalated if the previous lock ended within `escalationMemory`).
+    func addFailure(to entry: inout Entry, key: String, now: Date) {
         entry.failures = entry.failures.filter { now.timeIntervalSince($0) < policy.window } + [now]
         if entry.failures.count >= policy.maximumFailures {
             let escalates = !policy.unescalatedPrefixes.contains { key.hasPrefix($0) }
@@ -85,8 +90,6 @@ public struct LoginRateLimit: Sendable {
             entry.lockedUntil = now + lockDuration(afterLocks: entry.locks)
             entry.failures = []
         }
-        entries[key] = entry
-        return isLocked(key, now: now)
     }
 
     /// The later of the last failure and the end of the last lock.

@@ -62,7 +62,8 @@ enum WebAuthRoutes {
 struct LoginRoutes: Sendable {
     let state: WebAuthState
 
-    var store: ThreadStore { state.services.store }
+    /// Every login step goes through the web state store (shared by all nodes on one database).
+    var webState: any WebStateStore { state.webState }
     var secure: Bool { state.settings.secureCookies }
 
     // MARK: Password step
@@ -80,11 +81,11 @@ struct LoginRoutes: Sendable {
         // A browser that completed a login for this name before is limited on its own; anyone else per user name
         // and per client address. Strangers who lock the name by failing on purpose so lock out only strangers.
         let credentials = Account.isValidUsername(username)
-            ? try await store.read { tx in try tx.loginCredentials(username: username) } : nil
+            ? try await webState.loginCredentials(username: username) : nil
         let device = credentials.flatMap { state.device(request, account: $0.account) }
         let keys = device.map { ["device:" + $0.id] }
             ?? ["user:" + username.lowercased(), LoginRateLimit.addressKey(clientAddress(request, context))]
-        if state.isLocked(keys) {
+        if try await state.isLocked(keys) {
             refused()
             return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.locked),
                                       status: .tooManyRequests)
@@ -99,27 +100,23 @@ struct LoginRoutes: Sendable {
             return response
         }
         guard matches, let credentials, !credentials.account.isDisabled else {
-            let locked = state.recordFailure(keys)
+            let locked = try await state.recordFailure(keys)
             try await fail(matches ? .accountDisabled : .badCredentials, actor: credentials?.account.id, locked: locked)
             return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.loginFailed),
                                       status: .forbidden)
         }
-        state.recordSuccess([keys[0]])
+        try await state.recordSuccess([keys[0]])
         let account = credentials.account
         let settings = state.settings
         let previous = request.cookies[settings.sessionCookieName]?.value
         let now = state.now
         let needsCode = account.hasSecondFactor || settings.requireSecondFactor
-        let session = try await store.write(via: .browser) { tx in
-            if let previous { try tx.deleteWebSession(token: previous) }
-            // Keeps the session table small without a timer: ended sessions go at every successful password.
-            try tx.purgeExpiredWebSessions(now: now, idleTimeout: settings.idleTimeout)
-            let session = try tx.createWebSession(
-                for: account.id, secondFactorDone: !needsCode, now: now,
-                lifetime: needsCode ? settings.pendingLoginTimeout : settings.absoluteTimeout)
-            if !needsCode { try tx.recordAccess(.loginSucceeded, actor: account.id) }
-            return session
-        }
+        // One transaction: the previous cookie's session and every ended one go, the new one starts, and a login
+        // that needs no code is audited.
+        let session = try await webState.startLogin(
+            for: account.id, replacing: previous, secondFactorDone: !needsCode, now: now,
+            lifetime: needsCode ? settings.pendingLoginTimeout : settings.absoluteTimeout,
+            idleTimeout: settings.idleTimeout)
         let cookie = AuthResponses.sessionCookie(session.token, secure: secure)
         guard needsCode else {
             state.services.logger.info("login", metadata: ["outcome": "succeeded"])
@@ -148,30 +145,26 @@ struct LoginRoutes: Sendable {
         let texts = texts(request, account: session.account)
         let account = session.account
         let key = [LoginRateLimit.accountKey("account", account)]
-        if state.isLocked(key) {
+        if try await state.isLocked(key) {
             refused()
             return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken, error: texts.locked),
                                       status: .tooManyRequests)
         }
         let username = account.username
-        guard let secret = try await store.read({ tx in try tx.loginCredentials(username: username) })?.totpSecret
+        guard let secret = try await webState.loginCredentials(username: username)?.totpSecret
         else { return AuthResponses.redirect(to: WebAuthNames.enrolPath) }
         let now = state.now
         var reason = LoginFailureReason.badCode
         if let step = TOTPAuthenticator.verify(code: form[WebAuthNames.codeField] ?? "", secret: secret, at: now) {
             let settings = state.settings
-            let full = try await store.write(via: .browser) { tx -> NewWebSession? in
-                guard try tx.acceptTOTPStep(step, for: account.id) else { return nil }
-                try tx.deleteWebSession(token: token)
-                let full = try tx.createWebSession(for: account.id, secondFactorDone: true, now: now,
-                                                   lifetime: settings.absoluteTimeout)
-                try tx.recordAccess(.loginSucceeded, actor: account.id)
-                return full
-            }
-            if let full { return succeeded(full, keys: key, account: account) }
+            // One transaction: the step is accepted (once, on any node), the pending session is replaced by a
+            // full one and the login is audited; a replayed step changes nothing.
+            let full = try await webState.completeLogin(acceptingStep: step, for: account.id, replacing: token,
+                                                        now: now, lifetime: settings.absoluteTimeout)
+            if let full { return try await succeeded(full, keys: key, account: account) }
             reason = .replayedCode
         }
-        let locked = state.recordFailure(key)
+        let locked = try await state.recordFailure(key)
         try await fail(reason, actor: account.id, locked: locked)
         return AuthResponses.html(LoginPages.totp(texts, csrf: session.csrfToken, error: texts.codeFailed),
                                   status: .forbidden)
@@ -180,12 +173,12 @@ struct LoginRoutes: Sendable {
     // MARK: Enrolment
 
     func showEnrolment(_ request: Request) async throws -> Response {
-        guard let (_, session) = try await pendingSession(request) else {
+        guard let (token, session) = try await pendingSession(request) else {
             return AuthResponses.redirect(to: WebAuthNames.loginPath)
         }
         let texts = texts(request, account: session.account)
         guard !session.account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.totpPath) }
-        let secret = state.enrolmentSecret(for: session.account.id)
+        let secret = state.enrolmentSecret(for: session.account.id, pendingToken: token)
         return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: nil))
     }
 
@@ -194,11 +187,9 @@ struct LoginRoutes: Sendable {
         let texts = texts(request, account: session.account)
         let account = session.account
         guard !account.hasSecondFactor else { return AuthResponses.redirect(to: WebAuthNames.totpPath) }
-        guard let secret = state.existingEnrolmentSecret(for: account.id) else {
-            return AuthResponses.redirect(to: WebAuthNames.enrolPath)
-        }
+        let secret = state.enrolmentSecret(for: account.id, pendingToken: token)
         let key = [LoginRateLimit.accountKey("account", account)]
-        if state.isLocked(key) {
+        if try await state.isLocked(key) {
             refused()
             return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: texts.locked),
                                       status: .tooManyRequests)
@@ -206,20 +197,13 @@ struct LoginRoutes: Sendable {
         let now = state.now
         if let step = TOTPAuthenticator.verify(code: form[WebAuthNames.codeField] ?? "", secret: secret, at: now) {
             let settings = state.settings
-            let full = try await store.write(via: .browser) { tx -> NewWebSession? in
-                guard try tx.account(account.id)?.hasSecondFactor == false else { return nil }
-                try tx.enrolSecondFactor(secret: secret, acceptedStep: step, for: account.id)
-                try tx.deleteWebSession(token: token)
-                let full = try tx.createWebSession(for: account.id, secondFactorDone: true, now: now,
-                                                   lifetime: settings.absoluteTimeout)
-                try tx.recordAccess(.loginSucceeded, actor: account.id)
-                return full
-            }
-            state.finishEnrolment(for: account.id)
-            if let full { return succeeded(full, keys: key, account: account) }
+            let full = try await webState.completeLogin(enrolling: secret, acceptedStep: step, for: account.id,
+                                                        replacing: token, now: now,
+                                                        lifetime: settings.absoluteTimeout)
+            if let full { return try await succeeded(full, keys: key, account: account) }
             return AuthResponses.redirect(to: WebAuthNames.totpPath)
         }
-        let locked = state.recordFailure(key)
+        let locked = try await state.recordFailure(key)
         try await fail(.badCode, actor: account.id, locked: locked)
         return AuthResponses.html(enrolmentPage(texts, session: session, secret: secret, error: texts.codeFailed),
                                   status: .forbidden)
@@ -240,10 +224,7 @@ struct LoginRoutes: Sendable {
         guard case .session = context.authentication, let counsellor = context.counsellor,
             let token = request.cookies[state.settings.sessionCookieName]?.value
         else { return AuthResponses.redirect(to: WebAuthNames.loginPath, cookie: cleared) }
-        try await store.write(via: .browser) { tx in
-            try tx.deleteWebSession(token: token)
-            try tx.recordAccess(.loggedOut, actor: counsellor.id, count: LogoutReason.logout)
-        }
+        try await webState.logOut(token: token, of: counsellor.id)
         state.services.logger.info("logout", metadata: ["outcome": "succeeded"])
         return AuthResponses.redirect(to: WebAuthNames.loginPath, cookie: cleared)
     }
@@ -251,8 +232,8 @@ struct LoginRoutes: Sendable {
     // MARK: Helpers
 
     /// The redirect after a completed second step: the full session's cookie and a renewed device cookie.
-    func succeeded(_ session: NewWebSession, keys: [String], account: Account) -> Response {
-        state.recordSuccess(keys)
+    func succeeded(_ session: NewWebSession, keys: [String], account: Account) async throws -> Response {
+        try await state.recordSuccess(keys)
         state.services.logger.info("login", metadata: ["outcome": "succeeded"])
         return AuthResponses.redirect(to: WebAuthNames.homePath,
                                       cookie: AuthResponses.sessionCookie(session.token, secure: secure),
@@ -267,12 +248,8 @@ struct LoginRoutes: Sendable {
                 "outcome": "locked", "reason": "\(LoginFailureReason.rateLimited.rawValue)",
             ])
         }
-        try await store.write(via: .browser) { tx in
-            try tx.recordAccess(.loginFailed, actor: actor, count: reason.rawValue)
-            if locked {
-                try tx.recordAccess(.loginFailed, actor: actor, count: LoginFailureReason.rateLimited.rawValue)
-            }
-        }
+        try await webState.auditLoginFailure(
+            reasons: [reason.rawValue] + (locked ? [LoginFailureReason.rateLimited.rawValue] : []), actor: actor)
     }
 
     /// A request refused because of a running lock: logged, not audited, no password or code checked.
@@ -303,7 +280,7 @@ struct LoginRoutes: Sendable {
         guard let token = request.cookies[state.settings.sessionCookieName]?.value, !token.isEmpty else { return nil }
         let now = state.now
         let idle = state.settings.idleTimeout
-        let session = try await store.read { tx in try tx.webSession(token: token, now: now, idleTimeout: idle) }
+        let session = try await webState.webSession(token: token, now: now, idleTimeout: idle)
         guard let session, !session.secondFactorDone
         else { return nil }
         return (token, session)

@@ -39,10 +39,10 @@ struct PasswordChangeRoutes: Sendable {
                               status: status)
         }
         let username = counsellor.username
-        let credentials = try await state.services.store.read { tx in try tx.loginCredentials(username: username) }
+        let credentials = try await state.webState.loginCredentials(username: username)
         guard let credentials else { return WebResponses.redirect(WebAuthNames.loginPath) }
         let key = [LoginRateLimit.accountKey("password", credentials.account)]
-        if state.isLocked(key) { return refused(strings.passwordLocked, .tooManyRequests) }
+        if try await state.isLocked(key) { return refused(strings.passwordLocked, .tooManyRequests) }
         let form = try await LoginRoutes.form(request, limit: state.settings.maximumLoginFormBytes)
         let current = form[WebAuthNames.currentPasswordField] ?? ""
         let new = form[WebAuthNames.newPasswordField] ?? ""
@@ -60,22 +60,19 @@ struct PasswordChangeRoutes: Sendable {
         guard let matches = try await state.passwordChecks.run({ try await hasher.verify(current, against: hash) })
         else { return refused(strings.passwordBusy, .serviceUnavailable) }
         guard matches else {
-            _ = state.recordFailure(key)
+            _ = try await state.recordFailure(key)
             state.services.logger.notice("password change", metadata: ["outcome": "refused", "reason": "current"])
             return refused(strings.currentPasswordWrong, .forbidden)
         }
         guard new != current else { return refused(strings.passwordUnchanged, .badRequest) }
         let newHash = try await state.hasher.hash(new)
         let id = counsellor.id
-        let account = try await state.services.store.write(via: .browser) { tx in
-            try tx.changeOwnPassword(of: id, passwordHash: newHash, keptSession: token)
-            return try tx.reader.account(id)
-        }
-        state.recordSuccess(key)
+        let account = try await state.webState.changeOwnPassword(of: id, passwordHash: newHash, keptSession: token)
+        try await state.recordSuccess(key)
         state.services.logger.info("password change", metadata: ["outcome": "changed"])
         // The change revoked the account's device cookies (they bind the password's time): this browser gets a
         // new one.
         return AuthResponses.redirect(to: "/threads?notice=\(InboxNotice.passwordChanged.code)",
-                                      cookie: account.map { state.deviceCookie(for: $0) })
+                                      cookie: state.deviceCookie(for: account))
     }
 }

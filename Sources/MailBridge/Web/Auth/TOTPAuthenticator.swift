@@ -25,10 +25,14 @@ public enum TOTPAuthenticator {
     /// least 128). HummingbirdOTP keys the HMAC with the secret's UTF-8 bytes, and so do authenticator apps
     /// after decoding ``base32(_:)``.
     public static func generateSecret() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<32).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+        return String((0..<32).map { _ in
+            secretAlphabet[Int(generator.next(upperBound: UInt64(secretAlphabet.count)))]
+        })
     }
+
+    /// The characters of a secret (``generateSecret()``; 32 of them).
+    static let secretAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
     /// The time step of `date` (RFC 6238 §4.2: T = floor((now - T0) / X)).
     public static func step(at date: Date) -> Int64 {

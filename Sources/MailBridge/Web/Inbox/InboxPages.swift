@@ -400,6 +400,9 @@ enum InboxPages {
             ? signature(chrome, message, clientKey: clientKey, keyChangeConfirmed: keyChangeConfirmed) : .empty
         let unread: HTML = inbound && !message.wasRead
             ? " <span class=\"badge badge-new\">\(strings.unreadMarker)</span>" : .empty
+        // A signature covers the subject only when it came from the signed inner headers; an outer one is marked.
+        let subjectNote: HTML = inbound && message.signer?.subjectSigned == false
+            ? " <span class=\"subject-unsigned\">(\(strings.subjectNotSigned))</span>" : .empty
         // A reply that could not be encrypted has not gone out: it must not look like a sent one (issue 17).
         let heldBadge: HTML = held ? " <span class=\"badge badge-held\">\(strings.heldReply)</span>" : .empty
         return """
@@ -412,7 +415,7 @@ enum InboxPages {
             <dt>\(inbound ? strings.received : strings.sent)</dt><dd>\(chrome.date(message.receivedAt))</dd>
             \(inbound ? HTML.empty : replyDelivery(chrome, message.delivery, names: names))
             \(verdict)
-            <dt>\(strings.subject)</dt><dd class="subject">\(DisplayText.subject(message.subject))</dd>
+            <dt>\(strings.subject)</dt><dd class="subject">\(DisplayText.subject(message.subject))\(subjectNote)</dd>
             </dl>
             </header>
             <div class="mail-content">

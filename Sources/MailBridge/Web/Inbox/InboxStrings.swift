@@ -62,6 +62,11 @@ struct InboxStrings: Sendable {
     var fromCounsellor: String { t("Antwort der Beratung", "Reply from the counselling service") }
     var received: String { t("Eingegangen", "Received") }
     var subject: String { t("Betreff", "Subject") }
+    /// Beside the subject of a signed message whose subject came from the outer header, which no signature covers.
+    var subjectNotSigned: String {
+        t("Betreff nicht signiert: kann unterwegs geändert worden sein",
+          "subject not signed: may have been changed on the way")
+    }
     var signature: String { t("Signatur", "Signature") }
     var unreadMarker: String { t("neu", "new") }
     var attachments: String { t("Anhänge", "Attachments") }

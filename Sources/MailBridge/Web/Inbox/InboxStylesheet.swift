@@ -57,6 +57,7 @@ enum InboxStylesheet {
         .verdict-unverified::before { content: "⚠ "; }
         .verdict-advice { display: block; margin-top: .2rem; }
         .signer-uid { font-weight: 600; }
+        .subject-unsigned { color: #8a5a00; font-size: 0.9em; }
         .delivery { padding: 0 .4rem; border-radius: 3px; }
         .delivery-sent { background: var(--ok-bg); color: var(--ok-fg); }
         .delivery-queued, .delivery-held { background: var(--warn-bg); color: var(--warn-fg); }

@@ -71,7 +71,9 @@ import ThreadStore
 
         // Mail before the backup, then mail sent one by one (each accepted with 250 before the next) for as long
         // as `mailbridge backup` runs in its own process.
-        try RecoveryCLI.send(try mails("a"), to: "beratung@localhost", port: port, folder: root)
+        // Off the cooperative pool: the gateway under test runs in this process and needs its threads to answer.
+        let first = try mails("a")
+        try await offCooperativePool { try RecoveryCLI.send(first, to: "beratung@localhost", port: port, folder: root) }
         _ = try await Self.waitForMessages(gateway.store, count: 3)
         let during = try (0..<10).flatMap { try mails("b\($0)") }
         let stopFile = root.appendingPathComponent("stop-sending")
@@ -191,7 +193,9 @@ import ThreadStore
         // New encrypted mail imports with the restored daemon.
         let before = restoredBodies.count
         let fresh = try mails("c")
-        try RecoveryCLI.send(fresh, to: "beratung@localhost", port: secondPort, folder: root)
+        try await offCooperativePool {
+            try RecoveryCLI.send(fresh, to: "beratung@localhost", port: secondPort, folder: root)
+        }
         let after = try await Self.waitForMessages(second.store, count: before + fresh.count)
         var total = 0
         var newest: [String] = []
