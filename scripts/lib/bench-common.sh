@@ -27,7 +27,7 @@ write_gateway_config() {
     local file="$1" port="$2"; shift 2
     {
         printf '[data]\nfolder = "%s"\n[keys]\nmaster-key-file = "%s"\n' "$work/data" "$work/data/master.key"
-        printf '[smtp]\nlisten = "127.0.0.1"\nport = %s\nmax-connections-per-ip = 1000\nmax-connections = 1000\n' "$port"
+        printf '[smtp]\nlisten = "127.0.0.1"\nport = %s\nmax-connections-per-ip = 768\nmax-connections = 768\n' "$port"
         local option; for option in "$@"; do printf '%s\n' "$option"; done
         printf '[[mailbox]]\naddress = "beratung@localhost"\nfield = "allgemein"\n'
         printf 'team-notification-address = "beratung@localhost"\nredirect-link = "https://beratung.example/login"\n'
