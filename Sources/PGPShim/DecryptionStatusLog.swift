@@ -41,6 +41,9 @@ struct DecryptionStatusLog: Sendable {
     /// `IMPORT_RES` lines: gpg prints one at the end of every import or key listing of data (`--dry-run
     /// --import`) that it finished, even for data without any key; a run without one was cut (issue 28).
     private(set) var importResults = 0
+    /// A key listing's answers: `KEY_CONSIDERED` for each key it found, `ERROR keylist.getkey <code>` when it
+    /// found none. A listing for a pattern that gpg finished always has one; a killed one has none (issue 28).
+    private(set) var keylistAnswers = 0
 
     mutating func observe(keyword: String, arguments: String) {
         switch keyword {
@@ -52,7 +55,9 @@ struct DecryptionStatusLog: Sendable {
         case "BADMDC": badMDC += 1
         case "ERROR":
             errors += 1
+            if arguments.hasPrefix("keylist.") { keylistAnswers += 1 }
             noteErrorCode(arguments)
+        case "KEY_CONSIDERED": keylistAnswers += 1
         case "NODATA": noData += 1
         case "IMPORT_RES": importResults += 1
         case "NO_SECKEY":

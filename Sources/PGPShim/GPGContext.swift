@@ -241,12 +241,16 @@ public final class GPGContext {
     /// secret part.
     private func listKeys(matching pattern: String?, secretOnly: Bool,
                           _ body: (GPGKey) throws(PGPError) -> Void) throws(PGPError) {
+        passphrase.resetObservations()
         try GPGME.check(gpgme_op_keylist_start(handle, pattern, secretOnly ? 1 : 0), "listing keys")
         defer { gpgme_op_keylist_end(handle) }
         while true {
             var key: gpgme_key_t?
             let error = gpgme_op_keylist_next(handle, &key)
-            if GPGME.isCode(error, GPG_ERR_EOF) { return }
+            if GPGME.isCode(error, GPG_ERR_EOF) {
+                if pattern != nil { try requireFinishedListing() }
+                return
+            }
             if error != 0 {
                 throw PGPError(.operationFailed, "listing keys: \(GPGME.message(error))", gpgError: error)
             }
@@ -599,13 +603,29 @@ public final class GPGContext {
 
     private func lookUp(_ fingerprint: KeyFingerprint, secret: Bool) throws(PGPError) -> GPGKey? {
         // gpgme_get_key's listing, on this context (GPGContext+KeyLookup: one gpg start instead of two).
+        passphrase.resetObservations()
         let (error, found) = getKey(fingerprint.hex, secret: secret)
-        if GPGME.isCode(error, GPG_ERR_EOF) || GPGME.isCode(error, GPG_ERR_NOT_FOUND) { return nil }
+        if GPGME.isCode(error, GPG_ERR_EOF) || GPGME.isCode(error, GPG_ERR_NOT_FOUND) {
+            try requireFinishedListing()
+            return nil
+        }
         try GPGME.check(error, "looking up a key")
         // A certificate holding only a subkey secret of ours (someone else's key binding our subkey) is not a
         // secret key of ours (``GPGKey/hasPrimarySecret``).
         if secret, let found, !found.hasPrimarySecret { return nil }
         return found
+    }
+
+    /// The detail of the transient error for a key listing that ended without an answer (see
+    /// ``requireFinishedListing()``).
+    public static let unfinishedLookup = "looking up a key: gpg ended before it reported a result"
+
+    /// A listing for a pattern that gpg finished said something about it: `KEY_CONSIDERED` for a key it found,
+    /// `ERROR keylist.getkey` when there is none. Without either, gpg was killed or lost its pipes, and "no such
+    /// key" would be the engine's failure taken as a fact about the key (a first contact's message went into a
+    /// thread without key that way, issue 28): thrown as transient.
+    private func requireFinishedListing() throws(PGPError) {
+        guard passphrase.status.keylistAnswers > 0 else { throw PGPError(.transient, Self.unfinishedLookup) }
     }
 
     private func requireKey(_ fingerprint: KeyFingerprint, secret: Bool) throws(PGPError) -> GPGKey {

@@ -49,4 +49,36 @@ import Testing
         #expect(engine.runs(withArgument: "--version") == 0)
         await fixture.close()
     }
+
+    /// A look-up whose gpg was killed is not "no such key" (a first contact's key "missing" sent its message to
+    /// a thread without key, issue 28): gpg answers every finished look-up with `KEY_CONSIDERED` or
+    /// `ERROR keylist.getkey`, and one without either is transient. A key that is not there is still nil.
+    @Test func aKilledLookupIsNeverNoKey() async throws {
+        let engine = try FaultingEngine()
+        let fixture = try GnuPGFixture(engine: engine.executable)
+        let client = try fixture.makeClientKey("klient@example.net")
+        _ = try await fixture.service.importPublicKeys(try fixture.clientGPG(["--export", client.hex]).stdout)
+        #expect(try await fixture.service.key(client)?.fingerprint == client)
+
+        try engine.kill(.lookup)
+        for lookup in [
+            { _ = try await fixture.service.key(client) },
+            { _ = try await fixture.service.key(client, secret: true) },
+            { _ = try await fixture.service.keys(withKeyID: client.keyID) },
+            { _ = try await fixture.service.keys(forEmail: "klient@example.net") },
+        ] as [@Sendable () async throws -> Void] {
+            let error = await #expect(throws: PGPError.self) { try await lookup() }
+            #expect(error?.isTransient == true, "\(String(describing: error))")
+        }
+        #expect(engine.runs(.lookup) >= 4, "\(engine.allRuns)")
+
+        engine.heal(.lookup)
+        let absent = try KeyFingerprint(String(repeating: "AB", count: 20))
+        #expect(try await fixture.service.key(absent) == nil)
+        #expect(try await fixture.service.key(client, secret: true) == nil)
+        #expect(try await fixture.service.keys(withKeyID: "ABABABABABABABAB").isEmpty)
+        #expect(try await fixture.service.keys(forEmail: "niemand@example.net").isEmpty)
+        #expect(try await fixture.service.keys(forEmail: "klient@example.net").map(\.fingerprint) == [client])
+        await fixture.close()
+    }
 }

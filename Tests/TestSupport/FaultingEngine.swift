@@ -19,6 +19,8 @@ public final class FaultingEngine: Sendable {
         case keyImport = "import"
         /// `--decrypt`.
         case decryption = "decrypt"
+        /// `--list-keys` or `--list-secret-keys`: a key look-up or listing of the keyring.
+        case lookup
         /// Everything else (listings, `--version`, signing, encryption …).
         case other
     }
@@ -44,6 +46,7 @@ public final class FaultingEngine: Sendable {
                 --dry-run) dry=1 ;;
                 --import) imp=1 ;;
                 --decrypt) kind=decrypt ;;
+                --list-keys|--list-secret-keys) kind=lookup ;;
               esac
             done
             if [ -n "$imp" ]; then if [ -n "$dry" ]; then kind=list; else kind=import; fi; fi
