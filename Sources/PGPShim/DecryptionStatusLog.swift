@@ -44,6 +44,9 @@ struct DecryptionStatusLog: Sendable {
     /// A key listing's answers: `KEY_CONSIDERED` for each key it found, `ERROR keylist.getkey <code>` when it
     /// found none. A listing for a pattern that gpg finished always has one; a killed one has none (issue 28).
     private(set) var keylistAnswers = 0
+    /// `END_ENCRYPTION` lines: gpg prints one when it has finished an encryption's output; a run without it was
+    /// cut, and its output may be cut too.
+    private(set) var endEncryption = 0
 
     mutating func observe(keyword: String, arguments: String) {
         switch keyword {
@@ -58,6 +61,7 @@ struct DecryptionStatusLog: Sendable {
             if arguments.hasPrefix("keylist.") { keylistAnswers += 1 }
             noteErrorCode(arguments)
         case "KEY_CONSIDERED": keylistAnswers += 1
+        case "END_ENCRYPTION": endEncryption += 1
         case "NODATA": noData += 1
         case "IMPORT_RES": importResults += 1
         case "NO_SECKEY":

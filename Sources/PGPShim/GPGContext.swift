@@ -295,6 +295,7 @@ public final class GPGContext {
         // Keys are pinned by fingerprint by the caller, so the web-of-trust check is skipped (ALWAYS_TRUST).
         let flags = GPGME_ENCRYPT_ALWAYS_TRUST
         var array: [gpgme_key_t?] = keys.map { $0.handle } + [nil]
+        passphrase.resetObservations()
         let error = array.withUnsafeMutableBufferPointer { buffer in
             signer == nil
                 ? gpgme_op_encrypt(handle, buffer.baseAddress, flags, input.handle, output.handle)
@@ -303,13 +304,24 @@ public final class GPGContext {
         if let result = gpgme_op_encrypt_result(handle), result.pointee.invalid_recipients != nil {
             throw PGPError(.keyUnusable, "gpg rejected a recipient key")
         }
-        try GPGME.check(error, signer == nil ? "encrypting" : "encrypting and signing")
         if signer != nil, let sign = gpgme_op_sign_result(handle), sign.pointee.invalid_signers != nil {
             throw PGPError(.keyUnusable, "gpg rejected the signing key")
         }
+        // Only a run that said END_ENCRYPTION wrote the whole message: gpgme reports success for a signed
+        // encryption once it saw the signature made, and a gpg killed before it started reports a general error.
+        // The keys were checked above, so a run cut short is the engine's failure (issue 28): transient.
+        let finished = passphrase.status.endEncryption > 0
+        if error != 0, !finished, !GPGME.isCode(error, GPG_ERR_BAD_PASSPHRASE) {
+            throw PGPError(.transient, Self.unfinishedEncryption, gpgError: error)
+        }
+        try GPGME.check(error, signer == nil ? "encrypting" : "encrypting and signing")
         withExtendedLifetime(keys) {}
+        guard finished else { throw PGPError(.transient, Self.unfinishedEncryption) }
         return try output.readAll(limit: configuration.maximumInputBytes + configuration.maximumInputBytes / 2)
     }
+
+    /// The detail of the transient error for an encryption run without `END_ENCRYPTION`.
+    public static let unfinishedEncryption = "encrypting: gpg ended before it reported a result"
 
     /// Decrypts and verifies an untrusted OpenPGP message (armored or binary).
     ///

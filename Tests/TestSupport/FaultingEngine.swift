@@ -21,6 +21,8 @@ public final class FaultingEngine: Sendable {
         case decryption = "decrypt"
         /// `--list-keys` or `--list-secret-keys`: a key look-up or listing of the keyring.
         case lookup
+        /// `--encrypt` (with or without `--sign`).
+        case encryption = "encrypt"
         /// Everything else (listings, `--version`, signing, encryption …).
         case other
     }
@@ -38,16 +40,20 @@ public final class FaultingEngine: Sendable {
         let script = """
             #!/bin/sh
             # MailBridge test engine (Tests/TestSupport/FaultingEngine.swift): the real gpg, but runs of a kind named
-            # by a fault-<kind> file ("all" or a count of runs still to kill) die by SIGKILL before gpg starts.
+            # by a fault-<kind> file ("all" or a count of runs still to kill) die by SIGKILL before gpg starts;
+            # "drop:KEYWORD" runs gpg but keeps that status line from gpgme.
             dir="$(dirname "$0")"
-            kind=other; dry=; imp=
+            kind=other; dry=; imp=; prev=; sfd=
             for a in "$@"; do
               case "$a" in
                 --dry-run) dry=1 ;;
                 --import) imp=1 ;;
                 --decrypt) kind=decrypt ;;
                 --list-keys|--list-secret-keys) kind=lookup ;;
+                --encrypt) kind=encrypt ;;
               esac
+              [ "$prev" = --status-fd ] && sfd=$a
+              prev=$a
             done
             if [ -n "$imp" ]; then if [ -n "$dry" ]; then kind=list; else kind=import; fi; fi
             exec 9>>"$dir/lock"
@@ -57,6 +63,15 @@ public final class FaultingEngine: Sendable {
             if [ -f "$f" ]; then
               n=$(cat "$f")
               if [ "$n" = all ]; then kill -9 $$; fi
+              case "$n" in
+                drop:*)
+                  # gpg runs to its end, but one status line never reaches gpgme (as if gpg died before it).
+                  [ -n "$sfd" ] || exit 70
+                  exec 9>&-
+                  exec 5>&1
+                  eval "\(gpg) \\"\\$@\\" $sfd>&1 1>&5 5>&- | grep --line-buffered -v '^\\[GNUPG:\\] ${n#drop:}' >&$sfd"
+                  exit 0 ;;
+              esac
               if [ "$n" -gt 0 ] 2>/dev/null; then echo $((n - 1)) > "$f"; kill -9 $$; fi
             fi
             exec 9>&-
@@ -73,6 +88,12 @@ public final class FaultingEngine: Sendable {
     /// Kills the next `count` runs of `kind` (nil: every run until ``heal(_:)``).
     public func kill(_ kind: Run, next count: Int? = nil) throws {
         try Data((count.map(String.init) ?? "all").utf8).write(to: faultFile(kind))
+    }
+
+    /// Lets every run of `kind` go through to its end but keeps gpg's `keyword` status line from gpgme, as if gpg
+    /// had been killed just before it printed it.
+    public func drop(_ keyword: String, from kind: Run) throws {
+        try Data("drop:\(keyword)".utf8).write(to: faultFile(kind))
     }
 
     /// Lets every run of `kind` go through again.

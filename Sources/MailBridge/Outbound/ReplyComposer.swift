@@ -87,15 +87,20 @@ public struct ReplyComposer: Sendable {
         // A thread without key (issue 17) has nothing to encrypt to yet: the reply is held.
         let clientKey = opened.clientKey
         let outcome: ReplyOutcome
-        var problem: ReplyOutcome.KeyProblem? = .missing
-        if let clientKey { problem = try await keyProblem(clientKey) }
-        var ciphertext: [UInt8] = []
-        if problem == nil, let clientKey {
+        // A killed gpg or agent (issue 28) is retried here, so the counsellor's reply is neither refused with an
+        // error nor held for a key problem that was the engine's; after the last attempt the error goes to the
+        // caller and nothing is stored.
+        let (problem, ciphertext) = try await EngineRetry.default.run(onRetry: { attempt, error in
+            logger.warning("reply encryption: transient engine failure; retrying",
+                           metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+        }) { () async throws -> (ReplyOutcome.KeyProblem?, [UInt8]) in
+            guard let clientKey else { return (.missing, []) }
+            if let problem = try await keyProblem(clientKey) { return (problem, []) }
             do {
-                ciphertext = try await pgp.encrypt(inner, to: [clientKey], signer: mailbox.gatewayKey)
+                return (nil, try await pgp.encrypt(inner, to: [clientKey], signer: mailbox.gatewayKey))
             } catch let error as PGPError where error.code == .keyUnusable || error.code == .keyNotFound {
                 // The key changed between the check and the encryption (e.g. its encryption subkey expired).
-                problem = .unusable
+                return (.unusable, [])
             }
         }
         if let problem {

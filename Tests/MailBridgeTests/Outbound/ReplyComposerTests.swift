@@ -195,4 +195,36 @@ import ThreadStore
         }
         await harness.close()
     }
+
+    /// A killed gpg during the reply's encryption (issue 28) is the engine's failure: retried, so the reply is
+    /// queued encrypted; when every run dies the counsellor gets an error and nothing is stored, held or sent,
+    /// never a held reply and a "reply waiting" notice for a key problem that was not there.
+    @Test func aKilledEncryptionIsRetriedNeverAKeyProblem() async throws {
+        let engine = try FaultingEngine()
+        let harness = try await PipelineHarness(engine: engine.executable)
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+        let (thread, _) = try await clientThread(harness, canary: canary)
+        let before = try await harness.outbox().count
+
+        try engine.kill(.encryption, next: 1)
+        let outcome = try await composer(harness).queueReply(thread: thread, text: "Antwort \(canary)-eins",
+                                                             counsellor: nil)
+        guard case .queued = outcome else { Issue.record("expected an encrypted reply, got \(outcome)"); return }
+        #expect(engine.runs(.encryption) == 2)
+        let reply = try #require(try await harness.outbox().first { $0.kind == .counsellorReply })
+        let plain = try harness.client.gpg(["--decrypt"], stdin: try armoredBlock(reply.payload.text)).stdout
+        #expect(String(decoding: plain, as: UTF8.self).contains("Antwort \(canary)-eins"))
+
+        try engine.kill(.encryption)
+        await #expect(throws: PGPError.self) {
+            _ = try await composer(harness).queueReply(thread: thread, text: "Antwort \(canary)-zwei", counsellor: nil)
+        }
+        #expect(try await harness.outbox().count == before + 1)
+        #expect(try await harness.outbox().allSatisfy { $0.kind != .notification || $0.thread != thread })
+        #expect(try await harness.store.read { try $0.heldReplyIDs(in: thread) }.isEmpty)
+        let messages = try await harness.store.read { try $0.openThread(thread) }.messages
+        #expect(messages.filter { $0.direction == .outbound }.count == 1)
+        try await assertNoLeak(harness, canary)
+        await harness.close()
+    }
 }
