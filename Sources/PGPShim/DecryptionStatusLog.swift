@@ -47,6 +47,8 @@ struct DecryptionStatusLog: Sendable {
     /// `END_ENCRYPTION` lines: gpg prints one when it has finished an encryption's output; a run without it was
     /// cut, and its output may be cut too.
     private(set) var endEncryption = 0
+    /// `EXPORT_RES` lines: gpg prints one at the end of every export it finished (also when nothing matched).
+    private(set) var exportResults = 0
 
     mutating func observe(keyword: String, arguments: String) {
         switch keyword {
@@ -62,6 +64,7 @@ struct DecryptionStatusLog: Sendable {
             noteErrorCode(arguments)
         case "KEY_CONSIDERED": keylistAnswers += 1
         case "END_ENCRYPTION": endEncryption += 1
+        case "EXPORT_RES": exportResults += 1
         case "NODATA": noData += 1
         case "IMPORT_RES": importResults += 1
         case "NO_SECKEY":

@@ -197,7 +197,14 @@ public final class GPGContext {
         gpgme_set_armor(handle, armored ? 1 : 0)
         defer { gpgme_set_armor(handle, 0) }
         let mode = minimal ? UInt32(GPGME_EXPORT_MODE_MINIMAL) : 0
-        try GPGME.check(gpgme_op_export(handle, fingerprint.hex, mode, output.handle), "exporting a key")
+        passphrase.resetObservations()
+        let error = gpgme_op_export(handle, fingerprint.hex, mode, output.handle)
+        // A gpg killed mid-export wrote part of the key (served on the help page, in WKD and in Autocrypt
+        // headers): only a run that said EXPORT_RES finished.
+        guard passphrase.status.exportResults > 0 else {
+            throw PGPError(.transient, "exporting a key: gpg ended before it reported a result", gpgError: error)
+        }
+        try GPGME.check(error, "exporting a key")
         let bytes = try output.readAll(limit: configuration.maximumInputBytes)
         guard !bytes.isEmpty else { throw PGPError(.keyNotFound, "export produced no data") }
         return bytes

@@ -23,6 +23,8 @@ public final class FaultingEngine: Sendable {
         case lookup
         /// `--encrypt` (with or without `--sign`).
         case encryption = "encrypt"
+        /// `--export`.
+        case export
         /// Everything else (listings, `--version`, signing, encryption …).
         case other
     }
@@ -38,7 +40,7 @@ public final class FaultingEngine: Sendable {
             throw Shell.Failure(command: "gpg", result: Shell.Result(status: 127, stdout: [], stderr: "not installed"))
         }
         let script = """
-            #!/bin/sh
+            #!/bin/bash
             # MailBridge test engine (Tests/TestSupport/FaultingEngine.swift): the real gpg, but runs of a kind named
             # by a fault-<kind> file ("all" or a count of runs still to kill) die by SIGKILL before gpg starts;
             # "drop:KEYWORD" runs gpg but keeps that status line from gpgme.
@@ -51,6 +53,7 @@ public final class FaultingEngine: Sendable {
                 --decrypt) kind=decrypt ;;
                 --list-keys|--list-secret-keys) kind=lookup ;;
                 --encrypt) kind=encrypt ;;
+                --export) kind=export ;;
               esac
               [ "$prev" = --status-fd ] && sfd=$a
               prev=$a
@@ -66,6 +69,7 @@ public final class FaultingEngine: Sendable {
               case "$n" in
                 drop:*)
                   # gpg runs to its end, but one status line never reaches gpgme (as if gpg died before it).
+                  # bash, not dash: gpgme's status descriptor has two digits, which dash cannot redirect.
                   [ -n "$sfd" ] || exit 70
                   exec 9>&-
                   exec 5>&1

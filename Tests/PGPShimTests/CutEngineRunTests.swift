@@ -3,10 +3,11 @@ import Foundation
 import TestSupport
 import Testing
 
-/// An encryption run that did not say `END_ENCRYPTION` may have written part of the message: never returned as a
-/// reply's ciphertext, and, since the keys were checked first, transient (the reply composer runs it again) rather
-/// than an error about the keys. The faults come from ``FaultingEngine`` around the real gpg.
-@Suite struct UnfinishedEncryptionTests {
+/// A gpg run that did not print its closing status line may have written part of its output: an encryption without
+/// `END_ENCRYPTION` or an export without `EXPORT_RES` is never returned, and, since the keys were checked first,
+/// is transient (callers run it again) rather than an error about the keys. The faults come from
+/// ``FaultingEngine`` around the real gpg.
+@Suite struct CutEngineRunTests {
     @Test func aCutEncryptionIsTransientAndNeverReturned() async throws {
         let engine = try FaultingEngine()
         let fixture = try GnuPGFixture(engine: engine.executable)
@@ -43,6 +44,24 @@ import Testing
         }
         #expect(missing?.isTransient == false)
         #expect(missing?.code == .keyNotFound)
+        await fixture.close()
+    }
+
+    @Test func aCutExportIsTransientAndNeverReturned() async throws {
+        let engine = try FaultingEngine()
+        let fixture = try GnuPGFixture(engine: engine.executable)
+        let gateway = try await fixture.makeGatewayKey()
+        let intact = try await fixture.service.exportPublicKey(gateway, armored: false, minimal: true)
+        try engine.drop("EXPORT_RES", from: .export)
+        let dropped = await #expect(throws: PGPError.self) {
+            try await fixture.service.exportPublicKey(gateway, armored: false, minimal: true)
+        }
+        #expect(dropped?.isTransient == true, "\(String(describing: dropped))")
+        try engine.kill(.export)
+        let killed = await #expect(throws: PGPError.self) { try await fixture.service.exportPublicKey(gateway) }
+        #expect(killed?.isTransient == true, "\(String(describing: killed))")
+        engine.heal(.export)
+        #expect(try await fixture.service.exportPublicKey(gateway, armored: false, minimal: true) == intact)
         await fixture.close()
     }
 }
