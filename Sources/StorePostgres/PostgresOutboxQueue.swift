@@ -169,6 +169,18 @@ public final class PostgresOutboxQueue: Sendable {
         }
     }
 
+    /// Extends this node's lease on an item it is delivering to `now` + ``lease``: a delivery that outlasts a third
+    /// of the lease renews it, so that no other node claims an item whose delivery is still running. False when the
+    /// lease was taken over (its delivery ran past the lease without renewal): another node holds the item now.
+    public func renewLease(_ id: OutboxItemID, now: Date) async throws -> Bool {
+        let (node, logger) = (self.node, self.logger)
+        let until = StoreTime.milliseconds(now) + leaseMilliseconds
+        return try await database.write { connection in
+            try await PostgresOutbox.renewLease(id.unredactedDescription, node: node, until: until,
+                                                on: connection, logger: logger)
+        }
+    }
+
     /// After a crash, a delivery the smarthost accepted (the delivery journal): deletes the item whoever holds its
     /// lease now, since the mail went out. False when it is gone already.
     public func markDeliveredAfterCrash(_ text: String) async throws -> Bool {

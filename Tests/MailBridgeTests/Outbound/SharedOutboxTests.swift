@@ -2,6 +2,7 @@ import Foundation
 import Logging
 @testable import MailBridge
 import MailValues
+import NIOConcurrencyHelpers
 import NIOCore
 import StorePostgres
 import TestSupport
@@ -106,6 +107,49 @@ import ThreadStore
         #expect(try await b.markDeliveredAfterCrash(extra.unredactedDescription) == false)
     }
 
+    /// A delivery slower than the lease renews it (every third of the lease), so the other node never claims the
+    /// item while it is being sent: one delivery, not two. Without renewal node B claimed it after 1.5 s and sent it
+    /// a second time. When the lease is lost all the same (here B takes it over by claiming at a time after the
+    /// lease's end), A abandons its delivery at its next renewal instead of finishing it.
+    @Test(.timeLimit(.minutes(2))) func aSlowDeliveryKeepsItsLeaseAndALostLeaseAbandonsIt() async throws {
+        let (a, b, pool, _) = try await Self.nodes(lease: .milliseconds(1500))
+        defer { pool.cancel() }
+        let tag = String(UUID().uuidString.prefix(8).lowercased())
+        _ = try await a.enqueue(try Self.item(0, tag: tag))
+        let directory = MailboxDirectory([])
+        let slow = SlowDeliverer(delay: .seconds(4))
+        let fast = SlowDeliverer(delay: .zero)
+        let logs = LogCapture()
+        func queue(_ outbox: PostgresOutboxQueue, _ deliverer: SlowDeliverer) -> OutboundQueue {
+            OutboundQueue(store: PostgresOutboxStore(outbox: outbox, mailboxes: directory, logger: logs.logger()),
+                          deliverer: deliverer, policy: OutboundQueueTests.fastPolicy,
+                          configuration: .init(concurrency: 2, pollInterval: .milliseconds(200)),
+                          logger: logs.logger("queue"))
+        }
+        let first = Task { try await queue(a, slow).run() }
+        #expect(await OutboundQueueTests.eventually(.seconds(10)) { slow.count(\.started) == 1 })
+        let second = Task { try await queue(b, fast).run() }
+        #expect(await OutboundQueueTests.eventually(.seconds(10)) { slow.count(\.delivered) == 1 })
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(fast.count(\.started) == 0, "node B sent an item whose delivery on A was still running")
+        #expect(try await a.nextClaimDate() == nil, "the item is still in the outbox")
+        first.cancel()
+        second.cancel()
+
+        // The lease lost mid-delivery: A cancels its delivery; the item stays with its new holder.
+        _ = try await a.enqueue(try Self.item(1, tag: tag))
+        let stalled = SlowDeliverer(delay: .seconds(30))
+        let third = Task { try await queue(a, stalled).run() }
+        #expect(await OutboundQueueTests.eventually(.seconds(10)) { stalled.count(\.started) == 1 })
+        let takenOver = try await b.claimDue(now: Date().addingTimeInterval(5), limit: 10)
+        #expect(takenOver.count == 1)
+        #expect(await OutboundQueueTests.eventually(.seconds(5)) { stalled.count(\.cancelled) == 1 })
+        #expect(stalled.count(\.delivered) == 0)
+        #expect(logs.all.contains { $0.contains("outbox lease lost during delivery") })
+        third.cancel()
+        for claimed in takenOver { #expect(try await b.markDelivered(claimed.item.id)) }
+    }
+
     /// A row moved to another item ID does not open (the sealing context binds the item), and a node name outside
     /// the allowed characters is refused.
     @Test func rowsAreBoundToTheirItemAndNodeNamesAreChecked() async throws {
@@ -132,5 +176,28 @@ import ThreadStore
             try await PostgresOutboxQueue.open(connections, masterKey: .generate(), node: "node a",
                                                logger: Self.logger)
         }
+    }
+}
+
+/// A deliverer that takes `delay` per message and counts what it started, delivered and saw cancelled.
+final class SlowDeliverer: MessageDeliverer, @unchecked Sendable {
+    struct Counts { var started = 0, delivered = 0, cancelled = 0 }
+    let delay: Duration
+    private let counts = NIOLockedValueBox(Counts())
+
+    init(delay: Duration) { self.delay = delay }
+
+    func count(_ field: KeyPath<Counts, Int>) -> Int { counts.withLockedValue { $0[keyPath: field] } }
+
+    func deliver(_ envelope: OutboundEnvelope, message: ByteBuffer) async -> DeliveryResult {
+        counts.withLockedValue { $0.started += 1 }
+        do {
+            try await Task.sleep(for: delay)
+        } catch {
+            counts.withLockedValue { $0.cancelled += 1 }
+            return .temporaryFailure(DeliveryFailure(.cancelled, step: .data))
+        }
+        counts.withLockedValue { $0.delivered += 1 }
+        return .delivered(ReplyCode(250), nil)
     }
 }

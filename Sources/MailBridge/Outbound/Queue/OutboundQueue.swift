@@ -183,6 +183,51 @@ public final class OutboundQueue: Service, Sendable {
         }
     }
 
+    /// What a delivery under a lease ended with (``deliverRenewingLease(_:every:_:)``).
+    private enum Flight: Sendable {
+        case delivered(DeliveryResult)
+        case leaseLost
+        case renewalStopped
+    }
+
+    /// Runs `send` while renewing this node's lease on the item every `interval` (issue 21: a delivery slower than
+    /// the lease must not let another node claim and send the item as well). When the lease is lost all the same
+    /// (the database was unreachable for two renewals), another node may be sending it: the delivery is cancelled,
+    /// which ends it before the final dot if it has not got there (the item stays due, and its new holder sends it).
+    private func deliverRenewingLease(_ id: QueueItemID, every interval: Duration,
+                                      _ send: @escaping @Sendable () async -> DeliveryResult) async -> DeliveryResult {
+        await withTaskGroup(of: Flight.self) { group in
+            group.addTask { .delivered(await send()) }
+            group.addTask {
+                while true {
+                    do { try await Task.sleep(for: interval) } catch { return .renewalStopped }
+                    do {
+                        if try await !self.store.renewLease(id, now: self.now()) { return .leaseLost }
+                    } catch {
+                        self.logger.warning("outbox lease renewal failed", metadata: [
+                            "queue.item": "\(id)", "queue.error": "\(type(of: error))",
+                        ])
+                    }
+                }
+            }
+            var result: DeliveryResult?
+            while let flight = await group.next() {
+                switch flight {
+                case .delivered(let delivered):
+                    result = delivered
+                    group.cancelAll()
+                case .leaseLost:
+                    logger.warning("outbox lease lost during delivery; abandoning the delivery",
+                                   metadata: ["queue.item": "\(id)"])
+                    group.cancelAll()
+                case .renewalStopped:
+                    break
+                }
+            }
+            return result ?? .temporaryFailure(DeliveryFailure(.cancelled, step: .connect))
+        }
+    }
+
     /// One attempt and its record. Runs as a child task; the store serialises its own writes. Returns false if
     /// the result could not be recorded (the item then stays due in the store: at-least-once).
     private func deliver(_ item: QueuedMail) async -> Bool {
@@ -193,13 +238,20 @@ public final class OutboundQueue: Service, Sendable {
         let recordedAtAcceptance = NIOLockedValueBox(false)
         let journal = self.journal
         let id = item.id
-        let result = await deliverer.deliver(item.envelope, message: item.message, recordAcceptance: {
-            journal?.record(id.rawValue)
-        }, onAccepted: {
-            if (try? await self.store.markDelivered(item.id)) != nil {
-                recordedAtAcceptance.withLockedValue { $0 = true }
-            }
-        })
+        let send: @Sendable () async -> DeliveryResult = {
+            await self.deliverer.deliver(item.envelope, message: item.message, recordAcceptance: {
+                journal?.record(id.rawValue)
+            }, onAccepted: {
+                if (try? await self.store.markDelivered(item.id)) != nil {
+                    recordedAtAcceptance.withLockedValue { $0 = true }
+                }
+            })
+        }
+        let result = if let interval = store.leaseRenewalInterval {
+            await deliverRenewingLease(item.id, every: interval, send)
+        } else {
+            await send()
+        }
         var metadata: Logger.Metadata = ["queue.item": "\(item.id)", "queue.result": "\(result)"]
         let record: @Sendable () async throws -> Void
         switch result {

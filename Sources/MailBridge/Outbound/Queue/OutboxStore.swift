@@ -48,6 +48,17 @@ public protocol OutboxStore: Sendable {
     func markRetry(_ id: QueueItemID, nextAttempt: Date, lastError: DeliveryFailure) async throws
     /// The item will never be delivered (permanent failure, too old, too many attempts).
     func markFailed(_ id: QueueItemID, reason: DeliveryFailure) async throws
+    /// How often a delivery in flight renews its lease (``renewLease(_:now:)``); nil for a store of one node,
+    /// which leases nothing.
+    var leaseRenewalInterval: Duration? { get }
+    /// Extends this node's lease on an item it is delivering. False when another node holds the item now (the
+    /// queue then abandons the delivery where SMTP still allows it).
+    func renewLease(_ id: QueueItemID, now: Date) async throws -> Bool
+}
+
+extension OutboxStore {
+    public var leaseRenewalInterval: Duration? { nil }
+    public func renewLease(_ id: QueueItemID, now: Date) async throws -> Bool { true }
 }
 
 /// Something that delivers one message; ``SMTPClient`` in production.

@@ -43,6 +43,17 @@ public actor PostgresOutboxStore: OutboxStore {
             .prefix(limit).map { $0 }
     }
 
+    /// A third of the lease: two renewals may fail (a busy database) before another node may claim the item.
+    public nonisolated var leaseRenewalInterval: Duration? { outbox.lease / 3 }
+
+    public func renewLease(_ id: QueueItemID, now: Date) async throws -> Bool {
+        let renewed = try await outbox.renewLease(id.outboxItem, now: now)
+        if renewed, let mail = claimed[id]?.mail {
+            claimed[id] = (mail, now.addingTimeInterval(Double(outbox.leaseMilliseconds) / 1000))
+        }
+        return renewed
+    }
+
     public func nextAttemptDate() async throws -> Date? {
         try await outbox.nextClaimDate()
     }
