@@ -53,17 +53,40 @@ extension BridgeConfiguration {
         /// row rights (docs/postgresql.md, "Two roles"). Without them ``user`` owns the schema and migrates it.
         public var migrationUser: String?
         public var migrationPasswordFile: AbsolutePath?
+        /// `node-id`: this gateway node's name in the shared outbox's leases, 1 to 64 characters of `A-Z a-z 0-9
+        /// . _ -`, distinct per node. Default (nil): the machine's host name, other characters replaced by `-`
+        /// (``nodeName(hostName:)``).
+        public var nodeID: String?
+        /// `lease-seconds`, 10 to 3600, default 60: how long an outgoing mail a node claimed stays its own. A
+        /// delivery renews it every third of it, so it bounds only how soon another node takes over the mail of a
+        /// node that died (docs/postgresql.md, "Outbox leases").
+        public var leaseSeconds: Int = 60
 
         public init(host: String, passwordFile: AbsolutePath) {
             self.host = host
             self.passwordFile = passwordFile
+        }
+
+        /// The node name in force: ``nodeID``, else `hostName` made into a node name (at most 64 characters,
+        /// each outside `A-Z a-z 0-9 . _ -` replaced by `-`; `node` for an empty one).
+        public func nodeName(hostName: String) -> String {
+            if let nodeID { return nodeID }
+            let name = String(String.UnicodeScalarView(hostName.unicodeScalars.prefix(64).map {
+                Self.isNodeNameScalar($0) ? $0 : "-"
+            }))
+            return name.isEmpty ? "node" : name
+        }
+
+        static func isNodeNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                || scalar == "." || scalar == "_" || scalar == "-")
         }
     }
 
     /// Options that belong to the PostgreSQL engine only.
     static let postgresqlStoreOptions = [
         "host", "port", "database", "user", "password-file", "tls", "ca-file", "connect-timeout-seconds",
-        "migration-user", "migration-password-file",
+        "migration-user", "migration-password-file", "node-id", "lease-seconds",
     ]
 
     /// Reads `[store]`. PostgreSQL options without `engine = "postgresql"` are reported (a forgotten engine line
@@ -84,6 +107,12 @@ extension BridgeConfiguration {
         let migrationUser = reader.text(section, "migration-user", required: false, maxLength: 63,
                                         what: "a PostgreSQL role name")
         let migrationPasswordFile = reader.path(section, "migration-password-file")
+        let nodeID = reader.text(section, "node-id", required: false, maxLength: 64, what: "a node name")
+        if let nodeID, !nodeID.unicodeScalars.allSatisfy(PostgreSQL.isNodeNameScalar) {
+            reader.report(.invalidValue, section.optionPath("node-id"),
+                          expected: "a node name: 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+        }
+        let leaseSeconds = reader.integer(section, "lease-seconds", default: 60, range: 10...3600, unit: "seconds")
         guard isPostgreSQL else {
             for option in postgresqlStoreOptions where section.contains(option) {
                 reader.report(.conflictingOptions, section.optionPath(option),
@@ -117,6 +146,8 @@ extension BridgeConfiguration {
         postgresql.tls = tls
         postgresql.caFile = caFile
         postgresql.connectTimeoutSeconds = timeout
+        postgresql.nodeID = nodeID.flatMap { $0.unicodeScalars.allSatisfy(PostgreSQL.isNodeNameScalar) ? $0 : nil }
+        postgresql.leaseSeconds = leaseSeconds
         if let migrationUser, let migrationPasswordFile {
             postgresql.migrationUser = migrationUser
             postgresql.migrationPasswordFile = migrationPasswordFile
@@ -138,6 +169,8 @@ extension BridgeConfiguration {
         ]
         if let caFile = postgresql.caFile { lines.append("ca-file = \(Self.quoted(caFile.string))") }
         lines.append("connect-timeout-seconds = \(postgresql.connectTimeoutSeconds)")
+        if let nodeID = postgresql.nodeID { lines.append("node-id = \(Self.quoted(nodeID))") }
+        lines.append("lease-seconds = \(postgresql.leaseSeconds)")
         if let user = postgresql.migrationUser, let file = postgresql.migrationPasswordFile {
             lines += ["migration-user = \(Self.quoted(user))", "migration-password-file = \(Self.quoted(file.string))"]
         }

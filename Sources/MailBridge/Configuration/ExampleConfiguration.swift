@@ -359,6 +359,12 @@ extension BridgeConfiguration {
         # them, `user` owns the schema and the first node to start migrates it (check-config warns). Default: none.
         # migration-user = "mailbridge_owner"
         # migration-password-file = "/etc/mailbridge/postgres-owner-password"
+        # This node's name in the leases of the shared outbox: 1 to 64 characters of A-Z, a-z, 0-9, ".", "_" and
+        # "-", distinct for every node on the database. Default: the host name (other characters replaced by "-").
+        # node-id = "gateway-1"
+        # How long an outgoing mail a node claimed stays its own, 10 to 3600 seconds. A delivery renews it every third
+        # of it, so it bounds only how soon another node takes over the mail of a node that died. Default: 60.
+        # lease-seconds = 60
 
         """
 }

@@ -37,6 +37,37 @@ import Testing
         #expect(server.connectTimeoutSeconds == 10)
     }
 
+    /// `node-id` and `lease-seconds` (issue 21): the node's name in the shared outbox's leases, checked as
+    /// PostgresOutboxQueue checks it, and the lease, which a delivery renews every third of it.
+    @Test func nodeNameAndLease() throws {
+        let defaults = try #require(try BridgeConfiguration.parse(Self.mailbox + Self.postgresql).store.postgresql)
+        #expect(defaults.nodeID == nil)
+        #expect(defaults.leaseSeconds == 60)
+        #expect(defaults.nodeName(hostName: "gw1.beratung.example") == "gw1.beratung.example")
+        #expect(defaults.nodeName(hostName: "größe:1 2") == "gr--e-1-2")
+        #expect(defaults.nodeName(hostName: "") == "node")
+        #expect(defaults.nodeName(hostName: String(repeating: "a", count: 80)).count == 64)
+
+        let text = Self.mailbox + Self.postgresql + "node-id = \"gateway-2\"\nlease-seconds = 120\n"
+        let configuration = try BridgeConfiguration.parse(text)
+        let server = try #require(configuration.store.postgresql)
+        #expect(server.nodeID == "gateway-2")
+        #expect(server.nodeName(hostName: "anything") == "gateway-2")
+        #expect(server.leaseSeconds == 120)
+        #expect(try BridgeConfiguration.parse(configuration.tomlText).store == configuration.store)
+
+        for bad in ["node-id = \"gateway 2\"", "node-id = \"knoten/1\"", "node-id = \"\(String(repeating: "n", count: 65))\"",
+                    "lease-seconds = 5", "lease-seconds = 7200"] {
+            #expect(throws: ConfigurationError.self, "\(bad)") {
+                try BridgeConfiguration.parse(Self.mailbox + Self.postgresql + bad + "\n")
+            }
+        }
+        // PostgreSQL options only with engine = "postgresql".
+        #expect(throws: ConfigurationError.self) {
+            try BridgeConfiguration.parse(Self.mailbox + "[store]\nnode-id = \"gateway-1\"\n")
+        }
+    }
+
     @Test func valuesAreReadAndRoundTrip() throws {
         let text = Self.mailbox + Self.postgresql + """
             port = 6432
