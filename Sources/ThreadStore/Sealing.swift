@@ -26,6 +26,8 @@ struct DerivedKeys: Sendable {
     let rejected: SymmetricKey
     /// Seals the gateway keys' revocation certificates and revocation reasons (issue 20).
     let gatewayKeys: SymmetricKey
+    /// Seals the clients' public keys shared by several nodes on PostgreSQL (issue 21): they name their owners.
+    let publicKeys: SymmetricKey
 
     init(master: MasterKey) {
         func derive(_ purpose: String) -> SymmetricKey {
@@ -44,6 +46,7 @@ struct DerivedKeys: Sendable {
         webDevices = derive("web device cookie hmac")
         rejected = derive("rejected message sealing")
         gatewayKeys = derive("gateway key revocation sealing")
+        publicKeys = derive("shared public key sealing")
     }
 
     /// HMAC-SHA256 of `message` under the device-cookie key.
