@@ -104,7 +104,7 @@ public final class GPGContext {
         } catch {
             throw Self.unfinishedImport(error)
         }
-        guard passphrase.status.importResults > 0 else { throw PGPError(.transient, Self.unfinishedImport) }
+        try requireClosingLine(\.importResults, else: Self.unfinishedImport)
         guard let result = gpgme_op_import_result(handle) else {
             throw PGPError(.operationFailed, "import returned no result")
         }
@@ -185,7 +185,7 @@ public final class GPGContext {
         }
         // A listing cut short lists fewer keys than the data holds, perhaps none, and perhaps not the secret key
         // further on: only a finished one (its `IMPORT_RES` line) counts.
-        guard passphrase.status.importResults > 0 else { throw PGPError(.transient, Self.unfinishedImport) }
+        try requireClosingLine(\.importResults, else: Self.unfinishedImport)
         return (listed, sawSecret)
     }
 
@@ -201,9 +201,7 @@ public final class GPGContext {
         let error = gpgme_op_export(handle, fingerprint.hex, mode, output.handle)
         // A gpg killed mid-export wrote part of the key (served on the help page, in WKD and in Autocrypt
         // headers): only a run that said EXPORT_RES finished.
-        guard passphrase.status.exportResults > 0 else {
-            throw PGPError(.transient, "exporting a key: gpg ended before it reported a result", gpgError: error)
-        }
+        try requireClosingLine(\.exportResults, else: Self.unfinishedExport, gpgError: error)
         try GPGME.check(error, "exporting a key")
         let bytes = try output.readAll(limit: configuration.maximumInputBytes)
         guard !bytes.isEmpty else { throw PGPError(.keyNotFound, "export produced no data") }
@@ -255,7 +253,7 @@ public final class GPGContext {
             var key: gpgme_key_t?
             let error = gpgme_op_keylist_next(handle, &key)
             if GPGME.isCode(error, GPG_ERR_EOF) {
-                if pattern != nil { try requireFinishedListing() }
+                if pattern != nil { try requireClosingLine(\.keylistAnswers, else: Self.unfinishedLookup) }
                 return
             }
             if error != 0 {
@@ -323,12 +321,15 @@ public final class GPGContext {
         }
         try GPGME.check(error, signer == nil ? "encrypting" : "encrypting and signing")
         withExtendedLifetime(keys) {}
-        guard finished else { throw PGPError(.transient, Self.unfinishedEncryption) }
+        try requireClosingLine(\.endEncryption, else: Self.unfinishedEncryption)
         return try output.readAll(limit: configuration.maximumInputBytes + configuration.maximumInputBytes / 2)
     }
 
     /// The detail of the transient error for an encryption run without `END_ENCRYPTION`.
     public static let unfinishedEncryption = "encrypting: gpg ended before it reported a result"
+
+    /// The detail of the transient error for an export run without `EXPORT_RES`.
+    public static let unfinishedExport = "exporting a key: gpg ended before it reported a result"
 
     /// Decrypts and verifies an untrusted OpenPGP message (armored or binary).
     ///
@@ -625,7 +626,7 @@ public final class GPGContext {
         passphrase.resetObservations()
         let (error, found) = getKey(fingerprint.hex, secret: secret)
         if GPGME.isCode(error, GPG_ERR_EOF) || GPGME.isCode(error, GPG_ERR_NOT_FOUND) {
-            try requireFinishedListing()
+            try requireClosingLine(\.keylistAnswers, else: Self.unfinishedLookup)
             return nil
         }
         try GPGME.check(error, "looking up a key")
@@ -635,16 +636,19 @@ public final class GPGContext {
         return found
     }
 
-    /// The detail of the transient error for a key listing that ended without an answer (see
-    /// ``requireFinishedListing()``).
+    /// The detail of the transient error for a key listing for a pattern that ended without an answer. A listing
+    /// gpg finished said something about the pattern: `KEY_CONSIDERED` for a key it found, `ERROR keylist.getkey`
+    /// when there is none. Without either, gpg was killed or lost its pipes, and "no such key" would be the engine's
+    /// failure taken as a fact about the key (a first contact's message went into a thread without key that way,
+    /// issue 28).
     public static let unfinishedLookup = "looking up a key: gpg ended before it reported a result"
 
-    /// A listing for a pattern that gpg finished said something about it: `KEY_CONSIDERED` for a key it found,
-    /// `ERROR keylist.getkey` when there is none. Without either, gpg was killed or lost its pipes, and "no such
-    /// key" would be the engine's failure taken as a fact about the key (a first contact's message went into a
-    /// thread without key that way, issue 28): thrown as transient.
-    private func requireFinishedListing() throws(PGPError) {
-        guard passphrase.status.keylistAnswers > 0 else { throw PGPError(.transient, Self.unfinishedLookup) }
+    /// Throws `detail` as transient unless this run's status lines include `line`, the line gpg prints when it
+    /// has finished (`IMPORT_RES`, `KEY_CONSIDERED` or `ERROR keylist.getkey`, `END_ENCRYPTION`, `EXPORT_RES`): a
+    /// run without it was cut, and what it wrote may be cut too (issue 28).
+    private func requireClosingLine(_ line: KeyPath<DecryptionStatusLog, Int>, else detail: String,
+                                    gpgError: gpgme_error_t? = nil) throws(PGPError) {
+        guard passphrase.status[keyPath: line] > 0 else { throw PGPError(.transient, detail, gpgError: gpgError) }
     }
 
     private func requireKey(_ fingerprint: KeyFingerprint, secret: Bool) throws(PGPError) -> GPGKey {
