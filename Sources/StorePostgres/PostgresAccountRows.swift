@@ -28,6 +28,15 @@ enum PostgresAccountRows {
             """, logger: logger), logger: logger).first
     }
 
+    /// Every account, ordered by user name (ASCII case ignored, as SQLite's `COLLATE NOCASE`).
+    static func all(_ connection: PostgresConnection, logger: Logger) async throws -> [Account] {
+        try await accounts(connection, rows: connection.query("""
+            SELECT id, username, display_name, role, language, disabled, created_at, password_changed_at,
+                   password_must_change, totp_secret_sealed IS NOT NULL
+            FROM account ORDER BY lower(username)
+            """, logger: logger), logger: logger)
+    }
+
     private static func accounts(_ connection: PostgresConnection, rows: PostgresRowSequence, logger: Logger)
         async throws -> [Account]
     {

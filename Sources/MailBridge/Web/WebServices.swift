@@ -1,6 +1,6 @@
-// Security: what the web routes may use. Every content access goes through `store` (decrypting) and is
-// audited by the route that does it; authentication goes through `webState`; replies leave only through `replies`
-// (the outbound funnel).
+// Security: what the web routes may use. Every content access goes through `inbox` (decrypting, checking the
+// account's fields and auditing in one transaction); authentication goes through `webState`; replies leave only
+// through `replies` (the outbound funnel).
 
 public import Foundation
 public import Logging
@@ -13,6 +13,9 @@ public struct WebServices: Sendable {
     /// What authentication shares between requests and gateway nodes (accounts as login needs them, sessions,
     /// TOTP steps, login locks): ``ThreadStoreWebState`` over `store` on SQLite, by default.
     public var webState: any WebStateStore
+    /// The counsellor inbox's transactions (lists, opened threads, attachments, state, assignment, deletion):
+    /// ``ThreadStoreInbox`` over `store` on SQLite, by default.
+    public var inbox: any InboxStore
     /// The one way a counsellor reply is queued.
     public var replies: ReplyComposer
     /// Logs outcome codes only, never content or user names.
@@ -27,11 +30,12 @@ public struct WebServices: Sendable {
     /// listener (``HelpServer``).
     public var help: HelpDirectory?
 
-    public init(store: ThreadStore, webState: (any WebStateStore)? = nil, replies: ReplyComposer, logger: Logger,
+    public init(store: ThreadStore, webState: (any WebStateStore)? = nil, inbox: (any InboxStore)? = nil, replies: ReplyComposer, logger: Logger,
                 auth: WebAuthSettings = WebAuthSettings(), timeZone: TimeZone = .current,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.webState = webState ?? ThreadStoreWebState(store)
+        self.inbox = inbox ?? ThreadStoreInbox(store)
         self.timeZone = timeZone
         self.replies = replies
         self.logger = logger

@@ -111,8 +111,15 @@ struct MessageRecord {
     /// Opens ``signerSealed`` with the thread's data key.
     func openSigner(key: SymmetricKey) throws(ThreadStoreError) -> MessageSigner? {
         guard let signerSealed else { return nil }
+        return try Self.openSigner(signerSealed, key: key, thread: threadID, message: id)
+    }
+
+    /// Opens a sealed `signer_sealed` value of `message` in `thread`.
+    static func openSigner(_ signerSealed: Data, key: SymmetricKey, thread: ThreadID, message: StoredMessageID)
+        throws(ThreadStoreError) -> MessageSigner
+    {
         let plain = try Sealing.open(signerSealed, key: key,
-                                     context: Self.context("signer_sealed", thread: threadID, message: id))
+                                     context: context("signer_sealed", thread: thread, message: message))
         guard let json = try? JSONDecoder().decode(SignerJSON.self, from: Data(plain)),
             let fingerprint = try? KeyFingerprint(json.fingerprint)
         else { throw .databaseCorrupt }

@@ -50,21 +50,13 @@ enum MessagePageQueries {
 
     /// Counts and cursors around `page` (oldest first). An empty page (a cursor past either end) has none.
     static func info(_ db: Database, thread: ThreadID, page: [MessageRecord]) throws -> MessagePageInfo {
-        var info = MessagePageInfo()
-        guard let first = page.first, let last = page.last else { return info }
+        guard let first = page.first, let last = page.last else { return MessagePageInfo() }
         func count(_ sql: String, _ record: MessageRecord) throws -> (all: Int, unread: Int) {
             let row = try Row.fetchOne(db.cachedStatement(sql: sql),
                                        arguments: [thread.raw.text, record.receivedAt, record.id.raw.text])
             return (row?[0] ?? 0, Int(row?[1] as Double? ?? 0))
         }
-        (info.earlierCount, info.earlierUnreadCount) = try count(countBefore, first)
-        (info.laterCount, info.laterUnreadCount) = try count(countAfter, last)
-        if info.earlierCount > 0 {
-            info.earlierCursor = MessageCursor(receivedAtMilliseconds: first.receivedAt, id: first.id)
-        }
-        if info.laterCount > 0 {
-            info.laterCursor = MessageCursor(receivedAtMilliseconds: last.receivedAt, id: last.id)
-        }
-        return info
+        return MessagePageInfo.around(first: (first.receivedAt, first.id), last: (last.receivedAt, last.id),
+                                      earlier: try count(countBefore, first), later: try count(countAfter, last))
     }
 }

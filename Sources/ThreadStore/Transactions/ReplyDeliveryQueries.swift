@@ -43,9 +43,7 @@ enum ReplyDeliveryQueries {
                 guard let account = try? AccountID(text) else { throw ThreadStoreError.databaseCorrupt }
                 author = account
             }
-            let state: ReplyDeliveryState? = (row["held"] as Bool)
-                ? .held : (row["state"] as Int?).flatMap(ReplyDeliveryState.init(storedCode:))
-            deliveries[id] = ReplyDelivery(author: author, state: state)
+            deliveries[id] = ReplyDelivery.stored(author: author, stateCode: row["state"], held: row["held"])
         }
         return deliveries
     }

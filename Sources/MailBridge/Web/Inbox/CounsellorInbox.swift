@@ -48,11 +48,8 @@ public struct CounsellorInbox: Sendable {
     public func list(for counsellor: Counsellor, state: InboxState? = nil,
                      assignment: InboxAssignmentFilter? = nil, order: InboxOrder = .lastActivity, limit: Int = 50,
                      after cursor: InboxCursor? = nil) async throws -> [InboxThread] {
-        let fields: Set<CounsellingField>? = counsellor.role == .teamLead ? nil : counsellor.fields
-        return try await services.store.read { tx in
-            try tx.listInbox(fields: fields, state: state, assignment: assignment, order: order, limit: limit,
-                             after: cursor)
-        }
+        try await services.inbox.listInbox(scope: counsellor.inboxScope, state: state, assignment: assignment,
+                                           order: order, limit: limit, after: cursor)
     }
 
     /// Opens one page of a thread's messages for display (the newest by default; only that page is decrypted)
@@ -61,51 +58,36 @@ public struct CounsellorInbox: Sendable {
     public func open(_ id: ThreadID, for counsellor: Counsellor, event: AuditEvent = .threadViewed,
                      page: MessagePageRequest = MessagePageRequest()) async throws -> InboxThreadView {
         guard (1...MessagePageRequest.maximumLimit).contains(page.limit) else { throw Failure(.invalid) }
-        return try await services.store.write(via: counsellor.channel) { tx in
-            try Self.requireAccess(tx.reader, id, counsellor)
-            let view = try tx.reader.openInboxThread(id, page: page)
-            try tx.recordThreadRead(id, actor: counsellor.id, event: event, shown: view.messages.map(\.id))
-            return view
+        return try await Self.failing {
+            try await services.inbox.openThread(id, page: page, by: counsellor.inboxActor, event: event)
         }
     }
 
     /// The list entry of a thread the account may see (no audit: metadata only).
     public func summary(_ id: ThreadID, for counsellor: Counsellor) async throws -> InboxThread {
-        try await services.store.read { tx in try Self.requireAccess(tx, id, counsellor) }
+        guard let thread = try await services.inbox.inboxThread(id, scope: counsellor.inboxScope) else {
+            throw Failure(.notFound)
+        }
+        return thread
     }
 
     /// Decrypts one attachment and audits the download.
     public func attachment(_ id: ThreadID, message: StoredMessageID, position: Int,
                            for counsellor: Counsellor) async throws -> StoredAttachment {
-        try await services.store.write(via: counsellor.channel) { tx in
-            try Self.requireAccess(tx.reader, id, counsellor)
-            let attachment: StoredAttachment
-            do {
-                attachment = try tx.reader.attachment(thread: id, message: message, position: position)
-            } catch let error as ThreadStoreError where error.code == .messageNotFound {
-                throw Failure(.notFound)
-            }
-            try tx.recordAccess(.attachmentDownloaded, actor: counsellor.id, thread: id,
-                                itemID: message.unredactedDescription, count: position)
-            return attachment
+        try await Self.failing {
+            try await services.inbox.attachment(thread: id, message: message, position: position,
+                                                by: counsellor.inboxActor)
         }
     }
 
     /// The octets of a body part the inbox does not display (e.g. HTML), audited as an export of that part.
     public func withheldPart(_ id: ThreadID, message: StoredMessageID, index: Int,
                              for counsellor: Counsellor) async throws -> [UInt8] {
-        try await services.store.write(via: counsellor.channel) { tx in
-            try Self.requireAccess(tx.reader, id, counsellor)
-            let body: [UInt8]
-            do {
-                body = try tx.reader.messageBody(thread: id, message: message)
-            } catch let error as ThreadStoreError where error.code == .messageNotFound {
-                throw Failure(.notFound)
+        try await Self.failing {
+            try await services.inbox.exportPart(thread: id, message: message, index: index,
+                                                by: counsellor.inboxActor) { body in
+                MessageDisplay.withheldContent(body, index: index)
             }
-            guard let content = MessageDisplay.withheldContent(body, index: index) else { throw Failure(.notFound) }
-            try tx.recordAccess(.threadExported, actor: counsellor.id, thread: id,
-                                itemID: message.unredactedDescription, count: index)
-            return content
         }
     }
 
@@ -128,12 +110,7 @@ public struct CounsellorInbox: Sendable {
     public func setState(_ state: ThreadState, of id: ThreadID, for counsellor: Counsellor) async throws
         -> InboxThread
     {
-        try await services.store.write(via: counsellor.channel) { tx in
-            try Self.requireAccess(tx.reader, id, counsellor)
-            try tx.setState(state, of: id, actor: counsellor.id)
-            guard let thread = try tx.reader.inboxThread(id) else { throw Failure(.notFound) }
-            return thread
-        }
+        try await Self.failing { try await services.inbox.setState(state, of: id, by: counsellor.inboxActor) }
     }
 
     /// Assigns a thread. Counsellors may assign a thread only to themselves or unassign it; team leads may assign
@@ -142,42 +119,24 @@ public struct CounsellorInbox: Sendable {
         -> InboxThread
     {
         if let account, account != counsellor.id, counsellor.role != .teamLead { throw Failure(.forbidden) }
-        return try await services.store.write(via: counsellor.channel) { tx in
-            let thread = try Self.requireAccess(tx.reader, id, counsellor)
-            if let account {
-                guard let target = try tx.reader.account(account), !target.isDisabled,
-                    Counsellor(target).mayAccess(thread.summary.field)
-                else { throw Failure(.invalid) }
+        return try await Self.failing {
+            try await services.inbox.assign(id, to: account, by: counsellor.inboxActor) { target, field in
+                Counsellor(target).mayAccess(field)
             }
-            do {
-                try tx.assign(id, to: account, actor: counsellor.id)
-            } catch let error as ThreadStoreError where error.code == .invalidValue {
-                throw Failure(.invalid)  // no such (active) account
-            }
-            guard let thread = try tx.reader.inboxThread(id) else { throw Failure(.notFound) }
-            return thread
         }
     }
 
     /// The active accounts a team lead may assign `thread` to (those that may see its field), by display name.
     public func assignableAccounts(for thread: InboxThread) async throws -> [(id: AccountID, name: String)] {
-        try await services.store.read { tx in
-            try tx.accounts().filter { !$0.isDisabled && Counsellor($0).mayAccess(thread.summary.field) }
-                .map { (id: $0.id, name: $0.displayName) }
-                .sorted { $0.name.localizedStandardCompare($1.name) == .orderedAscending }
-        }
+        try await services.inbox.accounts()
+            .filter { !$0.isDisabled && Counsellor($0).mayAccess(thread.summary.field) }
+            .map { (id: $0.id, name: $0.displayName) }
+            .sorted { $0.name.localizedStandardCompare($1.name) == .orderedAscending }
     }
 
     /// Confirms a client key change on the newer thread (audited).
     public func confirmKeyChange(_ id: ThreadID, for counsellor: Counsellor) async throws {
-        try await services.store.write(via: counsellor.channel) { tx in
-            try Self.requireAccess(tx.reader, id, counsellor)
-            do {
-                try tx.confirmClientKeyChange(of: id, actor: counsellor.id)
-            } catch let error as ThreadStoreError where error.code == .invalidValue {
-                throw Failure(.invalid)
-            }
-        }
+        try await Self.failing { try await services.inbox.confirmClientKeyChange(of: id, by: counsellor.inboxActor) }
         // The confirmed key is the client's: replies held for an earlier key of theirs go out now (issue 17). A
         // failure leaves them held; the confirmation stands.
         do {
@@ -191,22 +150,27 @@ public struct CounsellorInbox: Sendable {
     public func delete(_ id: ThreadID, for counsellor: Counsellor) async throws {
         _ = try await summary(id, for: counsellor)
         guard counsellor.role == .teamLead else { throw Failure(.forbidden) }
-        do {
-            try await services.store.deleteThread(id, actor: counsellor.id, via: counsellor.channel)
-        } catch let error as ThreadStoreError where error.code == .threadNotFound {
-            throw Failure(.notFound)
-        }
+        try await Self.failing { try await services.inbox.deleteThread(id, by: counsellor.inboxActor) }
         services.logger.info("thread deleted by a counsellor")
     }
 
-    /// The thread if it exists and `counsellor` may see its field; else ``Failure/Code/notFound``.
-    @discardableResult
-    static func requireAccess(_ tx: ReadTransaction, _ id: ThreadID, _ counsellor: Counsellor) throws
-        -> InboxThread
-    {
-        guard let thread = try tx.inboxThread(id), counsellor.mayAccess(thread.summary.field) else {
+    /// Runs `body`, turning the store's answers into the inbox's: a missing thread, message or attachment (or one
+    /// outside the account's fields) is ``Failure/Code/notFound``, a refused value ``Failure/Code/invalid``.
+    private static func failing<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ThreadStoreError where error.code == .threadNotFound || error.code == .messageNotFound {
             throw Failure(.notFound)
+        } catch let error as ThreadStoreError where error.code == .invalidValue {
+            throw Failure(.invalid)
         }
-        return thread
     }
+}
+
+extension Counsellor {
+    /// The fields the account may see in the inbox (every field for team leads).
+    var inboxScope: InboxScope { role == .teamLead ? .everyField : InboxScope(fields: fields) }
+
+    /// The account as an inbox operation's actor.
+    var inboxActor: InboxActor { InboxActor(account: id, channel: channel, scope: inboxScope) }
 }

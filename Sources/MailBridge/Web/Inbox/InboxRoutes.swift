@@ -287,6 +287,6 @@ struct InboxRoutes: Sendable {
     }
 
     private func displayNames(_ ids: Set<AccountID>) async throws -> [AccountID: String] {
-        try await services.store.read { tx in try tx.displayNames(of: ids) }
+        try await services.inbox.displayNames(of: ids)
     }
 }
