@@ -189,7 +189,7 @@ extension PostgresThreads: InboxStore {
         }
     }
 
-    private func rows(_ connection: PostgresConnection) -> PostgresThreadRows {
+    func rows(_ connection: PostgresConnection) -> PostgresThreadRows {
         PostgresThreadRows(connection: connection, logger: logger, now: configuration.clock())
     }
 }

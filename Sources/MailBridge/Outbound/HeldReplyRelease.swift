@@ -13,20 +13,22 @@ public import ThreadStore
 /// Encrypts the held replies of a thread to a usable client key and queues them, oldest first (issue 17).
 ///
 /// ```swift
-/// let released = try await HeldReplyRelease(store: store, pgp: pgp, outbox: outbox, logger: logger)
+/// let released = try await HeldReplyRelease(replies: ThreadStoreReplies(store), pgp: pgp, outbox: outbox,
+///                                           logger: logger)
 ///     .release(heldIn: oldThread, toClientOf: newThread, mailbox: mailbox)
 /// ```
 public struct HeldReplyRelease: Sendable {
-    let store: ThreadStore
+    /// The held replies' transactions, on either engine.
+    let replies: any ReplyStore
     let pgp: PGPService
     /// Woken after a release committed (the store moves each released reply into the outbox itself).
     let outbox: Outbox
     let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(store: ThreadStore, pgp: PGPService, outbox: Outbox, logger: Logger,
+    public init(replies: any ReplyStore, pgp: PGPService, outbox: Outbox, logger: Logger,
                 now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
+        self.replies = replies
         self.pgp = pgp
         self.outbox = outbox
         self.logger = logger
@@ -40,10 +42,9 @@ public struct HeldReplyRelease: Sendable {
     public func release(heldIn source: ThreadID, toClientOf target: ThreadID, mailbox: PipelineMailbox) async throws
         -> Int
     {
-        let (basis, held) = try await store.read { tx in
-            (try tx.replyBasis(target), try tx.heldReplies(in: source))
-        }
+        let held = try await replies.heldReplies(in: source)
         guard !held.isEmpty else { return 0 }
+        let basis = try await replies.replyBasis(target)
         guard let threadKey = basis.clientKey, let client = try? EmailAddress(basis.clientAddress.unredactedDescription)
         else {
             logger.info("held replies stay held", metadata: ["thread": "\(target)", "reason": "no-key"])
@@ -60,7 +61,7 @@ public struct HeldReplyRelease: Sendable {
                 mailbox.gatewayKey, armored: false, minimal: true))
         }
         let recipient = try ClientAddress(client)
-        var items: [(StoredMessageID, NewOutboxItem)] = []
+        var items: [(message: StoredMessageID, item: NewOutboxItem)] = []
         for reply in held {
             let ciphertext: [UInt8]
             do {
@@ -78,13 +79,8 @@ public struct HeldReplyRelease: Sendable {
             items.append((reply.message, NewOutboxItem(thread: source, kind: .counsellorReply, recipient: recipient,
                                                        payload: mail.bytes, notBefore: now())))
         }
-        let releasing = items
-        let queued = try await store.write { [outbox] tx in
-            var queued = 0
-            for (message, item) in releasing where try tx.releaseHeldReply(message, as: item) { queued += 1 }
-            if queued > 0 { outbox.wakeAfterCommit(of: tx) }
-            return queued
-        }
+        let queued = try await replies.releaseHeldReplies(items)
+        if queued > 0 { outbox.wakeAfterCommit() }
         logger.info("held replies released", metadata: ["thread": "\(target)", "count": "\(queued)"])
         return queued
     }
@@ -93,7 +89,7 @@ public struct HeldReplyRelease: Sendable {
     /// address: releases the replies held in those threads (and in `thread`) to its key. Returns how many.
     @discardableResult
     public func releaseAfterKeyChange(of thread: ThreadID, mailbox: PipelineMailbox) async throws -> Int {
-        let sources = try await store.read { try $0.heldReplyThreads(sameClientAs: thread) }
+        let sources = try await replies.heldReplyThreads(sameClientAs: thread)
         var released = 0
         for source in sources + [thread] {
             released += try await release(heldIn: source, toClientOf: thread, mailbox: mailbox)

@@ -8,9 +8,9 @@ extension ReplyComposer {
     /// threads of the same address to its key and queues them (issue 17). Returns how many were queued.
     @discardableResult
     public func releaseHeldReplies(afterKeyChangeOf thread: ThreadID) async throws -> Int {
-        let field = try await store.read { try $0.replyBasis(thread).summary.field }
+        let field = try await replies.replyBasis(thread).summary.field
         guard let mailbox = mailboxes.mailbox(forField: field) else { throw ReplyError(.noMailbox) }
-        return try await HeldReplyRelease(store: store, pgp: pgp, outbox: outbox, logger: logger, now: now)
+        return try await HeldReplyRelease(replies: replies, pgp: pgp, outbox: outbox, logger: logger, now: now)
             .releaseAfterKeyChange(of: thread, mailbox: mailbox)
     }
 
@@ -18,7 +18,7 @@ extension ReplyComposer {
     /// unusable), or nil when it would be encrypted and sent. For the reply form's hint; decrypts the thread's
     /// identity only.
     public func heldReason(thread: ThreadID) async throws -> ReplyOutcome.KeyProblem? {
-        guard let key = try await store.read({ try $0.replyBasis(thread).clientKey }) else { return .missing }
+        guard let key = try await replies.replyBasis(thread).clientKey else { return .missing }
         return try await keyProblem(key)
     }
 }

@@ -11,8 +11,8 @@ import MailValues
 public import PGPShim
 public import ThreadStore
 
-/// Queues counsellor replies (issue 6): one store transaction stores the outbound message in the thread and
-/// enqueues its outbox row.
+/// Queues counsellor replies (issue 6): one store transaction (``ReplyStore/commitReply(_:)``, on either engine)
+/// stores the outbound message in the thread and enqueues its outbox row.
 ///
 /// ```swift
 /// let composer = ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger)
@@ -25,7 +25,8 @@ public struct ReplyComposer: Sendable {
     /// Largest reply text accepted.
     public static let maximumTextBytes = 1 << 20
 
-    let store: ThreadStore
+    /// The reply's transactions (``ThreadStoreReplies`` on SQLite, a `PostgresThreads` on PostgreSQL).
+    let replies: any ReplyStore
     let pgp: PGPService
     let mailboxes: MailboxDirectory
     let logger: Logger
@@ -37,14 +38,21 @@ public struct ReplyComposer: Sendable {
     /// - Parameters:
     ///   - mailboxes: the reloadable mailbox directory; each reply uses the texts in force when it is queued.
     ///   - outbox: the daemon's outbox (it wakes the ``OutboundQueue``), or one that wakes another process's.
-    public init(store: ThreadStore, pgp: PGPService, mailboxes: MailboxDirectory, logger: Logger,
+    public init(replies: any ReplyStore, pgp: PGPService, mailboxes: MailboxDirectory, logger: Logger,
                 now: @escaping @Sendable () -> Date = { Date() }, outbox: Outbox = Outbox()) {
-        self.store = store
+        self.replies = replies
         self.pgp = pgp
         self.mailboxes = mailboxes
         self.logger = logger
         self.now = now
         self.outbox = outbox
+    }
+
+    /// A composer on SQLite.
+    public init(store: ThreadStore, pgp: PGPService, mailboxes: MailboxDirectory, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }, outbox: Outbox = Outbox()) {
+        self.init(replies: ThreadStoreReplies(store), pgp: pgp, mailboxes: mailboxes, logger: logger, now: now,
+                  outbox: outbox)
     }
 
     /// A composer over fixed mailboxes (tests and one-shot commands).
@@ -62,7 +70,7 @@ public struct ReplyComposer: Sendable {
                            actor: AccountID? = nil, via channel: AuditChannel? = nil) async throws -> ReplyOutcome {
         guard !text.isEmpty, text.utf8.count <= Self.maximumTextBytes else { throw ReplyError(.invalidText) }
         // Only the identity and the newest inbound headers are decrypted, however long the thread.
-        let opened = try await store.read { try $0.replyBasis(thread) }
+        let opened = try await replies.replyBasis(thread)
         guard let mailbox = mailboxes.mailbox(forField: opened.summary.field) else {
             throw ReplyError(.noMailbox)
         }
@@ -144,32 +152,11 @@ public struct ReplyComposer: Sendable {
                         channel: AuditChannel?, keyUnusable: Int? = nil, assign: Bool = false) async throws
         -> (OutboxItemID, StoredMessageID)
     {
-        try await store.write(via: channel) { [outbox] tx in
-            guard case .stored(_, let stored, _) = try tx.importMessage(message, into: .thread(thread)) else {
-                throw ThreadStoreError.invalidValue  // a fresh Message-ID cannot be a duplicate
-            }
-            let row = try outbox.enqueue(item, in: tx)
-            // Who wrote it, and the item that carries it (none while held: the row queued is the notice).
-            try tx.recordReply(stored, author: actor, outbox: keyUnusable == nil ? row : nil)
-            if let keyUnusable {
-                try tx.recordReplyKeyUnusable(in: thread, reason: keyUnusable)
-                // Kept, sealed, until a usable key for the thread arrives (``HeldReplyRelease``). The key problem's
-                // stored code is the held-reply problem's (pinned by `HeldReplyTests`).
-                try tx.holdReply(stored, in: thread, problem: HeldReplyProblem(rawValue: keyUnusable) ?? .unusable)
-            }
-            // A counsellor answered; waiting for the client.
-            try tx.setState(.awaitingClient, of: thread, actor: actor)
-            if actor != nil || channel != nil {
-                try tx.recordAccess(.replyQueued, actor: actor, thread: thread, itemID: stored.unredactedDescription)
-            }
-            // An unassigned thread becomes the replier's (`assign-on-reply`, issue 22; audited as any assignment).
-            if assign, let actor, try tx.reader.inboxThread(thread)?.assignedTo == nil,
-                try tx.reader.account(actor).map({ !$0.isDisabled }) == true
-            {
-                try tx.assign(thread, to: actor, actor: actor)
-            }
-            return (row, stored)
-        }
+        let committed = try await replies.commitReply(ReplyCommit(
+            message: message, item: item, thread: thread, actor: actor, channel: channel, keyUnusable: keyUnusable,
+            assignToActor: assign))
+        outbox.wakeAfterCommit()
+        return (committed.outbox, committed.message)
     }
 
     /// `Re: <last inbound subject>` (inside the encryption only), or a generic subject.

@@ -86,7 +86,8 @@ public final class Pipeline: Sendable {
         self.init(threads: ThreadStoreImport(store), pgp: pgp, configuration: configuration, directory: directory,
                   logger: logger, metrics: metrics, now: now, engineRetry: engineRetry, outbox: outbox,
                   heldReplies: { thread, mailbox in
-                      try await HeldReplyRelease(store: store, pgp: pgp, outbox: outbox, logger: logger, now: now)
+                      try await HeldReplyRelease(replies: ThreadStoreReplies(store), pgp: pgp, outbox: outbox,
+                                                 logger: logger, now: now)
                           .release(heldIn: thread, toClientOf: thread, mailbox: mailbox)
                   })
     }

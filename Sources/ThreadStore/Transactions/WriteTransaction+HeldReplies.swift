@@ -28,16 +28,10 @@ extension ReadTransaction {
                 """),
             arguments: [thread.raw.text, limit]
         ).map { row in
-            guard let id = try? StoredMessageID(row["id"] as String),
-                let problem = HeldReplyProblem(rawValue: row["problem"])
-            else { throw ThreadStoreError.databaseCorrupt }
-            func context(_ column: String) -> SealContext { MessageRecord.context(column, thread: thread, message: id) }
-            return HeldReply(
-                message: id,
-                messageID: try Sealing.openString(row["header_message_id_sealed"], key: key,
-                                                  context: context("header_message_id_sealed")),
-                body: Array(try Sealing.open(row["body_sealed"] as Data, key: key, context: context("body_sealed"))),
-                heldAt: Date(storeMilliseconds: row["held_at"]), problem: problem)
+            guard let id = try? StoredMessageID(row["id"] as String) else { throw ThreadStoreError.databaseCorrupt }
+            return try HeldReply.open(id, messageIDSealed: row["header_message_id_sealed"],
+                                      bodySealed: row["body_sealed"], heldAt: row["held_at"],
+                                      problemCode: row["problem"], key: key, thread: thread)
         }
     }
 
