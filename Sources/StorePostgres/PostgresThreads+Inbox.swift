@@ -175,6 +175,39 @@ extension PostgresThreads: InboxStore {
         return try await database.read { connection in try await PostgresAccountRows.all(connection, logger: logger) }
     }
 
+    public func notificationSettings(of account: AccountID) async throws -> NotificationSettings? {
+        let (secrets, logger) = (self.secrets, self.logger)
+        return try await database.read { connection in
+            let rows = try await connection.query(
+                "SELECT notify_address_sealed, notify_mode FROM account WHERE id = \(account.unredactedDescription)",
+                logger: logger)
+            for try await (sealed, mode) in rows.decode((Data?, Int).self) {
+                guard let mode = NoticeMode(rawValue: mode) else { throw ThreadStoreError.databaseCorrupt }
+                return NotificationSettings(
+                    address: try sealed.map { try secrets.openNotificationAddress($0, of: account) }, mode: mode)
+            }
+            return nil
+        }
+    }
+
+    public func setNotificationSettings(_ settings: NotificationSettings, of account: AccountID, actor: AccountID?,
+                                        via channel: AuditChannel?) async throws {
+        let sealed = try settings.address.map { try secrets.sealNotificationAddress($0, of: account) }
+        try await database.write { connection in
+            let rows = rows(connection)
+            let updated = try await connection.query("""
+                UPDATE account SET notify_address_sealed = \(sealed), notify_mode = \(settings.mode.rawValue)
+                WHERE id = \(account.unredactedDescription) RETURNING id
+                """, logger: rows.logger)
+            var found = false
+            for try await _ in updated { found = true }
+            guard found else { throw ThreadStoreError.accountNotFound }
+            try await rows.auditAccess(.notificationSettingsChanged, actor: actor, channel: channel, thread: nil,
+                                       itemID: account.unredactedDescription,
+                                       count: settings.address == nil ? nil : settings.mode.rawValue)
+        }
+    }
+
     public func displayNames(of accounts: Set<AccountID>) async throws -> [AccountID: String] {
         guard !accounts.isEmpty else { return [:] }
         guard accounts.count <= 500 else { throw ThreadStoreError.limitExceeded }

@@ -103,4 +103,22 @@ extension PostgresWebState {
             account: account, csrfToken: csrf, secondFactorDone: secondFactor, createdAt: StoreTime.date(created),
             lastSeenAt: StoreTime.date(lastSeen), expiresAt: StoreTime.date(expires))
     }
+
+    public func apiTokenCredential(token: String) async throws -> (account: Account, tokenID: APITokenID)? {
+        // The shape check of the SQLite engine: other strings are never looked up.
+        guard token.hasPrefix("mbt_"), token.utf8.count == 68 else { return nil }
+        let (hash, logger) = (StoreSecrets.tokenHash(token), self.logger)
+        return try await database.read { connection in
+            let rows = try await connection.query("""
+                SELECT t.id, t.account_id FROM api_token t JOIN account a ON a.id = t.account_id
+                WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND NOT a.disabled
+                """, logger: logger)
+            var found: (String, String)?
+            for try await row in rows.decode((String, String).self) { found = row }
+            guard let (tokenID, accountID) = found,
+                let account = try await PostgresAccountRows.find(connection, id: accountID, logger: logger)
+            else { return nil }
+            return (account, try APITokenID(tokenID))
+        }
+    }
 }

@@ -173,9 +173,9 @@ public final class Gateway: Sendable {
             directory: directory, help: helpDirectory, metrics: endpoint != nil ? metrics : nil, logger: logger))
         if endpoint != nil {
             noticeServices.append(WaitingThreadsMonitor(
-                store: store, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
+                gauges: ThreadStoreGauges(store), metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
                 logger: logger))
-            noticeServices.append(QueueDepthMonitor(store: store, metrics: metrics, logger: logger))
+            noticeServices.append(QueueDepthMonitor(gauges: ThreadStoreGauges(store), metrics: metrics, logger: logger))
         }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,

@@ -13,16 +13,17 @@ public import ThreadStore
 /// Refreshed every `interval` from two aggregate queries, so a scrape never waits for the store.
 ///
 /// ```swift
-/// let monitor = QueueDepthMonitor(store: store, metrics: metrics, logger: logger)
+/// let monitor = QueueDepthMonitor(gauges: ThreadStoreGauges(store), metrics: metrics, logger: logger)
 /// ```
 public final class QueueDepthMonitor: Service, Sendable {
-    let store: ThreadStore
+    /// The counts, on either engine.
+    let gauges: any GaugeStore
     let metrics: GatewayMetrics
     let interval: Duration
     let logger: Logger
 
-    public init(store: ThreadStore, metrics: GatewayMetrics, interval: Duration = .seconds(15), logger: Logger) {
-        self.store = store
+    public init(gauges: any GaugeStore, metrics: GatewayMetrics, interval: Duration = .seconds(15), logger: Logger) {
+        self.gauges = gauges
         self.metrics = metrics
         self.interval = interval
         self.logger = logger
@@ -36,7 +37,7 @@ public final class QueueDepthMonitor: Service, Sendable {
     @discardableResult
     public func refresh() async -> OutboxDepth? {
         do {
-            let depth = try await store.read { try $0.outboxDepth() }
+            let depth = try await gauges.outboxDepth()
             metrics.outboundQueueDepth(depth)
             return depth
         } catch {

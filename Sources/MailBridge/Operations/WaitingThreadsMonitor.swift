@@ -12,19 +12,21 @@ public import ThreadStore
 /// store.
 ///
 /// ```swift
-/// let monitor = WaitingThreadsMonitor(store: store, metrics: metrics, thresholdsHours: [24, 48], logger: logger)
+/// let monitor = WaitingThreadsMonitor(gauges: ThreadStoreGauges(store), metrics: metrics, thresholdsHours: [24, 48],
+///                                     logger: logger)
 /// ```
 public final class WaitingThreadsMonitor: Service, Sendable {
-    let store: ThreadStore
+    /// The counts, on either engine.
+    let gauges: any GaugeStore
     let metrics: GatewayMetrics
     let thresholdsHours: [Int]
     let interval: Duration
     let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(store: ThreadStore, metrics: GatewayMetrics, thresholdsHours: [Int],
+    public init(gauges: any GaugeStore, metrics: GatewayMetrics, thresholdsHours: [Int],
                 interval: Duration = .seconds(60), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
+        self.gauges = gauges
         self.metrics = metrics
         self.thresholdsHours = thresholdsHours
         self.interval = interval
@@ -42,7 +44,7 @@ public final class WaitingThreadsMonitor: Service, Sendable {
         let time = now()
         let cutoffs = thresholdsHours.map { time.addingTimeInterval(-TimeInterval($0) * 3600) }
         do {
-            let counts = try await store.read { try $0.waitingThreadCounts(before: cutoffs) }
+            let counts = try await gauges.waitingThreadCounts(before: cutoffs)
             for (hours, count) in zip(thresholdsHours, counts) {
                 metrics.threadsWaiting(overHours: hours, count: count)
             }

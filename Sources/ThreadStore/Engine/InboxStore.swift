@@ -95,6 +95,13 @@ public protocol InboxStore: Sendable {
     func deleteThread(_ id: ThreadID, by actor: InboxActor) async throws
     /// Every account, by user name (no secrets).
     func accounts() async throws -> [Account]
+    /// ``ReadTransaction/notificationSettings(of:)`` (the sealed address opened), or nil for no such account.
+    func notificationSettings(of account: AccountID) async throws -> NotificationSettings?
+    /// ``WriteTransaction/setNotificationSettings(_:of:actor:)``: the address sealed to the account's row, audited
+    /// ``AuditEvent/notificationSettingsChanged`` (the mode, never the address).
+    /// - Throws: ``ThreadStoreError/accountNotFound``.
+    func setNotificationSettings(_ settings: NotificationSettings, of account: AccountID, actor: AccountID?,
+                                 via channel: AuditChannel?) async throws
     /// Display names of accounts (unknown IDs left out; at most 500).
     func displayNames(of accounts: Set<AccountID>) async throws -> [AccountID: String]
 }

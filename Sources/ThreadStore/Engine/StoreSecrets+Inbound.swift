@@ -41,6 +41,14 @@ extension StoreSecrets {
                                              context: NoticeRows.addressContext(account)))
     }
 
+    /// `account.notify_address_sealed` for `address` (``WriteTransaction/setNotificationSettings(_:of:actor:)``).
+    public func sealNotificationAddress(_ address: ClientAddress, of account: AccountID) throws(ThreadStoreError)
+        -> Data
+    {
+        try Sealing.sealString(address.unredactedDescription, key: keys.accountSecrets,
+                               context: NoticeRows.addressContext(account))
+    }
+
     /// The `notice_pending` key columns (`recipient_kind`, `recipient`) of a recipient.
     public static func noticeKey(_ recipient: NoticeRecipient) -> (kind: Int, recipient: String) {
         NoticeRows.key(recipient)

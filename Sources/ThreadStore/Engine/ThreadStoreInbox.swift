@@ -102,6 +102,15 @@ public struct ThreadStoreInbox: InboxStore {
         try await store.read { tx in try tx.accounts() }
     }
 
+    public func notificationSettings(of account: AccountID) async throws -> NotificationSettings? {
+        try await store.read { tx in try tx.notificationSettings(of: account) }
+    }
+
+    public func setNotificationSettings(_ settings: NotificationSettings, of account: AccountID, actor: AccountID?,
+                                        via channel: AuditChannel?) async throws {
+        try await store.write(via: channel) { tx in try tx.setNotificationSettings(settings, of: account, actor: actor) }
+    }
+
     public func displayNames(of accounts: Set<AccountID>) async throws -> [AccountID: String] {
         try await store.read { tx in try tx.displayNames(of: accounts) }
     }

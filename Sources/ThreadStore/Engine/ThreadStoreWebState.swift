@@ -74,6 +74,10 @@ public final class ThreadStoreWebState: WebStateStore {
         try await store.write { tx in try tx.purgeExpiredWebSessions(now: now, idleTimeout: idleTimeout) }
     }
 
+    public func apiTokenCredential(token: String) async throws -> (account: Account, tokenID: APITokenID)? {
+        try await store.read { tx in try tx.apiTokenCredential(token: token) }
+    }
+
     public func senderHMAC(canonicalAddress: String) -> SenderHMAC {
         store.senderHMAC(canonicalAddress: canonicalAddress)
     }

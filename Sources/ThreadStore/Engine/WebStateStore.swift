@@ -54,6 +54,9 @@ public protocol WebStateStore: Sendable {
     func deleteWebSessions(of id: AccountID) async throws -> Int
     /// Deletes every ended session; returns how many.
     func purgeExpiredWebSessions(now: Date, idleTimeout: TimeInterval) async throws -> Int
+    /// The account an API token acts as and the token's ID (``ReadTransaction/apiTokenCredential(token:)``), or nil
+    /// for an unknown or revoked token or a disabled account. The token is looked up by its SHA-256 only.
+    func apiTokenCredential(token: String) async throws -> (account: Account, tokenID: APITokenID)?
 
     /// The HMAC of the web inbox's device cookies (as ``ThreadStore/webDeviceMAC(_:)``): the same on every node
     /// under one master key, so a device cookie set by one node is recognised by the others.

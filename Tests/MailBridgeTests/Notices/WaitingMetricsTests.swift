@@ -37,7 +37,8 @@ import ThreadStore
             }
         }
         let metrics = GatewayMetrics()
-        let monitor = WaitingThreadsMonitor(store: store, metrics: metrics, thresholdsHours: [24, 48, 96],
+        let monitor = WaitingThreadsMonitor(gauges: ThreadStoreGauges(store), metrics: metrics,
+                                            thresholdsHours: [24, 48, 96],
                                             logger: .init(label: "test"), now: { now })
         #expect(await monitor.refresh() == [3, 2, 1])
         let text = String(decoding: metrics.exposition(), as: UTF8.self)

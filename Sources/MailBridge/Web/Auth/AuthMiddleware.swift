@@ -60,7 +60,7 @@ struct APITokenMiddleware: RouterMiddleware {
             return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
         }
         let token = String(parts[1]).trimmingCharacters(in: .whitespaces)
-        guard let credential = try await state.services.store.read({ tx in try tx.apiTokenCredential(token: token) })
+        guard let credential = try await state.services.webState.apiTokenCredential(token: token)
         else {
             let locked = try await state.recordFailure(limitKeys)
             state.services.logger.info("api token refused",

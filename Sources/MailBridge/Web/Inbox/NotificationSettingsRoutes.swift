@@ -22,7 +22,7 @@ struct NotificationSettingsRoutes: Sendable {
                 return WebResponses.redirect(WebAuthNames.loginPath)
             }
             let id = chrome.counsellor.id
-            let settings = try await services.store.read { tx in try tx.notificationSettings(of: id) }
+            let settings = try await services.inbox.notificationSettings(of: id)
             let saved = request.uri.queryParameters.get("saved") == "1"
             return WebResponses.html(InboxPages.notificationSettings(chrome, settings: settings, saved: saved))
         }
@@ -49,9 +49,7 @@ struct NotificationSettingsRoutes: Sendable {
             address = stored
         }
         let settings = NotificationSettings(address: address, mode: mode)
-        try await services.store.write(via: .browser) { tx in
-            try tx.setNotificationSettings(settings, of: id, actor: id)
-        }
+        try await services.inbox.setNotificationSettings(settings, of: id, actor: id, via: .browser)
         services.logger.info("notification settings", metadata: ["outcome": "saved", "mode": "\(mode)"])
         return WebResponses.redirect(Self.path + "?saved=1")
     }

@@ -1,0 +1,128 @@
+import Foundation
+import MailValues
+import Testing
+import ThreadStore
+
+@testable import StorePostgres
+
+/// Notification settings (``InboxStore``), API token look-ups (``WebStateStore``) and the gauges' counts
+/// (``GaugeStore``) on SQLite and on PostgreSQL (also under the gateway's role), with the same results (issue 21).
+@Suite struct AccountSettingsConformanceTests {
+    static let engines = InboundEngines.engines
+    let t0 = ImportEngines.start
+
+    @Test(arguments: engines)
+    func notificationSettingsAreSealedPerAccountAndAudited(engine name: String) async throws {
+        let engine = try await InboxEngineUnderTest.engine(name)
+        let anna = try await engine.webState.createAccount(
+            WebStateEngines.newAccount("anna", fields: [ImportEngines.field]), actor: nil, via: nil)
+        let bert = try await engine.webState.createAccount(
+            WebStateEngines.newAccount("bert", fields: [ImportEngines.field]), actor: nil, via: nil)
+        #expect(try await engine.inbox.notificationSettings(of: anna) == NotificationSettings(address: nil))
+        #expect(try await engine.inbox.notificationSettings(of: .makeRandom()) == nil, "\(name)")
+
+        let address = try ClientAddress("anna.privat@example.net")
+        try await engine.inbox.setNotificationSettings(NotificationSettings(address: address, mode: .hourly),
+                                                       of: anna, actor: anna, via: .browser)
+        // Read on the other node; the other account is untouched.
+        #expect(try await engine.inboxes[1].notificationSettings(of: anna)
+            == NotificationSettings(address: address, mode: .hourly), "\(name)")
+        #expect(try await engine.inbox.notificationSettings(of: bert) == NotificationSettings(address: nil))
+        if let nodes = engine.inbound.keepAlive as? PostgresImportNodes {
+            let table = try nodes.psql("SELECT encode(notify_address_sealed, 'escape') FROM account")
+            #expect(!table.contains("anna.privat"), "\(name): the address is stored sealed")
+            // The sealed address moved to another account's row does not open.
+            _ = try nodes.psql("""
+                UPDATE account SET notify_address_sealed = (SELECT notify_address_sealed FROM account
+                    WHERE id = '\(anna.unredactedDescription)') WHERE id = '\(bert.unredactedDescription)'
+                """)
+            await #expect(throws: ThreadStoreError.self) { try await engine.inbox.notificationSettings(of: bert) }
+        }
+        try await engine.inbox.setNotificationSettings(NotificationSettings(address: nil, mode: .daily),
+                                                       of: anna, actor: anna, via: .browser)
+        #expect(try await engine.inbox.notificationSettings(of: anna) == NotificationSettings(address: nil, mode: .daily))
+        await #expect(throws: ThreadStoreError.accountNotFound) {
+            try await engine.inbox.setNotificationSettings(NotificationSettings(address: address), of: .makeRandom(),
+                                                           actor: anna, via: .browser)
+        }
+        let changed = "\(AuditEvent.notificationSettingsChanged.rawValue)/"
+        #expect(try await engine.accessAudit().filter { $0.hasPrefix(changed) }
+            == ["\(changed)\(NoticeMode.hourly.rawValue)/I/A/1", "\(changed)-/I/A/1"], "\(name)")
+    }
+
+    @Test(arguments: engines)
+    func anAPITokenActsForItsEnabledAccountOnly(engine name: String) async throws {
+        let engine = try await InboxEngineUnderTest.engine(name)
+        let anna = try await engine.webState.createAccount(
+            WebStateEngines.newAccount("anna", fields: [ImportEngines.field]), actor: nil, via: nil)
+        let token: String
+        let disable: @Sendable () async throws -> Void
+        if let sqlite = engine.inbound.keepAlive as? SQLiteImport {
+            let store = sqlite.threads.store
+            token = try await store.write { tx in try tx.createAPIToken(for: anna, label: "platform", actor: nil) }.token
+            disable = { try await store.write { tx in try tx.disableAccount(anna, actor: nil) } }
+        } else {
+            // The token row as `mailbridge tokens add` writes it on SQLite: the hash computed by PostgreSQL itself.
+            let nodes = engine.inbound.keepAlive as! PostgresImportNodes
+            token = "mbt_" + (0..<64).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
+            _ = try nodes.psql("""
+                INSERT INTO api_token (id, token_hash, account_id, label, created_at)
+                VALUES ('\(AccountID.makeRandom().unredactedDescription)', sha256(convert_to('\(token)', 'UTF8')),
+                        '\(anna.unredactedDescription)', 'platform', 0)
+                """)
+            disable = { _ = try nodes.psql("UPDATE account SET disabled = TRUE WHERE id = '\(anna.unredactedDescription)'") }
+        }
+        let credential = try #require(try await engine.webState.apiTokenCredential(token: token), "\(name)")
+        #expect(credential.account.id == anna && credential.account.username == "anna", "\(name)")
+        #expect(credential.account.fields == [ImportEngines.field], "\(name)")
+        var other = Array(token)
+        other[10] = other[10] == "a" ? "b" : "a"
+        #expect(try await engine.webState.apiTokenCredential(token: String(other)) == nil, "\(name)")
+        #expect(try await engine.webState.apiTokenCredential(token: String(token.dropLast())) == nil, "\(name)")
+        try await disable()
+        #expect(try await engine.webState.apiTokenCredential(token: token) == nil, "\(name): disabled account")
+    }
+
+    @Test(arguments: engines)
+    func theGaugesCountTheOutboxHeldRepliesAndWaitingThreads(engine name: String) async throws {
+        let engine = try await InboxEngineUnderTest.engine(name)
+        let gauges: any GaugeStore
+        let replies: any ReplyStore
+        if let sqlite = engine.inbound.keepAlive as? SQLiteImport {
+            (gauges, replies) = (ThreadStoreGauges(sqlite.threads.store), ThreadStoreReplies(sqlite.threads.store))
+        } else {
+            let nodes = engine.inbound.keepAlive as! PostgresImportNodes
+            (gauges, replies) = (nodes.threads[0], nodes.threads[1])
+        }
+        #expect(try await gauges.outboxDepth() == OutboxDepth(), "\(name)")
+        // Three clients write at t0, t0 + 1 h and t0 + 2 h; each import queues a receipt.
+        var threads: [ThreadID] = []
+        for client in 1...3 {
+            let outcome = try await engine.importer.importMessage(
+                ImportEngines.message("w\(client)", at: t0.addingTimeInterval(Double(client - 1) * 3600)),
+                into: .client(ImportEngines.identity(client)), queueing: [ImportEngines.outboxItem()])
+            threads.append(try #require(outcome.storedThread))
+        }
+        // A held reply in the first thread (the notice is queued) answers it.
+        _ = try await replies.commitReply(ReplyCommit(
+            message: NewMessage(direction: .outbound, messageID: "<r1@example.org>", subject: "Re", body: [0x41],
+                                verdict: .notApplicable, receivedAt: t0.addingTimeInterval(3 * 3600)),
+            item: NewOutboxItem(thread: threads[0], kind: .notification, recipient: ImportEngines.identity(1).address,
+                                payload: [0x42], notBefore: t0),
+            thread: threads[0], actor: nil, channel: nil, keyUnusable: HeldReplyProblem.missing.rawValue,
+            assignToActor: false))
+        var expected = OutboxDepth()
+        expected.items[OutboxDepth.Key(kind: .receipt, state: .pending)] = 3
+        expected.items[OutboxDepth.Key(kind: .notification, state: .pending)] = 1
+        expected.heldReplies = 1
+        #expect(try await gauges.outboxDepth() == expected, "\(name)")
+        // Waiting since before t0 + 30 min: the answered first thread no longer waits; t0 + 90 min: the second.
+        let counts = try await gauges.waitingThreadCounts(before: [
+            t0.addingTimeInterval(1800), t0.addingTimeInterval(5400), t0.addingTimeInterval(4 * 3600),
+        ])
+        #expect(counts == [0, 1, 2], "\(name)")
+        _ = try await engine.inbox.setState(.closed, of: threads[1], by: InboxActor(
+            account: .makeRandom(), channel: nil, scope: .everyField))
+        #expect(try await gauges.waitingThreadCounts(before: [t0.addingTimeInterval(4 * 3600)]) == [1], "\(name)")
+    }
+}
