@@ -146,19 +146,19 @@ extension WriteTransaction {
     }
 
     func expiredThreads(policy: RetentionPolicy, now: Date, limit: Int) throws -> [ThreadID] {
-        func cutoff(_ days: Int) -> Int64 { now.storeMilliseconds - Int64(days) * 86_400_000 }
+        let cutoffs = policy.threadCutoffs(now: now)
         var ids: [String] = []
-        for (field, days) in policy.days.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where ids.count < limit {
+        for (field, cutoff) in cutoffs.fields where ids.count < limit {
             ids += try String.fetchAll(
                 db.cachedStatement(sql: "SELECT id FROM thread WHERE field = ? AND last_activity_at < ? LIMIT ?"),
-                arguments: [field.rawValue, cutoff(days), limit - ids.count]
+                arguments: [field.rawValue, cutoff, limit - ids.count]
             )
         }
-        if let days = policy.defaultDays, ids.count < limit {
-            let listed = policy.days.keys.map(\.rawValue)
+        if let cutoff = cutoffs.others, ids.count < limit {
+            let listed = cutoffs.fields.map(\.0.rawValue)
             let placeholders = Array(repeating: "?", count: listed.count).joined(separator: ", ")
             var arguments = StatementArguments(listed)
-            arguments += [cutoff(days), limit - ids.count]
+            arguments += [cutoff, limit - ids.count]
             ids += try String.fetchAll(
                 db.cachedStatement(
                     sql: "SELECT id FROM thread WHERE field NOT IN (\(placeholders)) AND last_activity_at < ? LIMIT ?"

@@ -11,10 +11,12 @@ enum InboundEngines {
 
     /// Engine `name` ("sqlite", "postgresql", or "postgresql-gateway-role": PostgreSQL under a role with only the
     /// gateway's rights), with `nodes` stores on it (PostgreSQL: each its own pool; SQLite: the one store).
-    static func engine(_ name: String, nodes: Int = 1, masterKey: MasterKey = .generate()) async throws
-        -> InboundEngineUnderTest
+    /// `clock`: the store's time for audit rows and thread creation (``ImportEngines/start`` by default).
+    static func engine(_ name: String, nodes: Int = 1, masterKey: MasterKey = .generate(),
+                       clock: Date = ImportEngines.start) async throws -> InboundEngineUnderTest
     {
-        let configuration = ImportEngines.configuration
+        var configuration = ImportEngines.configuration
+        configuration.clock = { clock }
         if name == "sqlite" {
             let sqlite = try SQLiteImport(masterKey: masterKey, configuration: configuration)
             let store = sqlite.threads.store

@@ -19,8 +19,8 @@ struct InboxEngineUnderTest: Sendable {
     /// Node B's import.
     var importer: any InboundStore { inbound.nodes[inbound.nodes.count - 1] }
 
-    static func engine(_ name: String) async throws -> InboxEngineUnderTest {
-        let inbound = try await InboundEngines.engine(name, nodes: 2)
+    static func engine(_ name: String, clock: Date = ImportEngines.start) async throws -> InboxEngineUnderTest {
+        let inbound = try await InboundEngines.engine(name, nodes: 2, clock: clock)
         if let sqlite = inbound.keepAlive as? SQLiteImport {
             let store = sqlite.threads.store
             return InboxEngineUnderTest(

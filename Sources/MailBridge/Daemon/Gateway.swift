@@ -160,7 +160,7 @@ public final class Gateway: Sendable {
         let web: WebServer? = configuration.web.enabled ? try WebServer(
             configuration: configuration.web, services: services, logger: logger) : nil
         let maintenance = try MaintenanceService(
-            store: store, retention: configuration.retention,
+            maintenance: ThreadStoreMaintenance(store), webState: services.webState, retention: configuration.retention,
             sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
         // Digests read the mailboxes and inbox link in force, so a reload reaches them too.
         var noticeServices: [any Service] = [NoticeDigestService(

@@ -1,5 +1,6 @@
 // Security: deletes what is no longer to be kept. Threads older than `[retention]` allows are crypto-shredded
-// (their keys deleted, ThreadStore.applyRetention), ended web sessions are purged. It logs counts only.
+// (their keys deleted, MaintenanceStore.applyRetention on either engine), ended web sessions are purged. It logs
+// counts only.
 
 public import Foundation
 public import Logging
@@ -15,7 +16,10 @@ public import ThreadStore
 ///                                      sessionIdleTimeout: 30 * 60, logger: logger)
 /// ```
 public final class MaintenanceService: Service, Sendable {
-    let store: ThreadStore
+    /// Retention's transactions, on either engine.
+    let maintenance: any MaintenanceStore
+    /// Where the web sessions are kept (purged of ended ones).
+    let webState: any WebStateStore
     let policy: RetentionPolicy
     /// How long rejected encrypted messages are kept sealed (`[retention] rejected-days`, issue 28).
     let rejectedRetention: TimeInterval
@@ -25,14 +29,25 @@ public final class MaintenanceService: Service, Sendable {
     let now: @Sendable () -> Date
 
     /// `retention` comes from the configuration; its field names were validated against the mailboxes.
-    public init(store: ThreadStore, retention: BridgeConfiguration.Retention, sessionIdleTimeout: TimeInterval,
+    public convenience init(store: ThreadStore, retention: BridgeConfiguration.Retention,
+                            sessionIdleTimeout: TimeInterval, interval: Duration = .seconds(3600), logger: Logger,
+                            now: @escaping @Sendable () -> Date = { Date() }) throws {
+        try self.init(maintenance: ThreadStoreMaintenance(store), webState: ThreadStoreWebState(store),
+                      retention: retention, sessionIdleTimeout: sessionIdleTimeout, interval: interval, logger: logger,
+                      now: now)
+    }
+
+    /// Maintenance on any engine.
+    public init(maintenance: any MaintenanceStore, webState: any WebStateStore,
+                retention: BridgeConfiguration.Retention, sessionIdleTimeout: TimeInterval,
                 interval: Duration = .seconds(3600), logger: Logger,
                 now: @escaping @Sendable () -> Date = { Date() }) throws {
         var days: [CounsellingField: Int] = [:]
         for (field, value) in retention.fieldDays { days[try CounsellingField(field)] = value }
         policy = RetentionPolicy(defaultDays: retention.defaultDays, days: days)
         rejectedRetention = TimeInterval(retention.rejectedDays) * 86_400
-        self.store = store
+        self.maintenance = maintenance
+        self.webState = webState
         self.sessionIdleTimeout = sessionIdleTimeout
         self.interval = interval
         self.logger = logger
@@ -48,11 +63,9 @@ public final class MaintenanceService: Service, Sendable {
     public func runOnce() async -> RetentionReport? {
         let time = now()
         do {
-            let report = try await store.applyRetention(policy: policy, now: time)
-            let idle = sessionIdleTimeout
-            let sessions = try await store.write { tx in try tx.purgeExpiredWebSessions(now: time, idleTimeout: idle) }
-            let cutoff = time.addingTimeInterval(-rejectedRetention)
-            let rejected = try await store.write { tx in try tx.expireRejected(before: cutoff) }
+            let report = try await maintenance.applyRetention(policy: policy, now: time)
+            let sessions = try await webState.purgeExpiredWebSessions(now: time, idleTimeout: sessionIdleTimeout)
+            let rejected = try await maintenance.expireRejected(before: time.addingTimeInterval(-rejectedRetention))
             if report.deletedThreads + report.prunedAuditEntries + sessions + rejected > 0 {
                 logger.notice("maintenance", metadata: [
                     "retention.threads": "\(report.deletedThreads)", "retention.audit": "\(report.prunedAuditEntries)",

@@ -1,0 +1,105 @@
+// Security: retention on PostgreSQL (issue 21), as ThreadStore runs it on SQLite. Deleting a thread deletes its
+// wrapped data key (`thread_key`) and, by cascade, its messages, attachments, outbox items and held replies; what
+// VACUUM and the WAL still keep of the key row is in docs/postgresql.md ("Deleting a thread on PostgreSQL"). Audit
+// entries are deleted only by `audit_prune` (schema version 4), which refuses entries younger than a year.
+
+public import Foundation
+import Logging
+import PostgresNIO
+public import ThreadStore
+
+extension PostgresThreads: MaintenanceStore {
+    /// Threads deleted per transaction, as on SQLite.
+    static let retentionBatch = 200
+
+    public func applyRetention(policy: RetentionPolicy, now: Date) async throws -> RetentionReport {
+        var deletedThreads = 0
+        while true {
+            let deleted = try await database.write { connection in
+                let rows = rows(connection)
+                let expired = try await expiredThreads(connection, policy: policy, now: now)
+                for thread in expired {
+                    let id = thread.unredactedDescription
+                    try await connection.query("DELETE FROM thread_key WHERE thread_id = \(id)", logger: rows.logger)
+                    try await connection.query("DELETE FROM thread WHERE id = \(id)", logger: rows.logger)
+                    try await rows.audit(.threadDeletedByRetention, thread: thread)
+                }
+                return expired.count
+            }
+            deletedThreads += deleted
+            if deleted < Self.retentionBatch { break }
+        }
+        let total = deletedThreads
+        let report = try await database.write { connection in
+            // As on SQLite, these audit rows carry the time retention was applied for.
+            let rows = PostgresThreadRows(connection: connection, logger: logger, now: now)
+            func deleted(_ query: PostgresQuery) async throws -> Int {
+                try await PostgresAccountRows.changed(connection.query(query, logger: rows.logger))
+            }
+            let hashes = try await deleted("""
+                DELETE FROM seen_ciphertext WHERE first_seen_at < \(policy.cutoff(days: policy.seenCiphertextDays, now: now))
+                RETURNING hash
+                """)
+            let limits = try await deleted("""
+                DELETE FROM sender_rate_limit WHERE last_sent_at < \(policy.cutoff(days: policy.rateLimitDays, now: now))
+                RETURNING sender_hmac
+                """)
+            let outbox = try await deleted("""
+                DELETE FROM outbox WHERE thread_id IS NULL AND state = \(OutboxState.failed.rawValue)
+                    AND created_at < \(policy.cutoff(days: policy.failedOutboxDays, now: now))
+                RETURNING id
+                """)
+            if outbox > 0 { try await rows.audit(.outboxDeletedByRetention, thread: nil, count: outbox) }
+            var pruned = 0
+            if let days = policy.auditDays {
+                // The only deletion path for audit rows (the gateway's role holds no DELETE on `audit`).
+                let result = try await connection.query(
+                    "SELECT audit_prune(\(policy.cutoff(days: days, now: now)))", logger: rows.logger)
+                for try await count in result.decode(Int64.self) { pruned = Int(count) }
+                if pruned > 0 { try await rows.audit(.auditPruned, thread: nil, count: pruned) }
+            }
+            try await rows.audit(.retentionApplied, thread: nil, count: total)
+            return RetentionReport.counted(deletedThreads: total, forgottenCiphertextHashes: hashes,
+                                           forgottenRateLimits: limits, deletedOutboxItems: outbox,
+                                           prunedAuditEntries: pruned)
+        }
+        logger.info("retention applied",
+                    metadata: ["threads": "\(report.deletedThreads)", "audit": "\(report.prunedAuditEntries)"])
+        return report
+    }
+
+    public func expireRejected(before cutoff: Date) async throws -> Int {
+        try await database.write { connection in
+            let rows = rows(connection)
+            let count = try await PostgresAccountRows.changed(connection.query(
+                "DELETE FROM rejected_message WHERE rejected_at < \(StoreTime.milliseconds(cutoff)) RETURNING id",
+                logger: rows.logger))
+            if count > 0 { try await rows.audit(.rejectedMessagesExpired, thread: nil, count: count) }
+            return count
+        }
+    }
+
+    /// At most one batch of expired threads, field by field as on SQLite (`expiredThreads`).
+    private func expiredThreads(_ connection: PostgresConnection, policy: RetentionPolicy, now: Date) async throws
+        -> [ThreadID]
+    {
+        let cutoffs = policy.threadCutoffs(now: now)
+        var ids: [ThreadID] = []
+        func add(_ rows: PostgresRowSequence) async throws {
+            for try await id in rows.decode(String.self) { ids.append(try ThreadID(id)) }
+        }
+        for (field, cutoff) in cutoffs.fields where ids.count < Self.retentionBatch {
+            try await add(connection.query("""
+                SELECT id FROM thread WHERE field = \(field.rawValue) AND last_activity_at < \(cutoff)
+                LIMIT \(Self.retentionBatch - ids.count)
+                """, logger: logger))
+        }
+        if let cutoff = cutoffs.others, ids.count < Self.retentionBatch {
+            try await add(connection.query("""
+                SELECT id FROM thread WHERE NOT (field = ANY(\(cutoffs.fields.map(\.0.rawValue))))
+                    AND last_activity_at < \(cutoff) LIMIT \(Self.retentionBatch - ids.count)
+                """, logger: logger))
+        }
+        return ids
+    }
+}
