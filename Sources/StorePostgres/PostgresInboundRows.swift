@@ -166,12 +166,17 @@ extension PostgresThreadRows {
     }
 
     /// ``WriteTransaction/enqueueOutbox(_:)``: sealed with the item's thread's data key, else the outbox key.
-    func enqueue(_ item: NewOutboxItem, secrets: StoreSecrets, limits: ThreadStore.Configuration) async throws {
+    @discardableResult
+    func enqueue(_ item: NewOutboxItem, secrets: StoreSecrets, limits: ThreadStore.Configuration) async throws
+        -> OutboxItemID
+    {
         var dataKey: ThreadDataKey?
         if let thread = item.thread {
             dataKey = try secrets.openDataKey(try await wrappedKey(thread), thread: thread)
         }
-        try await insertOutboxItem(try secrets.sealOutboxItem(item, with: dataKey, now: now, limits: limits))
+        let row = try secrets.sealOutboxItem(item, with: dataKey, now: now, limits: limits)
+        try await insertOutboxItem(row)
+        return row.id
     }
 
     /// ``WriteTransaction/keepRejected(_:)``: false when the ID was kept before.

@@ -19,7 +19,8 @@ public import ThreadStore
 ///                                   logger: logger)
 /// ```
 public final class NoticeDigestService: Service, Sendable {
-    let store: ThreadStore
+    /// The pass's transaction, on either engine.
+    let digests: any NoticeDigestStore
     let mailboxes: @Sendable () -> [PipelineMailbox]
     let inbox: @Sendable () -> InboxLink?
     let outbox: Outbox
@@ -27,10 +28,19 @@ public final class NoticeDigestService: Service, Sendable {
     let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(store: ThreadStore, mailboxes: @escaping @Sendable () -> [PipelineMailbox],
+    public convenience init(store: ThreadStore, mailboxes: @escaping @Sendable () -> [PipelineMailbox],
+                            inbox: @escaping @Sendable () -> InboxLink?, outbox: Outbox = Outbox(),
+                            interval: Duration = .seconds(60), logger: Logger,
+                            now: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(digests: ThreadStoreNoticeDigests(store), mailboxes: mailboxes, inbox: inbox, outbox: outbox,
+                  interval: interval, logger: logger, now: now)
+    }
+
+    /// Digests on any engine.
+    public init(digests: any NoticeDigestStore, mailboxes: @escaping @Sendable () -> [PipelineMailbox],
                 inbox: @escaping @Sendable () -> InboxLink?, outbox: Outbox = Outbox(),
                 interval: Duration = .seconds(60), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
+        self.digests = digests
         self.mailboxes = mailboxes
         self.inbox = inbox
         self.outbox = outbox
@@ -58,9 +68,11 @@ public final class NoticeDigestService: Service, Sendable {
         let mailboxes = self.mailboxes()
         let inbox = self.inbox()
         do {
-            let report = try await store.write { [outbox] tx in
-                try Self.queueDue(tx, now: time, mailboxes: mailboxes, inbox: inbox, outbox: outbox)
+            let done = try await digests.queueDueDigests(now: time) { due in
+                try Self.plan(due, now: time, mailboxes: mailboxes, inbox: inbox)
             }
+            let report = Report(queued: done.queued, dropped: done.dropped)
+            if report.queued > 0 { outbox.wakeAfterCommit() }
             if report.queued + report.dropped > 0 {
                 logger.info("notice digests", metadata: ["queued": "\(report.queued)", "dropped": "\(report.dropped)"])
             }
@@ -71,9 +83,21 @@ public final class NoticeDigestService: Service, Sendable {
         }
     }
 
-    /// Groups the due counters by address, window and period; queues one digest each and clears its counters.
+    /// The pass inside `tx` on SQLite (``ThreadStoreNoticeDigests``) with this service's rule.
     static func queueDue(_ tx: WriteTransaction, now: Date, mailboxes: [PipelineMailbox],
-                         inbox: InboxLink?, outbox: Outbox = Outbox()) throws -> Report {
+                         inbox: InboxLink?) throws -> Report {
+        let done = try ThreadStoreNoticeDigests.queueDue(tx, now: now) { due in
+            try plan(due, now: now, mailboxes: mailboxes, inbox: inbox)
+        }
+        return Report(queued: done.queued, dropped: done.dropped)
+    }
+
+    /// The rule of a pass: groups the due counters by address, window and period into one digest each (its mail
+    /// composed here); counters without a usable address (a team field no longer configured, an account without
+    /// a target) are dropped.
+    static func plan(_ due: [DueNoticeCount], now: Date, mailboxes: [PipelineMailbox], inbox: InboxLink?) throws
+        -> NoticeDigestPlan
+    {
         struct Key: Hashable {
             var address: String
             var windowStart: Date
@@ -81,31 +105,24 @@ public final class NoticeDigestService: Service, Sendable {
             /// An account's interface language; nil for team addresses (the mailbox's language).
             var german: Bool?
         }
-        var report = Report()
+        var plan = NoticeDigestPlan()
         var groups: [Key: (recipient: EmailAddress, counts: [PendingNoticeCount])] = [:]
         var order: [Key] = []
-        var accountAddresses: [AccountID: EmailAddress?] = [:]
-        for count in try tx.reader.dueNoticeCounts(now: now) {
+        for entry in due {
+            let count = entry.count
             let address: EmailAddress?
+            var german: Bool?
             switch count.recipient {
             case .team(let field):
                 address = mailboxes.first(where: { $0.field == field })?.teamAddress
-            case .account(let id):
-                if let known = accountAddresses[id] {
-                    address = known
-                } else {
-                    let stored = try tx.noticeTarget(of: id)?.address
-                    address = stored.flatMap { try? EmailAddress($0.unredactedDescription) }
-                    accountAddresses[id] = address
-                }
+            case .account:
+                address = entry.target?.address.flatMap { try? EmailAddress($0.unredactedDescription) }
+                german = entry.language.map { $0 == .german }
             }
             guard let address else {
-                try tx.clearNoticeCounts([count])
-                report.dropped += 1
+                plan.dropped.append(count)
                 continue
             }
-            var german: Bool?
-            if case .account(let id) = count.recipient { german = try tx.account(id).map { $0.language == .german } }
             let key = Key(address: address.canonical, windowStart: count.windowStart, mode: count.mode,
                           german: german)
             if groups[key] == nil { order.append(key) }
@@ -121,13 +138,11 @@ public final class NoticeDigestService: Service, Sendable {
             guard let sender else { continue }
             let digest = NoticeDigest(window: first.windowStart..<first.windowEnd, mode: key.mode, counts: perField)
             let mail = try digest.mail(from: sender, to: recipient, inbox: inbox, date: now, german: key.german)
-            let item = try outbox.enqueue(NewOutboxItem(
-                thread: nil, kind: .notification, recipient: try ClientAddress(recipient),
-                payload: mail.bytes, notBefore: now), in: tx)
-            try tx.recordDigestQueued(item: item, messages: digest.total)
-            try tx.clearNoticeCounts(counts)
-            report.queued += 1
+            plan.digests.append(NoticeDigestPlan.Digest(
+                item: NewOutboxItem(thread: nil, kind: .notification, recipient: try ClientAddress(recipient),
+                                    payload: mail.bytes, notBefore: now),
+                messages: digest.total, counts: counts))
         }
-        return report
+        return plan
     }
 }

@@ -125,20 +125,8 @@ enum NoticeRows {
     }
 
     static func count(from row: Row) throws -> PendingNoticeCount {
-        let kind: Int = row["recipient_kind"]
-        let key: String = row["recipient"]
-        let recipient: NoticeRecipient
-        switch kind {
-        case 0: recipient = .team(try CounsellingField(key))
-        case 1: recipient = .account(try AccountID(key))
-        default: throw ThreadStoreError.databaseCorrupt
-        }
-        guard let mode = NoticeMode(rawValue: row["period"]), mode != .eachMessage else {
-            throw ThreadStoreError.databaseCorrupt
-        }
-        return PendingNoticeCount(
-            recipient: recipient, field: try CounsellingField(row["field"] as String), mode: mode,
-            windowStart: Date(storeMilliseconds: row["window_start"]),
-            windowEnd: Date(storeMilliseconds: row["window_end"]), count: row["count"])
+        try PendingNoticeCount.stored(
+            recipientKind: row["recipient_kind"], recipient: row["recipient"], field: row["field"],
+            period: row["period"], windowStart: row["window_start"], windowEnd: row["window_end"], count: row["count"])
     }
 }
