@@ -16,7 +16,8 @@ public import ThreadStore
 /// let report = await lifecycle.check()                                                // periodically
 /// ```
 public struct GatewayKeyLifecycle: Sendable {
-    let store: ThreadStore
+    /// The lifecycle records, on either engine.
+    let ledger: any GatewayKeyStore
     let pgp: PGPService
     public let policy: GatewayKeyPolicy
     let logger: Logger
@@ -24,7 +25,13 @@ public struct GatewayKeyLifecycle: Sendable {
 
     public init(store: ThreadStore, pgp: PGPService, policy: GatewayKeyPolicy, logger: Logger,
                 now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
+        self.init(ledger: ThreadStoreGatewayKeys(store), pgp: pgp, policy: policy, logger: logger, now: now)
+    }
+
+    /// The lifecycle on any engine.
+    public init(ledger: any GatewayKeyStore, pgp: PGPService, policy: GatewayKeyPolicy, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.ledger = ledger
         self.pgp = pgp
         self.policy = policy
         self.logger = logger
@@ -40,7 +47,7 @@ public struct GatewayKeyLifecycle: Sendable {
         var sets: [String: MailboxKeySet] = [:]
         for address in addresses {
             let mailbox = address.canonical
-            let records = try await store.read { try $0.gatewayKeys(mailbox: mailbox) }
+            let records = try await ledger.gatewayKeys(mailbox: mailbox)
             if let keys = MailboxKeySet(records) {
                 guard try await pgp.key(keys.current, secret: true) != nil else {
                     throw GatewayError("the current gateway key of a mailbox has no secret key in the GnuPG home "
@@ -54,8 +61,8 @@ public struct GatewayKeyLifecycle: Sendable {
                                                         expiresInSeconds: policy.lifetimeSeconds, excluding: known)
             guard let fingerprint = existing[mailbox] else { throw GatewayError("no gateway key for a mailbox") }
             let key = try await newKeyRecord(fingerprint, mailbox: mailbox)
-            try await store.write { tx in try tx.registerGatewayKey(key) }
-            let again = try await store.read { try $0.gatewayKeys(mailbox: mailbox) }
+            try await ledger.registerGatewayKey(key)
+            let again = try await ledger.gatewayKeys(mailbox: mailbox)
             guard let keys = MailboxKeySet(again) else { throw GatewayError("no gateway key for a mailbox") }
             sets[mailbox] = keys
         }
@@ -64,7 +71,7 @@ public struct GatewayKeyLifecycle: Sendable {
 
     /// The key sets of `addresses` as the store records them now (the daemon's periodic refresh).
     public func recordedKeySets(_ addresses: [EmailAddress]) async throws -> [String: MailboxKeySet] {
-        let records = try await store.read { try $0.gatewayKeys() }
+        let records = try await ledger.gatewayKeys()
         var sets: [String: MailboxKeySet] = [:]
         for address in addresses {
             let mailbox = address.canonical
@@ -88,7 +95,7 @@ public struct GatewayKeyLifecycle: Sendable {
         let fingerprint = try await generate(for: address)
         let key = try await newKeyRecord(fingerprint, mailbox: mailbox)
         let until = now().addingTimeInterval(policy.overlap)
-        try await store.write(via: .commandLine) { tx in try tx.rotateGatewayKey(key, overlapUntil: until) }
+        try await ledger.rotateGatewayKey(key, overlapUntil: until, via: .commandLine)
         try await expireReplaced(old)
         logger.notice("gateway key rotated", metadata: ["overlap-days": "\(Int(policy.overlap / 86_400))"])
         return fingerprint
@@ -111,7 +118,7 @@ public struct GatewayKeyLifecycle: Sendable {
         -> (revoked: KeyFingerprint, replacement: KeyFingerprint?)
     {
         let mailbox = address.canonical
-        let records = try await store.read { try $0.gatewayKeys(mailbox: mailbox) }
+        let records = try await ledger.gatewayKeys(mailbox: mailbox)
         guard let target = records.first(where: { record in
             fingerprint.map { record.fingerprint == $0 } ?? (record.state == .current)
         }) else {
@@ -129,9 +136,7 @@ public struct GatewayKeyLifecycle: Sendable {
             replacement = try await newKeyRecord(fresh, mailbox: mailbox)
             replacementKey = fresh
         }
-        try await store.write(via: .commandLine) { [replacement] tx in
-            try tx.revokeGatewayKey(revoked, reason: reason, replacement: replacement)
-        }
+        try await ledger.revokeGatewayKey(revoked, reason: reason, replacement: replacement, via: .commandLine)
         try await publishRevocation(revoked)
         logger.notice("gateway key revoked", metadata: ["replaced": "\(replacementKey != nil)"])
         return (revoked, replacementKey)
@@ -140,7 +145,7 @@ public struct GatewayKeyLifecycle: Sendable {
     /// The revocation certificate of `fingerprint` (armored): the sealed copy in the store, else the one gpg
     /// stored in the GnuPG home when it made the key. Nil if neither exists.
     public func revocationCertificate(_ fingerprint: KeyFingerprint) async throws -> [UInt8]? {
-        if let kept = try await store.read({ try $0.gatewayKeyRevocationCertificate(fingerprint) }) {
+        if let kept = try await ledger.gatewayKeyRevocationCertificate(fingerprint) {
             return Array(kept)
         }
         return try await pgp.storedRevocationCertificate(fingerprint)
@@ -156,10 +161,10 @@ public struct GatewayKeyLifecycle: Sendable {
         var report = GatewayKeyCheckReport()
         let time = now()
         do {
-            let retired = try await store.write { tx in try tx.retireGatewayKeys(now: time) }
+            let retired = try await ledger.retireGatewayKeys(now: time)
             report.retired = retired.count
             if !retired.isEmpty { logger.notice("gateway keys retired", metadata: ["count": "\(retired.count)"]) }
-            for record in try await store.read({ try $0.gatewayKeys() }) {
+            for record in try await ledger.gatewayKeys() {
                 let fingerprint = record.fingerprint
                 switch record.state {
                 case .current:
@@ -198,9 +203,7 @@ public struct GatewayKeyLifecycle: Sendable {
                     .map { Date(timeIntervalSince1970: TimeInterval($0)) }
                 if let extended {
                     expiresAt = extended
-                    try await store.write { tx in
-                        try tx.recordGatewayKeyExpiry(fingerprint, expiresAt: extended, now: time)
-                    }
+                    try await ledger.recordGatewayKeyExpiry(fingerprint, expiresAt: extended, now: time)
                     report.extended += 1
                     logger.notice("gateway key expiry extended",
                                   metadata: ["days": "\(Int(extended.timeIntervalSince(time) / 86_400))"])
@@ -222,7 +225,7 @@ public struct GatewayKeyLifecycle: Sendable {
     public func status() async throws -> [GatewayKeyStatus] {
         var result: [GatewayKeyStatus] = []
         let time = now()
-        for record in try await store.read({ try $0.gatewayKeys() }) {
+        for record in try await ledger.gatewayKeys() {
             let info = try await pgp.key(record.fingerprint)
             let expiresAt = info?.expiresAt.map { Date(timeIntervalSince1970: TimeInterval($0)) } ?? record.expiresAt
             result.append(GatewayKeyStatus(
@@ -236,7 +239,7 @@ public struct GatewayKeyLifecycle: Sendable {
     // MARK: Helpers
 
     private func currentRecord(_ mailbox: String) async throws -> GatewayKeyRecord? {
-        try await store.read { try $0.gatewayKeys(mailbox: mailbox) }.first { $0.state == .current }
+        try await ledger.gatewayKeys(mailbox: mailbox).first { $0.state == .current }
     }
 
     private func generate(for address: EmailAddress) async throws -> KeyFingerprint {
@@ -297,7 +300,7 @@ extension GatewayKeyLifecycle {
     /// The recorded expiry of every current key (fingerprint → date), to notice an extension.
     public func currentExpiries() async throws -> [KeyFingerprint: Date] {
         var expiries: [KeyFingerprint: Date] = [:]
-        for record in try await store.read({ try $0.gatewayKeys() }) where record.state == .current {
+        for record in try await ledger.gatewayKeys() where record.state == .current {
             expiries[record.fingerprint] = record.expiresAt ?? .distantFuture
         }
         return expiries

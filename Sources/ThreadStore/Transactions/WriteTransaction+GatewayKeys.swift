@@ -160,12 +160,12 @@ enum GatewayKeySealing {
     /// The record of `row`; nil for a state this version does not know. A fingerprint that does not parse is
     /// ``ThreadStoreError/databaseCorrupt``.
     static func record(_ row: Row) throws -> GatewayKeyRecord? {
-        guard let state = GatewayKeyState(rawValue: row["state"]) else { return nil }
-        func date(_ column: String) -> Date? { (row[column] as Int64?).map(Date.init(storeMilliseconds:)) }
-        return GatewayKeyRecord(
-            fingerprint: try fingerprint(row), mailbox: row["mailbox"], state: state,
-            createdAt: Date(storeMilliseconds: row["created_at"]), expiresAt: date("expires_at"),
-            overlapUntil: date("overlap_until"), retiredAt: date("retired_at"), revokedAt: date("revoked_at"),
-            hasRevocationCertificate: row["has_revocation"])
+        guard let fingerprint = String.fromDatabaseValue(row["fingerprint"]) else {
+            throw ThreadStoreError(.databaseCorrupt)
+        }
+        return try GatewayKeyRecord.stored(
+            fingerprint: fingerprint, mailbox: row["mailbox"], state: row["state"], createdAt: row["created_at"],
+            expiresAt: row["expires_at"], overlapUntil: row["overlap_until"], retiredAt: row["retired_at"],
+            revokedAt: row["revoked_at"], hasRevocationCertificate: row["has_revocation"])
     }
 }
