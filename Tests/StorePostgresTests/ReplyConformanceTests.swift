@@ -1,5 +1,6 @@
 import Foundation
 import MailValues
+import TestSupport
 import Testing
 import ThreadStore
 
@@ -135,5 +136,57 @@ import ThreadStore
             == ["\(AuditEvent.replyKeyUnusable.rawValue)/\(HeldReplyProblem.expired.rawValue)/-/-/-"], "\(name)")
         #expect(audit.filter { $0.hasPrefix("\(AuditEvent.heldReplyReleased.rawValue)/") }
             == ["\(AuditEvent.heldReplyReleased.rawValue)/-/I/-/-"], "\(name)")
+    }
+}
+
+/// What the counsellor side writes on PostgreSQL stays sealed (issue 21's canary scans): a reply's text (queued and
+/// held), its outbox item and a counsellor's notification address are found neither in any row, nor in any file
+/// of the server's data folder after a checkpoint (heap, indexes, WAL), nor in a `pg_dump`.
+@Suite struct CounsellorSideCanaryTests {
+    @Test func repliesAndNotificationAddressesLeaveNoCanaryInTheDatabase() async throws {
+        let engine = try await InboxEngineUnderTest.engine("postgresql")
+        let nodes = engine.inbound.keepAlive as! PostgresImportNodes
+        let replies: any ReplyStore = nodes.threads[0]
+        let canary = "CANARY-REPLY-\(UUID().uuidString)"
+        let heldCanary = "CANARY-HELD-\(UUID().uuidString)"
+        let addressCanary = "canary-\(UUID().uuidString.prefix(8).lowercased())@example.net"
+        let thread = try #require(try await engine.importer.importMessage(
+            ImportEngines.message("m1"), into: .client(ImportEngines.identity(1))).storedThread)
+        let anna = try await engine.webState.createAccount(
+            WebStateEngines.newAccount("anna", fields: [ImportEngines.field]), actor: nil, via: nil)
+        try await engine.inbox.setNotificationSettings(
+            NotificationSettings(address: try ClientAddress(addressCanary), mode: .hourly), of: anna, actor: anna,
+            via: .browser)
+        for (text, held) in [(canary, false), (heldCanary, true)] {
+            _ = try await replies.commitReply(ReplyCommit(
+                message: NewMessage(direction: .outbound, messageID: "<\(UUID().uuidString)@example.org>",
+                                    subject: "Re: \(text)", body: Array("text: \(text)".utf8),
+                                    verdict: .notApplicable, receivedAt: ImportEngines.start),
+                item: NewOutboxItem(thread: thread, kind: held ? .notification : .counsellorReply,
+                                    recipient: ImportEngines.identity(1).address,
+                                    payload: Array("mail: \(text)".utf8), notBefore: ImportEngines.start),
+                thread: thread, actor: anna, channel: .browser,
+                keyUnusable: held ? HeldReplyProblem.missing.rawValue : nil, assignToActor: true))
+        }
+        // The counsellor opens the thread: the texts come back.
+        let view = try await engine.inbox.openThread(
+            thread, page: MessagePageRequest(), by: InboxActor(account: anna, channel: .browser, scope: .everyField),
+            event: .threadViewed)
+        // (All three were stored at the store clock's one instant, so their order is by ID.)
+        #expect(Set(view.messages.filter { $0.direction == .outbound }.map { String(decoding: $0.body, as: UTF8.self) })
+            == ["text: \(canary)", "text: \(heldCanary)"])
+        let canaries = [canary, heldCanary, addressCanary]
+        let rows = try nodes.dumpAllTables()
+        #expect(rows.contains("\\x"))
+        for needle in canaries {
+            #expect(!rows.contains(needle))
+            #expect(!rows.lowercased().contains(Data(needle.utf8).map { String(format: "%02x", $0) }.joined()))
+        }
+        let server = nodes.database.server
+        try await offCooperativePool { try server.psql("CHECKPOINT") }
+        let hits = try await offCooperativePool { try PostgresCanaryScan.folder(server.dataDirectory, for: canaries) }
+        #expect(hits.isEmpty, "\(hits)")
+        let dump = try await offCooperativePool { try server.dump(nodes.database.name) }
+        #expect(PostgresCanaryScan.scan(dump, file: "pg_dump", for: canaries).isEmpty)
     }
 }
