@@ -12,8 +12,9 @@ import ThreadStore
 
 /// The web inbox's authentication goes through ``WebStateStore`` (issue 21): two web inbox instances, each on its
 /// own ``PostgresWebState`` (its own pool) over one real PostgreSQL database, serve one counsellor as if they were
-/// one, as two gateway nodes behind a load balancer must. Each instance also has a SQLite ThreadStore of its own
-/// for what the seam does not cover yet (inbox content); the test checks that no login state landed there.
+/// one, as two gateway nodes behind a load balancer must; their inbox content and replies go through
+/// ``PostgresThreads`` on the same database. Each instance also has a SQLite ThreadStore of its own, which
+/// ``WebServices`` still takes; the tests check that nothing landed there.
 @Suite struct SharedWebStateTests {
     @Test func twoInstancesShareSessionsTOTPStepsAndLoginLocks() async throws {
         let nodes = try await SharedWebNodes.make()
@@ -62,6 +63,38 @@ import ThreadStore
         #expect(audit.contains("\(AuditEvent.loginFailed.rawValue)/\(replayed)/\(actor)"))
         #expect(audit.last == "\(AuditEvent.loggedOut.rawValue)/\(LogoutReason.logout)/\(actor)")
         try await nodes.expectNothingInTheLocalStores()
+    }
+
+    /// Issue 21: "the inbox of a counsellor logged in on node A shows what node B imported". Node B imports a
+    /// client's message into the shared database; the counsellor logs in on node A, finds the thread in the list,
+    /// opens it and reads the message; the read is audited in the shared database, with nothing in A's SQLite file.
+    @Test func nodeAShowsWhatNodeBImported() async throws {
+        let nodes = try await SharedWebNodes.make { $0.requireSecondFactor = false }
+        let id = try await nodes.createAccount()
+        let words = "Ich brauche Hilfe \(UUID().uuidString)"
+        let client = ClientIdentity(field: try CounsellingField("sucht"),
+                                    key: try ClientKeyFingerprint(String(repeating: "AB", count: 20)),
+                                    address: try ClientAddress("klientin@example.org"))
+        let imported = try await nodes.b.threads.importMessage(
+            NewMessage(direction: .inbound, messageID: "<frage@example.org>", subject: "Frage",
+                       body: Array("Content-Type: text/plain; charset=utf-8\r\n\r\n\(words)\r\n".utf8),
+                       verdict: .valid, receivedAt: nodes.clock.now),
+            into: .client(client))
+        guard case .stored(let stored, _, createdThread: true) = imported else {
+            Issue.record("\(imported)")
+            return
+        }
+        let thread = stored.unredactedDescription
+        try await nodes.a.application().test(.router) { clientA in
+            let browser = Browser(clientA)
+            #expect(try await browser.login().status == .seeOther)
+            let list = try await browser.get("/threads")
+            #expect(list.status == .ok && String(buffer: list.body).contains(thread))
+            let page = try await browser.get("/threads/\(thread)")
+            #expect(page.status == .ok && String(buffer: page.body).contains(words))
+        }
+        #expect(try nodes.audit().contains("\(AuditEvent.threadViewed.rawValue)/1/\(id.unredactedDescription)"))
+        #expect(try await nodes.a.store.read { tx in try tx.auditEntries() }.isEmpty)
     }
 
     /// Issue 21: the enrolment page shown by node A and confirmed on node B. The secret is derived from the pending
@@ -208,6 +241,8 @@ final class SharedWebNode: Sendable {
     let root: URL
     let store: ThreadStore
     let state: PostgresWebState
+    /// The inbox and replies on the shared database.
+    let threads: PostgresThreads
     let services: WebServices
     let pool: Task<Void, Never>
 
@@ -223,14 +258,16 @@ final class SharedWebNode: Sendable {
         let database = try PostgresDatabase(endpoint, maximumConnections: 4, logger: logger)
         pool = Task { await database.run() }
         state = try await PostgresWebState.open(database, masterKey: masterKey, clock: { clock.now }, logger: logger)
+        threads = try await PostgresThreads.open(database, masterKey: masterKey, configuration: storeConfiguration,
+                                                 logger: logger)
         let pgp = try PGPService(configuration: PGPConfiguration(homeDirectory: root.appendingPathComponent("gnupg")))
         var settings = WebAuthSettings()
         settings.bcryptCost = 4
         settings.clientAddressHeader = "X-Real-IP"
         configure(&settings)
         services = WebServices(
-            store: store, webState: state,
-            replies: ReplyComposer(store: store, pgp: pgp, mailboxes: [], logger: logger),
+            store: store, webState: state, inbox: threads,
+            replies: ReplyComposer(replies: threads, pgp: pgp, mailboxes: MailboxDirectory([]), logger: logger),
             logger: logger, auth: settings, now: { clock.now })
     }
 
