@@ -48,6 +48,7 @@ public final class Gateway: Sendable {
         let installation = try await OpenedInstallation.open(configuration, claimingHome: true, logger: logger)
         let (store, pgp, mailboxes, gatewayKeys) = (installation.store, installation.pgp, installation.mailboxes,
                                                     installation.gatewayKeys)
+        let stores = installation.stores
         let data = installation.dataFolder
         let metrics = GatewayMetrics()
         // One reloadable directory of mailboxes for the pipeline, the reply composer and the outbox.
@@ -72,14 +73,18 @@ public final class Gateway: Sendable {
         // The outbound funnel: everything queued anywhere wakes the queue once its transaction has committed.
         let outbox = Outbox(wake: { [queue] in queue?.kick() })
         let pipeline = Pipeline(
-            store: store, pgp: pgp,
+            threads: stores.inbound, pgp: pgp,
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
                                  redirectPeriod: TimeInterval(configuration.autoreply.rateLimitPeriodSeconds),
                                  maximumSignatureAge: TimeInterval(configuration.signatures.maxAgeDays) * 86_400,
                                  keyRequestPeriod: TimeInterval(configuration.autoreply.keyRequestPeriodSeconds),
                                  receiptPeriod: configuration.receipt.period,
                                  notices: NoticeSettings(configuration)),
-            directory: directory, logger: logger, metrics: metrics, outbox: outbox)
+            directory: directory, logger: logger, metrics: metrics, outbox: outbox,
+            heldReplies: { [stores] thread, mailbox in
+                try await HeldReplyRelease(replies: stores.replies, pgp: pgp, outbox: outbox, logger: logger)
+                    .release(heldIn: thread, toClientOf: thread, mailbox: mailbox)
+            })
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
         // and before the fetcher exists, so no session can lose the file it is writing.
@@ -137,10 +142,12 @@ public final class Gateway: Sendable {
         }
         // A reply queued in the web inbox or the API wakes the queue at once; one queued with `mailbridge reply`
         // (another process) wakes it through the data folder's wake socket.
-        let replies = ReplyComposer(store: store, pgp: pgp, mailboxes: directory, logger: logger, outbox: outbox)
+        let replies = ReplyComposer(replies: stores.replies, pgp: pgp, mailboxes: directory, logger: logger,
+                                    outbox: outbox)
         var wake: QueueWakeSocket?
         if let queue { wake = try await QueueWakeSocket.bind(dataFolder: data, logger: logger) { queue.kick() } }
-        var services = WebServices(store: store, webState: ThreadStoreWebState(store), replies: replies, logger: logger,
+        var services = WebServices(store: store, webState: stores.webState, inbox: stores.inbox, replies: replies,
+                                   logger: logger,
                                    auth: WebAuthSettings(configuration.web),
                                    timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
         // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
@@ -160,22 +167,22 @@ public final class Gateway: Sendable {
         let web: WebServer? = configuration.web.enabled ? try WebServer(
             configuration: configuration.web, services: services, logger: logger) : nil
         let maintenance = try MaintenanceService(
-            maintenance: ThreadStoreMaintenance(store), webState: services.webState, retention: configuration.retention,
+            maintenance: stores.maintenance, webState: services.webState, retention: configuration.retention,
             sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
         // Digests read the mailboxes and inbox link in force, so a reload reaches them too.
         var noticeServices: [any Service] = [NoticeDigestService(
-            store: store, mailboxes: { [directory] in directory.all },
+            digests: stores.digests, mailboxes: { [directory] in directory.all },
             inbox: { [pipeline] in pipeline.configuration.notices.inboxLink }, outbox: outbox, logger: logger)]
         // Issue 20: gateway key rotation, revocation, expiry extension and retirement reach the running daemon.
         noticeServices.append(GatewayKeyService(
-            lifecycle: GatewayKeyLifecycle(store: store, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys),
-                                           logger: logger),
+            lifecycle: GatewayKeyLifecycle(ledger: stores.gatewayKeys, pgp: pgp,
+                                           policy: GatewayKeyPolicy(configuration.keys), logger: logger),
             directory: directory, help: helpDirectory, metrics: endpoint != nil ? metrics : nil, logger: logger))
         if endpoint != nil {
             noticeServices.append(WaitingThreadsMonitor(
-                gauges: ThreadStoreGauges(store), metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
+                gauges: stores.gauges, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
                 logger: logger))
-            noticeServices.append(QueueDepthMonitor(gauges: ThreadStoreGauges(store), metrics: metrics, logger: logger))
+            noticeServices.append(QueueDepthMonitor(gauges: stores.gauges, metrics: metrics, logger: logger))
         }
         return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,

@@ -18,6 +18,8 @@ public import ThreadStore
 public struct OpenedInstallation: Sendable {
     public let configuration: BridgeConfiguration
     public let store: ThreadStore
+    /// The seams every part of the daemon runs on (issue 21), over `store`.
+    public let stores: GatewayStores
     public let pgp: PGPService
     /// Canonical mailbox address → its gateway key.
     public let gatewayKeys: [String: KeyFingerprint]
@@ -64,8 +66,9 @@ public struct OpenedInstallation: Sendable {
             throw InterruptedRotation.error(configuration) ?? error
         }
         // Issue 20: the store records each mailbox's current, overlap, retired and revoked keys.
+        let stores = GatewayStores.sqlite(store)
         let keySets = try await GatewayKeyLifecycle(
-            store: store, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys), logger: logger
+            ledger: stores.gatewayKeys, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys), logger: logger
         ).prepare(configuration.mailboxes.map(\.address))
         let gatewayKeys = keySets.mapValues(\.current)
 
@@ -78,14 +81,15 @@ public struct OpenedInstallation: Sendable {
             let keyData = try await pgp.exportPublicKey(mailboxes[index].gatewayKey, armored: false, minimal: true)
             mailboxes[index].autocrypt = AutocryptHeader(address: mailboxes[index].address, keyData: keyData)
         }
-        return OpenedInstallation(configuration: configuration, store: store, pgp: pgp, gatewayKeys: gatewayKeys,
-                                  mailboxes: mailboxes, dataFolder: data, homeClaim: homeClaim)
+        return OpenedInstallation(configuration: configuration, store: store, stores: stores, pgp: pgp,
+                                  gatewayKeys: gatewayKeys, mailboxes: mailboxes, dataFolder: data,
+                                  homeClaim: homeClaim)
     }
 
     /// The one way counsellor replies are queued, for this installation's mailboxes (from a command, in a process
     /// of its own): each committed reply wakes the running daemon's queue through the data folder's wake socket.
     public func replyComposer(logger: Logger) -> ReplyComposer {
-        ReplyComposer(store: store, pgp: pgp, mailboxes: mailboxes, logger: logger,
+        ReplyComposer(replies: stores.replies, pgp: pgp, mailboxes: MailboxDirectory(mailboxes), logger: logger,
                       outbox: Outbox(wake: { [dataFolder] in QueueWakeSocket.notify(dataFolder: dataFolder) }))
     }
 
