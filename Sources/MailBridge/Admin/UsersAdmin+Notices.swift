@@ -28,9 +28,8 @@ extension UsersAdmin {
         }
         let account = try await account(named: username, in: installation)
         let settings = NotificationSettings(address: stored, mode: noticeMode)
-        try await installation.store.write(via: .commandLine) { tx in
-            try tx.setNotificationSettings(settings, of: account.id, actor: nil)
-        }
+        try await installation.stores.inbox.setNotificationSettings(settings, of: account.id, actor: nil,
+                                                                    via: .commandLine)
         let id = account.id.unredactedDescription
         return AdminResult(output: clear
             ? "account \(id): no own notices; notices of its threads go to the team address"

@@ -66,7 +66,7 @@ public enum UsersAdmin {
         guard Account.isValidUsername(username) else {
             throw AdminUsageError("the user name must be 1 to 64 characters of A-Z a-z 0-9 . _ @ -")
         }
-        guard let account = try await installation.store.read({ tx in try tx.account(named: username) }) else {
+        guard let account = try await installation.stores.webState.account(named: username) else {
             throw AdminFailure("no account with this user name exists (see `mailbridge users list`)")
         }
         return account
@@ -101,7 +101,7 @@ public enum UsersAdmin {
                              fields: fieldSet, passwordHash: hash, mustChangePassword: true)
         let id: AccountID
         do {
-            id = try await installation.store.write(via: .commandLine) { tx in try tx.createAccount(new, actor: nil) }
+            id = try await installation.stores.webState.createAccount(new, actor: nil, via: .commandLine)
         } catch let error as ThreadStoreError where error == .accountExists {
             throw AdminFailure("an account with this user name exists already (names ignore case)")
         }
@@ -112,7 +112,7 @@ public enum UsersAdmin {
 
     /// Every account: names, roles, fields, state. No secrets.
     public static func list(_ installation: OpenedInstallation, json: Bool) async throws -> AdminResult {
-        let accounts = try await installation.store.read { tx in try tx.accounts() }
+        let accounts = try await installation.stores.inbox.accounts()
         let listed = accounts.map {
             ListedAccount(id: $0.id.unredactedDescription, username: $0.username, displayName: $0.displayName,
                           role: roleName($0.role), language: $0.language.rawValue,
@@ -133,7 +133,7 @@ public enum UsersAdmin {
     /// Disables an account; its sessions end and its API tokens stop working.
     public static func disable(_ installation: OpenedInstallation, username: String) async throws -> AdminResult {
         let account = try await account(named: username, in: installation)
-        try await installation.store.write(via: .commandLine) { tx in try tx.disableAccount(account.id, actor: nil) }
+        try await installation.stores.accounts.disableAccount(account.id, actor: nil, via: .commandLine)
         return AdminResult(output: "disabled account \(account.id.unredactedDescription); its sessions ended")
     }
 
@@ -145,7 +145,7 @@ public enum UsersAdmin {
             throw AdminUsageError("deleting an account cannot be undone; add --yes (or use `users disable`)")
         }
         let account = try await account(named: username, in: installation)
-        try await installation.store.deleteAccount(account.id, via: .commandLine)
+        try await installation.stores.accounts.deleteAccount(account.id, actor: nil, via: .commandLine)
         return AdminResult(output: "deleted account \(account.id.unredactedDescription); its sessions and API tokens "
             + "ended, its thread assignments were removed")
     }
@@ -153,7 +153,7 @@ public enum UsersAdmin {
     /// Enables a disabled account again.
     public static func enable(_ installation: OpenedInstallation, username: String) async throws -> AdminResult {
         let account = try await account(named: username, in: installation)
-        try await installation.store.write(via: .commandLine) { tx in try tx.enableAccount(account.id, actor: nil) }
+        try await installation.stores.accounts.enableAccount(account.id, actor: nil, via: .commandLine)
         return AdminResult(output: "enabled account \(account.id.unredactedDescription)")
     }
 
@@ -166,9 +166,7 @@ public enum UsersAdmin {
             throw AdminUsageError("a counsellor needs at least one --field")
         }
         let fieldSet = try Self.fields(fields, installation: installation)
-        try await installation.store.write(via: .commandLine) { tx in
-            try tx.setFields(fieldSet, of: account.id, actor: nil)
-        }
+        try await installation.stores.accounts.setFields(fieldSet, of: account.id, actor: nil, via: .commandLine)
         return AdminResult(output: "account \(account.id.unredactedDescription) now works in: "
                            + (fieldSet.isEmpty ? "-" : fieldSet.map(\.rawValue).sorted().joined(separator: ", ")))
     }
@@ -181,9 +179,8 @@ public enum UsersAdmin {
         let account = try await account(named: username, in: installation)
         let (password, generated) = try Self.password(password)
         let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
-        try await installation.store.write(via: .commandLine) { tx in
-            try tx.resetPassword(of: account.id, passwordHash: hash, actor: nil)
-        }
+        try await installation.stores.accounts.resetPassword(of: account.id, passwordHash: hash, actor: nil,
+                                                             via: .commandLine)
         var output = "reset account \(account.id.unredactedDescription): second factor removed (enrol again at the "
             + "next login), sessions ended"
         if generated { output += "\nnew password (shown once): \(password)" }
@@ -212,16 +209,15 @@ public enum TokensAdmin {
         guard !label.isEmpty, label.count <= 64, !label.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
             throw AdminUsageError("--label must be 1 to 64 characters without control characters")
         }
-        let token = try await installation.store.write(via: .commandLine) { tx in
-            try tx.createAPIToken(for: account.id, label: label, actor: nil)
-        }
+        let token = try await installation.stores.accounts.createAPIToken(for: account.id, label: label, actor: nil,
+                                                                          via: .commandLine)
         return AdminResult(output: "created API token \(token.id.unredactedDescription)\n"
                            + "token (shown once; send as Authorization: Bearer …): \(token.token)")
     }
 
     /// Every token (IDs, accounts, labels, dates); never a secret.
     public static func list(_ installation: OpenedInstallation, json: Bool) async throws -> AdminResult {
-        let tokens = try await installation.store.read { tx in try tx.apiTokens() }
+        let tokens = try await installation.stores.accounts.apiTokens()
         let listed = tokens.map {
             ListedToken(id: $0.id.unredactedDescription, username: $0.username, label: $0.label,
                         createdAt: $0.createdAt, revokedAt: $0.revokedAt)
@@ -238,7 +234,7 @@ public enum TokensAdmin {
     public static func revoke(_ installation: OpenedInstallation, id: String) async throws -> AdminResult {
         guard let tokenID = try? APITokenID(id) else { throw AdminUsageError("the token ID must be 32 hex characters") }
         do {
-            try await installation.store.write(via: .commandLine) { tx in try tx.revokeAPIToken(tokenID, actor: nil) }
+            try await installation.stores.accounts.revokeAPIToken(tokenID, actor: nil, via: .commandLine)
         } catch let error as ThreadStoreError where error == .apiTokenNotFound {
             throw AdminFailure("no API token with this ID exists (see `mailbridge tokens list`)")
         }

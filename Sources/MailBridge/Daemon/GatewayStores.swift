@@ -28,19 +28,22 @@ public struct GatewayStores: Sendable {
     public var digests: any NoticeDigestStore
     /// The gateway keys' lifecycle records.
     public var gatewayKeys: any GatewayKeyStore
+    /// The account and API token administration (`mailbridge users`, `tokens`).
+    public var accounts: any AccountAdminStore
 
     /// Every seam over one SQLite ``ThreadStore`` (the embedded default).
     public static func sqlite(_ store: ThreadStore) -> GatewayStores {
         GatewayStores(inbound: ThreadStoreImport(store), inbox: ThreadStoreInbox(store),
                       replies: ThreadStoreReplies(store), webState: ThreadStoreWebState(store),
                       gauges: ThreadStoreGauges(store), maintenance: ThreadStoreMaintenance(store),
-                      digests: ThreadStoreNoticeDigests(store), gatewayKeys: ThreadStoreGatewayKeys(store))
+                      digests: ThreadStoreNoticeDigests(store), gatewayKeys: ThreadStoreGatewayKeys(store),
+                      accounts: ThreadStoreAccountAdmin(store))
     }
 
     /// Every seam on PostgreSQL: `threads` and `webState` share one pool (``PostgresThreads/open(_:masterKey:
     /// configuration:logger:)``, ``PostgresWebState/open(_:masterKey:clock:logger:)``).
     public static func postgresql(_ threads: PostgresThreads, webState: PostgresWebState) -> GatewayStores {
         GatewayStores(inbound: threads, inbox: threads, replies: threads, webState: webState, gauges: threads,
-                      maintenance: threads, digests: threads, gatewayKeys: threads)
+                      maintenance: threads, digests: threads, gatewayKeys: threads, accounts: webState)
     }
 }

@@ -199,12 +199,10 @@ extension WriteTransaction {
     /// - Throws: ``ThreadStoreError/invalidValue`` for a label that is empty, longer than 64 characters or holds
     ///   control characters; ``ThreadStoreError/accountNotFound``.
     public func createAPIToken(for id: AccountID, label: String, actor: AccountID?) throws -> NewAPIToken {
-        guard !label.isEmpty, label.count <= 64,
-            !label.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
-        else { throw ThreadStoreError.invalidValue }
+        guard NewAPIToken.isValidLabel(label) else { throw ThreadStoreError.invalidValue }
         try AccountRows.requireAccount(db, id)
-        let tokenID = APITokenID.random()
-        let token = "mbt_" + AccountRows.randomToken()
+        let generated = NewAPIToken.generate()
+        let (tokenID, token) = (generated.id, generated.token)
         try db.cachedStatement(sql: """
             INSERT INTO api_token (id, token_hash, account_id, label, created_at) VALUES (?, ?, ?, ?, ?)
             """).execute(arguments: [

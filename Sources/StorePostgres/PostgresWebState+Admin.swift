@@ -1,0 +1,168 @@
+// Security: account and API token administration on PostgreSQL (issue 21), as WriteTransaction+Accounts.swift does
+// it on SQLite. Passwords arrive as bcrypt hashes only; an API token's secret is made by ThreadStore's code
+// (NewAPIToken.generate) and stored as its SHA-256 only. Audit rows carry IDs, codes and counts.
+
+public import Foundation
+import Logging
+import PostgresNIO
+public import ThreadStore
+
+extension PostgresWebState: AccountAdminStore {
+    public func disableAccount(_ id: AccountID, actor: AccountID?, via channel: AuditChannel?) async throws {
+        try await changeAccount(id, event: .accountDisabled, actor: actor, channel: channel) { connection, logger in
+            try await connection.query("UPDATE account SET disabled = TRUE WHERE id = \(id.unredactedDescription) RETURNING id",
+                                       logger: logger)
+        } then: { connection, logger in
+            try await connection.query("DELETE FROM web_session WHERE account_id = \(id.unredactedDescription)",
+                                       logger: logger)
+        }
+    }
+
+    public func enableAccount(_ id: AccountID, actor: AccountID?, via channel: AuditChannel?) async throws {
+        try await changeAccount(id, event: .accountEnabled, actor: actor, channel: channel) { connection, logger in
+            try await connection.query("UPDATE account SET disabled = FALSE WHERE id = \(id.unredactedDescription) RETURNING id",
+                                       logger: logger)
+        }
+    }
+
+    public func deleteAccount(_ id: AccountID, actor: AccountID?, via channel: AuditChannel?) async throws {
+        let (logger, at) = (self.logger, clock())
+        try await database.write { connection in
+            // Its threads become unassigned, each audited as an assignment to nobody (as on SQLite).
+            let assigned = try await connection.query("""
+                UPDATE thread SET assigned_to = NULL WHERE assigned_to = \(id.unredactedDescription) RETURNING id
+                """, logger: logger)
+            var threads: [String] = []
+            for try await thread in assigned.decode(String.self) { threads.append(thread) }
+            for thread in threads.sorted() {
+                try await connection.query("""
+                    INSERT INTO audit (at, event, thread_id, actor_id, channel, token_id)
+                    VALUES (\(StoreTime.milliseconds(at)), \(AuditEvent.threadAssigned.rawValue), \(thread),
+                            \(actor?.unredactedDescription), \(channel?.storedCode), \(channel?.storedTokenID))
+                    """, logger: logger)
+            }
+            let deleted = try await PostgresAccountRows.changed(connection.query(
+                "DELETE FROM account WHERE id = \(id.unredactedDescription) RETURNING id", logger: logger))
+            guard deleted == 1 else { throw ThreadStoreError.accountNotFound }
+            try await PostgresAccountRows.audit(connection, at: at, event: .accountDeleted,
+                                                itemID: id.unredactedDescription, actor: actor, channel: channel,
+                                                logger: logger)
+        }
+    }
+
+    public func setFields(_ fields: Set<CounsellingField>, of id: AccountID, actor: AccountID?,
+                          via channel: AuditChannel?) async throws {
+        let (logger, at) = (self.logger, clock())
+        try await database.write { connection in
+            guard try await PostgresAccountRows.find(connection, id: id.unredactedDescription, logger: logger) != nil
+            else { throw ThreadStoreError.accountNotFound }
+            try await connection.query("DELETE FROM account_field WHERE account_id = \(id.unredactedDescription)",
+                                       logger: logger)
+            for field in fields.sorted(by: { $0.rawValue < $1.rawValue }) {
+                try await connection.query("""
+                    INSERT INTO account_field (account_id, field) VALUES (\(id.unredactedDescription), \(field.rawValue))
+                    """, logger: logger)
+            }
+            try await PostgresAccountRows.audit(connection, at: at, event: .accountFieldsChanged,
+                                                itemID: id.unredactedDescription, count: fields.count, actor: actor,
+                                                channel: channel, logger: logger)
+        }
+    }
+
+    public func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)
+        async throws
+    {
+        guard Account.isAcceptablePasswordHash(passwordHash) else { throw ThreadStoreError.invalidValue }
+        let at = StoreTime.milliseconds(clock())
+        try await changeAccount(id, event: .accountReset, actor: actor, channel: channel) { connection, logger in
+            try await connection.query("""
+                UPDATE account SET password_hash = \(passwordHash), password_changed_at = \(at),
+                    totp_secret_sealed = NULL, totp_last_step = NULL, password_must_change = TRUE
+                WHERE id = \(id.unredactedDescription) RETURNING id
+                """, logger: logger)
+        } then: { connection, logger in
+            try await connection.query("DELETE FROM web_session WHERE account_id = \(id.unredactedDescription)",
+                                       logger: logger)
+            // A reset is also the answer to a compromised account: its API tokens are revoked too.
+            try await connection.query("""
+                UPDATE api_token SET revoked_at = \(at) WHERE account_id = \(id.unredactedDescription) AND revoked_at IS NULL
+                """, logger: logger)
+        }
+    }
+
+    public func createAPIToken(for id: AccountID, label: String, actor: AccountID?, via channel: AuditChannel?)
+        async throws -> NewAPIToken
+    {
+        guard NewAPIToken.isValidLabel(label) else { throw ThreadStoreError.invalidValue }
+        let (logger, at) = (self.logger, clock())
+        return try await database.write { connection in
+            guard try await PostgresAccountRows.find(connection, id: id.unredactedDescription, logger: logger) != nil
+            else { throw ThreadStoreError.accountNotFound }
+            let token = NewAPIToken.generate()
+            try await connection.query("""
+                INSERT INTO api_token (id, token_hash, account_id, label, created_at)
+                VALUES (\(token.id.unredactedDescription), \(StoreSecrets.tokenHash(token.token)),
+                        \(id.unredactedDescription), \(label), \(StoreTime.milliseconds(at)))
+                """, logger: logger)
+            try await PostgresAccountRows.audit(connection, at: at, event: .apiTokenCreated,
+                                                itemID: token.id.unredactedDescription, actor: actor, channel: channel,
+                                                logger: logger)
+            return token
+        }
+    }
+
+    public func apiTokens() async throws -> [APITokenInfo] {
+        let logger = self.logger
+        return try await database.read { connection in
+            let rows = try await connection.query("""
+                SELECT t.id, t.account_id, a.username, t.label, t.created_at, t.revoked_at
+                FROM api_token t JOIN account a ON a.id = t.account_id ORDER BY t.created_at, t.id
+                """, logger: logger)
+            var tokens: [APITokenInfo] = []
+            for try await (id, account, username, label, created, revoked)
+                in rows.decode((String, String, String, String, Int64, Int64?).self)
+            {
+                tokens.append(APITokenInfo.stored(
+                    id: try APITokenID(id), accountID: try AccountID(account), username: username, label: label,
+                    createdAt: StoreTime.date(created), revokedAt: revoked.map(StoreTime.date)))
+            }
+            return tokens
+        }
+    }
+
+    public func revokeAPIToken(_ id: APITokenID, actor: AccountID?, via channel: AuditChannel?) async throws {
+        let (logger, at) = (self.logger, clock())
+        try await database.write { connection in
+            let found = try await connection.query("SELECT 1 FROM api_token WHERE id = \(id.unredactedDescription)",
+                                                   logger: logger)
+            var exists = false
+            for try await _ in found { exists = true }
+            guard exists else { throw ThreadStoreError.apiTokenNotFound }
+            try await connection.query("""
+                UPDATE api_token SET revoked_at = \(StoreTime.milliseconds(at))
+                WHERE id = \(id.unredactedDescription) AND revoked_at IS NULL
+                """, logger: logger)
+            try await PostgresAccountRows.audit(connection, at: at, event: .apiTokenRevoked,
+                                                itemID: id.unredactedDescription, actor: actor, channel: channel,
+                                                logger: logger)
+        }
+    }
+
+    /// One account change: `change` (an `UPDATE … RETURNING`) must touch the row, then `then` runs, then the audit
+    /// row `event` with the account as item; all in one transaction.
+    private func changeAccount(
+        _ id: AccountID, event: AuditEvent, actor: AccountID?, channel: AuditChannel?,
+        _ change: @escaping @Sendable (PostgresConnection, Logger) async throws -> PostgresRowSequence,
+        then: @escaping @Sendable (PostgresConnection, Logger) async throws -> Void = { _, _ in }
+    ) async throws {
+        let (logger, at) = (self.logger, clock())
+        try await database.write { connection in
+            guard try await PostgresAccountRows.changed(change(connection, logger)) == 1 else {
+                throw ThreadStoreError.accountNotFound
+            }
+            try await then(connection, logger)
+            try await PostgresAccountRows.audit(connection, at: at, event: event, itemID: id.unredactedDescription,
+                                                actor: actor, channel: channel, logger: logger)
+        }
+    }
+}
