@@ -83,7 +83,7 @@ public enum GatewayKeysAdmin {
     }
 
     static func lifecycle(_ installation: OpenedInstallation) -> GatewayKeyLifecycle {
-        GatewayKeyLifecycle(store: installation.store, pgp: installation.pgp,
+        GatewayKeyLifecycle(ledger: installation.stores.gatewayKeys, pgp: installation.pgp,
                             policy: GatewayKeyPolicy(installation.configuration.keys),
                             logger: Logger(label: "mailbridge.keys"))
     }
