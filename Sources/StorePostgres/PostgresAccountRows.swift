@@ -91,7 +91,19 @@ enum PostgresAccountRows {
         }
     }
 
-    /// How many rows a statement with `RETURNING` changed.
+    /// Replaces an account's counselling fields (as `AccountRows.replaceFields` on SQLite).
+    static func replaceFields(_ connection: PostgresConnection, of id: AccountID, with fields: Set<CounsellingField>,
+                              logger: Logger) async throws {
+        try await connection.query("DELETE FROM account_field WHERE account_id = \(id.unredactedDescription)",
+                                   logger: logger)
+        for field in fields.sorted(by: { $0.rawValue < $1.rawValue }) {
+            try await connection.query("""
+                INSERT INTO account_field (account_id, field) VALUES (\(id.unredactedDescription), \(field.rawValue))
+                """, logger: logger)
+        }
+    }
+
+    /// How many rows a statement returned (with `RETURNING`: how many it changed).
     static func changed(_ rows: PostgresRowSequence) async throws -> Int {
         var count = 0
         for try await _ in rows { count += 1 }

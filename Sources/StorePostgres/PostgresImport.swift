@@ -55,7 +55,7 @@ struct PostgresImport: Sendable {
         let dataKey: ThreadDataKey
         let created: Bool
         if let existing {
-            dataKey = try secrets.openDataKey(try await rows.wrappedKey(existing), thread: existing)
+            dataKey = try await rows.dataKey(existing, secrets: secrets)
             created = false
         } else {
             let sealed: SealedThread

@@ -21,7 +21,7 @@ extension PostgresThreadRows {
                 AwaitingKeyClient(field: identity.field, address: identity.address, signer: name)))
         }
         guard let thread = found else { return nil }
-        let dataKey = try secrets.openDataKey(try await wrappedKey(thread), thread: thread)
+        let dataKey = try await dataKey(thread, secrets: secrets)
         let sealedKey = try secrets.sealClientKey(identity.key, with: dataKey)
         let lookup = secrets.lookup(identity)
         try await connection.query("""
@@ -172,7 +172,7 @@ extension PostgresThreadRows {
     {
         var dataKey: ThreadDataKey?
         if let thread = item.thread {
-            dataKey = try secrets.openDataKey(try await wrappedKey(thread), thread: thread)
+            dataKey = try await self.dataKey(thread, secrets: secrets)
         }
         let row = try secrets.sealOutboxItem(item, with: dataKey, now: now, limits: limits)
         try await insertOutboxItem(row)

@@ -216,6 +216,35 @@ extension PostgresThreadRows {
                               itemID: shown.first?.unredactedDescription, count: shown.count)
     }
 
+    /// ``WriteTransaction/setState(_:of:actor:)``: the stored state, audited with the actor.
+    func setState(_ state: ThreadState, of thread: ThreadID, actor: AccountID?, channel: AuditChannel?)
+        async throws
+    {
+        try await connection.query(
+            "UPDATE thread SET state = \(state.rawValue) WHERE id = \(thread.unredactedDescription)", logger: logger)
+        try await auditAccess(.threadStateChanged, actor: actor, channel: channel, thread: thread,
+                              count: state.rawValue)
+    }
+
+    /// ``WriteTransaction/assign(_:to:actor:)`` once the caller checked the account: audited with the account (nil:
+    /// unassigned) as item.
+    func assign(_ thread: ThreadID, to account: AccountID?, actor: AccountID?, channel: AuditChannel?) async throws {
+        try await connection.query("""
+            UPDATE thread SET assigned_to = \(account?.unredactedDescription) WHERE id = \(thread.unredactedDescription)
+            """, logger: logger)
+        try await auditAccess(.threadAssigned, actor: actor, channel: channel, thread: thread,
+                              itemID: account?.unredactedDescription)
+    }
+
+    /// Crypto-shreds a thread (as `shred` on SQLite): its wrapped data key, then the thread, whose messages,
+    /// attachments, outbox items and held replies go by cascade; audited `event`.
+    func shred(_ thread: ThreadID, event: AuditEvent, actor: AccountID?, channel: AuditChannel?) async throws {
+        let id = thread.unredactedDescription
+        try await connection.query("DELETE FROM thread_key WHERE thread_id = \(id)", logger: logger)
+        try await connection.query("DELETE FROM thread WHERE id = \(id)", logger: logger)
+        try await auditAccess(event, actor: actor, channel: channel, thread: thread)
+    }
+
     /// Appends an audit row of what an account did (``WriteTransaction/recordAccess(_:actor:thread:itemID:count:)``).
     func auditAccess(_ event: AuditEvent, actor: AccountID?, channel: AuditChannel?, thread: ThreadID?,
                      itemID: String? = nil, count: Int? = nil) async throws {

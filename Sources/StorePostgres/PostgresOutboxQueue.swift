@@ -80,7 +80,7 @@ public final class PostgresOutboxQueue: Sendable {
             let rows = PostgresThreadRows(connection: connection, logger: logger, now: now)
             var dataKey: ThreadDataKey?
             if let thread = item.thread {
-                dataKey = try secrets.openDataKey(try await rows.wrappedKey(thread), thread: thread)
+                dataKey = try await rows.dataKey(thread, secrets: secrets)
             }
             let sealed = try secrets.sealOutboxItem(item, with: dataKey, now: now, limits: configuration)
             try await rows.insertOutboxItem(sealed)

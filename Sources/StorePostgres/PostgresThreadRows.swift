@@ -91,6 +91,11 @@ struct PostgresThreadRows {
         try await audit(.threadCreated, thread: sealed.id)
     }
 
+    /// The thread's data key, opened with the master key's derived keys.
+    func dataKey(_ thread: ThreadID, secrets: StoreSecrets) async throws -> ThreadDataKey {
+        try secrets.openDataKey(try await wrappedKey(thread), thread: thread)
+    }
+
     func wrappedKey(_ thread: ThreadID) async throws -> Data {
         let rows = try await connection.query(
             "SELECT wrapped_key FROM thread_key WHERE thread_id = \(thread.unredactedDescription)", logger: logger)
@@ -143,11 +148,7 @@ struct PostgresThreadRows {
 
     /// Appends an audit row of the store (no actor, no channel), as `AuditLog.append` does on SQLite.
     func audit(_ event: AuditEvent, thread: ThreadID?, itemID: String? = nil, count: Int? = nil) async throws {
-        try await connection.query("""
-            INSERT INTO audit (at, event, thread_id, item_id, count)
-            VALUES (\(StoreTime.milliseconds(now)), \(event.rawValue), \(thread?.unredactedDescription), \(itemID),
-                    \(count))
-            """, logger: logger)
+        try await auditAccess(event, actor: nil, channel: nil, thread: thread, itemID: itemID, count: count)
     }
 
     private func exists(_ rows: PostgresRowSequence) async throws -> Bool {

@@ -75,7 +75,7 @@ extension PostgresThreads: InboxStore {
                                           mediaTypeSealed: mediaType, contentSealed: content)
             }
             guard let sealed else { throw ThreadStoreError.messageNotFound }
-            let dataKey = try secrets.openDataKey(try await rows.wrappedKey(thread), thread: thread)
+            let dataKey = try await rows.dataKey(thread, secrets: secrets)
             let attachment = try secrets.openAttachment(sealed, message: message, with: dataKey)
             try await rows.auditAccess(.attachmentDownloaded, actor: actor.account, channel: actor.channel,
                                        thread: thread, itemID: message.unredactedDescription, count: position)
@@ -96,7 +96,7 @@ extension PostgresThreads: InboxStore {
             var sealed: Data?
             for try await body in found.decode(Data.self) { sealed = body }
             guard let sealed else { throw ThreadStoreError.messageNotFound }
-            let dataKey = try secrets.openDataKey(try await rows.wrappedKey(thread), thread: thread)
+            let dataKey = try await rows.dataKey(thread, secrets: secrets)
             guard let part = extract(try secrets.openMessageBody(sealed, message: message, with: dataKey)) else {
                 throw ThreadStoreError.messageNotFound
             }
@@ -110,11 +110,7 @@ extension PostgresThreads: InboxStore {
         try await database.write { connection in
             let rows = rows(connection)
             try await rows.requireInboxThread(id, in: actor.scope)
-            try await connection.query(
-                "UPDATE thread SET state = \(state.rawValue) WHERE id = \(id.unredactedDescription)",
-                logger: rows.logger)
-            try await rows.auditAccess(.threadStateChanged, actor: actor.account, channel: actor.channel, thread: id,
-                                       count: state.rawValue)
+            try await rows.setState(state, of: id, actor: actor.account, channel: actor.channel)
             return try await rows.requireInboxThread(id, in: .everyField)
         }
     }
@@ -131,11 +127,7 @@ extension PostgresThreads: InboxStore {
                     !target.isDisabled, mayTake(target, thread.summary.field)
                 else { throw ThreadStoreError(.invalidValue) }
             }
-            try await connection.query(
-                "UPDATE thread SET assigned_to = \(account?.unredactedDescription) WHERE id = \(id.unredactedDescription)",
-                logger: rows.logger)
-            try await rows.auditAccess(.threadAssigned, actor: actor.account, channel: actor.channel, thread: id,
-                                       itemID: account?.unredactedDescription)
+            try await rows.assign(id, to: account, actor: actor.account, channel: actor.channel)
             return try await rows.requireInboxThread(id, in: .everyField)
         }
     }
@@ -163,10 +155,7 @@ extension PostgresThreads: InboxStore {
         try await database.write { connection in
             let rows = rows(connection)
             try await rows.requireInboxThread(id, in: actor.scope)
-            let text = id.unredactedDescription
-            try await connection.query("DELETE FROM thread_key WHERE thread_id = \(text)", logger: rows.logger)
-            try await connection.query("DELETE FROM thread WHERE id = \(text)", logger: rows.logger)
-            try await rows.auditAccess(.threadDeleted, actor: actor.account, channel: actor.channel, thread: id)
+            try await rows.shred(id, event: .threadDeleted, actor: actor.account, channel: actor.channel)
         }
     }
 
@@ -195,13 +184,11 @@ extension PostgresThreads: InboxStore {
         let sealed = try settings.address.map { try secrets.sealNotificationAddress($0, of: account) }
         try await database.write { connection in
             let rows = rows(connection)
-            let updated = try await connection.query("""
+            let updated = try await PostgresAccountRows.changed(connection.query("""
                 UPDATE account SET notify_address_sealed = \(sealed), notify_mode = \(settings.mode.rawValue)
                 WHERE id = \(account.unredactedDescription) RETURNING id
-                """, logger: rows.logger)
-            var found = false
-            for try await _ in updated { found = true }
-            guard found else { throw ThreadStoreError.accountNotFound }
+                """, logger: rows.logger))
+            guard updated == 1 else { throw ThreadStoreError.accountNotFound }
             try await rows.auditAccess(.notificationSettingsChanged, actor: actor, channel: channel, thread: nil,
                                        itemID: account.unredactedDescription,
                                        count: settings.address == nil ? nil : settings.mode.rawValue)

@@ -19,10 +19,7 @@ extension PostgresThreads: MaintenanceStore {
                 let rows = rows(connection)
                 let expired = try await expiredThreads(connection, policy: policy, now: now)
                 for thread in expired {
-                    let id = thread.unredactedDescription
-                    try await connection.query("DELETE FROM thread_key WHERE thread_id = \(id)", logger: rows.logger)
-                    try await connection.query("DELETE FROM thread WHERE id = \(id)", logger: rows.logger)
-                    try await rows.audit(.threadDeletedByRetention, thread: thread)
+                    try await rows.shred(thread, event: .threadDeletedByRetention, actor: nil, channel: nil)
                 }
                 return expired.count
             }

@@ -43,11 +43,9 @@ extension PostgresThreads: ReplyStore {
             guard case .stored(let thread, let stored, _) = try await store.run(on: connection) else {
                 throw ThreadStoreError.invalidValue  // a fresh Message-ID cannot be a duplicate
             }
-            let dataKey = try secrets.openDataKey(try await rows.wrappedKey(thread), thread: thread)
-            let item = try secrets.sealOutboxItem(commit.item, with: dataKey, now: rows.now, limits: configuration)
-            try await rows.insertOutboxItem(item)
+            let item = try await rows.enqueue(commit.item, secrets: secrets, limits: configuration)
             // Who wrote it, and the item that carries it (none while held: the row queued is the notice).
-            let carrier = commit.keyUnusable == nil ? item.id.unredactedDescription : nil
+            let carrier = commit.keyUnusable == nil ? item.unredactedDescription : nil
             try await connection.query("""
                 INSERT INTO reply_delivery (message_id, author_id, outbox_id, state)
                 VALUES (\(stored.unredactedDescription), \(commit.actor?.unredactedDescription), \(carrier),
@@ -56,25 +54,19 @@ extension PostgresThreads: ReplyStore {
             if let keyUnusable = commit.keyUnusable {
                 try await rows.audit(.replyKeyUnusable, thread: thread, count: keyUnusable)
                 let problem = HeldReplyProblem(rawValue: keyUnusable) ?? .unusable
-                let held = try await connection.query("""
+                let held = try await PostgresAccountRows.changed(connection.query("""
                     INSERT INTO held_reply (message_id, thread_id, held_at, problem)
                     SELECT id, thread_id, \(StoreTime.milliseconds(rows.now)), \(problem.rawValue) FROM message
                     WHERE id = \(stored.unredactedDescription) AND thread_id = \(thread.unredactedDescription)
                         AND direction = \(MessageDirection.outbound.rawValue)
                     RETURNING message_id
-                    """, logger: logger)
-                var count = 0
-                for try await _ in held { count += 1 }
-                guard count == 1 else { throw ThreadStoreError.messageNotFound }
+                    """, logger: logger))
+                guard held == 1 else { throw ThreadStoreError.messageNotFound }
                 try await rows.audit(.replyHeld, thread: thread, itemID: stored.unredactedDescription,
                                      count: problem.rawValue)
             }
             // A counsellor answered; waiting for the client.
-            try await connection.query("""
-                UPDATE thread SET state = \(ThreadState.awaitingClient.rawValue) WHERE id = \(thread.unredactedDescription)
-                """, logger: logger)
-            try await rows.auditAccess(.threadStateChanged, actor: commit.actor, channel: commit.channel,
-                                       thread: thread, count: ThreadState.awaitingClient.rawValue)
+            try await rows.setState(.awaitingClient, of: thread, actor: commit.actor, channel: commit.channel)
             if commit.actor != nil || commit.channel != nil {
                 try await rows.auditAccess(.replyQueued, actor: commit.actor, channel: commit.channel, thread: thread,
                                            itemID: stored.unredactedDescription)
@@ -85,13 +77,9 @@ extension PostgresThreads: ReplyStore {
                                                                  logger: logger),
                 !account.isDisabled
             {
-                try await connection.query("""
-                    UPDATE thread SET assigned_to = \(actor.unredactedDescription) WHERE id = \(thread.unredactedDescription)
-                    """, logger: logger)
-                try await rows.auditAccess(.threadAssigned, actor: actor, channel: commit.channel, thread: thread,
-                                           itemID: actor.unredactedDescription)
+                try await rows.assign(thread, to: actor, actor: actor, channel: commit.channel)
             }
-            return (item.id, stored)
+            return (item, stored)
         }
     }
 
@@ -99,7 +87,7 @@ extension PostgresThreads: ReplyStore {
         let secrets = self.secrets
         return try await database.read { connection in
             let rows = rows(connection)
-            let dataKey = try secrets.openDataKey(try await rows.wrappedKey(thread), thread: thread)
+            let dataKey = try await rows.dataKey(thread, secrets: secrets)
             let held = try await connection.query("""
                 SELECT m.id, m.header_message_id_sealed, m.body_sealed, h.held_at, h.problem
                 FROM held_reply h JOIN message m ON m.id = h.message_id
@@ -120,25 +108,14 @@ extension PostgresThreads: ReplyStore {
         return try await database.write { connection in
             let rows = rows(connection)
             var queued = 0
-            var keys: [ThreadID: ThreadDataKey] = [:]
             for (message, item) in releases {
-                let deleted = try await connection.query(
+                let deleted = try await PostgresAccountRows.changed(connection.query(
                     "DELETE FROM held_reply WHERE message_id = \(message.unredactedDescription) RETURNING message_id",
-                    logger: rows.logger)
-                var found = false
-                for try await _ in deleted { found = true }
-                guard found else { continue }  // released by a concurrent run, or deleted
-                var dataKey: ThreadDataKey?
-                if let thread = item.thread {
-                    if keys[thread] == nil {
-                        keys[thread] = try secrets.openDataKey(try await rows.wrappedKey(thread), thread: thread)
-                    }
-                    dataKey = keys[thread]
-                }
-                let row = try secrets.sealOutboxItem(item, with: dataKey, now: rows.now, limits: configuration)
-                try await rows.insertOutboxItem(row)
+                    logger: rows.logger))
+                guard deleted == 1 else { continue }  // released by a concurrent run, or deleted
+                let row = try await rows.enqueue(item, secrets: secrets, limits: configuration)
                 try await connection.query("""
-                    UPDATE reply_delivery SET outbox_id = \(row.id.unredactedDescription), state = 0
+                    UPDATE reply_delivery SET outbox_id = \(row.unredactedDescription), state = 0
                     WHERE message_id = \(message.unredactedDescription)
                     """, logger: rows.logger)
                 try await rows.audit(.heldReplyReleased, thread: item.thread, itemID: message.unredactedDescription)

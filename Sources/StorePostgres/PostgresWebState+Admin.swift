@@ -32,14 +32,11 @@ extension PostgresWebState: AccountAdminStore {
             let assigned = try await connection.query("""
                 UPDATE thread SET assigned_to = NULL WHERE assigned_to = \(id.unredactedDescription) RETURNING id
                 """, logger: logger)
-            var threads: [String] = []
-            for try await thread in assigned.decode(String.self) { threads.append(thread) }
-            for thread in threads.sorted() {
-                try await connection.query("""
-                    INSERT INTO audit (at, event, thread_id, actor_id, channel, token_id)
-                    VALUES (\(StoreTime.milliseconds(at)), \(AuditEvent.threadAssigned.rawValue), \(thread),
-                            \(actor?.unredactedDescription), \(channel?.storedCode), \(channel?.storedTokenID))
-                    """, logger: logger)
+            var threads: [ThreadID] = []
+            for try await thread in assigned.decode(String.self) { threads.append(try ThreadID(thread)) }
+            let rows = PostgresThreadRows(connection: connection, logger: logger, now: at)
+            for thread in threads.sorted(by: { $0.unredactedDescription < $1.unredactedDescription }) {
+                try await rows.auditAccess(.threadAssigned, actor: actor, channel: channel, thread: thread)
             }
             let deleted = try await PostgresAccountRows.changed(connection.query(
                 "DELETE FROM account WHERE id = \(id.unredactedDescription) RETURNING id", logger: logger))
@@ -56,13 +53,7 @@ extension PostgresWebState: AccountAdminStore {
         try await database.write { connection in
             guard try await PostgresAccountRows.find(connection, id: id.unredactedDescription, logger: logger) != nil
             else { throw ThreadStoreError.accountNotFound }
-            try await connection.query("DELETE FROM account_field WHERE account_id = \(id.unredactedDescription)",
-                                       logger: logger)
-            for field in fields.sorted(by: { $0.rawValue < $1.rawValue }) {
-                try await connection.query("""
-                    INSERT INTO account_field (account_id, field) VALUES (\(id.unredactedDescription), \(field.rawValue))
-                    """, logger: logger)
-            }
+            try await PostgresAccountRows.replaceFields(connection, of: id, with: fields, logger: logger)
             try await PostgresAccountRows.audit(connection, at: at, event: .accountFieldsChanged,
                                                 itemID: id.unredactedDescription, count: fields.count, actor: actor,
                                                 channel: channel, logger: logger)
@@ -133,11 +124,9 @@ extension PostgresWebState: AccountAdminStore {
     public func revokeAPIToken(_ id: APITokenID, actor: AccountID?, via channel: AuditChannel?) async throws {
         let (logger, at) = (self.logger, clock())
         try await database.write { connection in
-            let found = try await connection.query("SELECT 1 FROM api_token WHERE id = \(id.unredactedDescription)",
-                                                   logger: logger)
-            var exists = false
-            for try await _ in found { exists = true }
-            guard exists else { throw ThreadStoreError.apiTokenNotFound }
+            guard try await PostgresAccountRows.changed(connection.query(
+                "SELECT 1 FROM api_token WHERE id = \(id.unredactedDescription)", logger: logger)) == 1
+            else { throw ThreadStoreError.apiTokenNotFound }
             try await connection.query("""
                 UPDATE api_token SET revoked_at = \(StoreTime.milliseconds(at))
                 WHERE id = \(id.unredactedDescription) AND revoked_at IS NULL

@@ -89,12 +89,7 @@ public final class PostgresWebState: WebStateStore {
                 VALUES (\(id.unredactedDescription), \(new.username), \(new.displayName), \(new.role.rawValue),
                         \(new.language.rawValue), \(new.passwordHash), \(ms), \(ms), \(new.mustChangePassword))
                 """, logger: logger)
-            for field in new.fields.sorted(by: { $0.rawValue < $1.rawValue }) {
-                try await connection.query("""
-                    INSERT INTO account_field (account_id, field)
-                    VALUES (\(id.unredactedDescription), \(field.rawValue))
-                    """, logger: logger)
-            }
+            try await PostgresAccountRows.replaceFields(connection, of: id, with: new.fields, logger: logger)
             try await PostgresAccountRows.audit(connection, at: at, event: .accountCreated,
                                                 itemID: id.unredactedDescription, actor: actor, channel: channel,
                                                 logger: logger)

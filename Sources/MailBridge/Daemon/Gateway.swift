@@ -81,10 +81,7 @@ public final class Gateway: Sendable {
                                  receiptPeriod: configuration.receipt.period,
                                  notices: NoticeSettings(configuration)),
             directory: directory, logger: logger, metrics: metrics, outbox: outbox,
-            heldReplies: { [stores] thread, mailbox in
-                try await HeldReplyRelease(replies: stores.replies, pgp: pgp, outbox: outbox, logger: logger)
-                    .release(heldIn: thread, toClientOf: thread, mailbox: mailbox)
-            })
+            heldReplies: Pipeline.releasingHeldReplies(stores.replies, pgp: pgp, outbox: outbox, logger: logger))
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
         // and before the fetcher exists, so no session can lose the file it is writing.

@@ -85,11 +85,20 @@ public final class Pipeline: Sendable {
                             outbox: Outbox = Outbox()) {
         self.init(threads: ThreadStoreImport(store), pgp: pgp, configuration: configuration, directory: directory,
                   logger: logger, metrics: metrics, now: now, engineRetry: engineRetry, outbox: outbox,
-                  heldReplies: { thread, mailbox in
-                      try await HeldReplyRelease(replies: ThreadStoreReplies(store), pgp: pgp, outbox: outbox,
-                                                 logger: logger, now: now)
-                          .release(heldIn: thread, toClientOf: thread, mailbox: mailbox)
-                  })
+                  heldReplies: Pipeline.releasingHeldReplies(ThreadStoreReplies(store), pgp: pgp, outbox: outbox,
+                                                             logger: logger, now: now))
+    }
+
+    /// Releases the replies held in a thread to its own client (a valid message arrived; issue 17), through
+    /// `replies` on either engine.
+    public static func releasingHeldReplies(_ replies: any ReplyStore, pgp: PGPService, outbox: Outbox,
+                                            logger: Logger, now: @escaping @Sendable () -> Date = { Date() })
+        -> HeldReplies
+    {
+        { thread, mailbox in
+            try await HeldReplyRelease(replies: replies, pgp: pgp, outbox: outbox, logger: logger, now: now)
+                .release(heldIn: thread, toClientOf: thread, mailbox: mailbox)
+        }
     }
 
     /// A pipeline on any engine (``InboundStore``). Without `heldReplies`, replies held for want of a usable key
