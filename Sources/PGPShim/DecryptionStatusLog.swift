@@ -50,7 +50,15 @@ struct DecryptionStatusLog: Sendable {
     /// `EXPORT_RES` lines: gpg prints one at the end of every export it finished (also when nothing matched).
     private(set) var exportResults = 0
 
+    /// The status keywords in the order gpg wrote them (at most ``traceLimit``; keywords only, never arguments): a
+    /// run's path through the input. Two runs that ended without a closing line at the same point with the same
+    /// path are gpg giving up on the input; a killed gpg ends wherever the kill hit it (``UnfinishedRuns``).
+    private(set) var trace: [String] = []
+    static let traceLimit = 256
+
     mutating func observe(keyword: String, arguments: String) {
+        // gpgme reports the end of the status channel with an empty keyword: not a line gpg wrote.
+        if !keyword.isEmpty, trace.count < Self.traceLimit { trace.append(keyword) }
         switch keyword {
         case "BEGIN_DECRYPTION": beginDecryption += 1
         case "END_DECRYPTION": endDecryption += 1

@@ -3,11 +3,11 @@
 // packets, and gpg and the in-process unwrap read the ranges it accepted (CheckedCiphertext.swift).
 
 extension GPGContext {
-    /// ``decryptAndVerify(_:forKeys:unfinishedIsVerdict:)`` for packets in a file: every verdict, the plaintext
+    /// ``decryptAndVerify(_:forKeys:judgingUnfinishedLike:)`` for packets in a file: every verdict, the plaintext
     /// cap and the wiping on failure are the same. gpg reads the file through a read callback, so the ciphertext
     /// is not in memory while it runs.
     public func decryptAndVerify(_ file: CiphertextFile, forKeys keys: Set<KeyFingerprint>? = nil,
-                                 unfinishedIsVerdict: Bool = false) throws(PGPError) -> DecryptionOutcome {
+                                 judgingUnfinishedLike earlier: [String]? = nil) throws(PGPError) -> DecryptionOutcome {
         let layout: PacketLayout? = file.isReadable
             ? try PacketLayout(count: file.count) { (range: Range<Int>) throws(PGPError) in try file.read(range) }
             : nil
@@ -18,6 +18,6 @@ extension GPGContext {
         case .refused(let failure): return .failed(failure)
         case .accepted(let checked): input = checked
         }
-        return try decryptAndVerify(checked: input, forKeys: keys, unfinishedIsVerdict: unfinishedIsVerdict)
+        return try decryptAndVerify(checked: input, forKeys: keys, judgingUnfinishedLike: earlier)
     }
 }

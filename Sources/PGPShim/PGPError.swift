@@ -46,6 +46,10 @@ public struct PGPError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The raw gpg-error value, if the failure came from gpgme.
     public let gpgError: UInt32?
     public let location: String
+    /// For an unfinished run (``isUnfinishedRun``): the status keywords gpg wrote before it ended
+    /// (``DecryptionStatusLog/trace``), by which ``PGPService`` tells a run that repeats from a killed one. Set to
+    /// nil by ``PGPService`` when its runs did not all end after the same lines, or ended before the first.
+    public internal(set) var unfinishedTrace: [String]?
 
     public init(_ code: Code, _ detail: String, gpgError: UInt32? = nil, fileID: String = #fileID, line: Int = #line) {
         self.code = code

@@ -63,14 +63,15 @@ public final class PGPService: Sendable {
     ///
     /// A run that ends without any closing status line is a killed gpg (issue 28) or input gpg gives up on without
     /// saying so (some corrupt packets). The first is chance, the second repeats: the run is tried again, and
-    /// after ``unfinishedRunAttempts`` unfinished runs in a row the last one is judged by what it reported, or,
-    /// while ``UnfinishedRuns/judged`` is false (the pipeline runner's first attempts at a message), thrown as
-    /// transient (``GPGContext/unfinishedRun``), so that the next judgement comes seconds later: gpg processes
-    /// killed again and again within a fraction of a second must not turn a client's message into a verdict.
+    /// after ``unfinishedRunAttempts`` unfinished runs in a row the last one is judged by what it reported, if
+    /// every one of them ended at the same point after the same status lines (``PGPError/unfinishedTrace``, not
+    /// none). Otherwise, and while ``UnfinishedRuns/judged`` is false (the pipeline runner's first attempts at a
+    /// message), it is thrown as transient (``GPGContext/unfinishedRun``), so that the next judgement comes
+    /// seconds later: gpg processes killed again and again must not turn a client's message into a verdict.
     public func decryptAndVerify(_ ciphertext: [UInt8],
                                  forKeys keys: Set<KeyFingerprint>? = nil) async throws -> DecryptionOutcome {
-        try await retryingUnfinishedRuns { context, last in
-            try context.decryptAndVerify(ciphertext, forKeys: keys, unfinishedIsVerdict: last)
+        try await retryingUnfinishedRuns { context, earlier in
+            try context.decryptAndVerify(ciphertext, forKeys: keys, judgingUnfinishedLike: earlier)
         }
     }
 
@@ -78,25 +79,32 @@ public final class PGPService: Sendable {
     /// gpg reads the file, so the ciphertext is not held in memory while it runs. The same retries.
     public func decryptAndVerify(_ file: CiphertextFile,
                                  forKeys keys: Set<KeyFingerprint>? = nil) async throws -> DecryptionOutcome {
-        try await retryingUnfinishedRuns { context, last in
-            try context.decryptAndVerify(file, forKeys: keys, unfinishedIsVerdict: last)
+        try await retryingUnfinishedRuns { context, earlier in
+            try context.decryptAndVerify(file, forKeys: keys, judgingUnfinishedLike: earlier)
         }
     }
 
-    /// Runs `run` (its second argument: whether an unfinished run is to be judged) again after each unfinished
-    /// run, up to ``unfinishedRunAttempts`` runs; the last is judged only while ``UnfinishedRuns/judged``.
+    /// Runs `run` again after each unfinished run, up to ``unfinishedRunAttempts`` runs. Its second argument is
+    /// nil, or on the last run while ``UnfinishedRuns/judged``, the status lines every earlier run ended after,
+    /// if they were the same (``UnfinishedRunTraces``): the last run is judged only if it ends after them too.
     private func retryingUnfinishedRuns<T: Sendable>(
         changesKeyring: Bool = false,
-        _ run: @escaping @Sendable (GPGContext, Bool) throws -> T
+        _ run: @escaping @Sendable (GPGContext, [String]?) throws -> T
     ) async throws -> T {
-        var attempt = 1
+        var traces = UnfinishedRunTraces()
         while true {
-            let last = attempt == Self.unfinishedRunAttempts && UnfinishedRuns.judged
+            let last = traces.count + 1 == Self.unfinishedRunAttempts
+            let judging = last && UnfinishedRuns.judged ? traces.repeated : nil
             do {
-                return try await withContext(changesKeyring: changesKeyring) { try run($0, last) }
-            } catch let error as PGPError where error.isUnfinishedRun && attempt < Self.unfinishedRunAttempts {
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(20 << attempt))
+                return try await withContext(changesKeyring: changesKeyring) { try run($0, judging) }
+            } catch let error as PGPError where error.isUnfinishedRun && !last {
+                traces.note(error)
+                try await Task.sleep(for: .milliseconds(20 << (traces.count + 1)))
+            } catch var error as PGPError where error.isUnfinishedRun && last && UnfinishedRuns.judged {
+                traces.note(error)
+                // Not the same ending each time: not a verdict, not for the caller either (importPublicKeys).
+                if traces.repeated == nil { error.unfinishedTrace = nil }
+                throw error
             }
         }
     }
@@ -114,15 +122,17 @@ public final class PGPService: Sendable {
     }
 
     /// Imports public keys (see ``GPGContext/importPublicKeys(_:)``). A listing or import run that failed in the
-    /// engine is run again like an unfinished decryption; after ``unfinishedRunAttempts`` such runs it is judged as
-    /// key data gpg cannot import (``PGPError/Code/invalidInput``), or, while ``UnfinishedRuns/judged`` is false,
-    /// thrown as transient for the runner's later attempt.
+    /// engine is run again like an unfinished decryption; after ``unfinishedRunAttempts`` such runs that all ended
+    /// after the same status lines it is judged as key data gpg cannot import (``PGPError/Code/invalidInput``).
+    /// Otherwise (a gpg killed at random moments), and while ``UnfinishedRuns/judged`` is false, it is thrown as
+    /// transient for the runner's later attempt.
     public func importPublicKeys(_ keyData: [UInt8]) async throws -> ImportSummary {
         do {
             return try await retryingUnfinishedRuns(changesKeyring: true) { context, _ in
                 try context.importPublicKeys(keyData)
             }
-        } catch let error as PGPError where error.isUnfinishedRun && UnfinishedRuns.judged {
+        } catch let error as PGPError where error.isUnfinishedRun && UnfinishedRuns.judged
+                    && error.unfinishedTrace != nil {
             throw PGPError(.invalidInput, "importing keys: gpg failed on the key data "
                            + "\(Self.unfinishedRunAttempts) times", gpgError: error.gpgError)
         }

@@ -5,7 +5,9 @@
 /// line is a killed gpg as often as corrupt input, and several kills within a fraction of a second (an agent
 /// being restarted, an operator's `pkill`) must not become a verdict on a client's message. The runner tries the
 /// message again after its deferral (seconds later) and judges on a later attempt, so input that gpg always gives up
-/// on still gets its verdict, after a bounded number of runs.
+/// on still gets its verdict, after a bounded number of runs. Even then a run is judged only if all of its attempt's
+/// runs ended after the same status lines (``UnfinishedRunTraces``): kills that outlast the deferrals end runs at
+/// random points, or before their first line, and are never a verdict.
 ///
 /// ```swift
 /// let outcome = try await UnfinishedRuns.$judged.withValue(false) { try await pipeline.accept(message) }
@@ -34,4 +36,21 @@ extension PGPError {
     private static let unfinishedDetails: Set<String> = [
         GPGContext.unfinishedRun, GPGContext.unfinishedImport, unfinishedRerun,
     ]
+}
+
+/// The status lines of one operation's unfinished runs (``PGPError/unfinishedTrace``), by which ``PGPService``
+/// tells input gpg always gives up on (every run ends after the same lines) from a gpg killed at random moments
+/// (each run ends elsewhere, or before its first line).
+struct UnfinishedRunTraces: Sendable {
+    private var traces: [[String]] = []
+
+    var count: Int { traces.count }
+
+    mutating func note(_ error: PGPError) { traces.append(error.unfinishedTrace ?? []) }
+
+    /// The status lines every run so far ended after, if they were the same and not none; nil otherwise.
+    var repeated: [String]? {
+        guard let first = traces.first, !first.isEmpty, traces.allSatisfy({ $0 == first }) else { return nil }
+        return first
+    }
 }

@@ -56,4 +56,35 @@ import Testing
         }
         await fixture.close()
     }
+
+    /// A decryption whose gpg dies every time before its first status line (SIGKILL, as an operator's `pkill`
+    /// looks to gpgme) stays transient even when judged: gpgme's "No data" was read as "not encrypted" before.
+    /// No verdict, no plaintext; the message decrypts once gpg lives.
+    @Test func aDecryptionWhoseGPGDiesIsNeverJudged() async throws {
+        let engine = try FaultingEngine()
+        let fixture = try GnuPGFixture(engine: engine.executable)
+        let gateway = try await fixture.makeGatewayKey()
+        let client = try fixture.makeClientKey("klient@example.net")
+        try await fixture.exchangeKeys(gateway: gateway, client: client)
+        let ciphertext = try fixture.clientGPG(["--sign", "--local-user", client.hex, "--encrypt", "--recipient",
+                                                gateway.hex], stdin: Array("Hallo Beratung".utf8)).stdout
+        try engine.kill(.decryption)
+        for judged in [false, true] {
+            engine.resetCounts()
+            let error = await #expect(throws: PGPError.self) {
+                try await UnfinishedRuns.$judged.withValue(judged) {
+                    try await fixture.service.decryptAndVerify(ciphertext, forKeys: [gateway])
+                }
+            }
+            #expect(error?.isUnfinishedRun == true, "judged \(judged): \(String(describing: error))")
+            #expect(error?.isTransient == true, "\(String(describing: error?.unfinishedTrace))")
+            #expect(engine.runs(.decryption) == PGPService.unfinishedRunAttempts)
+        }
+        engine.heal(.decryption)
+        guard case .decrypted = try await fixture.service.decryptAndVerify(ciphertext, forKeys: [gateway]) else {
+            Issue.record("expected the message to decrypt once gpg lives")
+            return
+        }
+        await fixture.close()
+    }
 }
