@@ -79,3 +79,11 @@ public enum PostgresProblem: Error, Sendable, Hashable, CustomStringConvertible 
         }
     }
 }
+
+extension PostgresProblem {
+    /// What `error`, thrown while talking to `endpoint`, means for an administrator (a ``PostgresProblem`` stays
+    /// as it is; a connection, TLS or server error is named by its kind and SQLSTATE, never by its arguments).
+    public init(explaining error: any Error, endpoint: PostgresEndpoint) {
+        self = PostgresConnector.problem(for: error, endpoint: endpoint)
+    }
+}

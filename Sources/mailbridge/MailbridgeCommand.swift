@@ -141,8 +141,7 @@ struct Init: AsyncParsableCommand {
             for mailbox in installation.mailboxes {
                 print("gateway key \(mailbox.address.unredactedDescription): \(mailbox.gatewayKey.unredactedDescription)")
             }
-            try await installation.pgp.shutdown()
-            try installation.store.close()
+            await installation.close()
         } catch {
             StandardError.write("mailbridge init: \(FailureExplanation.message(for: error))\n")
             throw ExitCode(ExitStatus.failure.rawValue)

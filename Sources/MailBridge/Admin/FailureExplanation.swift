@@ -5,6 +5,7 @@
 import Foundation
 import NIOCore
 import PGPShim
+import StorePostgres
 import ThreadStore
 
 #if canImport(Glibc)
@@ -38,6 +39,8 @@ public enum FailureExplanation {
         case let error as GatewayError: return error.description
         case let error as RecoveryError: return recovery(error)
         case let error as ThreadStoreError: return store(error)
+        case let error as PostgresProblem:
+            return "the PostgreSQL store: \(error); check [store] and run `mailbridge check-config`"
         case let error as PGPError: return openPGP(error)
         case let error as ReplyError: return reply(error)
         case let error as SpoolError: return spool(error)

@@ -14,7 +14,12 @@ public import ThreadStore
 /// `ServiceGroup` with graceful shutdown on SIGTERM/SIGINT.
 public final class Gateway: Sendable {
     public let configuration: BridgeConfiguration
-    public let store: ThreadStore
+    /// The opened store engine (issue 21: SQLite, or PostgreSQL shared with other nodes).
+    public let engine: OpenedStoreEngine
+    /// The SQLite store (tests, and the parts without a seam). - Throws: ``ConfigurationError`` on PostgreSQL.
+    public var store: ThreadStore {
+        get throws(ConfigurationError) { try engine.sqliteStore }
+    }
     public let pgp: PGPService
     public let listener: SMTPListener
     public let runner: PipelineRunner
@@ -46,8 +51,8 @@ public final class Gateway: Sendable {
     /// binds the listener. Throws with a clear, content-free error if anything is missing.
     public static func start(_ configuration: BridgeConfiguration, logger: Logger) async throws -> Gateway {
         let installation = try await OpenedInstallation.open(configuration, claimingHome: true, logger: logger)
-        let (store, pgp, mailboxes, gatewayKeys) = (installation.store, installation.pgp, installation.mailboxes,
-                                                    installation.gatewayKeys)
+        let (engine, pgp, mailboxes, gatewayKeys) = (installation.engine, installation.pgp, installation.mailboxes,
+                                                     installation.gatewayKeys)
         let stores = installation.stores
         let data = installation.dataFolder
         let metrics = GatewayMetrics()
@@ -60,10 +65,10 @@ public final class Gateway: Sendable {
             // Deliveries the smarthost accepted just before a crash are marked delivered before the queue runs.
             let journal = try DeliveryJournal(path: data.appendingPathComponent(DeliveryJournal.fileName).path)
             try await journal.replay { ids in
-                let marked = try await store.write { tx in try ids.filter { try tx.markOutboxDeliveredIfPresent($0) } }
-                logger.notice("deliveries recorded from the journal", metadata: ["count": "\(marked.count)"])
+                let marked = try await engine.markDeliveredAfterCrash(ids)
+                logger.notice("deliveries recorded from the journal", metadata: ["count": "\(marked)"])
             }
-            queue = OutboundQueue(store: ThreadStoreOutbox(store: store, mailboxes: directory, metrics: metrics),
+            queue = OutboundQueue(store: engine.outboxStore(mailboxes: directory, metrics: metrics, logger: logger),
                                   deliverer: client,
                                   policy: RetryPolicy(maximumAge: .seconds(smarthost.maxAgeHours * 3600)),
                                   logger: logger, journal: journal)
@@ -94,7 +99,7 @@ public final class Gateway: Sendable {
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
                                     concurrency: pgp.configuration.maximumConcurrentOperations,
                                     onQuarantine: { [metrics] in metrics.spoolQuarantined($0) },
-                                    afterLargeMessage: { [store] in ProcessMemory.returnFreedMemory(releasing: store) })
+                                    afterLargeMessage: { [engine] in engine.returnFreedMemory() })
 
         // [[imap]] sources feed the same durable spool as SMTP and wake the same runner.
         let fetcher: IMAPFetcher? = configuration.imapSources.isEmpty ? nil : IMAPFetcher(
@@ -143,8 +148,7 @@ public final class Gateway: Sendable {
                                     outbox: outbox)
         var wake: QueueWakeSocket?
         if let queue { wake = try await QueueWakeSocket.bind(dataFolder: data, logger: logger) { queue.kick() } }
-        var services = WebServices(store: store, webState: stores.webState, inbox: stores.inbox, replies: replies,
-                                   logger: logger,
+        var services = WebServices(webState: stores.webState, inbox: stores.inbox, replies: replies, logger: logger,
                                    auth: WebAuthSettings(configuration.web),
                                    timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
         // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
@@ -181,14 +185,14 @@ public final class Gateway: Sendable {
                 logger: logger))
             noticeServices.append(QueueDepthMonitor(gauges: stores.gauges, metrics: metrics, logger: logger))
         }
-        return Gateway(configuration: configuration, store: store, pgp: pgp, listener: listener, runner: runner,
+        return Gateway(configuration: configuration, engine: engine, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
                        replies: replies, mailboxes: directory, wake: wake, web: web, help: helpServer,
                        maintenance: maintenance, noticeServices: noticeServices, logger: logger,
                        homeClaim: homeClaim)
     }
 
-    private init(configuration: BridgeConfiguration, store: ThreadStore, pgp: PGPService, listener: SMTPListener,
+    private init(configuration: BridgeConfiguration, engine: OpenedStoreEngine, pgp: PGPService, listener: SMTPListener,
                  runner: PipelineRunner, queue: OutboundQueue?, metricsEndpoint: MetricsEndpoint?,
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
                  mailboxes: MailboxDirectory, wake: QueueWakeSocket?, web: WebServer?, help: HelpServer?,
@@ -201,7 +205,7 @@ public final class Gateway: Sendable {
         self.homeClaim = homeClaim
         self.metricsEndpoint = metricsEndpoint
         self.configuration = configuration
-        self.store = store
+        self.engine = engine
         self.pgp = pgp
         self.listener = listener
         self.runner = runner
@@ -229,7 +233,7 @@ public final class Gateway: Sendable {
             services: services(reloadingFrom: file).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        try? store.close()
+        await engine.close()
         try await pgp.shutdown()
         homeClaim.release()
     }

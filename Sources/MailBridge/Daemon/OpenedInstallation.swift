@@ -17,8 +17,9 @@ public import ThreadStore
 /// ```
 public struct OpenedInstallation: Sendable {
     public let configuration: BridgeConfiguration
-    public let store: ThreadStore
-    /// The seams every part of the daemon runs on (issue 21), over `store`.
+    /// The configured store engine, opened.
+    public let engine: OpenedStoreEngine
+    /// The seams every part of the daemon runs on (issue 21), on ``engine``.
     public let stores: GatewayStores
     public let pgp: PGPService
     /// Canonical mailbox address → its gateway key.
@@ -35,12 +36,6 @@ public struct OpenedInstallation: Sendable {
     /// looked up (issue 28: a lookup that raced with such an import found no key and generated a new one).
     public static func open(_ configuration: BridgeConfiguration, claimingHome: Bool = false,
                             logger: Logger) async throws -> OpenedInstallation {
-        // Issue 21: the PostgreSQL engine has its connection check and schema so far, not the store's transactions.
-        if configuration.store.engine == .postgresql {
-            throw ConfigurationError(
-                .invalidValue, option: "store.engine",
-                expected: "\"sqlite\": the PostgreSQL engine is not yet able to serve (only check-config uses it)")
-        }
         let data = URL(fileURLWithPath: configuration.data.folder.string)
         try DataFolderInitializer.prepare(configuration)
         let masterKey = try configuration.keys.loadMasterKey()
@@ -56,20 +51,24 @@ public struct OpenedInstallation: Sendable {
             homeClaim = try await pgp.claimHome()
             logger.notice("GnuPG home claimed", metadata: ["report": "\(homeClaim!.report)"])
         }
-        var storeConfiguration = ThreadStore.Configuration()
-        storeConfiguration.logger = logger
-        let store: ThreadStore
+        let engine: OpenedStoreEngine
         do {
-            store = try ThreadStore(at: data.appendingPathComponent("threads.sqlite"), masterKey: masterKey,
-                                    configuration: storeConfiguration)
+            engine = try await OpenedStoreEngine.open(configuration, dataFolder: data, masterKey: masterKey,
+                                                      logger: logger)
         } catch let error as ThreadStoreError where error == .wrongMasterKey {
             throw InterruptedRotation.error(configuration) ?? error
         }
         // Issue 20: the store records each mailbox's current, overlap, retired and revoked keys.
-        let stores = GatewayStores.sqlite(store)
-        let keySets = try await GatewayKeyLifecycle(
-            ledger: stores.gatewayKeys, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys), logger: logger
-        ).prepare(configuration.mailboxes.map(\.address))
+        let stores = engine.stores
+        let keySets: [String: MailboxKeySet]
+        do {
+            keySets = try await GatewayKeyLifecycle(
+                ledger: stores.gatewayKeys, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys), logger: logger
+            ).prepare(configuration.mailboxes.map(\.address))
+        } catch {
+            await engine.close()
+            throw error
+        }
         let gatewayKeys = keySets.mapValues(\.current)
 
         var mailboxes = try configuration.mailboxes.map { mailbox in
@@ -81,7 +80,7 @@ public struct OpenedInstallation: Sendable {
             let keyData = try await pgp.exportPublicKey(mailboxes[index].gatewayKey, armored: false, minimal: true)
             mailboxes[index].autocrypt = AutocryptHeader(address: mailboxes[index].address, keyData: keyData)
         }
-        return OpenedInstallation(configuration: configuration, store: store, stores: stores, pgp: pgp,
+        return OpenedInstallation(configuration: configuration, engine: engine, stores: stores, pgp: pgp,
                                   gatewayKeys: gatewayKeys, mailboxes: mailboxes, dataFolder: data,
                                   homeClaim: homeClaim)
     }
@@ -93,9 +92,15 @@ public struct OpenedInstallation: Sendable {
                       outbox: Outbox(wake: { [dataFolder] in QueueWakeSocket.notify(dataFolder: dataFolder) }))
     }
 
+    /// The SQLite store, for the commands that have no seam of their own yet (`threads`, `audit`, `queue`,
+    /// `rejected`, backups, master key rotation). - Throws: ``ConfigurationError`` on PostgreSQL.
+    public var store: ThreadStore {
+        get throws(ConfigurationError) { try engine.sqliteStore }
+    }
+
     /// Closes the store and stops the GnuPG worker threads.
     public func close() async {
-        try? store.close()
+        await engine.close()
         try? await pgp.shutdown()
     }
 }

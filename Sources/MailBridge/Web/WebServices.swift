@@ -8,8 +8,6 @@ public import ThreadStore
 
 /// The dependencies of the web inbox and JSON API, shared by all routes.
 public struct WebServices: Sendable {
-    /// The encrypted thread store (accounts, sessions and audit live here too).
-    public var store: ThreadStore
     /// What authentication shares between requests and gateway nodes (accounts as login needs them, sessions,
     /// TOTP steps, login locks): ``ThreadStoreWebState`` over `store` on SQLite, by default.
     public var webState: any WebStateStore
@@ -30,16 +28,26 @@ public struct WebServices: Sendable {
     /// listener (``HelpServer``).
     public var help: HelpDirectory?
 
-    public init(store: ThreadStore, webState: (any WebStateStore)? = nil, inbox: (any InboxStore)? = nil, replies: ReplyComposer, logger: Logger,
+    /// The routes on one engine's seams (``GatewayStores``).
+    public init(webState: any WebStateStore, inbox: any InboxStore, replies: ReplyComposer, logger: Logger,
                 auth: WebAuthSettings = WebAuthSettings(), timeZone: TimeZone = .current,
                 now: @escaping @Sendable () -> Date = { Date() }) {
-        self.store = store
-        self.webState = webState ?? ThreadStoreWebState(store)
-        self.inbox = inbox ?? ThreadStoreInbox(store)
+        self.webState = webState
+        self.inbox = inbox
         self.timeZone = timeZone
         self.replies = replies
         self.logger = logger
         self.auth = auth
         self.now = now
+    }
+}
+
+extension WebServices {
+    /// The routes on one SQLite ``ThreadStore`` (tests); a seam given replaces the store's own.
+    public init(store: ThreadStore, webState: (any WebStateStore)? = nil, inbox: (any InboxStore)? = nil,
+                replies: ReplyComposer, logger: Logger, auth: WebAuthSettings = WebAuthSettings(),
+                timeZone: TimeZone = .current, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(webState: webState ?? ThreadStoreWebState(store), inbox: inbox ?? ThreadStoreInbox(store),
+                  replies: replies, logger: logger, auth: auth, timeZone: timeZone, now: now)
     }
 }

@@ -63,7 +63,7 @@ import ThreadStore
         #expect(inProcess < .seconds(1), "the reply waited \(inProcess)")
 
         // 2. Another process's composer (`mailbridge reply`): it shares only the store and the data folder.
-        let other = ReplyComposer(store: gateway.store, pgp: gateway.pgp, mailboxes: gateway.mailboxes.all,
+        let other = try ReplyComposer(store: gateway.store, pgp: gateway.pgp, mailboxes: gateway.mailboxes.all,
                                   logger: logs.logger("cli"))
         started = ContinuousClock.now
         guard case .queued = try await other.queueReply(thread: thread, text: "Antwort 2", counsellor: nil)

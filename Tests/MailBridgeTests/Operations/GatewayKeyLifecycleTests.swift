@@ -299,7 +299,7 @@ import ThreadStore
         // and check-config warn.
         let policy = GatewayKeyPolicy(lifetime: 730 * Self.day, renewBefore: 10 * Self.day, overlap: 90 * Self.day)
         let nearExpiry = Date(timeIntervalSince1970: secondExpiry - 20 * Self.day)
-        let lifecycle = GatewayKeyLifecycle(store: bench.installation.store, pgp: bench.installation.pgp,
+        let lifecycle = try GatewayKeyLifecycle(store: bench.installation.store, pgp: bench.installation.pgp,
                                             policy: policy, logger: bench.logger, now: { nearExpiry })
         let report = await lifecycle.check()
         #expect(report.expiringSoon == 1 && report.extended == 0)

@@ -58,15 +58,15 @@ final class GatewayKeyTestBench: @unchecked Sendable {
         let configuration = try BridgeConfiguration.load(file: config)
         installation = try await OpenedInstallation.open(configuration, logger: logger)
         directory = MailboxDirectory(installation.mailboxes)
-        pipeline = Pipeline(store: installation.store, pgp: installation.pgp,
+        pipeline = try Pipeline(store: installation.store, pgp: installation.pgp,
                             configuration: .init(mailboxes: installation.mailboxes), directory: directory,
                             logger: logger)
-        composer = ReplyComposer(store: installation.store, pgp: installation.pgp, mailboxes: directory,
+        composer = try ReplyComposer(store: installation.store, pgp: installation.pgp, mailboxes: directory,
                                  logger: logger)
         help = try await HelpDirectory.make(mailboxes: installation.mailboxes, pgp: installation.pgp,
                                             receiptPeriodHours: nil)
         let clock = self.clock
-        service = GatewayKeyService(
+        service = try GatewayKeyService(
             lifecycle: GatewayKeyLifecycle(store: installation.store, pgp: installation.pgp,
                                            policy: GatewayKeyPolicy(configuration.keys), logger: logger,
                                            now: { clock.now }),

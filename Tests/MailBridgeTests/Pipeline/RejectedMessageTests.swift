@@ -166,7 +166,7 @@ import ThreadStore
                 .replacingOccurrences(of: "To: \(PipelineHarness.counselling)", with: "To: \(mailbox.address)")
             try await Self.spool(raw, from: sender, to: mailbox.address.unredactedDescription, into: intake)
         }
-        let misconfigured = Pipeline(store: installation.store, pgp: installation.pgp,
+        let misconfigured = try Pipeline(store: installation.store, pgp: installation.pgp,
                                      configuration: .init(mailboxes: [wrong]), logger: logger)
         await PipelineRunner(spool: intake, pipeline: misconfigured, logger: logger).drain()
         #expect(try intake.pending().isEmpty)
@@ -190,7 +190,7 @@ import ThreadStore
         #expect(reinjected.status == .success, "\(reinjected.errorOutput)")
         #expect(try intake.pending().count == 1)
         installation = try await OpenedInstallation.open(try BridgeConfiguration.load(file: config), logger: logger)
-        let pipeline = Pipeline(store: installation.store, pgp: installation.pgp,
+        let pipeline = try Pipeline(store: installation.store, pgp: installation.pgp,
                                 configuration: .init(mailboxes: installation.mailboxes), logger: logger)
         await PipelineRunner(spool: intake, pipeline: pipeline, logger: logger).drain()
         #expect(try intake.pending().isEmpty)
@@ -211,7 +211,7 @@ import ThreadStore
         installation = try await OpenedInstallation.open(try BridgeConfiguration.load(file: config), logger: logger)
         let raw = Self.mail(from: sender, subject: subject, ciphertext: ciphertext, id: "\(tag)-x")
         try await Self.spool(raw, from: sender, to: "andere@example.org", into: intake)
-        let reopened = Pipeline(store: installation.store, pgp: installation.pgp,
+        let reopened = try Pipeline(store: installation.store, pgp: installation.pgp,
                                 configuration: .init(mailboxes: installation.mailboxes), logger: logger)
         await PipelineRunner(spool: intake, pipeline: reopened, logger: logger).drain()
         #expect(try intake.pending().isEmpty)

@@ -28,6 +28,13 @@ public enum MasterKeyRotator {
     public static func rotate(
         configuration: BridgeConfiguration, logger: Logger, progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> [String] {
+        // Issue 21: the PostgreSQL rows are not re-sealed yet; "no store here: nothing to rotate" would mislead.
+        if configuration.store.engine == .postgresql {
+            throw ConfigurationError(
+                .invalidValue, option: "store.engine",
+                expected: "\"sqlite\" for master-key rotate: re-sealing a PostgreSQL store is not available yet "
+                    + "(docs/postgresql.md, \"Missing\")")
+        }
         let environment = ProcessInfo.processInfo.environment
         let keyPath = configuration.keys.masterKeyFile.string
         if configuration.keys.masterKeyPath(environment: environment, fileExists: {

@@ -1,0 +1,140 @@
+// Security: opens the configured store engine with the master key. PostgreSQL only ever receives what the
+// StorePostgres types seal (docs/postgresql.md); errors name the endpoint and the problem, never a password.
+
+public import Foundation
+public import Logging
+import MailValues
+public import StorePostgres
+public import ThreadStore
+
+/// The opened store of an installation (issue 21): the embedded SQLite file, or a PostgreSQL database shared by
+/// several nodes. ``OpenedInstallation`` hands out its seams (``stores``); the parts that have no seam yet ask for
+/// the SQLite store (``OpenedInstallation/store``) and get a clear error on PostgreSQL.
+///
+/// ```swift
+/// let engine = try await OpenedStoreEngine.open(configuration, dataFolder: data, masterKey: key, logger: logger)
+/// let stores = engine.stores
+/// defer { Task { await engine.close() } }
+/// ```
+public enum OpenedStoreEngine: Sendable {
+    case sqlite(ThreadStore)
+    case postgresql(OpenedPostgres)
+
+    /// Opens `configuration.store`: the SQLite file in the data folder, or the PostgreSQL server (its schema
+    /// migrated if this role owns it, ``PostgresStore/open(_:logger:)``; its pool running until ``close()``).
+    /// - Throws: ``ThreadStoreError/wrongMasterKey``; a ``PostgresProblem`` naming what failed on the server.
+    public static func open(_ configuration: BridgeConfiguration, dataFolder: URL, masterKey: MasterKey,
+                            logger: Logger) async throws -> OpenedStoreEngine {
+        var storeConfiguration = ThreadStore.Configuration()
+        storeConfiguration.logger = logger
+        guard configuration.store.engine == .postgresql, let postgresql = configuration.store.postgresql else {
+            return .sqlite(try ThreadStore(at: dataFolder.appendingPathComponent("threads.sqlite"),
+                                           masterKey: masterKey, configuration: storeConfiguration))
+        }
+        return .postgresql(try await OpenedPostgres.open(postgresql, masterKey: masterKey,
+                                                         configuration: storeConfiguration, logger: logger))
+    }
+
+    /// Every seam the daemon's parts run on.
+    public var stores: GatewayStores {
+        switch self {
+        case .sqlite(let store): .sqlite(store)
+        case .postgresql(let opened): .postgresql(opened.threads, webState: opened.webState)
+        }
+    }
+
+    /// The SQLite store, for the parts without a seam of their own yet.
+    /// - Throws: ``ConfigurationError`` on PostgreSQL, naming the engine.
+    public var sqliteStore: ThreadStore {
+        get throws(ConfigurationError) {
+            guard case .sqlite(let store) = self else {
+                throw ConfigurationError(
+                    .invalidValue, option: "store.engine",
+                    expected: "\"sqlite\" for this command: on PostgreSQL it is not available yet "
+                        + "(docs/postgresql.md, \"Missing\")")
+            }
+            return store
+        }
+    }
+
+    /// Marks outbox items delivered that the delivery journal recorded before a crash (the smarthost had accepted
+    /// them); returns how many were still queued.
+    public func markDeliveredAfterCrash(_ ids: [String]) async throws -> Int {
+        switch self {
+        case .sqlite(let store):
+            return try await store.write { tx in try ids.filter { try tx.markOutboxDeliveredIfPresent($0) } }.count
+        case .postgresql(let opened):
+            var marked = 0
+            for id in ids where try await opened.outbox.markDeliveredAfterCrash(id) { marked += 1 }
+            return marked
+        }
+    }
+
+    /// The outbound queue's store: this installation's outbox, leased per node on PostgreSQL.
+    func outboxStore(mailboxes: MailboxDirectory, metrics: GatewayMetrics, logger: Logger) -> any OutboxStore {
+        switch self {
+        case .sqlite(let store):
+            ThreadStoreOutbox(store: store, mailboxes: mailboxes, metrics: metrics)
+        case .postgresql(let opened):
+            PostgresOutboxStore(outbox: opened.outbox, mailboxes: mailboxes, metrics: metrics, logger: logger)
+        }
+    }
+
+    /// Gives freed memory back after a large message: SQLite's page cache first, then the heap.
+    func returnFreedMemory() {
+        switch self {
+        case .sqlite(let store): ProcessMemory.returnFreedMemory(releasing: store)
+        case .postgresql: _ = ProcessMemory.returnFreedMemory()
+        }
+    }
+
+    /// Closes the SQLite file, or stops the PostgreSQL pool.
+    public func close() async {
+        switch self {
+        case .sqlite(let store): try? store.close()
+        case .postgresql(let opened): await opened.close()
+        }
+    }
+}
+
+/// A PostgreSQL store opened by this process: one pool, its run task, and the store's parts on it.
+public struct OpenedPostgres: Sendable {
+    public let database: PostgresDatabase
+    public let threads: PostgresThreads
+    public let webState: PostgresWebState
+    /// This node's view of the shared outbox, leased under its node name (`[store] node-id`).
+    public let outbox: PostgresOutboxQueue
+    private let pool: Task<Void, Never>
+
+    static func open(_ postgresql: BridgeConfiguration.PostgreSQL, masterKey: MasterKey,
+                     configuration: ThreadStore.Configuration, logger: Logger) async throws -> OpenedPostgres {
+        let endpoint = ConfigurationCheck.postgresEndpoint(postgresql)
+        _ = try await PostgresStore.open(endpoint, logger: logger)
+        let database = try PostgresDatabase(endpoint, logger: logger)
+        let pool = Task { await database.run() }
+        do {
+            let threads = try await PostgresThreads.open(database, masterKey: masterKey, configuration: configuration,
+                                                         logger: logger)
+            let webState = try await PostgresWebState.open(database, masterKey: masterKey, clock: configuration.clock,
+                                                           logger: logger)
+            let node = postgresql.nodeName(hostName: ProcessInfo.processInfo.hostName)
+            let outbox = try await PostgresOutboxQueue.open(
+                database, masterKey: masterKey, node: node, lease: .seconds(postgresql.leaseSeconds),
+                configuration: configuration, logger: logger)
+            logger.notice("store opened on PostgreSQL", metadata: ["node": "\(node)"])
+            return OpenedPostgres(database: database, threads: threads, webState: webState, outbox: outbox,
+                                  pool: pool)
+        } catch {
+            pool.cancel()
+            await pool.value
+            // The master key's verdict stays as it is; a failure on the way to the server says what failed.
+            if error is ThreadStoreError { throw error }
+            throw PostgresProblem(explaining: error, endpoint: endpoint)
+        }
+    }
+
+    func close() async {
+        pool.cancel()
+        await pool.value
+    }
+}
