@@ -64,11 +64,7 @@ extension ConfigurationCheck {
 
     /// The engine's endpoint for the configured server.
     static func postgresEndpoint(_ postgresql: BridgeConfiguration.PostgreSQL) -> PostgresEndpoint {
-        PostgresEndpoint(
-            host: postgresql.host, port: postgresql.port, database: postgresql.database, user: postgresql.user,
-            passwordFile: postgresql.passwordFile.string,
-            tls: postgresql.tls == .disable ? .disable : .verifyFull, caFile: postgresql.caFile?.string,
-            connectTimeoutSeconds: postgresql.connectTimeoutSeconds)
+        postgresql.endpoint
     }
 
     /// The endpoint of the schema's owner (`migration-user`, `migration-password-file`), nil without them.

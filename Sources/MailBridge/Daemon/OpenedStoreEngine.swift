@@ -108,7 +108,7 @@ public struct OpenedPostgres: Sendable {
 
     static func open(_ postgresql: BridgeConfiguration.PostgreSQL, masterKey: MasterKey,
                      configuration: ThreadStore.Configuration, logger: Logger) async throws -> OpenedPostgres {
-        let endpoint = ConfigurationCheck.postgresEndpoint(postgresql)
+        let endpoint = postgresql.endpoint
         _ = try await PostgresStore.open(endpoint, logger: logger)
         let database = try PostgresDatabase(endpoint, logger: logger)
         let pool = Task { await database.run() }
@@ -136,5 +136,15 @@ public struct OpenedPostgres: Sendable {
     func close() async {
         pool.cancel()
         await pool.value
+    }
+}
+
+extension BridgeConfiguration.PostgreSQL {
+    /// The engine's endpoint for the configured server (the gateway's role).
+    public var endpoint: PostgresEndpoint {
+        PostgresEndpoint(
+            host: host, port: port, database: database, user: user, passwordFile: passwordFile.string,
+            tls: tls == .disable ? .disable : .verifyFull, caFile: caFile?.string,
+            connectTimeoutSeconds: connectTimeoutSeconds)
     }
 }
