@@ -77,6 +77,13 @@ public final class Gateway: Sendable {
         }
         // The outbound funnel: everything queued anywhere wakes the queue once its transaction has committed.
         let outbox = Outbox(wake: { [queue] in queue?.kick() })
+        // Several nodes (PostgreSQL): the client keys any node imported, in this node's keyring before mail flows.
+        let sharedKeys = engine.sharedPublicKeys(pgp: pgp, logger: logger)
+        var publishKeys: Pipeline.PublishKeys?
+        if let sharedKeys {
+            try await sharedKeys.pull()
+            publishKeys = { fingerprints in for key in fingerprints { try await sharedKeys.publish(key) } }
+        }
         let pipeline = Pipeline(
             threads: stores.inbound, pgp: pgp,
             configuration: .init(mailboxes: mailboxes, mimeLimits: configuration.mimeLimits.parserLimits,
@@ -86,7 +93,8 @@ public final class Gateway: Sendable {
                                  receiptPeriod: configuration.receipt.period,
                                  notices: NoticeSettings(configuration)),
             directory: directory, logger: logger, metrics: metrics, outbox: outbox,
-            heldReplies: Pipeline.releasingHeldReplies(stores.replies, pgp: pgp, outbox: outbox, logger: logger))
+            heldReplies: Pipeline.releasingHeldReplies(stores.replies, pgp: pgp, outbox: outbox, logger: logger),
+            publishKeys: publishKeys)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
         // and before the fetcher exists, so no session can lose the file it is writing.
@@ -185,6 +193,7 @@ public final class Gateway: Sendable {
                 logger: logger))
             noticeServices.append(QueueDepthMonitor(gauges: stores.gauges, metrics: metrics, logger: logger))
         }
+        if let sharedKeys { noticeServices.append(sharedKeys) }
         return Gateway(configuration: configuration, engine: engine, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
                        replies: replies, mailboxes: directory, wake: wake, web: web, help: helpServer,

@@ -4,6 +4,7 @@
 public import Foundation
 public import Logging
 import MailValues
+public import PGPShim
 public import StorePostgres
 public import ThreadStore
 
@@ -80,6 +81,12 @@ public enum OpenedStoreEngine: Sendable {
         }
     }
 
+    /// The clients' public keys shared with the other nodes (PostgreSQL), nil on SQLite.
+    func sharedPublicKeys(pgp: PGPService, logger: Logger) -> SharedPublicKeys? {
+        guard case .postgresql(let opened) = self else { return nil }
+        return SharedPublicKeys(shelf: opened.keyShelf, pgp: pgp, logger: logger)
+    }
+
     /// Gives freed memory back after a large message: SQLite's page cache first, then the heap.
     func returnFreedMemory() {
         switch self {
@@ -104,6 +111,8 @@ public struct OpenedPostgres: Sendable {
     public let webState: PostgresWebState
     /// This node's view of the shared outbox, leased under its node name (`[store] node-id`).
     public let outbox: PostgresOutboxQueue
+    /// The clients' public keys, sealed, shared by every node.
+    public let keyShelf: PostgresKeyShelf
     private let pool: Task<Void, Never>
 
     static func open(_ postgresql: BridgeConfiguration.PostgreSQL, masterKey: MasterKey,
@@ -121,9 +130,11 @@ public struct OpenedPostgres: Sendable {
             let outbox = try await PostgresOutboxQueue.open(
                 database, masterKey: masterKey, node: node, lease: .seconds(postgresql.leaseSeconds),
                 configuration: configuration, logger: logger)
+            let keyShelf = try await PostgresKeyShelf.open(database, masterKey: masterKey,
+                                                           configuration: configuration, logger: logger)
             logger.notice("store opened on PostgreSQL", metadata: ["node": "\(node)"])
             return OpenedPostgres(database: database, threads: threads, webState: webState, outbox: outbox,
-                                  pool: pool)
+                                  keyShelf: keyShelf, pool: pool)
         } catch {
             pool.cancel()
             await pool.value

@@ -53,8 +53,13 @@ public final class Pipeline: Sendable {
     /// Every transaction the pipeline runs (``InboundStore``: SQLite's `ThreadStoreImport` or PostgreSQL's).
     let threads: any InboundStore
     /// Releases the replies held in a thread once a valid message shows its key is usable (``HeldReplyRelease``);
-    /// nil where the engine does not hold replies yet (PostgreSQL): they stay held.
+    /// nil: they stay held (tests of the pipeline alone).
     let heldReplies: HeldReplies?
+    /// Shares the client keys this node imported with the other nodes (``SharedPublicKeys/publish(_:)``, issue
+    /// 21); nil on one node. Runs before the message's commit: a failure fails the message, which is tried again
+    /// (the import then reports the key again), so no node answers a client whose key another node lacks for good.
+    let publishKeys: PublishKeys?
+    public typealias PublishKeys = @Sendable ([KeyFingerprint]) async throws -> Void
     let pgp: PGPService
     private let current: NIOLockedValueBox<Configuration>
     /// The mailboxes in force, shared with the reply composer and the outbox (one reloadable directory).
@@ -106,7 +111,8 @@ public final class Pipeline: Sendable {
     public init(threads: any InboundStore, pgp: PGPService, configuration: Configuration,
                 directory: MailboxDirectory? = nil, logger: Logger, metrics: GatewayMetrics? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }, engineRetry: EngineRetry = .default,
-                outbox: Outbox = Outbox(), heldReplies: HeldReplies? = nil) {
+                outbox: Outbox = Outbox(), heldReplies: HeldReplies? = nil, publishKeys: PublishKeys? = nil) {
+        self.publishKeys = publishKeys
         self.engineRetry = engineRetry
         self.outbox = outbox
         self.threads = threads
@@ -251,6 +257,7 @@ public final class Pipeline: Sendable {
         let keys = ClientKeyResolver(pgp: pgp, threads: threads)
         let imported = try await keys.importOffered(
             (firstInner?.offeredKeys ?? []) + Autocrypt.keyData(in: headers, for: sender.address))
+        if !imported.isEmpty, let publishKeys { try await publishKeys(imported) }
         // A signature by a key that arrived in this very message could not be checked at decryption time.
         // So could one by a key whose refreshed copy (new expiry) it carried (issue 17).
         if !imported.isEmpty, Self.mayVerifyAfterImport(decrypted.signature) {

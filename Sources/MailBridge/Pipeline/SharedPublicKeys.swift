@@ -7,6 +7,7 @@ import Crypto
 public import Foundation
 public import Logging
 public import PGPShim
+public import ServiceLifecycle
 public import StorePostgres
 
 /// Keeps this node's GnuPG home in step with the clients' public keys that all nodes on one PostgreSQL share
@@ -16,7 +17,7 @@ public import StorePostgres
 /// ```swift
 /// let keys = SharedPublicKeys(shelf: shelf, pgp: pgp, logger: logger)
 /// try await keys.publish(clientKey)         // after the pipeline imported it
-/// let imported = try await keys.pull()      // or `await keys.run(every: .seconds(2))`
+/// let imported = try await keys.pull()      // or run it as a Service: a pull every ``pullInterval``
 /// ```
 public actor SharedPublicKeys {
     let shelf: PostgresKeyShelf
@@ -75,17 +76,24 @@ public actor SharedPublicKeys {
         return imported
     }
 
-    /// Pulls every `interval` until the task is cancelled; a failed pull is logged and tried again next time.
-    public func run(every interval: Duration) async {
-        while !Task.isCancelled {
-            do {
-                try await pull()
-            } catch {
-                logger.warning("shared public keys: pull failed", metadata: ["error": "\(type(of: error))"])
-            }
-            try? await Task.sleep(for: interval)
+    /// How often the daemon pulls: "a key added on one node is usable on the others within seconds".
+    public static let pullInterval: Duration = .seconds(2)
+
+    /// One pull; a failure is logged (by kind) and tried again at the next.
+    func pullLogged() async {
+        do {
+            try await pull()
+        } catch {
+            logger.warning("shared public keys: pull failed", metadata: ["error": "\(type(of: error))"])
         }
     }
 
     private static func digest(_ bytes: [UInt8]) -> Data { Data(SHA256.hash(data: bytes)) }
+}
+
+extension SharedPublicKeys: Service {
+    /// Pulls every ``pullInterval`` until graceful shutdown or cancellation.
+    public nonisolated func run() async throws {
+        await runPeriodically(every: Self.pullInterval) { await self.pullLogged() }
+    }
 }
