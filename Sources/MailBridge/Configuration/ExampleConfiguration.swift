@@ -329,8 +329,8 @@ extension BridgeConfiguration {
 
         [store]
         # Where the thread store lives: "sqlite" (one file in the data folder, for one gateway process) or "postgresql"
-        # (one database for several gateway nodes; see docs/postgresql.md for what is built so far: `check-config`
-        # checks the connection, the schema and its migrations exist, the gateway does not yet serve from it).
+        # (one database for several gateway nodes; docs/operations.md, "Running several nodes", says what each node
+        # needs: today a copy of the first node's GnuPG home, since the gateway's secret keys are not shared yet).
         # Default: "sqlite".
         # engine = "postgresql"
 
