@@ -182,6 +182,16 @@ let package = Package(
             path: "Benchmarks/IngestBenchmark",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "EngineBenchmark",
+            dependencies: [
+                "BenchmarkRounds", "MailBridge", "PGPShim", "StorePostgres", "ThreadStore", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/EngineBenchmark",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "PGPShimTests",
             dependencies: ["PGPShim", "TestSupport"],

@@ -39,8 +39,10 @@ public final class PostgresServer: @unchecked Sendable {
     /// The server every suite of this process shares, started on first use and stopped at exit.
     public static func shared() async throws -> PostgresServer { try await SharedServer.instance.server() }
 
-    /// Prepares a data folder and a configuration (nothing runs yet; see ``start()``).
-    public init(tls: Bool = true) throws {
+    /// Prepares a data folder and a configuration (nothing runs yet; see ``start()``). `durable`: keep
+    /// PostgreSQL's own `fsync`, `synchronous_commit` and `full_page_writes` (benchmarks compare it with SQLite,
+    /// which syncs every commit).
+    public init(tls: Bool = true, durable: Bool = false) throws {
         guard let binaries = Self.findBinaries() else {
             throw PostgresServerFailure("no PostgreSQL server binaries (apt-get install postgresql)")
         }
@@ -88,11 +90,9 @@ public final class PostgresServer: @unchecked Sendable {
             port = \(port)
             unix_socket_directories = '\(root.path)'
             max_connections = 300
-            fsync = off
-            synchronous_commit = off
-            full_page_writes = off
             log_min_messages = warning
             """
+        if !durable { settings += "\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off" }
         if tls {
             settings += "\nssl = on\nssl_cert_file = '\(root.path)/server.crt'"
                 + "\nssl_key_file = '\(root.path)/server.key'"
