@@ -120,7 +120,13 @@ public struct OpenedPostgres: Sendable {
         let endpoint = postgresql.endpoint
         _ = try await PostgresStore.open(endpoint, logger: logger)
         let database = try PostgresDatabase(endpoint, logger: logger)
-        let pool = Task { await database.run() }
+        // postgres-nio warns when a connection is asked for before `run()`: wait until the pool's task began.
+        let (began, beginning) = AsyncStream<Void>.makeStream()
+        let pool = Task {
+            beginning.finish()
+            await database.run()
+        }
+        for await _ in began {}
         do {
             let threads = try await PostgresThreads.open(database, masterKey: masterKey, configuration: configuration,
                                                          logger: logger)

@@ -26,14 +26,7 @@ import ThreadStore
         configuration.smarthost = .init(host: "127.0.0.1", port: sink.port, tls: .none)
         configuration.metrics.enabled = false
         configuration.web.port = 0
-        var postgresql = BridgeConfiguration.PostgreSQL(host: server.host,
-                                                        passwordFile: try AbsolutePath(database.passwordFile.path))
-        postgresql.port = server.port
-        postgresql.database = database.name
-        postgresql.user = database.user
-        postgresql.tls = .disable
-        postgresql.nodeID = "node-a"
-        configuration.store = .init(engine: .postgresql, postgresql: postgresql)
+        try configuration.usePostgreSQL(database, node: "node-a")
 
         let logs = LogCapture()
         let gateway = try await Gateway.start(configuration, logger: logs.logger())
@@ -91,19 +84,13 @@ import ThreadStore
         #expect(delivered.contains { $0.contains("multipart/encrypted") && $0.contains("To: klient@example.net") })
 
         // The thread, read by a counsellor through the inbox seam on the same database.
-        let field = try CounsellingField("allgemein")
-        let account = try await opened.webState.createAccount(
-            NewAccount(username: "anna", displayName: "Anna", role: .counsellor, fields: [field],
-                       passwordHash: try await PasswordHasher(cost: 4).hash("ein langes Passwort 123")),
-            actor: nil, via: .commandLine)
-        let scope = InboxScope(fields: [field])
-        let list = try await opened.threads.listInbox(scope: scope, state: nil, assignment: nil, order: .lastActivity,
-                                                      limit: 10, after: nil)
+        let (account, actor) = try await PostgresGatewaySupport.counsellor(opened.webState)
+        let list = try await opened.threads.listInbox(scope: actor.scope, state: nil, assignment: nil,
+                                                      order: .lastActivity, limit: 10, after: nil)
         #expect(list.count == 1)
         let thread = try #require(list.first)
         let view = try await opened.threads.openThread(
-            thread.id, page: MessagePageRequest(), by: InboxActor(account: account, channel: .browser, scope: scope),
-            event: .threadViewed)
+            thread.id, page: MessagePageRequest(), by: actor, event: .threadViewed)
         #expect(view.messages.first?.subject == "\(canary)-inner")
         let body = String(decoding: view.messages.first?.body ?? [], as: UTF8.self)
         #expect(body.contains("\(canary)-secret"))

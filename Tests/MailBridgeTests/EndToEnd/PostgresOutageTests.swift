@@ -32,15 +32,8 @@ import Glibc
         configuration.smarthost = .init(host: "127.0.0.1", port: sink.port, tls: .none)
         configuration.metrics.enabled = false
         configuration.web.enabled = false
-        var postgresql = BridgeConfiguration.PostgreSQL(host: server.host,
-                                                        passwordFile: try AbsolutePath(database.passwordFile.path))
-        postgresql.port = relay.port
-        postgresql.database = database.name
-        postgresql.user = database.user
-        postgresql.tls = .disable
-        postgresql.nodeID = "outage"
-        postgresql.connectTimeoutSeconds = 2
-        configuration.store = .init(engine: .postgresql, postgresql: postgresql)
+        try configuration.usePostgreSQL(database, node: "outage", port: relay.port)
+        configuration.store.postgresql?.connectTimeoutSeconds = 2
         let logs = LogCapture()
         let gateway = try await Gateway.start(configuration, logger: logs.logger())
         let running = Task { try await gateway.run() }
@@ -92,12 +85,7 @@ import Glibc
         #expect(deliveries.values.allSatisfy { $0.count == 1 }, "\(deliveries.filter { $0.value.count != 1 })")
         #expect(Self.spooled(folder) == 0)
         guard case .postgresql(let opened) = gateway.engine else { throw PostgresServerFailure("not on PostgreSQL") }
-        let field = try CounsellingField("allgemein")
-        let account = try await opened.webState.createAccount(
-            NewAccount(username: "anna", displayName: "Anna", role: .counsellor, fields: [field],
-                       passwordHash: try await PasswordHasher(cost: 4).hash("ein langes Passwort 123")),
-            actor: nil, via: .commandLine)
-        let actor = InboxActor(account: account, channel: .commandLine, scope: InboxScope(fields: [field]))
+        let (_, actor) = try await PostgresGatewaySupport.counsellor(opened.webState, channel: .commandLine)
         let list = try await opened.threads.listInbox(scope: actor.scope, state: nil, assignment: nil,
                                                       order: .lastActivity, limit: 50, after: nil)
         #expect(list.count == signed.count)

@@ -66,7 +66,9 @@ import ThreadStore
         defer { nodeB.remove() }
         var processA = try nodeA.launch()
         try #require(try await nodeA.waitUntilListening(processA), "node A did not start: \(nodeA.logText.suffix(600))")
-        try Self.provision(from: nodeA, to: nodeB)
+        try PostgresGatewaySupport.provision(
+            masterKey: nodeA.dataFolder.appending(path: "master.key").path, gnupgHome: nodeA.gnupgHome.path,
+            toMasterKey: nodeB.dataFolder.appending(path: "master.key").path, toGnupgHome: nodeB.gnupgHome.path)
         let processB = try nodeB.launch()
         try #require(try await nodeB.waitUntilListening(processB), "node B did not start: \(nodeB.logText.suffix(600))")
 
@@ -151,12 +153,7 @@ import ThreadStore
         let threads = try await PostgresThreads.open(pool, masterKey: masterKey, configuration: storeConfiguration,
                                                      logger: logger)
         let webState = try await PostgresWebState.open(pool, masterKey: masterKey, logger: logger)
-        let field = try CounsellingField("allgemein")
-        let account = try await webState.createAccount(
-            NewAccount(username: "pruefer", displayName: "Prüfer", role: .counsellor, fields: [field],
-                       passwordHash: try await PasswordHasher(cost: 4).hash("ein langes Passwort 123")),
-            actor: nil, via: .commandLine)
-        let actor = InboxActor(account: account, channel: .commandLine, scope: InboxScope(fields: [field]))
+        let (_, actor) = try await PostgresGatewaySupport.counsellor(webState, channel: .commandLine)
         let list = try await threads.listInbox(scope: actor.scope, state: nil, assignment: nil, order: .lastActivity,
                                                limit: 10_000, after: nil)
         var stored: [String: [String]] = [:]
@@ -182,21 +179,6 @@ import ThreadStore
         #expect(misplaced.isEmpty, "\(misplaced.prefix(5))")
         #expect(missing.isEmpty, "no redirect or receipt for \(missing.count): \(missing.prefix(3))")
         #expect(repeatedIDs.isEmpty, "more than one message for \(repeatedIDs.keys.prefix(3))")
-    }
-
-    /// Node A's master key and gateway key, copied into node B's data folder before node B first starts.
-    static func provision(from a: GatewayDaemon, to b: GatewayDaemon) throws {
-        let manager = FileManager.default
-        try manager.createDirectory(at: b.dataFolder, withIntermediateDirectories: true,
-                                    attributes: [.posixPermissions: 0o700])
-        try manager.copyItem(at: a.dataFolder.appending(path: "master.key"),
-                             to: b.dataFolder.appending(path: "master.key"))
-        try manager.createDirectory(at: b.gnupgHome, withIntermediateDirectories: true,
-                                    attributes: [.posixPermissions: 0o700])
-        for name in ["pubring.kbx", "trustdb.gpg", "private-keys-v1.d", "openpgp-revocs.d"]
-        where manager.fileExists(atPath: a.gnupgHome.appending(path: name).path) {
-            try manager.copyItem(at: a.gnupgHome.appending(path: name), to: b.gnupgHome.appending(path: name))
-        }
     }
 
     /// The sink's messages to `recipients` (its `To:`), as their Message-IDs.

@@ -31,14 +31,7 @@ import ThreadStore
             configuration.smarthost = .init(host: "127.0.0.1", port: sink.port, tls: .none)
             configuration.metrics.enabled = false
             configuration.web.enabled = false
-            var postgresql = BridgeConfiguration.PostgreSQL(
-                host: server.host, passwordFile: try AbsolutePath(database.passwordFile.path))
-            postgresql.port = server.port
-            postgresql.database = database.name
-            postgresql.user = database.user
-            postgresql.tls = .disable
-            postgresql.nodeID = node
-            configuration.store = .init(engine: .postgresql, postgresql: postgresql)
+            try configuration.usePostgreSQL(database, node: node)
             return configuration
         }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -47,7 +40,9 @@ import ThreadStore
         let nodeA = try await Gateway.start(configurationA, logger: logs.logger("a"))
         let runningA = Task { try await nodeA.run() }
         let configurationB = try configuration("node-b")
-        try Self.provision(from: configurationA, to: configurationB)
+        try PostgresGatewaySupport.provision(
+            masterKey: configurationA.keys.masterKeyFile.string, gnupgHome: configurationA.keys.gnupgHome.string,
+            toMasterKey: configurationB.keys.masterKeyFile.string, toGnupgHome: configurationB.keys.gnupgHome.string)
         let nodeB = try await Gateway.start(configurationB, logger: logs.logger("b"))
         let runningB = Task { try await nodeB.run() }
         let client = try GnuPGClient(home: root.appendingPathComponent("client-gnupg"))
@@ -70,12 +65,7 @@ import ThreadStore
             inner: Self.inner("\(canary)-eins"), messageID: "<eins-\(UUID())@example.net>")
         try await Self.send(first, from: address, to: nodeA, folder: root)
         let threads = try Self.threads(nodeA)
-        let field = try CounsellingField("allgemein")
-        let account = try await threads.webState.createAccount(
-            NewAccount(username: "anna", displayName: "Anna", role: .counsellor, fields: [field],
-                       passwordHash: try await PasswordHasher(cost: 4).hash("ein langes Passwort 123")),
-            actor: nil, via: .commandLine)
-        let actor = InboxActor(account: account, channel: .browser, scope: InboxScope(fields: [field]))
+        let (account, actor) = try await PostgresGatewaySupport.counsellor(threads.webState)
         let thread = try #require(try await Self.waitForMessages(threads.threads, actor: actor, count: 1))
 
         // 2. The client's next mail, without any key, on node B: B pulled the key from the shared shelf.
@@ -130,23 +120,6 @@ import ThreadStore
 
     static func inner(_ words: String) -> String {
         "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\nSubject: Frage\r\n\r\n\(words)\r\n"
-    }
-
-    /// The administrator's provisioning of a second node today: node A's master key and GnuPG home (its gateway
-    /// keys), copied before node B first starts.
-    static func provision(from a: BridgeConfiguration, to b: BridgeConfiguration) throws {
-        let manager = FileManager.default
-        let folder = b.data.folder.string
-        try manager.createDirectory(atPath: folder, withIntermediateDirectories: true,
-                                    attributes: [.posixPermissions: 0o700])
-        try manager.copyItem(atPath: a.keys.masterKeyFile.string, toPath: b.keys.masterKeyFile.string)
-        let (from, to) = (a.keys.gnupgHome.string, b.keys.gnupgHome.string)
-        try manager.createDirectory(atPath: to, withIntermediateDirectories: true,
-                                    attributes: [.posixPermissions: 0o700])
-        for name in ["pubring.kbx", "trustdb.gpg", "private-keys-v1.d", "openpgp-revocs.d"]
-        where manager.fileExists(atPath: from + "/" + name) {
-            try manager.copyItem(atPath: from + "/" + name, toPath: to + "/" + name)
-        }
     }
 
     static func threads(_ gateway: Gateway) throws -> OpenedPostgres {

@@ -1,0 +1,50 @@
+import Foundation
+import MailBridge
+import StorePostgres
+import TestSupport
+import ThreadStore
+
+extension BridgeConfiguration {
+    /// `[store]` on a test database of the private server, without TLS (loopback), under the node name `node`;
+    /// `port` replaces the server's (a relay in front of it).
+    mutating func usePostgreSQL(_ database: TestDatabase, node: String, port: Int? = nil) throws {
+        var postgresql = BridgeConfiguration.PostgreSQL(
+            host: database.server.host, passwordFile: try AbsolutePath(database.passwordFile.path))
+        postgresql.port = port ?? database.server.port
+        postgresql.database = database.name
+        postgresql.user = database.user
+        postgresql.tls = .disable
+        postgresql.nodeID = node
+        store = .init(engine: .postgresql, postgresql: postgresql)
+    }
+}
+
+/// What the tests of the daemon on PostgreSQL share.
+enum PostgresGatewaySupport {
+    /// A counsellor of the field `allgemein` on the shared database, as the reader of the inbox seam.
+    static func counsellor(_ webState: PostgresWebState, channel: AuditChannel = .browser) async throws
+        -> (account: AccountID, actor: InboxActor)
+    {
+        let field = try CounsellingField("allgemein")
+        let account = try await webState.createAccount(
+            NewAccount(username: "anna", displayName: "Anna", role: .counsellor, fields: [field],
+                       passwordHash: try await PasswordHasher(cost: 4).hash("ein langes Passwort 123")),
+            actor: nil, via: .commandLine)
+        return (account, InboxActor(account: account, channel: channel, scope: InboxScope(fields: [field])))
+    }
+
+    /// The administrator's provisioning of a further node today (docs/operations.md, "Running several nodes"):
+    /// the first node's master key and GnuPG home (its gateway keys), copied before the new node first starts.
+    static func provision(masterKey: String, gnupgHome: String, toMasterKey: String, toGnupgHome: String) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: (toMasterKey as NSString).deletingLastPathComponent,
+                                    withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try manager.copyItem(atPath: masterKey, toPath: toMasterKey)
+        try manager.createDirectory(atPath: toGnupgHome, withIntermediateDirectories: true,
+                                    attributes: [.posixPermissions: 0o700])
+        for name in ["pubring.kbx", "trustdb.gpg", "private-keys-v1.d", "openpgp-revocs.d"]
+        where manager.fileExists(atPath: gnupgHome + "/" + name) {
+            try manager.copyItem(atPath: gnupgHome + "/" + name, toPath: toGnupgHome + "/" + name)
+        }
+    }
+}
