@@ -181,6 +181,32 @@ public final class PostgresOutboxQueue: Sendable {
         }
     }
 
+    /// Every outbox row of the database (every node's; pending and failed), oldest next attempt first, at most
+    /// `limit`, as `mailbridge queue list` shows them. Decrypts nothing.
+    /// - Throws: ``ThreadStoreError/limitExceeded``; ``ThreadStoreError/invalidValue`` for a row that does not parse.
+    public func overview(limit: Int = 500) async throws -> [OutboxEntry] {
+        guard limit > 0, limit <= configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
+        let logger = self.logger
+        return try await database.read { connection in
+            let rows = try await connection.query("""
+                SELECT id, kind, state, attempts, next_attempt_at, created_at, payload_size FROM outbox
+                ORDER BY next_attempt_at, id LIMIT \(limit)
+                """, logger: logger)
+            var entries: [OutboxEntry] = []
+            for try await (id, kind, state, attempts, next, created, size) in rows.decode(
+                (String, Int, Int, Int, Int64, Int64, Int64).self)
+            {
+                guard let id = try? OutboxItemID(id), let kind = OutboxKind(rawValue: kind),
+                    let state = OutboxState(rawValue: state)
+                else { throw ThreadStoreError.invalidValue }
+                entries.append(OutboxEntry(id: id, kind: kind, state: state, attempts: attempts,
+                                           nextAttemptAt: StoreTime.date(next), queuedAt: StoreTime.date(created),
+                                           payloadSize: Int(size)))
+            }
+            return entries
+        }
+    }
+
     /// After a crash, a delivery the smarthost accepted (the delivery journal): deletes the item whoever holds its
     /// lease now, since the mail went out. False when it is gone already.
     public func markDeliveredAfterCrash(_ text: String) async throws -> Bool {

@@ -1,4 +1,5 @@
 public import Foundation
+import StorePostgres
 import ThreadStore
 
 /// `mailbridge queue list` and `mailbridge backup --out FILE`.
@@ -13,9 +14,14 @@ public enum QueueAdmin {
         var size: Int
     }
 
-    /// Outbox rows: ID, kind, state, attempts, next attempt. No recipients and no content.
+    /// Outbox rows: ID, kind, state, attempts, next attempt. No recipients and no content. On PostgreSQL: every
+    /// node's rows.
     public static func list(_ installation: OpenedInstallation, json: Bool) async throws -> AdminResult {
-        let entries = try await installation.store.read { try $0.outboxOverview(limit: 500) }
+        let entries: [OutboxEntry]
+        switch installation.engine {
+        case .sqlite(let store): entries = try await store.read { try $0.outboxOverview(limit: 500) }
+        case .postgresql(let opened): entries = try await opened.outbox.overview(limit: 500)
+        }
         let items = entries.map {
             ListedItem(id: $0.id.unredactedDescription, kind: "\($0.kind)", state: "\($0.state)",
                        attempts: $0.attempts, nextAttempt: $0.nextAttemptAt, queuedAt: $0.queuedAt, size: $0.payloadSize)

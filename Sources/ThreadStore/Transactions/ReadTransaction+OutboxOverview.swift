@@ -13,6 +13,17 @@ public struct OutboxEntry: Sendable, Hashable, CustomStringConvertible {
     public var payloadSize: Int
 
     public var description: String { "OutboxEntry(\(id), \(kind), \(state), attempts: \(attempts))" }
+
+    public init(id: OutboxItemID, kind: OutboxKind, state: OutboxState, attempts: Int, nextAttemptAt: Date,
+                queuedAt: Date, payloadSize: Int) {
+        self.id = id
+        self.kind = kind
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.queuedAt = queuedAt
+        self.payloadSize = payloadSize
+    }
 }
 
 extension ReadTransaction {

@@ -121,3 +121,36 @@ import ThreadStore
         #expect(hits.isEmpty, "\(hits.prefix(5))")
     }
 }
+
+/// `mailbridge queue list` on PostgreSQL (issue 21): every node's outbox rows, without recipients or content.
+@Suite struct PostgresQueueListTests {
+    @Test func queueListShowsEveryNodesRowsWithoutContent() async throws {
+        let database = try await PostgresServer.shared().makeDatabase()
+        let folder = URL(fileURLWithPath: "/tmp/mb-pg-queue-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path))
+        try configuration.usePostgreSQL(database, node: "node-a")
+        let installation = try await OpenedInstallation.open(configuration, logger: Logger(label: "test.queue"))
+        defer {
+            _ = try? Shell.run("gpgconf", ["--homedir", configuration.keys.gnupgHome.string, "--kill", "all"],
+                               allowFailure: true)
+        }
+        guard case .postgresql(let opened) = installation.engine else {
+            Issue.record("not on PostgreSQL")
+            return
+        }
+        let canary = "CANARY\(UUID().uuidString.prefix(8))"
+        var queued: Set<String> = []
+        for index in 0..<3 {
+            queued.insert(try await opened.outbox.enqueue(NewOutboxItem(
+                thread: nil, kind: .notification, recipient: try ClientAddress("team\(index)-\(canary)@example.org"),
+                payload: Array("notice \(canary)".utf8), notBefore: Date())).unredactedDescription)
+        }
+        let text = try await QueueAdmin.list(installation, json: false).output
+        let json = try await QueueAdmin.list(installation, json: true).output
+        for id in queued { #expect(text.contains(id) && json.contains(id)) }
+        #expect(text.split(separator: "\n").count == 3 && text.contains("notification"), "\(text)")
+        #expect(!text.contains(canary) && !json.contains(canary))
+        await installation.close()
+    }
+}
