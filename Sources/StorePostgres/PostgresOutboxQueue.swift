@@ -63,11 +63,18 @@ public final class PostgresOutboxQueue: Sendable {
         _ database: PostgresDatabase, masterKey: MasterKey, node: String, lease: Duration = .seconds(600),
         configuration: ThreadStore.Configuration = ThreadStore.Configuration(), logger: Logger
     ) async throws -> PostgresOutboxQueue {
-        guard let id = PostgresNodeID(node), lease >= .seconds(1) else { throw ThreadStoreError.invalidValue }
+        let id = try nodeID(node, lease: lease)
         let state = try await PostgresWebState.open(database, masterKey: masterKey, clock: configuration.clock,
                                                     logger: logger)
         return PostgresOutboxQueue(database: database, secrets: state.secrets, node: id, lease: lease,
                                    configuration: configuration, logger: logger)
+    }
+
+    /// `node` as a node name, if it is one and `lease` is at least one second.
+    /// - Throws: ``ThreadStoreError/invalidValue``.
+    static func nodeID(_ node: String, lease: Duration) throws -> PostgresNodeID {
+        guard let id = PostgresNodeID(node), lease >= .seconds(1) else { throw ThreadStoreError.invalidValue }
+        return id
     }
 
     /// Queues an item (sealed with its thread's data key, or the outbox key), audited as on SQLite.

@@ -128,19 +128,13 @@ public struct OpenedPostgres: Sendable {
         }
         for await _ in began {}
         do {
-            let threads = try await PostgresThreads.open(database, masterKey: masterKey, configuration: configuration,
-                                                         logger: logger)
-            let webState = try await PostgresWebState.open(database, masterKey: masterKey, clock: configuration.clock,
-                                                           logger: logger)
             let node = postgresql.nodeName(hostName: ProcessInfo.processInfo.hostName)
-            let outbox = try await PostgresOutboxQueue.open(
+            let stores = try await PostgresNodeStores.open(
                 database, masterKey: masterKey, node: node, lease: .seconds(postgresql.leaseSeconds),
                 configuration: configuration, logger: logger)
-            let keyShelf = try await PostgresKeyShelf.open(database, masterKey: masterKey,
-                                                           configuration: configuration, logger: logger)
             logger.notice("store opened on PostgreSQL", metadata: ["node": "\(node)"])
-            return OpenedPostgres(database: database, threads: threads, webState: webState, outbox: outbox,
-                                  keyShelf: keyShelf, pool: pool)
+            return OpenedPostgres(database: database, threads: stores.threads, webState: stores.webState,
+                                  outbox: stores.outbox, keyShelf: stores.keyShelf, pool: pool)
         } catch {
             pool.cancel()
             await pool.value
