@@ -161,9 +161,7 @@ public final class GPGContext {
     /// or not the engine's (no gpg-error value).
     private func unfinishedImport(_ error: PGPError) -> PGPError {
         guard !error.isTransient, let code = error.gpgError else { return error }
-        var unfinished = PGPError(.transient, Self.unfinishedImport, gpgError: code)
-        unfinished.unfinishedTrace = passphrase.status.trace
-        return unfinished
+        return PGPError.unfinished(Self.unfinishedImport, gpgError: code, trace: passphrase.status.trace)
     }
 
     private func listKeys(inKeyData keyData: [UInt8]) throws(PGPError) -> (count: UInt32, secret: Bool) {
@@ -419,9 +417,7 @@ public final class GPGContext {
         let repeated = earlier.map { !log.trace.isEmpty && $0 == log.trace } ?? false
         if error != 0 || !log.isCompleteSuccess, cut, !passphrase.refusedSymmetric, !repeated {
             output.wipeSink()
-            var unfinished = PGPError(.transient, Self.unfinishedRun, gpgError: error == 0 ? nil : error)
-            unfinished.unfinishedTrace = log.trace
-            throw unfinished
+            throw PGPError.unfinished(Self.unfinishedRun, gpgError: error == 0 ? nil : error, trace: log.trace)
         }
         if log.integrity == .failed { return try fail(.corrupted) }
         let missingIntegrity = noMDC || log.integrity == .absent
@@ -660,9 +656,7 @@ public final class GPGContext {
     private func requireClosingLine(_ line: KeyPath<DecryptionStatusLog, Int>, else detail: String,
                                     gpgError: gpgme_error_t? = nil) throws(PGPError) {
         guard passphrase.status[keyPath: line] > 0 else {
-            var unfinished = PGPError(.transient, detail, gpgError: gpgError)
-            unfinished.unfinishedTrace = passphrase.status.trace
-            throw unfinished
+            throw PGPError.unfinished(detail, gpgError: gpgError, trace: passphrase.status.trace)
         }
     }
 

@@ -29,6 +29,15 @@ extension PGPError {
     /// contradicted the first run of the same ciphertext (failed, or still named a signer key it had just imported).
     public static let unfinishedRerun = "decrypting again: gpg contradicted its first run"
 
+    /// A transient error for a gpg run that ended without its closing line (`detail`), carrying the status
+    /// keywords it wrote (``unfinishedTrace``).
+    static func unfinished(_ detail: String, gpgError: UInt32?, trace: [String], fileID: String = #fileID,
+                           line: Int = #line) -> PGPError {
+        var error = PGPError(.transient, detail, gpgError: gpgError, fileID: fileID, line: line)
+        error.unfinishedTrace = trace
+        return error
+    }
+
     /// An unfinished run for the caller's own contradiction (``unfinishedRerun``): not run again at once, but
     /// left to the runner's later attempt, which judges (``UnfinishedRuns/judged``).
     public static func contradictedRerun() -> PGPError { PGPError(.transient, unfinishedRerun) }
