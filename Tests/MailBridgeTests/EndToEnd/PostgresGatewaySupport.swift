@@ -1,7 +1,9 @@
 import Foundation
 import MailBridge
+import NIOCore
 import StorePostgres
 import TestSupport
+import Testing
 import ThreadStore
 
 extension BridgeConfiguration {
@@ -46,5 +48,17 @@ enum PostgresGatewaySupport {
         where manager.fileExists(atPath: gnupgHome + "/" + name) {
             try manager.copyItem(atPath: gnupgHome + "/" + name, toPath: toGnupgHome + "/" + name)
         }
+    }
+
+    /// Sends `mail` with swaks to the gateway's SMTP port (the file goes into `folder`) and expects `250`.
+    static func send(_ mail: String, from: String, to gateway: Gateway, folder: URL) async throws {
+        let port = try #require(gateway.listener.localAddress?.port)
+        let file = folder.appendingPathComponent("mail-\(UUID().uuidString.prefix(6)).eml")
+        try Data(mail.utf8).write(to: file)
+        let swaks = try await offCooperativePool {
+            try Shell.run("swaks", ["--server", "127.0.0.1:\(port)", "--from", from, "--to", "beratung@localhost",
+                                    "--data", file.path])
+        }
+        #expect(swaks.stdout.text.contains("250 2.0.0"), "\(swaks.stdout.text.suffix(300))")
     }
 }

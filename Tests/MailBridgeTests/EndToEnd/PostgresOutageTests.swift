@@ -53,16 +53,16 @@ import Glibc
         // The database goes away; mail keeps coming.
         relay.stop()
         for address in plain {
-            try await Self.send("From: \(address)\r\nTo: beratung@localhost\r\nSubject: Hallo\r\n"
+            try await PostgresGatewaySupport.send("From: \(address)\r\nTo: beratung@localhost\r\nSubject: Hallo\r\n"
                                 + "Message-ID: <\(UUID())@example.net>\r\n\r\nIch brauche Hilfe.\r\n",
-                                from: address, gateway: gateway, folder: folder)
+                                from: address, to: gateway, folder: folder)
         }
         for address in signed {
             let mail = try EncryptedTestMail.pgpMIME(
                 client: client, from: address, to: "beratung@localhost", clientKey: try #require(keys[address]),
                 gatewayKey: gatewayKey, inner: "Content-Type: text/plain; charset=utf-8\r\n\r\nHallo\r\n",
                 messageID: "<\(UUID())@example.net>")
-            try await Self.send(mail, from: address, gateway: gateway, folder: folder)
+            try await PostgresGatewaySupport.send(mail, from: address, to: gateway, folder: folder)
         }
         try await Task.sleep(for: .seconds(8))
         #expect(sink.messages().isEmpty, "mail went out while the database was away")
@@ -107,16 +107,6 @@ import Glibc
         return names.filter { $0.hasSuffix(".eml") }.count
     }
 
-    static func send(_ mail: String, from: String, gateway: Gateway, folder: URL) async throws {
-        let port = try #require(gateway.listener.localAddress?.port)
-        let file = folder.appendingPathComponent("mail-\(UUID().uuidString.prefix(6)).eml")
-        try Data(mail.utf8).write(to: file)
-        let swaks = try await offCooperativePool {
-            try Shell.run("swaks", ["--server", "127.0.0.1:\(port)", "--from", from, "--to", "beratung@localhost",
-                                    "--data", file.path])
-        }
-        #expect(swaks.stdout.text.contains("250 2.0.0"), "\(swaks.stdout.text.suffix(300))")
-    }
 }
 
 /// A TCP relay on a loopback port to another (Python's asyncio, in its own process): killing it breaks every

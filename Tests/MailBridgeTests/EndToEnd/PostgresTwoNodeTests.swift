@@ -63,7 +63,7 @@ import ThreadStore
         let first = try EncryptedTestMail.pgpMIME(
             client: client, from: address, to: "beratung@localhost", clientKey: clientKey, gatewayKey: gatewayKey,
             inner: Self.inner("\(canary)-eins"), messageID: "<eins-\(UUID())@example.net>")
-        try await Self.send(first, from: address, to: nodeA, folder: root)
+        try await PostgresGatewaySupport.send(first, from: address, to: nodeA, folder: root)
         let threads = try Self.threads(nodeA)
         let (account, actor) = try await PostgresGatewaySupport.counsellor(threads.webState)
         let thread = try #require(try await Self.waitForMessages(threads.threads, actor: actor, count: 1))
@@ -80,7 +80,7 @@ import ThreadStore
         let second = withKey.split(separator: "\r\n", omittingEmptySubsequences: false)
             .filter { !$0.hasPrefix("Autocrypt:") }.joined(separator: "\r\n")
         #expect(!second.contains("Autocrypt:") && second.contains("BEGIN PGP MESSAGE"))
-        try await Self.send(second, from: address, to: nodeB, folder: root)
+        try await PostgresGatewaySupport.send(second, from: address, to: nodeB, folder: root)
         let opened = try #require(try await Self.waitForMessages(threads.threads, actor: actor, count: 2))
         #expect(opened.thread.id == thread.thread.id, "the second message opened another thread")
         #expect(opened.messages.map(\.verdict) == [.valid, .valid])
@@ -127,17 +127,6 @@ import ThreadStore
             throw PostgresServerFailure("the gateway did not open PostgreSQL")
         }
         return opened
-    }
-
-    static func send(_ mail: String, from: String, to gateway: Gateway, folder: URL) async throws {
-        let port = try #require(gateway.listener.localAddress?.port)
-        let file = folder.appendingPathComponent("mail-\(UUID().uuidString.prefix(6)).eml")
-        try Data(mail.utf8).write(to: file)
-        let swaks = try await offCooperativePool {
-            try Shell.run("swaks", ["--server", "127.0.0.1:\(port)", "--from", from, "--to", "beratung@localhost",
-                                    "--data", file.path])
-        }
-        #expect(swaks.stdout.text.contains("250 2.0.0"))
     }
 
     /// The only thread of the field once it holds `count` messages (nil after 30 s).
