@@ -8,6 +8,11 @@ extension GPGContext {
     /// keyring) to `expiresInSeconds` from now; 0 removes the expiry. gpg makes new self-signatures, so a client
     /// that fetches the key again (WKD, Autocrypt) gets the new date.
     public func setExpiry(_ fingerprint: KeyFingerprint, expiresInSeconds: UInt) throws(PGPError) {
+        // gpg asks for the key's passphrase (if it has one) without a key hint here.
+        try managingOwnKeys { () throws(PGPError) in try moveExpiry(fingerprint, expiresInSeconds: expiresInSeconds) }
+    }
+
+    private func moveExpiry(_ fingerprint: KeyFingerprint, expiresInSeconds: UInt) throws(PGPError) {
         let key = try secretKey(fingerprint)
         // gpgme_op_setexpire (SINCE 1.14.1): "subfprs … NULL … the expiration time of the primary key is changed";
         // "*" selects every subkey. `expires` is "the number of seconds since now", 0 for no expiry.

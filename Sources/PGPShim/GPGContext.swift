@@ -10,7 +10,7 @@ import Foundation
 public final class GPGContext {
     let handle: gpgme_ctx_t
     let configuration: PGPConfiguration
-    private let passphrase: CallbackState
+    let passphrase: CallbackState
 
     init(configuration: PGPConfiguration) throws(PGPError) {
         try GPGME.ensureInitialized()
@@ -62,8 +62,12 @@ public final class GPGContext {
         var flags = UInt32(GPGME_CREATE_SIGN | GPGME_CREATE_CERT | GPGME_CREATE_FORCE)
         if passphrase.bytes == nil { flags |= UInt32(GPGME_CREATE_NOPASSWD) }
         if expiresInSeconds == 0 { flags |= UInt32(GPGME_CREATE_NOEXPIRE) }
-        passphrase.allowNewPassphrase = true
-        defer { passphrase.allowNewPassphrase = false }
+        return try managingOwnKeys { () throws(PGPError) -> KeyFingerprint in
+            try createKeys(userID: userID, expiresInSeconds: expiresInSeconds, flags: flags)
+        }
+    }
+
+    private func createKeys(userID: String, expiresInSeconds: UInt, flags: UInt32) throws(PGPError) -> KeyFingerprint {
         // gpgme_op_createkey (SINCE 1.7.0): algo "ed25519"; certkey NULL creates a new primary key.
         try GPGME.check(gpgme_op_createkey(handle, userID, "ed25519", 0, expiresInSeconds, nil, flags),
                         "generating the primary key")
@@ -88,13 +92,14 @@ public final class GPGContext {
         // line from a killed gpg) is thrown as unfinished (``unfinishedImport``), so that ``PGPService`` runs it
         // again and the pipeline runner judges only on a later attempt (``UnfinishedRuns``). Taken as "no key" or
         // skipped, it put a first contact's message into a thread without its key (AgentKillTests).
-        let (listed, sawSecret): (UInt32, Bool)
+        let keys: [ListedKey]
         do {
-            (listed, sawSecret) = try listKeys(inKeyData: keyData)
+            keys = try listKeys(inKeyData: keyData)
         } catch {
             throw unfinishedImport(error)
         }
-        guard !sawSecret else { throw PGPError(.secretKeyMaterialRefused, "key data contains a secret key") }
+        let listed = UInt32(keys.count)
+        guard !keys.contains(where: \.secret) else { throw PGPError(.secretKeyMaterialRefused, "key data contains a secret key") }
         guard listed > 0 else { throw PGPError(.invalidInput, "key data contains no OpenPGP key") }
 
         let importData = try GPGData(copying: keyData)
@@ -151,8 +156,6 @@ public final class GPGContext {
         )
     }
 
-    /// The keys in `keyData` as gpg reads them, without importing anything: how many, and whether any holds
-    /// secret key material.
     /// The detail of the transient error for a key listing or import run that failed in the engine (see
     /// ``importPublicKeys(_:)``).
     public static let unfinishedImport = "importing keys: gpg failed before it reported a result"
@@ -164,15 +167,22 @@ public final class GPGContext {
         return PGPError.unfinished(Self.unfinishedImport, gpgError: code, trace: passphrase.status.trace)
     }
 
-    private func listKeys(inKeyData keyData: [UInt8]) throws(PGPError) -> (count: UInt32, secret: Bool) {
+    /// One key in key data as gpg lists it: its primary fingerprint (nil if gpg gave none or an unusable one) and
+    /// whether it holds secret key material.
+    struct ListedKey {
+        var fingerprint: KeyFingerprint?
+        var secret: Bool
+    }
+
+    /// The keys in `keyData` as gpg reads them, without importing anything.
+    func listKeys(inKeyData keyData: [UInt8]) throws(PGPError) -> [ListedKey] {
         let data = try GPGData(copying: keyData)
         passphrase.resetObservations()
         // gpgme_op_keylist_from_data_start (SINCE 1.14.0) lists the keys in `data` without importing them.
         try GPGME.check(gpgme_op_keylist_from_data_start(handle, data.handle, 0), "inspecting key data",
                         as: .invalidInput)
         defer { gpgme_op_keylist_end(handle) }
-        var sawSecret = false
-        var listed: UInt32 = 0
+        var listed: [ListedKey] = []
         while true {
             var key: gpgme_key_t?
             let error = gpgme_op_keylist_next(handle, &key)
@@ -180,13 +190,13 @@ public final class GPGContext {
             try GPGME.check(error, "inspecting key data", as: .invalidInput)
             guard let key else { break }
             let owned = GPGKey(adopting: key)
-            listed += 1
-            if owned.handle.pointee.secret != 0 { sawSecret = true }
+            let fingerprint = owned.handle.pointee.fpr.flatMap { try? KeyFingerprint(String(cString: $0)) }
+            listed.append(ListedKey(fingerprint: fingerprint, secret: owned.handle.pointee.secret != 0))
         }
         // A listing cut short lists fewer keys than the data holds, perhaps none, and perhaps not the secret key
         // further on: only a finished one (its `IMPORT_RES` line) counts.
         try requireClosingLine(\.importResults, else: Self.unfinishedImport)
-        return (listed, sawSecret)
+        return listed
     }
 
     /// Exports a public key. `minimal` strips all signatures but the self-signatures (for Autocrypt headers).
@@ -330,6 +340,14 @@ public final class GPGContext {
 
     /// The detail of the transient error for an export run without `EXPORT_RES`.
     public static let unfinishedExport = "exporting a key: gpg ended before it reported a result"
+
+    /// Runs `body` (an operation on the gateway's own keys) answering gpg's passphrase requests that name no key
+    /// (``CallbackState/answersUnhintedRequests``).
+    func managingOwnKeys<T>(_ body: () throws(PGPError) -> T) throws(PGPError) -> T {
+        passphrase.answersUnhintedRequests = true
+        defer { passphrase.answersUnhintedRequests = false }
+        return try body()
+    }
 
     /// Decrypts and verifies an untrusted OpenPGP message (armored or binary).
     ///
@@ -653,14 +671,14 @@ public final class GPGContext {
     /// Throws `detail` as transient unless this run's status lines include `line`, the line gpg prints when it
     /// has finished (`IMPORT_RES`, `KEY_CONSIDERED` or `ERROR keylist.getkey`, `END_ENCRYPTION`, `EXPORT_RES`): a
     /// run without it was cut, and what it wrote may be cut too (issue 28).
-    private func requireClosingLine(_ line: KeyPath<DecryptionStatusLog, Int>, else detail: String,
+    func requireClosingLine(_ line: KeyPath<DecryptionStatusLog, Int>, else detail: String,
                                     gpgError: gpgme_error_t? = nil) throws(PGPError) {
         guard passphrase.status[keyPath: line] > 0 else {
             throw PGPError.unfinished(detail, gpgError: gpgError, trace: passphrase.status.trace)
         }
     }
 
-    private func requireKey(_ fingerprint: KeyFingerprint, secret: Bool) throws(PGPError) -> GPGKey {
+    func requireKey(_ fingerprint: KeyFingerprint, secret: Bool) throws(PGPError) -> GPGKey {
         guard let key = try lookUp(fingerprint, secret: secret) else {
             throw PGPError(.keyNotFound, secret ? "no secret key with that fingerprint" : "no key with that fingerprint")
         }
@@ -764,8 +782,10 @@ final class CallbackState {
     private(set) var bytes: [UInt8]?
     /// Set when gpg asked for a passphrase for symmetric (SKESK) decryption, which the gateway never provides.
     private(set) var refusedSymmetric = false
-    /// While generating a key, gpg asks for the *new* key's passphrase without a key hint.
-    var allowNewPassphrase = false
+    /// Set while the gateway manages its own keys: generating one (gpg asks for the *new* key's passphrase), or
+    /// changing or exporting one (gpgme passes no key hint for the agent's request then). Never set while
+    /// decrypting, where a request without a hint is for a symmetric session key, which the gateway never answers.
+    var answersUnhintedRequests = false
     /// What the status lines said during the current operation.
     private(set) var status = DecryptionStatusLog()
 
@@ -782,7 +802,7 @@ final class CallbackState {
 
     func provide(uidHint: UnsafePointer<CChar>?, previousWasBad: Bool, fd: Int32) -> gpgme_error_t {
         // gpg names the key in USERID_HINT; a symmetric session key request has no hint.
-        guard uidHint != nil || allowNewPassphrase else {
+        guard uidHint != nil || answersUnhintedRequests else {
             refusedSymmetric = true
             return gpgme_error_t(GPG_ERR_CANCELED.rawValue)
         }

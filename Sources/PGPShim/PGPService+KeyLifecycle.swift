@@ -18,4 +18,17 @@ extension PGPService {
     public func importRevocation(_ certificate: [UInt8], for fingerprint: KeyFingerprint) async throws {
         try await withContext(changesKeyring: true) { try $0.importRevocation(certificate, for: fingerprint) }
     }
+
+    /// See ``GPGContext/exportGatewaySecretKey(_:)``.
+    public func exportGatewaySecretKey(_ fingerprint: KeyFingerprint) async throws -> [UInt8] {
+        try await withContext { try $0.exportGatewaySecretKey(fingerprint) }
+    }
+
+    /// See ``GPGContext/importGatewaySecretKey(_:accepting:)``.
+    public func importGatewaySecretKey(_ keyData: [UInt8],
+                                       accepting: @escaping @Sendable (KeyFingerprint) -> Bool) async throws
+        -> KeyFingerprint
+    {
+        try await withContext(changesKeyring: true) { try $0.importGatewaySecretKey(keyData, accepting: accepting) }
+    }
 }

@@ -69,3 +69,27 @@ import Testing
         await fixture.close()
     }
 }
+
+/// A gateway key under a passphrase (`[keys] passphrase-file`): gpg asks for it without naming the key when the
+/// expiry moves, and PGPShim refused such requests everywhere (they stand for a symmetric session key while
+/// decrypting), so extending or rotating such a key failed with "Operation cancelled".
+@Suite struct PassphraseKeyLifecycleTests {
+    @Test func theExpiryOfAKeyUnderAPassphraseMoves() async throws {
+        let root = URL(fileURLWithPath: "/tmp/mb-ppexp-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let passFile = root.appendingPathComponent("pass")
+        try Data("correct horse battery\n".utf8).write(to: passFile)
+        let fixture = try GnuPGFixture(passphrase: .file(passFile))
+        let key = try await fixture.service.generateKey(userID: "Beratung <beratung@example.org>",
+                                                        expiresInSeconds: 365 * 86_400)
+        try await fixture.service.setExpiry(key, expiresInSeconds: 800 * 86_400)
+        let moved = try #require(try await fixture.service.key(key)?.expiresAt)
+        #expect(abs(moved - Int(Date().timeIntervalSince1970) - 800 * 86_400) < 600)
+        // Decryption still never answers a request without a key (a symmetric session key).
+        let symmetric = try fixture.clientGPG(["--symmetric", "--passphrase", "correct horse battery"],
+                                              stdin: Array("geheim".utf8)).stdout
+        #expect(try await fixture.service.decryptAndVerify(symmetric).message == nil)
+        await fixture.close()
+    }
+}
