@@ -19,6 +19,8 @@ public struct PostgresNodeStores: Sendable {
     public let outbox: PostgresOutboxQueue
     /// The clients' public keys every node shares.
     public let keyShelf: PostgresKeyShelf
+    /// The gateway's secret keys every node shares.
+    public let gatewayKeyShelf: PostgresKeyShelf
 
     /// - Throws: ``ThreadStoreError/invalidValue`` for a node name or lease ``PostgresOutboxQueue`` refuses;
     ///   ``ThreadStoreError/wrongMasterKey``.
@@ -36,6 +38,8 @@ public struct PostgresNodeStores: Sendable {
             webState: webState,
             outbox: PostgresOutboxQueue(database: database, secrets: secrets, node: id, lease: lease,
                                         configuration: configuration, logger: logger),
-            keyShelf: PostgresKeyShelf(database: database, secrets: secrets, logger: logger))
+            keyShelf: PostgresKeyShelf(database: database, secrets: secrets, logger: logger),
+            gatewayKeyShelf: PostgresKeyShelf(database: database, secrets: secrets, contents: .gatewaySecretKeys,
+                                              logger: logger))
     }
 }

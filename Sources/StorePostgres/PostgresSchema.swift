@@ -20,8 +20,8 @@ struct PostgresMigration: Sendable {
 /// sequence, PL/pgSQL functions for SQLite's triggers. Version 2 adds what several nodes need (outbox leases),
 /// version 3 the login-failure locks that one process keeps in memory on SQLite, version 4 the audit prune function
 /// a gateway role without the schema may call (PostgresSchema+Roles.swift), version 5 SQLite's `v17` (reply authors
-/// and delivery states, PostgresSchema+ReplyDelivery.swift), version 6 the clients' public keys shared by every node
-/// (PostgresSchema+PublicKeys.swift).
+/// and delivery states, PostgresSchema+ReplyDelivery.swift), version 6 the clients' public keys shared by every node,
+/// version 7 the gateway's secret keys shared the same way (both in PostgresSchema+PublicKeys.swift).
 enum PostgresSchema {
     static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "threadstore-v16", statements: version1),
@@ -30,6 +30,7 @@ enum PostgresSchema {
         PostgresMigration(version: 4, name: "least-privilege", statements: version4),
         PostgresMigration(version: 5, name: "reply-delivery", statements: version5),
         PostgresMigration(version: 6, name: "shared-public-keys", statements: version6),
+        PostgresMigration(version: 7, name: "shared-gateway-secret-keys", statements: version7),
     ]
 
     /// The newest version this binary knows.

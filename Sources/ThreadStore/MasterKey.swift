@@ -119,3 +119,8 @@ func memset_s_portable(_ buffer: UnsafeMutableRawBufferPointer) {
     guard let base = buffer.baseAddress else { return }
     for index in 0..<buffer.count { base.storeBytes(of: 0, toByteOffset: index, as: UInt8.self) }
 }
+
+extension Array where Element == UInt8 {
+    /// Zeroes the bytes (key material or plaintext no longer needed) in a way the optimiser keeps.
+    public mutating func wipe() { withUnsafeMutableBytes { memset_s_portable($0) } }
+}

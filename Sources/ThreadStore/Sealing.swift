@@ -28,6 +28,8 @@ struct DerivedKeys: Sendable {
     let gatewayKeys: SymmetricKey
     /// Seals the clients' public keys shared by several nodes on PostgreSQL (issue 21): they name their owners.
     let publicKeys: SymmetricKey
+    /// Seals the gateway's own secret keys shared by several nodes on PostgreSQL (issue 21).
+    let gatewaySecretKeys: SymmetricKey
 
     init(master: MasterKey) {
         func derive(_ purpose: String) -> SymmetricKey {
@@ -47,6 +49,7 @@ struct DerivedKeys: Sendable {
         rejected = derive("rejected message sealing")
         gatewayKeys = derive("gateway key revocation sealing")
         publicKeys = derive("shared public key sealing")
+        gatewaySecretKeys = derive("shared gateway secret key sealing")
     }
 
     /// HMAC-SHA256 of `message` under the device-cookie key.

@@ -83,9 +83,7 @@ public enum GatewayKeysAdmin {
     }
 
     static func lifecycle(_ installation: OpenedInstallation) -> GatewayKeyLifecycle {
-        GatewayKeyLifecycle(ledger: installation.stores.gatewayKeys, pgp: installation.pgp,
-                            policy: GatewayKeyPolicy(installation.configuration.keys),
-                            logger: Logger(label: "mailbridge.keys"))
+        installation.gatewayKeyLifecycle(logger: Logger(label: "mailbridge.keys"))
     }
 
     /// The state, with when an overlap ends and a mark for a current key close to its expiry.

@@ -183,10 +183,11 @@ public final class Gateway: Sendable {
             digests: stores.digests, mailboxes: { [directory] in directory.all },
             inbox: { [pipeline] in pipeline.configuration.notices.inboxLink }, outbox: outbox, logger: logger)]
         // Issue 20: gateway key rotation, revocation, expiry extension and retirement reach the running daemon.
+        // Several nodes: a key made or changed on another node is imported at each refresh, every 5 seconds.
         noticeServices.append(GatewayKeyService(
-            lifecycle: GatewayKeyLifecycle(ledger: stores.gatewayKeys, pgp: pgp,
-                                           policy: GatewayKeyPolicy(configuration.keys), logger: logger),
-            directory: directory, help: helpDirectory, metrics: endpoint != nil ? metrics : nil, logger: logger))
+            lifecycle: installation.gatewayKeyLifecycle(logger: logger), directory: directory, help: helpDirectory,
+            metrics: endpoint != nil ? metrics : nil,
+            refreshInterval: installation.sharedGatewayKeys == nil ? .seconds(15) : .seconds(5), logger: logger))
         if endpoint != nil {
             noticeServices.append(WaitingThreadsMonitor(
                 gauges: stores.gauges, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,

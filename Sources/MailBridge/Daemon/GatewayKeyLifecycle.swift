@@ -1,6 +1,8 @@
-// Security: the gateway's own keys (issue 20). Secret keys stay in the GnuPG home; the store records which key
+// Security: the gateway's own keys (issue 20). Secret keys live in the GnuPG home; the store records which key
 // is current, in its overlap, retired or revoked, and keeps each key's revocation certificate sealed under the
-// master key. Log lines name states and counts, never addresses; fingerprints of gateway keys are public (WKD).
+// master key. On PostgreSQL (issue 21) the nodes share the secret keys through a sealed shelf (SharedKeys): a key
+// is on the shelf before the store records it, and every change to it (expiry, revocation) is put there again.
+// Log lines name states and counts, never addresses; fingerprints of gateway keys are public (WKD).
 
 public import Foundation
 public import Logging
@@ -22,19 +24,22 @@ public struct GatewayKeyLifecycle: Sendable {
     public let policy: GatewayKeyPolicy
     let logger: Logger
     let now: @Sendable () -> Date
+    /// The secret keys the nodes of one PostgreSQL database share; nil on SQLite (one node).
+    let shared: SharedKeys?
 
     public init(store: ThreadStore, pgp: PGPService, policy: GatewayKeyPolicy, logger: Logger,
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.init(ledger: ThreadStoreGatewayKeys(store), pgp: pgp, policy: policy, logger: logger, now: now)
     }
 
-    /// The lifecycle on any engine.
+    /// The lifecycle on any engine; `shared`: the gateway key shelf of several nodes (PostgreSQL).
     public init(ledger: any GatewayKeyStore, pgp: PGPService, policy: GatewayKeyPolicy, logger: Logger,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                shared: SharedKeys? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
         self.ledger = ledger
         self.pgp = pgp
         self.policy = policy
         self.logger = logger
+        self.shared = shared
         self.now = now
     }
 
@@ -42,18 +47,18 @@ public struct GatewayKeyLifecycle: Sendable {
 
     /// Makes sure every address has a current gateway key recorded in the store, with its secret part in the
     /// keyring: a key from before issue 20 (in the keyring, not in the store) is recorded as current as it is
-    /// (the next ``check()`` gives it an expiry); an address without any gets a new key. Returns the key sets.
+    /// (the next ``check()`` gives it an expiry); an address without any gets a new key. Several nodes: the keys
+    /// other nodes made are imported from the shelf first, a key made here is on the shelf before the store records
+    /// it, and the current and overlap keys this node holds are put on the shelf where it lacks them (a node
+    /// provisioned by copying a GnuPG home, or keys from before the shelf). Returns the key sets.
     public func prepare(_ addresses: [EmailAddress]) async throws -> [String: MailboxKeySet] {
+        try await shared?.pull()
         var sets: [String: MailboxKeySet] = [:]
         for address in addresses {
             let mailbox = address.canonical
             let records = try await ledger.gatewayKeys(mailbox: mailbox)
             if let keys = MailboxKeySet(records) {
-                guard try await pgp.key(keys.current, secret: true) != nil else {
-                    throw GatewayError("the current gateway key of a mailbox has no secret key in the GnuPG home "
-                                       + "(restore the GnuPG home from the backup)")
-                }
-                sets[mailbox] = keys
+                sets[mailbox] = try await requireSecretKey(keys)
                 continue
             }
             let known = Set(records.map(\.fingerprint))
@@ -61,12 +66,56 @@ public struct GatewayKeyLifecycle: Sendable {
                                                         expiresInSeconds: policy.lifetimeSeconds, excluding: known)
             guard let fingerprint = existing[mailbox] else { throw GatewayError("no gateway key for a mailbox") }
             let key = try await newKeyRecord(fingerprint, mailbox: mailbox)
-            try await ledger.registerGatewayKey(key)
+            try await shared?.publish(fingerprint)
+            do {
+                try await ledger.registerGatewayKey(key)
+            } catch {
+                // Another node starting at the same time recorded its key first: that one is the mailbox's key.
+                guard shared != nil, let theirs = MailboxKeySet(try await ledger.gatewayKeys(mailbox: mailbox)) else {
+                    throw error
+                }
+                try await shared?.pull()
+                sets[mailbox] = try await requireSecretKey(theirs)
+                continue
+            }
             let again = try await ledger.gatewayKeys(mailbox: mailbox)
             guard let keys = MailboxKeySet(again) else { throw GatewayError("no gateway key for a mailbox") }
             sets[mailbox] = keys
         }
+        if let shared {
+            var held: [KeyFingerprint] = []
+            for keys in sets.values {
+                for fingerprint in [keys.current] + keys.overlap.sorted(by: { $0.hex < $1.hex })
+                where try await pgp.key(fingerprint, secret: true) != nil {
+                    held.append(fingerprint)
+                }
+            }
+            try await shared.publishMissing(held)
+        }
         return sets
+    }
+
+    /// `keys`, once its current key's secret part is in the keyring.
+    private func requireSecretKey(_ keys: MailboxKeySet) async throws -> MailboxKeySet {
+        guard try await pgp.key(keys.current, secret: true) != nil else {
+            throw GatewayError(shared == nil
+                ? "the current gateway key of a mailbox has no secret key in the GnuPG home "
+                    + "(restore the GnuPG home from the backup)"
+                : "the current gateway key of a mailbox is neither in the GnuPG home nor on the database's key "
+                    + "shelf (start the node that made it once with this version, or copy its GnuPG home)")
+        }
+        return keys
+    }
+
+    /// Imports the gateway keys other nodes made or changed since the last call (several nodes; nothing on
+    /// SQLite). Failures are logged and tried again at the next call.
+    public func pullShared() async {
+        guard let shared else { return }
+        do {
+            try await shared.pull()
+        } catch {
+            logger.warning("gateway keys from the other nodes not imported", metadata: ["error": "\(type(of: error))"])
+        }
     }
 
     /// The key sets of `addresses` as the store records them now (the daemon's periodic refresh).
@@ -96,17 +145,26 @@ public struct GatewayKeyLifecycle: Sendable {
         let key = try await newKeyRecord(fingerprint, mailbox: mailbox)
         let until = now().addingTimeInterval(policy.overlap)
         try await ledger.rotateGatewayKey(key, overlapUntil: until, via: .commandLine)
-        try await expireReplaced(old)
+        if try await expireReplaced(old) { try await shareChange(old) }
         logger.notice("gateway key rotated", metadata: ["overlap-days": "\(Int(policy.overlap / 86_400))"])
         return fingerprint
     }
 
-    /// Moves the expiry of a replaced key (overlap or retired) to now, unless it is expired or revoked already.
-    private func expireReplaced(_ fingerprint: KeyFingerprint) async throws {
-        guard let info = try await pgp.key(fingerprint), !info.isExpired, !info.isRevoked else { return }
+    /// Moves the expiry of a replaced key (overlap or retired) to now, unless it is expired or revoked already;
+    /// true if it did.
+    private func expireReplaced(_ fingerprint: KeyFingerprint) async throws -> Bool {
+        guard let info = try await pgp.key(fingerprint), !info.isExpired, !info.isRevoked else { return false }
         // Set already (it expires within the hour): a second self-signature would change nothing.
-        if let expires = info.expiresAt, TimeInterval(expires) <= Date().timeIntervalSince1970 + 3600 { return }
+        if let expires = info.expiresAt, TimeInterval(expires) <= Date().timeIntervalSince1970 + 3600 { return false }
         try await pgp.setExpiry(fingerprint, expiresInSeconds: 1)
+        return true
+    }
+
+    /// Puts this node's changed copy of `fingerprint` (a new expiry or a revocation) on the shelf, if this node
+    /// holds its secret part.
+    private func shareChange(_ fingerprint: KeyFingerprint) async throws {
+        guard let shared, try await pgp.key(fingerprint, secret: true) != nil else { return }
+        try await shared.publish(fingerprint)
     }
 
     /// `mailbridge keys revoke`: revokes `fingerprint` (nil: the current key) with its kept revocation
@@ -138,6 +196,7 @@ public struct GatewayKeyLifecycle: Sendable {
         }
         try await ledger.revokeGatewayKey(revoked, reason: reason, replacement: replacement, via: .commandLine)
         try await publishRevocation(revoked)
+        try await shareChange(revoked)
         logger.notice("gateway key revoked", metadata: ["replaced": "\(replacementKey != nil)"])
         return (revoked, replacementKey)
     }
@@ -176,7 +235,9 @@ public struct GatewayKeyLifecycle: Sendable {
                     }
                 case .overlap, .retired:
                     // A rotation that stopped between the store write and the expiry change.
-                    try await expireReplaced(fingerprint)
+                    if try await expireReplaced(fingerprint), record.state == .overlap {
+                        try await shareChange(fingerprint)
+                    }
                 }
             }
         } catch {
@@ -203,6 +264,8 @@ public struct GatewayKeyLifecycle: Sendable {
                     .map { Date(timeIntervalSince1970: TimeInterval($0)) }
                 if let extended {
                     expiresAt = extended
+                    // On the shelf before the store records it: the other nodes' refresh then finds it.
+                    try await shareChange(fingerprint)
                     try await ledger.recordGatewayKeyExpiry(fingerprint, expiresAt: extended, now: time)
                     report.extended += 1
                     logger.notice("gateway key expiry extended",
@@ -242,10 +305,12 @@ public struct GatewayKeyLifecycle: Sendable {
         try await ledger.gatewayKeys(mailbox: mailbox).first { $0.state == .current }
     }
 
+    /// A new key for `address`, on the shelf (several nodes) before the store records it.
     private func generate(for address: EmailAddress) async throws -> KeyFingerprint {
         let fingerprint = try await pgp.generateKey(userID: "MailBridge <\(address.unredactedDescription)>",
                                                     expiresInSeconds: policy.lifetimeSeconds)
         logger.notice("generated a gateway key for a counselling address")
+        try await shared?.publish(fingerprint)
         return fingerprint
     }
 

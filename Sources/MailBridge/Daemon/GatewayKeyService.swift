@@ -51,8 +51,10 @@ public final class GatewayKeyService: Service, Sendable {
     }
 
     /// Applies the store's key sets to the mailboxes in force (and their Autocrypt headers, the help page and
-    /// WKD) when they differ, or when a key's expiry changed (its published copy carries the new date).
+    /// WKD) when they differ, or when a key's expiry changed (its published copy carries the new date). Several
+    /// nodes: the keys other nodes made or changed are imported first.
     public func refresh() async {
+        await lifecycle.pullShared()
         do {
             let mailboxes = directory.all
             let sets = try await lifecycle.recordedKeySets(mailboxes.map(\.address))

@@ -26,6 +26,8 @@ public struct OpenedInstallation: Sendable {
     public let gatewayKeys: [String: KeyFingerprint]
     public let mailboxes: [PipelineMailbox]
     public let dataFolder: URL
+    /// The gateway's secret keys shared with the other nodes of one PostgreSQL database; nil on SQLite.
+    public let sharedGatewayKeys: SharedKeys?
     /// The daemon's hold on the GnuPG home (``PGPService/claimHome(staleProcessTimeout:)``); nil unless `open` was
     /// asked to claim it.
     public let homeClaim: HomeClaim?
@@ -60,10 +62,12 @@ public struct OpenedInstallation: Sendable {
         }
         // Issue 20: the store records each mailbox's current, overlap, retired and revoked keys.
         let stores = engine.stores
+        let sharedGatewayKeys = engine.sharedGatewayKeys(pgp: pgp, logger: logger)
         let keySets: [String: MailboxKeySet]
         do {
             keySets = try await GatewayKeyLifecycle(
-                ledger: stores.gatewayKeys, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys), logger: logger
+                ledger: stores.gatewayKeys, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys), logger: logger,
+                shared: sharedGatewayKeys
             ).prepare(configuration.mailboxes.map(\.address))
         } catch {
             await engine.close()
@@ -82,7 +86,13 @@ public struct OpenedInstallation: Sendable {
         }
         return OpenedInstallation(configuration: configuration, engine: engine, stores: stores, pgp: pgp,
                                   gatewayKeys: gatewayKeys, mailboxes: mailboxes, dataFolder: data,
-                                  homeClaim: homeClaim)
+                                  sharedGatewayKeys: sharedGatewayKeys, homeClaim: homeClaim)
+    }
+
+    /// The gateway keys' lifecycle on this installation's store (and, on PostgreSQL, its key shelf).
+    public func gatewayKeyLifecycle(logger: Logger) -> GatewayKeyLifecycle {
+        GatewayKeyLifecycle(ledger: stores.gatewayKeys, pgp: pgp, policy: GatewayKeyPolicy(configuration.keys),
+                            logger: logger, shared: sharedGatewayKeys)
     }
 
     /// The one way counsellor replies are queued, for this installation's mailboxes (from a command, in a process

@@ -82,9 +82,15 @@ public enum OpenedStoreEngine: Sendable {
     }
 
     /// The clients' public keys shared with the other nodes (PostgreSQL), nil on SQLite.
-    func sharedPublicKeys(pgp: PGPService, logger: Logger) -> SharedPublicKeys? {
+    func sharedPublicKeys(pgp: PGPService, logger: Logger) -> SharedKeys? {
         guard case .postgresql(let opened) = self else { return nil }
-        return SharedPublicKeys(shelf: opened.keyShelf, pgp: pgp, logger: logger)
+        return SharedKeys(shelf: opened.keyShelf, pgp: pgp, logger: logger)
+    }
+
+    /// The gateway's secret keys shared with the other nodes (PostgreSQL), nil on SQLite.
+    func sharedGatewayKeys(pgp: PGPService, logger: Logger) -> SharedKeys? {
+        guard case .postgresql(let opened) = self else { return nil }
+        return SharedKeys(shelf: opened.gatewayKeyShelf, pgp: pgp, logger: logger)
     }
 
     /// Gives freed memory back after a large message: SQLite's page cache first, then the heap.
@@ -113,6 +119,8 @@ public struct OpenedPostgres: Sendable {
     public let outbox: PostgresOutboxQueue
     /// The clients' public keys, sealed, shared by every node.
     public let keyShelf: PostgresKeyShelf
+    /// The gateway's secret keys, sealed, shared by every node.
+    public let gatewayKeyShelf: PostgresKeyShelf
     private let pool: Task<Void, Never>
 
     static func open(_ postgresql: BridgeConfiguration.PostgreSQL, masterKey: MasterKey,
@@ -134,7 +142,8 @@ public struct OpenedPostgres: Sendable {
                 configuration: configuration, logger: logger)
             logger.notice("store opened on PostgreSQL", metadata: ["node": "\(node)"])
             return OpenedPostgres(database: database, threads: stores.threads, webState: stores.webState,
-                                  outbox: stores.outbox, keyShelf: stores.keyShelf, pool: pool)
+                                  outbox: stores.outbox, keyShelf: stores.keyShelf,
+                                  gatewayKeyShelf: stores.gatewayKeyShelf, pool: pool)
         } catch {
             pool.cancel()
             await pool.value

@@ -35,19 +35,14 @@ enum PostgresGatewaySupport {
         return (account, InboxActor(account: account, channel: channel, scope: InboxScope(fields: [field])))
     }
 
-    /// The administrator's provisioning of a further node today (docs/operations.md, "Running several nodes"):
-    /// the first node's master key and GnuPG home (its gateway keys), copied before the new node first starts.
-    static func provision(masterKey: String, gnupgHome: String, toMasterKey: String, toGnupgHome: String) throws {
+    /// The administrator's provisioning of a further node (docs/operations.md, "Running several nodes"): the
+    /// first node's master key, copied before the new node first starts. Its GnuPG home starts empty: the gateway
+    /// keys come from the database's key shelf.
+    static func provision(masterKey: String, toMasterKey: String) throws {
         let manager = FileManager.default
         try manager.createDirectory(atPath: (toMasterKey as NSString).deletingLastPathComponent,
                                     withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try manager.copyItem(atPath: masterKey, toPath: toMasterKey)
-        try manager.createDirectory(atPath: toGnupgHome, withIntermediateDirectories: true,
-                                    attributes: [.posixPermissions: 0o700])
-        for name in ["pubring.kbx", "trustdb.gpg", "private-keys-v1.d", "openpgp-revocs.d"]
-        where manager.fileExists(atPath: gnupgHome + "/" + name) {
-            try manager.copyItem(atPath: gnupgHome + "/" + name, toPath: toGnupgHome + "/" + name)
-        }
     }
 
     /// Sends `mail` with swaks to the gateway's SMTP port (the file goes into `folder`) and expects `250`.

@@ -16,8 +16,8 @@ import ThreadStore
 /// nothing waits in either spool. The outbox lease is 10 s: what the killed node had claimed waits that long (for
 /// node B, or for node A after its restart, which takes over only expired leases, its own included).
 ///
-/// Node B starts with node A's master key and a copy of its GnuPG home (the gateway key): the gateway's secret keys
-/// are not shared through the database yet. `MB_TWO_NODE_MESSAGES=<n>` sets the messages per kind (default 24),
+/// Node B starts with node A's master key and an empty GnuPG home (the gateway key comes from the database's key
+/// shelf). `MB_TWO_NODE_MESSAGES=<n>` sets the messages per kind (default 24),
 /// `MB_TWO_NODE_KILLS=<k>` the kills (default 4).
 @Suite(.serialized) struct PostgresTwoNodeKillTests {
     static var perKind: Int {
@@ -66,9 +66,8 @@ import ThreadStore
         defer { nodeB.remove() }
         var processA = try nodeA.launch()
         try #require(try await nodeA.waitUntilListening(processA), "node A did not start: \(nodeA.logText.suffix(600))")
-        try PostgresGatewaySupport.provision(
-            masterKey: nodeA.dataFolder.appending(path: "master.key").path, gnupgHome: nodeA.gnupgHome.path,
-            toMasterKey: nodeB.dataFolder.appending(path: "master.key").path, toGnupgHome: nodeB.gnupgHome.path)
+        try PostgresGatewaySupport.provision(masterKey: nodeA.dataFolder.appending(path: "master.key").path,
+                                             toMasterKey: nodeB.dataFolder.appending(path: "master.key").path)
         let processB = try nodeB.launch()
         try #require(try await nodeB.waitUntilListening(processB), "node B did not start: \(nodeB.logText.suffix(600))")
 

@@ -14,8 +14,8 @@ import ThreadStore
 /// pulled every two seconds): the words join the same thread with a valid signature, and a counsellor's reply
 /// queued on node B goes out encrypted to that key, once.
 ///
-/// Node B starts with a copy of node A's GnuPG home (its gateway key) and master key: the gateway's secret keys are
-/// not shared through the database yet (docs/postgresql.md, "Missing").
+/// Node B starts with a copy of node A's master key and an empty GnuPG home: node A's gateway key reaches it
+/// through the database's key shelf.
 @Suite(.serialized) struct PostgresTwoNodeTests {
     @Test func aKeyImportedOnNodeAVerifiesAndEncryptsOnNodeB() async throws {
         let server = try await PostgresServer.shared()
@@ -40,9 +40,8 @@ import ThreadStore
         let nodeA = try await Gateway.start(configurationA, logger: logs.logger("a"))
         let runningA = Task { try await nodeA.run() }
         let configurationB = try configuration("node-b")
-        try PostgresGatewaySupport.provision(
-            masterKey: configurationA.keys.masterKeyFile.string, gnupgHome: configurationA.keys.gnupgHome.string,
-            toMasterKey: configurationB.keys.masterKeyFile.string, toGnupgHome: configurationB.keys.gnupgHome.string)
+        try PostgresGatewaySupport.provision(masterKey: configurationA.keys.masterKeyFile.string,
+                                             toMasterKey: configurationB.keys.masterKeyFile.string)
         let nodeB = try await Gateway.start(configurationB, logger: logs.logger("b"))
         let runningB = Task { try await nodeB.run() }
         let client = try GnuPGClient(home: root.appendingPathComponent("client-gnupg"))
