@@ -51,10 +51,8 @@ public enum AuditAdmin {
             }
             filter.since = date
         }
-        let query = filter
-        let (entries, accounts) = try await installation.store.read { tx in
-            (try tx.latestAuditEntries(query, limit: limit), try tx.accounts())
-        }
+        let entries = try await installation.stores.audit.latestAuditEntries(filter, limit: limit)
+        let accounts = try await installation.stores.inbox.accounts()
         let names = Dictionary(accounts.map { ($0.id, $0.username) }, uniquingKeysWith: { first, _ in first })
         let listed = entries.map { entry in
             var tokenID: String?

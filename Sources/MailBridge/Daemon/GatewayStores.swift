@@ -30,6 +30,8 @@ public struct GatewayStores: Sendable {
     public var gatewayKeys: any GatewayKeyStore
     /// The account and API token administration (`mailbridge users`, `tokens`).
     public var accounts: any AccountAdminStore
+    /// The audit log read back (`mailbridge audit`).
+    public var audit: any AuditLogStore
 
     /// Every seam over one SQLite ``ThreadStore`` (the embedded default).
     public static func sqlite(_ store: ThreadStore) -> GatewayStores {
@@ -37,13 +39,14 @@ public struct GatewayStores: Sendable {
                       replies: ThreadStoreReplies(store), webState: ThreadStoreWebState(store),
                       gauges: ThreadStoreGauges(store), maintenance: ThreadStoreMaintenance(store),
                       digests: ThreadStoreNoticeDigests(store), gatewayKeys: ThreadStoreGatewayKeys(store),
-                      accounts: ThreadStoreAccountAdmin(store))
+                      accounts: ThreadStoreAccountAdmin(store), audit: ThreadStoreAuditLog(store))
     }
 
     /// Every seam on PostgreSQL: `threads` and `webState` share one pool (``PostgresThreads/open(_:masterKey:
     /// configuration:logger:)``, ``PostgresWebState/open(_:masterKey:clock:logger:)``).
     public static func postgresql(_ threads: PostgresThreads, webState: PostgresWebState) -> GatewayStores {
         GatewayStores(inbound: threads, inbox: threads, replies: threads, webState: webState, gauges: threads,
-                      maintenance: threads, digests: threads, gatewayKeys: threads, accounts: webState)
+                      maintenance: threads, digests: threads, gatewayKeys: threads, accounts: webState,
+                      audit: threads)
     }
 }

@@ -102,7 +102,7 @@ public struct OpenedInstallation: Sendable {
                       outbox: Outbox(wake: { [dataFolder] in QueueWakeSocket.notify(dataFolder: dataFolder) }))
     }
 
-    /// The SQLite store, for the commands that have no seam of their own yet (`threads`, `audit`, `queue`,
+    /// The SQLite store, for the commands that have no seam of their own yet (`threads`,
     /// `rejected`, backups, master key rotation). - Throws: ``ConfigurationError`` on PostgreSQL.
     public var store: ThreadStore {
         get throws(ConfigurationError) { try engine.sqliteStore }
