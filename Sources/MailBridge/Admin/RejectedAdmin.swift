@@ -19,7 +19,7 @@ public enum RejectedAdmin {
 
     public static func list(_ installation: OpenedInstallation, json: Bool) async throws -> AdminResult {
         let keep = TimeInterval(installation.configuration.retention.rejectedDays) * 86_400
-        let entries = try await installation.store.read { try $0.listRejected() }.map {
+        let entries = try await installation.stores.rejected.listRejected(limit: 1000).map {
             ListedEntry(name: $0.id, reason: AcceptOutcome.RejectionReason(auditCode: $0.reason)?.rawValue
                             ?? "code-\($0.reason)",
                         rejectedAt: $0.rejectedAt, expiresAt: $0.rejectedAt.addingTimeInterval(keep), size: $0.size)
@@ -36,18 +36,18 @@ public enum RejectedAdmin {
     /// Writes the kept message back into the spool with its own envelope, under a new queue ID; the running
     /// gateway processes it like any new message. The kept copy is deleted once the spool entry is durable.
     public static func reinject(_ installation: OpenedInstallation, name: String) async throws -> AdminResult {
-        guard let kept = try await installation.store.read({ try $0.openRejected(name) }) else {
+        guard let kept = try await installation.stores.rejected.openRejected(name) else {
             throw AdminUsageError("no rejected message \(name) (see `mailbridge spool list --rejected`)")
         }
         let envelope = try JSONDecoder().decode(EnvelopeRecord.self, from: kept.envelope).envelope()
         let spool = try SpoolIntake(root: installation.dataFolder.appendingPathComponent("spool"))
         let id = try spool.inject(kept.message, envelope: envelope)
-        try await installation.store.write { _ = try $0.deleteRejected(name, reinjected: true) }
+        _ = try await installation.stores.rejected.deleteRejected(name, reinjected: true)
         return AdminResult(output: "re-injected \(name) as \(id.rawValue); the running gateway processes it")
     }
 
     public static func delete(_ installation: OpenedInstallation, name: String) async throws -> AdminResult {
-        guard try await installation.store.write({ try $0.deleteRejected(name, reinjected: false) }) else {
+        guard try await installation.stores.rejected.deleteRejected(name, reinjected: false) else {
             throw AdminUsageError("no rejected message \(name) (see `mailbridge spool list --rejected`)")
         }
         return AdminResult(output: "deleted the rejected message \(name)")

@@ -32,6 +32,8 @@ public struct GatewayStores: Sendable {
     public var accounts: any AccountAdminStore
     /// The audit log read back (`mailbridge audit`).
     public var audit: any AuditLogStore
+    /// Rejected encrypted messages kept sealed (`mailbridge spool … --rejected`).
+    public var rejected: any RejectedMessageStore
 
     /// Every seam over one SQLite ``ThreadStore`` (the embedded default).
     public static func sqlite(_ store: ThreadStore) -> GatewayStores {
@@ -39,7 +41,8 @@ public struct GatewayStores: Sendable {
                       replies: ThreadStoreReplies(store), webState: ThreadStoreWebState(store),
                       gauges: ThreadStoreGauges(store), maintenance: ThreadStoreMaintenance(store),
                       digests: ThreadStoreNoticeDigests(store), gatewayKeys: ThreadStoreGatewayKeys(store),
-                      accounts: ThreadStoreAccountAdmin(store), audit: ThreadStoreAuditLog(store))
+                      accounts: ThreadStoreAccountAdmin(store), audit: ThreadStoreAuditLog(store),
+                      rejected: ThreadStoreRejectedMessages(store))
     }
 
     /// Every seam on PostgreSQL: `threads` and `webState` share one pool (``PostgresThreads/open(_:masterKey:
@@ -47,6 +50,6 @@ public struct GatewayStores: Sendable {
     public static func postgresql(_ threads: PostgresThreads, webState: PostgresWebState) -> GatewayStores {
         GatewayStores(inbound: threads, inbox: threads, replies: threads, webState: webState, gauges: threads,
                       maintenance: threads, digests: threads, gatewayKeys: threads, accounts: webState,
-                      audit: threads)
+                      audit: threads, rejected: threads)
     }
 }

@@ -103,7 +103,7 @@ public struct OpenedInstallation: Sendable {
     }
 
     /// The SQLite store, for the commands that have no seam of their own yet (`threads`,
-    /// `rejected`, backups, master key rotation). - Throws: ``ConfigurationError`` on PostgreSQL.
+    /// backups, master key rotation). - Throws: ``ConfigurationError`` on PostgreSQL.
     public var store: ThreadStore {
         get throws(ConfigurationError) { try engine.sqliteStore }
     }

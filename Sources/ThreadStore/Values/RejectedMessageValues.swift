@@ -31,4 +31,11 @@ public struct RejectedEntry: Sendable, Hashable {
     public var rejectedAt: Date
     /// Size of the raw message in octets.
     public var size: Int
+
+    public init(id: String, reason: Int, rejectedAt: Date, size: Int) {
+        self.id = id
+        self.reason = reason
+        self.rejectedAt = rejectedAt
+        self.size = size
+    }
 }
