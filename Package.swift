@@ -220,6 +220,17 @@ let package = Package(
             path: "Benchmarks/ThreadStoreBenchmark",
             swiftSettings: strictSettings
         ),
+        // Not a test: the inbox's thread list/open on PostgreSQL at 10 k vs 1 M messages (issue 21), run by
+        // scripts/bench-store-postgres.
+        .executableTarget(
+            name: "PostgresStoreBenchmark",
+            dependencies: [
+                "BenchmarkRounds", "StorePostgres", "ThreadStore", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/PostgresStoreBenchmark",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "StorePostgresTests",
             dependencies: [

@@ -112,7 +112,7 @@ public struct InboxListing: Sendable {
                 t.waiting_since,
                 (SELECT count(*) FROM message m WHERE m.thread_id = t.id) AS message_count,
                 (SELECT count(*) FROM message m WHERE m.thread_id = t.id AND \(unread)) AS unread_count,
-                \(isNew) AS is_new
+                \(isNew(dialect)) AS is_new
             FROM thread t
             """
     }
@@ -123,9 +123,20 @@ public struct InboxListing: Sendable {
                        values: [.text(id.unredactedDescription)])
     }
 
-    static let answered = "EXISTS (SELECT 1 FROM message o WHERE o.thread_id = t.id AND o.direction = 1)"
+    /// Whether the counsellors answered the thread `t`: one probe of `message_by_thread_order` per thread, stopping
+    /// at the first outbound message. On PostgreSQL `OFFSET 0` keeps it that way: without it the planner may run
+    /// the check as a hashed subplan, one sequential scan of every outbound message of the store for each list
+    /// page (82 ms at 100 k messages, growing with the store; BENCHMARKS.md, "Thread list and open on
+    /// PostgreSQL"). `OFFSET` makes the subquery one PostgreSQL neither hashes nor turns into a join.
+    static func answered(_ dialect: InboxQueryDialect) -> String {
+        "EXISTS (SELECT 1 FROM message o WHERE o.thread_id = t.id AND o.direction = 1"
+            + (dialect == .postgresql ? " OFFSET 0)" : ")")
+    }
+
     /// "new": open, never opened, no counsellor reply.
-    static let isNew = "(t.state = 0 AND t.first_viewed_at IS NULL AND NOT \(answered))"
+    static func isNew(_ dialect: InboxQueryDialect) -> String {
+        "(t.state = 0 AND t.first_viewed_at IS NULL AND NOT \(answered(dialect)))"
+    }
 
     /// One walk's statement. Every variant walks an index backwards (no sort); `InboxPagingTests` checks the
     /// SQLite plans.
@@ -153,8 +164,10 @@ public struct InboxListing: Sendable {
         if let state {
             let closed = ThreadState.closed.rawValue
             switch state {
-            case .new: conditions.append(Self.isNew)
-            case .open: conditions.append("(t.state = \(bind(.integer(Int64(ThreadState.open.rawValue)))) AND NOT \(Self.isNew))")
+            case .new: conditions.append(Self.isNew(dialect))
+            case .open:
+                let open = bind(.integer(Int64(ThreadState.open.rawValue)))
+                conditions.append("(t.state = \(open) AND NOT \(Self.isNew(dialect)))")
             case .awaitingClient:
                 conditions.append("t.state = \(bind(.integer(Int64(ThreadState.awaitingClient.rawValue))))")
             case .closed: conditions.append("t.state = \(bind(.integer(Int64(closed))))")
