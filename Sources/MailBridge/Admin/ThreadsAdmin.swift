@@ -14,7 +14,10 @@ public enum ThreadsAdmin {
         var unread: Int
     }
 
-    /// Threads of one field (or of every configured field), most recent first. Metadata only.
+    /// The threads listed per query (the store's largest page is larger).
+    static let pageSize = 200
+
+    /// Threads of one field (or of every configured field), most recent first. Metadata only. On either engine.
     public static func list(_ installation: OpenedInstallation, field: String?, json: Bool) async throws -> AdminResult {
         let fields: [CounsellingField]
         if let field {
@@ -25,17 +28,18 @@ public enum ThreadsAdmin {
         }
         var listed: [ListedThread] = []
         for field in fields {
-            var before: ThreadSummary?
+            var cursor: InboxCursor?
             while true {
-                let cursor = before
-                let page = try await installation.store.read { try $0.listThreads(field: field, limit: 500, before: cursor) }
-                listed += page.map {
+                let page = try await installation.stores.inbox.listInbox(
+                    scope: InboxScope(fields: [field]), state: nil, assignment: nil, order: .lastActivity,
+                    limit: pageSize, after: cursor)
+                listed += page.map(\.summary).map {
                     ListedThread(id: $0.id.unredactedDescription, field: $0.field.unredactedDescription,
                                  state: "\($0.state)", createdAt: $0.createdAt, lastActivityAt: $0.lastActivityAt,
                                  messages: $0.messageCount, unread: $0.unreadCount)
                 }
-                guard page.count == 500 else { break }
-                before = page.last
+                guard page.count == pageSize, let last = page.last else { break }
+                cursor = InboxCursor(after: last)
             }
         }
         if json { return AdminResult(output: try AdminSession.json(listed)) }
@@ -72,11 +76,7 @@ public enum ThreadsAdmin {
     /// the user ID become U+FFFD (``DisplayText``).
     public static func show(_ installation: OpenedInstallation, id: String, json: Bool) async throws -> AdminResult {
         let thread = try threadID(id)
-        let opened = try await installation.store.write(via: .commandLine) { tx in
-            let opened = try tx.openThread(thread)
-            try tx.recordAccess(.threadExported, actor: nil, thread: thread)
-            return opened
-        }
+        let opened = try await installation.stores.inbox.exportThread(thread, via: .commandLine)
         if json {
             let messages = opened.messages.map { message in
                 ShownMessage(id: message.id.unredactedDescription, direction: "\(message.direction)",

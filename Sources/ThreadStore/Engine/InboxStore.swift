@@ -65,6 +65,11 @@ public protocol InboxStore: Sendable {
     ///   other than `threadViewed` and `threadExported`.
     func openThread(_ id: ThreadID, page: MessagePageRequest, by actor: InboxActor, event: AuditEvent) async throws
         -> InboxThreadView
+    /// Decrypts a whole thread for the administrator on the server (`mailbridge thread show`) and audits
+    /// ``AuditEvent/threadExported`` with no account through `channel`, in one transaction. Marks nothing read;
+    /// no scope: the command line is the installation's administrator.
+    /// - Throws: ``ThreadStoreError/threadNotFound``; ``ThreadStoreError/unsealingFailed`` if a value was altered.
+    func exportThread(_ id: ThreadID, via channel: AuditChannel) async throws -> OpenedThread
     /// Decrypts one attachment and audits ``AuditEvent/attachmentDownloaded`` (item: the message, count: the
     /// position).
     /// - Throws: ``ThreadStoreError/threadNotFound``; ``ThreadStoreError/messageNotFound`` (no such message in the

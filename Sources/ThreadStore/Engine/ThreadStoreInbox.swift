@@ -35,6 +35,14 @@ public struct ThreadStoreInbox: InboxStore {
         }
     }
 
+    public func exportThread(_ id: ThreadID, via channel: AuditChannel) async throws -> OpenedThread {
+        try await store.write(via: channel) { tx in
+            let opened = try tx.openThread(id)
+            try tx.recordAccess(.threadExported, actor: nil, thread: id)
+            return opened
+        }
+    }
+
     public func attachment(thread: ThreadID, message: StoredMessageID, position: Int, by actor: InboxActor)
         async throws -> StoredAttachment
     {

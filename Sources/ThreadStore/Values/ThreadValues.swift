@@ -64,6 +64,16 @@ public struct OpenedThread: Sendable, CustomStringConvertible {
     /// The counsellor replies that wait for a usable client key (not sent), oldest first.
     public var heldReplies: [StoredMessageID] = []
 
+    /// A thread as an engine opened it.
+    public init(summary: ThreadSummary, clientKey: ClientKeyFingerprint?, clientAddress: ClientAddress,
+                messages: [StoredMessage], heldReplies: [StoredMessageID] = []) {
+        self.summary = summary
+        self.clientKey = clientKey
+        self.clientAddress = clientAddress
+        self.messages = messages
+        self.heldReplies = heldReplies
+    }
+
     public var description: String { "OpenedThread(\(summary.id), messages: \(messages.count))" }
 }
 
