@@ -49,6 +49,7 @@ enum PostgresConnector {
             host: endpoint.host, port: endpoint.port, username: endpoint.user, password: password,
             database: endpoint.database, tls: tls)
         configuration.options.connectTimeout = .seconds(Int64(endpoint.connectTimeoutSeconds))
+        configuration.options.additionalStartupParameters = [("application_name", endpoint.applicationName)]
         return configuration
     }
 

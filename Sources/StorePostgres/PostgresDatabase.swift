@@ -29,8 +29,11 @@ public final class PostgresDatabase: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    /// A pool for `endpoint` of at most `maximumConnections` connections. Nothing connects before ``run()``.
-    public init(_ endpoint: PostgresEndpoint, maximumConnections: Int = 8, logger: Logger) throws(PostgresProblem) {
+    /// A pool for `endpoint` of at most `maximumConnections` connections, keeping at least `minimumConnections`
+    /// open (a running gateway node keeps one, so that ``PostgresMasterKeyRotation`` always sees it). Nothing
+    /// connects before ``run()``.
+    public init(_ endpoint: PostgresEndpoint, maximumConnections: Int = 8, minimumConnections: Int = 0,
+                logger: Logger) throws(PostgresProblem) {
         let password = try PostgresConnector.password(from: endpoint.passwordFile)
         let tls: PostgresClient.Configuration.TLS = try PostgresConnector.tlsSettings(endpoint).map { .require($0) }
             ?? .disable
@@ -39,6 +42,8 @@ public final class PostgresDatabase: Sendable {
             database: endpoint.database, tls: tls)
         configuration.options.connectTimeout = .seconds(Int64(endpoint.connectTimeoutSeconds))
         configuration.options.maximumConnections = max(1, maximumConnections)
+        configuration.options.minimumConnections = min(max(0, minimumConnections), configuration.options.maximumConnections)
+        configuration.options.additionalStartupParameters = [("application_name", endpoint.applicationName)]
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
     }

@@ -32,6 +32,20 @@ public struct PostgresEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var caFile: String?
     /// How long to wait for the TCP connection, in seconds.
     public var connectTimeoutSeconds: Int
+    /// The connections' `application_name` (in `pg_stat_activity`): ``commandApplicationName`` for a command,
+    /// ``gatewayNode(_:)`` for a running node, which a master key rotation looks for. Not configured: set by the
+    /// program that connects.
+    public var applicationName = PostgresEndpoint.commandApplicationName
+
+    /// The `application_name` of a command's connections.
+    public static let commandApplicationName = "mailbridge"
+
+    /// The `application_name` of a running gateway node's connections: the prefix
+    /// ``PostgresMasterKeyRotation/gatewayApplicationPrefix``, a hyphen and the node's name (PostgreSQL keeps 63
+    /// bytes of it).
+    public static func gatewayNode(_ node: String) -> String {
+        PostgresMasterKeyRotation.gatewayApplicationPrefix + "-" + node
+    }
 
     public static let defaultPort = 5432
 

@@ -21,12 +21,18 @@ public struct MasterKeyRotationSummary: Hashable, Sendable, CustomStringConverti
     public var rejectedMessages = 0
     /// Gateway keys whose revocation certificate or revocation reason was resealed.
     public var gatewayKeys = 0
+    /// Keys on PostgreSQL's key shelves (the clients' public keys, the gateway's secret keys) resealed; 0 on SQLite.
+    public var sharedKeys = 0
     /// The store's key generation after the rotation (1 for a store that was never rotated).
     public var generation = 0
 
+    /// Nothing resealed yet.
+    public init() {}
+
     public var description: String {
         "thread keys: \(threadKeys), outbox items: \(outboxItems), accounts: \(accounts), "
-            + "rejected messages: \(rejectedMessages), gateway keys: \(gatewayKeys), key generation: \(generation)"
+            + "rejected messages: \(rejectedMessages), gateway keys: \(gatewayKeys), "
+            + (sharedKeys > 0 ? "shared keys: \(sharedKeys), " : "") + "key generation: \(generation)"
     }
 }
 
@@ -60,27 +66,22 @@ extension ThreadStore {
 
     /// Reseals everything under `newKey`. This value keeps the old keys: close it afterwards.
     private func rotate(to newKey: MasterKey) async throws -> MasterKeyRotationSummary {
-        let old = keys
-        var resealing = DerivedKeys(master: newKey)
-        resealing.index = old.index
-        resealing.sender = old.sender
-        let new = resealing
+        let resealing = StoreResealing(old: keys, newKey: newKey)
         let now = configuration.clock()
         return try await mappingDatabaseErrors {
             try await pool.write { db in
                 var summary = MasterKeyRotationSummary()
-                summary.threadKeys = try KeyResealing.threadKeys(db, old: old, new: new)
-                summary.outboxItems = try KeyResealing.outbox(db, old: old, new: new)
-                summary.accounts = try KeyResealing.accounts(db, old: old, new: new)
-                summary.rejectedMessages = try KeyResealing.rejected(db, old: old, new: new)
-                summary.gatewayKeys = try KeyResealing.gatewayKeys(db, old: old, new: new)
+                summary.threadKeys = try KeyResealing.threadKeys(db, resealing)
+                summary.outboxItems = try KeyResealing.outbox(db, resealing)
+                summary.accounts = try KeyResealing.accounts(db, resealing)
+                summary.rejectedMessages = try KeyResealing.rejected(db, resealing)
+                summary.gatewayKeys = try KeyResealing.gatewayKeys(db, resealing)
                 let generation = (try Int.fetchOne(db, sql: "SELECT key_generation FROM store_meta") ?? 1) + 1
                 try db.execute(
                     sql: """
                         UPDATE store_meta SET key_check = ?, lookup_keys_sealed = ?, key_generation = ? WHERE id = 1
                         """,
-                    arguments: [try Sealing.makeKeyCheck(keys: new),
-                                try new.sealLookupKeys(index: old.index, sender: old.sender), generation])
+                    arguments: [try resealing.keyCheck(), try resealing.lookupKeys(), generation])
                 guard db.changesCount == 1 else { throw ThreadStoreError.notAThreadStore }
                 summary.generation = generation
                 try AuditLog.append(db, at: now, event: .masterKeyRotated, count: summary.threadKeys)
@@ -90,82 +91,68 @@ extension ThreadStore {
     }
 }
 
-/// The resealing steps of a rotation, one per table; each returns how many rows it changed.
+/// The resealing steps of a rotation on SQLite, one per table (the values through ``StoreResealing``); each returns
+/// how many rows it changed.
 enum KeyResealing {
-    /// `sealed` opened under `old` and sealed again under `new` with the same context; the plaintext is wiped.
-    static func reseal(_ sealed: Data, from old: SymmetricKey, to new: SymmetricKey, context: SealContext) throws
-        -> Data
-    {
-        var plain = try Sealing.open(sealed, key: old, context: context)
-        defer { plain.withUnsafeMutableBytes { memset_s_portable($0) } }
-        return try Sealing.seal(plain, key: new, context: context)
-    }
-
-    static func threadKeys(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+    static func threadKeys(_ db: Database, _ resealing: StoreResealing) throws -> Int {
         let rows = try Row.fetchCursor(db, sql: "SELECT thread_id, wrapped_key FROM thread_key")
         let update = try db.makeStatement(sql: "UPDATE thread_key SET wrapped_key = ? WHERE thread_id = ?")
         var pending: [(String, Data)] = []
         while let row = try rows.next() {
             let thread = try ThreadID(row["thread_id"] as String)
-            let dataKey = try Sealing.unwrap(row["wrapped_key"], for: thread, keys: old)
-            pending.append((thread.unredactedDescription, try Sealing.wrap(dataKey, for: thread, keys: new)))
+            pending.append((thread.unredactedDescription, try resealing.threadKey(row["wrapped_key"], thread: thread)))
         }
         for (thread, wrapped) in pending { try update.execute(arguments: [wrapped, thread]) }
         return pending.count
     }
 
-    static func outbox(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+    static func outbox(_ db: Database, _ resealing: StoreResealing) throws -> Int {
         let rows = try Row.fetchAll(
             db, sql: "SELECT id, recipient_sealed, payload_sealed FROM outbox WHERE thread_id IS NULL")
         for row in rows {
             let id = try OutboxItemID(row["id"] as String)
-            var resealed: [Data] = []
-            for column in ["recipient_sealed", "payload_sealed"] {
-                let context = OutboxRecord.context(column, thread: nil, item: id)
-                resealed.append(try reseal(row[column], from: old.outbox, to: new.outbox, context: context))
-            }
-            try db.execute(sql: "UPDATE outbox SET recipient_sealed = ?, payload_sealed = ? WHERE id = ?",
-                           arguments: [resealed[0], resealed[1], id.unredactedDescription])
+            try db.execute(sql: "UPDATE outbox SET recipient_sealed = ?, payload_sealed = ? WHERE id = ?", arguments: [
+                try resealing.outboxValue(row["recipient_sealed"], column: "recipient_sealed", item: id),
+                try resealing.outboxValue(row["payload_sealed"], column: "payload_sealed", item: id),
+                id.unredactedDescription,
+            ])
         }
         return rows.count
     }
 
-    static func accounts(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+    static func accounts(_ db: Database, _ resealing: StoreResealing) throws -> Int {
         let rows = try Row.fetchAll(db, sql: """
             SELECT id, totp_secret_sealed, notify_address_sealed FROM account
             WHERE totp_secret_sealed IS NOT NULL OR notify_address_sealed IS NOT NULL
             """)
         for row in rows {
             let id = try AccountID(row["id"] as String)
-            let columns: [(String, SealContext)] = [("totp_secret_sealed", AccountRows.sealContext(id)),
-                                                    ("notify_address_sealed", NoticeRows.addressContext(id))]
-            for (column, context) in columns {
-                guard let sealed = row[column] as Data? else { continue }
-                try db.execute(sql: "UPDATE account SET \(column) = ? WHERE id = ?", arguments: [
-                    try reseal(sealed, from: old.accountSecrets, to: new.accountSecrets, context: context),
-                    id.unredactedDescription,
-                ])
+            if let sealed = row["totp_secret_sealed"] as Data? {
+                try db.execute(sql: "UPDATE account SET totp_secret_sealed = ? WHERE id = ?",
+                               arguments: [try resealing.totpSecret(sealed, of: id), id.unredactedDescription])
+            }
+            if let sealed = row["notify_address_sealed"] as Data? {
+                try db.execute(sql: "UPDATE account SET notify_address_sealed = ? WHERE id = ?",
+                               arguments: [try resealing.notificationAddress(sealed, of: id), id.unredactedDescription])
             }
         }
         return rows.count
     }
 
-    static func rejected(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+    static func rejected(_ db: Database, _ resealing: StoreResealing) throws -> Int {
         let ids = try String.fetchAll(db, sql: "SELECT id FROM rejected_message")
         for id in ids {
             for column in ["envelope", "message"] {
-                let context = RejectedSealing.context(id, column)
                 let sealed = try Data.fetchOne(
                     db, sql: "SELECT sealed_\(column) FROM rejected_message WHERE id = ?", arguments: [id]) ?? Data()
-                try db.execute(sql: "UPDATE rejected_message SET sealed_\(column) = ? WHERE id = ?", arguments: [
-                    try reseal(sealed, from: old.rejected, to: new.rejected, context: context), id,
-                ])
+                try db.execute(sql: "UPDATE rejected_message SET sealed_\(column) = ? WHERE id = ?",
+                               arguments: [try resealing.rejected(sealed, column: column, id: id), id])
             }
         }
         return ids.count
     }
 
-    static func gatewayKeys(_ db: Database, old: DerivedKeys, new: DerivedKeys) throws -> Int {
+    static func gatewayKeys(_ db: Database, _ resealing: StoreResealing) throws -> Int {
         let rows = try Row.fetchAll(db, sql: """
             SELECT fingerprint, sealed_revocation, sealed_reason FROM gateway_key
             WHERE sealed_revocation IS NOT NULL OR sealed_reason IS NOT NULL
@@ -174,9 +161,8 @@ enum KeyResealing {
             let fingerprint = try GatewayKeySealing.fingerprint(row)
             for (column, part) in [("sealed_revocation", "revocation"), ("sealed_reason", "reason")] {
                 guard let sealed = row[column] as Data? else { continue }
-                let context = GatewayKeySealing.context(fingerprint, part)
                 try db.execute(sql: "UPDATE gateway_key SET \(column) = ? WHERE fingerprint = ?", arguments: [
-                    try reseal(sealed, from: old.gatewayKeys, to: new.gatewayKeys, context: context), fingerprint.hex,
+                    try resealing.gatewayKeyValue(sealed, part: part, fingerprint: fingerprint), fingerprint.hex,
                 ])
             }
         }

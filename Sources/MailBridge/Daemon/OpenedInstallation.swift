@@ -55,8 +55,9 @@ public struct OpenedInstallation: Sendable {
         }
         let engine: OpenedStoreEngine
         do {
+            // `claimingHome` is the daemon: on PostgreSQL its connections name it as a running gateway node.
             engine = try await OpenedStoreEngine.open(configuration, dataFolder: data, masterKey: masterKey,
-                                                      logger: logger)
+                                                      gatewayNode: claimingHome, logger: logger)
         } catch let error as ThreadStoreError where error == .wrongMasterKey {
             throw InterruptedRotation.error(configuration) ?? error
         }
@@ -102,8 +103,8 @@ public struct OpenedInstallation: Sendable {
                       outbox: Outbox(wake: { [dataFolder] in QueueWakeSocket.notify(dataFolder: dataFolder) }))
     }
 
-    /// The SQLite store, for the commands that have no seam of their own yet (`threads`,
-    /// backups, master key rotation). - Throws: ``ConfigurationError`` on PostgreSQL.
+    /// The SQLite store, for `mailbridge backup` (its archive holds the SQLite file; PostgreSQL is backed up with
+    /// its own tools). - Throws: ``ConfigurationError`` on PostgreSQL.
     public var store: ThreadStore {
         get throws(ConfigurationError) { try engine.sqliteStore }
     }

@@ -9,8 +9,8 @@ public import StorePostgres
 public import ThreadStore
 
 /// The opened store of an installation (issue 21): the embedded SQLite file, or a PostgreSQL database shared by
-/// several nodes. ``OpenedInstallation`` hands out its seams (``stores``); the parts that have no seam yet ask for
-/// the SQLite store (``OpenedInstallation/store``) and get a clear error on PostgreSQL.
+/// several nodes. ``OpenedInstallation`` hands out its seams (``stores``); the SQLite backup asks for the SQLite
+/// store (``OpenedInstallation/store``) and gets a clear error on PostgreSQL.
 ///
 /// ```swift
 /// let engine = try await OpenedStoreEngine.open(configuration, dataFolder: data, masterKey: key, logger: logger)
@@ -24,8 +24,9 @@ public enum OpenedStoreEngine: Sendable {
     /// Opens `configuration.store`: the SQLite file in the data folder, or the PostgreSQL server (its schema
     /// migrated if this role owns it, ``PostgresStore/open(_:logger:)``; its pool running until ``close()``).
     /// - Throws: ``ThreadStoreError/wrongMasterKey``; a ``PostgresProblem`` naming what failed on the server.
+    /// `gatewayNode`: the daemon (its PostgreSQL connections name the node, and one stays open while it runs).
     public static func open(_ configuration: BridgeConfiguration, dataFolder: URL, masterKey: MasterKey,
-                            logger: Logger) async throws -> OpenedStoreEngine {
+                            gatewayNode: Bool = false, logger: Logger) async throws -> OpenedStoreEngine {
         var storeConfiguration = ThreadStore.Configuration()
         storeConfiguration.logger = logger
         guard configuration.store.engine == .postgresql, let postgresql = configuration.store.postgresql else {
@@ -33,7 +34,8 @@ public enum OpenedStoreEngine: Sendable {
                                            masterKey: masterKey, configuration: storeConfiguration))
         }
         return .postgresql(try await OpenedPostgres.open(postgresql, masterKey: masterKey,
-                                                         configuration: storeConfiguration, logger: logger))
+                                                         configuration: storeConfiguration, gatewayNode: gatewayNode,
+                                                         logger: logger))
     }
 
     /// Every seam the daemon's parts run on.
@@ -51,8 +53,8 @@ public enum OpenedStoreEngine: Sendable {
             guard case .sqlite(let store) = self else {
                 throw ConfigurationError(
                     .invalidValue, option: "store.engine",
-                    expected: "\"sqlite\" for this command: on PostgreSQL it is not available yet "
-                        + "(docs/postgresql.md, \"Missing\")")
+                    expected: "\"sqlite\" for this command (docs/operations.md: on PostgreSQL, the "
+                        + "database's own tools)")
             }
             return store
         }
@@ -124,10 +126,13 @@ public struct OpenedPostgres: Sendable {
     private let pool: Task<Void, Never>
 
     static func open(_ postgresql: BridgeConfiguration.PostgreSQL, masterKey: MasterKey,
-                     configuration: ThreadStore.Configuration, logger: Logger) async throws -> OpenedPostgres {
-        let endpoint = postgresql.endpoint
+                     configuration: ThreadStore.Configuration, gatewayNode: Bool,
+                     logger: Logger) async throws -> OpenedPostgres {
+        let node = postgresql.nodeName(hostName: ProcessInfo.processInfo.hostName)
+        var endpoint = postgresql.endpoint
+        if gatewayNode { endpoint.applicationName = PostgresEndpoint.gatewayNode(node) }
         _ = try await PostgresStore.open(endpoint, logger: logger)
-        let database = try PostgresDatabase(endpoint, logger: logger)
+        let database = try PostgresDatabase(endpoint, minimumConnections: gatewayNode ? 1 : 0, logger: logger)
         // postgres-nio warns when a connection is asked for before `run()`: wait until the pool's task began.
         let (began, beginning) = AsyncStream<Void>.makeStream()
         let pool = Task {
@@ -136,7 +141,6 @@ public struct OpenedPostgres: Sendable {
         }
         for await _ in began {}
         do {
-            let node = postgresql.nodeName(hostName: ProcessInfo.processInfo.hostName)
             let stores = try await PostgresNodeStores.open(
                 database, masterKey: masterKey, node: node, lease: .seconds(postgresql.leaseSeconds),
                 configuration: configuration, logger: logger)

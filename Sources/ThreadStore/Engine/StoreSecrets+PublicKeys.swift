@@ -24,7 +24,7 @@ extension StoreSecrets {
         Array(try Sealing.open(sealed, key: keys.publicKeys, context: Self.publicKeyContext(rowKey)))
     }
 
-    private static func publicKeyContext(_ rowKey: Data) -> SealContext {
+    static func publicKeyContext(_ rowKey: Data) -> SealContext {
         SealContext(table: "public_key", column: "sealed", threadID: "",
                     rowID: rowKey.map { String(format: "%02x", $0) }.joined())
     }
@@ -54,7 +54,7 @@ extension StoreSecrets {
         Array(try Sealing.open(sealed, key: keys.gatewaySecretKeys, context: Self.gatewaySecretKeyContext(rowKey)))
     }
 
-    private static func gatewaySecretKeyContext(_ rowKey: Data) -> SealContext {
+    static func gatewaySecretKeyContext(_ rowKey: Data) -> SealContext {
         SealContext(table: "gateway_secret_key", column: "sealed", threadID: "",
                     rowID: rowKey.map { String(format: "%02x", $0) }.joined())
     }

@@ -6,18 +6,15 @@ import Foundation
 public import Logging
 public import ThreadStore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `mailbridge master-key rotate`: a new master key for the store, crash-safe at every point.
 ///
 /// With `K` the configured `master-key-file` and `N` = `K.next`:
-/// 1. take the daemon lock (refused while the gateway runs);
+/// 1. take the daemon lock (refused while the gateway runs here); on PostgreSQL the resealing transaction also
+///    refuses while any gateway node is connected to the database (``PostgresMasterKeyRotation``);
 /// 2. finish or undo an interrupted rotation: if `N` exists and opens the store, rename it over `K`; otherwise
 ///    (the store still opens with `K`) delete `N`;
 /// 3. write a fresh key to `N` (O_EXCL, 0600, fsync, folder fsync);
-/// 4. reseal the store under `N` in ONE transaction (the commit point; `synchronous=FULL`);
+/// 4. reseal the store under `N` in ONE transaction (the commit point; `synchronous=FULL` on SQLite);
 /// 5. rename `N` over `K` and fsync the folder.
 ///
 /// A `kill -9` before 4 commits leaves the store on `K` (and maybe a stray `N`); after, the store is on `N` until
@@ -28,13 +25,6 @@ public enum MasterKeyRotator {
     public static func rotate(
         configuration: BridgeConfiguration, logger: Logger, progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> [String] {
-        // Issue 21: the PostgreSQL rows are not re-sealed yet; "no store here: nothing to rotate" would mislead.
-        if configuration.store.engine == .postgresql {
-            throw ConfigurationError(
-                .invalidValue, option: "store.engine",
-                expected: "\"sqlite\" for master-key rotate: re-sealing a PostgreSQL store is not available yet "
-                    + "(docs/postgresql.md, \"Missing\")")
-        }
         let environment = ProcessInfo.processInfo.environment
         let keyPath = configuration.keys.masterKeyFile.string
         if configuration.keys.masterKeyPath(environment: environment, fileExists: {
@@ -43,36 +33,44 @@ public enum MasterKeyRotator {
             throw RecoveryError(.io, "the master key comes from a systemd credential here; run `master-key rotate` "
                                 + "from a shell, where it uses master-key-file \(keyPath)")
         }
-        let nextPath = keyPath + ".next"
-        let folder = URL(fileURLWithPath: keyPath).deletingLastPathComponent().path
-        let storeURL = URL(fileURLWithPath: configuration.data.folder.string).appendingPathComponent("threads.sqlite")
-        guard FileManager.default.fileExists(atPath: storeURL.path) else {
-            throw RecoveryError(.io, "no store at \(storeURL.path): nothing to rotate")
-        }
         let claim = try OfflineClaim.take(gnupgHome: configuration.keys.gnupgHome.string)
         defer { claim.release() }
         progress("claimed")
+        let target = try await RotationTarget.open(configuration, logger: logger)
+        do {
+            let lines = try await rotate(target, keyPath: keyPath, configuration: configuration, logger: logger,
+                                         progress: progress)
+            await target.close()
+            return lines
+        } catch {
+            await target.close()
+            throw error
+        }
+    }
 
-        var storeConfiguration = ThreadStore.Configuration()
-        storeConfiguration.logger = logger
+    private static func rotate(
+        _ target: RotationTarget, keyPath: String, configuration: BridgeConfiguration, logger: Logger,
+        progress: @Sendable (String) -> Void
+    ) async throws -> [String] {
+        let nextPath = keyPath + ".next"
+        let folder = URL(fileURLWithPath: keyPath).deletingLastPathComponent().path
         let current = try configuration.keys.loadMasterKey(environment: [:])
         var lines: [String] = []
         if FileManager.default.fileExists(atPath: nextPath) {
-            if let next = try? MasterKey(contentsOf: URL(fileURLWithPath: nextPath)),
-                try opens(storeURL, with: next, storeConfiguration) {
+            if let next = try? MasterKey(contentsOf: URL(fileURLWithPath: nextPath)), try await target.opens(with: next) {
                 try POSIXFile.move(nextPath, keyPath)
                 try POSIXFile.syncDirectory(folder)
                 progress("renamed")
-                return ["finished an interrupted rotation: \(keyPath) holds the new master key"]
+                return ["finished an interrupted rotation: \(keyPath) holds the new master key"] + target.afterwards(keyPath)
             }
-            guard try opens(storeURL, with: current, storeConfiguration) else {
+            guard try await target.opens(with: current) else {
                 throw RecoveryError(.keyMismatch, "neither \(keyPath) nor \(nextPath) opens the store")
             }
             try POSIXFile.remove(nextPath)
             try POSIXFile.syncDirectory(folder)
             lines.append("an interrupted rotation had not committed; removed \(nextPath) and started again")
         } else {
-            guard try opens(storeURL, with: current, storeConfiguration) else {
+            guard try await target.opens(with: current) else {
                 throw RecoveryError(.keyMismatch, "\(keyPath) does not open the store")
             }
         }
@@ -83,8 +81,16 @@ public enum MasterKeyRotator {
         }
         try POSIXFile.syncDirectory(folder)
         progress("next-written")
-        let summary = try await ThreadStore.rotateMasterKey(
-            at: storeURL, from: current, to: next, configuration: storeConfiguration)
+        // `N` stays when this throws (a commit whose answer was lost, PostgreSQL over a network, may have happened:
+        // the next run tells by which key opens the store), except for a refusal made before anything was written.
+        let summary: MasterKeyRotationSummary
+        do {
+            summary = try await target.reseal(from: current, to: next)
+        } catch let refusal as RecoveryError where refusal.code == .gatewayRunning {
+            try POSIXFile.remove(nextPath)
+            try POSIXFile.syncDirectory(folder)
+            throw refusal
+        }
         progress("committed")
         try POSIXFile.move(nextPath, keyPath)
         try POSIXFile.syncDirectory(folder)
@@ -94,22 +100,11 @@ public enum MasterKeyRotator {
             "rotated the master key (\(summary))",
             "\(keyPath) holds the new key; the old key opens nothing in the store any more",
             "backups written before now open only with the old key: keep it with them offline, or make a new backup",
-        ]
+        ] + target.afterwards(keyPath)
     }
 
     /// See ``InterruptedRotation/error(_:)``.
     public static func interruptedRotation(_ configuration: BridgeConfiguration) -> RecoveryError? {
         InterruptedRotation.error(configuration)
-    }
-
-    /// Whether `key` opens the store (a wrong key is `false`; other failures throw).
-    static func opens(_ url: URL, with key: MasterKey, _ configuration: ThreadStore.Configuration) throws -> Bool {
-        do {
-            let store = try ThreadStore(at: url, masterKey: key, configuration: configuration)
-            try store.close()
-            return true
-        } catch let error as ThreadStoreError where error == .wrongMasterKey {
-            return false
-        }
     }
 }
