@@ -33,11 +33,4 @@ public enum QueueAdmin {
         }
         return AdminResult(output: lines.isEmpty ? "the queue is empty" : lines.joined(separator: "\n"))
     }
-
-    /// A consistent online copy of the store (as encrypted as the store; it opens only with the same master key).
-    /// The master key is not copied: back it up separately.
-    public static func backup(_ installation: OpenedInstallation, to file: URL) async throws -> AdminResult {
-        try await installation.store.backup(to: file)
-        return AdminResult(output: "wrote \(file.path) (encrypted with the master key; back that up separately)")
-    }
 }

@@ -128,16 +128,6 @@ import ThreadStore
         #expect(FileManager.default.fileExists(
             atPath: wkd.appendingPathComponent("example.org/.well-known/openpgpkey/policy").path))
 
-        // backup: a copy that opens with the same master key and holds the thread.
-        let backupFile = folder.url.appendingPathComponent("backup.sqlite")
-        let backedUp = await run { try await QueueAdmin.backup($0, to: backupFile) }
-        #expect(backedUp.status == .success, "\(backedUp.errorOutput)")
-        let configuration = try BridgeConfiguration.load(file: config)
-        let copy = try ThreadStore(at: backupFile, masterKey: try configuration.keys.loadMasterKey())
-        #expect(try await copy.read { try $0.thread(thread) }?.messageCount == 2)
-        try copy.close()
-        #expect(await run { try await QueueAdmin.backup($0, to: backupFile) }.status == .failure)
-
         // A broken configuration is exit status 3.
         let broken = try folder.write("broken.toml", "[smtp]\nprot = 25\n")
         #expect(await AdminSession.run(configFile: broken, logger: logger) { _ in AdminResult() }.status

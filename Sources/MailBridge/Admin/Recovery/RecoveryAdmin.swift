@@ -21,7 +21,13 @@ public enum RecoveryAdmin {
     /// An existing `file` fails (exit 1, as docs/exit-codes.md says) and stays untouched.
     public static func backup(_ installation: OpenedInstallation, to file: URL,
                               configurationText: Data) async throws -> AdminResult {
-        try await BackupWriter.write(installation, to: file, configurationText: configurationText)
+        if case .postgresql = installation.engine {
+            // The database is shared by every node and backed up with PostgreSQL's own tools; it stays sealed there.
+            throw RecoveryError(.io, "the store is in PostgreSQL: back it up with pg_dump (or base backups with WAL "
+                                + "archiving) and keep the master key apart from it; restore with pg_restore and "
+                                + "start the nodes with the master key (docs/operations.md, \"Backups on PostgreSQL\")")
+        }
+        return try await BackupWriter.write(installation, to: file, configurationText: configurationText)
     }
 
     /// Restores `archive` into the empty folder `dataFolder` with the master key in `masterKeyFile`.
