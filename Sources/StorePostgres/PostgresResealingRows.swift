@@ -30,23 +30,12 @@ struct PostgresResealingRows {
     /// The outbox items of no thread (auto-replies to plain mail): recipient and payload. A thread's items are
     /// sealed under its data key and need nothing.
     func outbox() async throws -> Int {
-        var ids: [String] = []
-        let rows = try await connection.query("SELECT id FROM outbox WHERE thread_id IS NULL", logger: logger)
-        for try await id in rows.decode(String.self) { ids.append(id) }
-        for id in ids {
+        try await resealEach("outbox", ("recipient_sealed", "payload_sealed"), where: "thread_id IS NULL") {
+            id, recipient, payload in
             let item = try OutboxItemID(id)
-            let sealed = try await connection.query(
-                "SELECT recipient_sealed, payload_sealed FROM outbox WHERE id = \(id)", logger: logger)
-            for try await (recipient, payload) in sealed.decode((Data, Data).self) {
-                try await connection.query("""
-                    UPDATE outbox SET recipient_sealed = \(try resealing.outboxValue(recipient, column: "recipient_sealed",
-                                                                                     item: item)),
-                        payload_sealed = \(try resealing.outboxValue(payload, column: "payload_sealed", item: item))
-                    WHERE id = \(id)
-                    """, logger: logger)
-            }
+            return (try resealing.outboxValue(recipient, column: "recipient_sealed", item: item),
+                    try resealing.outboxValue(payload, column: "payload_sealed", item: item))
         }
-        return ids.count
     }
 
     /// Accounts' TOTP secrets and notification addresses.
@@ -71,20 +60,33 @@ struct PostgresResealingRows {
         return resealed.count
     }
 
-    /// Kept rejected messages (envelope and message), one at a time: each may be large.
+    /// Kept rejected messages (envelope and message).
     func rejected() async throws -> Int {
+        try await resealEach("rejected_message", ("sealed_envelope", "sealed_message")) { id, envelope, message in
+            (try resealing.rejected(envelope, column: "envelope", id: id),
+             try resealing.rejected(message, column: "message", id: id))
+        }
+    }
+
+    /// Reseals two columns of every row of `table` matching `condition` (`id` is the key), one row at a time: a
+    /// value may be large (a rejected message).
+    private func resealEach(
+        _ table: String, _ columns: (String, String), where condition: String = "TRUE",
+        _ reseal: (String, Data, Data) throws -> (Data, Data)
+    ) async throws -> Int {
         var ids: [String] = []
-        let rows = try await connection.query("SELECT id FROM rejected_message", logger: logger)
+        let rows = try await connection.query(
+            "SELECT id FROM \(unescaped: table) WHERE \(unescaped: condition)", logger: logger)
         for try await id in rows.decode(String.self) { ids.append(id) }
         for id in ids {
             let sealed = try await connection.query(
-                "SELECT sealed_envelope, sealed_message FROM rejected_message WHERE id = \(id)", logger: logger)
-            for try await (envelope, message) in sealed.decode((Data, Data).self) {
+                "SELECT \(unescaped: columns.0), \(unescaped: columns.1) FROM \(unescaped: table) WHERE id = \(id)",
+                logger: logger)
+            for try await (first, second) in sealed.decode((Data, Data).self) {
+                let (resealedFirst, resealedSecond) = try reseal(id, first, second)
                 try await connection.query("""
-                    UPDATE rejected_message
-                    SET sealed_envelope = \(try resealing.rejected(envelope, column: "envelope", id: id)),
-                        sealed_message = \(try resealing.rejected(message, column: "message", id: id))
-                    WHERE id = \(id)
+                    UPDATE \(unescaped: table) SET \(unescaped: columns.0) = \(resealedFirst),
+                        \(unescaped: columns.1) = \(resealedSecond) WHERE id = \(id)
                     """, logger: logger)
             }
         }

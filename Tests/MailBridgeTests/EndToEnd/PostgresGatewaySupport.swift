@@ -45,6 +45,29 @@ enum PostgresGatewaySupport {
         try manager.copyItem(atPath: masterKey, toPath: toMasterKey)
     }
 
+    /// Node configurations on one database, each with its own data folder under `root` (named for the node); the
+    /// first node's data folder is prepared (its master key made). Copy the key to the others with
+    /// ``provision(masterKey:toMasterKey:)``.
+    static func nodes(_ names: [String], on database: TestDatabase, under root: URL) throws -> [BridgeConfiguration] {
+        let nodes = try names.map { node in
+            var configuration = BridgeConfiguration.embeddedDefault(
+                dataFolder: try AbsolutePath(root.appendingPathComponent(node).path))
+            try configuration.usePostgreSQL(database, node: node)
+            return configuration
+        }
+        if let first = nodes.first { try DataFolderInitializer.prepare(first) }
+        return nodes
+    }
+
+    /// Stops the gpg-agents of `nodes` and removes `root`.
+    static func remove(_ nodes: [BridgeConfiguration], root: URL) {
+        for configuration in nodes {
+            _ = try? Shell.run("gpgconf", ["--homedir", configuration.keys.gnupgHome.string, "--kill", "all"],
+                               allowFailure: true)
+        }
+        try? FileManager.default.removeItem(at: root)
+    }
+
     /// Sends `mail` with swaks to the gateway's SMTP port (the file goes into `folder`) and expects `250`.
     static func send(_ mail: String, from: String, to gateway: Gateway, folder: URL) async throws {
         let port = try #require(gateway.listener.localAddress?.port)

@@ -23,19 +23,9 @@ import ThreadStore
         let client: GnuPGClient
 
         init() async throws {
-            let server = try await PostgresServer.shared()
-            let database = try await server.makeDatabase()
-            let root = self.root
-            func configuration(_ node: String) throws -> BridgeConfiguration {
-                var configuration = BridgeConfiguration.embeddedDefault(
-                    dataFolder: try AbsolutePath(root.appendingPathComponent(node).path))
-                try configuration.usePostgreSQL(database, node: node)
-                return configuration
-            }
-            self.database = database
-            a = try configuration("node-a")
-            b = try configuration("node-b")
-            try DataFolderInitializer.prepare(a)
+            database = try await PostgresServer.shared().makeDatabase()
+            let nodes = try PostgresGatewaySupport.nodes(["node-a", "node-b"], on: database, under: root)
+            (a, b) = (nodes[0], nodes[1])
             try PostgresGatewaySupport.provision(masterKey: a.keys.masterKeyFile.string,
                                                  toMasterKey: b.keys.masterKeyFile.string)
             client = try GnuPGClient(home: root.appendingPathComponent("client"))
@@ -60,15 +50,10 @@ import ThreadStore
 
         func remove() {
             client.kill()
-            for configuration in [a, b] {
-                _ = try? Shell.run("gpgconf", ["--homedir", configuration.keys.gnupgHome.string, "--kill", "all"],
-                                   allowFailure: true)
-            }
-            try? FileManager.default.removeItem(at: root)
+            PostgresGatewaySupport.remove([a, b], root: root)
         }
     }
-
-    static let mailbox = "beratung@localhost"
+   static let mailbox = "beratung@localhost"
 
     @Test(.timeLimit(.minutes(4))) func aKeyMadeOrChangedOnOneNodeIsUsedOnTheOther() async throws {
         let nodes = try await TwoNodes()

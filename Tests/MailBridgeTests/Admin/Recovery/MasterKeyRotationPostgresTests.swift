@@ -23,28 +23,12 @@ import ThreadStore
         let logs = LogCapture()
 
         init() async throws {
-            let server = try await PostgresServer.shared()
-            database = try await server.makeDatabase()
-            let root = self.root
-            let database = self.database
-            func configuration(_ node: String) throws -> BridgeConfiguration {
-                var configuration = BridgeConfiguration.embeddedDefault(
-                    dataFolder: try AbsolutePath(root.appendingPathComponent(node).path))
-                try configuration.usePostgreSQL(database, node: node)
-                return configuration
-            }
-            a = try configuration("node-a")
-            b = try configuration("node-b")
-            try DataFolderInitializer.prepare(a)
+            database = try await PostgresServer.shared().makeDatabase()
+            let nodes = try PostgresGatewaySupport.nodes(["node-a", "node-b"], on: database, under: root)
+            (a, b) = (nodes[0], nodes[1])
         }
 
-        func remove() {
-            for configuration in [a, b] {
-                _ = try? Shell.run("gpgconf", ["--homedir", configuration.keys.gnupgHome.string, "--kill", "all"],
-                                   allowFailure: true)
-            }
-            try? FileManager.default.removeItem(at: root)
-        }
+        func remove() { PostgresGatewaySupport.remove([a, b], root: root) }
     }
 
     /// A thread with the canary, an account with a notification address, a thread-less outbox item; returns the
