@@ -33,89 +33,67 @@ struct PostgresResealingRows {
         try await resealEach("outbox", ("recipient_sealed", "payload_sealed"), where: "thread_id IS NULL") {
             id, recipient, payload in
             let item = try OutboxItemID(id)
-            return (try resealing.outboxValue(recipient, column: "recipient_sealed", item: item),
-                    try resealing.outboxValue(payload, column: "payload_sealed", item: item))
+            return (try recipient.map { try resealing.outboxValue($0, column: "recipient_sealed", item: item) },
+                    try payload.map { try resealing.outboxValue($0, column: "payload_sealed", item: item) })
         }
     }
 
     /// Accounts' TOTP secrets and notification addresses.
     func accounts() async throws -> Int {
-        var resealed: [(String, Data?, Data?)] = []
-        let rows = try await connection.query("""
-            SELECT id, totp_secret_sealed, notify_address_sealed FROM account
-            WHERE totp_secret_sealed IS NOT NULL OR notify_address_sealed IS NOT NULL
-            """, logger: logger)
-        for try await (id, totp, address) in rows.decode((String, Data?, Data?).self) {
+        try await resealEach("account", ("totp_secret_sealed", "notify_address_sealed"),
+                             where: "totp_secret_sealed IS NOT NULL OR notify_address_sealed IS NOT NULL") {
+            id, totp, address in
             let account = try AccountID(id)
-            resealed.append((id, try totp.map { sealed throws(ThreadStoreError) in
-                                 try resealing.totpSecret(sealed, of: account) },
-                             try address.map { sealed throws(ThreadStoreError) in
-                                 try resealing.notificationAddress(sealed, of: account) }))
+            return (try totp.map { try resealing.totpSecret($0, of: account) },
+                    try address.map { try resealing.notificationAddress($0, of: account) })
         }
-        for (id, totp, address) in resealed {
-            try await connection.query("""
-                UPDATE account SET totp_secret_sealed = \(totp), notify_address_sealed = \(address) WHERE id = \(id)
-                """, logger: logger)
-        }
-        return resealed.count
     }
 
     /// Kept rejected messages (envelope and message).
     func rejected() async throws -> Int {
         try await resealEach("rejected_message", ("sealed_envelope", "sealed_message")) { id, envelope, message in
-            (try resealing.rejected(envelope, column: "envelope", id: id),
-             try resealing.rejected(message, column: "message", id: id))
+            (try envelope.map { try resealing.rejected($0, column: "envelope", id: id) },
+             try message.map { try resealing.rejected($0, column: "message", id: id) })
         }
-    }
-
-    /// Reseals two columns of every row of `table` matching `condition` (`id` is the key), one row at a time: a
-    /// value may be large (a rejected message).
-    private func resealEach(
-        _ table: String, _ columns: (String, String), where condition: String = "TRUE",
-        _ reseal: (String, Data, Data) throws -> (Data, Data)
-    ) async throws -> Int {
-        var ids: [String] = []
-        let rows = try await connection.query(
-            "SELECT id FROM \(unescaped: table) WHERE \(unescaped: condition)", logger: logger)
-        for try await id in rows.decode(String.self) { ids.append(id) }
-        for id in ids {
-            let sealed = try await connection.query(
-                "SELECT \(unescaped: columns.0), \(unescaped: columns.1) FROM \(unescaped: table) WHERE id = \(id)",
-                logger: logger)
-            for try await (first, second) in sealed.decode((Data, Data).self) {
-                let (resealedFirst, resealedSecond) = try reseal(id, first, second)
-                try await connection.query("""
-                    UPDATE \(unescaped: table) SET \(unescaped: columns.0) = \(resealedFirst),
-                        \(unescaped: columns.1) = \(resealedSecond) WHERE id = \(id)
-                    """, logger: logger)
-            }
-        }
-        return ids.count
     }
 
     /// The gateway keys' revocation certificates and reasons.
     func gatewayKeys() async throws -> Int {
-        var resealed: [(String, Data?, Data?)] = []
-        let rows = try await connection.query("""
-            SELECT fingerprint, sealed_revocation, sealed_reason FROM gateway_key
-            WHERE sealed_revocation IS NOT NULL OR sealed_reason IS NOT NULL
-            """, logger: logger)
-        for try await (text, revocation, reason) in rows.decode((String, Data?, Data?).self) {
+        try await resealEach("gateway_key", ("sealed_revocation", "sealed_reason"), key: "fingerprint",
+                             where: "sealed_revocation IS NOT NULL OR sealed_reason IS NOT NULL") {
+            text, revocation, reason in
             guard let fingerprint = try? KeyFingerprint(text), fingerprint.hex == text else {
                 throw ThreadStoreError.databaseCorrupt
             }
-            resealed.append((text, try revocation.map { sealed throws(ThreadStoreError) in
-                                 try resealing.gatewayKeyValue(sealed, part: "revocation", fingerprint: fingerprint) },
-                             try reason.map { sealed throws(ThreadStoreError) in
-                                 try resealing.gatewayKeyValue(sealed, part: "reason", fingerprint: fingerprint) }))
+            return (try revocation.map { try resealing.gatewayKeyValue($0, part: "revocation", fingerprint: fingerprint) },
+                    try reason.map { try resealing.gatewayKeyValue($0, part: "reason", fingerprint: fingerprint) })
         }
-        for (fingerprint, revocation, reason) in resealed {
-            try await connection.query("""
-                UPDATE gateway_key SET sealed_revocation = \(revocation), sealed_reason = \(reason)
-                WHERE fingerprint = \(fingerprint)
+    }
+
+    /// Reseals two columns (either may be NULL) of every row of `table` matching `condition`, one row at a time:
+    /// a value may be large (a rejected message). `key` is the table's key column.
+    private func resealEach(
+        _ table: String, _ columns: (String, String), key: String = "id", where condition: String = "TRUE",
+        _ reseal: (String, Data?, Data?) throws -> (Data?, Data?)
+    ) async throws -> Int {
+        var keys: [String] = []
+        let rows = try await connection.query(
+            "SELECT \(unescaped: key) FROM \(unescaped: table) WHERE \(unescaped: condition)", logger: logger)
+        for try await id in rows.decode(String.self) { keys.append(id) }
+        for id in keys {
+            let sealed = try await connection.query("""
+                SELECT \(unescaped: columns.0), \(unescaped: columns.1) FROM \(unescaped: table)
+                WHERE \(unescaped: key) = \(id)
                 """, logger: logger)
+            for try await (first, second) in sealed.decode((Data?, Data?).self) {
+                let (resealedFirst, resealedSecond) = try reseal(id, first, second)
+                try await connection.query("""
+                    UPDATE \(unescaped: table) SET \(unescaped: columns.0) = \(resealedFirst),
+                        \(unescaped: columns.1) = \(resealedSecond) WHERE \(unescaped: key) = \(id)
+                    """, logger: logger)
+            }
         }
-        return resealed.count
+        return keys.count
     }
 
     /// The key shelves every node pulls from: the clients' public keys and the gateway's secret keys. `changed_at`

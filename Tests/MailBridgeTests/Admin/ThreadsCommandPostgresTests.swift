@@ -7,7 +7,7 @@ import ThreadStore
 /// Issue 21: `mailbridge threads list` and `thread show` on a PostgreSQL store (before: "not available yet").
 @Suite(.serialized) struct ThreadsCommandPostgresTests {
     @Test(.timeLimit(.minutes(2))) func listAndShowReadTheSharedDatabase() async throws {
-        let setUp = try await MasterKeyRotationPostgresTests.Installation()
+        let setUp = try await SharedGatewayKeysTests.TwoNodes()
         defer { setUp.remove() }
         let installation = try await OpenedInstallation.open(setUp.a, logger: setUp.logs.logger("a"))
         let (thread, _) = try await MasterKeyRotationPostgresTests().fill(installation)

@@ -15,22 +15,6 @@ import ThreadStore
 @Suite(.serialized) struct MasterKeyRotationPostgresTests {
     static let canary = "KANARIE-rotation-\(UUID().uuidString.prefix(8))"
 
-    final class Installation: @unchecked Sendable {
-        let root = URL(fileURLWithPath: "/tmp/mb-rotate-pg-\(UUID().uuidString.prefix(8))")
-        let database: TestDatabase
-        let a: BridgeConfiguration
-        let b: BridgeConfiguration
-        let logs = LogCapture()
-
-        init() async throws {
-            database = try await PostgresServer.shared().makeDatabase()
-            let nodes = try PostgresGatewaySupport.nodes(["node-a", "node-b"], on: database, under: root)
-            (a, b) = (nodes[0], nodes[1])
-        }
-
-        func remove() { PostgresGatewaySupport.remove([a, b], root: root) }
-    }
-
     /// A thread with the canary, an account with a notification address, a thread-less outbox item; returns the
     /// thread.
     func fill(_ installation: OpenedInstallation) async throws -> (ThreadID, AccountID) {
@@ -57,7 +41,7 @@ import ThreadStore
     }
 
     @Test(.timeLimit(.minutes(4))) func rotationResealsEverythingAndIsRefusedWhileANodeIsConnected() async throws {
-        let setUp = try await Installation()
+        let setUp = try await SharedGatewayKeysTests.TwoNodes()
         defer { setUp.remove() }
         let logger = setUp.logs.logger("rotate")
         let keyPath = setUp.a.keys.masterKeyFile.string
@@ -93,12 +77,9 @@ import ThreadStore
         #expect(summary.contains("every node of this database needs the new key"), "\(summary)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: keyPath)) != oldKeyBytes)
 
-        // The old key opens nothing: a node still holding it refuses to start.
+        // The old key opens nothing: node B, provisioned with it before the rotation, refuses to start.
         let stale = setUp.b.keys.masterKeyFile.string
-        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: stale).deletingLastPathComponent().path,
-                                                withIntermediateDirectories: true)
-        try oldKeyBytes.write(to: URL(fileURLWithPath: stale))
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: stale)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: stale)) == oldKeyBytes)
         await #expect(throws: ThreadStoreError.wrongMasterKey) {
             _ = try await OpenedInstallation.open(setUp.b, logger: setUp.logs.logger("stale"))
         }

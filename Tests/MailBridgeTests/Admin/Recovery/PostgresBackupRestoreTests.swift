@@ -11,7 +11,7 @@ import ThreadStore
 /// no canary, and `mailbridge backup` says where to go instead of writing a SQLite archive.
 @Suite(.serialized) struct PostgresBackupRestoreTests {
     @Test(.timeLimit(.minutes(3))) func aDumpRestoredIntoANewDatabaseServesANodeWithOnlyTheMasterKey() async throws {
-        let setUp = try await MasterKeyRotationPostgresTests.Installation()
+        let setUp = try await SharedGatewayKeysTests.TwoNodes()
         defer { setUp.remove() }
         let canary = MasterKeyRotationPostgresTests.canary
         let first = try await OpenedInstallation.open(setUp.a, logger: setUp.logs.logger("a"))
