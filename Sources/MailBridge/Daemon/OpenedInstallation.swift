@@ -59,7 +59,13 @@ public struct OpenedInstallation: Sendable {
             engine = try await OpenedStoreEngine.open(configuration, dataFolder: data, masterKey: masterKey,
                                                       gatewayNode: claimingHome, logger: logger)
         } catch let error as ThreadStoreError where error == .wrongMasterKey {
-            throw InterruptedRotation.error(configuration) ?? error
+            if let interrupted = InterruptedRotation.error(configuration) { throw interrupted }
+            guard configuration.store.engine == .postgresql else { throw error }
+            // A further node set up without the first node's key (`init` made one) or left with a key rotated away.
+            throw RecoveryError(.keyMismatch, "the master key (\(configuration.keys.masterKeyFile.string) or the "
+                                + "systemd credential) does not open the PostgreSQL database: every node needs the key "
+                                + "the database is sealed with; copy it from a node that runs (after a master key "
+                                + "rotation, the new one) and start again (docs/operations.md, \"Running several nodes\")")
         }
         // Issue 20: the store records each mailbox's current, overlap, retired and revoked keys.
         let stores = engine.stores
