@@ -234,6 +234,8 @@ let package = Package(
         .testTarget(
             name: "StorePostgresTests",
             dependencies: [
+                // For `SeamCoverageTests` only: the seams of `GatewayStores` (MailBridge depends on nothing here).
+                "MailBridge",
                 "StorePostgres",
                 "ThreadStore",
                 "MailValues",

@@ -5,8 +5,9 @@ import ThreadStore
 
 @testable import StorePostgres
 
-/// Notification settings (``InboxStore``), API token look-ups (``WebStateStore``) and the gauges' counts
-/// (``GaugeStore``) on SQLite and on PostgreSQL (also under the gateway's role), with the same results (issue 21).
+/// Notification settings (``InboxStore``) and API token look-ups (``WebStateStore``) on SQLite and on PostgreSQL
+/// (also under the gateway's role), with the same results (issue 21). The gauges' counts are
+/// ``GaugeConformanceTests``'.
 @Suite struct AccountSettingsConformanceTests {
     static let engines = InboundEngines.engines
     let t0 = ImportEngines.start
@@ -81,48 +82,5 @@ import ThreadStore
         #expect(try await engine.webState.apiTokenCredential(token: String(token.dropLast())) == nil, "\(name)")
         try await disable()
         #expect(try await engine.webState.apiTokenCredential(token: token) == nil, "\(name): disabled account")
-    }
-
-    @Test(arguments: engines)
-    func theGaugesCountTheOutboxHeldRepliesAndWaitingThreads(engine name: String) async throws {
-        let engine = try await InboxEngineUnderTest.engine(name)
-        let gauges: any GaugeStore
-        let replies: any ReplyStore
-        if let sqlite = engine.inbound.keepAlive as? SQLiteImport {
-            (gauges, replies) = (ThreadStoreGauges(sqlite.threads.store), ThreadStoreReplies(sqlite.threads.store))
-        } else {
-            let nodes = engine.inbound.keepAlive as! PostgresImportNodes
-            (gauges, replies) = (nodes.threads[0], nodes.threads[1])
-        }
-        #expect(try await gauges.outboxDepth() == OutboxDepth(), "\(name)")
-        // Three clients write at t0, t0 + 1 h and t0 + 2 h; each import queues a receipt.
-        var threads: [ThreadID] = []
-        for client in 1...3 {
-            let outcome = try await engine.importer.importMessage(
-                ImportEngines.message("w\(client)", at: t0.addingTimeInterval(Double(client - 1) * 3600)),
-                into: .client(ImportEngines.identity(client)), queueing: [ImportEngines.outboxItem()])
-            threads.append(try #require(outcome.storedThread))
-        }
-        // A held reply in the first thread (the notice is queued) answers it.
-        _ = try await replies.commitReply(ReplyCommit(
-            message: NewMessage(direction: .outbound, messageID: "<r1@example.org>", subject: "Re", body: [0x41],
-                                verdict: .notApplicable, receivedAt: t0.addingTimeInterval(3 * 3600)),
-            item: NewOutboxItem(thread: threads[0], kind: .notification, recipient: ImportEngines.identity(1).address,
-                                payload: [0x42], notBefore: t0),
-            thread: threads[0], actor: nil, channel: nil, keyUnusable: HeldReplyProblem.missing.rawValue,
-            assignToActor: false))
-        var expected = OutboxDepth()
-        expected.items[OutboxDepth.Key(kind: .receipt, state: .pending)] = 3
-        expected.items[OutboxDepth.Key(kind: .notification, state: .pending)] = 1
-        expected.heldReplies = 1
-        #expect(try await gauges.outboxDepth() == expected, "\(name)")
-        // Waiting since before t0 + 30 min: the answered first thread no longer waits; t0 + 90 min: the second.
-        let counts = try await gauges.waitingThreadCounts(before: [
-            t0.addingTimeInterval(1800), t0.addingTimeInterval(5400), t0.addingTimeInterval(4 * 3600),
-        ])
-        #expect(counts == [0, 1, 2], "\(name)")
-        _ = try await engine.inbox.setState(.closed, of: threads[1], by: InboxActor(
-            account: .makeRandom(), channel: nil, scope: .everyField))
-        #expect(try await gauges.waitingThreadCounts(before: [t0.addingTimeInterval(4 * 3600)]) == [1], "\(name)")
     }
 }

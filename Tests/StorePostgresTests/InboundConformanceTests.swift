@@ -9,6 +9,7 @@ import ThreadStore
 /// ``PostgresThreads`` on a real PostgreSQL, also under the gateway's least-privilege role (issue 21): the same
 /// outcomes, the same verdicts, the same queued items and the same audit rows on every engine.
 @Suite struct InboundConformanceTests {
+    static let engines = InboundEngines.engines
     let t0 = ImportEngines.start
 
     /// `event/count/thread` as the engines' `audit` lists them.
@@ -20,7 +21,7 @@ import ThreadStore
         row(.outboxQueued, kind.rawValue, thread: thread)
     }
 
-    @Test(arguments: InboundEngines.engines)
+    @Test(arguments: engines)
     func aClientMessageIsImportedWithItsNoticeAndOneReceipt(engine name: String) async throws {
         let engine = try await InboundEngines.engine(name)
         let store = engine.store
@@ -72,7 +73,7 @@ import ThreadStore
             field: ImportEngines.field, address: try ClientAddress("nobody@example.org")) == nil)
     }
 
-    @Test(arguments: InboundEngines.engines)
+    @Test(arguments: engines)
     func aReplyJoinsTheThreadItAnswersEvenWhenClosed(engine name: String) async throws {
         let engine = try await InboundEngines.engine(name)
         let store = engine.store
@@ -101,7 +102,7 @@ import ThreadStore
         #expect(stranger.outcome.storedThread != thread && stranger.outcome.storedThread != newThread)
     }
 
-    @Test(arguments: InboundEngines.engines)
+    @Test(arguments: engines)
     func mailWithoutKeyAsksOnceAndTheAwaitedKeyOpensTheThread(engine name: String) async throws {
         let engine = try await InboundEngines.engine(name)
         let store = engine.store
@@ -146,7 +147,7 @@ import ThreadStore
         ])
     }
 
-    @Test(arguments: InboundEngines.engines)
+    @Test(arguments: engines)
     func redirectsNoticesAndRecordsKeepTheirLimits(engine name: String) async throws {
         let engine = try await InboundEngines.engine(name)
         let store = engine.store
@@ -190,7 +191,7 @@ import ThreadStore
         ])
     }
 
-    @Test(arguments: InboundEngines.engines)
+    @Test(arguments: engines)
     func aRejectedMessageIsKeptOnce(engine name: String) async throws {
         let engine = try await InboundEngines.engine(name)
         let store = engine.store
@@ -208,7 +209,7 @@ import ThreadStore
         #expect(try await engine.audit().isEmpty)
     }
 
-    @Test(arguments: InboundEngines.engines)
+    @Test(arguments: engines)
     func aStepThatFailsChangesNothing(engine name: String) async throws {
         let engine = try await InboundEngines.engine(name)
         let store = engine.store

@@ -11,12 +11,14 @@ enum InboundEngines {
 
     /// Engine `name` ("sqlite", "postgresql", or "postgresql-gateway-role": PostgreSQL under a role with only the
     /// gateway's rights), with `nodes` stores on it (PostgreSQL: each its own pool; SQLite: the one store).
-    /// `clock`: the store's time for audit rows and thread creation (``ImportEngines/start`` by default).
+    /// `clock`: the store's time for audit rows and thread creation (``ImportEngines/start`` by default); `now`,
+    /// when given, a clock the test moves instead.
     static func engine(_ name: String, nodes: Int = 1, masterKey: MasterKey = .generate(),
-                       clock: Date = ImportEngines.start) async throws -> InboundEngineUnderTest
+                       clock: Date = ImportEngines.start, now: (@Sendable () -> Date)? = nil) async throws
+        -> InboundEngineUnderTest
     {
         var configuration = ImportEngines.configuration
-        configuration.clock = { clock }
+        configuration.clock = now ?? { clock }
         if name == "sqlite" {
             let sqlite = try SQLiteImport(masterKey: masterKey, configuration: configuration)
             let store = sqlite.threads.store
