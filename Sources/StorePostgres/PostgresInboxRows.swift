@@ -93,6 +93,17 @@ extension PostgresThreadRows {
         return ClientKeyChange.of(thread, createdAt: createdAt, others: threads, confirmedAt: confirmedAt)
     }
 
+    /// The held replies of a thread, oldest first.
+    func heldReplyIDs(_ thread: ThreadID) async throws -> [StoredMessageID] {
+        let rows = try await connection.query("""
+            SELECT h.message_id FROM held_reply h JOIN message m ON m.id = h.message_id
+            WHERE h.thread_id = \(thread.unredactedDescription) ORDER BY m.received_at, m.id
+            """, logger: logger)
+        var ids: [StoredMessageID] = []
+        for try await id in rows.decode(String.self) { ids.append(try StoredMessageID(id)) }
+        return ids
+    }
+
     // MARK: Writing
 
     /// ``WriteTransaction/setState(_:of:actor:)``: the stored state, audited with the actor.
