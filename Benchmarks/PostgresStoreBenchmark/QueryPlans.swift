@@ -1,6 +1,7 @@
 // The plans of the statements the counsellor inbox runs, as PostgreSQL executed them: auto_explain (a module
-// of PostgreSQL's own) with `log_analyze` for the benchmark role's new connections, one list page 1, one list page
-// 10 and one thread open through the store's API on a pool of one connection, then the plans from the server's log.
+// of PostgreSQL's own) with `log_analyze` and every statement's duration for the benchmark role's new connections,
+// one list page 1, one list page 10 and one thread open through the store's API on a pool of one connection, then
+// the plans from the server's log.
 // The same statements, bound the same way, as the measured calls (no SQL copied here).
 
 import Foundation
@@ -17,6 +18,9 @@ enum QueryPlans {
         for setting in [
             "session_preload_libraries = 'auto_explain'", "auto_explain.log_min_duration = 0",
             "auto_explain.log_analyze = on", "auto_explain.log_buffers = on", "auto_explain.log_timing = on",
+            // Every statement's server time, BEGIN and COMMIT included, each line stamped to the millisecond: the
+            // round trips of a call and where its time goes (the gaps are the client's and the loopback's).
+            "log_min_duration_statement = 0",
         ] {
             try database.psql("ALTER ROLE \(role) SET \(setting)")
         }

@@ -53,7 +53,7 @@ extension PostgresThreadRows {
         return thread
     }
 
-    // MARK: An opened page
+    // MARK: A thread's sealed columns and key change (replies, confirming a key change)
 
     func sealedInboxThread(_ id: ThreadID) async throws -> SealedInboxThread {
         let rows = try await connection.query("""
@@ -65,98 +65,6 @@ extension PostgresThreadRows {
                                      wrappedKey: wrapped)
         }
         throw ThreadStoreError.threadNotFound
-    }
-
-    /// The sealed messages of one page, oldest first (keyset paging on `(received_at, id)`, as on SQLite).
-    func pageMessages(_ thread: ThreadID, _ request: MessagePageRequest) async throws -> [SealedInboxMessage] {
-        let id = thread.unredactedDescription
-        let columns = "id, direction, verdict, received_at, is_read, subject_sealed, body_sealed, signer_sealed"
-        let rows: PostgresRowSequence
-        switch request.anchor {
-        case .newest:
-            rows = try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT \(columns) FROM message WHERE thread_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2
-                """, binds: Self.binds(id, Int64(request.limit))), logger: logger)
-        case .before(let cursor):
-            rows = try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT \(columns) FROM message WHERE thread_id = $1 AND (received_at, id) < ($2, $3)
-                ORDER BY received_at DESC, id DESC LIMIT $4
-                """, binds: Self.binds(id, cursor.receivedAtMilliseconds, cursor.id.unredactedDescription,
-                                       Int64(request.limit))), logger: logger)
-        case .after(let cursor):
-            rows = try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT \(columns) FROM message WHERE thread_id = $1 AND (received_at, id) > ($2, $3)
-                ORDER BY received_at, id LIMIT $4
-                """, binds: Self.binds(id, cursor.receivedAtMilliseconds, cursor.id.unredactedDescription,
-                                       Int64(request.limit))), logger: logger)
-        }
-        var messages: [SealedInboxMessage] = []
-        for try await (message, direction, verdict, received, isRead, subject, body, signer)
-            in rows.decode((String, Int, Int, Int64, Bool, Data, Data, Data?).self)
-        {
-            guard let direction = MessageDirection(rawValue: direction),
-                let verdict = SignatureVerdictCode(rawValue: verdict)
-            else { throw ThreadStoreError.databaseCorrupt }
-            messages.append(SealedInboxMessage(
-                id: try StoredMessageID(message), direction: direction, verdict: verdict, receivedAt: received,
-                isRead: isRead, subjectSealed: subject, bodySealed: body, signerSealed: signer))
-        }
-        if case .after = request.anchor { return messages }
-        return messages.reversed()
-    }
-
-    /// The sealed attachment metadata of `messages` (one page of them).
-    func pageAttachments(_ thread: ThreadID, messages: [StoredMessageID]) async throws
-        -> [StoredMessageID: [SealedAttachmentInfo]]
-    {
-        guard !messages.isEmpty else { return [:] }
-        let rows = try await connection.query("""
-            SELECT a.message_id, a.position, a.size, a.name_sealed, a.media_type_sealed
-            FROM attachment a JOIN message m ON m.id = a.message_id
-            WHERE m.thread_id = \(thread.unredactedDescription) AND a.message_id = ANY(\(messages.map(\.unredactedDescription)))
-            ORDER BY a.message_id, a.position
-            """, logger: logger)
-        var attachments: [StoredMessageID: [SealedAttachmentInfo]] = [:]
-        for try await (message, position, size, name, mediaType)
-            in rows.decode((String, Int, Int, Data, Data).self)
-        {
-            attachments[try StoredMessageID(message), default: []].append(
-                SealedAttachmentInfo(position: position, size: size, nameSealed: name, mediaTypeSealed: mediaType))
-        }
-        return attachments
-    }
-
-    /// Author and delivery state of the outbound `messages` of one page.
-    func deliveries(_ messages: [StoredMessageID]) async throws -> [StoredMessageID: ReplyDelivery] {
-        guard !messages.isEmpty else { return [:] }
-        let rows = try await connection.query("""
-            SELECT r.message_id, r.author_id, r.state, h.message_id IS NOT NULL
-            FROM reply_delivery r LEFT JOIN held_reply h ON h.message_id = r.message_id
-            WHERE r.message_id = ANY(\(messages.map(\.unredactedDescription)))
-            """, logger: logger)
-        var deliveries: [StoredMessageID: ReplyDelivery] = [:]
-        for try await (message, author, state, held) in rows.decode((String, String?, Int?, Bool).self) {
-            deliveries[try StoredMessageID(message)] = ReplyDelivery.stored(
-                author: try author.map { try AccountID($0) }, stateCode: state, held: held)
-        }
-        return deliveries
-    }
-
-    /// Counts and cursors around a page (oldest first), as `MessagePageQueries.info` on SQLite.
-    func pageInfo(_ thread: ThreadID, page: [SealedInboxMessage]) async throws -> MessagePageInfo {
-        guard let first = page.first, let last = page.last else { return MessagePageInfo.around(
-            first: nil, last: nil, earlier: (0, 0), later: (0, 0)) }
-        func count(_ comparison: String, _ message: SealedInboxMessage) async throws -> (all: Int, unread: Int) {
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-                SELECT count(*), count(*) FILTER (WHERE NOT is_read) FROM message
-                WHERE thread_id = $1 AND (received_at, id) \(comparison) ($2, $3)
-                """, binds: Self.binds(thread.unredactedDescription, message.receivedAt,
-                                       message.id.unredactedDescription)), logger: logger)
-            for try await (all, unread) in rows.decode((Int64, Int64).self) { return (Int(all), Int(unread)) }
-            return (0, 0)
-        }
-        return MessagePageInfo.around(first: first.position, last: last.position,
-                                      earlier: try await count("<", first), later: try await count(">", last))
     }
 
     /// ``ReadTransaction/clientKeyChange(of:)`` on keyed HMACs only.
@@ -197,24 +105,6 @@ extension PostgresThreadRows {
     }
 
     // MARK: Writing
-
-    /// ``WriteTransaction/recordThreadRead(_:actor:event:shown:)`` with the shown messages.
-    func recordThreadRead(_ thread: ThreadID, actor: AccountID, channel: AuditChannel?, event: AuditEvent,
-                          shown: [StoredMessageID]) async throws {
-        guard event == .threadViewed || event == .threadExported else { throw ThreadStoreError(.invalidValue) }
-        let id = thread.unredactedDescription
-        if !shown.isEmpty {
-            try await connection.query("""
-                UPDATE message SET is_read = TRUE
-                WHERE thread_id = \(id) AND id = ANY(\(shown.map(\.unredactedDescription))) AND NOT is_read
-                """, logger: logger)
-        }
-        try await connection.query("""
-            UPDATE thread SET first_viewed_at = coalesce(first_viewed_at, \(StoreTime.milliseconds(now))) WHERE id = \(id)
-            """, logger: logger)
-        try await auditAccess(event, actor: actor, channel: channel, thread: thread,
-                              itemID: shown.first?.unredactedDescription, count: shown.count)
-    }
 
     /// ``WriteTransaction/setState(_:of:actor:)``: the stored state, audited with the actor.
     func setState(_ state: ThreadState, of thread: ThreadID, actor: AccountID?, channel: AuditChannel?)

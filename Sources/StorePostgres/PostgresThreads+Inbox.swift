@@ -25,34 +25,38 @@ extension PostgresThreads: InboxStore {
         try await database.read { connection in try await rows(connection).inboxThread(id, in: scope) }
     }
 
+    /// One transaction of three round trips: `BEGIN`, the statement that checks the scope, reads the page and
+    /// writes the read marks and the audit row (`openInboxPage`), and `COMMIT`, which waits for the audit row's
+    /// flush. The rows are opened between the last two, so a value that does not open rolls the audit row back.
     public func openThread(_ id: ThreadID, page request: MessagePageRequest, by actor: InboxActor,
                            event: AuditEvent) async throws -> InboxThreadView {
         let (secrets, maximumPageSize) = (self.secrets, configuration.maximumPageSize)
         return try await database.write { connection in
             let rows = rows(connection)
-            let thread = try await rows.requireInboxThread(id, in: actor.scope)
             guard request.limit > 0, request.limit <= MessagePageRequest.maximumLimit,
-                request.limit <= maximumPageSize
-            else { throw ThreadStoreError.limitExceeded }
-            let sealed = try await rows.sealedInboxThread(id)
-            let dataKey = try secrets.openDataKey(sealed.wrappedKey, thread: id)
-            let (clientKey, clientAddress) = try secrets.openClient(
-                clientKeySealed: sealed.clientKeySealed, clientAddressSealed: sealed.clientAddressSealed,
-                awaitingKey: sealed.awaitingKey, with: dataKey)
-            let page = try await rows.pageMessages(id, request)
-            let attachments = try await rows.pageAttachments(id, messages: page.map(\.id))
-            let deliveries = try await rows.deliveries(page.filter { $0.direction == .outbound }.map(\.id))
-            let messages = try page.map { message throws(ThreadStoreError) in
-                try secrets.openInboxMessage(message, attachments: attachments[message.id] ?? [],
-                                             delivery: deliveries[message.id], with: dataKey)
+                request.limit <= maximumPageSize, event == .threadViewed || event == .threadExported
+            else {
+                // In the order the checks had when they were separate statements: a thread outside the scope is
+                // not found whatever the request, then the limit, then the event.
+                try await rows.requireInboxThread(id, in: actor.scope)
+                guard request.limit > 0, request.limit <= MessagePageRequest.maximumLimit,
+                    request.limit <= maximumPageSize
+                else { throw ThreadStoreError.limitExceeded }
+                throw ThreadStoreError(.invalidValue)
             }
-            let view = InboxThreadView.stored(
-                thread: thread, clientKey: clientKey, clientAddress: clientAddress, messages: messages,
-                page: try await rows.pageInfo(id, page: page), keyChange: try await rows.clientKeyChange(of: id),
-                heldReplies: try await rows.heldReplyIDs(id))
-            try await rows.recordThreadRead(id, actor: actor.account, channel: actor.channel, event: event,
-                                            shown: page.map(\.id))
-            return view
+            let opened = try await rows.openInboxPage(id, request, scope: actor.scope, actor: actor.account,
+                                                      channel: actor.channel, event: event)
+            let dataKey = try secrets.openDataKey(opened.sealed.wrappedKey, thread: id)
+            let (clientKey, clientAddress) = try secrets.openClient(
+                clientKeySealed: opened.sealed.clientKeySealed, clientAddressSealed: opened.sealed.clientAddressSealed,
+                awaitingKey: opened.sealed.awaitingKey, with: dataKey)
+            let messages = try opened.messages.map { message throws(ThreadStoreError) in
+                try secrets.openInboxMessage(message.sealed, attachments: message.attachments,
+                                             delivery: message.delivery, with: dataKey)
+            }
+            return InboxThreadView.stored(
+                thread: opened.thread, clientKey: clientKey, clientAddress: clientAddress, messages: messages,
+                page: opened.page, keyChange: opened.keyChange, heldReplies: opened.heldReplies)
         }
     }
 
