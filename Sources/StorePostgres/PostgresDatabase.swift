@@ -51,6 +51,18 @@ public final class PostgresDatabase: Sendable {
     /// Runs the pool until the task is cancelled (or, in a `ServiceGroup`, until graceful shutdown). Call it once.
     public func run() async { await client.run() }
 
+    /// Runs the pool (``run()``) in a task of its own and returns the task once it began: postgres-nio warns when a
+    /// connection is asked for before `run()`. Cancel the task and await it to stop the pool.
+    public func start() async -> Task<Void, Never> {
+        let (began, beginning) = AsyncStream<Void>.makeStream()
+        let pool = Task {
+            beginning.finish()
+            await run()
+        }
+        for await _ in began {}
+        return pool
+    }
+
     /// Runs `body` in a `SERIALIZABLE` transaction and commits; rolls back when `body` throws. Runs it again after
     /// a serialization failure or deadlock (SQLSTATE 40001, 40P01).
     func write<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {

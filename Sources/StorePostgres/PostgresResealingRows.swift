@@ -100,14 +100,15 @@ struct PostgresResealingRows {
     /// stays: the keys themselves did not change.
     func sharedKeys() async throws -> Int {
         var count = 0
-        for table in ["public_key", "gateway_secret_key"] {
+        let shelves: [(String, (Data, Data) throws(ThreadStoreError) -> Data)] = [
+            ("public_key", resealing.publicKey), ("gateway_secret_key", resealing.gatewaySecretKey),
+        ]
+        for (table, reseal) in shelves {
             var resealed: [(Data, Data)] = []
             let rows = try await connection.query(
                 "SELECT key_hmac, sealed FROM \(unescaped: table)", logger: logger)
             for try await (rowKey, sealed) in rows.decode((Data, Data).self) {
-                resealed.append((rowKey, table == "public_key"
-                                    ? try resealing.publicKey(sealed, rowKey: rowKey)
-                                    : try resealing.gatewaySecretKey(sealed, rowKey: rowKey)))
+                resealed.append((rowKey, try reseal(sealed, rowKey)))
             }
             for (rowKey, sealed) in resealed {
                 try await connection.query(

@@ -33,15 +33,13 @@ extension PostgresThreads: InboxStore {
         let (secrets, maximumPageSize) = (self.secrets, configuration.maximumPageSize)
         return try await database.write { connection in
             let rows = rows(connection)
-            guard request.limit > 0, request.limit <= MessagePageRequest.maximumLimit,
-                request.limit <= maximumPageSize, event == .threadViewed || event == .threadExported
-            else {
+            let limitAllowed = request.limit > 0 && request.limit <= MessagePageRequest.maximumLimit
+                && request.limit <= maximumPageSize
+            guard limitAllowed, event == .threadViewed || event == .threadExported else {
                 // In the order the checks had when they were separate statements: a thread outside the scope is
                 // not found whatever the request, then the limit, then the event.
                 try await rows.requireInboxThread(id, in: actor.scope)
-                guard request.limit > 0, request.limit <= MessagePageRequest.maximumLimit,
-                    request.limit <= maximumPageSize
-                else { throw ThreadStoreError.limitExceeded }
+                guard limitAllowed else { throw ThreadStoreError.limitExceeded }
                 throw ThreadStoreError(.invalidValue)
             }
             let opened = try await rows.openInboxPage(id, request, scope: actor.scope, actor: actor.account,

@@ -53,7 +53,7 @@ public enum StoreMove {
                 _ = try await PostgresStore.open(endpoint, logger: logger)
             }
             let database = try PostgresDatabase(endpoint, maximumConnections: 2, logger: logger)
-            let pool = Task { await database.run() }
+            let pool = await database.start()
             defer { pool.cancel() }
             let report = try await SQLiteToPostgres.migrate(store, into: database, logger: logger)
             // The copy opens with this master key (its key check came along with store_meta).

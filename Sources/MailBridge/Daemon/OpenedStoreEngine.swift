@@ -46,7 +46,7 @@ public enum OpenedStoreEngine: Sendable {
         }
     }
 
-    /// The SQLite store, for the parts without a seam of their own yet.
+    /// The SQLite store, for `mailbridge backup` (its archive holds the SQLite file).
     /// - Throws: ``ConfigurationError`` on PostgreSQL, naming the engine.
     public var sqliteStore: ThreadStore {
         get throws(ConfigurationError) {
@@ -133,13 +133,7 @@ public struct OpenedPostgres: Sendable {
         if gatewayNode { endpoint.applicationName = PostgresEndpoint.gatewayNode(node) }
         _ = try await PostgresStore.open(endpoint, logger: logger)
         let database = try PostgresDatabase(endpoint, minimumConnections: gatewayNode ? 1 : 0, logger: logger)
-        // postgres-nio warns when a connection is asked for before `run()`: wait until the pool's task began.
-        let (began, beginning) = AsyncStream<Void>.makeStream()
-        let pool = Task {
-            beginning.finish()
-            await database.run()
-        }
-        for await _ in began {}
+        let pool = await database.start()
         do {
             let stores = try await PostgresNodeStores.open(
                 database, masterKey: masterKey, node: node, lease: .seconds(postgresql.leaseSeconds),

@@ -83,17 +83,13 @@ public struct StoreResealing: Sendable, CustomStringConvertible {
 
     /// A shared client public key (PostgreSQL's `public_key.sealed`, row `rowKey`).
     public func publicKey(_ sealed: Data, rowKey: Data) throws(ThreadStoreError) -> Data {
-        var opened = try StoreSecrets(keys: old).openPublicKey(sealed, rowKey: rowKey)
-        defer { opened.wipe() }
-        return try Sealing.seal(opened, key: new.publicKeys, context: StoreSecrets.publicKeyContext(rowKey))
+        try Self.reseal(sealed, from: old.publicKeys, to: new.publicKeys, context: StoreSecrets.publicKeyContext(rowKey))
     }
 
     /// A shared gateway secret key (PostgreSQL's `gateway_secret_key.sealed`, row `rowKey`).
     public func gatewaySecretKey(_ sealed: Data, rowKey: Data) throws(ThreadStoreError) -> Data {
-        var opened = try StoreSecrets(keys: old).openGatewaySecretKey(sealed, rowKey: rowKey)
-        defer { opened.wipe() }
-        return try Sealing.seal(opened, key: new.gatewaySecretKeys,
-                                context: StoreSecrets.gatewaySecretKeyContext(rowKey))
+        try Self.reseal(sealed, from: old.gatewaySecretKeys, to: new.gatewaySecretKeys,
+                        context: StoreSecrets.gatewaySecretKeyContext(rowKey))
     }
 
     /// `sealed` opened under `old` and sealed again under `new` with the same context; the plaintext is wiped.

@@ -18,13 +18,7 @@ enum RotationTarget {
             let endpoint = postgresql.endpoint
             _ = try await PostgresStore.open(endpoint, logger: logger)
             let database = try PostgresDatabase(endpoint, maximumConnections: 1, logger: logger)
-            let (began, beginning) = AsyncStream<Void>.makeStream()
-            let pool = Task {
-                beginning.finish()
-                await database.run()
-            }
-            for await _ in began {}
-            return .postgresql(database, pool, logger)
+            return .postgresql(database, await database.start(), logger)
         }
         var storeConfiguration = ThreadStore.Configuration()
         storeConfiguration.logger = logger
