@@ -97,6 +97,8 @@ let package = Package(
             dependencies: [
                 "ThreadStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Only for its error type: a pool that cannot connect (PostgresDatabase.isUnavailable).
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

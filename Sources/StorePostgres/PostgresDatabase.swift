@@ -5,6 +5,7 @@
 public import Logging
 import NIOCore
 import PostgresNIO
+import _ConnectionPoolModule
 
 /// A pool of connections to one PostgreSQL database (postgres-nio's `PostgresClient`) and the two kinds of
 /// transaction the store runs on it (docs/postgresql.md, "The engine-neutral seam").
@@ -88,6 +89,22 @@ public final class PostgresDatabase: Sendable {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(2 << min(attempt, 6)))))
                 attempt += 1
             }
+        }
+    }
+
+    /// Whether `error` says the database cannot be reached now (the pool cannot connect, or a connection broke),
+    /// rather than anything about the work: the work may be tried again later, unchanged.
+    public static func isUnavailable(_ error: any Error) -> Bool {
+        if error is ConnectionPoolError { return true }
+        if let problem = error as? PostgresProblem {
+            if case .unreachable = problem { return true }
+            if case .connectionFailed = problem { return true }
+            return false
+        }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown: return true
+        default: return false
         }
     }
 

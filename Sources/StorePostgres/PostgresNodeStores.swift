@@ -21,6 +21,8 @@ public struct PostgresNodeStores: Sendable {
     public let keyShelf: PostgresKeyShelf
     /// The gateway's secret keys every node shares.
     public let gatewayKeyShelf: PostgresKeyShelf
+    /// The inbound spool every node shares, held under this node's name.
+    public let inboundSpool: PostgresInboundSpool
 
     /// - Throws: ``ThreadStoreError/invalidValue`` for a node name or lease ``PostgresOutboxQueue`` refuses;
     ///   ``ThreadStoreError/wrongMasterKey``.
@@ -40,6 +42,8 @@ public struct PostgresNodeStores: Sendable {
                                         configuration: configuration, logger: logger),
             keyShelf: PostgresKeyShelf(database: database, secrets: secrets, logger: logger),
             gatewayKeyShelf: PostgresKeyShelf(database: database, secrets: secrets, contents: .gatewaySecretKeys,
-                                              logger: logger))
+                                              logger: logger),
+            inboundSpool: PostgresInboundSpool(database: database, secrets: secrets, node: id, lease: lease,
+                                               logger: logger))
     }
 }

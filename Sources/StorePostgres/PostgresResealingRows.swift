@@ -118,4 +118,33 @@ struct PostgresResealingRows {
         }
         return count
     }
+
+    /// The messages waiting in the shared inbound spool (stopped nodes' messages not yet processed): envelope and
+    /// every piece, one piece at a time. Rows already marked damaged do not open under the old key either and are
+    /// left as they are.
+    func inboundSpool() async throws -> Int {
+        var messages: [(String, Int, Data)] = []
+        let rows = try await connection.query(
+            "SELECT queue_id, pieces, envelope_sealed FROM inbound_spool WHERE NOT damaged", logger: logger)
+        for try await row in rows.decode((String, Int, Data).self) { messages.append(row) }
+        for (queue, pieces, envelope) in messages {
+            let resealed = try resealing.spooled(envelope, queue: queue, part: .envelope)
+            try await connection.query(
+                "UPDATE inbound_spool SET envelope_sealed = \(resealed) WHERE queue_id = \(queue)", logger: logger)
+            for index in 0..<pieces {
+                let found = try await connection.query(
+                    "SELECT sealed FROM inbound_spool_piece WHERE queue_id = \(queue) AND piece = \(index)",
+                    logger: logger)
+                var sealed: Data?
+                for try await value in found.decode(Data.self) { sealed = value }
+                guard let sealed else { throw ThreadStoreError.unsealingFailed }
+                let piece = try resealing.spooled(sealed, queue: queue,
+                                                  part: .piece(index: index, last: index == pieces - 1))
+                try await connection.query(
+                    "UPDATE inbound_spool_piece SET sealed = \(piece) WHERE queue_id = \(queue) AND piece = \(index)",
+                    logger: logger)
+            }
+        }
+        return messages.count
+    }
 }

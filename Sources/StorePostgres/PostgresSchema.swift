@@ -21,7 +21,8 @@ struct PostgresMigration: Sendable {
 /// version 3 the login-failure locks that one process keeps in memory on SQLite, version 4 the audit prune function
 /// a gateway role without the schema may call (PostgresSchema+Roles.swift), version 5 SQLite's `v17` (reply authors
 /// and delivery states, PostgresSchema+ReplyDelivery.swift), version 6 the clients' public keys shared by every node,
-/// version 7 the gateway's secret keys shared the same way (both in PostgresSchema+PublicKeys.swift).
+/// version 7 the gateway's secret keys shared the same way (both in PostgresSchema+PublicKeys.swift), version 8 the
+/// inbound spool every node writes before its `250` (PostgresSchema+Spool.swift).
 enum PostgresSchema {
     static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "threadstore-v16", statements: version1),
@@ -31,6 +32,7 @@ enum PostgresSchema {
         PostgresMigration(version: 5, name: "reply-delivery", statements: version5),
         PostgresMigration(version: 6, name: "shared-public-keys", statements: version6),
         PostgresMigration(version: 7, name: "shared-gateway-secret-keys", statements: version7),
+        PostgresMigration(version: 8, name: "shared-inbound-spool", statements: version8),
     ]
 
     /// The newest version this binary knows.

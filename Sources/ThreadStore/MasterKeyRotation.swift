@@ -23,6 +23,8 @@ public struct MasterKeyRotationSummary: Hashable, Sendable, CustomStringConverti
     public var gatewayKeys = 0
     /// Keys on PostgreSQL's key shelves (the clients' public keys, the gateway's secret keys) resealed; 0 on SQLite.
     public var sharedKeys = 0
+    /// Messages waiting in PostgreSQL's shared inbound spool resealed (envelope and every piece); 0 on SQLite.
+    public var spooledMessages = 0
     /// The store's key generation after the rotation (1 for a store that was never rotated).
     public var generation = 0
 
@@ -32,7 +34,8 @@ public struct MasterKeyRotationSummary: Hashable, Sendable, CustomStringConverti
     public var description: String {
         "thread keys: \(threadKeys), outbox items: \(outboxItems), accounts: \(accounts), "
             + "rejected messages: \(rejectedMessages), gateway keys: \(gatewayKeys), "
-            + (sharedKeys > 0 ? "shared keys: \(sharedKeys), " : "") + "key generation: \(generation)"
+            + (sharedKeys > 0 ? "shared keys: \(sharedKeys), " : "")
+            + (spooledMessages > 0 ? "spooled messages: \(spooledMessages), " : "") + "key generation: \(generation)"
     }
 }
 

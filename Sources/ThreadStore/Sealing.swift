@@ -30,6 +30,9 @@ struct DerivedKeys: Sendable {
     let publicKeys: SymmetricKey
     /// Seals the gateway's own secret keys shared by several nodes on PostgreSQL (issue 21).
     let gatewaySecretKeys: SymmetricKey
+    /// Seals the messages a node accepted into the spool shared on PostgreSQL, before they are processed
+    /// (issue 21): envelope and message, plain mail included.
+    let inboundSpool: SymmetricKey
 
     init(master: MasterKey) {
         func derive(_ purpose: String) -> SymmetricKey {
@@ -50,6 +53,7 @@ struct DerivedKeys: Sendable {
         gatewayKeys = derive("gateway key revocation sealing")
         publicKeys = derive("shared public key sealing")
         gatewaySecretKeys = derive("shared gateway secret key sealing")
+        inboundSpool = derive("shared inbound spool sealing")
     }
 
     /// HMAC-SHA256 of `message` under the device-cookie key.

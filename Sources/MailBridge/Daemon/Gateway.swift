@@ -8,6 +8,7 @@ public import PGPShim
 import ServiceLifecycle
 import UnixSignals
 public import ThreadStore
+import StorePostgres
 
 /// Everything `mailbridge serve` runs: the SMTP listener, the IMAP fetcher (if `[[imap]]` sources exist), the
 /// pipeline runner, the outbound queue and the web inbox, in one
@@ -95,7 +96,8 @@ public final class Gateway: Sendable {
             directory: directory, logger: logger, metrics: metrics, outbox: outbox,
             heldReplies: Pipeline.releasingHeldReplies(stores.replies, pgp: pgp, outbox: outbox, logger: logger),
             publishKeys: publishKeys)
-        let spool = try SpoolIntake(root: data.appendingPathComponent("spool"))
+        let spool = try SpoolIntake(root: data.appendingPathComponent("spool"),
+                                    mirror: engine.spoolMirror(logger: logger))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
         // and before the fetcher exists, so no session can lose the file it is writing.
         let removed = try spool.recover()
@@ -106,6 +108,7 @@ public final class Gateway: Sendable {
         // As many spooled messages at once as there are PGP contexts: decryption is the slow step.
         let runner = PipelineRunner(spool: spool, pipeline: pipeline, logger: logger,
                                     concurrency: pgp.configuration.maximumConcurrentOperations,
+                                    isTransient: { EngineRetry.isTransient($0) || PostgresDatabase.isUnavailable($0) },
                                     onQuarantine: { [metrics] in metrics.spoolQuarantined($0) },
                                     afterLargeMessage: { [engine] in engine.returnFreedMemory() })
 

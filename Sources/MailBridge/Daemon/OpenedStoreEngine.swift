@@ -89,6 +89,13 @@ public enum OpenedStoreEngine: Sendable {
         return SharedKeys(shelf: opened.keyShelf, pgp: pgp, logger: logger)
     }
 
+    /// Where an accepted message is recorded before the `250` besides the node's own spool folder: the shared
+    /// spool on PostgreSQL, so that another node processes it if this one is lost; nil on SQLite.
+    func spoolMirror(logger: Logger) -> (any SpoolMirror)? {
+        guard case .postgresql(let opened) = self else { return nil }
+        return PostgresSpoolMirror(opened.inboundSpool, logger: logger)
+    }
+
     /// The gateway's secret keys shared with the other nodes (PostgreSQL), nil on SQLite.
     func sharedGatewayKeys(pgp: PGPService, logger: Logger) -> SharedKeys? {
         guard case .postgresql(let opened) = self else { return nil }
@@ -123,6 +130,8 @@ public struct OpenedPostgres: Sendable {
     public let keyShelf: PostgresKeyShelf
     /// The gateway's secret keys, sealed, shared by every node.
     public let gatewayKeyShelf: PostgresKeyShelf
+    /// The inbound spool every node shares, held under this node's name.
+    public let inboundSpool: PostgresInboundSpool
     private let pool: Task<Void, Never>
 
     static func open(_ postgresql: BridgeConfiguration.PostgreSQL, masterKey: MasterKey,
@@ -141,7 +150,8 @@ public struct OpenedPostgres: Sendable {
             logger.notice("store opened on PostgreSQL", metadata: ["node": "\(node)"])
             return OpenedPostgres(database: database, threads: stores.threads, webState: stores.webState,
                                   outbox: stores.outbox, keyShelf: stores.keyShelf,
-                                  gatewayKeyShelf: stores.gatewayKeyShelf, pool: pool)
+                                  gatewayKeyShelf: stores.gatewayKeyShelf, inboundSpool: stores.inboundSpool,
+                                  pool: pool)
         } catch {
             pool.cancel()
             await pool.value

@@ -1,4 +1,5 @@
 public import Foundation
+import NIOConcurrencyHelpers
 import NIOPosix
 import PGPShim
 
@@ -20,10 +21,15 @@ public struct SpoolIntake: MessageIntake {
     public let temporaryFolder: URL
     public let incomingFolder: URL
     public let quarantineFolder: URL
+    /// Where an accepted message is also recorded before the `250` (PostgreSQL's shared spool); nil on one node.
+    public let mirror: (any SpoolMirror)?
+    /// Messages between their record in ``mirror`` and their commit here: not restored from the mirror meanwhile.
+    let inFlight = NIOLockedValueBox<Set<QueueID>>([])
 
     /// Creates `<root>/tmp`, `<root>/incoming` and `<root>/quarantine` (0700) if needed.
-    public init(root: URL) throws {
+    public init(root: URL, mirror: (any SpoolMirror)? = nil) throws {
         self.root = root
+        self.mirror = mirror
         temporaryFolder = root.appending(path: "tmp", directoryHint: .isDirectory)
         incomingFolder = root.appending(path: "incoming", directoryHint: .isDirectory)
         quarantineFolder = root.appending(path: "quarantine", directoryHint: .isDirectory)
@@ -50,8 +56,32 @@ public struct SpoolIntake: MessageIntake {
         let finalMessage = incomingFolder.appending(path: "\(message.queueID.rawValue).eml").path
         let source = message.spoolFile.path
         let spool = self
-        try await NIOThreadPool.singleton.runIfActive {
-            try spool.commit(envelope: record, id: message.queueID, message: source)
+        guard let mirror else {
+            try await NIOThreadPool.singleton.runIfActive {
+                try spool.commit(envelope: record, id: message.queueID, message: source)
+            }
+            return IntakeReceipt(queueID: message.queueID, location: finalMessage)
+        }
+        // Recorded outside this node first: when this node's commit fails, the caller answers 451 and the copy
+        // is released; should that release fail, the message is processed once anyway (the client's retry is then
+        // recognised as a repeat). When the mirror cannot take it (the database is away), the message is accepted
+        // into this node's spool alone, marked unshared, and recorded once the mirror is back (``shareUnshared()``).
+        inFlight.withLockedValue { _ = $0.insert(message.queueID) }
+        defer { inFlight.withLockedValue { _ = $0.remove(message.queueID) } }
+        var shared = true
+        do {
+            try await mirror.record(message.queueID, envelope: record, messageFile: source)
+        } catch {
+            shared = false
+            try await NIOThreadPool.singleton.runIfActive { try spool.markUnshared(message.queueID) }
+        }
+        do {
+            try await NIOThreadPool.singleton.runIfActive {
+                try spool.commit(envelope: record, id: message.queueID, message: source)
+            }
+        } catch {
+            if shared { try? await mirror.release(message.queueID) } else { try? spool.clearUnshared(message.queueID) }
+            throw error
         }
         return IntakeReceipt(queueID: message.queueID, location: finalMessage)
     }
@@ -233,8 +263,11 @@ public struct SpoolIntake: MessageIntake {
     }
 
     /// Deletes a processed message (message first: once it is gone the message is no longer pending).
-    public func remove(_ message: InboundMessage) throws {
-        let id = message.queueID.rawValue
+    public func remove(_ message: InboundMessage) throws { try remove(queueID: message.queueID) }
+
+    /// Deletes the entry `queueID` of `incoming` (message first).
+    public func remove(queueID: QueueID) throws {
+        let id = queueID.rawValue
         try POSIXFile.remove(incomingFolder.appending(path: "\(id).eml").path)
         try POSIXFile.remove(incomingFolder.appending(path: "\(id).env").path)
         try POSIXFile.syncDirectory(incomingFolder.path)

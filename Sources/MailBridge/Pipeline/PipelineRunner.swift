@@ -43,11 +43,19 @@ public final class PipelineRunner: Service, Sendable {
     /// attempt, 15 s after the first with ``TransientDeferral``'s 5 s and 10 s.
     static let deferralsBeforeJudging = 2
 
+    /// Failures that are not the message's fault and are tried again without holding it (``EngineRetry/
+    /// isTransient(_:)``; on PostgreSQL also the database being away).
+    let isTransient: @Sendable (any Error) -> Bool
+    /// Set while the shared spool cannot be reached; when it is back, deferred messages are tried at once.
+    private let mirrorAway = NIOLockedValueBox(false)
+
     /// Mail the pipeline queues (redirects, notices) wakes the outbound queue through the pipeline's ``Outbox``.
     public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5),
                 maximumAttempts: Int = 10, concurrency: Int = 1,
+                isTransient: @escaping @Sendable (any Error) -> Bool = EngineRetry.isTransient,
                 onQuarantine: @escaping @Sendable (QuarantineCause) -> Void = { _ in },
                 afterLargeMessage: @escaping @Sendable () -> Void = {}) {
+        self.isTransient = isTransient
         self.onQuarantine = onQuarantine
         self.afterLargeMessage = afterLargeMessage
         self.maximumAttempts = maximumAttempts
@@ -67,15 +75,32 @@ public final class PipelineRunner: Service, Sendable {
     /// finish before any listener or fetcher can write one (``Gateway/start(_:logger:)`` runs it first).
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await self.drain()
-                await self.wake.wait(timeout: self.pollInterval)
+            await withTaskGroup(of: Void.self) { group in
+                if let mirror = self.spool.mirror {
+                    // The hold on this node's messages in the shared spool, renewed while the runner runs, also
+                    // during a long round.
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: mirror.renewInterval)
+                            do { try await mirror.renew() } catch where !Task.isCancelled {
+                                self.logger.error("cannot renew this node's hold on the shared spool",
+                                                  metadata: ["error": "\(error)"])
+                            } catch {}
+                        }
+                    }
+                }
+                while !Task.isCancelled {
+                    await self.drain()
+                    await self.wake.wait(timeout: self.pollInterval)
+                }
+                group.cancelAll()
             }
         }
     }
 
     /// Processes everything pending now. A message whose processing throws stays in the spool for the next round.
     public func drain() async {
+        if let mirror = spool.mirror { await synchronize(mirror) }
         let pending: [InboundMessage]
         do {
             let scan = try spool.scan()
@@ -84,6 +109,13 @@ public final class PipelineRunner: Service, Sendable {
                 logger.error("spool entry quarantined; see `mailbridge spool list`",
                              metadata: ["entry": "\(entry.name)", "cause": "\(entry.cause.rawValue)"])
                 onQuarantine(entry.cause)
+                // The entry now lives in this node's quarantine, as on one node; the shared copy is let go.
+                if let mirror = spool.mirror, let id = QueueID(entry.name) {
+                    do { try await mirror.release(id) } catch {
+                        logger.error("cannot release a quarantined entry from the shared spool",
+                                     metadata: ["entry": "\(entry.name)", "error": "\(error)"])
+                    }
+                }
             }
             pending = scan.messages
         } catch {
@@ -101,6 +133,36 @@ public final class PipelineRunner: Service, Sendable {
                 group.addTask { await self.process(lane) }
                 running += 1
             }
+        }
+    }
+
+    /// Brings the working copy in line with the shared spool (``SpoolMirror``): takes over what stopped nodes
+    /// held, writes what this node holds but lacks into its spool, and drops the entries another node took over.
+    /// A failure is logged; the round goes on with the working copy.
+    private func synchronize(_ mirror: any SpoolMirror) async {
+        do {
+            let shared = try await spool.shareUnshared()
+            if shared > 0 {
+                logger.notice("messages accepted while the shared spool was away are now in it",
+                              metadata: ["count": "\(shared)"])
+            }
+            let local = try spool.incomingIDs()
+            for id in try await mirror.synchronize(spool, local: local) {
+                try spool.remove(queueID: id)
+                failures.withLockedValue { $0[id] = nil }
+                deferred.withLockedValue { $0[id] = nil }
+                logger.notice("spooled message taken over by another node; local copy dropped",
+                              metadata: ["queue": "\(id)"])
+            }
+            if mirrorAway.withLockedValue({ away in defer { away = false }; return away }) {
+                // The database is back: what waited for it is tried now, not after its deferral.
+                deferred.withLockedValue { $0.removeAll() }
+                logger.notice("the shared spool is reachable again")
+            }
+        } catch {
+            mirrorAway.withLockedValue { $0 = true }
+            logger.error("cannot synchronize with the shared spool; processing the local spool",
+                         metadata: ["error": "\(error)"])
         }
     }
 
@@ -139,10 +201,13 @@ public final class PipelineRunner: Service, Sendable {
         let judged = deferred.withLockedValue { ($0[message.queueID]?.count ?? 0) >= Self.deferralsBeforeJudging }
         do {
             _ = try await UnfinishedRuns.$judged.withValue(judged) { try await pipeline.accept(message) }
+            // The shared copy first: a crash before the local removal leaves a copy that is processed again and
+            // recognised as a repeat, never a shared copy that another node would process later.
+            try await spool.mirror?.release(message.queueID)
             try spool.remove(message)
             failures.withLockedValue { $0[message.queueID] = nil }
             deferred.withLockedValue { $0[message.queueID] = nil }
-        } catch let error where EngineRetry.isTransient(error) {
+        } catch let error where isTransient(error) {
             // Not a verdict and not this message's fault: kept, tried again later, never held for good.
             let (count, delay) = deferred.withLockedValue { deferred in
                 let count = (deferred[message.queueID]?.count ?? 0) + 1

@@ -1,0 +1,99 @@
+public import Foundation
+import NIOConcurrencyHelpers
+
+extension SpoolIntake {
+    /// Writes message `id` into `incoming` through the same commit protocol as ``accept(_:)``: `content` hands
+    /// the message over piece by piece and returns its envelope record (as ``accept(_:)`` writes it). How a
+    /// message this node took over from the shared spool (``SpoolMirror``) becomes part of its working copy. Does
+    /// nothing when `id` is already in `incoming` or the quarantine, or is being accepted right now. Blocking
+    /// file writes.
+    /// - Throws: ``SpoolError`` (`corruptEnvelope`) for an envelope that does not read back or names another queue
+    ///   ID; what `content` throws. Nothing is left in `tmp` then.
+    public func restore(_ id: QueueID,
+                        content: (_ write: @escaping @Sendable (Data) throws -> Void) async throws -> Data)
+        async throws
+    {
+        guard !contains(id) else { return }
+        let file = temporaryFolder.appending(path: "\(id.rawValue).restore").path
+        let fd = try POSIXFile.create(file)
+        let envelope: Data
+        do {
+            envelope = try await content { piece in
+                try piece.withUnsafeBytes { try POSIXFile.writeAll(fd, $0) }
+            }
+            try POSIXFile.sync(fd)
+            POSIXFile.closeFile(fd)
+        } catch {
+            POSIXFile.closeFile(fd)
+            try? POSIXFile.remove(file)
+            throw error
+        }
+        do {
+            guard let record = try? JSONDecoder().decode(EnvelopeRecord.self, from: envelope),
+                  (try? record.envelope())?.queueID == id
+            else { throw SpoolError(.corruptEnvelope) }
+            try commit(envelope: envelope, id: id, message: file)
+        } catch {
+            try? POSIXFile.remove(file)
+            throw error
+        }
+    }
+
+    /// `<root>/unshared`: one empty file per message accepted while the mirror could not take it.
+    var unsharedFolder: URL { root.appending(path: "unshared", directoryHint: .isDirectory) }
+
+    /// Marks `id` as accepted into this spool alone (durably, before its commit). Blocking.
+    func markUnshared(_ id: QueueID) throws {
+        try FileManager.default.createDirectory(at: unsharedFolder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let path = unsharedFolder.appending(path: id.rawValue).path
+        try POSIXFile.writeDurably(Data(), temporary: path + ".tmp", final: path)
+    }
+
+    /// Removes the mark of `id`.
+    func clearUnshared(_ id: QueueID) throws {
+        try POSIXFile.remove(unsharedFolder.appending(path: id.rawValue).path)
+        try POSIXFile.syncDirectory(unsharedFolder.path)
+    }
+
+    /// Records in ``mirror`` every entry accepted while it could not take them (oldest first) and removes their
+    /// marks; a mark whose entry left `incoming` meanwhile (processed, or quarantined) is removed too. Stops at
+    /// the first failure (the mirror is still away) and throws it. Returns how many were recorded.
+    @discardableResult
+    public func shareUnshared() async throws -> Int {
+        guard let mirror else { return 0 }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: unsharedFolder.path)) ?? []).sorted()
+        var recorded = 0
+        for name in names where !name.hasSuffix(".tmp") {
+            guard let id = QueueID(name) else {
+                try? POSIXFile.remove(unsharedFolder.appending(path: name).path)
+                continue
+            }
+            // Being accepted right now: its commit follows its mark.
+            if inFlight.withLockedValue({ $0.contains(id) }) { continue }
+            let message = incomingFolder.appending(path: "\(id.rawValue).eml").path
+            let envelope = incomingFolder.appending(path: "\(id.rawValue).env").path
+            if FileManager.default.fileExists(atPath: message),
+               let record = try? POSIXFile.readAll(envelope, limit: 64 * 1024) {
+                try await mirror.record(id, envelope: Data(record), messageFile: message)
+                recorded += 1
+            }
+            try clearUnshared(id)
+        }
+        return recorded
+    }
+
+    /// The queue IDs of the entries in `incoming` (names only; nothing is read).
+    public func incomingIDs() throws -> [QueueID] {
+        try FileManager.default.contentsOfDirectory(atPath: incomingFolder.path)
+            .filter { $0.hasSuffix(".eml") }.compactMap { QueueID(String($0.dropLast(4))) }
+    }
+
+    /// Whether `id` is in `incoming`, in the quarantine, or being accepted now.
+    func contains(_ id: QueueID) -> Bool {
+        let name = "\(id.rawValue).eml"
+        return inFlight.withLockedValue { $0.contains(id) }
+            || FileManager.default.fileExists(atPath: incomingFolder.appending(path: name).path)
+            || FileManager.default.fileExists(atPath: quarantineFolder.appending(path: name).path)
+    }
+}
