@@ -33,6 +33,8 @@ public enum PostgresProblem: Error, Sendable, Hashable, CustomStringConvertible 
     /// The server answered with an error this check does not name (its SQLSTATE code, RFC-less: PostgreSQL
     /// Appendix A).
     case serverError(sqlState: String)
+    /// The role may not do what only the schema's owner may (`VACUUM`): the command needs `migration-user`.
+    case notSchemaOwner(user: String)
     /// The connection broke in an unexpected way.
     case connectionFailed(hostAndPort: String)
 
@@ -74,6 +76,9 @@ public enum PostgresProblem: Error, Sendable, Hashable, CustomStringConvertible 
             return "the role \(role) does not exist on the PostgreSQL server (CREATE ROLE \(role) LOGIN …)"
         case .serverError(let sqlState):
             return "PostgreSQL answered with error \(sqlState)"
+        case .notSchemaOwner(let user):
+            return "the role \(user) does not own the MailBridge tables, and only their owner may compact them: "
+                + "set store.migration-user and store.migration-password-file to the schema's owner"
         case .connectionFailed(let target):
             return "the connection to PostgreSQL at \(target) failed unexpectedly"
         }

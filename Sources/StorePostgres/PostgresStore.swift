@@ -2,6 +2,7 @@
 // PostgresSchema.swift for what is stored in clear, PostgresPrivileges.swift for what the gateway's role may do.
 
 public import Logging
+import PostgresNIO
 
 /// The PostgreSQL store engine (issue 21): checking an endpoint and opening (migrating) its database.
 ///
@@ -104,4 +105,41 @@ public struct PostgresStore: Sendable {
 public struct PostgresMigrationReport: Sendable, Equatable {
     public var applied: [Int]
     public var version: Int
+}
+
+extension PostgresStore {
+    /// The tables whose deleted rows must not linger: `thread_key` (a deleted thread's wrapped data key, the one
+    /// value whose copies decide whether the thread is shredded) and the shared inbound spool (accepted messages,
+    /// plain mail included, sealed under the master key). All three are small: one row per thread, and only the
+    /// messages waiting now.
+    static let compactedTables = ["thread_key", "inbound_spool", "inbound_spool_piece"]
+
+    /// Runs `VACUUM (FULL)` on ``compactedTables`` as `owner` (the schema's owner: `VACUUM` needs the table's
+    /// owner): each table is written into a new file and the old one emptied, so the octets of deleted rows are
+    /// no longer in any heap file after the next checkpoint (docs/postgresql.md, "Deleting a thread on
+    /// PostgreSQL"). Each table is locked for the milliseconds its rewrite takes. Returns the tables compacted.
+    /// - Throws: ``PostgresProblem`` (``PostgresProblem/notSchemaOwner(user:)`` when `owner` does not own them).
+    public static func compactSealedTables(owner: PostgresEndpoint, logger: Logger)
+        async throws(PostgresProblem) -> [String]
+    {
+        do {
+            return try await PostgresConnector.withConnection(owner, logger: logger) { connection in
+                // VACUUM skips, with only a warning, a table its role does not own: refuse that first.
+                let owned = try await connection.query("""
+                    SELECT count(*) FROM pg_class
+                    WHERE oid = ANY(ARRAY[to_regclass('thread_key'), to_regclass('inbound_spool'),
+                                          to_regclass('inbound_spool_piece')]) AND pg_has_role(relowner, 'USAGE')
+                    """, logger: logger)
+                var count = 0
+                for try await value in owned.decode(Int.self) { count = value }
+                guard count == compactedTables.count else { throw PostgresProblem.notSchemaOwner(user: owner.user) }
+                for table in compactedTables {
+                    try await connection.query("VACUUM (FULL) \(unescaped: table)", logger: logger)
+                }
+                return compactedTables
+            }
+        } catch {
+            throw PostgresConnector.problem(for: error, endpoint: owner)
+        }
+    }
 }

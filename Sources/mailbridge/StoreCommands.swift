@@ -8,7 +8,7 @@ struct StoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Administer the thread store's database (PostgreSQL).",
-        subcommands: [StoreMigrateSchema.self, StoreMigrate.self])
+        subcommands: [StoreMigrateSchema.self, StoreMigrate.self, StoreCompact.self])
 }
 
 struct StoreMigrateSchema: AsyncParsableCommand {
@@ -28,6 +28,27 @@ struct StoreMigrateSchema: AsyncParsableCommand {
 
     func run() async throws {
         try await runStoreCommand(config: config) { await StoreSchemaMigration.run($0, logger: $1) }
+    }
+}
+
+struct StoreCompact: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Rewrite the PostgreSQL tables whose deleted rows must not linger (thread keys, the shared spool).",
+        discussion: """
+            Runs VACUUM (FULL) on thread_key, inbound_spool and inbound_spool_piece as the schema's owner \
+            ([store] migration-user, else the gateway's user), so that a deleted thread's wrapped key and processed \
+            messages leave the heap files after the next checkpoint; WAL, archives and backups keep them for as \
+            long as they are kept (docs/postgresql.md, "Deleting a thread on PostgreSQL"). Each table is locked for \
+            the moment of its rewrite. Run it daily on one node: systemd/mailbridge-compact.timer.
+            \(adminExitCodes)
+            """)
+
+    @Option(name: .customLong("config"), help: "The TOML configuration file.")
+    var config: String = "/etc/mailbridge/mailbridge.toml"
+
+    func run() async throws {
+        try await runStoreCommand(config: config) { await StoreCompaction.run($0, logger: $1) }
     }
 }
 

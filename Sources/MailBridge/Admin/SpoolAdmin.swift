@@ -1,8 +1,10 @@
 public import Foundation
 import MailValues
+import StorePostgres
 
 /// `mailbridge spool list|reinject|delete`: the spool entries that could not be read and were quarantined
-/// (`spool/quarantine/`). Names and causes only; message content is never printed.
+/// (`spool/quarantine/`), and on PostgreSQL how many messages wait in the shared spool. Names, causes and counts
+/// only; message content is never printed.
 public enum SpoolAdmin {
     struct ListedEntry: Encodable {
         var name: String
@@ -23,7 +25,14 @@ public enum SpoolAdmin {
             "\($0.name)  \($0.cause)  \(formatter.string(from: $0.quarantinedAt))  \($0.size) octets"
                 + ($0.hasEnvelope ? "" : "  (no envelope: reinject with --to)")
         }
-        return AdminResult(output: lines.isEmpty ? "the quarantine is empty" : lines.joined(separator: "\n"))
+        var output = lines.isEmpty ? "the quarantine is empty" : lines.joined(separator: "\n")
+        if case .postgresql(let opened) = installation.engine {
+            // Several nodes: this node's quarantine above, and what waits in the database for any node.
+            let (waiting, damaged) = try await opened.inboundSpool.counts()
+            output += "\nshared spool (PostgreSQL): \(waiting) accepted messages waiting on all nodes"
+                + (damaged > 0 ? ", \(damaged) of them damaged (they do not open; kept, taken over by no node)" : "")
+        }
+        return AdminResult(output: output)
     }
 
     /// Puts an entry back for processing, with its own envelope, or with `--to` (and `--from`, default the

@@ -29,6 +29,8 @@ import Testing
         let expected: [(String, Int)] = [
             ("/usr/local/bin/mailbridge", 0o755),
             ("/etc/systemd/system/mailbridge.service", 0o644),
+            ("/etc/systemd/system/mailbridge-compact.service", 0o644),
+            ("/etc/systemd/system/mailbridge-compact.timer", 0o644),
             ("/usr/lib/sysusers.d/mailbridge.conf", 0o644),
             ("/usr/lib/tmpfiles.d/mailbridge.conf", 0o644),
             ("/etc/mailbridge/mailbridge.toml", 0o644),
@@ -71,6 +73,9 @@ import Testing
         let unit = try String(
             contentsOfFile: destination.path + "/root/etc/systemd/system/mailbridge.service", encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/bin/mailbridge serve"))
+        let compact = try String(
+            contentsOfFile: destination.path + "/root/etc/systemd/system/mailbridge-compact.service", encoding: .utf8)
+        #expect(compact.contains("ExecStart=/usr/bin/mailbridge store compact"))
         #expect(FileManager.default.isExecutableFile(atPath: destination.path + "/root/usr/bin/mailbridge"))
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 @testable import MailBridge
 import MailValues
+import NIOConcurrencyHelpers
 import PGPShim
 import StorePostgres
 import TestSupport
@@ -37,6 +38,12 @@ import ThreadStore
                           payload: Array("notice".utf8), notBefore: Date()),
             once: nil, now: Date(), period: 60)
         #expect(queued)
+        // A message a stopped node accepted and never processed, waiting in the shared spool.
+        let file = FileManager.default.temporaryDirectory.appending(path: "rotation-\(UUID().uuidString).eml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data("Subject: x\r\n\r\nGespoolt \(Self.canary)\r\n".utf8).write(to: file)
+        try await postgres.inboundSpool.record(queue: "rotation-queue", envelope: Data(#"{"version":1}"#.utf8),
+                                               messageFile: file.path)
         return (thread, account)
     }
 
@@ -73,7 +80,7 @@ import ThreadStore
         let lines = try await MasterKeyRotator.rotate(configuration: setUp.a, logger: logger)
         let summary = lines.joined(separator: "\n")
         #expect(summary.contains("thread keys: 1, outbox items: 1, accounts: 1"), "\(summary)")
-        #expect(summary.contains("shared keys: 1, key generation: 2"), "\(summary)")
+        #expect(summary.contains("shared keys: 1, spooled messages: 1, key generation: 2"), "\(summary)")
         #expect(summary.contains("every node of this database needs the new key"), "\(summary)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: keyPath)) != oldKeyBytes)
 
@@ -99,6 +106,12 @@ import ThreadStore
         guard case .postgresql(let postgres) = b.engine else { throw RotationTestFailure("not on PostgreSQL") }
         let overview = try await postgres.outbox.overview(limit: 10)
         #expect(overview.count == 1)
+        let spooled = NIOLockedValueBox(Data())
+        let envelope = try await postgres.inboundSpool.open("rotation-queue") { piece in
+            spooled.withLockedValue { $0.append(piece) }
+        }
+        #expect(envelope == Data(#"{"version":1}"#.utf8))
+        #expect(String(decoding: spooled.withLockedValue { $0 }, as: UTF8.self).contains("Gespoolt \(Self.canary)"))
         let audit = try await b.stores.audit.latestAuditEntries(AuditFilter(), limit: 50)
         #expect(audit.contains { $0.event == .masterKeyRotated && $0.count == 1 })
         await b.close()
