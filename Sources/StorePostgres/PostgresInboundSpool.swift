@@ -11,6 +11,16 @@ import PostgresNIO
 public import ThreadStore
 
 /// A spooled message this node holds, as listed by ``PostgresInboundSpool/held()``.
+/// Where a spooled message's row is, as ``PostgresInboundSpool/locate(_:)`` finds it.
+public enum SpoolRowLocation: Sendable, Hashable {
+    /// Held by this node.
+    case here
+    /// Held by another node, under a plausible lease.
+    case elsewhere
+    /// Marked damaged, or held under a lease no node sets.
+    case unusable
+}
+
 public struct HeldSpoolEntry: Sendable, Hashable, CustomStringConvertible {
     public let queue: String
     /// The message's size in octets.
@@ -141,7 +151,7 @@ public final class PostgresInboundSpool: Sendable {
     /// database for longer than the lease), oldest first, without waiting for rows another node is taking at the
     /// same moment (`FOR UPDATE SKIP LOCKED`). Returns how many it took.
     @discardableResult
-    public func takeOverExpired(limit: Int = 100) async throws -> Int {
+    public func takeOverExpired(limit: Int = 20) async throws -> Int {
         guard limit > 0, limit <= 1000 else { throw ThreadStoreError.limitExceeded }
         let (node, logger, lease) = (self.node, self.logger, leaseMilliseconds)
         return try await database.write { connection in
@@ -174,25 +184,35 @@ public final class PostgresInboundSpool: Sendable {
         }
     }
 
-    /// Of `queues`, those another node now holds (it took them over).
-    public func heldElsewhere(_ queues: [String]) async throws -> Set<String> {
-        guard !queues.isEmpty else { return [] }
+    /// Where the rows of `queues` are, as this node may trust it: held by this node, by another node, or
+    /// unusable (marked damaged, or held by another node with a lease further ahead than any node sets: an altered
+    /// row). A queue ID without a row is absent: it was processed (or never recorded).
+    public func locate(_ queues: [String]) async throws -> [String: SpoolRowLocation] {
+        guard !queues.isEmpty else { return [:] }
         let (node, logger) = (self.node, self.logger)
         return try await database.read { connection in
             let rows = try await connection.query("""
-                SELECT queue_id FROM inbound_spool WHERE queue_id = ANY(\(queues)) AND node <> \(node.raw)
+                SELECT queue_id, node = \(node.raw), damaged,
+                       lease_until > \(unescaped: Self.databaseNow) + \(Self.longestLeaseMilliseconds)
+                FROM inbound_spool WHERE queue_id = ANY(\(queues))
                 """, logger: logger)
-            var found: Set<String> = []
-            for try await queue in rows.decode(String.self) { found.insert(queue) }
+            var found: [String: SpoolRowLocation] = [:]
+            for try await (queue, mine, damaged, implausible) in rows.decode((String, Bool, Bool, Bool).self) {
+                found[queue] = damaged || (!mine && implausible) ? .unusable : mine ? .here : .elsewhere
+            }
             return found
         }
     }
 
-    /// Opens message `queue`: hands each opened piece to `write` in order (then wipes it) and returns the opened
-    /// envelope. Every piece must open at its own index, the last one marked last, and the sizes must add up.
+    /// The longest lease any node sets (`[store] lease-seconds` is at most 3600), with a minute for clocks.
+    static let longestLeaseMilliseconds: Int64 = 3_660_000
+
+    /// Opens message `queue`: hands each opened piece to `write` with its offset in the message, in order (then
+    /// wipes it), and returns the opened envelope. Every piece must open at its own index, the last one marked
+    /// last, and the sizes must add up. Should the read be run again, the pieces come again from offset 0.
     /// - Throws: ``ThreadStoreError/unsealingFailed`` when a value does not open or pieces are missing;
     ///   ``ThreadStoreError/threadNotFound`` when the row is gone.
-    public func open(_ queue: String, write: @Sendable (Data) throws -> Void) async throws -> Data {
+    public func open(_ queue: String, write: @Sendable (_ offset: Int64, _ piece: Data) throws -> Void) async throws -> Data {
         let (secrets, logger) = (self.secrets, self.logger)
         return try await database.read { connection in
             let heads = try await connection.query("""
@@ -215,8 +235,8 @@ public final class PostgresInboundSpool: Sendable {
                 var piece = try secrets.openSpooled(sealed, queue: queue,
                                                     part: .piece(index: expected, last: expected == pieces - 1))
                 defer { piece.resetBytes(in: piece.startIndex..<piece.endIndex) }
+                try write(written, piece)
                 written += Int64(piece.count)
-                try write(piece)
                 expected += 1
             }
             guard written == size else { throw ThreadStoreError.unsealingFailed }

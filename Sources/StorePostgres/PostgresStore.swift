@@ -112,12 +112,17 @@ extension PostgresStore {
     /// value whose copies decide whether the thread is shredded) and the shared inbound spool (accepted messages,
     /// plain mail included, sealed under the master key). All three are small: one row per thread, and only the
     /// messages waiting now.
-    static let compactedTables = ["thread_key", "inbound_spool", "inbound_spool_piece"]
+    public static let compactedTables = ["thread_key", "inbound_spool", "inbound_spool_piece"]
+
+    /// Above this size (with indexes and TOAST) a spool table is not compacted in this run: it holds a backlog.
+    static let maximumSpoolBytes: Int64 = 64 << 20
 
     /// Runs `VACUUM (FULL)` on ``compactedTables`` as `owner` (the schema's owner: `VACUUM` needs the table's
     /// owner): each table is written into a new file and the old one emptied, so the octets of deleted rows are
     /// no longer in any heap file after the next checkpoint (docs/postgresql.md, "Deleting a thread on
-    /// PostgreSQL"). Each table is locked for the milliseconds its rewrite takes. Returns the tables compacted.
+    /// PostgreSQL"). Each table is locked while its rewrite runs (milliseconds for tables this small; a lock not
+    /// granted within 5 s fails the command rather than stall the nodes); a spool table over 64 MiB (a backlog) is
+    /// left for a later run. Returns the tables compacted.
     /// - Throws: ``PostgresProblem`` (``PostgresProblem/notSchemaOwner(user:)`` when `owner` does not own them).
     public static func compactSealedTables(owner: PostgresEndpoint, logger: Logger)
         async throws(PostgresProblem) -> [String]
@@ -133,10 +138,23 @@ extension PostgresStore {
                 var count = 0
                 for try await value in owned.decode(Int.self) { count = value }
                 guard count == compactedTables.count else { throw PostgresProblem.notSchemaOwner(user: owner.user) }
+                // Waiting for a lock behind a long transaction would stop every node's `250` queued behind it.
+                try await connection.query("SET lock_timeout = '5s'", logger: logger)
+                var compacted: [String] = []
                 for table in compactedTables {
+                    // A spool holding a backlog (a GnuPG outage) would be copied whole under the lock: left for a
+                    // later run, when the backlog is processed.
+                    if table != "thread_key" {
+                        let sizes = try await connection.query(
+                            "SELECT pg_total_relation_size(\(table)::regclass)", logger: logger)
+                        var size: Int64 = 0
+                        for try await value in sizes.decode(Int64.self) { size = value }
+                        if size > maximumSpoolBytes { continue }
+                    }
                     try await connection.query("VACUUM (FULL) \(unescaped: table)", logger: logger)
+                    compacted.append(table)
                 }
-                return compactedTables
+                return compacted
             }
         } catch {
             throw PostgresConnector.problem(for: error, endpoint: owner)

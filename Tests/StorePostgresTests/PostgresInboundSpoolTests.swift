@@ -47,7 +47,12 @@ import ThreadStore
 
     private func opened(_ spool: PostgresInboundSpool, _ queue: String) async throws -> (Data, Data) {
         let collected = NIOLockedValueBox(Data())
-        let envelope = try await spool.open(queue) { piece in collected.withLockedValue { $0.append(piece) } }
+        let envelope = try await spool.open(queue) { offset, piece in
+            collected.withLockedValue {
+                #expect(Int64($0.count) == offset)
+                $0.append(piece)
+            }
+        }
         return (envelope, collected.withLockedValue { $0 })
     }
 
@@ -146,8 +151,14 @@ import ThreadStore
         #expect(try await b.takeOverExpired() == 1)
         #expect(try await a.held().isEmpty)
         #expect(try await b.held().map(\.queue) == ["q1"])
-        #expect(try await a.heldElsewhere(["q1", "q2"]) == ["q1"])
-        #expect(try await b.heldElsewhere(["q1"]).isEmpty)
+        #expect(try await a.locate(["q1", "q2"]) == ["q1": .elsewhere])
+        #expect(try await b.locate(["q1"]) == ["q1": .here])
+        // A lease further ahead than any node sets (an altered row) is not trusted.
+        _ = try nodes.database.server.psql(
+            "UPDATE inbound_spool SET lease_until = lease_until + 86400000 WHERE queue_id = 'q1'",
+            database: nodes.database.name)
+        #expect(try await a.locate(["q1"]) == ["q1": .unusable])
+        #expect(try await b.locate(["q1"]) == ["q1": .here])
         #expect(try await opened(b, "q1").1 == bytes)
         // Node A, back, can no longer release what node B holds; node B can.
         #expect(try await !a.release("q1"))
@@ -166,6 +177,7 @@ import ThreadStore
         try await Task.sleep(for: .milliseconds(1200))
         #expect(try await b.takeOverExpired() == 0)
         #expect(try await a.held().map(\.damaged) == [true])
+        #expect(try await b.locate(["q1"]) == ["q1": .unusable])
         #expect(try await b.counts() == (waiting: 1, damaged: 1))
         _ = nodes
     }

@@ -2,6 +2,13 @@
 // database (configuration) and what is wrong; never the password or a server message.
 
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+// As in ReferencedFileCheck.swift: `struct stat` may be attributed to CDispatch's clang module.
+#if canImport(CDispatch)
+import CDispatch
+#endif
 public import Logging
 import StorePostgres
 
@@ -35,7 +42,8 @@ extension ConfigurationCheck {
                case .success(let found) = await PostgresStore.privileges(endpoint, logger: logger) {
                 findings = found
             }
-            let warnings = findings.filter { !$0.isProblem }
+            let warnings = findings.filter { !$0.isProblem }.map(\.description)
+                + [migrationPasswordWarning(postgresql)].compactMap { $0 }
             let missing = findings.filter(\.isProblem).map {
                 ConfigurationError(.storeUnusable, file: file, option: "store.user", expected: $0.description)
             }
@@ -60,6 +68,27 @@ extension ConfigurationCheck {
                 : "\(error.description)\n1 problem(s) in \(file)"
             return Result(status: .invalidConfiguration, output: output, errors: [error])
         }
+    }
+
+    /// The user `systemd/mailbridge.service` runs the gateway as.
+    static let serviceUser = "mailbridge"
+
+    /// A warning when the gateway's service user (`serviceUser`, if that user exists) can read
+    /// `migration-password-file` by its owner, group or mode: the gateway would then hold the schema owner's
+    /// password, which the two roles exist to keep from it (docs/postgresql.md, "Two roles"). ACLs and
+    /// supplementary groups are not read.
+    static func migrationPasswordWarning(_ postgresql: BridgeConfiguration.PostgreSQL,
+                                         serviceUser: String = serviceUser) -> String? {
+        guard let file = postgresql.migrationPasswordFile, let user = getpwnam(serviceUser) else { return nil }
+        var status = stat()
+        guard stat(file.string, &status) == 0 else { return nil }
+        let mode = status.st_mode
+        let readable = (status.st_uid == user.pointee.pw_uid && mode & 0o400 != 0)
+            || (status.st_gid == user.pointee.pw_gid && mode & 0o040 != 0) || mode & 0o004 != 0
+        guard readable || user.pointee.pw_uid == 0 else { return nil }
+        return "store.migration-password-file can be read by \(serviceUser), the user the gateway runs as: the "
+            + "gateway would hold the schema owner's password; make the file readable by the administrator only "
+            + "(for example chown root:root and chmod 600)"
     }
 
     /// The engine's endpoint for the configured server.

@@ -32,8 +32,11 @@ public enum StoreCompaction {
             let tables = try await PostgresStore.compactSealedTables(owner: owner, logger: logger)
             let elapsed = (ContinuousClock.now - started).components
             let milliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+            let skipped = PostgresStore.compactedTables.filter { !tables.contains($0) }
             return .init(status: .success, output: "store: compacted \(tables.joined(separator: ", ")) as "
-                + "\(owner.user) in \(milliseconds) ms")
+                + "\(owner.user) in \(milliseconds) ms"
+                + (skipped.isEmpty ? "" : "; left \(skipped.joined(separator: ", ")) for a later run (a backlog "
+                    + "waits in the shared spool)"))
         } catch {
             return .init(status: .failure, output: "store: \(error)")
         }

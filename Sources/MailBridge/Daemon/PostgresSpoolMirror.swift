@@ -1,9 +1,10 @@
 // Security: hands accepted messages to PostgreSQL's shared spool (issue 21) and back. PostgresInboundSpool seals
 // everything before it reaches the database; what comes back is written only into this node's private spool
-// folder, as a message received over SMTP would be. Log lines carry queue IDs and counts only.
+// folder, as a message received over SMTP would be. Log lines carry queue IDs, counts and error codes only.
 
 public import Foundation
 public import Logging
+import NIOConcurrencyHelpers
 public import StorePostgres
 import ThreadStore
 
@@ -11,6 +12,9 @@ import ThreadStore
 public struct PostgresSpoolMirror: SpoolMirror {
     let spool: PostgresInboundSpool
     let logger: Logger
+    /// Whether the last round left a held message unrestored (a full disk, a failing folder): then this node
+    /// takes over nothing more, so that the messages of a stopped node go to a node that can hold them.
+    private let restoreFailing = NIOLockedValueBox(false)
 
     public init(_ spool: PostgresInboundSpool, logger: Logger) {
         self.spool = spool
@@ -23,27 +27,57 @@ public struct PostgresSpoolMirror: SpoolMirror {
     public func record(_ queueID: QueueID, envelope: Data, messageFile: String) async throws {
         do {
             try await spool.record(queue: queueID.rawValue, envelope: envelope, messageFile: messageFile)
-        } catch {
-            logger.warning("cannot record the message in the shared spool; kept in this node's spool until it can",
+        } catch where PostgresDatabase.isUnavailable(error) {
+            logger.warning("cannot reach the shared spool; message kept in this node's spool until it can",
                            metadata: ["queue": "\(queueID)", "error": "\(error)"])
+            throw SpoolMirrorUnavailable(reason: "\(error)")
+        } catch {
+            logger.error("the shared spool refused the message", metadata: ["queue": "\(queueID)",
+                                                                           "error": "\(error)"])
             throw error
         }
     }
 
     public func renew() async throws { try await spool.renewLeases() }
 
-    public func release(_ queueID: QueueID) async throws { try await spool.release(queueID.rawValue) }
-
-    public func synchronize(_ local: SpoolIntake, local ids: [QueueID]) async throws -> Set<QueueID> {
-        try await spool.renewLeases()
-        let taken = try await spool.takeOverExpired()
-        if taken > 0 {
-            logger.notice("took over spooled messages of a node that stopped", metadata: ["count": "\(taken)"])
+    public func release(_ queueID: QueueID) async throws {
+        if try await !spool.release(queueID.rawValue) {
+            // Another node took it over meanwhile (this node was away longer than its lease): both processed it,
+            // and the store recognised the second as a repeat.
+            logger.notice("a processed message was held by another node by then", metadata: ["queue": "\(queueID)"])
         }
+    }
+
+    public func locate(_ ids: [QueueID]) async throws -> [QueueID: SpoolCopyState] {
+        var states: [QueueID: SpoolCopyState] = [:]
+        for (queue, location) in try await spool.locate(ids.map(\.rawValue)) {
+            guard let id = QueueID(queue) else { continue }
+            switch location {
+            case .here: states[id] = .mine
+            case .elsewhere: states[id] = .elsewhere
+            case .unusable: states[id] = .unusable
+            }
+        }
+        return states
+    }
+
+    public func synchronize(_ local: SpoolIntake) async throws {
+        try await spool.renewLeases()
+        if !restoreFailing.withLockedValue({ $0 }) {
+            let taken = try await spool.takeOverExpired()
+            if taken > 0 {
+                logger.notice("took over spooled messages of a node that stopped", metadata: ["count": "\(taken)"])
+            }
+        }
+        var failing = false
         for entry in try await spool.held() where !entry.damaged {
-            guard let id = QueueID(entry.queue), !local.contains(id) else { continue }
+            guard let id = QueueID(entry.queue) else {
+                try await spool.markDamaged(entry.queue)
+                continue
+            }
+            guard !local.contains(id) else { continue }
             do {
-                try await restore(id, into: local)
+                try await local.restore(id) { write in try await spool.open(id.rawValue, write: write) }
                 logger.notice("spooled message restored from the shared spool", metadata: ["queue": "\(id)"])
             } catch let error as ThreadStoreError where error == .unsealingFailed {
                 // It does not open (altered, or sealed under another master key): kept, and no longer retried.
@@ -54,14 +88,15 @@ public struct PostgresSpoolMirror: SpoolMirror {
                 logger.error("a message in the shared spool has a foreign envelope; kept and marked damaged",
                              metadata: ["queue": "\(id)"])
                 try await spool.markDamaged(entry.queue)
+            } catch where PostgresDatabase.isUnavailable(error) {
+                throw error
+            } catch {
+                // This message only (gone meanwhile, a full disk): the others go on; tried again next round.
+                failing = true
+                logger.error("cannot restore a message from the shared spool; will retry",
+                             metadata: ["queue": "\(id)", "error": "\(error)"])
             }
         }
-        let elsewhere = try await spool.heldElsewhere(ids.map(\.rawValue))
-        return Set(elsewhere.compactMap(QueueID.init))
-    }
-
-    /// Opens `id` from the database into `local`'s `incoming`, one piece at a time.
-    private func restore(_ id: QueueID, into local: SpoolIntake) async throws {
-        try await local.restore(id) { write in try await spool.open(id.rawValue, write: write) }
+        restoreFailing.withLockedValue { $0 = failing }
     }
 }

@@ -10,7 +10,8 @@ extension SpoolIntake {
     /// - Throws: ``SpoolError`` (`corruptEnvelope`) for an envelope that does not read back or names another queue
     ///   ID; what `content` throws. Nothing is left in `tmp` then.
     public func restore(_ id: QueueID,
-                        content: (_ write: @escaping @Sendable (Data) throws -> Void) async throws -> Data)
+                        content: (_ write: @escaping @Sendable (_ offset: Int64, _ piece: Data) throws -> Void)
+                            async throws -> Data)
         async throws
     {
         guard !contains(id) else { return }
@@ -18,7 +19,9 @@ extension SpoolIntake {
         let fd = try POSIXFile.create(file)
         let envelope: Data
         do {
-            envelope = try await content { piece in
+            envelope = try await content { offset, piece in
+                // At its offset, so that a read run again writes the same file.
+                guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else { throw SpoolError(.write, errno: errno) }
                 try piece.withUnsafeBytes { try POSIXFile.writeAll(fd, $0) }
             }
             try POSIXFile.sync(fd)
@@ -56,14 +59,14 @@ extension SpoolIntake {
         try POSIXFile.syncDirectory(unsharedFolder.path)
     }
 
-    /// Records in ``mirror`` every entry accepted while it could not take them (oldest first) and removes their
+    /// Records in ``mirror`` every entry accepted while it could not be reached (oldest first) and removes their
     /// marks; a mark whose entry left `incoming` meanwhile (processed, or quarantined) is removed too. Stops at
-    /// the first failure (the mirror is still away) and throws it. Returns how many were recorded.
-    @discardableResult
-    public func shareUnshared() async throws -> Int {
-        guard let mirror else { return 0 }
+    /// the first ``SpoolMirrorUnavailable`` and throws it; an entry the mirror refuses for another reason keeps its
+    /// mark (it is still processed here) and is counted as failed.
+    public func shareUnshared() async throws -> (recorded: Int, failed: Int) {
+        guard let mirror else { return (0, 0) }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: unsharedFolder.path)) ?? []).sorted()
-        var recorded = 0
+        var recorded = 0, failed = 0
         for name in names where !name.hasSuffix(".tmp") {
             guard let id = QueueID(name) else {
                 try? POSIXFile.remove(unsharedFolder.appending(path: name).path)
@@ -75,12 +78,45 @@ extension SpoolIntake {
             let envelope = incomingFolder.appending(path: "\(id.rawValue).env").path
             if FileManager.default.fileExists(atPath: message),
                let record = try? POSIXFile.readAll(envelope, limit: 64 * 1024) {
-                try await mirror.record(id, envelope: Data(record), messageFile: message)
-                recorded += 1
+                do {
+                    try await mirror.record(id, envelope: Data(record), messageFile: message)
+                    recorded += 1
+                } catch is SpoolMirrorUnavailable {
+                    throw SpoolMirrorUnavailable(reason: "while sharing messages accepted during its absence")
+                } catch {
+                    failed += 1
+                    continue
+                }
             }
             try clearUnshared(id)
         }
-        return recorded
+        return (recorded, failed)
+    }
+
+    /// `<root>/handed-over`: one empty file per entry of `incoming` whose shared copy another node holds (it took
+    /// it over): the entry waits, unprocessed, until that node has processed it (then it is dropped) or gave it up.
+    var handedOverFolder: URL { root.appending(path: "handed-over", directoryHint: .isDirectory) }
+
+    /// The entries marked as handed over.
+    public func handedOverIDs() -> Set<QueueID> {
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: handedOverFolder.path)) ?? [])
+            .compactMap(QueueID.init))
+    }
+
+    /// Marks `id` as handed over (durably). Blocking.
+    public func markHandedOver(_ id: QueueID) throws {
+        try FileManager.default.createDirectory(at: handedOverFolder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let path = handedOverFolder.appending(path: id.rawValue).path
+        try POSIXFile.writeDurably(Data(), temporary: path + ".tmp", final: path)
+    }
+
+    /// Removes the hand-over mark of `id`, if any.
+    public func clearHandedOver(_ id: QueueID) throws {
+        let path = handedOverFolder.appending(path: id.rawValue).path
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        try POSIXFile.remove(path)
+        try POSIXFile.syncDirectory(handedOverFolder.path)
     }
 
     /// The queue IDs of the entries in `incoming` (names only; nothing is read).

@@ -64,14 +64,15 @@ public struct SpoolIntake: MessageIntake {
         }
         // Recorded outside this node first: when this node's commit fails, the caller answers 451 and the copy
         // is released; should that release fail, the message is processed once anyway (the client's retry is then
-        // recognised as a repeat). When the mirror cannot take it (the database is away), the message is accepted
-        // into this node's spool alone, marked unshared, and recorded once the mirror is back (``shareUnshared()``).
+        // recognised as a repeat). When the mirror cannot be reached (the database is away), the message is accepted
+        // into this node's spool alone, marked unshared, and recorded once the mirror is back (``shareUnshared()``);
+        // any other failure of the mirror refuses the message (451), as a failed fsync would.
         inFlight.withLockedValue { _ = $0.insert(message.queueID) }
         defer { inFlight.withLockedValue { _ = $0.remove(message.queueID) } }
         var shared = true
         do {
             try await mirror.record(message.queueID, envelope: record, messageFile: source)
-        } catch {
+        } catch is SpoolMirrorUnavailable {
             shared = false
             try await NIOThreadPool.singleton.runIfActive { try spool.markUnshared(message.queueID) }
         }

@@ -48,6 +48,8 @@ public final class PipelineRunner: Service, Sendable {
     let isTransient: @Sendable (any Error) -> Bool
     /// Set while the shared spool cannot be reached; when it is back, deferred messages are tried at once.
     private let mirrorAway = NIOLockedValueBox(false)
+    /// Quarantined entries whose shared copy could not be released yet (tried again each round).
+    private let pendingReleases = NIOLockedValueBox<Set<QueueID>>([])
 
     /// Mail the pipeline queues (redirects, notices) wakes the outbound queue through the pipeline's ``Outbox``.
     public init(spool: SpoolIntake, pipeline: Pipeline, logger: Logger, pollInterval: Duration = .seconds(5),
@@ -100,7 +102,8 @@ public final class PipelineRunner: Service, Sendable {
 
     /// Processes everything pending now. A message whose processing throws stays in the spool for the next round.
     public func drain() async {
-        if let mirror = spool.mirror { await synchronize(mirror) }
+        var waiting = Set<QueueID>()
+        if let mirror = spool.mirror { waiting = await synchronize(mirror) }
         let pending: [InboundMessage]
         do {
             let scan = try spool.scan()
@@ -112,12 +115,13 @@ public final class PipelineRunner: Service, Sendable {
                 // The entry now lives in this node's quarantine, as on one node; the shared copy is let go.
                 if let mirror = spool.mirror, let id = QueueID(entry.name) {
                     do { try await mirror.release(id) } catch {
-                        logger.error("cannot release a quarantined entry from the shared spool",
+                        pendingReleases.withLockedValue { _ = $0.insert(id) }
+                        logger.error("cannot release a quarantined entry from the shared spool; will retry",
                                      metadata: ["entry": "\(entry.name)", "error": "\(error)"])
                     }
                 }
             }
-            pending = scan.messages
+            pending = scan.messages.filter { !waiting.contains($0.queueID) }
         } catch {
             logger.error("cannot list the spool", metadata: ["error": "\(error)"])
             return
@@ -136,33 +140,62 @@ public final class PipelineRunner: Service, Sendable {
         }
     }
 
-    /// Brings the working copy in line with the shared spool (``SpoolMirror``): takes over what stopped nodes
-    /// held, writes what this node holds but lacks into its spool, and drops the entries another node took over.
-    /// A failure is logged; the round goes on with the working copy.
-    private func synchronize(_ mirror: any SpoolMirror) async {
+    /// Brings the working copy in line with the shared spool (``SpoolMirror``): shares what was accepted while it
+    /// was away, takes over what stopped nodes held and writes what this node holds but lacks into its spool; then
+    /// sorts the entries of `incoming` by where their shared copy is. Returns the entries not to process now:
+    /// those another node holds (marked handed over; dropped once that node processed them, taken back if it
+    /// gave them up or its copy is unusable). Without an answer from the mirror, the marked entries wait.
+    private func synchronize(_ mirror: any SpoolMirror) async -> Set<QueueID> {
+        let marked = spool.handedOverIDs()
         do {
             let shared = try await spool.shareUnshared()
-            if shared > 0 {
-                logger.notice("messages accepted while the shared spool was away are now in it",
-                              metadata: ["count": "\(shared)"])
+            if shared.recorded > 0 || shared.failed > 0 {
+                logger.notice("messages accepted while the shared spool was away, shared now",
+                              metadata: ["count": "\(shared.recorded)", "refused": "\(shared.failed)"])
             }
+            for id in pendingReleases.withLockedValue({ $0 }) {
+                try await mirror.release(id)
+                pendingReleases.withLockedValue { _ = $0.remove(id) }
+            }
+            try await mirror.synchronize(spool)
             let local = try spool.incomingIDs()
-            for id in try await mirror.synchronize(spool, local: local) {
-                try spool.remove(queueID: id)
-                failures.withLockedValue { $0[id] = nil }
-                deferred.withLockedValue { $0[id] = nil }
-                logger.notice("spooled message taken over by another node; local copy dropped",
-                              metadata: ["queue": "\(id)"])
+            let states = try await mirror.locate(local)
+            var waiting = Set<QueueID>()
+            for id in local {
+                switch (states[id], marked.contains(id)) {
+                case (.elsewhere?, let known):
+                    if !known {
+                        try spool.markHandedOver(id)
+                        logger.notice("spooled message taken over by another node; local copy waits",
+                                      metadata: ["queue": "\(id)"])
+                    }
+                    waiting.insert(id)
+                case (nil, true):
+                    // Handed over, and its row is gone: the other node processed it.
+                    try spool.remove(queueID: id)
+                    try spool.clearHandedOver(id)
+                    failures.withLockedValue { $0[id] = nil }
+                    deferred.withLockedValue { $0[id] = nil }
+                    logger.notice("spooled message processed by another node; local copy dropped",
+                                  metadata: ["queue": "\(id)"])
+                case (_, true):
+                    try spool.clearHandedOver(id)  // given back, or its shared copy is not trusted: process here
+                case (_, false):
+                    break
+                }
             }
+            for id in marked.subtracting(local) { try spool.clearHandedOver(id) }
             if mirrorAway.withLockedValue({ away in defer { away = false }; return away }) {
                 // The database is back: what waited for it is tried now, not after its deferral.
                 deferred.withLockedValue { $0.removeAll() }
                 logger.notice("the shared spool is reachable again")
             }
+            return waiting
         } catch {
             mirrorAway.withLockedValue { $0 = true }
             logger.error("cannot synchronize with the shared spool; processing the local spool",
                          metadata: ["error": "\(error)"])
+            return marked
         }
     }
 

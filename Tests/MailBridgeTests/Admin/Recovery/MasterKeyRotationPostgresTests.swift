@@ -107,7 +107,7 @@ import ThreadStore
         let overview = try await postgres.outbox.overview(limit: 10)
         #expect(overview.count == 1)
         let spooled = NIOLockedValueBox(Data())
-        let envelope = try await postgres.inboundSpool.open("rotation-queue") { piece in
+        let envelope = try await postgres.inboundSpool.open("rotation-queue") { _, piece in
             spooled.withLockedValue { $0.append(piece) }
         }
         #expect(envelope == Data(#"{"version":1}"#.utf8))
