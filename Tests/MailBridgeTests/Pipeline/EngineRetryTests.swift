@@ -59,7 +59,7 @@ import ThreadStore
                                 engineRetry: EngineRetry(attempts: 2, firstDelay: .milliseconds(10)))
         let intake = try SpoolIntake(root: harness.root.appendingPathComponent("intake"))
         let raw = try await Self.knownClientMail(harness, "dauer@example.net", id: "retry-2")
-        try await Self.spool(raw, from: "dauer@example.net", into: intake)
+        try await PipelineHarness.spool(raw, from: "dauer@example.net", into: intake)
         let keyring = harness.root.appendingPathComponent("gw/pubring.kbx").path
         try FileManager.default.moveItem(atPath: keyring, toPath: keyring + ".away")
         // The last import's backup goes too: with it, KeyboxRepair would put a keyring back at once.
@@ -80,19 +80,6 @@ import ThreadStore
         #expect(try intake.pending().isEmpty)
         #expect(try await harness.store.read { try $0.listThreads(field: harness.mailbox.field) }.count == 1)
         await harness.close()
-    }
-
-    /// Spools `raw` the way the SMTP session does.
-    static func spool(_ raw: String, from sender: String, into intake: SpoolIntake) async throws {
-        let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000))
-        let file = try intake.makeSpoolFile(queueID: queueID)
-        let bytes = raw.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        try await file.append(ByteBuffer(string: bytes))
-        try await file.finish()
-        let envelope = InboundMessage.Envelope(
-            reversePath: .mailbox(try EmailAddress(sender)), recipients: [try EmailAddress(PipelineHarness.counselling)],
-            clientAddress: PeerAddress("127.0.0.1"), receivedAt: Date(), queueID: queueID)
-        _ = try await intake.accept(InboundMessage(envelope: envelope, spoolFile: file.url, size: bytes.utf8.count))
     }
 
     @Test func deferralGrowsAndIsCapped() {

@@ -10,19 +10,6 @@ import ThreadStore
 /// Exactly once across a crash between the store commit and the removal from the spool: the runner processes
 /// the message again on restart, and the store's idempotency (or the redirect rate limit) keeps it at one effect.
 @Suite struct PipelineRestartTests {
-    /// Puts `raw` into the spool the way the SMTP session does (spool file, fsync, rename into incoming/).
-    private func spool(_ raw: String, from sender: String, into intake: SpoolIntake) async throws {
-        let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000))
-        let file = try intake.makeSpoolFile(queueID: queueID)
-        let bytes = raw.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        try await file.append(ByteBuffer(string: bytes))
-        try await file.finish()
-        let envelope = InboundMessage.Envelope(
-            reversePath: .mailbox(try EmailAddress(sender)), recipients: [try EmailAddress(PipelineHarness.counselling)],
-            clientAddress: PeerAddress("127.0.0.1"), receivedAt: Date(), queueID: queueID)
-        _ = try await intake.accept(InboundMessage(envelope: envelope, spoolFile: file.url, size: bytes.utf8.count))
-    }
-
     @Test func crashAfterCommitBeforeSpoolRemovalHasOneEffect() async throws {
         let harness = try await PipelineHarness()
         let intake = try SpoolIntake(root: harness.root.appendingPathComponent("intake"))
@@ -31,9 +18,9 @@ import ThreadStore
         _ = try await harness.pgp.importPublicKeys(try harness.client.gpg(["--export", client.hex]).stdout)
         let armored = try harness.client.gpg(["--armor", "--sign", "--local-user", client.hex, "--encrypt",
                                               "--recipient", harness.gateway.hex], stdin: Array("Hallo".utf8)).stdout.text
-        try await spool("From: \(address)\nTo: \(PipelineHarness.counselling)\nMessage-ID: <r1@example.net>\n"
+        try await PipelineHarness.spool("From: \(address)\nTo: \(PipelineHarness.counselling)\nMessage-ID: <r1@example.net>\n"
                         + "Subject: x\n\n\(armored)", from: address, into: intake)
-        try await spool("From: plain@example.net\nTo: \(PipelineHarness.counselling)\nSubject: x\n\nplain\n",
+        try await PipelineHarness.spool("From: plain@example.net\nTo: \(PipelineHarness.counselling)\nSubject: x\n\nplain\n",
                         from: "plain@example.net", into: intake)
 
         // First run "crashes" after the pipeline committed each message but before the spool entry went away.
@@ -57,7 +44,7 @@ import ThreadStore
     @Test func repeatedFailureHoldsTheMessageWithoutLosingIt() async throws {
         let harness = try await PipelineHarness()
         let intake = try SpoolIntake(root: harness.root.appendingPathComponent("intake"))
-        try await spool("From: plain@example.net\nTo: \(PipelineHarness.counselling)\nSubject: x\n\nplain\n",
+        try await PipelineHarness.spool("From: plain@example.net\nTo: \(PipelineHarness.counselling)\nSubject: x\n\nplain\n",
                         from: "plain@example.net", into: intake)
         try harness.store.close()
         let runner = PipelineRunner(spool: intake, pipeline: harness.pipeline, logger: harness.logs.logger(),

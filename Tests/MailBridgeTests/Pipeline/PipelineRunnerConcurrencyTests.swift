@@ -10,19 +10,6 @@ import ThreadStore
 /// Issue 10: the runner processes several spooled messages at once, and that keeps exactly one thread per new
 /// client and every client's messages in arrival order.
 @Suite struct PipelineRunnerConcurrencyTests {
-    /// Spools `raw` the way the SMTP session does; `receivedAt` is the arrival time (orders a thread's messages).
-    private func spool(_ raw: String, from sender: String, into intake: SpoolIntake) async throws {
-        let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000))
-        let file = try intake.makeSpoolFile(queueID: queueID)
-        let bytes = raw.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        try await file.append(ByteBuffer(string: bytes))
-        try await file.finish()
-        let envelope = InboundMessage.Envelope(
-            reversePath: .mailbox(try EmailAddress(sender)), recipients: [try EmailAddress(PipelineHarness.counselling)],
-            clientAddress: PeerAddress("127.0.0.1"), receivedAt: Date(), queueID: queueID)
-        _ = try await intake.accept(InboundMessage(envelope: envelope, spoolFile: file.url, size: bytes.utf8.count))
-    }
-
     /// A signed+encrypted message from `address` (its key must be in the client keyring).
     private func encrypted(_ harness: PipelineHarness, from address: String, key: KeyFingerprint, id: String) throws -> String {
         let armored = try harness.client.gpg(["--armor", "--sign", "--local-user", key.hex, "--encrypt", "--recipient",
@@ -54,7 +41,7 @@ import ThreadStore
         }
         for round in 0..<4 {
             for (index, address) in clients.enumerated() {
-                try await spool(try encrypted(harness, from: address, key: keys[address]!, id: "c\(index)-m\(round)"),
+                try await PipelineHarness.spool(try encrypted(harness, from: address, key: keys[address]!, id: "c\(index)-m\(round)"),
                                 from: address, into: intake)
             }
         }
@@ -85,7 +72,7 @@ import ThreadStore
             let key = try harness.client.makeKey(address)
             _ = try await harness.pgp.importPublicKeys(try harness.client.gpg(["--export", key.hex]).stdout)
             for copy in 0..<2 {
-                try await spool(try encrypted(harness, from: address, key: key, id: "\(address.prefix(8))-\(copy)"),
+                try await PipelineHarness.spool(try encrypted(harness, from: address, key: key, id: "\(address.prefix(8))-\(copy)"),
                                 from: address, into: intake)
             }
         }

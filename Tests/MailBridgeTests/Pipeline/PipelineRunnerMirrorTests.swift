@@ -44,17 +44,9 @@ import ThreadStore
 
     /// Spools a plain message from `sender` as the SMTP session does; returns its queue ID.
     private func spool(from sender: String, into intake: SpoolIntake) async throws -> QueueID {
-        let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000))
-        let file = try intake.makeSpoolFile(queueID: queueID)
-        let bytes = "From: \(sender)\r\nTo: \(PipelineHarness.counselling)\r\nSubject: Hallo\r\n"
-            + "Message-ID: <\(queueID.rawValue)@example.net>\r\n\r\nIch brauche Hilfe.\r\n"
-        try await file.append(ByteBuffer(string: bytes))
-        try await file.finish()
-        let envelope = InboundMessage.Envelope(
-            reversePath: .mailbox(try EmailAddress(sender)), recipients: [try EmailAddress(PipelineHarness.counselling)],
-            clientAddress: PeerAddress("127.0.0.1"), receivedAt: Date(), queueID: queueID)
-        _ = try await intake.accept(InboundMessage(envelope: envelope, spoolFile: file.url, size: bytes.utf8.count))
-        return queueID
+        try await PipelineHarness.spool("From: \(sender)\r\nTo: \(PipelineHarness.counselling)\r\nSubject: Hallo\r\n"
+                                        + "Message-ID: <\(UUID())@example.net>\r\n\r\nIch brauche Hilfe.\r\n",
+                                        from: sender, into: intake)
     }
 
     @Test func entriesAreProcessedHereOrWaitForTheNodeThatHoldsThem() async throws {

@@ -50,7 +50,7 @@ import ThreadStore
                     .replacingOccurrences(of: "\n", with: "\r\n").utf8)).stdout
             let raw = try harness.pgpMIMEMail(from: StoreLimitTests.client, ciphertext: ciphertext,
                                               messageID: messageID, extraHeaders: ["X-Outer-Note": " " + outerNote])
-            for _ in 0..<copies { try await EngineRetryTests.spool(raw, from: StoreLimitTests.client, into: intake) }
+            for _ in 0..<copies { try await PipelineHarness.spool(raw, from: StoreLimitTests.client, into: intake) }
         }
 
         func threads() async throws -> [ThreadSummary] {
