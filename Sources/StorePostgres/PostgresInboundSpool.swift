@@ -75,9 +75,7 @@ public final class PostgresInboundSpool: Sendable {
                                     logger: logger)
     }
 
-    var leaseMilliseconds: Int64 {
-        Int64(lease.components.seconds) * 1000 + lease.components.attoseconds / 1_000_000_000_000_000
-    }
+    var leaseMilliseconds: Int64 { lease.storedMilliseconds }
 
     /// The database's clock in milliseconds, in SQL.
     static let databaseNow = "(extract(epoch FROM clock_timestamp()) * 1000)::BIGINT"

@@ -39,9 +39,7 @@ public final class PostgresOutboxQueue: Sendable {
     /// How long a claim holds an item.
     public let lease: Duration
     /// ``lease`` in milliseconds, as leases are stored.
-    public var leaseMilliseconds: Int64 {
-        Int64(lease.components.seconds) * 1000 + lease.components.attoseconds / 1_000_000_000_000_000
-    }
+    public var leaseMilliseconds: Int64 { lease.storedMilliseconds }
     let configuration: ThreadStore.Configuration
     let logger: Logger
 
@@ -250,5 +248,12 @@ public final class PostgresOutboxQueue: Sendable {
             }
             return true
         }
+    }
+}
+
+extension Duration {
+    /// This duration in whole milliseconds, as leases are stored (outbox and inbound spool).
+    var storedMilliseconds: Int64 {
+        Int64(components.seconds) * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

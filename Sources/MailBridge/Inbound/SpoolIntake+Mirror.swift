@@ -42,22 +42,8 @@ extension SpoolIntake {
         }
     }
 
-    /// `<root>/unshared`: one empty file per message accepted while the mirror could not take it.
-    var unsharedFolder: URL { root.appending(path: "unshared", directoryHint: .isDirectory) }
-
-    /// Marks `id` as accepted into this spool alone (durably, before its commit). Blocking.
-    func markUnshared(_ id: QueueID) throws {
-        try FileManager.default.createDirectory(at: unsharedFolder, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        let path = unsharedFolder.appending(path: id.rawValue).path
-        try POSIXFile.writeDurably(Data(), temporary: path + ".tmp", final: path)
-    }
-
-    /// Removes the mark of `id`.
-    func clearUnshared(_ id: QueueID) throws {
-        try POSIXFile.remove(unsharedFolder.appending(path: id.rawValue).path)
-        try POSIXFile.syncDirectory(unsharedFolder.path)
-    }
+    /// `<root>/unshared`: one mark per message accepted while the mirror could not be reached.
+    var unsharedMarks: SpoolMarks { SpoolMarks(folder: root.appending(path: "unshared", directoryHint: .isDirectory)) }
 
     /// Records in ``mirror`` every entry accepted while it could not be reached (oldest first) and removes their
     /// marks; a mark whose entry left `incoming` meanwhile (processed, or quarantined) is removed too. Stops at
@@ -65,11 +51,12 @@ extension SpoolIntake {
     /// mark (it is still processed here) and is counted as failed.
     public func shareUnshared() async throws -> (recorded: Int, failed: Int) {
         guard let mirror else { return (0, 0) }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: unsharedFolder.path)) ?? []).sorted()
+        let marks = unsharedMarks
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: marks.folder.path)) ?? []).sorted()
         var recorded = 0, failed = 0
         for name in names where !name.hasSuffix(".tmp") {
             guard let id = QueueID(name) else {
-                try? POSIXFile.remove(unsharedFolder.appending(path: name).path)
+                try? POSIXFile.remove(marks.folder.appending(path: name).path)
                 continue
             }
             // Being accepted right now: its commit follows its mark.
@@ -88,35 +75,15 @@ extension SpoolIntake {
                     continue
                 }
             }
-            try clearUnshared(id)
+            try marks.clear(id)
         }
         return (recorded, failed)
     }
 
-    /// `<root>/handed-over`: one empty file per entry of `incoming` whose shared copy another node holds (it took
-    /// it over): the entry waits, unprocessed, until that node has processed it (then it is dropped) or gave it up.
-    var handedOverFolder: URL { root.appending(path: "handed-over", directoryHint: .isDirectory) }
-
-    /// The entries marked as handed over.
-    public func handedOverIDs() -> Set<QueueID> {
-        Set(((try? FileManager.default.contentsOfDirectory(atPath: handedOverFolder.path)) ?? [])
-            .compactMap(QueueID.init))
-    }
-
-    /// Marks `id` as handed over (durably). Blocking.
-    public func markHandedOver(_ id: QueueID) throws {
-        try FileManager.default.createDirectory(at: handedOverFolder, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        let path = handedOverFolder.appending(path: id.rawValue).path
-        try POSIXFile.writeDurably(Data(), temporary: path + ".tmp", final: path)
-    }
-
-    /// Removes the hand-over mark of `id`, if any.
-    public func clearHandedOver(_ id: QueueID) throws {
-        let path = handedOverFolder.appending(path: id.rawValue).path
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        try POSIXFile.remove(path)
-        try POSIXFile.syncDirectory(handedOverFolder.path)
+    /// `<root>/handed-over`: one mark per entry of `incoming` whose shared copy another node holds (it took it
+    /// over): the entry waits, unprocessed, until that node has processed it (then it is dropped) or gave it up.
+    public var handedOverMarks: SpoolMarks {
+        SpoolMarks(folder: root.appending(path: "handed-over", directoryHint: .isDirectory))
     }
 
     /// The queue IDs of the entries in `incoming` (names only; nothing is read).
@@ -131,5 +98,32 @@ extension SpoolIntake {
         return inFlight.withLockedValue { $0.contains(id) }
             || FileManager.default.fileExists(atPath: incomingFolder.appending(path: name).path)
             || FileManager.default.fileExists(atPath: quarantineFolder.appending(path: name).path)
+    }
+}
+
+/// Durable marks on spool entries: one empty file per queue ID in a folder of the spool (``SpoolIntake/
+/// unsharedMarks``, ``SpoolIntake/handedOverMarks``). Blocking file calls.
+public struct SpoolMarks: Sendable {
+    public let folder: URL
+
+    /// The marked entries (names that are not queue IDs, such as a crash's `.tmp`, are not marks).
+    public func ids() -> Set<QueueID> {
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).compactMap(QueueID.init))
+    }
+
+    /// Marks `id`, durably.
+    public func mark(_ id: QueueID) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let path = folder.appending(path: id.rawValue).path
+        try POSIXFile.writeDurably(Data(), temporary: path + ".tmp", final: path)
+    }
+
+    /// Removes the mark of `id`, if any, durably.
+    public func clear(_ id: QueueID) throws {
+        let path = folder.appending(path: id.rawValue).path
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        try POSIXFile.remove(path)
+        try POSIXFile.syncDirectory(folder.path)
     }
 }

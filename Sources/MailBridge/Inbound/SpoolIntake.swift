@@ -74,14 +74,14 @@ public struct SpoolIntake: MessageIntake {
             try await mirror.record(message.queueID, envelope: record, messageFile: source)
         } catch is SpoolMirrorUnavailable {
             shared = false
-            try await NIOThreadPool.singleton.runIfActive { try spool.markUnshared(message.queueID) }
+            try await NIOThreadPool.singleton.runIfActive { try spool.unsharedMarks.mark(message.queueID) }
         }
         do {
             try await NIOThreadPool.singleton.runIfActive {
                 try spool.commit(envelope: record, id: message.queueID, message: source)
             }
         } catch {
-            if shared { try? await mirror.release(message.queueID) } else { try? spool.clearUnshared(message.queueID) }
+            if shared { try? await mirror.release(message.queueID) } else { try? spool.unsharedMarks.clear(message.queueID) }
             throw error
         }
         return IntakeReceipt(queueID: message.queueID, location: finalMessage)

@@ -146,7 +146,8 @@ public final class PipelineRunner: Service, Sendable {
     /// those another node holds (marked handed over; dropped once that node processed them, taken back if it
     /// gave them up or its copy is unusable). Without an answer from the mirror, the marked entries wait.
     private func synchronize(_ mirror: any SpoolMirror) async -> Set<QueueID> {
-        let marked = spool.handedOverIDs()
+        let handedOver = spool.handedOverMarks
+        let marked = handedOver.ids()
         do {
             let shared = try await spool.shareUnshared()
             if shared.recorded > 0 || shared.failed > 0 {
@@ -165,7 +166,7 @@ public final class PipelineRunner: Service, Sendable {
                 switch (states[id], marked.contains(id)) {
                 case (.elsewhere?, let known):
                     if !known {
-                        try spool.markHandedOver(id)
+                        try handedOver.mark(id)
                         logger.notice("spooled message taken over by another node; local copy waits",
                                       metadata: ["queue": "\(id)"])
                     }
@@ -173,18 +174,18 @@ public final class PipelineRunner: Service, Sendable {
                 case (nil, true):
                     // Handed over, and its row is gone: the other node processed it.
                     try spool.remove(queueID: id)
-                    try spool.clearHandedOver(id)
+                    try handedOver.clear(id)
                     failures.withLockedValue { $0[id] = nil }
                     deferred.withLockedValue { $0[id] = nil }
                     logger.notice("spooled message processed by another node; local copy dropped",
                                   metadata: ["queue": "\(id)"])
                 case (_, true):
-                    try spool.clearHandedOver(id)  // given back, or its shared copy is not trusted: process here
+                    try handedOver.clear(id)  // given back, or its shared copy is not trusted: process here
                 case (_, false):
                     break
                 }
             }
-            for id in marked.subtracting(local) { try spool.clearHandedOver(id) }
+            for id in marked.subtracting(local) { try handedOver.clear(id) }
             if mirrorAway.withLockedValue({ away in defer { away = false }; return away }) {
                 // The database is back: what waited for it is tried now, not after its deferral.
                 deferred.withLockedValue { $0.removeAll() }

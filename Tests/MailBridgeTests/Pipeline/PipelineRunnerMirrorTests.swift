@@ -67,7 +67,7 @@ import ThreadStore
         await runner.drain()
         // Only the entry another node holds is left, marked; the three others were processed (one redirect each).
         #expect(try intake.incomingIDs() == [elsewhere])
-        #expect(intake.handedOverIDs() == [elsewhere])
+        #expect(intake.handedOverMarks.ids() == [elsewhere])
         #expect(try await harness.outbox().count == 3)
         #expect(Set(mirror.released.withLockedValue { $0 }) == [unusable, gone, mine])
         await runner.drain()
@@ -77,17 +77,17 @@ import ThreadStore
         mirror.states.withLockedValue { $0[elsewhere] = nil }
         await runner.drain()
         #expect(try intake.incomingIDs().isEmpty)
-        #expect(intake.handedOverIDs().isEmpty)
+        #expect(intake.handedOverMarks.ids().isEmpty)
         #expect(try await harness.outbox().count == 3)
 
         // Another entry handed over and then given back (its row is this node's again): processed here.
         let back = try await spool(from: "fuenf@example.net", into: intake)
         mirror.states.withLockedValue { $0[back] = .elsewhere }
         await runner.drain()
-        #expect(intake.handedOverIDs() == [back])
+        #expect(intake.handedOverMarks.ids() == [back])
         mirror.states.withLockedValue { $0[back] = .mine }
         await runner.drain()
-        #expect(try intake.incomingIDs().isEmpty && intake.handedOverIDs().isEmpty)
+        #expect(try intake.incomingIDs().isEmpty && intake.handedOverMarks.ids().isEmpty)
         #expect(try await harness.outbox().count == 4)
         await harness.close()
     }
@@ -106,14 +106,14 @@ import ThreadStore
         #expect(mirror.recorded.withLockedValue { $0 } == [id])
         #expect(mirror.released.withLockedValue { $0 } == [id])
         #expect(try intake.incomingIDs().isEmpty)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: intake.unsharedFolder.path).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: intake.unsharedMarks.folder.path).isEmpty)
         #expect(try await harness.outbox().count == 1)
 
         // Refused for another reason than being away: no 250, nothing kept.
         mirror.failure.withLockedValue { $0 = Refused() }
         await #expect(throws: Refused.self) { _ = try await spool(from: "zwei@example.net", into: intake) }
         #expect(try intake.incomingIDs().isEmpty)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: intake.unsharedFolder.path).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: intake.unsharedMarks.folder.path).isEmpty)
         await harness.close()
     }
 }
