@@ -51,7 +51,7 @@ import Glibc
                 let header = "Autocrypt: addr=\(address); keydata=\(keydata)\n"
                 raw = raw.replacingOccurrences(of: "MIME-Version: 1.0\n", with: header + "MIME-Version: 1.0\n")
             }
-            try await RejectedMessageTests.spool(raw, from: address, to: PipelineHarness.counselling, into: intake)
+            try await PipelineHarness.spool(raw, from: address, to: PipelineHarness.counselling, into: intake)
             expected[address, default: 0] += 1
         }
         let prepared = ContinuousClock.now

@@ -76,7 +76,7 @@ import ThreadStore
             }
             let raw = RejectedMessageTests.mail(from: address, subject: "...", ciphertext: armored, id: "s\(index)-\(tag)")
                 .replacingOccurrences(of: "MIME-Version: 1.0\n", with: headers + "MIME-Version: 1.0\n")
-            try await RejectedMessageTests.spool(raw, from: address, to: PipelineHarness.counselling, into: intake)
+            try await PipelineHarness.spool(raw, from: address, to: PipelineHarness.counselling, into: intake)
         }
         let prepared = ContinuousClock.now
 

@@ -26,7 +26,7 @@ import ThreadStore
             .replacingOccurrences(of: "MIME-Version: 1.0\n",
                                   with: "Autocrypt: addr=\(address); keydata=\(keydata)\nMIME-Version: 1.0\n")
         let intake = try SpoolIntake(root: harness.root.appendingPathComponent("intake"))
-        try await RejectedMessageTests.spool(raw, from: address, to: PipelineHarness.counselling, into: intake)
+        try await PipelineHarness.spool(raw, from: address, to: PipelineHarness.counselling, into: intake)
         let runner = PipelineRunner(spool: intake, pipeline: harness.pipeline, logger: harness.logs.logger("runner"))
 
         // Every such run dies: the runner's first attempt (not judged) keeps the message, stores nothing.

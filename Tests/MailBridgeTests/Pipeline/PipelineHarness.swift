@@ -169,17 +169,18 @@ final class PipelineHarness: @unchecked Sendable {
 }
 
 extension PipelineHarness {
-    /// Spools `raw` (LF or CRLF) from `sender` to the counselling address the way the SMTP session does (spool
-    /// file, fsync, the intake's commit); the arrival time is now. Returns the queue ID.
+    /// Spools `raw` (LF or CRLF) from `sender` to `recipient` (the counselling address unless given) the way the
+    /// SMTP session does (spool file, fsync, the intake's commit); the arrival time is now. Returns the queue ID.
     @discardableResult
-    static func spool(_ raw: String, from sender: String, into intake: SpoolIntake) async throws -> QueueID {
+    static func spool(_ raw: String, from sender: String, to recipient: String = counselling,
+                      into intake: SpoolIntake) async throws -> QueueID {
         let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000))
         let file = try intake.makeSpoolFile(queueID: queueID)
         let bytes = raw.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
         try await file.append(ByteBuffer(string: bytes))
         try await file.finish()
         let envelope = InboundMessage.Envelope(
-            reversePath: .mailbox(try EmailAddress(sender)), recipients: [try EmailAddress(PipelineHarness.counselling)],
+            reversePath: .mailbox(try EmailAddress(sender)), recipients: [try EmailAddress(recipient)],
             clientAddress: PeerAddress("127.0.0.1"), receivedAt: Date(), queueID: queueID)
         _ = try await intake.accept(InboundMessage(envelope: envelope, spoolFile: file.url, size: bytes.utf8.count))
         return queueID

@@ -164,7 +164,7 @@ import ThreadStore
         for index in 0..<2 {
             let raw = Self.mail(from: sender, subject: subject, ciphertext: ciphertext, id: "\(tag)-\(index)")
                 .replacingOccurrences(of: "To: \(PipelineHarness.counselling)", with: "To: \(mailbox.address)")
-            try await Self.spool(raw, from: sender, to: mailbox.address.unredactedDescription, into: intake)
+            try await PipelineHarness.spool(raw, from: sender, to: mailbox.address.unredactedDescription, into: intake)
         }
         let misconfigured = try Pipeline(store: installation.store, pgp: installation.pgp,
                                      configuration: .init(mailboxes: [wrong]), logger: logger)
@@ -210,7 +210,7 @@ import ThreadStore
         // Expiry: one more rejected message, then maintenance with a clock 13 and 15 days on.
         installation = try await OpenedInstallation.open(try BridgeConfiguration.load(file: config), logger: logger)
         let raw = Self.mail(from: sender, subject: subject, ciphertext: ciphertext, id: "\(tag)-x")
-        try await Self.spool(raw, from: sender, to: "andere@example.org", into: intake)
+        try await PipelineHarness.spool(raw, from: sender, to: "andere@example.org", into: intake)
         let reopened = try Pipeline(store: installation.store, pgp: installation.pgp,
                                 configuration: .init(mailboxes: installation.mailboxes), logger: logger)
         await PipelineRunner(spool: intake, pipeline: reopened, logger: logger).drain()
@@ -237,18 +237,6 @@ import ThreadStore
             #expect(data.range(of: Data(subject.utf8)) == nil, "\(file)")
             #expect(data.range(of: Data(sender.utf8)) == nil, "\(file)")
         }
-    }
-
-    static func spool(_ raw: String, from sender: String, to recipient: String, into intake: SpoolIntake) async throws {
-        let queueID = QueueID.make(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000))
-        let file = try intake.makeSpoolFile(queueID: queueID)
-        let bytes = raw.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        try await file.append(ByteBuffer(string: bytes))
-        try await file.finish()
-        let envelope = InboundMessage.Envelope(
-            reversePath: .mailbox(try EmailAddress(sender)), recipients: [try EmailAddress(recipient)],
-            clientAddress: PeerAddress("127.0.0.1"), receivedAt: Date(), queueID: queueID)
-        _ = try await intake.accept(InboundMessage(envelope: envelope, spoolFile: file.url, size: bytes.utf8.count))
     }
 
     struct Failure: Error, CustomStringConvertible {
