@@ -45,9 +45,22 @@ extension PostgresThreadRows {
     /// - Throws: ``ThreadStoreError/threadNotFound`` (missing, no data key, or outside `scope`).
     func openInboxPage(_ id: ThreadID, _ request: MessagePageRequest, scope: InboxScope, actor: AccountID,
                        channel: AuditChannel?, event: AuditEvent) async throws -> SealedInboxPage {
-        let rows = try await connection.query(Self.openStatement(
-            id, request, scope: scope, now: StoreTime.milliseconds(now), event: event, actor: actor,
-            channel: channel), logger: logger)
+        let parameters = OpenInboxPageParameters(
+            thread: id.unredactedDescription, everyField: scope.fields == nil,
+            fields: (scope.fields ?? []).map(\.rawValue).sorted(), now: StoreTime.milliseconds(now),
+            limit: Int64(request.limit), event: Int64(event.rawValue), actor: actor.unredactedDescription,
+            channel: channel.map { Int64($0.storedCode) }, token: channel?.storedTokenID)
+        let rows: AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow>
+        switch request.anchor {
+        case .newest:
+            rows = try await connection.execute(OpenInboxPage<NewestPage>(parameters), logger: logger)
+        case .before(let cursor):
+            rows = try await connection.execute(
+                OpenInboxPage<PageBefore>(parameters, cursor: cursor), logger: logger)
+        case .after(let cursor):
+            rows = try await connection.execute(
+                OpenInboxPage<PageAfter>(parameters, cursor: cursor), logger: logger)
+        }
         var opened: SealedInboxPage?
         for try await row in rows {
             let row = row.makeRandomAccess()
@@ -56,127 +69,6 @@ extension PostgresThreadRows {
         }
         guard let opened, scope.includes(opened.thread.summary.field) else { throw ThreadStoreError.threadNotFound }
         return opened
-    }
-
-    /// The statement of ``openInboxPage(_:_:scope:actor:channel:event:)``. `opened` is the scope check (and the
-    /// data key); every later part is gated on it. The page is `MessagePageRequest`'s keyset page, as
-    /// `pageMessages` read it; the rows come back oldest first, one per message (one with empty message columns
-    /// for a thread without messages), each with the thread's columns.
-    static func openStatement(_ id: ThreadID, _ request: MessagePageRequest, scope: InboxScope, now: Int64,
-                              event: AuditEvent, actor: AccountID, channel: AuditChannel?) -> PostgresQuery {
-        var binds = PostgresBindings()
-        func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
-            binds.append(value)
-            return "$\(binds.count)"
-        }
-        func bindOptional(_ value: (some PostgresDynamicTypeEncodable)?) -> String {
-            binds.append(value)
-            return "$\(binds.count)"
-        }
-        let thread = bind(id.unredactedDescription)
-        let everyField = bind(scope.fields == nil)
-        let fields = bind((scope.fields ?? []).map(\.rawValue).sorted())
-        let time = bind(now)
-        let limit = bind(Int64(request.limit))
-        let page: String
-        switch request.anchor {
-        case .newest:
-            page = "ORDER BY m.received_at DESC, m.id DESC LIMIT \(limit)"
-        case .before(let cursor):
-            page = """
-                AND (m.received_at, m.id) < (\(bind(cursor.receivedAtMilliseconds)), \
-                \(bind(cursor.id.unredactedDescription))) ORDER BY m.received_at DESC, m.id DESC LIMIT \(limit)
-                """
-        case .after(let cursor):
-            page = """
-                AND (m.received_at, m.id) > (\(bind(cursor.receivedAtMilliseconds)), \
-                \(bind(cursor.id.unredactedDescription))) ORDER BY m.received_at, m.id LIMIT \(limit)
-                """
-        }
-        // A NULL is bound without a type: the casts give channel and token theirs.
-        let (eventCode, actorID) = (bind(Int64(event.rawValue)), bind(actor.unredactedDescription))
-        let (code, token) = (bindOptional(channel.map { Int64($0.storedCode) }), bindOptional(channel?.storedTokenID))
-        let audit = """
-            \(time), \(eventCode), \(thread), (SELECT id FROM page ORDER BY received_at, id LIMIT 1),
-                    (SELECT count(*) FROM page), \(actorID), \(code)::smallint, \(token)::text
-            """
-        // `outbound` as `InboxListing.answered`: direction 1.
-        let sql = """
-            WITH opened AS (
-                SELECT t.client_key_sealed, t.client_address_sealed, t.awaiting_key, k.wrapped_key, t.field,
-                    t.client_key_hmac, t.client_address_hmac, t.key_change_confirmed_at
-                FROM thread t JOIN thread_key k ON k.thread_id = t.id
-                WHERE t.id = \(thread) AND (\(everyField) OR t.field = ANY(\(fields)))
-            ),
-            entry AS (\(InboxListing.select(.postgresql)) WHERE t.id = \(thread) AND EXISTS (SELECT FROM opened)),
-            page AS (
-                SELECT m.id, m.direction, m.verdict, m.received_at, m.is_read, m.subject_sealed, m.body_sealed,
-                    m.signer_sealed
-                FROM message m WHERE m.thread_id = \(thread) AND EXISTS (SELECT FROM opened) \(page)
-            ),
-            marked AS (
-                UPDATE message SET is_read = TRUE
-                WHERE thread_id = \(thread) AND id IN (SELECT id FROM page) AND NOT is_read
-            ),
-            viewed AS (
-                UPDATE thread SET first_viewed_at = coalesce(first_viewed_at, \(time))
-                WHERE id = \(thread) AND EXISTS (SELECT FROM opened)
-            ),
-            audited AS (
-                INSERT INTO audit (at, event, thread_id, item_id, count, actor_id, channel, token_id)
-                SELECT \(audit) FROM opened
-                RETURNING id
-            ),
-            earlier AS (
-                SELECT count(*) AS all_count, count(*) FILTER (WHERE NOT c.is_read) AS unread_count
-                FROM (SELECT received_at, id FROM page ORDER BY received_at, id LIMIT 1) f
-                    JOIN message c ON c.thread_id = \(thread) AND (c.received_at, c.id) < (f.received_at, f.id)
-            ),
-            later AS (
-                SELECT count(*) AS all_count, count(*) FILTER (WHERE NOT c.is_read) AS unread_count
-                FROM (SELECT received_at, id FROM page ORDER BY received_at DESC, id DESC LIMIT 1) l
-                    JOIN message c ON c.thread_id = \(thread) AND (c.received_at, c.id) > (l.received_at, l.id)
-            ),
-            others AS (
-                SELECT o.id, o.created_at
-                FROM opened s JOIN thread o ON o.field = s.field AND o.client_address_hmac = s.client_address_hmac
-                    AND o.client_key_hmac != s.client_key_hmac AND o.id != \(thread)
-                ORDER BY o.created_at, o.id LIMIT 20
-            ),
-            held AS (
-                SELECT h.message_id, m.received_at FROM held_reply h JOIN message m ON m.id = h.message_id
-                WHERE h.thread_id = \(thread) AND EXISTS (SELECT FROM opened)
-            )
-            SELECT e.field, e.state, e.created_at, e.last_activity_at, e.assigned_to, e.first_viewed_at,
-                e.waiting_since, e.message_count, e.unread_count, e.is_new,
-                o.client_key_sealed, o.client_address_sealed, o.awaiting_key, o.wrapped_key,
-                o.key_change_confirmed_at,
-                (SELECT count(*) FROM audited) AS audited,
-                earlier.all_count AS earlier_count, earlier.unread_count AS earlier_unread,
-                later.all_count AS later_count, later.unread_count AS later_unread,
-                (SELECT coalesce(array_agg(id ORDER BY created_at, id), '{}') FROM others) AS other_ids,
-                (SELECT coalesce(array_agg(created_at ORDER BY created_at, id), '{}') FROM others) AS other_created,
-                (SELECT coalesce(array_agg(message_id ORDER BY received_at, message_id), '{}') FROM held)
-                    AS held_ids,
-                p.id AS message_id, p.direction, p.verdict, p.received_at, p.is_read, p.subject_sealed,
-                p.body_sealed, p.signer_sealed,
-                r.message_id IS NOT NULL AS has_delivery, r.author_id, r.state AS delivery_state,
-                hr.message_id IS NOT NULL AS delivery_held,
-                a.positions, a.sizes, a.names, a.media_types
-            FROM entry e CROSS JOIN opened o CROSS JOIN earlier CROSS JOIN later
-                LEFT JOIN page p ON TRUE
-                LEFT JOIN reply_delivery r ON r.message_id = p.id AND p.direction = 1
-                LEFT JOIN held_reply hr ON hr.message_id = r.message_id
-                LEFT JOIN LATERAL (
-                    SELECT array_agg(x.position::bigint ORDER BY x.position) AS positions,
-                        array_agg(x.size ORDER BY x.position) AS sizes,
-                        array_agg(x.name_sealed ORDER BY x.position) AS names,
-                        array_agg(x.media_type_sealed ORDER BY x.position) AS media_types
-                    FROM attachment x WHERE x.message_id = p.id
-                ) a ON TRUE
-            ORDER BY p.received_at, p.id
-            """
-        return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
     /// The thread's columns (the same in every row): list entry, sealed columns, counts around the page, key

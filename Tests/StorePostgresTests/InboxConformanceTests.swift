@@ -126,6 +126,16 @@ import ThreadStore
         #expect(before.filter { $0.hasPrefix(viewed + "/") || $0.hasPrefix("\(AuditEvent.threadExported.rawValue)/") }
             == ["\(viewed)/2/I/A/1", "\(AuditEvent.threadExported.rawValue)/1/I/A/1", "\(viewed)/2/I/A/1"],
             "\(name)")
+
+        // Through the API: the audit row names the token's channel (PostgreSQL binds channel and token as typed
+        // parameters of its prepared open statement).
+        let token = InboxActor(account: Self.counsellor, channel: .apiToken(try APITokenID(String(repeating: "ab",
+                                                                                                    count: 16))),
+                               scope: actor().scope)
+        let viaAPI = try await inbox.openThread(thread, page: MessagePageRequest(limit: 1), by: token,
+                                                event: .threadViewed)
+        #expect(viaAPI.messages.map(\.id) == [ids[2]], "\(name)")
+        #expect(try await engine.accessAudit().last == "\(viewed)/1/I/A/2", "\(name)")
     }
 
     @Test(arguments: engines)
