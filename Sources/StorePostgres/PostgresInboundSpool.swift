@@ -10,7 +10,6 @@ import NIOCore
 import PostgresNIO
 public import ThreadStore
 
-/// A spooled message this node holds, as listed by ``PostgresInboundSpool/held()``.
 /// Where a spooled message's row is, as ``PostgresInboundSpool/locate(_:)`` finds it.
 public enum SpoolRowLocation: Sendable, Hashable {
     /// Held by this node.
@@ -21,6 +20,7 @@ public enum SpoolRowLocation: Sendable, Hashable {
     case unusable
 }
 
+/// A spooled message this node holds, as listed by ``PostgresInboundSpool/held()``.
 public struct HeldSpoolEntry: Sendable, Hashable, CustomStringConvertible {
     public let queue: String
     /// The message's size in octets.
@@ -29,6 +29,18 @@ public struct HeldSpoolEntry: Sendable, Hashable, CustomStringConvertible {
     public let damaged: Bool
 
     public var description: String { "HeldSpoolEntry(\(queue), \(size) octets\(damaged ? ", damaged" : ""))" }
+}
+
+/// A row of the shared spool that a node found does not open (``PostgresInboundSpool/markDamaged(_:)``).
+public struct DamagedSpoolEntry: Sendable, Hashable, CustomStringConvertible {
+    public let queue: String
+    /// The node that held it when it was marked.
+    public let node: String
+    public let acceptedAtMilliseconds: Int64
+    /// The size its row states, in octets.
+    public let size: Int64
+
+    public var description: String { "DamagedSpoolEntry(\(queue), node \(node), \(size) octets)" }
 }
 
 /// The inbound spool every node of one database shares: a node writes each message it accepts here (sealed) before
@@ -259,6 +271,38 @@ public final class PostgresInboundSpool: Sendable {
         return try await database.write { connection in
             let rows = try await connection.query("""
                 DELETE FROM inbound_spool WHERE queue_id = \(queue) AND node = \(node.raw) RETURNING 1
+                """, logger: logger)
+            var deleted = false
+            for try await _ in rows.decode(Int.self) { deleted = true }
+            return deleted
+        }
+    }
+
+    /// The rows marked damaged, on every node, oldest first: what `mailbridge spool list` names so that an
+    /// administrator can delete them (``deleteDamaged(_:)``). Clear columns only.
+    public func damaged() async throws -> [DamagedSpoolEntry] {
+        let logger = self.logger
+        return try await database.read { connection in
+            let rows = try await connection.query("""
+                SELECT queue_id, node, accepted_at, size FROM inbound_spool WHERE damaged
+                ORDER BY accepted_at, queue_id
+                """, logger: logger)
+            var damaged: [DamagedSpoolEntry] = []
+            for try await (queue, node, acceptedAt, size) in rows.decode((String, String, Int64, Int64).self) {
+                damaged.append(DamagedSpoolEntry(queue: queue, node: node, acceptedAtMilliseconds: acceptedAt,
+                                                 size: size))
+            }
+            return damaged
+        }
+    }
+
+    /// Deletes row `queue` (its pieces with it) if it is marked damaged. Returns false when there is no such
+    /// row, or it is not damaged (a waiting message is never deleted this way).
+    public func deleteDamaged(_ queue: String) async throws -> Bool {
+        let logger = self.logger
+        return try await database.write { connection in
+            let rows = try await connection.query("""
+                DELETE FROM inbound_spool WHERE queue_id = \(queue) AND damaged RETURNING 1
                 """, logger: logger)
             var deleted = false
             for try await _ in rows.decode(Int.self) { deleted = true }

@@ -83,7 +83,7 @@ public enum PostgresMasterKeyRotation {
             summary.rejectedMessages = try await rows.rejected()
             summary.gatewayKeys = try await rows.gatewayKeys()
             summary.sharedKeys = try await rows.sharedKeys()
-            summary.spooledMessages = try await rows.inboundSpool()
+            (summary.spooledMessages, summary.damagedSpooledMessages) = try await rows.inboundSpool()
             summary.generation = generation + 1
             try await connection.query("""
                 UPDATE store_meta SET key_check = \(try resealing.keyCheck()),

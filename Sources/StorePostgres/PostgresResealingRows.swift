@@ -121,30 +121,42 @@ struct PostgresResealingRows {
 
     /// The messages waiting in the shared inbound spool (stopped nodes' messages not yet processed): envelope and
     /// every piece, one piece at a time. Rows already marked damaged do not open under the old key either and are
-    /// left as they are.
-    func inboundSpool() async throws -> Int {
+    /// left as they are; a row that does not open under the old key now (a piece altered or missing) is marked
+    /// damaged, as a node restoring it would mark it, and the rotation goes on. Returns both counts.
+    func inboundSpool() async throws -> (resealed: Int, damaged: Int) {
         var messages: [(String, Int, Data)] = []
         let rows = try await connection.query(
             "SELECT queue_id, pieces, envelope_sealed FROM inbound_spool WHERE NOT damaged", logger: logger)
         for try await row in rows.decode((String, Int, Data).self) { messages.append(row) }
+        var damaged = 0
         for (queue, pieces, envelope) in messages {
-            let resealed = try resealing.spooled(envelope, queue: queue, part: .envelope)
-            try await connection.query(
-                "UPDATE inbound_spool SET envelope_sealed = \(resealed) WHERE queue_id = \(queue)", logger: logger)
-            for index in 0..<pieces {
-                let found = try await connection.query(
-                    "SELECT sealed FROM inbound_spool_piece WHERE queue_id = \(queue) AND piece = \(index)",
-                    logger: logger)
-                var sealed: Data?
-                for try await value in found.decode(Data.self) { sealed = value }
-                guard let sealed else { throw ThreadStoreError.unsealingFailed }
-                let piece = try resealing.spooled(sealed, queue: queue,
-                                                  part: .piece(index: index, last: index == pieces - 1))
-                try await connection.query(
-                    "UPDATE inbound_spool_piece SET sealed = \(piece) WHERE queue_id = \(queue) AND piece = \(index)",
-                    logger: logger)
+            do {
+                try await resealSpooled(queue, pieces: pieces, envelope: envelope)
+            } catch let error as ThreadStoreError where error == .unsealingFailed {
+                try await connection.query("UPDATE inbound_spool SET damaged = true WHERE queue_id = \(queue)",
+                                           logger: logger)
+                damaged += 1
             }
         }
-        return messages.count
+        return (messages.count - damaged, damaged)
+    }
+
+    private func resealSpooled(_ queue: String, pieces: Int, envelope: Data) async throws {
+        let resealed = try resealing.spooled(envelope, queue: queue, part: .envelope)
+        try await connection.query(
+            "UPDATE inbound_spool SET envelope_sealed = \(resealed) WHERE queue_id = \(queue)", logger: logger)
+        for index in 0..<pieces {
+            let found = try await connection.query(
+                "SELECT sealed FROM inbound_spool_piece WHERE queue_id = \(queue) AND piece = \(index)",
+                logger: logger)
+            var sealed: Data?
+            for try await value in found.decode(Data.self) { sealed = value }
+            guard let sealed else { throw ThreadStoreError.unsealingFailed }
+            let piece = try resealing.spooled(sealed, queue: queue,
+                                              part: .piece(index: index, last: index == pieces - 1))
+            try await connection.query(
+                "UPDATE inbound_spool_piece SET sealed = \(piece) WHERE queue_id = \(queue) AND piece = \(index)",
+                logger: logger)
+        }
     }
 }

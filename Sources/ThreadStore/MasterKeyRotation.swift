@@ -25,6 +25,9 @@ public struct MasterKeyRotationSummary: Hashable, Sendable, CustomStringConverti
     public var sharedKeys = 0
     /// Messages waiting in PostgreSQL's shared inbound spool resealed (envelope and every piece); 0 on SQLite.
     public var spooledMessages = 0
+    /// Messages in the shared inbound spool that did not open under the old key (altered or missing pieces): marked
+    /// damaged, as a node restoring them would, not resealed; `mailbridge spool list` names them.
+    public var damagedSpooledMessages = 0
     /// The store's key generation after the rotation (1 for a store that was never rotated).
     public var generation = 0
 
@@ -35,7 +38,9 @@ public struct MasterKeyRotationSummary: Hashable, Sendable, CustomStringConverti
         "thread keys: \(threadKeys), outbox items: \(outboxItems), accounts: \(accounts), "
             + "rejected messages: \(rejectedMessages), gateway keys: \(gatewayKeys), "
             + (sharedKeys > 0 ? "shared keys: \(sharedKeys), " : "")
-            + (spooledMessages > 0 ? "spooled messages: \(spooledMessages), " : "") + "key generation: \(generation)"
+            + (spooledMessages > 0 ? "spooled messages: \(spooledMessages), " : "")
+            + (damagedSpooledMessages > 0 ? "spooled messages marked damaged: \(damagedSpooledMessages), " : "")
+            + "key generation: \(generation)"
     }
 }
 

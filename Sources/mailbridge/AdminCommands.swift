@@ -163,7 +163,9 @@ struct Spool: ParsableCommand {
 
 struct SpoolList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List quarantined entries: name, cause, time, size (never content).",
+        commandName: "list",
+        abstract: "List quarantined entries: name, cause, time, size (never content); on PostgreSQL also the "
+            + "shared spool's waiting count and its damaged rows.",
         discussion: adminExitCodes)
     @OptionGroup var options: ConfigOptions
     @Flag(help: "Print JSON.") var json = false
@@ -206,7 +208,9 @@ struct SpoolReinject: AsyncParsableCommand {
 
 struct SpoolDelete: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delete", abstract: "Delete a quarantined entry for good.", discussion: adminExitCodes)
+        commandName: "delete",
+        abstract: "Delete a quarantined entry for good (on PostgreSQL also a damaged shared spool row, by queue ID).",
+        discussion: adminExitCodes)
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The entry's name, as `spool list` shows it.") var name: String
     @Flag(help: "Confirm the deletion.") var yes = false

@@ -182,6 +182,33 @@ import ThreadStore
         _ = nodes
     }
 
+    /// What `mailbridge spool list` and `spool delete` use: the damaged rows of every node, clear columns only, and
+    /// their deletion; a row that is not damaged is never deleted that way.
+    @Test func damagedRowsAreListedAndOnlyTheyCanBeDeleted() async throws {
+        let (nodes, a, b, _) = try await nodes()
+        let (file, _) = try messageFile(size: (1 << 20) + 5)
+        defer { try? FileManager.default.removeItem(at: file) }
+        try await a.record(queue: "q1", envelope: envelope("q1"), messageFile: file.path)
+        try await b.record(queue: "q2", envelope: envelope("q2"), messageFile: file.path)
+        #expect(try await b.damaged().isEmpty)
+        #expect(try await b.deleteDamaged("q1") == false)
+        #expect(try await b.deleteDamaged("q9") == false)
+        try await a.markDamaged("q1")
+        let listed = try await b.damaged()
+        #expect(listed.map(\.queue) == ["q1"])
+        #expect(listed.map(\.node) == ["node-a"])
+        #expect(listed.map(\.size) == [Int64((1 << 20) + 5)])
+        #expect(!"\(listed)".contains(canary) && !"\(listed)".lowercased().contains(canary.lowercased()))
+        #expect(try await b.deleteDamaged("q1"))
+        #expect(try await b.counts() == (waiting: 1, damaged: 0))
+        #expect(try await a.held().isEmpty)
+        // The pieces went with the row; the other message is whole.
+        let pieces = try nodes.database.server.psql(
+            "SELECT count(*) FROM inbound_spool_piece WHERE queue_id = 'q1'", database: nodes.database.name)
+        #expect(pieces.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(try await opened(b, "q2").1 == (try Data(contentsOf: file)))
+    }
+
     @Test func aMessageFileThatDoesNotExistIsRefusedAndNothingIsStored() async throws {
         let (nodes, a, _, _) = try await nodes()
         await #expect(throws: ThreadStoreError.invalidValue) {

@@ -41,7 +41,7 @@ public enum RejectedAdmin {
         }
         let envelope = try JSONDecoder().decode(EnvelopeRecord.self, from: kept.envelope).envelope()
         let spool = try SpoolIntake(root: installation.dataFolder.appendingPathComponent("spool"))
-        let id = try spool.inject(kept.message, envelope: envelope)
+        let id = try spool.inject(kept.message, envelope: envelope, share: installation.engine.sharesSpool)
         _ = try await installation.stores.rejected.deleteRejected(name, reinjected: true)
         return AdminResult(output: "re-injected \(name) as \(id.rawValue); the running gateway processes it")
     }

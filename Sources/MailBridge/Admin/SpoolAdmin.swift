@@ -3,8 +3,9 @@ import MailValues
 import StorePostgres
 
 /// `mailbridge spool list|reinject|delete`: the spool entries that could not be read and were quarantined
-/// (`spool/quarantine/`), and on PostgreSQL how many messages wait in the shared spool. Names, causes and counts
-/// only; message content is never printed.
+/// (`spool/quarantine/`), and on PostgreSQL how many messages wait in the shared spool and which of its rows are
+/// damaged (they do not open; `delete` removes one by its queue ID). Names, causes and counts only; message
+/// content is never printed.
 public enum SpoolAdmin {
     struct ListedEntry: Encodable {
         var name: String
@@ -31,6 +32,11 @@ public enum SpoolAdmin {
             let (waiting, damaged) = try await opened.inboundSpool.counts()
             output += "\nshared spool (PostgreSQL): \(waiting) accepted messages waiting on all nodes"
                 + (damaged > 0 ? ", \(damaged) of them damaged (they do not open; kept, taken over by no node)" : "")
+            for row in try await opened.inboundSpool.damaged() {
+                let accepted = Date(timeIntervalSince1970: Double(row.acceptedAtMilliseconds) / 1000)
+                output += "\n\(row.queue)  damaged-in-shared-spool  \(formatter.string(from: accepted))  "
+                    + "\(row.size) octets  node \(row.node)  (does not open: `spool delete \(row.queue) --yes`)"
+            }
         }
         return AdminResult(output: output)
     }
@@ -55,7 +61,7 @@ public enum SpoolAdmin {
             throw AdminUsageError("--from goes with --to")
         }
         do {
-            let id = try spool(installation).reinject(name, envelope: envelope)
+            let id = try spool(installation).reinject(name, envelope: envelope, share: installation.engine.sharesSpool)
             return AdminResult(output: "re-injected \(name) as \(id.rawValue); the running gateway processes it")
         } catch let error as SpoolError where error.code == .corruptEnvelope {
             throw AdminUsageError("\(name) has no envelope that reads back: give the recipients with --to")
@@ -64,11 +70,18 @@ public enum SpoolAdmin {
         }
     }
 
+    /// Deletes a quarantined entry, or on PostgreSQL a damaged row of the shared spool by its queue ID (a row
+    /// that still opens is never deleted this way: a node processes it).
     public static func delete(_ installation: OpenedInstallation, name: String) async throws -> AdminResult {
         do {
             try spool(installation).deleteQuarantined(name)
         } catch let error as SpoolError where error.code == .open || error.code == .foreignFile {
-            throw AdminUsageError("no quarantined entry \(name) (see `mailbridge spool list`)")
+            if case .postgresql(let opened) = installation.engine,
+               try await opened.inboundSpool.deleteDamaged(name) {
+                return AdminResult(output: "deleted the damaged row \(name) from the shared spool")
+            }
+            throw AdminUsageError("no quarantined entry or damaged shared spool row \(name) "
+                                  + "(see `mailbridge spool list`)")
         }
         return AdminResult(output: "deleted \(name) from the quarantine")
     }

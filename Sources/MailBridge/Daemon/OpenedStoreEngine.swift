@@ -89,6 +89,13 @@ public enum OpenedStoreEngine: Sendable {
         return SharedKeys(shelf: opened.keyShelf, pgp: pgp, logger: logger)
     }
 
+    /// Whether accepted messages are also recorded in a shared spool (``spoolMirror(logger:)``): what an
+    /// administrator's command that puts a message back into the spool marks for the running gateway to record.
+    var sharesSpool: Bool {
+        guard case .postgresql = self else { return false }
+        return true
+    }
+
     /// Where an accepted message is recorded before the `250` besides the node's own spool folder: the shared
     /// spool on PostgreSQL, so that another node processes it if this one is lost; nil on SQLite.
     func spoolMirror(logger: Logger) -> (any SpoolMirror)? {

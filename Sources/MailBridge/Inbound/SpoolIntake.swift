@@ -225,9 +225,10 @@ public struct SpoolIntake: MessageIntake {
     }
 
     /// Puts a quarantined entry back into `incoming` under a new queue ID, with its own envelope if that reads
-    /// back, else with `envelope` (an administrator's sender and recipients). The entry leaves the quarantine.
+    /// back, else with `envelope` (an administrator's sender and recipients). The entry leaves the quarantine. With
+    /// `share`, marked for the shared spool as ``inject(_:envelope:now:share:)`` does.
     public func reinject(_ name: String, envelope replacement: InboundMessage.Envelope? = nil,
-                         now: Date = Date()) throws -> QueueID {
+                         now: Date = Date(), share: Bool = false) throws -> QueueID {
         guard Self.isPlainName(name) else { throw SpoolError(.foreignFile) }
         let path = quarantineFolder.appending(path: name).path
         guard FileManager.default.fileExists(atPath: path + ".eml") else { throw SpoolError(.open, errno: ENOENT) }
@@ -241,6 +242,7 @@ public struct SpoolIntake: MessageIntake {
         let id = QueueID.make(millisecondsSince1970: UInt64(now.timeIntervalSince1970 * 1000))
         envelope.queueID = id
         try commit(envelope: try JSONEncoder().encode(EnvelopeRecord(envelope)), id: id, message: path + ".eml")
+        if share { markUnshared(id) }
         try? POSIXFile.remove(path + ".env")
         try? POSIXFile.remove(path + ".reason")
         try POSIXFile.syncDirectory(quarantineFolder.path)

@@ -44,6 +44,9 @@ import ThreadStore
         try Data("Subject: x\r\n\r\nGespoolt \(Self.canary)\r\n".utf8).write(to: file)
         try await postgres.inboundSpool.record(queue: "rotation-queue", envelope: Data(#"{"version":1}"#.utf8),
                                                messageFile: file.path)
+        // And one whose piece was deleted in the database: it does not open under the old key.
+        try await postgres.inboundSpool.record(queue: "rotation-broken", envelope: Data(#"{"version":1}"#.utf8),
+                                               messageFile: file.path)
         return (thread, account)
     }
 
@@ -58,6 +61,8 @@ import ThreadStore
         let gatewayKey = try #require(first.gatewayKeys["beratung@localhost"])
         let (thread, account) = try await fill(first)
         await first.close()
+        _ = try setUp.database.server.psql("DELETE FROM inbound_spool_piece WHERE queue_id = 'rotation-broken'",
+                                           database: setUp.database.name)
 
         // A running node elsewhere (its pool keeps one connection named for it): refused, nothing changed, no
         // stray key file left behind.
@@ -80,7 +85,9 @@ import ThreadStore
         let lines = try await MasterKeyRotator.rotate(configuration: setUp.a, logger: logger)
         let summary = lines.joined(separator: "\n")
         #expect(summary.contains("thread keys: 1, outbox items: 1, accounts: 1"), "\(summary)")
-        #expect(summary.contains("shared keys: 1, spooled messages: 1, key generation: 2"), "\(summary)")
+        // The broken row is marked damaged, as a node restoring it would, and does not stop the rotation.
+        #expect(summary.contains("shared keys: 1, spooled messages: 1, spooled messages marked damaged: 1, "
+                                 + "key generation: 2"), "\(summary)")
         #expect(summary.contains("every node of this database needs the new key"), "\(summary)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: keyPath)) != oldKeyBytes)
 
@@ -112,6 +119,7 @@ import ThreadStore
         }
         #expect(envelope == Data(#"{"version":1}"#.utf8))
         #expect(String(decoding: spooled.withLockedValue { $0 }, as: UTF8.self).contains("Gespoolt \(Self.canary)"))
+        #expect(try await postgres.inboundSpool.damaged().map(\.queue) == ["rotation-broken"])
         let audit = try await b.stores.audit.latestAuditEntries(AuditFilter(), limit: 50)
         #expect(audit.contains { $0.event == .masterKeyRotated && $0.count == 1 })
         await b.close()
