@@ -22,7 +22,8 @@ struct PostgresMigration: Sendable {
 /// a gateway role without the schema may call (PostgresSchema+Roles.swift), version 5 SQLite's `v17` (reply authors
 /// and delivery states, PostgresSchema+ReplyDelivery.swift), version 6 the clients' public keys shared by every node,
 /// version 7 the gateway's secret keys shared the same way (both in PostgresSchema+PublicKeys.swift), version 8 the
-/// inbound spool every node writes before its `250` (PostgresSchema+Spool.swift).
+/// inbound spool every node writes before its `250` (PostgresSchema+Spool.swift), version 9 the claims of running
+/// nodes on their names (PostgresSchema+Nodes.swift).
 enum PostgresSchema {
     static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "threadstore-v16", statements: version1),
@@ -33,6 +34,7 @@ enum PostgresSchema {
         PostgresMigration(version: 6, name: "shared-public-keys", statements: version6),
         PostgresMigration(version: 7, name: "shared-gateway-secret-keys", statements: version7),
         PostgresMigration(version: 8, name: "shared-inbound-spool", statements: version8),
+        PostgresMigration(version: 9, name: "gateway-nodes", statements: version9),
     ]
 
     /// The newest version this binary knows.

@@ -33,7 +33,7 @@ import TestSupport
             database: database.name)
         #expect(Set(tables.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").map(String.init)) == [
             "account", "account_field", "api_token", "attachment", "audit", "audit_prune_gate", "gateway_key",
-            "gateway_secret_key", "inbound_spool", "inbound_spool_piece",
+            "gateway_secret_key", "inbound_spool", "inbound_spool_piece", "gateway_node",
             "held_reply", "login_lock", "mailbridge_schema", "message", "notice_pending", "outbox",
             "public_key", "rejected_message", "reply_delivery", "sender_rate_limit", "seen_ciphertext", "store_meta",
             "thread", "thread_key", "web_session",

@@ -41,6 +41,8 @@ public enum FailureExplanation {
         case let error as ThreadStoreError: return store(error)
         case let error as PostgresProblem:
             return "the PostgreSQL store: \(error); check [store] and run `mailbridge check-config`"
+        case let error as NodeNameInUse: return error.description
+        case let error as NodeNameLost: return error.description + "; it waits for or refuses the other on restart"
         case let error as PGPError: return openPGP(error)
         case let error as ReplyError: return reply(error)
         case let error as SpoolError: return spool(error)

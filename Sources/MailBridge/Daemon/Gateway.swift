@@ -47,6 +47,8 @@ public final class Gateway: Sendable {
     let logger: Logger
     /// This daemon's hold on the GnuPG home (issue 28), released when ``run(reloadingFrom:)`` ends.
     let homeClaim: HomeClaim
+    /// On PostgreSQL, this process's claim on its node name, renewed while it runs (``NodeClaimService``).
+    let nodeClaim: NodeClaimService?
 
     /// Prepares the data folder (0700: master key, GnuPG home, spool, store), generates missing gateway keys and
     /// binds the listener. Throws with a clear, content-free error if anything is missing.
@@ -202,7 +204,8 @@ public final class Gateway: Sendable {
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
                        replies: replies, mailboxes: directory, wake: wake, web: web, help: helpServer,
                        maintenance: maintenance, noticeServices: noticeServices, logger: logger,
-                       homeClaim: homeClaim)
+                       homeClaim: homeClaim,
+                       nodeClaim: installation.nodeClaim.map { NodeClaimService($0, logger: logger) })
     }
 
     private init(configuration: BridgeConfiguration, engine: OpenedStoreEngine, pgp: PGPService, listener: SMTPListener,
@@ -210,7 +213,8 @@ public final class Gateway: Sendable {
                  fetcher: IMAPFetcher?, gatewayKeys: [String: KeyFingerprint], replies: ReplyComposer,
                  mailboxes: MailboxDirectory, wake: QueueWakeSocket?, web: WebServer?, help: HelpServer?,
                  maintenance: MaintenanceService, noticeServices: [any Service] = [], logger: Logger,
-                 homeClaim: HomeClaim) {
+                 homeClaim: HomeClaim, nodeClaim: NodeClaimService?) {
+        self.nodeClaim = nodeClaim
         self.mailboxes = mailboxes
         self.wake = wake
         self.noticeServices = noticeServices
@@ -255,6 +259,8 @@ public final class Gateway: Sendable {
     /// (taking in new work) comes last here, and what must stop last (the watchdog) comes first.
     func services(reloadingFrom file: String?) -> [any Service] {
         var services: [any Service] = [SystemdWatchdogService()]
+        // Released after everything that holds leases under the node name has stopped.
+        if let nodeClaim { services.append(nodeClaim) }
         if let metricsEndpoint { services.append(metricsEndpoint) }
         if let file { services.append(ConfigurationReload(gateway: self, file: file, logger: logger)) }
         services.append(maintenance)

@@ -5,6 +5,7 @@ public import Foundation
 public import Logging
 import MailValues
 public import PGPShim
+public import StorePostgres
 public import ThreadStore
 
 /// The opened state of an installation: store, keyring, gateway keys and mailboxes. Shared by `serve`
@@ -31,6 +32,9 @@ public struct OpenedInstallation: Sendable {
     /// The daemon's hold on the GnuPG home (``PGPService/claimHome(staleProcessTimeout:)``); nil unless `open` was
     /// asked to claim it.
     public let homeClaim: HomeClaim?
+    /// The daemon's claim on its PostgreSQL node name (``NodeClaimService``), claimed; nil on SQLite and for
+    /// commands.
+    public let nodeClaim: PostgresNodeClaim?
 
     /// Prepares the data folder (0700: master key, GnuPG home, store), generates missing gateway keys and opens
     /// the store with the master key. `claimingHome` (the daemon): claim the GnuPG home before the first gpg
@@ -67,6 +71,18 @@ public struct OpenedInstallation: Sendable {
                                 + "the database is sealed with; copy it from a node that runs (after a master key "
                                 + "rotation, the new one) and start again (docs/operations.md, \"Running several nodes\")")
         }
+        // Several nodes: no second live process under this node name (it would take this one's leases).
+        var nodeClaim: PostgresNodeClaim?
+        if claimingHome, case .postgresql(let opened) = engine {
+            do {
+                let claim = try opened.nodeClaim(logger: logger)
+                try await NodeClaimService.claim(claim, dataFolder: data, logger: logger)
+                nodeClaim = claim
+            } catch {
+                await engine.close()
+                throw error
+            }
+        }
         // Issue 20: the store records each mailbox's current, overlap, retired and revoked keys.
         let stores = engine.stores
         let sharedGatewayKeys = engine.sharedGatewayKeys(pgp: pgp, logger: logger)
@@ -93,7 +109,7 @@ public struct OpenedInstallation: Sendable {
         }
         return OpenedInstallation(configuration: configuration, engine: engine, stores: stores, pgp: pgp,
                                   gatewayKeys: gatewayKeys, mailboxes: mailboxes, dataFolder: data,
-                                  sharedGatewayKeys: sharedGatewayKeys, homeClaim: homeClaim)
+                                  sharedGatewayKeys: sharedGatewayKeys, homeClaim: homeClaim, nodeClaim: nodeClaim)
     }
 
     /// The gateway keys' lifecycle on this installation's store (and, on PostgreSQL, its key shelf).

@@ -139,7 +139,15 @@ public struct OpenedPostgres: Sendable {
     public let gatewayKeyShelf: PostgresKeyShelf
     /// The inbound spool every node shares, held under this node's name.
     public let inboundSpool: PostgresInboundSpool
+    /// This node's name (`[store] node-id`, else the host name) and how long its leases last.
+    public let node: String
+    public let lease: Duration
     private let pool: Task<Void, Never>
+
+    /// A claim on this node's name for a new process (``NodeClaimService``).
+    func nodeClaim(logger: Logger) throws -> PostgresNodeClaim {
+        try PostgresNodeClaim(database, node: node, lease: lease, logger: logger)
+    }
 
     static func open(_ postgresql: BridgeConfiguration.PostgreSQL, masterKey: MasterKey,
                      configuration: ThreadStore.Configuration, gatewayNode: Bool,
@@ -158,7 +166,7 @@ public struct OpenedPostgres: Sendable {
             return OpenedPostgres(database: database, threads: stores.threads, webState: stores.webState,
                                   outbox: stores.outbox, keyShelf: stores.keyShelf,
                                   gatewayKeyShelf: stores.gatewayKeyShelf, inboundSpool: stores.inboundSpool,
-                                  pool: pool)
+                                  node: node, lease: .seconds(postgresql.leaseSeconds), pool: pool)
         } catch {
             pool.cancel()
             await pool.value

@@ -33,6 +33,8 @@ public struct SystemdNotifier: Sendable {
         case watchdog
         /// `STATUS=…`: a one-line status text; newlines are replaced by spaces. No personal data.
         case status(String)
+        /// `EXTEND_TIMEOUT_USEC=…`: start-up needs this much longer than the unit's start timeout allows.
+        case extendTimeout(Duration)
 
         var assignment: String {
             switch self {
@@ -42,6 +44,8 @@ public struct SystemdNotifier: Sendable {
             case .watchdog: "WATCHDOG=1"
             case .status(let text):
                 "STATUS=" + String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 }.prefix(200))
+            case .extendTimeout(let duration):
+                "EXTEND_TIMEOUT_USEC=\(max(0, duration.components.seconds) * 1_000_000 + 1_000_000)"
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import StorePostgres
 import TestSupport
 import Testing
 
@@ -130,6 +131,8 @@ import Testing
             (IOError(errnoCode: EACCES, reason: "open"), "run the command as root or as the service user"),
             (CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: no such file"),
             (CancellationError(), "run it again"),
+            (NodeNameInUse(node: "node-a"), "holds node-id \"node-a\""),
+            (NodeNameLost(), "took over this node-id"),
         ]
         for (error, phrase) in cases {
             let message = FailureExplanation.message(for: error)

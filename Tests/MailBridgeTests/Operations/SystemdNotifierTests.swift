@@ -62,6 +62,9 @@ final class NotifySocket: @unchecked Sendable {
         #expect(socket.receive() == "RELOADING=1")
         try notifier.notify(.stopping, .status("line one\nline two"))
         #expect(socket.receive() == "STOPPING=1\nSTATUS=line one line two")
+        // A start that waits (a node-id's earlier holder): the timeout extended by the wait and a second.
+        try notifier.notify(.extendTimeout(.milliseconds(61_500)))
+        #expect(socket.receive() == "EXTEND_TIMEOUT_USEC=62000000")
     }
 
     @Test func sendsToAnAbstractNamespaceSocket() throws {
