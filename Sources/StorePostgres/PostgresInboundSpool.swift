@@ -279,12 +279,12 @@ public final class PostgresInboundSpool: Sendable {
     }
 
     /// The rows marked damaged, on every node, oldest first: what `mailbridge spool list` names so that an
-    /// administrator can delete them (``deleteDamaged(_:)``). Clear columns only.
+    /// administrator can delete them (``deleteDamaged(_:)``). Clear columns only; deleted ones are not listed.
     public func damaged() async throws -> [DamagedSpoolEntry] {
         let logger = self.logger
         return try await database.read { connection in
             let rows = try await connection.query("""
-                SELECT queue_id, node, accepted_at, size FROM inbound_spool WHERE damaged
+                SELECT queue_id, node, accepted_at, size FROM inbound_spool WHERE damaged AND removed_at IS NULL
                 ORDER BY accepted_at, queue_id
                 """, logger: logger)
             var damaged: [DamagedSpoolEntry] = []
@@ -296,17 +296,30 @@ public final class PostgresInboundSpool: Sendable {
         }
     }
 
-    /// Deletes row `queue` (its pieces with it) if it is marked damaged. Returns false when there is no such
-    /// row, or it is not damaged (a waiting message is never deleted this way).
+    /// How long a deleted damaged row stays as a tombstone.
+    static let tombstoneMilliseconds: Int64 = 30 * 86_400_000
+
+    /// Deletes the pieces of row `queue` if it is marked damaged and keeps the row as a tombstone for 30 days: a
+    /// node that left its local copy waiting because another node held this row ("handed over") would take the
+    /// row's absence for "processed elsewhere" and drop its copy; a tombstone is unusable, so it processes the
+    /// copy. Tombstones older than 30 days are deleted. Returns false when there is no such row, it is not
+    /// damaged (a waiting message is never deleted this way), or it was deleted before.
     public func deleteDamaged(_ queue: String) async throws -> Bool {
         let logger = self.logger
         return try await database.write { connection in
             let rows = try await connection.query("""
-                DELETE FROM inbound_spool WHERE queue_id = \(queue) AND damaged RETURNING 1
+                UPDATE inbound_spool SET removed_at = \(unescaped: Self.databaseNow)
+                WHERE queue_id = \(queue) AND damaged AND removed_at IS NULL RETURNING 1
                 """, logger: logger)
             var deleted = false
             for try await _ in rows.decode(Int.self) { deleted = true }
-            return deleted
+            guard deleted else { return false }
+            try await connection.query("DELETE FROM inbound_spool_piece WHERE queue_id = \(queue)", logger: logger)
+            try await connection.query("""
+                DELETE FROM inbound_spool
+                WHERE removed_at < \(unescaped: Self.databaseNow) - \(Self.tombstoneMilliseconds)
+                """, logger: logger)
+            return true
         }
     }
 
@@ -315,7 +328,7 @@ public final class PostgresInboundSpool: Sendable {
         let logger = self.logger
         return try await database.read { connection in
             let rows = try await connection.query("""
-                SELECT count(*), count(*) FILTER (WHERE damaged) FROM inbound_spool
+                SELECT count(*), count(*) FILTER (WHERE damaged) FROM inbound_spool WHERE removed_at IS NULL
                 """, logger: logger)
             for try await (waiting, damaged) in rows.decode((Int, Int).self) { return (waiting, damaged) }
             return (0, 0)

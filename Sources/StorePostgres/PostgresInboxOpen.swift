@@ -51,15 +51,23 @@ extension PostgresThreadRows {
             limit: Int64(request.limit), event: Int64(event.rawValue), actor: actor.unredactedDescription,
             channel: channel.map { Int64($0.storedCode) }, token: channel?.storedTokenID)
         let rows: AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow>
-        switch request.anchor {
-        case .newest:
-            rows = try await connection.execute(OpenInboxPage<NewestPage>(parameters), logger: logger)
-        case .before(let cursor):
-            rows = try await connection.execute(
-                OpenInboxPage<PageBefore>(parameters, cursor: cursor), logger: logger)
-        case .after(let cursor):
-            rows = try await connection.execute(
-                OpenInboxPage<PageAfter>(parameters, cursor: cursor), logger: logger)
+        do {
+            switch request.anchor {
+            case .newest:
+                rows = try await connection.execute(OpenInboxPage<NewestPage>(parameters), logger: logger)
+            case .before(let cursor):
+                rows = try await connection.execute(
+                    OpenInboxPage<PageBefore>(parameters, cursor: cursor), logger: logger)
+            case .after(let cursor):
+                rows = try await connection.execute(
+                    OpenInboxPage<PageAfter>(parameters, cursor: cursor), logger: logger)
+            }
+        } catch {
+            // postgres-nio answers every later use of a statement whose preparation failed (a cancelled or timed-out
+            // parse, a schema changed under a cached plan) with that failure, for the connection's life: the pool
+            // replaces a closed connection. A serialization failure is the transaction's, run again as it is.
+            if !PostgresDatabase.isRetryable(error) { try? await connection.close() }
+            throw error
         }
         var opened: SealedInboxPage?
         for try await row in rows {

@@ -2,7 +2,8 @@
 // one per page anchor (issue 21: thread open under 5 ms). A prepared statement is parsed once per connection and,
 // after five calls, planned once (PostgreSQL's plan cache); the text and the parameters' types are fixed here, so
 // every value stays a bound parameter. Nothing is logged but SQLSTATE codes (postgres-nio puts the binds into its
-// error value, which the store never logs).
+// error value, which the store never logs). postgres-nio keeps a statement whose preparation failed as failed for
+// the connection's life: the caller closes a connection on which one failed (PostgresInboxOpen.swift).
 
 import PostgresNIO
 import ThreadStore
@@ -46,6 +47,8 @@ struct OpenInboxPageParameters: Sendable {
 protocol OpenInboxPageAnchor: Sendable {
     /// The page's condition and order on `message m`, after `WHERE m.thread_id = $1 …`.
     static var page: String { get }
+    /// The whole statement with ``page`` (built once: a generic type has no stored static properties).
+    static var sql: String { get }
 }
 
 /// An anchor with a cursor: its received time and message ID are `$10` and `$11`.
@@ -53,21 +56,24 @@ protocol CursorPageAnchor: OpenInboxPageAnchor {}
 
 enum NewestPage: OpenInboxPageAnchor {
     static let page = "ORDER BY m.received_at DESC, m.id DESC LIMIT $5"
+    static let sql = OpenInboxPageSQL.text(page: page)
 }
 
 enum PageBefore: CursorPageAnchor {
     static let page = "AND (m.received_at, m.id) < ($10, $11) ORDER BY m.received_at DESC, m.id DESC LIMIT $5"
+    static let sql = OpenInboxPageSQL.text(page: page)
 }
 
 enum PageAfter: CursorPageAnchor {
     static let page = "AND (m.received_at, m.id) > ($10, $11) ORDER BY m.received_at, m.id LIMIT $5"
+    static let sql = OpenInboxPageSQL.text(page: page)
 }
 
 /// The open of one page: `PostgresThreadRows.openInboxPage` reads its rows by column name.
 struct OpenInboxPage<Anchor: OpenInboxPageAnchor>: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
-    static var sql: String { OpenInboxPageSQL.text(page: Anchor.page) }
+    static var sql: String { Anchor.sql }
     static var bindingDataTypes: [PostgresDataType] {
         OpenInboxPageParameters.types + (Anchor.self is any CursorPageAnchor.Type ? [.int8, .text] : [])
     }

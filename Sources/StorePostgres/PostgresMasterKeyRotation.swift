@@ -47,7 +47,8 @@ public enum PostgresMasterKeyRotation {
     /// Reseals the database from `old` to `new` in one transaction and audits it.
     /// - Throws: ``Refusal/gatewayNodesRunning(_:)``; ``ThreadStoreError/wrongMasterKey`` if `old` is not the
     ///   database's key (nothing changes); ``ThreadStoreError/unsealingFailed`` if a sealed value was altered
-    ///   (nothing changes).
+    ///   (nothing changes), except in the shared inbound spool: a spooled message that does not open is marked
+    ///   damaged and the rotation goes on (``MasterKeyRotationSummary/damagedSpooledMessages``).
     public static func rotate(_ database: PostgresDatabase, from old: MasterKey, to new: MasterKey,
                               now: Date = Date(), logger: Logger) async throws -> MasterKeyRotationSummary {
         try await database.write { connection in

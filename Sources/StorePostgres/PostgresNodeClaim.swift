@@ -8,15 +8,34 @@ import NIOCore
 import PostgresNIO
 public import ThreadStore
 
+/// Which process holds a node name: the machine's boot ID (`/proc/sys/kernel/random/boot_id`), its process ID and
+/// its start time (clock ticks since boot). Only a process on the same machine, in the same boot, can tell whether
+/// another process is gone.
+public struct NodeProcess: Sendable, Hashable {
+    public var boot: String
+    public var pid: Int32
+    public var start: Int64
+
+    public init(boot: String, pid: Int32, start: Int64) {
+        (self.boot, self.pid, self.start) = (boot, pid, start)
+    }
+
+    /// Whether `boot` is a boot ID as Linux writes it (a UUID in lowercase).
+    static func isBoot(_ boot: String) -> Bool {
+        boot.utf8.count == 36 && boot.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) || $0 == 45 }
+    }
+}
+
 /// One gateway process's hold on its node name: claimed at start, renewed while it runs (its heartbeat, on the
 /// database's clock), released when it stops. A claim held by another process waits until that heartbeat ran out,
-/// and fails if the heartbeat moves on meanwhile (a second live process with this name).
+/// and fails if the heartbeat moves on meanwhile (a second live process with this name), unless the holder ran on
+/// this machine in this boot and is gone (killed, crashed): then it is taken at once.
 ///
 /// ```swift
-/// let claim = try PostgresNodeClaim(database, node: "node-a", lease: .seconds(60), logger: logger)
-/// try await claim.claim(succeeding: previousToken)   // at start; previousToken: this data folder's last process
+/// let claim = try PostgresNodeClaim(database, node: "node-a", lease: .seconds(60), process: me, logger: logger)
+/// try await claim.claim(holderIsGone: { process in /* no such process any more */ })   // at start
 /// guard try await claim.renew() else { /* another process took the name over: stop */ }
-/// try await claim.release()                           // at a clean stop
+/// try await claim.release()                                                           // at a clean stop
 /// ```
 public final class PostgresNodeClaim: Sendable {
     let database: PostgresDatabase
@@ -25,17 +44,22 @@ public final class PostgresNodeClaim: Sendable {
     public let lease: Duration
     /// This process's token (32 lowercase hex digits).
     public let instance: String
+    /// This process, recorded with its claim (nil where it cannot be told: then no successor takes it at once).
+    public let process: NodeProcess?
     let logger: Logger
 
     /// - Throws: ``ThreadStoreError/invalidValue`` for a node name or lease the outbox refuses, or a malformed
-    ///   `instance`.
+    ///   `instance` or boot ID.
     public init(_ database: PostgresDatabase, node: String, lease: Duration, instance: String = makeInstance(),
-                logger: Logger) throws {
-        guard Self.isInstance(instance) else { throw ThreadStoreError.invalidValue }
+                process: NodeProcess? = nil, logger: Logger) throws {
+        guard Self.isInstance(instance), process.map({ NodeProcess.isBoot($0.boot) }) ?? true else {
+            throw ThreadStoreError.invalidValue
+        }
         self.database = database
         self.node = try PostgresOutboxQueue.nodeID(node, lease: lease)
         self.lease = lease
         self.instance = instance
+        self.process = process
         self.logger = logger
     }
 
@@ -62,48 +86,63 @@ public final class PostgresNodeClaim: Sendable {
         case heldByAnother(heartbeatUntil: Int64, remaining: Duration)
     }
 
-    /// Takes the name if no process holds it, its holder's heartbeat ran out, or its holder is `predecessor` (this
-    /// data folder's previous process, known to be gone: the caller holds the data folder's exclusive claim).
-    public func attempt(succeeding predecessor: String? = nil) async throws -> Attempt {
-        let (node, instance, logger) = (self.node, self.instance, self.logger)
+    /// Takes the name if no process holds it, its holder's heartbeat ran out, or its holder ran on this machine
+    /// in this boot (the same boot ID) and `holderIsGone` says it is gone. The holder is replaced only if it is still
+    /// the one looked at.
+    public func attempt(holderIsGone: @Sendable (NodeProcess) -> Bool = { _ in false }) async throws -> Attempt {
+        let (node, instance, logger, process) = (self.node, self.instance, self.logger, self.process)
         let lease = self.lease.storedMilliseconds
-        let predecessor = predecessor.flatMap { Self.isInstance($0) ? $0 : nil } ?? instance
+        let (boot, pid, start) = (process?.boot, process.map { Int64($0.pid) }, process?.start)
         return try await database.write { connection in
             let claimed = try await connection.query("""
-                INSERT INTO gateway_node (node, instance, heartbeat_until, started_at)
-                VALUES (\(node.raw), \(instance), \(unescaped: Self.now) + \(lease), \(unescaped: Self.now))
+                INSERT INTO gateway_node (node, instance, heartbeat_until, started_at, boot, pid, pid_start)
+                VALUES (\(node.raw), \(instance), \(unescaped: Self.now) + \(lease), \(unescaped: Self.now),
+                        \(boot)::text, \(pid)::integer, \(start)::bigint)
                 ON CONFLICT (node) DO UPDATE SET instance = excluded.instance,
-                    heartbeat_until = excluded.heartbeat_until, started_at = excluded.started_at
-                WHERE gateway_node.heartbeat_until < \(unescaped: Self.now)
-                    OR gateway_node.instance IN (\(instance), \(predecessor))
+                    heartbeat_until = excluded.heartbeat_until, started_at = excluded.started_at,
+                    boot = excluded.boot, pid = excluded.pid, pid_start = excluded.pid_start
+                WHERE gateway_node.heartbeat_until < \(unescaped: Self.now) OR gateway_node.instance = \(instance)
                 RETURNING 1
                 """, logger: logger)
             for try await _ in claimed.decode(Int.self) { return .claimed }
             let held = try await connection.query("""
-                SELECT heartbeat_until, heartbeat_until - \(unescaped: Self.now) FROM gateway_node
-                WHERE node = \(node.raw)
+                SELECT instance, heartbeat_until, heartbeat_until - \(unescaped: Self.now), boot, pid, pid_start
+                FROM gateway_node WHERE node = \(node.raw)
                 """, logger: logger)
-            for try await (until, remaining) in held.decode((Int64, Int64).self) {
-                return .heldByAnother(heartbeatUntil: until, remaining: .milliseconds(max(0, remaining)))
-            }
+            var holder: (String, Int64, Int64, String?, Int64?, Int64?)?
+            for try await row in held.decode((String, Int64, Int64, String?, Int64?, Int64?).self) { holder = row }
             // Deleted between the two statements (its holder stopped): the caller tries again.
-            return .heldByAnother(heartbeatUntil: 0, remaining: .zero)
+            guard let (holderInstance, until, remaining, holderBoot, holderPID, holderStart) = holder else {
+                return .heldByAnother(heartbeatUntil: 0, remaining: .zero)
+            }
+            if let boot, holderBoot == boot, let holderPID, let holderStart, let pid32 = Int32(exactly: holderPID),
+               holderIsGone(NodeProcess(boot: boot, pid: pid32, start: holderStart)) {
+                let taken = try await connection.query("""
+                    UPDATE gateway_node SET instance = \(instance), heartbeat_until = \(unescaped: Self.now) + \(lease),
+                        started_at = \(unescaped: Self.now), boot = \(boot), pid = \(pid)::integer,
+                        pid_start = \(start)::bigint
+                    WHERE node = \(node.raw) AND instance = \(holderInstance) RETURNING 1
+                    """, logger: logger)
+                for try await _ in taken.decode(Int.self) { return .claimed }
+            }
+            return .heldByAnother(heartbeatUntil: until, remaining: .milliseconds(max(0, remaining)))
         }
     }
 
-    /// Claims the name (``attempt(succeeding:)``), waiting while another process's heartbeat lasts; `waiting` is
-    /// told how long, once per new heartbeat seen. Gives up when the other process renews its heartbeat.
+    /// Claims the name (``attempt(holderIsGone:)``), waiting while another process's heartbeat lasts; `waiting` is
+    /// told how long on every try (to log it once, and to extend a start timeout). Gives up when the other process
+    /// renews its heartbeat.
     /// - Throws: ``NodeNameInUse`` when another live process holds the name.
-    public func claim(succeeding predecessor: String? = nil,
+    public func claim(holderIsGone: @escaping @Sendable (NodeProcess) -> Bool = { _ in false },
                       waiting: @Sendable (Duration) -> Void = { _ in }) async throws {
         var seen: Int64?
         while true {
-            switch try await attempt(succeeding: predecessor) {
+            switch try await attempt(holderIsGone: holderIsGone) {
             case .claimed:
                 return
             case .heldByAnother(let until, let remaining):
                 if let seen, until > seen { throw NodeNameInUse(node: node.raw) }
-                if seen == nil { waiting(remaining) }
+                waiting(remaining)
                 seen = until
                 try await Task.sleep(for: min(remaining + .milliseconds(50), .seconds(1)))
             }

@@ -209,21 +209,24 @@ struct SpoolReinject: AsyncParsableCommand {
 struct SpoolDelete: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
-        abstract: "Delete a quarantined entry for good (on PostgreSQL also a damaged shared spool row, by queue ID).",
+        abstract: "Delete a quarantined entry for good (--shared: a damaged row of the shared spool on PostgreSQL).",
         discussion: adminExitCodes)
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The entry's name, as `spool list` shows it.") var name: String
     @Flag(help: "Confirm the deletion.") var yes = false
     @Flag(help: "Delete a rejected encrypted message kept sealed.") var rejected = false
+    @Flag(help: "Delete a damaged row of the shared spool (PostgreSQL), by its queue ID.") var shared = false
 
     func validate() throws {
         guard yes else { throw ValidationError("deleting a spool entry cannot be undone: add --yes") }
+        if rejected && shared { throw ValidationError("--rejected and --shared exclude each other") }
     }
 
     func run() async throws {
         try await options.run { installation, _ in
-            rejected ? try await RejectedAdmin.delete(installation, name: name)
-                     : try await SpoolAdmin.delete(installation, name: name)
+            if rejected { return try await RejectedAdmin.delete(installation, name: name) }
+            if shared { return try await SpoolAdmin.deleteShared(installation, queue: name) }
+            return try await SpoolAdmin.delete(installation, name: name)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 import TestSupport
 import ThreadStore
@@ -7,8 +8,7 @@ import ThreadStore
 
 /// Two processes with one node name (issue 21), on a real PostgreSQL under the gateway's role: the second waits
 /// for the first's heartbeat and refuses to start while it moves on; once it ran out the second takes the name and
-/// the first learns it lost it; the data folder's next process succeeds its predecessor at once; a released name is
-/// free at once.
+/// the first learns it lost it; a gone holder of the same machine and boot is succeeded at once, no other one.
 @Suite struct PostgresNodeClaimTests {
     private func claims(_ count: Int, lease: Duration) async throws -> (PostgresNodes, [PostgresNodeClaim]) {
         let nodes = try await WebStateEngines.postgres(nodes: 2, masterKey: MasterKey.generate(), gatewayRole: true)
@@ -56,30 +56,68 @@ import ThreadStore
         _ = nodes
     }
 
-    @Test func theSameDataFoldersNextProcessSucceedsItsPredecessorAtOnce() async throws {
-        let (nodes, claims) = try await claims(3, lease: .seconds(30))
-        let (killed, next, stranger) = (claims[0], claims[1], claims[2])
+    /// A holder of this machine and boot that is gone is taken over at once, only then, and only that one: a live
+    /// one, one of another boot (another machine, or before a reboot) and one that is not recorded are waited for.
+    @Test func aGoneHolderOfThisBootIsTakenOverAtOnceAndNoOtherIs() async throws {
+        let nodes = try await WebStateEngines.postgres(nodes: 2, masterKey: MasterKey.generate(), gatewayRole: true)
+        let boot = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", otherBoot = "00000000-1111-2222-3333-444444444444"
+        func claim(_ boot: String?, pid: Int32) throws -> PostgresNodeClaim {
+            try PostgresNodeClaim(nodes.pools[0].database, node: "node-a", lease: .seconds(30),
+                                  process: boot.map { NodeProcess(boot: $0, pid: pid, start: 1000 + Int64(pid)) },
+                                  logger: PostgresTesting.logger)
+        }
+        let gone: @Sendable (NodeProcess) -> Bool = { $0.pid == 101 || $0.pid == 201 }
+        let asked = NIOLockedValueBox<[NodeProcess]>([])
+        let recording: @Sendable (NodeProcess) -> Bool = { process in
+            asked.withLockedValue { $0.append(process) }
+            return gone(process)
+        }
+
+        // Killed (pid 101, its heartbeat 30 s ahead): its successor on the same boot takes the name at once.
+        let killed = try claim(boot, pid: 101)
         try await killed.claim()
-        // Its heartbeat lasts 30 s more; the next process of its data folder names it and does not wait.
+        let successor = try claim(boot, pid: 102)
         let started = ContinuousClock.now
-        try await next.claim(succeeding: killed.instance)
+        try await successor.claim(holderIsGone: recording)
         #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(asked.withLockedValue { $0 } == [NodeProcess(boot: boot, pid: 101, start: 1101)])
         #expect(try await killed.renew() == false)
-        // A process naming a token that does not hold the name gains nothing by it.
-        guard case .heldByAnother = try await stranger.attempt(succeeding: killed.instance) else {
-            Issue.record("a stale predecessor token took a live name")
+
+        // The successor is alive: a third process of the same boot waits for it.
+        guard case .heldByAnother = try await claim(boot, pid: 103).attempt(holderIsGone: gone) else {
+            Issue.record("a live holder was taken over")
             return
         }
-        guard case .heldByAnother = try await stranger.attempt(succeeding: "not a token") else {
-            Issue.record("a malformed predecessor token took a live name")
+        // A holder of another boot is never asked about: its process ID means nothing here.
+        try await successor.release()
+        let elsewhere = try claim(otherBoot, pid: 201)
+        try await elsewhere.claim()
+        asked.withLockedValue { $0.removeAll() }
+        guard case .heldByAnother = try await claim(boot, pid: 104).attempt(holderIsGone: recording) else {
+            Issue.record("a holder of another boot was taken over")
             return
         }
-        // Released at a clean stop: free at once, and the released process's renewal fails.
-        try await next.release()
-        try await stranger.claim()
-        #expect(try await next.renew() == false)
+        #expect(asked.withLockedValue { $0 }.isEmpty)
+        // Nor is a holder that recorded no process, nor asked by a process that cannot tell its own.
+        try await elsewhere.release()
+        let unknown = try claim(nil, pid: 0)
+        try await unknown.claim()
+        guard case .heldByAnother = try await claim(boot, pid: 105).attempt(holderIsGone: recording) else {
+            Issue.record("a holder without a recorded process was taken over")
+            return
+        }
+        try await unknown.release()
+        try await claim(boot, pid: 101).claim()
+        guard case .heldByAnother = try await claim(nil, pid: 0).attempt(holderIsGone: recording) else {
+            Issue.record("a process without a boot ID took a name over")
+            return
+        }
+        #expect(asked.withLockedValue { $0 }.isEmpty)
+
+        // The row records the holder's boot and process (released names above were free at once).
         let rows = try nodes.dump("gateway_node")
-        #expect(rows.contains(stranger.instance) && !rows.contains(next.instance), "\(rows)")
+        #expect(rows.contains(boot) && rows.contains("101"), "\(rows)")
+        _ = nodes
     }
 
     @Test func aMalformedTokenOrNodeNameIsRefused() async throws {
@@ -90,6 +128,11 @@ import ThreadStore
         }
         #expect(throws: ThreadStoreError.invalidValue) {
             try PostgresNodeClaim(nodes.pools[0].database, node: "node a", lease: .seconds(2),
+                                  logger: PostgresTesting.logger)
+        }
+        #expect(throws: ThreadStoreError.invalidValue) {
+            try PostgresNodeClaim(nodes.pools[0].database, node: "node-a", lease: .seconds(2),
+                                  process: NodeProcess(boot: "not-a-boot-id", pid: 1, start: 1),
                                   logger: PostgresTesting.logger)
         }
     }

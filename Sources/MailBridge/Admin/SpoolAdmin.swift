@@ -10,32 +10,49 @@ public enum SpoolAdmin {
     struct ListedEntry: Encodable {
         var name: String
         var cause: String
+        /// For a damaged row of the shared spool: when it was accepted.
         var quarantinedAt: Date
         var hasEnvelope: Bool
         var size: Int
+        /// For a damaged row of the shared spool: the node that held it.
+        var node: String?
     }
 
+    /// The cause a damaged row of the shared spool is listed with.
+    static let sharedDamagedCause = "damaged-in-shared-spool"
+
     public static func list(_ installation: OpenedInstallation, json: Bool) async throws -> AdminResult {
-        let entries = try spool(installation).quarantined().map {
+        var entries = try spool(installation).quarantined().map {
             ListedEntry(name: $0.name, cause: $0.cause.rawValue, quarantinedAt: $0.quarantinedAt,
                         hasEnvelope: $0.hasEnvelope, size: $0.size)
         }
+        let local = entries.count
+        var shared: (waiting: Int, damaged: Int)?
+        if case .postgresql(let opened) = installation.engine {
+            // Several nodes: this node's quarantine, and what waits in the database for any node. Queue ID and
+            // node come from the database: printed as one line each, control characters replaced.
+            shared = try await opened.inboundSpool.counts()
+            for row in try await opened.inboundSpool.damaged() {
+                entries.append(ListedEntry(
+                    name: DisplayText.line(row.queue), cause: sharedDamagedCause,
+                    quarantinedAt: Date(timeIntervalSince1970: Double(row.acceptedAtMilliseconds) / 1000),
+                    hasEnvelope: true, size: Int(row.size), node: DisplayText.line(row.node)))
+            }
+        }
         if json { return AdminResult(output: try AdminSession.json(entries)) }
         let formatter = ISO8601DateFormatter()
-        let lines = entries.map {
+        let lines = entries.prefix(local).map {
             "\($0.name)  \($0.cause)  \(formatter.string(from: $0.quarantinedAt))  \($0.size) octets"
                 + ($0.hasEnvelope ? "" : "  (no envelope: reinject with --to)")
         }
         var output = lines.isEmpty ? "the quarantine is empty" : lines.joined(separator: "\n")
-        if case .postgresql(let opened) = installation.engine {
-            // Several nodes: this node's quarantine above, and what waits in the database for any node.
-            let (waiting, damaged) = try await opened.inboundSpool.counts()
-            output += "\nshared spool (PostgreSQL): \(waiting) accepted messages waiting on all nodes"
-                + (damaged > 0 ? ", \(damaged) of them damaged (they do not open; kept, taken over by no node)" : "")
-            for row in try await opened.inboundSpool.damaged() {
-                let accepted = Date(timeIntervalSince1970: Double(row.acceptedAtMilliseconds) / 1000)
-                output += "\n\(row.queue)  damaged-in-shared-spool  \(formatter.string(from: accepted))  "
-                    + "\(row.size) octets  node \(row.node)  (does not open: `spool delete \(row.queue) --yes`)"
+        if let shared {
+            output += "\nshared spool (PostgreSQL): \(shared.waiting) accepted messages waiting on all nodes"
+                + (shared.damaged > 0 ? ", \(shared.damaged) of them damaged (they do not open; kept, taken over by "
+                    + "no node)" : "")
+            for row in entries.dropFirst(local) {
+                output += "\n\(row.name)  \(row.cause)  \(formatter.string(from: row.quarantinedAt))  \(row.size) "
+                    + "octets  node \(row.node ?? "")  (does not open: `spool delete --shared \(row.name) --yes`)"
             }
         }
         return AdminResult(output: output)
@@ -70,20 +87,27 @@ public enum SpoolAdmin {
         }
     }
 
-    /// Deletes a quarantined entry, or on PostgreSQL a damaged row of the shared spool by its queue ID (a row
-    /// that still opens is never deleted this way: a node processes it).
+    /// Deletes a quarantined entry for good.
     public static func delete(_ installation: OpenedInstallation, name: String) async throws -> AdminResult {
         do {
             try spool(installation).deleteQuarantined(name)
         } catch let error as SpoolError where error.code == .open || error.code == .foreignFile {
-            if case .postgresql(let opened) = installation.engine,
-               try await opened.inboundSpool.deleteDamaged(name) {
-                return AdminResult(output: "deleted the damaged row \(name) from the shared spool")
-            }
-            throw AdminUsageError("no quarantined entry or damaged shared spool row \(name) "
-                                  + "(see `mailbridge spool list`)")
+            throw AdminUsageError("no quarantined entry \(name) (see `mailbridge spool list`)")
         }
         return AdminResult(output: "deleted \(name) from the quarantine")
+    }
+
+    /// Deletes a damaged row of the shared spool by its queue ID (PostgreSQL; `spool delete --shared`). A row that
+    /// still opens is never deleted this way: a node processes it.
+    public static func deleteShared(_ installation: OpenedInstallation, queue: String) async throws -> AdminResult {
+        guard case .postgresql(let opened) = installation.engine else {
+            throw AdminUsageError("--shared is for an installation on PostgreSQL (its shared spool)")
+        }
+        guard try await opened.inboundSpool.deleteDamaged(queue) else {
+            throw AdminUsageError("no damaged row \(DisplayText.line(queue)) in the shared spool (see `mailbridge spool "
+                                  + "list`; a row that opens is processed by a node, not deleted)")
+        }
+        return AdminResult(output: "deleted the damaged row \(DisplayText.line(queue)) from the shared spool")
     }
 
     private static func spool(_ installation: OpenedInstallation) throws -> SpoolIntake {

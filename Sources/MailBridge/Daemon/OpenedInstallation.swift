@@ -76,7 +76,7 @@ public struct OpenedInstallation: Sendable {
         if claimingHome, case .postgresql(let opened) = engine {
             do {
                 let claim = try opened.nodeClaim(logger: logger)
-                try await NodeClaimService.claim(claim, dataFolder: data, logger: logger)
+                try await NodeClaimService.claim(claim, logger: logger)
                 nodeClaim = claim
             } catch {
                 await engine.close()

@@ -146,7 +146,7 @@ public struct OpenedPostgres: Sendable {
 
     /// A claim on this node's name for a new process (``NodeClaimService``).
     func nodeClaim(logger: Logger) throws -> PostgresNodeClaim {
-        try PostgresNodeClaim(database, node: node, lease: lease, logger: logger)
+        try PostgresNodeClaim(database, node: node, lease: lease, process: ProcessIdentity.current(), logger: logger)
     }
 
     static func open(_ postgresql: BridgeConfiguration.PostgreSQL, masterKey: MasterKey,

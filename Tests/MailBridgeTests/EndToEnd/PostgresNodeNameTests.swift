@@ -1,71 +1,76 @@
 import Foundation
-import Logging
 @testable import MailBridge
-import PGPShim
-import ServiceLifecycle
-import StorePostgres
 import TestSupport
 import Testing
 
-/// Issue 21: two gateway processes configured with one `[store] node-id` never run at once. They would take each
-/// other's outbox leases and spool rows for their own and deliver and process mail twice. The daemon's start
-/// (``OpenedInstallation/open(_:claimingHome:logger:)`` with the claim, as `serve` runs it) on a second data folder
-/// refuses while the first process renews its heartbeat, and succeeds at once after the first stopped cleanly;
-/// the next process of a data folder whose process was killed does not wait for the killed one's heartbeat.
+/// Issue 21: two `mailbridge serve` processes configured with one `[store] node-id` never run at once. They would
+/// take each other's outbox leases and spool rows for their own and deliver and process mail twice. With a 10 s
+/// lease: a second process on another data folder refuses to start (exit status 1, the reason on standard error)
+/// while the first renews its heartbeat; the first, killed with `kill -9`, starts again at once (it was this
+/// machine's, in this boot, and is gone); stopped with SIGTERM it releases the name, and the other starts at once.
 @Suite(.serialized) struct PostgresNodeNameTests {
     @Test(.timeLimit(.minutes(3))) func aSecondLiveProcessUnderOneNodeIDIsRefused() async throws {
-        let setUp = try await SharedGatewayKeysTests.TwoNodes()
-        defer { setUp.remove() }
-        var first = setUp.a, second = setUp.b
-        first.store.postgresql?.leaseSeconds = 10
-        second.store.postgresql?.nodeID = "node-a"
-        second.store.postgresql?.leaseSeconds = 10
+        try #require(GatewayDaemon.isBuilt, "build the mailbridge product first")
+        let server = try await PostgresServer.shared()
+        let database = try await server.makeDatabase()
+        let sections = GatewayDaemon.counsellingMailbox + "\n" + """
+            [store]
+            engine = "postgresql"
+            host = "\(server.host)"
+            port = \(server.port)
+            database = "\(database.name)"
+            user = "\(database.user)"
+            password-file = "\(database.passwordFile.path)"
+            tls = "disable"
+            node-id = "node-x"
+            lease-seconds = 10
+            [metrics]
+            enabled = false
+            [web]
+            enabled = false
+            """
+        let first = try GatewayDaemon(name: "pg-name-first", sections: sections)
+        defer { first.remove() }
+        let second = try GatewayDaemon(name: "pg-name-second", sections: sections)
+        defer { second.remove() }
+        var running = try first.launch()
+        try #require(try await first.waitUntilListening(running), "did not start: \(first.logText.suffix(600))")
+        try PostgresGatewaySupport.provision(masterKey: first.dataFolder.appending(path: "master.key").path,
+                                             toMasterKey: second.dataFolder.appending(path: "master.key").path)
 
-        // The first process claims the name and renews it while it runs, as `serve` does.
-        let running = try await OpenedInstallation.open(first, claimingHome: true, logger: setUp.logs.logger("a"))
-        let claim = try #require(running.nodeClaim)
-        let group = ServiceGroup(services: [NodeClaimService(claim, logger: setUp.logs.logger("a-claim"))],
-                                 logger: setUp.logs.logger("a-group"))
-        let serving = Task { try await group.run() }
-
-        // A second data folder under the same name: refused once it saw the heartbeat move on.
+        // Another data folder under the same name, while the first renews: refused, and it says why.
+        let refused = try second.launch()
         let started = ContinuousClock.now
-        let refused = await #expect(throws: NodeNameInUse.self) {
-            _ = try await OpenedInstallation.open(second, claimingHome: true, logger: setUp.logs.logger("b"))
+        while refused.isRunning, ContinuousClock.now - started < .seconds(30) {
+            try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(ContinuousClock.now - started < .seconds(8))
-        #expect("\(refused.map { "\($0)" } ?? "")".contains("node-a"))
-        #expect(setUp.logs.all.contains { $0.contains("waiting for its heartbeat to run out") })
+        #expect(!refused.isRunning && refused.terminationStatus == 1, "\(second.logText.suffix(800))")
+        #expect(second.logText.contains("another running gateway process holds node-id \"node-x\""),
+                "\(second.logText.suffix(800))")
+        #expect(second.logLines(containing: "waiting for its heartbeat to run out") == 1)
+        #expect(!FreePort.isListening(second.port))
+        #expect(first.logLines(containing: "node-id claimed") == 1)
 
-        // The first stops cleanly (its claim released last): the second starts at once.
-        await group.triggerGracefulShutdown()
-        try await serving.value
-        running.homeClaim?.release()
-        await running.close()
-        let quick = ContinuousClock.now
-        let next = try await OpenedInstallation.open(second, claimingHome: true, logger: setUp.logs.logger("b2"))
-        #expect(ContinuousClock.now - quick < .seconds(3))
-        #expect(try holder(setUp.database) == next.nodeClaim?.instance)
-
-        // Killed (nothing released, its heartbeat lasts 10 s more): the next process of the same data folder
-        // succeeds it at once.
-        let token = try String(contentsOf: NodeClaimService.tokenFile(next.dataFolder), encoding: .utf8)
-        #expect(token.trimmingCharacters(in: .whitespacesAndNewlines) == next.nodeClaim?.instance)
-        next.homeClaim?.release()
-        await next.close()
+        // Killed: its heartbeat lasts up to 10 s more, but it was this machine's process and is gone.
+        first.kill(running)
         let restart = ContinuousClock.now
-        let restarted = try await OpenedInstallation.open(second, claimingHome: true,
-                                                          logger: setUp.logs.logger("b3"))
-        #expect(ContinuousClock.now - restart < .seconds(3))
-        #expect(try holder(setUp.database) == restarted.nodeClaim?.instance)
-        #expect(try await restarted.nodeClaim!.renew())
-        restarted.homeClaim?.release()
-        await restarted.close()
-    }
+        running = try first.launch()
+        try #require(try await first.waitUntilListening(running), "did not restart: \(first.logText.suffix(600))")
+        #expect(ContinuousClock.now - restart < .seconds(8))
+        #expect(first.logLines(containing: "waiting for its heartbeat to run out") == 0)
+        #expect(first.logLines(containing: "node-id claimed") == 2)
 
-    /// The token of the process that holds `node-a`.
-    func holder(_ database: TestDatabase) throws -> String {
-        try database.server.psql("SELECT instance FROM gateway_node WHERE node = 'node-a'", database: database.name)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // Stopped cleanly: the name is released, and the other data folder's process starts at once.
+        #expect(try await first.stop(running), "did not stop after SIGTERM")
+        let handOver = ContinuousClock.now
+        let next = try second.launch()
+        try #require(try await second.waitUntilListening(next), "did not start: \(second.logText.suffix(600))")
+        #expect(ContinuousClock.now - handOver < .seconds(8))
+        #expect(second.logLines(containing: "waiting for its heartbeat to run out") == 1)  // the first attempt's
+        let holder = try server.psql("SELECT count(*) FROM gateway_node WHERE node = 'node-x'", database: database.name)
+        #expect(holder.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(try await second.stop(next), "did not stop after SIGTERM")
+        let left = try server.psql("SELECT count(*) FROM gateway_node", database: database.name)
+        #expect(left.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
     }
 }

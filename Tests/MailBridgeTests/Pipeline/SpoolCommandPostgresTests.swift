@@ -50,18 +50,37 @@ import ThreadStore
         _ = try local.reinject("second", envelope: try SpoolIntakeTests.envelope(.make(millisecondsSince1970: 0)))
         #expect(local.unsharedMarks.ids().isEmpty)
 
-        // A waiting row is not deleted by `spool delete`; once damaged it is listed and can be.
-        await #expect(throws: AdminUsageError.self) { try await SpoolAdmin.delete(installation, name: id.rawValue) }
+        // A waiting row is not deleted by `spool delete --shared`; once damaged it is listed and can be.
+        await #expect(throws: AdminUsageError.self) {
+            try await SpoolAdmin.deleteShared(installation, queue: id.rawValue)
+        }
         #expect(try await postgres.inboundSpool.counts() == (waiting: 1, damaged: 0))
         try await postgres.inboundSpool.markDamaged(id.rawValue)
         let listed = try await SpoolAdmin.list(installation, json: false).output
         #expect(listed.contains("1 accepted messages waiting on all nodes, 1 of them damaged"), "\(listed)")
         #expect(listed.contains("\(id.rawValue)  damaged-in-shared-spool  "), "\(listed)")
-        #expect(listed.contains("node node-a"), "\(listed)")
+        #expect(listed.contains("node node-a  (does not open: `spool delete --shared \(id.rawValue) --yes`)"),
+                "\(listed)")
         #expect(!listed.contains(canary))
-        let deleted = try await SpoolAdmin.delete(installation, name: id.rawValue)
+        let json = try await SpoolAdmin.list(installation, json: true).output
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        #expect(entries.count == 1 && entries[0]["name"] as? String == id.rawValue
+            && entries[0]["cause"] as? String == "damaged-in-shared-spool" && entries[0]["node"] as? String == "node-a",
+            "\(json)")
+        // Not a quarantined entry: plain `spool delete` does not reach the shared spool.
+        await #expect(throws: AdminUsageError.self) { try await SpoolAdmin.delete(installation, name: id.rawValue) }
+        let deleted = try await SpoolAdmin.deleteShared(installation, queue: id.rawValue)
         #expect(deleted.output == "deleted the damaged row \(id.rawValue) from the shared spool")
         #expect(try await postgres.inboundSpool.counts() == (waiting: 0, damaged: 0))
-        await #expect(throws: AdminUsageError.self) { try await SpoolAdmin.delete(installation, name: id.rawValue) }
+        await #expect(throws: AdminUsageError.self) {
+            try await SpoolAdmin.deleteShared(installation, queue: id.rawValue)
+        }
+        // A node name or queue ID with control characters (written by a database writer) is printed as one line.
+        _ = try server.psql("""
+            UPDATE inbound_spool SET node = E'evil\\x1b[2Jnode\\nforged', removed_at = NULL
+            WHERE queue_id = '\(id.rawValue)'
+            """, database: database.name)
+        let escaped = try await SpoolAdmin.list(installation, json: false).output
+        #expect(!escaped.contains("\u{1B}") && escaped.contains("evil\u{FFFD}[2Jnode\u{FFFD}forged"), "\(escaped)")
     }
 }
