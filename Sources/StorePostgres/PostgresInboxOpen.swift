@@ -66,7 +66,8 @@ extension PostgresThreadRows {
             // postgres-nio answers every later use of a statement whose preparation failed (a cancelled or timed-out
             // parse, a schema changed under a cached plan) with that failure, for the connection's life: the pool
             // replaces a closed connection. A serialization failure is the transaction's, run again as it is.
-            if !PostgresDatabase.isRetryable(error) { try? await connection.close() }
+            // Not awaited: the pool holds the connection's lease until this transaction returns it.
+            if !PostgresDatabase.isRetryable(error) { let _: EventLoopFuture<Void> = connection.close() }
             throw error
         }
         var opened: SealedInboxPage?
