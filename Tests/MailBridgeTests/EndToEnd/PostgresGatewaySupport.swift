@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MailBridge
 import NIOCore
 import StorePostgres
@@ -78,5 +79,53 @@ enum PostgresGatewaySupport {
                                     "--data", file.path])
         }
         #expect(swaks.stdout.text.contains("250 2.0.0"), "\(swaks.stdout.text.suffix(300))")
+    }
+}
+
+extension PostgresGatewaySupport {
+    /// The `[store]` section of a `mailbridge serve` configuration (``GatewayDaemon``) on `database`, as node `node`.
+    static func storeSection(_ database: TestDatabase, node: String, leaseSeconds: Int = 10) -> String {
+        """
+        [store]
+        engine = "postgresql"
+        host = "\(database.server.host)"
+        port = \(database.server.port)
+        database = "\(database.name)"
+        user = "\(database.user)"
+        password-file = "\(database.passwordFile.path)"
+        tls = "disable"
+        node-id = "\(node)"
+        lease-seconds = \(leaseSeconds)
+        """
+    }
+}
+
+/// An installation in a temporary folder, on SQLite or (`postgreSQL`) as node `node-a` of a test database, opened
+/// as an administrator's command opens it. ``remove()`` closes it, stops its gpg-agent and deletes the folder.
+final class TemporaryInstallation: Sendable {
+    let folder: TemporaryFolder
+    let installation: OpenedInstallation
+
+    init(postgreSQL: TestDatabase?, label: String) async throws {
+        folder = try TemporaryFolder()
+        do {
+            var configuration = BridgeConfiguration.embeddedDefault(
+                dataFolder: try AbsolutePath(folder.path + "/data"))
+            if let postgreSQL { try configuration.usePostgreSQL(postgreSQL, node: "node-a") }
+            installation = try await OpenedInstallation.open(configuration, logger: Logger(label: label))
+        } catch {
+            Self.remove(folder)
+            throw error
+        }
+    }
+
+    func remove() async {
+        await installation.close()
+        Self.remove(folder)
+    }
+
+    private static func remove(_ folder: TemporaryFolder) {
+        _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"], allowFailure: true)
+        folder.remove()
     }
 }

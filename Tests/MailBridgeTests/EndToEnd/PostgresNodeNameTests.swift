@@ -13,22 +13,8 @@ import Testing
         try #require(GatewayDaemon.isBuilt, "build the mailbridge product first")
         let server = try await PostgresServer.shared()
         let database = try await server.makeDatabase()
-        let sections = GatewayDaemon.counsellingMailbox + "\n" + """
-            [store]
-            engine = "postgresql"
-            host = "\(server.host)"
-            port = \(server.port)
-            database = "\(database.name)"
-            user = "\(database.user)"
-            password-file = "\(database.passwordFile.path)"
-            tls = "disable"
-            node-id = "node-x"
-            lease-seconds = 10
-            [metrics]
-            enabled = false
-            [web]
-            enabled = false
-            """
+        let sections = GatewayDaemon.counsellingMailbox + "\n"
+            + PostgresGatewaySupport.storeSection(database, node: "node-x") + "\n[metrics]\nenabled = false\n[web]\nenabled = false"
         let first = try GatewayDaemon(name: "pg-name-first", sections: sections)
         defer { first.remove() }
         let second = try GatewayDaemon(name: "pg-name-second", sections: sections)

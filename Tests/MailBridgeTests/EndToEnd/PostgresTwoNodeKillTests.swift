@@ -39,16 +39,7 @@ import ThreadStore
             team-notification-address = "\(PipelineHarness.team)"
             redirect-link = "https://beratung.example/login"
             language = "de"
-            [store]
-            engine = "postgresql"
-            host = "\(server.host)"
-            port = \(server.port)
-            database = "\(database.name)"
-            user = "\(database.user)"
-            password-file = "\(database.passwordFile.path)"
-            tls = "disable"
-            node-id = "\(node)"
-            lease-seconds = 10
+            \(PostgresGatewaySupport.storeSection(database, node: node))
             [smarthost]
             host = "127.0.0.1"
             port = \(sink.port)

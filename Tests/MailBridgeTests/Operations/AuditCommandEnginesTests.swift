@@ -21,16 +21,9 @@ import ThreadStore
     }
 
     static func run(postgreSQL: TestDatabase?) async throws -> Printed {
-        let folder = try TemporaryFolder()
-        defer {
-            _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"],
-                               allowFailure: true)
-            folder.remove()
-        }
-        var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path + "/data"))
-        if let postgreSQL { try configuration.usePostgreSQL(postgreSQL, node: "node-a") }
-        let installation = try await OpenedInstallation.open(configuration, logger: Logger(label: "test.audit"))
-        defer { Task { await installation.close() } }
+        let temporary = try await TemporaryInstallation(postgreSQL: postgreSQL, label: "test.audit")
+        defer { Task { await temporary.remove() } }
+        let installation = temporary.installation
         func succeeded(_ result: AdminResult) throws -> String {
             try #require(result.status == .success, "\(result.errorOutput)")
             return result.output

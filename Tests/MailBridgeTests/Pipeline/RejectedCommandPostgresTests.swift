@@ -15,16 +15,9 @@ import ThreadStore
     @Test(.timeLimit(.minutes(3))) func listReinjectAndDeleteOnPostgreSQL() async throws {
         let server = try await PostgresServer.shared()
         let database = try await server.makeDatabase()
-        let folder = try TemporaryFolder()
-        defer {
-            _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"],
-                               allowFailure: true)
-            folder.remove()
-        }
-        var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path + "/data"))
-        try configuration.usePostgreSQL(database, node: "node-a")
-        let installation = try await OpenedInstallation.open(configuration, logger: Logger(label: "test.rejected"))
-        defer { Task { await installation.close() } }
+        let temporary = try await TemporaryInstallation(postgreSQL: database, label: "test.rejected")
+        defer { Task { await temporary.remove() } }
+        let installation = temporary.installation
 
         let tag = UUID().uuidString.prefix(8).lowercased()
         let sender = "canaryfrom\(tag)@example.net"

@@ -15,17 +15,10 @@ import ThreadStore
     @Test(.timeLimit(.minutes(3))) func putBackEntriesAreSharedAndDamagedRowsCanBeDeleted() async throws {
         let server = try await PostgresServer.shared()
         let database = try await server.makeDatabase()
-        let folder = try TemporaryFolder()
-        defer {
-            _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"],
-                               allowFailure: true)
-            folder.remove()
-        }
-        var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path + "/data"))
-        try configuration.usePostgreSQL(database, node: "node-a")
         let logger = Logger(label: "test.spool-command")
-        let installation = try await OpenedInstallation.open(configuration, logger: logger)
-        defer { Task { await installation.close() } }
+        let temporary = try await TemporaryInstallation(postgreSQL: database, label: "test.spool-command")
+        defer { Task { await temporary.remove() } }
+        let installation = temporary.installation
         guard case .postgresql(let postgres) = installation.engine else { throw RotationTestFailure("not PostgreSQL") }
         let spoolRoot = installation.dataFolder.appendingPathComponent("spool")
         let canary = "SPOOLCMD-\(UUID().uuidString.prefix(8))"
