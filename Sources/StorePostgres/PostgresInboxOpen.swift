@@ -63,11 +63,9 @@ extension PostgresThreadRows {
                     OpenInboxPage<PageAfter>(parameters, cursor: cursor), logger: logger)
             }
         } catch {
-            // postgres-nio answers every later use of a statement whose preparation failed (a cancelled or timed-out
-            // parse, a schema changed under a cached plan) with that failure, for the connection's life: the pool
-            // replaces a closed connection. A serialization failure is the transaction's, run again as it is.
-            // Not awaited: the pool holds the connection's lease until this transaction returns it.
-            if !PostgresDatabase.isRetryable(error) { let _: EventLoopFuture<Void> = connection.close() }
+            // A serialization failure is the transaction's, run again as it is; after any other failure the
+            // statements are prepared again under new names (a failed preparation sticks to its name).
+            if !PostgresDatabase.isRetryable(error) { OpenInboxPageSQL.retire() }
             throw error
         }
         var opened: SealedInboxPage?

@@ -3,9 +3,11 @@
 // after five calls, planned once (PostgreSQL's plan cache); the text and the parameters' types are fixed here, so
 // every value stays a bound parameter. Nothing is logged but SQLSTATE codes (postgres-nio puts the binds into its
 // error value, which the store never logs). postgres-nio keeps a statement whose preparation failed as failed for
-// the connection's life: the caller closes a connection on which one failed (PostgresInboxOpen.swift).
+// the connection's life, so after a failure the statements are prepared again under new names
+// (``OpenInboxPageSQL/retire()``).
 
 import PostgresNIO
+import Synchronization
 import ThreadStore
 
 /// The values every open binds, in the order of their parameters `$1` … `$9`.
@@ -73,6 +75,10 @@ enum PageAfter: CursorPageAnchor {
 struct OpenInboxPage<Anchor: OpenInboxPageAnchor>: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
+    /// The anchor and the current generation (``OpenInboxPageSQL/retire()``): postgres-nio prepares a statement
+    /// once per connection and name.
+    static var name: String { "mailbridge.open-inbox-page.\(Anchor.self).\(OpenInboxPageSQL.generation.load(ordering: .relaxed))" }
+
     static var sql: String { Anchor.sql }
     static var bindingDataTypes: [PostgresDataType] {
         OpenInboxPageParameters.types + (Anchor.self is any CursorPageAnchor.Type ? [.int8, .text] : [])
@@ -95,6 +101,17 @@ struct OpenInboxPage<Anchor: OpenInboxPageAnchor>: PostgresPreparedStatement {
 }
 
 enum OpenInboxPageSQL {
+    /// Bumped by ``retire()``; part of every statement's name.
+    static let generation = Atomic<Int>(0)
+
+    /// After a failure: later opens use new statement names, so every connection prepares them again. postgres-nio
+    /// answers every later use of a name whose preparation failed on a connection with that failure, for the
+    /// connection's life (a cancelled or timed-out parse, a schema changed under a running node). Each generation
+    /// leaves at most three prepared statements per connection on the server, freed when the connection closes.
+    static func retire() {
+        generation.add(1, ordering: .relaxed)
+    }
+
     /// `opened` is the scope check (and the data key); every later part is gated on it. The page is
     /// `MessagePageRequest`'s keyset page, as `pageMessages` read it; the rows come back oldest first, one per
     /// message (one with empty message columns for a thread without messages), each with the thread's columns.

@@ -6,8 +6,9 @@ import ThreadStore
 @testable import StorePostgres
 
 /// Issue 21: the thread open runs as prepared statements (parsed once per connection). postgres-nio answers every
-/// later use of a statement whose preparation failed with that failure, for the connection's life; the open closes
-/// such a connection, so that once the cause is gone the next open works, on a pool of one connection.
+/// later use of a statement whose preparation failed with that failure, for the connection's life; after a failure
+/// the open prepares its statements again under new names, so that once the cause is gone the next open works on
+/// the same connection (a pool of one).
 @Suite struct PostgresInboxOpenStatementTests {
     @Test func aFailedPreparationDoesNotStickToItsConnection() async throws {
         let (endpoint, database) = try await PostgresTesting.freshEndpoint()
