@@ -26,9 +26,9 @@ public final class NodeClaimService: Service, Sendable {
     /// crashed: ``ProcessIdentity/isGone(_:)``) is not waited for; any other holder is, and a holder whose heartbeat
     /// moves on meanwhile is a second live process: ``NodeNameInUse``.
     static func claim(_ claim: PostgresNodeClaim, logger: Logger) async throws {
-        let told = NIOLockedFlag()
+        let told = NIOLockedValueBox(false)
         try await claim.claim(holderIsGone: ProcessIdentity.isGone) { remaining in
-            if told.setOnce() {
+            if !told.withLockedValue({ told in defer { told = true }; return told }) {
                 logger.notice("another process holds this node-id; waiting for its heartbeat to run out",
                               metadata: ["node-id-seconds-left": "\(remaining.components.seconds + 1)"])
             }
@@ -83,12 +83,4 @@ public struct NodeNameLost: Error, Sendable, CustomStringConvertible {
     public var description: String {
         "another gateway process took over this node-id after this one's heartbeat ran out; stopped"
     }
-}
-
-/// A flag set once, from any thread.
-private final class NIOLockedFlag: Sendable {
-    private let box = NIOLockedValueBox(false)
-
-    /// True the first time only.
-    func setOnce() -> Bool { box.withLockedValue { set in defer { set = true }; return !set } }
 }
