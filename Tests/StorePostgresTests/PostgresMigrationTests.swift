@@ -36,7 +36,7 @@ import TestSupport
             "gateway_secret_key", "inbound_spool", "inbound_spool_piece", "gateway_node",
             "held_reply", "login_lock", "mailbridge_schema", "message", "notice_pending", "outbox",
             "public_key", "rejected_message", "reply_delivery", "sender_rate_limit", "seen_ciphertext", "store_meta",
-            "thread", "thread_key", "web_session",
+            "thread", "thread_key", "web_session", "webhook_event", "webhook_subscription",
         ])
     }
 

@@ -21,6 +21,7 @@ enum SeamConformanceRegistry {
         "accounts": [AccountAdminConformanceTests.self],
         "audit": [AuditConformanceTests.self],
         "rejected": [RejectedConformanceTests.self],
+        "webhooks": [WebhookEventConformanceTests.self],
     ] }
 
     /// The protocol of each seam (its file is `Sources/ThreadStore/Engine/<name>.swift`), for
@@ -29,7 +30,7 @@ enum SeamConformanceRegistry {
         "inbound": "InboundStore", "inbox": "InboxStore", "replies": "ReplyStore", "webState": "WebStateStore",
         "gauges": "GaugeStore", "maintenance": "MaintenanceStore", "digests": "NoticeDigestStore",
         "gatewayKeys": "GatewayKeyStore", "accounts": "AccountAdminStore", "audit": "AuditLogStore",
-        "rejected": "RejectedMessageStore",
+        "rejected": "RejectedMessageStore", "webhooks": "WebhookEventStore",
     ]
 
     /// Requirements no conformance suite calls, each with the reason. ``SeamMethodCoverageTests`` fails for a
@@ -55,3 +56,4 @@ extension AccountAdminConformanceTests: SeamConformanceSuite {}
 extension AuditConformanceTests: SeamConformanceSuite {}
 extension RejectedConformanceTests: SeamConformanceSuite {}
 extension InboxExportConformanceTests: SeamConformanceSuite {}
+extension WebhookEventConformanceTests: SeamConformanceSuite {}

@@ -18,8 +18,8 @@ final class MovableClock: Sendable {
 
 /// The seams of ``GatewayStores`` (MailBridge) that run on ``PostgresThreads``, over one engine (issue 21): on
 /// SQLite the `ThreadStore*` adapters of one store, on PostgreSQL one node's ``PostgresThreads``. The store's clock
-/// is `clock`. For ``GaugeConformanceTests``, ``AuditConformanceTests``, ``RejectedConformanceTests`` and
-/// ``ThreadDeletionConformanceTests``.
+/// is `clock`. For ``GaugeConformanceTests``, ``AuditConformanceTests``, ``RejectedConformanceTests``,
+/// ``ThreadDeletionConformanceTests`` and ``WebhookEventConformanceTests``.
 struct SeamEngineUnderTest: Sendable {
     let name: String
     let clock: MovableClock
@@ -29,6 +29,7 @@ struct SeamEngineUnderTest: Sendable {
     let gauges: any GaugeStore
     let audit: any AuditLogStore
     let rejected: any RejectedMessageStore
+    let webhooks: any WebhookEventStore
     /// What the outbound queue does to one pending item of `kind` when it is done with it: delivered (the item
     /// goes) or failed for good (it stays, failed). On PostgreSQL through the lease rows (``PostgresOutbox``).
     let settle: @Sendable (_ kind: OutboxKind, _ delivered: Bool) async throws -> Void
@@ -50,7 +51,7 @@ struct SeamEngineUnderTest: Sendable {
             return SeamEngineUnderTest(
                 name: name, clock: clock, inbound: inbound, inbox: ThreadStoreInbox(store),
                 replies: ThreadStoreReplies(store), gauges: ThreadStoreGauges(store), audit: ThreadStoreAuditLog(store),
-                rejected: ThreadStoreRejectedMessages(store),
+                rejected: ThreadStoreRejectedMessages(store), webhooks: ThreadStoreWebhookEvents(store),
                 settle: { kind, delivered in
                     try await store.write { tx in
                         guard let item = try tx.dueOutboxItems(now: .distantFuture)
@@ -71,7 +72,7 @@ struct SeamEngineUnderTest: Sendable {
         let database = nodes.pools[0].database
         return SeamEngineUnderTest(
             name: name, clock: clock, inbound: inbound, inbox: threads, replies: threads, gauges: threads,
-            audit: threads, rejected: threads,
+            audit: threads, rejected: threads, webhooks: threads,
             settle: { kind, delivered in
                 let node = PostgresNodeID("node-a")!
                 let logger = PostgresTesting.logger
@@ -81,8 +82,13 @@ struct SeamEngineUnderTest: Sendable {
                                                                  limit: 1000, on: connection, logger: logger)
                     guard let row = claimed.first(where: { $0.kind == kind.rawValue }) else { return false }
                     if delivered {
-                        return try await PostgresOutbox.markDelivered(row.id, node: node, on: connection,
-                                                                      logger: logger)
+                        // Audited as `PostgresOutboxQueue.markDelivered` audits it (the webhook trigger reads it).
+                        guard try await PostgresOutbox.markDelivered(row.id, node: node, on: connection,
+                                                                     logger: logger)
+                        else { return false }
+                        try await PostgresThreadRows(connection: connection, logger: logger, now: clock.now).audit(
+                            .outboxDelivered, thread: try row.threadID.map { try ThreadID($0) }, itemID: row.id)
+                        return true
                     }
                     return try await PostgresOutbox.markFailed(row.id, node: node, on: connection, logger: logger)
                 }

@@ -167,6 +167,7 @@ extension BridgeConfiguration {
 
         let notices = readNotices(reader.section(root, "notices"), reader: reader)
         let store = readStore(reader.section(root, "store"), reader: reader)
+        let webhook = readWebhook(reader.section(root, "webhook"), reader: reader)
 
         let web = readWeb(reader.section(root, "web"), reader: reader)
         let receipt = readReceipt(reader.section(root, "receipt"), reader: reader)
@@ -185,6 +186,7 @@ extension BridgeConfiguration {
         configuration.signatures = signatures
         configuration.notices = notices
         configuration.store = store
+        configuration.webhook = webhook
         configuration.receipt = receipt
         configuration.help = help
         return configuration

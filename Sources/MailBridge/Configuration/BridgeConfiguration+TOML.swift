@@ -142,6 +142,7 @@ extension BridgeConfiguration {
         set("tls-key", help.tlsKey)
         if let link = help.link { set("link", link.string) }
         lines += storeTOMLLines()
+        lines += webhookTOMLLines()
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -46,6 +46,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var notices = Notices()
     /// `[store]`: SQLite (default) or PostgreSQL (issue 21).
     public var store = Store()
+    /// `[webhook]`: signed event notifications to the organisation's platform (issue 29); nil: none.
+    public var webhook: Webhook?
 
     public init(
         data: DataSection, keys: KeysSection, smtp: SMTPSection = SMTPSection(), mailboxes: [Mailbox],

@@ -34,6 +34,8 @@ public struct GatewayStores: Sendable {
     public var audit: any AuditLogStore
     /// Rejected encrypted messages kept sealed (`mailbridge spool … --rejected`).
     public var rejected: any RejectedMessageStore
+    /// The webhook outbox (issue 29): events the store records, their delivery state.
+    public var webhooks: any WebhookEventStore
 
     /// Every seam over one SQLite ``ThreadStore`` (the embedded default).
     public static func sqlite(_ store: ThreadStore) -> GatewayStores {
@@ -42,7 +44,7 @@ public struct GatewayStores: Sendable {
                       gauges: ThreadStoreGauges(store), maintenance: ThreadStoreMaintenance(store),
                       digests: ThreadStoreNoticeDigests(store), gatewayKeys: ThreadStoreGatewayKeys(store),
                       accounts: ThreadStoreAccountAdmin(store), audit: ThreadStoreAuditLog(store),
-                      rejected: ThreadStoreRejectedMessages(store))
+                      rejected: ThreadStoreRejectedMessages(store), webhooks: ThreadStoreWebhookEvents(store))
     }
 
     /// Every seam on PostgreSQL: `threads` and `webState` share one pool (``PostgresThreads/open(_:masterKey:
@@ -50,6 +52,6 @@ public struct GatewayStores: Sendable {
     public static func postgresql(_ threads: PostgresThreads, webState: PostgresWebState) -> GatewayStores {
         GatewayStores(inbound: threads, inbox: threads, replies: threads, webState: webState, gauges: threads,
                       maintenance: threads, digests: threads, gatewayKeys: threads, accounts: webState,
-                      audit: threads, rejected: threads)
+                      audit: threads, rejected: threads, webhooks: threads)
     }
 }

@@ -25,6 +25,7 @@ enum Schema {
         migrator.registerMigration("v15-gateway-keys", migrate: GatewayKeySchema.v15)
         migrator.registerMigration("v16-master-key-rotation", migrate: KeyRotationSchema.v16)
         migrator.registerMigration("v17-reply-authors-and-delivery", migrate: ReplyDeliverySchema.v17)
+        migrator.registerMigration("v18-webhook-events", migrate: WebhookSchema.v18)
         return migrator
     }
 
