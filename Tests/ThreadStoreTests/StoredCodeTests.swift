@@ -35,6 +35,25 @@ import ThreadStore
         #expect(MessageDirection.inbound.rawValue == 0)
         #expect(MessageDirection.outbound.rawValue == 1)
     }
+
+    /// The webhook tables' codes (issue 29): the schema's trigger writes the type numbers from audit event numbers
+    /// in SQL (WebhookSchema, PostgresSchema+Webhooks), so neither side may be renumbered.
+    @Test func webhookCodesKeepTheirStoredNumbersAndNames() {
+        let types: [(WebhookEventType, Int, String)] = [
+            (.threadCreated, 1, "thread.created"), (.messageReceived, 2, "message.received"),
+            (.replySent, 3, "reply.sent"), (.replyHeld, 4, "reply.held"), (.keyChanged, 5, "key.changed"),
+        ]
+        for (type, number, name) in types {
+            #expect(type.rawValue == number && type.name == name && WebhookEventType(name: name) == type, "\(type)")
+        }
+        #expect(types.count == WebhookEventType.allCases.count)
+        #expect(WebhookDeliveryState.allCases.map(\.rawValue) == [0, 1, 2])
+        #expect(WebhookAttemptProblem.allCases.map(\.rawValue) == [-1, -2, -3, -4])
+        // The audit events the trigger reads.
+        #expect([AuditEvent.threadCreated, .messageStored, .outboxDelivered, .clientKeyChangeConfirmed, .replyHeld,
+                 .threadKeyReceived].map(\.rawValue) == [1, 2, 8, 24, 38, 41])
+        #expect(SignatureVerdictCode.unconfirmedKeyChange.rawValue == 7)
+    }
 }
 
 /// Every audit event keeps its stored number (issue 19): the audit log is append-only, so a renumbered case would

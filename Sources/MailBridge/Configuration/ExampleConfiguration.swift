@@ -366,5 +366,26 @@ extension BridgeConfiguration {
         # of it, so it bounds only how soon another node takes over the mail of a node that died. Default: 60.
         # lease-seconds = 60
 
+        # Signed event notifications to the organisation's platform (Standard Webhooks, docs/webhooks.md). For each
+        # new thread, client message, reply sent, reply held and client key change the gateway POSTs a small JSON body
+        # with the event's type, its opaque IDs and its time (never content, subjects, names or addresses); the platform
+        # then fetches what it shows through the JSON API with its own token. Delivered at least once from a durable
+        # outbox, retried with growing waits; `mailbridge webhooks list` shows each event's state. Default: no section,
+        # no events.
+        # [webhook]
+        # The platform's endpoint: an https:// URL (the certificate and host name are verified). Required.
+        # url = "https://platform.example.org/hooks/mailbridge"
+        # A file with the signing secrets, one per line (whsec_…, as `mailbridge webhooks new-secret` prints; mode
+        # 0600). Each request is signed with every secret in it, so a secret can be changed without losing a request:
+        # add the new line, change the platform, remove the old line (read again before each batch). Required.
+        # secret-file = "/etc/mailbridge/webhook-secrets"
+        # PEM file of the CA that signed the platform's certificate, instead of the system's trust roots. Default: none.
+        # ca-file = "/etc/mailbridge/platform-ca.pem"
+        # Longest time for one attempt, connection included, 1 to 60 seconds. Default: 10.
+        # timeout-seconds = 10
+        # How long an event is retried before it is given up (`mailbridge webhooks retry` sends it again), 1 to 720
+        # hours. Default: 72.
+        # retry-hours = 72
+
         """
 }

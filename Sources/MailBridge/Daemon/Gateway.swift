@@ -58,6 +58,8 @@ public final class Gateway: Sendable {
                                                      installation.gatewayKeys)
         let stores = installation.stores
         let data = installation.dataFolder
+        let webhooks = try await GatewayWebhooks.dispatcher(configuration, engine: engine, stores: stores,
+                                                            logger: logger)
         let metrics = GatewayMetrics()
         // One reloadable directory of mailboxes for the pipeline, the reply composer and the outbox.
         let directory = MailboxDirectory(mailboxes)
@@ -200,6 +202,7 @@ public final class Gateway: Sendable {
             noticeServices.append(QueueDepthMonitor(gauges: stores.gauges, metrics: metrics, logger: logger))
         }
         if let sharedKeys { noticeServices.append(sharedKeys) }
+        if let webhooks { noticeServices.append(webhooks) }
         return Gateway(configuration: configuration, engine: engine, pgp: pgp, listener: listener, runner: runner,
                        queue: queue, metricsEndpoint: endpoint, fetcher: fetcher, gatewayKeys: gatewayKeys,
                        replies: replies, mailboxes: directory, wake: wake, web: web, help: helpServer,

@@ -1,0 +1,122 @@
+// Security: moves webhook events from the store's outbox to the platform. It handles IDs, type codes, times and
+// HTTP status codes only, and logs those (never a URL's query, a header or a secret).
+
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+public import ThreadStore
+
+/// The webhook sender loop (issue 29), one per node: leases due events from the store's webhook outbox, sends up
+/// to ``concurrency`` at once, and records each outcome. At least once: an event is settled only after the answer,
+/// so a process killed mid-attempt leaves the lease to run out and the event is sent again with the same
+/// `webhook-id`, by this node after its restart or by another node.
+///
+/// ```swift
+/// let dispatcher = WebhookDispatcher(store: stores.webhooks, sender: sender, owner: "node-a",
+///                                    policy: WebhookRetryPolicy(giveUpAfter: .seconds(72 * 3600)), logger: logger)
+/// try await ServiceGroup(services: [dispatcher], logger: logger).run()
+/// ```
+public final class WebhookDispatcher: Service, Sendable {
+    let store: any WebhookEventStore
+    let sender: WebhookSender
+    /// The lease owner: the node name (PostgreSQL) or `local` (SQLite).
+    let owner: String
+    let policy: WebhookRetryPolicy
+    let concurrency: Int
+    let pollInterval: Duration
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(store: any WebhookEventStore, sender: WebhookSender, owner: String, policy: WebhookRetryPolicy,
+                concurrency: Int = 4, pollInterval: Duration = .seconds(1), logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.sender = sender
+        self.owner = owner
+        self.policy = policy
+        self.concurrency = max(1, concurrency)
+        self.pollInterval = pollInterval
+        self.logger = logger
+        self.now = now
+    }
+
+    /// How long a lease lasts: the attempt's timeout twice over and half a minute, so a live attempt is never
+    /// taken over, and a dead one is taken over soon.
+    var lease: TimeInterval { 2 * WebhookRetryPolicy.seconds(sender.timeout) + 30 }
+
+    public func run() async throws {
+        // Events delivered or given up more than 30 days ago, and pending ones that old, are deleted hourly.
+        async let pruning: Void = runPeriodically(every: .seconds(3600)) { await self.prune() }
+        await runPeriodically(every: pollInterval) {
+            // A full batch: go on at once, there may be more due.
+            while await self.runOnce() == self.concurrency * 4, !Task.isCancelled {}
+        }
+        await pruning
+        try? await sender.shutdown()
+    }
+
+    /// How long finished events are kept for `mailbridge webhooks list`.
+    static let keptFor: TimeInterval = 30 * 86_400
+
+    func prune() async {
+        do {
+            let pruned = try await store.pruneWebhookEvents(before: now().addingTimeInterval(-Self.keptFor))
+            if pruned > 0 { logger.info("webhook events pruned", metadata: ["count": "\(pruned)"]) }
+        } catch {
+            logger.warning("webhook events could not be pruned", metadata: ["error": "\(type(of: error))"])
+        }
+    }
+
+    /// One batch: leases up to 4 × ``concurrency`` due events, sends them, records the outcomes. Returns how many
+    /// were leased (0 when the store failed; logged, tried next time).
+    @discardableResult
+    public func runOnce() async -> Int {
+        let due: [WebhookEvent]
+        do {
+            due = try await store.leaseDueWebhookEvents(owner: owner, now: now(), lease: lease,
+                                                        limit: concurrency * 4)
+        } catch {
+            logger.warning("webhook events could not be read", metadata: ["error": "\(type(of: error))"])
+            return 0
+        }
+        guard !due.isEmpty else { return 0 }
+        sender.refreshSecrets(logger: logger)
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for event in due {
+                if running == concurrency {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await self.attempt(event) }
+                running += 1
+            }
+        }
+        return due.count
+    }
+
+    /// Sends `event` once and records the outcome.
+    func attempt(_ event: WebhookEvent) async {
+        let result = await sender.send(event, at: now())
+        let outcome: WebhookAttemptOutcome
+        if result.isDelivered {
+            outcome = .delivered(status: result.storedStatus)
+        } else {
+            let retry = policy.nextAttempt(afterAttempts: event.attempts, occurredAt: event.occurredAt, now: now())
+            outcome = .failed(status: result.storedStatus, retryAt: retry)
+        }
+        var metadata: Logger.Metadata = ["event": "\(event.id)", "type": "\(event.type)",
+                                         "attempt": "\(event.attempts)", "status": "\(result.storedStatus)"]
+        do {
+            let settled = try await store.settleWebhookAttempt(event.id, owner: owner, outcome: outcome, now: now())
+            if !settled { metadata["lease"] = "lost" }
+        } catch {
+            metadata["store"] = "\(type(of: error))"
+        }
+        switch outcome {
+        case .delivered: logger.debug("webhook delivered", metadata: metadata)
+        case .failed(_, .some): logger.info("webhook attempt failed", metadata: metadata)
+        case .failed(_, .none): logger.warning("webhook event given up", metadata: metadata)
+        }
+    }
+}
