@@ -16,15 +16,17 @@ public final class PythonPeer: @unchecked Sendable {
         public var description: String
     }
 
-    /// Starts `script` (named `name`.py) and waits for its port line.
-    public init(script: String, name: String, arguments: [String]) throws {
+    /// Starts `script` (named `name`.py) and waits for its port line. `interpreter` is the Python to run it with
+    /// (a path, e.g. the test virtual environment's `bin/python3`); by default the system's `python3`.
+    public init(script: String, name: String, arguments: [String], interpreter: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let scriptFile = directory.appendingPathComponent("\(name).py")
         try script.write(to: scriptFile, atomically: true, encoding: .utf8)
         process = Process()
         // Debian packages (aiosmtpd, …) are installed for the system interpreter.
-        let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+        let python = interpreter
+            ?? (FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python, scriptFile.path] + arguments + [directory.path]
         input = Pipe()
