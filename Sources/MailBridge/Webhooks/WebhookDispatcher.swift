@@ -52,7 +52,16 @@ public final class WebhookDispatcher: Service, Sendable {
             while await self.runOnce() == self.concurrency * 4, !Task.isCancelled {}
         }
         await pruning
-        try? await sender.shutdown()
+        await shutdown()
+    }
+
+    /// Closes the sender's connections (``run()`` does at its end; a caller of ``runOnce()`` does when done).
+    public func shutdown() async {
+        do {
+            try await sender.shutdown()
+        } catch {
+            logger.debug("webhook connections closed with an error", metadata: ["error": "\(type(of: error))"])
+        }
     }
 
     /// How long finished events are kept for `mailbridge webhooks list`.

@@ -13,8 +13,8 @@ import NIOSSL
 public import ThreadStore
 
 /// Sends one signed request per attempt (Standard Webhooks: `webhook-id`, `webhook-timestamp`,
-/// `webhook-signature`), and says how it went as a ``WebhookAttemptResult``. One `HTTPClient` (connection pool)
-/// for the sender's life; ``shutdown()`` closes it.
+/// `webhook-signature`), and says how it went as a ``Result``. One `HTTPClient` (connection pool), made at the first
+/// attempt; ``shutdown()`` closes it.
 ///
 /// ```swift
 /// let sender = try WebhookSender(settings, secrets: secrets)
@@ -27,7 +27,10 @@ public final class WebhookSender: Sendable {
     let secrets: NIOLockedValueBox<WebhookSecrets>
     let secretFile: String?
     let timeout: Duration
-    let client: HTTPClient
+    let configuration: HTTPClient.Configuration
+    /// Made at the first attempt, so a sender that never sent (a start that failed later) needs no shutdown;
+    /// one that sent must be shut down (``shutdown()``; the dispatcher does at its end).
+    private let client = NIOLockedValueBox<HTTPClient?>(nil)
 
     /// What one attempt came to.
     public enum Result: Sendable, Hashable {
@@ -70,8 +73,17 @@ public final class WebhookSender: Sendable {
             timeout: HTTPClient.Configuration.Timeout(connect: .seconds(seconds), read: .seconds(seconds)),
             decompression: .disabled)
         configuration.httpVersion = .http1Only
-        client = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
-                            configuration: configuration)
+        self.configuration = configuration
+    }
+
+    private var connectionPool: HTTPClient {
+        client.withLockedValue { client in
+            if let client { return client }
+            let made = HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
+                                  configuration: configuration)
+            client = made
+            return made
+        }
     }
 
     /// One attempt to deliver `event`, signed at `now` (each attempt carries its own time and signatures).
@@ -90,7 +102,7 @@ public final class WebhookSender: Sendable {
         request.headers.add(name: "webhook-signature", value: signature)
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await client.execute(
+            let response = try await connectionPool.execute(
                 request, deadline: .now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
             // The answer's body is not used; read (at most 64 KiB) so the connection can be reused.
             _ = try? await response.body.collect(upTo: 64 * 1024)
@@ -128,8 +140,17 @@ public final class WebhookSender: Sendable {
         }
     }
 
-    /// Closes the connection pool.
+    /// A sender dropped without ``shutdown()`` (a test that stopped early, a start that failed): the pool is closed
+    /// in the background and kept alive until it is (async-http-client stops the process for a pool released open).
+    deinit {
+        if let made = client.withLockedValue({ $0 }) {
+            _ = made.shutdown().always { _ in _ = made }
+        }
+    }
+
+    /// Closes the connection pool, if one was made; the sender makes a new one if it sends again.
     public func shutdown() async throws {
-        try await client.shutdown()
+        guard let made = client.withLockedValue({ client in defer { client = nil }; return client }) else { return }
+        try await made.shutdown()
     }
 }
