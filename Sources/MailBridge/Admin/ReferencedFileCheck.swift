@@ -41,7 +41,7 @@ enum ReferencedFileCheck {
         let key = option.split(separator: ".").last.map(String.init) ?? option
         switch key {
         case "master-key-file": return .masterKey
-        case "passphrase-file", "password-file", "migration-password-file", "tls-key": return .secret
+        case "passphrase-file", "password-file", "migration-password-file", "tls-key", "secret-file": return .secret
         case "folder", "gnupg-home": return .folder
         default: return .plain
         }
