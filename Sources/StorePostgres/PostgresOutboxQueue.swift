@@ -219,6 +219,7 @@ public final class PostgresOutboxQueue: Sendable {
         let (configuration, logger) = (self.configuration, self.logger)
         return try await database.write { connection in
             let rows = PostgresThreadRows(connection: connection, logger: logger, now: configuration.clock())
+            try await PostgresOutboxQueue.lockThread(ofItem: id, on: connection, logger: logger)
             let deleted = try await connection.query(
                 "DELETE FROM outbox WHERE id = \(id.unredactedDescription) RETURNING thread_id", logger: logger)
             for try await thread in deleted.decode(String?.self) {
@@ -241,13 +242,30 @@ public final class PostgresOutboxQueue: Sendable {
                 """, logger: logger)
             var thread: ThreadID??
             for try await text in found.decode(String?.self) { thread = .some(try text.map { try ThreadID($0) }) }
-            guard let thread, try await change(node, connection, logger) else { return false }
+            guard let thread else { return false }
+            if event == .outboxDelivered {
+                try await PostgresOutboxQueue.lockThread(ofItem: id, on: connection, logger: logger)
+            }
+            guard try await change(node, connection, logger) else { return false }
             if let event {
                 let rows = PostgresThreadRows(connection: connection, logger: logger, now: configuration.clock())
                 try await rows.audit(event, thread: thread, itemID: id.unredactedDescription)
             }
             return true
         }
+    }
+}
+
+extension PostgresOutboxQueue {
+    /// Takes the key-share lock on the thread of outbox item `id` (if it has one) before the item is deleted: the
+    /// audit row of the delivery records a webhook event, whose foreign key takes that lock on the thread, while
+    /// deleting a thread locks the thread first and then its outbox rows. Taken here first, both lock in the same
+    /// order and cannot deadlock.
+    static func lockThread(ofItem id: OutboxItemID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            SELECT 1 FROM thread WHERE id = (SELECT thread_id FROM outbox WHERE id = \(id.unredactedDescription))
+            FOR KEY SHARE
+            """, logger: logger)
     }
 }
 

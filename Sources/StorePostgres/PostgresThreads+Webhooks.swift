@@ -102,8 +102,8 @@ extension PostgresThreads: WebhookEventStore {
         let nowMS = StoreTime.milliseconds(now)
         return try await database.write { connection in
             try await PostgresAccountRows.changed(connection.query("""
-                UPDATE webhook_event SET state = 0, next_attempt_at = \(nowMS), finished_at = NULL, lease_owner = NULL,
-                    lease_until = NULL
+                UPDATE webhook_event SET state = 0, attempts = 0, next_attempt_at = \(nowMS), finished_at = NULL,
+                    lease_owner = NULL, lease_until = NULL
                 WHERE id = \(id.unredactedDescription) AND state = 2 RETURNING id
                 """, logger: logger)) == 1
         }
@@ -115,7 +115,7 @@ extension PostgresThreads: WebhookEventStore {
         return try await database.write { connection in
             try await PostgresAccountRows.changed(connection.query("""
                 DELETE FROM webhook_event
-                WHERE (state <> 0 AND finished_at < \(cutoff)) OR (state = 0 AND occurred_at < \(cutoff)) RETURNING id
+                WHERE (state <> 0 AND finished_at < \(cutoff)) OR (state = 0 AND next_attempt_at < \(cutoff)) RETURNING id
                 """, logger: logger))
         }
     }

@@ -7,7 +7,7 @@ import ThreadStore
 struct Webhooks: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect the events sent to the platform's webhook ([webhook]) and make signing secrets.",
-        subcommands: [WebhooksList.self, WebhooksRetry.self, WebhooksNewSecret.self])
+        subcommands: [WebhooksList.self, WebhooksRetry.self, WebhooksDisable.self, WebhooksNewSecret.self])
 }
 
 struct WebhooksList: AsyncParsableCommand {
@@ -44,6 +44,18 @@ struct WebhooksRetry: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run { installation, _ in try await WebhooksAdmin.retry(installation, id: id) }
+    }
+}
+
+struct WebhooksDisable: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disable",
+        abstract: "Stop recording webhook events on every node (after [webhook] was removed from each).",
+        discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        try await options.run { installation, _ in try await WebhooksAdmin.disable(installation) }
     }
 }
 

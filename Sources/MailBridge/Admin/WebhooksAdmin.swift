@@ -77,6 +77,18 @@ public enum WebhooksAdmin {
         return AdminResult(output: "webhook event \(id) is pending again; the running gateway sends it")
     }
 
+    /// Stops recording events for the whole installation (every node of a PostgreSQL store), after `[webhook]` was
+    /// removed from every node: a node that still has it turns recording on again when it starts. Recorded events
+    /// stay until maintenance deletes them.
+    public static func disable(_ installation: OpenedInstallation) async throws -> AdminResult {
+        try await installation.stores.webhooks.setWebhookSubscription(false, now: Date())
+        var output = "webhook events are no longer recorded"
+        if installation.configuration.webhook != nil {
+            output += "; this configuration still has [webhook]: a gateway started with it records them again"
+        }
+        return AdminResult(output: output)
+    }
+
     /// A new signing secret, for the secret file and the platform.
     public static func newSecret() -> AdminResult {
         AdminResult(output: WebhookSecret.generate())

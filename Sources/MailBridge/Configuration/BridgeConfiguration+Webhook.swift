@@ -30,7 +30,7 @@ extension BridgeConfiguration {
 
     /// Reads `[webhook]`; nil when the section is absent or invalid (then reported).
     static func readWebhook(_ section: ConfigurationReader.Section, reader: ConfigurationReader) -> Webhook? {
-        let expected = "an https:// URL without user, password or fragment"
+        let expected = "an https:// URL without user, password or fragment, with a port from 1 to 65535 if any"
         let url = reader.string(section, "url", expected: expected)
         let secretFile = reader.path(section, "secret-file", required: section.table != nil)
         let caFile = reader.path(section, "ca-file")
@@ -52,7 +52,8 @@ extension BridgeConfiguration {
 
     static func isWebhookURL(_ text: String) -> Bool {
         guard text.count <= 2048, let url = URL(string: text), url.scheme == "https", let host = url.host,
-            !host.isEmpty, url.user == nil, url.password == nil, url.fragment == nil
+            !host.isEmpty, url.user == nil, url.password == nil, url.fragment == nil,
+            url.port.map({ (1...65535).contains($0) }) ?? true
         else { return false }
         return true
     }

@@ -184,7 +184,8 @@ public final class Gateway: Sendable {
             configuration: configuration.web, services: services, logger: logger) : nil
         let maintenance = try MaintenanceService(
             maintenance: stores.maintenance, webState: services.webState, retention: configuration.retention,
-            sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), logger: logger)
+            sessionIdleTimeout: TimeInterval(configuration.web.sessionIdleMinutes * 60), webhooks: stores.webhooks,
+            logger: logger)
         // Digests read the mailboxes and inbox link in force, so a reload reaches them too.
         var noticeServices: [any Service] = [NoticeDigestService(
             digests: stores.digests, mailboxes: { [directory] in directory.all },

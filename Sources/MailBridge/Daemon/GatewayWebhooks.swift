@@ -23,12 +23,8 @@ enum GatewayWebhooks {
     static func dispatcher(_ configuration: BridgeConfiguration, engine: OpenedStoreEngine, stores: GatewayStores,
                            logger: Logger) async throws -> WebhookDispatcher? {
         guard let webhook = configuration.webhook else {
-            if case .sqlite = engine {
-                try await stores.webhooks.setWebhookSubscription(false, now: Date())
-                // No sender prunes them now: events recorded before go once they are as old as a sender keeps them.
-                _ = try await stores.webhooks.pruneWebhookEvents(
-                    before: Date().addingTimeInterval(-WebhookDispatcher.keptFor))
-            }
+            // Events recorded before are deleted by maintenance (MaintenanceService) once they are old enough.
+            if case .sqlite = engine { try await stores.webhooks.setWebhookSubscription(false, now: Date()) }
             return nil
         }
         let secrets: WebhookSecrets

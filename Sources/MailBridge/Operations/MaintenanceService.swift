@@ -18,6 +18,7 @@ public import ThreadStore
 public final class MaintenanceService: Service, Sendable {
     /// Retention's transactions, on either engine.
     let maintenance: any MaintenanceStore
+    let webhooks: (any WebhookEventStore)?
     /// Where the web sessions are kept (purged of ended ones).
     let webState: any WebStateStore
     let policy: RetentionPolicy
@@ -38,9 +39,11 @@ public final class MaintenanceService: Service, Sendable {
     }
 
     /// Maintenance on any engine.
+    /// - Parameter webhooks: the webhook outbox, whose events are deleted ``WebhookEvent/keptFor`` after they
+    ///   finished (issue 29), on every node and whether or not this one sends them.
     public init(maintenance: any MaintenanceStore, webState: any WebStateStore,
                 retention: BridgeConfiguration.Retention, sessionIdleTimeout: TimeInterval,
-                interval: Duration = .seconds(3600), logger: Logger,
+                webhooks: (any WebhookEventStore)? = nil, interval: Duration = .seconds(3600), logger: Logger,
                 now: @escaping @Sendable () -> Date = { Date() }) throws {
         var days: [CounsellingField: Int] = [:]
         for (field, value) in retention.fieldDays { days[try CounsellingField(field)] = value }
@@ -48,6 +51,7 @@ public final class MaintenanceService: Service, Sendable {
         rejectedRetention = TimeInterval(retention.rejectedDays) * 86_400
         self.maintenance = maintenance
         self.webState = webState
+        self.webhooks = webhooks
         self.sessionIdleTimeout = sessionIdleTimeout
         self.interval = interval
         self.logger = logger
@@ -66,10 +70,13 @@ public final class MaintenanceService: Service, Sendable {
             let report = try await maintenance.applyRetention(policy: policy, now: time)
             let sessions = try await webState.purgeExpiredWebSessions(now: time, idleTimeout: sessionIdleTimeout)
             let rejected = try await maintenance.expireRejected(before: time.addingTimeInterval(-rejectedRetention))
-            if report.deletedThreads + report.prunedAuditEntries + sessions + rejected > 0 {
+            let events = try await webhooks?.pruneWebhookEvents(before: time.addingTimeInterval(-WebhookEvent.keptFor))
+                ?? 0
+            if report.deletedThreads + report.prunedAuditEntries + sessions + rejected + events > 0 {
                 logger.notice("maintenance", metadata: [
                     "retention.threads": "\(report.deletedThreads)", "retention.audit": "\(report.prunedAuditEntries)",
                     "web.sessions-purged": "\(sessions)", "retention.rejected": "\(rejected)",
+                    "retention.webhook-events": "\(events)",
                 ])
             }
             return report

@@ -4,10 +4,11 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
+import NIOConcurrencyHelpers
 public import ThreadStore
 
-/// The webhook sender loop (issue 29), one per node: leases due events from the store's webhook outbox, sends up
-/// to ``concurrency`` at once, and records each outcome. At least once: an event is settled only after the answer,
+/// The webhook sender loop (issue 29), one per node: leases up to ``concurrency`` due events from the store's webhook
+/// outbox, sends them at once, and records each outcome. At least once: an event is settled only after the answer,
 /// so a process killed mid-attempt leaves the lease to run out and the event is sent again with the same
 /// `webhook-id`, by this node after its restart or by another node.
 ///
@@ -26,6 +27,8 @@ public final class WebhookDispatcher: Service, Sendable {
     let pollInterval: Duration
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Whether the last lease failed (a store that is down is logged once, not every second).
+    private let storeFailing = NIOLockedValueBox(false)
 
     public init(store: any WebhookEventStore, sender: WebhookSender, owner: String, policy: WebhookRetryPolicy,
                 concurrency: Int = 4, pollInterval: Duration = .seconds(1), logger: Logger,
@@ -45,13 +48,13 @@ public final class WebhookDispatcher: Service, Sendable {
     var lease: TimeInterval { 2 * WebhookRetryPolicy.seconds(sender.timeout) + 30 }
 
     public func run() async throws {
-        // Events delivered or given up more than 30 days ago, and pending ones that old, are deleted hourly.
-        async let pruning: Void = runPeriodically(every: .seconds(3600)) { await self.prune() }
+        // Old events go first, so that a sender started after a long pause does not send them (maintenance prunes
+        // hourly on every node after that).
+        await prune()
         await runPeriodically(every: pollInterval) {
             // A full batch: go on at once, there may be more due.
-            while await self.runOnce() == self.concurrency * 4, !Task.isCancelled {}
+            while await self.runOnce() == self.concurrency, !Task.isCancelled {}
         }
-        await pruning
         await shutdown()
     }
 
@@ -64,42 +67,36 @@ public final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    /// How long finished events are kept for `mailbridge webhooks list`.
-    static let keptFor: TimeInterval = 30 * 86_400
-
     func prune() async {
         do {
-            let pruned = try await store.pruneWebhookEvents(before: now().addingTimeInterval(-Self.keptFor))
+            let pruned = try await store.pruneWebhookEvents(before: now().addingTimeInterval(-WebhookEvent.keptFor))
             if pruned > 0 { logger.info("webhook events pruned", metadata: ["count": "\(pruned)"]) }
         } catch {
             logger.warning("webhook events could not be pruned", metadata: ["error": "\(type(of: error))"])
         }
     }
 
-    /// One batch: leases up to 4 × ``concurrency`` due events, sends them, records the outcomes. Returns how many
-    /// were leased (0 when the store failed; logged, tried next time).
+    /// One batch: leases up to ``concurrency`` due events, sends them at once, records the outcomes. Returns how
+    /// many were leased (0 when the store failed; logged once until it works again, tried next time). One attempt
+    /// each per lease, all started at once, so every attempt ends (its timeout) well within its lease.
     @discardableResult
     public func runOnce() async -> Int {
         let due: [WebhookEvent]
         do {
-            due = try await store.leaseDueWebhookEvents(owner: owner, now: now(), lease: lease,
-                                                        limit: concurrency * 4)
+            due = try await store.leaseDueWebhookEvents(owner: owner, now: now(), lease: lease, limit: concurrency)
+            if storeFailing.withLockedValue({ failing in defer { failing = false }; return failing }) {
+                logger.notice("webhook events can be read again")
+            }
         } catch {
-            logger.warning("webhook events could not be read", metadata: ["error": "\(type(of: error))"])
+            if !storeFailing.withLockedValue({ failing in defer { failing = true }; return failing }) {
+                logger.warning("webhook events could not be read", metadata: ["error": "\(type(of: error))"])
+            }
             return 0
         }
         guard !due.isEmpty else { return 0 }
         sender.refreshSecrets(logger: logger)
         await withTaskGroup(of: Void.self) { group in
-            var running = 0
-            for event in due {
-                if running == concurrency {
-                    await group.next()
-                    running -= 1
-                }
-                group.addTask { await self.attempt(event) }
-                running += 1
-            }
+            for event in due { group.addTask { await self.attempt(event) } }
         }
         return due.count
     }

@@ -1,7 +1,7 @@
 // Security: builds the body the platform receives. It carries the event's type, its opaque random IDs (event,
 // thread, message) and its time, and nothing else: no content, no subject, no address, no name, no field, no key.
 
-public import Foundation
+import Foundation
 public import ThreadStore
 
 /// The JSON body of a webhook request, in the shape the Standard Webhooks specification suggests (`type`,

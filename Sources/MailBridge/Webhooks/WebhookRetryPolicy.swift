@@ -1,7 +1,8 @@
 public import Foundation
 
 /// When a webhook event that was not delivered is tried again (issue 29): soon at first, then less and less often,
-/// until `giveUpAfter` has passed since the event happened; then it is given up (`failed`). A pure value.
+/// the last time when `giveUpAfter` has passed since the event happened; a failure after that gives it up
+/// (`failed`). A pure value.
 ///
 /// The default steps follow the schedule the Standard Webhooks specification suggests (immediately, 5 s, 5 min,
 /// 30 min, 2 h, 5 h, 10 h, 10 h …).
@@ -23,8 +24,10 @@ public struct WebhookRetryPolicy: Sendable, Hashable {
     public func nextAttempt(afterAttempts attempts: Int, occurredAt: Date, now: Date) -> Date? {
         guard !steps.isEmpty else { return nil }
         let wait = steps[min(max(attempts, 1), steps.count) - 1]
-        let next = now.addingTimeInterval(Self.seconds(wait))
-        return next.timeIntervalSince(occurredAt) > Self.seconds(giveUpAfter) ? nil : next
+        let deadline = occurredAt.addingTimeInterval(Self.seconds(giveUpAfter))
+        // The last attempt comes at the deadline, not a step before it.
+        guard now < deadline else { return nil }
+        return min(now.addingTimeInterval(Self.seconds(wait)), deadline)
     }
 
     static func seconds(_ duration: Duration) -> Double {

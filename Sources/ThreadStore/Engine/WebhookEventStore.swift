@@ -32,10 +32,11 @@ public protocol WebhookEventStore: Sendable {
     func webhookEvents(state: WebhookDeliveryState?, limit: Int) async throws -> [WebhookEvent]
     /// How many events are in each state.
     func webhookEventCounts() async throws -> [WebhookDeliveryState: Int]
-    /// Puts a failed event back: pending, due at `now`. False when there is no failed event with that ID.
+    /// Puts a failed event back: pending, due at `now`, attempts counted from 0 again. False when there is no failed
+    /// event with that ID.
     func retryWebhookEvent(_ id: WebhookEventID, now: Date) async throws -> Bool
-    /// Deletes delivered and failed events that finished before `cutoff`, and pending ones that happened before
-    /// it. Returns how many.
+    /// Deletes delivered and failed events that finished before `cutoff`, and pending ones whose next attempt was
+    /// due before it (no sender took them since). Returns how many.
     func pruneWebhookEvents(before cutoff: Date) async throws -> Int
 }
 
@@ -64,6 +65,15 @@ public struct ThreadStoreWebhookEvents: WebhookEventStore {
         -> [WebhookEvent]
     {
         let (nowMS, until) = (now.storeMilliseconds, now.addingTimeInterval(lease).storeMilliseconds)
+        // Read first: an idle gateway polls every second, and a write transaction (and its fsync) for nothing is not
+        // free. The write reads again; only one process writes this file.
+        let anyDue = try await store.read { tx in
+            try Bool.fetchOne(tx.db.cachedStatement(sql: """
+                SELECT EXISTS (SELECT 1 FROM webhook_event INDEXED BY webhook_event_due
+                               WHERE state = 0 AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?))
+                """), arguments: [nowMS, nowMS]) ?? false
+        }
+        guard anyDue else { return [] }
         return try await store.write { tx in
             let due = try Row.fetchAll(
                 tx.db.cachedStatement(sql: """
@@ -126,8 +136,8 @@ public struct ThreadStoreWebhookEvents: WebhookEventStore {
     public func retryWebhookEvent(_ id: WebhookEventID, now: Date) async throws -> Bool {
         try await store.write { tx in
             try tx.db.execute(sql: """
-                UPDATE webhook_event SET state = 0, next_attempt_at = ?, finished_at = NULL, lease_owner = NULL,
-                    lease_until = NULL
+                UPDATE webhook_event SET state = 0, attempts = 0, next_attempt_at = ?, finished_at = NULL,
+                    lease_owner = NULL, lease_until = NULL
                 WHERE id = ? AND state = 2
                 """, arguments: [now.storeMilliseconds, id.unredactedDescription])
             return tx.db.changesCount == 1
@@ -137,7 +147,7 @@ public struct ThreadStoreWebhookEvents: WebhookEventStore {
     public func pruneWebhookEvents(before cutoff: Date) async throws -> Int {
         try await store.write { tx in
             try tx.db.execute(sql: """
-                DELETE FROM webhook_event WHERE (state <> 0 AND finished_at < ?1) OR (state = 0 AND occurred_at < ?1)
+                DELETE FROM webhook_event WHERE (state <> 0 AND finished_at < ?1) OR (state = 0 AND next_attempt_at < ?1)
                 """, arguments: [cutoff.storeMilliseconds])
             return tx.db.changesCount
         }

@@ -65,6 +65,10 @@ public struct WebhookEventID: Hashable, Sendable, CustomStringConvertible {
 
 /// One webhook event with its delivery state. IDs and times only: nothing of a message or a person.
 public struct WebhookEvent: Sendable, Hashable, CustomStringConvertible {
+    /// How long an event is kept after it was delivered or given up (for `mailbridge webhooks list`), and how long
+    /// a pending one may wait for its next attempt before maintenance deletes it.
+    public static let keptFor: TimeInterval = 30 * 86_400
+
     public var id: WebhookEventID
     public var type: WebhookEventType
     public var thread: ThreadID?

@@ -35,6 +35,8 @@ import Testing
         ("url = \"https://user:pw@platform.example.org/\"\nsecret-file = \"/etc/s\"\n", "webhook.url"),
         ("url = \"https:///hooks\"\nsecret-file = \"/etc/s\"\n", "webhook.url"),
         ("url = \"https://p.example.org/#x\"\nsecret-file = \"/etc/s\"\n", "webhook.url"),
+        ("url = \"https://10.0.0.5:99999/hook\"\nsecret-file = \"/etc/s\"\n", "webhook.url"),
+        ("url = \"https://p.example.org:0/\"\nsecret-file = \"/etc/s\"\n", "webhook.url"),
         ("secret-file = \"/etc/s\"\n", "webhook.url"),
         ("url = \"https://p.example.org/\"\n", "webhook.secret-file"),
         ("url = \"https://p.example.org/\"\nsecret-file = \"s\"\n", "webhook.secret-file"),

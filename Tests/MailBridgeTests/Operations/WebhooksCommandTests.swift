@@ -36,5 +36,7 @@ import Testing
         #expect(badID.status == 2 && badID.output.contains("not a webhook event ID"), "\(badID.output)")
         let unknown = try runProcess(binary, ["webhooks", "retry", String(repeating: "0a", count: 16)] + embedded)
         #expect(unknown.status == 2 && unknown.output.contains("no failed webhook event"), "\(unknown.output)")
+        let disable = try runProcess(binary, ["webhooks", "disable"] + embedded)
+        #expect(disable.status == 0 && disable.output.contains("no longer recorded"), "\(disable.output)")
     }
 }

@@ -161,6 +161,28 @@ import ThreadStore
     }
 }
 
+/// Maintenance deletes webhook events 30 days after they finished, on every node, with or without `[webhook]`.
+@Suite struct WebhookMaintenanceTests {
+    @Test func maintenanceDeletesFinishedEventsAfterThirtyDays() async throws {
+        let (store, folder) = try await WebhookDispatcherTests.store()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let events = ThreadStoreWebhookEvents(store)
+        let leased = try await events.leaseDueWebhookEvents(owner: "local", now: Date(), lease: 60, limit: 10)
+        #expect(leased.count == 2)
+        // One delivered 31 days ago, one 29 days ago (times as the sender recorded them).
+        for (event, days) in zip(leased, [31.0, 29.0]) {
+            #expect(try await events.settleWebhookAttempt(event.id, owner: "local", outcome: .delivered(status: 200),
+                                                         now: Date().addingTimeInterval(-days * 86_400)))
+        }
+        let maintenance = try MaintenanceService(
+            maintenance: ThreadStoreMaintenance(store), webState: ThreadStoreWebState(store),
+            retention: BridgeConfiguration.Retention(), sessionIdleTimeout: 3600, webhooks: events,
+            logger: LogCapture().logger())
+        #expect(await maintenance.runOnce() != nil)
+        #expect(try await events.webhookEvents(state: nil, limit: 10).map(\.id) == [leased[1].id])
+    }
+}
+
 /// The pure parts: the signature against the specification's published example, secrets, the retry schedule.
 @Suite struct WebhookSignatureTests {
     @Test func theSignatureMatchesTheSpecificationsExample() throws {
@@ -197,8 +219,12 @@ import ThreadStore
         #expect(policy.nextAttempt(afterAttempts: 1, occurredAt: start, now: start) == start.addingTimeInterval(5))
         #expect(policy.nextAttempt(afterAttempts: 2, occurredAt: start, now: start) == start.addingTimeInterval(300))
         #expect(policy.nextAttempt(afterAttempts: 9, occurredAt: start, now: start) == start.addingTimeInterval(36_000))
+        // Near the end of the window the last attempt comes at its end, not a step before it; after it, none.
         let late = start.addingTimeInterval(70 * 3600)
-        #expect(policy.nextAttempt(afterAttempts: 9, occurredAt: start, now: late) == nil)
+        let deadline = start.addingTimeInterval(72 * 3600)
+        #expect(policy.nextAttempt(afterAttempts: 9, occurredAt: start, now: late) == deadline)
         #expect(policy.nextAttempt(afterAttempts: 1, occurredAt: start, now: late) == late.addingTimeInterval(5))
+        #expect(policy.nextAttempt(afterAttempts: 9, occurredAt: start, now: deadline) == nil)
+        #expect(policy.nextAttempt(afterAttempts: 1, occurredAt: start, now: deadline.addingTimeInterval(1)) == nil)
     }
 }
