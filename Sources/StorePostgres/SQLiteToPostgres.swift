@@ -54,7 +54,13 @@ public enum SQLiteToPostgres {
                     PostgresQuery(unsafeSQL: "SELECT 1 FROM \(table.name) LIMIT 1"), logger: logger)
                 for try await _ in rows { throw StoreMigrationError("PostgreSQL table \(table.name) is not empty") }
             }
-            let order = try await foreignKeyOrder(connection, tables: tables.map(\.name), logger: logger)
+            // The webhook subscription last: while it is absent, the audit rows copied fire PostgreSQL's webhook
+            // trigger without recording events a second time (the recorded ones are copied as they are). Today the
+            // audit rows also come before the threads, which the trigger needs; this does not rest on that order.
+            var order = try await foreignKeyOrder(connection, tables: tables.map(\.name), logger: logger)
+            if let subscription = order.firstIndex(of: "webhook_subscription") {
+                order.append(order.remove(at: subscription))
+            }
             let byName = Dictionary(uniqueKeysWithValues: tables.map { ($0.name, $0) })
             var expected: [String: TableDigest] = [:]
             for name in order {

@@ -13,6 +13,9 @@ import ThreadStore
     @Test func aSQLiteInstallationMovesAndOpensOnPostgreSQL() async throws {
         let masterKey = MasterKey.generate()
         let sqlite = try SQLiteImport(masterKey: masterKey, configuration: ImportEngines.configuration)
+        // Webhook events recorded (issue 29): they move as they are, and copying the audit rows on PostgreSQL must
+        // not record them a second time through the trigger there.
+        try await ThreadStoreWebhookEvents(sqlite.threads.store).setWebhookSubscription(true, now: ImportEngines.start)
         let attachment = NewAttachment(name: "brief.pdf", mediaType: "application/pdf",
                                        content: Array(repeating: 0x25, count: 300))
         var threads: [ThreadID] = []
@@ -58,6 +61,7 @@ import ThreadStore
         #expect(report.rows["message"] == 3 && report.rows["attachment"] == 1 && report.rows["outbox"] == 3)
         #expect(report.rows["thread"] == 2 && report.rows["account"] == 1 && (report.rows["audit"] ?? 0) >= 8)
         #expect(report.threads == 2)
+        #expect(report.rows["webhook_event"] == 5 && report.rows["webhook_subscription"] == 1, "\(report.rows)")
         for table in ["web_session", "api_token", "sender_rate_limit", "notice_pending", "rejected_message",
                       "gateway_key", "account_field"] {
             #expect((report.rows[table] ?? 0) >= 1, "\(table): \(report.rows[table] ?? 0) rows")
