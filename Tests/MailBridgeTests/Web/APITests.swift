@@ -224,6 +224,12 @@ import ThreadStore
                 let reference = match.prefix { $0 != "\"" }.split(separator: "/").map(String.init)
                 #expect(reference.count == 2 && components[reference[0]]?[reference[1]] != nil, "\(reference)")
             }
+            // The webhook request (issue 29) is described with the event names the gateway sends.
+            let webhooks = try #require(document["webhooks"] as? [String: [String: Any]])
+            #expect(webhooks["threadEvent"]?["post"] != nil)
+            let schemas = try #require(components["schemas"] as? [String: [String: Any]])
+            let properties = try #require(schemas["WebhookEvent"]?["properties"] as? [String: [String: Any]])
+            #expect(properties["type"]?["enum"] as? [String] == WebhookEventType.allCases.map(\.name))
         }
         await harness.pipe.close()
     }

@@ -135,6 +135,24 @@ enum OpenAPIDocument {
               }
             }
           },
+          "webhooks": {
+            "threadEvent": {
+              "post": {
+                "operationId": "receiveThreadEvent",
+                "summary": "Sent by the gateway to the platform's [webhook] url (docs/webhooks.md): that something happened in a thread, never what was written; fetch the thread with GET /threads/{id}. Signed as the Standard Webhooks specification describes: verify webhook-signature (HMAC-SHA256 over webhook-id, webhook-timestamp and the body, one v1 entry per secret) before trusting it. Delivered at least once: drop a repeated webhook-id.",
+                "security": [],
+                "parameters": [
+                  { "name": "webhook-id", "in": "header", "required": true, "description": "The event's ID, the same in every attempt (and data.event_id).", "schema": { "$ref": "#/components/schemas/ID" } },
+                  { "name": "webhook-timestamp", "in": "header", "required": true, "description": "When this attempt was signed, in Unix seconds.", "schema": { "type": "string", "pattern": "^[0-9]{1,12}$" } },
+                  { "name": "webhook-signature", "in": "header", "required": true, "description": "Space-separated v1,<Base64 HMAC-SHA256> entries, one per signing secret.", "schema": { "type": "string" } }
+                ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/WebhookEvent" } } } },
+                "responses": {
+                  "2XX": { "description": "Received. Any other answer, or none within the gateway's timeout, is retried with growing waits until [webhook] retry-hours have passed." }
+                }
+              }
+            }
+          },
           "components": {
             "securitySchemes": {
               "apiToken": { "type": "http", "scheme": "bearer", "description": "An API token (mbt_…) created with `mailbridge tokens`." }
@@ -167,6 +185,25 @@ enum OpenAPIDocument {
                   "unreadCount": { "type": "integer" },
                   "assignedTo": { "$ref": "#/components/schemas/ID" },
                   "waitingSince": { "type": "string", "format": "date-time", "description": "When the oldest client message after the last counsellor message arrived; absent when every client message is answered." }
+                }
+              },
+              "WebhookEvent": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["type", "timestamp", "data"],
+                "properties": {
+                  "type": { "type": "string", "enum": ["thread.created", "message.received", "reply.sent", "reply.held", "key.changed"] },
+                  "timestamp": { "type": "string", "format": "date-time", "description": "When the event happened." },
+                  "data": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["event_id", "thread_id"],
+                    "properties": {
+                      "event_id": { "$ref": "#/components/schemas/ID" },
+                      "thread_id": { "$ref": "#/components/schemas/ID" },
+                      "message_id": { "$ref": "#/components/schemas/ID", "description": "For message.received, reply.sent, reply.held, and key.changed caused by a message." }
+                    }
+                  }
                 }
               },
               "ThreadList": {
