@@ -58,9 +58,9 @@ public final class Gateway: Sendable {
                                                      installation.gatewayKeys)
         let stores = installation.stores
         let data = installation.dataFolder
-        let webhooks = try await GatewayWebhooks.dispatcher(configuration, engine: engine, stores: stores,
-                                                            logger: logger)
         let metrics = GatewayMetrics()
+        let webhooks = try await GatewayWebhooks.dispatcher(configuration, engine: engine, stores: stores,
+                                                            metrics: metrics, logger: logger)
         // One reloadable directory of mailboxes for the pipeline, the reply composer and the outbox.
         let directory = MailboxDirectory(mailboxes)
         var queue: OutboundQueue?

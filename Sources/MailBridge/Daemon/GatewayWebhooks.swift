@@ -21,7 +21,7 @@ enum GatewayWebhooks {
     /// subscription is left to the nodes that have `[webhook]` (docs/webhooks.md, "Several nodes").
     /// - Throws: ``GatewayError`` for a secret file that cannot be read or holds no valid secret.
     static func dispatcher(_ configuration: BridgeConfiguration, engine: OpenedStoreEngine, stores: GatewayStores,
-                           logger: Logger) async throws -> WebhookDispatcher? {
+                           metrics: GatewayMetrics, logger: Logger) async throws -> WebhookDispatcher? {
         guard let webhook = configuration.webhook else {
             // Events recorded before are deleted by maintenance (MaintenanceService) once they are old enough.
             if case .sqlite = engine { try await stores.webhooks.setWebhookSubscription(false, now: Date()) }
@@ -40,6 +40,6 @@ enum GatewayWebhooks {
         logger.notice("webhook events are sent", metadata: ["secrets": "\(secrets.secrets.count)"])
         return WebhookDispatcher(store: stores.webhooks, sender: sender, owner: engine.webhookLeaseOwner,
                                  policy: WebhookRetryPolicy(giveUpAfter: .seconds(webhook.retryHours * 3600)),
-                                 logger: logger)
+                                 logger: logger, metrics: metrics)
     }
 }

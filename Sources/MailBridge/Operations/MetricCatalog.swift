@@ -25,6 +25,8 @@ enum MetricCatalog {
         "mailbridge_gateway_key_expiry_seconds": "Seconds until the soonest expiry of a current gateway key.",
         "mailbridge_spool_quarantined_total": "Spool entries that could not be read and were moved to quarantine.",
         "mailbridge_rejected_kept_total": "Rejected encrypted messages kept sealed for the administrator, by reason.",
+        "mailbridge_webhook_results_total":
+            "Webhook attempts by result: delivered, retry (tried again later) or failed (given up).",
     ]
 
     /// `value` as a snake_case label value: `notForUs` → `not_for_us`, `fetch-failed` → `fetch_failed`.

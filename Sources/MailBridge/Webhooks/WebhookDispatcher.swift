@@ -26,13 +26,14 @@ public final class WebhookDispatcher: Service, Sendable {
     let concurrency: Int
     let pollInterval: Duration
     let logger: Logger
+    let metrics: GatewayMetrics?
     let now: @Sendable () -> Date
     /// Whether the last lease failed (a store that is down is logged once, not every second).
     private let storeFailing = NIOLockedValueBox(false)
 
     public init(store: any WebhookEventStore, sender: WebhookSender, owner: String, policy: WebhookRetryPolicy,
                 concurrency: Int = 4, pollInterval: Duration = .seconds(1), logger: Logger,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.sender = sender
         self.owner = owner
@@ -40,6 +41,7 @@ public final class WebhookDispatcher: Service, Sendable {
         self.concurrency = max(1, concurrency)
         self.pollInterval = pollInterval
         self.logger = logger
+        self.metrics = metrics
         self.now = now
     }
 
@@ -120,9 +122,15 @@ public final class WebhookDispatcher: Service, Sendable {
             metadata["store"] = "\(type(of: error))"
         }
         switch outcome {
-        case .delivered: logger.debug("webhook delivered", metadata: metadata)
-        case .failed(_, .some): logger.info("webhook attempt failed", metadata: metadata)
-        case .failed(_, .none): logger.warning("webhook event given up", metadata: metadata)
+        case .delivered:
+            metrics?.webhookResult(.delivered)
+            logger.debug("webhook delivered", metadata: metadata)
+        case .failed(_, .some):
+            metrics?.webhookResult(.retry)
+            logger.info("webhook attempt failed", metadata: metadata)
+        case .failed(_, .none):
+            metrics?.webhookResult(.failed)
+            logger.warning("webhook event given up", metadata: metadata)
         }
     }
 }

@@ -96,6 +96,7 @@ import ThreadStore
         depth.items[OutboxDepth.Key(kind: .notification, state: .failed)] = 3
         depth.heldReplies = 2
         metrics.outboundQueueDepth(depth)
+        metrics.webhookResult(.retry)
 
         let text = String(decoding: metrics.exposition(), as: UTF8.self)
         let families = try Self.parse(text: text)

@@ -36,13 +36,14 @@ import ThreadStore
 
     static func dispatcher(_ store: ThreadStore, receiver: WebhookReceiver, secretFile: String,
                            caFile: String?, timeout: Duration = .seconds(2), owner: String = "local",
-                           giveUpAfter: Duration = .seconds(3600), logger: Logger) throws -> WebhookDispatcher {
+                           giveUpAfter: Duration = .seconds(3600), logger: Logger,
+                           metrics: GatewayMetrics? = nil) throws -> WebhookDispatcher {
         let sender = try WebhookSender(url: receiver.url, secrets: try WebhookSecrets.load(secretFile),
                                        secretFile: secretFile, caFile: caFile, timeout: timeout)
         var policy = WebhookRetryPolicy(giveUpAfter: giveUpAfter)
         policy.steps = [.zero]
         return WebhookDispatcher(store: ThreadStoreWebhookEvents(store), sender: sender, owner: owner,
-                                 policy: policy, logger: logger)
+                                 policy: policy, logger: logger, metrics: metrics)
     }
 
     @Test func retriesAfterAServerErrorAndATimeoutWithTheSameIDAndSignedBodiesOfIDsOnly() async throws {
@@ -51,9 +52,10 @@ import ThreadStore
         let (store, folder) = try await Self.store()
         defer { try? FileManager.default.removeItem(at: folder) }
         let logs = LogCapture()
+        let metrics = GatewayMetrics()
         let dispatcher = try Self.dispatcher(
             store, receiver: receiver, secretFile: try Self.secretFile(folder, [receiver.secret]),
-            caFile: receiver.caFile.path, logger: logs.logger())
+            caFile: receiver.caFile.path, logger: logs.logger(), metrics: metrics)
 
         // Two events (thread.created, message.received); up to four at once: one gets 500, one hangs (2 s timeout).
         #expect(await dispatcher.runOnce() == 2)
@@ -84,6 +86,9 @@ import ThreadStore
             #expect(!delivery.body.contains(Self.canary) && !delivery.body.contains("example.org"))
         }
         #expect(!logs.all.joined().contains(Self.canary))
+        let exposition = String(decoding: metrics.exposition(), as: UTF8.self)
+        #expect(exposition.contains(#"mailbridge_webhook_results_total{result="retry"} 2"#), "\(exposition)")
+        #expect(exposition.contains(#"mailbridge_webhook_results_total{result="delivered"} 2"#))
         await dispatcher.shutdown()
     }
 
