@@ -79,8 +79,8 @@ struct FetchCycle {
 
     private func decision(_ uid: UInt32, ledger: FetchFailureLedger, now: Date) -> FetchFailureLedger.Decision {
         ledger.decision(uid: uid, now: now, maximumAttempts: config.maxFetchAttempts,
-                        retryDelay: Self.seconds(fetcher.limits.retryDelay),
-                        maximumDelay: Self.seconds(fetcher.limits.maximumBackoff))
+                        retryDelay: fetcher.limits.retryDelay.timeInterval,
+                        maximumDelay: fetcher.limits.maximumBackoff.timeInterval)
     }
 
     /// size → fetch → spool → mark for one UID. Returns false after a failed message (counted in the ledger; the
@@ -183,11 +183,6 @@ struct FetchCycle {
             await fetcher.setAside(event)
         }
         return true
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        let (seconds, attoseconds) = duration.components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }
 

@@ -47,7 +47,7 @@ public final class WebhookDispatcher: Service, Sendable {
 
     /// How long a lease lasts: the attempt's timeout twice over and half a minute, so a live attempt is never
     /// taken over, and a dead one is taken over soon.
-    var lease: TimeInterval { 2 * WebhookRetryPolicy.seconds(sender.timeout) + 30 }
+    var lease: TimeInterval { 2 * sender.timeout.timeInterval + 30 }
 
     public func run() async throws {
         // Old events go first, so that a sender started after a long pause does not send them (maintenance prunes

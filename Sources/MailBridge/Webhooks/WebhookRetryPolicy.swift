@@ -24,13 +24,9 @@ public struct WebhookRetryPolicy: Sendable, Hashable {
     public func nextAttempt(afterAttempts attempts: Int, occurredAt: Date, now: Date) -> Date? {
         guard !steps.isEmpty else { return nil }
         let wait = steps[min(max(attempts, 1), steps.count) - 1]
-        let deadline = occurredAt.addingTimeInterval(Self.seconds(giveUpAfter))
+        let deadline = occurredAt.addingTimeInterval(giveUpAfter.timeInterval)
         // The last attempt comes at the deadline, not a step before it.
         guard now < deadline else { return nil }
-        return min(now.addingTimeInterval(Self.seconds(wait)), deadline)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return min(now.addingTimeInterval(wait.timeInterval), deadline)
     }
 }

@@ -182,7 +182,7 @@ import ThreadStore
         runnerTask.cancel()
         _ = try? await fetcherTask.value
         _ = try? await runnerTask.value
-        let seconds = FetchCycle.seconds(elapsed)
+        let seconds = elapsed.timeInterval
         print("IMAP backlog drain: \(count) messages fetched, spooled and redirected in \(elapsed) "
               + "(\(Int(Double(count) / seconds)) messages/s)")
         #expect(drained)

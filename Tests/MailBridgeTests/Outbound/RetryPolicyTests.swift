@@ -29,8 +29,8 @@ struct RetryPolicyTests {
                 afterAttempts: attempts, queuedAt: Self.start, now: Self.start, using: &generator)
             else { Issue.record("gave up early"); return }
             let delay = at.timeIntervalSince(Self.start)
-            #expect(delay >= RetryPolicySeconds.of(bounds.lowerBound) - 0.001)
-            #expect(delay <= RetryPolicySeconds.of(bounds.upperBound) + 0.001)
+            #expect(delay >= bounds.lowerBound.timeInterval - 0.001)
+            #expect(delay <= bounds.upperBound.timeInterval + 0.001)
             seen.insert(Int(delay))
         }
         #expect(seen.count > 20, "jitter spreads the retries")
@@ -50,11 +50,5 @@ struct RetryPolicyTests {
         let atEnd = Self.start.addingTimeInterval(86400)
         #expect(Self.policy.decision(afterAttempts: 6, queuedAt: Self.start, now: atEnd, using: &generator)
             == .giveUp(.maximumAge))
-    }
-}
-
-enum RetryPolicySeconds {
-    static func of(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

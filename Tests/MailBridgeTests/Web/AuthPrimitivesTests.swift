@@ -276,8 +276,7 @@ final class DeviceMACStore: Sendable {
         func seconds(_ target: String?) async throws -> Double {
             let start = ContinuousClock.now
             _ = try await hasher.verify("wrong password", against: target)
-            let elapsed = ContinuousClock.now - start
-            return Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)
+            return (ContinuousClock.now - start).timeInterval
         }
         var known: [Double] = []
         var unknown: [Double] = []

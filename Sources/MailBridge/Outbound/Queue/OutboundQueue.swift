@@ -149,7 +149,7 @@ public final class OutboundQueue: Service, Sendable {
     /// finishing delivery wakes the loop), so it must not arm an immediate timer: that would spin.
     private func nextWake(inFlight: Bool) async -> Date {
         let current = now()
-        let poll = current.addingTimeInterval(RetryPolicy.seconds(configuration.pollInterval))
+        let poll = current.addingTimeInterval(configuration.pollInterval.timeInterval)
         do {
             guard let next = try await store.nextAttemptDate() else { return poll }
             if next > current { return min(next, poll) }
@@ -177,7 +177,7 @@ public final class OutboundQueue: Service, Sendable {
             inFlight.insert(item.id)
             group.addTask {
                 let recorded = await self.deliver(item)
-                let hold = RetryPolicy.seconds(self.policy.initialDelay)
+                let hold = self.policy.initialDelay.timeInterval
                 return .finished(item.id, holdUntil: recorded ? nil : self.now().addingTimeInterval(hold))
             }
         }

@@ -53,8 +53,8 @@ public struct RetryPolicy: Hashable, Sendable {
     /// The range the delay after `attempts` failed attempts is drawn from.
     public func delayBounds(afterAttempts attempts: Int) -> ClosedRange<Duration> {
         let base = baseDelay(afterAttempts: attempts)
-        let low = min(base * (1 - jitter), Self.seconds(maximumDelay))
-        let high = min(base * (1 + jitter), Self.seconds(maximumDelay))
+        let low = min(base * (1 - jitter), maximumDelay.timeInterval)
+        let high = min(base * (1 + jitter), maximumDelay.timeInterval)
         return Self.duration(low)...Self.duration(high)
     }
 
@@ -64,23 +64,18 @@ public struct RetryPolicy: Hashable, Sendable {
     ) -> Decision {
         precondition(attempts >= 1)
         if attempts >= maximumAttempts { return .giveUp(.maximumAttempts) }
-        let deadline = queuedAt.addingTimeInterval(Self.seconds(maximumAge))
+        let deadline = queuedAt.addingTimeInterval(maximumAge.timeInterval)
         if now >= deadline { return .giveUp(.maximumAge) }
         let bounds = delayBounds(afterAttempts: attempts)
         let delay = Double.random(
-            in: Self.seconds(bounds.lowerBound)...Self.seconds(bounds.upperBound), using: &generator)
+            in: bounds.lowerBound.timeInterval...bounds.upperBound.timeInterval, using: &generator)
         return .retry(at: min(now.addingTimeInterval(delay), deadline))
     }
 
     private func baseDelay(afterAttempts attempts: Int) -> Double {
         let exponent = Double(max(0, attempts - 1))
-        let base = Self.seconds(initialDelay) * pow(multiplier, min(exponent, 64))
-        return min(base, Self.seconds(maximumDelay))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        let base = initialDelay.timeInterval * pow(multiplier, min(exponent, 64))
+        return min(base, maximumDelay.timeInterval)
     }
 
     static func duration(_ seconds: Double) -> Duration {

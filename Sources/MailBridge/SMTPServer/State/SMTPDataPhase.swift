@@ -21,7 +21,6 @@ public struct SMTPDataPhase: Hashable, Sendable {
     func isTooSlow(at now: ContinuousClock.Instant, _ configuration: SMTPServerConfiguration) -> Bool {
         let elapsed = now - startedAt
         guard elapsed > configuration.dataRateGracePeriod else { return false }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Double(reader.messageSize) < Double(configuration.minimumDataRate) * seconds
+        return Double(reader.messageSize) < Double(configuration.minimumDataRate) * elapsed.timeInterval
     }
 }
