@@ -49,6 +49,9 @@ public struct ThreadStoreWebhookEvents: WebhookEventStore {
     static let columns = """
         id, type, thread_id, message_id, occurred_at, state, attempts, next_attempt_at, last_status, finished_at
         """
+    /// A pending event due at `:now` whose lease is free or ran out: the read that skips an idle poll's write
+    /// transaction and the lease itself select the same rows.
+    static let due = "state = 0 AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)"
 
     public func setWebhookSubscription(_ active: Bool, now: Date) async throws {
         try await store.write { tx in
@@ -69,19 +72,17 @@ public struct ThreadStoreWebhookEvents: WebhookEventStore {
         // free. The write reads again; only one process writes this file.
         let anyDue = try await store.read { tx in
             try Bool.fetchOne(tx.db.cachedStatement(sql: """
-                SELECT EXISTS (SELECT 1 FROM webhook_event INDEXED BY webhook_event_due
-                               WHERE state = 0 AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?))
-                """), arguments: [nowMS, nowMS]) ?? false
+                SELECT EXISTS (SELECT 1 FROM webhook_event INDEXED BY webhook_event_due WHERE \(Self.due))
+                """), arguments: ["now": nowMS]) ?? false
         }
         guard anyDue else { return [] }
         return try await store.write { tx in
             let due = try Row.fetchAll(
                 tx.db.cachedStatement(sql: """
-                    SELECT \(Self.columns) FROM webhook_event INDEXED BY webhook_event_due
-                    WHERE state = 0 AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-                    ORDER BY next_attempt_at, occurred_at, type LIMIT ?
+                    SELECT \(Self.columns) FROM webhook_event INDEXED BY webhook_event_due WHERE \(Self.due)
+                    ORDER BY next_attempt_at, occurred_at, type LIMIT :limit
                     """),
-                arguments: [nowMS, nowMS, max(1, min(limit, 500))])
+                arguments: ["now": nowMS, "limit": max(1, min(limit, 500))])
             var leased: [WebhookEvent] = []
             for row in due {
                 var event = try Self.event(from: row)
