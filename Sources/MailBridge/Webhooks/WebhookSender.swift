@@ -1,6 +1,6 @@
 // Security: sends webhook requests to the one URL the configuration names, over HTTPS with the certificate chain
-// and the host name verified (system roots, or the configured CA file instead). It follows no redirect, reads at
-// none of an answer but its status. The body it sends holds IDs and times only (WebhookPayload).
+// and the host name verified (system roots, or the configured CA file instead). It follows no redirect and reads
+// nothing of an answer but its status. The body it sends holds IDs and times only (WebhookPayload).
 
 import AsyncHTTPClient
 public import Foundation
@@ -17,7 +17,7 @@ public import ThreadStore
 /// attempt; ``shutdown()`` closes it.
 ///
 /// ```swift
-/// let sender = try WebhookSender(settings, secrets: secrets)
+/// let sender = try WebhookSender(url: webhook.url, secrets: secrets, caFile: nil, timeout: .seconds(10))
 /// let result = await sender.send(event, at: Date())
 /// try await sender.shutdown()
 /// ```
@@ -27,6 +27,8 @@ public final class WebhookSender: Sendable {
     let secrets: NIOLockedValueBox<WebhookSecrets>
     let secretFile: String?
     let timeout: Duration
+    /// ``timeout`` for the client: its connect and read timeouts and each request's deadline.
+    let attemptTime: TimeAmount
     let configuration: HTTPClient.Configuration
     /// Made at the first attempt, so a sender that never sent (a start that failed later) needs no shutdown;
     /// one that sent must be shut down (``shutdown()``; the dispatcher does at its end).
@@ -69,10 +71,10 @@ public final class WebhookSender: Sendable {
         if let caFile { tls.trustRoots = .file(caFile) }
         // A CA file that is missing or not PEM fails here, at start, not at every attempt for days.
         _ = try NIOSSLContext(configuration: tls)
-        let seconds = Int64(timeout.components.seconds)
+        attemptTime = .seconds(Int64(timeout.components.seconds))
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
-            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(seconds), read: .seconds(seconds)),
+            timeout: HTTPClient.Configuration.Timeout(connect: attemptTime, read: attemptTime),
             decompression: .disabled)
         configuration.httpVersion = .http1Only
         self.configuration = configuration
@@ -104,8 +106,7 @@ public final class WebhookSender: Sendable {
         request.headers.add(name: "webhook-signature", value: signature)
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await connectionPool.execute(
-                request, deadline: .now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+            let response = try await connectionPool.execute(request, deadline: .now() + attemptTime)
             // Only the status counts. The body is not read: the deadline covers the answer's head only, and a body
             // trickled byte by byte would hold the sender for days; the unread response closes its connection.
             return .status(Int(response.status.code))
