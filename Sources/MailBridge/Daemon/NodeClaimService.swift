@@ -28,7 +28,7 @@ public final class NodeClaimService: Service, Sendable {
     static func claim(_ claim: PostgresNodeClaim, logger: Logger) async throws {
         let told = NIOLockedValueBox(false)
         try await claim.claim(holderIsGone: ProcessIdentity.isGone) { remaining in
-            if !told.withLockedValue({ told in defer { told = true }; return told }) {
+            if !told.exchange(true) {
                 logger.notice("another process holds this node-id; waiting for its heartbeat to run out",
                               metadata: ["node-id-seconds-left": "\(remaining.components.seconds + 1)"])
             }

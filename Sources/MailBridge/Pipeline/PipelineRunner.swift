@@ -186,7 +186,7 @@ public final class PipelineRunner: Service, Sendable {
                 }
             }
             for id in marked.subtracting(local) { try handedOver.clear(id) }
-            if mirrorAway.withLockedValue({ away in defer { away = false }; return away }) {
+            if mirrorAway.exchange(false) {
                 // The database is back: what waited for it is tried now, not after its deferral.
                 deferred.withLockedValue { $0.removeAll() }
                 logger.notice("the shared spool is reachable again")

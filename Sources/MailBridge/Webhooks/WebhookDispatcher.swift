@@ -86,11 +86,11 @@ public final class WebhookDispatcher: Service, Sendable {
         let due: [WebhookEvent]
         do {
             due = try await store.leaseDueWebhookEvents(owner: owner, now: now(), lease: lease, limit: concurrency)
-            if storeFailing.withLockedValue({ failing in defer { failing = false }; return failing }) {
+            if storeFailing.exchange(false) {
                 logger.notice("webhook events can be read again")
             }
         } catch {
-            if !storeFailing.withLockedValue({ failing in defer { failing = true }; return failing }) {
+            if !storeFailing.exchange(true) {
                 logger.warning("webhook events could not be read", metadata: ["error": "\(type(of: error))"])
             }
             return 0

@@ -153,7 +153,7 @@ public final class WebhookSender: Sendable {
 
     /// Closes the connection pool, if one was made; the sender makes a new one if it sends again.
     public func shutdown() async throws {
-        guard let made = client.withLockedValue({ client in defer { client = nil }; return client }) else { return }
+        guard let made = client.exchange(nil) else { return }
         try await made.shutdown()
     }
 }
