@@ -23,7 +23,8 @@ struct PostgresMigration: Sendable {
 /// and delivery states, PostgresSchema+ReplyDelivery.swift), version 6 the clients' public keys shared by every node,
 /// version 7 the gateway's secret keys shared the same way (both in PostgresSchema+PublicKeys.swift), version 8 the
 /// inbound spool every node writes before its `250` (PostgresSchema+Spool.swift), version 9 the claims of running
-/// nodes on their names (PostgresSchema+Nodes.swift), version 10 the webhook outbox (PostgresSchema+Webhooks.swift).
+/// nodes on their names (PostgresSchema+Nodes.swift), version 10 the webhook outbox (PostgresSchema+Webhooks.swift),
+/// version 11 the organisation an account works for (PostgresSchema+Organisations.swift).
 enum PostgresSchema {
     static let migrations: [PostgresMigration] = [
         PostgresMigration(version: 1, name: "threadstore-v16", statements: version1),
@@ -36,6 +37,7 @@ enum PostgresSchema {
         PostgresMigration(version: 8, name: "shared-inbound-spool", statements: version8),
         PostgresMigration(version: 9, name: "gateway-nodes", statements: version9),
         PostgresMigration(version: 10, name: "webhook-events", statements: version10),
+        PostgresMigration(version: 11, name: "account-organisation", statements: version11),
     ]
 
     /// The newest version this binary knows.

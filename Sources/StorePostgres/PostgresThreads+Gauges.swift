@@ -37,4 +37,16 @@ extension PostgresThreads: GaugeStore {
             return counts
         }
     }
+
+    public func threadCountsByField() async throws -> [CounsellingField: Int] {
+        let logger = self.logger
+        return try await database.read { connection in
+            var counts: [CounsellingField: Int] = [:]
+            let rows = try await connection.query("SELECT field, count(*) FROM thread GROUP BY field", logger: logger)
+            for try await (field, count) in rows.decode((String, Int64).self) {
+                counts[try CounsellingField(field)] = Int(count)
+            }
+            return counts
+        }
+    }
 }

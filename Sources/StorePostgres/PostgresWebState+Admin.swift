@@ -60,6 +60,23 @@ extension PostgresWebState: AccountAdminStore {
         }
     }
 
+    public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?,
+                                via channel: AuditChannel?) async throws {
+        let (logger, at) = (self.logger, clock())
+        try await database.write { connection in
+            let changed = try await PostgresAccountRows.changed(connection.query("""
+                UPDATE account SET organisation = \(organisation?.rawValue) WHERE id = \(id.unredactedDescription)
+                RETURNING id
+                """, logger: logger))
+            guard changed == 1 else { throw ThreadStoreError.accountNotFound }
+            try await connection.query("DELETE FROM web_session WHERE account_id = \(id.unredactedDescription)",
+                                       logger: logger)
+            try await PostgresAccountRows.audit(connection, at: at, event: .accountOrganisationChanged,
+                                                itemID: id.unredactedDescription, actor: actor, channel: channel,
+                                                logger: logger)
+        }
+    }
+
     public func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)
         async throws
     {

@@ -30,7 +30,7 @@ struct MailbridgeCommand: AsyncParsableCommand {
             """,
         subcommands: [Serve.self, CheckConfig.self, Init.self, Keys.self, Threads.self, ThreadCommand.self, Reply.self,
                       Queue.self, Spool.self, Backup.self, Users.self, Tokens.self, Audit.self,
-                      MasterKeyCommand.self, Restore.self, StoreCommand.self, Webhooks.self]
+                      MasterKeyCommand.self, Restore.self, StoreCommand.self, Webhooks.self, Organisations.self]
     )
 
     /// Runs the parsed command and maps every outcome to the documented exit codes.

@@ -17,8 +17,8 @@ func passwordFromStandardInput() throws -> String {
 struct Users: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage counsellor accounts of the web inbox.",
-        subcommands: [UsersAdd.self, UsersList.self, UsersFields.self, UsersDisable.self, UsersEnable.self,
-                      UsersReset.self, UsersDelete.self, UsersNotify.self])
+        subcommands: [UsersAdd.self, UsersList.self, UsersFields.self, UsersMove.self, UsersDisable.self,
+                      UsersEnable.self, UsersReset.self, UsersDelete.self, UsersNotify.self])
 }
 
 struct UsersAdd: AsyncParsableCommand {
@@ -33,6 +33,8 @@ struct UsersAdd: AsyncParsableCommand {
     @Option(help: "counsellor or teamlead.") var role: String
     @Option(help: "A counselling field of a configured mailbox (repeatable).") var field: [String] = []
     @Option(help: "Interface language: de (default) or en.") var language: String?
+    @Option(help: "The [[organisation]] id the account works for (required when the configuration has any).")
+    var organisation: String?
     @Flag(name: .customLong("password-stdin"), help: "Read the password from one line of standard input.")
     var passwordStdin = false
 
@@ -40,7 +42,8 @@ struct UsersAdd: AsyncParsableCommand {
         let password = passwordStdin ? try passwordFromStandardInput() : nil
         try await options.run { installation, _ in
             try await UsersAdmin.add(installation, username: name, displayName: displayName, role: role,
-                                     fields: field, language: language, password: password)
+                                     fields: field, language: language, password: password,
+                                     organisation: organisation)
         }
     }
 }
@@ -50,9 +53,30 @@ struct UsersList: AsyncParsableCommand {
         commandName: "list", abstract: "List accounts (no secrets).", discussion: adminExitCodes)
     @OptionGroup var options: ConfigOptions
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Only the accounts of this [[organisation]] id.") var organisation: String?
 
     func run() async throws {
-        try await options.run { installation, _ in try await UsersAdmin.list(installation, json: json) }
+        try await options.run { installation, _ in
+            try await UsersAdmin.list(installation, json: json, organisation: organisation)
+        }
+    }
+}
+
+struct UsersMove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "move",
+        abstract: "Move an account into another organisation ([[organisation]]) with the fields it works in there; "
+            + "its sessions end.",
+        discussion: adminExitCodes)
+    @OptionGroup var options: ConfigOptions
+    @Argument(help: "The login name.") var name: String
+    @Option(help: "The [[organisation]] id.") var organisation: String
+    @Option(help: "A counselling field of the new organisation (repeatable).") var field: [String] = []
+
+    func run() async throws {
+        try await options.run { installation, _ in
+            try await UsersAdmin.move(installation, username: name, organisation: organisation, fields: field)
+        }
     }
 }
 

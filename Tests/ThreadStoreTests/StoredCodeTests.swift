@@ -74,7 +74,7 @@ import ThreadStore
         (.rejectedMessageReinjected, 52), (.rejectedMessageDeleted, 53), (.rejectedMessagesExpired, 54),
         (.gatewayKeyRotated, 60), (.gatewayKeyRetired, 61), (.gatewayKeyRevoked, 62),
         (.gatewayKeyExpiryExtended, 63),
-        (.masterKeyRotated, 64), (.backupRestored, 65),
+        (.masterKeyRotated, 64), (.backupRestored, 65), (.accountOrganisationChanged, 66),
     ]
 
     @Test func everyAuditEventKeepsItsStoredNumber() {

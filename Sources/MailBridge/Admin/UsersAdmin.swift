@@ -27,6 +27,7 @@ public enum UsersAdmin {
         var createdAt: Date
         var passwordChangedAt: Date
         var passwordChangePending: Bool
+        var organisation: String?
     }
 
     /// The role names of the command line.
@@ -48,14 +49,20 @@ public enum UsersAdmin {
         return (given, false)
     }
 
-    /// The configured fields named by `names`; refuses names that are no configured mailbox's field.
-    static func fields(_ names: [String], installation: OpenedInstallation) throws -> Set<CounsellingField> {
-        let configured = Set(installation.mailboxes.map(\.field))
+    /// The configured fields named by `names`; refuses names that are no configured mailbox's field, and with
+    /// organisations (issue 29) names that are not a field of `organisation`.
+    static func fields(_ names: [String], installation: OpenedInstallation,
+                       organisation: OrganisationID? = nil) throws -> Set<CounsellingField> {
+        var configured = Set(installation.mailboxes.map(\.field))
+        if let organisation, let owned = installation.configuration.organisationDirectory.fields(of: organisation) {
+            configured.formIntersection(owned)
+        }
         var fields = Set<CounsellingField>()
         for name in names {
             guard let field = try? CounsellingField(name), configured.contains(field) else {
                 let known = configured.map(\.rawValue).sorted().joined(separator: ", ")
-                throw AdminUsageError("--field must name the field of a configured mailbox (configured: \(known))")
+                let whose = organisation == nil ? "a configured mailbox" : "a mailbox of the account's organisation"
+                throw AdminUsageError("--field must name the field of \(whose) (configured: \(known))")
             }
             fields.insert(field)
         }
@@ -72,10 +79,31 @@ public enum UsersAdmin {
         return account
     }
 
+    /// The organisation `name` names, checked against the configuration: required with `[[organisation]]`,
+    /// refused without.
+    static func organisation(_ name: String?, installation: OpenedInstallation) throws -> OrganisationID? {
+        let directory = installation.configuration.organisationDirectory
+        guard let name else {
+            guard directory.isImplicit else {
+                throw AdminUsageError("--organisation is required: the configuration has [[organisation]] tables ("
+                    + directory.organisations.map(\.id.rawValue).joined(separator: ", ") + ")")
+            }
+            return nil
+        }
+        guard !directory.isImplicit else {
+            throw AdminUsageError("--organisation needs an [[organisation]] table in the configuration; it has none")
+        }
+        guard let id = try? OrganisationID(name), directory.organisation(id) != nil else {
+            throw AdminUsageError("--organisation must be the id of a configured [[organisation]] ("
+                + directory.organisations.map(\.id.rawValue).joined(separator: ", ") + ")")
+        }
+        return id
+    }
+
     /// Creates an account. Without `password` a strong one is generated and printed once.
     public static func add(
         _ installation: OpenedInstallation, username: String, displayName: String, role: String, fields: [String],
-        language: String?, password: String?, bcryptCost: UInt8 = 12
+        language: String?, password: String?, organisation: String? = nil, bcryptCost: UInt8 = 12
     ) async throws -> AdminResult {
         guard Account.isValidUsername(username) else {
             throw AdminUsageError("the user name must be 1 to 64 characters of A-Z a-z 0-9 . _ @ -")
@@ -87,7 +115,8 @@ public enum UsersAdmin {
         guard !fields.isEmpty || role == .teamLead else {
             throw AdminUsageError("a counsellor needs at least one --field")
         }
-        let fieldSet = try Self.fields(fields, installation: installation)
+        let organisation = try Self.organisation(organisation, installation: installation)
+        let fieldSet = try Self.fields(fields, installation: installation, organisation: organisation)
         var interfaceLanguage = InterfaceLanguage.german
         if let language {
             guard let parsed = InterfaceLanguage(rawValue: language) else {
@@ -98,7 +127,8 @@ public enum UsersAdmin {
         let (password, generated) = try Self.password(password)
         let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
         let new = NewAccount(username: username, displayName: displayName, role: role, language: interfaceLanguage,
-                             fields: fieldSet, passwordHash: hash, mustChangePassword: true)
+                             fields: fieldSet, passwordHash: hash, mustChangePassword: true,
+                             organisation: organisation)
         let id: AccountID
         do {
             id = try await installation.stores.webState.createAccount(new, actor: nil, via: .commandLine)
@@ -110,22 +140,30 @@ public enum UsersAdmin {
         return AdminResult(output: output)
     }
 
-    /// Every account: names, roles, fields, state. No secrets.
-    public static func list(_ installation: OpenedInstallation, json: Bool) async throws -> AdminResult {
-        let accounts = try await installation.stores.inbox.accounts()
+    /// Every account (or those of `organisation`): names, roles, fields, organisation, state. No secrets.
+    public static func list(_ installation: OpenedInstallation, json: Bool, organisation: String? = nil)
+        async throws -> AdminResult
+    {
+        var accounts = try await installation.stores.inbox.accounts()
+        if let organisation {
+            let id = try Self.organisation(organisation, installation: installation)
+            accounts = accounts.filter { $0.organisation == id }
+        }
         let listed = accounts.map {
             ListedAccount(id: $0.id.unredactedDescription, username: $0.username, displayName: $0.displayName,
                           role: roleName($0.role), language: $0.language.rawValue,
                           fields: $0.fields.map(\.rawValue).sorted(), disabled: $0.isDisabled,
                           secondFactor: $0.hasSecondFactor, createdAt: $0.createdAt,
-                          passwordChangedAt: $0.passwordChangedAt, passwordChangePending: $0.mustChangePassword)
+                          passwordChangedAt: $0.passwordChangedAt, passwordChangePending: $0.mustChangePassword,
+                          organisation: $0.organisation?.rawValue)
         }
         if json { return AdminResult(output: try AdminSession.json(listed)) }
         let lines = listed.map {
             "\($0.username)  \($0.role)  fields: \($0.fields.isEmpty ? "-" : $0.fields.joined(separator: ","))  "
                 + "language: \($0.language)  2fa: \($0.secondFactor ? "yes" : "no")"
                 + ($0.passwordChangePending ? "  password change pending" : "")
-                + ($0.disabled ? "  DISABLED" : "") + "  id: \($0.id)"
+                + ($0.disabled ? "  DISABLED" : "") + ($0.organisation.map { "  organisation: \($0)" } ?? "")
+                + "  id: \($0.id)"
         }
         return AdminResult(output: lines.isEmpty ? "no accounts" : lines.joined(separator: "\n"))
     }
@@ -165,10 +203,34 @@ public enum UsersAdmin {
         guard !fields.isEmpty || account.role == .teamLead else {
             throw AdminUsageError("a counsellor needs at least one --field")
         }
-        let fieldSet = try Self.fields(fields, installation: installation)
+        let fieldSet = try Self.fields(fields, installation: installation, organisation: account.organisation)
         try await installation.stores.accounts.setFields(fieldSet, of: account.id, actor: nil, via: .commandLine)
         return AdminResult(output: "account \(account.id.unredactedDescription) now works in: "
                            + (fieldSet.isEmpty ? "-" : fieldSet.map(\.rawValue).sorted().joined(separator: ", ")))
+    }
+
+    /// Moves an account into another organisation (issue 29), with the fields it works in there (`fields`; a team
+    /// lead may have none): its sessions end. Refused on an installation without `[[organisation]]`.
+    public static func move(_ installation: OpenedInstallation, username: String, organisation: String,
+                            fields: [String]) async throws -> AdminResult {
+        let account = try await account(named: username, in: installation)
+        let target = try Self.organisation(organisation, installation: installation)
+        guard !fields.isEmpty || account.role == .teamLead else {
+            throw AdminUsageError("a counsellor needs at least one --field of its new organisation")
+        }
+        let fieldSet = try Self.fields(fields, installation: installation, organisation: target)
+        // Fields first: if the move then fails, the account still works only where it did (its reach is its
+        // organisation's fields), and the command can be run again.
+        if account.organisation != target {
+            try await installation.stores.accounts.setFields([], of: account.id, actor: nil, via: .commandLine)
+            try await installation.stores.accounts.setOrganisation(target, of: account.id, actor: nil,
+                                                                   via: .commandLine)
+        }
+        try await installation.stores.accounts.setFields(fieldSet, of: account.id, actor: nil, via: .commandLine)
+        return AdminResult(output: "account \(account.id.unredactedDescription) now belongs to "
+                           + (target?.rawValue ?? "-") + ", works in: "
+                           + (fieldSet.isEmpty ? "-" : fieldSet.map(\.rawValue).sorted().joined(separator: ", "))
+                           + "; its sessions ended")
     }
 
     /// Sets a new password (from standard input, or generated and printed once), removes the second factor and

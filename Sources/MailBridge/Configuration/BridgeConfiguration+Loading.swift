@@ -111,7 +111,9 @@ extension BridgeConfiguration {
         reader.finish(keysSection)
 
         let smtp = readSMTP(reader.section(root, "smtp"), reader: reader)
+        let (organisations, declared) = readOrganisations(root, reader: reader)
         var mailboxes = readMailboxes(root, reader: reader)
+        checkOrganisations(organisations, declared: declared, mailboxes: mailboxes, reader: reader)
         let imapSources = readIMAP(root, mailboxes: mailboxes, reader: reader)
         let smarthostSection = reader.section(root, "smarthost")
         let smarthost = smarthostSection.table == nil ? nil : readSmarthost(smarthostSection, reader: reader)
@@ -187,6 +189,7 @@ extension BridgeConfiguration {
         configuration.notices = notices
         configuration.store = store
         configuration.webhook = webhook
+        configuration.organisations = organisations
         configuration.receipt = receipt
         configuration.help = help
         return configuration
@@ -426,6 +429,7 @@ extension BridgeConfiguration {
             let receiptTemplate = reader.path(section, "receipt-template")
             let helpLink = readHelpLink(section, "help-link", reader: reader)
             let assignOnReply = reader.boolean(section, "assign-on-reply", default: true)
+            let organisation = readMailboxOrganisation(section, reader: reader)
             reader.finish(section)
             if let address {
                 if let first = seen[address.canonical] {
@@ -445,6 +449,7 @@ extension BridgeConfiguration {
             mailbox.receiptTemplate = receiptTemplate
             mailbox.helpLink = helpLink
             mailbox.assignOnReply = assignOnReply
+            mailbox.organisation = organisation
             mailboxes.append(mailbox)
         }
         return mailboxes

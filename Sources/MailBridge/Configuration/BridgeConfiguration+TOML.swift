@@ -57,6 +57,7 @@ extension BridgeConfiguration {
             set("receipt-template", mailbox.receiptTemplate)
             if let link = mailbox.helpLink { set("help-link", link.string) }
             set("assign-on-reply", mailbox.assignOnReply)
+            if let organisation = mailbox.organisation { set("organisation", organisation.rawValue) }
         }
         for source in imapSources {
             section("[[imap]]")
@@ -143,6 +144,7 @@ extension BridgeConfiguration {
         if let link = help.link { set("link", link.string) }
         lines += storeTOMLLines()
         lines += webhookTOMLLines()
+        lines += organisationTOMLLines()
         return lines.joined(separator: "\n") + "\n"
     }
 

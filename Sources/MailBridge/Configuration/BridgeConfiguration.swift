@@ -48,6 +48,9 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var store = Store()
     /// `[webhook]`: signed event notifications to the organisation's platform (issue 29); nil: none.
     public var webhook: Webhook?
+    /// `[[organisation]]` (issue 29): the counselling providers sharing this installation; empty for one implicit
+    /// organisation (every installation before issue 29).
+    public var organisations: [Organisation] = []
 
     public init(
         data: DataSection, keys: KeysSection, smtp: SMTPSection = SMTPSection(), mailboxes: [Mailbox],
@@ -217,6 +220,9 @@ extension BridgeConfiguration {
         /// `assign-on-reply`, default true: a counsellor who replies to an unassigned thread of this field takes
         /// it (issue 22), in the reply's transaction; false leaves assignment to the explicit action.
         public var assignOnReply: Bool = true
+        /// `organisation`: the `id` of the `[[organisation]]` the mailbox (and its field) belongs to; required when
+        /// the file has organisations, refused when it has none.
+        public var organisation: OrganisationID? = nil
 
         public init(
             address: EmailAddress, field: String, teamNotificationAddress: EmailAddress, redirectLink: RedirectLink,

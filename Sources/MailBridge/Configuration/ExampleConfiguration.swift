@@ -145,6 +145,9 @@ extension BridgeConfiguration {
         # Whether a counsellor who replies to an unassigned thread of this field takes it (it is then assigned to them,
         # as if they had pressed "Mir zuweisen"). false: replying leaves the assignment alone. Default: true.
         # assign-on-reply = true
+        # The id of the [[organisation]] this mailbox and its field belong to. Required when the file has any
+        # [[organisation]] table (every mailbox of one field names the same one); not allowed when it has none.
+        # organisation = "caritas-koeln"
 
         # IMAP sources: mailboxes MailBridge fetches from, as an alternative to receiving by SMTP. Default: none.
         # [[imap]]
@@ -386,6 +389,18 @@ extension BridgeConfiguration {
         # How long an event is retried before it is given up (`mailbridge webhooks retry` sends it again), 1 to 720
         # hours. Default: 72.
         # retry-hours = 72
+
+        # Organisations sharing this installation (docs/organisations.md): an association runs one gateway for several
+        # counselling providers, each its own data controller. Each mailbox names its organisation; an account belongs
+        # to one (`mailbridge users add --organisation`) and reaches only the threads of its organisation's fields: a
+        # team lead all of them, a counsellor its own. Another organisation's thread answers exactly like one that does
+        # not exist. Without any [[organisation]] table the installation is one organisation, as before. Changing these
+        # tables or a mailbox's organisation needs a restart. Default: none.
+        # [[organisation]]
+        # Stable ID: 1 to 64 characters of a-z, 0-9, ".", "_" and "-". Accounts are stored with it; never reuse one.
+        # id = "caritas-koeln"
+        # The organisation's name. Required.
+        # name = "Caritas Köln, Suchtberatung"
 
         """
 }

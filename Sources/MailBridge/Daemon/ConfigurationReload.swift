@@ -63,6 +63,9 @@ extension Gateway {
         (newHelp.link, oldHelp.link) = (nil, nil)
         if newHelp != oldHelp { needsRestart.append("help") }
         if new.retention != old.retention { needsRestart.append("retention") }
+        // Which fields each organisation owns decides what every account reaches; the web keeps the one it
+        // started with, so that a reload cannot widen anyone's reach half-way.
+        if new.organisationDirectory != old.organisationDirectory { needsRestart.append("organisations") }
         let oldAddresses = Set(old.mailboxes.map(\.address.canonical))
         if Set(new.mailboxes.map(\.address.canonical)) != oldAddresses { needsRestart.append("mailbox addresses") }
 

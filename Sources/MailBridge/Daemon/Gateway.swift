@@ -166,6 +166,7 @@ public final class Gateway: Sendable {
         var services = WebServices(webState: stores.webState, inbox: stores.inbox, replies: replies, logger: logger,
                                    auth: WebAuthSettings(configuration.web),
                                    timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
+        services.organisations = configuration.organisationDirectory
         // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
         var helpServer: HelpServer?
         var helpDirectory: HelpDirectory?

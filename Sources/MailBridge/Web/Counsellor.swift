@@ -23,6 +23,10 @@ public struct Counsellor: Hashable, Sendable, CustomStringConvertible {
     public var channel: AuditChannel
     /// Whether the account must choose its own password before the inbox pages open (browser only).
     public var mustChangePassword = false
+    /// The fields the account's organisation owns (issue 29): every field in the implicit organisation. No role
+    /// reaches past it: a team lead sees every field of its own organisation, a counsellor those of its fields that
+    /// its organisation owns.
+    public var reach: OrganisationDirectory.Reach = .everyField
 
     /// Creates an identity.
     public init(id: AccountID, username: String, displayName: String, role: CounsellorRole,
@@ -36,9 +40,10 @@ public struct Counsellor: Hashable, Sendable, CustomStringConvertible {
         self.language = language
     }
 
-    /// Whether this account may see threads of `field`: team leads see every field, counsellors their own.
+    /// Whether this account may see threads of `field`: team leads every field of their organisation, counsellors
+    /// their own fields within it.
     public func mayAccess(_ field: CounsellingField) -> Bool {
-        role == .teamLead || fields.contains(field)
+        reach.contains(field) && (role == .teamLead || fields.contains(field))
     }
 
     public var description: String { "Counsellor(\(id), \(role))" }

@@ -27,6 +27,9 @@ public struct WebServices: Sendable {
     /// The public encryption help page served under `/help` (issue 17); nil when it is off or has its own
     /// listener (``HelpServer``).
     public var help: HelpDirectory?
+    /// Which fields each organisation owns (issue 29): every account reaches only its organisation's. The
+    /// implicit organisation (no `[[organisation]]`) by default.
+    public var organisations: OrganisationDirectory = .implicit
 
     /// The routes on one engine's seams (``GatewayStores``).
     public init(webState: any WebStateStore, inbox: any InboxStore, replies: ReplyComposer, logger: Logger,

@@ -17,6 +17,9 @@ public protocol AccountAdminStore: Sendable {
     /// ``WriteTransaction/setFields(_:of:actor:)``.
     func setFields(_ fields: Set<CounsellingField>, of id: AccountID, actor: AccountID?, via channel: AuditChannel?)
         async throws
+    /// ``WriteTransaction/setOrganisation(_:of:actor:)``: also ends its sessions.
+    func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?,
+                         via channel: AuditChannel?) async throws
     /// ``WriteTransaction/resetPassword(of:passwordHash:actor:)``: removes the second factor, ends the sessions and
     /// revokes the API tokens.
     func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)
@@ -51,6 +54,11 @@ public struct ThreadStoreAccountAdmin: AccountAdminStore {
     public func setFields(_ fields: Set<CounsellingField>, of id: AccountID, actor: AccountID?,
                           via channel: AuditChannel?) async throws {
         try await store.write(via: channel) { tx in try tx.setFields(fields, of: id, actor: actor) }
+    }
+
+    public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?,
+                                via channel: AuditChannel?) async throws {
+        try await store.write(via: channel) { tx in try tx.setOrganisation(organisation, of: id, actor: actor) }
     }
 
     public func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)

@@ -14,11 +14,12 @@ extension Account {
     public static func stored(
         id: AccountID, username: String, displayName: String, role: CounsellorRole, language: InterfaceLanguage,
         fields: Set<CounsellingField>, isDisabled: Bool, hasSecondFactor: Bool, createdAt: Date,
-        passwordChangedAt: Date, mustChangePassword: Bool
+        passwordChangedAt: Date, mustChangePassword: Bool, organisation: OrganisationID? = nil
     ) -> Account {
         Account(id: id, username: username, displayName: displayName, role: role, language: language, fields: fields,
                 isDisabled: isDisabled, hasSecondFactor: hasSecondFactor, createdAt: createdAt,
-                passwordChangedAt: passwordChangedAt, mustChangePassword: mustChangePassword)
+                passwordChangedAt: passwordChangedAt, mustChangePassword: mustChangePassword,
+                organisation: organisation)
     }
 }
 

@@ -11,7 +11,7 @@ import GRDB
 enum AccountRows {
     static let columns = """
         a.id, a.username, a.display_name, a.role, a.language, a.disabled, a.created_at, a.password_changed_at, \
-        a.password_must_change, a.totp_secret_sealed IS NOT NULL AS has_totp
+        a.password_must_change, a.totp_secret_sealed IS NOT NULL AS has_totp, a.organisation
         """
 
     /// 256 random bits as 64 lower-case hex characters (CSPRNG: getrandom(2) on Linux).
@@ -44,7 +44,8 @@ enum AccountRows {
             fields: Set(fields), isDisabled: row["disabled"] as Bool, hasSecondFactor: row["has_totp"] as Bool,
             createdAt: Date(storeMilliseconds: row["created_at"]),
             passwordChangedAt: Date(storeMilliseconds: row["password_changed_at"]),
-            mustChangePassword: row["password_must_change"] as Bool)
+            mustChangePassword: row["password_must_change"] as Bool,
+            organisation: try (row["organisation"] as String?).map { try OrganisationID($0) })
     }
 
     static func find(_ db: Database, id: AccountID) throws -> Account? {
@@ -78,6 +79,13 @@ enum AccountRows {
             try db.cachedStatement(sql: "INSERT INTO account_field (account_id, field) VALUES (?, ?)")
                 .execute(arguments: [id.raw.text, field.rawValue])
         }
+    }
+
+    /// Sets the organisation of an account; returns false if there is no such account.
+    static func setOrganisation(_ db: Database, _ id: AccountID, _ organisation: OrganisationID?) throws -> Bool {
+        try db.cachedStatement(sql: "UPDATE account SET organisation = ? WHERE id = ?")
+            .execute(arguments: [organisation?.rawValue, id.raw.text])
+        return db.changesCount == 1
     }
 
     static func deleteSessions(_ db: Database, of id: AccountID) throws {

@@ -26,6 +26,7 @@ enum Schema {
         migrator.registerMigration("v16-master-key-rotation", migrate: KeyRotationSchema.v16)
         migrator.registerMigration("v17-reply-authors-and-delivery", migrate: ReplyDeliverySchema.v17)
         migrator.registerMigration("v18-webhook-events", migrate: WebhookSchema.v18)
+        migrator.registerMigration("v19-account-organisation", migrate: OrganisationSchema.v19)
         return migrator
     }
 

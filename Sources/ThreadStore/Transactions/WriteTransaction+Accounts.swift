@@ -25,11 +25,11 @@ extension WriteTransaction {
         let at = now.storeMilliseconds
         try db.cachedStatement(sql: """
             INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
-                                 password_changed_at, password_must_change)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 password_changed_at, password_must_change, organisation)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 id.raw.text, new.username, new.displayName, new.role.rawValue, new.language.rawValue,
-                new.passwordHash, at, at, new.mustChangePassword,
+                new.passwordHash, at, at, new.mustChangePassword, new.organisation?.rawValue,
             ])
         try AccountRows.replaceFields(db, id, new.fields)
         try recordAccess(.accountCreated, actor: actor, itemID: id.raw.text)
@@ -104,6 +104,14 @@ extension WriteTransaction {
         try AccountRows.requireAccount(db, id)
         try AccountRows.replaceFields(db, id, fields)
         try recordAccess(.accountFieldsChanged, actor: actor, itemID: id.raw.text, count: fields.count)
+    }
+
+    /// Moves an account into `organisation` (nil: into none, the implicit one) and ends its sessions, so that no
+    /// page opened for the old organisation stays open. Audits ``AuditEvent/accountOrganisationChanged``.
+    public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?) throws {
+        guard try AccountRows.setOrganisation(db, id, organisation) else { throw ThreadStoreError.accountNotFound }
+        try AccountRows.deleteSessions(db, of: id)
+        try recordAccess(.accountOrganisationChanged, actor: actor, itemID: id.raw.text)
     }
 
     /// Stores the TOTP shared secret of an account, sealed (ChaCha20-Poly1305 under a key derived from the master

@@ -42,6 +42,16 @@ extension ReadTransaction {
         ).map(NoticeRows.count(from:))
     }
 
+    /// How many threads each counselling field holds (fields without threads left out). Decrypts nothing: the
+    /// installation's administrator sees counts per organisation from it (issue 29), never a thread.
+    public func threadCountsByField() throws -> [CounsellingField: Int] {
+        var counts: [CounsellingField: Int] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT field, count(*) AS n FROM thread GROUP BY field")) {
+            counts[try CounsellingField(row["field"] as String)] = row["n"]
+        }
+        return counts
+    }
+
     /// For every limit in `cutoffs`, how many threads that are not closed have waited for an answer since before
     /// it (``InboxThread/waitingSince`` earlier than the cutoff). One index range per cutoff; decrypts nothing.
     public func waitingThreadCounts(before cutoffs: [Date]) throws -> [Int] {

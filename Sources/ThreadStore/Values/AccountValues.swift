@@ -61,6 +61,8 @@ public struct Account: Hashable, Sendable, CustomStringConvertible {
     /// Whether the account must choose a new password before it can work: its password was chosen or seen by an
     /// administrator (`users add`, `users reset`).
     public var mustChangePassword: Bool = false
+    /// The organisation the account works for (issue 29); nil on an installation without `[[organisation]]`.
+    public var organisation: OrganisationID? = nil
 
     public var description: String { "Account(\(id), \(role))" }
 }
@@ -81,11 +83,15 @@ public struct NewAccount: Sendable, CustomStringConvertible {
     public var passwordHash: String
     /// Whether the account must choose its own password at its first login (the administrator knows this one).
     public var mustChangePassword: Bool
+    /// The organisation the account works for (issue 29); nil on an installation without `[[organisation]]`.
+    public var organisation: OrganisationID?
 
     /// Creates the values of a new account.
     public init(username: String, displayName: String, role: CounsellorRole, language: InterfaceLanguage = .german,
-                fields: Set<CounsellingField>, passwordHash: String, mustChangePassword: Bool = false) {
+                fields: Set<CounsellingField>, passwordHash: String, mustChangePassword: Bool = false,
+                organisation: OrganisationID? = nil) {
         self.mustChangePassword = mustChangePassword
+        self.organisation = organisation
         self.username = username
         self.displayName = displayName
         self.role = role

@@ -122,6 +122,10 @@ public enum AuditEvent: Int, Hashable, Sendable, CaseIterable {
     case masterKeyRotated = 64
     /// A backup archive was restored into this store and verified (count: threads).
     case backupRestored = 65
+    // Organisations (issue 29).
+    /// The installation's administrator moved an account into another organisation (or out of every one);
+    /// item: the account.
+    case accountOrganisationChanged = 66
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.

@@ -30,7 +30,9 @@ final class WebHarness: @unchecked Sendable {
 
     /// `mustChangePassword`: accounts whose password counts as set by an administrator (replaced at first login).
     /// `configureAuth`: changes to the authentication settings (rate limits, …) after the harness's own.
-    init(requireSecondFactor: Bool = true, mustChangePassword: Set<String> = [],
+    /// `organisations` (issue 29): two organisations, `org-a` owning the harness mailbox's field (`berater`,
+    /// `leitung`) and `org-b` owning ``otherField`` (`fremd`, and a fourth account `leitung-b`, its team lead).
+    init(requireSecondFactor: Bool = true, mustChangePassword: Set<String> = [], organisations: Bool = false,
          configureAuth: (inout WebAuthSettings) -> Void = { _ in }) async throws {
         pipe = try await PipelineHarness()
         let replies = ReplyComposer(store: pipe.store, pgp: pipe.pgp, mailboxes: [pipe.mailbox],
@@ -41,27 +43,36 @@ final class WebHarness: @unchecked Sendable {
         // serves the inbox, and the browser test proves it.
         auth.requireSecondFactor = requireSecondFactor
         configureAuth(&auth)
-        services = WebServices(store: pipe.store, replies: replies, logger: pipe.logs.logger("web"), auth: auth)
+        var services = WebServices(store: pipe.store, replies: replies, logger: pipe.logs.logger("web"), auth: auth)
         let hash = try await PasswordHasher(cost: 4).hash(Self.password)
         let ownField = pipe.mailbox.field
         var accounts: [String: Counsellor] = [:]
         var sessions: [String: NewWebSession] = [:]
         var tokens: [String: String] = [:]
-        for (name, role, fields, language) in [
-            ("berater", CounsellorRole.counsellor, [ownField], InterfaceLanguage.german),
-            ("fremd", .counsellor, [try CounsellingField(Self.otherField)], .english),
-            ("leitung", .teamLead, [], .german),
-        ] {
+        var people: [(String, CounsellorRole, [CounsellingField], InterfaceLanguage, OrganisationID?)] = [
+            ("berater", CounsellorRole.counsellor, [ownField], InterfaceLanguage.german, nil),
+            ("fremd", .counsellor, [try CounsellingField(Self.otherField)], .english, nil),
+            ("leitung", .teamLead, [], .german, nil),
+        ]
+        if organisations {
+            let (a, b) = (try OrganisationID("org-a"), try OrganisationID("org-b"))
+            services.organisations = try Self.twoOrganisations(ownField: ownField)
+            people = people.map { ($0.0, $0.1, $0.2, $0.3, $0.0 == "fremd" ? b : a) }
+            people.append(("leitung-b", .teamLead, [], .german, b))
+        }
+        self.services = services
+        for (name, role, fields, language, organisation) in people {
             let (account, session, token) = try await pipe.store.write { tx in
                 let id = try tx.createAccount(
                     NewAccount(username: name, displayName: "Name \(name)", role: role, language: language,
                                fields: Set(fields), passwordHash: hash,
-                               mustChangePassword: mustChangePassword.contains(name)), actor: nil)
+                               mustChangePassword: mustChangePassword.contains(name), organisation: organisation),
+                    actor: nil)
                 let session = try tx.createWebSession(for: id, secondFactorDone: true, now: Date(), lifetime: 3600)
                 let token = try tx.createAPIToken(for: id, label: "test", actor: nil)
                 return (try tx.account(id)!, session, token.token)
             }
-            accounts[name] = Counsellor(account)
+            accounts[name] = Counsellor(account, in: services.organisations)!
             sessions[name] = session
             tokens[name] = token
         }
@@ -71,6 +82,23 @@ final class WebHarness: @unchecked Sendable {
     }
 
     func counsellor(_ name: String) -> Counsellor { accounts[name]! }
+
+    /// `org-a` with the mailbox of `ownField`, `org-b` with one of ``otherField``.
+    static func twoOrganisations(ownField: CounsellingField) throws -> OrganisationDirectory {
+        let (a, b) = (try OrganisationID("org-a"), try OrganisationID("org-b"))
+        let link = try RedirectLink("https://beratung.example/login")
+        var own = BridgeConfiguration.Mailbox(
+            address: try EmailAddress("beratung@example.org"), field: ownField.rawValue,
+            teamNotificationAddress: try EmailAddress("team@example.org"), redirectLink: link)
+        own.organisation = a
+        var other = BridgeConfiguration.Mailbox(
+            address: try EmailAddress("familie@example.org"), field: otherField,
+            teamNotificationAddress: try EmailAddress("team-b@example.org"), redirectLink: link)
+        other.organisation = b
+        return OrganisationDirectory(
+            organisations: [.init(id: a, name: "Organisation A"), .init(id: b, name: "Organisation B")],
+            mailboxes: [own, other])
+    }
 
     /// The CSRF token of `user`'s browser session.
     func csrf(_ user: String) -> String { sessions[user]!.csrfToken }

@@ -13,11 +13,15 @@ import Logging
 public import ThreadStore
 
 extension Counsellor {
-    /// The identity of a stored account (for the middleware, and for routes that act for another account).
-    public init(_ account: Account, channel: AuditChannel = .browser) {
+    /// The identity of a stored account (for the middleware, and for routes that act for another account), with
+    /// the reach its organisation gives it; nil when `organisations` does not admit the account (it names no
+    /// configured organisation, or one while the installation has none): such an account works nowhere.
+    public init?(_ account: Account, in organisations: OrganisationDirectory, channel: AuditChannel = .browser) {
+        guard let reach = organisations.reach(of: account.organisation) else { return nil }
         self.init(id: account.id, username: account.username, displayName: account.displayName, role: account.role,
                   fields: account.fields, language: account.language, channel: channel)
         mustChangePassword = account.mustChangePassword
+        self.reach = reach
     }
 }
 
@@ -67,8 +71,16 @@ struct APITokenMiddleware: RouterMiddleware {
                                        metadata: ["outcome": locked ? "unknown, address locked" : "unknown"])
             return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
         }
+        guard let counsellor = Counsellor(credential.account, in: state.services.organisations,
+                                          channel: .apiToken(credential.tokenID))
+        else {
+            // A live token of an account outside every configured organisation: refused like an unknown one, so
+            // that it tells nothing, but not counted (it is no guess).
+            state.services.logger.info("api token refused", metadata: ["outcome": "no organisation"])
+            return AuthResponses.json(error: "unauthenticated", status: .unauthorized)
+        }
         var context = context
-        context.counsellor = Counsellor(credential.account, channel: .apiToken(credential.tokenID))
+        context.counsellor = counsellor
         context.authentication = .apiToken
         return try await next(request, context)
     }
@@ -107,8 +119,8 @@ struct SessionMiddleware: RouterMiddleware {
             return response
         }
         var context = context
-        if session.secondFactorDone {
-            context.counsellor = Counsellor(session.account)
+        if session.secondFactorDone, let counsellor = Counsellor(session.account, in: state.services.organisations) {
+            context.counsellor = counsellor
             context.authentication = .session(csrfToken: session.csrfToken)
         }
         return try await next(request, context)

@@ -99,7 +99,10 @@ struct LoginRoutes: Sendable {
             response.headers[.retryAfter] = "5"
             return response
         }
-        guard matches, let credentials, !credentials.account.isDisabled else {
+        // An account outside every configured organisation (issue 29) is refused like a disabled one.
+        guard matches, let credentials, !credentials.account.isDisabled,
+            state.services.organisations.reach(of: credentials.account.organisation) != nil
+        else {
             let locked = try await state.recordFailure(keys)
             try await fail(matches ? .accountDisabled : .badCredentials, actor: credentials?.account.id, locked: locked)
             return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.loginFailed),

@@ -121,7 +121,7 @@ public struct CounsellorInbox: Sendable {
         if let account, account != counsellor.id, counsellor.role != .teamLead { throw Failure(.forbidden) }
         return try await Self.failing {
             try await services.inbox.assign(id, to: account, by: counsellor.inboxActor) { target, field in
-                Counsellor(target).mayAccess(field)
+                Counsellor(target, in: services.organisations)?.mayAccess(field) ?? false
             }
         }
     }
@@ -129,7 +129,9 @@ public struct CounsellorInbox: Sendable {
     /// The active accounts a team lead may assign `thread` to (those that may see its field), by display name.
     public func assignableAccounts(for thread: InboxThread) async throws -> [(id: AccountID, name: String)] {
         try await services.inbox.accounts()
-            .filter { !$0.isDisabled && Counsellor($0).mayAccess(thread.summary.field) }
+            .filter {
+                !$0.isDisabled && Counsellor($0, in: services.organisations)?.mayAccess(thread.summary.field) == true
+            }
             .map { (id: $0.id, name: $0.displayName) }
             .sorted { $0.name.localizedStandardCompare($1.name) == .orderedAscending }
     }
@@ -169,7 +171,13 @@ public struct CounsellorInbox: Sendable {
 
 extension Counsellor {
     /// The fields the account may see in the inbox (every field for team leads).
-    var inboxScope: InboxScope { role == .teamLead ? .everyField : InboxScope(fields: fields) }
+    var inboxScope: InboxScope {
+        switch (role, reach) {
+        case (.teamLead, .everyField): .everyField
+        case (.teamLead, .fields(let owned)): InboxScope(fields: owned)
+        case (.counsellor, _): InboxScope(fields: fields.filter(reach.contains))
+        }
+    }
 
     /// The account as an inbox operation's actor.
     var inboxActor: InboxActor { InboxActor(account: id, channel: channel, scope: inboxScope) }

@@ -1,0 +1,176 @@
+// Security: `[[organisation]]` divides one installation among counselling providers that must not see each other
+// (issue 29). The configuration decides which counselling fields (and so which threads) each organisation owns:
+// every mailbox names its organisation, and a field belongs to exactly one, so that no thread can be reached from
+// two organisations. The checks here refuse any configuration where that would not hold.
+
+public import ThreadStore
+
+// Issue 29: `[[organisation]]`, and each mailbox's `organisation`.
+extension BridgeConfiguration {
+    /// `[[organisation]]`: a counselling provider hosted on this installation.
+    public struct Organisation: Sendable, Equatable {
+        /// `id` (required): the stable ID accounts and mailboxes name, 1 to 64 characters of `a-z 0-9 . _ -`.
+        /// Never reuse an ID: accounts stored with it belong to whoever holds it.
+        public var id: OrganisationID
+        /// `name` (required): the organisation's display name, 1 to 128 characters.
+        public var name: String
+
+        public init(id: OrganisationID, name: String) {
+            self.id = id
+            self.name = name
+        }
+    }
+
+    /// The organisations as one directory (fields per organisation), for the web inbox, the API and the commands.
+    public var organisationDirectory: OrganisationDirectory {
+        OrganisationDirectory(organisations: organisations, mailboxes: mailboxes)
+    }
+
+    /// Reads every `[[organisation]]` table (IDs unique); `declared`: whether there was any table, valid or not.
+    static func readOrganisations(_ root: ConfigurationReader.Section, reader: ConfigurationReader)
+        -> (organisations: [Organisation], declared: Bool)
+    {
+        var organisations: [Organisation] = []
+        let sections = reader.arrayOfTables(root, "organisation")
+        for section in sections {
+            let expected = "1 to 64 characters of a-z, 0-9, '.', '_' or '-' (for example \"caritas-koeln\")"
+            var id: OrganisationID?
+            if let text = reader.requiredString(section, "id", expected: expected) {
+                id = try? OrganisationID(text)
+                if id == nil || text != id?.rawValue {
+                    reader.report(.invalidValue, section.optionPath("id"), expected: expected)
+                    id = nil
+                }
+            }
+            let name = reader.text(section, "name", required: true, maxLength: 128, what: "the organisation's name")
+            reader.finish(section)
+            guard let id, let name else { continue }
+            guard !organisations.contains(where: { $0.id == id }) else {
+                reader.report(.duplicate, section.optionPath("id"), expected: "an ID no other [[organisation]] has")
+                continue
+            }
+            organisations.append(Organisation(id: id, name: name))
+        }
+        return (organisations, !sections.isEmpty)
+    }
+
+    /// Reads a mailbox's `organisation` (checked against the organisations by ``checkOrganisations``).
+    static func readMailboxOrganisation(_ section: ConfigurationReader.Section, reader: ConfigurationReader)
+        -> OrganisationID?
+    {
+        let expected = "the id of one of the [[organisation]] tables"
+        guard let text = reader.string(section, "organisation", expected: expected) else { return nil }
+        guard let id = try? OrganisationID(text), id.rawValue == text else {
+            reader.report(.invalidValue, section.optionPath("organisation"), expected: expected)
+            return nil
+        }
+        return id
+    }
+
+    /// With organisations, every mailbox names one of them and each field belongs to one only; without, no mailbox
+    /// names any.
+    /// `declared`: whether the file has `[[organisation]]` tables, valid or not (an invalid one is reported itself).
+    static func checkOrganisations(_ organisations: [Organisation], declared: Bool, mailboxes: [Mailbox],
+                                   reader: ConfigurationReader) {
+        let known = Set(organisations.map(\.id))
+        var owner: [String: OrganisationID] = [:]  // field → the organisation of its first mailbox
+        for (index, mailbox) in mailboxes.enumerated() {
+            let option = "mailbox[\(index + 1)].organisation"
+            guard declared else {
+                if mailbox.organisation != nil {
+                    reader.report(.invalidValue, option,
+                                  expected: "no organisation: this file has no [[organisation]] table")
+                }
+                continue
+            }
+            guard let id = mailbox.organisation else {
+                reader.report(.missingOption, option,
+                              expected: "the id of one of the [[organisation]] tables (every mailbox names one)")
+                continue
+            }
+            guard known.contains(id) else {
+                reader.report(.invalidValue, option, expected: "the id of one of the [[organisation]] tables")
+                continue
+            }
+            // Compared as the store compares fields (case ignored), so "Sucht" and "sucht" are one field.
+            let field = (try? CounsellingField(mailbox.field))?.rawValue ?? mailbox.field
+            if let first = owner[field], first != id {
+                reader.report(.conflictingOptions, option,
+                              expected: "the organisation of every other mailbox of field \"\(mailbox.field)\" "
+                                  + "(a counselling field belongs to one organisation)")
+            } else {
+                owner[field] = id
+            }
+        }
+    }
+
+    /// The `[[organisation]]` tables of ``tomlText``.
+    func organisationTOMLLines() -> [String] {
+        organisations.flatMap { organisation in
+            ["", "[[organisation]]", "id = \(Self.quoted(organisation.id.rawValue))",
+             "name = \(Self.quoted(organisation.name))"]
+        }
+    }
+}
+
+/// Which counselling fields each organisation owns, as the configuration says: the rule every web route, API route
+/// and command decides an account's reach with (issue 29). Without `[[organisation]]` the installation is one
+/// implicit organisation that owns every field.
+public struct OrganisationDirectory: Sendable, Equatable {
+    /// The configured organisations, in file order; empty for the implicit one.
+    public let organisations: [BridgeConfiguration.Organisation]
+    private let fields: [OrganisationID: Set<CounsellingField>]
+
+    /// The directory of `organisations` owning the fields of `mailboxes`.
+    public init(organisations: [BridgeConfiguration.Organisation], mailboxes: [BridgeConfiguration.Mailbox]) {
+        self.organisations = organisations
+        var fields: [OrganisationID: Set<CounsellingField>] = [:]
+        for organisation in organisations { fields[organisation.id] = [] }
+        for mailbox in mailboxes {
+            guard let id = mailbox.organisation, let field = try? CounsellingField(mailbox.field) else { continue }
+            fields[id]?.insert(field)
+        }
+        self.fields = fields
+    }
+
+    /// The installation as one organisation (no `[[organisation]]`).
+    public static let implicit = OrganisationDirectory(organisations: [], mailboxes: [])
+
+    /// Whether the installation has no `[[organisation]]`.
+    public var isImplicit: Bool { organisations.isEmpty }
+
+    /// The organisation of `id`, if configured.
+    public func organisation(_ id: OrganisationID) -> BridgeConfiguration.Organisation? {
+        organisations.first { $0.id == id }
+    }
+
+    /// The fields `organisation` owns; nil when it is not configured.
+    public func fields(of organisation: OrganisationID) -> Set<CounsellingField>? { fields[organisation] }
+
+    /// What an account of `organisation` may reach: ``Reach/everyField`` in the implicit organisation, the
+    /// organisation's fields otherwise; nil (nothing: the account may not work) when the account names no
+    /// configured organisation, or names one while the installation has none.
+    public func reach(of organisation: OrganisationID?) -> Reach? {
+        switch (isImplicit, organisation) {
+        case (true, nil): return .everyField
+        case (false, let id?): return fields[id].map(Reach.fields)
+        default: return nil
+        }
+    }
+
+    /// The fields an account's organisation lets it reach.
+    public enum Reach: Hashable, Sendable {
+        /// The implicit organisation: every field.
+        case everyField
+        /// These fields only (an organisation's).
+        case fields(Set<CounsellingField>)
+
+        /// Whether `field` is within reach.
+        public func contains(_ field: CounsellingField) -> Bool {
+            switch self {
+            case .everyField: true
+            case .fields(let fields): fields.contains(field)
+            }
+        }
+    }
+}

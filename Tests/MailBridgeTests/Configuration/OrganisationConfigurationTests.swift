@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import ThreadStore
+
+@testable import MailBridge
+
+/// `[[organisation]]` and a mailbox's `organisation` (issue 29): absent by default (one implicit organisation),
+/// every mailbox names a configured one when there are any, a field belongs to one organisation only, the TOML
+/// round trip, and the directory every route decides reach with.
+@Suite struct OrganisationConfigurationTests {
+    static func mailbox(_ address: String, field: String, organisation: String?) -> String {
+        """
+        [[mailbox]]
+        address = "\(address)"
+        field = "\(field)"
+        team-notification-address = "team@example.org"
+        redirect-link = "https://beratung.example.org/login"
+        \(organisation.map { "organisation = \"\($0)\"" } ?? "")
+
+        """
+    }
+
+    static let organisations = """
+        [[organisation]]
+        id = "caritas-koeln"
+        name = "Caritas Köln"
+
+        [[organisation]]
+        id = "diakonie-bonn"
+        name = "Diakonie Bonn"
+
+        """
+
+    @Test func withoutOrganisationsTheInstallationIsOneImplicitOrganisation() throws {
+        let configuration = try BridgeConfiguration.parse(ConfigurationErrorTests.mailbox)
+        #expect(configuration.organisations.isEmpty)
+        let directory = configuration.organisationDirectory
+        #expect(directory.isImplicit && directory == .implicit)
+        #expect(directory.reach(of: nil) == .everyField)
+        #expect(directory.reach(of: try OrganisationID("caritas-koeln")) == nil)
+    }
+
+    @Test func organisationsOwnTheFieldsOfTheirMailboxes() throws {
+        let text = Self.mailbox("sucht@example.org", field: "sucht", organisation: "caritas-koeln")
+            + Self.mailbox("sucht2@example.org", field: "Sucht", organisation: "caritas-koeln")
+            + Self.mailbox("familie@example.org", field: "familie", organisation: "diakonie-bonn")
+            + Self.organisations
+        let configuration = try BridgeConfiguration.parse(text)
+        let (a, b) = (try OrganisationID("caritas-koeln"), try OrganisationID("diakonie-bonn"))
+        #expect(configuration.organisations.map(\.id) == [a, b])
+        #expect(configuration.organisations.map(\.name) == ["Caritas Köln", "Diakonie Bonn"])
+        let directory = configuration.organisationDirectory
+        #expect(directory.fields(of: a) == [try CounsellingField("sucht")])
+        #expect(directory.fields(of: b) == [try CounsellingField("familie")])
+        #expect(directory.reach(of: nil) == nil, "an account without organisation works nowhere")
+        #expect(directory.reach(of: try OrganisationID("gone")) == nil)
+        #expect(directory.reach(of: a)?.contains(try CounsellingField("sucht")) == true)
+        #expect(directory.reach(of: a)?.contains(try CounsellingField("familie")) == false)
+        let again = try BridgeConfiguration.parse(configuration.tomlText)
+        #expect(again.organisations == configuration.organisations && again.mailboxes == configuration.mailboxes)
+    }
+
+    static let bad: [(text: String, option: String)] = {
+        let one = mailbox("a@example.org", field: "sucht", organisation: "x")
+        var cases: [(text: String, option: String)] = []
+        // A mailbox without an organisation while there are some.
+        cases.append((mailbox("a@example.org", field: "sucht", organisation: nil) + organisations,
+                      "mailbox[1].organisation"))
+        // An organisation nobody configured.
+        cases.append((mailbox("a@example.org", field: "sucht", organisation: "caritas") + organisations,
+                      "mailbox[1].organisation"))
+        // An organisation while there are none.
+        cases.append((mailbox("a@example.org", field: "sucht", organisation: "caritas-koeln"),
+                      "mailbox[1].organisation"))
+        // One field in two organisations, also when spelled with another case.
+        let first = mailbox("a@example.org", field: "sucht", organisation: "caritas-koeln")
+        let second = mailbox("b@example.org", field: "SUCHT", organisation: "diakonie-bonn")
+        cases.append((first + second + organisations, "mailbox[2].organisation"))
+        // IDs: not normalised silently, unique, present; names required and bounded; no unknown options.
+        let long = String(repeating: "n", count: 129)
+        for (table, option) in [
+            ("id = \"X\"\nname = \"X\"\n", "organisation[1].id"),
+            ("id = \"x\"\nname = \"X\"\n[[organisation]]\nid = \"x\"\nname = \"Y\"\n", "organisation[2].id"),
+            ("name = \"X\"\n", "organisation[1].id"),
+            ("id = \"x\"\n", "organisation[1].name"),
+            ("id = \"x\"\nname = \"\(long)\"\n", "organisation[1].name"),
+            ("id = \"x\"\nname = \"X\"\nkey-file = \"/k\"\n", "organisation[1].key-file"),
+        ] {
+            cases.append((one + "[[organisation]]\n" + table, option))
+        }
+        return cases
+    }()
+
+    @Test(arguments: bad)
+    func badOrganisationsAreReportedByOption(text: String, option: String) throws {
+        let problems = ConfigurationErrorTests().problems(text)
+        #expect(problems.contains { $0.option == option }, "\(problems)")
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MailBridge
+import Testing
+import ThreadStore
+
+/// Issue 29, "Isolation everywhere": over every route the web inbox and the API serve, an account of organisation A
+/// (its counsellor and its team lead, by browser session and by API token) asking for a thread of organisation B
+/// gets exactly the answer it gets for an ID that does not exist: same status, same body (with the two IDs put in
+/// the same place), and B's thread is unchanged afterwards. A route without a case in ``cases`` fails the test, so a
+/// new route cannot be added without saying how it is isolated.
+@Suite struct OrganisationIsolationTests {
+    /// How a route is checked.
+    enum Case {
+        /// Takes a thread ID (`{id}`, and `{message}` if the path has one); `body`: the form (browser) or JSON (API).
+        case thread(body: [String: String])
+        /// Lists threads: B's thread ID never appears.
+        case list
+        /// Names no thread (login, stylesheets, settings, the API description): nothing to isolate.
+        case noThread
+    }
+
+    /// Every route of `WebRouter.make`, by method and path as the router lists them.
+    static let cases: [String: Case] = [
+        "GET /": .noThread,
+        "GET /favicon.ico": .noThread,
+        "GET /static/app.css": .noThread,
+        "GET /static/auth.css": .noThread,
+        "GET /login": .noThread,
+        "POST /login": .noThread,
+        "GET /login/totp": .noThread,
+        "POST /login/totp": .noThread,
+        "GET /login/totp/enrol": .noThread,
+        "POST /login/totp/enrol": .noThread,
+        "POST /logout": .noThread,
+        "GET /account/password": .noThread,
+        "POST /account/password": .noThread,
+        "GET /settings/notifications": .noThread,
+        "POST /settings/notifications": .noThread,
+        "GET /threads": .list,
+        "GET /threads/{id}": .thread(body: [:]),
+        "POST /threads/{id}/reply": .thread(body: ["text": "Antwort"]),
+        "POST /threads/{id}/state": .thread(body: ["state": "closed"]),
+        "POST /threads/{id}/assignment": .thread(body: ["assignee": ""]),
+        "POST /threads/{id}/key-change": .thread(body: [:]),
+        "GET /threads/{id}/delete": .thread(body: [:]),
+        "POST /threads/{id}/delete": .thread(body: ["confirm": "yes"]),
+        "GET /threads/{id}/messages/{message}/attachments/{position}": .thread(body: [:]),
+        "GET /threads/{id}/messages/{message}/parts/{index}": .thread(body: [:]),
+        "GET /api/v1/openapi.json": .noThread,
+        "GET /api/v1/threads": .list,
+        "GET /api/v1/threads/{id}": .thread(body: [:]),
+        "POST /api/v1/threads/{id}/replies": .thread(body: ["text": "Antwort"]),
+        "PUT /api/v1/threads/{id}/state": .thread(body: ["state": "closed"]),
+        "PUT /api/v1/threads/{id}/assignment": .thread(body: ["assignedTo": "00000000000000000000000000000001"]),
+        "GET /api/v1/threads/{id}/messages/{message}/attachments/{position}": .thread(body: [:]),
+    ]
+
+    @Test func everyRouteAnswersAnotherOrganisationsThreadLikeOneThatDoesNotExist() async throws {
+        let harness = try await WebHarness(organisations: true)
+        let canary = "ORG-B-CANARY-\(UUID().uuidString.prefix(8))"
+        let foreign = try await harness.importForeignThread(canary: canary)  // field of org-b
+        let own = try await harness.importStoreThread(messages: 1)  // field of org-a: the viewers see this one
+        let opened = try await harness.store.read { tx in try tx.openInboxThread(foreign) }
+        let foreignMessage = try #require(opened.messages.first).id.unredactedDescription
+        let ghost = String(repeating: "5", count: 32)
+        let ghostMessage = String(repeating: "6", count: 32)
+        let before = try await harness.store.read { tx in try tx.thread(foreign) }
+
+        let routes = harness.router().routes.map { "\($0.method) \($0.path)" }
+        #expect(!routes.isEmpty)
+        let missing = routes.filter { Self.cases[$0] == nil }
+        #expect(missing.isEmpty, "routes without an isolation case: \(missing)")
+        let stale = Set(Self.cases.keys).subtracting(routes)
+        #expect(stale.isEmpty, "cases for routes that are gone: \(stale.sorted())")
+
+        try await harness.test { client in
+            for route in routes.sorted() {
+                guard let check = Self.cases[route] else { continue }
+                let parts = route.split(separator: " ", maxSplits: 1)
+                let method = HTTPRequest.Method(String(parts[0]))!
+                let pattern = String(parts[1])
+                let isAPI = pattern.hasPrefix("/api/")
+                for viewer in ["berater", "leitung"] {
+                    switch check {
+                    case .noThread:
+                        continue
+                    case .list:
+                        let response = try await client.execute(
+                            uri: pattern, method: .get, headers: isAPI ? harness.api(viewer) : harness.browser(viewer))
+                        #expect(response.status == .ok, "\(route) for \(viewer)")
+                        #expect(!response.text.contains(foreign.unredactedDescription), "\(route) for \(viewer)")
+                        #expect(!response.text.contains(canary), "\(route) for \(viewer)")
+                        #expect(response.text.contains(own.unredactedDescription), "\(route) for \(viewer)")
+                    case .thread(let body):
+                        func ask(_ thread: String, _ message: String) async throws -> TestResponse {
+                            let uri = Self.fill(pattern, thread: thread, message: message)
+                            var headers = isAPI ? harness.api(viewer, json: !body.isEmpty)
+                                : harness.browser(viewer, form: method == .post)
+                            let payload: ByteBuffer?
+                            if isAPI {
+                                payload = body.isEmpty ? nil
+                                    : ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body))
+                            } else if method == .post {
+                                payload = harness.form(viewer, body)
+                                headers[.origin] = "http://localhost"
+                            } else {
+                                payload = nil
+                            }
+                            return try await client.execute(uri: uri, method: method, headers: headers, body: payload)
+                        }
+                        let asked = try await ask(foreign.unredactedDescription, foreignMessage)
+                        let none = try await ask(ghost, ghostMessage)
+                        let label = "\(route) for \(viewer)"
+                        #expect(asked.status == none.status, "\(label): \(asked.status) vs \(none.status)")
+                        #expect(asked.status.code >= 400, "\(label): \(asked.status)")
+                        let normalised = asked.text
+                            .replacingOccurrences(of: foreign.unredactedDescription, with: ghost)
+                            .replacingOccurrences(of: foreignMessage, with: ghostMessage)
+                        #expect(normalised == none.text, "\(label): the bodies differ")
+                        #expect(!asked.text.contains(canary), "\(label)")
+                        #expect(Self.sameHeaders(asked, none, replacing: [foreign.unredactedDescription: ghost]), "\(label): the headers differ: \(asked.headers) vs \(none.headers)")
+                    }
+                }
+            }
+        }
+
+        // Nothing of B's thread changed: not closed, not assigned, not deleted, no reply queued.
+        let after = try await harness.store.read { tx in try tx.thread(foreign) }
+        #expect(after == before)
+        let stillOpen = try await harness.store.read { tx in try tx.openInboxThread(foreign) }
+        #expect(stillOpen.messages.count == opened.messages.count)
+
+        // The same requests do reach the thread for its own organisation's team lead: the cases are live.
+        try await harness.test { client in
+            let page = try await client.execute(uri: "/threads/\(foreign.unredactedDescription)", method: .get,
+                                                headers: harness.browser("leitung-b"))
+            #expect(page.status == .ok && page.text.contains(canary))
+            let api = try await client.execute(uri: "/api/v1/threads/\(foreign.unredactedDescription)",
+                                               method: .get, headers: harness.api("leitung-b"))
+            #expect(api.status == .ok)
+            let download = try await client.execute(
+                uri: "/api/v1/threads/\(foreign.unredactedDescription)/messages/\(foreignMessage)/attachments/0",
+                method: .get, headers: harness.api("leitung-b"))
+            #expect(download.status == .ok && download.text == canary)
+            let list = try await client.execute(uri: "/api/v1/threads", method: .get, headers: harness.api("leitung-b"))
+            #expect(list.text.contains(foreign.unredactedDescription) && !list.text.contains(own.unredactedDescription))
+        }
+    }
+
+    @Test func aTeamLeadAssignsOnlyWithinItsOrganisation() async throws {
+        let harness = try await WebHarness(organisations: true)
+        let foreign = try await harness.importForeignThread(canary: "X")  // org-b's field
+        let fremd = harness.counsellor("fremd").id.unredactedDescription
+        let berater = harness.counsellor("berater").id.unredactedDescription
+        try await harness.test { client in
+            // org-b's team lead may hand the thread to org-b's counsellor, never to org-a's.
+            let page = try await client.execute(uri: "/threads/\(foreign.unredactedDescription)", method: .get,
+                                                headers: harness.browser("leitung-b"))
+            #expect(page.text.contains("<option value=\"\(fremd)\">") && !page.text.contains(berater))
+            let refused = try await client.execute(
+                uri: "/api/v1/threads/\(foreign.unredactedDescription)/assignment", method: .put,
+                headers: harness.api("leitung-b", json: true),
+                body: ByteBuffer(string: "{\"assignedTo\":\"\(berater)\"}"))
+            #expect(refused.status.code == 400 || refused.status.code == 422, "\(refused.status) \(refused.text)")
+            let done = try await client.execute(
+                uri: "/api/v1/threads/\(foreign.unredactedDescription)/assignment", method: .put,
+                headers: harness.api("leitung-b", json: true),
+                body: ByteBuffer(string: "{\"assignedTo\":\"\(fremd)\"}"))
+            #expect(done.status == .ok)
+        }
+    }
+
+    /// An account whose organisation the configuration does not name (or one with an organisation on an
+    /// installation without any) works nowhere: its session is no session, its token is refused, it cannot log in.
+    @Test func anAccountOutsideTheConfiguredOrganisationsIsRefused() async throws {
+        let harness = try await WebHarness(organisations: true)
+        let directory = harness.services.organisations
+        let account = try await harness.store.read { tx in try tx.account(named: "fremd") }
+        var stray = try #require(account)
+        stray.organisation = try OrganisationID("org-gone")
+        #expect(Counsellor(stray, in: directory) == nil)
+        stray.organisation = nil
+        #expect(Counsellor(stray, in: directory) == nil)
+        #expect(Counsellor(stray, in: .implicit) != nil)
+        stray.organisation = try OrganisationID("org-b")
+        #expect(Counsellor(stray, in: .implicit) == nil)
+
+        // Moved out of every configured organisation by the administrator: its session ended, its token refused.
+        let id = harness.counsellor("fremd").id
+        try await ThreadStoreAccountAdmin(harness.store).setOrganisation(
+            try OrganisationID("org-gone"), of: id, actor: nil, via: .commandLine)
+        try await harness.test { client in
+            let list = try await client.execute(uri: "/api/v1/threads", method: .get, headers: harness.api("fremd"))
+            #expect(list.status == .unauthorized)
+            let page = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("fremd"))
+            #expect(page.status == .seeOther || page.status == .found, "\(page.status)")
+            let login = try await client.execute(
+                uri: "/login", method: .post, headers: harness.browser(nil, form: true),
+                body: ByteBuffer(string: "username=fremd&password=\(WebHarness.password)"))
+            #expect(login.status == .forbidden)
+        }
+    }
+
+    static func fill(_ pattern: String, thread: String, message: String) -> String {
+        pattern.replacingOccurrences(of: "{id}", with: thread)
+            .replacingOccurrences(of: "{message}", with: message)
+            .replacingOccurrences(of: "{position}", with: "0")
+            .replacingOccurrences(of: "{index}", with: "0")
+    }
+
+    /// The same header names and values, but for the per-response ones (date, CSP nonce).
+    /// `replacing`: texts of `a` put in the place of those of `b` (the asked ID by the missing one).
+    static func sameHeaders(_ a: TestResponse, _ b: TestResponse, replacing: [String: String]) -> Bool {
+        func kept(_ response: TestResponse) -> [String] {
+            response.headers.filter { ![.date, .setCookie].contains($0.name) }
+                .map { "\($0.name): \($0.value)" }.sorted()
+        }
+        let normalised = kept(a).map { line in
+            replacing.reduce(line) { $0.replacingOccurrences(of: $1.key, with: $1.value) }
+        }
+        return normalised == kept(b)
+    }
+}
