@@ -28,16 +28,8 @@ extension PostgresWebState: AccountAdminStore {
     public func deleteAccount(_ id: AccountID, actor: AccountID?, via channel: AuditChannel?) async throws {
         let (logger, at) = (self.logger, clock())
         try await database.write { connection in
-            // Its threads become unassigned, each audited as an assignment to nobody (as on SQLite).
-            let assigned = try await connection.query("""
-                UPDATE thread SET assigned_to = NULL WHERE assigned_to = \(id.unredactedDescription) RETURNING id
-                """, logger: logger)
-            var threads: [ThreadID] = []
-            for try await thread in assigned.decode(String.self) { threads.append(try ThreadID(thread)) }
-            let rows = PostgresThreadRows(connection: connection, logger: logger, now: at)
-            for thread in threads.sorted(by: { $0.unredactedDescription < $1.unredactedDescription }) {
-                try await rows.auditAccess(.threadAssigned, actor: actor, channel: channel, thread: thread)
-            }
+            try await Self.unassignThreads(of: id, connection: connection, at: at, actor: actor, channel: channel,
+                                           logger: logger)
             let deleted = try await PostgresAccountRows.changed(connection.query(
                 "DELETE FROM account WHERE id = \(id.unredactedDescription) RETURNING id", logger: logger))
             guard deleted == 1 else { throw ThreadStoreError.accountNotFound }
@@ -60,6 +52,20 @@ extension PostgresWebState: AccountAdminStore {
         }
     }
 
+    /// Its threads become unassigned, each audited as an assignment to nobody (as on SQLite).
+    private static func unassignThreads(of id: AccountID, connection: PostgresConnection, at: Date,
+                                        actor: AccountID?, channel: AuditChannel?, logger: Logger) async throws {
+        let assigned = try await connection.query("""
+            UPDATE thread SET assigned_to = NULL WHERE assigned_to = \(id.unredactedDescription) RETURNING id
+            """, logger: logger)
+        var threads: [ThreadID] = []
+        for try await thread in assigned.decode(String.self) { threads.append(try ThreadID(thread)) }
+        let rows = PostgresThreadRows(connection: connection, logger: logger, now: at)
+        for thread in threads.sorted(by: { $0.unredactedDescription < $1.unredactedDescription }) {
+            try await rows.auditAccess(.threadAssigned, actor: actor, channel: channel, thread: thread)
+        }
+    }
+
     public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?,
                                 via channel: AuditChannel?) async throws {
         let (logger, at) = (self.logger, clock())
@@ -69,6 +75,10 @@ extension PostgresWebState: AccountAdminStore {
                 RETURNING id
                 """, logger: logger))
             guard changed == 1 else { throw ThreadStoreError.accountNotFound }
+            // Its threads belong to the organisation it leaves: they become unassigned, so that no notice about
+            // them reaches it any more.
+            try await Self.unassignThreads(of: id, connection: connection, at: at, actor: actor, channel: channel,
+                                           logger: logger)
             try await connection.query("DELETE FROM web_session WHERE account_id = \(id.unredactedDescription)",
                                        logger: logger)
             try await PostgresAccountRows.audit(connection, at: at, event: .accountOrganisationChanged,

@@ -173,3 +173,41 @@ import TestSupport
         }
     }
 }
+
+/// Issue 29: a PostgreSQL store of schema version 10 (before organisations) with an account, a thread and audit
+/// rows upgrades in place to version 11: the accounts belong to no organisation, nothing else changes.
+@Suite struct PostgresOrganisationUpgradeTests {
+    let logger = PostgresTesting.logger
+
+    @Test func aVersion10StoreUpgradesWithItsDataIntact() async throws {
+        let (endpoint, database) = try await PostgresTesting.freshEndpoint()
+        _ = try await PostgresConnector.withConnection(endpoint, logger: logger) {
+            try await PostgresMigrator.migrate($0, logger: logger)
+        }
+        let psql = { (sql: String) in
+            try database.server.psql(sql, database: database.name).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        _ = try psql("""
+            DROP INDEX account_by_organisation;
+            ALTER TABLE account DROP COLUMN organisation;
+            DELETE FROM mailbridge_schema WHERE version = 11;
+            INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
+                                 password_changed_at)
+            VALUES ('\(String(repeating: "b", count: 32))', 'alt', 'Alt', 1, 'de',
+                    '$2b$04$\(String(repeating: "a", count: 53))', 1000, 1000);
+            INSERT INTO account_field (account_id, field) VALUES ('\(String(repeating: "b", count: 32))', 'sucht');
+            INSERT INTO audit (at, event) VALUES (1000, 1), (1001, 34);
+            """)
+        let auditBefore = try psql("SELECT string_agg(at || ':' || event, ',' ORDER BY id) FROM audit")
+        let upgraded = try await PostgresConnector.withConnection(endpoint, logger: logger) {
+            try await PostgresMigrator.migrate($0, logger: logger)
+        }
+        #expect(upgraded == .init(applied: [11], version: PostgresSchema.latestVersion))
+        #expect(try psql("SELECT username || ':' || role || ':' || coalesce(organisation, '-') FROM account")
+                == "alt:1:-")
+        #expect(try psql("SELECT field FROM account_field") == "sucht")
+        #expect(try psql("SELECT string_agg(at || ':' || event, ',' ORDER BY id) FROM audit") == auditBefore)
+        _ = try psql("UPDATE account SET organisation = 'org-a'")
+        #expect(throws: (any Error).self) { try psql("UPDATE account SET organisation = 'Org A'") }
+    }
+}

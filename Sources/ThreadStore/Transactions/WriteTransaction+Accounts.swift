@@ -50,10 +50,7 @@ extension WriteTransaction {
     /// to nobody. Audit rows keep its opaque ID as actor. Audits ``AuditEvent/accountDeleted``. Use
     /// ``ThreadStore/deleteAccount(_:actor:via:)``, which also clears the deleted bytes from the WAL.
     public func deleteAccount(_ id: AccountID, actor: AccountID?) throws {
-        let assigned = try String.fetchAll(
-            db.cachedStatement(sql: "SELECT id FROM thread WHERE assigned_to = ? ORDER BY id"),
-            arguments: [id.raw.text])
-        for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
+        try unassignThreads(of: id, actor: actor)
         try db.cachedStatement(sql: "DELETE FROM account WHERE id = ?").execute(arguments: [id.raw.text])
         guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
         try recordAccess(.accountDeleted, actor: actor, itemID: id.raw.text)
@@ -106,10 +103,21 @@ extension WriteTransaction {
         try recordAccess(.accountFieldsChanged, actor: actor, itemID: id.raw.text, count: fields.count)
     }
 
+    /// Unassigns every thread assigned to `id`, each audited as ``AuditEvent/threadAssigned`` to nobody.
+    private func unassignThreads(of id: AccountID, actor: AccountID?) throws {
+        let assigned = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM thread WHERE assigned_to = ? ORDER BY id"),
+            arguments: [id.raw.text])
+        for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
+    }
+
     /// Moves an account into `organisation` (nil: into none, the implicit one) and ends its sessions, so that no
-    /// page opened for the old organisation stays open. Audits ``AuditEvent/accountOrganisationChanged``.
+    /// page opened for the old organisation stays open. Its threads belong to the organisation it leaves: they
+    /// become unassigned (each audited), so that no notice about them reaches it any more. Audits
+    /// ``AuditEvent/accountOrganisationChanged``.
     public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?) throws {
         guard try AccountRows.setOrganisation(db, id, organisation) else { throw ThreadStoreError.accountNotFound }
+        try unassignThreads(of: id, actor: actor)
         try AccountRows.deleteSessions(db, of: id)
         try recordAccess(.accountOrganisationChanged, actor: actor, itemID: id.raw.text)
     }

@@ -1,0 +1,86 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 29 through the built executable: `users add --organisation`, `users list --organisation`, `users move`
+/// and `organisations list` (counts only) on a folder made by `init`, before and after `[[organisation]]` is added.
+@Suite struct OrganisationsCommandTests {
+    func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await UsersCommandTests().run(arguments)
+    }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func accountsJoinMoveAndAreCountedPerOrganisation() async throws {
+        let folder = try TemporaryFolder()
+        let config = folder.path + "/etc/mailbridge.toml"
+        defer {
+            _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"], allowFailure: true)
+            folder.remove()
+        }
+        #expect(try await run(["init", "--data-dir", folder.path + "/data", "--config", config]).status == 0)
+        let c = ["--config", config]
+        let anna = try await run(["users", "add", "anna", "--display-name", "Anna", "--role", "counsellor",
+                                  "--field", "allgemein"] + c)
+        #expect(anna.status == 0, "\(anna.output)")
+        let early = try await run(["users", "add", "otto", "--display-name", "O", "--role", "teamlead",
+                                   "--organisation", "org-a"] + c)
+        #expect(early.status == 2 && early.output.contains("has none"), "\(early.output)")
+        let implicit = try await run(["organisations", "list"] + c)
+        #expect(implicit.status == 0 && implicit.output.contains("one implicit organisation with 1 accounts"),
+                "\(implicit.output)")
+
+        // The administrator divides the installation: the one mailbox goes to org-a; org-b has none yet.
+        var text = try String(contentsOfFile: config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "field = \"allgemein\"\n",
+                                         with: "field = \"allgemein\"\norganisation = \"org-a\"\n")
+        text += "\n[[organisation]]\nid = \"org-a\"\nname = \"Beratung A\"\n"
+            + "\n[[organisation]]\nid = \"org-b\"\nname = \"Beratung B\"\n"
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(try await run(["check-config"] + c).status == 0)
+
+        let missing = try await run(["users", "add", "bert", "--display-name", "B", "--role", "counsellor",
+                                     "--field", "allgemein"] + c)
+        #expect(missing.status == 2 && missing.output.contains("--organisation is required"), "\(missing.output)")
+        let wrongField = try await run(["users", "add", "bert", "--display-name", "B", "--role", "counsellor",
+                                        "--field", "allgemein", "--organisation", "org-b"] + c)
+        #expect(wrongField.status == 2 && wrongField.output.contains("organisation"), "\(wrongField.output)")
+        let unknown = try await run(["users", "add", "bert", "--display-name", "B", "--role", "counsellor",
+                                     "--field", "allgemein", "--organisation", "org-c"] + c)
+        #expect(unknown.status == 2, "\(unknown.output)")
+        #expect(try await run(["users", "add", "bert", "--display-name", "B", "--role", "counsellor",
+                               "--field", "allgemein", "--organisation", "org-a"] + c).status == 0)
+        #expect(try await run(["users", "add", "lena", "--display-name", "L", "--role", "teamlead",
+                               "--organisation", "org-b"] + c).status == 0)
+
+        let listed = try await run(["users", "list", "--organisation", "org-a", "--json"] + c)
+        let accounts = try #require(try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [[String: Any]])
+        #expect(accounts.map { $0["username"] as? String } == ["bert"])
+        #expect(accounts.first?["organisation"] as? String == "org-a")
+
+        var counts = try json(try await run(["organisations", "list", "--json"] + c).output)
+        var organisations = try #require(counts["organisations"] as? [[String: Any]])
+        #expect(organisations.map { $0["id"] as? String } == ["org-a", "org-b"])
+        #expect(organisations.map { $0["accounts"] as? Int } == [1, 1])
+        #expect(organisations.first?["fields"] as? [String] == ["allgemein"])
+        #expect(counts["accountsWithoutOrganisation"] as? Int == 1, "anna belongs to none and cannot log in")
+        let plain = try await run(["organisations", "list"] + c)
+        #expect(plain.output.contains("1 accounts belong to no configured organisation"), "\(plain.output)")
+        for name in ["anna", "bert", "lena", "Anna", "allgemein@"] {
+            #expect(!plain.output.contains(name), "organisations list names no one: \(name)")
+        }
+
+        #expect(try await run(["users", "move", "anna", "--organisation", "org-c", "--field", "allgemein"] + c)
+            .status == 2)
+        let moved = try await run(["users", "move", "anna", "--organisation", "org-a", "--field", "allgemein"] + c)
+        #expect(moved.status == 0 && moved.output.contains("now belongs to org-a"), "\(moved.output)")
+        counts = try json(try await run(["organisations", "list", "--json"] + c).output)
+        organisations = try #require(counts["organisations"] as? [[String: Any]])
+        #expect(organisations.map { $0["accounts"] as? Int } == [2, 1])
+        #expect(counts["accountsWithoutOrganisation"] as? Int == 0)
+        let audit = try await run(["audit", "--json"] + c)
+        #expect(audit.output.contains("accountOrganisationChanged"), "\(audit.output)")
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import MailValues
+import Testing
+import ThreadStore
+
+@testable import StorePostgres
+
+/// Organisations in the store (issue 29) on SQLite and on PostgreSQL (also under the gateway's role): an account's
+/// organisation is stored with it and read back by every look-up (login, session, token, list); moving it ends its
+/// sessions and unassigns its threads (each audited) and is audited itself; the thread counts per field that the
+/// installation's administrator sees decrypt nothing and agree on every engine.
+@Suite struct OrganisationConformanceTests {
+    static let engines = InboundEngines.engines
+    let t0 = ImportEngines.start
+
+    @Test(arguments: engines)
+    func anAccountsOrganisationIsStoredReadAndMovedWithItsConsequences(engine name: String) async throws {
+        let engine = try await InboxEngineUnderTest.engine(name)
+        let state = engine.webState
+        let admin: any AccountAdminStore = (engine.inbound.keepAlive as? SQLiteImport)
+            .map { ThreadStoreAccountAdmin($0.threads.store) } ?? (engine.webState as! PostgresWebState)
+        let (a, b) = (try OrganisationID("org-a"), try OrganisationID("org-b"))
+        var new = WebStateEngines.newAccount("anna", fields: [ImportEngines.field])
+        new.organisation = a
+        let anna = try await state.createAccount(new, actor: nil, via: .commandLine)
+        let bert = try await state.createAccount(WebStateEngines.newAccount("bert"), actor: nil, via: .commandLine)
+        #expect(try await state.account(named: "anna")?.organisation == a, "\(name)")
+        #expect(try await state.account(named: "bert")?.organisation == nil, "\(name)")
+        #expect(try await state.loginCredentials(username: "anna")?.account.organisation == a, "\(name)")
+        let token = try await admin.createAPIToken(for: anna, label: "platform", actor: nil, via: .commandLine)
+        #expect(try await state.apiTokenCredential(token: token.token)?.account.organisation == a, "\(name)")
+        let session = try await state.createWebSession(for: anna, secondFactorDone: true, now: t0, lifetime: 3600)
+        #expect(try await state.webSession(token: session.token, now: t0, idleTimeout: 600)?.account.organisation
+                == a, "\(name)")
+        #expect(try await engine.inbox.accounts().map(\.organisation) == [a, nil], "\(name)")
+
+        // Moved: its session ends, its thread becomes unassigned, the token now carries the new organisation.
+        let thread = try #require(try await engine.importer.importMessage(
+            ImportEngines.message("m1"), into: .client(ImportEngines.identity(1))).storedThread)
+        _ = try await engine.inbox.assign(thread, to: anna, by: InboxActor(
+            account: anna, channel: .browser, scope: .everyField)) { _, _ in true }
+        try await admin.setOrganisation(b, of: anna, actor: nil, via: .commandLine)
+        #expect(try await state.account(named: "anna")?.organisation == b, "\(name)")
+        #expect(try await state.webSession(token: session.token, now: t0, idleTimeout: 600) == nil, "\(name)")
+        #expect(try await engine.inbox.inboxThread(thread, scope: .everyField)?.assignedTo == nil, "\(name)")
+        #expect(try await state.apiTokenCredential(token: token.token)?.account.organisation == b, "\(name)")
+        try await admin.setOrganisation(nil, of: anna, actor: nil, via: .commandLine)
+        #expect(try await state.account(named: "anna")?.organisation == nil, "\(name)")
+        await #expect(throws: ThreadStoreError.accountNotFound) {
+            try await admin.setOrganisation(a, of: .makeRandom(), actor: nil, via: .commandLine)
+        }
+        _ = bert
+
+        let (moved, assigned) = (AuditEvent.accountOrganisationChanged.rawValue, AuditEvent.threadAssigned.rawValue)
+        let audit = try await engine.accessAudit().filter { $0.hasPrefix("\(moved)/") || $0.hasPrefix("\(assigned)/") }
+        #expect(audit == ["\(assigned)/-/I/A/1", "\(assigned)/-/-/-/3", "\(moved)/-/I/-/3", "\(moved)/-/I/-/3"],
+                "\(name)")
+    }
+
+    @Test(arguments: engines)
+    func threadCountsPerFieldAgreeOnEveryEngine(engine name: String) async throws {
+        let engine = try await SeamEngineUnderTest.engine(name)
+        #expect(try await engine.gauges.threadCountsByField() == [:], "\(name)")
+        let other = try CounsellingField("schulden")
+        for number in 1...3 {
+            _ = try await engine.importer.importMessage(
+                ImportEngines.message("m\(number)"), into: .client(ImportEngines.identity(number)))
+        }
+        let foreign = ClientIdentity(field: other, key: try ClientKeyFingerprint(String(format: "%040X", 99)),
+                                     address: try ClientAddress("x@example.org"))
+        _ = try await engine.importer.importMessage(ImportEngines.message("m9"), into: .client(foreign))
+        // A second message in a thread counts no second thread.
+        _ = try await engine.importer.importMessage(
+            ImportEngines.message("m10"), into: .client(ImportEngines.identity(1)))
+        #expect(try await engine.gauges.threadCountsByField() == [ImportEngines.field: 3, other: 1], "\(name)")
+    }
+}
