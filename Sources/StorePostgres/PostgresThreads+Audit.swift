@@ -17,6 +17,16 @@ extension PostgresThreads: AuditLogStore {
         if let actor = filter.actor { try condition("actor_id =", actor.unredactedDescription) }
         if let since = filter.since { try condition("at >=", StoreTime.milliseconds(since)) }
         if let before = filter.before { try condition("id <", before) }
+        if let organisation = filter.organisation {
+            try bindings.append(organisation.fields.map(\.rawValue).sorted())
+            try bindings.append(organisation.id.rawValue)
+            let (fields, id) = (bindings.count - 1, bindings.count)
+            conditions.append("""
+                (thread_id IN (SELECT id FROM thread WHERE field = ANY($\(fields)))
+                 OR actor_id IN (SELECT id FROM account WHERE organisation = $\(id))
+                 OR item_id IN (SELECT id FROM account WHERE organisation = $\(id)))
+                """)
+        }
         try bindings.append(Int64(min(max(limit, 0), 10_000)))
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let query = PostgresQuery(unsafeSQL: """

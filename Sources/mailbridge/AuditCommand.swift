@@ -14,13 +14,14 @@ struct Audit: AsyncParsableCommand {
     var account: String?
     @Option(help: "Only entries since this date (2026-11-24) or UTC time (2026-11-24T08:00:00Z).") var since: String?
     @Option(help: "Only entries before this sequence number (#N), to page back.") var before: Int64?
+    @Option(help: "Only entries about the threads and accounts of this [[organisation]] id.") var organisation: String?
     @Option(help: "The newest this many entries (1-10000), printed oldest first.") var limit = 100
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         try await options.run { installation, _ in
             try await AuditAdmin.list(installation, thread: thread, account: account, since: since, before: before,
-                                      limit: limit, json: json)
+                                      organisation: organisation, limit: limit, json: json)
         }
     }
 }

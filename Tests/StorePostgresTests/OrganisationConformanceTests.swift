@@ -74,4 +74,49 @@ import ThreadStore
             ImportEngines.message("m10"), into: .client(ImportEngines.identity(1)))
         #expect(try await engine.gauges.threadCountsByField() == [ImportEngines.field: 3, other: 1], "\(name)")
     }
+
+    /// `mailbridge audit --organisation`: the entries about the organisation's threads (by field) and by or about
+    /// its accounts, and none of the other's, on every engine.
+    @Test(arguments: engines)
+    func theAuditFilterOfAnOrganisationSelectsItsThreadsAndAccounts(engine name: String) async throws {
+        let engine = try await SeamEngineUnderTest.engine(name)
+        let (anna, bert) = (AccountID.makeRandom(), AccountID.makeRandom())
+        for (id, user, organisation) in [(anna, "anna", "org-a"), (bert, "bert", "org-b")] {
+            _ = try engine.sql("""
+                INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
+                                     password_changed_at, organisation)
+                VALUES ('\(id.unredactedDescription)', '\(user)', '\(user)', 0, 'de', '$2b$04$\(String(repeating: "a", count: 53))',
+                        1000, 1000, '\(organisation)')
+                """)
+        }
+        let other = try CounsellingField("schulden")
+        let mine = try #require(try await engine.importer.importMessage(
+            ImportEngines.message("a1"), into: .client(ImportEngines.identity(1))).storedThread)
+        let foreign = ClientIdentity(field: other, key: try ClientKeyFingerprint(String(format: "%040X", 99)),
+                                     address: try ClientAddress("x@example.org"))
+        let theirs = try #require(try await engine.importer.importMessage(
+            ImportEngines.message("b1"), into: .client(foreign)).storedThread)
+        _ = try await engine.inbox.openThread(mine, page: MessagePageRequest(), by: InboxActor(
+            account: anna, channel: .browser, scope: InboxScope(fields: [ImportEngines.field])), event: .threadViewed)
+        _ = try await engine.inbox.setState(.closed, of: theirs, by: InboxActor(
+            account: bert, channel: .browser, scope: InboxScope(fields: [other])))
+        _ = try engine.sql("INSERT INTO audit (at, event, item_id) VALUES (5000, 66, '\(bert.unredactedDescription)')")
+
+        var filter = AuditFilter()
+        filter.organisation = (try OrganisationID("org-a"), [ImportEngines.field])
+        let a = try await engine.audit.latestAuditEntries(filter, limit: 1000)
+        filter.organisation = (try OrganisationID("org-b"), [other])
+        let b = try await engine.audit.latestAuditEntries(filter, limit: 1000)
+        #expect(!a.isEmpty && a.allSatisfy { $0.thread == mine || $0.actor == anna }, "\(name): \(a)")
+        #expect(a.contains { $0.event == .threadViewed && $0.actor == anna }, "\(name)")
+        #expect(!b.isEmpty && b.allSatisfy { $0.thread == theirs || $0.actor == bert
+                                                || $0.itemID == bert.unredactedDescription }, "\(name): \(b)")
+        #expect(b.contains { $0.event == .accountOrganisationChanged }, "\(name)")
+        #expect(b.contains { $0.event == .threadStateChanged && $0.actor == bert }, "\(name)")
+        #expect(a.count + b.count == (try await engine.audit.latestAuditEntries(AuditFilter(), limit: 1000)).count,
+                "\(name): every entry here concerns one of the two")
+        // Combined with another filter, both hold.
+        filter.actor = anna
+        #expect(try await engine.audit.latestAuditEntries(filter, limit: 1000).isEmpty, "\(name)")
+    }
 }

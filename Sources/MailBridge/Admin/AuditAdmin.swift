@@ -25,10 +25,20 @@ public enum AuditAdmin {
     /// The newest `limit` entries (1…10 000) matching the filters, oldest first. `thread` is a thread ID,
     /// `account` a login name or an account ID (32 hex; also of a deleted account), `since` an ISO 8601 date
     /// (`2026-11-24`) or time (`2026-11-24T08:00:00Z`), `before` a sequence number (`#123`: to page back).
+    /// `organisation`: an `[[organisation]]` id; only the entries about its threads and its accounts.
     public static func list(_ installation: OpenedInstallation, thread: String?, account: String?, since: String?,
-                            before: Int64? = nil, limit: Int, json: Bool) async throws -> AdminResult {
+                            before: Int64? = nil, organisation: String? = nil, limit: Int, json: Bool)
+        async throws -> AdminResult
+    {
         guard (1...10_000).contains(limit) else { throw AdminUsageError("--limit must be 1-10000") }
         var filter = AuditFilter()
+        if let organisation {
+            let directory = installation.configuration.organisationDirectory
+            guard let id = try UsersAdmin.organisation(organisation, installation: installation),
+                let fields = directory.fields(of: id)
+            else { throw AdminUsageError("--organisation must be the id of a configured [[organisation]]") }
+            filter.organisation = (id, fields)
+        }
         if let thread {
             guard let id = try? ThreadID(thread) else { throw AdminUsageError("a thread ID is 32 hex characters") }
             filter.thread = id

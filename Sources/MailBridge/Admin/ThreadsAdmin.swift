@@ -14,6 +14,16 @@ public enum ThreadsAdmin {
         var unread: Int
     }
 
+    /// With `[[organisation]]` (issue 29) the command line belongs to the installation's administrator (the
+    /// association running the machine), who reads no organisation's content and writes no reply in its name:
+    /// counsellors do that in the web inbox or through the API, each within its organisation.
+    static func refuseContentToTheInstallation(_ installation: OpenedInstallation) throws {
+        guard installation.configuration.organisationDirectory.isImplicit else {
+            throw AdminUsageError("with [[organisation]] tables the command line opens no thread and writes no "
+                + "reply: the organisation's counsellors do that in the web inbox or through the API")
+        }
+    }
+
     /// The threads listed per query (the store's largest page is larger).
     static let pageSize = 200
 
@@ -75,6 +85,7 @@ public enum ThreadsAdmin {
     /// with `  | `. Controls (so no CR/LF and no terminal escape) and bidirectional overrides in content and in
     /// the user ID become U+FFFD (``DisplayText``).
     public static func show(_ installation: OpenedInstallation, id: String, json: Bool) async throws -> AdminResult {
+        try refuseContentToTheInstallation(installation)
         let thread = try threadID(id)
         let opened = try await installation.stores.inbox.exportThread(thread, via: .commandLine)
         if json {
@@ -117,6 +128,7 @@ public enum ThreadsAdmin {
     /// Queues the text of `textFile` (UTF-8, at most ``ReplyComposer/maximumTextBytes``) as a counsellor reply.
     public static func reply(_ installation: OpenedInstallation, id: String, textFile: String,
                              logger: Logger) async throws -> AdminResult {
+        try refuseContentToTheInstallation(installation)
         let thread = try threadID(id)
         guard let data = FileManager.default.contents(atPath: textFile), data.count <= ReplyComposer.maximumTextBytes,
             let text = String(data: data, encoding: .utf8), !text.isEmpty

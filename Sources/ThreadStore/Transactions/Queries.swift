@@ -295,6 +295,16 @@ enum Queries {
             conditions.append("id < ?")
             _ = arguments.append(contentsOf: [before])
         }
+        if let organisation = filter.organisationScope {
+            // Field names are `a-z 0-9 . _ -` (CounsellingField), so the JSON array needs no escaping.
+            conditions.append("""
+                (thread_id IN (SELECT id FROM thread WHERE field IN (SELECT value FROM json_each(?)))
+                 OR actor_id IN (SELECT id FROM account WHERE organisation = ?)
+                 OR item_id IN (SELECT id FROM account WHERE organisation = ?))
+                """)
+            _ = arguments.append(contentsOf: [organisation.fieldsJSON, organisation.id.rawValue,
+                                              organisation.id.rawValue])
+        }
         _ = arguments.append(contentsOf: [limit])
         let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = "\(auditColumns) FROM audit \(condition) ORDER BY id DESC LIMIT ?"
@@ -302,7 +312,7 @@ enum Queries {
     }
 
     private static func auditRows(_ db: Database, sql: String, arguments: StatementArguments) throws -> [AuditEntry] {
-        // At most sixteen distinct statements (the filter combinations), so caching them is bounded.
+        // At most 32 distinct statements (the filter combinations), so caching them is bounded.
         try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             guard let event = AuditEvent(rawValue: row["event"]) else { throw ThreadStoreError.databaseCorrupt }
             var thread: ThreadID?

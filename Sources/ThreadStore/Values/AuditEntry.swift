@@ -138,6 +138,21 @@ public struct AuditFilter: Hashable, Sendable {
     public var since: Date?
     /// Only entries with a smaller sequence number (to page back through a long log).
     public var before: Int64?
+    /// Only entries that concern this organisation (issue 29): about a thread of one of its fields, or acting on
+    /// or by one of its accounts. A deleted thread's rows name a thread that is gone and match no organisation.
+    public var organisation: (id: OrganisationID, fields: Set<CounsellingField>)? {
+        get { organisationScope.map { ($0.id, $0.fields) } }
+        set { organisationScope = newValue.map { OrganisationScope(id: $0.id, fields: $0.fields) } }
+    }
+    struct OrganisationScope: Hashable, Sendable {
+        var id: OrganisationID
+        var fields: Set<CounsellingField>
+        /// The fields as one JSON array of strings (SQLite's `json_each`), sorted.
+        var fieldsJSON: String {
+            "[" + fields.map { "\"\($0.rawValue)\"" }.sorted().joined(separator: ",") + "]"
+        }
+    }
+    var organisationScope: OrganisationScope?
 
     /// A filter; with no arguments it matches every entry.
     public init(thread: ThreadID? = nil, actor: AccountID? = nil, since: Date? = nil, before: Int64? = nil) {

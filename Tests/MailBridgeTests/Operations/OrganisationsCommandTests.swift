@@ -82,5 +82,17 @@ import Testing
         #expect(counts["accountsWithoutOrganisation"] as? Int == 0)
         let audit = try await run(["audit", "--json"] + c)
         #expect(audit.output.contains("accountOrganisationChanged"), "\(audit.output)")
+        let ofB = try await run(["audit", "--organisation", "org-b", "--json"] + c)
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(ofB.output.utf8)) as? [[String: Any]])
+        #expect(entries.map { $0["event"] as? String } == ["accountCreated"], "lena's creation only: \(ofB.output)")
+        #expect(try await run(["audit", "--organisation", "org-c"] + c).status == 2)
+
+        // The installation's administrator opens no thread and writes no reply once there are organisations.
+        let show = try await run(["thread", "show", String(repeating: "0", count: 32)] + c)
+        #expect(show.status == 2 && show.output.contains("opens no thread"), "\(show.output)")
+        let replyFile = folder.path + "/reply.txt"
+        try "Antwort".write(toFile: replyFile, atomically: true, encoding: .utf8)
+        let reply = try await run(["reply", String(repeating: "0", count: 32), "--text-file", replyFile] + c)
+        #expect(reply.status == 2 && reply.output.contains("writes no reply"), "\(reply.output)")
     }
 }
