@@ -9,7 +9,8 @@ public import ThreadStore
 
 extension PostgresThreads: WebhookEventStore {
     static let webhookColumns = """
-        id, type, thread_id, message_id, occurred_at, state, attempts, next_attempt_at, last_status, finished_at
+        id, type, thread_id, message_id, occurred_at, state, attempts, next_attempt_at, last_status, finished_at,
+        (SELECT t.field FROM thread t WHERE t.id = webhook_event.thread_id)
         """
 
     public func setWebhookSubscription(_ active: Bool, now: Date) async throws {
@@ -122,12 +123,13 @@ extension PostgresThreads: WebhookEventStore {
 
     static func webhookEvents(_ rows: PostgresRowSequence) async throws -> [WebhookEvent] {
         var events: [WebhookEvent] = []
-        for try await (id, type, thread, message, occurred, state, attempts, next, status, finished) in rows.decode(
-            (String, Int16, String?, String?, Int64, Int16, Int32, Int64, Int32?, Int64?).self)
+        for try await (id, type, thread, message, occurred, state, attempts, next, status, finished, field)
+            in rows.decode((String, Int16, String?, String?, Int64, Int16, Int32, Int64, Int32?, Int64?, String?).self)
         {
             events.append(try WebhookEvent.stored(
                 id: id, type: Int(type), thread: thread, message: message, occurredAt: occurred, state: Int(state),
-                attempts: Int(attempts), nextAttemptAt: next, lastStatus: status.map(Int.init), finishedAt: finished))
+                attempts: Int(attempts), nextAttemptAt: next, lastStatus: status.map(Int.init), finishedAt: finished,
+                field: field))
         }
         return events
     }

@@ -48,7 +48,7 @@ import ThreadStore
         }
         #expect(types.count == WebhookEventType.allCases.count)
         #expect(WebhookDeliveryState.allCases.map(\.rawValue) == [0, 1, 2])
-        #expect(WebhookAttemptProblem.allCases.map(\.rawValue) == [-1, -2, -3, -4])
+        #expect(WebhookAttemptProblem.allCases.map(\.rawValue) == [-1, -2, -3, -4, -5])
         // The audit events the trigger reads.
         #expect([AuditEvent.threadCreated, .messageStored, .outboxDelivered, .clientKeyChangeConfirmed, .replyHeld,
                  .threadKeyReceived].map(\.rawValue) == [1, 2, 8, 24, 38, 41])

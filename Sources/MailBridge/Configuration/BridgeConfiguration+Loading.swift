@@ -113,7 +113,6 @@ extension BridgeConfiguration {
         let smtp = readSMTP(reader.section(root, "smtp"), reader: reader)
         let (organisations, declared) = readOrganisations(root, reader: reader)
         var mailboxes = readMailboxes(root, reader: reader)
-        checkOrganisations(organisations, declared: declared, mailboxes: mailboxes, reader: reader)
         let imapSources = readIMAP(root, mailboxes: mailboxes, reader: reader)
         let smarthostSection = reader.section(root, "smarthost")
         let smarthost = smarthostSection.table == nil ? nil : readSmarthost(smarthostSection, reader: reader)
@@ -170,6 +169,7 @@ extension BridgeConfiguration {
         let notices = readNotices(reader.section(root, "notices"), reader: reader)
         let store = readStore(reader.section(root, "store"), reader: reader)
         let webhook = readWebhook(reader.section(root, "webhook"), reader: reader)
+        checkOrganisations(organisations, declared: declared, mailboxes: mailboxes, webhook: webhook, reader: reader)
 
         let web = readWeb(reader.section(root, "web"), reader: reader)
         let receipt = readReceipt(reader.section(root, "receipt"), reader: reader)

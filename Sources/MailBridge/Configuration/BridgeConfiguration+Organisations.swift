@@ -14,6 +14,9 @@ extension BridgeConfiguration {
         public var id: OrganisationID
         /// `name` (required): the organisation's display name, 1 to 128 characters.
         public var name: String
+        /// `[organisation.webhook]` (the table right after its `[[organisation]]`): the organisation's own platform
+        /// endpoint, told of the events of its threads only. Options as `[webhook]`'s.
+        public var webhook: Webhook?
 
         public init(id: OrganisationID, name: String) {
             self.id = id
@@ -43,13 +46,16 @@ extension BridgeConfiguration {
                 }
             }
             let name = reader.text(section, "name", required: true, maxLength: 128, what: "the organisation's name")
+            let webhook = readWebhook(reader.section(section, "webhook"), reader: reader)
             reader.finish(section)
             guard let id, let name else { continue }
             guard !organisations.contains(where: { $0.id == id }) else {
                 reader.report(.duplicate, section.optionPath("id"), expected: "an ID no other [[organisation]] has")
                 continue
             }
-            organisations.append(Organisation(id: id, name: name))
+            var organisation = Organisation(id: id, name: name)
+            organisation.webhook = webhook
+            organisations.append(organisation)
         }
         return (organisations, !sections.isEmpty)
     }
@@ -70,8 +76,14 @@ extension BridgeConfiguration {
     /// With organisations, every mailbox names one of them and each field belongs to one only; without, no mailbox
     /// names any.
     /// `declared`: whether the file has `[[organisation]]` tables, valid or not (an invalid one is reported itself).
+    /// `webhook`: the file's `[webhook]`, which would tell one platform of every organisation's threads.
     static func checkOrganisations(_ organisations: [Organisation], declared: Bool, mailboxes: [Mailbox],
-                                   reader: ConfigurationReader) {
+                                   webhook: Webhook?, reader: ConfigurationReader) {
+        if declared && webhook != nil {
+            reader.report(.conflictingOptions, "webhook",
+                          expected: "no [webhook] next to [[organisation]] tables: each organisation names its own "
+                              + "platform in an [organisation.webhook] table after its [[organisation]]")
+        }
         let known = Set(organisations.map(\.id))
         var owner: [String: OrganisationID] = [:]  // field → the organisation of its first mailbox
         for (index, mailbox) in mailboxes.enumerated() {
@@ -109,6 +121,7 @@ extension BridgeConfiguration {
         organisations.flatMap { organisation in
             ["", "[[organisation]]", "id = \(Self.quoted(organisation.id.rawValue))",
              "name = \(Self.quoted(organisation.name))"]
+                + (organisation.webhook.map { Self.webhookTOMLLines($0, table: "organisation.webhook") } ?? [])
         }
     }
 }

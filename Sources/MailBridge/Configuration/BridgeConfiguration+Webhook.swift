@@ -59,9 +59,11 @@ extension BridgeConfiguration {
     }
 
     /// The `[webhook]` lines of ``tomlText``.
-    func webhookTOMLLines() -> [String] {
-        guard let webhook else { return [] }
-        var lines = ["", "[webhook]", "url = \(Self.quoted(webhook.url))",
+    func webhookTOMLLines() -> [String] { webhook.map { Self.webhookTOMLLines($0, table: "webhook") } ?? [] }
+
+    /// The lines of one webhook table (`[webhook]` or `[organisation.webhook]`).
+    static func webhookTOMLLines(_ webhook: Webhook, table: String) -> [String] {
+        var lines = ["", "[\(table)]", "url = \(Self.quoted(webhook.url))",
                      "secret-file = \(Self.quoted(webhook.secretFile.string))"]
         if let caFile = webhook.caFile { lines.append("ca-file = \(Self.quoted(caFile.string))") }
         lines += ["timeout-seconds = \(webhook.timeoutSeconds)", "retry-hours = \(webhook.retryHours)"]

@@ -22,24 +22,38 @@ enum GatewayWebhooks {
     /// - Throws: ``GatewayError`` for a secret file that cannot be read or holds no valid secret.
     static func dispatcher(_ configuration: BridgeConfiguration, engine: OpenedStoreEngine, stores: GatewayStores,
                            metrics: GatewayMetrics, logger: Logger) async throws -> WebhookDispatcher? {
-        guard let webhook = configuration.webhook else {
+        // `[webhook]` carries every field; with organisations (issue 29) each `[organisation.webhook]` carries its
+        // organisation's fields only (the configuration refuses both at once).
+        let directory = configuration.organisationDirectory
+        var configured: [(table: String, webhook: BridgeConfiguration.Webhook, fields: Set<CounsellingField>?)] = []
+        if let webhook = configuration.webhook { configured.append(("[webhook]", webhook, nil)) }
+        for organisation in configuration.organisations {
+            guard let webhook = organisation.webhook else { continue }
+            configured.append(("[organisation.webhook] of \(organisation.id.rawValue)", webhook,
+                               directory.fields(of: organisation.id) ?? []))
+        }
+        guard !configured.isEmpty else {
             // Events recorded before are deleted by maintenance (MaintenanceService) once they are old enough.
             if case .sqlite = engine { try await stores.webhooks.setWebhookSubscription(false, now: Date()) }
             return nil
         }
-        let secrets: WebhookSecrets
-        do {
-            secrets = try WebhookSecrets.load(webhook.secretFile.string)
-        } catch {
-            throw GatewayError("[webhook] secret-file: \(error.description)")
+        var routes: [WebhookRoute] = []
+        for (table, webhook, fields) in configured {
+            let secrets: WebhookSecrets
+            do {
+                secrets = try WebhookSecrets.load(webhook.secretFile.string)
+            } catch {
+                throw GatewayError("\(table) secret-file: \(error.description)")
+            }
+            let sender = try WebhookSender(url: webhook.url, secrets: secrets, secretFile: webhook.secretFile.string,
+                                           caFile: webhook.caFile?.string,
+                                           timeout: .seconds(webhook.timeoutSeconds))
+            routes.append(WebhookRoute(fields: fields, sender: sender,
+                                       policy: WebhookRetryPolicy(giveUpAfter: .seconds(webhook.retryHours * 3600))))
         }
-        let sender = try WebhookSender(url: webhook.url, secrets: secrets, secretFile: webhook.secretFile.string,
-                                       caFile: webhook.caFile?.string,
-                                       timeout: .seconds(webhook.timeoutSeconds))
         try await stores.webhooks.setWebhookSubscription(true, now: Date())
-        logger.notice("webhook events are sent", metadata: ["secrets": "\(secrets.secrets.count)"])
-        return WebhookDispatcher(store: stores.webhooks, sender: sender, owner: engine.webhookLeaseOwner,
-                                 policy: WebhookRetryPolicy(giveUpAfter: .seconds(webhook.retryHours * 3600)),
+        logger.notice("webhook events are sent", metadata: ["endpoints": "\(routes.count)"])
+        return WebhookDispatcher(store: stores.webhooks, routes: routes, owner: engine.webhookLeaseOwner,
                                  logger: logger, metrics: metrics)
     }
 }

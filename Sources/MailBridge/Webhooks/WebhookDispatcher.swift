@@ -19,10 +19,10 @@ public import ThreadStore
 /// ```
 public final class WebhookDispatcher: Service, Sendable {
     let store: any WebhookEventStore
-    let sender: WebhookSender
+    /// Where each event goes, by its thread's field (issue 29): the first route that carries it.
+    let routes: [WebhookRoute]
     /// The lease owner: the node name (PostgreSQL) or `local` (SQLite).
     let owner: String
-    let policy: WebhookRetryPolicy
     let concurrency: Int
     let pollInterval: Duration
     let logger: Logger
@@ -31,13 +31,23 @@ public final class WebhookDispatcher: Service, Sendable {
     /// Whether the last lease failed (a store that is down is logged once, not every second).
     private let storeFailing = NIOLockedValueBox(false)
 
-    public init(store: any WebhookEventStore, sender: WebhookSender, owner: String, policy: WebhookRetryPolicy,
-                concurrency: Int = 4, pollInterval: Duration = .seconds(1), logger: Logger,
-                metrics: GatewayMetrics? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// One route for every event.
+    public convenience init(store: any WebhookEventStore, sender: WebhookSender, owner: String,
+                            policy: WebhookRetryPolicy, concurrency: Int = 4, pollInterval: Duration = .seconds(1),
+                            logger: Logger, metrics: GatewayMetrics? = nil,
+                            now: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(store: store, routes: [WebhookRoute(fields: nil, sender: sender, policy: policy)], owner: owner,
+                  concurrency: concurrency, pollInterval: pollInterval, logger: logger, metrics: metrics, now: now)
+    }
+
+    /// `routes`: each organisation's endpoint with its fields; an event no route carries is given up at once
+    /// (``WebhookAttemptProblem/noEndpoint``) without being sent anywhere.
+    public init(store: any WebhookEventStore, routes: [WebhookRoute], owner: String, concurrency: Int = 4,
+                pollInterval: Duration = .seconds(1), logger: Logger, metrics: GatewayMetrics? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
-        self.sender = sender
+        self.routes = routes
         self.owner = owner
-        self.policy = policy
         self.concurrency = max(1, concurrency)
         self.pollInterval = pollInterval
         self.logger = logger
@@ -47,7 +57,7 @@ public final class WebhookDispatcher: Service, Sendable {
 
     /// How long a lease lasts: the attempt's timeout twice over and half a minute, so a live attempt is never
     /// taken over, and a dead one is taken over soon.
-    var lease: TimeInterval { 2 * sender.timeout.timeInterval + 30 }
+    var lease: TimeInterval { 2 * (routes.map(\.sender.timeout.timeInterval).max() ?? 0) + 30 }
 
     public func run() async throws {
         // Old events go first, so that a sender started after a long pause does not send them (maintenance prunes
@@ -62,10 +72,12 @@ public final class WebhookDispatcher: Service, Sendable {
 
     /// Closes the sender's connections (``run()`` does at its end; a caller of ``runOnce()`` does when done).
     public func shutdown() async {
-        do {
-            try await sender.shutdown()
-        } catch {
-            logger.debug("webhook connections closed with an error", metadata: ["error": "\(type(of: error))"])
+        for route in routes {
+            do {
+                try await route.sender.shutdown()
+            } catch {
+                logger.debug("webhook connections closed with an error", metadata: ["error": "\(type(of: error))"])
+            }
         }
     }
 
@@ -96,25 +108,34 @@ public final class WebhookDispatcher: Service, Sendable {
             return 0
         }
         guard !due.isEmpty else { return 0 }
-        sender.refreshSecrets(logger: logger)
+        for route in routes { route.sender.refreshSecrets(logger: logger) }
         await withTaskGroup(of: Void.self) { group in
             for event in due { group.addTask { await self.attempt(event) } }
         }
         return due.count
     }
 
-    /// Sends `event` once and records the outcome.
+    /// Sends `event` once on its route and records the outcome; an event without a route is given up unsent.
     func attempt(_ event: WebhookEvent) async {
-        let result = await sender.send(event, at: now())
         let outcome: WebhookAttemptOutcome
-        if result.isDelivered {
-            outcome = .delivered(status: result.storedStatus)
+        if let route = routes.first(where: { $0.carries(event) }) {
+            let result = await route.sender.send(event, at: now())
+            if result.isDelivered {
+                outcome = .delivered(status: result.storedStatus)
+            } else {
+                let retry = route.policy.nextAttempt(afterAttempts: event.attempts, occurredAt: event.occurredAt,
+                                                     now: now())
+                outcome = .failed(status: result.storedStatus, retryAt: retry)
+            }
         } else {
-            let retry = policy.nextAttempt(afterAttempts: event.attempts, occurredAt: event.occurredAt, now: now())
-            outcome = .failed(status: result.storedStatus, retryAt: retry)
+            outcome = .failed(status: WebhookAttemptProblem.noEndpoint.rawValue, retryAt: nil)
+        }
+        let status: Int
+        switch outcome {
+        case .delivered(let code), .failed(let code, _): status = code
         }
         var metadata: Logger.Metadata = ["event": "\(event.id)", "type": "\(event.type)",
-                                         "attempt": "\(event.attempts)", "status": "\(result.storedStatus)"]
+                                         "attempt": "\(event.attempts)", "status": "\(status)"]
         do {
             let settled = try await store.settleWebhookAttempt(event.id, owner: owner, outcome: outcome, now: now())
             if !settled { metadata["lease"] = "lost" }

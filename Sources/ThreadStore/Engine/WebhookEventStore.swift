@@ -47,7 +47,8 @@ public struct ThreadStoreWebhookEvents: WebhookEventStore {
     public init(_ store: ThreadStore) { self.store = store }
 
     static let columns = """
-        id, type, thread_id, message_id, occurred_at, state, attempts, next_attempt_at, last_status, finished_at
+        id, type, thread_id, message_id, occurred_at, state, attempts, next_attempt_at, last_status, finished_at,
+        (SELECT t.field FROM thread t WHERE t.id = webhook_event.thread_id) AS field
         """
     /// A pending event due at `:now` whose lease is free or ran out: the read that skips an idle poll's write
     /// transaction and the lease itself select the same rows.
@@ -158,7 +159,8 @@ public struct ThreadStoreWebhookEvents: WebhookEventStore {
         try WebhookEvent.stored(
             id: row["id"], type: row["type"], thread: row["thread_id"], message: row["message_id"],
             occurredAt: row["occurred_at"], state: row["state"], attempts: row["attempts"],
-            nextAttemptAt: row["next_attempt_at"], lastStatus: row["last_status"], finishedAt: row["finished_at"])
+            nextAttemptAt: row["next_attempt_at"], lastStatus: row["last_status"], finishedAt: row["finished_at"],
+            field: row["field"])
     }
 }
 
@@ -188,16 +190,18 @@ extension WebhookEvent {
     /// - Throws: ``ThreadStoreError/databaseCorrupt`` for an unknown code or a malformed ID.
     public static func stored(id: String, type: Int, thread: String?, message: String?, occurredAt: Int64,
                               state: Int, attempts: Int, nextAttemptAt: Int64, lastStatus: Int?,
-                              finishedAt: Int64?) throws -> WebhookEvent {
+                              finishedAt: Int64?, field: String? = nil) throws -> WebhookEvent {
         guard let type = WebhookEventType(rawValue: type), let state = WebhookDeliveryState(rawValue: state),
             let id = try? WebhookEventID(id)
         else { throw ThreadStoreError.databaseCorrupt }
         do {
-            return WebhookEvent(
+            var event = WebhookEvent(
                 id: id, type: type, thread: try thread.map { try ThreadID($0) },
                 message: try message.map { try StoredMessageID($0) }, occurredAt: Date(storeMilliseconds: occurredAt),
                 state: state, attempts: attempts, nextAttemptAt: Date(storeMilliseconds: nextAttemptAt),
                 lastStatus: lastStatus, finishedAt: finishedAt.map { Date(storeMilliseconds: $0) })
+            event.field = try field.map { try CounsellingField($0) }
+            return event
         } catch {
             throw ThreadStoreError.databaseCorrupt
         }

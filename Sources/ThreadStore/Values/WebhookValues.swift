@@ -81,6 +81,9 @@ public struct WebhookEvent: Sendable, Hashable, CustomStringConvertible {
     public var lastStatus: Int?
     /// When it was delivered or given up.
     public var finishedAt: Date?
+    /// The counselling field of its thread, read with the event (issue 29): which organisation's endpoint it goes
+    /// to. Nil for an event without a thread.
+    public var field: CounsellingField?
 
     public init(id: WebhookEventID, type: WebhookEventType, thread: ThreadID?, message: StoredMessageID?,
                 occurredAt: Date, state: WebhookDeliveryState, attempts: Int, nextAttemptAt: Date, lastStatus: Int?,
@@ -110,6 +113,8 @@ public enum WebhookAttemptProblem: Int, Hashable, Sendable, CaseIterable, Custom
     case timedOut = -3
     /// Anything else (a malformed answer).
     case other = -4
+    /// Not sent: the organisation of the event's thread has no webhook (issue 29).
+    case noEndpoint = -5
 
     public var description: String {
         switch self {
@@ -117,6 +122,7 @@ public enum WebhookAttemptProblem: Int, Hashable, Sendable, CaseIterable, Custom
         case .tlsFailed: "TLS failed"
         case .timedOut: "timed out"
         case .other: "failed"
+        case .noEndpoint: "no endpoint"
         }
     }
 }

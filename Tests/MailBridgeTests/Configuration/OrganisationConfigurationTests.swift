@@ -60,6 +60,27 @@ import ThreadStore
         #expect(again.organisations == configuration.organisations && again.mailboxes == configuration.mailboxes)
     }
 
+    @Test func eachOrganisationNamesItsOwnWebhookAndNoGlobalOneBesideIt() throws {
+        let text = Self.mailbox("sucht@example.org", field: "sucht", organisation: "caritas-koeln")
+            + Self.organisations + """
+            [organisation.webhook]
+            url = "https://platform-b.example.org/hooks"
+            secret-file = "/etc/mailbridge/webhook-b"
+
+            """
+        let configuration = try BridgeConfiguration.parse(text)
+        #expect(configuration.webhook == nil)
+        #expect(configuration.organisations.map { $0.webhook?.url } == [nil, "https://platform-b.example.org/hooks"])
+        #expect(try BridgeConfiguration.parse(configuration.tomlText).organisations == configuration.organisations)
+        let both = ConfigurationErrorTests().problems(
+            text + "[webhook]\nurl = \"https://all.example.org/\"\nsecret-file = \"/etc/s\"\n")
+        #expect(both.contains { $0.option == "webhook" && $0.code == .conflictingOptions }, "\(both)")
+        let insecure = ConfigurationErrorTests().problems(text.replacingOccurrences(of: "https://platform-b",
+                                                                                    with: "http://platform-b"))
+        #expect(insecure.contains { $0.option == "organisation[2].webhook.url" }, "\(insecure)")
+        #expect(ReferencedFileCheck.kind(of: "organisation[2].webhook.secret-file") == .secret)
+    }
+
     static let bad: [(text: String, option: String)] = {
         let one = mailbox("a@example.org", field: "sucht", organisation: "x")
         var cases: [(text: String, option: String)] = []
