@@ -81,6 +81,13 @@ extension PostgresWebState: AccountAdminStore {
                                            logger: logger)
             try await connection.query("DELETE FROM web_session WHERE account_id = \(id.unredactedDescription)",
                                        logger: logger)
+            try await connection.query("""
+                UPDATE api_token SET revoked_at = \(StoreTime.milliseconds(at))
+                WHERE account_id = \(id.unredactedDescription) AND revoked_at IS NULL
+                """, logger: logger)
+            try await connection.query("""
+                DELETE FROM notice_pending WHERE recipient_kind = 1 AND recipient = \(id.unredactedDescription)
+                """, logger: logger)
             try await PostgresAccountRows.audit(connection, at: at, event: .accountOrganisationChanged,
                                                 itemID: id.unredactedDescription, actor: actor, channel: channel,
                                                 logger: logger)

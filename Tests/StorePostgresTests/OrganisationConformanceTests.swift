@@ -34,7 +34,7 @@ import ThreadStore
                 == a, "\(name)")
         #expect(try await engine.inbox.accounts().map(\.organisation) == [a, nil], "\(name)")
 
-        // Moved: its session ends, its thread becomes unassigned, the token now carries the new organisation.
+        // Moved: its session ends, its thread becomes unassigned, its API token is revoked.
         let thread = try #require(try await engine.importer.importMessage(
             ImportEngines.message("m1"), into: .client(ImportEngines.identity(1))).storedThread)
         _ = try await engine.inbox.assign(thread, to: anna, by: InboxActor(
@@ -43,7 +43,7 @@ import ThreadStore
         #expect(try await state.account(named: "anna")?.organisation == b, "\(name)")
         #expect(try await state.webSession(token: session.token, now: t0, idleTimeout: 600) == nil, "\(name)")
         #expect(try await engine.inbox.inboxThread(thread, scope: .everyField)?.assignedTo == nil, "\(name)")
-        #expect(try await state.apiTokenCredential(token: token.token)?.account.organisation == b, "\(name)")
+        #expect(try await state.apiTokenCredential(token: token.token) == nil, "\(name): the old token is revoked")
         try await admin.setOrganisation(nil, of: anna, actor: nil, via: .commandLine)
         #expect(try await state.account(named: "anna")?.organisation == nil, "\(name)")
         await #expect(throws: ThreadStoreError.accountNotFound) {

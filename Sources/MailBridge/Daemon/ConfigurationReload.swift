@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import MailValues
 public import ServiceLifecycle
+import ThreadStore
 import UnixSignals
 
 /// Reloads the configuration file on SIGHUP (`systemctl reload mailbridge`) without dropping connections.
@@ -40,6 +41,12 @@ public struct ConfigurationReload: Service {
     }
 }
 
+/// A file that a reload does not apply at all (the running configuration stays).
+public struct ReloadRefused: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// What a reload applied, and which changed sections only take effect after a restart.
 public struct ReloadReport: Sendable, Equatable {
     public var needsRestart: [String]
@@ -63,9 +70,21 @@ extension Gateway {
         (newHelp.link, oldHelp.link) = (nil, nil)
         if newHelp != oldHelp { needsRestart.append("help") }
         if new.retention != old.retention { needsRestart.append("retention") }
-        // Which fields each organisation owns decides what every account reaches; the web keeps the one it
-        // started with, so that a reload cannot widen anyone's reach half-way.
-        if new.organisationDirectory != old.organisationDirectory { needsRestart.append("organisations") }
+        // Which fields each organisation owns decides what every account reaches (issue 29). The web keeps the
+        // directory it started with, so a reload that changes it (an organisation, a mailbox's organisation or
+        // field) would send new mail into a field that the old owner still reaches: such a file is not applied at
+        // all, and the running configuration stays until a restart.
+        func owners(_ configuration: BridgeConfiguration) -> [String: [String]] {
+            Dictionary(configuration.mailboxes.map {
+                ($0.address.canonical, [$0.field.lowercased(), $0.organisation?.rawValue ?? ""])
+            }, uniquingKeysWith: { first, _ in first })
+        }
+        if new.organisationDirectory != old.organisationDirectory
+            || (!old.organisations.isEmpty && owners(new) != owners(old))
+        {
+            throw ReloadRefused("the organisations, or a mailbox's field or organisation, changed: restart the "
+                + "gateway to apply this file")
+        }
         let oldAddresses = Set(old.mailboxes.map(\.address.canonical))
         if Set(new.mailboxes.map(\.address.canonical)) != oldAddresses { needsRestart.append("mailbox addresses") }
 

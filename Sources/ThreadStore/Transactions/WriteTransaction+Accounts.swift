@@ -111,14 +111,19 @@ extension WriteTransaction {
         for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
     }
 
-    /// Moves an account into `organisation` (nil: into none, the implicit one) and ends its sessions, so that no
-    /// page opened for the old organisation stays open. Its threads belong to the organisation it leaves: they
-    /// become unassigned (each audited), so that no notice about them reaches it any more. Audits
-    /// ``AuditEvent/accountOrganisationChanged``.
+    /// Moves an account into `organisation` (nil: into none, the implicit one). Nothing it held for the old
+    /// organisation carries over: its sessions end, its API tokens are revoked (a platform's token of the old
+    /// organisation must not open the new one's threads), its threads become unassigned (each audited) and its
+    /// pending digest counts are dropped, so that no notice about the old organisation's threads reaches it.
+    /// Audits ``AuditEvent/accountOrganisationChanged``.
     public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?) throws {
         guard try AccountRows.setOrganisation(db, id, organisation) else { throw ThreadStoreError.accountNotFound }
         try unassignThreads(of: id, actor: actor)
         try AccountRows.deleteSessions(db, of: id)
+        try db.cachedStatement(sql: "UPDATE api_token SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
+            .execute(arguments: [now.storeMilliseconds, id.raw.text])
+        try db.cachedStatement(sql: "DELETE FROM notice_pending WHERE recipient_kind = 1 AND recipient = ?")
+            .execute(arguments: [id.raw.text])
         try recordAccess(.accountOrganisationChanged, actor: actor, itemID: id.raw.text)
     }
 

@@ -9,6 +9,44 @@ import ThreadStore
 /// `systemctl reload` (SIGHUP → `Gateway.reload(from:)`): new texts and links apply to the next mail, restart-only
 /// changes are reported, and an invalid file changes nothing.
 @Suite struct ConfigurationReloadTests {
+    /// Issue 29: a file that hands a mailbox to another organisation is not applied by a reload at all (the web
+    /// keeps the organisations it started with, so new mail must not go to a field the old owner still reaches);
+    /// the running configuration stays, its link too.
+    @Test func aReloadThatMovesAMailboxToAnotherOrganisationIsRefusedWhole() async throws {
+        let folder = URL(fileURLWithPath: "/tmp/mb-reload-org-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer {
+            _ = try? Shell.run("gpgconf", ["--homedir", folder.appendingPathComponent("data/gnupg").path, "--kill", "all"],
+                               allowFailure: true)
+            try? FileManager.default.removeItem(at: folder)
+        }
+        let file = folder.appendingPathComponent("mailbridge.toml")
+        let port = Int.random(in: 30_000...39_000)
+        func write(organisation: String, link: String) throws {
+            var configuration = BridgeConfiguration.embeddedDefault(
+                dataFolder: try AbsolutePath(folder.appendingPathComponent("data").path))
+            configuration.smtp.port = port
+            configuration.metrics.enabled = false
+            configuration.web.enabled = false
+            configuration.mailboxes[0].redirectLink = try RedirectLink(link)
+            configuration.mailboxes[0].organisation = try OrganisationID(organisation)
+            configuration.organisations = [.init(id: try OrganisationID("org-a"), name: "A"),
+                                           .init(id: try OrganisationID("org-b"), name: "B")]
+            try configuration.tomlText.write(to: file, atomically: true, encoding: .utf8)
+        }
+        try write(organisation: "org-a", link: "https://alt.example/login")
+        let gateway = try await Gateway.start(try BridgeConfiguration.load(file: file.path), logger: LogCapture().logger())
+        try write(organisation: "org-b", link: "https://neu.example/login")
+        await #expect(throws: ReloadRefused.self) { try await gateway.reload(from: file.path) }
+        #expect(gateway.runner.pipeline.configuration.mailboxes.first?.link.value == "https://alt.example/login")
+        // The same organisation with a new link: applied.
+        try write(organisation: "org-a", link: "https://neu.example/login")
+        _ = try await gateway.reload(from: file.path)
+        #expect(gateway.runner.pipeline.configuration.mailboxes.first?.link.value == "https://neu.example/login")
+        await gateway.listener.close()
+        try await gateway.pgp.shutdown()
+    }
+
     @Test func reloadAppliesMailboxSettingsAndReportsTheRest() async throws {
         let folder = URL(fileURLWithPath: "/tmp/mb-reload-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
