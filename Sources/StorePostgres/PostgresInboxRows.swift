@@ -41,7 +41,16 @@ extension PostgresThreadRows {
     }
 
     /// The list entry of a thread in `scope`, or nil.
+    /// The scope is checked on the thread's field alone (one primary-key look-up) before the list entry is read
+    /// (which counts its messages), so a thread outside the scope costs what a missing one costs (issue 29).
     func inboxThread(_ id: ThreadID, in scope: InboxScope) async throws -> InboxThread? {
+        var field: String?
+        for try await found in try await connection.query(
+            "SELECT field FROM thread WHERE id = \(id.unredactedDescription)", logger: logger).decode(String.self)
+        {
+            field = found
+        }
+        guard let field, let parsed = try? CounsellingField(field), scope.includes(parsed) else { return nil }
         let threads = try await inboxThreads(InboxListing.entry(id, .postgresql))
         guard let thread = threads.first, scope.includes(thread.summary.field) else { return nil }
         return thread

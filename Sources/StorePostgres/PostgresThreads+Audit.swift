@@ -21,10 +21,11 @@ extension PostgresThreads: AuditLogStore {
             try bindings.append(organisation.fields.map(\.rawValue).sorted())
             try bindings.append(organisation.id.rawValue)
             let (fields, id) = (bindings.count - 1, bindings.count)
+            // As on SQLite: rows about a thread by its field, rows without a thread by their account.
             conditions.append("""
                 (thread_id IN (SELECT id FROM thread WHERE field = ANY($\(fields)))
-                 OR actor_id IN (SELECT id FROM account WHERE organisation = $\(id))
-                 OR item_id IN (SELECT id FROM account WHERE organisation = $\(id)))
+                 OR (thread_id IS NULL AND (actor_id IN (SELECT id FROM account WHERE organisation = $\(id))
+                                            OR item_id IN (SELECT id FROM account WHERE organisation = $\(id)))))
                 """)
         }
         try bindings.append(Int64(min(max(limit, 0), 10_000)))

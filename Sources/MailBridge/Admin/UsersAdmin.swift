@@ -203,6 +203,10 @@ public enum UsersAdmin {
         guard !fields.isEmpty || account.role == .teamLead else {
             throw AdminUsageError("a counsellor needs at least one --field")
         }
+        guard installation.configuration.organisationDirectory.reach(of: account.organisation) != nil else {
+            throw AdminUsageError("the account belongs to no configured organisation: give it one and its fields "
+                + "with `mailbridge users move NAME --organisation ID --field FIELD`")
+        }
         let fieldSet = try Self.fields(fields, installation: installation, organisation: account.organisation)
         try await installation.stores.accounts.setFields(fieldSet, of: account.id, actor: nil, via: .commandLine)
         return AdminResult(output: "account \(account.id.unredactedDescription) now works in: "

@@ -86,6 +86,7 @@ extension BridgeConfiguration {
         }
         let known = Set(organisations.map(\.id))
         var owner: [String: OrganisationID] = [:]  // field → the organisation of its first mailbox
+        var teams: [String: OrganisationID] = [:]  // team address → the organisation of its first mailbox
         for (index, mailbox) in mailboxes.enumerated() {
             let option = "mailbox[\(index + 1)].organisation"
             guard declared else {
@@ -112,6 +113,14 @@ extension BridgeConfiguration {
                                   + "(a counselling field belongs to one organisation)")
             } else {
                 owner[field] = id
+            }
+            // A team address hears of its mailboxes' threads (and counts them in digests): one organisation's only.
+            let team = mailbox.teamNotificationAddress.canonical
+            if let first = teams[team], first != id {
+                reader.report(.conflictingOptions, "mailbox[\(index + 1)].team-notification-address",
+                              expected: "an address no mailbox of another organisation uses")
+            } else {
+                teams[team] = id
             }
         }
     }

@@ -25,12 +25,14 @@ public struct Counsellor: Hashable, Sendable, CustomStringConvertible {
     public var mustChangePassword = false
     /// The fields the account's organisation owns (issue 29): every field in the implicit organisation. No role
     /// reaches past it: a team lead sees every field of its own organisation, a counsellor those of its fields that
-    /// its organisation owns.
-    public var reach: OrganisationDirectory.Reach = .everyField
+    /// its organisation owns. None unless given: an identity made without its organisation reaches nothing.
+    public var reach: OrganisationDirectory.Reach = .fields([])
 
-    /// Creates an identity.
+    /// Creates an identity; `reach`: what its organisation lets it reach (nothing unless given).
     public init(id: AccountID, username: String, displayName: String, role: CounsellorRole,
-                fields: Set<CounsellingField>, language: InterfaceLanguage, channel: AuditChannel = .browser) {
+                fields: Set<CounsellingField>, language: InterfaceLanguage, channel: AuditChannel = .browser,
+                reach: OrganisationDirectory.Reach = .fields([])) {
+        self.reach = reach
         self.id = id
         self.channel = channel
         self.username = username

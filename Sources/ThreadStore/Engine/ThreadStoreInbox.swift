@@ -3,6 +3,7 @@
 // and audits in that same transaction.
 
 public import Foundation
+import GRDB
 
 /// ``InboxStore`` over a ``ThreadStore`` (SQLite): every method is one `read {}` or `write {}` of the store.
 public struct ThreadStoreInbox: InboxStore {
@@ -123,8 +124,16 @@ public struct ThreadStoreInbox: InboxStore {
         try await store.read { tx in try tx.displayNames(of: accounts) }
     }
 
+    /// The scope is checked on the thread's field alone (one primary-key look-up) before its list entry is read
+    /// (which counts its messages), so a thread outside the scope costs what a missing one costs (issue 29: another
+    /// organisation's ID answers like one that does not exist, in timing too).
     private static func thread(_ tx: ReadTransaction, _ id: ThreadID, in scope: InboxScope) throws -> InboxThread? {
-        guard let thread = try tx.inboxThread(id), scope.includes(thread.summary.field) else { return nil }
+        guard let field = try String.fetchOne(
+                tx.db.cachedStatement(sql: "SELECT field FROM thread WHERE id = ?"),
+                arguments: [id.unredactedDescription]),
+            let parsed = try? CounsellingField(field), scope.includes(parsed),
+            let thread = try tx.inboxThread(id), scope.includes(thread.summary.field)
+        else { return nil }
         return thread
     }
 

@@ -8,12 +8,13 @@ import ThreadStore
 /// every mailbox names a configured one when there are any, a field belongs to one organisation only, the TOML
 /// round trip, and the directory every route decides reach with.
 @Suite struct OrganisationConfigurationTests {
-    static func mailbox(_ address: String, field: String, organisation: String?) -> String {
+    /// A mailbox whose team address is its organisation's (`team` gives another one).
+    static func mailbox(_ address: String, field: String, organisation: String?, team: String? = nil) -> String {
         """
         [[mailbox]]
         address = "\(address)"
         field = "\(field)"
-        team-notification-address = "team@example.org"
+        team-notification-address = "\(team ?? "team-\(organisation ?? "x")@example.org")"
         redirect-link = "https://beratung.example.org/login"
         \(organisation.map { "organisation = \"\($0)\"" } ?? "")
 
@@ -97,6 +98,11 @@ import ThreadStore
         let first = mailbox("a@example.org", field: "sucht", organisation: "caritas-koeln")
         let second = mailbox("b@example.org", field: "SUCHT", organisation: "diakonie-bonn")
         cases.append((first + second + organisations, "mailbox[2].organisation"))
+        // One team address for two organisations' mailboxes.
+        cases.append((mailbox("a@example.org", field: "sucht", organisation: "caritas-koeln")
+                        + mailbox("b@example.org", field: "familie", organisation: "diakonie-bonn",
+                                  team: "team-caritas-koeln@example.org") + organisations,
+                      "mailbox[2].team-notification-address"))
         // IDs: not normalised silently, unique, present; names required and bounded; no unknown options.
         let long = String(repeating: "n", count: 129)
         for (table, option) in [

@@ -19,9 +19,8 @@ extension Counsellor {
     public init?(_ account: Account, in organisations: OrganisationDirectory, channel: AuditChannel = .browser) {
         guard let reach = organisations.reach(of: account.organisation) else { return nil }
         self.init(id: account.id, username: account.username, displayName: account.displayName, role: account.role,
-                  fields: account.fields, language: account.language, channel: channel)
+                  fields: account.fields, language: account.language, channel: channel, reach: reach)
         mustChangePassword = account.mustChangePassword
-        self.reach = reach
     }
 }
 
