@@ -52,17 +52,33 @@ extension PostgresWebState: AccountAdminStore {
         }
     }
 
-    /// Its threads become unassigned, each audited as an assignment to nobody (as on SQLite).
-    private static func unassignThreads(of id: AccountID, connection: PostgresConnection, at: Date,
-                                        actor: AccountID?, channel: AuditChannel?, logger: Logger) async throws {
+    /// Its threads (those outside `fields` if given) become unassigned, each audited as an assignment to nobody
+    /// (as on SQLite); returns how many.
+    @discardableResult
+    private static func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField>? = nil,
+                                        connection: PostgresConnection, at: Date, actor: AccountID?,
+                                        channel: AuditChannel?, logger: Logger) async throws -> Int {
+        let kept = fields.map { $0.map(\.rawValue).sorted() } ?? []
         let assigned = try await connection.query("""
-            UPDATE thread SET assigned_to = NULL WHERE assigned_to = \(id.unredactedDescription) RETURNING id
+            UPDATE thread SET assigned_to = NULL
+            WHERE assigned_to = \(id.unredactedDescription) AND NOT (field = ANY(\(kept)))
+            RETURNING id
             """, logger: logger)
         var threads: [ThreadID] = []
         for try await thread in assigned.decode(String.self) { threads.append(try ThreadID(thread)) }
         let rows = PostgresThreadRows(connection: connection, logger: logger, now: at)
         for thread in threads.sorted(by: { $0.unredactedDescription < $1.unredactedDescription }) {
             try await rows.auditAccess(.threadAssigned, actor: actor, channel: channel, thread: thread)
+        }
+        return threads.count
+    }
+
+    public func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField>, actor: AccountID?,
+                                via channel: AuditChannel?) async throws -> Int {
+        let (logger, at) = (self.logger, clock())
+        return try await database.write { connection in
+            try await Self.unassignThreads(of: id, outside: fields, connection: connection, at: at, actor: actor,
+                                           channel: channel, logger: logger)
         }
     }
 

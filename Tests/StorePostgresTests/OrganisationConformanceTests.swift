@@ -39,6 +39,14 @@ import ThreadStore
             ImportEngines.message("m1"), into: .client(ImportEngines.identity(1))).storedThread)
         _ = try await engine.inbox.assign(thread, to: anna, by: InboxActor(
             account: anna, channel: .browser, scope: .everyField)) { _, _ in true }
+        // Threads outside the fields given are unassigned; the thread of a field given stays.
+        #expect(try await admin.unassignThreads(of: anna, outside: [ImportEngines.field], actor: nil, via: nil) == 0,
+                "\(name)")
+        #expect(try await engine.inbox.inboxThread(thread, scope: .everyField)?.assignedTo == anna, "\(name)")
+        #expect(try await admin.unassignThreads(of: anna, outside: [try CounsellingField("schulden")], actor: nil,
+                                                via: nil) == 1, "\(name)")
+        _ = try await engine.inbox.assign(thread, to: anna, by: InboxActor(
+            account: anna, channel: .browser, scope: .everyField)) { _, _ in true }
         try await admin.setOrganisation(b, of: anna, actor: nil, via: .commandLine)
         #expect(try await state.account(named: "anna")?.organisation == b, "\(name)")
         #expect(try await state.webSession(token: session.token, now: t0, idleTimeout: 600) == nil, "\(name)")
@@ -53,8 +61,8 @@ import ThreadStore
 
         let (moved, assigned) = (AuditEvent.accountOrganisationChanged.rawValue, AuditEvent.threadAssigned.rawValue)
         let audit = try await engine.accessAudit().filter { $0.hasPrefix("\(moved)/") || $0.hasPrefix("\(assigned)/") }
-        #expect(audit == ["\(assigned)/-/I/A/1", "\(assigned)/-/-/-/3", "\(moved)/-/I/-/3", "\(moved)/-/I/-/3"],
-                "\(name)")
+        #expect(audit == ["\(assigned)/-/I/A/1", "\(assigned)/-/-/-/-", "\(assigned)/-/I/A/1", "\(assigned)/-/-/-/3",
+                          "\(moved)/-/I/-/3", "\(moved)/-/I/-/3"], "\(name)")
     }
 
     @Test(arguments: engines)

@@ -59,6 +59,8 @@ public final class Gateway: Sendable {
         let stores = installation.stores
         let data = installation.dataFolder
         let metrics = GatewayMetrics()
+        try await GatewayOrganisations.reconcileAssignments(configuration.organisationDirectory, stores: stores,
+                                                            logger: logger)
         let webhooks = try await GatewayWebhooks.dispatcher(configuration, engine: engine, stores: stores,
                                                             metrics: metrics, logger: logger)
         // One reloadable directory of mailboxes for the pipeline, the reply composer and the outbox.

@@ -20,6 +20,9 @@ public protocol AccountAdminStore: Sendable {
     /// ``WriteTransaction/setOrganisation(_:of:actor:)``: also ends its sessions.
     func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?,
                          via channel: AuditChannel?) async throws
+    /// ``WriteTransaction/unassignThreads(of:outside:actor:)``: returns how many threads it unassigned.
+    func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField>, actor: AccountID?,
+                         via channel: AuditChannel?) async throws -> Int
     /// ``WriteTransaction/resetPassword(of:passwordHash:actor:)``: removes the second factor, ends the sessions and
     /// revokes the API tokens.
     func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)
@@ -59,6 +62,11 @@ public struct ThreadStoreAccountAdmin: AccountAdminStore {
     public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?,
                                 via channel: AuditChannel?) async throws {
         try await store.write(via: channel) { tx in try tx.setOrganisation(organisation, of: id, actor: actor) }
+    }
+
+    public func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField>, actor: AccountID?,
+                                via channel: AuditChannel?) async throws -> Int {
+        try await store.write(via: channel) { tx in try tx.unassignThreads(of: id, outside: fields, actor: actor) }
     }
 
     public func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)

@@ -111,6 +111,24 @@ extension WriteTransaction {
         for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
     }
 
+    /// Unassigns the threads assigned to `id` whose field is not in `fields` (each audited as
+    /// ``AuditEvent/threadAssigned`` to nobody); returns how many. The gateway runs it at start for every account
+    /// of an installation with organisations (issue 29), so that after a field changed hands no account keeps a
+    /// thread, or its notices, of another organisation.
+    public func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField>, actor: AccountID?) throws
+        -> Int
+    {
+        let json = "[" + fields.map { "\"\($0.rawValue)\"" }.sorted().joined(separator: ",") + "]"
+        let assigned = try String.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT id FROM thread WHERE assigned_to = ? AND field NOT IN (SELECT value FROM json_each(?))
+                ORDER BY id
+                """),
+            arguments: [id.raw.text, json])
+        for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
+        return assigned.count
+    }
+
     /// Moves an account into `organisation` (nil: into none, the implicit one). Nothing it held for the old
     /// organisation carries over: its sessions end, its API tokens are revoked (a platform's token of the old
     /// organisation must not open the new one's threads), its threads become unassigned (each audited) and its

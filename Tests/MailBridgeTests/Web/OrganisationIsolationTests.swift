@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import MailBridge
+import TestSupport
 import Testing
 import ThreadStore
 
@@ -202,6 +203,35 @@ import ThreadStore
                 body: ByteBuffer(string: "username=fremd&password=\(WebHarness.password)"))
             #expect(login.status == .forbidden)
         }
+    }
+
+    /// A field handed to another organisation (a configuration change and a restart): at start the gateway
+    /// unassigns its threads from the old organisation's accounts, so that none of their notices reaches them.
+    @Test func atStartThreadsLeaveTheAccountsOfAnOrganisationThatNoLongerOwnsTheirField() async throws {
+        let harness = try await WebHarness(organisations: true)
+        let foreign = try await harness.importForeignThread(canary: "X")  // "familie", org-b's
+        let fremd = harness.counsellor("fremd").id
+        _ = try await ThreadStoreInbox(harness.store).assign(foreign, to: fremd, by: InboxActor(
+            account: fremd, channel: .browser, scope: .everyField)) { _, _ in true }
+        let stores = GatewayStores.sqlite(harness.store)
+        let logger = harness.pipe.logs.logger("start")
+        // As configured: nothing changes.
+        #expect(try await GatewayOrganisations.reconcileAssignments(harness.services.organisations, stores: stores,
+                                                                    logger: logger) == 0)
+        #expect(try await ThreadStoreInbox(harness.store).inboxThread(foreign, scope: .everyField)?.assignedTo == fremd)
+        // Without organisations nothing is checked.
+        #expect(try await GatewayOrganisations.reconcileAssignments(.implicit, stores: stores, logger: logger) == 0)
+        // "familie" now belongs to org-a: fremd (org-b) loses the thread.
+        let (a, b) = (try OrganisationID("org-a"), try OrganisationID("org-b"))
+        let link = try RedirectLink("https://beratung.example/login")
+        var moved = BridgeConfiguration.Mailbox(
+            address: try EmailAddress("familie@example.org"), field: WebHarness.otherField,
+            teamNotificationAddress: try EmailAddress("team@example.org"), redirectLink: link)
+        moved.organisation = a
+        let changed = OrganisationDirectory(organisations: [.init(id: a, name: "A"), .init(id: b, name: "B")],
+                                            mailboxes: [moved])
+        #expect(try await GatewayOrganisations.reconcileAssignments(changed, stores: stores, logger: logger) == 1)
+        #expect(try await ThreadStoreInbox(harness.store).inboxThread(foreign, scope: .everyField)?.assignedTo == nil)
     }
 
     static func fill(_ pattern: String, thread: String, message: String) -> String {
