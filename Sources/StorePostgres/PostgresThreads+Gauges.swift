@@ -38,6 +38,26 @@ extension PostgresThreads: GaugeStore {
         }
     }
 
+    public func waitingThreadCountsByField(before cutoffs: [Date]) async throws -> [[CounsellingField: Int]] {
+        let logger = self.logger
+        return try await database.read { connection in
+            var result: [[CounsellingField: Int]] = []
+            for cutoff in cutoffs {
+                var counts: [CounsellingField: Int] = [:]
+                let rows = try await connection.query("""
+                    SELECT field, count(*) FROM thread WHERE waiting_since IS NOT NULL
+                        AND waiting_since < \(StoreTime.milliseconds(cutoff)) AND state <> \(ThreadState.closed.rawValue)
+                    GROUP BY field
+                    """, logger: logger)
+                for try await (field, count) in rows.decode((String, Int64).self) {
+                    counts[try CounsellingField(field)] = Int(count)
+                }
+                result.append(counts)
+            }
+            return result
+        }
+    }
+
     public func threadCountsByField() async throws -> [CounsellingField: Int] {
         let logger = self.logger
         return try await database.read { connection in

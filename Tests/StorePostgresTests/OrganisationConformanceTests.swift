@@ -81,6 +81,9 @@ import ThreadStore
         _ = try await engine.importer.importMessage(
             ImportEngines.message("m10"), into: .client(ImportEngines.identity(1)))
         #expect(try await engine.gauges.threadCountsByField() == [ImportEngines.field: 3, other: 1], "\(name)")
+        // All four wait since t0 (no reply): counted per field before a later cutoff, none before t0.
+        let waiting = try await engine.gauges.waitingThreadCountsByField(before: [t0.addingTimeInterval(60), t0])
+        #expect(waiting == [[ImportEngines.field: 3, other: 1], [:]], "\(name)")
     }
 
     /// `mailbridge audit --organisation`: the entries about the organisation's threads (by field) and by or about

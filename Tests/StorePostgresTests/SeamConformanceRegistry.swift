@@ -14,12 +14,12 @@ enum SeamConformanceRegistry {
                   ThreadDeletionConformanceTests.self, InboxExportConformanceTests.self],
         "replies": [ReplyConformanceTests.self],
         "webState": [WebStateConformanceTests.self],
-        "gauges": [GaugeConformanceTests.self],
+        "gauges": [GaugeConformanceTests.self, OrganisationConformanceTests.self],
         "maintenance": [RetentionConformanceTests.self],
         "digests": [NoticeDigestConformanceTests.self],
         "gatewayKeys": [GatewayKeyConformanceTests.self],
-        "accounts": [AccountAdminConformanceTests.self],
-        "audit": [AuditConformanceTests.self],
+        "accounts": [AccountAdminConformanceTests.self, OrganisationConformanceTests.self],
+        "audit": [AuditConformanceTests.self, OrganisationConformanceTests.self],
         "rejected": [RejectedConformanceTests.self],
         "webhooks": [WebhookEventConformanceTests.self],
     ] }
@@ -57,3 +57,4 @@ extension AuditConformanceTests: SeamConformanceSuite {}
 extension RejectedConformanceTests: SeamConformanceSuite {}
 extension InboxExportConformanceTests: SeamConformanceSuite {}
 extension WebhookEventConformanceTests: SeamConformanceSuite {}
+extension OrganisationConformanceTests: SeamConformanceSuite {}

@@ -42,7 +42,7 @@ public enum WebhooksAdmin {
                 finishedAt: event.finishedAt)
         }
         let listing = Listing(
-            configured: installation.configuration.webhook != nil,
+            configured: hasWebhook(installation.configuration),
             counts: Dictionary(uniqueKeysWithValues: WebhookDeliveryState.allCases.map {
                 ($0.description, counts[$0] ?? 0)
             }),
@@ -83,10 +83,16 @@ public enum WebhooksAdmin {
     public static func disable(_ installation: OpenedInstallation) async throws -> AdminResult {
         try await installation.stores.webhooks.setWebhookSubscription(false, now: Date())
         var output = "webhook events are no longer recorded"
-        if installation.configuration.webhook != nil {
-            output += "; this configuration still has [webhook]: a gateway started with it records them again"
+        if hasWebhook(installation.configuration) {
+            output += "; this configuration still has [webhook] or [organisation.webhook]: a gateway started with "
+                + "it records them again"
         }
         return AdminResult(output: output)
+    }
+
+    /// Whether the configuration sends events: `[webhook]`, or any organisation's `[organisation.webhook]`.
+    static func hasWebhook(_ configuration: BridgeConfiguration) -> Bool {
+        configuration.webhook != nil || configuration.organisations.contains { $0.webhook != nil }
     }
 
     /// A new signing secret, for the secret file and the platform.

@@ -84,6 +84,21 @@ extension BridgeConfiguration {
                           expected: "no [webhook] next to [[organisation]] tables: each organisation names its own "
                               + "platform in an [organisation.webhook] table after its [[organisation]]")
         }
+        // One organisation's platform hears of its threads only, and only its platform holds its signing secrets.
+        var urls: [String: OrganisationID] = [:], secrets: [String: OrganisationID] = [:]
+        for (index, organisation) in organisations.enumerated() {
+            guard let hook = organisation.webhook else { continue }
+            let option = "organisation[\(index + 1)].webhook"
+            if let first = urls[hook.url], first != organisation.id {
+                reader.report(.conflictingOptions, option + ".url", expected: "a URL no other organisation uses")
+            }
+            if let first = secrets[hook.secretFile.string], first != organisation.id {
+                reader.report(.conflictingOptions, option + ".secret-file",
+                              expected: "a secret file no other organisation uses")
+            }
+            urls[hook.url] = organisation.id
+            secrets[hook.secretFile.string] = organisation.id
+        }
         let known = Set(organisations.map(\.id))
         var owner: [String: OrganisationID] = [:]  // field → the organisation of its first mailbox
         var teams: [String: OrganisationID] = [:]  // team address → the organisation of its first mailbox

@@ -401,6 +401,14 @@ extension BridgeConfiguration {
         # id = "caritas-koeln"
         # The organisation's name. Required.
         # name = "Caritas Köln, Suchtberatung"
+        # This organisation's own platform, told of its threads' events only (as [webhook], which is not allowed beside
+        # [[organisation]] tables). The table follows its [[organisation]]. Default: none.
+        # [organisation.webhook]
+        # url = "https://platform.caritas-koeln.example/hooks/mailbridge"
+        # secret-file = "/etc/mailbridge/webhook-caritas-koeln"
+        # ca-file = "/etc/mailbridge/caritas-koeln-ca.pem"
+        # timeout-seconds = 10
+        # retry-hours = 72
 
         """
 }

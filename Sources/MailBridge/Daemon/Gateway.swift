@@ -202,7 +202,7 @@ public final class Gateway: Sendable {
         if endpoint != nil {
             noticeServices.append(WaitingThreadsMonitor(
                 gauges: stores.gauges, metrics: metrics, thresholdsHours: configuration.metrics.waitingThresholdsHours,
-                logger: logger))
+                logger: logger, organisations: configuration.organisationDirectory))
             noticeServices.append(QueueDepthMonitor(gauges: stores.gauges, metrics: metrics, logger: logger))
         }
         if let sharedKeys { noticeServices.append(sharedKeys) }

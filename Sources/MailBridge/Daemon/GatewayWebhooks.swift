@@ -25,12 +25,13 @@ enum GatewayWebhooks {
         // `[webhook]` carries every field; with organisations (issue 29) each `[organisation.webhook]` carries its
         // organisation's fields only (the configuration refuses both at once).
         let directory = configuration.organisationDirectory
-        var configured: [(table: String, webhook: BridgeConfiguration.Webhook, fields: Set<CounsellingField>?)] = []
-        if let webhook = configuration.webhook { configured.append(("[webhook]", webhook, nil)) }
+        var configured: [(table: String, webhook: BridgeConfiguration.Webhook, fields: Set<CounsellingField>?,
+                          organisation: String?)] = []
+        if let webhook = configuration.webhook { configured.append(("[webhook]", webhook, nil, nil)) }
         for organisation in configuration.organisations {
             guard let webhook = organisation.webhook else { continue }
             configured.append(("[organisation.webhook] of \(organisation.id.rawValue)", webhook,
-                               directory.fields(of: organisation.id) ?? []))
+                               directory.fields(of: organisation.id) ?? [], organisation.id.rawValue))
         }
         guard !configured.isEmpty else {
             // Events recorded before are deleted by maintenance (MaintenanceService) once they are old enough.
@@ -38,7 +39,7 @@ enum GatewayWebhooks {
             return nil
         }
         var routes: [WebhookRoute] = []
-        for (table, webhook, fields) in configured {
+        for (table, webhook, fields, organisation) in configured {
             let secrets: WebhookSecrets
             do {
                 secrets = try WebhookSecrets.load(webhook.secretFile.string)
@@ -49,7 +50,8 @@ enum GatewayWebhooks {
                                            caFile: webhook.caFile?.string,
                                            timeout: .seconds(webhook.timeoutSeconds))
             routes.append(WebhookRoute(fields: fields, sender: sender,
-                                       policy: WebhookRetryPolicy(giveUpAfter: .seconds(webhook.retryHours * 3600))))
+                                       policy: WebhookRetryPolicy(giveUpAfter: .seconds(webhook.retryHours * 3600)),
+                                       organisation: organisation))
         }
         try await stores.webhooks.setWebhookSubscription(true, now: Date())
         logger.notice("webhook events are sent", metadata: ["endpoints": "\(routes.count)"])

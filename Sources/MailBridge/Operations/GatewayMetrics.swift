@@ -33,9 +33,10 @@ public final class GatewayMetrics: Sendable {
 
     /// Sets the gauge `mailbridge_threads_waiting{over_hours="N"}`: threads whose oldest unanswered message has
     /// waited longer than `hours` (see ``WaitingThreadsMonitor``).
-    func threadsWaiting(overHours hours: Int, count: Int) {
-        CoreMetrics.Gauge(label: "mailbridge_threads_waiting", dimensions: [("over_hours", "\(hours)")],
-                          factory: factory).record(count)
+    /// With `organisation` (an `[[organisation]]` id, issue 29) the series carries it as a label.
+    func threadsWaiting(overHours hours: Int, count: Int, organisation: String? = nil) {
+        let dimensions = (organisation.map { [("organisation", $0)] } ?? []) + [("over_hours", "\(hours)")]
+        CoreMetrics.Gauge(label: "mailbridge_threads_waiting", dimensions: dimensions, factory: factory).record(count)
     }
 
     /// An IMAP message was moved to the failed folder (or left there, `moved` false): `fetch_failed`/`too_large`.

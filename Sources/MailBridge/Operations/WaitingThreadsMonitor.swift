@@ -23,9 +23,14 @@ public final class WaitingThreadsMonitor: Service, Sendable {
     let interval: Duration
     let logger: Logger
     let now: @Sendable () -> Date
+    /// With `[[organisation]]` (issue 29) the gauges carry the organisation as a label, one series per
+    /// organisation and threshold (threads of a field no organisation owns are not counted).
+    let organisations: OrganisationDirectory
 
     public init(gauges: any GaugeStore, metrics: GatewayMetrics, thresholdsHours: [Int],
-                interval: Duration = .seconds(60), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+                interval: Duration = .seconds(60), logger: Logger, organisations: OrganisationDirectory = .implicit,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.organisations = organisations
         self.gauges = gauges
         self.metrics = metrics
         self.thresholdsHours = thresholdsHours
@@ -38,17 +43,40 @@ public final class WaitingThreadsMonitor: Service, Sendable {
         await runPeriodically(every: interval) { await self.refresh() }
     }
 
-    /// Counts once and sets the gauges; returns the counts in threshold order (nil if the store failed).
+    /// Counts once and sets the gauges; returns the counts in threshold order (with organisations: of every
+    /// organisation together; nil if the store failed).
     @discardableResult
     public func refresh() async -> [Int]? {
         let time = now()
         let cutoffs = thresholdsHours.map { time.addingTimeInterval(-TimeInterval($0) * 3600) }
+        guard organisations.isImplicit else { return await refreshPerOrganisation(cutoffs) }
         do {
             let counts = try await gauges.waitingThreadCounts(before: cutoffs)
             for (hours, count) in zip(thresholdsHours, counts) {
                 metrics.threadsWaiting(overHours: hours, count: count)
             }
             return counts
+        } catch {
+            logger.error("waiting-thread count failed", metadata: ["error": "\(type(of: error))"])
+            return nil
+        }
+    }
+
+    private func refreshPerOrganisation(_ cutoffs: [Date]) async -> [Int]? {
+        do {
+            let counts = try await gauges.waitingThreadCountsByField(before: cutoffs)
+            var totals: [Int] = []
+            for (hours, perField) in zip(thresholdsHours, counts) {
+                var total = 0
+                for organisation in organisations.organisations {
+                    let fields = organisations.fields(of: organisation.id) ?? []
+                    let count = fields.reduce(0) { $0 + (perField[$1] ?? 0) }
+                    metrics.threadsWaiting(overHours: hours, count: count, organisation: organisation.id.rawValue)
+                    total += count
+                }
+                totals.append(total)
+            }
+            return totals
         } catch {
             logger.error("waiting-thread count failed", metadata: ["error": "\(type(of: error))"])
             return nil

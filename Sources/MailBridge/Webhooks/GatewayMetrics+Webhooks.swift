@@ -4,10 +4,11 @@ import CoreMetrics
 
 extension GatewayMetrics {
     /// A webhook attempt ended (issue 29): `delivered`, `retry` or `failed` (given up), as
-    /// `mailbridge_webhook_results_total{result}`.
-    func webhookResult(_ outcome: WebhookAttemptOutcomeName) {
-        CoreMetrics.Counter(label: "mailbridge_webhook_results_total", dimensions: [("result", outcome.rawValue)],
-                            factory: factory).increment()
+    /// `mailbridge_webhook_results_total{result}`; an organisation's endpoint adds `organisation` (its ID).
+    func webhookResult(_ outcome: WebhookAttemptOutcomeName, organisation: String? = nil) {
+        let dimensions = (organisation.map { [("organisation", $0)] } ?? []) + [("result", outcome.rawValue)]
+        CoreMetrics.Counter(label: "mailbridge_webhook_results_total", dimensions: dimensions, factory: factory)
+            .increment()
     }
 }
 

@@ -118,7 +118,8 @@ public final class WebhookDispatcher: Service, Sendable {
     /// Sends `event` once on its route and records the outcome; an event without a route is given up unsent.
     func attempt(_ event: WebhookEvent) async {
         let outcome: WebhookAttemptOutcome
-        if let route = routes.first(where: { $0.carries(event) }) {
+        let route = routes.first { $0.carries(event) }
+        if let route {
             let result = await route.sender.send(event, at: now())
             if result.isDelivered {
                 outcome = .delivered(status: result.storedStatus)
@@ -144,13 +145,13 @@ public final class WebhookDispatcher: Service, Sendable {
         }
         switch outcome {
         case .delivered:
-            metrics?.webhookResult(.delivered)
+            metrics?.webhookResult(.delivered, organisation: route?.organisation)
             logger.debug("webhook delivered", metadata: metadata)
         case .failed(_, .some):
-            metrics?.webhookResult(.retry)
+            metrics?.webhookResult(.retry, organisation: route?.organisation)
             logger.info("webhook attempt failed", metadata: metadata)
         case .failed(_, .none):
-            metrics?.webhookResult(.failed)
+            metrics?.webhookResult(.failed, organisation: route?.organisation)
             logger.warning("webhook event given up", metadata: metadata)
         }
     }

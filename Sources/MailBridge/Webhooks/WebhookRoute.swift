@@ -9,8 +9,12 @@ public struct WebhookRoute: Sendable {
     public let fields: Set<CounsellingField>?
     public let sender: WebhookSender
     public let policy: WebhookRetryPolicy
+    /// The organisation's ID, the `organisation` label of the route's results metric; nil for `[webhook]`.
+    public let organisation: String?
 
-    public init(fields: Set<CounsellingField>?, sender: WebhookSender, policy: WebhookRetryPolicy) {
+    public init(fields: Set<CounsellingField>?, sender: WebhookSender, policy: WebhookRetryPolicy,
+                organisation: String? = nil) {
+        self.organisation = organisation
         self.fields = fields
         self.sender = sender
         self.policy = policy

@@ -11,6 +11,8 @@ public protocol GaugeStore: Sendable {
     func outboxDepth() async throws -> OutboxDepth
     /// ``ReadTransaction/waitingThreadCounts(before:)``.
     func waitingThreadCounts(before cutoffs: [Date]) async throws -> [Int]
+    /// ``ReadTransaction/waitingThreadCountsByField(before:)``.
+    func waitingThreadCountsByField(before cutoffs: [Date]) async throws -> [[CounsellingField: Int]]
     /// ``ReadTransaction/threadCountsByField()``.
     func threadCountsByField() async throws -> [CounsellingField: Int]
 }
@@ -27,6 +29,10 @@ public struct ThreadStoreGauges: GaugeStore {
 
     public func waitingThreadCounts(before cutoffs: [Date]) async throws -> [Int] {
         try await store.read { tx in try tx.waitingThreadCounts(before: cutoffs) }
+    }
+
+    public func waitingThreadCountsByField(before cutoffs: [Date]) async throws -> [[CounsellingField: Int]] {
+        try await store.read { tx in try tx.waitingThreadCountsByField(before: cutoffs) }
     }
 
     public func threadCountsByField() async throws -> [CounsellingField: Int] {

@@ -42,6 +42,24 @@ extension ReadTransaction {
         ).map(NoticeRows.count(from:))
     }
 
+    /// ``waitingThreadCounts(before:)`` per counselling field (fields without such threads left out), for the gauge
+    /// per organisation (issue 29). Decrypts nothing.
+    public func waitingThreadCountsByField(before cutoffs: [Date]) throws -> [[CounsellingField: Int]] {
+        try cutoffs.map { cutoff in
+            var counts: [CounsellingField: Int] = [:]
+            for row in try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT field, count(*) AS n FROM thread INDEXED BY thread_by_waiting
+                    WHERE waiting_since IS NOT NULL AND waiting_since < ? AND state <> ? GROUP BY field
+                    """),
+                arguments: [cutoff.storeMilliseconds, ThreadState.closed.rawValue])
+            {
+                counts[try CounsellingField(row["field"] as String)] = row["n"]
+            }
+            return counts
+        }
+    }
+
     /// How many threads each counselling field holds (fields without threads left out). Decrypts nothing: the
     /// installation's administrator sees counts per organisation from it (issue 29), never a thread.
     public func threadCountsByField() throws -> [CounsellingField: Int] {

@@ -99,13 +99,20 @@ import Testing
     }
 
     @Test func fullConfigurationRoundTripsThroughTOML() throws {
-        // The uncommented example sets every option, including IMAP, smarthost and retention overrides.
-        let text = Self.uncommented(try packageFile("Config/mailbridge.example.toml"))
+        // The uncommented example sets every option, including IMAP, smarthost and retention overrides, but for the
+        // global [webhook], which is not allowed beside [[organisation]] (each has [organisation.webhook]).
+        var lines = Self.uncommented(try packageFile("Config/mailbridge.example.toml")).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        let webhook = try #require(lines.firstIndex(of: "[webhook]"))
+        let next = lines[(webhook + 1)...].firstIndex { $0.hasPrefix("[") } ?? lines.endIndex
+        lines.removeSubrange(webhook..<next)
+        let text = lines.joined(separator: "\n")
         let configuration = try BridgeConfiguration.parse(text)
         #expect(configuration.imapSources.count == 1)
         #expect(configuration.smarthost?.username == "mailbridge@example.org")
         #expect(configuration.retention.days(forField: "allgemein") == 90)
         #expect(configuration.retention.days(forField: "Other") == 180)
+        #expect(configuration.webhook == nil && configuration.organisations.first?.webhook != nil)
         #expect(try BridgeConfiguration.parse(configuration.tomlText) == configuration)
     }
 

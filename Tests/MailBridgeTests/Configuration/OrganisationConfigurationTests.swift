@@ -80,6 +80,25 @@ import ThreadStore
                                                                                     with: "http://platform-b"))
         #expect(insecure.contains { $0.option == "organisation[2].webhook.url" }, "\(insecure)")
         #expect(ReferencedFileCheck.kind(of: "organisation[2].webhook.secret-file") == .secret)
+        // Two organisations on one platform URL, or with one secret file: refused.
+        let hookA = """
+            [organisation.webhook]
+            url = "https://platform-b.example.org/hooks"
+            secret-file = "/etc/mailbridge/webhook-a"
+
+            """
+        let organisationsWithHooks = Self.organisations.replacingOccurrences(
+            of: "name = \"Caritas Köln\"\n", with: "name = \"Caritas Köln\"\n" + hookA)
+        let sharedURL = ConfigurationErrorTests().problems(
+            Self.mailbox("sucht@example.org", field: "sucht", organisation: "caritas-koeln") + organisationsWithHooks
+                + "[organisation.webhook]\nurl = \"https://platform-b.example.org/hooks\"\n"
+                + "secret-file = \"/etc/mailbridge/webhook-b\"\n")
+        #expect(sharedURL.map(\.option) == ["organisation[2].webhook.url"], "\(sharedURL)")
+        let sharedSecret = ConfigurationErrorTests().problems(
+            Self.mailbox("sucht@example.org", field: "sucht", organisation: "caritas-koeln") + organisationsWithHooks
+                + "[organisation.webhook]\nurl = \"https://other.example.org/hooks\"\n"
+                + "secret-file = \"/etc/mailbridge/webhook-a\"\n")
+        #expect(sharedSecret.map(\.option) == ["organisation[2].webhook.secret-file"], "\(sharedSecret)")
     }
 
     static let bad: [(text: String, option: String)] = {

@@ -164,6 +164,74 @@ import ThreadStore
         await dispatcher.shutdown()
         await second.shutdown()
     }
+
+    /// Issue 29: with organisations each endpoint hears of the threads of its own organisation's fields only; an
+    /// event of a field no organisation's webhook carries is given up unsent (`no endpoint`), never sent elsewhere.
+    @Test func eachOrganisationsEndpointGetsOnlyItsOwnThreadsEvents() async throws {
+        let (receiverA, receiverB) = (try WebhookReceiver(), try WebhookReceiver())
+        defer { receiverA.stop(); receiverB.stop() }
+        let (store, folder) = try await Self.store()  // one thread in "beratung"
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (number, field) in [(2, "familie"), (3, "schulden")] {
+            let identity = ClientIdentity(field: try CounsellingField(field),
+                                          key: try ClientKeyFingerprint(String(format: "%040X", number)),
+                                          address: try ClientAddress("k\(number)@example.org"))
+            _ = try await ThreadStoreImport(store).importMessage(
+                NewMessage(direction: .inbound, messageID: "<m\(number)@example.org>", subject: "S",
+                           body: Array("T".utf8), verdict: .valid, receivedAt: Date()),
+                into: .client(identity))
+        }
+        var policy = WebhookRetryPolicy(giveUpAfter: .seconds(3600))
+        policy.steps = [.zero]
+        func route(_ receiver: WebhookReceiver, _ name: String, _ field: String) throws -> WebhookRoute {
+            // `name` is the organisation's ID too (the metric's label).
+            let sub = folder.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+            let file = try Self.secretFile(sub, [receiver.secret])
+            return WebhookRoute(
+                fields: [try CounsellingField(field)],
+                sender: try WebhookSender(url: receiver.url, secrets: try WebhookSecrets.load(file), secretFile: file,
+                                          caFile: receiver.caFile.path, timeout: .seconds(5)),
+                policy: policy, organisation: "org-\(name)")
+        }
+        let metrics = GatewayMetrics()
+        let dispatcher = WebhookDispatcher(
+            store: ThreadStoreWebhookEvents(store),
+            routes: [try route(receiverA, "a", "beratung"), try route(receiverB, "b", "familie")], owner: "local",
+            concurrency: 10, logger: LogCapture().logger(), metrics: metrics)
+        #expect(await dispatcher.runOnce() == 6)
+        #expect(await dispatcher.runOnce() == 0)
+        await dispatcher.shutdown()
+
+        let events = try await ThreadStoreWebhookEvents(store).webhookEvents(state: nil, limit: 20)
+        let threadOf = { (field: String) -> Set<ThreadID> in
+            Set(events.filter { $0.field?.rawValue == field }.compactMap { $0.thread })
+        }
+        #expect(threadOf("beratung").count == 1 && threadOf("familie").count == 1 && threadOf("schulden").count == 1)
+        let toA = Set(try receiverA.received().compactMap(\.id))
+        let toB = Set(try receiverB.received().compactMap(\.id))
+        let idsOf = { (field: String) -> Set<String> in
+            Set(events.filter { $0.field?.rawValue == field }.map { $0.id.unredactedDescription })
+        }
+        #expect(toA == idsOf("beratung") && toB == idsOf("familie"))
+        #expect(toA.count == 2 && toB.count == 2 && toA.isDisjoint(with: toB))
+        for body in try receiverA.received().map(\.body) {
+            for other in threadOf("familie").union(threadOf("schulden")) {
+                #expect(!body.contains(other.unredactedDescription), "A hears nothing of another organisation")
+            }
+        }
+        let unrouted = events.filter { $0.field?.rawValue == "schulden" }
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        for series in ["mailbridge_webhook_results_total{organisation=\"org-a\",result=\"delivered\"} 2",
+                       "mailbridge_webhook_results_total{organisation=\"org-b\",result=\"delivered\"} 2",
+                       "mailbridge_webhook_results_total{result=\"failed\"} 2"] {
+            #expect(text.contains(series), "\(series) in \(text)")
+        }
+        #expect(unrouted.count == 2 && unrouted.allSatisfy {
+            $0.state == .failed && $0.lastStatus == WebhookAttemptProblem.noEndpoint.rawValue
+        }, "\(unrouted)")
+    }
+
 }
 
 /// Maintenance deletes webhook events 30 days after they finished, on every node, with or without `[webhook]`.
@@ -231,64 +299,5 @@ import ThreadStore
         #expect(policy.nextAttempt(afterAttempts: 1, occurredAt: start, now: late) == late.addingTimeInterval(5))
         #expect(policy.nextAttempt(afterAttempts: 9, occurredAt: start, now: deadline) == nil)
         #expect(policy.nextAttempt(afterAttempts: 1, occurredAt: start, now: deadline.addingTimeInterval(1)) == nil)
-    }
-
-    /// Issue 29: with organisations each endpoint hears of the threads of its own organisation's fields only; an
-    /// event of a field no organisation's webhook carries is given up unsent (`no endpoint`), never sent elsewhere.
-    @Test func eachOrganisationsEndpointGetsOnlyItsOwnThreadsEvents() async throws {
-        let (receiverA, receiverB) = (try WebhookReceiver(), try WebhookReceiver())
-        defer { receiverA.stop(); receiverB.stop() }
-        let (store, folder) = try await WebhookDispatcherTests.store()  // one thread in "beratung"
-        defer { try? FileManager.default.removeItem(at: folder) }
-        for (number, field) in [(2, "familie"), (3, "schulden")] {
-            let identity = ClientIdentity(field: try CounsellingField(field),
-                                          key: try ClientKeyFingerprint(String(format: "%040X", number)),
-                                          address: try ClientAddress("k\(number)@example.org"))
-            _ = try await ThreadStoreImport(store).importMessage(
-                NewMessage(direction: .inbound, messageID: "<m\(number)@example.org>", subject: "S",
-                           body: Array("T".utf8), verdict: .valid, receivedAt: Date()),
-                into: .client(identity))
-        }
-        var policy = WebhookRetryPolicy(giveUpAfter: .seconds(3600))
-        policy.steps = [.zero]
-        func route(_ receiver: WebhookReceiver, _ name: String, _ field: String) throws -> WebhookRoute {
-            let sub = folder.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
-            let file = try WebhookDispatcherTests.secretFile(sub, [receiver.secret])
-            return WebhookRoute(
-                fields: [try CounsellingField(field)],
-                sender: try WebhookSender(url: receiver.url, secrets: try WebhookSecrets.load(file), secretFile: file,
-                                          caFile: receiver.caFile.path, timeout: .seconds(5)),
-                policy: policy)
-        }
-        let dispatcher = WebhookDispatcher(
-            store: ThreadStoreWebhookEvents(store),
-            routes: [try route(receiverA, "a", "beratung"), try route(receiverB, "b", "familie")], owner: "local",
-            concurrency: 10, logger: LogCapture().logger())
-        #expect(await dispatcher.runOnce() == 6)
-        #expect(await dispatcher.runOnce() == 0)
-        await dispatcher.shutdown()
-
-        let events = try await ThreadStoreWebhookEvents(store).webhookEvents(state: nil, limit: 20)
-        let threadOf = { (field: String) -> Set<ThreadID> in
-            Set(events.filter { $0.field?.rawValue == field }.compactMap { $0.thread })
-        }
-        #expect(threadOf("beratung").count == 1 && threadOf("familie").count == 1 && threadOf("schulden").count == 1)
-        let toA = Set(try receiverA.received().compactMap(\.id))
-        let toB = Set(try receiverB.received().compactMap(\.id))
-        let idsOf = { (field: String) -> Set<String> in
-            Set(events.filter { $0.field?.rawValue == field }.map { $0.id.unredactedDescription })
-        }
-        #expect(toA == idsOf("beratung") && toB == idsOf("familie"))
-        #expect(toA.count == 2 && toB.count == 2 && toA.isDisjoint(with: toB))
-        for body in try receiverA.received().map(\.body) {
-            for other in threadOf("familie").union(threadOf("schulden")) {
-                #expect(!body.contains(other.unredactedDescription), "A hears nothing of another organisation")
-            }
-        }
-        let unrouted = events.filter { $0.field?.rawValue == "schulden" }
-        #expect(unrouted.count == 2 && unrouted.allSatisfy {
-            $0.state == .failed && $0.lastStatus == WebhookAttemptProblem.noEndpoint.rawValue
-        }, "\(unrouted)")
     }
 }
