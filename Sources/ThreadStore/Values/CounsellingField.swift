@@ -8,20 +8,10 @@ public struct CounsellingField: Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
 
     /// The longest accepted field name.
-    public static let maximumLength = 64
+    public static let maximumLength = ShortName.maximumLength
 
     /// Validates a field name. Upper-case ASCII letters are lower-cased.
-    public init(_ text: String) throws(ThreadStoreError) {
-        let lowered = text.lowercased()
-        guard !lowered.isEmpty, lowered.utf8.count <= Self.maximumLength,
-            lowered.utf8.allSatisfy({
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                    || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
-            })
-        else { throw .invalidValue }
-        rawValue = lowered
-    }
+    public init(_ text: String) throws(ThreadStoreError) { rawValue = try ShortName.validated(text) }
 
     /// The field name in clear.
     public var unredactedDescription: String { rawValue }
@@ -54,4 +44,22 @@ public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "<address>" }
+}
+
+/// The names configuration gives to fields and organisations: 1 to 64 characters of `a-z 0-9 . _ -`, lower-cased.
+enum ShortName {
+    static let maximumLength = 64
+
+    /// `text` lower-cased, or ``ThreadStoreError/invalidValue``.
+    static func validated(_ text: String) throws(ThreadStoreError) -> String {
+        let lowered = text.lowercased()
+        guard !lowered.isEmpty, lowered.utf8.count <= maximumLength,
+            lowered.utf8.allSatisfy({
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            })
+        else { throw .invalidValue }
+        return lowered
+    }
 }

@@ -9,20 +9,10 @@ public struct OrganisationID: Hashable, Sendable, Comparable, CustomStringConver
     public let rawValue: String
 
     /// The longest accepted ID.
-    public static let maximumLength = 64
+    public static let maximumLength = ShortName.maximumLength
 
     /// Validates an ID. Upper-case ASCII letters are lower-cased.
-    public init(_ text: String) throws(ThreadStoreError) {
-        let lowered = text.lowercased()
-        guard !lowered.isEmpty, lowered.utf8.count <= Self.maximumLength,
-            lowered.utf8.allSatisfy({
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                    || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
-            })
-        else { throw .invalidValue }
-        rawValue = lowered
-    }
+    public init(_ text: String) throws(ThreadStoreError) { rawValue = try ShortName.validated(text) }
 
     public static func < (lhs: OrganisationID, rhs: OrganisationID) -> Bool { lhs.rawValue < rhs.rawValue }
 

@@ -13,26 +13,15 @@ import ThreadStore
     /// keeps the organisations it started with, so new mail must not go to a field the old owner still reaches);
     /// the running configuration stays, its link too.
     @Test func aReloadThatMovesAMailboxToAnotherOrganisationIsRefusedWhole() async throws {
-        let folder = URL(fileURLWithPath: "/tmp/mb-reload-org-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            _ = try? Shell.run("gpgconf", ["--homedir", folder.appendingPathComponent("data/gnupg").path, "--kill", "all"],
-                               allowFailure: true)
-            try? FileManager.default.removeItem(at: folder)
-        }
-        let file = folder.appendingPathComponent("mailbridge.toml")
-        let port = Int.random(in: 30_000...39_000)
+        let setup = try ReloadFolder()
+        defer { setup.remove() }
+        let file = setup.file
         func write(organisation: String, link: String) throws {
-            var configuration = BridgeConfiguration.embeddedDefault(
-                dataFolder: try AbsolutePath(folder.appendingPathComponent("data").path))
-            configuration.smtp.port = port
-            configuration.metrics.enabled = false
-            configuration.web.enabled = false
-            configuration.mailboxes[0].redirectLink = try RedirectLink(link)
-            configuration.mailboxes[0].organisation = try OrganisationID(organisation)
-            configuration.organisations = [.init(id: try OrganisationID("org-a"), name: "A"),
-                                           .init(id: try OrganisationID("org-b"), name: "B")]
-            try configuration.tomlText.write(to: file, atomically: true, encoding: .utf8)
+            try setup.write(link: link) { configuration in
+                configuration.mailboxes[0].organisation = try OrganisationID(organisation)
+                configuration.organisations = [.init(id: try OrganisationID("org-a"), name: "A"),
+                                               .init(id: try OrganisationID("org-b"), name: "B")]
+            }
         }
         try write(organisation: "org-a", link: "https://alt.example/login")
         let gateway = try await Gateway.start(try BridgeConfiguration.load(file: file.path), logger: LogCapture().logger())
@@ -48,26 +37,15 @@ import ThreadStore
     }
 
     @Test func reloadAppliesMailboxSettingsAndReportsTheRest() async throws {
-        let folder = URL(fileURLWithPath: "/tmp/mb-reload-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer {
-            _ = try? Shell.run("gpgconf", ["--homedir", folder.appendingPathComponent("data/gnupg").path, "--kill", "all"],
-                               allowFailure: true)
-            try? FileManager.default.removeItem(at: folder)
-        }
-        let file = folder.appendingPathComponent("mailbridge.toml")
-        let port = Int.random(in: 30_000...39_000)  // the file format needs a real port; the listener binds it
+        let setup = try ReloadFolder()
+        defer { setup.remove() }
+        let (file, port) = (setup.file, setup.port)
         func write(link: String, port: Int = port, extra: String = "", receipts: Bool = true,
                    helpLink: String? = nil) throws {
-            var configuration = BridgeConfiguration.embeddedDefault(
-                dataFolder: try AbsolutePath(folder.appendingPathComponent("data").path))
-            configuration.smtp.port = port
-            configuration.metrics.enabled = false
-            configuration.web.enabled = false
-            configuration.mailboxes[0].redirectLink = try RedirectLink(link)
-            configuration.receipt.enabled = receipts
-            configuration.help.link = try helpLink.map { try RedirectLink($0) }
-            try (configuration.tomlText + extra).write(to: file, atomically: true, encoding: .utf8)
+            try setup.write(link: link, port: port, extra: extra) { configuration in
+                configuration.receipt.enabled = receipts
+                configuration.help.link = try helpLink.map { try RedirectLink($0) }
+            }
         }
         try write(link: "https://alt.example/login")
         let gateway = try await Gateway.start(try BridgeConfiguration.load(file: file.path), logger: LogCapture().logger())
@@ -117,5 +95,34 @@ import ThreadStore
         #expect(gateway.runner.pipeline.configuration.mailboxes.first?.link.value == "https://neu.example/anmelden")
         await gateway.listener.close()
         try await gateway.pgp.shutdown()
+    }
+}
+
+/// A fresh folder with a configuration file for a reloading gateway: everything under the folder, SMTP on a random
+/// port (the file format needs a real port; the listener binds it), metrics and web off.
+struct ReloadFolder {
+    let folder = URL(fileURLWithPath: "/tmp/mb-reload-\(UUID().uuidString.prefix(8))")
+    var file: URL { folder.appendingPathComponent("mailbridge.toml") }
+    let port = Int.random(in: 30_000...39_000)
+
+    init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+
+    /// Writes the embedded default with `link` as the mailbox's redirect link, changed by `change`, then `extra`.
+    func write(link: String, port: Int? = nil, extra: String = "",
+               _ change: (inout BridgeConfiguration) throws -> Void = { _ in }) throws {
+        var configuration = BridgeConfiguration.embeddedDefault(
+            dataFolder: try AbsolutePath(folder.appendingPathComponent("data").path))
+        configuration.smtp.port = port ?? self.port
+        configuration.metrics.enabled = false
+        configuration.web.enabled = false
+        configuration.mailboxes[0].redirectLink = try RedirectLink(link)
+        try change(&configuration)
+        try (configuration.tomlText + extra).write(to: file, atomically: true, encoding: .utf8)
+    }
+
+    func remove() {
+        _ = try? Shell.run("gpgconf", ["--homedir", folder.appendingPathComponent("data/gnupg").path, "--kill", "all"],
+                           allowFailure: true)
+        try? FileManager.default.removeItem(at: folder)
     }
 }

@@ -18,6 +18,21 @@ import ThreadStore
         }
     }
 
+    /// A folder made by `init` (data below `data`, the configuration at `etc/mailbridge.toml`) and its file.
+    func initialised() async throws -> (TemporaryFolder, String) {
+        let folder = try TemporaryFolder()
+        let config = folder.path + "/etc/mailbridge.toml"
+        let made = try await run(["init", "--data-dir", folder.path + "/data", "--config", config])
+        #expect(made.status == 0, "\(made.output)")
+        return (folder, config)
+    }
+
+    /// Stops the folder's gpg-agent and removes the folder.
+    static func remove(_ folder: TemporaryFolder) {
+        _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"], allowFailure: true)
+        folder.remove()
+    }
+
     @Test func usersAndTokens() async throws {
         let folder = try TemporaryFolder()
         let config = folder.path + "/etc/mailbridge.toml"

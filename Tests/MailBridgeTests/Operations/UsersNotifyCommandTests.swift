@@ -15,13 +15,8 @@ import Testing
     }
 
     @Test func notifySetsAndClearsWithoutEchoingTheAddress() async throws {
-        let folder = try TemporaryFolder()
-        let config = folder.path + "/etc/mailbridge.toml"
-        defer {
-            _ = try? Shell.run("gpgconf", ["--homedir", folder.path + "/data/gnupg", "--kill", "all"], allowFailure: true)
-            folder.remove()
-        }
-        #expect(try await run(["init", "--data-dir", folder.path + "/data", "--config", config]).status == 0)
+        let (folder, config) = try await UsersCommandTests().initialised()
+        defer { UsersCommandTests.remove(folder) }
         let c = ["--config", config]
         #expect(try await run(["users", "add", "anna", "--display-name", "Anna", "--role", "counsellor",
                                "--field", "allgemein"] + c).status == 0)
