@@ -52,13 +52,24 @@ extension PostgresWebState: AccountAdminStore {
         }
     }
 
-    /// Its threads (those outside `fields` if given) become unassigned, each audited as an assignment to nobody
-    /// (as on SQLite); returns how many.
+    /// Ends every session of `id` and revokes its live API tokens at `at` (store milliseconds), as
+    /// `AccountRows.endSessionsAndRevokeTokens` on SQLite.
+    private static func endSessionsAndRevokeTokens(of id: AccountID, connection: PostgresConnection, at: Int64,
+                                                   logger: Logger) async throws {
+        try await connection.query("DELETE FROM web_session WHERE account_id = \(id.unredactedDescription)",
+                                   logger: logger)
+        try await connection.query("""
+            UPDATE api_token SET revoked_at = \(at) WHERE account_id = \(id.unredactedDescription) AND revoked_at IS NULL
+            """, logger: logger)
+    }
+
+    /// Its threads outside `fields` (no fields: all of them) become unassigned, each audited as an assignment to
+    /// nobody (as on SQLite); returns how many.
     @discardableResult
-    private static func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField>? = nil,
+    private static func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField> = [],
                                         connection: PostgresConnection, at: Date, actor: AccountID?,
                                         channel: AuditChannel?, logger: Logger) async throws -> Int {
-        let kept = fields.map { $0.map(\.rawValue).sorted() } ?? []
+        let kept = fields.map(\.rawValue).sorted()
         let assigned = try await connection.query("""
             UPDATE thread SET assigned_to = NULL
             WHERE assigned_to = \(id.unredactedDescription) AND NOT (field = ANY(\(kept)))
@@ -95,12 +106,8 @@ extension PostgresWebState: AccountAdminStore {
             // them reaches it any more.
             try await Self.unassignThreads(of: id, connection: connection, at: at, actor: actor, channel: channel,
                                            logger: logger)
-            try await connection.query("DELETE FROM web_session WHERE account_id = \(id.unredactedDescription)",
-                                       logger: logger)
-            try await connection.query("""
-                UPDATE api_token SET revoked_at = \(StoreTime.milliseconds(at))
-                WHERE account_id = \(id.unredactedDescription) AND revoked_at IS NULL
-                """, logger: logger)
+            try await Self.endSessionsAndRevokeTokens(of: id, connection: connection, at: StoreTime.milliseconds(at),
+                                                      logger: logger)
             try await connection.query("""
                 DELETE FROM notice_pending WHERE recipient_kind = 1 AND recipient = \(id.unredactedDescription)
                 """, logger: logger)
@@ -122,12 +129,8 @@ extension PostgresWebState: AccountAdminStore {
                 WHERE id = \(id.unredactedDescription) RETURNING id
                 """, logger: logger)
         } then: { connection, logger in
-            try await connection.query("DELETE FROM web_session WHERE account_id = \(id.unredactedDescription)",
-                                       logger: logger)
             // A reset is also the answer to a compromised account: its API tokens are revoked too.
-            try await connection.query("""
-                UPDATE api_token SET revoked_at = \(at) WHERE account_id = \(id.unredactedDescription) AND revoked_at IS NULL
-                """, logger: logger)
+            try await Self.endSessionsAndRevokeTokens(of: id, connection: connection, at: at, logger: logger)
         }
     }
 

@@ -131,10 +131,9 @@ public struct ThreadStoreInbox: InboxStore {
         guard let field = try String.fetchOne(
                 tx.db.cachedStatement(sql: "SELECT field FROM thread WHERE id = ?"),
                 arguments: [id.unredactedDescription]),
-            let parsed = try? CounsellingField(field), scope.includes(parsed),
-            let thread = try tx.inboxThread(id), scope.includes(thread.summary.field)
+            let parsed = try? CounsellingField(field), scope.includes(parsed)
         else { return nil }
-        return thread
+        return try tx.inboxThread(id)
     }
 
     @discardableResult

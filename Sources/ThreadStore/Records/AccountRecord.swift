@@ -88,6 +88,14 @@ enum AccountRows {
         return db.changesCount == 1
     }
 
+    /// Ends every session of `id` and revokes its live API tokens at `at` (a password reset, a move to another
+    /// organisation).
+    static func endSessionsAndRevokeTokens(_ db: Database, of id: AccountID, at: Date) throws {
+        try deleteSessions(db, of: id)
+        try db.cachedStatement(sql: "UPDATE api_token SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
+            .execute(arguments: [at.storeMilliseconds, id.raw.text])
+    }
+
     static func deleteSessions(_ db: Database, of id: AccountID) throws {
         try db.cachedStatement(sql: "DELETE FROM web_session WHERE account_id = ?").execute(arguments: [id.raw.text])
     }

@@ -296,7 +296,6 @@ enum Queries {
             _ = arguments.append(contentsOf: [before])
         }
         if let organisation = filter.organisationScope {
-            // Field names are `a-z 0-9 . _ -` (CounsellingField), so the JSON array needs no escaping.
             // A row about a thread belongs to the thread's organisation (by field), whoever acted; a row without a
             // thread to its account's (actor or item), so that an account moved between organisations takes no
             // row about the old one's threads along.
@@ -305,7 +304,7 @@ enum Queries {
                  OR (thread_id IS NULL AND (actor_id IN (SELECT id FROM account WHERE organisation = ?)
                                             OR item_id IN (SELECT id FROM account WHERE organisation = ?))))
                 """)
-            _ = arguments.append(contentsOf: [organisation.fieldsJSON, organisation.id.rawValue,
+            _ = arguments.append(contentsOf: [CounsellingField.jsonArray(organisation.fields), organisation.id.rawValue,
                                               organisation.id.rawValue])
         }
         _ = arguments.append(contentsOf: [limit])

@@ -50,7 +50,7 @@ extension WriteTransaction {
     /// to nobody. Audit rows keep its opaque ID as actor. Audits ``AuditEvent/accountDeleted``. Use
     /// ``ThreadStore/deleteAccount(_:actor:via:)``, which also clears the deleted bytes from the WAL.
     public func deleteAccount(_ id: AccountID, actor: AccountID?) throws {
-        try unassignThreads(of: id, actor: actor)
+        try unassignThreads(of: id, outside: [], actor: actor)
         try db.cachedStatement(sql: "DELETE FROM account WHERE id = ?").execute(arguments: [id.raw.text])
         guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
         try recordAccess(.accountDeleted, actor: actor, itemID: id.raw.text)
@@ -76,10 +76,8 @@ extension WriteTransaction {
             WHERE id = ?
             """).execute(arguments: [passwordHash, now.storeMilliseconds, id.raw.text])
         guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
-        try AccountRows.deleteSessions(db, of: id)
         // A reset is also the answer to a compromised account: its API tokens are revoked too.
-        try db.cachedStatement(sql: "UPDATE api_token SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
-            .execute(arguments: [now.storeMilliseconds, id.raw.text])
+        try AccountRows.endSessionsAndRevokeTokens(db, of: id, at: now)
         try recordAccess(.accountReset, actor: actor, itemID: id.raw.text)
     }
 
@@ -103,28 +101,21 @@ extension WriteTransaction {
         try recordAccess(.accountFieldsChanged, actor: actor, itemID: id.raw.text, count: fields.count)
     }
 
-    /// Unassigns every thread assigned to `id`, each audited as ``AuditEvent/threadAssigned`` to nobody.
-    private func unassignThreads(of id: AccountID, actor: AccountID?) throws {
-        let assigned = try String.fetchAll(
-            db.cachedStatement(sql: "SELECT id FROM thread WHERE assigned_to = ? ORDER BY id"),
-            arguments: [id.raw.text])
-        for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
-    }
-
     /// Unassigns the threads assigned to `id` whose field is not in `fields` (each audited as
-    /// ``AuditEvent/threadAssigned`` to nobody); returns how many. The gateway runs it at start for every account
+    /// ``AuditEvent/threadAssigned`` to nobody); returns how many. No fields: every thread of the account (a deleted
+    /// account, a move to another organisation). The gateway runs it at start for every account
     /// of an installation with organisations (issue 29), so that after a field changed hands no account keeps a
     /// thread, or its notices, of another organisation.
+    @discardableResult
     public func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField>, actor: AccountID?) throws
         -> Int
     {
-        let json = "[" + fields.map { "\"\($0.rawValue)\"" }.sorted().joined(separator: ",") + "]"
         let assigned = try String.fetchAll(
             db.cachedStatement(sql: """
                 SELECT id FROM thread WHERE assigned_to = ? AND field NOT IN (SELECT value FROM json_each(?))
                 ORDER BY id
                 """),
-            arguments: [id.raw.text, json])
+            arguments: [id.raw.text, CounsellingField.jsonArray(fields)])
         for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
         return assigned.count
     }
@@ -136,10 +127,8 @@ extension WriteTransaction {
     /// Audits ``AuditEvent/accountOrganisationChanged``.
     public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?) throws {
         guard try AccountRows.setOrganisation(db, id, organisation) else { throw ThreadStoreError.accountNotFound }
-        try unassignThreads(of: id, actor: actor)
-        try AccountRows.deleteSessions(db, of: id)
-        try db.cachedStatement(sql: "UPDATE api_token SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
-            .execute(arguments: [now.storeMilliseconds, id.raw.text])
+        try unassignThreads(of: id, outside: [], actor: actor)
+        try AccountRows.endSessionsAndRevokeTokens(db, of: id, at: now)
         try db.cachedStatement(sql: "DELETE FROM notice_pending WHERE recipient_kind = 1 AND recipient = ?")
             .execute(arguments: [id.raw.text])
         try recordAccess(.accountOrganisationChanged, actor: actor, itemID: id.raw.text)

@@ -148,10 +148,6 @@ public struct AuditFilter: Hashable, Sendable {
     struct OrganisationScope: Hashable, Sendable {
         var id: OrganisationID
         var fields: Set<CounsellingField>
-        /// The fields as one JSON array of strings (SQLite's `json_each`), sorted.
-        var fieldsJSON: String {
-            "[" + fields.map { "\"\($0.rawValue)\"" }.sorted().joined(separator: ",") + "]"
-        }
     }
     var organisationScope: OrganisationScope?
 

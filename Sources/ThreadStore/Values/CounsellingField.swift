@@ -16,6 +16,11 @@ public struct CounsellingField: Hashable, Sendable, CustomStringConvertible {
     /// The field name in clear.
     public var unredactedDescription: String { rawValue }
     public var description: String { "<field>" }
+
+    /// `fields` as one JSON array of strings, sorted, for SQLite's `json_each` (a field name needs no escaping).
+    static func jsonArray(_ fields: Set<CounsellingField>) -> String {
+        "[" + fields.map { "\"\($0.rawValue)\"" }.sorted().joined(separator: ",") + "]"
+    }
 }
 
 /// A client's mail address, as the canonical text MailBridge matched it with. Stored only sealed.

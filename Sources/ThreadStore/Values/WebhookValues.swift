@@ -133,4 +133,11 @@ public enum WebhookAttemptOutcome: Sendable, Hashable {
     case delivered(status: Int)
     /// It did not: the status (or the negative problem code) and when to try again; nil gives up.
     case failed(status: Int, retryAt: Date?)
+
+    /// The HTTP status, or the negative ``WebhookAttemptProblem`` code.
+    public var status: Int {
+        switch self {
+        case .delivered(let status), .failed(let status, _): status
+        }
+    }
 }
