@@ -32,21 +32,19 @@ public enum OrganisationsAdmin {
         let directory = installation.configuration.organisationDirectory
         let accounts = try await installation.stores.inbox.accounts()
         let threads = try await installation.stores.gauges.threadCountsByField()
-        var listed: [Listed] = []
-        var ownedFields = Set<CounsellingField>()
-        for organisation in directory.organisations {
-            let fields = directory.fields(of: organisation.id) ?? []
-            ownedFields.formUnion(fields)
+        let totals = directory.totals(threads)
+        let listed = totals.map { organisation, count in
             let members = accounts.filter { $0.organisation == organisation.id }
-            listed.append(Listed(
-                id: organisation.id.rawValue, name: organisation.name, fields: fields.map(\.rawValue).sorted(),
+            return Listed(
+                id: organisation.id.rawValue, name: organisation.name,
+                fields: (directory.fields(of: organisation.id) ?? []).map(\.rawValue).sorted(),
                 mailboxes: installation.configuration.mailboxes.filter { $0.organisation == organisation.id }.count,
-                accounts: members.count, disabledAccounts: members.filter(\.isDisabled).count,
-                threads: fields.reduce(0) { $0 + (threads[$1] ?? 0) }))
+                accounts: members.count, disabledAccounts: members.filter(\.isDisabled).count, threads: count)
         }
         let stray = accounts.filter { directory.reach(of: $0.organisation) == nil }.count
+        // Each field belongs to one organisation, so what the organisations' totals leave is in no one's field.
         let orphaned = directory.isImplicit ? 0
-            : threads.filter { !ownedFields.contains($0.key) }.values.reduce(0, +)
+            : threads.values.reduce(0, +) - totals.reduce(0) { $0 + $1.count }
         let listing = Listing(configured: !directory.isImplicit, organisations: listed,
                               accountsWithoutOrganisation: stray, threadsWithoutOrganisation: orphaned)
         if json { return AdminResult(output: try AdminSession.json(listing)) }

@@ -223,10 +223,9 @@ public enum UsersAdmin {
             throw AdminUsageError("a counsellor needs at least one --field of its new organisation")
         }
         let fieldSet = try Self.fields(fields, installation: installation, organisation: target)
-        // Fields first: if the move then fails, the account still works only where it did (its reach is its
-        // organisation's fields), and the command can be run again.
+        // The move first: its old fields are its old organisation's, outside the new one's reach, so the account
+        // reaches nothing until the fields are set (and the command can be run again if that fails).
         if account.organisation != target {
-            try await installation.stores.accounts.setFields([], of: account.id, actor: nil, via: .commandLine)
             try await installation.stores.accounts.setOrganisation(target, of: account.id, actor: nil,
                                                                    via: .commandLine)
         }

@@ -5,6 +5,12 @@
 
 public import ThreadStore
 
+extension BridgeConfiguration.Mailbox {
+    /// The field as the store compares it (``CounsellingField``: case ignored); the text lower-cased for a name the
+    /// loader refuses anyway.
+    var fieldKey: String { (try? CounsellingField(field))?.rawValue ?? field.lowercased() }
+}
+
 // Issue 29: `[[organisation]]`, and each mailbox's `organisation`.
 extension BridgeConfiguration {
     /// `[[organisation]]`: a counselling provider hosted on this installation.
@@ -39,11 +45,8 @@ extension BridgeConfiguration {
             let expected = "1 to 64 characters of a-z, 0-9, '.', '_' or '-' (for example \"caritas-koeln\")"
             var id: OrganisationID?
             if let text = reader.requiredString(section, "id", expected: expected) {
-                id = try? OrganisationID(text)
-                if id == nil || text != id?.rawValue {
-                    reader.report(.invalidValue, section.optionPath("id"), expected: expected)
-                    id = nil
-                }
+                id = exactOrganisationID(text)
+                if id == nil { reader.report(.invalidValue, section.optionPath("id"), expected: expected) }
             }
             let name = reader.text(section, "name", required: true, maxLength: 128, what: "the organisation's name")
             let webhook = readWebhook(reader.section(section, "webhook"), reader: reader)
@@ -60,13 +63,19 @@ extension BridgeConfiguration {
         return (organisations, !sections.isEmpty)
     }
 
+    /// `text` as an organisation ID if it is one as written (an ID is never lower-cased silently in the file).
+    private static func exactOrganisationID(_ text: String) -> OrganisationID? {
+        guard let id = try? OrganisationID(text), id.rawValue == text else { return nil }
+        return id
+    }
+
     /// Reads a mailbox's `organisation` (checked against the organisations by ``checkOrganisations``).
     static func readMailboxOrganisation(_ section: ConfigurationReader.Section, reader: ConfigurationReader)
         -> OrganisationID?
     {
         let expected = "the id of one of the [[organisation]] tables"
         guard let text = reader.string(section, "organisation", expected: expected) else { return nil }
-        guard let id = try? OrganisationID(text), id.rawValue == text else {
+        guard let id = exactOrganisationID(text) else {
             reader.report(.invalidValue, section.optionPath("organisation"), expected: expected)
             return nil
         }
@@ -121,7 +130,7 @@ extension BridgeConfiguration {
                 continue
             }
             // Compared as the store compares fields (case ignored), so "Sucht" and "sucht" are one field.
-            let field = (try? CounsellingField(mailbox.field))?.rawValue ?? mailbox.field
+            let field = mailbox.fieldKey
             if let first = owner[field], first != id {
                 reader.report(.conflictingOptions, option,
                               expected: "the organisation of every other mailbox of field \"\(mailbox.field)\" "
@@ -183,6 +192,15 @@ public struct OrganisationDirectory: Sendable, Equatable {
 
     /// The fields `organisation` owns; nil when it is not configured.
     public func fields(of organisation: OrganisationID) -> Set<CounsellingField>? { fields[organisation] }
+
+    /// Each configured organisation (in file order) with the sum of `perField` over its fields; fields no
+    /// organisation owns count for none.
+    public func totals(_ perField: [CounsellingField: Int]) -> [(organisation: BridgeConfiguration.Organisation,
+                                                                  count: Int)] {
+        organisations.map { organisation in
+            (organisation, (fields[organisation.id] ?? []).reduce(0) { $0 + (perField[$1] ?? 0) })
+        }
+    }
 
     /// What an account of `organisation` may reach: ``Reach/everyField`` in the implicit organisation, the
     /// organisation's fields otherwise; nil (nothing: the account may not work) when the account names no

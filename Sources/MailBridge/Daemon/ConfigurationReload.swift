@@ -76,7 +76,7 @@ extension Gateway {
         // all, and the running configuration stays until a restart.
         func owners(_ configuration: BridgeConfiguration) -> [String: [String]] {
             Dictionary(configuration.mailboxes.map {
-                ($0.address.canonical, [$0.field.lowercased(), $0.organisation?.rawValue ?? ""])
+                ($0.address.canonical, [$0.fieldKey, $0.organisation?.rawValue ?? ""])
             }, uniquingKeysWith: { first, _ in first })
         }
         if new.organisationDirectory != old.organisationDirectory

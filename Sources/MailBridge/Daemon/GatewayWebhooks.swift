@@ -24,22 +24,8 @@ enum GatewayWebhooks {
                            metrics: GatewayMetrics, logger: Logger) async throws -> WebhookDispatcher? {
         // `[webhook]` carries every field; with organisations (issue 29) each `[organisation.webhook]` carries its
         // organisation's fields only (the configuration refuses both at once).
-        let directory = configuration.organisationDirectory
-        var configured: [(table: String, webhook: BridgeConfiguration.Webhook, fields: Set<CounsellingField>?,
-                          organisation: String?)] = []
-        if let webhook = configuration.webhook { configured.append(("[webhook]", webhook, nil, nil)) }
-        for organisation in configuration.organisations {
-            guard let webhook = organisation.webhook else { continue }
-            configured.append(("[organisation.webhook] of \(organisation.id.rawValue)", webhook,
-                               directory.fields(of: organisation.id) ?? [], organisation.id.rawValue))
-        }
-        guard !configured.isEmpty else {
-            // Events recorded before are deleted by maintenance (MaintenanceService) once they are old enough.
-            if case .sqlite = engine { try await stores.webhooks.setWebhookSubscription(false, now: Date()) }
-            return nil
-        }
-        var routes: [WebhookRoute] = []
-        for (table, webhook, fields, organisation) in configured {
+        func route(_ table: String, _ webhook: BridgeConfiguration.Webhook, fields: Set<CounsellingField>?,
+                   organisation: String?) throws -> WebhookRoute {
             let secrets: WebhookSecrets
             do {
                 secrets = try WebhookSecrets.load(webhook.secretFile.string)
@@ -49,9 +35,25 @@ enum GatewayWebhooks {
             let sender = try WebhookSender(url: webhook.url, secrets: secrets, secretFile: webhook.secretFile.string,
                                            caFile: webhook.caFile?.string,
                                            timeout: .seconds(webhook.timeoutSeconds))
-            routes.append(WebhookRoute(fields: fields, sender: sender,
-                                       policy: WebhookRetryPolicy(giveUpAfter: .seconds(webhook.retryHours * 3600)),
-                                       organisation: organisation))
+            return WebhookRoute(fields: fields, sender: sender,
+                                policy: WebhookRetryPolicy(giveUpAfter: .seconds(webhook.retryHours * 3600)),
+                                organisation: organisation)
+        }
+        let directory = configuration.organisationDirectory
+        var routes: [WebhookRoute] = []
+        if let webhook = configuration.webhook {
+            routes.append(try route("[webhook]", webhook, fields: nil, organisation: nil))
+        }
+        for organisation in configuration.organisations {
+            guard let webhook = organisation.webhook else { continue }
+            routes.append(try route("[organisation.webhook] of \(organisation.id.rawValue)", webhook,
+                                    fields: directory.fields(of: organisation.id) ?? [],
+                                    organisation: organisation.id.rawValue))
+        }
+        guard !routes.isEmpty else {
+            // Events recorded before are deleted by maintenance (MaintenanceService) once they are old enough.
+            if case .sqlite = engine { try await stores.webhooks.setWebhookSubscription(false, now: Date()) }
+            return nil
         }
         try await stores.webhooks.setWebhookSubscription(true, now: Date())
         logger.notice("webhook events are sent", metadata: ["endpoints": "\(routes.count)"])

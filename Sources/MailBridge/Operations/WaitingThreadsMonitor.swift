@@ -67,14 +67,11 @@ public final class WaitingThreadsMonitor: Service, Sendable {
             let counts = try await gauges.waitingThreadCountsByField(before: cutoffs)
             var totals: [Int] = []
             for (hours, perField) in zip(thresholdsHours, counts) {
-                var total = 0
-                for organisation in organisations.organisations {
-                    let fields = organisations.fields(of: organisation.id) ?? []
-                    let count = fields.reduce(0) { $0 + (perField[$1] ?? 0) }
+                let perOrganisation = organisations.totals(perField)
+                for (organisation, count) in perOrganisation {
                     metrics.threadsWaiting(overHours: hours, count: count, organisation: organisation.id.rawValue)
-                    total += count
                 }
-                totals.append(total)
+                totals.append(perOrganisation.reduce(0) { $0 + $1.count })
             }
             return totals
         } catch {

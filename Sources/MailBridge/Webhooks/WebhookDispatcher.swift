@@ -131,12 +131,8 @@ public final class WebhookDispatcher: Service, Sendable {
         } else {
             outcome = .failed(status: WebhookAttemptProblem.noEndpoint.rawValue, retryAt: nil)
         }
-        let status: Int
-        switch outcome {
-        case .delivered(let code), .failed(let code, _): status = code
-        }
         var metadata: Logger.Metadata = ["event": "\(event.id)", "type": "\(event.type)",
-                                         "attempt": "\(event.attempts)", "status": "\(status)"]
+                                         "attempt": "\(event.attempts)", "status": "\(outcome.status)"]
         do {
             let settled = try await store.settleWebhookAttempt(event.id, owner: owner, outcome: outcome, now: now())
             if !settled { metadata["lease"] = "lost" }
