@@ -57,6 +57,19 @@ extension GPGContext {
         }
     }
 
+    /// Deletes `fingerprint`, its secret part included, from the keyring (issue 29: the gateway keys of a
+    /// crypto-shredded organisation, so that captured mail to them never decrypts here again). Returns false when
+    /// the keyring holds no such key.
+    public func deleteKey(_ fingerprint: KeyFingerprint) throws(PGPError) -> Bool {
+        guard let key = try publicKey(fingerprint) else { return false }
+        // gpgme_op_delete_ext: ALLOW_SECRET also deletes the secret key, FORCE asks no confirmation.
+        let flags = UInt32(GPGME_DELETE_ALLOW_SECRET) | UInt32(GPGME_DELETE_FORCE)
+        try managingOwnKeys { () throws(PGPError) in
+            try GPGME.check(gpgme_op_delete_ext(handle, key.handle, flags), "deleting a key")
+        }
+        return try publicKey(fingerprint) == nil
+    }
+
     private func secretKey(_ fingerprint: KeyFingerprint) throws(PGPError) -> GPGKey {
         // gpgme_get_key's listing, on this context (GPGContext+KeyLookup).
         let (error, key) = getKey(fingerprint.hex, secret: true)

@@ -19,6 +19,11 @@ extension PGPService {
         try await withContext(changesKeyring: true) { try $0.importRevocation(certificate, for: fingerprint) }
     }
 
+    /// See ``GPGContext/deleteKey(_:)``.
+    public func deleteKey(_ fingerprint: KeyFingerprint) async throws -> Bool {
+        try await withContext(changesKeyring: true) { try $0.deleteKey(fingerprint) }
+    }
+
     /// See ``GPGContext/exportGatewaySecretKey(_:)``.
     public func exportGatewaySecretKey(_ fingerprint: KeyFingerprint) async throws -> [UInt8] {
         try await withContext { try $0.exportGatewaySecretKey(fingerprint) }

@@ -75,7 +75,7 @@ public final class PostgresKeyShelf: Sendable {
                             configuration: ThreadStore.Configuration = ThreadStore.Configuration(),
                             logger: Logger) async throws -> PostgresKeyShelf {
         let state = try await PostgresWebState.open(database, masterKey: masterKey, clock: configuration.clock,
-                                                    logger: logger)
+                                                    organisationKeys: configuration.organisationKeys, logger: logger)
         return PostgresKeyShelf(database: database, secrets: state.secrets, contents: contents, logger: logger)
     }
 
@@ -115,6 +115,21 @@ public final class PostgresKeyShelf: Sendable {
                         (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT)
                 ON CONFLICT (key_hmac) DO UPDATE SET sealed = EXCLUDED.sealed, changed_at = EXCLUDED.changed_at
                 """, logger: logger)
+        }
+    }
+
+    /// Takes `fingerprint` off the shelf (issue 29: a crypto-shredded organisation's gateway keys); returns whether
+    /// it was there. Nodes that imported it already keep it until the same command runs on them.
+    public func remove(_ fingerprint: KeyFingerprint) async throws -> Bool {
+        let rowKey = rowKey(fingerprint)
+        let (logger, table) = (self.logger, contents.table)
+        return try await database.write { connection in
+            let rows = try await connection.query(
+                "DELETE FROM \(unescaped: table) WHERE key_hmac = \(ByteBuffer(bytes: rowKey)) RETURNING key_hmac",
+                logger: logger)
+            var removed = false
+            for try await _ in rows { removed = true }
+            return removed
         }
     }
 

@@ -32,7 +32,7 @@ public struct PostgresNodeStores: Sendable {
     ) async throws -> PostgresNodeStores {
         let id = try PostgresOutboxQueue.nodeID(node, lease: lease)
         let webState = try await PostgresWebState.open(database, masterKey: masterKey, clock: configuration.clock,
-                                                       logger: logger)
+                                                       organisationKeys: configuration.organisationKeys, logger: logger)
         let secrets = webState.secrets
         return PostgresNodeStores(
             threads: PostgresThreads(database: database, secrets: secrets, configuration: configuration,

@@ -67,7 +67,7 @@ enum PostgresOutbox {
 
     /// Leases up to `limit` due rows to `node` until `now + leaseMilliseconds`, oldest due first.
     static func claim(
-        node: PostgresNodeID, now: Int64, leaseMilliseconds: Int64, limit: Int,
+        node: PostgresNodeID, now: Int64, leaseMilliseconds: Int64, limit: Int, closedFields: [String] = [],
         on connection: PostgresConnection, logger: Logger
     ) async throws -> [PostgresOutboxRow] {
         let until = now + leaseMilliseconds
@@ -75,6 +75,8 @@ enum PostgresOutbox {
             UPDATE outbox AS o SET lease_owner = \(node.raw), lease_until = \(until)
             FROM (SELECT id FROM outbox
                   WHERE state = 0 AND next_attempt_at <= \(now) AND (lease_until IS NULL OR lease_until <= \(now))
+                    AND (thread_id IS NULL
+                         OR thread_id NOT IN (SELECT id FROM thread WHERE field = ANY(\(closedFields))))
                   ORDER BY next_attempt_at, id
                   LIMIT \(limit)
                   FOR UPDATE SKIP LOCKED) AS due

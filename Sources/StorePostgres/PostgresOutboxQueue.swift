@@ -63,7 +63,7 @@ public final class PostgresOutboxQueue: Sendable {
     ) async throws -> PostgresOutboxQueue {
         let id = try nodeID(node, lease: lease)
         let state = try await PostgresWebState.open(database, masterKey: masterKey, clock: configuration.clock,
-                                                    logger: logger)
+                                                    organisationKeys: configuration.organisationKeys, logger: logger)
         return PostgresOutboxQueue(database: database, secrets: state.secrets, node: id, lease: lease,
                                    configuration: configuration, logger: logger)
     }
@@ -99,10 +99,12 @@ public final class PostgresOutboxQueue: Sendable {
         guard limit > 0, limit <= configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
         let (node, logger) = (self.node, self.logger)
         let leaseMilliseconds = self.leaseMilliseconds
+        // Issue 29: the items of threads whose organisation's key this node lacks wait for a node that has it.
+        let closedFields = secrets.organisationKeys.closedFields
         let (rows, threads) = try await database.write { connection in
             let rows = try await PostgresOutbox.claim(
                 node: node, now: StoreTime.milliseconds(now), leaseMilliseconds: leaseMilliseconds, limit: limit,
-                on: connection, logger: logger)
+                closedFields: closedFields, on: connection, logger: logger)
             let ids = Array(Set(rows.compactMap(\.threadID)))
             var threads: [String: (field: String, wrapped: Data)] = [:]
             if !ids.isEmpty {
@@ -140,10 +142,13 @@ public final class PostgresOutboxQueue: Sendable {
     /// node holds it; nil when nothing is pending.
     public func nextClaimDate() async throws -> Date? {
         let logger = self.logger
+        let closedFields = secrets.organisationKeys.closedFields
         return try await database.read { connection in
             let rows = try await connection.query("""
                 SELECT min(greatest(next_attempt_at, coalesce(lease_until, 0))) FROM outbox
                 WHERE state = \(OutboxState.pending.rawValue)
+                  AND (thread_id IS NULL
+                       OR thread_id NOT IN (SELECT id FROM thread WHERE field = ANY(\(closedFields))))
                 """, logger: logger)
             for try await value in rows.decode(Int64?.self) { return value.map(StoreTime.date) }
             return nil

@@ -28,7 +28,7 @@ enum PostgresPrivileges {
             "account", "account_field", "web_session", "api_token", "thread", "thread_key", "message", "attachment",
             "seen_ciphertext", "outbox", "sender_rate_limit", "held_reply", "notice_pending", "rejected_message",
             "gateway_key", "login_lock", "reply_delivery", "public_key", "gateway_secret_key", "inbound_spool",
-            "inbound_spool_piece", "gateway_node", "webhook_subscription", "webhook_event",
+            "inbound_spool_piece", "gateway_node", "webhook_subscription", "webhook_event", "organisation_key",
         ] { tables[table] = rowRights }
         tables["store_meta"] = ["SELECT", "INSERT", "UPDATE"]
         tables["audit"] = ["SELECT", "INSERT"]

@@ -9,4 +9,16 @@ extension PostgresSchema {
         """,
         "CREATE INDEX account_by_organisation ON account(organisation)",
     ]
+
+    /// Version 12: ThreadStore's SQLite migration `v20-organisation-key` (OrganisationSchema.v20): each
+    /// organisation's key check, so a node started with a wrong organisation key refuses it.
+    static let version12: [String] = [
+        """
+        CREATE TABLE organisation_key (
+            organisation TEXT PRIMARY KEY CHECK (organisation ~ '^[a-z0-9._-]{1,64}$'),
+            key_check BYTEA NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+    ]
 }

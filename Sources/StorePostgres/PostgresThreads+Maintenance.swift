@@ -76,6 +76,35 @@ extension PostgresThreads: MaintenanceStore {
         }
     }
 
+    public func shredOrganisation(_ organisation: OrganisationID, fields: Set<CounsellingField>,
+                           retiredGatewayKeys: Int) async throws -> Int {
+        let names = fields.map(\.rawValue).sorted()
+        var total = 0
+        while true {
+            let deleted = try await database.write { connection in
+                let rows = rows(connection)
+                var ids: [ThreadID] = []
+                let found = try await connection.query(
+                    "SELECT id FROM thread WHERE field = ANY(\(names)) LIMIT \(Self.retentionBatch)", logger: logger)
+                for try await id in found.decode(String.self) { ids.append(try ThreadID(id)) }
+                for thread in ids { try await rows.shred(thread, event: .threadDeleted, actor: nil, channel: nil) }
+                return ids.count
+            }
+            total += deleted
+            if deleted < Self.retentionBatch { break }
+        }
+        let shredded = total
+        try await database.write { connection in
+            let rows = rows(connection)
+            try await connection.query(
+                "DELETE FROM organisation_key WHERE organisation = \(organisation.rawValue)", logger: logger)
+            try await rows.audit(.organisationGatewayKeysRetired, thread: nil, itemID: organisation.rawValue,
+                                 count: retiredGatewayKeys)
+            try await rows.audit(.organisationShredded, thread: nil, itemID: organisation.rawValue, count: shredded)
+        }
+        return total
+    }
+
     /// At most one batch of expired threads, field by field as on SQLite (`expiredThreads`).
     private func expiredThreads(_ connection: PostgresConnection, policy: RetentionPolicy, now: Date) async throws
         -> [ThreadID]

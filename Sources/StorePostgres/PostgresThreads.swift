@@ -34,6 +34,8 @@ public final class PostgresThreads: ImportStore {
     static let uniqueViolationAttempts = 3
     let database: PostgresDatabase
     let secrets: StoreSecrets
+    /// The organisations' keys in force (issue 29).
+    public var organisationKeys: OrganisationKeys { secrets.organisationKeys }
     let configuration: ThreadStore.Configuration
     let logger: Logger
 
@@ -55,7 +57,7 @@ public final class PostgresThreads: ImportStore {
         configuration: ThreadStore.Configuration = ThreadStore.Configuration(), logger: Logger
     ) async throws -> PostgresThreads {
         let state = try await PostgresWebState.open(database, masterKey: masterKey, clock: configuration.clock,
-                                                    logger: logger)
+                                                    organisationKeys: configuration.organisationKeys, logger: logger)
         return PostgresThreads(database: database, secrets: state.secrets, configuration: configuration,
                                logger: logger)
     }

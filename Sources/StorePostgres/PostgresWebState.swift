@@ -39,9 +39,11 @@ public final class PostgresWebState: WebStateStore {
     /// first SQLite open does) and loads the lookup keys a master key rotation sealed. The schema must be migrated
     /// (``PostgresStore/open(_:logger:)``) and `database` running.
     /// - Throws: ``ThreadStoreError/wrongMasterKey`` when the database was created with another master key.
+    /// `organisationKeys`: the organisations' own keys (issue 29); one whose stored key check fails is dropped
+    /// (``OrganisationKeys/refused``), one seen for the first time gets its check stored.
     public static func open(
         _ database: PostgresDatabase, masterKey: MasterKey, clock: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger
+        organisationKeys: OrganisationKeys = OrganisationKeys(), logger: Logger
     ) async throws -> PostgresWebState {
         let fresh = StoreSecrets(masterKey: masterKey)
         let check = try fresh.makeKeyCheck()
@@ -59,7 +61,31 @@ public final class PostgresWebState: WebStateStore {
         guard fresh.verifiesKeyCheck(stored.0) else { throw ThreadStoreError.wrongMasterKey }
         var secrets = fresh
         if let sealed = stored.1 { secrets = try fresh.withLookupKeys(sealed: sealed) }
+        secrets = secrets.withOrganisationKeys(
+            try await checkedOrganisationKeys(organisationKeys, database: database, now: now, logger: logger))
         return PostgresWebState(database: database, secrets: secrets, clock: clock, logger: logger)
+    }
+
+    /// `keys` without those whose `organisation_key` check fails; a first key's check is stored.
+    private static func checkedOrganisationKeys(_ keys: OrganisationKeys, database: PostgresDatabase, now: Int64,
+                                                logger: Logger) async throws -> OrganisationKeys {
+        var keys = keys
+        for organisation in keys.organisations.sorted() where keys.hasKey(for: organisation) {
+            guard let check = try keys.makeKeyCheck(for: organisation) else { continue }
+            let id = organisation.rawValue
+            let stored = try await database.write { connection -> Data? in
+                try await connection.query("""
+                    INSERT INTO organisation_key (organisation, key_check, created_at) VALUES (\(id), \(check), \(now))
+                    ON CONFLICT (organisation) DO NOTHING
+                    """, logger: logger)
+                let rows = try await connection.query(
+                    "SELECT key_check FROM organisation_key WHERE organisation = \(id)", logger: logger)
+                for try await value in rows.decode(Data.self) { return value }
+                return nil
+            }
+            if let stored, !keys.verifiesKeyCheck(stored, for: organisation) { keys.refuse(organisation) }
+        }
+        return keys
     }
 
     // MARK: Accounts

@@ -80,6 +80,18 @@ public struct MasterKey: Sendable, CustomStringConvertible {
 
     public var description: String { "MasterKey(<redacted>)" }
 
+    /// Whether `other` holds the same key material (compared in constant time).
+    public func isSameKey(as other: MasterKey) -> Bool {
+        key.withUnsafeBytes { mine in
+            other.key.withUnsafeBytes { theirs in
+                guard mine.count == theirs.count else { return false }
+                var difference: UInt8 = 0
+                for index in 0..<mine.count { difference |= mine[index] ^ theirs[index] }
+                return difference == 0
+            }
+        }
+    }
+
     private static func readKeyFile(path: String, requireOwnerOnly: Bool) throws(ThreadStoreError) -> SymmetricKey {
         // O_NOFOLLOW + fstat on the open descriptor: the checked file is the read file (no TOCTOU).
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)

@@ -27,7 +27,7 @@ import Foundation
         let thread = ThreadID.random()
         let message = StoredMessageID.random()
         let dataKey = Sealing.newDataKey()
-        let wrapped = try Sealing.wrap(dataKey, for: thread, keys: keys)
+        let wrapped = try Sealing.wrap(dataKey, for: thread, field: nil, keys: keys)
         func context(_ column: String) -> SealContext {
             MessageRecord.context(column, thread: thread, message: message)
         }

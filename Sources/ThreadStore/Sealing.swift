@@ -33,6 +33,8 @@ struct DerivedKeys: Sendable {
     /// Seals the messages a node accepted into the spool shared on PostgreSQL, before they are processed
     /// (issue 21): envelope and message, plain mail included.
     let inboundSpool: SymmetricKey
+    /// The organisations' own keys (issue 29): the inner layer of their threads' wrapped data keys.
+    var organisations = OrganisationKeys()
 
     init(master: MasterKey) {
         func derive(_ purpose: String) -> SymmetricKey {
@@ -149,22 +151,25 @@ enum Sealing {
 
     static func newDataKey() -> SymmetricKey { SymmetricKey(size: .bits256) }
 
+    private static func wrapContext(_ thread: ThreadID) -> SealContext {
+        SealContext(table: "thread_key", column: "wrapped_key", threadID: thread.unredactedDescription, rowID: "")
+    }
+
+    /// `dataKey` wrapped for a new thread of `field`: under the key of the organisation owning the field, if any
+    /// (``OrganisationKeys``), and then under the installation's wrapping key, bound to the thread.
+    /// - Throws: ``ThreadStoreError/organisationKeyMissing`` when the field's organisation has no key loaded.
     static func wrap(
         _ dataKey: SymmetricKey,
         for thread: ThreadID,
+        field: CounsellingField?,
         keys: DerivedKeys
     ) throws(ThreadStoreError)
         -> Data
     {
-        let context = SealContext(
-            table: "thread_key",
-            column: "wrapped_key",
-            threadID: thread.unredactedDescription,
-            rowID: ""
-        )
         var raw = dataKey.withUnsafeBytes { Data($0) }
         defer { raw.withUnsafeMutableBytes { memset_s_portable($0) } }
-        return try seal(raw, key: keys.wrapping, context: context)
+        let layer = try keys.organisations.innerLayer(raw, for: thread, field: field)
+        return try seal(layer, key: keys.wrapping, context: wrapContext(thread))
     }
 
     static func unwrap(
@@ -174,16 +179,30 @@ enum Sealing {
     ) throws(ThreadStoreError)
         -> SymmetricKey
     {
-        let context = SealContext(
-            table: "thread_key",
-            column: "wrapped_key",
-            threadID: thread.unredactedDescription,
-            rowID: ""
-        )
-        var raw = try open(wrapped, key: keys.wrapping, context: context)
+        let layer = try open(wrapped, key: keys.wrapping, context: wrapContext(thread))
+        var raw = try keys.organisations.openInnerLayer(layer, for: thread)
         defer { raw.withUnsafeMutableBytes { memset_s_portable($0) } }
         guard raw.count == 32 else { throw .unsealingFailed }
         return SymmetricKey(data: raw)
+    }
+
+    /// `wrapped` resealed from `old`'s installation wrapping key to `new`'s (a master key rotation); an
+    /// organisation's inner layer is kept as it is, so the rotation needs no organisation's key.
+    static func rewrap(_ wrapped: Data, for thread: ThreadID, from old: DerivedKeys, to new: DerivedKeys)
+        throws(ThreadStoreError) -> Data
+    {
+        var layer = try open(wrapped, key: old.wrapping, context: wrapContext(thread))
+        defer { layer.withUnsafeMutableBytes { memset_s_portable($0) } }
+        return try seal(layer, key: new.wrapping, context: wrapContext(thread))
+    }
+
+    /// The organisation whose key seals `wrapped`'s inner layer; nil for one under the installation key alone.
+    static func organisation(of wrapped: Data, for thread: ThreadID, keys: DerivedKeys) throws(ThreadStoreError)
+        -> OrganisationID?
+    {
+        var layer = try open(wrapped, key: keys.wrapping, context: wrapContext(thread))
+        defer { layer.withUnsafeMutableBytes { memset_s_portable($0) } }
+        return OrganisationKeys.organisation(ofInnerLayer: layer)
     }
 
     // MARK: Key check

@@ -36,6 +36,35 @@ extension ThreadStore {
         try await checkpointAfterShredding()
     }
 
+    /// Crypto-shreds an organisation's threads and key check (``MaintenanceStore/shredOrganisation(_:fields:)``),
+    /// then truncates the WAL.
+    public func shredOrganisation(_ organisation: OrganisationID, fields: Set<CounsellingField>,
+                           retiredGatewayKeys: Int) async throws -> Int {
+        let names = String(decoding: try JSONEncoder().encode(fields.map(\.rawValue).sorted()), as: UTF8.self)
+        var total = 0
+        while true {
+            let deleted = try await write { tx in
+                let ids = try String.fetchAll(tx.db, sql: """
+                    SELECT id FROM thread WHERE field IN (SELECT value FROM json_each(?)) LIMIT 200
+                    """, arguments: [names])
+                for id in ids { try tx.shred(try ThreadID(id), event: .threadDeleted) }
+                return ids.count
+            }
+            total += deleted
+            if deleted < 200 { break }
+        }
+        try await write { [total] tx in
+            try tx.db.execute(sql: "DELETE FROM organisation_key WHERE organisation = ?",
+                              arguments: [organisation.rawValue])
+            try AuditLog.append(tx.db, at: tx.now, event: .organisationGatewayKeysRetired,
+                                itemID: organisation.rawValue, count: retiredGatewayKeys)
+            try AuditLog.append(tx.db, at: tx.now, event: .organisationShredded, itemID: organisation.rawValue,
+                                count: total)
+        }
+        try await checkpointAfterShredding()
+        return total
+    }
+
     /// Applies a retention policy at time `now`: deletes threads whose last activity is older than their field's
     /// limit (in batches, each its own transaction), forgets old replay hashes, rate-limit entries and failed
     /// thread-less outbox items, prunes old audit entries, then truncates the WAL.

@@ -67,6 +67,9 @@ public final class ThreadStore: Sendable {
         public var clock: @Sendable () -> Date = { Date() }
         /// Where the store logs (no content, no IDs in clear).
         public var logger = Logger(label: "mailbridge.threadstore")
+        /// The organisations' own master keys and the fields they own (issue 29). A key that does not match the
+        /// one the store first saw for its organisation is dropped at open (``organisationKeys``).
+        public var organisationKeys = OrganisationKeys()
 
         /// The defaults.
         public init() {}
@@ -78,6 +81,8 @@ public final class ThreadStore: Sendable {
     public let configuration: Configuration
     /// The database file.
     public let url: URL
+    /// The organisations' keys in force: those of ``Configuration/organisationKeys`` that match the store.
+    public var organisationKeys: OrganisationKeys { keys.organisations }
 
     /// Opens (or creates, with mode 0600) the store at `url` and checks the master key.
     ///
@@ -133,7 +138,12 @@ public final class ThreadStore: Sendable {
                     return nil
                 }
             }
-            if let lookupKeys { self.keys = try keys.withLookupKeys(sealed: lookupKeys) } else { self.keys = keys }
+            var opened = keys
+            if let lookupKeys { opened = try keys.withLookupKeys(sealed: lookupKeys) }
+            opened.organisations = try pool.write { db in
+                try OrganisationKeyChecks.checked(configuration.organisationKeys, db: db, now: now)
+            }
+            self.keys = opened
         } catch let error as DatabaseError {
             throw ThreadStoreError.from(error)
         }

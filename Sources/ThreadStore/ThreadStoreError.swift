@@ -47,6 +47,7 @@ public struct ThreadStoreError: Error, Hashable, Sendable, CustomStringConvertib
             case sealingFailed, unsealingFailed, invalidIdentifier, invalidValue, limitExceeded
             case backupFailed, checkpointIncomplete
             case accountExists, accountNotFound, apiTokenNotFound
+            case organisationKeyMissing
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -54,6 +55,9 @@ public struct ThreadStoreError: Error, Hashable, Sendable, CustomStringConvertib
 
         /// The master key file or credential could not be opened or read.
         public static let masterKeyUnreadable = Code(.masterKeyUnreadable)
+        /// The thread belongs to an organisation whose own master key is not loaded (missing, unreadable or not
+        /// the key its data was sealed with; issue 29). Transient: nothing is lost, the work waits for the key.
+        public static let organisationKeyMissing = Code(.organisationKeyMissing)
         /// The master key file is readable by group or others, or is not a regular file.
         public static let masterKeyInsecurePermissions = Code(.masterKeyInsecurePermissions)
         /// The master key file does not hold exactly 32 bytes.
@@ -152,6 +156,8 @@ public struct ThreadStoreError: Error, Hashable, Sendable, CustomStringConvertib
     public static let accountNotFound = ThreadStoreError(.accountNotFound)
     /// An error with code ``Code/apiTokenNotFound``.
     public static let apiTokenNotFound = ThreadStoreError(.apiTokenNotFound)
+    /// An error with code ``Code/organisationKeyMissing``.
+    public static let organisationKeyMissing = ThreadStoreError(.organisationKeyMissing)
 }
 
 extension ThreadStoreError {

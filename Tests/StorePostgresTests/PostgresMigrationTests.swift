@@ -36,7 +36,7 @@ import TestSupport
             "gateway_secret_key", "inbound_spool", "inbound_spool_piece", "gateway_node",
             "held_reply", "login_lock", "mailbridge_schema", "message", "notice_pending", "outbox",
             "public_key", "rejected_message", "reply_delivery", "sender_rate_limit", "seen_ciphertext", "store_meta",
-            "thread", "thread_key", "web_session", "webhook_event", "webhook_subscription",
+            "thread", "thread_key", "web_session", "webhook_event", "webhook_subscription", "organisation_key",
         ])
     }
 
@@ -175,7 +175,8 @@ import TestSupport
 }
 
 /// Issue 29: a PostgreSQL store of schema version 10 (before organisations) with an account, a thread and audit
-/// rows upgrades in place to version 11: the accounts belong to no organisation, nothing else changes.
+/// rows upgrades in place to version 11 and 12: the accounts belong to no organisation, no organisation key is
+/// known yet, nothing else changes.
 @Suite struct PostgresOrganisationUpgradeTests {
     let logger = PostgresTesting.logger
 
@@ -188,9 +189,10 @@ import TestSupport
             try database.server.psql(sql, database: database.name).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         _ = try psql("""
+            DROP TABLE organisation_key;
             DROP INDEX account_by_organisation;
             ALTER TABLE account DROP COLUMN organisation;
-            DELETE FROM mailbridge_schema WHERE version = 11;
+            DELETE FROM mailbridge_schema WHERE version IN (11, 12);
             INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
                                  password_changed_at)
             VALUES ('\(String(repeating: "b", count: 32))', 'alt', 'Alt', 1, 'de',
@@ -202,7 +204,8 @@ import TestSupport
         let upgraded = try await PostgresConnector.withConnection(endpoint, logger: logger) {
             try await PostgresMigrator.migrate($0, logger: logger)
         }
-        #expect(upgraded == .init(applied: [11], version: PostgresSchema.latestVersion))
+        #expect(upgraded == .init(applied: [11, 12], version: PostgresSchema.latestVersion))
+        #expect(try psql("SELECT count(*) FROM organisation_key") == "0")
         #expect(try psql("SELECT username || ':' || role || ':' || coalesce(organisation, '-') FROM account")
                 == "alt:1:-")
         #expect(try psql("SELECT field FROM account_field") == "sucht")

@@ -15,7 +15,7 @@ enum SeamConformanceRegistry {
         "replies": [ReplyConformanceTests.self],
         "webState": [WebStateConformanceTests.self],
         "gauges": [GaugeConformanceTests.self, OrganisationConformanceTests.self],
-        "maintenance": [RetentionConformanceTests.self],
+        "maintenance": [RetentionConformanceTests.self, OrganisationKeyConformanceTests.self],
         "digests": [NoticeDigestConformanceTests.self],
         "gatewayKeys": [GatewayKeyConformanceTests.self],
         "accounts": [AccountAdminConformanceTests.self, OrganisationConformanceTests.self],
@@ -58,3 +58,4 @@ extension RejectedConformanceTests: SeamConformanceSuite {}
 extension InboxExportConformanceTests: SeamConformanceSuite {}
 extension WebhookEventConformanceTests: SeamConformanceSuite {}
 extension OrganisationConformanceTests: SeamConformanceSuite {}
+extension OrganisationKeyConformanceTests: SeamConformanceSuite {}

@@ -29,9 +29,10 @@ import Testing
         let raw = try DatabaseQueue(path: fixture.databaseURL.path)
         try await raw.write { db in
             try db.execute(sql: """
+                DROP TABLE organisation_key;
                 DROP INDEX account_by_organisation;
                 ALTER TABLE account DROP COLUMN organisation;
-                DELETE FROM grdb_migrations WHERE identifier = 'v19-account-organisation';
+                DELETE FROM grdb_migrations WHERE identifier IN ('v19-account-organisation', 'v20-organisation-key');
                 """)
         }
         #expect(try await raw.read { db in try db.columns(in: "account").map(\.name) }.contains("organisation")

@@ -75,6 +75,7 @@ import ThreadStore
         (.gatewayKeyRotated, 60), (.gatewayKeyRetired, 61), (.gatewayKeyRevoked, 62),
         (.gatewayKeyExpiryExtended, 63),
         (.masterKeyRotated, 64), (.backupRestored, 65), (.accountOrganisationChanged, 66),
+        (.organisationShredded, 67), (.organisationGatewayKeysRetired, 68),
     ]
 
     @Test func everyAuditEventKeepsItsStoredNumber() {

@@ -23,10 +23,25 @@ extension BridgeConfiguration {
         /// `[organisation.webhook]` (the table right after its `[[organisation]]`): the organisation's own platform
         /// endpoint, told of the events of its threads only. Options as `[webhook]`'s.
         public var webhook: Webhook?
+        /// `master-key-file`, default `<data folder>/organisations/<id>.key`: the organisation's own master key
+        /// (32 octets, mode 0600), used when its systemd credential is absent. Its threads are sealed under it as
+        /// well as under the installation's key; without it they wait (``OrganisationKeys``).
+        public var masterKeyFile: AbsolutePath?
+        /// `master-key-credential`, default `mailbridge-organisation-<id>`: the systemd credential that, when
+        /// present in `$CREDENTIALS_DIRECTORY`, takes precedence over the file.
+        public var masterKeyCredential: String?
 
         public init(id: OrganisationID, name: String) {
             self.id = id
             self.name = name
+        }
+
+        /// The credential name in force (``masterKeyCredential`` or its default).
+        public var credentialName: String { masterKeyCredential ?? "mailbridge-organisation-\(id.rawValue)" }
+
+        /// The key file in force (``masterKeyFile`` or its default under `dataFolder`).
+        public func keyFile(dataFolder: AbsolutePath) -> AbsolutePath {
+            masterKeyFile ?? dataFolder.appending("organisations").appending("\(id.rawValue).key")
         }
     }
 
@@ -50,6 +65,14 @@ extension BridgeConfiguration {
             }
             let name = reader.text(section, "name", required: true, maxLength: 128, what: "the organisation's name")
             let webhook = readWebhook(reader.section(section, "webhook"), reader: reader)
+            let keyFile = reader.path(section, "master-key-file")
+            var credential = reader.text(section, "master-key-credential", required: false, maxLength: 255,
+                                         what: "a systemd credential name")
+            if let name = credential, name.contains("/") || name == "." || name == ".." {
+                reader.report(.invalidValue, section.optionPath("master-key-credential"),
+                              expected: "a systemd credential name without '/' (as in LoadCredential=NAME:PATH)")
+                credential = nil
+            }
             reader.finish(section)
             guard let id, let name else { continue }
             guard !organisations.contains(where: { $0.id == id }) else {
@@ -58,6 +81,8 @@ extension BridgeConfiguration {
             }
             var organisation = Organisation(id: id, name: name)
             organisation.webhook = webhook
+            organisation.masterKeyFile = keyFile
+            organisation.masterKeyCredential = credential
             organisations.append(organisation)
         }
         return (organisations, !sections.isEmpty)
@@ -108,6 +133,23 @@ extension BridgeConfiguration {
             urls[hook.url] = organisation.id
             secrets[hook.secretFile.string] = organisation.id
         }
+        // One organisation's key opens its threads only: no two share a key file or a credential.
+        var keyFiles: [String: OrganisationID] = [:], credentials: [String: OrganisationID] = [:]
+        for (index, organisation) in organisations.enumerated() {
+            let option = "organisation[\(index + 1)]"
+            if let file = organisation.masterKeyFile?.string {
+                if keyFiles[file] != nil {
+                    reader.report(.conflictingOptions, option + ".master-key-file",
+                                  expected: "a key file no other organisation uses")
+                }
+                keyFiles[file] = organisation.id
+            }
+            if credentials[organisation.credentialName] != nil {
+                reader.report(.conflictingOptions, option + ".master-key-credential",
+                              expected: "a credential name no other organisation uses")
+            }
+            credentials[organisation.credentialName] = organisation.id
+        }
         let known = Set(organisations.map(\.id))
         var owner: [String: OrganisationID] = [:]  // field → the organisation of its first mailbox
         var teams: [String: OrganisationID] = [:]  // team address → the organisation of its first mailbox
@@ -151,10 +193,15 @@ extension BridgeConfiguration {
 
     /// The `[[organisation]]` tables of ``tomlText``.
     func organisationTOMLLines() -> [String] {
-        organisations.flatMap { organisation in
-            ["", "[[organisation]]", "id = \(Self.quoted(organisation.id.rawValue))",
-             "name = \(Self.quoted(organisation.name))"]
-                + (organisation.webhook.map { Self.webhookTOMLLines($0, table: "organisation.webhook") } ?? [])
+        organisations.flatMap { organisation -> [String] in
+            var lines = ["", "[[organisation]]", "id = \(Self.quoted(organisation.id.rawValue))",
+                         "name = \(Self.quoted(organisation.name))"]
+            if let file = organisation.masterKeyFile { lines.append("master-key-file = \(Self.quoted(file.string))") }
+            if let name = organisation.masterKeyCredential {
+                lines.append("master-key-credential = \(Self.quoted(name))")
+            }
+            if let hook = organisation.webhook { lines += Self.webhookTOMLLines(hook, table: "organisation.webhook") }
+            return lines
         }
     }
 }
@@ -166,6 +213,18 @@ public struct OrganisationDirectory: Sendable, Equatable {
     /// The configured organisations, in file order; empty for the implicit one.
     public let organisations: [BridgeConfiguration.Organisation]
     private let fields: [OrganisationID: Set<CounsellingField>]
+    /// Organisations whose own master key is not loaded (issue 29): no account of theirs reaches anything.
+    private var closed: Set<OrganisationID> = []
+
+    /// This directory with `organisations` closed: their accounts reach nothing until their key is back.
+    public func closing(_ organisations: some Sequence<OrganisationID>) -> OrganisationDirectory {
+        var directory = self
+        directory.closed.formUnion(organisations)
+        return directory
+    }
+
+    /// Whether `organisation` is closed (``closing(_:)``).
+    public func isClosed(_ organisation: OrganisationID?) -> Bool { organisation.map(closed.contains) ?? false }
 
     /// The directory of `organisations` owning the fields of `mailboxes`.
     public init(organisations: [BridgeConfiguration.Organisation], mailboxes: [BridgeConfiguration.Mailbox]) {
@@ -206,6 +265,7 @@ public struct OrganisationDirectory: Sendable, Equatable {
     /// organisation's fields otherwise; nil (nothing: the account may not work) when the account names no
     /// configured organisation, or names one while the installation has none.
     public func reach(of organisation: OrganisationID?) -> Reach? {
+        if let organisation, closed.contains(organisation) { return nil }
         switch (isImplicit, organisation) {
         case (true, nil): return .everyField
         case (false, let id?): return fields[id].map(Reach.fields)

@@ -101,7 +101,7 @@ public final class Gateway: Sendable {
                                  notices: NoticeSettings(configuration)),
             directory: directory, logger: logger, metrics: metrics, outbox: outbox,
             heldReplies: Pipeline.releasingHeldReplies(stores.replies, pgp: pgp, outbox: outbox, logger: logger),
-            publishKeys: publishKeys)
+            publishKeys: publishKeys, organisationKeys: engine.organisationKeys)
         let spool = try SpoolIntake(root: data.appendingPathComponent("spool"),
                                     mirror: engine.spoolMirror(logger: logger))
         // Recovery deletes half-received files in spool/tmp: it runs to completion before the listener is bound
@@ -168,7 +168,7 @@ public final class Gateway: Sendable {
         var services = WebServices(webState: stores.webState, inbox: stores.inbox, replies: replies, logger: logger,
                                    auth: WebAuthSettings(configuration.web),
                                    timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
-        services.organisations = configuration.organisationDirectory
+        services.organisations = configuration.organisationDirectory.closing(engine.organisationKeys.missing)
         // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
         var helpServer: HelpServer?
         var helpDirectory: HelpDirectory?

@@ -29,6 +29,26 @@ public enum OpenedStoreEngine: Sendable {
                             gatewayNode: Bool = false, logger: Logger) async throws -> OpenedStoreEngine {
         var storeConfiguration = ThreadStore.Configuration()
         storeConfiguration.logger = logger
+        // Issue 29: each organisation's own key; one that cannot be read leaves that organisation waiting.
+        let loaded = configuration.loadOrganisationKeys(installationKey: masterKey)
+        for (organisation, problem) in loaded.problems.sorted(by: { $0.key < $1.key }) {
+            logger.error("organisation key unavailable: its mail stays spooled until the key is back",
+                         metadata: ["organisation": "\(organisation.rawValue)", "problem": "\(problem)"])
+        }
+        storeConfiguration.organisationKeys = loaded.keys
+        let engine = try await openEngine(configuration, dataFolder: dataFolder, masterKey: masterKey,
+                                          storeConfiguration: storeConfiguration, gatewayNode: gatewayNode,
+                                          logger: logger)
+        for organisation in engine.organisationKeys.refused.sorted() {
+            logger.error("organisation key refused: not the key the store knows; its mail stays spooled",
+                         metadata: ["organisation": "\(organisation.rawValue)"])
+        }
+        return engine
+    }
+
+    private static func openEngine(_ configuration: BridgeConfiguration, dataFolder: URL, masterKey: MasterKey,
+                                   storeConfiguration: ThreadStore.Configuration, gatewayNode: Bool,
+                                   logger: Logger) async throws -> OpenedStoreEngine {
         guard configuration.store.engine == .postgresql, let postgresql = configuration.store.postgresql else {
             return .sqlite(try ThreadStore(at: dataFolder.appendingPathComponent("threads.sqlite"),
                                            masterKey: masterKey, configuration: storeConfiguration))
@@ -36,6 +56,14 @@ public enum OpenedStoreEngine: Sendable {
         return .postgresql(try await OpenedPostgres.open(postgresql, masterKey: masterKey,
                                                          configuration: storeConfiguration, gatewayNode: gatewayNode,
                                                          logger: logger))
+    }
+
+    /// The organisations' keys in force (issue 29): those read and accepted by the store.
+    public var organisationKeys: OrganisationKeys {
+        switch self {
+        case .sqlite(let store): store.organisationKeys
+        case .postgresql(let opened): opened.threads.organisationKeys
+        }
     }
 
     /// Every seam the daemon's parts run on.

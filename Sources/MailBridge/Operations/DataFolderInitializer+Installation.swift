@@ -3,6 +3,7 @@
 // supplies the key. Issue 22: opening an installation used to write a second, unused key into the data folder.
 
 public import Foundation
+import ThreadStore
 
 extension DataFolderInitializer {
     /// What the systemd unit (`systemd/mailbridge.service`) expects: it hands `/etc/mailbridge/master.key` to the
@@ -41,6 +42,25 @@ extension DataFolderInitializer {
         try makeFolder(parentFolder(of: keys.masterKeyFile), report: &report, createOnly: true)
         try createMasterKey(at: keys.masterKeyFile, report: &report)
         return report
+    }
+
+    /// Issue 29: the key file of each organisation whose key is neither a present credential nor an existing file
+    /// (existing ones are kept, never overwritten). Only `init` makes them, never a start: a key missing at start
+    /// is reported and its organisation waits, it is not replaced by a new one.
+    static func createOrganisationKeys(_ configuration: BridgeConfiguration, report: inout Report,
+                                       environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(Failure)
+    {
+        for organisation in configuration.organisations {
+            let file = organisation.keyFile(dataFolder: configuration.data.folder)
+            guard configuration.organisationKeyPath(organisation, environment: environment) == file.string else {
+                continue
+            }
+            try makeFolder(parentFolder(of: file), report: &report, createOnly: true)
+            try createMasterKey(at: file, report: &report)
+            report.notes.append("organisation \(organisation.id.rawValue)'s key: \(file.string) (keep a backup apart "
+                                + "from the data; deleting every copy crypto-shreds the organisation's threads)")
+        }
     }
 
     /// Where the master key is, for `init`'s output; with a configuration file (`forUnit`) also how the systemd unit

@@ -17,7 +17,8 @@ import CDispatch
 #endif
 
 /// `mailbridge init`: creates the data folder (0700), the GnuPG home (0700), the master key (32 random octets,
-/// 0600, never overwritten) and, if a configuration path is given and nothing is there yet, the example
+/// 0600, never overwritten), each `[[organisation]]`'s own key file the same way (unless its systemd credential is
+/// there) and, if a configuration path is given and nothing is there yet, the example
 /// configuration adapted to the data folder. Running it again changes nothing that exists.
 ///
 /// ```swift
@@ -88,6 +89,7 @@ public enum DataFolderInitializer {
         try makeFolder(parentFolder(of: configuration.keys.masterKeyFile), report: &report, createOnly: true)
         try createMasterKey(at: configuration.keys.masterKeyFile, report: &report)
         report.notes = masterKeyNotes(configuration.keys, forUnit: configFile != nil)
+        try createOrganisationKeys(configuration, report: &report)
         if let configFile, let configurationText {
             // The configuration holds no secrets and the service user must read it: 0644.
             try writeNewFile(configFile, contents: Array(configurationText.utf8), mode: 0o644)

@@ -60,6 +60,9 @@ public final class Pipeline: Sendable {
     /// (the import then reports the key again), so no node answers a client whose key another node lacks for good.
     let publishKeys: PublishKeys?
     public typealias PublishKeys = @Sendable ([KeyFingerprint]) async throws -> Void
+    /// The organisations' keys in force (issue 29): mail for a field whose organisation's key is missing stays
+    /// in the spool, untouched, until the key is back (``OrganisationKeyUnavailable``).
+    let organisationKeys: OrganisationKeys
     let pgp: PGPService
     private let current: NIOLockedValueBox<Configuration>
     /// The mailboxes in force, shared with the reply composer and the outbox (one reloadable directory).
@@ -111,8 +114,10 @@ public final class Pipeline: Sendable {
     public init(threads: any InboundStore, pgp: PGPService, configuration: Configuration,
                 directory: MailboxDirectory? = nil, logger: Logger, metrics: GatewayMetrics? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }, engineRetry: EngineRetry = .default,
-                outbox: Outbox = Outbox(), heldReplies: HeldReplies? = nil, publishKeys: PublishKeys? = nil) {
+                outbox: Outbox = Outbox(), heldReplies: HeldReplies? = nil, publishKeys: PublishKeys? = nil,
+                organisationKeys: OrganisationKeys = OrganisationKeys()) {
         self.publishKeys = publishKeys
+        self.organisationKeys = organisationKeys
         self.engineRetry = engineRetry
         self.outbox = outbox
         self.threads = threads
@@ -149,8 +154,15 @@ public final class Pipeline: Sendable {
     }
 
     func process(_ message: InboundMessage) async throws -> AcceptOutcome {
+        let recipient = mailbox(for: message.envelope.recipients)
+        // Issue 29: nothing of an organisation whose key is missing is read or processed, plain mail included
+        // (its auto-reply would tell that mail got through); the runner tries again, with growing pauses.
+        if let field = recipient?.field, let organisation = organisationKeys.owner(of: field),
+           !organisationKeys.hasKey(for: organisation) {
+            throw OrganisationKeyUnavailable()
+        }
         let read = try await readAndClassify(message)
-        guard let mailbox = mailbox(for: message.envelope.recipients) else {
+        guard let mailbox = recipient else {
             try await record(.inboundEncryptedRejected, reason: .noMailbox)
             return .rejectedEncrypted(.noMailbox)
         }

@@ -1,4 +1,5 @@
 public import PGPShim
+import ThreadStore
 
 /// How the pipeline retries a message whose processing failed for a transient reason in the engine or the file
 /// system (``PGPError/isTransient``: a keyring being rewritten, a lock, a killed agent, an I/O error, or gpg's
@@ -25,7 +26,9 @@ public struct EngineRetry: Sendable {
 
     /// Whether `error` is transient (the runner defers the message instead of counting a failure).
     public static func isTransient(_ error: any Error) -> Bool {
-        (error as? PGPError)?.isTransient == true
+        if error is OrganisationKeyUnavailable { return true }
+        if let error = error as? ThreadStoreError { return error.code == .organisationKeyMissing }
+        return (error as? PGPError)?.isTransient == true
     }
 
     /// Whether this policy runs the work again after `error`: transient errors, except unfinished gpg runs that
@@ -51,4 +54,11 @@ public struct EngineRetry: Sendable {
         }
         fatalError("unreachable")
     }
+}
+
+/// A message for a field whose organisation's own master key is not loaded (issue 29): it stays in the spool, as
+/// received, and is tried again until the key is back. Names no organisation (the log line of the start does).
+public struct OrganisationKeyUnavailable: Error, Sendable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the organisation's master key is not loaded; the message waits in the spool" }
 }

@@ -16,6 +16,13 @@ public protocol MaintenanceStore: Sendable {
     /// Deletes every kept rejected message rejected before `cutoff`; returns how many (audited
     /// ``AuditEvent/rejectedMessagesExpired`` when any).
     func expireRejected(before cutoff: Date) async throws -> Int
+    /// Crypto-shreds `organisation` (issue 29): deletes every thread of `fields` (batches of 200, each audited
+    /// ``AuditEvent/threadDeleted``) and the organisation's key check, auditing
+    /// ``AuditEvent/organisationGatewayKeysRetired`` (`retiredGatewayKeys`: how many of its gateway keys the caller
+    /// destroyed) and ``AuditEvent/organisationShredded``; returns how many threads it deleted. Its accounts are the account
+    /// administration's (``AccountAdminStore/deleteAccount(_:actor:via:)``).
+    func shredOrganisation(_ organisation: OrganisationID, fields: Set<CounsellingField>,
+                           retiredGatewayKeys: Int) async throws -> Int
 }
 
 /// ``MaintenanceStore`` over a ``ThreadStore`` (SQLite).
@@ -30,6 +37,11 @@ public struct ThreadStoreMaintenance: MaintenanceStore {
 
     public func expireRejected(before cutoff: Date) async throws -> Int {
         try await store.write { tx in try tx.expireRejected(before: cutoff) }
+    }
+
+    public func shredOrganisation(_ organisation: OrganisationID, fields: Set<CounsellingField>,
+                           retiredGatewayKeys: Int) async throws -> Int {
+        try await store.shredOrganisation(organisation, fields: fields, retiredGatewayKeys: retiredGatewayKeys)
     }
 }
 

@@ -28,6 +28,7 @@ public struct StoreResealing: Sendable, CustomStringConvertible {
         var new = DerivedKeys(master: newKey)
         new.index = old.index
         new.sender = old.sender
+        new.organisations = old.organisations
         self.old = old
         self.new = new
     }
@@ -47,7 +48,7 @@ public struct StoreResealing: Sendable, CustomStringConvertible {
 
     /// A thread's wrapped data key (`thread_key.wrapped_key`), rewrapped.
     public func threadKey(_ wrapped: Data, thread: ThreadID) throws(ThreadStoreError) -> Data {
-        try Sealing.wrap(try Sealing.unwrap(wrapped, for: thread, keys: old), for: thread, keys: new)
+        try Sealing.rewrap(wrapped, for: thread, from: old, to: new)
     }
 
     /// A thread-less outbox item's `recipient_sealed` or `payload_sealed`.

@@ -193,7 +193,7 @@ extension StoreSecrets {
             clientAddressSealed: try Sealing.sealString(
                 address.unredactedDescription, key: dataKey,
                 context: ThreadRecord.context("client_address_sealed", thread: thread)),
-            wrappedKey: try Sealing.wrap(dataKey, for: thread, keys: keys),
+            wrappedKey: try Sealing.wrap(dataKey, for: thread, field: lookup.field, keys: keys),
             dataKey: ThreadDataKey(thread: thread, key: dataKey))
     }
 

@@ -39,6 +39,16 @@ public struct StoreSecrets: Sendable, CustomStringConvertible {
         StoreSecrets(keys: try keys.withLookupKeys(sealed: sealed))
     }
 
+    /// These keys with the organisations' own keys (issue 29) as the inner layer of new threads' data keys.
+    public func withOrganisationKeys(_ organisations: OrganisationKeys) -> StoreSecrets {
+        var keys = keys
+        keys.organisations = organisations
+        return StoreSecrets(keys: keys)
+    }
+
+    /// The organisations' keys in force.
+    public var organisationKeys: OrganisationKeys { keys.organisations }
+
     // MARK: Keyed lookups
 
     /// The keyed HMAC of a canonical sender address (as ``ThreadStore/senderHMAC(canonicalAddress:)``).

@@ -27,6 +27,7 @@ enum Schema {
         migrator.registerMigration("v17-reply-authors-and-delivery", migrate: ReplyDeliverySchema.v17)
         migrator.registerMigration("v18-webhook-events", migrate: WebhookSchema.v18)
         migrator.registerMigration("v19-account-organisation", migrate: OrganisationSchema.v19)
+        migrator.registerMigration("v20-organisation-key", migrate: OrganisationSchema.v20)
         return migrator
     }
 

@@ -238,10 +238,11 @@ enum Queries {
             db.cachedStatement(
                 sql: """
                     SELECT \(OutboxRecord.columns) FROM outbox WHERE state = ? AND next_attempt_at <= ?
-                    ORDER BY next_attempt_at, id LIMIT ?
+                    AND ?3 IS NOT NULL \(closedThreadsClause(context, parameter: 3)) ORDER BY next_attempt_at, id LIMIT ?
                     """
             ),
-            arguments: [OutboxState.pending.rawValue, now.storeMilliseconds, limit]
+            arguments: [OutboxState.pending.rawValue, now.storeMilliseconds, context.keys.organisations.closedFieldsJSON,
+                        limit]
         ).map { row throws(ThreadStoreError) in try OutboxRecord(row: row) }
         var threadKeys: [ThreadID: SymmetricKey] = [:]
         return try records.map { record in
@@ -260,11 +261,23 @@ enum Queries {
         }
     }
 
-    static func nextOutboxAttemptDate(_ db: Database) throws -> Date? {
-        // Served by the index outbox_due (state, next_attempt_at): one index seek.
+    /// Leaves out the outbox items of threads whose organisation's key is not loaded (issue 29; the argument:
+    /// ``OrganisationKeys/closedFieldsJSON``): they wait, and the others go on.
+    /// The argument is SQL parameter number `parameter`, also bound to an always true `AND ?N IS NOT NULL`:
+    /// without a missing key the clause is left out, so the queries stay one index seek.
+    static func closedThreadsClause(_ context: TransactionContext, parameter: Int) -> String {
+        guard !context.keys.organisations.closedFields.isEmpty else { return "" }
+        return "AND (thread_id IS NULL OR thread_id NOT IN (SELECT id FROM thread WHERE field IN "
+            + "(SELECT value FROM json_each(?\(parameter)))))"
+    }
+
+    static func nextOutboxAttemptDate(_ db: Database, context: TransactionContext) throws -> Date? {
+        // Served by the index outbox_due (state, next_attempt_at): one index seek (a scan of the closed threads'
+        // items only while an organisation's key is missing).
         try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT min(next_attempt_at) FROM outbox WHERE state = ?"),
-            arguments: [OutboxState.pending.rawValue]
+            db.cachedStatement(sql: "SELECT min(next_attempt_at) FROM outbox WHERE state = ? AND ?2 IS NOT NULL "
+                                   + closedThreadsClause(context, parameter: 2)),
+            arguments: [OutboxState.pending.rawValue, context.keys.organisations.closedFieldsJSON]
         ).map(Date.init(storeMilliseconds:))
     }
 

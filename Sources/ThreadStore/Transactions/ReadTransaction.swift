@@ -60,7 +60,7 @@ public struct ReadTransaction {
     /// The earliest next-attempt time of all pending outbox items, or `nil` if none is pending. Decrypts nothing
     /// (for the outbound queue's timer).
     public func nextOutboxAttemptDate() throws -> Date? {
-        try Queries.nextOutboxAttemptDate(db)
+        try Queries.nextOutboxAttemptDate(db, context: context)
     }
 
     /// Audit entries after `sequence` (0 for the first), in order.

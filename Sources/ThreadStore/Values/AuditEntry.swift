@@ -126,6 +126,13 @@ public enum AuditEvent: Int, Hashable, Sendable, CaseIterable {
     /// The installation's administrator moved an account into another organisation (or out of every one);
     /// item: the account.
     case accountOrganisationChanged = 66
+    /// The installation's administrator crypto-shredded an organisation (`mailbridge organisations shred`): its
+    /// threads (each audited ``threadDeleted``) and its key check are gone; item: the organisation's ID; count:
+    /// the threads deleted.
+    case organisationShredded = 67
+    /// The gateway keys of a crypto-shredded organisation's mailboxes were deleted from the keyring (and, on
+    /// PostgreSQL, the shared shelf); item: the organisation's ID; count: the keys deleted.
+    case organisationGatewayKeysRetired = 68
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.

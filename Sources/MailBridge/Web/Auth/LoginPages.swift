@@ -34,6 +34,12 @@ struct LoginTexts {
         text("Der Server ist gerade ausgelastet. Bitte versuchen Sie es in einigen Sekunden erneut.",
              "The server is busy. Please try again in a few seconds.")
     }
+    var organisationUnavailable: String {
+        text("Das Postfach Ihrer Organisation ist gerade nicht verfügbar: ihr Schlüssel ist nicht geladen. Bitte "
+                + "wenden Sie sich an die Administration.",
+             "Your organisation's inbox is not available right now: its key is not loaded. Please contact your "
+                + "administrator.")
+    }
     var totpTitle: String { text("Bestätigungscode", "Verification code") }
     var code: String {
         text("Sechsstelliger Code aus Ihrer Authenticator-App", "Six-digit code from your authenticator app")

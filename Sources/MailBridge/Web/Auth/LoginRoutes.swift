@@ -99,14 +99,22 @@ struct LoginRoutes: Sendable {
             response.headers[.retryAfter] = "5"
             return response
         }
-        // An account outside every configured organisation (issue 29) is refused like a disabled one.
+        // An account outside every configured organisation (issue 29) is refused like a disabled one; one whose
+        // organisation's key is not loaded is told so (after its password matched: nothing for a guesser).
+        let organisations = state.services.organisations
         guard matches, let credentials, !credentials.account.isDisabled,
-            state.services.organisations.reach(of: credentials.account.organisation) != nil
+            organisations.reach(of: credentials.account.organisation) != nil
+                || organisations.isClosed(credentials.account.organisation)
         else {
             let locked = try await state.recordFailure(keys)
             try await fail(matches ? .accountDisabled : .badCredentials, actor: credentials?.account.id, locked: locked)
             return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.loginFailed),
                                       status: .forbidden)
+        }
+        guard !organisations.isClosed(credentials.account.organisation) else {
+            state.services.logger.warning("login", metadata: ["outcome": "refused", "reason": "organisation key"])
+            return AuthResponses.html(LoginPages.login(texts, username: username, error: texts.organisationUnavailable),
+                                      status: .serviceUnavailable)
         }
         try await state.recordSuccess([keys[0]])
         let account = credentials.account
