@@ -15,6 +15,9 @@ public enum OrganisationsAdmin {
         var accounts: Int
         var disabledAccounts: Int
         var threads: Int
+        /// The organisation's own master key: "loaded", "missing" (its mail waits) or "refused" (not the key the
+        /// store knows).
+        var key: String
     }
 
     struct Listing: Encodable {
@@ -33,13 +36,17 @@ public enum OrganisationsAdmin {
         let accounts = try await installation.stores.inbox.accounts()
         let threads = try await installation.stores.gauges.threadCountsByField()
         let totals = directory.totals(threads)
+        let keys = installation.engine.organisationKeys
         let listed = totals.map { organisation, count in
             let members = accounts.filter { $0.organisation == organisation.id }
+            let key = keys.refused.contains(organisation.id) ? "refused"
+                : keys.hasKey(for: organisation.id) ? "loaded" : "missing"
             return Listed(
                 id: organisation.id.rawValue, name: organisation.name,
                 fields: (directory.fields(of: organisation.id) ?? []).map(\.rawValue).sorted(),
                 mailboxes: installation.configuration.mailboxes.filter { $0.organisation == organisation.id }.count,
-                accounts: members.count, disabledAccounts: members.filter(\.isDisabled).count, threads: count)
+                accounts: members.count, disabledAccounts: members.filter(\.isDisabled).count, threads: count,
+                key: key)
         }
         let stray = accounts.filter { directory.reach(of: $0.organisation) == nil }.count
         // Each field belongs to one organisation, so what the organisations' totals leave is in no one's field.
@@ -57,6 +64,7 @@ public enum OrganisationsAdmin {
             "\($0.id)  \"\($0.name)\"  fields: \($0.fields.isEmpty ? "-" : $0.fields.joined(separator: ","))  "
                 + "mailboxes: \($0.mailboxes)  accounts: \($0.accounts)"
                 + ($0.disabledAccounts > 0 ? " (\($0.disabledAccounts) disabled)" : "") + "  threads: \($0.threads)"
+                + "  key: \($0.key)"
         }
         if stray > 0 {
             lines.append("\(stray) accounts belong to no configured organisation and cannot log in "

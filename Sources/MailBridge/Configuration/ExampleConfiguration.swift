@@ -401,6 +401,15 @@ extension BridgeConfiguration {
         # id = "caritas-koeln"
         # The organisation's name. Required.
         # name = "Caritas Köln, Suchtberatung"
+        # The organisation's own master key (32 random octets, mode 0600; `mailbridge init` makes it): its threads are
+        # sealed under it as well as under the installation's key, so nothing of it opens without it. Without the key
+        # the gateway still starts: the organisation's mail waits in the spool and its accounts cannot log in until the
+        # key is back; a wrong key is refused. Deleting every copy (`mailbridge organisations shred`) crypto-shreds the
+        # organisation, backups included. Keep a backup apart from the data. Default: <data folder>/organisations/ID.key.
+        # master-key-file = "/etc/mailbridge/organisations/caritas-koeln.key"
+        # The systemd credential (LoadCredential=NAME:PATH) that, when present, is read instead of the file.
+        # Default: "mailbridge-organisation-ID".
+        # master-key-credential = "mailbridge-organisation-caritas-koeln"
         # This organisation's own platform, told of its threads' events only (as [webhook], which is not allowed beside
         # [[organisation]] tables). The table follows its [[organisation]]. Default: none.
         # [organisation.webhook]

@@ -256,7 +256,15 @@ public final class Gateway: Sendable {
         let group = ServiceGroup(configuration: .init(
             services: services(reloadingFrom: file).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // Cancelled or failed: the store, the GnuPG workers and the home are given up all the same.
+            await engine.close()
+            try? await pgp.shutdown()
+            homeClaim.release()
+            throw error
+        }
         await engine.close()
         try await pgp.shutdown()
         homeClaim.release()

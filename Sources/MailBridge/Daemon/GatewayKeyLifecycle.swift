@@ -100,7 +100,8 @@ public struct GatewayKeyLifecycle: Sendable {
         guard try await pgp.key(keys.current, secret: true) != nil else {
             throw GatewayError(shared == nil
                 ? "the current gateway key of a mailbox has no secret key in the GnuPG home "
-                    + "(restore the GnuPG home from the backup)"
+                    + "(restore the GnuPG home from the backup; after `mailbridge organisations shred`, remove the "
+                    + "organisation's [[organisation]] and [[mailbox]] tables from the configuration)"
                 : "the current gateway key of a mailbox is neither in the GnuPG home nor on the database's key "
                     + "shelf (start the node that made it once with this version, or copy its GnuPG home)")
         }

@@ -31,8 +31,10 @@ public enum OpenedStoreEngine: Sendable {
         storeConfiguration.logger = logger
         // Issue 29: each organisation's own key; one that cannot be read leaves that organisation waiting.
         let loaded = configuration.loadOrganisationKeys(installationKey: masterKey)
+        // The daemon reports a missing key as an error; a command (its own output shows the keys) only notes it.
+        let level: Logger.Level = gatewayNode ? .error : .notice
         for (organisation, problem) in loaded.problems.sorted(by: { $0.key < $1.key }) {
-            logger.error("organisation key unavailable: its mail stays spooled until the key is back",
+            logger.log(level: level, "organisation key unavailable: its mail stays spooled until the key is back",
                          metadata: ["organisation": "\(organisation.rawValue)", "problem": "\(problem)"])
         }
         storeConfiguration.organisationKeys = loaded.keys
@@ -40,7 +42,7 @@ public enum OpenedStoreEngine: Sendable {
                                           storeConfiguration: storeConfiguration, gatewayNode: gatewayNode,
                                           logger: logger)
         for organisation in engine.organisationKeys.refused.sorted() {
-            logger.error("organisation key refused: not the key the store knows; its mail stays spooled",
+            logger.log(level: level, "organisation key refused: not the key the store knows; its mail stays spooled",
                          metadata: ["organisation": "\(organisation.rawValue)"])
         }
         return engine

@@ -90,4 +90,70 @@ import Testing
         let reply = try await run(["reply", String(repeating: "0", count: 32), "--text-file", replyFile] + c)
         #expect(reply.status == 2 && reply.output.contains("writes no reply"), "\(reply.output)")
     }
+
+    /// Keys per organisation through the executable: `init` makes each organisation's key file (0600, kept when
+    /// run again); `organisations shred` needs the ID twice, deletes the organisation's accounts and its mailbox's
+    /// gateway key, destroys its key file, audits both in the installation's log, and leaves the other organisation
+    /// and its key alone.
+    @Test func initMakesOrganisationKeysAndShredDestroysOneOrganisation() async throws {
+        let (folder, config) = try await UsersCommandTests().initialised()
+        defer { UsersCommandTests.remove(folder) }
+        let c = ["--config", config]
+        var text = try String(contentsOfFile: config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "field = \"allgemein\"\n",
+                                         with: "field = \"allgemein\"\norganisation = \"org-a\"\n")
+        text += "\n[[mailbox]]\naddress = \"familie@example.org\"\nfield = \"familie\"\n"
+            + "team-notification-address = \"team-b@example.org\"\n"
+            + "redirect-link = \"https://beratung.example/login\"\norganisation = \"org-b\"\n"
+            + "\n[[organisation]]\nid = \"org-a\"\nname = \"Beratung A\"\n"
+            + "\n[[organisation]]\nid = \"org-b\"\nname = \"Beratung B\"\n"
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let check = try await run(["check-config"] + c)
+        #expect(check.status == 0, "\(check.output)")
+        let made = try await run(["init", "--data-dir", folder.path + "/data", "--config", config])
+        #expect(made.status == 0, "\(made.output)")
+        let keyA = folder.path + "/data/organisations/org-a.key", keyB = folder.path + "/data/organisations/org-b.key"
+        for path in [keyA, keyB] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600 && (attributes[.size] as? Int) == 32, "\(path)")
+        }
+        let keptA = try Data(contentsOf: URL(fileURLWithPath: keyA))
+        #expect(try await run(["init", "--data-dir", folder.path + "/data", "--config", config]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: keyA)) == keptA, "init never replaces a key")
+
+        #expect(try await run(["users", "add", "lena", "--display-name", "L", "--role", "teamlead",
+                               "--organisation", "org-b"] + c).status == 0)
+        #expect(try await run(["users", "add", "anna", "--display-name", "A", "--role", "teamlead",
+                               "--organisation", "org-a"] + c).status == 0)
+        let keys = try await run(["keys", "status", "--json"] + c)
+        #expect(keys.output.contains("familie@example.org"), "\(keys.output)")
+
+        let unconfirmed = try await run(["organisations", "shred", "org-b", "--confirm", "org-a"] + c)
+        #expect(unconfirmed.status == 2 && FileManager.default.fileExists(atPath: keyB), "\(unconfirmed.output)")
+        #expect(try await run(["organisations", "shred", "org-x", "--confirm", "org-x"] + c).status == 2)
+        let shred = try await run(["organisations", "shred", "org-b", "--confirm", "org-b", "--json"] + c)
+        #expect(shred.status == 0, "\(shred.output)")
+        let report = try json(shred.output)
+        #expect(report["accounts"] as? Int == 1 && report["threads"] as? Int == 0, "\(shred.output)")
+        #expect((report["gatewayKeys"] as? [String])?.count == 1, "\(shred.output)")
+        #expect(report["keyFile"] as? String == keyB)
+        #expect(!FileManager.default.fileExists(atPath: keyB) && FileManager.default.fileExists(atPath: keyA))
+        let fingerprint = try #require((report["gatewayKeys"] as? [String])?.first)
+        let listed = try Shell.run("gpg", ["--homedir", folder.path + "/data/gnupg", "--list-secret-keys",
+                                           "--with-colons"], allowFailure: true).stdout.text
+        #expect(!listed.uppercased().contains(fingerprint.uppercased()), "the gateway key left the keyring")
+
+        // Until the organisation leaves the configuration, nothing opens (its mailbox's key is gone), saying why.
+        let closed = try await run(["users", "list"] + c)
+        #expect(closed.status != 0 && closed.output.contains("organisations shred"), "\(closed.output)")
+        text = try String(contentsOfFile: config, encoding: .utf8)
+        text = String(text[..<text.range(of: "\n[[mailbox]]\naddress = \"familie@example.org\"")!.lowerBound])
+            + "\n[[organisation]]\nid = \"org-a\"\nname = \"Beratung A\"\n"
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let audit = try await run(["audit", "--json"] + c)
+        #expect(audit.output.contains("organisationShredded") && audit.output.contains("organisationGatewayKeysRetired"),
+                "\(audit.output)")
+        let users = try await run(["users", "list", "--json"] + c)
+        #expect(!users.output.contains("lena") && users.output.contains("anna"), "\(users.output)")
+    }
 }

@@ -205,6 +205,33 @@ import ThreadStore
         }
     }
 
+    /// Issue 29: an organisation whose own master key is not loaded is closed: its accounts' sessions and tokens
+    /// reach nothing, and its counsellor who logs in with the right password is told the inbox is unavailable
+    /// (503); a wrong password gets the usual answer, and the other organisation works as before.
+    @Test func theAccountsOfAnOrganisationWithoutItsKeyAreToldAndReachNothing() async throws {
+        var closed = try await WebHarness(organisations: true)
+        closed.services.organisations = closed.services.organisations.closing([try OrganisationID("org-b")])
+        let harness = closed
+        try await harness.test { client in
+            let list = try await client.execute(uri: "/api/v1/threads", method: .get, headers: harness.api("fremd"))
+            #expect(list.status == .unauthorized)
+            let page = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("fremd"))
+            #expect(page.status == .seeOther || page.status == .found, "\(page.status)")
+            let login = try await client.execute(
+                uri: "/login", method: .post, headers: harness.browser(nil, form: true),
+                body: ByteBuffer(string: "username=fremd&password=\(WebHarness.password)"))
+            #expect(login.status == .serviceUnavailable)
+            #expect(login.text.contains("key is not loaded") || login.text.contains("Schlüssel ist nicht geladen"),
+                    "\(login.text)")
+            let wrong = try await client.execute(
+                uri: "/login", method: .post, headers: harness.browser(nil, form: true),
+                body: ByteBuffer(string: "username=fremd&password=wrong-password"))
+            #expect(wrong.status == .forbidden && !wrong.text.contains("key"))
+            let own = try await client.execute(uri: "/api/v1/threads", method: .get, headers: harness.api("berater"))
+            #expect(own.status == .ok)
+        }
+    }
+
     /// A field handed to another organisation (a configuration change and a restart): at start the gateway
     /// unassigns its threads from the old organisation's accounts, so that none of their notices reaches them.
     @Test func atStartThreadsLeaveTheAccountsOfAnOrganisationThatNoLongerOwnsTheirField() async throws {

@@ -15,7 +15,7 @@ import ThreadStore
 /// harness mailbox, German), `fremd` (counsellor of another field, English) and `leitung` (team lead, German).
 final class WebHarness: @unchecked Sendable {
     let pipe: PipelineHarness
-    let services: WebServices
+    var services: WebServices
     let accounts: [String: Counsellor]
     private let sessions: [String: NewWebSession]
     private let tokens: [String: String]
