@@ -76,6 +76,45 @@ extension PostgresThreads: MaintenanceStore {
         }
     }
 
+    public func sealThreadsUnderOrganisationKeys() async throws -> [OrganisationID: Int] {
+        let organisations = secrets.organisationKeys
+        var counts: [OrganisationID: Int] = [:]
+        for organisation in organisations.organisations.sorted() where organisations.hasKey(for: organisation) {
+            let names = organisations.fields(of: organisation).map(\.rawValue).sorted()
+            var total = 0
+            while true {
+                let (sealed, seen) = try await database.write { connection in
+                    let selected = try await connection.query("""
+                        SELECT t.id, t.field, k.wrapped_key FROM thread AS t JOIN thread_key AS k ON k.thread_id = t.id
+                        WHERE t.field = ANY(\(names)) AND octet_length(k.wrapped_key) = \(StoreSecrets.singleLayerLength)
+                        LIMIT \(Self.retentionBatch) FOR UPDATE OF k
+                        """, logger: logger)
+                    var found: [(String, String, Data)] = []
+                    for try await row in selected.decode((String, String, Data).self) { found.append(row) }
+                    var count = 0
+                    for (id, field, wrapped) in found {
+                        let thread = try ThreadID(id)
+                        guard let rewrapped = try secrets.addingOrganisationLayer(
+                            wrapped, thread: thread, field: try CounsellingField(field))
+                        else { continue }
+                        try await connection.query(
+                            "UPDATE thread_key SET wrapped_key = \(rewrapped) WHERE thread_id = \(id)", logger: logger)
+                        count += 1
+                    }
+                    if count > 0 {
+                        try await rows(connection).audit(.threadKeysSealedForOrganisation, thread: nil,
+                                                         itemID: organisation.rawValue, count: count)
+                    }
+                    return (count, found.count)
+                }
+                total += sealed
+                if seen < Self.retentionBatch || sealed == 0 { break }
+            }
+            if total > 0 { counts[organisation] = total }
+        }
+        return counts
+    }
+
     public func shredOrganisation(_ organisation: OrganisationID, fields: Set<CounsellingField>,
                            retiredGatewayKeys: Int) async throws -> Int {
         let names = fields.map(\.rawValue).sorted()

@@ -71,6 +71,11 @@ public struct OrganisationKeys: Sendable, CustomStringConvertible {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The fields `organisation` owns.
+    public func fields(of organisation: OrganisationID) -> Set<CounsellingField> {
+        Set(owners.filter { $0.value == organisation }.keys)
+    }
+
     /// The organisation owning `field`, if any.
     public func owner(of field: CounsellingField) -> OrganisationID? { owners[field] }
 

@@ -196,6 +196,25 @@ enum Sealing {
         return try seal(layer, key: new.wrapping, context: wrapContext(thread))
     }
 
+    /// The length of a data key wrapped under the installation's key alone (no organisation's layer): an
+    /// organisation's layer always makes it longer, so SQL finds such keys by length.
+    static let singleLayerLength = overhead + 32
+
+    /// `wrapped`, a data key under the installation's key alone, wrapped again with the layer of the organisation
+    /// owning `field` (issue 29: a thread from before its organisation had a key); nil when no organisation with a
+    /// loaded key owns the field or the key has its layer already.
+    static func addingOrganisationLayer(_ wrapped: Data, for thread: ThreadID, field: CounsellingField,
+                                        keys: DerivedKeys) throws(ThreadStoreError) -> Data? {
+        guard let owner = keys.organisations.owner(of: field), keys.organisations.hasKey(for: owner) else {
+            return nil
+        }
+        var layer = try open(wrapped, key: keys.wrapping, context: wrapContext(thread))
+        defer { layer.withUnsafeMutableBytes { memset_s_portable($0) } }
+        guard layer.count == 32 else { return nil }
+        return try seal(try keys.organisations.innerLayer(layer, for: thread, field: field), key: keys.wrapping,
+                        context: wrapContext(thread))
+    }
+
     /// The organisation whose key seals `wrapped`'s inner layer; nil for one under the installation key alone.
     static func organisation(of wrapped: Data, for thread: ThreadID, keys: DerivedKeys) throws(ThreadStoreError)
         -> OrganisationID?

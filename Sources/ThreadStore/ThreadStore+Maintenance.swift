@@ -36,6 +36,45 @@ extension ThreadStore {
         try await checkpointAfterShredding()
     }
 
+    /// See ``MaintenanceStore/sealThreadsUnderOrganisationKeys()``.
+    public func sealThreadsUnderOrganisationKeys() async throws -> [OrganisationID: Int] {
+        let organisations = keys.organisations
+        var counts: [OrganisationID: Int] = [:]
+        for organisation in organisations.organisations.sorted() where organisations.hasKey(for: organisation) {
+            let fields = organisations.fields(of: organisation)
+            let names = String(decoding: try JSONEncoder().encode(fields.map(\.rawValue).sorted()), as: UTF8.self)
+            var total = 0
+            while true {
+                let sealed = try await write { tx in
+                    let rows = try Row.fetchAll(tx.db, sql: """
+                        SELECT t.id, t.field, k.wrapped_key FROM thread t JOIN thread_key k ON k.thread_id = t.id
+                        WHERE t.field IN (SELECT value FROM json_each(?)) AND length(k.wrapped_key) = ? LIMIT 200
+                        """, arguments: [names, Sealing.singleLayerLength])
+                    var count = 0
+                    for row in rows {
+                        let thread = try ThreadID(row["id"] as String)
+                        guard let wrapped = try Sealing.addingOrganisationLayer(
+                            row["wrapped_key"], for: thread, field: try CounsellingField(row["field"] as String),
+                            keys: tx.context.keys)
+                        else { continue }
+                        try tx.db.execute(sql: "UPDATE thread_key SET wrapped_key = ? WHERE thread_id = ?",
+                                          arguments: [wrapped, thread.raw.text])
+                        count += 1
+                    }
+                    if count > 0 {
+                        try AuditLog.append(tx.db, at: tx.now, event: .threadKeysSealedForOrganisation,
+                                            itemID: organisation.rawValue, count: count)
+                    }
+                    return (count, rows.count)
+                }
+                total += sealed.0
+                if sealed.1 < 200 || sealed.0 == 0 { break }
+            }
+            if total > 0 { counts[organisation] = total }
+        }
+        return counts
+    }
+
     /// Crypto-shreds an organisation's threads and key check (``MaintenanceStore/shredOrganisation(_:fields:)``),
     /// then truncates the WAL.
     public func shredOrganisation(_ organisation: OrganisationID, fields: Set<CounsellingField>,

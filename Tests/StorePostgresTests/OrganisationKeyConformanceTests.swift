@@ -222,4 +222,40 @@ import ThreadStore
             _ = try await opened.inbox.exportThread(thread, via: .commandLine)
         }
     }
+
+    /// An upgraded store: threads written before their organisation had a key open with the installation's key
+    /// alone, until the start's pass gives them the organisation's layer (audited); from then on they need it.
+    @Test(arguments: engines)
+    func threadsFromBeforeAnOrganisationsKeyAreSealedUnderItAtStart(engine name: String) async throws {
+        let keyB = MasterKey.generate()
+        let store = try await Store(name, masterKey: .generate())
+        var opened = try await store.open(OrganisationKeys())
+        var threads: [ThreadID] = []
+        for number in 1...3 {
+            threads.append(try #require(try await opened.inbound.importMessage(
+                ImportEngines.message("old\(number)"), into: .client(Self.identity(number, Self.fieldB))).storedThread))
+        }
+        let other = try #require(try await opened.inbound.importMessage(
+            ImportEngines.message("other"), into: .client(Self.identity(9, try CounsellingField("andere"))))
+            .storedThread)
+        opened = try await store.open(try Self.keys(a: nil, b: nil))
+        #expect(try await opened.inbox.exportThread(threads[0], via: .commandLine).messages.count == 1,
+                "\(name): before the pass, the installation's layer alone opens an old thread")
+        #expect(try await opened.maintenance.sealThreadsUnderOrganisationKeys() == [:], "\(name): no key, no pass")
+
+        opened = try await store.open(try Self.keys(a: nil, b: keyB))
+        #expect(try await opened.maintenance.sealThreadsUnderOrganisationKeys() == [Self.b: 3], "\(name)")
+        #expect(try await opened.maintenance.sealThreadsUnderOrganisationKeys() == [:], "\(name): once only")
+        for thread in threads {
+            #expect(try await opened.inbox.exportThread(thread, via: .commandLine).messages.count == 1, "\(name)")
+        }
+        opened = try await store.open(try Self.keys(a: nil, b: nil))
+        for thread in threads {
+            await #expect(throws: ThreadStoreError.organisationKeyMissing) {
+                _ = try await opened.inbox.exportThread(thread, via: .commandLine)
+            }
+        }
+        #expect(try await opened.inbox.exportThread(other, via: .commandLine).messages.count == 1,
+                "\(name): a field no organisation owns keeps the installation's layer")
+    }
 }

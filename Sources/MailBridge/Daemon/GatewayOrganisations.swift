@@ -33,4 +33,20 @@ public enum GatewayOrganisations {
         }
         return unassigned
     }
+
+    /// Issue 29: the threads from before their organisation had its own key get that key's layer now (every
+    /// organisation whose key is loaded; ``MaintenanceStore/sealThreadsUnderOrganisationKeys()``), so that from
+    /// this start on nothing of the organisation opens without its key. Returns how many per organisation.
+    @discardableResult
+    public static func sealUnderOrganisationKeys(stores: GatewayStores, logger: Logger) async throws
+        -> [OrganisationID: Int]
+    {
+        let sealed = try await stores.maintenance.sealThreadsUnderOrganisationKeys()
+        for (organisation, count) in sealed.sorted(by: { $0.key < $1.key }) {
+            logger.notice("threads sealed under their organisation's key", metadata: [
+                "organisation": "\(organisation.rawValue)", "count": "\(count)",
+            ])
+        }
+        return sealed
+    }
 }

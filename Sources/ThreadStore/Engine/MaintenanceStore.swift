@@ -23,6 +23,11 @@ public protocol MaintenanceStore: Sendable {
     /// administration's (``AccountAdminStore/deleteAccount(_:actor:via:)``).
     func shredOrganisation(_ organisation: OrganisationID, fields: Set<CounsellingField>,
                            retiredGatewayKeys: Int) async throws -> Int
+    /// Gives every thread of a field whose organisation's key is loaded, and whose data key is still under the
+    /// installation's key alone (from before the organisation had its key), that organisation's layer (batches of
+    /// 200, each its own transaction; audited ``AuditEvent/threadKeysSealedForOrganisation`` per organisation).
+    /// Returns how many threads per organisation.
+    func sealThreadsUnderOrganisationKeys() async throws -> [OrganisationID: Int]
 }
 
 /// ``MaintenanceStore`` over a ``ThreadStore`` (SQLite).
@@ -37,6 +42,10 @@ public struct ThreadStoreMaintenance: MaintenanceStore {
 
     public func expireRejected(before cutoff: Date) async throws -> Int {
         try await store.write { tx in try tx.expireRejected(before: cutoff) }
+    }
+
+    public func sealThreadsUnderOrganisationKeys() async throws -> [OrganisationID: Int] {
+        try await store.sealThreadsUnderOrganisationKeys()
     }
 
     public func shredOrganisation(_ organisation: OrganisationID, fields: Set<CounsellingField>,

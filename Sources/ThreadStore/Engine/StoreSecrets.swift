@@ -46,6 +46,17 @@ public struct StoreSecrets: Sendable, CustomStringConvertible {
         return StoreSecrets(keys: keys)
     }
 
+    /// A `thread_key.wrapped_key` under the installation's key alone, given the layer of the organisation owning
+    /// `field` (``ThreadStore/sealThreadsUnderOrganisationKeys()``); nil when there is nothing to add.
+    public func addingOrganisationLayer(_ wrapped: Data, thread: ThreadID, field: CounsellingField)
+        throws(ThreadStoreError) -> Data?
+    {
+        try Sealing.addingOrganisationLayer(wrapped, for: thread, field: field, keys: keys)
+    }
+
+    /// The length of a `thread_key.wrapped_key` without an organisation's layer.
+    public static var singleLayerLength: Int { Sealing.singleLayerLength }
+
     /// The organisations' keys in force.
     public var organisationKeys: OrganisationKeys { keys.organisations }
 

@@ -133,6 +133,9 @@ public enum AuditEvent: Int, Hashable, Sendable, CaseIterable {
     /// The gateway keys of a crypto-shredded organisation's mailboxes were deleted from the keyring (and, on
     /// PostgreSQL, the shared shelf); item: the organisation's ID; count: the keys deleted.
     case organisationGatewayKeysRetired = 68
+    /// Threads from before their organisation had its own key were sealed under it as well (at start); item: the
+    /// organisation's ID; count: the threads.
+    case threadKeysSealedForOrganisation = 69
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.
