@@ -119,14 +119,20 @@ public final class PostgresOutboxQueue: Sendable {
             return (rows, threads)
         }
         var keys: [ThreadID: ThreadDataKey] = [:]
-        return try rows.map { row in
+        return try rows.compactMap { row in
             let thread = try row.threadID.map { try ThreadID($0) }
             var field: CounsellingField?
             var dataKey: ThreadDataKey?
             if let thread {
                 guard let stored = threads[thread.unredactedDescription] else { throw ThreadStoreError.threadNotFound }
                 field = try CounsellingField(stored.field)
-                dataKey = try keys[thread] ?? secrets.openDataKey(stored.wrapped, thread: thread)
+                do {
+                    dataKey = try keys[thread] ?? secrets.openDataKey(stored.wrapped, thread: thread)
+                } catch let error as ThreadStoreError where error.code == .organisationKeyMissing {
+                    // Issue 29: its organisation's key is not on this node; the item stays leased to this node
+                    // until the lease ends (looked at again then, here or on a node that has the key).
+                    return nil
+                }
                 keys[thread] = dataKey
             }
             guard let kind = OutboxKind(rawValue: row.kind) else { throw ThreadStoreError.invalidValue }

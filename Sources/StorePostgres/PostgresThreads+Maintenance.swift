@@ -132,6 +132,28 @@ extension PostgresThreads: MaintenanceStore {
             total += deleted
             if deleted < Self.retentionBatch { break }
         }
+        // Its threads in fields it no longer owns (handed over, a mailbox removed): found by their key's layer.
+        let secrets = self.secrets
+        let layered = try await database.read { connection in
+            var ids: [ThreadID] = []
+            let rows = try await connection.query("""
+                SELECT thread_id, wrapped_key FROM thread_key
+                WHERE octet_length(wrapped_key) <> \(StoreSecrets.singleLayerLength)
+                """, logger: logger)
+            for try await (id, wrapped) in rows.decode((String, Data).self) {
+                let thread = try ThreadID(id)
+                if try secrets.organisation(ofWrappedKey: wrapped, thread: thread) == organisation { ids.append(thread) }
+            }
+            return ids
+        }
+        for start in stride(from: 0, to: layered.count, by: Self.retentionBatch) {
+            let batch = Array(layered[start..<min(start + Self.retentionBatch, layered.count)])
+            try await database.write { connection in
+                let rows = rows(connection)
+                for thread in batch { try await rows.shred(thread, event: .threadDeleted, actor: nil, channel: nil) }
+            }
+            total += batch.count
+        }
         let shredded = total
         try await database.write { connection in
             let rows = rows(connection)

@@ -167,8 +167,13 @@ enum Sealing {
         -> Data
     {
         var raw = dataKey.withUnsafeBytes { Data($0) }
-        defer { raw.withUnsafeMutableBytes { memset_s_portable($0) } }
-        let layer = try keys.organisations.innerLayer(raw, for: thread, field: field)
+        // Without an organisation the layer is `raw` itself (one shared buffer): both are wiped, so that
+        // whichever is written first gets its own copy and the shared bytes are zeroed through the other.
+        var layer = try keys.organisations.innerLayer(raw, for: thread, field: field)
+        defer {
+            layer.withUnsafeMutableBytes { memset_s_portable($0) }
+            raw.withUnsafeMutableBytes { memset_s_portable($0) }
+        }
         return try seal(layer, key: keys.wrapping, context: wrapContext(thread))
     }
 
@@ -179,7 +184,9 @@ enum Sealing {
     ) throws(ThreadStoreError)
         -> SymmetricKey
     {
-        let layer = try open(wrapped, key: keys.wrapping, context: wrapContext(thread))
+        var layer = try open(wrapped, key: keys.wrapping, context: wrapContext(thread))
+        defer { layer.withUnsafeMutableBytes { memset_s_portable($0) } }
+        // For a key without an organisation's layer `raw` shares `layer`'s buffer: both are wiped (see `wrap`).
         var raw = try keys.organisations.openInnerLayer(layer, for: thread)
         defer { raw.withUnsafeMutableBytes { memset_s_portable($0) } }
         guard raw.count == 32 else { throw .unsealingFailed }

@@ -92,6 +92,26 @@ extension ThreadStore {
             total += deleted
             if deleted < 200 { break }
         }
+        // Its threads in fields it no longer owns (handed over, a mailbox removed): found by their key's layer.
+        let keys = self.keys
+        let layered = try await read { tx in
+            var ids: [ThreadID] = []
+            let rows = try Row.fetchCursor(
+                tx.db, sql: "SELECT thread_id, wrapped_key FROM thread_key WHERE length(wrapped_key) <> ?",
+                arguments: [Sealing.singleLayerLength])
+            while let row = try rows.next() {
+                let thread = try ThreadID(row["thread_id"] as String)
+                if try Sealing.organisation(of: row["wrapped_key"], for: thread, keys: keys) == organisation {
+                    ids.append(thread)
+                }
+            }
+            return ids
+        }
+        for start in stride(from: 0, to: layered.count, by: 200) {
+            let batch = layered[start..<min(start + 200, layered.count)]
+            try await write { tx in for thread in batch { try tx.shred(thread, event: .threadDeleted) } }
+            total += batch.count
+        }
         try await write { [total] tx in
             try tx.db.execute(sql: "DELETE FROM organisation_key WHERE organisation = ?",
                               arguments: [organisation.rawValue])

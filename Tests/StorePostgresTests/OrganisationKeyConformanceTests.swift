@@ -258,4 +258,36 @@ import ThreadStore
         #expect(try await opened.inbox.exportThread(other, via: .commandLine).messages.count == 1,
                 "\(name): a field no organisation owns keeps the installation's layer")
     }
+
+    /// A field handed from B to A (configuration), B's key gone: B's old thread still needs B's key, its queued mail
+    /// is skipped without holding up A's, and shredding B finds it by its key's layer although B owns no field.
+    @Test(arguments: engines)
+    func aThreadOfAFieldHandedOverNeedsItsOldOrganisationsKeyAndBlocksNothing(engine name: String) async throws {
+        let (keyA, keyB) = (MasterKey.generate(), MasterKey.generate())
+        let store = try await Store(name, masterKey: .generate())
+        var opened = try await store.open(try Self.keys(a: keyA, b: keyB))
+        let threadA = try #require(try await opened.inbound.importMessage(
+            ImportEngines.message("a1"), into: .client(Self.identity(1, Self.fieldA))).storedThread)
+        let threadB = try #require(try await opened.inbound.importMessage(
+            ImportEngines.message("b1"), into: .client(Self.identity(2, Self.fieldB))).storedThread)
+        for thread in [threadA, threadB] {
+            try await opened.enqueue(NewOutboxItem(
+                thread: thread, kind: .counsellorReply, recipient: try ClientAddress("client@example.org"),
+                payload: Array("sealed reply".utf8), notBefore: ImportEngines.start))
+        }
+        var handedOver = OrganisationKeys(owners: [Self.a: [Self.fieldA, Self.fieldB]])
+        try handedOver.add(keyA, for: Self.a)
+        opened = try await store.open(handedOver)
+        #expect(opened.organisationKeys.closedFields.isEmpty, "\(name)")
+        #expect(try await opened.dueThreads() == [threadA], "\(name): B's item is skipped, A's goes out")
+        await #expect(throws: ThreadStoreError.organisationKeyMissing) {
+            _ = try await opened.inbox.exportThread(threadB, via: .commandLine)
+        }
+        #expect(try await opened.maintenance.shredOrganisation(Self.b, fields: [], retiredGatewayKeys: 0) == 1,
+                "\(name)")
+        await #expect(throws: ThreadStoreError.threadNotFound) {
+            _ = try await opened.inbox.exportThread(threadB, via: .commandLine)
+        }
+        #expect(try await opened.inbox.exportThread(threadA, via: .commandLine).messages.count == 1, "\(name)")
+    }
 }

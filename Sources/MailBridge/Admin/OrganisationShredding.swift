@@ -1,9 +1,11 @@
 // Security: crypto-shredding an organisation (issue 29), by the installation's administrator. The organisation's
 // own master key is what makes its threads readable, in the store and in every backup: destroying each copy of it
-// is the step that matters, and it comes last, after the store forgot everything of the organisation (threads,
-// accounts with their sessions and tokens, key check) and its mailboxes' gateway keys left the keyring, so that
-// neither a backup nor captured mail opens here again. Every step is idempotent: a run stopped half-way is run
-// again. Output names counts, fingerprints and paths, never content or a person.
+// is the step that matters, and it comes last. First the store forgets everything of the organisation (threads by
+// field and by their key's layer, accounts with their sessions and tokens, key check; audited), then its
+// mailboxes' gateway keys leave the keyring (so captured mail to them never decrypts here again), then the key
+// file is overwritten and removed. Every step can run again; an organisation already removed from the
+// configuration can still be shredded by its ID (what the configuration no longer names, the output says).
+// Output names counts, fingerprints and paths, never content or a person.
 
 import Foundation
 import MailValues
@@ -15,6 +17,10 @@ import ThreadStore
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#endif
+// Release builds can attribute glibc's `struct stat` to the CDispatch clang module (it includes the same header).
+#if canImport(CDispatch)
+import CDispatch
 #endif
 
 /// `mailbridge organisations shred ID --confirm ID`.
@@ -31,56 +37,67 @@ public enum OrganisationShredding {
         var remaining: [String]
     }
 
-    /// Shreds the configured organisation `id`; `confirm` must repeat it. Run it with the gateway stopped (on
-    /// PostgreSQL: on every node, each stopped), then remove the `[[organisation]]` and its mailboxes from the
-    /// configuration before starting again.
+    /// Shreds organisation `id` (configured, or removed from the configuration already); `confirm` must repeat it.
+    /// Run it with the gateway stopped (on PostgreSQL: every node, and run it on each), then remove the
+    /// `[[organisation]]` and its mailboxes from the configuration before starting again.
     public static func shred(_ installation: OpenedInstallation, id text: String, confirm: String, json: Bool = false)
         async throws -> AdminResult
     {
-        guard let id = try? OrganisationID(text), id.rawValue == text,
-              let organisation = installation.configuration.organisations.first(where: { $0.id == id })
-        else { throw AdminUsageError("no [[organisation]] with the ID \(text) in the configuration") }
+        guard let id = try? OrganisationID(text), id.rawValue == text else {
+            throw AdminUsageError("\(text) is not an organisation ID (1 to 64 characters of a-z, 0-9, '.', '_', '-')")
+        }
         guard confirm == text else {
             throw AdminUsageError("--confirm must repeat the organisation's ID: shredding cannot be undone")
         }
         let configuration = installation.configuration
-        let fields = configuration.organisationDirectory.fields(of: id) ?? []
+        let configured = configuration.organisations.first { $0.id == id }
         let stores = installation.stores
+        let members = try await stores.inbox.accounts().filter { $0.organisation == id }
+        guard configured != nil || !members.isEmpty || installation.engine.organisationKeys.hasKey(for: id)
+            || FileManager.default.fileExists(atPath: defaultKeyFile(id, configuration))
+        else { throw AdminUsageError("nothing of an organisation \(text) is known here") }
+        let fields = configuration.organisationDirectory.fields(of: id) ?? []
+        let mailboxes = configuration.mailboxes.filter { $0.organisation == id }
 
         // 1. Its accounts, with their sessions and tokens (each deletion audited).
-        let members = try await stores.inbox.accounts().filter { $0.organisation == id }
         for account in members {
             try await stores.accounts.deleteAccount(account.id, actor: nil, via: .commandLine)
         }
-        // 2. Its mailboxes' gateway keys: out of this keyring and off the shared shelf.
-        var retired: [String] = []
-        for mailbox in configuration.mailboxes where mailbox.organisation == id {
-            for record in try await stores.gatewayKeys.gatewayKeys(mailbox: mailbox.address.canonical) {
-                var gone = try await installation.pgp.deleteKey(record.fingerprint)
-                if case .postgresql(let opened) = installation.engine {
-                    gone = try await opened.gatewayKeyShelf.remove(record.fingerprint) || gone
-                }
-                if gone { retired.append(record.fingerprint.hex) }
-            }
+        // 2. Its threads (by field and by key layer) and key check; the gateway keys about to go, audited.
+        var fingerprints: [KeyFingerprint] = []
+        for mailbox in mailboxes {
+            fingerprints += try await stores.gatewayKeys.gatewayKeys(mailbox: mailbox.address.canonical)
+                .map(\.fingerprint)
         }
-        // 3. Its threads and key check, audited in the installation's log.
         let threads = try await stores.maintenance.shredOrganisation(id, fields: fields,
-                                                                     retiredGatewayKeys: retired.count)
+                                                                     retiredGatewayKeys: fingerprints.count)
+        // 3. Its mailboxes' gateway keys: out of this keyring and off the shared shelf.
+        var retired: [String] = []
+        for fingerprint in fingerprints {
+            var gone = try await installation.pgp.deleteKey(fingerprint)
+            if case .postgresql(let opened) = installation.engine {
+                gone = try await opened.gatewayKeyShelf.remove(fingerprint) || gone
+            }
+            if gone { retired.append(fingerprint.hex) }
+        }
         // 4. Its master key: the file here, overwritten and removed; a credential is the administrator's to destroy.
-        let environment = ProcessInfo.processInfo.environment
-        let path = configuration.organisationKeyPath(organisation, environment: environment)
         var remaining: [String] = []
-        var destroyed: String?
-        if path == organisation.keyFile(dataFolder: configuration.data.folder).string {
-            if try destroyKeyFile(path) { destroyed = path }
-        } else {
-            remaining.append("destroy the source of the systemd credential \(organisation.credentialName) "
-                             + "(LoadCredential=) and remove that line from the unit")
+        let keyFile = configured.map { $0.keyFile(dataFolder: configuration.data.folder).string }
+            ?? defaultKeyFile(id, configuration)
+        let destroyed = try destroyKeyFile(keyFile) ? keyFile : nil
+        let credential = configured?.credentialName ?? "mailbridge-organisation-\(id.rawValue)"
+        remaining.append("if the key is also given as the systemd credential \(credential) (LoadCredential=), "
+                         + "destroy its source and remove that line from the unit")
+        if configured == nil {
+            remaining.append("a key file at another path than \(keyFile) (the organisation is no longer configured, "
+                             + "so its master-key-file is not known here): destroy it by hand")
         }
         remaining.append("destroy every other copy of the organisation's key (key backups): backups of the store "
                          + "still hold its threads, sealed under that key")
-        remaining.append("remove the [[organisation]] \(id.rawValue) and its [[mailbox]] tables from the "
-                         + "configuration before the gateway starts again")
+        if configured != nil {
+            remaining.append("remove the [[organisation]] \(id.rawValue) and its [[mailbox]] tables from the "
+                             + "configuration before the gateway starts again")
+        }
         if case .postgresql = installation.engine {
             remaining.append("run this command on every other node too (each keeps its own keyring and key file)")
         }
@@ -90,9 +107,14 @@ public enum OrganisationShredding {
         var lines = ["organisation \(id.rawValue) shredded: \(threads) threads, \(members.count) accounts, "
                      + "\(retired.count) gateway keys deleted"]
         lines += retired.map { "  gateway key \($0) deleted" }
-        lines.append(destroyed.map { "key file \($0) overwritten and removed" } ?? "no key file removed here")
+        lines.append(destroyed.map { "key file \($0) overwritten and removed" } ?? "no key file at \(keyFile)")
         lines += remaining.map { "still to do: \($0)" }
         return AdminResult(output: lines.joined(separator: "\n"))
+    }
+
+    static func defaultKeyFile(_ id: OrganisationID, _ configuration: BridgeConfiguration) -> String {
+        BridgeConfiguration.Organisation(id: id, name: id.rawValue).keyFile(dataFolder: configuration.data.folder)
+            .string
     }
 
     /// Overwrites `path` with zeros, syncs it and removes it; false when there is no such file.
@@ -100,7 +122,8 @@ public enum OrganisationShredding {
         let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else {
             if errno == ENOENT { return false }
-            throw AdminUsageError("cannot open the organisation's key file \(path) to destroy it")
+            throw AdminUsageError("cannot open the organisation's key file \(path) to destroy it (a symbolic link "
+                                  + "is not followed: destroy its target by hand)")
         }
         var status = stat()
         guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {

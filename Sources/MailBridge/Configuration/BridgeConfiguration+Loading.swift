@@ -169,7 +169,8 @@ extension BridgeConfiguration {
         let notices = readNotices(reader.section(root, "notices"), reader: reader)
         let store = readStore(reader.section(root, "store"), reader: reader)
         let webhook = readWebhook(reader.section(root, "webhook"), reader: reader)
-        checkOrganisations(organisations, declared: declared, mailboxes: mailboxes, webhook: webhook, reader: reader)
+        checkOrganisations(organisations, declared: declared, mailboxes: mailboxes, webhook: webhook, keys: keys,
+                           dataFolder: folder, reader: reader)
 
         let web = readWeb(reader.section(root, "web"), reader: reader)
         let receipt = readReceipt(reader.section(root, "receipt"), reader: reader)

@@ -111,8 +111,11 @@ extension BridgeConfiguration {
     /// names any.
     /// `declared`: whether the file has `[[organisation]]` tables, valid or not (an invalid one is reported itself).
     /// `webhook`: the file's `[webhook]`, which would tell one platform of every organisation's threads.
+    /// `keys`, `dataFolder`: no organisation's key file (as given or by default) may be the installation's or another
+    /// organisation's.
     static func checkOrganisations(_ organisations: [Organisation], declared: Bool, mailboxes: [Mailbox],
-                                   webhook: Webhook?, reader: ConfigurationReader) {
+                                   webhook: Webhook?, keys: KeysSection, dataFolder: AbsolutePath,
+                                   reader: ConfigurationReader) {
         if declared && webhook != nil {
             reader.report(.conflictingOptions, "webhook",
                           expected: "no [webhook] next to [[organisation]] tables: each organisation names its own "
@@ -137,13 +140,13 @@ extension BridgeConfiguration {
         var keyFiles: [String: OrganisationID] = [:], credentials: [String: OrganisationID] = [:]
         for (index, organisation) in organisations.enumerated() {
             let option = "organisation[\(index + 1)]"
-            if let file = organisation.masterKeyFile?.string {
-                if keyFiles[file] != nil {
-                    reader.report(.conflictingOptions, option + ".master-key-file",
-                                  expected: "a key file no other organisation uses")
-                }
-                keyFiles[file] = organisation.id
+            // Compared as they are read: an explicit path against another's default one too.
+            let file = organisation.keyFile(dataFolder: dataFolder).string
+            if keyFiles[file] != nil || file == keys.masterKeyFile.string {
+                reader.report(.conflictingOptions, option + ".master-key-file",
+                              expected: "a key file no other organisation and not the installation uses")
             }
+            keyFiles[file] = organisation.id
             if credentials[organisation.credentialName] != nil {
                 reader.report(.conflictingOptions, option + ".master-key-credential",
                               expected: "a credential name no other organisation uses")

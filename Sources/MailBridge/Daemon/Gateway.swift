@@ -61,7 +61,11 @@ public final class Gateway: Sendable {
         let metrics = GatewayMetrics()
         try await GatewayOrganisations.reconcileAssignments(configuration.organisationDirectory, stores: stores,
                                                             logger: logger)
-        try await GatewayOrganisations.sealUnderOrganisationKeys(stores: stores, logger: logger)
+        await GatewayOrganisations.sealUnderOrganisationKeys(stores: stores, logger: logger)
+        for organisation in configuration.organisations {
+            metrics.organisationKey(organisation.id.rawValue,
+                                    loaded: engine.organisationKeys.hasKey(for: organisation.id))
+        }
         let webhooks = try await GatewayWebhooks.dispatcher(configuration, engine: engine, stores: stores,
                                                             metrics: metrics, logger: logger)
         // One reloadable directory of mailboxes for the pipeline, the reply composer and the outbox.

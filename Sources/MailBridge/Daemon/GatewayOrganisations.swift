@@ -38,10 +38,18 @@ public enum GatewayOrganisations {
     /// organisation whose key is loaded; ``MaintenanceStore/sealThreadsUnderOrganisationKeys()``), so that from
     /// this start on nothing of the organisation opens without its key. Returns how many per organisation.
     @discardableResult
-    public static func sealUnderOrganisationKeys(stores: GatewayStores, logger: Logger) async throws
+    public static func sealUnderOrganisationKeys(stores: GatewayStores, logger: Logger) async
         -> [OrganisationID: Int]
     {
-        let sealed = try await stores.maintenance.sealThreadsUnderOrganisationKeys()
+        let sealed: [OrganisationID: Int]
+        do {
+            sealed = try await stores.maintenance.sealThreadsUnderOrganisationKeys()
+        } catch {
+            // One damaged row must not keep every organisation from starting: the pass runs again at next start.
+            logger.error("sealing threads under their organisation's key failed; tried again at the next start",
+                         metadata: ["error": "\(FailureExplanation.message(for: error))"])
+            return [:]
+        }
         for (organisation, count) in sealed.sorted(by: { $0.key < $1.key }) {
             logger.notice("threads sealed under their organisation's key", metadata: [
                 "organisation": "\(organisation.rawValue)", "count": "\(count)",

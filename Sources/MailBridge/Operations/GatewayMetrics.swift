@@ -39,6 +39,13 @@ public final class GatewayMetrics: Sendable {
         CoreMetrics.Gauge(label: "mailbridge_threads_waiting", dimensions: dimensions, factory: factory).record(count)
     }
 
+    /// Sets the gauge `mailbridge_organisation_key_loaded{organisation="ID"}` (issue 29): 1 when the
+    /// organisation's key is loaded, 0 when its mail waits for it.
+    func organisationKey(_ organisation: String, loaded: Bool) {
+        CoreMetrics.Gauge(label: "mailbridge_organisation_key_loaded", dimensions: [("organisation", organisation)],
+                          factory: factory).record(loaded ? 1 : 0)
+    }
+
     /// An IMAP message was moved to the failed folder (or left there, `moved` false): `fetch_failed`/`too_large`.
     func imapMessageSetAside(reason: String, moved: Bool) {
         CoreMetrics.Counter(label: "mailbridge_imap_messages_set_aside_total",

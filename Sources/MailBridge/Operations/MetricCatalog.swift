@@ -25,6 +25,8 @@ enum MetricCatalog {
         "mailbridge_gateway_key_expiry_seconds": "Seconds until the soonest expiry of a current gateway key.",
         "mailbridge_spool_quarantined_total": "Spool entries that could not be read and were moved to quarantine.",
         "mailbridge_rejected_kept_total": "Rejected encrypted messages kept sealed for the administrator, by reason.",
+        "mailbridge_organisation_key_loaded":
+            "1 when the organisation's own master key is loaded, 0 when it is missing or refused (its mail waits).",
         "mailbridge_webhook_results_total":
             "Webhook attempts by result: delivered, retry (tried again later) or failed (given up).",
     ]

@@ -16,8 +16,9 @@ public protocol MaintenanceStore: Sendable {
     /// Deletes every kept rejected message rejected before `cutoff`; returns how many (audited
     /// ``AuditEvent/rejectedMessagesExpired`` when any).
     func expireRejected(before cutoff: Date) async throws -> Int
-    /// Crypto-shreds `organisation` (issue 29): deletes every thread of `fields` (batches of 200, each audited
-    /// ``AuditEvent/threadDeleted``) and the organisation's key check, auditing
+    /// Crypto-shreds `organisation` (issue 29): deletes every thread of `fields` and every thread whose data key
+    /// carries the organisation's layer, wherever its field (batches of 200, each audited
+    /// ``AuditEvent/threadDeleted``), and the organisation's key check, auditing
     /// ``AuditEvent/organisationGatewayKeysRetired`` (`retiredGatewayKeys`: how many of its gateway keys the caller
     /// destroyed) and ``AuditEvent/organisationShredded``; returns how many threads it deleted. Its accounts are the account
     /// administration's (``AccountAdminStore/deleteAccount(_:actor:via:)``).

@@ -54,6 +54,12 @@ public struct StoreSecrets: Sendable, CustomStringConvertible {
         try Sealing.addingOrganisationLayer(wrapped, for: thread, field: field, keys: keys)
     }
 
+    /// The organisation whose key seals a `thread_key.wrapped_key`'s inner layer (read from the installation's
+    /// layer, no organisation key needed); nil for a key under the installation's key alone.
+    public func organisation(ofWrappedKey wrapped: Data, thread: ThreadID) throws(ThreadStoreError) -> OrganisationID? {
+        try Sealing.organisation(of: wrapped, for: thread, keys: keys)
+    }
+
     /// The length of a `thread_key.wrapped_key` without an organisation's layer.
     public static var singleLayerLength: Int { Sealing.singleLayerLength }
 

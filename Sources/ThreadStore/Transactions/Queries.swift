@@ -233,6 +233,21 @@ enum Queries {
     ) throws
         -> [OutboxItem]
     {
+        var waiting: [OutboxItemID] = []
+        return try dueOutboxItems(db, context: context, now: now, limit: limit, waiting: &waiting)
+    }
+
+    /// The due items that open; `waiting` gets those of threads whose organisation's key is not loaded (issue 29:
+    /// a thread of a field the configuration no longer gives that organisation), which the caller postpones.
+    static func dueOutboxItems(
+        _ db: Database,
+        context: TransactionContext,
+        now: Date,
+        limit: Int,
+        waiting: inout [OutboxItemID]
+    ) throws
+        -> [OutboxItem]
+    {
         guard limit > 0, limit <= context.configuration.maximumPageSize else { throw ThreadStoreError.limitExceeded }
         let records = try Row.fetchAll(
             db.cachedStatement(
@@ -245,20 +260,27 @@ enum Queries {
                         limit]
         ).map { row throws(ThreadStoreError) in try OutboxRecord(row: row) }
         var threadKeys: [ThreadID: SymmetricKey] = [:]
-        return try records.map { record in
+        var items: [OutboxItem] = []
+        for record in records {
             let key: SymmetricKey
             if let thread = record.threadID {
                 if let cached = threadKeys[thread] {
                     key = cached
                 } else {
-                    key = try dataKey(db, context: context, thread: thread)
+                    do {
+                        key = try dataKey(db, context: context, thread: thread)
+                    } catch let error as ThreadStoreError where error.code == .organisationKeyMissing {
+                        waiting.append(record.id)
+                        continue
+                    }
                     threadKeys[thread] = key
                 }
             } else {
                 key = context.keys.outbox
             }
-            return try Outbox.decrypt(record, key: key)
+            items.append(try Outbox.decrypt(record, key: key))
         }
+        return items
     }
 
     /// Leaves out the outbox items of threads whose organisation's key is not loaded (issue 29; the argument:

@@ -57,6 +57,16 @@ public struct ReadTransaction {
         try Queries.dueOutboxItems(db, context: context, now: now, limit: limit)
     }
 
+    /// ``dueOutboxItems(now:limit:)``, and the IDs of due items that wait for their organisation's key (issue 29),
+    /// for ``WriteTransaction/postponeOutboxItems(_:until:)``.
+    public func dueOutboxItemsAndWaiting(now: Date, limit: Int = 50) throws
+        -> (items: [OutboxItem], waiting: [OutboxItemID])
+    {
+        var waiting: [OutboxItemID] = []
+        let items = try Queries.dueOutboxItems(db, context: context, now: now, limit: limit, waiting: &waiting)
+        return (items, waiting)
+    }
+
     /// The earliest next-attempt time of all pending outbox items, or `nil` if none is pending. Decrypts nothing
     /// (for the outbound queue's timer).
     public func nextOutboxAttemptDate() throws -> Date? {

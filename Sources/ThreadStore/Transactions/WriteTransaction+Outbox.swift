@@ -81,6 +81,14 @@ extension WriteTransaction {
         if db.changesCount == 0 { throw ThreadStoreError.outboxItemNotFound }
     }
 
+    /// Items waiting for their organisation's key (issue 29): looked at again at `date`, no attempt counted.
+    public func postponeOutboxItems(_ ids: [OutboxItemID], until date: Date) throws {
+        for id in ids {
+            try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND state = ?")
+                .execute(arguments: [date.storeMilliseconds, id.raw.text, OutboxState.pending.rawValue])
+        }
+    }
+
     /// A permanent failure: counts the attempt and stops retrying.
     public func markOutboxFailed(_ id: OutboxItemID) throws {
         let thread = try outboxThread(id)

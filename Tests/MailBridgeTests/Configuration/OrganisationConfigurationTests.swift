@@ -131,11 +131,40 @@ import ThreadStore
             ("id = \"x\"\n", "organisation[1].name"),
             ("id = \"x\"\nname = \"\(long)\"\n", "organisation[1].name"),
             ("id = \"x\"\nname = \"X\"\nkey-file = \"/k\"\n", "organisation[1].key-file"),
+            ("id = \"x\"\nname = \"X\"\nmaster-key-file = \"k\"\n", "organisation[1].master-key-file"),
+            ("id = \"x\"\nname = \"X\"\nmaster-key-credential = \"a/b\"\n", "organisation[1].master-key-credential"),
+            // One key for two organisations: the same credential, a file that is another's default file, or
+            // the installation's own key file.
+            ("id = \"x\"\nname = \"X\"\n[[organisation]]\nid = \"y\"\nname = \"Y\"\n"
+                + "master-key-credential = \"mailbridge-organisation-x\"\n", "organisation[2].master-key-credential"),
+            ("id = \"x\"\nname = \"X\"\n[[organisation]]\nid = \"y\"\nname = \"Y\"\n"
+                + "master-key-file = \"/var/lib/mailbridge/organisations/x.key\"\n",
+             "organisation[2].master-key-file"),
+            ("id = \"x\"\nname = \"X\"\nmaster-key-file = \"/var/lib/mailbridge/master.key\"\n",
+             "organisation[1].master-key-file"),
         ] {
             cases.append((one + "[[organisation]]\n" + table, option))
         }
         return cases
     }()
+
+    /// Each organisation's key: by default a file in the data folder named for its ID and a credential named for
+    /// it; both can be set, and survive the TOML round trip.
+    @Test func eachOrganisationHasItsOwnKeyFileAndCredential() throws {
+        let text = Self.mailbox("sucht@example.org", field: "sucht", organisation: "caritas-koeln")
+            + Self.mailbox("familie@example.org", field: "familie", organisation: "diakonie-bonn")
+            + Self.organisations
+            + "master-key-file = \"/etc/mailbridge/diakonie.key\"\nmaster-key-credential = \"diakonie-key\"\n"
+        let configuration = try BridgeConfiguration.parse(text, file: "test.toml")
+        let (caritas, diakonie) = (configuration.organisations[0], configuration.organisations[1])
+        #expect(caritas.keyFile(dataFolder: configuration.data.folder).string
+                == "/var/lib/mailbridge/organisations/caritas-koeln.key")
+        #expect(caritas.credentialName == "mailbridge-organisation-caritas-koeln")
+        #expect(diakonie.keyFile(dataFolder: configuration.data.folder).string == "/etc/mailbridge/diakonie.key")
+        #expect(diakonie.credentialName == "diakonie-key")
+        let again = try BridgeConfiguration.parse(configuration.tomlText, file: "again.toml")
+        #expect(again.organisations == configuration.organisations)
+    }
 
     @Test(arguments: bad)
     func badOrganisationsAreReportedByOption(text: String, option: String) throws {

@@ -19,7 +19,7 @@ import ThreadStore
         var configuration = BridgeConfiguration.embeddedDefault(dataFolder: try AbsolutePath(folder.path))
         configuration.smtp.port = 0
         configuration.smarthost = .init(host: "127.0.0.1", port: sink.port, tls: .none)
-        configuration.metrics.enabled = false
+        configuration.metrics.port = 0
         configuration.web.enabled = false
         let (a, b) = (try OrganisationID("org-a"), try OrganisationID("org-b"))
         configuration.organisations = [.init(id: a, name: "Beratung A"), .init(id: b, name: "Beratung B")]
@@ -74,6 +74,14 @@ import ThreadStore
         var (gateway, running, logs) = try await start()
         #expect(logs.all.contains { $0.contains("organisation key unavailable") && $0.contains("org-b") },
                 "\(logs.all.filter { $0.contains("organisation") })")
+        let metricsPort = try #require(gateway.metricsEndpoint?.localAddress?.port)
+        let exposition = try await offCooperativePool {
+            try Shell.run("python3", ["-c", "import sys, urllib.request; print(urllib.request.urlopen("
+                                      + "'http://127.0.0.1:%s/metrics' % sys.argv[1]).read().decode())",
+                                      "\(metricsPort)"]).stdout.text
+        }
+        #expect(exposition.contains("mailbridge_organisation_key_loaded{organisation=\"org-a\"} 1"), "\(exposition)")
+        #expect(exposition.contains("mailbridge_organisation_key_loaded{organisation=\"org-b\"} 0"))
         var port = try #require(gateway.listener.localAddress?.port)
         try await send(to: "familie@localhost", from: "b1@example.net", port: port)
         try await send(to: "beratung@localhost", from: "a1@example.net", port: port)

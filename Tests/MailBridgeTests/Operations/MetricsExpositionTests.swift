@@ -97,6 +97,7 @@ import ThreadStore
         depth.heldReplies = 2
         metrics.outboundQueueDepth(depth)
         metrics.webhookResult(.retry)
+        metrics.organisationKey("caritas", loaded: false)
 
         let text = String(decoding: metrics.exposition(), as: UTF8.self)
         let families = try Self.parse(text: text)

@@ -155,5 +155,8 @@ import Testing
                 "\(audit.output)")
         let users = try await run(["users", "list", "--json"] + c)
         #expect(!users.output.contains("lena") && users.output.contains("anna"), "\(users.output)")
+        // Run again once the organisation has left the configuration: nothing of it is left to find.
+        let again = try await run(["organisations", "shred", "org-b", "--confirm", "org-b"] + c)
+        #expect(again.status == 2 && again.output.contains("nothing of an organisation org-b"), "\(again.output)")
     }
 }

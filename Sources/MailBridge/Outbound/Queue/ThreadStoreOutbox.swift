@@ -33,10 +33,16 @@ public actor ThreadStoreOutbox: OutboxStore {
 
     public func dueItems(now: Date, limit: Int) async throws -> [QueuedMail] {
         let started = epoch
-        let fetched = try await store.read { tx in
-            try tx.dueOutboxItems(now: now, limit: min(limit, 500)).map { item in
+        let (fetched, waiting) = try await store.read { tx in
+            let due = try tx.dueOutboxItemsAndWaiting(now: now, limit: min(limit, 500))
+            return (try due.items.map { item in
                 (item, item.kind == .counsellorReply ? try item.thread.flatMap { try tx.thread($0)?.field } : nil)
-            }
+            }, due.waiting)
+        }
+        // Items of threads whose organisation's key is not loaded wait (issue 29), looked at again in 10 minutes,
+        // so that they neither block the others nor wake the queue at once.
+        if !waiting.isEmpty {
+            try await store.write { tx in try tx.postponeOutboxItems(waiting, until: now.addingTimeInterval(600)) }
         }
         // Rows settled before this read began cannot be in it (nor in later reads): forget them.
         settled = settled.filter { $0.value > started }
