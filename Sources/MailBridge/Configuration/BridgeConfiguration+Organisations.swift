@@ -45,6 +45,18 @@ extension BridgeConfiguration {
         }
     }
 
+    /// Each mailbox's organisation (by canonical address) as the public help page names it; empty without
+    /// organisations.
+    var helpOrganisations: [String: HelpDirectory.Organisation] {
+        var names: [String: HelpDirectory.Organisation] = [:]
+        for mailbox in mailboxes {
+            guard let id = mailbox.organisation, let organisation = organisations.first(where: { $0.id == id })
+            else { continue }
+            names[mailbox.address.canonical] = HelpDirectory.Organisation(id: id.rawValue, name: organisation.name)
+        }
+        return names
+    }
+
     /// The organisations as one directory (fields per organisation), for the web inbox, the API and the commands.
     public var organisationDirectory: OrganisationDirectory {
         OrganisationDirectory(organisations: organisations, mailboxes: mailboxes)
@@ -225,6 +237,14 @@ public struct OrganisationDirectory: Sendable, Equatable {
         directory.closed.formUnion(organisations)
         return directory
     }
+
+    /// The display name of `organisation`, if it is configured.
+    public func name(of organisation: OrganisationID?) -> String? {
+        organisation.flatMap { id in organisations.first { $0.id == id }?.name }
+    }
+
+    /// The display name of the organisation whose ID is exactly `text`, if it is configured.
+    public func name(ofID text: String) -> String? { organisations.first { $0.id.rawValue == text }?.name }
 
     /// Whether `organisation` is closed (``closing(_:)``).
     public func isClosed(_ organisation: OrganisationID?) -> Bool { organisation.map(closed.contains) ?? false }

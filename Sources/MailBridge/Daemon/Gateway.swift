@@ -178,9 +178,10 @@ public final class Gateway: Sendable {
         var helpServer: HelpServer?
         var helpDirectory: HelpDirectory?
         if configuration.help.enabled {
-            let made = try await HelpDirectory.make(
+            var made = try await HelpDirectory.make(
                 mailboxes: mailboxes, pgp: pgp,
                 receiptPeriodHours: configuration.receipt.enabled ? configuration.receipt.periodHours : nil)
+            made.organisations = configuration.helpOrganisations
             helpDirectory = made
             if configuration.help.port != nil {
                 helpServer = try HelpServer(configuration: configuration.help, directory: made, logger: logger)

@@ -276,4 +276,33 @@ import ThreadStore
         #expect(!text.contains("{{"))
         await pipe.close()
     }
+
+    /// Issue 29: each address names its organisation; `?organisation=ID` shows one organisation's addresses under
+    /// its name (escaped), keeps it in the language link, and an unknown ID shows the whole page.
+    @Test func thePageNamesEachAddresssOrganisationAndShowsOneOnRequest() async throws {
+        let pipe = try await PipelineHarness()
+        var directory = try await HelpDirectory.make(mailboxes: [pipe.mailbox], pgp: pipe.pgp, receiptPeriodHours: nil)
+        var other = try #require(directory.entries.first)
+        other.address = try EmailAddress("familie@example.org")
+        directory.entries.append(other)
+        directory.organisations = [
+            pipe.mailbox.address.canonical: .init(id: "caritas", name: "Caritas <Köln>"),
+            "familie@example.org": .init(id: "diakonie", name: "Diakonie Bonn"),
+        ]
+        let own = pipe.mailbox.address.unredactedDescription
+        let app = Application(router: WebRouter.make(services: webServices(pipe, help: directory)),
+                              logger: pipe.logs.logger("hb"))
+        try await app.test(.router) { client in
+            let all = String(buffer: try await client.execute(uri: "/help?lang=en", method: .get).body)
+            #expect(all.contains("<p>Organisation: Caritas &lt;Köln&gt;</p>") && all.contains("Diakonie Bonn"))
+            #expect(all.contains(own) && all.contains("familie@example.org"))
+            let one = String(buffer: try await client.execute(uri: "/help?lang=en&organisation=diakonie",
+                                                              method: .get).body)
+            #expect(one.contains("<p class=\"organisation\">Diakonie Bonn</p>") && one.contains("familie@example.org"))
+            #expect(!one.contains(own) && !one.contains("Caritas"))
+            #expect(one.contains("?lang=de&amp;organisation=diakonie"))
+            let unknown = String(buffer: try await client.execute(uri: "/help?organisation=nope", method: .get).body)
+            #expect(unknown.contains(own) && unknown.contains("familie@example.org") && !unknown.contains("nope"))
+        }
+    }
 }

@@ -232,6 +232,19 @@ import ThreadStore
         }
     }
 
+    /// Issue 29: the login page names the organisation of `?organisation=ID` (the link an organisation gives its
+    /// staff); an unknown ID names none.
+    @Test func theLoginPageNamesTheOrganisationOfItsLink() async throws {
+        let harness = try await WebHarness(organisations: true)
+        try await harness.test { client in
+            let named = try await client.execute(uri: "/login?organisation=org-b", method: .get)
+            #expect(named.text.contains("<p class=\"organisation\">Organisation B</p>"), "\(named.text)")
+            #expect(named.text.contains("<title>") && named.text.contains("Organisation B</title>"))
+            let unknown = try await client.execute(uri: "/login?organisation=org-x", method: .get)
+            #expect(!unknown.text.contains("Organisation A") && !unknown.text.contains("Organisation B"))
+        }
+    }
+
     /// A field handed to another organisation (a configuration change and a restart): at start the gateway
     /// unassigns its threads from the old organisation's accounts, so that none of their notices reaches them.
     @Test func atStartThreadsLeaveTheAccountsOfAnOrganisationThatNoLongerOwnsTheirField() async throws {

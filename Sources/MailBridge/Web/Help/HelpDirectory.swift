@@ -35,6 +35,29 @@ public struct HelpDirectory: Sendable {
     /// At most one receipt per this many hours for a validly signed message (`[receipt]`), nil when receipts are
     /// off: the page says so.
     public var receiptPeriodHours: Int?
+    /// Issue 29: the organisation of each counselling address (canonical), shown with it; `?organisation=ID`
+    /// shows one organisation's addresses under its name. Empty without `[[organisation]]`.
+    public var organisations: [String: Organisation] = [:]
+
+    /// An organisation as the public page names it (configuration: its ID and display name).
+    public struct Organisation: Sendable, Hashable {
+        public var id: String
+        public var name: String
+
+        public init(id: String, name: String) {
+            self.id = id
+            self.name = name
+        }
+    }
+
+    /// The organisation named `id` on this page, if one of its addresses is listed.
+    func organisation(id: String) -> Organisation? { organisations.values.first { $0.id == id } }
+
+    /// The entries to show: all, or those of `organisation`.
+    func entries(of organisation: Organisation?) -> [Entry] {
+        guard let organisation else { return entries }
+        return entries.filter { organisations[$0.address.canonical] == organisation }
+    }
 
     public init(entries: [Entry], receiptPeriodHours: Int?) {
         self.live = LiveEntries(entries)

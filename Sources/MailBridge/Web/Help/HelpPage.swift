@@ -26,18 +26,25 @@ enum HelpPage {
 
     /// The complete document for `language`. `base` is the page's path (`/help` or `/`), `keys` the prefix of
     /// the key downloads.
-    static func render(_ directory: HelpDirectory, language: InterfaceLanguage, base: String, keys: String)
-        -> HTML
+    /// `organisation` (issue 29, `?organisation=ID`): only that organisation's addresses, under its name.
+    static func render(_ directory: HelpDirectory, language: InterfaceLanguage, base: String, keys: String,
+                       organisation: HelpDirectory.Organisation? = nil) -> HTML
     {
         let t = HelpTexts(german: language == .german)
         let other = language == .german ? ("en", "English") : ("de", "Deutsch")
-        let mailboxes = directory.entries.map { entry -> HTML in
+        let query: HTML = organisation.map { "&amp;organisation=\($0.id)" } ?? .empty
+        let heading: HTML = organisation.map { "<p class=\"organisation\">\($0.name)</p>\n" } ?? .empty
+        let mailboxes = directory.entries(of: organisation).map { entry -> HTML in
+            let owner: HTML = organisation == nil
+                ? directory.organisations[entry.address.canonical].map { "<p>\(t.organisation): \($0.name)</p>\n" }
+                    ?? .empty
+                : .empty
             let grouped = HelpDirectory.grouped(entry.fingerprint)
             let file = "\(keys)/\(entry.fingerprint.hex.uppercased()).asc"
             return """
                 <section class="mailbox" id="\(entry.address.unredactedDescription)">
                 <h3>\(entry.address.unredactedDescription)</h3>
-                <p>\(t.field): \(entry.field)</p>
+                \(owner)<p>\(t.field): \(entry.field)</p>
                 <p>\(t.fingerprint):<br><span class="fingerprint">\(grouped)</span></p>
                 <p><a href="\(file)" download>\(t.download)</a> (\(entry.address.unredactedDescription).asc, \
                 \(t.armored))</p>
@@ -59,9 +66,9 @@ enum HelpPage {
             </head>
             <body>
             <main>
-            <nav class="language"><a href="\(base)?lang=\(other.0)" hreflang="\(other.0)" lang="\(other.0)">\
+            <nav class="language"><a href="\(base)?lang=\(other.0)\(query)" hreflang="\(other.0)" lang="\(other.0)">\
             \(other.1)</a></nav>
-            <h1>\(t.title)</h1>
+            \(heading)<h1>\(t.title)</h1>
             <p>\(t.intro)</p>
             <p>\(t.plainMail)</p>
             <p class="important"><strong>\(t.yourKeyTitle)</strong> \(t.yourKey)</p>
@@ -91,6 +98,7 @@ struct HelpTexts {
     let german: Bool
     private func t(_ de: String, _ en: String) -> String { german ? de : en }
 
+    var organisation: String { t("Organisation", "Organisation") }
     var title: String {
         t("Verschlüsselt an die Online-Beratung schreiben", "Writing encrypted e-mail to the counselling service")
     }

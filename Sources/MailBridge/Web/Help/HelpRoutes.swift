@@ -1,7 +1,8 @@
 // Security: public routes. They are registered on their own route group with only the security-headers
 // middleware, before (inbox server) or instead of (own listener) the authentication middleware, so they never
 // read or set a session cookie and never touch the store. Untrusted input: the `lang` query parameter, the
-// Accept-Language header and the path parameters, each only compared with fixed values.
+// Accept-Language header, the `organisation` query parameter and the path parameters, each only compared with
+// fixed values.
 
 public import Hummingbird
 import NIOCore
@@ -24,8 +25,10 @@ public enum HelpRoutes {
                                                         atRoot: Bool = false) {
         let page: @Sendable (Request, Context) async throws -> Response = { request, _ in
             let language = LoginPages.language(of: request)
+            // `?organisation=ID` (issue 29): one organisation's page; an ID not on this page is the whole page.
+            let organisation = request.uri.queryParameters.get("organisation").flatMap { directory.organisation(id: $0) }
             var response = WebResponses.html(HelpPage.render(directory, language: language, base: path,
-                                                             keys: "\(path)/keys"))
+                                                             keys: "\(path)/keys", organisation: organisation))
             response.headers[.contentSecurityPolicy] = contentSecurityPolicy
             response.headers[.contentLanguage] = language.rawValue
             response.headers[.vary] = "Accept-Language"
