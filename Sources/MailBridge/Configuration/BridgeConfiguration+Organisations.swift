@@ -45,18 +45,6 @@ extension BridgeConfiguration {
         }
     }
 
-    /// Each mailbox's organisation (by canonical address) as the public help page names it; empty without
-    /// organisations.
-    var helpOrganisations: [String: HelpDirectory.Organisation] {
-        var names: [String: HelpDirectory.Organisation] = [:]
-        for mailbox in mailboxes {
-            guard let id = mailbox.organisation, let organisation = organisations.first(where: { $0.id == id })
-            else { continue }
-            names[mailbox.address.canonical] = HelpDirectory.Organisation(id: id.rawValue, name: organisation.name)
-        }
-        return names
-    }
-
     /// The organisations as one directory (fields per organisation), for the web inbox, the API and the commands.
     public var organisationDirectory: OrganisationDirectory {
         OrganisationDirectory(organisations: organisations, mailboxes: mailboxes)

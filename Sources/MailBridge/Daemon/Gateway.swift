@@ -181,7 +181,7 @@ public final class Gateway: Sendable {
             var made = try await HelpDirectory.make(
                 mailboxes: mailboxes, pgp: pgp,
                 receiptPeriodHours: configuration.receipt.enabled ? configuration.receipt.periodHours : nil)
-            made.organisations = configuration.helpOrganisations
+            made.organisations = HelpDirectory.organisations(of: configuration)
             helpDirectory = made
             if configuration.help.port != nil {
                 helpServer = try HelpServer(configuration: configuration.help, directory: made, logger: logger)

@@ -50,6 +50,18 @@ public struct HelpDirectory: Sendable {
         }
     }
 
+    /// Each mailbox's organisation (by canonical address) as `configuration` names it; empty without organisations.
+    public static func organisations(of configuration: BridgeConfiguration) -> [String: Organisation] {
+        var names: [String: Organisation] = [:]
+        for mailbox in configuration.mailboxes {
+            guard let id = mailbox.organisation,
+                  let organisation = configuration.organisations.first(where: { $0.id == id })
+            else { continue }
+            names[mailbox.address.canonical] = Organisation(id: id.rawValue, name: organisation.name)
+        }
+        return names
+    }
+
     /// The organisation named `id` on this page, if one of its addresses is listed.
     func organisation(id: String) -> Organisation? { organisations.values.first { $0.id == id } }
 
