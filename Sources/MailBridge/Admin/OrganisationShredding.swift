@@ -54,7 +54,8 @@ public enum OrganisationShredding {
         let stores = installation.stores
         let members = try await stores.inbox.accounts().filter { $0.organisation == id }
         guard configured != nil || !members.isEmpty || installation.engine.organisationKeys.hasKey(for: id)
-            || FileManager.default.fileExists(atPath: defaultKeyFile(id, configuration))
+            || FileManager.default.fileExists(
+                atPath: BridgeConfiguration.Organisation.defaultKeyFile(id, dataFolder: configuration.data.folder).string)
         else { throw AdminUsageError("nothing of an organisation \(text) is known here") }
         let fields = configuration.organisationDirectory.fields(of: id) ?? []
         let mailboxes = configuration.mailboxes.filter { $0.organisation == id }
@@ -82,10 +83,10 @@ public enum OrganisationShredding {
         }
         // 4. Its master key: the file here, overwritten and removed; a credential is the administrator's to destroy.
         var remaining: [String] = []
-        let keyFile = configured.map { $0.keyFile(dataFolder: configuration.data.folder).string }
-            ?? defaultKeyFile(id, configuration)
+        let keyFile = (configured?.keyFile(dataFolder: configuration.data.folder)
+            ?? BridgeConfiguration.Organisation.defaultKeyFile(id, dataFolder: configuration.data.folder)).string
         let destroyed = try destroyKeyFile(keyFile) ? keyFile : nil
-        let credential = configured?.credentialName ?? "mailbridge-organisation-\(id.rawValue)"
+        let credential = configured?.credentialName ?? BridgeConfiguration.Organisation.defaultCredentialName(id)
         remaining.append("if the key is also given as the systemd credential \(credential) (LoadCredential=), "
                          + "destroy its source and remove that line from the unit")
         if configured == nil {
@@ -110,11 +111,6 @@ public enum OrganisationShredding {
         lines.append(destroyed.map { "key file \($0) overwritten and removed" } ?? "no key file at \(keyFile)")
         lines += remaining.map { "still to do: \($0)" }
         return AdminResult(output: lines.joined(separator: "\n"))
-    }
-
-    static func defaultKeyFile(_ id: OrganisationID, _ configuration: BridgeConfiguration) -> String {
-        BridgeConfiguration.Organisation(id: id, name: id.rawValue).keyFile(dataFolder: configuration.data.folder)
-            .string
     }
 
     /// Overwrites `path` with zeros, syncs it and removes it; false when there is no such file.

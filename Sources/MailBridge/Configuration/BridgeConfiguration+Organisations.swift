@@ -37,11 +37,21 @@ extension BridgeConfiguration {
         }
 
         /// The credential name in force (``masterKeyCredential`` or its default).
-        public var credentialName: String { masterKeyCredential ?? "mailbridge-organisation-\(id.rawValue)" }
+        public var credentialName: String { masterKeyCredential ?? Self.defaultCredentialName(id) }
 
         /// The key file in force (``masterKeyFile`` or its default under `dataFolder`).
         public func keyFile(dataFolder: AbsolutePath) -> AbsolutePath {
-            masterKeyFile ?? dataFolder.appending("organisations").appending("\(id.rawValue).key")
+            masterKeyFile ?? Self.defaultKeyFile(id, dataFolder: dataFolder)
+        }
+
+        /// `master-key-credential`'s default for organisation `id`.
+        public static func defaultCredentialName(_ id: OrganisationID) -> String {
+            "mailbridge-organisation-\(id.rawValue)"
+        }
+
+        /// `master-key-file`'s default for organisation `id`: `<data folder>/organisations/<id>.key`.
+        public static func defaultKeyFile(_ id: OrganisationID, dataFolder: AbsolutePath) -> AbsolutePath {
+            dataFolder.appending("organisations").appending("\(id.rawValue).key")
         }
     }
 

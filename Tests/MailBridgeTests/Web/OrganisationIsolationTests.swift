@@ -194,15 +194,23 @@ import ThreadStore
         try await ThreadStoreAccountAdmin(harness.store).setOrganisation(
             try OrganisationID("org-gone"), of: id, actor: nil, via: .commandLine)
         try await harness.test { client in
-            let list = try await client.execute(uri: "/api/v1/threads", method: .get, headers: harness.api("fremd"))
-            #expect(list.status == .unauthorized)
-            let page = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("fremd"))
-            #expect(page.status == .seeOther || page.status == .found, "\(page.status)")
-            let login = try await client.execute(
-                uri: "/login", method: .post, headers: harness.browser(nil, form: true),
-                body: ByteBuffer(string: "username=fremd&password=\(WebHarness.password)"))
+            let login = try await Self.expectShutOut("fremd", harness, client)
             #expect(login.status == .forbidden)
         }
+    }
+
+    /// `user`'s token is refused and its session sends it to the login page; returns the answer to its login with
+    /// the right password (the caller says which status it must be).
+    static func expectShutOut(_ user: String, _ harness: WebHarness, _ client: any TestClientProtocol) async throws
+        -> TestResponse
+    {
+        let list = try await client.execute(uri: "/api/v1/threads", method: .get, headers: harness.api(user))
+        #expect(list.status == .unauthorized)
+        let page = try await client.execute(uri: "/threads", method: .get, headers: harness.browser(user))
+        #expect(page.status == .seeOther || page.status == .found, "\(page.status)")
+        return try await client.execute(
+            uri: "/login", method: .post, headers: harness.browser(nil, form: true),
+            body: ByteBuffer(string: "username=\(user)&password=\(WebHarness.password)"))
     }
 
     /// Issue 29: an organisation whose own master key is not loaded is closed: its accounts' sessions and tokens
@@ -213,13 +221,7 @@ import ThreadStore
         closed.services.organisations = closed.services.organisations.closing([try OrganisationID("org-b")])
         let harness = closed
         try await harness.test { client in
-            let list = try await client.execute(uri: "/api/v1/threads", method: .get, headers: harness.api("fremd"))
-            #expect(list.status == .unauthorized)
-            let page = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("fremd"))
-            #expect(page.status == .seeOther || page.status == .found, "\(page.status)")
-            let login = try await client.execute(
-                uri: "/login", method: .post, headers: harness.browser(nil, form: true),
-                body: ByteBuffer(string: "username=fremd&password=\(WebHarness.password)"))
+            let login = try await Self.expectShutOut("fremd", harness, client)
             #expect(login.status == .serviceUnavailable)
             #expect(login.text.contains("key is not loaded") || login.text.contains("Schlüssel ist nicht geladen"),
                     "\(login.text)")
