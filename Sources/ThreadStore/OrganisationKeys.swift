@@ -62,8 +62,11 @@ public struct OrganisationKeys: Sendable, CustomStringConvertible {
     /// The fields of the organisations whose key is not loaded, as the store writes them (sorted): their
     /// threads' outbox items wait, skipped by the queue, until the key is back.
     public var closedFields: [String] {
-        owners.filter { wrapping[$0.value] == nil }.map(\.key.rawValue).sorted()
+        owners.keys.filter(isClosed).map(\.rawValue).sorted()
     }
+
+    /// Whether `field` belongs to an organisation whose key is not loaded (its mail and threads wait).
+    public func isClosed(_ field: CounsellingField) -> Bool { owners[field].map { wrapping[$0] == nil } ?? false }
 
     /// ``closedFields`` as a JSON array for SQLite's `json_each`.
     var closedFieldsJSON: String {

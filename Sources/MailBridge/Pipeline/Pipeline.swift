@@ -157,10 +157,7 @@ public final class Pipeline: Sendable {
         let recipient = mailbox(for: message.envelope.recipients)
         // Issue 29: nothing of an organisation whose key is missing is read or processed, plain mail included
         // (its auto-reply would tell that mail got through); the runner tries again, with growing pauses.
-        if let field = recipient?.field, let organisation = organisationKeys.owner(of: field),
-           !organisationKeys.hasKey(for: organisation) {
-            throw OrganisationKeyUnavailable()
-        }
+        if let field = recipient?.field, organisationKeys.isClosed(field) { throw OrganisationKeyUnavailable() }
         let read = try await readAndClassify(message)
         guard let mailbox = recipient else {
             try await record(.inboundEncryptedRejected, reason: .noMailbox)
