@@ -13,7 +13,7 @@ enum PostgresAccountRows {
     static func find(_ connection: PostgresConnection, id: String, logger: Logger) async throws -> Account? {
         try await accounts(connection, rows: connection.query("""
             SELECT id, username, display_name, role, language, disabled, created_at, password_changed_at,
-                   password_must_change, totp_secret_sealed IS NOT NULL, organisation
+                   password_must_change, totp_secret_sealed IS NOT NULL, organisation, administers
             FROM account WHERE id = \(id)
             """, logger: logger), logger: logger).first
     }
@@ -23,7 +23,7 @@ enum PostgresAccountRows {
         guard Account.isValidUsername(username) else { return nil }
         return try await accounts(connection, rows: connection.query("""
             SELECT id, username, display_name, role, language, disabled, created_at, password_changed_at,
-                   password_must_change, totp_secret_sealed IS NOT NULL, organisation
+                   password_must_change, totp_secret_sealed IS NOT NULL, organisation, administers
             FROM account WHERE lower(username) = lower(\(username))
             """, logger: logger), logger: logger).first
     }
@@ -32,7 +32,7 @@ enum PostgresAccountRows {
     static func all(_ connection: PostgresConnection, logger: Logger) async throws -> [Account] {
         try await accounts(connection, rows: connection.query("""
             SELECT id, username, display_name, role, language, disabled, created_at, password_changed_at,
-                   password_must_change, totp_secret_sealed IS NOT NULL, organisation
+                   password_must_change, totp_secret_sealed IS NOT NULL, organisation, administers
             FROM account ORDER BY lower(username)
             """, logger: logger), logger: logger)
     }
@@ -42,8 +42,8 @@ enum PostgresAccountRows {
     {
         var found: [Account] = []
         for try await (id, username, display, role, language, disabled, created, changed, mustChange, hasTOTP,
-                       organisation)
-            in rows.decode((String, String, String, Int, String, Bool, Int64, Int64, Bool, Bool, String?).self)
+                       organisation, administers)
+            in rows.decode((String, String, String, Int, String, Bool, Int64, Int64, Bool, Bool, String?, Bool).self)
         {
             guard let role = CounsellorRole(rawValue: role), let language = InterfaceLanguage(rawValue: language)
             else { throw ThreadStoreError.databaseCorrupt }
@@ -51,7 +51,7 @@ enum PostgresAccountRows {
                 id: try AccountID(id), username: username, displayName: display, role: role, language: language,
                 fields: [], isDisabled: disabled, hasSecondFactor: hasTOTP, createdAt: StoreTime.date(created),
                 passwordChangedAt: StoreTime.date(changed), mustChangePassword: mustChange,
-                organisation: try organisation.map { try OrganisationID($0) }))
+                organisation: try organisation.map { try OrganisationID($0) }, administers: administers))
         }
         for index in found.indices {
             found[index].fields = try await fields(connection, of: found[index].id, logger: logger)

@@ -21,4 +21,10 @@ extension PostgresSchema {
         )
         """,
     ]
+
+    /// Version 13: ThreadStore's SQLite migration `v21-organisation-administrator` (OrganisationSchema.v21): whether
+    /// an account administers its organisation's accounts and tokens. Existing accounts keep FALSE.
+    static let version13: [String] = [
+        "ALTER TABLE account ADD COLUMN administers BOOLEAN NOT NULL DEFAULT FALSE",
+    ]
 }

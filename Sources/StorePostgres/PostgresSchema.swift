@@ -24,7 +24,8 @@ struct PostgresMigration: Sendable {
 /// version 7 the gateway's secret keys shared the same way (both in PostgresSchema+PublicKeys.swift), version 8 the
 /// inbound spool every node writes before its `250` (PostgresSchema+Spool.swift), version 9 the claims of running
 /// nodes on their names (PostgresSchema+Nodes.swift), version 10 the webhook outbox (PostgresSchema+Webhooks.swift),
-/// version 11 the organisation an account works for and version 12 the organisations' key checks (both in
+/// version 11 the organisation an account works for, version 12 the organisations' key checks and version 13 the
+/// organisation administrator's right (all three in
 /// PostgresSchema+Organisations.swift).
 enum PostgresSchema {
     static let migrations: [PostgresMigration] = [
@@ -40,6 +41,7 @@ enum PostgresSchema {
         PostgresMigration(version: 10, name: "webhook-events", statements: version10),
         PostgresMigration(version: 11, name: "account-organisation", statements: version11),
         PostgresMigration(version: 12, name: "organisation-key", statements: version12),
+        PostgresMigration(version: 13, name: "organisation-administrator", statements: version13),
     ]
 
     /// The newest version this binary knows.

@@ -52,6 +52,29 @@ extension PostgresWebState: AccountAdminStore {
         }
     }
 
+    public func setRole(_ role: CounsellorRole, administers: Bool, fields: Set<CounsellingField>, of id: AccountID,
+                        actor: AccountID?, via channel: AuditChannel?) async throws {
+        let (logger, at) = (self.logger, clock())
+        try await database.write { connection in
+            guard try await PostgresAccountRows.changed(connection.query("""
+                UPDATE account SET role = \(role.rawValue), administers = \(administers)
+                WHERE id = \(id.unredactedDescription) RETURNING id
+                """, logger: logger)) == 1
+            else { throw ThreadStoreError.accountNotFound }
+            try await PostgresAccountRows.audit(connection, at: at, event: .accountRoleChanged,
+                                                itemID: id.unredactedDescription, actor: actor, channel: channel,
+                                                logger: logger)
+            try await PostgresAccountRows.replaceFields(connection, of: id, with: fields, logger: logger)
+            try await PostgresAccountRows.audit(connection, at: at, event: .accountFieldsChanged,
+                                                itemID: id.unredactedDescription, count: fields.count, actor: actor,
+                                                channel: channel, logger: logger)
+            if role == .counsellor {
+                try await Self.unassignThreads(of: id, outside: fields, connection: connection, at: at, actor: actor,
+                                               channel: channel, logger: logger)
+            }
+        }
+    }
+
     /// Ends every session of `id` and revokes its live API tokens at `at` (store milliseconds), as
     /// `AccountRows.endSessionsAndRevokeTokens` on SQLite.
     private static func endSessionsAndRevokeTokens(of id: AccountID, connection: PostgresConnection, at: Int64,

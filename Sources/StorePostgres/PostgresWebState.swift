@@ -111,10 +111,10 @@ public final class PostgresWebState: WebStateStore {
             let ms = StoreTime.milliseconds(at)
             try await connection.query("""
                 INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
-                                     password_changed_at, password_must_change, organisation)
+                                     password_changed_at, password_must_change, organisation, administers)
                 VALUES (\(id.unredactedDescription), \(new.username), \(new.displayName), \(new.role.rawValue),
                         \(new.language.rawValue), \(new.passwordHash), \(ms), \(ms), \(new.mustChangePassword),
-                        \(new.organisation?.rawValue))
+                        \(new.organisation?.rawValue), \(new.administers))
                 """, logger: logger)
             try await PostgresAccountRows.replaceFields(connection, of: id, with: new.fields, logger: logger)
             try await PostgresAccountRows.audit(connection, at: at, event: .accountCreated,

@@ -100,4 +100,55 @@ import ThreadStore
             "\(assigned)/-/I/A/1", "\(assigned)/-/-/-/3", "\(deleted)/-/I/-/3",
         ], "\(name)")
     }
+
+    /// Issue 29, the organisation administrator: the right is stored with the account (and read back by every way
+    /// an account is read), and a role change sets role, right and fields in one audited step; a counsellor's
+    /// threads outside its new fields become unassigned, a team lead keeps its threads.
+    @Test(arguments: engines)
+    func anAdministratorsRightAndARoleChange(engine name: String) async throws {
+        let engine = try await InboxEngineUnderTest.engine(name)
+        let (admin, state) = (admin(engine), engine.webState)
+        var new = WebStateEngines.newAccount("verwaltung")
+        new.administers = true
+        let verwaltung = try await state.createAccount(new, actor: nil, via: .commandLine)
+        let anna = try await state.createAccount(
+            WebStateEngines.newAccount("anna", fields: [ImportEngines.field]), actor: nil, via: .commandLine)
+        let read = try #require(try await state.account(named: "verwaltung"))
+        #expect(read.administers && !read.readsThreads && read.role == .counsellor, "\(name)")
+        #expect(try await state.loginCredentials(username: "verwaltung")?.account.administers == true, "\(name)")
+        #expect(try await engine.inbox.accounts().map(\.administers) == [false, true], "\(name)")
+        #expect(try await state.account(named: "anna")?.administers == false, "\(name)")
+
+        let thread = try #require(try await engine.importer.importMessage(
+            ImportEngines.message("m1"), into: .client(ImportEngines.identity(1))).storedThread)
+        _ = try await engine.inbox.assign(thread, to: anna, by: InboxActor(
+            account: anna, channel: .browser, scope: .everyField)) { _, _ in true }
+        // Team lead and administrator: the thread stays hers.
+        try await admin.setRole(.teamLead, administers: true, fields: [], of: anna, actor: verwaltung, via: .browser)
+        var changed = try #require(try await state.account(named: "anna"))
+        #expect(changed.role == .teamLead && changed.administers && changed.fields.isEmpty, "\(name)")
+        #expect(try await engine.inbox.inboxThread(thread, scope: .everyField)?.assignedTo == anna, "\(name)")
+        // A counsellor of another field: the thread is no longer hers.
+        let other = try CounsellingField("schulden")
+        try await admin.setRole(.counsellor, administers: false, fields: [other], of: anna, actor: verwaltung,
+                                via: .browser)
+        changed = try #require(try await state.account(named: "anna"))
+        #expect(changed.role == .counsellor && !changed.administers && changed.fields == [other], "\(name)")
+        #expect(try await engine.inbox.inboxThread(thread, scope: .everyField)?.assignedTo == nil, "\(name)")
+        await #expect(throws: ThreadStoreError.accountNotFound) {
+            try await admin.setRole(.teamLead, administers: false, fields: [], of: AccountID.makeRandom(),
+                                    actor: verwaltung, via: .browser)
+        }
+
+        let (role, fields, assigned) = (AuditEvent.accountRoleChanged.rawValue,
+                                        AuditEvent.accountFieldsChanged.rawValue, AuditEvent.threadAssigned.rawValue)
+        let codes = [role, fields].map { "\($0)/" }
+        let audit = try await engine.accessAudit().filter { line in codes.contains { line.hasPrefix($0) } }
+        let b = AuditChannel.browser.storedCode
+        #expect(audit == ["\(role)/-/I/A/\(b)", "\(fields)/0/I/A/\(b)", "\(role)/-/I/A/\(b)", "\(fields)/1/I/A/\(b)"],
+                "\(name): \(audit)")
+        // Assigned to her, then unassigned by the role change (the administrator acting).
+        let unassigned = try await engine.accessAudit().filter { $0.hasPrefix("\(assigned)/") }
+        #expect(unassigned == ["\(assigned)/-/I/A/\(b)", "\(assigned)/-/-/A/\(b)"], "\(name): \(unassigned)")
+    }
 }

@@ -175,8 +175,8 @@ import TestSupport
 }
 
 /// Issue 29: a PostgreSQL store of schema version 10 (before organisations) with an account, a thread and audit
-/// rows upgrades in place to version 11 and 12: the accounts belong to no organisation, no organisation key is
-/// known yet, nothing else changes.
+/// rows upgrades in place to version 11, 12 and 13: the accounts belong to no organisation, no organisation key is
+/// known yet, nobody is an organisation's administrator, nothing else changes.
 @Suite struct PostgresOrganisationUpgradeTests {
     let logger = PostgresTesting.logger
 
@@ -192,7 +192,8 @@ import TestSupport
             DROP TABLE organisation_key;
             DROP INDEX account_by_organisation;
             ALTER TABLE account DROP COLUMN organisation;
-            DELETE FROM mailbridge_schema WHERE version IN (11, 12);
+            ALTER TABLE account DROP COLUMN administers;
+            DELETE FROM mailbridge_schema WHERE version IN (11, 12, 13);
             INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
                                  password_changed_at)
             VALUES ('\(String(repeating: "b", count: 32))', 'alt', 'Alt', 1, 'de',
@@ -204,10 +205,11 @@ import TestSupport
         let upgraded = try await PostgresConnector.withConnection(endpoint, logger: logger) {
             try await PostgresMigrator.migrate($0, logger: logger)
         }
-        #expect(upgraded == .init(applied: [11, 12], version: PostgresSchema.latestVersion))
+        #expect(upgraded == .init(applied: [11, 12, 13], version: PostgresSchema.latestVersion))
         #expect(try psql("SELECT count(*) FROM organisation_key") == "0")
-        #expect(try psql("SELECT username || ':' || role || ':' || coalesce(organisation, '-') FROM account")
-                == "alt:1:-")
+        #expect(try psql("""
+            SELECT username || ':' || role || ':' || coalesce(organisation, '-') || ':' || administers FROM account
+            """) == "alt:1:-:false")
         #expect(try psql("SELECT field FROM account_field") == "sucht")
         #expect(try psql("SELECT string_agg(at || ':' || event, ',' ORDER BY id) FROM audit") == auditBefore)
         _ = try psql("UPDATE account SET organisation = 'org-a'")

@@ -6,7 +6,8 @@ import Testing
 
 /// Issue 29: a store of an installation before organisations (schema `v18-webhook-events`, with a thread, an
 /// account and audit rows) upgrades in place: `v19-account-organisation` adds the column, every account belongs to
-/// no organisation (the implicit one), and the thread, the account and the audit log are as they were.
+/// no organisation (the implicit one), `v21-organisation-administrator` makes nobody an organisation's administrator,
+/// and the thread, the account and the audit log are as they were.
 @Suite struct OrganisationUpgradeTests {
     @Test func aStoreBeforeOrganisationsUpgradesWithItsDataIntact() async throws {
         let fixture = try StoreFixture()
@@ -32,7 +33,9 @@ import Testing
                 DROP TABLE organisation_key;
                 DROP INDEX account_by_organisation;
                 ALTER TABLE account DROP COLUMN organisation;
-                DELETE FROM grdb_migrations WHERE identifier IN ('v19-account-organisation', 'v20-organisation-key');
+                ALTER TABLE account DROP COLUMN administers;
+                DELETE FROM grdb_migrations WHERE identifier IN ('v19-account-organisation', 'v20-organisation-key',
+                                                                 'v21-organisation-administrator');
                 """)
         }
         #expect(try await raw.read { db in try db.columns(in: "account").map(\.name) }.contains("organisation")
@@ -43,6 +46,7 @@ import Testing
         defer { try? store.close() }
         let upgraded = try #require(try await store.read { tx in try tx.account(account) })
         #expect(upgraded.organisation == nil && upgraded.username == "anna" && upgraded.fields == [Sample.field])
+        #expect(!upgraded.administers)
         let opened = try await store.read { tx in try tx.openInboxThread(thread) }
         #expect(opened.messages.map { String(decoding: $0.body, as: UTF8.self) } == ["Inhalt"])
         #expect(opened.thread.assignedTo == account)

@@ -17,6 +17,10 @@ public protocol AccountAdminStore: Sendable {
     /// ``WriteTransaction/setFields(_:of:actor:)``.
     func setFields(_ fields: Set<CounsellingField>, of id: AccountID, actor: AccountID?, via channel: AuditChannel?)
         async throws
+    /// What an account may do, in one transaction: ``WriteTransaction/setRole(_:administers:of:actor:)``, then
+    /// ``WriteTransaction/setFields(_:of:actor:)``, then (a counsellor) its threads outside `fields` unassigned.
+    func setRole(_ role: CounsellorRole, administers: Bool, fields: Set<CounsellingField>, of id: AccountID,
+                 actor: AccountID?, via channel: AuditChannel?) async throws
     /// ``WriteTransaction/setOrganisation(_:of:actor:)``: also ends its sessions.
     func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?,
                          via channel: AuditChannel?) async throws
@@ -57,6 +61,15 @@ public struct ThreadStoreAccountAdmin: AccountAdminStore {
     public func setFields(_ fields: Set<CounsellingField>, of id: AccountID, actor: AccountID?,
                           via channel: AuditChannel?) async throws {
         try await store.write(via: channel) { tx in try tx.setFields(fields, of: id, actor: actor) }
+    }
+
+    public func setRole(_ role: CounsellorRole, administers: Bool, fields: Set<CounsellingField>, of id: AccountID,
+                        actor: AccountID?, via channel: AuditChannel?) async throws {
+        try await store.write(via: channel) { tx in
+            try tx.setRole(role, administers: administers, of: id, actor: actor)
+            try tx.setFields(fields, of: id, actor: actor)
+            if role == .counsellor { try tx.unassignThreads(of: id, outside: fields, actor: actor) }
+        }
     }
 
     public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?,

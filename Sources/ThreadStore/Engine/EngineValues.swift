@@ -14,12 +14,13 @@ extension Account {
     public static func stored(
         id: AccountID, username: String, displayName: String, role: CounsellorRole, language: InterfaceLanguage,
         fields: Set<CounsellingField>, isDisabled: Bool, hasSecondFactor: Bool, createdAt: Date,
-        passwordChangedAt: Date, mustChangePassword: Bool, organisation: OrganisationID? = nil
+        passwordChangedAt: Date, mustChangePassword: Bool, organisation: OrganisationID? = nil,
+        administers: Bool = false
     ) -> Account {
         Account(id: id, username: username, displayName: displayName, role: role, language: language, fields: fields,
                 isDisabled: isDisabled, hasSecondFactor: hasSecondFactor, createdAt: createdAt,
                 passwordChangedAt: passwordChangedAt, mustChangePassword: mustChangePassword,
-                organisation: organisation)
+                organisation: organisation, administers: administers)
     }
 }
 

@@ -11,7 +11,7 @@ import GRDB
 enum AccountRows {
     static let columns = """
         a.id, a.username, a.display_name, a.role, a.language, a.disabled, a.created_at, a.password_changed_at, \
-        a.password_must_change, a.totp_secret_sealed IS NOT NULL AS has_totp, a.organisation
+        a.password_must_change, a.totp_secret_sealed IS NOT NULL AS has_totp, a.organisation, a.administers
         """
 
     /// 256 random bits as 64 lower-case hex characters (CSPRNG: getrandom(2) on Linux).
@@ -45,7 +45,8 @@ enum AccountRows {
             createdAt: Date(storeMilliseconds: row["created_at"]),
             passwordChangedAt: Date(storeMilliseconds: row["password_changed_at"]),
             mustChangePassword: row["password_must_change"] as Bool,
-            organisation: try (row["organisation"] as String?).map { try OrganisationID($0) })
+            organisation: try (row["organisation"] as String?).map { try OrganisationID($0) },
+            administers: row["administers"] as Bool)
     }
 
     static func find(_ db: Database, id: AccountID) throws -> Account? {

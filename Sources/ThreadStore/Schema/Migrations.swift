@@ -28,6 +28,7 @@ enum Schema {
         migrator.registerMigration("v18-webhook-events", migrate: WebhookSchema.v18)
         migrator.registerMigration("v19-account-organisation", migrate: OrganisationSchema.v19)
         migrator.registerMigration("v20-organisation-key", migrate: OrganisationSchema.v20)
+        migrator.registerMigration("v21-organisation-administrator", migrate: OrganisationSchema.v21)
         return migrator
     }
 

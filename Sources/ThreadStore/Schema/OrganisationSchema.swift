@@ -32,6 +32,13 @@ enum OrganisationSchema {
             );
             """)
     }
+
+    /// `account.administers`: whether the account is its organisation's administrator (its accounts and API
+    /// tokens, in the web inbox's administration pages). Existing accounts keep 0: an upgrade makes nobody one.
+    static func v21(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE account ADD COLUMN administers INTEGER NOT NULL DEFAULT 0 "
+            + "CHECK (administers IN (0, 1))")
+    }
 }
 
 /// The `organisation_key` rows checked at open (SQLite; PostgreSQL does the same in its own engine).

@@ -25,11 +25,11 @@ extension WriteTransaction {
         let at = now.storeMilliseconds
         try db.cachedStatement(sql: """
             INSERT INTO account (id, username, display_name, role, language, password_hash, created_at,
-                                 password_changed_at, password_must_change, organisation)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 password_changed_at, password_must_change, organisation, administers)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 id.raw.text, new.username, new.displayName, new.role.rawValue, new.language.rawValue,
-                new.passwordHash, at, at, new.mustChangePassword, new.organisation?.rawValue,
+                new.passwordHash, at, at, new.mustChangePassword, new.organisation?.rawValue, new.administers,
             ])
         try AccountRows.replaceFields(db, id, new.fields)
         try recordAccess(.accountCreated, actor: actor, itemID: id.raw.text)
@@ -99,6 +99,15 @@ extension WriteTransaction {
         try AccountRows.requireAccount(db, id)
         try AccountRows.replaceFields(db, id, fields)
         try recordAccess(.accountFieldsChanged, actor: actor, itemID: id.raw.text, count: fields.count)
+    }
+
+    /// Sets what an account may do: its role and whether it administers its organisation (the caller sets its
+    /// fields with it). Audits ``AuditEvent/accountRoleChanged``.
+    public func setRole(_ role: CounsellorRole, administers: Bool, of id: AccountID, actor: AccountID?) throws {
+        try db.cachedStatement(sql: "UPDATE account SET role = ?, administers = ? WHERE id = ?")
+            .execute(arguments: [role.rawValue, administers, id.raw.text])
+        guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
+        try recordAccess(.accountRoleChanged, actor: actor, itemID: id.raw.text)
     }
 
     /// Unassigns the threads assigned to `id` whose field is not in `fields` (each audited as

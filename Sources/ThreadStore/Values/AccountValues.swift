@@ -63,8 +63,15 @@ public struct Account: Hashable, Sendable, CustomStringConvertible {
     public var mustChangePassword: Bool = false
     /// The organisation the account works for (issue 29); nil on an installation without `[[organisation]]`.
     public var organisation: OrganisationID? = nil
+    /// Whether the account administers its organisation's accounts and API tokens (issue 29, the organisation
+    /// administrator). It gives no thread: that comes from ``role`` and ``fields`` alone.
+    public var administers: Bool = false
 
-    public var description: String { "Account(\(id), \(role))" }
+    /// Whether the account reaches any thread: a team lead does, a counsellor through its fields. A counsellor
+    /// without fields reads nothing (an administrator only).
+    public var readsThreads: Bool { role == .teamLead || !fields.isEmpty }
+
+    public var description: String { "Account(\(id), \(role)\(administers ? ", administers" : ""))" }
 }
 
 /// What ``WriteTransaction/createAccount(_:actor:)`` needs. `passwordHash` is a bcrypt hash made by the caller.
@@ -85,11 +92,14 @@ public struct NewAccount: Sendable, CustomStringConvertible {
     public var mustChangePassword: Bool
     /// The organisation the account works for (issue 29); nil on an installation without `[[organisation]]`.
     public var organisation: OrganisationID?
+    /// Whether the account administers its organisation (``Account/administers``).
+    public var administers: Bool
 
     /// Creates the values of a new account.
     public init(username: String, displayName: String, role: CounsellorRole, language: InterfaceLanguage = .german,
                 fields: Set<CounsellingField>, passwordHash: String, mustChangePassword: Bool = false,
-                organisation: OrganisationID? = nil) {
+                organisation: OrganisationID? = nil, administers: Bool = false) {
+        self.administers = administers
         self.mustChangePassword = mustChangePassword
         self.organisation = organisation
         self.username = username

@@ -136,6 +136,9 @@ public enum AuditEvent: Int, Hashable, Sendable, CaseIterable {
     /// Threads from before their organisation had its own key were sealed under it as well (at start); item: the
     /// organisation's ID; count: the threads.
     case threadKeysSealedForOrganisation = 69
+    /// An account's role or its organisation administrator's right changed (an organisation's administrator in
+    /// the web inbox, or the command line); item: the account.
+    case accountRoleChanged = 70
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.
