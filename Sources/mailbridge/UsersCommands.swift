@@ -30,7 +30,10 @@ struct UsersAdd: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The login name (1 to 64 characters of A-Z a-z 0-9 . _ @ -).") var name: String
     @Option(name: .customLong("display-name"), help: "The name shown in the inbox.") var displayName: String
-    @Option(help: "counsellor or teamlead.") var role: String
+    @Option(help: ArgumentHelp("counsellor, teamlead or administrator (administers its organisation's accounts and "
+        + "tokens in the web inbox, reads no thread). With [[organisation]] only administrator.")) var role: String
+    @Flag(help: ArgumentHelp("A counsellor or team lead that also administers its organisation's accounts."))
+    var administrator = false
     @Option(help: "A counselling field of a configured mailbox (repeatable).") var field: [String] = []
     @Option(help: "Interface language: de (default) or en.") var language: String?
     @Option(help: "The [[organisation]] id the account works for (required when the configuration has any).")
@@ -43,7 +46,7 @@ struct UsersAdd: AsyncParsableCommand {
         try await options.run { installation, _ in
             try await UsersAdmin.add(installation, username: name, displayName: displayName, role: role,
                                      fields: field, language: language, password: password,
-                                     organisation: organisation)
+                                     organisation: organisation, administrator: administrator)
         }
     }
 }

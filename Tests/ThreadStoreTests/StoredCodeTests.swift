@@ -76,7 +76,7 @@ import ThreadStore
         (.gatewayKeyExpiryExtended, 63),
         (.masterKeyRotated, 64), (.backupRestored, 65), (.accountOrganisationChanged, 66),
         (.organisationShredded, 67), (.organisationGatewayKeysRetired, 68),
-        (.threadKeysSealedForOrganisation, 69),
+        (.threadKeysSealedForOrganisation, 69), (.accountRoleChanged, 70),
     ]
 
     @Test func everyAuditEventKeepsItsStoredNumber() {

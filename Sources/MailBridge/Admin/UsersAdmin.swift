@@ -28,18 +28,41 @@ public enum UsersAdmin {
         var passwordChangedAt: Date
         var passwordChangePending: Bool
         var organisation: String?
+        var administers: Bool
     }
 
-    /// The role names of the command line.
-    static func role(_ name: String) throws -> CounsellorRole {
+    /// The role names of the command line: `administrator` is an organisation's administrator who reads no thread
+    /// (a counsellor without fields that administers). "admin" is refused: it could mean a team lead or that.
+    static func role(_ name: String) throws -> (CounsellorRole, administrator: Bool) {
         switch name.lowercased() {
-        case "counsellor", "counselor": return .counsellor
-        case "teamlead", "team-lead", "admin": return .teamLead
-        default: throw AdminUsageError("--role must be counsellor or teamlead")
+        case "counsellor", "counselor": return (.counsellor, false)
+        case "teamlead", "team-lead": return (.teamLead, false)
+        case "administrator": return (.counsellor, true)
+        default: throw AdminUsageError("--role must be counsellor, teamlead or administrator")
         }
     }
 
-    static func roleName(_ role: CounsellorRole) -> String { role == .teamLead ? "teamlead" : "counsellor" }
+    /// An account's role as the command line names it: `teamlead`, `counsellor` or `administrator` (reads no
+    /// thread), with `+administrator` for a team lead or counsellor that also administers.
+    static func roleName(_ account: Account) -> String {
+        roleName(account.role, readsThreads: account.readsThreads, administers: account.administers)
+    }
+
+    static func roleName(_ role: CounsellorRole, readsThreads: Bool, administers: Bool) -> String {
+        if administers, !readsThreads { return "administrator" }
+        return (role == .teamLead ? "teamlead" : "counsellor") + (administers ? "+administrator" : "")
+    }
+
+    /// With `[[organisation]]` (issue 29) the command line belongs to the installation's administrator, who must
+    /// reach no organisation's content: it never sets a password, makes a token or gives fields for an account
+    /// that reads threads. The organisation's own administrator does that in the web inbox.
+    static func refuseContentAccess(_ account: Account, _ installation: OpenedInstallation, doing what: String)
+        throws
+    {
+        guard !installation.configuration.organisationDirectory.isImplicit, account.readsThreads else { return }
+        throw AdminFailure("the account reads threads: with [[organisation]], \(what) is its organisation's "
+            + "administrator's task, in the web inbox (/admin/accounts)")
+    }
 
     /// Validates a password from standard input, or generates one (`generated` tells which).
     static func password(_ given: String?) throws -> (password: String, generated: Bool) {
@@ -103,7 +126,8 @@ public enum UsersAdmin {
     /// Creates an account. Without `password` a strong one is generated and printed once.
     public static func add(
         _ installation: OpenedInstallation, username: String, displayName: String, role: String, fields: [String],
-        language: String?, password: String?, organisation: String? = nil, bcryptCost: UInt8 = 12
+        language: String?, password: String?, organisation: String? = nil, administrator: Bool = false,
+        bcryptCost: UInt8 = 12
     ) async throws -> AdminResult {
         guard Account.isValidUsername(username) else {
             throw AdminUsageError("the user name must be 1 to 64 characters of A-Z a-z 0-9 . _ @ -")
@@ -111,11 +135,19 @@ public enum UsersAdmin {
         guard Account.isValidDisplayName(displayName) else {
             throw AdminUsageError("--display-name must be 1 to 128 characters without control characters")
         }
-        let role = try Self.role(role)
-        guard !fields.isEmpty || role == .teamLead else {
+        let (role, administratorOnly) = try Self.role(role)
+        if administratorOnly {
+            guard fields.isEmpty else { throw AdminUsageError("an administrator has no --field (it reads no thread)") }
+        } else if fields.isEmpty, role == .counsellor {
             throw AdminUsageError("a counsellor needs at least one --field")
         }
+        let administers = administratorOnly || administrator
         let organisation = try Self.organisation(organisation, installation: installation)
+        guard organisation == nil || administratorOnly else {
+            throw AdminUsageError("with [[organisation]], the command line makes only an organisation's "
+                + "administrator (--role administrator, no thread); its counsellors and team leads are made by that "
+                + "administrator in the web inbox (/admin/accounts)")
+        }
         let fieldSet = try Self.fields(fields, installation: installation, organisation: organisation)
         var interfaceLanguage = InterfaceLanguage.german
         if let language {
@@ -128,14 +160,15 @@ public enum UsersAdmin {
         let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
         let new = NewAccount(username: username, displayName: displayName, role: role, language: interfaceLanguage,
                              fields: fieldSet, passwordHash: hash, mustChangePassword: true,
-                             organisation: organisation)
+                             organisation: organisation, administers: administers)
         let id: AccountID
         do {
             id = try await installation.stores.webState.createAccount(new, actor: nil, via: .commandLine)
         } catch let error as ThreadStoreError where error == .accountExists {
             throw AdminFailure("an account with this user name exists already (names ignore case)")
         }
-        var output = "created account \(id.unredactedDescription) (\(roleName(role)))"
+        let name = roleName(role, readsThreads: role == .teamLead || !fieldSet.isEmpty, administers: administers)
+        var output = "created account \(id.unredactedDescription) (\(name))"
         if generated { output += "\ninitial password (shown once): \(password)" }
         return AdminResult(output: output)
     }
@@ -151,11 +184,11 @@ public enum UsersAdmin {
         }
         let listed = accounts.map {
             ListedAccount(id: $0.id.unredactedDescription, username: $0.username, displayName: $0.displayName,
-                          role: roleName($0.role), language: $0.language.rawValue,
+                          role: roleName($0), language: $0.language.rawValue,
                           fields: $0.fields.map(\.rawValue).sorted(), disabled: $0.isDisabled,
                           secondFactor: $0.hasSecondFactor, createdAt: $0.createdAt,
                           passwordChangedAt: $0.passwordChangedAt, passwordChangePending: $0.mustChangePassword,
-                          organisation: $0.organisation?.rawValue)
+                          organisation: $0.organisation?.rawValue, administers: $0.administers)
         }
         if json { return AdminResult(output: try AdminSession.json(listed)) }
         let lines = listed.map {
@@ -200,8 +233,12 @@ public enum UsersAdmin {
         -> AdminResult
     {
         let account = try await account(named: username, in: installation)
-        guard !fields.isEmpty || account.role == .teamLead else {
+        guard !fields.isEmpty || account.role == .teamLead || account.administers else {
             throw AdminUsageError("a counsellor needs at least one --field")
+        }
+        if !installation.configuration.organisationDirectory.isImplicit {
+            throw AdminFailure("with [[organisation]], an account's fields are its organisation's administrator's "
+                + "task, in the web inbox (/admin/accounts)")
         }
         guard installation.configuration.organisationDirectory.reach(of: account.organisation) != nil else {
             throw AdminUsageError("the account belongs to no configured organisation: give it one and its fields "
@@ -219,8 +256,14 @@ public enum UsersAdmin {
                             fields: [String]) async throws -> AdminResult {
         let account = try await account(named: username, in: installation)
         let target = try Self.organisation(organisation, installation: installation)
-        guard !fields.isEmpty || account.role == .teamLead else {
-            throw AdminUsageError("a counsellor needs at least one --field of its new organisation")
+        if account.readsThreads {
+            guard !fields.isEmpty || account.role == .teamLead else {
+                throw AdminUsageError("a counsellor needs at least one --field of its new organisation")
+            }
+        } else if !fields.isEmpty {
+            // It would read threads after the move: the new organisation's administrator gives it fields.
+            throw AdminUsageError("the account reads no thread (an administrator): move it without --field; its new "
+                + "organisation's administrator gives it fields in the web inbox")
         }
         let fieldSet = try Self.fields(fields, installation: installation, organisation: target)
         // The move first: its old fields are its old organisation's, outside the new one's reach, so the account
@@ -242,6 +285,7 @@ public enum UsersAdmin {
         _ installation: OpenedInstallation, username: String, password: String?, bcryptCost: UInt8 = 12
     ) async throws -> AdminResult {
         let account = try await account(named: username, in: installation)
+        try refuseContentAccess(account, installation, doing: "a password reset")
         let (password, generated) = try Self.password(password)
         let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
         try await installation.stores.accounts.resetPassword(of: account.id, passwordHash: hash, actor: nil,
@@ -268,6 +312,7 @@ public enum TokensAdmin {
         -> AdminResult
     {
         let account = try await UsersAdmin.account(named: username, in: installation)
+        try UsersAdmin.refuseContentAccess(account, installation, doing: "an API token")
         guard !account.isDisabled else {
             throw AdminFailure("the account is disabled (`mailbridge users enable` first)")
         }

@@ -392,7 +392,9 @@ extension BridgeConfiguration {
 
         # Organisations sharing this installation (docs/organisations.md): an association runs one gateway for several
         # counselling providers, each its own data controller. Each mailbox names its organisation; an account belongs
-        # to one (`mailbridge users add --organisation`) and reaches only the threads of its organisation's fields: a
+        # to one and reaches only the threads of its organisation's fields (the installation's administrator makes each
+        # organisation's first administrator with `mailbridge users add --role administrator --organisation ID`, who
+        # makes the others in the web inbox at /admin/accounts): a
         # team lead all of them, a counsellor its own. Another organisation's thread answers exactly like one that does
         # not exist. Without any [[organisation]] table the installation is one organisation, as before. Changing these
         # tables or a mailbox's organisation needs a restart. Default: none.

@@ -172,8 +172,10 @@ public final class Gateway: Sendable {
         if let queue { wake = try await QueueWakeSocket.bind(dataFolder: data, logger: logger) { queue.kick() } }
         var services = WebServices(webState: stores.webState, inbox: stores.inbox, replies: replies, logger: logger,
                                    auth: WebAuthSettings(configuration.web),
-                                   timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current)
+                                   timeZone: configuration.web.timeZone.flatMap(TimeZone.init(identifier:)) ?? .current,
+                                   accounts: stores.accounts)
         services.organisations = configuration.organisationDirectory.closing(engine.organisationKeys.missing)
+        services.fields = Set(configuration.mailboxes.compactMap { try? CounsellingField($0.field) })
         // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
         var helpServer: HelpServer?
         var helpDirectory: HelpDirectory?

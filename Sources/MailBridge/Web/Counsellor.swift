@@ -27,6 +27,10 @@ public struct Counsellor: Hashable, Sendable, CustomStringConvertible {
     /// reaches past it: a team lead sees every field of its own organisation, a counsellor those of its fields that
     /// its organisation owns. None unless given: an identity made without its organisation reaches nothing.
     public var reach: OrganisationDirectory.Reach = .fields([])
+    /// The organisation the account works for (nil: the implicit one).
+    public var organisation: OrganisationID?
+    /// Whether the account administers its organisation's accounts and API tokens (the `/admin` pages).
+    public var administers = false
 
     /// Creates an identity; `reach`: what its organisation lets it reach (nothing unless given).
     public init(id: AccountID, username: String, displayName: String, role: CounsellorRole,
@@ -47,6 +51,9 @@ public struct Counsellor: Hashable, Sendable, CustomStringConvertible {
     public func mayAccess(_ field: CounsellingField) -> Bool {
         reach.contains(field) && (role == .teamLead || fields.contains(field))
     }
+
+    /// Whether the account reaches any thread (``Account/readsThreads``): an administrator only does not.
+    public var readsThreads: Bool { role == .teamLead || !fields.isEmpty }
 
     public var description: String { "Counsellor(\(id), \(role))" }
 }

@@ -30,5 +30,6 @@ public enum WebRouter {
         InboxRoutes(services: services).register(on: router)
         APIRoutes(services: services).register(on: router)
         NotificationSettingsRoutes(services: services).register(on: router)
+        OrganisationAdminRoutes(services: services).register(on: router)
     }
 }

@@ -30,11 +30,17 @@ public struct WebServices: Sendable {
     /// Which fields each organisation owns (issue 29): every account reaches only its organisation's. The
     /// implicit organisation (no `[[organisation]]`) by default.
     public var organisations: OrganisationDirectory = .implicit
+    /// Account and API token administration for organisation administrators (the `/admin` pages); nil: the pages
+    /// answer not found.
+    public var accounts: (any AccountAdminStore)?
+    /// Every configured mailbox's field: what an administrator of the implicit organisation may give its accounts.
+    public var fields: Set<CounsellingField> = []
 
     /// The routes on one engine's seams (``GatewayStores``).
     public init(webState: any WebStateStore, inbox: any InboxStore, replies: ReplyComposer, logger: Logger,
                 auth: WebAuthSettings = WebAuthSettings(), timeZone: TimeZone = .current,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                accounts: (any AccountAdminStore)? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.accounts = accounts
         self.webState = webState
         self.inbox = inbox
         self.timeZone = timeZone
@@ -51,6 +57,7 @@ extension WebServices {
                 replies: ReplyComposer, logger: Logger, auth: WebAuthSettings = WebAuthSettings(),
                 timeZone: TimeZone = .current, now: @escaping @Sendable () -> Date = { Date() }) {
         self.init(webState: webState ?? ThreadStoreWebState(store), inbox: inbox ?? ThreadStoreInbox(store),
-                  replies: replies, logger: logger, auth: auth, timeZone: timeZone, now: now)
+                  replies: replies, logger: logger, auth: auth, timeZone: timeZone,
+                  accounts: ThreadStoreAccountAdmin(store), now: now)
     }
 }

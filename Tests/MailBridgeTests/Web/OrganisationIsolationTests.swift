@@ -21,6 +21,11 @@ import ThreadStore
         case list
         /// Names no thread (login, stylesheets, settings, the API description): nothing to isolate.
         case noThread
+        /// Takes an account ID (`{account}`, and `{token}` if the path has one): the organisation administrator's
+        /// pages. Another organisation's account (and its token) answers like one that does not exist.
+        case account(body: [String: String])
+        /// Lists accounts: another organisation's never appear.
+        case accounts
     }
 
     /// Every route of `WebRouter.make`, by method and path as the router lists them.
@@ -57,6 +62,17 @@ import ThreadStore
         "PUT /api/v1/threads/{id}/state": .thread(body: ["state": "closed"]),
         "PUT /api/v1/threads/{id}/assignment": .thread(body: ["assignedTo": "00000000000000000000000000000001"]),
         "GET /api/v1/threads/{id}/messages/{message}/attachments/{position}": .thread(body: [:]),
+        "GET /admin/accounts": .accounts,
+        // Makes an account in the administrator's own organisation (OrganisationAdminTests).
+        "POST /admin/accounts": .noThread,
+        "GET /admin/accounts/{account}": .account(body: [:]),
+        "POST /admin/accounts/{account}/role": .account(body: ["role": "teamlead", "administers": "on"]),
+        "POST /admin/accounts/{account}/disable": .account(body: [:]),
+        "POST /admin/accounts/{account}/enable": .account(body: [:]),
+        "POST /admin/accounts/{account}/delete": .account(body: ["confirm": "yes"]),
+        "POST /admin/accounts/{account}/reset": .account(body: [:]),
+        "POST /admin/accounts/{account}/tokens": .account(body: ["label": "fremd"]),
+        "POST /admin/accounts/{account}/tokens/{token}/revoke": .account(body: [:]),
     ]
 
     @Test func everyRouteAnswersAnotherOrganisationsThreadLikeOneThatDoesNotExist() async throws {
@@ -69,6 +85,11 @@ import ThreadStore
         let ghost = String(repeating: "5", count: 32)
         let ghostMessage = String(repeating: "6", count: 32)
         let before = try await harness.store.read { tx in try tx.thread(foreign) }
+        // Another organisation's account (org-b's counsellor) and its API token, and IDs nobody has.
+        let (foreignAccount, foreignToken) = (harness.counsellor("fremd").id.unredactedDescription,
+                                              harness.tokenIDs["fremd"]!.unredactedDescription)
+        let (ghostAccount, ghostToken) = (String(repeating: "7", count: 32), String(repeating: "8", count: 32))
+        let accountBefore = try await harness.store.read { tx in try tx.account(named: "fremd") }
 
         let routes = harness.router().routes.map { "\($0.method) \($0.path)" }
         #expect(!routes.isEmpty)
@@ -84,10 +105,45 @@ import ThreadStore
                 let method = HTTPRequest.Method(String(parts[0]))!
                 let pattern = String(parts[1])
                 let isAPI = pattern.hasPrefix("/api/")
-                for viewer in ["berater", "leitung"] {
+                let viewers: [String] = switch check {
+                case .account, .accounts: ["berater", "leitung", "verwaltung"]
+                default: ["berater", "leitung"]
+                }
+                for viewer in viewers {
                     switch check {
                     case .noThread:
                         continue
+                    case .accounts:
+                        let response = try await client.execute(uri: pattern, method: .get,
+                                                                headers: harness.browser(viewer))
+                        guard viewer == "verwaltung" else {
+                            #expect(response.status == .notFound, "\(route) for \(viewer)")
+                            continue
+                        }
+                        #expect(response.status == .ok, "\(route) for \(viewer)")
+                        for name in ["fremd", "leitung-b", "verwaltung-b", foreignAccount] {
+                            #expect(!response.text.contains(name), "\(route) shows \(name)")
+                        }
+                        #expect(response.text.contains("berater") && response.text.contains("leitung"))
+                    case .account(let body):
+                        func ask(_ account: String, _ token: String) async throws -> TestResponse {
+                            let uri = pattern.replacingOccurrences(of: "{account}", with: account)
+                                .replacingOccurrences(of: "{token}", with: token)
+                            var headers = harness.browser(viewer, form: method == .post)
+                            if method == .post { headers[.origin] = "http://localhost" }
+                            return try await client.execute(uri: uri, method: method, headers: headers,
+                                                            body: method == .post ? harness.form(viewer, body) : nil)
+                        }
+                        let asked = try await ask(foreignAccount, foreignToken)
+                        let none = try await ask(ghostAccount, ghostToken)
+                        let label = "\(route) for \(viewer)"
+                        #expect(asked.status == none.status && asked.status == .notFound, "\(label): \(asked.status) vs \(none.status)")
+                        let normalised = asked.text.replacingOccurrences(of: foreignAccount, with: ghostAccount)
+                            .replacingOccurrences(of: foreignToken, with: ghostToken)
+                        #expect(normalised == none.text, "\(label): the bodies differ")
+                        #expect(Self.sameHeaders(asked, none, replacing: [foreignAccount: ghostAccount,
+                                                                          foreignToken: ghostToken]),
+                                "\(label): the headers differ")
                     case .list:
                         let response = try await client.execute(
                             uri: pattern, method: .get, headers: isAPI ? harness.api(viewer) : harness.browser(viewer))
@@ -133,6 +189,26 @@ import ThreadStore
         #expect(after == before)
         let stillOpen = try await harness.store.read { tx in try tx.openInboxThread(foreign) }
         #expect(stillOpen.messages.count == opened.messages.count)
+        // Nor of B's account: same role, fields and state, same password, its token live.
+        let accountAfter = try await harness.store.read { tx in try tx.account(named: "fremd") }
+        #expect(accountAfter == accountBefore)
+        let tokenInfo = try await harness.store.read { tx in try tx.apiTokens() }
+        #expect(tokenInfo.contains { $0.id == harness.tokenIDs["fremd"] && $0.revokedAt == nil })
+
+        // The account cases are live: org-b's administrator reaches the same account and token.
+        try await harness.test { client in
+            let page = try await client.execute(uri: "/admin/accounts/\(foreignAccount)", method: .get,
+                                                headers: harness.browser("verwaltung-b"))
+            #expect(page.status == .ok && page.text.contains("fremd"))
+            var headers = harness.browser("verwaltung-b", form: true)
+            headers[.origin] = "http://localhost"
+            let revoke = try await client.execute(
+                uri: "/admin/accounts/\(foreignAccount)/tokens/\(foreignToken)/revoke", method: .post,
+                headers: headers, body: harness.form("verwaltung-b", [:]))
+            #expect(revoke.status == .seeOther, "\(revoke.status)")
+        }
+        #expect(try await harness.store.read { tx in try tx.apiTokens() }
+            .contains { $0.id == harness.tokenIDs["fremd"] && $0.revokedAt != nil })
 
         // The same requests do reach the thread for its own organisation's team lead: the cases are live.
         try await harness.test { client in

@@ -19,6 +19,8 @@ final class WebHarness: @unchecked Sendable {
     let accounts: [String: Counsellor]
     private let sessions: [String: NewWebSession]
     private let tokens: [String: String]
+    /// The ID of each account's API token.
+    let tokenIDs: [String: APITokenID]
     static let clientAddress = "klient@example.net"
     static let otherField = "familie"
     static let password = "Ein-langes-Test-Passwort-42"
@@ -32,8 +34,10 @@ final class WebHarness: @unchecked Sendable {
     /// `configureAuth`: changes to the authentication settings (rate limits, …) after the harness's own.
     /// `organisations` (issue 29): two organisations, `org-a` owning the harness mailbox's field (`berater`,
     /// `leitung`) and `org-b` owning ``otherField`` (`fremd`, and a fourth account `leitung-b`, its team lead).
+    /// `administrators` (always with `organisations`): `verwaltung` administers (org-a's) accounts and reads no
+    /// thread; with organisations `verwaltung-b` administers org-b's.
     init(requireSecondFactor: Bool = true, mustChangePassword: Set<String> = [], organisations: Bool = false,
-         configureAuth: (inout WebAuthSettings) -> Void = { _ in }) async throws {
+         administrators: Bool = false, configureAuth: (inout WebAuthSettings) -> Void = { _ in }) async throws {
         pipe = try await PipelineHarness()
         let replies = ReplyComposer(store: pipe.store, pgp: pipe.pgp, mailboxes: [pipe.mailbox],
                                     logger: pipe.logs.logger("reply"))
@@ -44,11 +48,13 @@ final class WebHarness: @unchecked Sendable {
         auth.requireSecondFactor = requireSecondFactor
         configureAuth(&auth)
         var services = WebServices(store: pipe.store, replies: replies, logger: pipe.logs.logger("web"), auth: auth)
+        services.fields = [pipe.mailbox.field, try CounsellingField(Self.otherField)]
         let hash = try await PasswordHasher(cost: 4).hash(Self.password)
         let ownField = pipe.mailbox.field
         var accounts: [String: Counsellor] = [:]
         var sessions: [String: NewWebSession] = [:]
         var tokens: [String: String] = [:]
+        var tokenIDs: [String: APITokenID] = [:]
         var people: [(String, CounsellorRole, [CounsellingField], InterfaceLanguage, OrganisationID?)] = [
             ("berater", CounsellorRole.counsellor, [ownField], InterfaceLanguage.german, nil),
             ("fremd", .counsellor, [try CounsellingField(Self.otherField)], .english, nil),
@@ -59,6 +65,10 @@ final class WebHarness: @unchecked Sendable {
             services.organisations = try Self.twoOrganisations(ownField: ownField)
             people = people.map { ($0.0, $0.1, $0.2, $0.3, $0.0 == "fremd" ? b : a) }
             people.append(("leitung-b", .teamLead, [], .german, b))
+            people.append(("verwaltung-b", .counsellor, [], .german, b))
+        }
+        if organisations || administrators {
+            people.append(("verwaltung", .counsellor, [], .german, organisations ? try OrganisationID("org-a") : nil))
         }
         self.services = services
         for (name, role, fields, language, organisation) in people {
@@ -66,19 +76,22 @@ final class WebHarness: @unchecked Sendable {
                 let id = try tx.createAccount(
                     NewAccount(username: name, displayName: "Name \(name)", role: role, language: language,
                                fields: Set(fields), passwordHash: hash,
-                               mustChangePassword: mustChangePassword.contains(name), organisation: organisation),
+                               mustChangePassword: mustChangePassword.contains(name), organisation: organisation,
+                               administers: name.hasPrefix("verwaltung")),
                     actor: nil)
                 let session = try tx.createWebSession(for: id, secondFactorDone: true, now: Date(), lifetime: 3600)
                 let token = try tx.createAPIToken(for: id, label: "test", actor: nil)
-                return (try tx.account(id)!, session, token.token)
+                return (try tx.account(id)!, session, token)
             }
             accounts[name] = Counsellor(account, in: services.organisations)!
             sessions[name] = session
-            tokens[name] = token
+            tokens[name] = token.token
+            tokenIDs[name] = token.id
         }
         self.accounts = accounts
         self.sessions = sessions
         self.tokens = tokens
+        self.tokenIDs = tokenIDs
     }
 
     func counsellor(_ name: String) -> Counsellor { accounts[name]! }

@@ -21,6 +21,8 @@ extension Counsellor {
         self.init(id: account.id, username: account.username, displayName: account.displayName, role: account.role,
                   fields: account.fields, language: account.language, channel: channel, reach: reach)
         mustChangePassword = account.mustChangePassword
+        organisation = account.organisation
+        administers = account.administers
     }
 }
 

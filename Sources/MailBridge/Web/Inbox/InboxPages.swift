@@ -65,6 +65,8 @@ enum InboxPages {
             let kind = if case .replyKeyUnusable = notice { "notice notice-warning" } else { "notice" }
             noticeHTML = "<div class=\"\(kind)\" role=\"status\">\(strings.notice(notice))</div>"
         }
+        let administration: HTML = chrome.counsellor.administers
+            ? "\n<li><a href=\"\(OrganisationAdminRoutes.accountsPath)\">\(strings.adminNavigation)</a></li>" : .empty
         return """
             <!DOCTYPE html>
             <html lang="\(strings.language.rawValue)">
@@ -82,7 +84,7 @@ enum InboxPages {
             <nav aria-label="\(strings.mainNavigation)"><ul>
             <li><a href="/threads">\(strings.inbox)</a></li>
             <li><a href="\(WebAuthNames.passwordPath)">\(strings.passwordNavigation)</a></li>
-            <li><a href="\(NotificationSettingsRoutes.path)">\(strings.notificationNavigation)</a></li>
+            <li><a href="\(NotificationSettingsRoutes.path)">\(strings.notificationNavigation)</a></li>\(administration)
             </ul></nav>
             <div class="account">\(strings.loggedInAs) \
             <span class="account-name">\(chrome.counsellor.displayName)</span>

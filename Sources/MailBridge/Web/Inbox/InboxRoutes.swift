@@ -25,7 +25,13 @@ struct InboxRoutes: Sendable {
     static let pageSize = 50
 
     func register(on router: Router<WebRequestContext>) {
-        router.get("/") { _, _ in WebResponses.redirect("/threads") }
+        router.get("/") { _, context in
+            // An administrator who reads no thread starts on its organisation's accounts.
+            if let counsellor = context.counsellor, counsellor.administers, !counsellor.readsThreads {
+                return WebResponses.redirect(OrganisationAdminRoutes.accountsPath)
+            }
+            return WebResponses.redirect("/threads")
+        }
         router.get(RouterPath(stringLiteral: InboxStylesheet.path)) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: InboxStylesheet.css)))
