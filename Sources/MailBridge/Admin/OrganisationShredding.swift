@@ -30,6 +30,9 @@ public enum OrganisationShredding {
         var organisation: String
         var threads: Int
         var accounts: Int
+        /// Messages for its mailboxes deleted from this node's spool, and kept rejected ones deleted.
+        var spooledMessages: Int
+        var rejectedMessages: Int
         var gatewayKeys: [String]
         /// The key file destroyed, if the key was a file of this machine.
         var keyFile: String?
@@ -49,6 +52,14 @@ public enum OrganisationShredding {
         guard confirm == text else {
             throw AdminUsageError("--confirm must repeat the organisation's ID: shredding cannot be undone")
         }
+        // Never beside a running gateway: it holds the organisation's key and would go on sealing mail under it.
+        let claim: OfflineClaim
+        do {
+            claim = try OfflineClaim.take(gnupgHome: installation.configuration.keys.gnupgHome.string)
+        } catch {
+            throw AdminFailure(error.description)
+        }
+        defer { claim.release() }
         let configuration = installation.configuration
         let configured = configuration.organisations.first { $0.id == id }
         let stores = installation.stores
@@ -72,6 +83,8 @@ public enum OrganisationShredding {
         }
         let threads = try await stores.maintenance.shredOrganisation(id, fields: fields,
                                                                      retiredGatewayKeys: fingerprints.count)
+        // Its mail outside threads: waiting in this node's spool, or kept after a rejection.
+        let purged = try await purgeMail(installation, mailboxes: Set(mailboxes.map(\.address.canonical)))
         // 3. Its mailboxes' gateway keys: out of this keyring and off the shared shelf.
         var retired: [String] = []
         for fingerprint in fingerprints {
@@ -102,10 +115,16 @@ public enum OrganisationShredding {
         if case .postgresql = installation.engine {
             remaining.append("run this command on every other node too (each keeps its own keyring and key file)")
         }
+        if configured == nil {
+            remaining.append("messages for its former mailboxes in the spool or kept as rejected are not known here: "
+                             + "see `mailbridge spool list` and `mailbridge spool list --rejected`")
+        }
         let report = Report(organisation: id.rawValue, threads: threads, accounts: members.count,
+                            spooledMessages: purged.spooled, rejectedMessages: purged.rejected,
                             gatewayKeys: retired, keyFile: destroyed, remaining: remaining)
         if json { return AdminResult(output: try AdminSession.json(report)) }
         var lines = ["organisation \(id.rawValue) shredded: \(threads) threads, \(members.count) accounts, "
+                     + "\(purged.spooled) spooled and \(purged.rejected) kept rejected messages, "
                      + "\(retired.count) gateway keys deleted"]
         lines += retired.map { "  gateway key \($0) deleted" }
         lines.append(destroyed.map { "key file \($0) overwritten and removed" } ?? "no key file at \(keyFile)")

@@ -1,6 +1,11 @@
 import Foundation
+import Logging
+import MailValues
 import TestSupport
 import Testing
+import ThreadStore
+
+@testable import MailBridge
 
 /// Issue 29 through the built executable: `users add --organisation`, `users list --organisation`, `users move`
 /// and `organisations list` (counts only) on a folder made by `init`, before and after `[[organisation]]` is added.
@@ -156,6 +161,34 @@ import Testing
         let keys = try await run(["keys", "status", "--json"] + c)
         #expect(keys.output.contains("familie@example.org"), "\(keys.output)")
 
+        // Mail of each organisation outside threads: waiting in the spool, and kept after a rejection.
+        let spool = try SpoolIntake(root: URL(fileURLWithPath: folder.path + "/data/spool"))
+        var kept: [String: String] = [:]
+        for (organisation, address) in [("org-a", "allgemein@example.org"), ("org-b", "familie@example.org")] {
+            let envelope = InboundMessage.Envelope(
+                reversePath: .mailbox(try EmailAddress("klient@example.net")),
+                recipients: [try EmailAddress("fremd@example.net"), try EmailAddress(address)], clientAddress: nil,
+                receivedAt: Date(), queueID: QueueID.make(millisecondsSince1970: 1000))
+            _ = try spool.inject(Data("Subject: \(organisation)\r\n\r\nText\r\n".utf8), envelope: envelope)
+            let id = "rejected-" + organisation
+            kept[organisation] = id
+            let result = await AdminSession.run(configFile: config, logger: LogCapture().logger()) { installation in
+                _ = try await installation.stores.inbound.keepRejected(RejectedMessage(
+                    id: id, reason: 1, rejectedAt: Date(), envelope: try JSONEncoder().encode(EnvelopeRecord(envelope)),
+                    message: Data("x".utf8)))
+                return AdminResult(output: "")
+            }
+            #expect(result.status == .success, "\(result.errorOutput)")
+        }
+        #expect(try spool.pending().count == 2)
+
+        // Never beside a running gateway (it holds the daemon lock and the organisation's key).
+        let running = try OfflineClaim.take(gnupgHome: folder.path + "/data/gnupg")
+        let refused = try await run(["organisations", "shred", "org-b", "--confirm", "org-b"] + c)
+        running.release()
+        #expect(refused.status == 1 && refused.output.contains("the gateway is running"), "\(refused.output)")
+        #expect(FileManager.default.fileExists(atPath: keyB))
+
         let unconfirmed = try await run(["organisations", "shred", "org-b", "--confirm", "org-a"] + c)
         #expect(unconfirmed.status == 2 && FileManager.default.fileExists(atPath: keyB), "\(unconfirmed.output)")
         #expect(try await run(["organisations", "shred", "org-x", "--confirm", "org-x"] + c).status == 2)
@@ -163,6 +196,9 @@ import Testing
         #expect(shred.status == 0, "\(shred.output)")
         let report = try json(shred.output)
         #expect(report["accounts"] as? Int == 1 && report["threads"] as? Int == 0, "\(shred.output)")
+        #expect(report["spooledMessages"] as? Int == 1 && report["rejectedMessages"] as? Int == 1, "\(shred.output)")
+        // org-a's waiting and kept mail stays.
+        #expect(try spool.pending().map { $0.envelope.recipients.last?.canonical } == ["allgemein@example.org"])
         #expect((report["gatewayKeys"] as? [String])?.count == 1, "\(shred.output)")
         #expect(report["keyFile"] as? String == keyB)
         #expect(!FileManager.default.fileExists(atPath: keyB) && FileManager.default.fileExists(atPath: keyA))
