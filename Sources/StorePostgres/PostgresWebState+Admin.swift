@@ -62,8 +62,9 @@ extension PostgresWebState: AccountAdminStore {
                 """, logger: logger)) == 1
             else { throw ThreadStoreError.accountNotFound }
             try await PostgresAccountRows.audit(connection, at: at, event: .accountRoleChanged,
-                                                itemID: id.unredactedDescription, actor: actor, channel: channel,
-                                                logger: logger)
+                                                itemID: id.unredactedDescription,
+                                                count: AuditEvent.roleChangeCount(role, administers: administers),
+                                                actor: actor, channel: channel, logger: logger)
             try await PostgresAccountRows.replaceFields(connection, of: id, with: fields, logger: logger)
             try await PostgresAccountRows.audit(connection, at: at, event: .accountFieldsChanged,
                                                 itemID: id.unredactedDescription, count: fields.count, actor: actor,

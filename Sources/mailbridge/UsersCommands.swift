@@ -68,13 +68,14 @@ struct UsersList: AsyncParsableCommand {
 struct UsersMove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "move",
-        abstract: "Move an account into another organisation ([[organisation]]) with the fields it works in there; "
-            + "its sessions end.",
+        abstract: "Move an account into another organisation ([[organisation]]): its sessions end, its tokens are "
+            + "revoked, and it reads no thread until that organisation's administrator gives it a role or fields.",
         discussion: adminExitCodes)
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The login name.") var name: String
     @Option(help: "The [[organisation]] id.") var organisation: String
-    @Option(help: "A counselling field of the new organisation (repeatable).") var field: [String] = []
+    @Option(help: ArgumentHelp("Not taken any more: the new organisation's administrator gives the fields.",
+                               visibility: .hidden)) var field: [String] = []
 
     func run() async throws {
         try await options.run { installation, _ in

@@ -145,7 +145,7 @@ import ThreadStore
         let codes = [role, fields].map { "\($0)/" }
         let audit = try await engine.accessAudit().filter { line in codes.contains { line.hasPrefix($0) } }
         let b = AuditChannel.browser.storedCode
-        #expect(audit == ["\(role)/-/I/A/\(b)", "\(fields)/0/I/A/\(b)", "\(role)/-/I/A/\(b)", "\(fields)/1/I/A/\(b)"],
+        #expect(audit == ["\(role)/3/I/A/\(b)", "\(fields)/0/I/A/\(b)", "\(role)/0/I/A/\(b)", "\(fields)/1/I/A/\(b)"],
                 "\(name): \(audit)")
         // Assigned to her, then unassigned by the role change (the administrator acting).
         let unassigned = try await engine.accessAudit().filter { $0.hasPrefix("\(assigned)/") }

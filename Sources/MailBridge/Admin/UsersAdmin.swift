@@ -54,14 +54,21 @@ public enum UsersAdmin {
     }
 
     /// With `[[organisation]]` (issue 29) the command line belongs to the installation's administrator, who must
-    /// reach no organisation's content: it never sets a password, makes a token or gives fields for an account
-    /// that reads threads. The organisation's own administrator does that in the web inbox.
+    /// reach no organisation's content: it never sets a password for an account that reads threads. The
+    /// organisation's own administrator does that in the web inbox. Decided by the account as stored (it belongs
+    /// to an organisation) as well as by the configuration, so a copy of the file without `[[organisation]]` does
+    /// not lift it.
     static func refuseContentAccess(_ account: Account, _ installation: OpenedInstallation, doing what: String)
         throws
     {
-        guard !installation.configuration.organisationDirectory.isImplicit, account.readsThreads else { return }
+        guard account.readsThreads, isOrganised(account, installation) else { return }
         throw AdminFailure("the account reads threads: with [[organisation]], \(what) is its organisation's "
             + "administrator's task, in the web inbox (/admin/accounts)")
+    }
+
+    /// Whether `account` is under the organisations' rules: it belongs to one, or the configuration has any.
+    static func isOrganised(_ account: Account, _ installation: OpenedInstallation) -> Bool {
+        account.organisation != nil || !installation.configuration.organisationDirectory.isImplicit
     }
 
     /// Validates a password from standard input, or generates one (`generated` tells which).
@@ -236,7 +243,7 @@ public enum UsersAdmin {
         guard !fields.isEmpty || account.role == .teamLead || account.administers else {
             throw AdminUsageError("a counsellor needs at least one --field")
         }
-        if !installation.configuration.organisationDirectory.isImplicit {
+        if isOrganised(account, installation) {
             throw AdminFailure("with [[organisation]], an account's fields are its organisation's administrator's "
                 + "task, in the web inbox (/admin/accounts)")
         }
@@ -250,33 +257,28 @@ public enum UsersAdmin {
                            + (fieldSet.isEmpty ? "-" : fieldSet.map(\.rawValue).sorted().joined(separator: ", ")))
     }
 
-    /// Moves an account into another organisation (issue 29), with the fields it works in there (`fields`; a team
-    /// lead may have none): its sessions end. Refused on an installation without `[[organisation]]`.
+    /// Moves an account into another organisation (issue 29). Nothing it could do carries over: its sessions
+    /// end, its tokens are revoked, its threads unassigned, and it arrives reading no thread and administering
+    /// nothing (a counsellor without fields); the new organisation's administrator gives it its role and fields.
+    /// So the command line, which may know the account's password, never hands an organisation's threads to
+    /// anyone. Refused on an installation without `[[organisation]]`, and into the organisation it is in.
     public static func move(_ installation: OpenedInstallation, username: String, organisation: String,
                             fields: [String]) async throws -> AdminResult {
         let account = try await account(named: username, in: installation)
         let target = try Self.organisation(organisation, installation: installation)
-        if account.readsThreads {
-            guard !fields.isEmpty || account.role == .teamLead else {
-                throw AdminUsageError("a counsellor needs at least one --field of its new organisation")
-            }
-        } else if !fields.isEmpty {
-            // It would read threads after the move: the new organisation's administrator gives it fields.
-            throw AdminUsageError("the account reads no thread (an administrator): move it without --field; its new "
-                + "organisation's administrator gives it fields in the web inbox")
+        guard fields.isEmpty else {
+            throw AdminUsageError("--field is not taken: the account arrives without fields and role; its new "
+                + "organisation's administrator gives them in the web inbox (/admin/accounts)")
         }
-        let fieldSet = try Self.fields(fields, installation: installation, organisation: target)
-        // The move first: its old fields are its old organisation's, outside the new one's reach, so the account
-        // reaches nothing until the fields are set (and the command can be run again if that fails).
-        if account.organisation != target {
-            try await installation.stores.accounts.setOrganisation(target, of: account.id, actor: nil,
-                                                                   via: .commandLine)
+        guard account.organisation != target else {
+            throw AdminUsageError("the account belongs to \(organisation) already")
         }
-        try await installation.stores.accounts.setFields(fieldSet, of: account.id, actor: nil, via: .commandLine)
+        try await installation.stores.accounts.setOrganisation(target, of: account.id, actor: nil, via: .commandLine)
+        try await installation.stores.accounts.setRole(.counsellor, administers: false, fields: [], of: account.id,
+                                                       actor: nil, via: .commandLine)
         return AdminResult(output: "account \(account.id.unredactedDescription) now belongs to "
-                           + (target?.rawValue ?? "-") + ", works in: "
-                           + (fieldSet.isEmpty ? "-" : fieldSet.map(\.rawValue).sorted().joined(separator: ", "))
-                           + "; its sessions ended")
+                           + (target?.rawValue ?? "-") + " and reads no thread until its administrator gives it a "
+                           + "role or fields; its sessions ended, its API tokens were revoked")
     }
 
     /// Sets a new password (from standard input, or generated and printed once), removes the second factor and
@@ -312,7 +314,12 @@ public enum TokensAdmin {
         -> AdminResult
     {
         let account = try await UsersAdmin.account(named: username, in: installation)
-        try UsersAdmin.refuseContentAccess(account, installation, doing: "an API token")
+        // A token acts as its account unseen, for as long as it lives, whatever the account becomes: with
+        // organisations only the organisation's administrator makes one.
+        if UsersAdmin.isOrganised(account, installation) {
+            throw AdminFailure("with [[organisation]], API tokens are made by the organisation's administrator, in "
+                + "the web inbox (/admin/accounts)")
+        }
         guard !account.isDisabled else {
             throw AdminFailure("the account is disabled (`mailbridge users enable` first)")
         }

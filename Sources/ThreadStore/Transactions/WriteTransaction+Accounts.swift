@@ -102,12 +102,14 @@ extension WriteTransaction {
     }
 
     /// Sets what an account may do: its role and whether it administers its organisation (the caller sets its
-    /// fields with it). Audits ``AuditEvent/accountRoleChanged``.
+    /// fields with it). Audits ``AuditEvent/accountRoleChanged`` with the new values as count
+    /// (``AuditEvent/roleChangeCount(_:administers:)``).
     public func setRole(_ role: CounsellorRole, administers: Bool, of id: AccountID, actor: AccountID?) throws {
         try db.cachedStatement(sql: "UPDATE account SET role = ?, administers = ? WHERE id = ?")
             .execute(arguments: [role.rawValue, administers, id.raw.text])
         guard db.changesCount == 1 else { throw ThreadStoreError.accountNotFound }
-        try recordAccess(.accountRoleChanged, actor: actor, itemID: id.raw.text)
+        try recordAccess(.accountRoleChanged, actor: actor, itemID: id.raw.text,
+                         count: AuditEvent.roleChangeCount(role, administers: administers))
     }
 
     /// Unassigns the threads assigned to `id` whose field is not in `fields` (each audited as

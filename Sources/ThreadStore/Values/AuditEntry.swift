@@ -137,8 +137,17 @@ public enum AuditEvent: Int, Hashable, Sendable, CaseIterable {
     /// organisation's ID; count: the threads.
     case threadKeysSealedForOrganisation = 69
     /// An account's role or its organisation administrator's right changed (an organisation's administrator in
-    /// the web inbox, or the command line); item: the account.
+    /// the web inbox, or the command line); item: the account; count: the new values
+    /// (``roleChangeCount(_:administers:)``).
     case accountRoleChanged = 70
+}
+
+extension AuditEvent {
+    /// The count of an ``accountRoleChanged`` row: the role's stored number, plus 2 if the account administers its
+    /// organisation (0 counsellor, 1 team lead, 2 counsellor and administrator, 3 team lead and administrator).
+    public static func roleChangeCount(_ role: CounsellorRole, administers: Bool) -> Int {
+        role.rawValue + (administers ? 2 : 0)
+    }
 }
 
 /// Which audit entries ``ReadTransaction/latestAuditEntries(_:limit:)`` returns; nil fields match everything.

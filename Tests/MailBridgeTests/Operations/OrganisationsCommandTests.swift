@@ -34,6 +34,7 @@ import ThreadStore
 
         // The administrator divides the installation: the one mailbox goes to org-a; org-b has none yet.
         var text = try String(contentsOfFile: config, encoding: .utf8)
+        let before = text
         text = text.replacingOccurrences(of: "field = \"allgemein\"\n",
                                          with: "field = \"allgemein\"\norganisation = \"org-a\"\n")
         text += "\n[[organisation]]\nid = \"org-a\"\nname = \"Beratung A\"\n"
@@ -87,27 +88,51 @@ import ThreadStore
             #expect(!plain.output.contains(name), "organisations list names no one: \(name)")
         }
 
-        #expect(try await run(["users", "move", "anna", "--organisation", "org-c", "--field", "allgemein"] + c)
-            .status == 2)
-        let moved = try await run(["users", "move", "anna", "--organisation", "org-a", "--field", "allgemein"] + c)
+        // Anna reads threads: no password, token or field change for her from the command line any more; the
+        // administrator (who reads none) may be reset, so an organisation that lost its administrator's password
+        // gets back in.
+        for command in [["users", "reset", "anna"], ["tokens", "add", "anna", "--label", "x"],
+                        ["users", "fields", "anna", "--field", "allgemein"]] {
+            let refused = try await run(command + c)
+            #expect(refused.status == 1 && refused.output.contains("/admin/accounts"), "\(command): \(refused.output)")
+        }
+        let reset = try await run(["users", "reset", "bert"] + c)
+        #expect(reset.status == 0 && reset.output.contains("new password"), "\(reset.output)")
+
+        // A move hands no threads over: the account arrives reading none, with no tokens (its new organisation's
+        // administrator gives it a role and fields); --field is refused, and so is a move where it is already.
+        #expect(try await run(["users", "move", "anna", "--organisation", "org-c"] + c).status == 2)
+        let moveField = try await run(["users", "move", "anna", "--organisation", "org-a", "--field", "allgemein"] + c)
+        #expect(moveField.status == 2 && moveField.output.contains("--field is not taken"), "\(moveField.output)")
+        let moved = try await run(["users", "move", "anna", "--organisation", "org-a"] + c)
         #expect(moved.status == 0 && moved.output.contains("now belongs to org-a"), "\(moved.output)")
+        #expect(try await run(["users", "move", "anna", "--organisation", "org-a"] + c).status == 2)
+        let arrived = try #require(try JSONSerialization.jsonObject(with: Data(try await run(
+            ["users", "list", "--organisation", "org-a", "--json"] + c).output.utf8)) as? [[String: Any]])
+            .first { $0["username"] as? String == "anna" }
+        #expect(arrived?["fields"] as? [String] == [] && arrived?["role"] as? String == "counsellor",
+                "\(String(describing: arrived))")
         counts = try json(try await run(["organisations", "list", "--json"] + c).output)
         organisations = try #require(counts["organisations"] as? [[String: Any]])
         #expect(organisations.map { $0["accounts"] as? Int } == [2, 1])
         #expect(counts["accountsWithoutOrganisation"] as? Int == 0)
-        // Anna reads threads: no password, token or field change for her from the command line any more; the
-        // administrator (who reads none) may be reset, so an organisation that lost its administrator's password
-        // gets back in.
-        for command in [["users", "reset", "anna"], ["tokens", "add", "anna", "--label", "x"]] {
-            let refused = try await run(command + c)
+
+        // A copy of the configuration without [[organisation]] does not lift the refusals: an account of an
+        // organisation that reads threads (made team lead by its administrator) gets no password, token or fields.
+        let result = await AdminSession.run(configFile: config, logger: LogCapture().logger()) { installation in
+            let bert = try #require(try await installation.stores.webState.account(named: "bert"))
+            try await installation.stores.accounts.setRole(.teamLead, administers: true, fields: [], of: bert.id,
+                                                           actor: nil, via: .browser)
+            return AdminResult(output: "")
+        }
+        #expect(result.status == .success, "\(result.errorOutput)")
+        let copy = folder.path + "/implicit.toml"
+        try before.write(toFile: copy, atomically: true, encoding: .utf8)
+        for command in [["users", "reset", "bert"], ["tokens", "add", "bert", "--label", "x"],
+                        ["users", "fields", "bert", "--field", "allgemein"]] {
+            let refused = try await run(command + ["--config", copy])
             #expect(refused.status == 1 && refused.output.contains("/admin/accounts"), "\(command): \(refused.output)")
         }
-        let fields = try await run(["users", "fields", "anna", "--field", "allgemein"] + c)
-        #expect(fields.status == 1 && fields.output.contains("/admin/accounts"), "\(fields.output)")
-        let reset = try await run(["users", "reset", "bert"] + c)
-        #expect(reset.status == 0 && reset.output.contains("new password"), "\(reset.output)")
-        let promote = try await run(["users", "move", "bert", "--organisation", "org-b", "--field", "allgemein"] + c)
-        #expect(promote.status == 2 && promote.output.contains("reads no thread"), "\(promote.output)")
         let audit = try await run(["audit", "--json"] + c)
         #expect(audit.output.contains("accountOrganisationChanged"), "\(audit.output)")
         let ofB = try await run(["audit", "--organisation", "org-b", "--json"] + c)

@@ -50,15 +50,23 @@ import ThreadStore
             ])
             #expect(refused.status == .badRequest)
             let taken = try await Self.post(harness, client, "verwaltung", path, [
-                "username": "NEU", "display_name": "X", "role": "teamlead",
+                "username": "org-a.NEU", "display_name": "X", "role": "teamlead",
             ])
             #expect(taken.status == .conflict)
+            // With organisations a new name lives in the organisation's own namespace: org-b's "fremd" is no
+            // conflict, so a refusal tells nothing about another organisation's staff.
+            let other = try await Self.post(harness, client, "verwaltung", path, [
+                "username": "fremd", "display_name": "X", "role": "teamlead",
+            ])
+            #expect(other.status == .ok && other.text.contains("org-a.fremd"))
         }
-        let account = try #require(try await harness.store.read { tx in try tx.account(named: "neu") })
+        let account = try #require(try await harness.store.read { tx in try tx.account(named: "org-a.neu") })
         #expect(account.organisation?.rawValue == "org-a" && account.fields == [own] && account.role == .counsellor)
         #expect(account.mustChangePassword && !account.administers && account.language == .english)
-        #expect(try await harness.store.read { tx in try tx.account(named: "neu2") } == nil)
-        let credentials = try #require(try await harness.store.read { tx in try tx.loginCredentials(username: "neu") })
+        #expect(try await harness.store.read { tx in try tx.account(named: "org-a.neu2") } == nil)
+        let credentials = try #require(try await harness.store.read { tx in
+            try tx.loginCredentials(username: "org-a.neu")
+        })
         #expect(try await PasswordHasher(cost: 4).verify(password, against: credentials.passwordHash))
         // Audited with the administrator as actor, by browser.
         let audit = try await harness.store.read { tx in try tx.auditEntries() }
@@ -101,6 +109,7 @@ import ThreadStore
         let leitung = harness.counsellor("leitung").id.unredactedDescription
         let own = admin.unredactedDescription
         let base = "/admin/accounts/"
+        nonisolated(unsafe) var pauseID = ""
         try await harness.test { client in
             // Its own account: not disabled, reset or stripped of the right here.
             for action in ["disable", "reset", "delete"] {
@@ -114,6 +123,23 @@ import ThreadStore
             let beyond = try await Self.post(harness, client, "verwaltung", base + leitung + "/tokens",
                                              ["label": "platform"])
             #expect(beyond.status == .forbidden)
+
+            // A token for itself is within its reach (nothing); when it then reaches more, the token is revoked.
+            let ownToken = try await Self.post(harness, client, "verwaltung",
+                                               base + admin.unredactedDescription + "/tokens", ["label": "eigen"])
+            #expect(ownToken.status == .ok && Self.secret(ownToken) != nil)
+            // No token for a disabled account.
+            let fremdLike = try await Self.post(harness, client, "verwaltung", "/admin/accounts", [
+                "username": "pause", "display_name": "P", "role": "counsellor", "administers": "on",
+            ])
+            #expect(fremdLike.status == .ok)
+            let pause = try #require(try await harness.store.read { tx in try tx.account(named: "org-a.pause") })
+            let pausePath = base + pause.id.unredactedDescription
+            pauseID = pause.id.unredactedDescription
+            #expect(try await Self.post(harness, client, "verwaltung", pausePath + "/disable", [:]).status == .seeOther)
+            let disabledToken = try await Self.post(harness, client, "verwaltung", pausePath + "/tokens",
+                                                    ["label": "x"])
+            #expect(disabledToken.status == .badRequest)
 
             // The counsellor becomes team lead and administrator.
             let promoted = try await Self.post(harness, client, "verwaltung", base + berater + "/role",
@@ -149,9 +175,11 @@ import ThreadStore
         #expect(promoted.role == .teamLead && promoted.administers && promoted.isDisabled)
         let leitungAccount = try #require(try await harness.store.read { tx in try tx.account(named: "leitung") })
         #expect(leitungAccount.mustChangePassword)
-        // The token made above died with the reset.
-        #expect(try await harness.store.read { tx in try tx.apiTokens() }
-            .filter { $0.label == "platform" }.allSatisfy { $0.revokedAt != nil })
+        // The token made above died with the reset; the administrator's own one when it became team lead.
+        let tokens = try await harness.store.read { tx in try tx.apiTokens() }
+        #expect(tokens.filter { $0.label == "platform" || $0.label == "eigen" }.count == 2)
+        #expect(tokens.filter { $0.label == "platform" || $0.label == "eigen" }.allSatisfy { $0.revokedAt != nil })
+        #expect(!tokens.contains { $0.accountID.unredactedDescription == pauseID })
         let audit = try await harness.store.read { tx in try tx.auditEntries() }
         let byAdmin = audit.filter { $0.actor == admin }.map(\.event)
         for event: AuditEvent in [.accountRoleChanged, .apiTokenCreated, .accountReset, .accountDisabled] {

@@ -55,6 +55,15 @@ struct OrganisationAdminRoutes: Sendable {
                 let form = try await LoginRoutes.form(request, limit: Self.maximumFormBytes)
                 let (role, administers, fields) = try duties(form, chrome)
                 if account.id == chrome.counsellor.id, !administers { throw Failure(.ownAccount) }
+                // Its tokens were made for what it reached: when it reaches more, they are revoked first (a token
+                // acts unseen; the rule for making one must hold for as long as it lives).
+                let before = threads(of: account, chrome)
+                if !threads(role: role, fields: fields, chrome).isSubset(of: before) {
+                    for token in try await accounts.apiTokens()
+                    where token.accountID == account.id && token.revokedAt == nil {
+                        try await accounts.revokeAPIToken(token.id, actor: chrome.counsellor.id, via: .browser)
+                    }
+                }
                 try await accounts.setRole(role, administers: administers, fields: fields, of: account.id,
                                            actor: chrome.counsellor.id, via: .browser)
                 return done(account, .role)
@@ -103,6 +112,7 @@ struct OrganisationAdminRoutes: Sendable {
                 guard threads(of: account, chrome).isSubset(of: threads(of: chrome.counsellor, chrome)) else {
                     throw Failure(.beyondReach)
                 }
+                guard !account.isDisabled else { throw Failure(.invalid) }
                 let form = try await LoginRoutes.form(request, limit: Self.maximumFormBytes)
                 let label = (form["label"] ?? "").trimmingCharacters(in: .whitespaces)
                 guard NewAPIToken.isValidLabel(label) else { throw Failure(.invalid) }
@@ -130,7 +140,7 @@ struct OrganisationAdminRoutes: Sendable {
     /// it must replace at its first login.
     private func create(_ request: Request, _ chrome: PageChrome) async throws -> Response {
         let form = try await LoginRoutes.form(request, limit: Self.maximumFormBytes)
-        let username = (form["username"] ?? "").trimmingCharacters(in: .whitespaces)
+        let username = Self.username(form["username"] ?? "", in: chrome.counsellor.organisation)
         let displayName = (form["display_name"] ?? "").trimmingCharacters(in: .whitespaces)
         guard Account.isValidUsername(username), Account.isValidDisplayName(displayName),
             let language = InterfaceLanguage(rawValue: form["language"] ?? "de")
@@ -152,6 +162,15 @@ struct OrganisationAdminRoutes: Sendable {
             throw Failure(.notFound)
         }
         return WebResponses.html(OrganisationAdminPages.secret(chrome, account: account, secret: .password(password)))
+    }
+
+    /// The login name of a new account: with organisations it begins with the organisation's ID and a dot (added
+    /// when not typed), so that an administrator can only ever collide with names of its own organisation and a
+    /// refused name tells nothing about another's staff.
+    static func username(_ typed: String, in organisation: OrganisationID?) -> String {
+        let name = typed.trimmingCharacters(in: .whitespaces)
+        guard let prefix = organisation.map({ $0.rawValue + "." }) else { return name }
+        return name.hasPrefix(prefix) ? name : prefix + name
     }
 
     /// The role, the administrator's right and the fields a form asks for: fields only among the organisation's,
