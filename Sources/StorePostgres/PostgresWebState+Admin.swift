@@ -88,7 +88,7 @@ extension PostgresWebState: AccountAdminStore {
     }
 
     /// Its threads outside `fields` (no fields: all of them) become unassigned, each audited as an assignment to
-    /// nobody (as on SQLite); returns how many.
+    /// nobody, and its pending digest counts of other fields are dropped (as on SQLite); returns how many threads.
     @discardableResult
     private static func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField> = [],
                                         connection: PostgresConnection, at: Date, actor: AccountID?,
@@ -105,6 +105,11 @@ extension PostgresWebState: AccountAdminStore {
         for thread in threads.sorted(by: { $0.unredactedDescription < $1.unredactedDescription }) {
             try await rows.auditAccess(.threadAssigned, actor: actor, channel: channel, thread: thread)
         }
+        // Its digest counts of those fields go with them, as on SQLite.
+        try await connection.query("""
+            DELETE FROM notice_pending
+            WHERE recipient_kind = 1 AND recipient = \(id.unredactedDescription) AND NOT (field = ANY(\(kept)))
+            """, logger: logger)
         return threads.count
     }
 

@@ -128,13 +128,17 @@ import ThreadStore
         var changed = try #require(try await state.account(named: "anna"))
         #expect(changed.role == .teamLead && changed.administers && changed.fields.isEmpty, "\(name)")
         #expect(try await engine.inbox.inboxThread(thread, scope: .everyField)?.assignedTo == anna, "\(name)")
-        // A counsellor of another field: the thread is no longer hers.
+        // Her digest counts: one of the thread's field, one of the field she keeps.
         let other = try CounsellingField("schulden")
+        for field in [ImportEngines.field, other] { try await countNotice(engine, for: anna, field: field) }
+        #expect(try await engine.inbound.noticeCounts().count == 2, "\(name)")
+        // A counsellor of another field: the thread is no longer hers, nor its digest count.
         try await admin.setRole(.counsellor, administers: false, fields: [other], of: anna, actor: verwaltung,
                                 via: .browser)
         changed = try #require(try await state.account(named: "anna"))
         #expect(changed.role == .counsellor && !changed.administers && changed.fields == [other], "\(name)")
         #expect(try await engine.inbox.inboxThread(thread, scope: .everyField)?.assignedTo == nil, "\(name)")
+        #expect(try await engine.inbound.noticeCounts() == ["1/\(anna.unredactedDescription)/schulden/1/1"], "\(name)")
         await #expect(throws: ThreadStoreError.accountNotFound) {
             try await admin.setRole(.teamLead, administers: false, fields: [], of: AccountID.makeRandom(),
                                     actor: verwaltung, via: .browser)
@@ -150,5 +154,22 @@ import ThreadStore
         // Assigned to her, then unassigned by the role change (the administrator acting).
         let unassigned = try await engine.accessAudit().filter { $0.hasPrefix("\(assigned)/") }
         #expect(unassigned == ["\(assigned)/-/I/A/\(b)", "\(assigned)/-/-/A/\(b)"], "\(name): \(unassigned)")
+    }
+
+    /// One hourly digest count of `field` for `account`, written the way each engine's import writes it.
+    func countNotice(_ engine: InboxEngineUnderTest, for account: AccountID, field: CounsellingField) async throws {
+        if let sqlite = engine.inbound.keepAlive as? SQLiteImport {
+            try await sqlite.threads.store.write { tx in
+                try tx.countNotice(for: .account(account), field: field, mode: .hourly, now: ImportEngines.start)
+            }
+            return
+        }
+        let window = try #require(NoticeMode.hourly.window(containing: ImportEngines.start))
+        let (start, end) = (StoreTime.milliseconds(window.lowerBound), StoreTime.milliseconds(window.upperBound))
+        _ = try (engine.inbound.keepAlive as! PostgresImportNodes).psql("""
+            INSERT INTO notice_pending (recipient_kind, recipient, field, period, window_start, window_end, count)
+            VALUES (1, '\(account.unredactedDescription)', '\(field.rawValue)', \(NoticeMode.hourly.rawValue),
+                    \(start), \(end), 1)
+            """)
     }
 }

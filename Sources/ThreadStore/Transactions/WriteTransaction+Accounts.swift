@@ -113,7 +113,8 @@ extension WriteTransaction {
     }
 
     /// Unassigns the threads assigned to `id` whose field is not in `fields` (each audited as
-    /// ``AuditEvent/threadAssigned`` to nobody); returns how many. No fields: every thread of the account (a deleted
+    /// ``AuditEvent/threadAssigned`` to nobody) and drops its pending digest counts of other fields; returns how
+    /// many threads. No fields: every thread of the account (a deleted
     /// account, a move to another organisation). The gateway runs it at start for every account
     /// of an installation with organisations (issue 29), so that after a field changed hands no account keeps a
     /// thread, or its notices, of another organisation.
@@ -128,6 +129,11 @@ extension WriteTransaction {
                 """),
             arguments: [id.raw.text, CounsellingField.jsonArray(fields)])
         for thread in assigned { try assign(try ThreadID(thread), to: nil, actor: actor) }
+        // Its digest counts of those fields go with them: a digest counts its own threads only.
+        try db.cachedStatement(sql: """
+            DELETE FROM notice_pending
+            WHERE recipient_kind = 1 AND recipient = ? AND field NOT IN (SELECT value FROM json_each(?))
+            """).execute(arguments: [id.raw.text, CounsellingField.jsonArray(fields)])
         return assigned.count
     }
 

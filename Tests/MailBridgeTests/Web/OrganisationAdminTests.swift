@@ -203,4 +203,18 @@ import ThreadStore
         let made = try #require(try await harness.store.read { tx in try tx.account(named: "zweite") })
         #expect(made.organisation == nil && made.administers && !made.readsThreads)
     }
+
+    /// A form cut at the parser's field limit would drop field boxes (and so take fields and threads away): refused.
+    @Test func anOverlongRoleFormIsRefusedNotTakenInPart() async throws {
+        let harness = try await WebHarness(organisations: true)
+        let berater = harness.counsellor("berater").id.unredactedDescription
+        var values = ["role": "teamlead"]
+        for index in 0..<120 { values["x\(index)"] = "1" }
+        let form = values
+        try await harness.test { client in
+            let refused = try await Self.post(harness, client, "verwaltung", "/admin/accounts/\(berater)/role", form)
+            #expect(refused.status == .badRequest)
+        }
+        #expect(try await harness.store.read { tx in try tx.account(named: "berater") }?.role == .counsellor)
+    }
 }

@@ -1,8 +1,8 @@
 // Security: an organisation's administrator manages its own organisation's accounts and API tokens (issue 29).
 // Untrusted input: path parameters (128-bit hex IDs, validated before any lookup) and urlencoded forms (at most
 // 4 KiB, CSRF-checked by the authentication side's middleware before these handlers run). Only a browser session
-// of an account with `administers` reaches these pages; anyone else gets the inbox's not-found page, so the pages
-// do not even tell that they exist. An account or token of another organisation answers exactly like one that
+// of an account with `administers` reaches these pages; anyone else gets the inbox's not-found page. An account or
+// token of another organisation answers exactly like one that
 // does not exist: every lookup reads the same list and filters by organisation. New passwords and tokens are
 // generated here from the system's CSPRNG, shown once in the answer (never cached, logged or stored in clear);
 // logs get outcome codes only, never user names. Every change is audited by the store with the administrator as
@@ -178,6 +178,8 @@ struct OrganisationAdminRoutes: Sendable {
     private func duties(_ form: FormFields, _ chrome: PageChrome) throws
         -> (CounsellorRole, administers: Bool, Set<CounsellingField>)
     {
+        // A box dropped from an overlong form would take a field away: refused instead.
+        guard !form.isTruncated else { throw Failure(.invalid) }
         let role: CounsellorRole
         switch form["role"] {
         case "counsellor": role = .counsellor

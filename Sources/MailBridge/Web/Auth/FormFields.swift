@@ -7,9 +7,14 @@ import Foundation
 struct FormFields {
     static let maximumFields = 100
     private(set) var values: [String: String] = [:]
+    /// Whether the body had more than ``maximumFields`` fields (the rest were dropped): a form whose every field
+    /// counts (a set of checkboxes) must be refused then, not taken in part.
+    private(set) var isTruncated = false
 
     init(_ body: String) {
-        for pair in body.split(separator: "&", omittingEmptySubsequences: true).prefix(Self.maximumFields) {
+        let pairs = body.split(separator: "&", omittingEmptySubsequences: true)
+        isTruncated = pairs.count > Self.maximumFields
+        for pair in pairs.prefix(Self.maximumFields) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = Self.decode(parts[0]) else { continue }
             let value = parts.count > 1 ? Self.decode(parts[1]) : ""
