@@ -13,6 +13,9 @@ struct LoginTexts {
     var language: InterfaceLanguage
     /// The counselling service's name (`[web] organisation-name`), shown above each form; nil: none.
     var organisation: String? = nil
+    /// The configured organisation of the page's `?organisation=ID` link (issue 29): the login form posts back to
+    /// it, so that a form sent back after an error still names that organisation.
+    var organisationID: OrganisationID? = nil
 
     func text(_ german: String, _ english: String) -> String { language == .english ? english : german }
 
@@ -154,6 +157,7 @@ enum LoginPages {
 
     static func login(_ texts: LoginTexts, username: String = "", error: String? = nil) -> String {
         let action = "\(WebAuthNames.loginPath)?lang=\(texts.language.rawValue)"
+            + (texts.organisationID.map { "&organisation=\($0.rawValue)" } ?? "")
         return document(texts, title: texts.loginTitle, path: WebAuthNames.loginPath, body: """
             \(errorParagraph(error))<form method="post" action="\(action)">
             <p><label for="username">\(texts.username)</label>

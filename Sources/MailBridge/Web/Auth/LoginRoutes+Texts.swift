@@ -8,9 +8,10 @@ extension LoginRoutes {
     /// gives its staff), else `[web] organisation-name`.
     func texts(_ request: Request, account: Account? = nil) -> LoginTexts {
         let organisations = state.services.organisations
-        let named = account.flatMap { organisations.name(of: $0.organisation) }
-            ?? request.uri.queryParameters.get("organisation").flatMap { organisations.name(ofID: $0) }
+        let linked = request.uri.queryParameters.get("organisation")
+            .flatMap { text in organisations.organisations.first { $0.id.rawValue == text }?.id }
+        let named = account.flatMap { organisations.name(of: $0.organisation) } ?? organisations.name(of: linked)
         return LoginTexts(language: LoginPages.language(of: request, account: account),
-                          organisation: named ?? state.settings.organisationName)
+                          organisation: named ?? state.settings.organisationName, organisationID: linked)
     }
 }
