@@ -148,7 +148,10 @@ public final class Pipeline: Sendable {
         }) { try await processRefusingUnstorable(message) }
         // Issue 28: a rejected encrypted message is kept sealed for a while instead of being dropped.
         if case .rejectedEncrypted(let reason) = outcome { try await keepRejected(message, reason) }
-        metrics?.processed(outcome, received: message.envelope.receivedAt, now: now())
+        // With organisations every series names one (its ID, or "-" for mail to none of their mailboxes).
+        let organisation = organisationKeys.organisations.isEmpty ? nil
+            : mailbox(for: message.envelope.recipients).flatMap { organisationKeys.owner(of: $0.field) }?.rawValue ?? "-"
+        metrics?.processed(outcome, received: message.envelope.receivedAt, now: now(), organisation: organisation)
         logger.info("inbound processed", metadata: ["queue": "\(message.queueID)", "outcome": "\(outcome)"])
         return outcome
     }

@@ -75,11 +75,14 @@ import ThreadStore
         #expect(logs.all.contains { $0.contains("organisation key unavailable") && $0.contains("org-b") },
                 "\(logs.all.filter { $0.contains("organisation") })")
         let metricsPort = try #require(gateway.metricsEndpoint?.localAddress?.port)
-        let exposition = try await offCooperativePool {
-            try Shell.run("python3", ["-c", "import sys, urllib.request; print(urllib.request.urlopen("
-                                      + "'http://127.0.0.1:%s/metrics' % sys.argv[1]).read().decode())",
-                                      "\(metricsPort)"]).stdout.text
+        @Sendable func scrape() async throws -> String {
+            try await offCooperativePool {
+                try Shell.run("python3", ["-c", "import sys, urllib.request; print(urllib.request.urlopen("
+                                          + "'http://127.0.0.1:%s/metrics' % sys.argv[1]).read().decode())",
+                                          "\(metricsPort)"]).stdout.text
+            }
         }
+        let exposition = try await scrape()
         #expect(exposition.contains("mailbridge_organisation_key_loaded{organisation=\"org-a\"} 1"), "\(exposition)")
         #expect(exposition.contains("mailbridge_organisation_key_loaded{organisation=\"org-b\"} 0"))
         var port = try #require(gateway.listener.localAddress?.port)
@@ -90,6 +93,11 @@ import ThreadStore
         #expect(sink.messages().count == 1, "only A's redirect goes out")
         #expect(sink.events("rcpt").map { $0["recipient"] as? String } == ["a1@example.net"])
         #expect(spooled() == 1, "B's mail waits in the spool")
+        // The pipeline's outcomes carry the organisation (A's redirect), and nothing of B's waiting mail.
+        let counted = try await scrape()
+        #expect(counted.contains("mailbridge_inbound_processed_total{organisation=\"org-a\",outcome=\"redirected\"} 1"),
+                "\(counted.split(separator: "\n").filter { $0.contains("inbound_processed") })")
+        #expect(!counted.contains("organisation=\"org-b\",outcome"))
         running.cancel()
         _ = await running.result
 
