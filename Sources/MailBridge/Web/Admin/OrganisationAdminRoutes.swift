@@ -258,42 +258,31 @@ struct OrganisationAdminRoutes: Sendable {
             return WebResponses.redirect(WebAuthNames.loginPath)
         }
         let strings = chrome.strings
+        func answer(_ title: String, _ text: String, _ status: HTTPResponse.Status) -> Response {
+            WebResponses.html(InboxPages.error(chrome, strings: strings, title: title, text: text), status: status)
+        }
         guard chrome.counsellor.administers, let accounts = services.accounts else {
-            return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.notFoundTitle,
-                                                      text: strings.notFoundText), status: .notFound)
+            return answer(strings.notFoundTitle, strings.notFoundText, .notFound)
         }
         do {
             return try await body(chrome, accounts)
         } catch let failure as Failure {
             switch failure.code {
-            case .notFound:
-                return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.notFoundTitle,
-                                                          text: strings.notFoundText), status: .notFound)
-            case .invalid:
-                return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.badRequestTitle,
-                                                          text: strings.adminFormInvalid), status: .badRequest)
-            case .ownAccount:
-                return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.badRequestTitle,
-                                                          text: strings.adminOwnAccount), status: .badRequest)
-            case .taken:
-                return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.badRequestTitle,
-                                                          text: strings.adminUsernameTaken), status: .conflict)
-            case .beyondReach:
-                return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.forbiddenTitle,
-                                                          text: strings.adminTokenBeyondReach), status: .forbidden)
+            case .notFound: return answer(strings.notFoundTitle, strings.notFoundText, .notFound)
+            case .invalid: return answer(strings.badRequestTitle, strings.adminFormInvalid, .badRequest)
+            case .ownAccount: return answer(strings.badRequestTitle, strings.adminOwnAccount, .badRequest)
+            case .taken: return answer(strings.badRequestTitle, strings.adminUsernameTaken, .conflict)
+            case .beyondReach: return answer(strings.forbiddenTitle, strings.adminTokenBeyondReach, .forbidden)
             }
         } catch let error as ThreadStoreError where error == .accountNotFound || error == .apiTokenNotFound {
             // Deleted by another administrator in between.
-            return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.notFoundTitle,
-                                                      text: strings.notFoundText), status: .notFound)
+            return answer(strings.notFoundTitle, strings.notFoundText, .notFound)
         } catch is NIOTooManyBytesError {
-            return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.badRequestTitle,
-                                                      text: strings.tooLargeText), status: .contentTooLarge)
+            return answer(strings.badRequestTitle, strings.tooLargeText, .contentTooLarge)
         } catch {
             services.logger.error("administration request failed",
                                   metadata: ["error": "\(WebResponses.loggable(error))"])
-            return WebResponses.html(InboxPages.error(chrome, strings: strings, title: strings.serverErrorTitle,
-                                                      text: strings.serverErrorText), status: .internalServerError)
+            return answer(strings.serverErrorTitle, strings.serverErrorText, .internalServerError)
         }
     }
 }
