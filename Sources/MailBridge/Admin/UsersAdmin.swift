@@ -273,9 +273,11 @@ public enum UsersAdmin {
         guard account.organisation != target else {
             throw AdminUsageError("the account belongs to \(organisation) already")
         }
-        try await installation.stores.accounts.setOrganisation(target, of: account.id, actor: nil, via: .commandLine)
+        // Stripped first: interrupted between the two steps, it stays in its old organisation reading nothing,
+        // never in the new one with its old role (a team lead would read every field there).
         try await installation.stores.accounts.setRole(.counsellor, administers: false, fields: [], of: account.id,
                                                        actor: nil, via: .commandLine)
+        try await installation.stores.accounts.setOrganisation(target, of: account.id, actor: nil, via: .commandLine)
         return AdminResult(output: "account \(account.id.unredactedDescription) now belongs to "
                            + (target?.rawValue ?? "-") + " and reads no thread until its administrator gives it a "
                            + "role or fields; its sessions ended, its API tokens were revoked")
