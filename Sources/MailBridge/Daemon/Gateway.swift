@@ -176,6 +176,7 @@ public final class Gateway: Sendable {
                                    accounts: stores.accounts)
         services.organisations = configuration.organisationDirectory.closing(engine.organisationKeys.missing)
         services.fields = Set(configuration.mailboxes.compactMap { try? CounsellingField($0.field) })
+        services.audit = stores.audit
         // The help page: on its own listener when `[help] port` is set, else under /help of the inbox server.
         var helpServer: HelpServer?
         var helpDirectory: HelpDirectory?

@@ -33,6 +33,8 @@ public struct WebServices: Sendable {
     /// Account and API token administration for organisation administrators (the `/admin` pages); nil: the pages
     /// answer not found.
     public var accounts: (any AccountAdminStore)?
+    /// The audit log, for an organisation administrator's view of its organisation's entries; nil: not shown.
+    public var audit: (any AuditLogStore)?
     /// Every configured mailbox's field: what an administrator of the implicit organisation may give its accounts.
     public var fields: Set<CounsellingField> = []
 
@@ -59,5 +61,6 @@ extension WebServices {
         self.init(webState: webState ?? ThreadStoreWebState(store), inbox: inbox ?? ThreadStoreInbox(store),
                   replies: replies, logger: logger, auth: auth, timeZone: timeZone,
                   accounts: ThreadStoreAccountAdmin(store), now: now)
+        audit = ThreadStoreAuditLog(store)
     }
 }

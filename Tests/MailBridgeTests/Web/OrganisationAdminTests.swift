@@ -171,6 +171,17 @@ import ThreadStore
             let gone = try await client.execute(uri: "/threads", method: .get, headers: harness.browser("berater"))
             #expect(gone.status == .seeOther || gone.status == .found)
         }
+        // The organisation's audit log shows it to its administrator: what it did, named.
+        try await harness.test { client in
+            let log = try await client.execute(uri: "/admin/audit", method: .get, headers: harness.browser("verwaltung"))
+            #expect(log.status == .ok)
+            for event in ["accountRoleChanged", "apiTokenCreated", "accountReset", "accountDisabled"] {
+                #expect(log.text.contains("<td>\(event)</td><td>verwaltung</td><td>browser</td>"), "\(event)")
+            }
+            let bad = try await client.execute(uri: "/admin/audit?before=x", method: .get,
+                                               headers: harness.browser("verwaltung"))
+            #expect(bad.status == .badRequest)
+        }
         let promoted = try #require(try await harness.store.read { tx in try tx.account(named: "berater") })
         #expect(promoted.role == .teamLead && promoted.administers && promoted.isDisabled)
         let leitungAccount = try #require(try await harness.store.read { tx in try tx.account(named: "leitung") })

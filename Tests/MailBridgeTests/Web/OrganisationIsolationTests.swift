@@ -24,7 +24,7 @@ import ThreadStore
         /// Takes an account ID (`{account}`, and `{token}` if the path has one): the organisation administrator's
         /// pages. Another organisation's account (and its token) answers like one that does not exist.
         case account(body: [String: String])
-        /// Lists accounts: another organisation's never appear.
+        /// Lists accounts or audit entries: another organisation's accounts and threads never appear.
         case accounts
     }
 
@@ -63,6 +63,7 @@ import ThreadStore
         "PUT /api/v1/threads/{id}/assignment": .thread(body: ["assignedTo": "00000000000000000000000000000001"]),
         "GET /api/v1/threads/{id}/messages/{message}/attachments/{position}": .thread(body: [:]),
         "GET /admin/accounts": .accounts,
+        "GET /admin/audit": .accounts,
         // Makes an account in the administrator's own organisation (OrganisationAdminTests).
         "POST /admin/accounts": .noThread,
         "GET /admin/accounts/{account}": .account(body: [:]),
@@ -121,7 +122,8 @@ import ThreadStore
                             continue
                         }
                         #expect(response.status == .ok, "\(route) for \(viewer)")
-                        for name in ["fremd", "leitung-b", "verwaltung-b", foreignAccount] {
+                        for name in ["fremd", "leitung-b", "verwaltung-b", foreignAccount, String(foreignAccount.prefix(8)),
+                                     String(foreign.unredactedDescription.prefix(8)), canary] {
                             #expect(!response.text.contains(name), "\(route) shows \(name)")
                         }
                         #expect(response.text.contains("berater") && response.text.contains("leitung"))

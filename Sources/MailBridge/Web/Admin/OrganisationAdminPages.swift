@@ -44,6 +44,7 @@ enum OrganisationAdminPages {
         let main: HTML = """
             <h1>\(strings.adminHeading)</h1>
             \(notice)
+            <p><a href="\(OrganisationAdminRoutes.auditPath)">\(strings.adminAuditHeading)</a></p>
             <table class="accounts">
             <thead><tr><th scope="col">\(strings.adminUsername)</th><th scope="col">\(strings.adminDisplayName)</th>\
             <th scope="col">\(strings.adminRole)</th><th scope="col">\(strings.adminFields)</th>\
@@ -114,6 +115,48 @@ enum OrganisationAdminPages {
             </form>
             """
         return InboxPages.layout(chrome, title: strings.adminHeading, main: main)
+    }
+
+    /// The organisation's audit entries, newest first; `names`: its accounts' login names by ID; `older`: the
+    /// sequence number to page back from.
+    static func audit(_ chrome: PageChrome, entries: [AuditEntry], names: [String: String], older: Int64?) -> HTML {
+        let strings = chrome.strings
+        func who(_ id: String?) -> String {
+            guard let id else { return "–" }
+            return names[id] ?? String(id.prefix(8))
+        }
+        let rows = HTML(joining: entries.map { entry -> HTML in
+            let actor = entry.actor.map { who($0.unredactedDescription) }
+                ?? (entry.channel == .commandLine ? strings.adminInstallation : "–")
+            let channel: String = switch entry.channel {
+            case .browser?: "browser"
+            case .apiToken?: "api-token"
+            case .commandLine?: "command-line"
+            case nil: "–"
+            }
+            let thread = entry.thread.map { String($0.unredactedDescription.prefix(8)) } ?? "–"
+            let item = entry.itemID.map { names[$0] ?? String($0.prefix(8)) } ?? "–"
+            return """
+                <tr><td>#\(String(entry.sequence))</td><td>\(chrome.date(entry.at))</td><td>\("\(entry.event)")</td>\
+                <td>\(actor)</td><td>\(channel)</td><td>\(thread)</td><td>\(item)</td>\
+                <td>\(entry.count.map(String.init) ?? "–")</td></tr>
+                """
+        })
+        let more: HTML = older.map {
+            "<p><a href=\"\(OrganisationAdminRoutes.auditPath)?before=\(String($0))\">\(strings.adminOlder)</a></p>"
+        } ?? .empty
+        let main: HTML = """
+            <p><a href="\(OrganisationAdminRoutes.accountsPath)">\(strings.adminBack)</a></p>
+            <h1>\(strings.adminAuditHeading)</h1>
+            <p>\(strings.adminAuditIntro)</p>
+            <table class="audit"><thead><tr><th scope="col">#</th><th scope="col">\(strings.adminWhen)</th>\
+            <th scope="col">\(strings.adminEvent)</th><th scope="col">\(strings.adminActor)</th>\
+            <th scope="col">\(strings.adminChannel)</th><th scope="col">\(strings.adminThread)</th>\
+            <th scope="col">\(strings.adminItem)</th><th scope="col">\(strings.adminCount)</th></tr></thead>
+            <tbody>\(rows)</tbody></table>
+            \(more)
+            """
+        return InboxPages.layout(chrome, title: strings.adminAuditHeading, main: main)
     }
 
     /// The answer that shows a new password or token, once.

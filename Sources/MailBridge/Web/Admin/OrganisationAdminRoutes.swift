@@ -19,6 +19,9 @@ struct OrganisationAdminRoutes: Sendable {
     let services: WebServices
 
     static let accountsPath = "/admin/accounts"
+    static let auditPath = "/admin/audit"
+    /// Audit entries per page.
+    static let auditPageSize = 100
     static let maximumFormBytes = 4 << 10
 
     /// Why a request is refused.
@@ -39,6 +42,9 @@ struct OrganisationAdminRoutes: Sendable {
         }
         router.post(RouterPath(stringLiteral: Self.accountsPath)) { request, context in
             await page(context) { chrome, accounts in try await create(request, chrome) }
+        }
+        router.get(RouterPath(stringLiteral: Self.auditPath)) { request, context in
+            await page(context) { chrome, _ in try await auditLog(request, chrome) }
         }
         router.get("/admin/accounts/{account}") { request, context in
             await page(context) { chrome, accounts in
@@ -162,6 +168,27 @@ struct OrganisationAdminRoutes: Sendable {
             throw Failure(.notFound)
         }
         return WebResponses.html(OrganisationAdminPages.secret(chrome, account: account, secret: .password(password)))
+    }
+
+    /// `GET /admin/audit`: the organisation's audit entries, newest first (`?before=N` pages back): those about
+    /// its threads and, without a thread, by or about its accounts (``AuditFilter/organisation``). Codes, IDs,
+    /// counts and its own staff's names; nothing of another organisation.
+    private func auditLog(_ request: Request, _ chrome: PageChrome) async throws -> Response {
+        guard let audit = services.audit else { throw Failure(.notFound) }
+        var filter = AuditFilter()
+        if let organisation = chrome.counsellor.organisation {
+            filter.organisation = (organisation, Set(offeredFields(chrome)))
+        }
+        if let text = request.uri.queryParameters.get("before") {
+            guard text.utf8.count <= 19, let before = Int64(text), before > 0 else { throw Failure(.invalid) }
+            filter.before = before
+        }
+        let entries = try await audit.latestAuditEntries(filter, limit: Self.auditPageSize)
+        let names = Dictionary(try await members(of: chrome).map { ($0.id.unredactedDescription, $0.username) },
+                               uniquingKeysWith: { first, _ in first })
+        return WebResponses.html(OrganisationAdminPages.audit(
+            chrome, entries: entries.reversed(), names: names,
+            older: entries.count == Self.auditPageSize ? entries.first?.sequence : nil))
     }
 
     /// The login name of a new account: with organisations it begins with the organisation's ID and a dot (added

@@ -6,6 +6,22 @@ extension InboxStrings {
     private func text(_ de: String, _ en: String) -> String { language == .german ? de : en }
 
     var adminNavigation: String { text("Verwaltung", "Administration") }
+    var adminAuditHeading: String { text("Protokoll Ihrer Organisation", "Your organisation's audit log") }
+    var adminAuditIntro: String {
+        text("Wer wann was getan hat: an Anfragen Ihrer Beratungsfelder und an den Konten Ihrer Organisation, auch "
+                + "durch die Betreiber der Installation (Kommandozeile). Nur Codes, Kennungen und Anzahlen, keine Inhalte.",
+             "Who did what and when: to threads of your counselling fields and to your organisation's accounts, also "
+                + "by the installation's operators (command line). Codes, IDs and counts only, no content.")
+    }
+    var adminWhen: String { text("Zeit", "Time") }
+    var adminEvent: String { text("Ereignis", "Event") }
+    var adminActor: String { text("Konto", "Account") }
+    var adminChannel: String { text("Weg", "Channel") }
+    var adminThread: String { text("Anfrage", "Thread") }
+    var adminItem: String { text("Betrifft", "Item") }
+    var adminCount: String { text("Anzahl/Code", "Count/code") }
+    var adminOlder: String { text("Ältere Einträge", "Older entries") }
+    var adminInstallation: String { text("Installation", "installation") }
     var adminHeading: String { text("Konten Ihrer Organisation", "Your organisation's accounts") }
     var adminUsername: String { text("Anmeldename", "User name") }
     var adminDisplayName: String { text("Angezeigter Name", "Display name") }
