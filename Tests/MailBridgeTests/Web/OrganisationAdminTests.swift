@@ -50,22 +50,27 @@ import ThreadStore
             ])
             #expect(refused.status == .badRequest)
             let taken = try await Self.post(harness, client, "verwaltung", path, [
-                "username": "org-a.NEU", "display_name": "X", "role": "teamlead",
+                "username": "NEU@org-a", "display_name": "X", "role": "teamlead",
             ])
             #expect(taken.status == .conflict)
-            // With organisations a new name lives in the organisation's own namespace: org-b's "fremd" is no
-            // conflict, so a refusal tells nothing about another organisation's staff.
+            // With organisations a new name lives in the organisation's own namespace (`@org-a`): org-b's "fremd"
+            // is no conflict, so a refusal tells nothing about another organisation's staff; nor is a name that
+            // looks like another organisation's.
             let other = try await Self.post(harness, client, "verwaltung", path, [
                 "username": "fremd", "display_name": "X", "role": "teamlead",
             ])
-            #expect(other.status == .ok && other.text.contains("org-a.fremd"))
+            #expect(other.status == .ok && other.text.contains("fremd@org-a"))
+            let lookalike = try await Self.post(harness, client, "verwaltung", path, [
+                "username": "x@org-b", "display_name": "X", "role": "teamlead",
+            ])
+            #expect(lookalike.status == .ok && lookalike.text.contains("x@org-b@org-a"))
         }
-        let account = try #require(try await harness.store.read { tx in try tx.account(named: "org-a.neu") })
+        let account = try #require(try await harness.store.read { tx in try tx.account(named: "neu@org-a") })
         #expect(account.organisation?.rawValue == "org-a" && account.fields == [own] && account.role == .counsellor)
         #expect(account.mustChangePassword && !account.administers && account.language == .english)
-        #expect(try await harness.store.read { tx in try tx.account(named: "org-a.neu2") } == nil)
+        #expect(try await harness.store.read { tx in try tx.account(named: "neu2@org-a") } == nil)
         let credentials = try #require(try await harness.store.read { tx in
-            try tx.loginCredentials(username: "org-a.neu")
+            try tx.loginCredentials(username: "neu@org-a")
         })
         #expect(try await PasswordHasher(cost: 4).verify(password, against: credentials.passwordHash))
         // Audited with the administrator as actor, by browser.
@@ -133,7 +138,7 @@ import ThreadStore
                 "username": "pause", "display_name": "P", "role": "counsellor", "administers": "on",
             ])
             #expect(fremdLike.status == .ok)
-            let pause = try #require(try await harness.store.read { tx in try tx.account(named: "org-a.pause") })
+            let pause = try #require(try await harness.store.read { tx in try tx.account(named: "pause@org-a") })
             let pausePath = base + pause.id.unredactedDescription
             pauseID = pause.id.unredactedDescription
             #expect(try await Self.post(harness, client, "verwaltung", pausePath + "/disable", [:]).status == .seeOther)

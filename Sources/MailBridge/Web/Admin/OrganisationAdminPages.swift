@@ -32,7 +32,7 @@ enum OrganisationAdminPages {
     {
         let strings = chrome.strings
         let notice: HTML = done.map { "<p class=\"notice\" role=\"status\">\(strings.adminDone($0))</p>" } ?? ""
-        let prefix: HTML = chrome.counsellor.organisation.map { "<span class=\"prefix\">\($0.rawValue).</span>" } ?? .empty
+        let suffix: HTML = chrome.counsellor.organisation.map { "<span class=\"suffix\">@\($0.rawValue)</span>" } ?? .empty
         let rows = HTML(joining: accounts.map { account -> HTML in
             """
             <tr><td><a href="\(accountPath(account.id))">\(account.username)</a></td>\
@@ -54,7 +54,7 @@ enum OrganisationAdminPages {
             <h2>\(strings.adminNewAccount)</h2>
             <form method="post" action="\(OrganisationAdminRoutes.accountsPath)">\(chrome.csrfField)
             <p><label for="username">\(strings.adminUsername)</label>
-            \(prefix)<input id="username" name="username" required maxlength="64" autocomplete="off"></p>
+            <input id="username" name="username" required maxlength="64" autocomplete="off">\(suffix)</p>
             <p><label for="display-name">\(strings.adminDisplayName)</label>
             <input id="display-name" name="display_name" required maxlength="128" autocomplete="off"></p>
             <p><label for="language">\(strings.adminLanguage)</label>

@@ -191,13 +191,14 @@ struct OrganisationAdminRoutes: Sendable {
             older: entries.count == Self.auditPageSize ? entries.first?.sequence : nil))
     }
 
-    /// The login name of a new account: with organisations it begins with the organisation's ID and a dot (added
-    /// when not typed), so that an administrator can only ever collide with names of its own organisation and a
-    /// refused name tells nothing about another's staff.
+    /// The login name of a new account: with organisations it ends in `@` and the organisation's ID (added when
+    /// not typed). An organisation ID has no `@`, so what follows the last `@` names exactly one organisation: an
+    /// administrator can only ever collide with names of its own, and a refused name tells nothing about another
+    /// organisation's staff.
     static func username(_ typed: String, in organisation: OrganisationID?) -> String {
         let name = typed.trimmingCharacters(in: .whitespaces)
-        guard let prefix = organisation.map({ $0.rawValue + "." }) else { return name }
-        return name.hasPrefix(prefix) ? name : prefix + name
+        guard let suffix = organisation.map({ "@" + $0.rawValue }) else { return name }
+        return name.hasSuffix(suffix) ? name : name + suffix
     }
 
     /// The role, the administrator's right and the fields a form asks for: fields only among the organisation's,
