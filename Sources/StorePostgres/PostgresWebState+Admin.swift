@@ -53,12 +53,13 @@ extension PostgresWebState: AccountAdminStore {
     }
 
     public func setRole(_ role: CounsellorRole, administers: Bool, fields: Set<CounsellingField>, of id: AccountID,
-                        actor: AccountID?, via channel: AuditChannel?) async throws {
+                        in organisation: OrganisationID?, actor: AccountID?, via channel: AuditChannel?) async throws {
         let (logger, at) = (self.logger, clock())
         try await database.write { connection in
             guard try await PostgresAccountRows.changed(connection.query("""
                 UPDATE account SET role = \(role.rawValue), administers = \(administers)
-                WHERE id = \(id.unredactedDescription) RETURNING id
+                WHERE id = \(id.unredactedDescription) AND organisation IS NOT DISTINCT FROM \(organisation?.rawValue)
+                RETURNING id
                 """, logger: logger)) == 1
             else { throw ThreadStoreError.accountNotFound }
             try await PostgresAccountRows.audit(connection, at: at, event: .accountRoleChanged,
@@ -126,11 +127,14 @@ extension PostgresWebState: AccountAdminStore {
                                 via channel: AuditChannel?) async throws {
         let (logger, at) = (self.logger, clock())
         try await database.write { connection in
+            // Nothing it could do carries over: it arrives a counsellor without fields that administers nothing.
             let changed = try await PostgresAccountRows.changed(connection.query("""
-                UPDATE account SET organisation = \(organisation?.rawValue) WHERE id = \(id.unredactedDescription)
+                UPDATE account SET organisation = \(organisation?.rawValue), role = 0, administers = FALSE
+                WHERE id = \(id.unredactedDescription)
                 RETURNING id
                 """, logger: logger))
             guard changed == 1 else { throw ThreadStoreError.accountNotFound }
+            try await PostgresAccountRows.replaceFields(connection, of: id, with: [], logger: logger)
             // Its threads belong to the organisation it leaves: they become unassigned, so that no notice about
             // them reaches it any more.
             try await Self.unassignThreads(of: id, connection: connection, at: at, actor: actor, channel: channel,
@@ -149,13 +153,27 @@ extension PostgresWebState: AccountAdminStore {
     public func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)
         async throws
     {
+        try await resetPassword(of: id, passwordHash: passwordHash, in: nil, checked: false, actor: actor, via: channel)
+    }
+
+    public func resetPassword(of id: AccountID, passwordHash: String, in organisation: OrganisationID?,
+                              actor: AccountID?, via channel: AuditChannel?) async throws {
+        try await resetPassword(of: id, passwordHash: passwordHash, in: organisation, checked: true, actor: actor,
+                                via: channel)
+    }
+
+    /// A reset; `checked`: only while the account belongs to `organisation`.
+    private func resetPassword(of id: AccountID, passwordHash: String, in organisation: OrganisationID?,
+                               checked: Bool, actor: AccountID?, via channel: AuditChannel?) async throws {
         guard Account.isAcceptablePasswordHash(passwordHash) else { throw ThreadStoreError.invalidValue }
         let at = StoreTime.milliseconds(clock())
         try await changeAccount(id, event: .accountReset, actor: actor, channel: channel) { connection, logger in
             try await connection.query("""
                 UPDATE account SET password_hash = \(passwordHash), password_changed_at = \(at),
                     totp_secret_sealed = NULL, totp_last_step = NULL, password_must_change = TRUE
-                WHERE id = \(id.unredactedDescription) RETURNING id
+                WHERE id = \(id.unredactedDescription)
+                    AND (NOT \(checked) OR organisation IS NOT DISTINCT FROM \(organisation?.rawValue))
+                RETURNING id
                 """, logger: logger)
         } then: { connection, logger in
             // A reset is also the answer to a compromised account: its API tokens are revoked too.

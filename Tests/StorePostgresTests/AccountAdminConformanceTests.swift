@@ -124,7 +124,19 @@ import ThreadStore
         _ = try await engine.inbox.assign(thread, to: anna, by: InboxActor(
             account: anna, channel: .browser, scope: .everyField)) { _, _ in true }
         // Team lead and administrator: the thread stays hers.
-        try await admin.setRole(.teamLead, administers: true, fields: [], of: anna, actor: verwaltung, via: .browser)
+        // Only while she belongs to the organisation the caller names (none here).
+        await #expect(throws: ThreadStoreError.accountNotFound) {
+            try await admin.setRole(.teamLead, administers: true, fields: [], of: anna, in: try OrganisationID("org-x"),
+                                    actor: verwaltung, via: .browser)
+        }
+        await #expect(throws: ThreadStoreError.accountNotFound) {
+            try await admin.resetPassword(of: anna, passwordHash: WebStateEngines.passwordHash,
+                                          in: try OrganisationID("org-x"), actor: verwaltung, via: .browser)
+        }
+        #expect(try await state.account(named: "anna")?.role == .counsellor, "\(name)")
+        #expect(try await state.account(named: "anna")?.mustChangePassword == false, "\(name)")
+        try await admin.setRole(.teamLead, administers: true, fields: [], of: anna, in: nil, actor: verwaltung,
+                                via: .browser)
         var changed = try #require(try await state.account(named: "anna"))
         #expect(changed.role == .teamLead && changed.administers && changed.fields.isEmpty, "\(name)")
         #expect(try await engine.inbox.inboxThread(thread, scope: .everyField)?.assignedTo == anna, "\(name)")
@@ -133,14 +145,14 @@ import ThreadStore
         for field in [ImportEngines.field, other] { try await countNotice(engine, for: anna, field: field) }
         #expect(try await engine.inbound.noticeCounts().count == 2, "\(name)")
         // A counsellor of another field: the thread is no longer hers, nor its digest count.
-        try await admin.setRole(.counsellor, administers: false, fields: [other], of: anna, actor: verwaltung,
+        try await admin.setRole(.counsellor, administers: false, fields: [other], of: anna, in: nil, actor: verwaltung,
                                 via: .browser)
         changed = try #require(try await state.account(named: "anna"))
         #expect(changed.role == .counsellor && !changed.administers && changed.fields == [other], "\(name)")
         #expect(try await engine.inbox.inboxThread(thread, scope: .everyField)?.assignedTo == nil, "\(name)")
         #expect(try await engine.inbound.noticeCounts() == ["1/\(anna.unredactedDescription)/schulden/1/1"], "\(name)")
         await #expect(throws: ThreadStoreError.accountNotFound) {
-            try await admin.setRole(.teamLead, administers: false, fields: [], of: AccountID.makeRandom(),
+            try await admin.setRole(.teamLead, administers: false, fields: [], of: AccountID.makeRandom(), in: nil,
                                     actor: verwaltung, via: .browser)
         }
 

@@ -273,10 +273,7 @@ public enum UsersAdmin {
         guard account.organisation != target else {
             throw AdminUsageError("the account belongs to \(organisation) already")
         }
-        // Stripped first: interrupted between the two steps, it stays in its old organisation reading nothing,
-        // never in the new one with its old role (a team lead would read every field there).
-        try await installation.stores.accounts.setRole(.counsellor, administers: false, fields: [], of: account.id,
-                                                       actor: nil, via: .commandLine)
+        // One transaction: it arrives stripped (a counsellor without fields that administers nothing).
         try await installation.stores.accounts.setOrganisation(target, of: account.id, actor: nil, via: .commandLine)
         return AdminResult(output: "account \(account.id.unredactedDescription) now belongs to "
                            + (target?.rawValue ?? "-") + " and reads no thread until its administrator gives it a "

@@ -19,8 +19,15 @@ public protocol AccountAdminStore: Sendable {
         async throws
     /// What an account may do, in one transaction: ``WriteTransaction/setRole(_:administers:of:actor:)``, then
     /// ``WriteTransaction/setFields(_:of:actor:)``, then (a counsellor) its threads outside `fields` unassigned.
+    /// Only while the account belongs to `organisation` (nil: none), checked in the same transaction, else
+    /// ``ThreadStoreError/accountNotFound``: an account moved away meanwhile is not changed for its old one.
     func setRole(_ role: CounsellorRole, administers: Bool, fields: Set<CounsellingField>, of id: AccountID,
-                 actor: AccountID?, via channel: AuditChannel?) async throws
+                 in organisation: OrganisationID?, actor: AccountID?, via channel: AuditChannel?) async throws
+    /// ``resetPassword(of:passwordHash:actor:via:)`` only while the account belongs to `organisation`, checked in
+    /// the same transaction, else ``ThreadStoreError/accountNotFound`` (an organisation's administrator resets
+    /// only its own accounts, also when one is moved away at the same moment).
+    func resetPassword(of id: AccountID, passwordHash: String, in organisation: OrganisationID?, actor: AccountID?,
+                       via channel: AuditChannel?) async throws
     /// ``WriteTransaction/setOrganisation(_:of:actor:)``: also ends its sessions.
     func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?,
                          via channel: AuditChannel?) async throws
@@ -64,8 +71,9 @@ public struct ThreadStoreAccountAdmin: AccountAdminStore {
     }
 
     public func setRole(_ role: CounsellorRole, administers: Bool, fields: Set<CounsellingField>, of id: AccountID,
-                        actor: AccountID?, via channel: AuditChannel?) async throws {
+                        in organisation: OrganisationID?, actor: AccountID?, via channel: AuditChannel?) async throws {
         try await store.write(via: channel) { tx in
+            guard try tx.account(id)?.organisation == organisation else { throw ThreadStoreError.accountNotFound }
             try tx.setRole(role, administers: administers, of: id, actor: actor)
             try tx.setFields(fields, of: id, actor: actor)
             if role == .counsellor { try tx.unassignThreads(of: id, outside: fields, actor: actor) }
@@ -86,6 +94,14 @@ public struct ThreadStoreAccountAdmin: AccountAdminStore {
         async throws
     {
         try await store.write(via: channel) { tx in try tx.resetPassword(of: id, passwordHash: passwordHash, actor: actor) }
+    }
+
+    public func resetPassword(of id: AccountID, passwordHash: String, in organisation: OrganisationID?,
+                              actor: AccountID?, via channel: AuditChannel?) async throws {
+        try await store.write(via: channel) { tx in
+            guard try tx.account(id)?.organisation == organisation else { throw ThreadStoreError.accountNotFound }
+            try tx.resetPassword(of: id, passwordHash: passwordHash, actor: actor)
+        }
     }
 
     public func createAPIToken(for id: AccountID, label: String, actor: AccountID?, via channel: AuditChannel?)

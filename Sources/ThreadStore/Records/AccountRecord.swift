@@ -84,9 +84,12 @@ enum AccountRows {
 
     /// Sets the organisation of an account; returns false if there is no such account.
     static func setOrganisation(_ db: Database, _ id: AccountID, _ organisation: OrganisationID?) throws -> Bool {
-        try db.cachedStatement(sql: "UPDATE account SET organisation = ? WHERE id = ?")
+        // Nothing it could do carries over: it arrives a counsellor without fields that administers nothing.
+        try db.cachedStatement(sql: "UPDATE account SET organisation = ?, role = 0, administers = 0 WHERE id = ?")
             .execute(arguments: [organisation?.rawValue, id.raw.text])
-        return db.changesCount == 1
+        guard db.changesCount == 1 else { return false }
+        try db.cachedStatement(sql: "DELETE FROM account_field WHERE account_id = ?").execute(arguments: [id.raw.text])
+        return true
     }
 
     /// Ends every session of `id` and revokes its live API tokens at `at` (a password reset, a move to another

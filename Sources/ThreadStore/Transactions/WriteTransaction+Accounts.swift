@@ -140,8 +140,9 @@ extension WriteTransaction {
     /// Moves an account into `organisation` (nil: into none, the implicit one). Nothing it held for the old
     /// organisation carries over: its sessions end, its API tokens are revoked (a platform's token of the old
     /// organisation must not open the new one's threads), its threads become unassigned (each audited) and its
-    /// pending digest counts are dropped, so that no notice about the old organisation's threads reaches it.
-    /// Audits ``AuditEvent/accountOrganisationChanged``.
+    /// pending digest counts are dropped, so that no notice about the old organisation's threads reaches it; and in
+    /// the same step it becomes a counsellor without fields that administers nothing (its new organisation's
+    /// administrator gives it its role). Audits ``AuditEvent/accountOrganisationChanged``.
     public func setOrganisation(_ organisation: OrganisationID?, of id: AccountID, actor: AccountID?) throws {
         guard try AccountRows.setOrganisation(db, id, organisation) else { throw ThreadStoreError.accountNotFound }
         try unassignThreads(of: id, outside: [], actor: actor)

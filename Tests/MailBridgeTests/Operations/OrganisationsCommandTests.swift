@@ -122,6 +122,7 @@ import ThreadStore
         let result = await AdminSession.run(configFile: config, logger: LogCapture().logger()) { installation in
             let bert = try #require(try await installation.stores.webState.account(named: "bert"))
             try await installation.stores.accounts.setRole(.teamLead, administers: true, fields: [], of: bert.id,
+                                                           in: bert.organisation,
                                                            actor: nil, via: .browser)
             return AdminResult(output: "")
         }

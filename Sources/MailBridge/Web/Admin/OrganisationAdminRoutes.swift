@@ -71,6 +71,7 @@ struct OrganisationAdminRoutes: Sendable {
                     }
                 }
                 try await accounts.setRole(role, administers: administers, fields: fields, of: account.id,
+                                           in: chrome.counsellor.organisation,
                                            actor: chrome.counsellor.id, via: .browser)
                 return done(account, .role)
             }
@@ -104,7 +105,8 @@ struct OrganisationAdminRoutes: Sendable {
                 let account = try await others(context, of: chrome)
                 let password = PasswordPolicy.generate()
                 let hash = try await PasswordHasher(cost: services.auth.bcryptCost).hash(password)
-                try await accounts.resetPassword(of: account.id, passwordHash: hash, actor: chrome.counsellor.id,
+                try await accounts.resetPassword(of: account.id, passwordHash: hash, in: chrome.counsellor.organisation,
+                                                 actor: chrome.counsellor.id,
                                                  via: .browser)
                 log("password reset")
                 return WebResponses.html(OrganisationAdminPages.secret(chrome, account: account, secret: .password(password)))
