@@ -21,17 +21,23 @@ extension PostgresThreads: AuditLogStore {
             try bindings.append(organisation.fields.map(\.rawValue).sorted())
             try bindings.append(organisation.id.rawValue)
             let (fields, id) = (bindings.count - 1, bindings.count)
-            // As on SQLite: rows about a thread by its field, rows without a thread by their account.
+            // As on SQLite: rows about a thread by its field, rows without a thread by their account since its latest
+            // move (`moved`).
             conditions.append("""
                 (thread_id IN (SELECT id FROM thread WHERE field = ANY($\(fields)))
-                 OR (thread_id IS NULL AND (actor_id IN (SELECT id FROM account WHERE organisation = $\(id))
-                                            OR item_id IN (SELECT id FROM account WHERE organisation = $\(id)))))
+                 OR (thread_id IS NULL AND (
+                     (actor_id IN (SELECT id FROM account WHERE organisation = $\(id))
+                      AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.item_id = audit.actor_id AND moved.since > audit.id))
+                     OR (item_id IN (SELECT id FROM account WHERE organisation = $\(id))
+                      AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.item_id = audit.item_id AND moved.since > audit.id)))))
                 """)
         }
         try bindings.append(Int64(min(max(limit, 0), 10_000)))
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let moved = filter.organisation == nil ? "" : "WITH moved AS (SELECT item_id, max(id) AS since FROM audit "
+            + "WHERE event = \(AuditEvent.accountOrganisationChanged.rawValue) GROUP BY item_id) "
         let query = PostgresQuery(unsafeSQL: """
-            SELECT id, at, event, thread_id, item_id, count, actor_id, channel, token_id FROM audit \(whereClause)
+            \(moved)SELECT id, at, event, thread_id, item_id, count, actor_id, channel, token_id FROM audit \(whereClause)
             ORDER BY id DESC LIMIT $\(bindings.count)
             """, binds: bindings)
         let logger = self.logger

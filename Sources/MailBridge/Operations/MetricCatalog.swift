@@ -13,7 +13,8 @@ enum MetricCatalog {
         "mailbridge_smtp_messages_accepted_total": "Messages answered with 250 after they were durably spooled.",
         "mailbridge_inbound_processing_seconds":
             "Time from the end of DATA until the thread is stored or the redirect queued.",
-        "mailbridge_inbound_processed_total": "Spooled messages processed by the pipeline, by outcome.",
+        "mailbridge_inbound_processed_total":
+            "Spooled messages processed by the pipeline, by outcome (and organisation, with [[organisation]]).",
         "mailbridge_outbound_results_total": "Outbound delivery attempts by result: delivered, retry or failed.",
         "mailbridge_outbound_queue_depth":
             "Outbox items by kind and state (pending, failed), and held counsellor replies (state held).",

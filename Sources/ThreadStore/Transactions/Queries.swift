@@ -333,18 +333,24 @@ enum Queries {
         if let organisation = filter.organisationScope {
             // A row about a thread belongs to the thread's organisation (by field), whoever acted; a row without a
             // thread to its account's (actor or item), so that an account moved between organisations takes no
-            // row about the old one's threads along.
+            // row about the old one's threads along, and only from its latest move on (`moved`), so that it takes
+            // none of its old organisation's thread-less rows either.
             conditions.append("""
                 (thread_id IN (SELECT id FROM thread WHERE field IN (SELECT value FROM json_each(?)))
-                 OR (thread_id IS NULL AND (actor_id IN (SELECT id FROM account WHERE organisation = ?)
-                                            OR item_id IN (SELECT id FROM account WHERE organisation = ?))))
+                 OR (thread_id IS NULL AND (
+                     (actor_id IN (SELECT id FROM account WHERE organisation = ?)
+                      AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.item_id = audit.actor_id AND moved.since > audit.id))
+                     OR (item_id IN (SELECT id FROM account WHERE organisation = ?)
+                      AND NOT EXISTS (SELECT 1 FROM moved WHERE moved.item_id = audit.item_id AND moved.since > audit.id)))))
                 """)
             _ = arguments.append(contentsOf: [CounsellingField.jsonArray(organisation.fields), organisation.id.rawValue,
                                               organisation.id.rawValue])
         }
         _ = arguments.append(contentsOf: [limit])
         let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "\(auditColumns) FROM audit \(condition) ORDER BY id DESC LIMIT ?"
+        let moved = filter.organisationScope == nil ? "" : "WITH moved AS (SELECT item_id, max(id) AS since FROM audit "
+            + "WHERE event = \(AuditEvent.accountOrganisationChanged.rawValue) GROUP BY item_id) "
+        let sql = "\(moved)\(auditColumns) FROM audit \(condition) ORDER BY id DESC LIMIT ?"
         return try auditRows(db, sql: sql, arguments: arguments).reversed()
     }
 

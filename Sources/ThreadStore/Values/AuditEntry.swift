@@ -161,8 +161,9 @@ public struct AuditFilter: Hashable, Sendable {
     /// Only entries with a smaller sequence number (to page back through a long log).
     public var before: Int64?
     /// Only entries that concern this organisation (issue 29): about a thread of one of its fields (whoever acted),
-    /// or, without a thread, by or about one of its accounts. A deleted thread's rows name a thread that is gone
-    /// and match no organisation.
+    /// or, without a thread, by or about one of its accounts since it last joined an organisation (rows from before
+    /// an account's latest ``AuditEvent/accountOrganisationChanged`` belong to its earlier organisation and are
+    /// left out). A deleted thread's rows name a thread that is gone and match no organisation.
     public var organisation: (id: OrganisationID, fields: Set<CounsellingField>)? {
         get { organisationScope.map { ($0.id, $0.fields) } }
         set { organisationScope = newValue.map { OrganisationScope(id: $0.id, fields: $0.fields) } }

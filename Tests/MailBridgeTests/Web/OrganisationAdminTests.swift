@@ -64,6 +64,12 @@ import ThreadStore
                 "username": "x@org-b", "display_name": "X", "role": "teamlead",
             ])
             #expect(lookalike.status == .ok && lookalike.text.contains("x@org-b@org-a"))
+            for empty in ["", "@org-a", "  "] {
+                let refused = try await Self.post(harness, client, "verwaltung", path, [
+                    "username": empty, "display_name": "X", "role": "teamlead",
+                ])
+                #expect(refused.status == .badRequest, "\(empty)")
+            }
         }
         let account = try #require(try await harness.store.read { tx in try tx.account(named: "neu@org-a") })
         #expect(account.organisation?.rawValue == "org-a" && account.fields == [own] && account.role == .counsellor)
@@ -183,9 +189,13 @@ import ThreadStore
             for event in ["accountRoleChanged", "apiTokenCreated", "accountReset", "accountDisabled"] {
                 #expect(log.text.contains("<td>\(event)</td><td>verwaltung</td><td>browser</td>"), "\(event)")
             }
-            let bad = try await client.execute(uri: "/admin/audit?before=x", method: .get,
-                                               headers: harness.browser("verwaltung"))
-            #expect(bad.status == .badRequest)
+            // No sequence numbers (they count every organisation's events): the cursor is opaque.
+            #expect(!log.text.contains("<td>#"))
+            for cursor in ["x", "5", String(repeating: "A", count: 40)] {
+                let bad = try await client.execute(uri: "/admin/audit?before=\(cursor)", method: .get,
+                                                   headers: harness.browser("verwaltung"))
+                #expect(bad.status == .badRequest, "\(cursor)")
+            }
         }
         let promoted = try #require(try await harness.store.read { tx in try tx.account(named: "berater") })
         #expect(promoted.role == .teamLead && promoted.administers && promoted.isDisabled)
@@ -232,5 +242,45 @@ import ThreadStore
             #expect(refused.status == .badRequest)
         }
         #expect(try await harness.store.read { tx in try tx.account(named: "berater") }?.role == .counsellor)
+    }
+
+    /// An account moved into the organisation brings none of its earlier organisation's history into the audit page:
+    /// only its move and what follows. Paging back goes through opaque cursors.
+    @Test func anAccountMovedInBringsNoHistoryOfItsOldOrganisation() async throws {
+        let harness = try await WebHarness(organisations: true)
+        let fremd = harness.counsellor("fremd").id
+        let admin = ThreadStoreAccountAdmin(harness.store)
+        // Its life in org-b: made (by the harness), its token made and revoked, disabled, enabled.
+        try await admin.revokeAPIToken(harness.tokenIDs["fremd"]!, actor: fremd, via: .browser)
+        try await admin.disableAccount(fremd, actor: nil, via: .commandLine)
+        try await admin.enableAccount(fremd, actor: nil, via: .commandLine)
+        try await admin.setOrganisation(try OrganisationID("org-a"), of: fremd, actor: nil, via: .commandLine)
+        let moved = try #require(try await harness.store.read { tx in try tx.account(fremd) })
+        #expect(moved.role == .counsellor && moved.fields.isEmpty && !moved.administers)
+        // Enough entries for a second page.
+        for _ in 0..<60 {
+            try await admin.disableAccount(harness.counsellor("berater").id, actor: nil, via: .commandLine)
+            try await admin.enableAccount(harness.counsellor("berater").id, actor: nil, via: .commandLine)
+        }
+        try await harness.test { client in
+            var seen: [String] = []
+            var uri: String? = "/admin/audit"
+            var pages = 0
+            while let next = uri, pages < 5 {
+                let page = try await client.execute(uri: next, method: .get, headers: harness.browser("verwaltung"))
+                #expect(page.status == .ok)
+                seen.append(page.text)
+                pages += 1
+                uri = page.text.range(of: "href=\"/admin/audit?before=").map { start in
+                    let rest = page.text[start.upperBound...]
+                    return "/admin/audit?before=" + rest.prefix { $0 != "\"" }
+                }
+            }
+            #expect(pages == 2, "two pages of 100")
+            let all = seen.joined()
+            // fremd appears once: as the item of its move; nothing of its disabling, enabling or token in org-b.
+            #expect(all.components(separatedBy: "<td>fremd</td>").count - 1 == 1, "\(all.components(separatedBy: "<td>fremd</td>").count - 1)")
+            #expect(all.contains("<td>accountOrganisationChanged</td>"))
+        }
     }
 }

@@ -33,6 +33,8 @@ enum OrganisationAdminPages {
         let strings = chrome.strings
         let notice: HTML = done.map { "<p class=\"notice\" role=\"status\">\(strings.adminDone($0))</p>" } ?? ""
         let suffix: HTML = chrome.counsellor.organisation.map { "<span class=\"suffix\">@\($0.rawValue)</span>" } ?? .empty
+        // What fits before the suffix in a login name.
+        let room = Account.maximumUsernameLength - (chrome.counsellor.organisation.map { $0.rawValue.utf8.count + 1 } ?? 0)
         let rows = HTML(joining: accounts.map { account -> HTML in
             """
             <tr><td><a href="\(accountPath(account.id))">\(account.username)</a></td>\
@@ -54,7 +56,7 @@ enum OrganisationAdminPages {
             <h2>\(strings.adminNewAccount)</h2>
             <form method="post" action="\(OrganisationAdminRoutes.accountsPath)">\(chrome.csrfField)
             <p><label for="username">\(strings.adminUsername)</label>
-            <input id="username" name="username" required maxlength="64" autocomplete="off">\(suffix)</p>
+            <input id="username" name="username" required maxlength="\(room)" autocomplete="off">\(suffix)</p>
             <p><label for="display-name">\(strings.adminDisplayName)</label>
             <input id="display-name" name="display_name" required maxlength="128" autocomplete="off"></p>
             <p><label for="language">\(strings.adminLanguage)</label>
@@ -118,12 +120,13 @@ enum OrganisationAdminPages {
     }
 
     /// The organisation's audit entries, newest first; `names`: its accounts' login names by ID; `older`: the
-    /// sequence number to page back from.
-    static func audit(_ chrome: PageChrome, entries: [AuditEntry], names: [String: String], older: Int64?) -> HTML {
+    /// cursor to page back from. No sequence numbers (they count every organisation's events) and no IDs of
+    /// accounts outside the organisation: those show as another account.
+    static func audit(_ chrome: PageChrome, entries: [AuditEntry], names: [String: String], older: String?) -> HTML {
         let strings = chrome.strings
         func who(_ id: String?) -> String {
             guard let id else { return "–" }
-            return names[id] ?? String(id.prefix(8))
+            return names[id] ?? strings.adminOtherAccount
         }
         let rows = HTML(joining: entries.map { entry -> HTML in
             let actor = entry.actor.map { who($0.unredactedDescription) }
@@ -135,21 +138,21 @@ enum OrganisationAdminPages {
             case nil: "–"
             }
             let thread = entry.thread.map { String($0.unredactedDescription.prefix(8)) } ?? "–"
-            let item = entry.itemID.map { names[$0] ?? String($0.prefix(8)) } ?? "–"
+            let item = entry.itemID.map { names[$0] ?? "•" } ?? "–"
             return """
-                <tr><td>#\(String(entry.sequence))</td><td>\(chrome.date(entry.at))</td><td>\("\(entry.event)")</td>\
+                <tr><td>\(chrome.date(entry.at))</td><td>\("\(entry.event)")</td>\
                 <td>\(actor)</td><td>\(channel)</td><td>\(thread)</td><td>\(item)</td>\
                 <td>\(entry.count.map(String.init) ?? "–")</td></tr>
                 """
         })
         let more: HTML = older.map {
-            "<p><a href=\"\(OrganisationAdminRoutes.auditPath)?before=\(String($0))\">\(strings.adminOlder)</a></p>"
+            "<p><a href=\"\(OrganisationAdminRoutes.auditPath)?before=\($0)\">\(strings.adminOlder)</a></p>"
         } ?? .empty
         let main: HTML = """
             <p><a href="\(OrganisationAdminRoutes.accountsPath)">\(strings.adminBack)</a></p>
             <h1>\(strings.adminAuditHeading)</h1>
             <p>\(strings.adminAuditIntro)</p>
-            <table class="audit"><thead><tr><th scope="col">#</th><th scope="col">\(strings.adminWhen)</th>\
+            <table class="audit"><thead><tr><th scope="col">\(strings.adminWhen)</th>\
             <th scope="col">\(strings.adminEvent)</th><th scope="col">\(strings.adminActor)</th>\
             <th scope="col">\(strings.adminChannel)</th><th scope="col">\(strings.adminThread)</th>\
             <th scope="col">\(strings.adminItem)</th><th scope="col">\(strings.adminCount)</th></tr></thead>

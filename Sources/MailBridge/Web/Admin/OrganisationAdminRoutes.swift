@@ -148,9 +148,9 @@ struct OrganisationAdminRoutes: Sendable {
     /// it must replace at its first login.
     private func create(_ request: Request, _ chrome: PageChrome) async throws -> Response {
         let form = try await LoginRoutes.form(request, limit: Self.maximumFormBytes)
-        let username = Self.username(form["username"] ?? "", in: chrome.counsellor.organisation)
         let displayName = (form["display_name"] ?? "").trimmingCharacters(in: .whitespaces)
-        guard Account.isValidUsername(username), Account.isValidDisplayName(displayName),
+        guard let username = Self.username(form["username"] ?? "", in: chrome.counsellor.organisation),
+            Account.isValidUsername(username), Account.isValidDisplayName(displayName),
             let language = InterfaceLanguage(rawValue: form["language"] ?? "de")
         else { throw Failure(.invalid) }
         let (role, administers, fields) = try duties(form, chrome)
@@ -180,9 +180,12 @@ struct OrganisationAdminRoutes: Sendable {
         var filter = AuditFilter()
         if let organisation = chrome.counsellor.organisation {
             filter.organisation = (organisation, Set(offeredFields(chrome)))
+        } else {
+            // The whole log only for the one implicit organisation.
+            guard services.organisations.isImplicit else { throw Failure(.notFound) }
         }
         if let text = request.uri.queryParameters.get("before") {
-            guard text.utf8.count <= 19, let before = Int64(text), before > 0 else { throw Failure(.invalid) }
+            guard let before = AuditCursor.sequence(text) else { throw Failure(.invalid) }
             filter.before = before
         }
         let entries = try await audit.latestAuditEntries(filter, limit: Self.auditPageSize)
@@ -190,17 +193,19 @@ struct OrganisationAdminRoutes: Sendable {
                                uniquingKeysWith: { first, _ in first })
         return WebResponses.html(OrganisationAdminPages.audit(
             chrome, entries: entries.reversed(), names: names,
-            older: entries.count == Self.auditPageSize ? entries.first?.sequence : nil))
+            older: entries.count == Self.auditPageSize ? entries.first.map { AuditCursor.make(before: $0.sequence) } : nil))
     }
 
     /// The login name of a new account: with organisations it ends in `@` and the organisation's ID (added when
     /// not typed). An organisation ID has no `@`, so what follows the last `@` names exactly one organisation: an
     /// administrator can only ever collide with names of its own, and a refused name tells nothing about another
     /// organisation's staff.
-    static func username(_ typed: String, in organisation: OrganisationID?) -> String {
+    /// Nil when nothing is typed before the suffix.
+    static func username(_ typed: String, in organisation: OrganisationID?) -> String? {
         let name = typed.trimmingCharacters(in: .whitespaces)
-        guard let suffix = organisation.map({ "@" + $0.rawValue }) else { return name }
-        return name.hasSuffix(suffix) ? name : name + suffix
+        guard let suffix = organisation.map({ "@" + $0.rawValue }) else { return name.isEmpty ? nil : name }
+        let full = name.hasSuffix(suffix) ? name : name + suffix
+        return full.utf8.count > suffix.utf8.count ? full : nil
     }
 
     /// The role, the administrator's right and the fields a form asks for: fields only among the organisation's,

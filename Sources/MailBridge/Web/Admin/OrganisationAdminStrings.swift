@@ -22,6 +22,7 @@ extension InboxStrings {
     var adminCount: String { text("Anzahl/Code", "Count/code") }
     var adminOlder: String { text("Ältere Einträge", "Older entries") }
     var adminInstallation: String { text("Installation", "installation") }
+    var adminOtherAccount: String { text("anderes Konto", "another account") }
     var adminHeading: String { text("Konten Ihrer Organisation", "Your organisation's accounts") }
     var adminUsername: String { text("Anmeldename", "User name") }
     var adminDisplayName: String { text("Angezeigter Name", "Display name") }
