@@ -157,7 +157,7 @@ enum LoginPages {
 
     static func login(_ texts: LoginTexts, username: String = "", error: String? = nil) -> String {
         let action = "\(WebAuthNames.loginPath)?lang=\(texts.language.rawValue)"
-            + (texts.organisationID.map { "&organisation=\($0.rawValue)" } ?? "")
+            + (texts.organisationID.map { "&amp;organisation=\($0.rawValue)" } ?? "")
         return document(texts, title: texts.loginTitle, path: WebAuthNames.loginPath, body: """
             \(errorParagraph(error))<form method="post" action="\(action)">
             <p><label for="username">\(texts.username)</label>
