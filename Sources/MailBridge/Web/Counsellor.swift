@@ -53,7 +53,7 @@ public struct Counsellor: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether the account reaches any thread (``Account/readsThreads``): an administrator only does not.
-    public var readsThreads: Bool { role == .teamLead || !fields.isEmpty }
+    public var readsThreads: Bool { role.readsThreads(in: fields) }
 
     public var description: String { "Counsellor(\(id), \(role))" }
 }

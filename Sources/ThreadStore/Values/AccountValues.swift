@@ -21,8 +21,13 @@ public struct AccountID: Hashable, Sendable, CustomStringConvertible {
 public enum CounsellorRole: Int, Hashable, Sendable, CaseIterable {
     /// Reads and answers threads of its counselling fields.
     case counsellor = 0
-    /// Team lead / administrator: sees every field, assigns threads, deletes threads.
+    /// Team lead: sees every field, assigns threads, deletes threads. (Administering accounts is a right of its
+    /// own: ``Account/administers``.)
     case teamLead = 1
+
+    /// Whether an account of this role working in `fields` reaches any thread: a team lead does, a counsellor
+    /// through its fields. A counsellor without fields reads nothing (an administrator only).
+    public func readsThreads(in fields: Set<CounsellingField>) -> Bool { self == .teamLead || !fields.isEmpty }
 }
 
 /// The language of the web interface for an account.
@@ -67,9 +72,8 @@ public struct Account: Hashable, Sendable, CustomStringConvertible {
     /// administrator). It gives no thread: that comes from ``role`` and ``fields`` alone.
     public var administers: Bool = false
 
-    /// Whether the account reaches any thread: a team lead does, a counsellor through its fields. A counsellor
-    /// without fields reads nothing (an administrator only).
-    public var readsThreads: Bool { role == .teamLead || !fields.isEmpty }
+    /// Whether the account reaches any thread (``CounsellorRole/readsThreads(in:)``).
+    public var readsThreads: Bool { role.readsThreads(in: fields) }
 
     public var description: String { "Account(\(id), \(role)\(administers ? ", administers" : ""))" }
 }
