@@ -241,8 +241,10 @@ public struct OrganisationDirectory: Sendable, Equatable {
         organisation.flatMap { id in organisations.first { $0.id == id }?.name }
     }
 
-    /// The display name of the organisation whose ID is exactly `text`, if it is configured.
-    public func name(ofID text: String) -> String? { organisations.first { $0.id.rawValue == text }?.name }
+    /// The configured organisation whose ID is exactly `text` (a link's `?organisation=`), if any.
+    public func configuredID(_ text: String) -> OrganisationID? {
+        organisations.first { $0.id.rawValue == text }?.id
+    }
 
     /// Whether `organisation` is closed (``closing(_:)``).
     public func isClosed(_ organisation: OrganisationID?) -> Bool { organisation.map(closed.contains) ?? false }

@@ -8,8 +8,7 @@ extension LoginRoutes {
     /// gives its staff), else `[web] organisation-name`.
     func texts(_ request: Request, account: Account? = nil) -> LoginTexts {
         let organisations = state.services.organisations
-        let linked = request.uri.queryParameters.get("organisation")
-            .flatMap { text in organisations.organisations.first { $0.id.rawValue == text }?.id }
+        let linked = request.uri.queryParameters.get("organisation").flatMap(organisations.configuredID)
         let named = account.flatMap { organisations.name(of: $0.organisation) } ?? organisations.name(of: linked)
         return LoginTexts(language: LoginPages.language(of: request, account: account),
                           organisation: named ?? state.settings.organisationName, organisationID: linked)
