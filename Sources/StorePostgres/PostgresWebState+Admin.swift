@@ -150,21 +150,8 @@ extension PostgresWebState: AccountAdminStore {
         }
     }
 
-    public func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)
-        async throws
-    {
-        try await resetPassword(of: id, passwordHash: passwordHash, in: nil, checked: false, actor: actor, via: channel)
-    }
-
     public func resetPassword(of id: AccountID, passwordHash: String, in organisation: OrganisationID?,
                               actor: AccountID?, via channel: AuditChannel?) async throws {
-        try await resetPassword(of: id, passwordHash: passwordHash, in: organisation, checked: true, actor: actor,
-                                via: channel)
-    }
-
-    /// A reset; `checked`: only while the account belongs to `organisation`.
-    private func resetPassword(of id: AccountID, passwordHash: String, in organisation: OrganisationID?,
-                               checked: Bool, actor: AccountID?, via channel: AuditChannel?) async throws {
         guard Account.isAcceptablePasswordHash(passwordHash) else { throw ThreadStoreError.invalidValue }
         let at = StoreTime.milliseconds(clock())
         try await changeAccount(id, event: .accountReset, actor: actor, channel: channel) { connection, logger in
@@ -172,7 +159,7 @@ extension PostgresWebState: AccountAdminStore {
                 UPDATE account SET password_hash = \(passwordHash), password_changed_at = \(at),
                     totp_secret_sealed = NULL, totp_last_step = NULL, password_must_change = TRUE
                 WHERE id = \(id.unredactedDescription)
-                    AND (NOT \(checked) OR organisation IS NOT DISTINCT FROM \(organisation?.rawValue))
+                    AND organisation IS NOT DISTINCT FROM \(organisation?.rawValue)
                 RETURNING id
                 """, logger: logger)
         } then: { connection, logger in

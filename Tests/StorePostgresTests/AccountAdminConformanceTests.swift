@@ -55,9 +55,9 @@ import ThreadStore
         // A reset: new hash, no second factor, must change the password, tokens revoked.
         let hash = "$2b$10$" + String(repeating: "b", count: 53)
         await #expect(throws: ThreadStoreError.invalidValue) {
-            try await admin.resetPassword(of: anna, passwordHash: "clear text", actor: nil, via: .commandLine)
+            try await admin.resetPassword(of: anna, passwordHash: "clear text", in: nil, actor: nil, via: .commandLine)
         }
-        try await admin.resetPassword(of: anna, passwordHash: hash, actor: nil, via: .commandLine)
+        try await admin.resetPassword(of: anna, passwordHash: hash, in: nil, actor: nil, via: .commandLine)
         let reset = try #require(try await state.loginCredentials(username: "anna"))
         #expect(reset.passwordHash == hash && !reset.account.hasSecondFactor, "\(name)")
         #expect(reset.account.mustChangePassword, "\(name)")

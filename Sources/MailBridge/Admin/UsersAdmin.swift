@@ -174,7 +174,7 @@ public enum UsersAdmin {
         } catch let error as ThreadStoreError where error == .accountExists {
             throw AdminFailure("an account with this user name exists already (names ignore case)")
         }
-        let name = roleName(role, readsThreads: role == .teamLead || !fieldSet.isEmpty, administers: administers)
+        let name = roleName(role, readsThreads: role.readsThreads(in: fieldSet), administers: administers)
         var output = "created account \(id.unredactedDescription) (\(name))"
         if generated { output += "\ninitial password (shown once): \(password)" }
         return AdminResult(output: output)
@@ -289,7 +289,8 @@ public enum UsersAdmin {
         try refuseContentAccess(account, installation, doing: "a password reset")
         let (password, generated) = try Self.password(password)
         let hash = try await PasswordHasher(cost: bcryptCost).hash(password)
-        try await installation.stores.accounts.resetPassword(of: account.id, passwordHash: hash, actor: nil,
+        try await installation.stores.accounts.resetPassword(of: account.id, passwordHash: hash,
+                                                             in: account.organisation, actor: nil,
                                                              via: .commandLine)
         var output = "reset account \(account.id.unredactedDescription): second factor removed (enrol again at the "
             + "next login), sessions ended"

@@ -23,9 +23,10 @@ public protocol AccountAdminStore: Sendable {
     /// ``ThreadStoreError/accountNotFound``: an account moved away meanwhile is not changed for its old one.
     func setRole(_ role: CounsellorRole, administers: Bool, fields: Set<CounsellingField>, of id: AccountID,
                  in organisation: OrganisationID?, actor: AccountID?, via channel: AuditChannel?) async throws
-    /// ``resetPassword(of:passwordHash:actor:via:)`` only while the account belongs to `organisation`, checked in
-    /// the same transaction, else ``ThreadStoreError/accountNotFound`` (an organisation's administrator resets
-    /// only its own accounts, also when one is moved away at the same moment).
+    /// ``WriteTransaction/resetPassword(of:passwordHash:actor:)`` (removes the second factor, ends the sessions and
+    /// revokes the API tokens), only while the account belongs to `organisation` (nil: none), checked in the same
+    /// transaction, else ``ThreadStoreError/accountNotFound``: whoever resets names the organisation it read the
+    /// account in, so an account moved away at the same moment is not handed a password for its old one.
     func resetPassword(of id: AccountID, passwordHash: String, in organisation: OrganisationID?, actor: AccountID?,
                        via channel: AuditChannel?) async throws
     /// ``WriteTransaction/setOrganisation(_:of:actor:)``: also ends its sessions.
@@ -34,10 +35,6 @@ public protocol AccountAdminStore: Sendable {
     /// ``WriteTransaction/unassignThreads(of:outside:actor:)``: returns how many threads it unassigned.
     func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField>, actor: AccountID?,
                          via channel: AuditChannel?) async throws -> Int
-    /// ``WriteTransaction/resetPassword(of:passwordHash:actor:)``: removes the second factor, ends the sessions and
-    /// revokes the API tokens.
-    func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)
-        async throws
     /// ``WriteTransaction/createAPIToken(for:label:actor:)``.
     func createAPIToken(for id: AccountID, label: String, actor: AccountID?, via channel: AuditChannel?) async throws
         -> NewAPIToken
@@ -88,12 +85,6 @@ public struct ThreadStoreAccountAdmin: AccountAdminStore {
     public func unassignThreads(of id: AccountID, outside fields: Set<CounsellingField>, actor: AccountID?,
                                 via channel: AuditChannel?) async throws -> Int {
         try await store.write(via: channel) { tx in try tx.unassignThreads(of: id, outside: fields, actor: actor) }
-    }
-
-    public func resetPassword(of id: AccountID, passwordHash: String, actor: AccountID?, via channel: AuditChannel?)
-        async throws
-    {
-        try await store.write(via: channel) { tx in try tx.resetPassword(of: id, passwordHash: passwordHash, actor: actor) }
     }
 
     public func resetPassword(of id: AccountID, passwordHash: String, in organisation: OrganisationID?,
