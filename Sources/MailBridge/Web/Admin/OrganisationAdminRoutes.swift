@@ -166,7 +166,7 @@ struct OrganisationAdminRoutes: Sendable {
             throw Failure(.taken)
         }
         log("account created")
-        guard let account = try await members(of: chrome).first(where: { $0.id == id }) else {
+        guard let account = try await services.webState.account(named: username), account.id == id else {
             throw Failure(.notFound)
         }
         return WebResponses.html(OrganisationAdminPages.secret(chrome, account: account, secret: .password(password)))
