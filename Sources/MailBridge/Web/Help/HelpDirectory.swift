@@ -52,12 +52,11 @@ public struct HelpDirectory: Sendable {
 
     /// Each mailbox's organisation (by canonical address) as `configuration` names it; empty without organisations.
     public static func organisations(of configuration: BridgeConfiguration) -> [String: Organisation] {
+        let directory = configuration.organisationDirectory
         var names: [String: Organisation] = [:]
         for mailbox in configuration.mailboxes {
-            guard let id = mailbox.organisation,
-                  let organisation = configuration.organisations.first(where: { $0.id == id })
-            else { continue }
-            names[mailbox.address.canonical] = Organisation(id: id.rawValue, name: organisation.name)
+            guard let id = mailbox.organisation, let name = directory.name(of: id) else { continue }
+            names[mailbox.address.canonical] = Organisation(id: id.rawValue, name: name)
         }
         return names
     }
